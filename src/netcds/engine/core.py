@@ -1,0 +1,87 @@
+"""Assemble one Evaluation: setting, options, SSA plan, data needs, notes."""
+
+from __future__ import annotations
+
+from netcds import __version__
+from netcds.engine.options import build_options
+from netcds.engine.setting import select_setting
+from netcds.engine.ssa_plan import ssa_plan
+from netcds.evaluation import DerivedFact, Evaluation, GuidelineRef, Note, PageRef, Setting, SourceRef
+from netcds.facts import build_facts
+from netcds.knowledge.schema import Knowledge, Table
+from netcds.logic.evaluate import evaluate as evaluate_condition
+from netcds.patient import Patient
+
+SEQUENCING_STATEMENT = (
+    "The guideline gives no data-driven sequence for these options. Options are shown by tier and "
+    "category as the guideline lists them; any order within a tier is a discussion aid, not a ranking."
+)
+DISCLAIMER = (
+    "Decision support only: netcds lists what the encoded guideline version says for the recorded facts. "
+    "It does not replace clinical judgement, multidisciplinary review or the full guideline and labels."
+)
+
+
+def _notes(kb: Knowledge, table: Table | None, facts_eval: object) -> list[Note]:
+    from netcds.facts import Facts
+
+    assert isinstance(facts_eval, Facts)
+    if table is None:
+        return []
+    out: list[Note] = []
+    for pid in table.principles:
+        p = kb.principles[pid]
+        if p.when is not None and evaluate_condition(p.when, facts_eval).value is not True:
+            continue
+        out.append(Note(id=p.id, text=p.text, source=SourceRef(
+            document=p.source.document, version=kb.version, page=p.source.page,
+            table=p.source.table or table.source.table, section=p.source.section)))
+    return out
+
+
+def evaluate(patient: Patient, kb: Knowledge) -> Evaluation:
+    """Evaluate one patient against one knowledge version."""
+    facts = build_facts(patient)
+    setting = select_setting(kb, facts)
+    table, column = setting.table, setting.column
+    options = build_options(kb, table, column, facts, setting.missing) if table and column else []
+    plan = ssa_plan(kb, table if setting.status != "not_applicable" else None, facts)
+    needs: list[str] = list(setting.missing)
+    for o in options:
+        needs += o.missing + o.category_missing
+    needs += plan.missing
+    refs = {r.id: r for r in kb.manifest.references}
+    used = list(dict.fromkeys(s.ref for o in options for s in o.see))
+    if options and any(o.references for o in options):
+        used.append("NE-H-references")
+    if table is not None:
+        used += {"gi_wd_g12": ["NET-9", "NET-14"], "lung_thymus": ["NET-14"],
+                 "pancreas_wd_g12": ["PanNET-1..10"]}.get(table.id, [])
+    unavailable = [PageRef(ref=r, title=refs[r].title, available=refs[r].available, note=refs[r].note)
+                   for r in dict.fromkeys(used) if r in refs and not refs[r].available]
+    return Evaluation(
+        guideline=GuidelineRef(id=kb.id, version=kb.version, title=kb.manifest.title,
+                               version_date=kb.manifest.version_date.isoformat(), digest=kb.digest),
+        engine_version=__version__,
+        patient_id=patient.id,
+        setting=Setting(
+            table=table.id if table else None,  # type: ignore[arg-type]
+            column=column.id if column else None,  # type: ignore[arg-type]
+            status=setting.status,  # type: ignore[arg-type]
+            reasons=setting.reasons,
+            missing=setting.missing,
+            title=table.title if table else None,
+            row=column.label if column else None,
+            source=SourceRef(document=table.source.document, version=kb.version, page=table.source.page,
+                             table=table.source.table, column=column.id if column else None,
+                             section=table.source.section) if table else None,
+        ),
+        options=options,
+        ssa_plan=plan,
+        needs_data=list(dict.fromkeys(needs)),
+        notes=_notes(kb, table, facts),
+        derived_facts=[DerivedFact(name=k, value=v.value, why=v.why) for k, v in facts.derived.items()],
+        unavailable_references=unavailable,
+        sequencing_statement=SEQUENCING_STATEMENT,
+        disclaimer=DISCLAIMER,
+    )

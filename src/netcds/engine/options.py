@@ -1,0 +1,115 @@
+"""Every entry of the applicable table column, resolved for this patient.
+
+Status comes from the entry's eligibility condition (three-valued); the
+category from the entry's default and its category rules (first true rule
+wins); qualifiers are reported beside, never gating. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+from netcds.errors import RuleError
+from netcds.evaluation import FootnoteRef, Option, PageRef, Qualifier, SourceRef
+from netcds.facts import Facts
+from netcds.knowledge.schema import Column, Entry, Knowledge, Table
+from netcds.logic.evaluate import Finding, Outcome, evaluate
+
+STATUS = {True: "eligible", False: "not_eligible", None: "needs_data"}
+UNCONDITIONAL = Finding("listed for this setting without a patient-specific condition", True, "")
+
+
+def _category(kb: Knowledge, entry: Entry, facts: Facts) -> tuple[str, str, list[str], list[str]]:
+    default = entry.category or kb.manifest.default_category
+    basis: list[str] = []
+    pending: list[str] = []
+    for rule in entry.category_rules:
+        out = evaluate(rule.when, facts)
+        detail = "; ".join(f.detail for f in out.findings() if f.detail)
+        if out.value is True:
+            basis.insert(0, f"category {rule.category}: {rule.says} ({detail})")
+            return rule.category, default, basis, list(dict.fromkeys(pending))
+        if out.value is None:
+            pending += out.missing
+            basis.append(f"would be category {rule.category} if {rule.says}; not known ({detail})")
+        else:
+            basis.append(f"not category {rule.category}: {rule.says} is not the case ({detail})")
+    why = "the table's mark for this entry" if entry.category else "the guideline's default"
+    basis.insert(0, f"category {default}: {why}")
+    return default, default, basis, list(dict.fromkeys(pending))
+
+
+def _reasons(status: bool | None, out: Outcome) -> list[str]:
+    if status is True:
+        return [f"Met: {f.text}" for f in out.positives]
+    if status is False:
+        return [f"Not met: {f.text}" for f in out.negatives] + [f"Met: {f.text}" for f in out.positives]
+    return [f"Unknown: {f.text}" for f in out.unknowns] + [f"Met: {f.text}" for f in out.positives]
+
+
+def build_option(
+    kb: Knowledge, table: Table, column: Column, entry: Entry, facts: Facts, setting_missing: list[str]
+) -> Option:
+    try:
+        out = evaluate(entry.when, facts) if entry.when is not None else Outcome(True, positives=[UNCONDITIONAL])
+        value = out.value
+        reasons = _reasons(value, out)
+        missing = list(out.missing)
+        if setting_missing and value is not False:
+            value = None
+            missing = list(dict.fromkeys([*setting_missing, *missing]))
+            reasons.insert(0, "Unknown: the setting itself is not confirmed (see setting.missing)")
+        category, default, basis, pending = _category(kb, entry, facts)
+        quals = []
+        for q in entry.qualifiers:
+            q_out = evaluate(q.when, facts)
+            detail = "; ".join(f.detail for f in q_out.findings() if f.detail)
+            word = {True: "yes", False: "no", None: "unknown"}[q_out.value]
+            quals.append(Qualifier(says=q.says, met=q_out.value, footnote=q.footnote,
+                                   text=f"{q.says}: {word}" + (f" ({detail})" if detail else "")))
+    except Exception as exc:  # wrapped once, with the rule id and its location
+        raise RuleError(entry.id, f"{table.id}/{column.id or 'main'}", exc) from exc
+    for q in quals:
+        reasons.append(f"Qualifier{f' (footnote {q.footnote})' if q.footnote else ''}: {q.text}")
+    letters = list(dict.fromkeys([*entry.footnotes, *[q.footnote for q in entry.qualifiers if q.footnote]]))
+    refs = {r.id: r for r in kb.manifest.references}
+    return Option(
+        regimen=entry.regimen,
+        tier=entry.tier,
+        category=category,  # type: ignore[arg-type]
+        status=STATUS[value],  # type: ignore[arg-type]
+        reasons=reasons,
+        missing=missing if value is None else [],
+        footnotes=letters,
+        source=SourceRef(
+            document=table.source.document, version=kb.version, page=table.source.page,
+            table=table.source.table, column=column.id, footnotes=letters, section=table.source.section,
+            see=list(entry.see),
+        ),
+        entry_id=entry.id,
+        label=entry.label,
+        intent=entry.intent,
+        group=entry.group,
+        category_default=default,  # type: ignore[arg-type]
+        category_basis=basis,
+        category_missing=pending,
+        qualifiers=quals,
+        footnote_details=[_footnote(kb, letter) for letter in letters],
+        see=[PageRef(ref=s, title=refs[s].title, available=refs[s].available, note=refs[s].note) for s in entry.see],
+        references=list(entry.references),
+        guideline_dose=entry.guideline_dose,
+        note=entry.note,
+    )
+
+
+def _footnote(kb: Knowledge, letter: str) -> FootnoteRef:
+    fn = kb.footnotes[letter]
+    return FootnoteRef(
+        letter=letter,
+        available=fn.available,
+        text=fn.text if fn.available else f"Unavailable: {fn.unavailable_reason}",
+        source=SourceRef(document=fn.source.document, version=kb.version, page=fn.source.page,
+                         table=fn.source.table, footnote=letter),
+    )
+
+
+def build_options(kb: Knowledge, table: Table, column: Column, facts: Facts, setting_missing: list[str]) -> list[Option]:
+    return [build_option(kb, table, column, e, facts, setting_missing) for e in column.entries]

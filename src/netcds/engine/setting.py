@@ -1,0 +1,88 @@
+"""Which table (and G3 column) applies to the patient, or why none does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from netcds.facts import Facts
+from netcds.knowledge.schema import Column, Knowledge, Table
+from netcds.logic.evaluate import Outcome, evaluate
+
+
+@dataclass
+class Candidate:
+    table: Table
+    column: Column
+    value: bool | None
+    table_outcome: Outcome
+    column_outcome: Outcome
+
+    @property
+    def missing(self) -> list[str]:
+        out: list[str] = []
+        if self.table_outcome.value is None:
+            out += self.table_outcome.missing
+        if self.column_outcome.value is None:
+            out += self.column_outcome.missing
+        return list(dict.fromkeys(out))
+
+
+@dataclass
+class SettingResult:
+    status: str
+    table: Table | None
+    column: Column | None
+    reasons: list[str]
+    missing: list[str] = field(default_factory=list)
+
+
+def _and(a: bool | None, b: bool | None) -> bool | None:
+    if a is False or b is False:
+        return False
+    if a is None or b is None:
+        return None
+    return True
+
+
+def _texts(*outcomes: Outcome) -> list[str]:
+    return [f.text for o in outcomes for f in o.findings()]
+
+
+def select_setting(kb: Knowledge, facts: Facts) -> SettingResult:
+    candidates: list[Candidate] = []
+    table_outcomes: list[tuple[Table, Outcome]] = []
+    for table in kb.tables:
+        t_out = evaluate(table.applies_when, facts)
+        table_outcomes.append((table, t_out))
+        if t_out.value is False:
+            continue
+        for col in table.columns:
+            c_out = evaluate(col.when, facts)
+            value = _and(t_out.value, c_out.value)
+            if value is not False:
+                candidates.append(Candidate(table, col, value, t_out, c_out))
+    sure = [c for c in candidates if c.value is True]
+    if len(sure) > 1:
+        names = ", ".join(f"{c.table.id}/{c.column.id}" for c in sure)
+        raise ValueError(f"knowledge ambiguity: several settings apply ({names})")
+    if len(sure) == 1:
+        c = sure[0]
+        return SettingResult("applies", c.table, c.column, _texts(c.table_outcome, c.column_outcome))
+    if candidates:
+        missing = list(dict.fromkeys(m for c in candidates for m in c.missing))
+        tables = {c.table.id for c in candidates}
+        if len(candidates) == 1:
+            c = candidates[0]
+            reasons = [f"Possible setting, not yet confirmed: {c.table.title}", *_texts(c.table_outcome, c.column_outcome)]
+            return SettingResult("needs_data", c.table, c.column, reasons, missing)
+        reasons = ["More than one setting remains possible: "
+                   + "; ".join(f"{c.table.title}" + (f" / {c.column.label}" if c.column.id else "") for c in candidates)]
+        reasons += sorted({f.text for c in candidates for o in (c.table_outcome, c.column_outcome) for f in o.unknowns})
+        table = candidates[0].table if len(tables) == 1 else None
+        return SettingResult("needs_data", table, None, reasons, missing)
+    reasons = [e.text for e in kb.exclusions if evaluate(e.when, facts).value is True]
+    if not reasons:
+        for table, t_out in table_outcomes:
+            why = "; ".join(f.text for f in t_out.negatives) if t_out.value is False else "its row criteria are not met"
+            reasons.append(f"{table.title}: does not apply ({why})")
+    return SettingResult("not_applicable", None, None, reasons)

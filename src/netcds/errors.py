@@ -1,0 +1,34 @@
+"""The handful of exceptions netcds raises; every one names where the problem is."""
+
+from __future__ import annotations
+
+
+class NetcdsError(Exception):
+    """Base class of every error netcds raises on purpose."""
+
+
+class InputError(NetcdsError):
+    """A patient (or cohort row) is invalid; ``field`` is its dotted path."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class KnowledgeError(NetcdsError):
+    """A knowledge-base file is invalid; ``problems`` lists ``(path, message)`` pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = [f"{path}: {msg}" for path, msg in problems]
+        super().__init__(f"{len(problems)} knowledge error(s):\n" + "\n".join(lines))
+
+
+class RuleError(NetcdsError):
+    """Evaluating a knowledge rule failed; wraps the cause once with the rule id and location."""
+
+    def __init__(self, rule_id: str, location: str, cause: Exception) -> None:
+        self.rule_id = rule_id
+        self.location = location
+        super().__init__(f"rule {rule_id} at {location}: {type(cause).__name__}: {cause}")

@@ -1,0 +1,142 @@
+"""The contract's output model: one Evaluation of one patient against one guideline version.
+
+Field names of the contract are kept exactly; the rest are documented
+extensions (docs/contract.md). No timestamps: the same input and knowledge
+version always give byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["eligible", "needs_data", "not_eligible"]
+SettingStatus = Literal["applies", "needs_data", "not_applicable"]
+SsaAction = Literal["continue", "discontinue", "not_applicable", "not_specified", "needs_data"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceRef(_Out):
+    """Where an output item comes from (guideline page/table/footnote, or a public URL)."""
+
+    document: str
+    version: str | None = None
+    page: str | None = None
+    table: str | None = None
+    column: str | None = None
+    footnote: str | None = None
+    footnotes: list[str] = Field(default_factory=list)
+    section: str | None = None
+    see: list[str] = Field(default_factory=list)
+    url: str | None = None
+    date: str | None = None
+
+
+class GuidelineRef(_Out):
+    id: str
+    version: str
+    title: str | None = None
+    version_date: str | None = None
+    digest: str | None = None
+
+
+class Setting(_Out):
+    table: Literal["gi_wd_g12", "lung_thymus", "pancreas_wd_g12", "wd_g3"] | None
+    column: Literal["favorable_advanced", "unfavorable_resectable", "unfavorable_advanced"] | None
+    status: SettingStatus
+    reasons: list[str]
+    missing: list[str] = Field(default_factory=list)
+    title: str | None = None
+    row: str | None = None
+    source: SourceRef | None = None
+
+
+class FootnoteRef(_Out):
+    letter: str
+    available: bool
+    text: str | None = None
+    source: SourceRef
+
+
+class Qualifier(_Out):
+    says: str
+    met: bool | None
+    text: str
+    footnote: str | None = None
+
+
+class PageRef(_Out):
+    ref: str
+    title: str
+    available: bool
+    note: str
+
+
+class Option(_Out):
+    regimen: str
+    tier: Literal["preferred", "other_recommended", "useful_in_certain_circumstances", "listed"]
+    category: Literal["1", "2A", "2B", "3"]
+    status: Status
+    reasons: list[str]
+    missing: list[str]
+    footnotes: list[str]
+    source: SourceRef
+    # extensions
+    entry_id: str
+    label: str
+    intent: Literal["neoadjuvant"] | None = None
+    group: str | None = None
+    category_default: Literal["1", "2A", "2B", "3"]
+    category_basis: list[str] = Field(default_factory=list)
+    category_missing: list[str] = Field(default_factory=list)
+    qualifiers: list[Qualifier] = Field(default_factory=list)
+    footnote_details: list[FootnoteRef] = Field(default_factory=list)
+    see: list[PageRef] = Field(default_factory=list)
+    references: list[str] = Field(default_factory=list)
+    guideline_dose: str | None = None
+    note: str | None = None
+    # filled by the sequencing and safety layers
+    history: dict[str, Any] | None = None
+    considerations: list[dict[str, Any]] = Field(default_factory=list)
+    safety: list[dict[str, Any]] = Field(default_factory=list)
+    dose: dict[str, Any] | None = None
+
+
+class SsaPlan(_Out):
+    action: SsaAction
+    reasons: list[str]
+    missing: list[str] = Field(default_factory=list)
+    footnote: str | None = None
+    source: SourceRef | None = None
+
+
+class Note(_Out):
+    id: str
+    text: str
+    source: SourceRef
+
+
+class DerivedFact(_Out):
+    name: str
+    value: Any
+    why: str
+
+
+class Evaluation(_Out):
+    guideline: GuidelineRef
+    engine_version: str
+    setting: Setting
+    options: list[Option]
+    ssa_plan: SsaPlan
+    needs_data: list[str]
+    notes: list[Note]
+    # extensions
+    patient_id: str | None = None
+    derived_facts: list[DerivedFact] = Field(default_factory=list)
+    unavailable_references: list[PageRef] = Field(default_factory=list)
+    sequencing_statement: str
+    disclaimer: str

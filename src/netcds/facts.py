@@ -1,0 +1,320 @@
+"""Facts: the patient flattened to named values, plus the derived facts computed once.
+
+A fact is a dotted path (``tumor.sstr_status``) or a derived name
+(``derived.grade``). ``None`` is UNKNOWN. Each derived fact carries the reason
+in words (``why``) and, when unknown, the raw fields that would settle it
+(``missing``), so an explanation always names what to look up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from netcds.history import ssa_dose_level
+from netcds.patient import REGIMEN_AGENTS, Patient, Treatment
+
+GI_SITES = frozenset(
+    {"stomach", "duodenum", "jejunum", "ileum", "small_bowel", "appendix", "cecum", "colon", "rectum"}
+)
+SMALL_BOWEL_SITES = frozenset({"duodenum", "jejunum", "ileum", "small_bowel"})
+SSA_AGENTS = frozenset({"octreotide_lar", "lanreotide"})
+# embryologic origin of each primary site; colon depends on the segment
+GUT_BY_SITE: dict[str, str] = {
+    "stomach": "foregut", "duodenum": "foregut", "pancreas": "foregut", "lung": "foregut",
+    "thymus": "foregut", "jejunum": "midgut", "ileum": "midgut", "small_bowel": "midgut",
+    "appendix": "midgut", "cecum": "midgut", "rectum": "hindgut",
+}  # fmt: skip
+GUT_BY_COLON_SEGMENT = {"ascending": "midgut", "descending": "hindgut", "sigmoid": "hindgut"}
+GRADE_RANK = {"G1": 1, "G2": 2, "G3": 3}
+UNKNOWN_WORDS = frozenset({"unknown"})  # enum values that mean "not known"
+
+
+@dataclass(frozen=True)
+class Derived:
+    value: Any
+    why: str
+    missing: tuple[str, ...] = ()
+
+
+@dataclass
+class Facts:
+    """Flat fact values for one patient; built once by :func:`build_facts`."""
+
+    patient: Patient
+    values: dict[str, Any] = field(default_factory=dict)
+    derived: dict[str, Derived] = field(default_factory=dict)
+
+    def get(self, path: str) -> Any:
+        return self.values.get(path)
+
+    def missing_for(self, path: str) -> tuple[str, ...]:
+        d = self.derived.get(path)
+        return d.missing if d is not None else (path,)
+
+    def why(self, path: str) -> str | None:
+        d = self.derived.get(path)
+        return d.why if d is not None else None
+
+
+def flatten(model: BaseModel, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        path = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            out.update(flatten(value, path + "."))
+        elif isinstance(value, str) and value in UNKNOWN_WORDS:
+            out[path] = None
+        else:
+            out[path] = value
+    return out
+
+
+def treatment_agents(t: Treatment) -> tuple[str, ...]:
+    return REGIMEN_AGENTS.get(t.agent, (t.agent,))
+
+
+def _tv_any(values: list[bool | None]) -> bool | None:
+    if any(v is True for v in values):
+        return True
+    if any(v is None for v in values):
+        return None
+    return False
+
+
+def _grade(p: Patient) -> Derived:
+    t = p.tumor
+    if t.grade is not None:
+        return Derived(t.grade, f"grade {t.grade} as recorded")
+    if t.primary_site in ("lung", "thymus") and t.lung_subtype is not None:
+        g = "G1" if t.lung_subtype == "typical_carcinoid" else "G2"
+        word = "low" if g == "G1" else "intermediate"
+        return Derived(g, f"{t.lung_subtype.replace('_', ' ')} is {word} grade")
+    by: list[tuple[str, str]] = []
+    if t.ki67_percent is not None:
+        k = t.ki67_percent
+        by.append(("G1" if k < 3 else "G2" if k <= 20 else "G3", f"Ki-67 {k:g}%"))
+    if t.mitoses_per_2mm2 is not None:
+        m = t.mitoses_per_2mm2
+        by.append(("G1" if m < 2 else "G2" if m <= 20 else "G3", f"{m:g} mitoses/2 mm²"))
+    if not by:
+        return Derived(None, "grade not recorded and no Ki-67 or mitotic count",
+                       ("tumor.grade", "tumor.ki67_percent", "tumor.mitoses_per_2mm2"))
+    grade, _ = max(by, key=lambda b: GRADE_RANK[b[0]])
+    basis = " and ".join(f"{txt} -> {g}" for g, txt in by)
+    rule = "the higher of the two decides" if len(by) == 2 else "single measure available"
+    return Derived(grade, f"WHO grade {grade} derived ({basis}; {rule})")
+
+
+def _lung_subtype(p: Patient) -> Derived:
+    t = p.tumor
+    if t.primary_site not in ("lung", "thymus"):
+        return Derived(None, "not a lung/thymus primary")
+    if t.lung_subtype is not None:
+        return Derived(t.lung_subtype, f"{t.lung_subtype.replace('_', ' ')} as recorded")
+    if t.grade in ("G1", "G2"):
+        sub = "typical_carcinoid" if t.grade == "G1" else "atypical_carcinoid"
+        return Derived(sub, f"grade {t.grade} read as {sub.replace('_', ' ')} (low/intermediate grade)")
+    m, n = t.mitoses_per_2mm2, t.necrosis
+    if m is not None and m >= 2 and m <= 10:
+        return Derived("atypical_carcinoid", f"{m:g} mitoses/2 mm² (2-10) -> atypical carcinoid")
+    if n is True and (m is None or m <= 10):
+        return Derived("atypical_carcinoid", "necrosis present -> atypical carcinoid")
+    if m is not None and m < 2 and n is False:
+        return Derived("typical_carcinoid", f"{m:g} mitoses/2 mm² and no necrosis -> typical carcinoid")
+    return Derived(None, "carcinoid subtype not recorded and not derivable",
+                   ("tumor.lung_subtype", "tumor.grade", "tumor.mitoses_per_2mm2", "tumor.necrosis"))
+
+
+def _differentiation(p: Patient, grade: Derived) -> Derived:
+    t = p.tumor
+    if t.differentiation is not None:
+        return Derived(t.differentiation, f"{t.differentiation}-differentiated as recorded")
+    if t.lung_subtype is not None:
+        return Derived("well", "carcinoid tumors are well-differentiated")
+    if grade.value in ("G1", "G2"):
+        return Derived("well", f"grade {grade.value} implies a well-differentiated tumor")
+    return Derived(None, "differentiation not recorded (G3 may be a WD NET or a poorly differentiated NEC)",
+                   ("tumor.differentiation",))
+
+
+def _gut(p: Patient) -> Derived:
+    site = p.tumor.primary_site
+    if site in GUT_BY_SITE:
+        return Derived(GUT_BY_SITE[site], f"{site.replace('_', ' ')} is {GUT_BY_SITE[site]}")
+    if site == "colon":
+        seg = p.tumor.colon_segment
+        if seg in GUT_BY_COLON_SEGMENT:
+            return Derived(GUT_BY_COLON_SEGMENT[seg], f"{seg} colon is {GUT_BY_COLON_SEGMENT[seg]}")
+        return Derived(None, "colon origin spans midgut and hindgut; segment not recorded",
+                       ("tumor.colon_segment",))
+    return Derived(None, "primary site unknown", ("tumor.primary_site",))
+
+
+def _locoregional_advanced(p: Patient) -> Derived:
+    d = p.disease
+    if d.extent == "distant_metastatic":
+        return Derived(False, "distant metastatic disease (not locoregional only)")
+    if d.extent is None:
+        return Derived(None, "extent not recorded", ("disease.extent",))
+    if d.resectable is False:
+        return Derived(True, f"{d.extent} disease that is not resectable")
+    if d.resectable is True:
+        return Derived(False, f"{d.extent} disease that is resectable")
+    return Derived(None, f"{d.extent} disease with resectability not recorded", ("disease.resectable",))
+
+
+def _advanced(p: Patient, lra: Derived) -> Derived:
+    if p.disease.extent == "distant_metastatic":
+        return Derived(True, "distant metastatic disease")
+    if lra.value is True:
+        return Derived(True, "locoregional advanced (unresectable) disease")
+    if lra.value is False:
+        return Derived(False, "localized/locoregional resectable disease")
+    return Derived(None, lra.why, lra.missing)
+
+
+def _progressive(p: Patient) -> Derived:
+    s = p.disease.status
+    if s == "progressive":
+        return Derived(True, "disease status progressive")
+    if s in ("stable", "no_evidence_of_disease"):
+        return Derived(False, f"disease status {s.replace('_', ' ')}")
+    lines = sorted((t for t in p.treatments or [] if t.start), key=lambda t: t.start or date.min)
+    if lines and lines[-1].progressed is True:
+        return Derived(True, f"progressed on the most recent line ({lines[-1].agent})")
+    return Derived(None, "disease status not recorded", ("disease.status",))
+
+
+def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | None = None) -> Derived:
+    """Three-valued: did the disease progress on one of ``agents`` (at dose ``level``)?"""
+    if p.treatments is None:
+        return Derived(None, "treatment history not recorded", ("treatments",))
+    found: list[bool | None] = []
+    missing: list[str] = []
+    hits: list[str] = []
+    for i, t in enumerate(p.treatments):
+        if not agents.intersection(treatment_agents(t)):
+            continue
+        lv: str | None = None
+        if level is not None:
+            lv, _ = ssa_dose_level(t)
+            if lv is not None and lv != level:
+                continue
+        prog: bool | None = t.progressed
+        if prog is None and (t.stop_reason == "progression" or t.progression_date):
+            prog = True
+        if prog is None and t.end is None and p.disease.status == "progressive":
+            prog = True  # progressing now, on an ongoing line
+        if prog is True and level is not None and lv is None:
+            prog = None
+            missing += [f"treatments[{i}].dose_mg", f"treatments[{i}].interval_days"]
+        elif prog is None:
+            missing.append(f"treatments[{i}].progressed")
+        found.append(prog)
+        if prog:
+            how = f", {t.progression_type}" if t.progression_type else ""
+            hits.append(f"{t.agent} from {t.start or 'unknown date'}{how}")
+    value = _tv_any(found)
+    if value is True:
+        return Derived(True, f"progressed on {what}: " + "; ".join(hits))
+    if value is None:
+        return Derived(None, f"{what} received but progression on it (or its dose) not recorded",
+                       tuple(dict.fromkeys(missing)))
+    return Derived(False, f"no progression on {what} in the recorded history")
+
+
+def _progressed_after_prior(p: Patient) -> Derived:
+    if p.treatments is None:
+        return Derived(None, "treatment history not recorded", ("treatments",))
+    if not p.treatments:
+        return Derived(False, "no prior systemic treatment recorded")
+    if any(t.progressed or t.stop_reason == "progression" or t.progression_date for t in p.treatments):
+        return Derived(True, "progressed after prior treatment (recorded in history)")
+    if p.disease.status == "progressive":
+        return Derived(True, "progressive disease after prior treatment")
+    if p.disease.status is None:
+        return Derived(None, "prior treatment recorded but progression not", ("disease.status",))
+    return Derived(False, "prior treatment recorded without progression")
+
+
+def _functional(p: Patient) -> Derived:
+    t = p.tumor
+    if t.functional is not None:
+        return Derived(t.functional, "functional" if t.functional else "non-functional as recorded")
+    if t.syndromes:
+        return Derived(True, "hormone syndrome recorded: " + ", ".join(t.syndromes))
+    if t.syndromes == []:
+        return Derived(False, "no hormone syndrome recorded (empty list)")
+    return Derived(None, "functional status not recorded", ("tumor.functional",))
+
+
+def _symptomatic(p: Patient) -> Derived:
+    vals = [p.disease.tumor_symptoms, p.tumor.hormonal_symptoms]
+    v = _tv_any(vals)
+    if v is True:
+        which = [n for n, x in zip(("tumor bulk", "hormone excess"), vals, strict=True) if x]
+        return Derived(True, "symptoms from " + " and ".join(which))
+    if v is False:
+        return Derived(False, "no tumor or hormonal symptoms")
+    missing = tuple(
+        f for f, x in zip(("disease.tumor_symptoms", "tumor.hormonal_symptoms"), vals, strict=True) if x is None
+    )
+    return Derived(None, "symptom status not fully recorded", missing)
+
+
+def _burden_significant(p: Patient) -> Derived:
+    b = p.disease.tumor_burden
+    if b is None:
+        return Derived(None, "tumor burden not recorded", ("disease.tumor_burden",))
+    return Derived(b != "mild", f"tumor burden {b.replace('_', ' ')}")
+
+
+def _mesenteric(p: Patient) -> Derived:
+    if p.tumor.primary_site not in SMALL_BOWEL_SITES:
+        return Derived(False, "not a small-bowel primary")
+    v = p.disease.small_bowel_mesenteric
+    if v is None:
+        return Derived(None, "mesenteric involvement not recorded", ("disease.small_bowel_mesenteric",))
+    return Derived(v, "mesenteric small-bowel disease" if v else "no mesenteric small-bowel disease")
+
+
+def _sstr(p: Patient) -> Derived:
+    s = p.tumor.sstr_status
+    if s in (None, "unknown"):
+        return Derived(None, "SSTR status not known", ("tumor.sstr_status",))
+    return Derived(s, f"SSTR imaging {s}")
+
+
+def build_facts(p: Patient) -> Facts:
+    """Flatten the record and compute every derived fact exactly once."""
+    facts = Facts(patient=p, values=flatten(p))
+    grade = _grade(p)
+    lra = _locoregional_advanced(p)
+    derived: dict[str, Derived] = {
+        "derived.grade": grade,
+        "derived.lung_subtype": _lung_subtype(p),
+        "derived.differentiation": _differentiation(p, grade),
+        "derived.gut": _gut(p),
+        "derived.locoregional_advanced": lra,
+        "derived.advanced": _advanced(p, lra),
+        "derived.progressive": _progressive(p),
+        "derived.functional": _functional(p),
+        "derived.symptomatic": _symptomatic(p),
+        "derived.burden_significant": _burden_significant(p),
+        "derived.small_bowel_mesenteric": _mesenteric(p),
+        "derived.sstr_status": _sstr(p),
+        "derived.progressed_on_ssa": progressed_on(p, SSA_AGENTS, "octreotide LAR/lanreotide"),
+        "derived.progressed_on_standard_ssa": progressed_on(
+            p, SSA_AGENTS, "standard-dose octreotide LAR/lanreotide", level="standard"
+        ),
+        "derived.progressed_after_prior_therapy": _progressed_after_prior(p),
+    }
+    facts.derived = derived
+    for name, d in derived.items():
+        facts.values[name] = d.value
+    return facts

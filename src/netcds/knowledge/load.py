@@ -1,0 +1,161 @@
+"""Load one guideline version from its folder, validate it whole, freeze it.
+
+Every problem in every file is collected and reported with ``file: path``
+before anything is used; a partial knowledge base is never returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from netcds.errors import KnowledgeError
+from netcds.knowledge.schema import Exclusion, Footnote, Knowledge, Manifest, Principle, Table
+
+M = TypeVar("M", bound=BaseModel)
+DEFAULT_GUIDELINE = "nccn-net"
+DEFAULT_VERSION = "5.2024"
+
+
+def default_knowledge_dir() -> Path:
+    """The knowledge root: $NETCDS_KNOWLEDGE_DIR, the installed copy, or the source tree's."""
+    env = os.environ.get("NETCDS_KNOWLEDGE_DIR")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "_knowledge"
+    if packaged.is_dir():
+        return packaged
+    return here.parent.parent / "knowledge"
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _read(path: Path, problems: list[tuple[str, str]], rel: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append((rel, "file not found"))
+    except yaml.YAMLError as exc:
+        problems.append((rel, f"not valid YAML: {exc}".replace("\n", " ")))
+    return None
+
+
+def _model(cls: type[M], data: Any, rel: str, problems: list[tuple[str, str]]) -> M | None:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append((f"{rel}: {_loc(tuple(err['loc']))}".rstrip(": "), msg))
+    return None
+
+
+def load_folder(folder: Path) -> Knowledge:
+    """Load and validate the guideline version stored in ``folder``."""
+    problems: list[tuple[str, str]] = []
+    files: dict[str, bytes] = {}
+
+    def read(rel: str) -> Any:
+        p = folder / rel
+        if p.is_file():
+            files[rel] = p.read_bytes()
+        return _read(p, problems, rel)
+
+    manifest = _model(Manifest, read("manifest.yaml"), "manifest.yaml", problems)
+    if manifest is None:
+        raise KnowledgeError(problems)
+    tables = [_model(Table, read(rel), rel, problems) for rel in manifest.tables]
+    foot_raw = read(manifest.footnotes) or []
+    notes_raw = read(manifest.principles) or []
+    excl_raw = read(manifest.exclusions) or []
+    footnotes = [_model(Footnote, f, f"{manifest.footnotes}: [{i}]", problems) for i, f in enumerate(foot_raw)]
+    principles = [_model(Principle, p, f"{manifest.principles}: [{i}]", problems) for i, p in enumerate(notes_raw)]
+    exclusions = [_model(Exclusion, e, f"{manifest.exclusions}: [{i}]", problems) for i, e in enumerate(excl_raw)]
+    kb_tables = [t for t in tables if t is not None]
+    fn = {f.letter: f for f in footnotes if f is not None}
+    pr = {p.id: p for p in principles if p is not None}
+    _cross_check(manifest, kb_tables, fn, pr, problems)
+    if problems:
+        raise KnowledgeError(problems)
+    digest = hashlib.sha256()
+    for rel in sorted(files):
+        digest.update(rel.encode() + b"\0" + files[rel] + b"\0")
+    return Knowledge(
+        manifest=manifest,
+        tables=kb_tables,
+        footnotes=fn,
+        principles=pr,
+        exclusions=[e for e in exclusions if e is not None],
+        digest=digest.hexdigest()[:16],
+    )
+
+
+def _cross_check(
+    manifest: Manifest,
+    tables: list[Table],
+    footnotes: dict[str, Footnote],
+    principles: dict[str, Principle],
+    problems: list[tuple[str, str]],
+) -> None:
+    refs = {r.id for r in manifest.references}
+    seen_tables: set[str] = set()
+    for rel, table in zip(manifest.tables, tables, strict=False):
+        if table.id in seen_tables:
+            problems.append((f"{rel}: id", f"duplicate table id '{table.id}'"))
+        seen_tables.add(table.id)
+        for letter in [*table.title_footnotes, *([table.ssa_plan_footnote] if table.ssa_plan_footnote else [])]:
+            if letter not in footnotes:
+                problems.append((f"{rel}: title_footnotes", f"unknown footnote '{letter}'"))
+        for i, pid in enumerate(table.principles):
+            if pid not in principles:
+                problems.append((f"{rel}: principles[{i}]", f"unknown principle '{pid}'"))
+        ids: set[str] = set()
+        col_ids = [c.id for c in table.columns]
+        if len(set(col_ids)) != len(col_ids):
+            problems.append((f"{rel}: columns", "duplicate column id"))
+        for ci, col in enumerate(table.columns):
+            for ei, e in enumerate(col.entries):
+                where = f"{rel}: columns[{ci}].entries[{ei}]"
+                if e.id in ids:
+                    problems.append((f"{where}.id", f"duplicate entry id '{e.id}'"))
+                ids.add(e.id)
+                for letter in e.footnotes + [q.footnote for q in e.qualifiers if q.footnote]:
+                    if letter not in footnotes:
+                        problems.append((f"{where}.footnotes", f"unknown footnote '{letter}'"))
+                for s in e.see:
+                    if s not in refs:
+                        problems.append((f"{where}.see", f"unknown page reference '{s}'"))
+                if e.tier == "listed" and table.id != "wd_g3":
+                    problems.append((f"{where}.tier", "'listed' is only for the untiered G3 entries"))
+
+
+@cache
+def _load_cached(path: str) -> Knowledge:
+    return load_folder(Path(path))
+
+
+def load_knowledge(
+    version: str = DEFAULT_VERSION, guideline: str = DEFAULT_GUIDELINE, root: Path | None = None
+) -> Knowledge:
+    """Load (once per process) the guideline ``version`` from the knowledge root."""
+    folder = (root or default_knowledge_dir()) / guideline / version
+    if not folder.is_dir():
+        raise KnowledgeError([(str(folder), f"no knowledge for {guideline} {version}")])
+    return _load_cached(str(folder.resolve()))
+
+
+def available_versions(guideline: str = DEFAULT_GUIDELINE, root: Path | None = None) -> list[str]:
+    base = (root or default_knowledge_dir()) / guideline
+    return sorted(p.name for p in base.iterdir() if (p / "manifest.yaml").is_file()) if base.is_dir() else []

@@ -1,0 +1,223 @@
+"""The contract's input model: one patient's structured record.
+
+Every field is optional unless the contract marks it required. ``None`` means
+UNKNOWN and is never read as ``False`` or negative. Unknown keys are rejected,
+numbers are ranged, bools and numbers are strict (``"5"`` is not a number),
+dates are ISO ``YYYY-MM-DD``. See docs/contract.md.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: Any) -> Any:
+    if value is None or isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("must be an ISO date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"not a calendar date ({exc})") from None
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+Bool = Annotated[bool, Strict()]
+Num = Annotated[float, Strict()]
+Percent = Annotated[float, Strict(), Field(ge=0, le=100)]
+NonNeg = Annotated[float, Strict(), Field(ge=0)]
+
+PrimarySite = Literal[
+    "stomach", "duodenum", "jejunum", "ileum", "small_bowel", "appendix", "cecum",
+    "colon", "rectum", "pancreas", "lung", "thymus", "unknown_primary",
+]  # fmt: skip
+AGENT_IDS: tuple[str, ...] = (
+    "octreotide_lar", "octreotide", "lanreotide", "everolimus", "sunitinib", "cabozantinib",
+    "lu177_dotatate", "temozolomide", "capecitabine", "fluorouracil", "oxaliplatin", "irinotecan",
+    "leucovorin", "cisplatin", "carboplatin", "etoposide", "dacarbazine", "pembrolizumab",
+    "nivolumab", "ipilimumab", "belzutifan", "radiotherapy",
+)  # fmt: skip
+REGIMEN_AGENTS: dict[str, tuple[str, ...]] = {
+    "cabozantinib": ("cabozantinib",),
+    "everolimus": ("everolimus",),
+    "sunitinib": ("sunitinib",),
+    "belzutifan": ("belzutifan",),
+    "pembrolizumab": ("pembrolizumab",),
+    "lu177_dotatate": ("lu177_dotatate",),
+    "ssa": ("octreotide_lar", "lanreotide"),
+    "ssa_above_label": ("octreotide_lar", "lanreotide"),
+    "capecitabine_temozolomide": ("capecitabine", "temozolomide"),
+    "temozolomide_pm_capecitabine": ("temozolomide", "capecitabine"),
+    "folfox": ("fluorouracil", "leucovorin", "oxaliplatin"),
+    "capeox": ("capecitabine", "oxaliplatin"),
+    "folfiri": ("fluorouracil", "leucovorin", "irinotecan"),
+    "folfirinox": ("fluorouracil", "leucovorin", "irinotecan", "oxaliplatin"),
+    "cisplatin_etoposide": ("cisplatin", "etoposide"),
+    "carboplatin_etoposide": ("carboplatin", "etoposide"),
+    "cisplatin_irinotecan": ("cisplatin", "irinotecan"),
+    "nivolumab_ipilimumab": ("nivolumab", "ipilimumab"),
+    "rt_fluoropyrimidine": ("radiotherapy",),
+    "cytotoxic_chemotherapy": ("fluorouracil", "capecitabine", "dacarbazine", "oxaliplatin", "temozolomide"),
+    "clinical_trial": (),
+}
+TreatmentAgent = Literal[
+    "octreotide_lar", "octreotide", "lanreotide", "everolimus", "sunitinib", "cabozantinib",
+    "lu177_dotatate", "temozolomide", "capecitabine", "fluorouracil", "oxaliplatin", "irinotecan",
+    "leucovorin", "cisplatin", "carboplatin", "etoposide", "dacarbazine", "pembrolizumab",
+    "nivolumab", "ipilimumab", "belzutifan", "radiotherapy",
+    # regimen ids stand for their agents
+    "ssa", "ssa_above_label", "capecitabine_temozolomide", "temozolomide_pm_capecitabine",
+    "folfox", "capeox", "folfiri", "folfirinox", "cisplatin_etoposide", "carboplatin_etoposide",
+    "cisplatin_irinotecan", "nivolumab_ipilimumab", "rt_fluoropyrimidine", "cytotoxic_chemotherapy",
+    "clinical_trial",
+]  # fmt: skip
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+class Tumor(_Model):
+    primary_site: PrimarySite
+    differentiation: Literal["well", "poor"] | None = None
+    grade: Literal["G1", "G2", "G3"] | None = None
+    lung_subtype: Literal["typical_carcinoid", "atypical_carcinoid"] | None = None
+    ki67_percent: Percent | None = None
+    mitoses_per_2mm2: NonNeg | None = None
+    necrosis: Bool | None = None
+    functional: Bool | None = None
+    syndromes: list[
+        Literal["carcinoid_syndrome", "insulinoma", "gastrinoma", "glucagonoma", "vipoma",
+                "somatostatinoma", "other"]
+    ] | None = None  # fmt: skip
+    hormonal_symptoms: Bool | None = None
+    sstr_status: Literal["positive", "negative", "unknown"] | None = None
+    fdg_avid: Bool | None = None
+    # extensions (docs/contract.md)
+    colon_segment: Literal["ascending", "transverse", "descending", "sigmoid"] | None = None
+    proliferation_high_end: Bool | None = None
+
+
+class Disease(_Model):
+    extent: Literal["localized", "locoregional", "distant_metastatic"] | None = None
+    resectable: Bool | None = None
+    small_bowel_mesenteric: Bool | None = None
+    tumor_burden: Literal["mild", "clinically_significant", "bulky"] | None = None
+    tumor_symptoms: Bool | None = None
+    status: Literal["stable", "progressive", "no_evidence_of_disease"] | None = None
+    progression_clinically_significant: Bool | None = None
+    biology: Literal["favorable", "unfavorable"] | None = None
+    # extensions
+    progression_pace: Literal["slow", "moderate", "rapid"] | None = None
+    liver_metastases: Bool | None = None
+
+
+class Biomarkers(_Model):
+    msi: Literal["high", "stable"] | None = None
+    mmr: Literal["deficient", "proficient"] | None = None
+    tmb_mut_per_mb: NonNeg | None = None
+    germline_vhl: Bool | None = None
+
+
+class Treatment(_Model):
+    agent: TreatmentAgent
+    start: IsoDate | None = None
+    end: IsoDate | None = None
+    dose_mg: Annotated[float, Strict(), Field(gt=0, le=100000)] | None = None
+    interval_days: Annotated[float, Strict(), Field(gt=0, le=365)] | None = None
+    best_response: Literal["CR", "PR", "SD", "PD"] | None = None
+    progressed: Bool | None = None
+    progression_date: IsoDate | None = None
+    stop_reason: Literal["progression", "toxicity", "completed", "patient_choice", "other"] | None = None
+    # extension: how progression was established
+    progression_type: Literal["radiographic", "clinical", "symptomatic"] | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Treatment:
+        if self.start and self.end and self.end < self.start:
+            raise ValueError("end: is before start")
+        if self.progression_date and self.start and self.progression_date < self.start:
+            raise ValueError("progression_date: is before start of this line")
+        if (
+            self.progression_date
+            and self.end
+            and self.stop_reason == "progression"
+            and self.progression_date > self.end
+        ):
+            raise ValueError("progression_date: is after the end of a line stopped for progression")
+        if self.progressed is False and (self.progression_date or self.stop_reason == "progression"):
+            raise ValueError("progressed: is false but a progression date or stop for progression is given")
+        return self
+
+
+class Assessment(_Model):
+    date: IsoDate
+    recist_response: Literal["CR", "PR", "SD", "PD"] | None = None
+    sum_of_diameters_mm: NonNeg | None = None
+
+
+class Comorbidities(_Model):
+    hypertension: Literal["none", "controlled", "uncontrolled"] | None = None
+    recent_hemorrhage: Bool | None = None
+    gi_perforation_or_fistula_history: Bool | None = None
+    recent_arterial_thromboembolism: Bool | None = None
+    recent_venous_thromboembolism: Bool | None = None
+    hepatic_impairment: Literal["none", "mild", "moderate", "severe"] | None = None
+    creatinine_clearance_ml_min: Annotated[float, Strict(), Field(ge=0, le=300)] | None = None
+    proteinuria: Bool | None = None
+    nephrotic_syndrome: Bool | None = None
+    diabetes: Bool | None = None
+    interstitial_lung_disease: Bool | None = None
+    heart_failure: Bool | None = None
+    lvef_percent: Percent | None = None
+    qt_prolongation: Bool | None = None
+    hemoglobin_g_dl: Annotated[float, Strict(), Field(ge=0, le=30)] | None = None
+    platelets_per_ul: Annotated[float, Strict(), Field(ge=0, le=5_000_000)] | None = None
+    neutrophils_per_ul: Annotated[float, Strict(), Field(ge=0, le=500_000)] | None = None
+    alt_x_uln: Annotated[float, Strict(), Field(ge=0, le=1000)] | None = None
+    ast_x_uln: Annotated[float, Strict(), Field(ge=0, le=1000)] | None = None
+    bilirubin_x_uln: Annotated[float, Strict(), Field(ge=0, le=1000)] | None = None
+    planned_surgery_date: IsoDate | None = None
+    planned_dental_procedure_date: IsoDate | None = None
+    recent_major_surgery_date: IsoDate | None = None
+    wound_healed: Bool | None = None
+    other: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
+
+
+class Preferences(_Model):
+    route: Literal["oral", "infusion", "injection", "no_preference"] | None = None
+    priority: Literal["long_term_control", "response", "fewest_visits", "lowest_toxicity"] | None = None
+    travel_limit: Bool | None = None
+    prrt_center_access: Bool | None = None
+
+
+class Context(_Model):
+    no_other_options_feasible: Bool | None = None
+    no_satisfactory_alternative: Bool | None = None
+
+
+class Patient(_Model):
+    id: Annotated[str, Field(max_length=200)] | None = None
+    age_years: Annotated[float, Strict(), Field(ge=0, le=130)] | None = None
+    sex: Literal["female", "male", "other", "unknown"] | None = None
+    weight_kg: Annotated[float, Strict(), Field(gt=0, le=500)] | None = None
+    pregnant: Bool | None = None
+    breastfeeding: Bool | None = None
+    tumor: Tumor
+    disease: Disease = Field(default_factory=Disease)
+    biomarkers: Biomarkers = Field(default_factory=Biomarkers)
+    treatments: list[Treatment] | None = None
+    comorbidities: Comorbidities = Field(default_factory=Comorbidities)
+    medications: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
+    context: Context = Field(default_factory=Context)
+    preferences: Preferences = Field(default_factory=Preferences)
+    # extensions
+    as_of: IsoDate | None = None
+    assessments: list[Assessment] | None = None
