@@ -13,9 +13,9 @@ try:
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+source"
 
-from netcds.engine import evaluate  # noqa: E402
-from netcds.evaluation import Evaluation  # noqa: E402
-from netcds.knowledge import load_knowledge  # noqa: E402
-from netcds.patient import Patient  # noqa: E402
+from netcds.engine import evaluate
+from netcds.evaluation import Evaluation
+from netcds.knowledge import load_knowledge
+from netcds.patient import Patient
 
 __all__ = ["Evaluation", "Patient", "__version__", "evaluate", "load_knowledge"]

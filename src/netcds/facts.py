@@ -9,7 +9,6 @@ in words (``why``) and, when unknown, the raw fields that would settle it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
@@ -102,8 +101,11 @@ def _grade(p: Patient) -> Derived:
         m = t.mitoses_per_2mm2
         by.append(("G1" if m < 2 else "G2" if m <= 20 else "G3", f"{m:g} mitoses/2 mm²"))
     if not by:
-        return Derived(None, "grade not recorded and no Ki-67 or mitotic count",
-                       ("tumor.grade", "tumor.ki67_percent", "tumor.mitoses_per_2mm2"))
+        return Derived(
+            None,
+            "grade not recorded and no Ki-67 or mitotic count",
+            ("tumor.grade", "tumor.ki67_percent", "tumor.mitoses_per_2mm2"),
+        )
     grade, _ = max(by, key=lambda b: GRADE_RANK[b[0]])
     basis = " and ".join(f"{txt} -> {g}" for g, txt in by)
     rule = "the higher of the two decides" if len(by) == 2 else "single measure available"
@@ -126,8 +128,11 @@ def _lung_subtype(p: Patient) -> Derived:
         return Derived("atypical_carcinoid", "necrosis present -> atypical carcinoid")
     if m is not None and m < 2 and n is False:
         return Derived("typical_carcinoid", f"{m:g} mitoses/2 mm² and no necrosis -> typical carcinoid")
-    return Derived(None, "carcinoid subtype not recorded and not derivable",
-                   ("tumor.lung_subtype", "tumor.grade", "tumor.mitoses_per_2mm2", "tumor.necrosis"))
+    return Derived(
+        None,
+        "carcinoid subtype not recorded and not derivable",
+        ("tumor.lung_subtype", "tumor.grade", "tumor.mitoses_per_2mm2", "tumor.necrosis"),
+    )
 
 
 def _differentiation(p: Patient, grade: Derived) -> Derived:
@@ -138,8 +143,11 @@ def _differentiation(p: Patient, grade: Derived) -> Derived:
         return Derived("well", "carcinoid tumors are well-differentiated")
     if grade.value in ("G1", "G2"):
         return Derived("well", f"grade {grade.value} implies a well-differentiated tumor")
-    return Derived(None, "differentiation not recorded (G3 may be a WD NET or a poorly differentiated NEC)",
-                   ("tumor.differentiation",))
+    return Derived(
+        None,
+        "differentiation not recorded (G3 may be a WD NET or a poorly differentiated NEC)",
+        ("tumor.differentiation",),
+    )
 
 
 def _gut(p: Patient) -> Derived:
@@ -150,8 +158,9 @@ def _gut(p: Patient) -> Derived:
         seg = p.tumor.colon_segment
         if seg in GUT_BY_COLON_SEGMENT:
             return Derived(GUT_BY_COLON_SEGMENT[seg], f"{seg} colon is {GUT_BY_COLON_SEGMENT[seg]}")
-        return Derived(None, "colon origin spans midgut and hindgut; segment not recorded",
-                       ("tumor.colon_segment",))
+        return Derived(
+            None, "colon origin spans midgut and hindgut; segment not recorded", ("tumor.colon_segment",)
+        )
     return Derived(None, "primary site unknown", ("tumor.primary_site",))
 
 
@@ -184,9 +193,6 @@ def _progressive(p: Patient) -> Derived:
         return Derived(True, "disease status progressive")
     if s in ("stable", "no_evidence_of_disease"):
         return Derived(False, f"disease status {s.replace('_', ' ')}")
-    lines = sorted((t for t in p.treatments or [] if t.start), key=lambda t: t.start or date.min)
-    if lines and lines[-1].progressed is True:
-        return Derived(True, f"progressed on the most recent line ({lines[-1].agent})")
     return Derived(None, "disease status not recorded", ("disease.status",))
 
 
@@ -223,8 +229,11 @@ def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | No
     if value is True:
         return Derived(True, f"progressed on {what}: " + "; ".join(hits))
     if value is None:
-        return Derived(None, f"{what} received but progression on it (or its dose) not recorded",
-                       tuple(dict.fromkeys(missing)))
+        return Derived(
+            None,
+            f"{what} received but progression on it (or its dose) not recorded",
+            tuple(dict.fromkeys(missing)),
+        )
     return Derived(False, f"no progression on {what} in the recorded history")
 
 
@@ -262,7 +271,9 @@ def _symptomatic(p: Patient) -> Derived:
     if v is False:
         return Derived(False, "no tumor or hormonal symptoms")
     missing = tuple(
-        f for f, x in zip(("disease.tumor_symptoms", "tumor.hormonal_symptoms"), vals, strict=True) if x is None
+        f
+        for f, x in zip(("disease.tumor_symptoms", "tumor.hormonal_symptoms"), vals, strict=True)
+        if x is None
     )
     return Derived(None, "symptom status not fully recorded", missing)
 

@@ -104,6 +104,26 @@ class Tumor(_Model):
     colon_segment: Literal["ascending", "transverse", "descending", "sigmoid"] | None = None
     proliferation_high_end: Bool | None = None
 
+    @model_validator(mode="after")
+    def _consistent(self) -> Tumor:
+        if self.differentiation == "poor" and self.grade in ("G1", "G2"):
+            raise ValueError(
+                f"grade: {self.grade} contradicts a poorly differentiated tumor (NEC is high grade)"
+            )
+        if self.differentiation == "poor" and self.lung_subtype is not None:
+            raise ValueError(
+                "lung_subtype: carcinoids are well-differentiated, but differentiation is 'poor'"
+            )
+        if self.lung_subtype is not None and self.primary_site not in ("lung", "thymus"):
+            raise ValueError("lung_subtype: only for lung or thymus primaries")
+        if self.functional is False and self.syndromes:
+            raise ValueError("functional: false contradicts the hormone syndromes listed")
+        if self.functional is True and self.syndromes == []:
+            raise ValueError("functional: true contradicts an empty syndromes list (use 'other' if unnamed)")
+        if self.colon_segment is not None and self.primary_site != "colon":
+            raise ValueError("colon_segment: only for a colon primary")
+        return self
+
 
 class Disease(_Model):
     extent: Literal["localized", "locoregional", "distant_metastatic"] | None = None

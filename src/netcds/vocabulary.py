@@ -29,7 +29,9 @@ DERIVED: dict[str, FactSpec] = {
     s.path: s
     for s in (
         FactSpec("derived.grade", "enum", ("G1", "G2", "G3"), "WHO grade"),
-        FactSpec("derived.lung_subtype", "enum", ("typical_carcinoid", "atypical_carcinoid"), "carcinoid subtype"),
+        FactSpec(
+            "derived.lung_subtype", "enum", ("typical_carcinoid", "atypical_carcinoid"), "carcinoid subtype"
+        ),
         FactSpec("derived.differentiation", "enum", ("well", "poor"), "differentiation"),
         FactSpec("derived.gut", "enum", ("foregut", "midgut", "hindgut"), "embryologic gut of origin"),
         FactSpec("derived.locoregional_advanced", "bool", (), "locoregional advanced (unresectable) disease"),

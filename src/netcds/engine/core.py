@@ -33,9 +33,19 @@ def _notes(kb: Knowledge, table: Table | None, facts_eval: object) -> list[Note]
         p = kb.principles[pid]
         if p.when is not None and evaluate_condition(p.when, facts_eval).value is not True:
             continue
-        out.append(Note(id=p.id, text=p.text, source=SourceRef(
-            document=p.source.document, version=kb.version, page=p.source.page,
-            table=p.source.table or table.source.table, section=p.source.section)))
+        out.append(
+            Note(
+                id=p.id,
+                text=p.text,
+                source=SourceRef(
+                    document=p.source.document,
+                    version=kb.version,
+                    page=p.source.page,
+                    table=p.source.table or table.source.table,
+                    section=p.source.section,
+                ),
+            )
+        )
     return out
 
 
@@ -55,26 +65,44 @@ def evaluate(patient: Patient, kb: Knowledge) -> Evaluation:
     if options and any(o.references for o in options):
         used.append("NE-H-references")
     if table is not None:
-        used += {"gi_wd_g12": ["NET-9", "NET-14"], "lung_thymus": ["NET-14"],
-                 "pancreas_wd_g12": ["PanNET-1..10"]}.get(table.id, [])
-    unavailable = [PageRef(ref=r, title=refs[r].title, available=refs[r].available, note=refs[r].note)
-                   for r in dict.fromkeys(used) if r in refs and not refs[r].available]
+        used += {
+            "gi_wd_g12": ["NET-9", "NET-14"],
+            "lung_thymus": ["NET-14"],
+            "pancreas_wd_g12": ["PanNET-1..10"],
+        }.get(table.id, [])
+    unavailable = [
+        PageRef(ref=r, title=refs[r].title, available=refs[r].available, note=refs[r].note)
+        for r in dict.fromkeys(used)
+        if r in refs and not refs[r].available
+    ]
     return Evaluation(
-        guideline=GuidelineRef(id=kb.id, version=kb.version, title=kb.manifest.title,
-                               version_date=kb.manifest.version_date.isoformat(), digest=kb.digest),
+        guideline=GuidelineRef(
+            id=kb.id,
+            version=kb.version,
+            title=kb.manifest.title,
+            version_date=kb.manifest.version_date.isoformat(),
+            digest=kb.digest,
+        ),
         engine_version=__version__,
         patient_id=patient.id,
         setting=Setting(
-            table=table.id if table else None,  # type: ignore[arg-type]
-            column=column.id if column else None,  # type: ignore[arg-type]
-            status=setting.status,  # type: ignore[arg-type]
+            table=table.id if table else None,
+            column=column.id if column else None,
+            status=setting.status,
             reasons=setting.reasons,
             missing=setting.missing,
             title=table.title if table else None,
             row=column.label if column else None,
-            source=SourceRef(document=table.source.document, version=kb.version, page=table.source.page,
-                             table=table.source.table, column=column.id if column else None,
-                             section=table.source.section) if table else None,
+            source=SourceRef(
+                document=table.source.document,
+                version=kb.version,
+                page=table.source.page,
+                table=table.source.table,
+                column=column.id if column else None,
+                section=table.source.section,
+            )
+            if table
+            else None,
         ),
         options=options,
         ssa_plan=plan,

@@ -49,7 +49,11 @@ def build_option(
     kb: Knowledge, table: Table, column: Column, entry: Entry, facts: Facts, setting_missing: list[str]
 ) -> Option:
     try:
-        out = evaluate(entry.when, facts) if entry.when is not None else Outcome(True, positives=[UNCONDITIONAL])
+        out = (
+            evaluate(entry.when, facts)
+            if entry.when is not None
+            else Outcome(True, positives=[UNCONDITIONAL])
+        )
         value = out.value
         reasons = _reasons(value, out)
         missing = list(out.missing)
@@ -63,37 +67,51 @@ def build_option(
             q_out = evaluate(q.when, facts)
             detail = "; ".join(f.detail for f in q_out.findings() if f.detail)
             word = {True: "yes", False: "no", None: "unknown"}[q_out.value]
-            quals.append(Qualifier(says=q.says, met=q_out.value, footnote=q.footnote,
-                                   text=f"{q.says}: {word}" + (f" ({detail})" if detail else "")))
+            quals.append(
+                Qualifier(
+                    says=q.says,
+                    met=q_out.value,
+                    footnote=q.footnote,
+                    text=f"{q.says}: {word}" + (f" ({detail})" if detail else ""),
+                )
+            )
     except Exception as exc:  # wrapped once, with the rule id and its location
         raise RuleError(entry.id, f"{table.id}/{column.id or 'main'}", exc) from exc
-    for q in quals:
-        reasons.append(f"Qualifier{f' (footnote {q.footnote})' if q.footnote else ''}: {q.text}")
+    for qual in quals:
+        reasons.append(f"Qualifier{f' (footnote {qual.footnote})' if qual.footnote else ''}: {qual.text}")
     letters = list(dict.fromkeys([*entry.footnotes, *[q.footnote for q in entry.qualifiers if q.footnote]]))
     refs = {r.id: r for r in kb.manifest.references}
     return Option(
         regimen=entry.regimen,
         tier=entry.tier,
-        category=category,  # type: ignore[arg-type]
-        status=STATUS[value],  # type: ignore[arg-type]
+        category=category,
+        status=STATUS[value],
         reasons=reasons,
         missing=missing if value is None else [],
         footnotes=letters,
         source=SourceRef(
-            document=table.source.document, version=kb.version, page=table.source.page,
-            table=table.source.table, column=column.id, footnotes=letters, section=table.source.section,
+            document=table.source.document,
+            version=kb.version,
+            page=table.source.page,
+            table=table.source.table,
+            column=column.id,
+            footnotes=letters,
+            section=table.source.section,
             see=list(entry.see),
         ),
         entry_id=entry.id,
         label=entry.label,
         intent=entry.intent,
         group=entry.group,
-        category_default=default,  # type: ignore[arg-type]
+        category_default=default,
         category_basis=basis,
         category_missing=pending,
         qualifiers=quals,
         footnote_details=[_footnote(kb, letter) for letter in letters],
-        see=[PageRef(ref=s, title=refs[s].title, available=refs[s].available, note=refs[s].note) for s in entry.see],
+        see=[
+            PageRef(ref=s, title=refs[s].title, available=refs[s].available, note=refs[s].note)
+            for s in entry.see
+        ],
         references=list(entry.references),
         guideline_dose=entry.guideline_dose,
         note=entry.note,
@@ -106,10 +124,17 @@ def _footnote(kb: Knowledge, letter: str) -> FootnoteRef:
         letter=letter,
         available=fn.available,
         text=fn.text if fn.available else f"Unavailable: {fn.unavailable_reason}",
-        source=SourceRef(document=fn.source.document, version=kb.version, page=fn.source.page,
-                         table=fn.source.table, footnote=letter),
+        source=SourceRef(
+            document=fn.source.document,
+            version=kb.version,
+            page=fn.source.page,
+            table=fn.source.table,
+            footnote=letter,
+        ),
     )
 
 
-def build_options(kb: Knowledge, table: Table, column: Column, facts: Facts, setting_missing: list[str]) -> list[Option]:
+def build_options(
+    kb: Knowledge, table: Table, column: Column, facts: Facts, setting_missing: list[str]
+) -> list[Option]:
     return [build_option(kb, table, column, e, facts, setting_missing) for e in column.entries]

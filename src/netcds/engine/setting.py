@@ -73,16 +73,29 @@ def select_setting(kb: Knowledge, facts: Facts) -> SettingResult:
         tables = {c.table.id for c in candidates}
         if len(candidates) == 1:
             c = candidates[0]
-            reasons = [f"Possible setting, not yet confirmed: {c.table.title}", *_texts(c.table_outcome, c.column_outcome)]
+            reasons = [
+                f"Possible setting, not yet confirmed: {c.table.title}",
+                *_texts(c.table_outcome, c.column_outcome),
+            ]
             return SettingResult("needs_data", c.table, c.column, reasons, missing)
-        reasons = ["More than one setting remains possible: "
-                   + "; ".join(f"{c.table.title}" + (f" / {c.column.label}" if c.column.id else "") for c in candidates)]
-        reasons += sorted({f.text for c in candidates for o in (c.table_outcome, c.column_outcome) for f in o.unknowns})
-        table = candidates[0].table if len(tables) == 1 else None
-        return SettingResult("needs_data", table, None, reasons, missing)
+        reasons = [
+            "More than one setting remains possible: "
+            + "; ".join(
+                f"{c.table.title}" + (f" / {c.column.label}" if c.column.id else "") for c in candidates
+            )
+        ]
+        reasons += sorted(
+            {f.text for c in candidates for o in (c.table_outcome, c.column_outcome) for f in o.unknowns}
+        )
+        common = candidates[0].table if len(tables) == 1 else None
+        return SettingResult("needs_data", common, None, reasons, missing)
     reasons = [e.text for e in kb.exclusions if evaluate(e.when, facts).value is True]
     if not reasons:
         for table, t_out in table_outcomes:
-            why = "; ".join(f.text for f in t_out.negatives) if t_out.value is False else "its row criteria are not met"
+            why = (
+                "; ".join(f.text for f in t_out.negatives)
+                if t_out.value is False
+                else "its row criteria are not met"
+            )
             reasons.append(f"{table.title}: does not apply ({why})")
     return SettingResult("not_applicable", None, None, reasons)

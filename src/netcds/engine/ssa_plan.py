@@ -31,38 +31,95 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
         return SsaPlan(
             action="not_specified",
             reasons=[f"The {table.title} table carries no footnote on continuing or stopping an SSA."],
-            source=SourceRef(document=table.source.document, version=kb.version, page=table.source.page,
-                             table=table.source.table),
+            source=SourceRef(
+                document=table.source.document,
+                version=kb.version,
+                page=table.source.page,
+                table=table.source.table,
+            ),
         )
     fn = kb.footnotes[letter]
-    src = SourceRef(document=fn.source.document, version=kb.version, page=fn.source.page,
-                    table=table.source.table, footnote=letter)
+    src = SourceRef(
+        document=fn.source.document,
+        version=kb.version,
+        page=fn.source.page,
+        table=table.source.table,
+        footnote=letter,
+    )
     current = _current_ssa(facts)
+    fwhy = facts.why("derived.functional")
+    ts = facts.patient.treatments
+    if ts is not None and not any(SSA_AGENTS.intersection(treatment_agents(t)) for t in ts):
+        return SsaPlan(
+            action="not_applicable",
+            footnote=letter,
+            source=src,
+            reasons=[
+                f"Footnote {letter} concerns a patient receiving octreotide LAR or lanreotide; "
+                "the recorded history has none."
+            ],
+        )
     significant = facts.get("disease.progression_clinically_significant")
     progressive = facts.get("derived.progressive")
     functional = facts.get("derived.functional")
     if significant is False or (significant is None and progressive is False):
-        why = ("progression recorded as not clinically significant" if significant is False
-               else "no progression recorded")
-        return SsaPlan(action="not_applicable", footnote=letter, source=src,
-                       reasons=[f"Footnote {letter} concerns clinically significant progression; {why}.", current])
+        why = (
+            "progression recorded as not clinically significant"
+            if significant is False
+            else "no progression recorded"
+        )
+        return SsaPlan(
+            action="not_applicable",
+            footnote=letter,
+            source=src,
+            reasons=[f"Footnote {letter} concerns clinically significant progression; {why}.", current],
+        )
     if significant is None:
-        missing = ["disease.progression_clinically_significant"] + (["disease.status"] if progressive is None else [])
-        return SsaPlan(action="needs_data", footnote=letter, source=src, missing=missing,
-                       reasons=["Whether progression is clinically significant is not recorded "
-                                f"(footnote {letter} depends on it).", current])
+        missing = ["disease.progression_clinically_significant"] + (
+            ["disease.status"] if progressive is None else []
+        )
+        return SsaPlan(
+            action="needs_data",
+            footnote=letter,
+            source=src,
+            missing=missing,
+            reasons=[
+                "Whether progression is clinically significant is not recorded "
+                f"(footnote {letter} depends on it).",
+                current,
+            ],
+        )
     if functional is None:
-        return SsaPlan(action="needs_data", footnote=letter, source=src,
-                       missing=list(facts.missing_for("derived.functional")),
-                       reasons=["Clinically significant progression, but whether the tumor is functional is not "
-                                f"recorded (footnote {letter}: stop for non-functional, continue for functional).",
-                                current])
+        return SsaPlan(
+            action="needs_data",
+            footnote=letter,
+            source=src,
+            missing=list(facts.missing_for("derived.functional")),
+            reasons=[
+                "Clinically significant progression, but whether the tumor is functional is not "
+                f"recorded (footnote {letter}: stop for non-functional, continue for functional).",
+                current,
+            ],
+        )
     if functional:
-        return SsaPlan(action="continue", footnote=letter, source=src, reasons=[
-            f"Clinically significant progression in a functional tumor ({facts.why('derived.functional')}): "
-            "keep the SSA for hormone control.",
-            "The SSA may be combined with whichever next option is chosen.", current])
-    return SsaPlan(action="discontinue", footnote=letter, source=src, reasons=[
-        f"Clinically significant progression in a non-functional tumor ({facts.why('derived.functional')}): "
-        "stop the SSA.",
-        f"Footnote {letter} also allows an SSA to be combined with any subsequent option.", current])
+        return SsaPlan(
+            action="continue",
+            footnote=letter,
+            source=src,
+            reasons=[
+                f"Clinically significant progression in a functional tumor ({fwhy}): "
+                "keep the SSA for hormone control.",
+                "The SSA may be combined with whichever next option is chosen.",
+                current,
+            ],
+        )
+    return SsaPlan(
+        action="discontinue",
+        footnote=letter,
+        source=src,
+        reasons=[
+            f"Clinically significant progression in a non-functional tumor ({fwhy}): stop the SSA.",
+            f"Footnote {letter} also allows an SSA to be combined with any subsequent option.",
+            current,
+        ],
+    )

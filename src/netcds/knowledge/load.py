@@ -80,9 +80,15 @@ def load_folder(folder: Path) -> Knowledge:
     foot_raw = read(manifest.footnotes) or []
     notes_raw = read(manifest.principles) or []
     excl_raw = read(manifest.exclusions) or []
-    footnotes = [_model(Footnote, f, f"{manifest.footnotes}: [{i}]", problems) for i, f in enumerate(foot_raw)]
-    principles = [_model(Principle, p, f"{manifest.principles}: [{i}]", problems) for i, p in enumerate(notes_raw)]
-    exclusions = [_model(Exclusion, e, f"{manifest.exclusions}: [{i}]", problems) for i, e in enumerate(excl_raw)]
+    footnotes = [
+        _model(Footnote, f, f"{manifest.footnotes}: [{i}]", problems) for i, f in enumerate(foot_raw)
+    ]
+    principles = [
+        _model(Principle, p, f"{manifest.principles}: [{i}]", problems) for i, p in enumerate(notes_raw)
+    ]
+    exclusions = [
+        _model(Exclusion, e, f"{manifest.exclusions}: [{i}]", problems) for i, e in enumerate(excl_raw)
+    ]
     kb_tables = [t for t in tables if t is not None]
     fn = {f.letter: f for f in footnotes if f is not None}
     pr = {p.id: p for p in principles if p is not None}
@@ -115,7 +121,10 @@ def _cross_check(
         if table.id in seen_tables:
             problems.append((f"{rel}: id", f"duplicate table id '{table.id}'"))
         seen_tables.add(table.id)
-        for letter in [*table.title_footnotes, *([table.ssa_plan_footnote] if table.ssa_plan_footnote else [])]:
+        for letter in [
+            *table.title_footnotes,
+            *([table.ssa_plan_footnote] if table.ssa_plan_footnote else []),
+        ]:
             if letter not in footnotes:
                 problems.append((f"{rel}: title_footnotes", f"unknown footnote '{letter}'"))
         for i, pid in enumerate(table.principles):

@@ -169,7 +169,9 @@ def _parse_compare(
     return Compare(fact, "eq" if op == "is" else op, value, says)
 
 
-def _check_value(kind: str, allowed: tuple[str, ...], v: Any, where: str, problems: list[tuple[str, str]]) -> None:
+def _check_value(
+    kind: str, allowed: tuple[str, ...], v: Any, where: str, problems: list[tuple[str, str]]
+) -> None:
     if kind == "enum" and v not in allowed:
         problems.append((where, f"'{v}' is not one of {list(allowed)}"))
     elif kind == "bool" and not isinstance(v, bool):

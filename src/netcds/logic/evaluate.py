@@ -9,6 +9,7 @@ are not reported as missing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,7 +79,7 @@ def _compare(c: Compare, facts: Facts) -> Outcome:
         missing = list(facts.missing_for(c.fact))
         f = Finding(says, None, detail, tuple(missing))
         return Outcome(None, unknowns=[f], missing=missing)
-    ops = {
+    ops: dict[str, Callable[[], Any]] = {
         "eq": lambda: v == c.value,
         "ne": lambda: v != c.value,
         "gt": lambda: v > c.value,
@@ -119,7 +120,7 @@ def _history(c: History, facts: Facts) -> Outcome:
 
 def _combine(c: All | AnyOf, facts: Facts) -> Outcome:
     kids = [evaluate(i, facts) for i in c.items]
-    decisive = False if isinstance(c, All) else True
+    decisive = not isinstance(c, All)  # False decides an 'all', True decides an 'any'
     out = Outcome(None)
     if any(k.value is decisive for k in kids):
         out.value = decisive
@@ -138,12 +139,13 @@ def _combine(c: All | AnyOf, facts: Facts) -> Outcome:
 
 
 def _negate(c: Not, facts: Facts) -> Outcome:
+    """Findings keep their own truth; what supported the inner result now argues against it."""
     inner = evaluate(c.item, facts)
     flip = {True: False, False: True, None: None}
     return Outcome(
         flip[inner.value],
-        positives=[Finding(f"not: {f.says}", True, f.detail, f.fields) for f in inner.negatives],
-        negatives=[Finding(f"not: {f.says}", False, f.detail, f.fields) for f in inner.positives],
+        positives=list(inner.negatives),
+        negatives=list(inner.positives),
         unknowns=inner.unknowns,
         missing=inner.missing,
     )

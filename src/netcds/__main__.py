@@ -1,0 +1,5 @@
+"""`python -m netcds` runs the CLI."""
+
+from netcds.cli import main
+
+main()

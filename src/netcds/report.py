@@ -1,0 +1,143 @@
+"""The readable terminal report of one Evaluation (Rich renderables, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from netcds.evaluation import Evaluation, Option
+
+TIER_TITLES = {
+    "preferred": "Preferred",
+    "other_recommended": "Other recommended",
+    "useful_in_certain_circumstances": "Useful in certain circumstances",
+    "listed": "Listed (untiered in the G3 table)",
+}
+STATUS_STYLE = {"eligible": "bold green", "needs_data": "bold yellow", "not_eligible": "red"}
+STATUS_WORDS = {"eligible": "ELIGIBLE", "needs_data": "NEEDS DATA", "not_eligible": "NOT ELIGIBLE"}
+SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}
+COLUMN_TITLES = {
+    "favorable_advanced": "favorable biology, locally advanced/metastatic",
+    "unfavorable_resectable": "unfavorable biology, locoregional resectable",
+    "unfavorable_advanced": "unfavorable biology, locally advanced/metastatic",
+}
+
+
+def badge(category: str) -> Text:
+    style = {"1": "bold white on blue", "2A": "bold white on dark_cyan", "2B": "black on yellow",
+             "3": "black on grey70"}[category]  # fmt: skip
+    return Text(f" cat {category} ", style=style)
+
+
+def _option_cell(o: Option) -> RenderableType:
+    head = Text(o.label, style="bold")
+    if o.intent:
+        head.append(f"  [{o.intent}]", style="magenta")
+    lines: list[RenderableType] = [head]
+    for r in o.reasons:
+        style = "green" if r.startswith("Met") else "red" if r.startswith("Not met") else "yellow"
+        lines.append(Text("• " + r, style=style if not r.startswith("Qualifier") else "dim"))
+    if o.category_basis:
+        lines.append(Text("Category: " + o.category_basis[0], style="dim"))
+    if o.missing:
+        lines.append(Text("Missing: " + ", ".join(o.missing), style="yellow"))
+    if o.history:
+        lines.append(
+            Text("History: " + str(o.history.get("summary", "previously received")), style="magenta")
+        )
+    for c in o.considerations:
+        arrow = {"for": "+", "against": "-", "neutral": "·"}.get(str(c.get("direction")), "·")
+        lines.append(Text(f"  {arrow} [{c.get('factor')}] {c.get('text')}", style="blue"))
+    for s in o.safety:
+        sev = str(s.get("severity", "info"))
+        if sev == "info" and not str(s.get("finding", "")).startswith("not assessed"):
+            continue
+        lines.append(
+            Text(
+                f"  ! {sev.upper()} {s.get('agent')}: {s.get('finding')} -> {s.get('action')}",
+                style=SEVERITY_STYLE.get(sev, ""),
+            )
+        )
+    if o.dose:
+        lines.append(Text(f"  Dose: {o.dose.get('summary') or o.dose}", style="cyan"))
+    letters = ", ".join(o.footnotes)
+    src = f"Source: NCCN NET V.{o.source.version} {o.source.page}, {o.source.table}"
+    lines.append(Text(src + (f"; footnotes {letters}" if letters else ""), style="dim italic"))
+    return Group(*lines)
+
+
+def _tiers(ev: Evaluation) -> Iterator[tuple[str, list[Option]]]:
+    for tier, title in TIER_TITLES.items():
+        opts = [o for o in ev.options if o.tier == tier]
+        if opts:
+            yield title, opts
+
+
+def render(ev: Evaluation, extra: list[RenderableType] | None = None) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    g = ev.guideline
+    out.append(
+        Text(
+            f"netcds {ev.engine_version} · {g.id} {g.version} · patient {ev.patient_id or '(no id)'}",
+            style="bold",
+        )
+    )
+    s = ev.setting
+    st = {"applies": "green", "needs_data": "yellow", "not_applicable": "red"}[s.status]
+    head = s.title or "No table applies"
+    if s.column:
+        head += f" — {COLUMN_TITLES.get(s.column, s.column)}"
+    body = [Text(head, style="bold"), Text(f"status: {s.status}", style=st)]
+    if s.row:
+        body.append(Text(f"row: {s.row}", style="dim"))
+    body += [Text("• " + r) for r in s.reasons]
+    if s.missing:
+        body.append(Text("Missing to confirm the setting: " + ", ".join(s.missing), style="yellow"))
+    out.append(Panel(Group(*body), title="Setting", border_style=st))
+    for title, opts in _tiers(ev):
+        t = Table(title=title, title_justify="left", show_lines=True, expand=True)
+        t.add_column("Category", no_wrap=True, width=9)
+        t.add_column("Status", no_wrap=True, width=13)
+        t.add_column("Option, reasons and source")
+        for o in opts:
+            t.add_row(
+                badge(o.category), Text(STATUS_WORDS[o.status], style=STATUS_STYLE[o.status]), _option_cell(o)
+            )
+        out.append(t)
+    out.extend(extra or [])
+    plan = ev.ssa_plan
+    out.append(
+        Panel(
+            Group(Text(f"action: {plan.action}", style="bold"), *[Text("• " + r) for r in plan.reasons]),
+            title=f"SSA plan (footnote {plan.footnote or '-'})",
+        )
+    )
+    if ev.needs_data:
+        out.append(Panel(Text("\n".join(ev.needs_data), style="yellow"), title="Data that would change this"))
+    if ev.notes:
+        out.append(Panel(Group(*[Text(f"• {n.text}") for n in ev.notes]), title="General principles"))
+    if ev.unavailable_references:
+        out.append(
+            Panel(
+                Group(
+                    *[
+                        Text(f"• {r.ref}: {r.title} — {r.note}", style="dim")
+                        for r in ev.unavailable_references
+                    ]
+                ),
+                title="Referenced, not in the source",
+            )
+        )
+    out.append(Text(ev.sequencing_statement, style="italic"))
+    out.append(Text(ev.disclaimer, style="dim italic"))
+    return out
+
+
+def summary_line(ev: Evaluation) -> dict[str, Any]:
+    counts = {k: sum(1 for o in ev.options if o.status == k) for k in STATUS_WORDS}
+    return {"table": ev.setting.table, "column": ev.setting.column, "status": ev.setting.status, **counts}

@@ -1,0 +1,142 @@
+"""Derived facts: computed once, named, explained, three-valued."""
+
+from __future__ import annotations
+
+import pytest
+
+from netcds.facts import build_facts
+from netcds.history import ssa_dose_level
+from netcds.patient import Patient, Treatment
+from tests.conftest import gi, lung
+
+
+def facts(record):
+    return build_facts(Patient.model_validate(record))
+
+
+@pytest.mark.parametrize(
+    ("tumor", "grade"),
+    [
+        ({"grade": "G1", "ki67_percent": 50}, "G1"),  # recorded grade wins
+        ({"grade": None, "ki67_percent": 2.9}, "G1"),
+        ({"grade": None, "ki67_percent": 3}, "G2"),
+        ({"grade": None, "ki67_percent": 20}, "G2"),
+        ({"grade": None, "ki67_percent": 20.5}, "G3"),
+        ({"grade": None, "ki67_percent": None, "mitoses_per_2mm2": 1}, "G1"),
+        ({"grade": None, "ki67_percent": None, "mitoses_per_2mm2": 21}, "G3"),
+        ({"grade": None, "ki67_percent": 10, "mitoses_per_2mm2": 1}, "G2"),
+        ({"grade": None, "ki67_percent": None}, None),
+    ],
+)
+def test_who_grade(tumor, grade):
+    assert facts(gi(tumor=tumor)).get("derived.grade") == grade
+
+
+@pytest.mark.parametrize(
+    ("site", "seg", "gut"),
+    [
+        ("stomach", None, "foregut"),
+        ("duodenum", None, "foregut"),
+        ("pancreas", None, "foregut"),
+        ("jejunum", None, "midgut"),
+        ("ileum", None, "midgut"),
+        ("small_bowel", None, "midgut"),
+        ("appendix", None, "midgut"),
+        ("cecum", None, "midgut"),
+        ("rectum", None, "hindgut"),
+        ("colon", None, None),
+        ("colon", "ascending", "midgut"),
+        ("colon", "sigmoid", "hindgut"),
+        ("colon", "transverse", None),
+    ],
+)
+def test_embryologic_gut(site, seg, gut):
+    f = facts(gi(tumor={"primary_site": site, "colon_segment": seg}))
+    assert f.get("derived.gut") == gut
+    if gut is None:
+        assert f.missing_for("derived.gut") == ("tumor.colon_segment",)
+
+
+@pytest.mark.parametrize(
+    ("tumor", "subtype"),
+    [
+        (
+            {"lung_subtype": None, "grade": None, "mitoses_per_2mm2": 1, "necrosis": False},
+            "typical_carcinoid",
+        ),
+        (
+            {"lung_subtype": None, "grade": None, "mitoses_per_2mm2": 5, "necrosis": False},
+            "atypical_carcinoid",
+        ),
+        (
+            {"lung_subtype": None, "grade": None, "mitoses_per_2mm2": 1, "necrosis": True},
+            "atypical_carcinoid",
+        ),
+        ({"lung_subtype": None, "grade": None, "mitoses_per_2mm2": 1, "necrosis": None}, None),
+        ({"lung_subtype": None, "grade": "G1"}, "typical_carcinoid"),
+    ],
+)
+def test_lung_subtype(tumor, subtype):
+    assert facts(lung(tumor=tumor)).get("derived.lung_subtype") == subtype
+
+
+@pytest.mark.parametrize(
+    ("disease", "lra", "adv"),
+    [
+        ({"extent": "distant_metastatic", "resectable": None}, False, True),
+        ({"extent": "locoregional", "resectable": False}, True, True),
+        ({"extent": "localized", "resectable": False}, True, True),
+        ({"extent": "locoregional", "resectable": True}, False, False),
+        ({"extent": "locoregional", "resectable": None}, None, None),
+        ({"extent": None}, None, None),
+    ],
+)
+def test_locoregional_advanced(disease, lra, adv):
+    f = facts(gi(disease=disease))
+    assert (f.get("derived.locoregional_advanced"), f.get("derived.advanced")) == (lra, adv)
+
+
+@pytest.mark.parametrize(
+    ("t", "level"),
+    [
+        ({"agent": "octreotide_lar", "dose_mg": 20, "interval_days": 28}, "standard"),
+        ({"agent": "octreotide_lar", "dose_mg": 30, "interval_days": 28}, "standard"),
+        ({"agent": "octreotide_lar", "dose_mg": 40, "interval_days": 28}, "above_label"),
+        ({"agent": "octreotide_lar", "dose_mg": 30, "interval_days": 21}, "above_label"),
+        ({"agent": "lanreotide", "dose_mg": 120, "interval_days": 28}, "standard"),
+        ({"agent": "lanreotide", "dose_mg": 120, "interval_days": 14}, "above_label"),
+        ({"agent": "lanreotide", "dose_mg": 120}, None),
+        ({"agent": "ssa_above_label"}, "above_label"),
+        ({"agent": "everolimus", "dose_mg": 10}, None),
+    ],
+)
+def test_ssa_dose_level(t, level):
+    assert ssa_dose_level(Treatment.model_validate(t))[0] == level
+
+
+def test_progression_on_current_ssa_counts_when_disease_progressive():
+    f = facts(
+        gi(treatments=[{"agent": "lanreotide", "dose_mg": 120, "interval_days": 28, "start": "2024-01-01"}])
+    )
+    assert f.get("derived.progressed_on_ssa") is True
+    assert f.get("derived.progressed_on_standard_ssa") is True
+
+
+def test_progression_unknown_names_the_line_field():
+    f = facts(
+        gi(
+            disease={"status": "stable"},
+            treatments=[{"agent": "lanreotide", "start": "2024-01-01", "end": "2024-06-01"}],
+        )
+    )
+    assert f.get("derived.progressed_on_ssa") is None
+    assert f.missing_for("derived.progressed_on_ssa") == ("treatments[0].progressed",)
+
+
+def test_unknown_history_is_not_an_empty_history():
+    assert facts(gi(treatments=None)).get("derived.progressed_on_ssa") is None
+    assert facts(gi(treatments=[])).get("derived.progressed_on_ssa") is False
+
+
+def test_sstr_unknown_word_is_unknown():
+    assert facts(gi(tumor={"sstr_status": "unknown"})).get("derived.sstr_status") is None

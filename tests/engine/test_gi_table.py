@@ -1,0 +1,247 @@
+"""GI tract WD G1/2 table (NE-H): one test per entry and per condition."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import gi, opt, run
+
+ENTRY_TIERS = {
+    "gi.cabozantinib": ("cabozantinib", "preferred"),
+    "gi.everolimus": ("everolimus", "preferred"),
+    "gi.lu177_dotatate": ("lu177_dotatate", "preferred"),
+    "gi.ssa": ("ssa", "preferred"),
+    "gi.ssa_above_label": ("ssa_above_label", "useful_in_certain_circumstances"),
+    "gi.rt_fluoropyrimidine": ("rt_fluoropyrimidine", "useful_in_certain_circumstances"),
+    "gi.cytotoxic_chemotherapy": ("cytotoxic_chemotherapy", "useful_in_certain_circumstances"),
+}
+
+
+def test_every_entry_listed_with_its_tier_and_nothing_else():
+    ev = run(gi())
+    assert ev.setting.table == "gi_wd_g12" and ev.setting.status == "applies" and ev.setting.column is None
+    assert {o.entry_id: (o.regimen, o.tier) for o in ev.options} == ENTRY_TIERS
+    assert not [o for o in ev.options if o.tier == "other_recommended"]  # the guideline says "None"
+    assert "sunitinib" not in {o.regimen for o in ev.options}
+
+
+@pytest.mark.parametrize(
+    ("history", "category", "trigger"),
+    [
+        ([], "2A", None),
+        (
+            [{"agent": "everolimus", "start": "2023-01-01", "end": "2023-09-01", "progressed": True}],
+            "1",
+            "everolimus",
+        ),
+        ([{"agent": "lu177_dotatate", "start": "2023-01-01", "end": "2023-07-01"}], "1", "lu177_dotatate"),
+        ([{"agent": "sunitinib", "start": "2023-01-01", "end": "2023-07-01"}], "2A", None),
+    ],
+)
+def test_cabozantinib_category_1_after_everolimus_or_lu177(history, category, trigger):
+    o = opt(run(gi(treatments=history)), "gi.cabozantinib")
+    assert o.status == "eligible" and o.category == category
+    if trigger:
+        assert trigger in o.category_basis[0] and o.category_basis[0].startswith("category 1")
+
+
+def test_cabozantinib_category_pending_when_history_unknown():
+    o = opt(run(gi(treatments=None)), "gi.cabozantinib")
+    assert o.category == "2A" and o.category_missing == ["treatments"]
+
+
+@pytest.mark.parametrize(
+    ("tumor", "category", "pending"),
+    [
+        ({"functional": False}, "1", []),
+        ({"functional": True}, "2A", []),
+        ({"functional": None}, "2A", ["tumor.functional"]),
+        ({"functional": None, "syndromes": ["carcinoid_syndrome"]}, "2A", []),
+    ],
+)
+def test_everolimus_category_1_for_nonfunctional(tumor, category, pending):
+    o = opt(run(gi(tumor=tumor)), "gi.everolimus")
+    assert o.status == "eligible" and o.category == category and o.category_missing == pending
+    assert o.footnotes == ["b", "c"]
+
+
+def test_everolimus_footnote_b_qualifier_flags_carcinoid_syndrome():
+    o = opt(run(gi(tumor={"functional": True, "syndromes": ["carcinoid_syndrome"]})), "gi.everolimus")
+    (q,) = o.qualifiers
+    assert q.footnote == "b" and q.met is False
+
+
+@pytest.mark.parametrize(
+    ("over", "status", "missing"),
+    [
+        ({}, "eligible", []),
+        ({"tumor": {"sstr_status": "negative"}}, "not_eligible", []),
+        ({"tumor": {"sstr_status": "unknown"}}, "needs_data", ["tumor.sstr_status"]),
+        ({"tumor": {"sstr_status": None}}, "needs_data", ["tumor.sstr_status"]),
+        ({"treatments": []}, "not_eligible", []),
+        ({"treatments": None}, "needs_data", ["treatments"]),
+        ({"treatments": [{"agent": "lanreotide", "start": "2023-01-01", "end": None}]}, "eligible", []),
+        (
+            {
+                "treatments": [
+                    {
+                        "agent": "lanreotide",
+                        "start": "2023-01-01",
+                        "end": "2023-06-01",
+                        "stop_reason": "toxicity",
+                        "progressed": False,
+                    }
+                ]
+            },
+            "not_eligible",
+            [],
+        ),
+        (
+            {"treatments": [{"agent": "lanreotide", "start": "2023-01-01", "end": "2023-06-01"}]},
+            "needs_data",
+            ["treatments[0].progressed"],
+        ),
+    ],
+)
+def test_lu177_requires_sstr_positive_and_progression_on_ssa(over, status, missing):
+    o = opt(run(gi(**over)), "gi.lu177_dotatate")
+    assert (o.status, o.missing) == (status, missing)
+    assert o.see[0].ref == "NE-J" and o.see[0].available is False
+
+
+@pytest.mark.parametrize(
+    ("over", "category", "pending"),
+    [
+        ({}, "1", []),  # ileum, progressive
+        ({"tumor": {"primary_site": "jejunum"}}, "1", []),
+        ({"tumor": {"primary_site": "appendix"}}, "1", []),
+        ({"tumor": {"primary_site": "stomach"}}, "2A", []),  # foregut
+        ({"tumor": {"primary_site": "rectum"}}, "2A", []),  # hindgut
+        ({"tumor": {"primary_site": "colon"}}, "2A", ["tumor.colon_segment"]),
+        ({"tumor": {"primary_site": "colon", "colon_segment": "ascending"}}, "1", []),
+        ({"disease": {"status": "stable"}}, "2A", []),
+    ],
+)
+def test_lu177_category_1_for_progressive_midgut(over, category, pending):
+    o = opt(run(gi(**over)), "gi.lu177_dotatate")
+    assert (o.category, o.category_missing) == (category, pending)
+
+
+@pytest.mark.parametrize("sstr", ["positive", "negative", None])
+def test_ssa_listed_whatever_sstr_with_footnote_d_qualifier(sstr):
+    o = opt(run(gi(tumor={"sstr_status": sstr})), "gi.ssa")
+    assert o.status == "eligible" and o.category == "2A" and o.footnotes == ["d", "e", "f", "g"]
+    assert o.qualifiers[0].met is {"positive": True, "negative": False, None: None}[sstr]
+
+
+@pytest.mark.parametrize(
+    ("over", "status", "missing"),
+    [
+        ({}, "eligible", []),
+        ({"tumor": {"sstr_status": "negative"}}, "not_eligible", []),
+        (
+            {
+                "treatments": [
+                    {
+                        "agent": "octreotide_lar",
+                        "dose_mg": 60,
+                        "interval_days": 28,
+                        "start": "2023-01-01",
+                        "progressed": True,
+                    }
+                ]
+            },
+            "not_eligible",
+            [],
+        ),
+        (
+            {
+                "treatments": [
+                    {
+                        "agent": "lanreotide",
+                        "dose_mg": 120,
+                        "interval_days": 14,
+                        "start": "2023-01-01",
+                        "progressed": True,
+                    }
+                ]
+            },
+            "not_eligible",
+            [],
+        ),
+        (
+            {
+                "treatments": [
+                    {
+                        "agent": "lanreotide",
+                        "dose_mg": 120,
+                        "interval_days": 28,
+                        "start": "2023-01-01",
+                        "progressed": True,
+                    }
+                ]
+            },
+            "eligible",
+            [],
+        ),
+        (
+            {"treatments": [{"agent": "octreotide_lar", "start": "2023-01-01", "progressed": True}]},
+            "needs_data",
+            ["treatments[0].dose_mg", "treatments[0].interval_days"],
+        ),
+        ({"treatments": [{"agent": "ssa", "start": "2023-01-01", "progressed": True}]}, "eligible", []),
+    ],
+)
+def test_above_label_ssa_after_progression_on_standard_dose_if_sstr_positive(over, status, missing):
+    o = opt(run(gi(**over)), "gi.ssa_above_label")
+    assert (o.status, o.missing) == (status, missing) and o.footnotes == ["h"]
+
+
+@pytest.mark.parametrize(
+    ("over", "status", "missing"),
+    [
+        (
+            {"disease": {"extent": "locoregional", "resectable": False, "small_bowel_mesenteric": False}},
+            "eligible",
+            [],
+        ),
+        (
+            {"disease": {"extent": "locoregional", "resectable": False, "small_bowel_mesenteric": True}},
+            "not_eligible",
+            [],
+        ),
+        (
+            {"disease": {"extent": "locoregional", "resectable": False}},
+            "needs_data",
+            ["disease.small_bowel_mesenteric"],
+        ),
+        (
+            {"tumor": {"primary_site": "rectum"}, "disease": {"extent": "locoregional", "resectable": False}},
+            "eligible",
+            [],
+        ),
+        ({}, "not_eligible", []),  # distant metastatic
+    ],
+)
+def test_rt_for_locally_advanced_unresectable_excluding_small_bowel_mesenteric(over, status, missing):
+    o = opt(run(gi(**over)), "gi.rt_fluoropyrimidine")
+    assert (o.status, o.missing) == (status, missing)
+
+
+@pytest.mark.parametrize(
+    ("context", "status_", "status", "missing"),
+    [
+        (True, "progressive", "eligible", []),
+        (False, "progressive", "not_eligible", []),
+        (None, "progressive", "needs_data", ["context.no_other_options_feasible"]),
+        (True, "stable", "not_eligible", []),
+    ],
+)
+def test_cytotoxic_chemotherapy_category_3_if_no_other_options_and_progressive(
+    context, status_, status, missing
+):
+    o = opt(
+        run(gi(context={"no_other_options_feasible": context}, disease={"status": status_})),
+        "gi.cytotoxic_chemotherapy",
+    )
+    assert (o.status, o.missing, o.category) == (status, missing, "3")

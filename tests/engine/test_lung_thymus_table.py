@@ -1,0 +1,164 @@
+"""Lung/thymus table (NE-H): row criteria, every entry and condition."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import lung, opt, run
+
+ENTRIES = {
+    "lung.cabozantinib": ("cabozantinib", "preferred"),
+    "lung.everolimus": ("everolimus", "preferred"),
+    "lung.ssa": ("ssa", "preferred"),
+    "lung.carboplatin_etoposide": ("carboplatin_etoposide", "useful_in_certain_circumstances"),
+    "lung.cisplatin_etoposide": ("cisplatin_etoposide", "useful_in_certain_circumstances"),
+    "lung.lu177_dotatate": ("lu177_dotatate", "useful_in_certain_circumstances"),
+    "lung.temozolomide_pm_capecitabine": ("temozolomide_pm_capecitabine", "useful_in_certain_circumstances"),
+    "lung.ssa_above_label": ("ssa_above_label", "useful_in_certain_circumstances"),
+}
+
+
+def test_every_entry_with_its_tier():
+    ev = run(lung())
+    assert ev.setting.table == "lung_thymus" and ev.setting.status == "applies"
+    assert {o.entry_id: (o.regimen, o.tier) for o in ev.options} == ENTRIES
+
+
+@pytest.mark.parametrize(
+    ("tumor", "disease", "status"),
+    [
+        # typical carcinoid: needs significant burden, progression or symptoms
+        (
+            {"lung_subtype": "typical_carcinoid"},
+            {"tumor_burden": "clinically_significant", "status": "stable", "tumor_symptoms": False},
+            "applies",
+        ),
+        ({"lung_subtype": "typical_carcinoid"}, {"tumor_burden": "mild", "status": "progressive"}, "applies"),
+        (
+            {"lung_subtype": "typical_carcinoid", "hormonal_symptoms": True},
+            {"tumor_burden": "mild", "status": "stable"},
+            "applies",
+        ),
+        (
+            {"lung_subtype": "typical_carcinoid", "hormonal_symptoms": False},
+            {"tumor_burden": "mild", "status": "stable", "tumor_symptoms": False},
+            "not_applicable",
+        ),
+        (
+            {"lung_subtype": "typical_carcinoid", "hormonal_symptoms": False},
+            {"tumor_burden": "mild", "status": "stable", "tumor_symptoms": None},
+            "needs_data",
+        ),
+        # atypical carcinoid alone meets the row
+        ({"lung_subtype": "atypical_carcinoid"}, {"tumor_burden": "mild", "status": "stable"}, "applies"),
+        # only distant metastases are covered
+        ({}, {"extent": "locoregional", "resectable": False}, "not_applicable"),
+    ],
+)
+def test_row_criteria(tumor, disease, status):
+    ev = run(lung(tumor=tumor, disease=disease))
+    assert ev.setting.status == status
+    if status == "not_applicable":
+        assert ev.options == [] and ev.setting.reasons
+
+
+def test_thymus_uses_the_same_table():
+    assert run(lung(tumor={"primary_site": "thymus"})).setting.table == "lung_thymus"
+
+
+def test_grade_stands_for_subtype_low_typical_intermediate_atypical():
+    ev = run(
+        lung(
+            tumor={"lung_subtype": None, "grade": "G1"},
+            disease={"status": "stable", "tumor_burden": "mild", "tumor_symptoms": False},
+        )
+    )
+    assert ev.setting.status == "not_applicable"  # typical, mild, stable, asymptomatic
+    assert run(lung(tumor={"lung_subtype": None, "grade": "G2"})).setting.status == "applies"
+
+
+@pytest.mark.parametrize(
+    ("history", "category"),
+    [
+        ([{"agent": "everolimus", "start": "2023-01-01", "progressed": True}], "1"),
+        ([{"agent": "lu177_dotatate", "start": "2023-01-01"}], "2A"),  # only everolimus counts in lung/thymus
+        ([{"agent": "sunitinib", "start": "2023-01-01"}], "2A"),
+    ],
+)
+def test_cabozantinib_category_1_only_after_everolimus(history, category):
+    assert opt(run(lung(treatments=history)), "lung.cabozantinib").category == category
+
+
+@pytest.mark.parametrize(
+    ("tumor", "category"),
+    [
+        ({"primary_site": "lung", "functional": False}, "1"),
+        ({"primary_site": "lung", "functional": True}, "2A"),
+        ({"primary_site": "thymus", "functional": False}, "2A"),  # category 1 is for lung NETs
+    ],
+)
+def test_everolimus_category_1_for_nonfunctional_lung(tumor, category):
+    o = opt(run(lung(tumor=tumor)), "lung.everolimus")
+    assert o.status == "eligible" and o.category == category
+
+
+@pytest.mark.parametrize(
+    ("tumor", "status"),
+    [
+        ({"sstr_status": "positive", "hormonal_symptoms": False}, "eligible"),
+        ({"sstr_status": "negative", "hormonal_symptoms": True}, "eligible"),
+        ({"sstr_status": "negative", "hormonal_symptoms": False}, "not_eligible"),
+        ({"sstr_status": None, "hormonal_symptoms": False}, "needs_data"),
+    ],
+)
+def test_ssa_if_sstr_positive_and_or_hormonal_symptoms(tumor, status):
+    assert opt(run(lung(tumor=tumor)), "lung.ssa").status == status
+
+
+@pytest.mark.parametrize(
+    "entry", ["lung.carboplatin_etoposide", "lung.cisplatin_etoposide", "lung.temozolomide_pm_capecitabine"]
+)
+@pytest.mark.parametrize(
+    ("tumor", "status", "missing"),
+    [
+        ({"lung_subtype": "atypical_carcinoid", "proliferation_high_end": True}, "eligible", []),
+        ({"lung_subtype": "atypical_carcinoid", "proliferation_high_end": False}, "not_eligible", []),
+        (
+            {"lung_subtype": "atypical_carcinoid", "proliferation_high_end": None},
+            "needs_data",
+            ["tumor.proliferation_high_end"],
+        ),
+        ({"lung_subtype": "typical_carcinoid", "proliferation_high_end": True}, "not_eligible", []),
+    ],
+)
+def test_chemotherapy_footnote_i_atypical_with_high_end_proliferation(entry, tumor, status, missing):
+    o = opt(run(lung(tumor=tumor)), entry)
+    assert (o.status, o.missing, o.footnotes) == (status, missing, ["i"])
+
+
+@pytest.mark.parametrize(
+    ("over", "status"),
+    [
+        ({}, "eligible"),
+        ({"tumor": {"sstr_status": "negative"}}, "not_eligible"),
+        ({"treatments": []}, "not_eligible"),
+    ],
+)
+def test_lu177_if_sstr_positive_and_progression_on_ssa(over, status):
+    o = opt(run(lung(**over)), "lung.lu177_dotatate")
+    assert o.status == status and o.category == "2A"
+
+
+@pytest.mark.parametrize(
+    ("tumor", "treatments", "status"),
+    [
+        ({"sstr_status": "positive"}, None, "eligible"),
+        ({"sstr_status": "negative", "hormonal_symptoms": True}, None, "eligible"),
+        ({"sstr_status": "negative", "hormonal_symptoms": False}, None, "not_eligible"),
+        ({"sstr_status": "positive"}, [], "not_eligible"),
+    ],
+)
+def test_above_label_ssa_category_2b(tumor, treatments, status):
+    over = {"tumor": tumor} if treatments is None else {"tumor": tumor, "treatments": treatments}
+    o = opt(run(lung(**over)), "lung.ssa_above_label")
+    assert o.status == status and o.category == "2B"

@@ -1,0 +1,168 @@
+"""Pancreatic NET WD G1/2 table (NE-H): every entry and condition."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import opt, pancreas, run
+
+ENTRIES = {
+    "pancreas.cabozantinib": ("cabozantinib", "preferred"),
+    "pancreas.everolimus": ("everolimus", "preferred"),
+    "pancreas.sunitinib": ("sunitinib", "preferred"),
+    "pancreas.ssa_sstr_positive": ("ssa", "preferred"),
+    "pancreas.lu177_dotatate": ("lu177_dotatate", "preferred"),
+    "pancreas.capecitabine_temozolomide": ("capecitabine_temozolomide", "preferred"),
+    "pancreas.folfox": ("folfox", "other_recommended"),
+    "pancreas.capeox": ("capeox", "other_recommended"),
+    "pancreas.ssa_above_label": ("ssa_above_label", "useful_in_certain_circumstances"),
+    "pancreas.ssa_sstr_negative": ("ssa", "useful_in_certain_circumstances"),
+    "pancreas.belzutifan": ("belzutifan", "useful_in_certain_circumstances"),
+    "pancreas.rt_fluoropyrimidine": ("rt_fluoropyrimidine", "useful_in_certain_circumstances"),
+}
+
+
+def test_every_entry_with_its_tier():
+    ev = run(pancreas())
+    assert ev.setting.table == "pancreas_wd_g12" and ev.setting.status == "applies"
+    assert {o.entry_id: (o.regimen, o.tier) for o in ev.options} == ENTRIES
+
+
+@pytest.mark.parametrize(
+    ("agent", "category"),
+    [("everolimus", "1"), ("lu177_dotatate", "1"), ("sunitinib", "1"), ("capecitabine_temozolomide", "2A")],
+)
+def test_cabozantinib_category_1_after_everolimus_lu177_or_sunitinib(agent, category):
+    o = opt(
+        run(pancreas(treatments=[{"agent": agent, "start": "2023-01-01", "progressed": True}])),
+        "pancreas.cabozantinib",
+    )
+    assert o.category == category
+    if category == "1":
+        assert agent in o.category_basis[0]
+
+
+@pytest.mark.parametrize("entry", ["pancreas.everolimus", "pancreas.sunitinib"])
+@pytest.mark.parametrize(
+    ("status_", "category", "pending"),
+    [("progressive", "1", []), ("stable", "2A", []), (None, "2A", ["disease.status"])],
+)
+def test_everolimus_and_sunitinib_category_1_for_progressive_disease(entry, status_, category, pending):
+    o = opt(run(pancreas(disease={"status": status_}, treatments=[])), entry)
+    assert (o.status, o.category, o.category_missing) == ("eligible", category, pending)
+
+
+def test_guideline_doses_for_everolimus_and_sunitinib():
+    ev = run(pancreas())
+    assert "10 mg" in (opt(ev, "pancreas.everolimus").guideline_dose or "")
+    assert "37.5 mg" in (opt(ev, "pancreas.sunitinib").guideline_dose or "")
+
+
+@pytest.mark.parametrize(
+    ("sstr", "pos", "neg"),
+    [
+        ("positive", "eligible", "not_eligible"),
+        ("negative", "not_eligible", "eligible"),
+        (None, "needs_data", "needs_data"),
+    ],
+)
+def test_ssa_preferred_if_sstr_positive_useful_if_negative(sstr, pos, neg):
+    ev = run(pancreas(tumor={"sstr_status": sstr}))
+    assert opt(ev, "pancreas.ssa_sstr_positive").status == pos
+    assert opt(ev, "pancreas.ssa_sstr_negative").status == neg
+    assert "j" in opt(ev, "pancreas.ssa_sstr_positive").footnotes
+
+
+@pytest.mark.parametrize(
+    ("over", "status"),
+    [
+        ({}, "eligible"),
+        ({"tumor": {"sstr_status": "negative"}}, "not_eligible"),
+        ({"treatments": []}, "not_eligible"),
+    ],
+)
+def test_lu177_if_sstr_positive_and_progression_on_ssa(over, status):
+    assert opt(run(pancreas(**over)), "pancreas.lu177_dotatate").status == status
+
+
+@pytest.mark.parametrize(
+    ("over", "met"),
+    [
+        ({"disease": {"tumor_symptoms": True}}, True),
+        ({"disease": {"tumor_burden": "bulky"}}, True),
+        ({"preferences": {"priority": "response"}}, True),
+        ({"disease": {"tumor_symptoms": False}, "preferences": {"priority": "long_term_control"}}, False),
+    ],
+)
+def test_captem_preferred_when_response_needed_qualifier(over, met):
+    o = opt(run(pancreas(**over)), "pancreas.capecitabine_temozolomide")
+    assert o.status == "eligible" and o.qualifiers[0].met is met
+
+
+@pytest.mark.parametrize("entry", ["pancreas.folfox", "pancreas.capeox"])
+@pytest.mark.parametrize(
+    ("disease", "status"),
+    [
+        ({"tumor_burden": "bulky", "status": "stable", "tumor_symptoms": False}, "eligible"),
+        ({"tumor_burden": "mild", "status": "stable", "tumor_symptoms": True}, "eligible"),
+        ({"tumor_burden": "mild", "status": "progressive", "tumor_symptoms": False}, "eligible"),
+        ({"tumor_burden": "mild", "status": "stable", "tumor_symptoms": False}, "not_eligible"),
+        ({"tumor_burden": "mild", "status": "stable", "tumor_symptoms": None}, "needs_data"),
+    ],
+)
+def test_folfox_capeox_for_bulky_symptomatic_or_progressive(entry, disease, status):
+    assert opt(run(pancreas(disease=disease)), entry).status == status
+
+
+@pytest.mark.parametrize(
+    ("over", "status"),
+    [
+        ({}, "eligible"),
+        ({"tumor": {"sstr_status": "negative"}}, "not_eligible"),
+        (
+            {
+                "treatments": [
+                    {
+                        "agent": "lanreotide",
+                        "dose_mg": 120,
+                        "interval_days": 14,
+                        "start": "2023-01-01",
+                        "progressed": True,
+                    }
+                ]
+            },
+            "not_eligible",
+        ),
+    ],
+)
+def test_above_label_ssa(over, status):
+    o = opt(run(pancreas(**over)), "pancreas.ssa_above_label")
+    assert o.status == status and o.footnotes == ["h", "j"]
+
+
+@pytest.mark.parametrize(
+    ("vhl", "status_", "status", "missing"),
+    [
+        (True, "progressive", "eligible", []),
+        (False, "progressive", "not_eligible", []),
+        (True, "stable", "not_eligible", []),
+        (None, "progressive", "needs_data", ["biomarkers.germline_vhl"]),
+    ],
+)
+def test_belzutifan_germline_vhl_and_progressive(vhl, status_, status, missing):
+    o = opt(
+        run(pancreas(biomarkers={"germline_vhl": vhl}, disease={"status": status_})), "pancreas.belzutifan"
+    )
+    assert (o.status, o.missing) == (status, missing)
+    assert [f.available for f in o.footnote_details] == [False, False]  # k, l are not in the source
+    assert all(f.text and f.text.startswith("Unavailable") for f in o.footnote_details)
+
+
+@pytest.mark.parametrize(
+    ("disease", "status"),
+    [({"extent": "locoregional", "resectable": False}, "eligible"), ({}, "not_eligible")],
+)
+def test_rt_for_locally_advanced_unresectable(disease, status):
+    # a pancreatic primary is never small-bowel mesenteric disease, so that fact is not needed
+    o = opt(run(pancreas(disease=disease)), "pancreas.rt_fluoropyrimidine")
+    assert (o.status, o.missing) == (status, [])

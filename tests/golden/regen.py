@@ -1,0 +1,40 @@
+"""Regenerate the golden expectations from the engine: `python -m tests.golden.regen`.
+
+Only after a deliberate, reviewed change: the diff of tests/golden/expected/ is the clinical review.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from netcds import Patient, evaluate, load_knowledge
+
+HERE = Path(__file__).parent
+
+
+def summarize(case: dict[str, Any]) -> dict[str, Any]:
+    ev = evaluate(Patient.model_validate(case["patient"]), load_knowledge())
+    return {
+        "setting": {"table": ev.setting.table, "column": ev.setting.column, "status": ev.setting.status},
+        "options": {
+            o.entry_id: f"{o.tier} | cat {o.category} | {o.status}"
+            + (f" | missing {','.join(o.missing)}" if o.missing else "")
+            for o in ev.options
+        },
+        "ssa_plan": ev.ssa_plan.action,
+        "needs_data": ev.needs_data,
+    }
+
+
+def main() -> None:
+    out = HERE / "expected"
+    out.mkdir(exist_ok=True)
+    for f in sorted((HERE / "cases").glob("*.json")):
+        data = summarize(json.loads(f.read_text()))
+        (out / f.name).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
