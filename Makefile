@@ -30,9 +30,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/netcds kb validate
+	$(BIN)/python scripts/fetch_mcode.py
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -23,6 +23,7 @@ from netcds.evaluation import Evaluation
 from netcds.io import read_patient
 from netcds.knowledge.load import DEFAULT_VERSION, available_versions, default_knowledge_dir, load_folder
 from netcds.knowledge.load import load_knowledge as load_kb
+from netcds.knowledge.schema import Knowledge
 from netcds.patient import Patient
 
 app = typer.Typer(
@@ -67,11 +68,21 @@ def evaluate(
     ],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text report or contract JSON")] = Format.text,
     version: Annotated[str, typer.Option("--guideline-version", help="knowledge version")] = DEFAULT_VERSION,
+    what_if: Annotated[
+        list[str] | None,
+        typer.Option("--what-if", metavar="PATH=VALUE", help="e.g. tumor.sstr_status=negative (repeatable)"),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="also show info-level safety items")
+    ] = False,
 ) -> None:
-    """Evaluate one patient: setting, every option with status, category, reasons and sources."""
+    """Evaluate one patient: setting, every option with status, category, reasons, safety and sources."""
     try:
         patient = read_patient(patient_file)
         kb = load_kb(version)
+        if what_if:
+            show_what_if(patient, kb, what_if, fmt)
+            return
         ev = run_evaluate(patient, kb)
     except InputError as e:
         raise fail_input(e) from None
@@ -81,19 +92,45 @@ def evaluate(
         sys.stdout.write(dump(ev) + "\n")
         return
     from netcds.report import render
+    from netcds.sequencing.timeline import render_timeline
 
-    for block in render(ev, extra=_extras(patient, ev)):
+    extra: list[RenderableType] = [render_timeline(ev.lines_of_therapy)] if ev.lines_of_therapy else []
+    for block in render(ev, extra=extra, verbose=verbose):
         out.print(block)
 
 
-def _extras(patient: Patient, ev: Evaluation) -> list[RenderableType]:
-    """Optional report sections contributed by the sequencing layer, when present."""
-    try:
-        mod = importlib.import_module("netcds.sequencing.report")
-    except ImportError:
-        return []
-    blocks = getattr(mod, "report_blocks", None)
-    return list(blocks(patient, ev)) if callable(blocks) else []
+def show_what_if(patient: Patient, kb: Knowledge, assignments: list[str], fmt: Format) -> None:
+    """Which options change status or category if the given fields had these values."""
+    from rich.table import Table
+
+    from netcds.sequencing.whatif import parse_assignment
+    from netcds.sequencing.whatif import what_if as run_what_if
+
+    pairs = dict(parse_assignment(a) for a in assignments)
+    res = run_what_if(patient, kb, pairs)
+    if fmt is Format.json:
+        sys.stdout.write(res.model_dump_json(indent=2) + "\n")
+        return
+    out.print(
+        "[bold]What if[/] " + ", ".join(f"{a.path}: {a.before!r} -> {a.after!r}" for a in res.assignments)
+    )
+    b, a = res.setting_before, res.setting_after
+    out.print(f"Setting: {b.table}/{b.column or '-'} {b.status} -> {a.table}/{a.column or '-'} {a.status}")
+    t = Table(title="Options that change", title_justify="left")
+    for col in ("option", "status", "category", "changed"):
+        t.add_column(col)
+    for c in res.changes:
+        t.add_row(
+            c.label,
+            f"{c.status_before} -> {c.status_after}",
+            f"{c.category_before} -> {c.category_after}",
+            ", ".join(c.changed),
+        )
+    out.print(t if res.changes else "No option changes status or category.")
+    out.print(
+        f"SSA plan: {res.ssa_plan_before} -> {res.ssa_plan_after}; {res.unchanged} option(s) unchanged."
+    )
+    out.print(res.statement, style="italic")
 
 
 @kb_app.command("validate")

@@ -99,11 +99,17 @@ class Option(_Out):
     references: list[str] = Field(default_factory=list)
     guideline_dose: str | None = None
     note: str | None = None
-    # filled by the sequencing and safety layers
-    history: dict[str, Any] | None = None
-    considerations: list[dict[str, Any]] = Field(default_factory=list)
-    safety: list[dict[str, Any]] = Field(default_factory=list)
-    dose: dict[str, Any] | None = None
+    # sequencing layer (netcds.sequencing): history, considerations, discussion position
+    history: OptionHistory | None = None
+    considerations: list[Consideration] = Field(default_factory=list)
+    considerations_not_assessed: list[str] = Field(default_factory=list)
+    discussion_rank: int | None = None
+    order_score: int = 0
+    order_factors: list[OrderFactor] = Field(default_factory=list)
+    order_explanation: str | None = None
+    # safety layer (netcds.safety): beside eligibility, never inside it
+    safety: list[SafetyItem] = Field(default_factory=list)
+    dose: RegimenDose | None = None
 
 
 class SsaPlan(_Out):
@@ -136,7 +142,39 @@ class Evaluation(_Out):
     notes: list[Note]
     # extensions
     patient_id: str | None = None
+    knowledge: dict[str, str] = Field(default_factory=dict)
+    lines_of_therapy: list[LineOfTherapy] = Field(default_factory=list)
+    treatment_history: HistorySummary | None = None
+    progression_pace: ProgressionPace | None = None
+    discussion_order: list[TierOrder] = Field(default_factory=list)
+    safety_summary: dict[str, int] = Field(default_factory=dict)
     derived_facts: list[DerivedFact] = Field(default_factory=list)
     unavailable_references: list[PageRef] = Field(default_factory=list)
     sequencing_statement: str
     disclaimer: str
+
+
+# The layer models reference SourceRef above, so they are imported last and the
+# forward references resolved here (no import cycle: neither imports the engine).
+from netcds.safety.models import DoseResult, SafetyItem  # noqa: E402
+from netcds.sequencing.models import (  # noqa: E402
+    Consideration,
+    HistorySummary,
+    LineOfTherapy,
+    OptionHistory,
+    OrderFactor,
+    ProgressionPace,
+    TierOrder,
+)
+
+
+class RegimenDose(_Out):
+    """Starting dose of every agent of a regimen for this patient, with the rules applied."""
+
+    regimen: str
+    summary: str
+    agents: list[DoseResult]
+
+
+Option.model_rebuild()
+Evaluation.model_rebuild()

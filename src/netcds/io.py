@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from netcds.errors import InputError
 from netcds.patient import Patient
 
 MAX_DEPTH = 32
+_FIELD = re.compile(r"^[a-z_][a-z0-9_]*(\[\d+\])?(\.[a-z_][a-z0-9_]*(\[\d+\])?)*$")
 
 
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -36,7 +38,7 @@ def _message(err: dict[str, Any]) -> tuple[str, str]:
         msg = msg.removeprefix("Value error, ")
         # model validators name the sub-field first: "end: is before start"
         head, sep, rest = msg.partition(": ")
-        if sep and head.isidentifier():
+        if sep and _FIELD.match(head):
             path = f"{path}.{head}" if path else head
             msg = rest
     if typ == "extra_forbidden":

@@ -114,6 +114,16 @@ class Tumor(_Model):
             raise ValueError(
                 "lung_subtype: carcinoids are well-differentiated, but differentiation is 'poor'"
             )
+        implied = {"typical_carcinoid": "G1", "atypical_carcinoid": "G2"}
+        if (
+            self.lung_subtype is not None
+            and self.grade is not None
+            and implied[self.lung_subtype] != self.grade
+        ):
+            raise ValueError(
+                f"grade: {self.grade} contradicts {self.lung_subtype} "
+                "(typical = low grade G1, atypical = intermediate G2)"
+            )
         if self.lung_subtype is not None and self.primary_site not in ("lung", "thymus"):
             raise ValueError("lung_subtype: only for lung or thymus primaries")
         if self.functional is False and self.syndromes:
@@ -241,3 +251,53 @@ class Patient(_Model):
     # extensions
     as_of: IsoDate | None = None
     assessments: list[Assessment] | None = None
+
+    @model_validator(mode="after")
+    def _history_consistent(self) -> Patient:
+        problems = history_problems(self)
+        if problems:
+            field, message = problems[0]
+            raise ValueError(f"{field}: {message}")
+        return self
+
+
+def history_problems(patient: Patient) -> list[tuple[str, str]]:
+    """Every history contradiction as ``(field, message)``, in record order."""
+    problems: list[tuple[str, str]] = []
+    as_of = patient.as_of
+    treatments = patient.treatments or []
+    for i, t in enumerate(treatments):
+        where = f"treatments[{i}]"
+        if as_of is not None:
+            for name in ("start", "end", "progression_date"):
+                value: date | None = getattr(t, name)
+                if value is not None and value > as_of:
+                    problems.append((f"{where}.{name}", f"is after as_of ({as_of})"))
+        if t.best_response == "PD" and t.progressed is False:
+            problems.append((f"{where}.best_response", "is PD but progressed is false"))
+    for i, a in enumerate(treatments):
+        for j in range(i + 1, len(treatments)):
+            b = treatments[j]
+            if a.start is None or b.start is None or a.agent != b.agent:
+                continue
+            a_end, b_end = a.end or date.max, b.end or date.max
+            if a.start < b_end and b.start < a_end:
+                problems.append(
+                    (f"treatments[{j}]", f"overlaps treatments[{i}] with the same agent ({a.agent})")
+                )
+    seen: dict[date, int] = {}
+    for i, s in enumerate(patient.assessments or []):
+        if as_of is not None and s.date > as_of:
+            problems.append((f"assessments[{i}].date", f"is after as_of ({as_of})"))
+        if s.date in seen:
+            first = (patient.assessments or [])[seen[s.date]]
+            if (first.sum_of_diameters_mm, first.recist_response) != (
+                s.sum_of_diameters_mm,
+                s.recist_response,
+            ):
+                problems.append(
+                    (f"assessments[{i}].date", f"same date as assessments[{seen[s.date]}] with other values")
+                )
+        else:
+            seen[s.date] = i
+    return problems

@@ -21,6 +21,9 @@ TIER_TITLES = {
 STATUS_STYLE = {"eligible": "bold green", "needs_data": "bold yellow", "not_eligible": "red"}
 STATUS_WORDS = {"eligible": "ELIGIBLE", "needs_data": "NEEDS DATA", "not_eligible": "NOT ELIGIBLE"}
 SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}
+SINGLE_AGENT = frozenset(
+    {"cabozantinib", "everolimus", "sunitinib", "belzutifan", "pembrolizumab", "lu177_dotatate"}
+)
 COLUMN_TITLES = {
     "favorable_advanced": "favorable biology, locally advanced/metastatic",
     "unfavorable_resectable": "unfavorable biology, locoregional resectable",
@@ -34,7 +37,7 @@ def badge(category: str) -> Text:
     return Text(f" cat {category} ", style=style)
 
 
-def _option_cell(o: Option) -> RenderableType:
+def _option_cell(o: Option, verbose: bool = False) -> RenderableType:
     head = Text(o.label, style="bold")
     if o.intent:
         head.append(f"  [{o.intent}]", style="magenta")
@@ -46,25 +49,33 @@ def _option_cell(o: Option) -> RenderableType:
         lines.append(Text("Category: " + o.category_basis[0], style="dim"))
     if o.missing:
         lines.append(Text("Missing: " + ", ".join(o.missing), style="yellow"))
-    if o.history:
-        lines.append(
-            Text("History: " + str(o.history.get("summary", "previously received")), style="magenta")
-        )
+    if o.history is not None and o.history.received:
+        lines.append(Text("History: " + o.history.summary, style="magenta"))
     for c in o.considerations:
-        arrow = {"for": "+", "against": "-", "neutral": "·"}.get(str(c.get("direction")), "·")
-        lines.append(Text(f"  {arrow} [{c.get('factor')}] {c.get('text')}", style="blue"))
-    for s in o.safety:
-        sev = str(s.get("severity", "info"))
-        if sev == "info" and not str(s.get("finding", "")).startswith("not assessed"):
+        arrow = {"for": "+", "against": "-", "neutral": "·"}[c.direction]
+        lines.append(Text(f"  {arrow} [{c.factor}] {c.text}", style="blue"))
+    for item in o.safety:
+        if item.severity == "info" and not item.finding.startswith("not assessed"):
+            continue
+        if item.severity == "info" and not verbose:
             continue
         lines.append(
             Text(
-                f"  ! {sev.upper()} {s.get('agent')}: {s.get('finding')} -> {s.get('action')}",
-                style=SEVERITY_STYLE.get(sev, ""),
+                f"  ! {item.severity.upper()} {item.agent}: {item.finding} -> {item.action}",
+                style=SEVERITY_STYLE[item.severity],
             )
         )
-    if o.dose:
-        lines.append(Text(f"  Dose: {o.dose.get('summary') or o.dose}", style="cyan"))
+    if o.dose is not None:
+        for d in o.dose.agents:
+            if d.adjusted:
+                lines.append(
+                    Text(
+                        f"  Dose {d.agent}: {d.adjusted} (" + "; ".join(d.rules_applied) + ")",
+                        style="bold cyan",
+                    )
+                )
+            elif o.regimen in SINGLE_AGENT:
+                lines.append(Text(f"  Dose {d.agent}: {d.standard.split(';')[0]}", style="cyan"))
     letters = ", ".join(o.footnotes)
     src = f"Source: NCCN NET V.{o.source.version} {o.source.page}, {o.source.table}"
     lines.append(Text(src + (f"; footnotes {letters}" if letters else ""), style="dim italic"))
@@ -78,7 +89,9 @@ def _tiers(ev: Evaluation) -> Iterator[tuple[str, list[Option]]]:
             yield title, opts
 
 
-def render(ev: Evaluation, extra: list[RenderableType] | None = None) -> list[RenderableType]:
+def render(
+    ev: Evaluation, extra: list[RenderableType] | None = None, verbose: bool = False
+) -> list[RenderableType]:
     out: list[RenderableType] = []
     g = ev.guideline
     out.append(
@@ -106,10 +119,19 @@ def render(ev: Evaluation, extra: list[RenderableType] | None = None) -> list[Re
         t.add_column("Option, reasons and source")
         for o in opts:
             t.add_row(
-                badge(o.category), Text(STATUS_WORDS[o.status], style=STATUS_STYLE[o.status]), _option_cell(o)
+                badge(o.category),
+                Text(STATUS_WORDS[o.status], style=STATUS_STYLE[o.status]),
+                _option_cell(o, verbose),
             )
         out.append(t)
     out.extend(extra or [])
+    if ev.safety_summary:
+        counts = ", ".join(f"{n} {k}" for k, n in ev.safety_summary.items())
+        out.append(
+            Text(
+                f"Safety findings across the options: {counts} (info items shown with --verbose)", style="dim"
+            )
+        )
     plan = ev.ssa_plan
     out.append(
         Panel(

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from netcds import Evaluation, Patient, evaluate, load_knowledge
 from netcds.facts import build_facts
+from netcds.knowledge.schema import TIER_ORDER
 from netcds.logic import evaluate as cond
 from tests.strategies import FILLABLE, patients
 
@@ -50,7 +51,15 @@ def test_options_are_exactly_the_applicable_column(record):
         return
     table = KB.table(ev.setting.table)
     column = next(c for c in table.columns if c.id == ev.setting.column)
-    assert [o.entry_id for o in ev.options] == [e.id for e in column.entries]
+    assert sorted(o.entry_id for o in ev.options) == sorted(e.id for e in column.entries)
+    tiers = [TIER_ORDER.index(o.tier) for o in ev.options]
+    assert tiers == sorted(tiers)  # grouped by tier as the guideline gives them
+    for tier in set(o.tier for o in ev.options):
+        ranks = [o.discussion_rank for o in ev.options if o.tier == tier]
+        ranked = [r for r in ranks if r is not None]
+        assert ranked == list(range(1, len(ranked) + 1)) and ranks[: len(ranked)] == ranked
+        for o in ev.options:
+            assert (o.discussion_rank is None) == (o.status == "not_eligible")
 
 
 @PROFILE

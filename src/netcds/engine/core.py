@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from netcds import __version__
+from netcds.engine.layers import attach_layers
 from netcds.engine.options import build_options
 from netcds.engine.setting import select_setting
 from netcds.engine.ssa_plan import ssa_plan
@@ -11,6 +12,8 @@ from netcds.facts import build_facts
 from netcds.knowledge.schema import Knowledge, Table
 from netcds.logic.evaluate import evaluate as evaluate_condition
 from netcds.patient import Patient
+from netcds.safety import AgentKnowledge, load_agents
+from netcds.sequencing.data import SequencingData, load_sequencing_data
 
 SEQUENCING_STATEMENT = (
     "The guideline gives no data-driven sequence for these options. Options are shown by tier and "
@@ -49,8 +52,18 @@ def _notes(kb: Knowledge, table: Table | None, facts_eval: object) -> list[Note]
     return out
 
 
-def evaluate(patient: Patient, kb: Knowledge) -> Evaluation:
-    """Evaluate one patient against one knowledge version."""
+def evaluate(
+    patient: Patient,
+    kb: Knowledge,
+    *,
+    agents: AgentKnowledge | None = None,
+    sequencing: SequencingData | None = None,
+) -> Evaluation:
+    """Evaluate one patient against one knowledge version.
+
+    ``agents`` (drug monographs) and ``sequencing`` (consideration rules) default to
+    the bundled data, read once per process and cached; pass them to pin versions.
+    """
     facts = build_facts(patient)
     setting = select_setting(kb, facts)
     table, column = setting.table, setting.column
@@ -75,7 +88,7 @@ def evaluate(patient: Patient, kb: Knowledge) -> Evaluation:
         for r in dict.fromkeys(used)
         if r in refs and not refs[r].available
     ]
-    return Evaluation(
+    ev = Evaluation(
         guideline=GuidelineRef(
             id=kb.id,
             version=kb.version,
@@ -112,4 +125,7 @@ def evaluate(patient: Patient, kb: Knowledge) -> Evaluation:
         unavailable_references=unavailable,
         sequencing_statement=SEQUENCING_STATEMENT,
         disclaimer=DISCLAIMER,
+    )
+    return attach_layers(
+        ev, patient, facts, kb, agents or load_agents(), sequencing or load_sequencing_data()
     )

@@ -7,6 +7,8 @@ wins); qualifiers are reported beside, never gating. Nothing is dropped.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from netcds.errors import RuleError
 from netcds.evaluation import FootnoteRef, Option, PageRef, Qualifier, SourceRef
 from netcds.facts import Facts
@@ -79,8 +81,7 @@ def build_option(
         raise RuleError(entry.id, f"{table.id}/{column.id or 'main'}", exc) from exc
     for qual in quals:
         reasons.append(f"Qualifier{f' (footnote {qual.footnote})' if qual.footnote else ''}: {qual.text}")
-    letters = list(dict.fromkeys([*entry.footnotes, *[q.footnote for q in entry.qualifiers if q.footnote]]))
-    refs = {r.id: r for r in kb.manifest.references}
+    static = _static(kb, table, column, entry)
     return Option(
         regimen=entry.regimen,
         tier=entry.tier,
@@ -88,17 +89,8 @@ def build_option(
         status=STATUS[value],
         reasons=reasons,
         missing=missing if value is None else [],
-        footnotes=letters,
-        source=SourceRef(
-            document=table.source.document,
-            version=kb.version,
-            page=table.source.page,
-            table=table.source.table,
-            column=column.id,
-            footnotes=letters,
-            section=table.source.section,
-            see=list(entry.see),
-        ),
+        footnotes=list(static.letters),
+        source=static.source,
         entry_id=entry.id,
         label=entry.label,
         intent=entry.intent,
@@ -107,15 +99,55 @@ def build_option(
         category_basis=basis,
         category_missing=pending,
         qualifiers=quals,
-        footnote_details=[_footnote(kb, letter) for letter in letters],
-        see=[
-            PageRef(ref=s, title=refs[s].title, available=refs[s].available, note=refs[s].note)
-            for s in entry.see
-        ],
+        footnote_details=list(static.footnotes),
+        see=list(static.see),
         references=list(entry.references),
         guideline_dose=entry.guideline_dose,
         note=entry.note,
     )
+
+
+@dataclass(frozen=True)
+class _Static:
+    """The parts of an option that depend only on the knowledge version (built once)."""
+
+    letters: tuple[str, ...]
+    source: SourceRef
+    footnotes: tuple[FootnoteRef, ...]
+    see: tuple[PageRef, ...]
+
+
+_STATIC: dict[tuple[str, str, str], _Static] = {}
+
+
+def _static(kb: Knowledge, table: Table, column: Column, entry: Entry) -> _Static:
+    key = (kb.digest, kb.version, entry.id)
+    hit = _STATIC.get(key)
+    if hit is None:
+        letters = tuple(
+            dict.fromkeys([*entry.footnotes, *[q.footnote for q in entry.qualifiers if q.footnote]])
+        )
+        refs = {r.id: r for r in kb.manifest.references}
+        hit = _Static(
+            letters=letters,
+            source=SourceRef(
+                document=table.source.document,
+                version=kb.version,
+                page=table.source.page,
+                table=table.source.table,
+                column=column.id,
+                footnotes=list(letters),
+                section=table.source.section,
+                see=list(entry.see),
+            ),
+            footnotes=tuple(_footnote(kb, letter) for letter in letters),
+            see=tuple(
+                PageRef(ref=s, title=refs[s].title, available=refs[s].available, note=refs[s].note)
+                for s in entry.see
+            ),
+        )
+        _STATIC[key] = hit
+    return hit
 
 
 def _footnote(kb: Knowledge, letter: str) -> FootnoteRef:

@@ -1,0 +1,98 @@
+"""Attach the sequencing and safety layers to a guideline Evaluation.
+
+Neither layer may change an option's status, category or tier, nor drop an
+option: they only add history, considerations, a discussion position, safety
+findings and the starting dose. Both read versioned data loaded once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from netcds.evaluation import Evaluation, Option, RegimenDose
+from netcds.facts import Facts
+from netcds.knowledge.schema import TIER_ORDER, Knowledge
+from netcds.patient import Patient
+from netcds.safety import AgentKnowledge, DoseResult, screen_regimen
+from netcds.sequencing.annotation import annotate
+from netcds.sequencing.data import SequencingData
+
+SEVERITIES = ("critical", "warning", "info")
+
+
+_DIGESTS: dict[int, tuple[SequencingData, str]] = {}
+
+
+def sequencing_digest(data: SequencingData) -> str:
+    """Content digest of the sequencing rules (computed once per loaded object)."""
+    hit = _DIGESTS.get(id(data))
+    if hit is None or hit[0] is not data:
+        hit = (data, hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:16])
+        _DIGESTS[id(data)] = hit
+    return hit[1]
+
+
+def _dose_summary(doses: list[DoseResult]) -> str:
+    parts = []
+    for d in doses:
+        parts.append(f"{d.agent}: {d.adjusted or d.standard}" + (" (adjusted)" if d.adjusted else ""))
+    return "; ".join(parts)
+
+
+def add_safety(option: Option, patient: Patient, agents: AgentKnowledge) -> None:
+    if option.regimen == "clinical_trial":
+        return
+    screen = screen_regimen(option.regimen, patient, agents)
+    option.safety = list(screen.safety)
+    if screen.doses:
+        option.dose = RegimenDose(
+            regimen=option.regimen, summary=_dose_summary(screen.doses), agents=screen.doses
+        )
+
+
+def add_sequencing(
+    ev: Evaluation, patient: Patient, facts: Facts, kb: Knowledge, data: SequencingData
+) -> None:
+    seq = annotate(ev, patient, facts, kb, data)
+    by_id = {s.entry_id: s for s in seq.options}
+    for o in ev.options:
+        s = by_id[o.entry_id]
+        o.history = s.history
+        o.considerations = s.considerations
+        o.considerations_not_assessed = s.not_assessed
+        o.discussion_rank = s.discussion_rank
+        o.order_score = s.order_score
+        o.order_factors = s.order_factors
+        o.order_explanation = s.order_explanation
+    ev.lines_of_therapy = seq.lines_of_therapy
+    ev.treatment_history = seq.history
+    ev.progression_pace = seq.progression_pace
+    ev.discussion_order = seq.discussion_order
+    ev.sequencing_statement = seq.statement
+    # grouped by tier as the guideline gives them; within a tier, the discussion order
+    table_pos = {o.entry_id: i for i, o in enumerate(ev.options)}
+    ev.options.sort(
+        key=lambda o: (
+            TIER_ORDER.index(o.tier),
+            o.discussion_rank if o.discussion_rank is not None else 10_000,
+            table_pos[o.entry_id],
+        )
+    )
+
+
+def attach_layers(
+    ev: Evaluation,
+    patient: Patient,
+    facts: Facts,
+    kb: Knowledge,
+    agents: AgentKnowledge,
+    data: SequencingData,
+) -> Evaluation:
+    add_sequencing(ev, patient, facts, kb, data)
+    for o in ev.options:
+        add_safety(o, patient, agents)
+    ev.safety_summary = {
+        sev: sum(1 for o in ev.options for i in o.safety if i.severity == sev) for sev in SEVERITIES
+    }
+    ev.knowledge = {"guideline": kb.digest, "agents": agents.digest, "sequencing": sequencing_digest(data)}
+    return ev

@@ -1,0 +1,500 @@
+"""The code tables the FHIR/mCODE mapping accepts, each row with its public source.
+
+Every code the mapper acts on is a row here; ``docs/fhir-mapping.md`` embeds the
+table printed by :func:`markdown_table` (a test keeps the two in sync). Where no
+standard code exists (SSTR/FDG PET, mitotic count) the accepted words are listed
+in :data:`TEXT_RULES` instead. Run ``python -m netcds.fhir.codes`` to print the
+table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+# ---- code systems (FHIR canonical URIs -> short key) ------------------------------------------
+SNOMED, LOINC, RXNORM, ICD10, ICDO3, NCIT, HGNC, V3 = (
+    "SNOMED", "LOINC", "RxNorm", "ICD-10-CM", "ICD-O-3", "NCIt", "HGNC", "v3-ObsInterp",
+)  # fmt: skip
+SYSTEMS: dict[str, str] = {
+    "http://snomed.info/sct": SNOMED,
+    "http://loinc.org": LOINC,
+    "http://www.nlm.nih.gov/research/umls/rxnorm": RXNORM,
+    "http://hl7.org/fhir/sid/icd-10-cm": ICD10,
+    "http://hl7.org/fhir/sid/icd-10": ICD10,
+    "http://terminology.hl7.org/CodeSystem/icd-o-3": ICDO3,
+    "urn:oid:2.16.840.1.113883.6.43.1": ICDO3,
+    "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl": NCIT,
+    "http://www.genenames.org": HGNC,
+    "http://www.genenames.org/geneId": HGNC,
+    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation": V3,
+}
+
+SOURCES: dict[str, str] = {
+    "mcode": "HL7 mCODE IG 4.0.0 (npm hl7.fhir.us.mcode@4.0.0; https://hl7.org/fhir/us/mcode/STU4/): "
+             "value sets and example resources",
+    "mcode-old": "earlier mCODE value sets (ConditionStatusTrendVS / TreatmentTerminationReasonVS, "
+                 "https://hl7.org/fhir/us/mcode/STU1/)",
+    "gx": "HL7 Genomics Reporting IG (https://hl7.org/fhir/uv/genomics-reporting/) as used by mCODE 4.0.0 "
+          "examples",
+    "mii-ihc": "MII MTB immunohistochemistry value set (https://www.medizininformatik-initiative.de/fhir/ext/"
+               "modul-mtb/ValueSet/mii-vs-mtb-immunohistochemistry-specific-codes)",
+    "loinc": "LOINC (https://loinc.org/<code>/)",
+    "snomed": "SNOMED CT International (https://browser.ihtsdotools.org/)",
+    "icd10cm": "ICD-10-CM, CMS/NCHS (https://www.cms.gov/medicare/coding-billing/icd-10-codes)",
+    "icdo3": "ICD-O-3.2, IACR/WHO (https://www.iacr.com.fr/index.php?option=com_content&view=article&id=149)",
+    "rxnav": "RxNorm ingredient (https://mor.nlm.nih.gov/RxNav/search?searchBy=RXCUI&searchTerm=<code>); "
+             "corroborated in CPIC drug table (github.com/cpicpgx/cpic-schema drug.sql) or CanDIG katsu "
+             "drug table (github.com/CanDIG/katsu)",
+    "uscore": "US Core / ODH pregnancy status (LOINC 82810-3 answers, https://loinc.org/82810-3/)",
+    "hgnc": "HGNC (https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/HGNC:12687)",
+    "v3": "HL7 v3 ObservationInterpretation (https://terminology.hl7.org/CodeSystem-v3-ObservationInterpretation.html)",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Row:
+    """One accepted code: ``target`` says what it sets, e.g. ``tumor.primary_site = ileum``."""
+
+    table: str
+    system: str
+    code: str
+    meaning: str
+    target: str
+    source: str
+
+
+def _rows(table: str, system: str, source: str, items: list[tuple[str, str, str]]) -> list[Row]:
+    return [Row(table, system, c, m, t, source) for c, m, t in items]
+
+
+# ---- primary site ------------------------------------------------------------------------------
+# SNOMED body structures (Condition.bodySite); all appear in the mCODE 4.0.0 package
+# (radiotherapy treatment location value set / TG263 concept map).
+SITE_SNOMED = _rows("Primary site (bodySite)", SNOMED, "mcode", [
+    ("69695003", "Stomach structure", "stomach"),
+    ("38848004", "Duodenal structure", "duodenum"),
+    ("21306003", "Jejunal structure", "jejunum"),
+    ("34516001", "Ileal structure", "ileum"),
+    ("30315005", "Structure of small intestine", "small_bowel"),
+    ("90228003", "Jejunum and ileum (combined site)", "small_bowel"),
+    ("66754008", "Appendix structure", "appendix"),
+    ("32713005", "Cecum structure", "cecum"),
+    ("71854001", "Colon structure", "colon"),
+    ("9040008", "Ascending colon structure", "colon/ascending"),
+    ("485005", "Transverse colon structure", "colon/transverse"),
+    ("32622004", "Descending colon structure", "colon/descending"),
+    ("60184004", "Sigmoid colon structure", "colon/sigmoid"),
+    ("34402009", "Rectum structure", "rectum"),
+    ("15776009", "Pancreatic structure", "pancreas"),
+    ("64163001", "Structure of head of pancreas", "pancreas"),
+    ("73239005", "Structure of tail of pancreas", "pancreas"),
+    ("39607008", "Lung structure", "lung"),
+    ("955009", "Bronchial structure", "lung"),
+    ("102297006", "Main bronchus structure", "lung"),
+    ("9875009", "Thymus gland structure", "thymus"),
+])  # fmt: skip
+# ICD-O-3 topography (bodySite) and ICD-10-CM site codes (Condition.code): matched on the code prefix,
+# longest prefix first. "colon/<segment>" also sets tumor.colon_segment.
+SITE_TOPOGRAPHY = _rows("Primary site (ICD-O-3 topography / ICD-10-CM)", f"{ICDO3} / {ICD10}", "icdo3", [
+    ("C16", "Stomach", "stomach"),
+    ("C17", "Small intestine (other subsite)", "small_bowel"),
+    ("C17.0", "Duodenum", "duodenum"),
+    ("C17.1", "Jejunum", "jejunum"),
+    ("C17.2", "Ileum", "ileum"),
+    ("C17.8", "Small intestine, overlapping", "small_bowel"),
+    ("C17.9", "Small intestine, NOS", "small_bowel"),
+    ("C18.0", "Cecum", "cecum"),
+    ("C18.1", "Appendix", "appendix"),
+    ("C18.2", "Ascending colon", "colon/ascending"),
+    ("C18.4", "Transverse colon", "colon/transverse"),
+    ("C18.6", "Descending colon", "colon/descending"),
+    ("C18.7", "Sigmoid colon", "colon/sigmoid"),
+    ("C18", "Colon (other subsite)", "colon"),
+    ("C20", "Rectum", "rectum"),
+    ("C25", "Pancreas", "pancreas"),
+    ("C34", "Bronchus and lung", "lung"),
+    ("C37", "Thymus", "thymus"),
+    ("C80", "Unknown primary site", "unknown_primary"),
+])  # fmt: skip
+SITE_C7A = _rows("Primary site (ICD-10-CM carcinoid codes)", ICD10, "icd10cm", [
+    ("C7A.010", "Malignant carcinoid tumor of the duodenum", "duodenum"),
+    ("C7A.011", "Malignant carcinoid tumor of the jejunum", "jejunum"),
+    ("C7A.012", "Malignant carcinoid tumor of the ileum", "ileum"),
+    ("C7A.019", "Malignant carcinoid tumor of small intestine, unspecified portion", "small_bowel"),
+    ("C7A.020", "Malignant carcinoid tumor of the appendix", "appendix"),
+    ("C7A.021", "Malignant carcinoid tumor of the cecum", "cecum"),
+    ("C7A.022", "Malignant carcinoid tumor of the ascending colon", "colon/ascending"),
+    ("C7A.023", "Malignant carcinoid tumor of the transverse colon", "colon/transverse"),
+    ("C7A.024", "Malignant carcinoid tumor of the descending colon", "colon/descending"),
+    ("C7A.025", "Malignant carcinoid tumor of the sigmoid colon", "colon/sigmoid"),
+    ("C7A.026", "Malignant carcinoid tumor of the rectum", "rectum"),
+    ("C7A.090", "Malignant carcinoid tumor of the bronchus and lung", "lung"),
+    ("C7A.091", "Malignant carcinoid tumor of the thymus", "thymus"),
+    ("C7A.092", "Malignant carcinoid tumor of the stomach", "stomach"),
+    ("C25.4", "Malignant neoplasm of endocrine pancreas", "pancreas"),
+])  # fmt: skip
+# benign carcinoid tumours (D3A.0xx) use the same site digits as C7A.0xx
+C7A_FAMILY = ("C7A.0", "D3A.0")
+
+# ---- morphology (ICD-O-3, in the mCODE histology-morphology-behavior extension) ----------------
+MORPHOLOGY = _rows("Histology (ICD-O-3 morphology)", ICDO3, "icdo3", [
+    ("8240", "Neuroendocrine tumor G1 / carcinoid tumor", "differentiation=well; lung: typical_carcinoid; "
+                                                           "GEP: grade G1 only if no grade/Ki-67/mitoses"),
+    ("8249", "NET G2-G3 / atypical carcinoid", "differentiation=well; lung: atypical_carcinoid"),
+    ("8241", "Enterochromaffin-cell (serotonin-producing) NET", "differentiation=well"),
+    ("8242", "Enterochromaffin-like-cell NET", "differentiation=well"),
+    ("8150", "Pancreatic neuroendocrine tumor", "differentiation=well"),
+    ("8151", "Insulinoma", "differentiation=well; functional; syndromes+=insulinoma"),
+    ("8152", "Glucagonoma", "differentiation=well; functional; syndromes+=glucagonoma"),
+    ("8153", "Gastrinoma", "differentiation=well; functional; syndromes+=gastrinoma"),
+    ("8155", "VIPoma", "differentiation=well; functional; syndromes+=vipoma"),
+    ("8156", "Somatostatinoma", "differentiation=well; functional; syndromes+=somatostatinoma"),
+    ("8246", "Neuroendocrine carcinoma", "differentiation=poor"),
+    ("8041", "Small cell carcinoma", "differentiation=poor"),
+    ("8013", "Large cell neuroendocrine carcinoma", "differentiation=poor"),
+])  # fmt: skip
+# ICD-O-3 morphology ranges that are neuroendocrine at all (others, e.g. 8140 adenocarcinoma, are not)
+NEUROENDOCRINE_MORPHOLOGY = (
+    frozenset({"8013", "8041", "8042", "8043", "8044", "8045"})
+    | frozenset(str(c) for c in range(8150, 8159))
+    | frozenset(str(c) for c in range(8240, 8250))
+)
+
+# ---- histologic grade (mCODE HistologicGrade value set + AJCC G-grade findings) -----------------
+GRADE = _rows("Histologic grade", SNOMED, "mcode", [
+    ("1155708003", "Low histologic grade", "tumor.grade = G1"),
+    ("1286893008", "Intermediate histologic grade", "tumor.grade = G2"),
+    ("1155707008", "High histologic grade", "tumor.grade = G3"),
+]) + _rows("Histologic grade", SNOMED, "snomed", [
+    ("54102005", "G1 grade", "tumor.grade = G1"),
+    ("1663004", "G2 grade", "tumor.grade = G2"),
+    ("61026006", "G3 grade", "tumor.grade = G3"),
+])  # fmt: skip
+GRADE_OBSERVATION_CODES = frozenset({(NCIT, "C18000"), (SNOMED, "371469007")})
+
+# ---- cancer disease status ----------------------------------------------------------------------
+DISEASE_STATUS_CODES = frozenset({(LOINC, "97509-4"), (LOINC, "88040-1")})
+DISEASE_STATUS = _rows("Cancer disease status (LOINC 97509-4 / 88040-1)", SNOMED, "mcode", [
+    ("271299001", "Patient's condition worsened", "disease.status = progressive"),
+    ("359746009", "Patient's condition stable", "disease.status = stable"),
+    ("268910001", "Patient's condition improved", "disease.status = stable (improving: not progressing)"),
+    ("709137006", "Patient condition undetermined", "(unknown; reported unmapped)"),
+]) + _rows("Cancer disease status (LOINC 97509-4 / 88040-1)", SNOMED, "mcode-old", [
+    ("260415000", "Not detected", "disease.status = no_evidence_of_disease"),
+])  # fmt: skip
+
+# ---- TNM ----------------------------------------------------------------------------------------
+TNM_CATEGORY = _rows("TNM category (value parsed: T0-4, N0-3, M0/M1)", SNOMED, "mcode", [
+    ("399504009", "cT category", "T"), ("384625004", "pT category", "T"),
+    ("399534004", "cN category", "N"), ("371494008", "pN category", "N"),
+    ("399387003", "cM category", "M"), ("371497001", "pM category", "M"),
+])  # fmt: skip
+
+# ---- treatment termination reason (statusReason or the mCODE extension) ------------------------
+TERMINATION = _rows("Treatment termination reason", SNOMED, "mcode", [
+    ("266721009", "No response to treatment", "stop_reason = progression"),
+    ("407563006", "Treatment not tolerated", "stop_reason = toxicity"),
+    ("105480006", "Refusal of treatment by patient", "stop_reason = patient_choice"),
+    ("443729008", "Completion of clinical trial", "stop_reason = completed"),
+    ("160932005", "Financial problem", "stop_reason = other"),
+    ("184081006", "Patient has moved away", "stop_reason = other"),
+    ("309846006", "Treatment not available", "stop_reason = other"),
+    ("399307001", "Lost to follow-up", "stop_reason = other"),
+    ("419620001", "Death", "stop_reason = other"),
+    ("7058009", "Noncompliance with treatment", "stop_reason = other"),
+    ("77386006", "Pregnancy", "stop_reason = other"),
+]) + _rows("Treatment termination reason", SNOMED, "mcode-old", [
+    ("182992009", "Treatment completed", "stop_reason = completed"),
+])  # fmt: skip
+
+# ---- hormone syndromes (Condition.code) ---------------------------------------------------------
+SYNDROME = _rows("Hormone syndrome (Condition)", SNOMED, "snomed", [
+    ("35868009", "Carcinoid syndrome", "syndromes+=carcinoid_syndrome"),
+]) + _rows("Hormone syndrome (Condition)", ICD10, "icd10cm", [
+    ("E34.0", "Carcinoid syndrome", "syndromes+=carcinoid_syndrome"),
+    ("E16.4", "Increased secretion of gastrin (Zollinger-Ellison)", "syndromes+=gastrinoma"),
+    ("E16.3", "Increased secretion of glucagon", "syndromes+=glucagonoma"),
+])  # fmt: skip
+
+# ---- secondary (metastatic) cancer --------------------------------------------------------------
+SECONDARY = _rows("Distant metastasis (Condition)", ICD10, "icd10cm", [
+    ("C78", "Secondary malignant neoplasm, respiratory/digestive", "disease.extent = distant_metastatic"),
+    ("C79", "Secondary malignant neoplasm of other sites", "disease.extent = distant_metastatic"),
+    ("C7B.0", "Secondary carcinoid tumors", "disease.extent = distant_metastatic"),
+    ("C78.7", "Secondary malignant neoplasm of liver", "+ disease.liver_metastases = true"),
+    ("C7B.02", "Secondary carcinoid tumors of liver", "+ disease.liver_metastases = true"),
+]) + _rows("Distant metastasis (Condition)", SNOMED, "mcode", [
+    ("94225005", "Secondary malignant neoplasm of brain", "disease.extent = distant_metastatic"),
+    ("10200004", "Liver structure (bodySite of a secondary cancer)", "disease.liver_metastases = true"),
+])  # fmt: skip
+
+# ---- comorbidities (Condition.code, mCODE Comorbidities related-condition[-absent]) -------------
+COMORBIDITY = _rows("Comorbidity (Condition)", SNOMED, "snomed", [
+    ("38341003", "Hypertensive disorder", "hypertension (control not coded: stays unknown)"),
+    ("59621000", "Essential hypertension", "hypertension (control not coded: stays unknown)"),
+    ("77970009", "Benign hypertensive heart disease without CHF", "hypertension (control not coded)"),
+    ("73211009", "Diabetes mellitus", "diabetes = true"),
+    ("44054006", "Diabetes mellitus type 2", "diabetes = true"),
+    ("46635009", "Diabetes mellitus type 1", "diabetes = true"),
+    ("84114007", "Heart failure", "heart_failure = true"),
+    ("42343007", "Congestive heart failure", "heart_failure = true"),
+    ("233703007", "Interstitial lung disease", "interstitial_lung_disease = true"),
+    ("19943007", "Cirrhosis of liver", "hepatic impairment (severity not coded: stays unknown)"),
+    ("49601007", "Cardiovascular disorder (absent only)", "heart_failure = false; hypertension=none"),
+    ("19829001", "Disorder of lung (absent only)", "interstitial_lung_disease = false"),
+    ("235856003", "Disorder of liver (absent only)", "hepatic_impairment = none"),
+]) + _rows("Comorbidity (Condition)", ICD10, "icd10cm", [
+    ("I10-I13, I15, I16", "Hypertensive diseases", "hypertension (control not coded: stays unknown)"),
+    ("E08-E13", "Diabetes mellitus", "diabetes = true"),
+    ("I50", "Heart failure", "heart_failure = true"),
+    ("J84", "Other interstitial pulmonary diseases", "interstitial_lung_disease = true"),
+    ("K72, K74.6, K70.3", "Hepatic failure / cirrhosis", "hepatic impairment (severity not coded)"),
+])  # fmt: skip
+COMORBIDITY_ICD10: dict[str, str] = {
+    **dict.fromkeys(("I10", "I11", "I12", "I13", "I15", "I16"), "hypertension"),
+    **dict.fromkeys(("E08", "E09", "E10", "E11", "E13"), "diabetes"),
+    "I50": "heart_failure", "J84": "interstitial_lung_disease",
+    **dict.fromkeys(("K72", "K74.6", "K70.3"), "hepatic_impairment"),
+}  # fmt: skip
+COMORBIDITY_SNOMED: dict[str, str] = {
+    **dict.fromkeys(("38341003", "59621000", "77970009"), "hypertension"),
+    **dict.fromkeys(("73211009", "44054006", "46635009"), "diabetes"),
+    **dict.fromkeys(("84114007", "42343007"), "heart_failure"),
+    "233703007": "interstitial_lung_disease", "19943007": "hepatic_impairment",
+}  # fmt: skip
+COMORBIDITY_ABSENT_ONLY: dict[str, tuple[str, ...]] = {
+    "49601007": ("heart_failure", "hypertension"),
+    "19829001": ("interstitial_lung_disease",),
+    "235856003": ("hepatic_impairment",),
+}
+
+# ---- observations (LOINC) -----------------------------------------------------------------------
+OBSERVATION = _rows("Observation code", LOINC, "loinc", [
+    ("29593-1", "Cells.Ki-67 nuclear Ag/cells in Tissue by Immune stain (%)", "tumor.ki67_percent"),
+    ("85330-9", "Cells.Ki-67 nuclear Ag/100 cells in cancer specimen (%)", "tumor.ki67_percent"),
+    ("33055-5", "Ki-67 nuclear Ag [Presence] in Tissue (qualitative)", "(no percentage: reported unmapped)"),
+    ("29463-7", "Body weight", "weight_kg"),
+    ("3141-9", "Body weight Measured", "weight_kg"),
+    ("82810-3", "Pregnancy status", "pregnant"),
+    ("718-7", "Hemoglobin [Mass/volume] in Blood", "comorbidities.hemoglobin_g_dl"),
+    ("777-3", "Platelets [#/volume] in Blood by Automated count", "comorbidities.platelets_per_ul"),
+    ("26515-7", "Platelets [#/volume] in Blood", "comorbidities.platelets_per_ul"),
+    ("751-8", "Neutrophils [#/volume] in Blood by Automated count", "comorbidities.neutrophils_per_ul"),
+    ("753-4", "Neutrophils [#/volume] in Blood by Manual count", "comorbidities.neutrophils_per_ul"),
+    ("26499-4", "Neutrophils [#/volume] in Blood", "comorbidities.neutrophils_per_ul"),
+    ("1742-6", "ALT [Enzymatic activity/volume]", "comorbidities.alt_x_uln (needs reference range)"),
+    ("1920-8", "AST [Enzymatic activity/volume]", "comorbidities.ast_x_uln (needs reference range)"),
+    ("1975-2", "Bilirubin.total [Mass/volume]", "comorbidities.bilirubin_x_uln (needs reference range)"),
+    ("2164-2", "Creatinine clearance, 24 h urine and serum", "comorbidities.creatinine_clearance_ml_min"),
+    ("35591-7", "Creatinine clearance, Cockcroft-Gault", "comorbidities.creatinine_clearance_ml_min"),
+    ("10230-1", "Left ventricular Ejection fraction", "comorbidities.lvef_percent"),
+    ("81695-9", "Microsatellite instability [Interpretation] in Cancer specimen", "biomarkers.msi"),
+    ("94076-7", "Mutations/Megabase [# Ratio] in Tumor (TMB)", "biomarkers.tmb_mut_per_mb"),
+]) + _rows("Observation code", LOINC, "mii-ihc", [
+    ("81691-8", "DNA mismatch repair protein Mlh1 [Presence] by Immune stain", "biomarkers.mmr"),
+    ("81692-6", "DNA mismatch repair protein Msh2 [Presence] by Immune stain", "biomarkers.mmr"),
+    ("81693-4", "DNA mismatch repair protein Msh6 [Presence] by Immune stain", "biomarkers.mmr"),
+    ("81694-2", "Mismatch repair endonuclease PMS2 [Presence] by Immune stain", "biomarkers.mmr"),
+]) + _rows("Observation code", LOINC, "gx", [
+    ("69548-6", "Genetic variant assessment (component 48018-6 gene, 48002-0 source class)",
+     "biomarkers.germline_vhl (gene VHL, germline)"),
+])  # fmt: skip
+LAB_FIELD: dict[str, str] = {
+    "718-7": "hemoglobin_g_dl", "777-3": "platelets_per_ul", "26515-7": "platelets_per_ul",
+    "751-8": "neutrophils_per_ul", "753-4": "neutrophils_per_ul", "26499-4": "neutrophils_per_ul",
+    "1742-6": "alt_x_uln", "1920-8": "ast_x_uln", "1975-2": "bilirubin_x_uln",
+    "2164-2": "creatinine_clearance_ml_min", "35591-7": "creatinine_clearance_ml_min",
+    "10230-1": "lvef_percent",
+}  # fmt: skip
+KI67_PERCENT = frozenset({"29593-1", "85330-9"})
+KI67_QUALITATIVE = frozenset({"33055-5"})
+WEIGHT = frozenset({"29463-7", "3141-9"})
+MMR_IHC = frozenset({"81691-8", "81692-6", "81693-4", "81694-2"})
+
+ANSWERS = _rows("Observation answer", LOINC, "gx", [
+    ("LA26203-2", "MSI-H", "biomarkers.msi = high"),
+    ("LA14122-8", "Stable (MSS)", "biomarkers.msi = stable"),
+    ("LA26202-4", "MSI-L", "(not high, not stable: reported unmapped)"),
+    ("LA9633-4", "Present", "variant present / protein expressed"),
+    ("LA9634-2", "Absent", "variant absent / protein lost"),
+    ("LA6683-2", "Germline", "genomic source class germline"),
+    ("LA6684-0", "Somatic", "genomic source class somatic (not germline VHL)"),
+    ("LA6668-3", "Pathogenic (component 53037-8)", "variant counts as an alteration"),
+    ("LA26332-9", "Likely pathogenic (component 53037-8)", "variant counts as an alteration"),
+    ("LA26333-7", "Uncertain significance (component 53037-8)", "not an alteration: reported unmapped"),
+    ("LA26334-5", "Likely benign (component 53037-8)", "not an alteration: reported unmapped"),
+    ("LA6675-8", "Benign (component 53037-8)", "not an alteration: reported unmapped"),
+    ("LA6576-8", "Positive", "positive"),
+    ("LA6577-6", "Negative", "negative"),
+]) + _rows("Observation answer", LOINC, "uscore", [
+    ("LA15173-0", "Pregnant", "pregnant = true"),
+    ("LA26683-5", "Not pregnant", "pregnant = false"),
+    ("LA4489-6", "Unknown", "(unknown)"),
+]) + _rows("Observation answer", SNOMED, "mcode", [
+    ("10828004", "Positive", "positive"),
+    ("260385009", "Negative", "negative"),
+]) + _rows("Observation answer", SNOMED, "snomed", [
+    ("77386006", "Pregnant", "pregnant = true"),
+    ("60001007", "Not pregnant", "pregnant = false"),
+]) + _rows("Observation answer", V3, "v3", [
+    ("POS", "Positive", "positive"),
+    ("NEG", "Negative", "negative"),
+]) + _rows("Gene", HGNC, "hgnc", [
+    ("HGNC:12687", "VHL", "biomarkers.germline_vhl"),
+])  # fmt: skip
+POSITIVE = frozenset({(LOINC, "LA6576-8"), (LOINC, "LA9633-4"), (SNOMED, "10828004"), (V3, "POS")})
+NEGATIVE = frozenset({(LOINC, "LA6577-6"), (LOINC, "LA9634-2"), (SNOMED, "260385009"), (V3, "NEG")})
+VHL_GENE = "HGNC:12687"
+NOT_ALTERATION = frozenset({"LA26333-7", "LA26334-5", "LA6675-8"})
+
+
+# ---- agents (RxNorm ingredient CUIs + names) ----------------------------------------------------
+@dataclass(frozen=True)
+class Agent:
+    agent: str
+    rxcui: str | None
+    names: tuple[str, ...]
+
+
+AGENTS: tuple[Agent, ...] = (
+    Agent("octreotide", "7617", ("octreotide", "sandostatin", "mycapssa")),
+    Agent("lanreotide", None, ("lanreotide", "somatuline")),
+    Agent("everolimus", "141704", ("everolimus", "afinitor")),
+    Agent("sunitinib", "357977", ("sunitinib", "sutent")),
+    Agent("cabozantinib", None, ("cabozantinib", "cabometyx", "cometriq")),
+    Agent(
+        "lu177_dotatate",
+        None,
+        (
+            "lutetium lu 177 dotatate",
+            "lutetium lu-177 dotatate",
+            "lutathera",
+            "177lu-dotatate",
+            "lu-177 dotatate",
+            "lu177 dotatate",
+        ),
+    ),
+    Agent("temozolomide", "37776", ("temozolomide", "temodar")),
+    Agent("capecitabine", "194000", ("capecitabine", "xeloda")),
+    Agent("fluorouracil", "4492", ("fluorouracil", "5-fluorouracil", "5-fu")),
+    Agent("oxaliplatin", "32592", ("oxaliplatin", "eloxatin")),
+    Agent("irinotecan", "51499", ("irinotecan", "camptosar", "onivyde")),
+    Agent("leucovorin", "6313", ("leucovorin", "folinic acid", "levoleucovorin")),
+    Agent("cisplatin", "2555", ("cisplatin",)),
+    Agent("carboplatin", "40048", ("carboplatin",)),
+    Agent("etoposide", "4179", ("etoposide",)),
+    Agent("dacarbazine", "3098", ("dacarbazine",)),
+    Agent("pembrolizumab", "1547545", ("pembrolizumab", "keytruda")),
+    Agent("nivolumab", "1597876", ("nivolumab", "opdivo")),
+    Agent("ipilimumab", "1094833", ("ipilimumab", "yervoy")),
+    Agent("belzutifan", None, ("belzutifan", "welireg")),
+)
+# long-acting octreotide: words in the drug name, or a dose of at least this many mg
+OCTREOTIDE_LAR_WORDS = ("lar", "depot", "long-acting", "long acting", "extended", "suspension")
+OCTREOTIDE_LAR_MIN_MG = 5.0
+
+# ---- text rules where no standard code exists ---------------------------------------------------
+TEXT_RULES: dict[str, tuple[str, ...]] = {
+    "SSTR imaging (Observation.code text/display or method)": (
+        "dotatate",
+        "dotatoc",
+        "dotanoc",
+        "somatostatin receptor",
+        "sstr",
+        "octreoscan",
+        "pentetreotide",
+    ),
+    "FDG PET (Observation.code text/display or method)": ("fdg", "fluorodeoxyglucose", "fludeoxyglucose"),
+    "Mitotic count (Observation.code text; unit must be per 2 mm2)": ("mitos", "mitotic"),
+    "Ki-67 with a local code (Observation.code text, unit %)": ("ki-67", "ki67", "mib-1"),
+    "Radiotherapy (Procedure; or mCODE RadiotherapyCourseSummary profile)": (
+        "radiotherapy",
+        "radiation therapy",
+        "external beam",
+        "teleradiotherapy",
+    ),
+}
+
+
+def agent_rows() -> list[Row]:
+    out: list[Row] = []
+    for a in AGENTS:
+        code = a.rxcui or "(name match only)"
+        out.append(
+            Row(
+                "Cancer agent",
+                RXNORM,
+                code,
+                ", ".join(a.names),
+                f"treatments[].agent = {a.agent}",
+                "rxnav" if a.rxcui else "no verified ingredient CUI; matched by name",
+            )
+        )
+    return out
+
+
+@cache
+def all_rows() -> tuple[Row, ...]:
+    return tuple(
+        SITE_SNOMED
+        + SITE_TOPOGRAPHY
+        + SITE_C7A
+        + MORPHOLOGY
+        + GRADE
+        + DISEASE_STATUS
+        + TNM_CATEGORY
+        + TERMINATION
+        + SYNDROME
+        + SECONDARY
+        + COMORBIDITY
+        + OBSERVATION
+        + ANSWERS
+        + agent_rows()
+    )
+
+
+def lookup(rows: list[Row], system: str, code: str) -> Row | None:
+    for r in rows:
+        if r.system == system and r.code == code:
+            return r
+    return None
+
+
+def markdown_table() -> str:
+    """The code table for docs/fhir-mapping.md (deterministic)."""
+    lines = ["| table | system | code | meaning | sets | source |", "|---|---|---|---|---|---|"]
+    for r in all_rows():
+        lines.append(f"| {r.table} | {r.system} | `{r.code}` | {r.meaning} | {r.target} | {r.source} |")
+    lines += ["", "| text rule | accepted words (case-insensitive) |", "|---|---|"]
+    for what, words in TEXT_RULES.items():
+        lines.append(f"| {what} | {', '.join(words)} |")
+    lines += ["", "| source key | reference |", "|---|---|"]
+    for key, ref in SOURCES.items():
+        lines.append(f"| {key} | {ref} |")
+    return "\n".join(lines) + "\n"
+
+
+BEGIN, END = "<!-- BEGIN CODE TABLE (generated by python -m netcds.fhir.codes) -->", "<!-- END CODE TABLE -->"
+
+
+def docs_block() -> str:
+    return f"{BEGIN}\n\n{markdown_table()}\n{END}"
+
+
+def write_docs(path: str) -> None:  # pragma: no cover - developer tool
+    from pathlib import Path
+
+    doc = Path(path)
+    text = doc.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    doc.write_text(text[:start] + docs_block() + text[end:], encoding="utf-8")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    if sys.argv[1:2] == ["--write-docs"]:
+        write_docs(sys.argv[2] if len(sys.argv) > 2 else "docs/fhir-mapping.md")
+    else:
+        print(markdown_table(), end="")

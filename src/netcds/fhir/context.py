@@ -1,0 +1,72 @@
+"""The shared state of one mapping: resources, reference index, report, and what was used."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from netcds.errors import InputError
+from netcds.fhir.read import Res, code_label, effective
+from netcds.fhir.report import MappingReport
+
+
+class Ctx:
+    """Resources of one patient record plus the report being written."""
+
+    def __init__(self, resources: list[Res], as_of: date | None) -> None:
+        self.resources = resources
+        self.as_of = as_of
+        self.report = MappingReport()
+        self.used: set[str] = set()  # res.loc of every resource accounted for (mapped or reported)
+        self.index: dict[str, Res] = {}
+        for r in resources:
+            for alias in r.aliases:
+                self.index.setdefault(alias, r)
+        self.patient: Res | None = None
+        self.excluded: set[str] = set()  # loc of resources about another subject
+        self.fatal: tuple[str, str] | None = None  # (field, message) raised after the report is complete
+
+    # -- lookup ---------------------------------------------------------------------------------
+    def of_type(self, *rtypes: str) -> Iterator[Res]:
+        for r in self.resources:
+            if r.rtype in rtypes and r.loc not in self.excluded:
+                yield r
+
+    def resolve(self, ref: Any) -> Res | None:
+        if not isinstance(ref, dict) or not ref.get("reference"):
+            return None
+        target = str(ref["reference"])
+        if target.startswith("#"):
+            return None
+        if target in self.index:
+            return self.index[target]
+        parts = target.rstrip("/").split("/")
+        if len(parts) >= 2:  # absolute URL ending in Type/id (or Type/id/_history/n)
+            if len(parts) >= 4 and parts[-2] == "_history":
+                parts = parts[:-2]
+            return self.index.get(f"{parts[-2]}/{parts[-1]}")
+        return None
+
+    # -- report ---------------------------------------------------------------------------------
+    def source(self, res: Res, cc: Any = None, extra: str = "") -> str:
+        label = f" [{code_label(cc)}]" if cc is not None else ""
+        when = ""
+        try:
+            d = effective(res)
+            when = f" {d.isoformat()}" if d else ""
+        except InputError:
+            when = ""
+        return f"{res.ref}{label}{when}{extra}"
+
+    def mapped(self, field: str, value: Any, res: Res, cc: Any = None, note: str | None = None) -> None:
+        self.used.add(res.loc)
+        self.report.add(field, value, self.source(res, cc), note)
+
+    def unmapped(self, res: Res, reason: str, cc: Any = None) -> None:
+        self.used.add(res.loc)
+        self.report.skip(res.ref, reason, code_label(cc) if cc is not None else None)
+
+    def use(self, res: Res) -> None:
+        """Mark a resource as consumed by another mapping (e.g. a Medication behind a request)."""
+        self.used.add(res.loc)

@@ -1,0 +1,192 @@
+"""FHIR R4 / mCODE 4.0.0 -> netcds Patient, with a report of what was and was not used.
+
+Public functions::
+
+    bundle_to_patient(bundle, as_of=None) -> (Patient, MappingReport)
+    prefetch_to_patient(prefetch, as_of=None) -> (Patient, MappingReport)
+
+Malformed input raises :class:`netcds.errors.InputError` naming the place
+(``entry[3].resource.code``); input that validates but cannot give a Patient (no
+primary neuroendocrine cancer with a site) raises
+:class:`netcds.fhir.report.FhirMappingError` (an ``InputError``) naming
+``tumor.primary_site`` and carrying the report. Nothing absent is guessed: it
+stays ``None`` (unknown). FHIR has no place for multidisciplinary judgements
+(``context.*``), tumor burden, resectability, symptoms or WD-G3 biology: those
+stay unknown and the engine asks for them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+
+from netcds.errors import InputError
+from netcds.fhir.clinical import map_comorbidities, map_patient, map_vitals_labs
+from netcds.fhir.conditions import (
+    Histology,
+    choose_primary,
+    histology_of,
+    is_primary,
+    is_secondary,
+    map_primary,
+    map_secondary,
+    map_syndromes,
+    syndrome_of,
+)
+from netcds.fhir.context import Ctx
+from netcds.fhir.observations import map_observations
+from netcds.fhir.read import Res, read_bundle, read_prefetch
+from netcds.fhir.report import FhirMappingError, MappingReport
+from netcds.fhir.treatments import build_treatments, collect
+from netcds.patient import Patient
+
+NOT_CARRIED = (
+    "disease.tumor_burden", "disease.resectable", "disease.tumor_symptoms", "tumor.hormonal_symptoms",
+    "disease.biology", "disease.progression_clinically_significant", "context.no_other_options_feasible",
+    "context.no_satisfactory_alternative", "preferences",
+)  # fmt: skip
+NOT_USED_TYPES = ("Practitioner", "PractitionerRole", "Organization", "Location", "Encounter", "Specimen",
+                  "ServiceRequest", "Group", "CareTeam", "Provenance", "Coverage", "BodyStructure",
+                  "DocumentReference", "FamilyMemberHistory", "DiagnosticReport", "ImagingStudy",
+                  "AllergyIntolerance", "Immunization", "Medication")  # fmt: skip
+
+
+def bundle_to_patient(bundle: dict[str, Any], as_of: date | None = None) -> tuple[Patient, MappingReport]:
+    """Map a FHIR R4 Bundle (mCODE or plain US Core) for one patient to a netcds Patient."""
+    return _map(read_bundle(bundle), as_of)
+
+
+def prefetch_to_patient(prefetch: dict[str, Any], as_of: date | None = None) -> tuple[Patient, MappingReport]:
+    """Map a CDS Hooks prefetch (values: resources or searchset Bundles) to a netcds Patient."""
+    return _map(read_prefetch(prefetch), as_of)
+
+
+def _subject_ok(ctx: Ctx, res: Res) -> bool:
+    """False when the resource is about a different patient than the one mapped."""
+    if ctx.patient is None or res is ctx.patient:
+        return True
+    subject = res.data.get("subject") or res.data.get("patient")
+    if not isinstance(subject, dict) or not subject.get("reference"):
+        return True
+    target = ctx.resolve(subject)
+    if target is not None:
+        return target is ctx.patient
+    ref = str(subject["reference"])
+    return not (ref.startswith("Patient/") or "/Patient/" in ref)
+
+
+def _single_subject(resources: list[Res]) -> None:
+    """Without a Patient resource, all resources must be about the same patient (or not say)."""
+    subjects: dict[str, str] = {}
+    for res in resources:
+        subject = res.data.get("subject") or res.data.get("patient")
+        if isinstance(subject, dict) and "Patient/" in str(subject.get("reference", "")):
+            ref = "Patient/" + str(subject["reference"]).rstrip("/").rsplit("Patient/", 1)[1].split("/")[0]
+            subjects.setdefault(ref, res.loc)
+    if len(subjects) > 1:
+        where = ", ".join(f"{loc} -> {ref}" for ref, loc in sorted(subjects.items()))
+        raise InputError(
+            "entry",
+            f"resources refer to several patients ({where}) and no Patient resource says which one to map",
+        )
+
+
+def _map(resources: list[Res], as_of: date | None) -> tuple[Patient, MappingReport]:
+    ctx = Ctx(resources, as_of)
+    out: dict[str, Any] = {"tumor": {}, "disease": {}, "biomarkers": {}, "comorbidities": {}}
+    if as_of is not None:
+        out["as_of"] = as_of.isoformat()
+    map_patient(ctx, out)
+    if ctx.patient is None:
+        _single_subject(resources)
+    for res in resources:
+        if not _subject_ok(ctx, res):
+            ctx.excluded.add(res.loc)
+            ctx.unmapped(res, "about another patient than the one mapped; not used")
+
+    conditions = list(ctx.of_type("Condition"))
+    primaries = [r for r in conditions if is_primary(r)]
+    primary = choose_primary(ctx, primaries)
+    if primary is not None:
+        map_primary(ctx, primary, out)
+    syndrome_rows: list[tuple[Res, str]] = []
+    comorbidity_conditions: list[Res] = []
+    for res in conditions:
+        if res in primaries:
+            continue
+        if is_secondary(res):
+            map_secondary(ctx, res, out)
+        elif (syndrome := syndrome_of(res)) is not None:
+            syndrome_rows.append((res, syndrome))
+        else:
+            comorbidity_conditions.append(res)
+
+    kinds = map_observations(ctx, out)
+    hist_fallback(ctx, primary, out)
+    map_syndromes(ctx, syndrome_rows, {}, out)
+    map_vitals_labs(ctx, kinds, out)
+    map_comorbidities(ctx, comorbidity_conditions, kinds.pop("comorbidities", []), out)
+    for res in kinds.pop("other", []):
+        ctx.unmapped(res, "observation code not used by netcds", res.data.get("code"))
+    for kind, rows in kinds.items():
+        for res in rows:
+            ctx.unmapped(res, f"{kind} observation not used", res.data.get("code"))
+    build_treatments(ctx, collect(ctx, out), out)
+
+    mentioned = " ".join(
+        [f"{m.from_} {m.note or ''}" for m in ctx.report.mapped] + [u.resource for u in ctx.report.unmapped]
+    )
+    for res in resources:
+        if res.loc not in ctx.used:
+            kind = "resource type" if res.rtype in NOT_USED_TYPES else res.rtype
+            ctx.unmapped(res, f"{kind} not used by netcds")
+        elif not _mentioned(res.ref, mentioned):
+            ctx.unmapped(res, "read, but it carried nothing netcds maps")
+    return _build(ctx, out), ctx.report
+
+
+def _mentioned(ref: str, text: str) -> bool:
+    return any(tok.rstrip("];,)") == ref for tok in text.split())
+
+
+def hist_fallback(ctx: Ctx, primary: Res | None, out: dict[str, Any]) -> None:
+    """GEP ICD-O-3 8240/3 means NET G1; used for tumor.grade only when nothing else grades the tumor."""
+    tumor = out["tumor"]
+    if primary is None or any(k in tumor for k in ("grade", "ki67_percent", "mitoses_per_2mm2")):
+        return
+    hist: Histology | None = histology_of(ctx, primary, tumor.get("primary_site"))
+    if hist and hist.gep_grade_fallback:
+        tumor["grade"] = hist.gep_grade_fallback
+        ctx.mapped(
+            "tumor.grade",
+            hist.gep_grade_fallback,
+            primary,
+            note=f"{hist.label}: NET G1 morphology; no grade, Ki-67 or mitotic count recorded",
+        )
+
+
+def _build(ctx: Ctx, out: dict[str, Any]) -> Patient:
+    if ctx.fatal is not None:
+        raise FhirMappingError(ctx.fatal[0], ctx.fatal[1], ctx.report)
+    if not out["tumor"].get("primary_site"):
+        why = (
+            "no primary cancer condition in the input"
+            if not any(m.field.startswith("tumor.") for m in ctx.report.mapped)
+            else "primary site not recorded"
+        )
+        raise FhirMappingError(
+            "tumor.primary_site",
+            f"{why}; netcds needs the primary site of a neuroendocrine tumor "
+            "(mCODE PrimaryCancerCondition with bodySite or an ICD-10-CM site code)",
+            ctx.report,
+        )
+    record = {k: v for k, v in out.items() if v != {}}
+    record.setdefault("tumor", out["tumor"])
+    try:
+        return Patient.model_validate(record)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise FhirMappingError(where, f"{err['msg']} (value mapped from FHIR)", ctx.report) from None

@@ -1,0 +1,475 @@
+"""Observations: pathology, imaging, disease status, TNM, genomics, vitals and labs.
+
+Each Observation is classified by its code (tables in :mod:`netcds.fhir.codes`).
+When several carry the same fact, the latest (by effective date, then input
+order) wins and the older ones are reported as superseded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from netcds.fhir import codes as C  # noqa: N812
+from netcds.fhir.context import Ctx
+from netcds.fhir.read import Res, cc_text, codings, effective, has_code, has_profile, quantity
+
+_TNM = re.compile(r"(?<![A-Za-z])(?:[cpyra]{0,3})([TNM])(is|[0-4]|X|x)")
+_GRADE_TEXT = re.compile(r"\b(?:G|grade\s*)([123])\b", re.IGNORECASE)
+SKIP_STATUS = ("entered-in-error", "cancelled", "registered")
+
+
+@dataclass
+class Cand:
+    res: Res
+    value: Any
+    cc: Any = None
+    note: str | None = None
+
+
+def pick_latest(ctx: Ctx, field: str, cands: list[Cand]) -> Any:
+    """Map the newest candidate to ``field``; report the others as superseded."""
+    if not cands:
+        return None
+    order = sorted(range(len(cands)), key=lambda i: (effective(cands[i].res) or date.min, i))
+    chosen = cands[order[-1]]
+    ctx.mapped(field, chosen.value, chosen.res, chosen.cc, chosen.note)
+    for i in order[:-1]:
+        c = cands[i]
+        ctx.unmapped(c.res, f"{field}: older value {c.value!r} superseded by {chosen.res.ref}", c.cc)
+    return chosen.value
+
+
+def polarity(res: Res) -> bool | None:
+    """Positive (True) / negative (False) from interpretation, coded value, boolean or words."""
+    d = res.data
+    ccs = [*(d.get("interpretation", []) or []), d.get("valueCodeableConcept")]
+    for cc in ccs:
+        for system, code, _ in codings(cc):
+            if (system, code) in C.POSITIVE:
+                return True
+            if (system, code) in C.NEGATIVE:
+                return False
+    if isinstance(d.get("valueBoolean"), bool):
+        return bool(d["valueBoolean"])
+    words = " ".join([str(d.get("valueString", "")), cc_text(d.get("valueCodeableConcept"))]).lower()
+    if "negative" in words or "non-avid" in words or "not avid" in words:
+        return False
+    if "positive" in words or "avid" in words:
+        return True
+    return None
+
+
+def _words(res: Res) -> str:
+    return " ".join([cc_text(res.data.get("code")), cc_text(res.data.get("method"))]).lower()
+
+
+def _loinc(res: Res) -> set[str]:
+    return {c for s, c, _ in codings(res.data.get("code")) if s == C.LOINC}
+
+
+def _rule(name_start: str) -> tuple[str, ...]:
+    return next(v for k, v in C.TEXT_RULES.items() if k.startswith(name_start))
+
+
+def classify(res: Res) -> str:
+    """The kind of fact an Observation carries, or ``other``."""
+    code = res.data.get("code")
+    loinc = _loinc(res)
+    words = _words(res)
+    if has_profile(res, "mcode-cancer-disease-status") or any(
+        (C.LOINC, c) in C.DISEASE_STATUS_CODES for c in loinc
+    ):
+        return "disease_status"
+    if has_profile(res, "mcode-comorbidities") or has_code(code, C.SNOMED, {"398192003"}):
+        return "comorbidities"
+    if has_code(code, C.SNOMED, {r.code for r in C.TNM_CATEGORY}):
+        return "tnm"
+    if has_profile(res, "mcode-tnm-stage-group") or has_code(code, C.SNOMED, {"399537006", "399588009"}):
+        return "stage_group"
+    if has_profile(res, "mcode-histologic-grade") or any(
+        has_code(code, s, {c}) for s, c in C.GRADE_OBSERVATION_CODES
+    ):
+        return "grade"
+    if has_profile(res, "mcode-histologic-behavior-and-type") or "31206-6" in loinc:
+        return "histology"
+    if loinc & C.KI67_PERCENT:
+        return "ki67"
+    if loinc & C.KI67_QUALITATIVE:
+        return "ki67_qualitative"
+    if "81695-9" in loinc:
+        return "msi"
+    if "94076-7" in loinc:
+        return "tmb"
+    if loinc & C.MMR_IHC:
+        return "mmr"
+    if "69548-6" in loinc or has_profile(res, "mcode-genomic-variant"):
+        return "variant"
+    if loinc & C.WEIGHT:
+        return "weight"
+    if "82810-3" in loinc:
+        return "pregnancy"
+    if loinc & set(C.LAB_FIELD):
+        return "lab"
+    sstr = any(w in words for w in _rule("SSTR"))
+    fdg = any(w in words for w in _rule("FDG"))
+    if sstr and fdg:
+        return "imaging_ambiguous"
+    if sstr:
+        return "sstr"
+    if fdg:
+        return "fdg"
+    if any(w in words for w in _rule("Mitotic")):
+        return "mitoses"
+    if any(w in words for w in _rule("Ki-67 with")):
+        return "ki67"
+    return "other"
+
+
+# ---- handlers --------------------------------------------------------------------------------------
+def _percent(ctx: Ctx, res: Res, what: str) -> float | None:
+    q = quantity(res.data.get("valueQuantity"))
+    vq = res.data.get("valueQuantity") or {}
+    if q is None:
+        ctx.unmapped(res, f"{what}: no numeric value", res.data.get("code"))
+        return None
+    if vq.get("comparator"):
+        ctx.unmapped(
+            res,
+            f"{what} given as a bound ({vq['comparator']}{q[0]:g}); an exact value is needed",
+            res.data.get("code"),
+        )
+        return None
+    if q[1] not in ("%", "percent"):
+        ctx.unmapped(res, f"{what}: unit {q[1]!r} is not %", res.data.get("code"))
+        return None
+    if not 0 <= q[0] <= 100:
+        ctx.unmapped(res, f"{what}: {q[0]:g}% is outside 0-100", res.data.get("code"))
+        return None
+    return q[0]
+
+
+def _grade(res: Res) -> str | None:
+    cc = res.data.get("valueCodeableConcept")
+    for system, code, _ in codings(cc):
+        row = C.lookup(C.GRADE, system, code)
+        if row:
+            return row.target.rsplit(" ", 1)[-1]
+    m = _GRADE_TEXT.search(cc_text(cc) + " " + str(res.data.get("valueString", "")))
+    return f"G{m.group(1)}" if m else None
+
+
+def _mitoses(ctx: Ctx, res: Res) -> float | None:
+    q = quantity(res.data.get("valueQuantity"))
+    if q is None:
+        ctx.unmapped(res, "mitotic count: no numeric value", res.data.get("code"))
+        return None
+    unit = re.sub(r"[\s{}()^²]", "", q[1].lower()).replace("mm2", "mm").replace("mm", "mm2")
+    text = _words(res)
+    if "2mm2" in unit or "2.mm2" in unit or ("2 mm" in text and unit in ("", "1", "/2mm2")):
+        if q[0] < 0:
+            ctx.unmapped(res, "mitotic count is negative", res.data.get("code"))
+            return None
+        return q[0]
+    ctx.unmapped(
+        res,
+        f"mitotic count unit {q[1]!r} is not per 2 mm² (per-HPF counts need the field area)",
+        res.data.get("code"),
+    )
+    return None
+
+
+def _msi(res: Res) -> str | None:
+    cc = res.data.get("valueCodeableConcept")
+    for system, code, _ in codings(cc):
+        if system == C.LOINC and code == "LA26203-2":
+            return "high"
+        if system == C.LOINC and code == "LA14122-8":
+            return "stable"
+    text = (cc_text(cc) + " " + str(res.data.get("valueString", ""))).lower()
+    if "msi-h" in text or "msi high" in text or "high" in text:
+        return "high"
+    if "mss" in text or text.strip() == "stable" or "microsatellite stable" in text:
+        return "stable"
+    return None
+
+
+def _tmb(ctx: Ctx, res: Res) -> float | None:
+    q = quantity(res.data.get("valueQuantity"))
+    if q is None:
+        ctx.unmapped(res, "TMB: no numeric value", res.data.get("code"))
+        return None
+    unit = q[1].lower()
+    if unit and not ("1000000" in unit or "mb" in unit or "megabase" in unit):
+        ctx.unmapped(res, f"TMB unit {q[1]!r} is not mutations per megabase", res.data.get("code"))
+        return None
+    return q[0] if q[0] >= 0 else None
+
+
+def _components(res: Res, loinc: str) -> list[Any]:
+    return [
+        c.get("valueCodeableConcept")
+        for c in res.data.get("component", []) or []
+        if has_code(c.get("code"), C.LOINC, {loinc})
+    ]
+
+
+def _variant(ctx: Ctx, res: Res) -> bool | None:
+    genes = _components(res, "48018-6")
+    vhl = any(has_code(g, C.HGNC, {C.VHL_GENE}) or cc_text(g).strip().upper() == "VHL" for g in genes)
+    cc = res.data.get("code")
+    if not vhl:
+        names = ", ".join(cc_text(g) or "unnamed" for g in genes) or "gene not stated"
+        ctx.unmapped(res, f"genomic variant in {names}: not a gene netcds uses", cc)
+        return None
+    source = [c for g in _components(res, "48002-0") for s, c, _ in codings(g) if s == C.LOINC]
+    if "LA6683-2" not in source:
+        why = "somatic" if "LA6684-0" in source else "germline or somatic not stated"
+        ctx.unmapped(res, f"VHL variant ({why}): not a germline alteration", cc)
+        return None
+    present = polarity(res)
+    if present is None:
+        ctx.unmapped(res, "VHL germline result neither present nor absent", cc)
+        return None
+    significance = [c for g in _components(res, "53037-8") for s, c, _ in codings(g) if s == C.LOINC]
+    if present and any(c in C.NOT_ALTERATION for c in significance):
+        ctx.unmapped(res, "germline VHL variant of uncertain or benign significance: not an alteration", cc)
+        return None
+    return present
+
+
+def _mmr(ctx: Ctx, rows: list[Res], out: dict[str, dict[str, Any]]) -> None:
+    """dMMR if any of MLH1/MSH2/MSH6/PMS2 is lost; pMMR only when all four are intact."""
+    intact: dict[str, Res] = {}
+    lost: list[Res] = []
+    for res in rows:
+        d = res.data
+        words = (cc_text(d.get("valueCodeableConcept")) + " " + str(d.get("valueString", ""))).lower()
+        p = polarity(res)
+        if any(w in words for w in ("loss", "lost", "deficient")):
+            p = False
+        elif any(w in words for w in ("intact", "retained", "preserved")):
+            p = True
+        code = sorted(_loinc(res) & C.MMR_IHC)[0]
+        if p is True:
+            intact[code] = res
+        elif p is False:
+            lost.append(res)
+        else:
+            ctx.unmapped(res, "MMR protein result not readable as intact or lost", d.get("code"))
+    if lost:
+        out["biomarkers"]["mmr"] = "deficient"
+        for res in lost:
+            ctx.mapped(
+                "biomarkers.mmr", "deficient", res, res.data.get("code"), note="MMR protein expression lost"
+            )
+        for res in intact.values():
+            ctx.mapped(
+                "biomarkers.mmr",
+                "deficient",
+                res,
+                res.data.get("code"),
+                note="this protein is intact; the loss of another decides",
+            )
+    elif len(intact) == 4:
+        out["biomarkers"]["mmr"] = "proficient"
+        for res in intact.values():
+            ctx.mapped(
+                "biomarkers.mmr", "proficient", res, res.data.get("code"), note="all four MMR proteins intact"
+            )
+    else:
+        for res in intact.values():
+            ctx.unmapped(
+                res,
+                "MMR protein intact, but not all four proteins reported: MMR status stays unknown",
+                res.data.get("code"),
+            )
+
+
+def _tnm_value(res: Res) -> tuple[str, str] | None:
+    cc = res.data.get("valueCodeableConcept")
+    for text in [d for _, _, d in codings(cc)] + [cc_text(cc)]:
+        m = _TNM.search(text or "")
+        if m:
+            return m.group(1).upper(), m.group(2).lower()
+    return None
+
+
+def map_extent_from_tnm(ctx: Ctx, rows: list[Res], out: dict[str, dict[str, Any]]) -> None:
+    """Extent from the newest T, N and M categories (M1 distant; N+ or T4 locoregional; else localized)."""
+    latest: dict[str, tuple[tuple[date, int], Res, str]] = {}
+    for i, res in enumerate(rows):
+        v = _tnm_value(res)
+        if v is None:
+            ctx.unmapped(res, "TNM category value not readable (e.g. not applicable)", res.data.get("code"))
+            continue
+        letter, val = v
+        expected = {r.code: r.target for r in C.TNM_CATEGORY}
+        category = next((expected[c] for s_, c, _ in codings(res.data.get("code")) if c in expected), letter)
+        if category != letter:
+            ctx.unmapped(
+                res,
+                f"TNM value {letter}{val} does not match the {category} category of the code",
+                res.data.get("valueCodeableConcept"),
+            )
+            continue
+        key = (effective(res) or date.min, i)
+        prev = latest.get(letter)
+        if prev is not None and prev[0] > key:
+            ctx.unmapped(res, f"TNM {letter} category superseded by {prev[1].ref}", res.data.get("code"))
+            continue
+        if prev is not None:
+            ctx.unmapped(prev[1], f"TNM {letter} category superseded by {res.ref}", prev[1].data.get("code"))
+        latest[letter] = (key, res, val)
+    cat = {k: v[2] for k, v in latest.items()}
+    src = {k: v[1] for k, v in latest.items()}
+    m, n, t = cat.get("M"), cat.get("N"), cat.get("T")
+    extent: str | None = None
+    used: list[str] = []
+    if m is not None and m.startswith("1"):
+        extent, used = "distant_metastatic", ["M"]
+    elif m == "0" and n is not None and n[:1] in ("1", "2", "3"):
+        extent, used = "locoregional", ["M", "N"]
+    elif m == "0" and n == "0" and t == "4":
+        extent, used = "locoregional", ["M", "N", "T"]
+    elif m == "0" and n == "0" and t in ("1", "2", "3", "is"):
+        extent, used = "localized", ["M", "N", "T"]
+    if out["disease"].get("extent") == "distant_metastatic":
+        for k, res in src.items():
+            cc = res.data.get("valueCodeableConcept")
+            if k == "M" and cat[k].startswith("1"):
+                ctx.mapped("disease.extent", "distant_metastatic", res, cc, note="agrees with the metastasis")
+            elif k == "M" and cat[k] == "0":
+                ctx.unmapped(res, "TNM M0 conflicts with a recorded metastasis; metastasis kept", cc)
+            else:
+                ctx.unmapped(res, f"TNM {k}{cat[k]} not needed: distant metastasis recorded", cc)
+        return
+    if extent is None:
+        for k, res in src.items():
+            ctx.unmapped(
+                res, f"TNM {k}{cat[k]} alone does not settle the disease extent", res.data.get("code")
+            )
+        return
+    out["disease"]["extent"] = extent
+    for k in used:
+        ctx.mapped("disease.extent", extent, src[k], src[k].data.get("valueCodeableConcept"))
+    for k, res in src.items():
+        if k not in used:
+            ctx.unmapped(res, f"TNM {k}{cat[k]} not needed for the extent", res.data.get("code"))
+
+
+def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list[Res]]:
+    """Map every Observation; return the ones the caller handles (comorbidities, labs, vitals)."""
+    kinds: dict[str, list[Res]] = {}
+    for res in ctx.of_type("Observation"):
+        if res.loc in ctx.used:
+            continue
+        status = str(res.data.get("status", ""))
+        if status in SKIP_STATUS:
+            ctx.unmapped(res, f"observation status {status!r}: no usable result", res.data.get("code"))
+            continue
+        kinds.setdefault(classify(res), []).append(res)
+    tumor, disease, bio = out["tumor"], out["disease"], out["biomarkers"]
+    lists: dict[str, list[Cand]] = {}
+
+    def add(key: str, res: Res, value: Any, cc: Any = None, note: str | None = None) -> None:
+        lists.setdefault(key, []).append(
+            Cand(res, value, cc if cc is not None else res.data.get("code"), note)
+        )
+
+    for res in kinds.pop("disease_status", []):
+        cc = res.data.get("valueCodeableConcept")
+        row = next(
+            (C.lookup(C.DISEASE_STATUS, s, c) for s, c, _ in codings(cc) if C.lookup(C.DISEASE_STATUS, s, c)),
+            None,
+        )
+        if row is None or "unknown" in row.target:
+            ctx.unmapped(res, "cancer disease status value not mapped (undetermined or unknown code)", cc)
+            continue
+        value = row.target.split("= ")[1].split(" ")[0]
+        add("disease.status", res, value, cc, note=row.target.split("= ", 1)[1])
+    for res in kinds.pop("grade", []):
+        g = _grade(res)
+        if g is None:
+            ctx.unmapped(res, "histologic grade value not recognised", res.data.get("valueCodeableConcept"))
+        else:
+            add("tumor.grade", res, g, res.data.get("valueCodeableConcept"))
+    for res in kinds.pop("ki67", []):
+        v = _percent(ctx, res, "Ki-67")
+        if v is not None:
+            add("tumor.ki67_percent", res, v)
+    for res in kinds.pop("ki67_qualitative", []):
+        ctx.unmapped(res, "Ki-67 reported as presence only; a percentage is needed", res.data.get("code"))
+    for res in kinds.pop("mitoses", []):
+        v = _mitoses(ctx, res)
+        if v is not None:
+            add("tumor.mitoses_per_2mm2", res, v)
+    for kind, field in (("sstr", "tumor.sstr_status"), ("fdg", "tumor.fdg_avid")):
+        for res in kinds.pop(kind, []):
+            p = polarity(res)
+            if p is None:
+                ctx.unmapped(
+                    res,
+                    f"{kind.upper()} imaging result not readable as positive or negative",
+                    res.data.get("code"),
+                )
+            elif kind == "sstr":
+                add(field, res, "positive" if p else "negative")
+            else:
+                add(field, res, p)
+    for res in kinds.pop("imaging_ambiguous", []):
+        ctx.unmapped(
+            res, "imaging names both an SSTR tracer and FDG; cannot tell which", res.data.get("code")
+        )
+    for res in kinds.pop("msi", []):
+        msi = _msi(res)
+        if msi is None:
+            ctx.unmapped(
+                res,
+                "MSI result is neither MSI-H nor stable (e.g. MSI-L or 'unstable')",
+                res.data.get("valueCodeableConcept"),
+            )
+        else:
+            add("biomarkers.msi", res, msi, res.data.get("valueCodeableConcept"))
+    for res in kinds.pop("tmb", []):
+        v = _tmb(ctx, res)
+        if v is not None:
+            add("biomarkers.tmb_mut_per_mb", res, v)
+    _mmr(ctx, kinds.pop("mmr", []), out)
+    vhl: list[tuple[Res, bool]] = []
+    for res in kinds.pop("variant", []):
+        found = _variant(ctx, res)
+        if found is not None:
+            vhl.append((res, found))
+    if vhl:
+        carrier = any(f for _, f in vhl)
+        bio["germline_vhl"] = carrier
+        for res, f in vhl:
+            if f == carrier:
+                ctx.mapped("biomarkers.germline_vhl", carrier, res, res.data.get("code"))
+            else:
+                ctx.unmapped(
+                    res,
+                    "germline VHL absent here, but an alteration is reported elsewhere",
+                    res.data.get("code"),
+                )
+    map_extent_from_tnm(ctx, kinds.pop("tnm", []), out)
+    for res in kinds.pop("stage_group", []):
+        ctx.unmapped(
+            res,
+            "stage group not used (netcds reads the T, N and M categories)",
+            res.data.get("valueCodeableConcept"),
+        )
+    for res in kinds.pop("histology", []):
+        ctx.unmapped(
+            res,
+            "histology observation not linked to the evaluated primary cancer",
+            res.data.get("valueCodeableConcept"),
+        )
+    for key, cands in lists.items():
+        section, name = key.split(".")
+        out[section][name] = pick_latest(ctx, key, cands)
+    del tumor, disease
+    return kinds

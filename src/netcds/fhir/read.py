@@ -1,0 +1,242 @@
+"""Read and validate FHIR input: a Bundle or a CDS Hooks prefetch, into located resources.
+
+Each resource is validated with the ``fhir.resources`` R4B models (R4-compatible for
+the resources mCODE 4.0.0 uses) and re-serialised, so the mapper reads normalised
+JSON. A malformed input raises :class:`netcds.errors.InputError` whose ``field``
+names the place, e.g. ``entry[3].resource.code``. Small accessors for codings,
+dates and quantities live here too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+
+from netcds.errors import InputError
+from netcds.fhir.codes import SYSTEMS
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+@dataclass
+class Res:
+    """One resource with where it was found (``loc``) and how others may refer to it (``ref``)."""
+
+    loc: str
+    rtype: str
+    data: dict[str, Any]
+    ref: str
+    full_url: str | None = None
+    aliases: set[str] = field(default_factory=set)
+
+
+def _model_class(rtype: str, loc: str) -> Any:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    try:
+        return get_fhir_model_class(rtype)
+    except (KeyError, ValueError, AttributeError):
+        raise InputError(_where(loc, ("resourceType",)), f"unknown FHIR R4 resource type {rtype!r}") from None
+
+
+def _where(loc: str, err_loc: tuple[Any, ...]) -> str:
+    out = loc
+    for part in err_loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part) not in ("__root__", "root"):
+            out += f".{part}"
+    return out.lstrip(".")
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = str(err.get("type", ""))
+    if kind in ("json_invalid", "model_type", "dict_type", "model_attributes_type"):
+        return "wrong type: expected a JSON object"
+    if kind == "extra_forbidden":
+        return "not a known element of this resource type"
+    if kind == "missing":
+        return "required element missing"
+    return str(err.get("msg", "invalid value"))
+
+
+def validate_resource(raw: Any, loc: str) -> dict[str, Any]:
+    """Validate one resource with fhir.resources and return its normalised JSON."""
+    if not isinstance(raw, dict):
+        raise InputError(loc or "bundle", "must be a JSON object (a FHIR resource)")
+    rtype = raw.get("resourceType")
+    if not isinstance(rtype, str) or not rtype:
+        raise InputError(_where(loc, ("resourceType",)), "missing or not a string")
+    cls = _model_class(rtype, loc)
+    try:
+        model = cls.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError(_where(loc, tuple(first.get("loc", ()))), _message(dict(first))) from None
+    data: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return data
+
+
+def _new_res(data: dict[str, Any], loc: str, full_url: str | None) -> Res:
+    rtype = str(data["resourceType"])
+    rid = data.get("id")
+    ref = f"{rtype}/{rid}" if rid else loc
+    res = Res(loc=loc, rtype=rtype, data=data, ref=ref, full_url=full_url)
+    res.aliases = {ref} | ({full_url} if full_url else set())
+    return res
+
+
+def _read_bundle(bundle: dict[str, Any], loc: str, out: list[Res]) -> None:
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        raise InputError(f"{loc}entry", "must be a list of entries")
+    shell = {k: v for k, v in bundle.items() if k != "entry"}
+    validate_resource(shell, loc.rstrip("."))
+    for i, entry in enumerate(entries):
+        eloc = f"{loc}entry[{i}]"
+        if not isinstance(entry, dict):
+            raise InputError(eloc, "must be a JSON object (a Bundle entry)")
+        if "resource" not in entry or entry["resource"] is None:
+            raise InputError(f"{eloc}.resource", "entry has no resource")
+        full_url = entry.get("fullUrl")
+        if full_url is not None and not isinstance(full_url, str):
+            raise InputError(f"{eloc}.fullUrl", "must be a string")
+        raw = entry["resource"]
+        if isinstance(raw, dict) and raw.get("resourceType") == "Bundle":
+            _read_bundle(raw, f"{eloc}.resource.", out)
+            continue
+        data = validate_resource(raw, f"{eloc}.resource")
+        out.append(_new_res(data, f"{eloc}.resource", full_url))
+
+
+def read_bundle(bundle: Any) -> list[Res]:
+    """Validate a FHIR Bundle; return its resources (nested Bundles are flattened)."""
+    if not isinstance(bundle, dict):
+        raise InputError("bundle", "must be a JSON object (a FHIR Bundle)")
+    rtype = bundle.get("resourceType")
+    if rtype != "Bundle":
+        raise InputError("resourceType", f"expected 'Bundle', got {rtype!r}")
+    out: list[Res] = []
+    _read_bundle(bundle, "", out)
+    return out
+
+
+def read_prefetch(prefetch: Any) -> list[Res]:
+    """Validate a CDS Hooks prefetch: each value is a resource, a Bundle, or null (not fetched)."""
+    if not isinstance(prefetch, dict):
+        raise InputError("prefetch", "must be a JSON object keyed by prefetch name")
+    out: list[Res] = []
+    for key in sorted(prefetch):
+        value = prefetch[key]
+        loc = f"prefetch.{key}"
+        if value is None:
+            continue
+        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+            _read_bundle(value, f"{loc}.", out)
+        else:
+            data = validate_resource(value, loc)
+            out.append(_new_res(data, loc, None))
+    return out
+
+
+# ---- accessors --------------------------------------------------------------------------------
+Coding = tuple[str, str, str]  # (system key or raw URI, code, display)
+
+
+def codings(cc: Any) -> list[Coding]:
+    """The codings of a CodeableConcept as (system key, code, display); unknown systems keep their URI."""
+    if not isinstance(cc, dict):
+        return []
+    out: list[Coding] = []
+    for c in cc.get("coding", []) or []:
+        system = str(c.get("system", ""))
+        out.append((SYSTEMS.get(system, system), str(c.get("code", "")).strip(), str(c.get("display", ""))))
+    return out
+
+
+def cc_text(cc: Any) -> str:
+    """Human words of a CodeableConcept: its text, else the displays joined."""
+    if not isinstance(cc, dict):
+        return ""
+    if cc.get("text"):
+        return str(cc["text"])
+    return "; ".join(d for _, _, d in codings(cc) if d)
+
+
+def code_label(cc: Any) -> str:
+    """A short 'SYSTEM code' label for the report (first coding), or the text."""
+    cs = codings(cc)
+    if cs:
+        system, code, display = cs[0]
+        short = system.rsplit("/", 1)[-1] if "/" in system else system
+        return f"{short} {code}" + (f" {display}" if display else "")
+    return cc_text(cc) or "no code"
+
+
+def has_code(cc: Any, system: str, codes: frozenset[str] | set[str]) -> str | None:
+    for s, c, _ in codings(cc):
+        if s == system and c in codes:
+            return c
+    return None
+
+
+def parse_date(value: Any, loc: str) -> date | None:
+    """A FHIR date/dateTime/instant to its calendar date (partial dates -> None)."""
+    if value is None:
+        return None
+    m = _DATE.match(str(value))
+    if not m:
+        raise InputError(loc, f"not a FHIR date: {value!r}")
+    if m.group(2) is None or m.group(3) is None:
+        return None  # year or year-month only: no calendar date
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError as exc:
+        raise InputError(loc, f"not a calendar date: {value!r} ({exc})") from None
+
+
+def effective(res: Res) -> date | None:
+    """The clinically relevant date of an Observation/Condition-like resource."""
+    d = res.data
+    for key in (
+        "effectiveDateTime",
+        "effectiveInstant",
+        "onsetDateTime",
+        "recordedDate",
+        "issued",
+        "authoredOn",
+        "performedDateTime",
+        "occurrenceDateTime",
+    ):
+        if key in d:
+            return parse_date(d[key], f"{res.loc}.{key}")
+    for key in ("effectivePeriod", "performedPeriod", "onsetPeriod"):
+        if key in d:
+            p = d[key]
+            return parse_date(p.get("end") or p.get("start"), f"{res.loc}.{key}")
+    return None
+
+
+def quantity(q: Any) -> tuple[float, str] | None:
+    """(value, unit) of a Quantity; the UCUM code is preferred over the free-text unit."""
+    if not isinstance(q, dict) or q.get("value") is None:
+        return None
+    unit = str(q.get("code") or q.get("unit") or "")
+    return float(q["value"]), unit
+
+
+def profiles(res: Res) -> list[str]:
+    meta = res.data.get("meta") or {}
+    return [str(p) for p in meta.get("profile", []) or []]
+
+
+def has_profile(res: Res, suffix: str) -> bool:
+    return any(p.split("|")[0].rstrip("/").endswith(suffix) for p in profiles(res))
+
+
+def extensions(obj: dict[str, Any], suffix: str) -> list[dict[str, Any]]:
+    return [e for e in obj.get("extension", []) or [] if str(e.get("url", "")).endswith(suffix)]

@@ -1,0 +1,63 @@
+"""What a FHIR -> Patient mapping did: every resource is either mapped or reported as unmapped.
+
+``mapped`` lists each Patient field that got a value and where it came from
+(resource reference and code). ``unmapped`` lists what was present in the
+input but could not (or may not) be used, with the reason. Nothing is dropped
+silently; anything absent simply stays unknown (``None``) in the Patient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from netcds.errors import InputError
+
+
+class MappedItem(BaseModel):
+    """One Patient field set from FHIR: ``field`` (dotted path), ``value`` and ``from`` (source)."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    field: str
+    value: Any
+    from_: str = Field(alias="from", description="resource reference and the code that carried the value")
+    note: str | None = None
+
+
+class UnmappedItem(BaseModel):
+    """Something present in the input that netcds did not use, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    resource: str
+    reason: str
+    code: str | None = None
+
+
+class MappingReport(BaseModel):
+    """The account of one mapping; serialise with ``model_dump(by_alias=True)``."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    mapped: list[MappedItem] = Field(default_factory=list)
+    unmapped: list[UnmappedItem] = Field(default_factory=list)
+
+    def add(self, field: str, value: Any, source: str, note: str | None = None) -> None:
+        self.mapped.append(MappedItem(field=field, value=value, from_=source, note=note))
+
+    def skip(self, resource: str, reason: str, code: str | None = None) -> None:
+        self.unmapped.append(UnmappedItem(resource=resource, reason=reason, code=code))
+
+    def fields(self) -> dict[str, Any]:
+        """The last value mapped for each field (convenience for tests and displays)."""
+        return {m.field: m.value for m in self.mapped}
+
+
+class FhirMappingError(InputError):
+    """The FHIR input cannot give a valid Patient; ``report`` holds what was mapped so far."""
+
+    def __init__(self, field: str, message: str, report: MappingReport | None = None) -> None:
+        super().__init__(field, message)
+        self.report = report

@@ -1,0 +1,451 @@
+"""Medications and radiotherapy -> ``treatments[]`` (tabled agents) and ``medications[]`` (the rest).
+
+MedicationRequest, MedicationAdministration and MedicationStatement (mCODE
+CancerRelated* or plain) are read into episodes; episodes of the same agent no
+more than :data:`MERGE_GAP_DAYS` apart become one line. An agent is recognised
+by its RxNorm ingredient CUI or, failing that, by name in the coding display or
+text. Current medications that are not tabled agents become ``medications[]``
+(lower-case generic names).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from netcds.fhir import codes as C  # noqa: N812
+from netcds.fhir.context import Ctx
+from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile, parse_date, quantity
+from netcds.fhir.report import FhirMappingError
+from netcds.patient import Treatment
+
+MERGE_GAP_DAYS = 90
+PERIOD_DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}
+FORM_WORDS = frozenset(
+    [
+        "oral",
+        "tablet",
+        "tablets",
+        "capsule",
+        "capsules",
+        "injection",
+        "injectable",
+        "solution",
+        "suspension",
+        "extended",
+        "release",
+        "er",
+        "xr",
+        "sr",
+        "cr",
+        "dr",
+        "delayed",
+        "ml",
+        "mg",
+        "mcg",
+        "ug",
+        "g",
+        "hr",
+        "pen",
+        "prefilled",
+        "syringe",
+        "powder",
+        "for",
+        "chewable",
+        "film",
+        "coated",
+        "disintegrating",
+        "transdermal",
+        "patch",
+        "topical",
+        "cream",
+        "ointment",
+        "nasal",
+        "spray",
+        "inhalation",
+        "inhaler",
+        "ophthalmic",
+        "drops",
+        "cartridge",
+        "auto-injector",
+        "vial",
+        "kit",
+        "pack",
+    ]
+)
+SALT_WORDS = frozenset(
+    [
+        "hydrochloride",
+        "hcl",
+        "sodium",
+        "potassium",
+        "calcium",
+        "magnesium",
+        "succinate",
+        "tartrate",
+        "maleate",
+        "mesylate",
+        "besylate",
+        "citrate",
+        "acetate",
+        "sulfate",
+        "phosphate",
+        "malate",
+        "fumarate",
+        "bromide",
+        "hyclate",
+        "monohydrate",
+        "dihydrate",
+    ]
+)
+# statuses: (is it a given/ongoing treatment?, is it still going?)
+REQUEST_STATUS = {"active": (True, True), "on-hold": (True, True), "completed": (True, False),
+                  "stopped": (True, False)}  # fmt: skip
+STATEMENT_STATUS = {"active": (True, True), "on-hold": (True, True), "completed": (True, False),
+                    "stopped": (True, False)}  # fmt: skip
+ADMIN_STATUS = {"completed": (True, False), "in-progress": (True, True), "stopped": (True, False)}
+PROCEDURE_STATUS = {"completed": (True, False), "in-progress": (True, True), "stopped": (True, False)}
+
+
+@dataclass
+class Episode:
+    agent: str
+    res: Res
+    kind: str
+    start: date | None
+    end: date | None
+    ongoing: bool
+    dose_mg: float | None = None
+    interval_days: float | None = None
+    stop_reason: str | None = None
+    how: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+# ---- concept -> agents / generic name ---------------------------------------------------------------
+def medication_concept(ctx: Ctx, res: Res) -> tuple[Any, str]:
+    """The drug concept of a medication resource and, if it came from a Medication, ' via <ref>'."""
+    d = res.data
+    if d.get("medicationCodeableConcept"):
+        return d["medicationCodeableConcept"], ""
+    ref = d.get("medicationReference")
+    if isinstance(ref, dict) and str(ref.get("reference", "")).startswith("#"):
+        cid = str(ref["reference"])[1:]
+        for c in d.get("contained", []) or []:
+            if c.get("resourceType") == "Medication" and c.get("id") == cid:
+                return c.get("code"), f" via contained Medication #{cid}"
+    med = ctx.resolve(ref)
+    if med is not None and med.rtype == "Medication":
+        ctx.use(med)
+        return med.data.get("code"), f" via {med.ref}"
+    return None, ""
+
+
+def agents_in(cc: Any) -> list[tuple[str, str]]:
+    """Tabled agents named by a medication concept: [(agent, how)] (RxNorm CUI first, then names)."""
+    found: dict[str, str] = {}
+    for system, code, _ in codings(cc):
+        if system == C.RXNORM:
+            for a in C.AGENTS:
+                if a.rxcui == code:
+                    found.setdefault(a.agent, f"RxNorm {code}")
+    words = " ".join([cc_text(cc), *(d for _, _, d in codings(cc))]).lower()
+    for a in C.AGENTS:
+        for name in a.names:
+            if re.search(rf"(?<![a-z]){re.escape(name)}(?![a-z])", words):
+                found.setdefault(a.agent, f"name {name!r}")
+                break
+    return list(found.items())
+
+
+def generic_name(cc: Any) -> str | None:
+    """Lower-case generic name(s) from a drug concept: 'lisinopril 10 MG Oral Tablet' -> 'lisinopril'."""
+    rx = [d for s, _, d in codings(cc) if s == C.RXNORM and d]
+    text = (rx[0] if rx else cc_text(cc)).lower()
+    text = re.sub(r"\[[^\]]*\]", " ", text)
+    parts = []
+    for piece in text.split("/"):
+        words = piece.replace(",", " ").split()
+        while words and (re.search(r"\d", words[0]) or words[0] in FORM_WORDS):
+            words.pop(0)  # a leading quantity such as '10 ML'
+        kept: list[str] = []
+        for w in words:
+            if re.search(r"\d", w) or w in FORM_WORDS:
+                break
+            kept.append(w)
+        core = kept[:1] + [w for w in kept[1:] if w not in SALT_WORDS]  # a salt only after the base name
+        if core:
+            parts.append(" ".join(core))
+    name = " / ".join(parts).strip()
+    return name[:200] or None
+
+
+# ---- dose / schedule / reason ---------------------------------------------------------------------
+def _dose(q: Any, notes: list[str]) -> float | None:
+    qq = quantity(q)
+    if qq is None:
+        return None
+    value, unit = qq
+    factor = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001, "µg": 0.001}.get(unit.lower())
+    if factor is None:
+        notes.append(f"dose unit {unit!r} is not convertible to mg")
+        return None
+    mg = round(value * factor, 4)
+    if not 0 < mg <= 100000:
+        notes.append(f"dose {mg:g} mg outside 0-100000")
+        return None
+    return mg
+
+
+def _interval(dosage: dict[str, Any], notes: list[str]) -> float | None:
+    rep = (dosage.get("timing") or {}).get("repeat") or {}
+    if rep.get("period") is None or rep.get("periodUnit") not in PERIOD_DAYS:
+        return None
+    days = float(rep["period"]) * PERIOD_DAYS[str(rep["periodUnit"])] / float(rep.get("frequency") or 1)
+    if not 0 < days <= 365:
+        notes.append(f"dosing interval {days:g} days outside 0-365")
+        return None
+    return round(days, 3)
+
+
+def _stop_reason(res: Res) -> tuple[str | None, str]:
+    ccs = [
+        res.data.get("statusReason"),
+        *[e.get("valueCodeableConcept") for e in extensions(res.data, "mcode-treatment-termination-reason")],
+    ]
+    for cc in ccs:
+        items = cc if isinstance(cc, list) else [cc]
+        for one in items:
+            for system, code, display in codings(one):
+                row = C.lookup(C.TERMINATION, system, code)
+                if row:
+                    return row.target.split("= ")[1], f"{system} {code} {display or row.meaning}"
+    return None, ""
+
+
+def _period(res: Res, key: str) -> tuple[date | None, date | None]:
+    p = res.data.get(key) or {}
+    start = parse_date(p.get("start"), f"{res.loc}.{key}.start")
+    end = parse_date(p.get("end"), f"{res.loc}.{key}.end")
+    if start and end and end < start:
+        from netcds.errors import InputError
+
+        raise InputError(f"{res.loc}.{key}.end", f"end {end} is before start {start}")
+    return start, end
+
+
+# ---- episodes -------------------------------------------------------------------------------------
+def _episode_dates(res: Res) -> tuple[date | None, date | None]:
+    d = res.data
+    if res.rtype == "MedicationRequest":
+        dosage = (d.get("dosageInstruction") or [{}])[0]
+        bounds = ((dosage.get("timing") or {}).get("repeat") or {}).get("boundsPeriod")
+        start, end = (None, None)
+        if bounds:
+            tmp = Res(res.loc + ".dosageInstruction[0].timing.repeat", res.rtype, {"b": bounds}, res.ref)
+            start, end = _period(tmp, "b")
+        if start is None:
+            start = parse_date(d.get("authoredOn"), f"{res.loc}.authoredOn")
+        if end is None and d.get("dispenseRequest", {}).get("validityPeriod"):
+            tmp = Res(res.loc + ".dispenseRequest", res.rtype, d["dispenseRequest"], res.ref)
+            end = _period(tmp, "validityPeriod")[1]
+        return start, end
+    if "effectivePeriod" in d:
+        return _period(res, "effectivePeriod")
+    if "performedPeriod" in d:
+        return _period(res, "performedPeriod")
+    for key in ("effectiveDateTime", "performedDateTime"):
+        if key in d:
+            day = parse_date(d[key], f"{res.loc}.{key}")
+            return day, day if res.rtype == "MedicationAdministration" else None
+    return None, None
+
+
+def _status_table(res: Res) -> dict[str, tuple[bool, bool]]:
+    return {"MedicationRequest": REQUEST_STATUS, "MedicationStatement": STATEMENT_STATUS,
+            "MedicationAdministration": ADMIN_STATUS, "Procedure": PROCEDURE_STATUS}[res.rtype]  # fmt: skip
+
+
+def _octreotide_kind(cc: Any, dose_mg: float | None) -> str:
+    words = " ".join([cc_text(cc), *(d for _, _, d in codings(cc))]).lower()
+    if any(re.search(rf"(?<![a-z]){w}(?![a-z])", words) for w in C.OCTREOTIDE_LAR_WORDS):
+        return "octreotide_lar"
+    if dose_mg is not None and dose_mg >= C.OCTREOTIDE_LAR_MIN_MG:
+        return "octreotide_lar"
+    return "octreotide"
+
+
+def collect(ctx: Ctx, out: dict[str, Any]) -> list[Episode]:
+    episodes: list[Episode] = []
+    meds: list[str] = []
+    for res in ctx.of_type("MedicationRequest", "MedicationStatement", "MedicationAdministration"):
+        d = res.data
+        status = str(d.get("status", ""))
+        cc, via = medication_concept(ctx, res)
+        given, going = _status_table(res).get(status, (False, False))
+        if cc is None:
+            ctx.unmapped(res, "medication not identifiable (no code and unresolved reference)")
+            continue
+        if not given:
+            ctx.unmapped(res, f"status {status!r}: not a treatment that was given", cc)
+            continue
+        if res.rtype == "MedicationRequest" and d.get("intent") in ("proposal", "plan"):
+            ctx.unmapped(res, f"intent {d.get('intent')!r}: planned, not given", cc)
+            continue
+        found = agents_in(cc)
+        if not found:
+            cancer = any(
+                has_profile(res, p)
+                for p in (
+                    "mcode-cancer-related-medication-request",
+                    "mcode-cancer-related-medication-administration",
+                    "mcode-cancer-related-medication-statement",
+                )
+            )
+            name = generic_name(cc)
+            if going and name:
+                meds.append(name)
+                ctx.mapped(
+                    "medications",
+                    name,
+                    res,
+                    cc,
+                    note=("cancer-related drug outside the netcds agent table" if cancer else "current drug")
+                    + via,
+                )
+            else:
+                why = "cancer-related drug outside the netcds agent table" if cancer else "not a current drug"
+                ctx.unmapped(res, f"{why}; not used", cc)
+            continue
+        notes: list[str] = []
+        if res.rtype == "MedicationAdministration":
+            dosage = d.get("dosage") or {}
+            dose = _dose(dosage.get("dose"), notes)
+            interval = None
+        else:
+            dosage = (d.get("dosageInstruction") or d.get("dosage") or [{}])[0]
+            dose = _dose(((dosage.get("doseAndRate") or [{}])[0]).get("doseQuantity"), notes)
+            interval = _interval(dosage, notes)
+        start, end = _episode_dates(res)
+        reason, why = _stop_reason(res)
+        for agent, how in found:
+            if agent == "octreotide":
+                agent = _octreotide_kind(cc, dose)
+            episodes.append(
+                Episode(
+                    agent,
+                    res,
+                    res.rtype,
+                    start,
+                    end,
+                    going,
+                    dose,
+                    interval,
+                    reason,
+                    f"{how}{via}" + (f"; stop reason {why}" if why else ""),
+                    list(notes),
+                )
+            )
+    for res in ctx.of_type("Procedure"):
+        words = cc_text(res.data.get("code")).lower()
+        rule = next(v for k, v in C.TEXT_RULES.items() if k.startswith("Radiotherapy"))
+        if not (has_profile(res, "mcode-radiotherapy-course-summary") or any(w in words for w in rule)):
+            ctx.unmapped(
+                res, "procedure (surgery, biopsy, imaging ...) not used by netcds", res.data.get("code")
+            )
+            continue
+        given, going = PROCEDURE_STATUS.get(str(res.data.get("status", "")), (False, False))
+        if not given:
+            ctx.unmapped(
+                res, f"radiotherapy status {res.data.get('status')!r}: not given", res.data.get("code")
+            )
+            continue
+        start, end = _episode_dates(res)
+        reason, why = _stop_reason(res)
+        episodes.append(
+            Episode(
+                "radiotherapy",
+                res,
+                "Procedure",
+                start,
+                end,
+                going,
+                None,
+                None,
+                reason,
+                "radiotherapy procedure" + (f"; stop reason {why}" if why else ""),
+            )
+        )
+    if meds:
+        out["medications"] = sorted(set(meds))
+    return episodes
+
+
+def _merge(eps: list[Episode]) -> list[list[Episode]]:
+    eps = sorted(eps, key=lambda e: (e.start or date.max, e.res.loc))
+    lines: list[list[Episode]] = []
+    for e in eps:
+        if lines:
+            last = lines[-1]
+            ends = [d for d in (x.end or x.start for x in last) if d is not None]
+            last_end = max(ends) if ends else None
+            if e.start is None or last_end is None or e.start <= last_end + timedelta(days=MERGE_GAP_DAYS):
+                last.append(e)
+                continue
+        lines.append([e])
+    return lines
+
+
+def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> None:
+    by_agent: dict[str, list[Episode]] = {}
+    for e in episodes:
+        by_agent.setdefault(e.agent, []).append(e)
+    lines = [line for agent in sorted(by_agent) for line in _merge(by_agent[agent])]
+    lines.sort(key=lambda ln: (min((e.start for e in ln if e.start), default=date.max), ln[0].agent))
+    treatments: list[dict[str, Any]] = []
+    for line in lines:
+        starts = [e.start for e in line if e.start]
+        going = any(e.ongoing for e in line)
+        ends = [e.end for e in line if e.end]
+        t: dict[str, Any] = {"agent": line[0].agent}
+        if starts:
+            t["start"] = min(starts).isoformat()
+        if not going and ends and all(e.end or e.kind == "MedicationAdministration" for e in line):
+            t["end"] = max(ends).isoformat()
+        planned = [e for e in line if e.kind != "MedicationAdministration"] or line
+        for key in ("dose_mg", "interval_days"):
+            val = next((getattr(e, key) for e in planned if getattr(e, key) is not None), None)
+            val = val if val is not None else next((getattr(e, key) for e in line if getattr(e, key)), None)
+            if val is not None:
+                t[key] = val
+        reasons = [e for e in line if e.stop_reason]
+        if reasons and not going:
+            t["stop_reason"] = reasons[-1].stop_reason
+        i = len(treatments)
+        try:
+            Treatment.model_validate(t)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "treatment"
+            raise FhirMappingError(
+                f"treatments[{i}].{where}",
+                f"{err['msg']} (from {', '.join(e.res.ref for e in line)})",
+                ctx.report,
+            ) from None
+        treatments.append(t)
+        for e in line:
+            ctx.mapped(f"treatments[{i}]", t, e.res, note=e.how)
+            for n in e.notes:
+                ctx.report.skip(e.res.ref, n)
+        if not going and "end" not in t:
+            ctx.report.skip(
+                line[-1].res.ref,
+                f"treatments[{i}] ({t['agent']}) has ended but no end date is "
+                "recorded; netcds reads a missing end as ongoing",
+            )
+    if treatments:
+        out["treatments"] = treatments

@@ -1,0 +1,371 @@
+"""Safety conditions: the project's condition language plus two leaves of its own.
+
+A safety condition is a mapping. ``all`` / ``any`` / ``not`` combine conditions
+(three-valued, like :mod:`netcds.logic`). A leaf is one of:
+
+- any leaf of the project language (``{fact: PATH, op: VALUE}``, ``received``,
+  ``progressed_on``), evaluated by :func:`netcds.logic.evaluate`, so an unknown
+  fact stays unknown and names the field to record;
+- ``{medication: {classes: [CLASS, ...], names: [GENERIC, ...]}}``: one of the
+  recorded medications belongs to a listed interaction class or is one of the
+  named generics (``medication: [CLASS, ...]`` is short for classes only);
+- ``{date: PATH, within_next_days: N}`` (0 <= date - as_of <= N),
+  ``{date: PATH, beyond_next_days: N}`` (date - as_of > N) or
+  ``{date: PATH, within_past_days: N}`` (0 <= as_of - date < N). Dates are
+  compared with ``patient.as_of``, never the clock; without ``as_of`` the leaf
+  is unknown and names ``as_of``.
+
+Every leaf may carry ``says`` (clinician wording).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from netcds.facts import Facts
+from netcds.logic.ast import Compare, Condition, ConditionSyntaxError, History, parse_condition
+from netcds.logic.evaluate import evaluate as evaluate_leaf
+from netcds.logic.evaluate import show
+from netcds.vocabulary import fact_specs, label
+
+DATE_OPS = ("within_next_days", "beyond_next_days", "within_past_days")
+OP_WORDS = {"eq": "is", "ne": "is not", "gt": ">", "ge": "≥", "lt": "<", "le": "≤",
+            "in": "is one of", "not_in": "is none of", "contains": "includes"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SAll:
+    items: tuple[SafetyCondition, ...]
+    says: str | None = None
+
+
+@dataclass(frozen=True)
+class SAny:
+    items: tuple[SafetyCondition, ...]
+    says: str | None = None
+
+
+@dataclass(frozen=True)
+class SNot:
+    item: SafetyCondition
+    says: str | None = None
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A leaf of the project's condition language."""
+
+    cond: Condition
+    says: str | None = None
+
+
+@dataclass(frozen=True)
+class MedLeaf:
+    classes: tuple[str, ...]
+    names: tuple[str, ...]
+    says: str | None = None
+
+
+@dataclass(frozen=True)
+class DateLeaf:
+    fact: str
+    op: str
+    days: int
+    says: str | None = None
+
+
+SafetyCondition = SAll | SAny | SNot | Leaf | MedLeaf | DateLeaf
+
+
+class SafetyConditionError(ValueError):
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p or '<root>'}: {m}" for p, m in problems))
+
+
+def _join(path: str, key: str | int) -> str:
+    return f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)
+
+
+def parse_safety_condition(obj: Any, path: str = "") -> SafetyCondition:
+    problems: list[tuple[str, str]] = []
+    node = _parse(obj, path, problems)
+    if problems or node is None:
+        raise SafetyConditionError(problems or [(path, "empty condition")])
+    return node
+
+
+def _parse(obj: Any, path: str, problems: list[tuple[str, str]]) -> SafetyCondition | None:
+    if not isinstance(obj, dict):
+        problems.append((path, f"a condition must be a mapping, got {type(obj).__name__}"))
+        return None
+    says = obj.get("says")
+    if says is not None and not (isinstance(says, str) and says.strip()):
+        problems.append((_join(path, "says"), "must be non-empty text"))
+        says = None
+    keys = set(obj) - {"says"}
+    for combo in ("all", "any"):
+        if combo in keys:
+            if keys != {combo}:
+                problems.append((path, f"'{combo}' cannot be mixed with {sorted(keys - {combo})}"))
+            items = obj[combo]
+            if not isinstance(items, list) or not items:
+                problems.append((_join(path, combo), "must be a non-empty list of conditions"))
+                return None
+            kids = [_parse(c, _join(_join(path, combo), i), problems) for i, c in enumerate(items)]
+            good = tuple(k for k in kids if k is not None)
+            return SAll(good, says) if combo == "all" else SAny(good, says)
+    if "not" in keys:
+        if keys != {"not"}:
+            problems.append((path, f"'not' cannot be mixed with {sorted(keys - {'not'})}"))
+        inner = _parse(obj["not"], _join(path, "not"), problems)
+        return SNot(inner, says) if inner is not None else None
+    if "medication" in keys:
+        return _parse_medication(obj, keys, says, path, problems)
+    if "date" in keys:
+        return _parse_date(obj, keys, says, path, problems)
+    try:
+        return Leaf(parse_condition(obj, path), says)
+    except ConditionSyntaxError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def _names(value: Any, where: str, problems: list[tuple[str, str]]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.append((where, "must be a list of names"))
+        return ()
+    return tuple(value)
+
+
+def _parse_medication(
+    obj: dict[str, Any], keys: set[str], says: str | None, path: str, problems: list[tuple[str, str]]
+) -> MedLeaf | None:
+    if keys != {"medication"}:
+        problems.append((path, f"'medication' cannot be mixed with {sorted(keys - {'medication'})}"))
+    spec = obj["medication"]
+    where = _join(path, "medication")
+    if isinstance(spec, list):
+        spec = {"classes": spec}
+    if not isinstance(spec, dict) or not spec or set(spec) - {"classes", "names"}:
+        problems.append((where, "must be a list of classes or a mapping with 'classes' and/or 'names'"))
+        return None
+    classes = _names(spec.get("classes", []), _join(where, "classes"), problems)
+    names = _names(spec.get("names", []), _join(where, "names"), problems)
+    if not classes and not names:
+        problems.append((where, "needs at least one class or name"))
+        return None
+    return MedLeaf(classes, names, says)
+
+
+def _parse_date(
+    obj: dict[str, Any], keys: set[str], says: str | None, path: str, problems: list[tuple[str, str]]
+) -> DateLeaf | None:
+    fact = obj["date"]
+    spec = fact_specs().get(fact) if isinstance(fact, str) else None
+    if spec is None or spec.kind != "date":
+        problems.append((_join(path, "date"), f"'{fact}' is not a date fact of the patient record"))
+        return None
+    ops = keys - {"date"}
+    if len(ops) != 1 or not ops <= set(DATE_OPS):
+        problems.append((path, f"needs exactly one of {list(DATE_OPS)}, got {sorted(ops)}"))
+        return None
+    op = ops.pop()
+    days = obj[op]
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        problems.append((_join(path, op), "must be a whole number of days >= 0"))
+        return None
+    return DateLeaf(fact, op, days, says)
+
+
+def walk(c: SafetyCondition) -> list[SafetyCondition]:
+    """Every node of a condition, depth first."""
+    if isinstance(c, SAll | SAny):
+        return [c, *(n for i in c.items for n in walk(i))]
+    if isinstance(c, SNot):
+        return [c, *walk(c.item)]
+    return [c]
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True)
+class MedMatch:
+    """One recorded medication as screened: the generic it was recognised as, if any."""
+
+    index: int
+    raw: str
+    generic: str | None
+    classes: frozenset[str] = frozenset()
+
+
+@dataclass
+class Context:
+    facts: Facts
+    meds: list[MedMatch] | None  # None: the medication list was not recorded
+    as_of: date | None
+    class_labels: dict[str, str] = field(default_factory=dict)
+    unverified_meds: dict[str, dict[str, str]] = field(default_factory=dict)  # generic -> class -> note
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One judged fact: the words, its truth, and the patient fields it read."""
+
+    text: str
+    value: bool | None
+    fields: tuple[str, ...]
+    unverified: str | None = None  # set when the hit rests on an unconfirmed class membership
+
+
+@dataclass
+class Result:
+    value: bool | None
+    hits: list[Hit] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def evaluate(c: SafetyCondition, ctx: Context) -> Result:
+    """Three-valued evaluation; ``hits`` are the facts that decided the value."""
+    if isinstance(c, Leaf):
+        out = evaluate_leaf(c.cond, ctx.facts)
+        found = {True: out.positives, False: out.negatives, None: out.unknowns}[out.value]
+        hits = [
+            Hit(_detail(c.cond, ctx.facts) or f.detail or f.says, f.value, tuple(f.fields)) for f in found
+        ]
+        return Result(out.value, hits, list(out.missing) if out.value is None else [])
+    if isinstance(c, MedLeaf):
+        return _medication(c, ctx)
+    if isinstance(c, DateLeaf):
+        return _date(c, ctx)
+    if isinstance(c, SNot):
+        inner = evaluate(c.item, ctx)
+        flip = {True: False, False: True, None: None}[inner.value]
+        return Result(flip, inner.hits, inner.missing)
+    kids = [evaluate(i, ctx) for i in c.items]
+    decisive = isinstance(c, SAny)  # any: a True decides; all: a False decides
+    if any(k.value is decisive for k in kids):
+        chosen = [k for k in kids if k.value is decisive]
+        return Result(decisive, [h for k in chosen for h in k.hits])
+    if any(k.value is None for k in kids):
+        unknown = [k for k in kids if k.value is None]
+        missing = list(dict.fromkeys(m for k in unknown for m in k.missing))
+        return Result(None, [h for k in unknown for h in k.hits], missing)
+    return Result(not decisive, [h for k in kids for h in k.hits])
+
+
+# clinician wording for the raw facts the monographs read (the shared vocabulary's labels are generic)
+FACT_WORDS: dict[str, str] = {
+    "age_years": "age (years)", "weight_kg": "weight (kg)", "sex": "sex", "pregnant": "pregnant",
+    "breastfeeding": "breastfeeding", "disease.liver_metastases": "liver metastases",
+    "tumor.fdg_avid": "FDG-avid", "tumor.syndromes": "hormone syndromes",
+    "comorbidities.creatinine_clearance_ml_min": "creatinine clearance (mL/min)",
+    "comorbidities.platelets_per_ul": "platelets (/µL)",
+    "comorbidities.neutrophils_per_ul": "neutrophils (/µL)",
+    "comorbidities.hemoglobin_g_dl": "hemoglobin (g/dL)", "comorbidities.alt_x_uln": "ALT (x ULN)",
+    "comorbidities.ast_x_uln": "AST (x ULN)", "comorbidities.bilirubin_x_uln": "bilirubin (x ULN)",
+    "comorbidities.lvef_percent": "LVEF (%)",
+    "comorbidities.hepatic_impairment": "hepatic impairment (Child-Pugh)",
+    "comorbidities.gi_perforation_or_fistula_history": "history of GI perforation or fistula",
+    "comorbidities.qt_prolongation": "QT prolongation", "comorbidities.wound_healed": "wound healed",
+}  # fmt: skip
+
+
+def fact_words(path: str) -> str:
+    return FACT_WORDS.get(path) or label(path)
+
+
+def _detail(cond: Condition, facts: Facts) -> str | None:
+    """'platelets (/µL) = 60000' for a raw fact; derived facts keep their own explanation."""
+    if not isinstance(cond, Compare) or cond.fact.startswith("derived."):
+        return None
+    value = facts.get(cond.fact)
+    return None if value is None else f"{fact_words(cond.fact)} = {show(value)}"
+
+
+def _medication(c: MedLeaf, ctx: Context) -> Result:
+    wanted = " or ".join([ctx.class_labels.get(k, k.replace("_", " ")) for k in c.classes] + list(c.names))
+    if ctx.meds is None:
+        return Result(
+            None,
+            [Hit(f"medication list not recorded (checking for {wanted})", None, ("medications",))],
+            ["medications"],
+        )
+    hits: list[Hit] = []
+    for m in ctx.meds:
+        if m.generic is None:
+            continue
+        matched = sorted(m.classes.intersection(c.classes))
+        if not matched and m.generic not in c.names:
+            continue
+        shown = (
+            m.generic
+            if m.raw.strip().lower() == m.generic
+            else f"{m.generic} (recorded as '{m.raw.strip()}')"
+        )
+        why = ", ".join(ctx.class_labels.get(k, k) for k in matched) if matched else "named in the label"
+        doubts = ctx.unverified_meds.get(m.generic, {})
+        doubt = "; ".join(dict.fromkeys(doubts[k] for k in matched if k in doubts)) or None
+        if doubt:
+            why += " (class membership UNVERIFIED)"
+        hits.append(Hit(f"{shown}: {why}", True, (f"medications[{m.index}]",), doubt))
+    if hits:
+        return Result(True, hits)
+    return Result(False, [Hit(f"no recorded medication is listed as {wanted}", False, ("medications",))])
+
+
+def _date(c: DateLeaf, ctx: Context) -> Result:
+    value = ctx.facts.get(c.fact)
+    missing = ([c.fact] if value is None else []) + (["as_of"] if ctx.as_of is None else [])
+    name = fact_words(c.fact)
+    if missing or ctx.as_of is None or not isinstance(value, date):
+        why = " and ".join(f"{m} not recorded" for m in missing)
+        return Result(None, [Hit(f"{name}: {why}", None, tuple(missing))], missing)
+    delta = (value - ctx.as_of).days
+    if c.op == "within_next_days":
+        ok = 0 <= delta <= c.days
+    elif c.op == "beyond_next_days":
+        ok = delta > c.days
+    else:
+        ok = delta <= 0 and -delta < c.days
+    rel = f"{delta} days after" if delta >= 0 else f"{-delta} days before"
+    text = f"{name} {value.isoformat()} is {rel} as_of {ctx.as_of.isoformat()}"
+    return Result(ok, [Hit(text, ok, (c.fact, "as_of"))])
+
+
+# --------------------------------------------------------------------------- words
+
+
+def describe(c: SafetyCondition | None, class_labels: dict[str, str] | None = None) -> str:
+    """A condition in words, for printing a monograph."""
+    if c is None:
+        return "always"
+    labels = class_labels or {}
+    if c.says:
+        return c.says
+    if isinstance(c, SAll | SAny):
+        joiner = " and " if isinstance(c, SAll) else " or "
+        parts = [describe(i, labels) for i in c.items]
+        return "(" + joiner.join(parts) + ")" if len(parts) > 1 else parts[0]
+    if isinstance(c, SNot):
+        return f"not {describe(c.item, labels)}"
+    if isinstance(c, MedLeaf):
+        wanted = [labels.get(k, k.replace("_", " ")) for k in c.classes] + list(c.names)
+        return "taking " + " or ".join(wanted)
+    if isinstance(c, DateLeaf):
+        word = {"within_next_days": "within the next", "beyond_next_days": "more than",
+                "within_past_days": "within the past"}[c.op]  # fmt: skip
+        tail = " from as_of" if c.op == "beyond_next_days" else ""
+        return f"{fact_words(c.fact)} {word} {c.days} days{tail}"
+    inner = c.cond
+    if isinstance(inner, Compare):
+        if inner.op == "eq" and isinstance(inner.value, bool):
+            return fact_words(inner.fact) if inner.value else f"no {fact_words(inner.fact)}"
+        return f"{fact_words(inner.fact)} {OP_WORDS[inner.op]} {show(inner.value)}"
+    if isinstance(inner, History):
+        names = " or ".join(n.replace("_", " ") for n in inner.named)
+        return f"prior {names}" if inner.op == "received" else f"progression on {names}"
+    return "condition"

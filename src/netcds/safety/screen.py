@@ -1,0 +1,387 @@
+"""Screen one agent or one regimen for one patient: safety items and the dose.
+
+Safety sits beside guideline eligibility and never changes it. A rule whose
+facts are unknown gives an info item "not assessed: <field>"; a medication name
+that is not in the curated lists gives "not screened: <name>"; nothing unknown
+is read as safe. Dates are compared with ``patient.as_of``, never the clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netcds.facts import build_facts
+from netcds.patient import REGIMEN_AGENTS, Patient
+from netcds.safety.conditions import Context, Result, evaluate
+from netcds.safety.load import AgentKnowledge, load_agents, resolve
+from netcds.safety.models import AgentScreen, DoseResult, Kind, RegimenScreen, SafetyItem, SourceOut
+from netcds.safety.schema import SEVERITY_ORDER, Adjustment, Cite, Monograph, Severity, Checked
+
+__all__ = ["load_agents", "option_safety", "screen_agent", "screen_regimen"]
+
+# regimens whose drug part differs from REGIMEN_AGENTS (radiotherapy has no monograph)
+REGIMEN_DRUGS: dict[str, tuple[str, ...]] = {"rt_fluoropyrimidine": ("fluorouracil", "capecitabine")}
+RT_FINDING = (
+    "radiotherapy is outside the drug monographs; the concurrent fluoropyrimidine is screened as "
+    "fluorouracil and as capecitabine (either may be used)"
+)
+UNVERIFIED = "UNVERIFIED — "
+NA_ACTION = "Record the missing facts to complete this check; an unknown is not treated as absent."
+SEED_TABLES = SourceOut(
+    document="NCCN Guidelines NET V.5.2024, Principles of Systemic Anti-Tumor Therapy tables (seed 003)",
+    section="entries 'Consider RT ± concurrent fluoropyrimidine-based chemotherapy' and 'Clinical trial'",
+    seed="003",
+)
+
+
+def _context(patient: Patient, kb: AgentKnowledge) -> Context:
+    return Context(facts=build_facts(patient), meds=kb.registry.screen(patient.medications),
+                   as_of=patient.as_of, class_labels=kb.class_labels,
+                   unverified_meds=kb.unverified_meds)  # fmt: skip
+
+
+def _doubt(rule: Checked, r: Result | None = None) -> str | None:
+    """Why an item is not label-confirmed: the rule itself, or a drug class membership it relied on."""
+    notes = [] if rule.verified else [rule.verification or "not confirmed against the current label"]
+    notes += [h.unverified for h in (r.hits if r else []) if h.unverified and h.value is True]
+    return "; ".join(dict.fromkeys(notes)) or None
+
+
+def _sorted(items: list[SafetyItem]) -> list[SafetyItem]:
+    return sorted(items, key=lambda s: (SEVERITY_ORDER[s.severity], s.agent, s.id, s.finding))
+
+
+def _counts(items: list[SafetyItem]) -> dict[str, int]:
+    return {sev: sum(1 for s in items if s.severity == sev) for sev in SEVERITY_ORDER}
+
+
+def _fields(r: Result) -> list[str]:
+    return list(dict.fromkeys(f for h in r.hits for f in h.fields))
+
+
+def _because(r: Result) -> str:
+    facts = "; ".join(dict.fromkeys(h.text for h in r.hits))
+    return f" ({facts})" if facts else ""
+
+
+class _Screen:
+    """Collects the items of one monograph for one patient."""
+
+    def __init__(self, mono: Monograph, ctx: Context) -> None:
+        self.mono = mono
+        self.ctx = ctx
+        self.items: list[SafetyItem] = []
+
+    def src(self, cite: Cite) -> SourceOut:
+        return resolve(self.mono.sources, cite)
+
+    def add(self, severity: Severity, ident: str, finding: str, action: str, cite: Cite, fields: list[str],
+            kind: Kind, doubt: str | None = None) -> None:  # fmt: skip
+        self.items.append(
+            SafetyItem(
+                severity=severity,
+                agent=self.mono.id,
+                finding=(UNVERIFIED + finding) if doubt else finding,
+                action=action,
+                source=self.src(cite),
+                fields=fields,
+                id=ident,
+                kind=kind,
+                verified=doubt is None,
+                verification=doubt,
+            )
+        )
+
+    def not_assessed(self, ident: str, what: str, r: Result, cite: Cite, doubt: str | None = None) -> None:
+        missing = r.missing or _fields(r)
+        what = f"[UNVERIFIED] {what}" if doubt else what
+        for i, it in enumerate(self.items):  # one item per set of missing facts
+            if it.kind == "not_assessed" and it.fields == missing:
+                extra = self.src(cite)
+                src = (
+                    it.source
+                    if extra == it.source
+                    else it.source.model_copy(update={"also": [*it.source.also, extra]})
+                )
+                notes = "; ".join(n for n in (it.verification, doubt) if n) or None
+                self.items[i] = it.model_copy(update={
+                    "finding": f"{it.finding}; {what}", "source": src,
+                    "verified": notes is None, "verification": notes,
+                })  # fmt: skip
+                return
+        self.items.append(
+            SafetyItem(
+                severity="info",
+                agent=self.mono.id,
+                finding=f"not assessed: {', '.join(missing)} — needed to check: {what}",
+                action=NA_ACTION,
+                source=self.src(cite),
+                fields=missing,
+                id=ident,
+                kind="not_assessed",
+                verified=doubt is None,
+                verification=doubt,
+            )
+        )
+
+    def rules(self) -> None:
+        for w in self.mono.warnings:
+            r = evaluate(w.when, self.ctx)
+            if r.value is True:
+                self.add(w.severity, w.id, w.finding + _because(r), w.action, w.source, _fields(r), "warning",
+                         _doubt(w, r))  # fmt: skip
+            elif r.value is None:
+                self.not_assessed(w.id, w.finding, r, w.source, _doubt(w))
+        for m in self.mono.monitoring:
+            r = evaluate(m.when, self.ctx) if m.when is not None else Result(True)
+            if r.value is True:
+                self.add(
+                    "info",
+                    m.id,
+                    f"monitoring: {m.what}" + _because(r),
+                    "Plan this monitoring.",
+                    m.source,
+                    _fields(r),
+                    "monitoring",
+                    _doubt(m, r),
+                )
+            elif r.value is None:
+                self.not_assessed(m.id, m.what, r, m.source, _doubt(m))
+
+    def dose(self, variant: str | None) -> DoseResult:
+        d = self.mono.dose
+        var = d.variants.get(variant) if variant else None
+        standard, amount, cite = (
+            (var.standard, var.amount, var.source) if var else (d.standard, d.amount, d.source)
+        )
+        base_doubt = _doubt(var if var else d)
+        unverified = [f"dose: {base_doubt}"] if base_doubt else []
+        applied: list[Adjustment] = []
+        doubts: dict[str, str] = {}
+        pending: list[tuple[Adjustment, Result]] = []
+        for a in sorted(self.mono.adjustments, key=lambda a: a.effect.base is None):  # population base first
+            r = evaluate(a.when, self.ctx)
+            if r.value is True:
+                applied.append(a)
+                doubt = _doubt(a, r)
+                if doubt:
+                    doubts[a.id] = doubt
+                finding = a.finding + _because(r)
+                self.add(a.severity, a.id, finding, a.action, a.source, _fields(r), "adjustment", doubt)
+            elif r.value is None:
+                pending.append((a, r))
+                self.not_assessed(a.id, a.finding, r, a.source, _doubt(a))
+        adjusted, value, notes = _combine(self.mono, applied, amount)
+        unverified += [f"{k}: {v}" for k, v in doubts.items()]
+        if adjusted is not None and doubts:
+            adjusted = UNVERIFIED + adjusted
+        base_pending = [a for a, _ in pending if a.effect.base is not None]
+        if base_pending and not any(a.effect.base is not None for a in applied):
+            need = sorted({m for a, r in pending if a in base_pending for m in (r.missing or _fields(r))})
+            adjusted, value = f"not determined until recorded: {', '.join(need)}", None
+        return DoseResult(
+            agent=self.mono.id,
+            standard=standard,
+            adjusted=adjusted,
+            adjusted_mg=value if d.unit == "mg" else None,
+            adjusted_amount=value,
+            unit=d.unit,
+            rules_applied=[
+                f"{a.id}{' [UNVERIFIED]' if a.id in doubts else ''}: {a.effect.text}" for a in applied
+            ] + notes,
+            pending=[f"{a.id}: needs {', '.join(r.missing or _fields(r))}" for a, r in pending],
+            source=self.src(cite),
+            net_label=d.net_label,
+            unverified=unverified,
+        )
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+Combined = tuple[str | None, float | None, list[str]]
+
+
+def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -> Combined:
+    """The adjusted dose from the applied rules, in data order (population base first)."""
+    d = mono.dose
+    if not applied:
+        return None, None, []
+    avoid = [a for a in applied if a.effect.avoid]
+    if avoid:
+        return "avoid: " + "; ".join(a.effect.text for a in avoid), None, []
+    notes: list[str] = []
+    value, percent, withhold = amount, None, False
+    for a in applied:
+        e = a.effect
+        withhold = withhold or e.withhold_first
+        if e.base is not None or e.set is not None:
+            value = e.base if e.base is not None else e.set
+        elif e.change is not None:
+            value = None if value is None else value + e.change
+        elif e.percent is not None:
+            percent = e.percent if percent is None else percent * e.percent / 100
+    numeric = [a for a in applied if a.effect.base is None and not a.effect.avoid]
+    effects = {(a.effect.set, a.effect.change, a.effect.percent) for a in numeric}
+    if len(numeric) > 1 and (len(effects) > 1 or any(a.effect.set is None for a in numeric)):
+        notes.append(
+            "combined: the label does not describe these adjustments together; they are applied in "
+            "sequence here — verify against the label"
+        )
+    prefix = "withhold until recovery, then " if withhold else ""
+    if percent is not None:
+        return f"{prefix}{_fmt(percent)}% of the protocol dose", None, notes
+    if value is None:
+        return prefix + "; ".join(a.effect.text for a in applied), None, notes
+    if d.maximum is not None and value > d.maximum:
+        notes.append(f"capped at the labelled maximum of {_fmt(d.maximum)} {d.unit}")
+        value = d.maximum
+    if d.minimum is not None and value < d.minimum:
+        notes.append(
+            f"below the lowest labelled dose ({_fmt(d.minimum)} {d.unit} {d.schedule}); see the label"
+        )
+        return f"{prefix}no labelled dose below {_fmt(d.minimum)} {d.unit} {d.schedule}", None, notes
+    return f"{prefix}{_fmt(value)} {d.unit} {d.schedule}", value, notes
+
+
+def _generic_items(agent: str, patient: Patient, ctx: Context, kb: AgentKnowledge, used: set[str],
+                   label_cite: SourceOut) -> list[SafetyItem]:  # fmt: skip
+    """Medications not recognised / recognised without a rule, and free-text comorbidities."""
+    out: list[SafetyItem] = []
+    lists_src = next(iter(kb.class_sources.values()), label_cite)
+    for m in ctx.meds or []:
+        where = f"medications[{m.index}]"
+        if m.generic is None:
+            out.append(
+                SafetyItem(
+                    severity="info",
+                    agent=agent,
+                    id=f"medication_{m.index:02d}_not_screened",
+                    kind="not_screened",
+                    finding=f"not screened: '{m.raw.strip()}' is not in the curated interaction lists",
+                    action="Check this medication against the full label and a drug-interaction reference; "
+                    "an unrecognised name is not evidence of safety.",
+                    source=lists_src,
+                    fields=[where],
+                )
+            )
+        elif where not in used:
+            info = kb.drugs.get(m.generic)
+            classes = ", ".join(sorted(kb.class_labels[c] for c in (info.classes if info else ())))
+            listed = f"listed as {classes}" if classes else "listed"
+            doubt = "; ".join(dict.fromkeys(info.unverified.values())) if info and info.unverified else None
+            listed += "; class membership UNVERIFIED" if doubt else ""
+            out.append(
+                SafetyItem(
+                    severity="info",
+                    agent=agent,
+                    id=f"medication_{m.index:02d}_screened",
+                    kind="screened",
+                    finding=f"screened: {m.generic} ({listed}) triggers no rule of this monograph",
+                    action="The curated lists give examples, not every interaction; check the full label.",
+                    source=(info.sources[0] if info and info.sources else lists_src),
+                    fields=[where],
+                    verified=doubt is None,
+                    verification=doubt,
+                )
+            )
+    for i, text in enumerate(patient.comorbidities.other or []):
+        out.append(
+            SafetyItem(
+                severity="info",
+                agent=agent,
+                id=f"comorbidity_other_{i:02d}",
+                kind="not_screened",
+                finding=f"not screened: comorbidity '{text.strip()}' (free text is not interpreted)",
+                action="Review this condition against the label's warnings yourself.",
+                source=label_cite,
+                fields=[f"comorbidities.other[{i}]"],
+            )
+        )
+    return out
+
+
+def _screen(agent_id: str, patient: Patient, kb: AgentKnowledge, ctx: Context, variant: str | None,
+            generic: bool) -> tuple[Monograph, list[SafetyItem], DoseResult]:  # fmt: skip
+    mono = kb.monograph(agent_id)
+    s = _Screen(mono, ctx)
+    s.rules()
+    dose = s.dose(variant)
+    items = s.items
+    if generic:
+        used = {f for it in items if it.kind in ("warning", "adjustment") for f in it.fields}
+        label = resolve(mono.sources, mono.dose.source)
+        items += _generic_items(agent_id, patient, ctx, kb, used, label)
+    return mono, items, dose
+
+
+def screen_agent(
+    agent_id: str, patient: Patient, kb: AgentKnowledge, variant: str | None = None
+) -> AgentScreen:
+    """Safety items and dose of one agent for one patient (``variant``: a regimen id such as
+    ``ssa_above_label`` that selects the agent's dose level inside that regimen)."""
+    mono, items, dose = _screen(agent_id, patient, kb, _context(patient, kb), variant, generic=True)
+    items = _sorted(items)
+    return AgentScreen(agent=agent_id, name=mono.name, safety=items, dose=dose, counts=_counts(items))
+
+
+def screen_regimen(regimen_id: str, patient: Patient, kb: AgentKnowledge) -> RegimenScreen:
+    """Every agent of a regimen screened for one patient; medication and free-text items appear once."""
+    if regimen_id not in REGIMEN_AGENTS:
+        raise KeyError(f"unknown regimen id '{regimen_id}'")
+    agents = [a for a in REGIMEN_DRUGS.get(regimen_id, REGIMEN_AGENTS[regimen_id]) if a in kb.agents]
+    ctx = _context(patient, kb)
+    items: list[SafetyItem] = []
+    doses: list[DoseResult] = []
+    used: set[str] = set()
+    for agent in agents:
+        _, its, dose = _screen(agent, patient, kb, ctx, regimen_id, generic=False)
+        items += its
+        doses.append(dose)
+        used |= {f for it in its if it.kind in ("warning", "adjustment") for f in it.fields}
+    if agents:
+        label = resolve(kb.agents[agents[0]].sources, kb.agents[agents[0]].dose.source)
+        items += _generic_items(regimen_id, patient, ctx, kb, used, label)
+    if regimen_id == "rt_fluoropyrimidine":
+        items.append(
+            SafetyItem(
+                severity="info",
+                agent="radiotherapy",
+                id="radiotherapy_out_of_scope",
+                kind="scope",
+                source=SEED_TABLES,
+                finding=RT_FINDING,
+                action="Screen the radiation plan with radiation oncology; use the fluoropyrimidine chosen.",
+            )
+        )
+    if regimen_id == "clinical_trial":
+        items.append(
+            SafetyItem(
+                severity="info",
+                agent="clinical_trial",
+                id="clinical_trial_protocol",
+                kind="scope",
+                source=SEED_TABLES,
+                finding="clinical trial: no agent to screen; eligibility and safety follow the protocol",
+                action="Use the protocol's eligibility criteria and dose rules.",
+            )
+        )
+    items = _sorted(items)
+    return RegimenScreen(regimen=regimen_id, agents=agents, safety=items, doses=doses, counts=_counts(items))
+
+
+def option_safety(
+    regimen_id: str, patient: Patient, kb: AgentKnowledge
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The ``safety`` and ``dose`` extension fields of one Evaluation option (JSON-ready).
+
+    ``dose`` is the agent's DoseResult for a single-agent regimen, ``{"regimen": id, "agents": [...]}`` for a
+    combination, and None when the regimen has no drug (clinical trial).
+    """
+    rs = screen_regimen(regimen_id, patient, kb)
+    doses = [d.model_dump(mode="json") for d in rs.doses]
+    dose: dict[str, Any] | None = doses[0] if len(doses) == 1 else None
+    if len(doses) > 1:
+        dose = {"regimen": regimen_id, "agents": doses}
+    return [i.model_dump(mode="json") for i in rs.safety], dose

@@ -1,0 +1,85 @@
+"""Public entry of the sequencing layer: annotate an Evaluation for discussion.
+
+``annotate(evaluation, patient, facts)`` never changes an option's status,
+category or tier and never drops an option; it adds, per option, the history,
+the considerations and a discussion position within the option's tier, plus
+the patient's lines of therapy and the pace of progression.
+"""
+
+from __future__ import annotations
+
+from netcds.evaluation import Evaluation
+from netcds.facts import Facts
+from netcds.knowledge import Knowledge, load_knowledge
+from netcds.knowledge.schema import Entry
+from netcds.patient import Patient
+from netcds.sequencing.considerations import considerations_for, extend, option_facts, seq_facts
+from netcds.sequencing.data import SequencingData, load_sequencing_data
+from netcds.sequencing.lines import build_lines
+from netcds.sequencing.models import OptionSequencing, SequencingResult
+from netcds.sequencing.option_history import option_history
+from netcds.sequencing.ordering import order_options
+from netcds.sequencing.pace import progression_pace
+from netcds.sequencing.summary import summarize
+
+STATEMENT = (
+    "The guideline gives no data-driven sequence for these systemic options (NCCN NET V.5.2024, NE-H). "
+    "They stay grouped by tier and category exactly as the guideline lists them. Within a tier, netcds "
+    "suggests where a discussion might start from the considerations shown for this patient (tumor burden, "
+    "pace of progression, durability of earlier treatment, comorbidities, preferences, cumulative toxicity, "
+    "logistics, monitoring, access); this is a discussion aid, not a ranking, and names no single "
+    "recommended therapy."
+)
+
+
+def _entries(kb: Knowledge, table_id: str | None) -> dict[str, Entry]:
+    if table_id is None:
+        return {}
+    try:
+        table = kb.table(table_id)
+    except KeyError:
+        return {}
+    return {e.id: e for col in table.columns for e in col.entries}
+
+
+def annotate(
+    evaluation: Evaluation,
+    patient: Patient,
+    facts: Facts,
+    kb: Knowledge | None = None,
+    data: SequencingData | None = None,
+) -> SequencingResult:
+    """Sequencing annotations for one evaluated patient (pure given its inputs)."""
+    data = data or load_sequencing_data()
+    kb = kb or load_knowledge(evaluation.guideline.version, evaluation.guideline.id)
+    entries = _entries(kb, evaluation.setting.table)
+    lines = build_lines(patient, data)
+    summary = summarize(patient, lines, data)
+    pace = progression_pace(patient, data.conventions)
+    base = extend(facts, seq_facts(lines, summary, pace))
+    options: list[OptionSequencing] = []
+    for o in evaluation.options:
+        opt_facts = extend(base, option_facts(o, base, lines, data))
+        considerations, undecided = considerations_for(o, evaluation.setting.table, opt_facts, data)
+        options.append(
+            OptionSequencing(
+                entry_id=o.entry_id,
+                regimen=o.regimen,
+                tier=o.tier,
+                status=o.status,
+                history=option_history(o, entries.get(o.entry_id), lines, data, opt_facts),
+                considerations=considerations,
+                not_assessed=undecided,
+                order_explanation="",
+            )
+        )
+    order = order_options(options)
+    return SequencingResult(
+        statement=STATEMENT,
+        lines_of_therapy=lines,
+        history=summary,
+        progression_pace=pace,
+        options=options,
+        discussion_order=order,
+        conventions=data.conventions.model_dump(),
+    )

@@ -1,0 +1,245 @@
+"""Evaluate the consideration rules for each option, with the history and pace facts added.
+
+Each rule of ``knowledge/sequencing/considerations.yaml`` that applies to the
+option's regimen (and table) is evaluated three-valued with the project's
+evaluator. TRUE gives a consideration carrying the rule id, factor, direction,
+text, the findings that made it true and its sources; UNKNOWN gives nothing
+but lists the fields that would decide it under ``not_assessed``.
+"""
+
+from __future__ import annotations
+
+from netcds.evaluation import Option
+from netcds.facts import Derived, Facts
+from netcds.logic.ast import facts_of
+from netcds.logic.evaluate import evaluate
+from netcds.sequencing.data import SequencingData
+from netcds.sequencing.models import Consideration, HistorySummary, LineOfTherapy, ProgressionPace
+from netcds.sequencing.option_history import courses_of, same_class_lines
+
+NOT_RECORDED = ("treatments",)
+REGIMEN_FACTS = frozenset({"opt.route", "opt.route_matches_preference", "opt.lab_monitoring"})
+
+
+def _tv(values: list[bool | None]) -> bool | None:
+    if any(v is True for v in values):
+        return True
+    if any(v is None for v in values):
+        return None
+    return False
+
+
+def _lines_words(lines: list[LineOfTherapy]) -> str:
+    return "; ".join(f"line {ln.line} {ln.label}" for ln in lines)
+
+
+def seq_facts(
+    lines: list[LineOfTherapy], summary: HistorySummary, pace: ProgressionPace
+) -> dict[str, Derived]:
+    """Patient-level sequencing facts (``seq.*``), each with its reason in words."""
+    out = {"seq.pace": Derived(pace.value, pace.rule, tuple(pace.missing))}
+    if not summary.recorded:
+        why = "treatments not recorded"
+        for name in (
+            "seq.line_count",
+            "seq.prior_myelosuppressive",
+            "seq.prior_myelosuppressive_chemotherapy",
+            "seq.prior_prrt",
+            "seq.prior_tki",
+            "seq.progressed_on_prrt",
+            "seq.last_progression_type",
+        ):
+            out[name] = Derived(None, why, NOT_RECORDED)
+        return out
+    chemo = [ln for ln in lines if {"alkylating_agent", "platinum"} & set(ln.classes)]
+    myelo = [ln for ln in lines if ln.myelosuppressive]
+    prrt = [ln for ln in lines if "lu177_dotatate" in ln.agents]
+    tki = [ln for ln in lines if ln.tki]
+    none = "none in the recorded history"
+    out["seq.line_count"] = Derived(len(lines), f"{len(lines)} line(s) of therapy recorded")
+    out["seq.prior_myelosuppressive"] = Derived(bool(myelo), _lines_words(myelo) or none)
+    out["seq.prior_myelosuppressive_chemotherapy"] = Derived(bool(chemo), _lines_words(chemo) or none)
+    out["seq.prior_prrt"] = Derived(bool(prrt), _lines_words(prrt) or none)
+    out["seq.prior_tki"] = Derived(bool(tki), _lines_words(tki) or none)
+    prog = _tv([ln.progressed for ln in prrt]) if prrt else False
+    missing = tuple(
+        f"treatments[{m.index}].progressed"
+        for ln in prrt
+        if ln.progressed is None
+        for m in ln.members
+        if m.role == "line"
+    )
+    words = (
+        "; ".join(
+            f"line {ln.line} {ln.label}: "
+            + (
+                "progressed"
+                if ln.progressed
+                else "no progression"
+                if ln.progressed is False
+                else "progression not recorded"
+            )
+            for ln in prrt
+        )
+        or "no PRRT recorded"
+    )
+    out["seq.progressed_on_prrt"] = Derived(prog, words, missing if prog is None else ())
+    lp = summary.last_progression
+    need: tuple[str, ...] = ()
+    if lp is not None and summary.last_progression_type is None:
+        need = tuple(
+            f"treatments[{m.index}].progression_type"
+            for ln in lines
+            if ln.line == lp.line
+            for m in ln.members
+            if m.role == "line"
+        )
+    out["seq.last_progression_type"] = Derived(
+        summary.last_progression_type, lp.detail if lp else "no progression recorded", need
+    )
+    return out
+
+
+def option_facts(
+    option: Option, facts: Facts, lines: list[LineOfTherapy], data: SequencingData
+) -> dict[str, Derived]:
+    """Option-level facts (``opt.*``): this regimen held against the history and the preferences."""
+    reg = option.regimen
+    out: dict[str, Derived] = {}
+    route = data.route_of(reg)
+    info = data.regimens.get(reg)
+    out["opt.route"] = Derived(
+        route, f"{option.label} is given {route}" if route else "route not encoded for this regimen"
+    )
+    pref = facts.patient.preferences.route
+    if pref is None:
+        out["opt.route_matches_preference"] = Derived(
+            None, "route preference not recorded", ("preferences.route",)
+        )
+    elif pref == "no_preference" or route is None:
+        out["opt.route_matches_preference"] = Derived(
+            None, "no route preference" if route else "route not encoded"
+        )
+    else:
+        out["opt.route_matches_preference"] = Derived(
+            route == pref, f"prefers {pref}; {option.label} is {route}"
+        )
+    out["opt.lab_monitoring"] = Derived(
+        info.lab_monitoring if info else None,
+        "regular checks during treatment (label)"
+        if info and info.lab_monitoring
+        else "no regular monitoring encoded"
+        if info
+        else "monitoring not encoded for this regimen",
+    )
+    if facts.patient.treatments is None:
+        for name in (
+            "opt.received",
+            "opt.progressed_on",
+            "opt.stopped_for_toxicity",
+            "opt.short_durability",
+            "opt.durable_control",
+            "opt.same_class_short_durability",
+            "opt.same_class_stopped_for_toxicity",
+        ):
+            out[name] = Derived(None, "treatments not recorded", NOT_RECORDED)
+        return out
+    c = data.conventions
+    mine = courses_of(reg, lines)
+    related = same_class_lines(reg, lines, data)
+    out["opt.received"] = Derived(bool(mine), _lines_words(mine) or "not received before")
+    out["opt.progressed_on"] = Derived(
+        _tv([ln.progressed for ln in mine]) if mine else False,
+        _lines_words([ln for ln in mine if ln.progressed]) or "no progression on it",
+    )
+    tox = [ln for ln in mine if "toxicity" in ln.stop_reasons]
+    out["opt.stopped_for_toxicity"] = Derived(
+        bool(tox), _lines_words(tox) + " stopped for toxicity" if tox else "not stopped for toxicity"
+    )
+
+    def short(ln: LineOfTherapy) -> bool:
+        d = ln.durability
+        return bool(d.to_progression) and d.months is not None and d.months < c.short_durability_months
+
+    def dur_words(lns: list[LineOfTherapy]) -> str:
+        return "; ".join(
+            f"line {ln.line} {ln.label}: {ln.durability.months:g} months ({ln.durability.basis})"
+            for ln in lns
+            if ln.durability.months is not None
+        )
+
+    shorts = [ln for ln in mine if short(ln)]
+    out["opt.short_durability"] = Derived(
+        bool(shorts),
+        (dur_words(shorts) + f" (< {c.short_durability_months:g} months, netcds convention)")
+        if shorts
+        else "no short benefit recorded",
+    )
+    durable = [
+        ln
+        for ln in mine
+        if ln.durability.months is not None
+        and ln.durability.to_progression is not None
+        and ln.durability.months >= c.durable_control_months
+    ]
+    out["opt.durable_control"] = Derived(
+        bool(durable),
+        (dur_words(durable) + f" (>= {c.durable_control_months:g} months, netcds convention)")
+        if durable
+        else "no durable control recorded",
+    )
+    comparable = [ln for ln, shared in related if any(data.classes[s].compare_durability for s in shared)]
+    cls_short = [ln for ln in comparable if short(ln)]
+    out["opt.same_class_short_durability"] = Derived(
+        bool(cls_short),
+        (dur_words(cls_short) + f" (< {c.short_durability_months:g} months, netcds convention)")
+        if cls_short
+        else "no short benefit from a same-class drug",
+    )
+    cls_tox = [ln for ln, _ in related if "toxicity" in ln.stop_reasons]
+    out["opt.same_class_stopped_for_toxicity"] = Derived(
+        bool(cls_tox),
+        _lines_words(cls_tox) + " stopped for toxicity"
+        if cls_tox
+        else "no same-class drug stopped for toxicity",
+    )
+    return out
+
+
+def extend(facts: Facts, extra: dict[str, Derived]) -> Facts:
+    values = dict(facts.values)
+    values.update({k: d.value for k, d in extra.items()})
+    return Facts(patient=facts.patient, values=values, derived={**facts.derived, **extra})
+
+
+def considerations_for(
+    option: Option, table: str | None, facts: Facts, data: SequencingData
+) -> tuple[list[Consideration], list[str]]:
+    """The option's considerations (rule order) and the fields that left rules undecided."""
+    out: list[Consideration] = []
+    undecided: list[str] = []
+    for rule in data.rules:
+        if option.status not in rule.statuses or not rule.applies(option.regimen, table):
+            continue
+        result = evaluate(rule.condition, facts)
+        if result.value is None:
+            undecided += result.missing
+            continue
+        if result.value is not True:
+            continue
+        sources = [data.source(s) for s in rule.sources]
+        info = data.regimens.get(option.regimen)
+        if info is not None and facts_of(rule.condition) & REGIMEN_FACTS:  # the regimen facts' own sources
+            sources += [src for s in info.sources if (src := data.source(s)) not in sources]
+        out.append(
+            Consideration(
+                rule_id=rule.id,
+                factor=rule.factor,
+                direction=rule.direction,
+                text=" ".join(rule.text.split()),
+                basis=[f.text for f in result.positives],
+                source=sources[0],
+                additional_sources=sources[1:],
+            )
+        )
+    return out, list(dict.fromkeys(undecided))

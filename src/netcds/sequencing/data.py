@@ -1,0 +1,234 @@
+"""Schema and loader of ``knowledge/sequencing/considerations.yaml``.
+
+The file holds the sequencing layer's data: its documents, its conventions
+(thresholds that are netcds's, not the guideline's), mechanism classes of the
+agents, regimen recognition, practical regimen attributes and the
+consideration rules. It is validated whole; every problem names its path.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from netcds.errors import KnowledgeError
+from netcds.evaluation import SourceRef
+from netcds.knowledge.load import default_knowledge_dir
+from netcds.logic.ast import Condition, ConditionSyntaxError
+from netcds.patient import AGENT_IDS, REGIMEN_AGENTS
+from netcds.sequencing.models import Direction, Factor
+from netcds.sequencing.rulefacts import parse_rule_condition
+
+OptionStatus = Literal["eligible", "needs_data", "not_eligible"]
+DEFAULT_STATUSES: tuple[OptionStatus, ...] = ("eligible", "needs_data")
+TABLE_IDS = ("gi_wd_g12", "lung_thymus", "pancreas_wd_g12", "wd_g3")
+
+
+def _condition(value: Any) -> Any:
+    if value is None or isinstance(value, Condition):
+        return value
+    try:
+        return parse_rule_condition(value)
+    except ConditionSyntaxError as exc:
+        raise ValueError(str(exc)) from None
+
+
+RuleCond = Annotated[Any, BeforeValidator(_condition)]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Document(_Data):
+    document: Annotated[str, Field(min_length=3)]
+    version: str | None = None
+    url: str | None = None
+    date: str | None = None
+
+
+class Cite(_Data):
+    """A citation of one of the file's documents, with where in it."""
+
+    doc: str
+    section: str | None = None
+    page: str | None = None
+    table: str | None = None
+    footnote: str | None = None
+
+
+class Conventions(_Data):
+    concurrent_start_window_days: Annotated[int, Field(ge=0, le=90)]
+    short_durability_months: Annotated[float, Field(gt=0)]
+    durable_control_months: Annotated[float, Field(gt=0)]
+    pace_slow_below_pct_per_month: Annotated[float, Field(gt=0)]
+    pace_rapid_from_pct_per_month: Annotated[float, Field(gt=0)]
+    note: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Conventions:
+        if self.pace_slow_below_pct_per_month >= self.pace_rapid_from_pct_per_month:
+            raise ValueError("pace_slow_below_pct_per_month: must be below pace_rapid_from_pct_per_month")
+        if self.short_durability_months >= self.durable_control_months:
+            raise ValueError("short_durability_months: must be below durable_control_months")
+        return self
+
+
+class AgentClass(_Data):
+    label: str
+    agents: list[str] = Field(min_length=1)
+    compare_durability: bool
+    myelosuppressive: bool = False
+    tki: bool = False
+    sources: list[Cite] = Field(default_factory=list)
+
+
+class Recognition(_Data):
+    regimen: str
+    requires: list[str]
+    optional: list[str] = Field(default_factory=list)
+
+
+class RegimenInfo(_Data):
+    route: Literal["oral", "infusion", "injection"] | None = None
+    lab_monitoring: bool = False
+    sources: list[Cite] = Field(min_length=1)
+
+
+class Rule(_Data):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_.]+$")]
+    factor: Factor
+    direction: Direction
+    applies_to: list[str] | Literal["all"]
+    tables: list[str] | None = None
+    statuses: list[OptionStatus] = Field(default_factory=lambda: list(DEFAULT_STATUSES))
+    when: RuleCond
+    text: Annotated[str, Field(min_length=10)]
+    sources: list[Cite] = Field(min_length=1)
+
+    @property
+    def condition(self) -> Condition:
+        cond: Condition = self.when
+        return cond
+
+    def applies(self, regimen: str, table: str | None) -> bool:
+        if self.tables is not None and table not in self.tables:
+            return False
+        return self.applies_to == "all" or regimen in self.applies_to
+
+
+class SequencingData(_Data):
+    version: int
+    documents: dict[str, Document]
+    conventions: Conventions
+    classes: dict[str, AgentClass]
+    recognition: list[Recognition]
+    regimens: dict[str, RegimenInfo]
+    rules: list[Rule]
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> SequencingData:
+        problems: list[str] = []
+        agents = set(AGENT_IDS)
+        seen_agents: dict[str, str] = {}
+        for cid, cls in self.classes.items():
+            for a in cls.agents:
+                if a not in agents:
+                    problems.append(f"classes.{cid}.agents: unknown agent '{a}'")
+                if a in seen_agents:
+                    problems.append(f"classes.{cid}.agents: '{a}' already in class '{seen_agents[a]}'")
+                seen_agents[a] = cid
+        for i, r in enumerate(self.recognition):
+            if r.regimen not in REGIMEN_AGENTS:
+                problems.append(f"recognition[{i}].regimen: unknown regimen '{r.regimen}'")
+            for a in [*r.requires, *r.optional]:
+                if a not in agents:
+                    problems.append(f"recognition[{i}]: unknown agent '{a}'")
+        for rid, info in self.regimens.items():
+            if rid not in REGIMEN_AGENTS:
+                problems.append(f"regimens.{rid}: unknown regimen id")
+            problems += self._check_cites(f"regimens.{rid}.sources", info.sources)
+        ids: set[str] = set()
+        for i, rule in enumerate(self.rules):
+            where = f"rules[{i}] ({rule.id})"
+            if rule.id in ids:
+                problems.append(f"{where}.id: duplicate rule id")
+            ids.add(rule.id)
+            if rule.applies_to != "all":
+                for reg in rule.applies_to:
+                    if reg not in REGIMEN_AGENTS:
+                        problems.append(f"{where}.applies_to: unknown regimen '{reg}'")
+            for t in rule.tables or []:
+                if t not in TABLE_IDS:
+                    problems.append(f"{where}.tables: unknown table '{t}'")
+            problems += self._check_cites(f"{where}.sources", rule.sources)
+        for cid, cls in self.classes.items():
+            problems += self._check_cites(f"classes.{cid}.sources", cls.sources)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _check_cites(self, where: str, cites: list[Cite]) -> list[str]:
+        return [f"{where}: unknown document '{c.doc}'" for c in cites if c.doc not in self.documents]
+
+    def source(self, cite: Cite) -> SourceRef:
+        d = self.documents[cite.doc]
+        return SourceRef(
+            document=d.document,
+            version=d.version,
+            page=cite.page,
+            table=cite.table,
+            footnote=cite.footnote,
+            section=cite.section,
+            url=d.url,
+            date=d.date,
+        )
+
+    def class_of(self, agent: str) -> str | None:
+        for cid, cls in self.classes.items():
+            if agent in cls.agents:
+                return cid
+        return None
+
+    def route_of(self, regimen: str) -> str | None:
+        info = self.regimens.get(regimen)
+        return info.route if info else None
+
+
+def default_path() -> Path:
+    return default_knowledge_dir() / "sequencing" / "considerations.yaml"
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_sequencing_data(path: Path | None = None) -> SequencingData:
+    """Load and validate the sequencing data file (cached per path)."""
+    return _load(str((path or default_path()).resolve()))
+
+
+@cache
+def _load(path: str) -> SequencingData:
+    rel = "sequencing/considerations.yaml"
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KnowledgeError([(path, "file not found")]) from None
+    except yaml.YAMLError as exc:
+        raise KnowledgeError([(rel, f"not valid YAML: {exc}".replace("\n", " "))]) from None
+    try:
+        return SequencingData.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            (f"{rel}: {_loc(tuple(e['loc']))}".rstrip(": "), str(e["msg"]).removeprefix("Value error, "))
+            for e in exc.errors()
+        ]
+        raise KnowledgeError(problems) from None

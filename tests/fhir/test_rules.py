@@ -1,0 +1,196 @@
+"""Individual mapping rules: histology, grade fallback, SSA dose level, MMR, extent, syndromes, labs."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from typing import Any
+
+import pytest
+
+from netcds.fhir import bundle_to_patient
+from tests.fhir.conftest import wrap
+
+AS_OF = date(2025, 6, 1)
+SCT, LNC = "http://snomed.info/sct", "http://loinc.org"
+ICD, ICDO = "http://hl7.org/fhir/sid/icd-10-cm", "http://terminology.hl7.org/CodeSystem/icd-o-3"
+MC = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
+PATIENT = {"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "1960-01-01"}
+
+
+def primary(icd: str, morphology: str | None = None, site: str | None = None) -> dict[str, Any]:
+    c: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "meta": {"profile": [MC + "mcode-primary-cancer-condition"]},
+        "code": {"coding": [{"system": ICD, "code": icd}]},
+        "subject": {"reference": "Patient/p1"},
+    }
+    if morphology:
+        c["extension"] = [
+            {
+                "url": MC + "mcode-histology-morphology-behavior",
+                "valueCodeableConcept": {"coding": [{"system": ICDO, "code": morphology}]},
+            }
+        ]
+    if site:
+        c["bodySite"] = [{"coding": [{"system": SCT, "code": site}]}]
+    return c
+
+
+def obs(i: str, code: str, **value: Any) -> dict[str, Any]:
+    return {"resourceType": "Observation", "id": i, "status": "final",
+            "code": {"coding": [{"system": LNC, "code": code}]}, **value}  # fmt: skip
+
+
+def mapped(*resources: dict[str, Any]) -> Any:
+    return bundle_to_patient(wrap(PATIENT, *resources), as_of=AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("icd", "morph", "expect"),
+    [
+        (
+            "C7A.090",
+            "8240/3",
+            {"lung_subtype": "typical_carcinoid", "differentiation": "well", "grade": None},
+        ),
+        ("C7A.090", "8249/3", {"lung_subtype": "atypical_carcinoid", "differentiation": "well"}),
+        ("C7A.012", "8240/3", {"differentiation": "well", "grade": "G1"}),  # GEP NET G1, nothing else grades
+        ("C7A.1", "8246/3", {"differentiation": "poor"}),
+        ("C25.4", "M-8151/3", {"differentiation": "well", "functional": True, "syndromes": ["insulinoma"]}),
+    ],
+)
+def test_histology(icd: str, morph: str, expect: dict[str, Any]) -> None:
+    site = {"C7A.1": "34516001"}.get(icd)
+    p, _ = mapped(primary(icd, morph, site))
+    for key, value in expect.items():
+        assert getattr(p.tumor, key) == value, key
+
+
+def test_grade_fallback_yields_to_ki67() -> None:
+    ki67 = obs("k", "29593-1", valueQuantity={"value": 8, "unit": "%", "code": "%"})
+    p, _ = mapped(primary("C7A.012", "8240/3"), ki67)
+    assert p.tumor.grade is None  # Ki-67 8 % decides (G2 in the engine), not the 8240 code
+    assert p.tumor.ki67_percent == 8
+
+
+def ssa(text: str, dose: float | None) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "resourceType": "MedicationStatement",
+        "id": "s",
+        "status": "active",
+        "medicationCodeableConcept": {"text": text},
+        "subject": {"reference": "Patient/p1"},
+        "effectivePeriod": {"start": "2025-01-01"},
+    }
+    if dose is not None:
+        d["dosage"] = [{"doseAndRate": [{"doseQuantity": {"value": dose, "unit": "mg", "code": "mg"}}],
+                        "timing": {"repeat": {"frequency": 1, "period": 4, "periodUnit": "wk"}}}]  # fmt: skip
+    return d
+
+
+@pytest.mark.parametrize(
+    ("text", "dose", "agent"),
+    [
+        ("octreotide", 30, "octreotide_lar"),
+        ("Sandostatin LAR Depot", None, "octreotide_lar"),
+        ("octreotide acetate injection", 0.1, "octreotide"),
+        ("lanreotide", 120, "lanreotide"),
+    ],
+)
+def test_ssa_kind(text: str, dose: float | None, agent: str) -> None:
+    p, _ = mapped(primary("C7A.012"), ssa(text, dose))
+    [t] = p.treatments
+    assert t.agent == agent
+    assert t.end is None  # active: ongoing
+    if dose == 30:
+        assert t.interval_days == 28
+
+
+def mmr(i: str, code: str, answer: str) -> dict[str, Any]:
+    return obs(i, code, valueCodeableConcept={"coding": [{"system": LNC, "code": answer}]})
+
+
+def test_mmr_proficient_only_with_all_four_intact() -> None:
+    four = [mmr(f"m{i}", c, "LA9633-4") for i, c in enumerate(("81691-8", "81692-6", "81693-4", "81694-2"))]
+    p, _ = mapped(primary("C7A.012"), *four)
+    assert p.biomarkers.mmr == "proficient"
+    p, report = mapped(primary("C7A.012"), *four[:3])
+    assert p.biomarkers.mmr is None
+    assert sum("not all four" in u.reason for u in report.unmapped) == 3
+
+
+@pytest.mark.parametrize(
+    ("t", "n", "m", "extent"),
+    [("T2", "N0", "M0", "localized"), ("T4", "N0", "M0", "locoregional"), ("T2", "N1", "M0", "locoregional"),
+     ("T2", "N0", "M1a", "distant_metastatic"), (None, None, "M0", None)],
+)  # fmt: skip
+def test_extent_from_tnm(t: str | None, n: str | None, m: str, extent: str | None) -> None:
+    codes = {"T": "399504009", "N": "399534004", "M": "399387003"}
+    tnm = [
+        {"resourceType": "Observation", "id": f"tnm{k}", "status": "final",
+         "code": {"coding": [{"system": SCT, "code": codes[k]}]}, "valueCodeableConcept": {"text": f"c{v}"}}
+        for k, v in (("T", t), ("N", n), ("M", m)) if v
+    ]  # fmt: skip
+    p, _ = mapped(primary("C7A.012"), *tnm)
+    assert p.disease.extent == extent
+
+
+def test_pancreas_needs_every_syndrome_absent_for_non_functional() -> None:
+    refuted = {
+        "resourceType": "Condition",
+        "id": "cs",
+        "verificationStatus": {"coding": [{"code": "refuted"}]},
+        "code": {"coding": [{"system": SCT, "code": "35868009"}]},
+        "subject": {"reference": "Patient/p1"},
+    }
+    p, report = mapped(primary("C25.4"), refuted)
+    assert p.tumor.functional is None
+    assert any("not enough" in u.reason for u in report.unmapped)
+    p, _ = mapped(primary("C7A.012"), refuted)
+    assert p.tumor.functional is False
+
+
+def test_active_carcinoid_syndrome_makes_functional() -> None:
+    syndrome = {
+        "resourceType": "Condition",
+        "id": "cs",
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+        "code": {"coding": [{"system": ICD, "code": "E34.0"}]},
+        "subject": {"reference": "Patient/p1"},
+    }
+    p, _ = mapped(primary("C7A.012"), syndrome)
+    assert p.tumor.functional is True
+    assert p.tumor.syndromes == ["carcinoid_syndrome"]
+    assert p.tumor.hormonal_symptoms is None  # symptoms now are not coded: unknown
+
+
+def test_lab_units_and_reference_ranges() -> None:
+    plt = obs("plt", "777-3", valueQuantity={"value": 95, "unit": "10^9/L", "code": "10*9/L"})
+    hb = obs("hb", "718-7", valueQuantity={"value": 101, "unit": "g/L", "code": "g/L"})
+    ast = obs("ast", "1920-8", valueQuantity={"value": 120, "unit": "U/L", "code": "U/L"})
+    crcl = obs("crcl", "2164-2", valueQuantity={"value": 1.2, "unit": "mL/s", "code": "mL/s"})
+    p, report = mapped(primary("C7A.012"), plt, hb, ast, crcl)
+    c = p.comorbidities
+    assert c.platelets_per_ul == 95_000
+    assert c.hemoglobin_g_dl == pytest.approx(10.1)
+    assert c.ast_x_uln is None  # no reference range
+    assert c.creatinine_clearance_ml_min is None  # unit not convertible
+    reasons = {u.resource: u.reason for u in report.unmapped}
+    assert "reference range" in reasons["Observation/ast"]
+    assert "not convertible" in reasons["Observation/crcl"]
+
+
+def test_refuted_diabetes_is_false_and_unrelated_absence_is_reported() -> None:
+    refuted = {
+        "resourceType": "Condition",
+        "id": "dm",
+        "verificationStatus": {"coding": [{"code": "refuted"}]},
+        "code": {"coding": [{"system": SCT, "code": "44054006"}]},
+        "subject": {"reference": "Patient/p1"},
+    }
+    gout = copy.deepcopy(refuted) | {"id": "gout", "code": {"text": "Gout"}}
+    p, report = mapped(primary("C7A.012"), refuted, gout)
+    assert p.comorbidities.diabetes is False
+    assert any(u.resource == "Condition/gout" and "not a field" in u.reason for u in report.unmapped)

@@ -1,0 +1,285 @@
+"""Each consideration factor appears for a realistic case and is absent when its facts are absent."""
+
+from __future__ import annotations
+
+from tests.conftest import g3, gi, pancreas
+from tests.sequencing.util import OCT_STD, factors, rules, seq, tx
+
+LIEU = "Lieu, Systemic therapy selection"
+CAPTEM = [
+    tx("capecitabine", "2021-07-05", "2022-01-10", progressed=True, stop_reason="progression"),
+    tx("temozolomide", "2021-07-05", "2022-01-10", progressed=True, stop_reason="progression"),
+]
+PRRT = tx(
+    "lu177_dotatate",
+    "2021-07-05",
+    "2021-12-20",
+    interval_days=56,
+    progressed=True,
+    progression_date="2023-02-06",
+    stop_reason="completed",
+)
+NO_PREFS = {"preferences": {}}
+
+
+def by_id(result, entry_id):
+    return result.for_option(entry_id)
+
+
+# ---- tumor burden ------------------------------------------------------------------------------
+
+
+def test_bulky_pancreatic_disease_favours_captem_and_oxaliplatin_regimens():
+    _, r = seq(pancreas(disease={"tumor_burden": "bulky"}))
+    c = [
+        c for c in by_id(r, "pancreas.capecitabine_temozolomide").considerations if c.factor == "tumor_burden"
+    ]
+    assert len(c) == 1 and c[0].direction == "for"
+    assert c[0].source.document.startswith(LIEU) and c[0].source.section == "tumor burden"
+    nccn = c[0].additional_sources[0]
+    assert nccn.document == "NCCN NET V.5.2024" and nccn.page == "NE-H" and nccn.table == "Pancreatic NETs"
+    assert "burden.response_needed.oxaliplatin_pancreas" in rules(by_id(r, "pancreas.folfox"))
+    assert not [c for c in by_id(r, "pancreas.everolimus").considerations if c.factor == "tumor_burden"]
+
+
+def test_no_burden_consideration_without_bulk_or_symptoms_and_unknown_is_named():
+    _, r = seq(pancreas())  # clinically significant, no symptoms
+    assert factors(r, "tumor_burden") == []
+    _, unknown = seq(
+        pancreas(disease={"tumor_burden": None, "tumor_symptoms": None}, tumor={"hormonal_symptoms": None})
+    )
+    assert factors(unknown, "tumor_burden") == []
+    assert "disease.tumor_burden" in by_id(unknown, "pancreas.capecitabine_temozolomide").not_assessed
+
+
+# ---- progression pace --------------------------------------------------------------------------
+
+
+def test_meaningful_sstr_positive_progression_favours_early_prrt():
+    _, r = seq(gi())
+    c = [c for c in by_id(r, "gi.lu177_dotatate").considerations if c.factor == "progression_pace"]
+    assert [x.rule_id for x in c] == ["prrt.early.meaningful_progression"]
+    assert c[0].direction == "for" and c[0].source.section == "positioning of PRRT"
+    assert any("clinically significant" in b for b in c[0].basis)
+    _, not_meaningful = seq(gi(disease={"progression_clinically_significant": False}))
+    assert "prrt.early.meaningful_progression" not in rules(by_id(not_meaningful, "gi.lu177_dotatate"))
+
+
+def test_rapid_pace_favours_response_regimens_in_pancreas_and_slow_pace_is_neutral():
+    _, rapid = seq(pancreas(disease={"progression_pace": "rapid"}))
+    assert "pace.rapid.response_regimens_pancreas" in rules(
+        by_id(rapid, "pancreas.capecitabine_temozolomide")
+    )
+    assert "pace.rapid.response_regimens_pancreas" not in rules(by_id(rapid, "pancreas.everolimus"))
+    _, slow = seq(pancreas(disease={"progression_pace": "slow"}))
+    slow_c = [c for c in by_id(slow, "pancreas.folfox").considerations if c.factor == "progression_pace"]
+    assert [(c.rule_id, c.direction) for c in slow_c] == [("pace.slow.response_less_pressing", "neutral")]
+    _, unknown = seq(pancreas())
+    assert "pace.rapid.response_regimens_pancreas" not in rules(by_id(unknown, "pancreas.folfox"))
+    assert "disease.progression_pace" in by_id(unknown, "pancreas.folfox").not_assessed
+
+
+def test_pace_derived_from_assessments_feeds_the_rules():
+    scans = [
+        {"date": "2024-01-01", "sum_of_diameters_mm": 50},
+        {"date": "2024-04-01", "sum_of_diameters_mm": 62},
+    ]
+    _, r = seq(pancreas(assessments=scans))
+    assert r.progression_pace.value == "rapid" and r.progression_pace.derived_from == "assessments"
+    assert "pace.rapid.response_regimens_pancreas" in rules(by_id(r, "pancreas.capecitabine_temozolomide"))
+
+
+# ---- prior durability --------------------------------------------------------------------------
+
+
+def test_short_benefit_from_the_same_regimen_counts_against_it():
+    short = tx(
+        "everolimus",
+        "2021-07-05",
+        "2021-11-01",
+        progressed=True,
+        progression_date="2021-10-18",
+        stop_reason="progression",
+    )
+    _, r = seq(gi(treatments=[OCT_STD, short]))
+    c = [c for c in by_id(r, "gi.everolimus").considerations if c.factor == "prior_durability"]
+    assert [(x.rule_id, x.direction) for x in c] == [("durability.same_regimen.short", "against")]
+    assert "3.4 months" in c[0].basis[0] and "netcds convention" in c[0].basis[0]
+    long = tx(
+        "everolimus",
+        "2021-07-05",
+        "2023-01-02",
+        progressed=True,
+        progression_date="2022-12-19",
+        stop_reason="progression",
+    )
+    _, r2 = seq(gi(treatments=[OCT_STD, long]))
+    assert "durability.same_regimen.short" not in rules(by_id(r2, "gi.everolimus"))
+    assert "durability.same_regimen.durable" in rules(by_id(r2, "gi.everolimus"))
+
+
+def test_short_benefit_from_a_same_class_drug_but_not_across_tkis():
+    short_tem = tx("temozolomide", "2021-07-05", "2021-10-04", progressed=True, progression_date="2021-09-20")
+    _, r = seq(pancreas(treatments=[OCT_STD, short_tem]))
+    # temozolomide alone counts as the temozolomide (+/- capecitabine) regimen, so CAPTEM shares its class
+    captem = by_id(r, "pancreas.capecitabine_temozolomide")
+    assert "durability.same_class.short" in rules(captem)
+    short_sun = tx("sunitinib", "2021-07-05", "2021-10-04", progressed=True, progression_date="2021-09-20")
+    _, tki = seq(pancreas(treatments=[OCT_STD, short_sun]))
+    assert "durability.same_class.short" not in rules(by_id(tki, "pancreas.cabozantinib"))
+
+
+def test_progression_after_prrt_favours_oral_targeted_therapy():
+    _, r = seq(gi(treatments=[OCT_STD, PRRT]))
+    for entry in ("gi.everolimus", "gi.cabozantinib"):
+        assert "durability.after_prrt.oral_targeted" in rules(by_id(r, entry))
+    _, before = seq(gi())  # SSA only: no PRRT yet
+    assert [c.rule_id for _, c in factors(before, "prior_durability")] == ["durability.same_regimen.durable"]
+    _, naive = seq(gi(treatments=[], disease={"status": "progressive"}))
+    assert factors(naive, "prior_durability") == []
+
+
+# ---- comorbidity -------------------------------------------------------------------------------
+
+
+def test_diabetes_against_everolimus_and_uncontrolled_hypertension_against_tkis():
+    _, r = seq(pancreas(comorbidities={"diabetes": True, "hypertension": "uncontrolled"}))
+    assert "comorbidity.diabetes.everolimus" in rules(by_id(r, "pancreas.everolimus"))
+    for entry in ("pancreas.cabozantinib", "pancreas.sunitinib"):
+        c = [c for c in by_id(r, entry).considerations if c.factor == "comorbidity"]
+        assert [(x.rule_id, x.direction) for x in c] == [
+            ("comorbidity.uncontrolled_hypertension.tki", "against")
+        ]
+        assert any("CABOMETYX" in s.document for s in c[0].additional_sources)
+    _, fine = seq(pancreas(comorbidities={"diabetes": False, "hypertension": "controlled"}))
+    assert factors(fine, "comorbidity") == []
+    _, unknown = seq(pancreas())
+    assert factors(unknown, "comorbidity") == []
+    assert "comorbidities.diabetes" in by_id(unknown, "pancreas.everolimus").not_assessed
+
+
+# ---- preferences -------------------------------------------------------------------------------
+
+
+def test_oral_route_preference_for_oral_agents_and_against_infusion_or_injection():
+    _, r = seq(gi(preferences={"route": "oral"}))
+    assert "preference.route.matches" in rules(by_id(r, "gi.everolimus"))
+    assert "preference.route.matches" in rules(by_id(r, "gi.cabozantinib"))
+    assert "preference.route.differs" in rules(by_id(r, "gi.lu177_dotatate"))
+    assert "preference.route.differs" in rules(by_id(r, "gi.ssa"))
+    _, none = seq(gi(preferences={"route": "no_preference"}))
+    assert factors(none, "preference") == []
+
+
+def test_long_term_control_priority_favours_prrt_when_sstr_positive():
+    _, r = seq(gi(preferences={"priority": "long_term_control"}))
+    assert "preference.long_term_control.prrt" in rules(by_id(r, "gi.lu177_dotatate"))
+    assert [e for e, _ in factors(r, "preference")] == ["gi.lu177_dotatate"]
+
+
+def test_unknown_preferences_produce_no_preference_considerations():
+    _, r = seq(gi(**NO_PREFS))
+    assert factors(r, "preference") == []
+    assert factors(r, "logistics") == [] and factors(r, "access") == [] and factors(r, "monitoring") == []
+    assert "preferences.route" in by_id(r, "gi.everolimus").not_assessed
+
+
+# ---- cumulative toxicity -----------------------------------------------------------------------
+
+
+def test_prior_alkylator_counts_against_prrt_and_prior_prrt_against_alkylating_chemo():
+    _, r = seq(pancreas(treatments=[OCT_STD, *CAPTEM]))
+    c = [c for c in by_id(r, "pancreas.lu177_dotatate").considerations if c.factor == "cumulative_toxicity"]
+    assert [(x.rule_id, x.direction) for x in c] == [
+        ("cumulative_toxicity.myelosuppressive_before_prrt", "against")
+    ]
+    assert any("LUTATHERA" in s.document for s in c[0].additional_sources)
+    _, after_prrt = seq(pancreas(treatments=[OCT_STD, PRRT]))
+    assert "cumulative_toxicity.myelosuppressive_before_chemo" in rules(
+        by_id(after_prrt, "pancreas.capecitabine_temozolomide")
+    )
+    assert "cumulative_toxicity.myelosuppressive_before_prrt" not in rules(
+        by_id(after_prrt, "pancreas.lu177_dotatate")
+    )
+    _, naive = seq(pancreas())
+    assert factors(naive, "cumulative_toxicity") == []
+
+
+def test_stopped_for_toxicity_counts_against_the_same_regimen_and_class():
+    sun = tx("sunitinib", "2021-07-05", "2021-10-04", progressed=False, stop_reason="toxicity")
+    _, r = seq(pancreas(treatments=[OCT_STD, sun]))
+    assert "cumulative_toxicity.stopped_same_regimen" in rules(by_id(r, "pancreas.sunitinib"))
+    assert "cumulative_toxicity.stopped_same_class" in rules(by_id(r, "pancreas.cabozantinib"))
+    assert "cumulative_toxicity.stopped_same_class" not in rules(by_id(r, "pancreas.everolimus"))
+
+
+# ---- logistics, monitoring, access -------------------------------------------------------------
+
+
+def test_travel_limit_against_prrt_and_infusions_for_oral_agents():
+    _, r = seq(pancreas(preferences={"travel_limit": True}))
+    assert "logistics.travel_limit.prrt" in rules(by_id(r, "pancreas.lu177_dotatate"))
+    assert "logistics.travel_limit.infusion" in rules(by_id(r, "pancreas.folfox"))
+    assert "logistics.travel_limit.oral" in rules(by_id(r, "pancreas.everolimus"))
+    _, free = seq(pancreas(preferences={"travel_limit": False}))
+    assert factors(free, "logistics") == []
+
+
+def test_monitoring_burden_counts_when_visits_are_a_constraint():
+    _, r = seq(gi(preferences={"priority": "fewest_visits"}))
+    for entry in ("gi.everolimus", "gi.cabozantinib", "gi.lu177_dotatate"):
+        assert "monitoring.regular_checks.visit_constraints" in rules(by_id(r, entry))
+    assert "monitoring.regular_checks.visit_constraints" not in rules(by_id(r, "gi.ssa"))
+    _, diabetic = seq(gi(comorbidities={"diabetes": True}))
+    assert [(e, c.rule_id) for e, c in factors(diabetic, "monitoring")] == [
+        ("gi.everolimus", "monitoring.diabetes.everolimus_glucose")
+    ]
+    _, none = seq(gi(preferences={"priority": "long_term_control", "travel_limit": False}))
+    assert factors(none, "monitoring") == []
+
+
+def test_no_prrt_center_access_counts_against_prrt():
+    _, r = seq(gi(preferences={"prrt_center_access": False}))
+    c = [c for c in by_id(r, "gi.lu177_dotatate").considerations if c.factor == "access"]
+    assert [(x.rule_id, x.direction) for x in c] == [("access.no_prrt_center", "against")]
+    assert c[0].source.section == "access to specialized care"
+    _, ok = seq(gi(preferences={"prrt_center_access": True}))
+    assert [(e, c.direction) for e, c in factors(ok, "access")] == [("gi.lu177_dotatate", "neutral")]
+
+
+def test_fdg_avid_g3_tumor_counts_against_prrt_citing_footnote_o():
+    _, r = seq(g3(tumor={"fdg_avid": True}))
+    c = [c for c in by_id(r, "g3fav.lu177_dotatate").considerations if c.factor == "tumor_biology"]
+    assert [(x.rule_id, x.direction) for x in c] == [("biology.prrt.fdg_avid_g3", "against")]
+    assert c[0].source.footnote == "o" and c[0].source.table == "WD G3 NETs"
+    _, not_avid = seq(g3())
+    assert factors(not_avid, "tumor_biology") == []
+    _, gi_avid = seq(gi(tumor={"fdg_avid": True}))  # footnote o belongs to the G3 table only
+    assert factors(gi_avid, "tumor_biology") == []
+
+
+def test_not_eligible_options_carry_no_considerations():
+    _, r = seq(gi(tumor={"sstr_status": "negative"}, preferences={"travel_limit": True, "route": "oral"}))
+    prrt = by_id(r, "gi.lu177_dotatate")
+    assert prrt.status == "not_eligible" and prrt.considerations == []
+
+
+def test_every_consideration_names_its_rule_factor_and_source():
+    _, r = seq(
+        gi(
+            treatments=[OCT_STD, PRRT],
+            comorbidities={"diabetes": True},
+            preferences={
+                "route": "oral",
+                "priority": "long_term_control",
+                "travel_limit": True,
+                "prrt_center_access": False,
+            },
+        )
+    )
+    found = [c for o in r.options for c in o.considerations]
+    assert len(found) >= 8
+    for c in found:
+        assert c.rule_id and c.text and c.basis
+        assert c.source.document
+        assert c.direction in ("for", "against", "neutral")
