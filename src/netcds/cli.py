@@ -20,7 +20,7 @@ from netcds import __version__
 from netcds.engine import evaluate as run_evaluate
 from netcds.errors import InputError, KnowledgeError
 from netcds.evaluation import Evaluation
-from netcds.io import read_patient
+from netcds.io import printable, read_patient
 from netcds.knowledge.load import DEFAULT_VERSION, available_versions, default_knowledge_dir, load_folder
 from netcds.knowledge.load import load_knowledge as load_kb
 from netcds.knowledge.schema import Knowledge
@@ -46,7 +46,7 @@ class Format(StrEnum):
 
 def fail_input(e: InputError) -> typer.Exit:
     """One plain line on stderr (never wrapped), exit 2."""
-    sys.stderr.write(f"error: {e}\n".replace("\n", " ").rstrip() + "\n")
+    sys.stderr.write("error: " + printable(str(e), 400) + "\n")
     return typer.Exit(2)
 
 

@@ -16,6 +16,12 @@ MAX_DEPTH = 32
 _FIELD = re.compile(r"^[a-z_][a-z0-9_]*(\[\d+\])?(\.[a-z_][a-z0-9_]*(\[\d+\])?)*$")
 
 
+def printable(text: str, limit: int = 120) -> str:
+    """Escape control and other non-printable characters; cap the length (errors are one line)."""
+    out = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     """('treatments', 0, 'end') -> 'treatments[0].end'."""
     out = ""
@@ -25,7 +31,8 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
         elif part in ("function-after", "function-before", "function-plain", "constrained-str"):
             continue
         else:
-            out += f".{part}" if out else str(part)
+            name = printable(str(part), 60)
+            out += f".{name}" if out else name
     return out
 
 
@@ -57,7 +64,7 @@ def _message(err: dict[str, Any]) -> tuple[str, str]:
         shown = json.dumps(err["input"], default=str)
         if len(shown) <= 40:
             msg = f"{msg} (got {shown})"
-    return path or "<patient>", msg.replace("Input should be", "must be")
+    return path or "<patient>", printable(msg.replace("Input should be", "must be"), 300)
 
 
 def input_error(exc: ValidationError) -> InputError:

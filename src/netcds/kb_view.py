@@ -31,8 +31,9 @@ def describe(c: Condition | None) -> str:
         return f"not {describe(c.item)}"
     if isinstance(c, Compare):
         return f"{c.fact} {c.op} {c.value}"
-    assert isinstance(c, History)
-    return f"{c.op.replace('_', ' ')} {', '.join(c.named)}"
+    if isinstance(c, History):
+        return f"{c.op.replace('_', ' ')} {', '.join(c.named)}"
+    raise TypeError(f"unknown condition node {type(c).__name__}")
 
 
 def entry_text(kb: Knowledge, e: Entry) -> Text:

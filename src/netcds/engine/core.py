@@ -8,7 +8,7 @@ from netcds.engine.options import build_options
 from netcds.engine.setting import select_setting
 from netcds.engine.ssa_plan import ssa_plan
 from netcds.evaluation import DerivedFact, Evaluation, GuidelineRef, Note, PageRef, Setting, SourceRef
-from netcds.facts import build_facts
+from netcds.facts import Facts, build_facts
 from netcds.knowledge.schema import Knowledge, Table
 from netcds.logic.evaluate import evaluate as evaluate_condition
 from netcds.patient import Patient
@@ -25,10 +25,7 @@ DISCLAIMER = (
 )
 
 
-def _notes(kb: Knowledge, table: Table | None, facts_eval: object) -> list[Note]:
-    from netcds.facts import Facts
-
-    assert isinstance(facts_eval, Facts)
+def _notes(kb: Knowledge, table: Table | None, facts_eval: Facts) -> list[Note]:
     if table is None:
         return []
     out: list[Note] = []
