@@ -88,3 +88,16 @@ def test_check_needs_exactly_one_target(tmp_path: Path) -> None:
     assert runner.invoke(app, ["check", str(p), "--agent", "x", "--regimen", "ssa"]).exit_code == 2
     r = runner.invoke(app, ["check", str(p), "--regimen", "nope"])
     assert r.exit_code == 2 and "unknown regimen id 'nope'" in r.stderr
+
+
+def test_drug_text_marks_unverified_items() -> None:
+    r = runner.invoke(app, ["drug", "lu177_dotatate"])
+    assert r.exit_code == 0
+    assert "UNVERIFIED" in r.stdout
+
+
+def test_check_text_marks_unverified_items(tmp_path: Path) -> None:
+    p = _write(tmp_path, merge(CLEAR, {"comorbidities": {"bilirubin_x_uln": 3.5}}))
+    r = runner.invoke(app, ["check", str(p), "--agent", "lu177_dotatate"])
+    assert r.exit_code == 0
+    assert "UNVERIFIED" in r.stdout and "unverified:" in r.stdout

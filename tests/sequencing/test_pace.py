@@ -68,5 +68,13 @@ def test_zero_nadir_gives_no_rate():
 
 
 def test_same_day_measurements_give_no_rate():
-    p = pace(assessments=sod(("2024-01-01", 50), ("2024-01-01", 60)))
+    p = pace(assessments=sod(("2024-01-01", 50), ("2024-01-01", 50)))
     assert p.value is None
+
+
+def test_same_day_measurements_that_disagree_are_rejected():
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"assessments\[1\]\.date: same date"):
+        pace(assessments=sod(("2024-01-01", 50), ("2024-01-01", 60)))

@@ -14,6 +14,7 @@ from netcds.facts import Facts
 from netcds.knowledge.schema import TIER_ORDER, Knowledge
 from netcds.patient import Patient
 from netcds.safety import AgentKnowledge, DoseResult, screen_regimen
+from netcds.safety.screen import ScreenSession
 from netcds.sequencing.annotation import annotate
 from netcds.sequencing.data import SequencingData
 
@@ -39,10 +40,10 @@ def _dose_summary(doses: list[DoseResult]) -> str:
     return "; ".join(parts)
 
 
-def add_safety(option: Option, patient: Patient, agents: AgentKnowledge) -> None:
+def add_safety(option: Option, session: ScreenSession) -> None:
     if option.regimen == "clinical_trial":
         return
-    screen = screen_regimen(option.regimen, patient, agents)
+    screen = screen_regimen(option.regimen, session.patient, session.kb, session)
     option.safety = list(screen.safety)
     if screen.doses:
         option.dose = RegimenDose(
@@ -89,8 +90,9 @@ def attach_layers(
     data: SequencingData,
 ) -> Evaluation:
     add_sequencing(ev, patient, facts, kb, data)
+    session = ScreenSession(patient, agents, facts)
     for o in ev.options:
-        add_safety(o, patient, agents)
+        add_safety(o, session)
     ev.safety_summary = {
         sev: sum(1 for o in ev.options for i in o.safety if i.severity == sev) for sev in SEVERITIES
     }

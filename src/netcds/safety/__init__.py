@@ -30,7 +30,10 @@ def validate_knowledge(root: Path | None = None) -> str:
 
     kb = load_folder((root or default_knowledge_dir()).resolve())
     n_drugs = len(kb.drugs)
+    items = [x for m in kb.agents.values() for x in (m.dose, *m.adjustments, *m.warnings, *m.monitoring)]
+    n_unverified = sum(1 for x in items if not x.verified)
     return (
         f"drug safety: {len(kb.agents)} agent monographs, {len(kb.interactions)} interaction lists "
-        f"({n_drugs} medications), digest {kb.digest}"
+        f"({n_drugs} medications), {n_unverified} monograph items and {len(kb.unverified_meds)} medication "
+        f"class memberships marked unverified, digest {kb.digest}"
     )

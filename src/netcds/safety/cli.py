@@ -24,7 +24,7 @@ from netcds.patient import Patient
 from netcds.safety.conditions import describe
 from netcds.safety.load import AgentKnowledge, load_agents, resolve
 from netcds.safety.models import AgentScreen, DoseResult, RegimenScreen, SafetyItem, SourceOut
-from netcds.safety.schema import Cite, Monograph
+from netcds.safety.schema import Checked, Cite, Monograph
 from netcds.safety.screen import screen_agent, screen_regimen
 
 console = Console(soft_wrap=False)
@@ -80,6 +80,13 @@ def _short(mono: Monograph, cite: Cite) -> str:
     return escape(f"[{cite.ref}] {cite.section}{extra}")
 
 
+def _flag(item: Checked, text: str) -> str:
+    """The text of a monograph item, marked when it is not confirmed against the label."""
+    if item.verified:
+        return escape(text)
+    return f"[bold magenta]UNVERIFIED[/] ({escape(item.verification or '')}) {escape(text)}"
+
+
 def render_monograph(kb: AgentKnowledge, mono: Monograph) -> list[object]:
     labels = kb.class_labels
     d = mono.dose
@@ -92,7 +99,7 @@ def render_monograph(kb: AgentKnowledge, mono: Monograph) -> list[object]:
     dose = Table(title="Dose", box=box.SIMPLE, show_header=False, expand=True)
     dose.add_column("what", style="bold", no_wrap=True)
     dose.add_column("value")
-    dose.add_row("NET dose", escape(d.standard))
+    dose.add_row("NET dose", _flag(d, d.standard))
     dose.add_row("US label gives a NET dose", "yes" if d.net_label else "no (regimen protocol / guideline)")
     for step in d.reduction_steps:
         dose.add_row("reductions", escape(step))
@@ -107,7 +114,7 @@ def render_monograph(kb: AgentKnowledge, mono: Monograph) -> list[object]:
         for a in mono.adjustments:
             t.add_row(
                 escape(describe(a.when, labels)),
-                escape(a.effect.text),
+                _flag(a, a.effect.text),
                 escape(a.action),
                 _short(mono, a.source),
             )
@@ -121,7 +128,7 @@ def render_monograph(kb: AgentKnowledge, mono: Monograph) -> list[object]:
             t.add_row(
                 sev,
                 escape(describe(w.when, labels)),
-                escape(w.finding),
+                _flag(w, w.finding),
                 escape(w.action),
                 _short(mono, w.source),
             )
@@ -132,7 +139,7 @@ def render_monograph(kb: AgentKnowledge, mono: Monograph) -> list[object]:
         t.add_column("what")
         t.add_column("source")
         for m in mono.monitoring:
-            t.add_row(escape(describe(m.when, labels)), escape(m.what), _short(mono, m.source))
+            t.add_row(escape(describe(m.when, labels)), _flag(m, m.what), _short(mono, m.source))
         blocks.append(t)
     src = Table(title="Sources", box=box.SIMPLE_HEAD, expand=True)
     src.add_column("ref", no_wrap=True)
@@ -151,6 +158,8 @@ def _item_lines(items: list[SafetyItem]) -> list[str]:
     for it in items:
         lines.append(f"[{STYLE[it.severity]}]{it.severity:<8}[/] [bold]{it.agent}[/] {escape(it.finding)}")
         lines.append(f"         [dim]->[/] {escape(it.action)}")
+        if not it.verified:
+            lines.append(f"         [magenta]unverified: {escape(it.verification or '')}[/]")
         lines.append(f"         [dim]source: {_cite(it.source)}[/]")
     return lines
 
@@ -160,6 +169,7 @@ def _dose_panel(d: DoseResult) -> Panel:
     lines.append(f"adjusted: {escape(d.adjusted)}" if d.adjusted else "adjusted: none (no dose rule applies)")
     lines += [f"  applied {escape(r)}" for r in d.rules_applied]
     lines += [f"  pending {escape(p)}" for p in d.pending]
+    lines += [f"  [magenta]UNVERIFIED {escape(u)}[/]" for u in d.unverified]
     lines.append(f"source: {_cite(d.source)}")
     return Panel("\n".join(lines), title=f"dose: {d.agent}", box=box.ROUNDED)
 

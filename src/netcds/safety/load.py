@@ -61,7 +61,21 @@ class AgentKnowledge:
         return self.agents[agent_id]
 
 
+_RESOLVED: dict[tuple[int, int], tuple[object, object, SourceOut]] = {}
+
+
 def resolve(sources: dict[str, SourceDoc], cite: Cite | CiteRef) -> SourceOut:
+    """The citation as an output source (memoized per loaded monograph: the data is frozen)."""
+    key = (id(sources), id(cite))
+    hit = _RESOLVED.get(key)
+    if hit is not None and hit[0] is sources and hit[1] is cite:
+        return hit[2]
+    out = _resolve(sources, cite)
+    _RESOLVED[key] = (sources, cite, out)
+    return out
+
+
+def _resolve(sources: dict[str, SourceDoc], cite: Cite | CiteRef) -> SourceOut:
     doc = sources[cite.ref]
     also = [resolve(sources, c) for c in cite.also] if isinstance(cite, Cite) else []
     return SourceOut(

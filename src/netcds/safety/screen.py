@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from netcds.facts import build_facts
+from netcds.facts import Facts, build_facts
 from netcds.patient import REGIMEN_AGENTS, Patient
 from netcds.safety.conditions import Context, Result, evaluate
 from netcds.safety.load import AgentKnowledge, load_agents, resolve
 from netcds.safety.models import AgentScreen, DoseResult, Kind, RegimenScreen, SafetyItem, SourceOut
-from netcds.safety.schema import SEVERITY_ORDER, Adjustment, Cite, Monograph, Severity, Checked
+from netcds.safety.schema import SEVERITY_ORDER, Adjustment, Checked, Cite, Monograph, Severity
 
 __all__ = ["load_agents", "option_safety", "screen_agent", "screen_regimen"]
 
@@ -34,8 +34,8 @@ SEED_TABLES = SourceOut(
 )
 
 
-def _context(patient: Patient, kb: AgentKnowledge) -> Context:
-    return Context(facts=build_facts(patient), meds=kb.registry.screen(patient.medications),
+def _context(patient: Patient, kb: AgentKnowledge, facts: Facts | None = None) -> Context:
+    return Context(facts=facts or build_facts(patient), meds=kb.registry.screen(patient.medications),
                    as_of=patient.as_of, class_labels=kb.class_labels,
                    unverified_meds=kb.unverified_meds)  # fmt: skip
 
@@ -188,7 +188,8 @@ class _Screen:
             unit=d.unit,
             rules_applied=[
                 f"{a.id}{' [UNVERIFIED]' if a.id in doubts else ''}: {a.effect.text}" for a in applied
-            ] + notes,
+            ]
+            + notes,
             pending=[f"{a.id}: needs {', '.join(r.missing or _fields(r))}" for a, r in pending],
             source=self.src(cite),
             net_label=d.net_label,
@@ -302,6 +303,26 @@ def _generic_items(agent: str, patient: Patient, ctx: Context, kb: AgentKnowledg
     return out
 
 
+class ScreenSession:
+    """One patient's screen across many regimens: the context is built once and each agent is
+    screened once per dose variant, then shared by every regimen that contains it."""
+
+    def __init__(self, patient: Patient, kb: AgentKnowledge, facts: Facts | None = None) -> None:
+        self.patient = patient
+        self.kb = kb
+        self.ctx = _context(patient, kb, facts)
+        self._memo: dict[tuple[str, str | None], tuple[Monograph, list[SafetyItem], DoseResult]] = {}
+
+    def agent(self, agent_id: str, variant: str | None) -> tuple[Monograph, list[SafetyItem], DoseResult]:
+        mono = self.kb.monograph(agent_id)
+        key = (agent_id, variant if variant in mono.dose.variants else None)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = _screen(agent_id, self.patient, self.kb, self.ctx, key[1], generic=False)
+            self._memo[key] = hit
+        return hit[0], list(hit[1]), hit[2]
+
+
 def _screen(agent_id: str, patient: Patient, kb: AgentKnowledge, ctx: Context, variant: str | None,
             generic: bool) -> tuple[Monograph, list[SafetyItem], DoseResult]:  # fmt: skip
     mono = kb.monograph(agent_id)
@@ -326,17 +347,22 @@ def screen_agent(
     return AgentScreen(agent=agent_id, name=mono.name, safety=items, dose=dose, counts=_counts(items))
 
 
-def screen_regimen(regimen_id: str, patient: Patient, kb: AgentKnowledge) -> RegimenScreen:
-    """Every agent of a regimen screened for one patient; medication and free-text items appear once."""
+def screen_regimen(
+    regimen_id: str, patient: Patient, kb: AgentKnowledge, session: ScreenSession | None = None
+) -> RegimenScreen:
+    """Every agent of a regimen screened for one patient; medication and free-text items appear once.
+
+    Pass a :class:`ScreenSession` to screen several regimens of one patient without repeating work."""
     if regimen_id not in REGIMEN_AGENTS:
         raise KeyError(f"unknown regimen id '{regimen_id}'")
     agents = [a for a in REGIMEN_DRUGS.get(regimen_id, REGIMEN_AGENTS[regimen_id]) if a in kb.agents]
-    ctx = _context(patient, kb)
+    session = session or ScreenSession(patient, kb)
+    ctx = session.ctx
     items: list[SafetyItem] = []
     doses: list[DoseResult] = []
     used: set[str] = set()
     for agent in agents:
-        _, its, dose = _screen(agent, patient, kb, ctx, regimen_id, generic=False)
+        _, its, dose = session.agent(agent, regimen_id)
         items += its
         doses.append(dose)
         used |= {f for it in its if it.kind in ("warning", "adjustment") for f in it.fields}
