@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install clean bench
+.PHONY: demo test lint typecheck install clean bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,15 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP)
+	bash scripts/install_browser.sh || echo "warning: Chromium not installed; browser tests will be skipped (fail under CI=true)"
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/netcds kb validate
 	$(BIN)/python scripts/fetch_mcode.py
 	$(BIN)/python -m pytest
+
+screenshots: $(STAMP)
+	NETCDS_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/web/test_browser.py -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/evaluate.py

@@ -1,0 +1,334 @@
+"""Cases and stored evaluations as the web pages need them, over the service's store.
+
+``StoreCases`` wraps :class:`netcds.store.Store` (the service's database) and uses
+only its public operations, except for listing cases, which the store does not
+offer yet: until ``Store.list_cases`` exists it is a read-only query on the
+store's own tables. ``MemoryCases`` is the fallback when the web app is mounted
+on an app without a store (kept in memory, lost at restart; the pages say so).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from netcds.evaluation import Evaluation
+from netcds.patient import Patient
+
+ACTOR = "web"
+
+
+class CaseNotFoundError(LookupError):
+    """No case or evaluation with that id."""
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    case_id: str
+    patient_id: str | None
+    created_at: datetime
+    latest_version: int
+    primary_site: str | None = None
+
+
+@dataclass(frozen=True)
+class EvaluationSummary:
+    evaluation_id: str
+    case_id: str | None
+    case_version: int | None
+    guideline_id: str
+    guideline_version: str
+    engine_version: str
+    created_at: datetime
+    origin: str
+
+
+@dataclass(frozen=True)
+class CaseVersion:
+    version: int
+    created_at: datetime
+    created_by: str
+    patient_hash: str
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case_id: str
+    created_at: datetime
+    latest_version: int
+    versions: list[CaseVersion]
+    patient: dict[str, Any]
+    evaluations: list[EvaluationSummary]
+
+
+@dataclass(frozen=True)
+class StoredEvaluationView:
+    summary: EvaluationSummary
+    input: dict[str, Any]
+    output: dict[str, Any]
+
+
+class CaseRepository(Protocol):
+    persistent: bool
+
+    def list_cases(self, query: str | None = None, limit: int = 200) -> list[CaseSummary]: ...
+    def create_case(self, patient: Patient, evaluation: Evaluation) -> tuple[str, int, str]: ...
+    def add_version(self, case_id: str, patient: Patient, evaluation: Evaluation) -> tuple[int, str]: ...
+    def get_case(self, case_id: str) -> CaseDetail: ...
+    def get_evaluation(self, evaluation_id: str) -> StoredEvaluationView: ...
+    def audit(self, action: str, target: str | None, request_id: str | None) -> None: ...
+
+
+def valid_id(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _matches(query: str | None, case_id: str, patient_id: str | None) -> bool:
+    if not query:
+        return True
+    q = query.strip().lower()
+    return case_id.lower().startswith(q) or (patient_id is not None and q in patient_id.lower())
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class StoreCases:
+    """The service store (SQLite or PostgreSQL): cases survive restarts and are audited."""
+
+    persistent = True
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def list_cases(self, query: str | None = None, limit: int = 200) -> list[CaseSummary]:
+        lister = getattr(self.store, "list_cases", None)
+        if callable(lister):  # the store's own listing, once it offers one
+            rows = lister()
+            out = []
+            for r in rows:
+                data = r.model_dump() if hasattr(r, "model_dump") else dict(r)
+                patient = data.get("patient") or {}
+                pid = patient.get("id") if isinstance(patient, dict) else data.get("patient_id")
+                if _matches(query, str(data["case_id"]), pid):
+                    out.append(
+                        CaseSummary(
+                            case_id=str(data["case_id"]),
+                            patient_id=pid,
+                            created_at=_utc(data["created_at"]),
+                            latest_version=int(data["latest_version"]),
+                            primary_site=((patient or {}).get("tumor") or {}).get("primary_site"),
+                        )
+                    )
+            return out[:limit]
+        return self._query_cases(query, limit)
+
+    def _query_cases(self, query: str | None, limit: int) -> list[CaseSummary]:
+        from sqlalchemy import and_, select
+        from sqlalchemy.orm import Session
+
+        from netcds.store.models import CaseRow, CaseVersionRow
+
+        stmt = (
+            select(CaseRow, CaseVersionRow.patient_json)
+            .join(
+                CaseVersionRow,
+                and_(CaseVersionRow.case_id == CaseRow.id, CaseVersionRow.version == CaseRow.latest_version),
+            )
+            .order_by(CaseRow.created_at.desc(), CaseRow.id)
+            .limit(5000)
+        )
+        out: list[CaseSummary] = []
+        with Session(self.store.engine) as s:
+            for case, body in s.execute(stmt).all():
+                patient = json.loads(body)
+                pid = patient.get("id")
+                if not _matches(query, case.id, pid):
+                    continue
+                out.append(
+                    CaseSummary(
+                        case_id=case.id,
+                        patient_id=pid,
+                        created_at=_utc(case.created_at),
+                        latest_version=case.latest_version,
+                        primary_site=(patient.get("tumor") or {}).get("primary_site"),
+                    )
+                )
+                if len(out) >= limit:
+                    break
+        return out
+
+    def _save(self, patient: Patient, ev: Evaluation, case_id: str, version: int) -> str:
+        info = self.store.save_evaluation(
+            patient, ev, origin="case", actor=ACTOR, case_id=case_id, case_version=version
+        )
+        return str(info.evaluation_id)
+
+    def create_case(self, patient: Patient, evaluation: Evaluation) -> tuple[str, int, str]:
+        case_id, version, _digest = self.store.create_case(patient, ACTOR)
+        return case_id, version, self._save(patient, evaluation, case_id, version)
+
+    def add_version(self, case_id: str, patient: Patient, evaluation: Evaluation) -> tuple[int, str]:
+        from netcds.store.repo import NotFoundError
+
+        try:
+            version, _digest = self.store.add_case_version(case_id, patient, ACTOR)
+        except NotFoundError:
+            raise CaseNotFoundError(case_id) from None
+        return version, self._save(patient, evaluation, case_id, version)
+
+    def get_case(self, case_id: str) -> CaseDetail:
+        from netcds.store.repo import NotFoundError
+
+        try:
+            info = self.store.get_case(case_id)
+            evals = self.store.case_evaluations(case_id)
+        except NotFoundError:
+            raise CaseNotFoundError(case_id) from None
+        return CaseDetail(
+            case_id=info.case_id,
+            created_at=_utc(info.created_at),
+            latest_version=info.latest_version,
+            versions=[
+                CaseVersion(v.version, _utc(v.created_at), v.created_by, v.patient_hash)
+                for v in info.versions
+            ],
+            patient=dict(info.patient),
+            evaluations=[_summary(e) for e in evals],
+        )
+
+    def get_evaluation(self, evaluation_id: str) -> StoredEvaluationView:
+        from netcds.store.repo import NotFoundError
+
+        try:
+            found = self.store.get_evaluation(evaluation_id)
+        except NotFoundError:
+            raise CaseNotFoundError(evaluation_id) from None
+        return StoredEvaluationView(_summary(found), dict(found.input), dict(found.output))
+
+    def audit(self, action: str, target: str | None, request_id: str | None) -> None:
+        self.store.audit(ACTOR, action, target, request_id)
+
+
+def _summary(e: Any) -> EvaluationSummary:
+    return EvaluationSummary(
+        evaluation_id=str(e.evaluation_id),
+        case_id=e.case_id,
+        case_version=e.case_version,
+        guideline_id=e.guideline_id,
+        guideline_version=e.guideline_version,
+        engine_version=e.engine_version,
+        created_at=_utc(e.created_at),
+        origin=e.origin,
+    )
+
+
+@dataclass
+class _MemCase:
+    case_id: str
+    created_at: datetime
+    versions: list[tuple[CaseVersion, dict[str, Any]]] = field(default_factory=list)
+
+
+class MemoryCases:
+    """In-process fallback: the same operations, nothing persisted."""
+
+    persistent = False
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cases: dict[str, _MemCase] = {}
+        self._evals: dict[str, StoredEvaluationView] = {}
+
+    def list_cases(self, query: str | None = None, limit: int = 200) -> list[CaseSummary]:
+        with self._lock:
+            cases = sorted(self._cases.values(), key=lambda c: (c.created_at, c.case_id), reverse=True)
+            out = []
+            for c in cases:
+                patient = c.versions[-1][1]
+                if _matches(query, c.case_id, patient.get("id")):
+                    out.append(
+                        CaseSummary(
+                            c.case_id,
+                            patient.get("id"),
+                            c.created_at,
+                            len(c.versions),
+                            (patient.get("tumor") or {}).get("primary_site"),
+                        )
+                    )
+            return out[:limit]
+
+    def _add(self, case: _MemCase, patient: Patient, ev: Evaluation) -> tuple[int, str]:
+        from netcds.store.canonical import content_hash
+
+        version = len(case.versions) + 1
+        now = datetime.now(UTC)
+        body = patient.model_dump(mode="json", exclude_none=True)
+        case.versions.append((CaseVersion(version, now, ACTOR, content_hash(patient)), body))
+        eid = str(uuid.uuid4())
+        self._evals[eid] = StoredEvaluationView(
+            EvaluationSummary(
+                eid,
+                case.case_id,
+                version,
+                ev.guideline.id,
+                ev.guideline.version,
+                ev.engine_version,
+                now,
+                "case",
+            ),
+            body,
+            json.loads(ev.model_dump_json()),
+        )
+        return version, eid
+
+    def create_case(self, patient: Patient, evaluation: Evaluation) -> tuple[str, int, str]:
+        with self._lock:
+            case = _MemCase(str(uuid.uuid4()), datetime.now(UTC))
+            self._cases[case.case_id] = case
+            version, eid = self._add(case, patient, evaluation)
+            return case.case_id, version, eid
+
+    def add_version(self, case_id: str, patient: Patient, evaluation: Evaluation) -> tuple[int, str]:
+        with self._lock:
+            case = self._cases.get(case_id)
+            if case is None:
+                raise CaseNotFoundError(case_id)
+            return self._add(case, patient, evaluation)
+
+    def get_case(self, case_id: str) -> CaseDetail:
+        with self._lock:
+            case = self._cases.get(case_id)
+            if case is None:
+                raise CaseNotFoundError(case_id)
+            evals = sorted(
+                (e.summary for e in self._evals.values() if e.summary.case_id == case_id),
+                key=lambda s: (s.created_at, s.evaluation_id),
+            )
+            return CaseDetail(
+                case.case_id,
+                case.created_at,
+                len(case.versions),
+                [v for v, _ in case.versions],
+                case.versions[-1][1],
+                evals,
+            )
+
+    def get_evaluation(self, evaluation_id: str) -> StoredEvaluationView:
+        with self._lock:
+            found = self._evals.get(evaluation_id)
+            if found is None:
+                raise CaseNotFoundError(evaluation_id)
+            return found
+
+    def audit(self, action: str, target: str | None, request_id: str | None) -> None:
+        _ = (action, target, request_id)  # nothing persisted, nothing to audit

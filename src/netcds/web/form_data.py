@@ -1,0 +1,266 @@
+"""Patient form <-> contract record: parse the posted form, fill the form from a record, place errors.
+
+A blank control means UNKNOWN and is left out of the record (never sent as
+``false``). Errors are keyed by control name, which is the contract path, so a
+validation error on ``tumor.ki67_percent`` is shown next to that input.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from netcds.io import all_errors
+from netcds.patient import Patient
+from netcds.web.form_schema import FieldDef, FormSchema, form_schema
+
+NONE_SUFFIX = ":none"
+_ROW = re.compile(r"^([a-z_]+)\[(\d+)\]\.([a-z_0-9]+)$")
+Value = str | list[str]
+
+
+class FormLike(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def getlist(self, key: str) -> list[Any]: ...
+    def __iter__(self) -> Iterator[str]: ...
+
+
+@dataclass
+class FormState:
+    """What the form shows: the user's raw values, how many rows, and the messages at each control."""
+
+    values: dict[str, Value] = field(default_factory=dict)
+    row_counts: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    general_errors: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    case_id: str | None = None
+
+    def add_error(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+    @property
+    def error_count(self) -> int:
+        return sum(len(v) for v in self.errors.values()) + len(self.general_errors)
+
+    def value(self, name: str) -> str:
+        v = self.values.get(name, "")
+        return v if isinstance(v, str) else ""
+
+    def selected(self, name: str) -> list[str]:
+        v = self.values.get(name, [])
+        return v if isinstance(v, list) else []
+
+    def rows_shown(self, group: str) -> int:
+        """Rows drawn: the recorded ones, or one blank row to start from."""
+        return max(self.row_counts.get(group, 0), 1)
+
+
+def fmt_number(x: float | int) -> str:
+    if isinstance(x, bool):
+        return str(x).lower()
+    if float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return repr(float(x))
+
+
+def _set(data: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = data
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value
+
+
+def _get(data: Any, path: str) -> Any:
+    node = data
+    for p in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(p)
+    return node
+
+
+def _parse_scalar(f: FieldDef, raw: str, name: str, state: FormState) -> tuple[bool, Any]:
+    """(present, value) for one control's text; records a message at the control when it cannot be read."""
+    raw = raw.strip()
+    if raw == "":
+        return False, None
+    if f.kind == "bool":
+        if raw in ("true", "false"):
+            return True, raw == "true"
+        state.add_error(name, "choose yes, no or unknown")
+        return False, None
+    if f.kind == "number":
+        try:
+            x = float(raw.replace(",", ".")) if raw.count(",") == 1 and "." not in raw else float(raw)
+        except ValueError:
+            state.add_error(name, f"must be a number (got {raw[:40]!r})")
+            return False, None
+        if not math.isfinite(x):
+            state.add_error(name, "must be a finite number")
+            return False, None
+        return True, x
+    return True, raw
+
+
+def _lines(raw: str) -> list[str]:
+    return [p.strip() for p in re.split(r"[\n,;]", raw) if p.strip()]
+
+
+def _row_indices(form: FormLike, group: str) -> list[int]:
+    found: set[int] = set()
+    for key in form:
+        m = _ROW.match(key)
+        if m and m.group(1) == group:
+            found.add(int(m.group(2)))
+    return sorted(found)
+
+
+def read_form(form: FormLike, remove: tuple[str, int] | None = None) -> tuple[dict[str, Any], FormState]:
+    """The record the form describes and the form state to redraw it (values renumbered, rows compacted).
+
+    ``remove`` drops one row (group, posted index) before anything else: the no-JavaScript remove button.
+    """
+    schema = form_schema()
+    state = FormState()
+    data: dict[str, Any] = {}
+    for path, f in schema.fields.items():
+        if f.kind == "multi":
+            chosen = [str(v) for v in form.getlist(path) if str(v)]
+            none = bool(form.get(path + NONE_SUFFIX))
+            state.values[path] = chosen + ([NONE_SUFFIX] if none else [])
+            if none and chosen:
+                state.add_error(path, "'none' is ticked together with named items; untick one")
+            elif none:
+                _set(data, path, [])
+            elif chosen:
+                _set(data, path, chosen)
+            continue
+        raw = str(form.get(path, "") or "")
+        state.values[path] = raw
+        if f.kind == "lines":
+            items = _lines(raw)
+            if items:
+                _set(data, path, items)
+            continue
+        present, value = _parse_scalar(f, raw, path, state)
+        if present:
+            _set(data, path, value)
+    for group, rows in schema.rows.items():
+        out_rows: list[dict[str, Any]] = []
+        for idx in _row_indices(form, group):
+            if remove is not None and remove == (group, idx):
+                continue
+            raws = {f.leaf: str(form.get(f.name(idx), "") or "") for f in rows.fields}
+            if not any(v.strip() for v in raws.values()):
+                continue  # a blank row is no row
+            new = len(out_rows)
+            row: dict[str, Any] = {}
+            for f in rows.fields:
+                name = f.name(new)
+                state.values[name] = raws[f.leaf]
+                present, value = _parse_scalar(f, raws[f.leaf], name, state)
+                if present:
+                    row[f.leaf] = value
+            out_rows.append(row)
+        state.row_counts[group] = len(out_rows)
+        if out_rows:
+            data[group] = out_rows
+    return data, state
+
+
+def state_from_record(record: dict[str, Any]) -> FormState:
+    """Fill the form from a contract record (valid or not: an imported file is shown as it was given)."""
+    schema = form_schema()
+    state = FormState()
+    for path, f in schema.fields.items():
+        v = _get(record, path)
+        if v is None:
+            continue
+        if f.kind == "multi" and isinstance(v, list):
+            state.values[path] = [str(x) for x in v] if v else [NONE_SUFFIX]
+        elif f.kind == "lines" and isinstance(v, list):
+            state.values[path] = "\n".join(str(x) for x in v)
+        else:
+            state.values[path] = _text(v)
+    for group, rows in schema.rows.items():
+        items = record.get(group)
+        if not isinstance(items, list):
+            continue
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            for f in rows.fields:
+                if item.get(f.leaf) is not None:
+                    state.values[f.name(i)] = _text(item[f.leaf])
+        state.row_counts[group] = len(items)
+    return state
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return fmt_number(v)
+    if isinstance(v, list):
+        return "\n".join(str(x) for x in v)
+    return str(v)
+
+
+def control_for(path: str, state: FormState, schema: FormSchema | None = None) -> str | None:
+    """The control (or row) an error path belongs to: exact name, else the nearest enclosing one."""
+    schema = schema or form_schema()
+    names = set(schema.fields) | {k for k in state.values if "[" in k}
+    for group, rows in schema.rows.items():
+        names |= {f.name(i) for i in range(state.rows_shown(group)) for f in rows.fields}
+    candidate = path
+    while candidate:
+        if candidate in names:
+            return candidate
+        row = re.match(r"^([a-z_]+)\[(\d+)\]$", candidate)
+        if row and row.group(1) in schema.rows:
+            return candidate
+        if candidate.endswith("]"):
+            candidate = candidate[: candidate.rfind("[")]
+        elif "." in candidate:
+            candidate = candidate[: candidate.rfind(".")]
+        else:
+            return None
+    return None
+
+
+def place_errors(errors: list[tuple[str, str]], state: FormState) -> None:
+    for path, message in errors:
+        if (
+            path == "tumor" and "missing" in message
+        ):  # nothing about the tumor given: the one required control
+            path, message = "tumor.primary_site", "required: choose the primary site (or 'unknown primary')"
+        message = re.sub(r"\(got (-?\d+)\.0\)", r"(got \1)", message)
+        name = control_for(path, state)
+        if name is None:
+            where = "" if path.startswith("<") else f"{path}: "
+            state.general_errors.append(where + message)
+        else:
+            state.add_error(name, message if name == path else f"{path}: {message}")
+
+
+def validate(data: dict[str, Any], state: FormState) -> Patient | None:
+    """The Patient, or None with every problem placed at its control."""
+    if state.error_count:
+        # still run the model to report the other fields' problems in the same pass
+        try:
+            Patient.model_validate(data)
+        except ValidationError as exc:
+            place_errors([e for e in all_errors(exc) if e[0] not in state.errors], state)
+        return None
+    try:
+        return Patient.model_validate(data)
+    except ValidationError as exc:
+        place_errors(all_errors(exc), state)
+        return None

@@ -1,0 +1,191 @@
+"""Cases and stored evaluations, the guideline browser and the agent monographs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from netcds.errors import KnowledgeError
+from netcds.web import pdf
+from netcds.web.cases import CaseNotFoundError, StoredEvaluationView, valid_id
+from netcds.web.evaluation_view import current_knowledge, knowledge_version, lines_for
+from netcds.web.guideline_view import cite, raw_condition_words, table_index, table_view
+from netcds.web.pages import (
+    cases_enabled,
+    error_page,
+    evaluation_page,
+    patient_summary,
+    repository,
+    request_id,
+)
+from netcds.web.templating import compact_json, render
+from netcds.web.timeline_svg import build_timeline
+
+router = APIRouter(include_in_schema=False)
+NO_CASES = (
+    "Cases are not available",
+    "This service requires a signed-in API client to read stored cases; the web pages have no sign-in, "
+    "so they do not open stored patient records.",
+)
+
+
+@router.get("/ui/cases")
+def cases(request: Request, q: str | None = None) -> Response:
+    if not cases_enabled(request):
+        return error_page(403, *NO_CASES)
+    query = (q or "").strip()[:100]
+    repo = repository(request)
+    found = repo.list_cases(query or None)
+    return render("cases.html", cases=found, q=query, persistent=repo.persistent, nav="cases", saved=None)
+
+
+@router.get("/ui/cases/{case_id}")
+def case(request: Request, case_id: str, saved: int | None = None) -> Response:
+    if not cases_enabled(request):
+        return error_page(403, *NO_CASES)
+    if not valid_id(case_id):
+        return error_page(404, "No such case", "That is not a case id.")
+    repo = repository(request)
+    try:
+        detail = repo.get_case(case_id)
+    except CaseNotFoundError:
+        return error_page(404, "No such case", f"No case {case_id}.")
+    repo.audit("case.read", case_id, request_id(request))
+    return render(
+        "case.html",
+        case=detail,
+        summary=patient_summary(detail.patient),
+        saved=saved,
+        persistent=repo.persistent,
+        current_version=knowledge_version(request.app.state) or current_knowledge(request.app.state).version,
+        nav="cases",
+    )
+
+
+def _stored(request: Request, evaluation_id: str) -> StoredEvaluationView | Response:
+    if not cases_enabled(request):
+        return error_page(403, *NO_CASES)
+    if not valid_id(evaluation_id):
+        return error_page(404, "No such evaluation", "That is not an evaluation id.")
+    repo = repository(request)
+    try:
+        found = repo.get_evaluation(evaluation_id)
+    except CaseNotFoundError:
+        return error_page(404, "No such evaluation", f"No evaluation {evaluation_id}.")
+    repo.audit("evaluation.read", evaluation_id, request_id(request))
+    return found
+
+
+@router.get("/ui/evaluations/{evaluation_id}")
+def stored_evaluation(request: Request, evaluation_id: str) -> Response:
+    found = _stored(request, evaluation_id)
+    if isinstance(found, Response):
+        return found
+    return evaluation_page(
+        request,
+        found.output,
+        found.input,
+        stored=found.summary,
+        current_version=current_knowledge(request.app.state).version,
+    )
+
+
+@router.get("/ui/evaluations/{evaluation_id}/timeline")
+def stored_timeline(request: Request, evaluation_id: str) -> Response:
+    found = _stored(request, evaluation_id)
+    if isinstance(found, Response):
+        return found
+    lines = lines_for(found.output, found.input)
+    return render(
+        "timeline.html",
+        ev=found.output,
+        patient=found.input,
+        patient_json=compact_json(found.input),
+        lines=lines,
+        timeline=build_timeline(lines, found.input.get("as_of")),
+        stored=found.summary,
+        nav="cases",
+    )
+
+
+@router.get("/ui/evaluations/{evaluation_id}/pdf")
+async def stored_pdf(request: Request, evaluation_id: str) -> Response:
+    found = _stored(request, evaluation_id)
+    if isinstance(found, Response):
+        return found
+    lines = lines_for(found.output, found.input)
+    body = await run_in_threadpool(pdf.summary_pdf, found.output, found.input, lines, found.summary)
+    return pdf.response(body, found.input.get("id"))
+
+
+# --- guideline browser ---------------------------------------------------------------------------------
+
+
+@router.get("/ui/guideline")
+def guideline_index(request: Request) -> Response:
+    kb = current_knowledge(request.app.state)
+    return render(
+        "guideline_index.html", kb=kb, tables=table_index(kb), nav="guideline", manifest=kb.manifest
+    )
+
+
+@router.get("/ui/guideline/{table_id}")
+def guideline_table(request: Request, table_id: str) -> Response:
+    kb = current_knowledge(request.app.state)
+    if table_id not in {t.id for t in kb.tables}:
+        return error_page(404, "No such table", f"The guideline has no table {table_id[:40]!r}.")
+    return render(
+        "guideline_table.html",
+        kb=kb,
+        table=table_view(kb, table_id),
+        tables=table_index(kb),
+        nav="guideline",
+    )
+
+
+def _agents() -> Any:
+    from netcds.safety import load_agents
+
+    return load_agents()
+
+
+@router.get("/ui/agents")
+def agents() -> Response:
+    try:
+        kb = _agents()
+    except (ImportError, KnowledgeError) as exc:
+        return error_page(503, "Agent monographs are not available", str(exc)[:300])
+    rows = [
+        (
+            aid,
+            m.get("name", aid),
+            m.get("drug_class", ""),
+            m.get("route", ""),
+            (m.get("dose") or {}).get("net_label"),
+        )
+        for aid, m in sorted(kb.raw.items())
+    ]
+    return render("agents.html", agents=rows, nav="agents")
+
+
+@router.get("/ui/agents/{agent_id}")
+def agent(agent_id: str) -> Response:
+    try:
+        kb = _agents()
+    except (ImportError, KnowledgeError) as exc:
+        return error_page(503, "Agent monographs are not available", str(exc)[:300])
+    mono = kb.raw.get(agent_id)
+    if not isinstance(mono, dict):
+        return error_page(404, "No such agent", f"No monograph for {agent_id[:40]!r}.")
+    return render(
+        "agent.html",
+        mono=mono,
+        agent_id=agent_id,
+        cite=lambda c: cite(mono, c),
+        words=raw_condition_words,
+        agents=sorted(kb.raw),
+        nav="agents",
+    )

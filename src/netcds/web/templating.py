@@ -1,0 +1,95 @@
+"""Jinja2 environment (autoescape on), shared filters, and the HTML response with its security headers."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.responses import HTMLResponse
+
+from netcds import __version__
+from netcds.web import labels
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+PREFIX = "/ui"
+
+# Every script and style comes from /ui/static: no inline code, no CDN.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def compact_json(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def _source(src: Any) -> str:
+    """A SourceRef (guideline) or SourceOut (label) as one line."""
+    if not isinstance(src, dict):
+        return ""
+    parts = [src.get("document")]
+    if src.get("version") and str(src["version"]) not in str(src.get("document")):
+        parts.append(f"V.{src['version']}")
+    for key in ("page", "table", "section"):
+        if src.get(key):
+            parts.append(str(src[key]))
+    if src.get("footnote"):
+        parts.append(f"footnote {src['footnote']}")
+    if src.get("date"):
+        parts.append(str(src["date"]))
+    return " · ".join(str(p) for p in parts if p)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return labels.value_label(value)
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(enabled_extensions=("html", "svg", "xml"), default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        prefix=PREFIX,
+        version=__version__,
+        static=lambda p: f"{PREFIX}/static/{p}?v={__version__}",
+        TIER_LABELS=labels.TIER_LABELS,
+        STATUS_WORDS=labels.STATUS_WORDS,
+        SEVERITY_WORDS=labels.SEVERITY_WORDS,
+        DIRECTION_WORDS=labels.DIRECTION_WORDS,
+        SETTING_STATUS_WORDS=labels.SETTING_STATUS_WORDS,
+        SSA_ACTION_WORDS=labels.SSA_ACTION_WORDS,
+        TABLE_LABELS=labels.TABLE_LABELS,
+        COLUMN_LABELS=labels.COLUMN_LABELS,
+    )
+    env.filters.update(
+        field_label=labels.field_label,
+        value_label=labels.value_label,
+        source=_source,
+        fmt=_fmt,
+        compact_json=compact_json,
+    )
+    return env
+
+
+def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = environment().get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
