@@ -21,6 +21,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/netcds kb validate
 	$(BIN)/netcds evaluate examples/patients/small_bowel_after_ssa.json
+	$(BIN)/netcds serve --db sqlite:///netcds.db --open-hooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

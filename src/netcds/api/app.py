@@ -1,0 +1,174 @@
+"""The application factory: one FastAPI app, thin views over the engine, knowledge, safety and store."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from netcds import __version__
+from netcds.api.auth import TokenVerifier
+from netcds.api.context import ServiceContext
+from netcds.api.middleware import ServiceMiddleware
+from netcds.api.problems import install_handlers
+from netcds.patient import Patient
+from netcds.settings import Settings, load_settings
+from netcds.store.repo import Store
+
+log = logging.getLogger("netcds.api")
+
+DESCRIPTION = """Decision support for systemic therapy in neuroendocrine tumors (NCCN NET V.5.2024).
+
+* **REST** (`/api/v1`): evaluate a contract Patient or a FHIR Bundle, read the guideline tables as data,
+  agent monographs, and store cases with their evaluations (replayable with the pinned guideline version).
+* **CDS Hooks 2.0** (`/cds-services`): `patient-view`, `order-sign` and `order-select` services, with
+  feedback. Calls carry the EHR's JWT (asymmetric algorithms, allow-listed issuers, `aud` = the endpoint URL,
+  `jti` replay refused).
+
+Errors are RFC 9457 `application/problem+json`; validation problems list every field in `errors`.
+Decision support only: every eligible option is listed by tier; nothing is ranked as "best".
+"""
+
+OPEN_MODE_BANNER = (
+    "CDS Hooks OPEN MODE: hook calls are accepted WITHOUT a signed token. Use only on a trusted local "
+    "machine for development; never expose this service to a network in this mode."
+)
+
+
+PROBLEM_422_EXAMPLE: dict[str, Any] = {
+    "type": "urn:netcds:problem:validation",
+    "title": "Invalid patient",
+    "status": 422,
+    "detail": "tumor.ki67_percent: must be less than or equal to 100 (got 150)",
+    "instance": "/api/v1/evaluate",
+    "request_id": "5f0c1d7e9a2b4c6d8e0f1a2b3c4d5e6f",
+    "errors": [{"field": "tumor.ki67_percent", "message": "must be less than or equal to 100 (got 150)"}],
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    doc = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes, tags=TAGS
+    )
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    patient = Patient.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in sorted(patient.pop("$defs", {}).items()):
+        schemas.setdefault(name, sub)
+    schemas["Patient"] = patient
+    # FastAPI's own 422 shapes are never produced (our handler answers problem+json): drop them
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    for path in doc.get("paths", {}).values():
+        for op in path.values():
+            responses = op.get("responses", {})
+            for status, resp in responses.items():
+                content = resp.get("content", {})
+                if status.startswith(("4", "5")) and "application/problem+json" in content:
+                    schema = content.pop("application/json", {}).get("schema") or {
+                        "$ref": "#/components/schemas/Problem"
+                    }
+                    content["application/problem+json"] = {"schema": schema}
+                    if status == "422":
+                        content["application/problem+json"]["example"] = PROBLEM_422_EXAMPLE
+            r422 = responses.get("422", {})
+            ref = (r422.get("content", {}).get("application/json", {}).get("schema", {}) or {}).get(
+                "$ref", ""
+            )
+            if ref.endswith("/HTTPValidationError"):
+                responses["422"] = {
+                    "description": "invalid request parameters",
+                    "content": {
+                        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    },
+                }
+    _response_example(doc, "/api/v1/evaluate")
+    app.openapi_schema = doc
+    return doc
+
+
+def _response_example(doc: dict[str, Any], path: str) -> None:
+    """An excerpt of the real Evaluation of the request example (deterministic: regenerate the document
+    when the engine or the knowledge changes; tests/api/test_openapi.py says when)."""
+    import json
+
+    from netcds.api.examples import PATIENT_EXAMPLE
+    from netcds.engine import evaluate
+    from netcds.knowledge.load import load_knowledge
+
+    try:
+        ok = doc["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]
+    except KeyError:
+        return
+    ev = json.loads(evaluate(Patient.model_validate(PATIENT_EXAMPLE), load_knowledge()).model_dump_json())
+    # an excerpt: the first two options, each with its first safety item and no dose detail (the full
+    # output is much longer; GET /api/v1/agents/{id} has the dosing sources)
+    ev["options"] = ev["options"][:2]
+    for o in ev["options"]:
+        o["safety"] = o.get("safety", [])[:1]
+        o["dose"] = None
+    ok["example"] = ev
+
+
+TAGS = [
+    {"name": "evaluate", "description": "Patient -> Evaluation (the public contract)"},
+    {"name": "knowledge", "description": "Guideline versions and agent monographs as data"},
+    {"name": "cases", "description": "Stored patient record versions and their evaluations"},
+    {"name": "cds-hooks", "description": "CDS Hooks 2.0 discovery, services and feedback"},
+    {"name": "service", "description": "Health"},
+]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    fhir_transport: httpx.BaseTransport | None = None,
+) -> FastAPI:
+    """Build the service. Opens (and migrates) the store unless one is given; closes it on shutdown."""
+    settings = settings or load_settings()
+    own_store = store is None
+    the_store = store or Store.open(settings.db_url)
+    if settings.hooks_open:
+        log.warning("!" * 20 + " " + OPEN_MODE_BANNER + " " + "!" * 20)
+    elif not settings.hooks_issuers:
+        log.warning("no CDS Hooks issuers configured: every hook call will be refused with 401")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_store:
+            the_store.close()
+
+    from netcds.api import hooks, rest
+
+    app = FastAPI(
+        title="netcds",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.netcds = ServiceContext(
+        settings=settings,
+        store=the_store,
+        verifier=TokenVerifier(settings, the_store),
+        fhir_transport=fhir_transport,
+    )
+    install_handlers(app)
+    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.include_router(rest.router)
+    app.include_router(hooks.router)
+    from netcds.web import mount
+
+    mount(app, settings)  # the tumor-board pages under /ui (not part of the OpenAPI document)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

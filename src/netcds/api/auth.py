@@ -1,0 +1,178 @@
+"""Verifying the CDS client's JWT bearer token (CDS Hooks 2.0, "Trusting CDS Clients").
+
+Accepted only when: the algorithm is asymmetric (RS256/RS384/ES256/ES384; never
+``none`` or HMAC), the header names a ``kid`` found in the JWKS configured for the
+token's ``iss`` (an allow-list; the ``jku`` header is never fetched), the signature
+verifies, ``aud`` is the URL of the endpoint being called, ``exp``/``iat``/``jti``
+are present, the token is not expired, and its ``jti`` has not been seen before
+(used ids are kept in the store until they expire).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from jwt import PyJWK, PyJWKClient, PyJWKSet
+
+from netcds.api.problems import ApiProblem
+from netcds.settings import ALLOWED_JWT_ALGORITHMS, IssuerConfig, Settings
+from netcds.store.repo import Store
+
+log = logging.getLogger("netcds.api.auth")
+
+
+class AuthError(ApiProblem):
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            401, detail, kind="unauthorized", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who called: the token's issuer and subject, or 'local' / 'open' without a token."""
+
+    iss: str | None
+    sub: str | None
+    jti: str | None = None
+    tenant: str | None = None
+
+    @property
+    def actor(self) -> str:
+        if self.iss is None:
+            return self.sub or "local"
+        return f"{self.sub or '-'}@{self.iss}"
+
+
+LOCAL = Principal(iss=None, sub="local")
+OPEN = Principal(iss=None, sub="open-hooks")
+
+
+class _IssuerKeys:
+    def __init__(self, cfg: IssuerConfig) -> None:
+        self.cfg = cfg
+        self._set: PyJWKSet | None = None
+        self._client: PyJWKClient | None = None
+        self._declared: dict[Any, Any] = {}
+        if cfg.jwks_url:
+            self._client = PyJWKClient(cfg.jwks_url, cache_keys=True, lifespan=3600, timeout=5)
+        else:
+            data = cfg.jwks if cfg.jwks is not None else _read_jwks_file(cfg.jwks_file or "")
+            if "keys" not in data:  # a single JWK
+                data = {"keys": [data]}
+            self._set = PyJWKSet.from_dict(data)
+            self._declared = {k.get("kid"): k.get("alg") for k in data["keys"] if isinstance(k, dict)}
+
+    def declared_alg(self, kid: str) -> str | None:
+        """The ``alg`` the JWKS pins for this key, if it pins one."""
+        alg = self._declared.get(kid)
+        return alg if isinstance(alg, str) else None
+
+    def key(self, kid: str) -> PyJWK:
+        if self._client is not None:
+            try:
+                return self._client.get_signing_key(kid)
+            except jwt.PyJWKClientError as exc:
+                raise AuthError(f"no key '{kid}' for this issuer ({type(exc).__name__})") from None
+        assert self._set is not None
+        for k in self._set.keys:
+            if k.key_id == kid:
+                return k
+        raise AuthError(f"no key '{kid}' in the JWKS configured for this issuer")
+
+
+def _read_jwks_file(path: str) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"JWKS file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"JWKS file {path}: not a JSON object")
+    return data
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self._issuers: dict[str, _IssuerKeys] = {}
+        for cfg in settings.hooks_issuers:
+            self._issuers[cfg.iss] = _IssuerKeys(cfg)
+
+    @property
+    def issuers(self) -> list[str]:
+        return sorted(self._issuers)
+
+    def verify_header(self, authorization: str | None, audiences: list[str]) -> Principal:
+        """Check an ``Authorization`` header value; raise AuthError (401) on any failure."""
+        if not authorization:
+            raise AuthError("missing Authorization: Bearer <JWT> header")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthError("the Authorization header must be 'Bearer <JWT>'")
+        return self.verify(token.strip(), audiences)
+
+    def verify(self, token: str, audiences: list[str]) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"malformed token ({type(exc).__name__})") from None
+        alg = header.get("alg")
+        if alg not in ALLOWED_JWT_ALGORITHMS:
+            raise AuthError(
+                f"algorithm {alg!r} is not accepted (use one of {', '.join(ALLOWED_JWT_ALGORITHMS)})"
+            )
+        typ = header.get("typ")
+        if typ is not None and str(typ).upper() != "JWT":
+            raise AuthError("token header typ must be JWT")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthError("token header has no kid")
+        iss = unverified.get("iss")
+        if not isinstance(iss, str) or iss not in self._issuers:
+            raise AuthError("token issuer is not trusted")
+        keys = self._issuers[iss]
+        jwk = keys.key(kid)
+        pinned = keys.declared_alg(kid)
+        if pinned is not None and pinned != alg:
+            raise AuthError("token algorithm does not match the key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                jwk.key,
+                algorithms=[alg],
+                audience=audiences,
+                issuer=iss,
+                leeway=self.settings.hooks_clock_skew_s,
+                options={"require": ["iss", "aud", "exp", "iat", "jti"], "verify_iat": True},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("token has expired") from None
+        except jwt.InvalidAudienceError:
+            raise AuthError(f"token audience must be {audiences[0]}") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthError(f"token lacks the required claim '{exc.claim}'") from None
+        except jwt.InvalidSignatureError:
+            raise AuthError("token signature does not verify") from None
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"token refused ({type(exc).__name__})") from None
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not jti or len(jti) > 200:
+            raise AuthError("token jti must be a non-empty string")
+        if not self.store.use_token_id(iss, jti, int(claims["exp"]) + self.settings.hooks_clock_skew_s):
+            log.warning("replayed token refused iss=%s", iss)
+            raise AuthError("token already used (jti replay)")
+        sub = claims.get("sub")
+        tenant = claims.get("tenant")
+        return Principal(
+            iss=iss,
+            sub=str(sub) if sub is not None else None,
+            jti=jti,
+            tenant=str(tenant) if tenant is not None else None,
+        )

@@ -1,0 +1,151 @@
+"""CDS Hooks 2.0 request, response and feedback shapes, and this service's discovery entries.
+
+Spec: https://cds-hooks.hl7.org/2.0/ (Discovery, Calling a CDS Service, CDS Service
+Response, Feedback). Unknown request members are tolerated (extensions); the
+members the spec requires are checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PREFETCH: dict[str, str] = {
+    "patient": "Patient/{{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}",
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
+    "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
+}
+
+
+class ServiceDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hook: str
+    title: str
+    description: str
+    id: str
+    prefetch: dict[str, str]
+
+
+SERVICES: dict[str, ServiceDefinition] = {
+    s.id: s
+    for s in (
+        ServiceDefinition(
+            hook="patient-view",
+            id="netcds-patient-view",
+            title="netcds: NET systemic therapy options",
+            description="For a patient with a neuroendocrine tumor: the applicable NCCN NET (V.5.2024) "
+            "systemic therapy table, the eligible options by tier, the data that would change them, and "
+            "critical safety findings for the eligible agents. Decision support, not a directive.",
+            prefetch=PREFETCH,
+        ),
+        ServiceDefinition(
+            hook="order-sign",
+            id="netcds-order-sign",
+            title="netcds: NET agent safety and dose check at signing",
+            description="When a tabled NET agent (e.g. cabozantinib, everolimus, sunitinib) is about to be "
+            "signed: label-based safety findings for this patient and the label dose adjustment, with a "
+            "suggestion to update the draft order where one applies.",
+            prefetch=PREFETCH,
+        ),
+        ServiceDefinition(
+            hook="order-select",
+            id="netcds-order-select",
+            title="netcds: NET agent safety and dose check at selection",
+            description="The order-sign check, run when a tabled NET agent is selected in the order entry.",
+            prefetch=PREFETCH,
+        ),
+    )
+}
+
+
+class FhirAuthorization(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    access_token: str = Field(min_length=1)
+    token_type: str
+    expires_in: int
+    scope: str
+    subject: str
+
+
+class HookRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    hook: str = Field(min_length=1)
+    hookInstance: str = Field(min_length=1, max_length=100)  # noqa: N815
+    fhirServer: str | None = None  # noqa: N815
+    fhirAuthorization: FhirAuthorization | None = None  # noqa: N815
+    context: dict[str, Any]
+    prefetch: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _server_with_auth(self) -> HookRequest:
+        if self.fhirAuthorization is not None and not self.fhirServer:
+            raise ValueError("fhirServer: is required when fhirAuthorization is given")
+        return self
+
+
+ISO_INSTANT = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"
+
+
+class Coding(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+
+
+class OverrideReason(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    reason: Coding | None = None
+    userComment: str | None = Field(default=None, max_length=4000)  # noqa: N815
+
+
+class AcceptedSuggestion(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1)
+
+
+class FeedbackItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    card: str = Field(min_length=1, max_length=100)
+    outcome: Literal["accepted", "overridden"]
+    acceptedSuggestions: list[AcceptedSuggestion] | None = None  # noqa: N815
+    overrideReason: OverrideReason | None = None  # noqa: N815
+    outcomeTimestamp: str = Field(pattern=ISO_INSTANT)  # noqa: N815
+
+    @model_validator(mode="after")
+    def _accepted_has_suggestions(self) -> FeedbackItem:
+        if self.outcome == "accepted" and not self.acceptedSuggestions:
+            raise ValueError("acceptedSuggestions: is required when the outcome is accepted")
+        return self
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=100)
+
+
+class Discovery(BaseModel):
+    services: list[ServiceDefinition]
+
+
+class CardsResponse(BaseModel):
+    """``cards`` (possibly empty) and optional ``systemActions`` (never sent by netcds)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    cards: list[dict[str, Any]]
+
+
+class FeedbackStored(BaseModel):
+    stored: int

@@ -1,0 +1,358 @@
+"""CDS Hooks 2.0 endpoints: discovery, patient-view, order-sign / order-select, feedback.
+
+Every call carries the client's JWT (verified in auth.py, ``aud`` = the endpoint's
+URL) unless the service runs in explicit open mode. Patient data come from the
+prefetch (or the client's FHIR server when fetching is enabled); without them the
+answer is 412. No patient content is logged: the audit log gets the input hash and
+card uuids.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from netcds.api import optional
+from netcds.api.auth import OPEN, AuthError, Principal
+from netcds.api.context import ServiceContext, run_work, service
+from netcds.api.examples import FEEDBACK_EXAMPLE, ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
+from netcds.api.hook_models import (
+    SERVICES,
+    CardsResponse,
+    Discovery,
+    FeedbackRequest,
+    FeedbackStored,
+    HookRequest,
+)
+from netcds.api.orders import DraftMedication, concomitant_names, draft_medications
+from netcds.api.prefetch import resolve
+from netcds.api.problems import (
+    ApiProblem,
+    Problem,
+    input_problem,
+    parse_json_body,
+    read_body,
+    validation_problem,
+)
+from netcds.engine import evaluate
+from netcds.errors import InputError
+from netcds.fhir.cards import order_cards, patient_view_cards, unscreened_card
+from netcds.knowledge.load import load_knowledge
+from netcds.patient import Patient
+from netcds.store.canonical import content_hash
+
+log = logging.getLogger("netcds.api.hooks")
+router = APIRouter(tags=["cds-hooks"])
+Ctx = Annotated[ServiceContext, Depends(service)]
+P = {"model": Problem, "content": {"application/problem+json": {}}}
+HOOK_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {**P, "description": "missing, invalid, expired or replayed JWT"},
+    404: {**P, "description": "no such CDS service"},
+    412: {**P, "description": "prefetch missing and no FHIR server access (lists `missing_prefetch`)"},
+    413: {**P, "description": "request body over the configured limit"},
+    415: {**P, "description": "the body is not JSON"},
+    422: {**P, "description": "malformed hook request; `errors` lists the fields"},
+}
+ServiceId = Annotated[
+    str,
+    Path(
+        description="a service id from the discovery document",
+        examples=["netcds-patient-view", "netcds-order-sign"],
+    ),
+]
+
+
+def _principal(request: Request, ctx: ServiceContext, audiences: list[str]) -> Principal:
+    if ctx.settings.hooks_open:
+        return OPEN
+    return ctx.verifier.verify_header(
+        request.headers.get("authorization"), audiences + list(ctx.settings.hooks_audiences)
+    )
+
+
+def _rid(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def _no_tumor(exc: InputError) -> bool:
+    """The record holds no neuroendocrine tumor this service can read (not a malformed request)."""
+    return exc.field in ("tumor", "tumor.primary_site", "<patient>.tumor")
+
+
+@router.get(
+    "/cds-services",
+    response_model=Discovery,
+    summary="CDS Hooks discovery",
+    responses={401: HOOK_ERRORS[401]},
+)
+async def discovery(request: Request, ctx: Ctx) -> Discovery:
+    await run_work(_principal, request, ctx, [f"{ctx.base_url}/cds-services"])
+    return Discovery(services=list(SERVICES.values()))
+
+
+@router.post(
+    "/cds-services/{service_id}",
+    response_model=CardsResponse,
+    responses=HOOK_ERRORS,
+    summary="Call a CDS service (patient-view, order-sign, order-select)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "description": "a CDS Hooks 2.0 request"},
+                    "examples": {
+                        "patient-view": {"value": PATIENT_VIEW_EXAMPLE},
+                        "order-sign": {"value": ORDER_SIGN_EXAMPLE},
+                    },
+                }
+            },
+        }
+    },
+)
+async def call_service(service_id: ServiceId, request: Request, ctx: Ctx) -> Response:
+    definition = SERVICES.get(service_id)
+    if definition is None:
+        raise ApiProblem(404, f"no CDS service '{service_id}'", kind="unknown-service")
+    _require_header(request, ctx)
+    raw_body = await read_body(request, ctx.settings.max_body_bytes)
+
+    def work() -> Response:
+        who = _principal(request, ctx, [f"{ctx.base_url}/cds-services/{service_id}"])
+        data = parse_json_body(raw_body)
+        try:
+            req = HookRequest.model_validate(data)
+        except ValidationError as exc:
+            raise validation_problem(exc, "hook request") from None
+        if req.hook != definition.hook:
+            raise ApiProblem(
+                422,
+                f"service {service_id} answers the '{definition.hook}' hook, not '{req.hook}'",
+                kind="validation",
+                title="Invalid hook request",
+                errors=[("hook", f"must be '{definition.hook}'")],
+            )
+        patient_id = req.context.get("patientId")
+        if not isinstance(patient_id, str) or not patient_id:
+            raise ApiProblem(
+                422,
+                "context.patientId: required",
+                kind="validation",
+                title="Invalid hook request",
+                errors=[("context.patientId", "required (the FHIR id of the patient)")],
+            )
+        raw = data if isinstance(data, dict) else {}
+        if definition.hook == "patient-view":
+            return _patient_view(request, ctx, who, service_id, req, raw)
+        return _order_check(request, ctx, who, service_id, req, raw)
+
+    return await run_work(work)
+
+
+def _require_header(request: Request, ctx: ServiceContext) -> None:
+    """Refuse a call without any token before reading its body (the token itself is checked in a worker)."""
+    if not ctx.settings.hooks_open and not request.headers.get("authorization"):
+        raise AuthError("missing Authorization: Bearer <JWT> header")
+
+
+def _patient(ctx: ServiceContext, service_id: str, raw: dict[str, Any]) -> Patient:
+    prefetch = resolve(
+        SERVICES[service_id].prefetch,
+        raw,
+        fetch_enabled=ctx.settings.fhir_fetch,
+        timeout_s=ctx.settings.fhir_fetch_timeout_s,
+        transport=ctx.fhir_transport,
+    )
+    # a live hook reads the record as of today (UTC), so ages and "within 3 weeks" checks can be assessed;
+    # the date is part of the stored input (Patient.as_of), so a replay stays exact
+    as_of = datetime.now(UTC).date() if ctx.settings.hooks_as_of_today else None
+    patient, _report = optional.prefetch_to_patient(prefetch, as_of)
+    return patient
+
+
+def _cards(cards: list[dict[str, Any]]) -> Response:
+    return JSONResponse({"cards": cards})
+
+
+def _patient_view(
+    request: Request,
+    ctx: ServiceContext,
+    who: Principal,
+    service_id: str,
+    req: HookRequest,
+    raw: dict[str, Any],
+) -> Response:
+    try:
+        patient = _patient(ctx, service_id, raw)
+    except InputError as exc:
+        if _no_tumor(exc):
+            ctx.store.audit(
+                who.actor,
+                "hooks.patient-view",
+                req.hookInstance,
+                _rid(request),
+                {"service": service_id, "result": "no neuroendocrine tumor in the record"},
+            )
+            return _cards([])
+        raise input_problem(exc) from None
+    kb = load_knowledge(ctx.settings.guideline_version)
+    ev = evaluate(patient, kb)
+    digest = content_hash(patient)
+    evaluation_id = str(uuid.uuid4()) if ctx.settings.hooks_persist_evaluations else None
+    explanation = f"{ctx.base_url}/api/v1/evaluations/{evaluation_id}" if evaluation_id else None
+    cards = patient_view_cards(
+        ev, base_url=ctx.base_url, seed=f"{service_id}|{digest}", explanation_url=explanation
+    )
+    uuids = [c["uuid"] for c in cards]
+    if evaluation_id:
+        ctx.store.save_evaluation(
+            patient,
+            ev,
+            origin="cds-hooks",
+            actor=who.actor,
+            request_id=_rid(request),
+            service_id=service_id,
+            hook_instance=req.hookInstance,
+            card_uuids=uuids,
+            evaluation_id=evaluation_id,
+        )
+    ctx.store.audit(
+        who.actor,
+        "hooks.patient-view",
+        req.hookInstance,
+        _rid(request),
+        {"service": service_id, "input_hash": digest, "evaluation_id": evaluation_id, "cards": uuids},
+    )
+    return _cards(cards)
+
+
+def _targets(req: HookRequest, drafts: list[DraftMedication]) -> list[DraftMedication]:
+    tabled = [d for d in drafts if d.agent]
+    if req.hook != "order-select":
+        return tabled
+    selections = req.context.get("selections")
+    chosen = {s for s in selections if isinstance(s, str)} if isinstance(selections, list) else set()
+    return [d for d in tabled if d.reference in chosen] if chosen else tabled
+
+
+def _order_check(
+    request: Request,
+    ctx: ServiceContext,
+    who: Principal,
+    service_id: str,
+    req: HookRequest,
+    raw: dict[str, Any],
+) -> Response:
+    orders = req.context.get("draftOrders")
+    if not isinstance(orders, dict) or orders.get("resourceType") != "Bundle":
+        raise ApiProblem(
+            422,
+            "context.draftOrders: must be a FHIR Bundle",
+            kind="validation",
+            title="Invalid hook request",
+            errors=[("context.draftOrders", "must be a FHIR Bundle")],
+        )
+    drafts = draft_medications(orders, optional.rxnorm_codes())
+    targets = _targets(req, drafts)
+    action = f"hooks.{req.hook}"
+    if not targets:  # nothing tabled is being ordered: nothing to say, no patient data needed
+        ctx.store.audit(
+            who.actor, action, req.hookInstance, _rid(request), {"service": service_id, "agents": []}
+        )
+        return _cards([])
+    try:
+        patient = _patient(ctx, service_id, raw)
+    except InputError as exc:
+        if not _no_tumor(exc):
+            raise input_problem(exc) from None
+        seed = f"{service_id}|{req.context.get('patientId')}"
+        reason = "no neuroendocrine tumor diagnosis could be read from the record"
+        cards = [unscreened_card(d.agent or "", reason, ctx.base_url, seed) for d in targets]
+        ctx.store.audit(
+            who.actor,
+            action,
+            req.hookInstance,
+            _rid(request),
+            {"service": service_id, "agents": [d.agent for d in targets], "result": "unscreened"},
+        )
+        return _cards(cards)
+    meds = concomitant_names(drafts, patient.medications)
+    if meds != patient.medications:
+        patient = Patient.model_validate({**patient.model_dump(exclude_none=True), "medications": meds})
+    digest = content_hash(patient)
+    cards = []
+    for d in targets:
+        agent = d.agent or ""
+        seed = f"{service_id}|{digest}|{agent}|{d.resource_id or ''}"
+        found = optional.screen(agent, patient)
+        if found is None:
+            why = (
+                "the safety layer is not installed"
+                if not optional.safety_available()
+                else "no safety data is encoded for it"
+            )
+            cards.append(unscreened_card(agent, why, ctx.base_url, seed))
+        else:
+            cards += order_cards(found, d.resource, base_url=ctx.base_url, seed=seed)
+    ctx.store.audit(
+        who.actor,
+        action,
+        req.hookInstance,
+        _rid(request),
+        {
+            "service": service_id,
+            "input_hash": digest,
+            "agents": [d.agent for d in targets],
+            "cards": [c["uuid"] for c in cards],
+        },
+    )
+    return _cards(cards)
+
+
+@router.post(
+    "/cds-services/{service_id}/feedback",
+    response_model=FeedbackStored,
+    responses=HOOK_ERRORS,
+    summary="Feedback on cards: accepted suggestions or override reasons",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}, "example": FEEDBACK_EXAMPLE}},
+        }
+    },
+)
+async def feedback(service_id: ServiceId, request: Request, ctx: Ctx) -> FeedbackStored:
+    if service_id not in SERVICES:
+        raise ApiProblem(404, f"no CDS service '{service_id}'", kind="unknown-service")
+    base = f"{ctx.base_url}/cds-services/{service_id}"
+    _require_header(request, ctx)
+    raw_body = await read_body(request, ctx.settings.max_body_bytes)
+
+    def work() -> FeedbackStored:
+        who = _principal(request, ctx, [f"{base}/feedback", base])
+        try:
+            body = FeedbackRequest.model_validate(parse_json_body(raw_body))
+        except ValidationError as exc:
+            raise validation_problem(exc, "feedback") from None
+        items = [i.model_dump(exclude_none=True) for i in body.feedback]
+        ids = ctx.store.record_feedback(service_id, items, who.actor, _rid(request))
+        ctx.store.audit(
+            who.actor,
+            "hooks.feedback",
+            service_id,
+            _rid(request),
+            {
+                "cards": [i.card for i in body.feedback],
+                "outcomes": [i.outcome for i in body.feedback],
+                "feedback_ids": ids,
+            },
+        )
+        return FeedbackStored(stored=len(ids))
+
+    return await run_work(work)

@@ -1,0 +1,437 @@
+"""REST API ``/api/v1``: thin views over the engine, the knowledge, the safety layer and the store."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from netcds import __version__
+from netcds.api import optional
+from netcds.api.auth import Principal
+from netcds.api.context import ServiceContext, rest_principal, run_work, service
+from netcds.api.examples import BUNDLE_EXAMPLE, PATIENT_EXAMPLE
+from netcds.api.knowledge_view import knowledge_document
+from netcds.api.problems import ApiProblem, Problem, read_json, validation_problem
+from netcds.api.schemas import AgentList, CaseResult, FhirEvaluation, GuidelineSummary, Health
+from netcds.engine import evaluate
+from netcds.errors import InputError, KnowledgeError
+from netcds.evaluation import Evaluation
+from netcds.knowledge.load import available_versions, default_knowledge_dir, load_knowledge
+from netcds.knowledge.schema import Knowledge
+from netcds.patient import Patient
+from netcds.store.canonical import content_hash
+from netcds.store.records import CaseInfo, EvaluationInfo, StoredEvaluation
+from netcds.store.replay import ReplayResult, replay
+from netcds.store.repo import NotFoundError, schema_revision
+
+router = APIRouter(prefix="/api/v1")
+Ctx = Annotated[ServiceContext, Depends(service)]
+Who = Annotated[Principal, Depends(rest_principal)]
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+GuidelineVersion = Annotated[
+    str | None,
+    Query(
+        description="knowledge version to evaluate against (default: the service's)",
+        pattern=r"^[0-9A-Za-z._-]{1,32}$",
+    ),
+]
+
+P = {"model": Problem, "content": {"application/problem+json": {}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {**P, "description": "request body over the configured limit"},
+    415: {**P, "description": "the body is not JSON"},
+    422: {**P, "description": "invalid input; `errors` lists every field with its message"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {**P, "description": "no such resource"}}
+PATIENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Patient"},
+                "example": PATIENT_EXAMPLE,
+            }
+        },
+    }
+}
+BUNDLE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/fhir+json": {
+                "schema": {
+                    "type": "object",
+                    "description": "a FHIR R4 Bundle (collection, searchset or transaction)",
+                },
+                "example": BUNDLE_EXAMPLE,
+            },
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(data, status_code=status, headers=headers)
+
+
+def _model_json(
+    model: Evaluation | Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        model.model_dump_json(), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+def _rid(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def parse_patient(data: Any) -> Patient:
+    if not isinstance(data, dict):
+        raise ApiProblem(
+            422,
+            f"the body must be a JSON object (a Patient), got {type(data).__name__}",
+            kind="validation",
+            title="Invalid input",
+            errors=[("<patient>", "must be a JSON object")],
+        )
+    try:
+        return Patient.model_validate(data)
+    except ValidationError as exc:
+        raise validation_problem(exc, "patient") from None
+
+
+def knowledge(ctx: ServiceContext, version: str | None, guideline: str = "nccn-net") -> Knowledge:
+    v = version or ctx.settings.guideline_version
+    if v not in available_versions(guideline):
+        raise ApiProblem(
+            404,
+            f"no knowledge for {guideline} {v}; available: "
+            f"{', '.join(available_versions(guideline)) or 'none'}",
+            kind="unknown-guideline",
+        )
+    return load_knowledge(v, guideline)
+
+
+@router.get("/health", response_model=Health, tags=["service"], summary="Service health")
+def health(ctx: Ctx) -> Health:
+    ok = ctx.store.ping()
+    return Health(
+        status="ok" if ok else "degraded",
+        version=__version__,
+        database="ok" if ok else "unreachable",
+        schema_revision=schema_revision(ctx.store.engine) if ok else None,
+        guidelines=[f"{g}/{v}" for g in _guideline_ids() for v in available_versions(g)],
+        safety=optional.safety_available(),
+        hooks_open=ctx.settings.hooks_open,
+    )
+
+
+@router.post(
+    "/evaluate",
+    response_model=Evaluation,
+    tags=["evaluate"],
+    responses=ERRORS,
+    openapi_extra=PATIENT_BODY,
+    summary="Evaluate one patient (contract Patient -> Evaluation)",
+)
+async def evaluate_patient(
+    request: Request, ctx: Ctx, who: Who, guideline_version: GuidelineVersion = None
+) -> Response:
+    """Every option of the applicable guideline table with its status for this patient. Stateless: the
+    patient is not stored; the audit log records the input hash."""
+    data = await read_json(request, ctx.settings.max_body_bytes)
+
+    def work() -> Response:
+        patient = parse_patient(data)
+        ev = evaluate(patient, knowledge(ctx, guideline_version))
+        digest = content_hash(patient)
+        ctx.store.audit(
+            who.actor,
+            "evaluate",
+            None,
+            _rid(request),
+            {"input_hash": digest, "guideline": f"{ev.guideline.id}/{ev.guideline.version}"},
+        )
+        return _model_json(ev, headers={"X-Netcds-Input-Hash": digest})
+
+    return await run_work(work)
+
+
+@router.post(
+    "/evaluate/fhir",
+    response_model=FhirEvaluation,
+    tags=["evaluate"],
+    responses={**ERRORS, 501: {**P, "description": "the FHIR mapping layer is not installed"}},
+    openapi_extra=BUNDLE_BODY,
+    summary="Evaluate a FHIR R4 Bundle (mapped to a Patient)",
+)
+async def evaluate_fhir(
+    request: Request,
+    ctx: Ctx,
+    who: Who,
+    as_of: Annotated[date | None, Query(description="date the record is read at")] = None,
+    guideline_version: GuidelineVersion = None,
+) -> Response:
+    """The Bundle is mapped to a contract Patient (mCODE profiles), then evaluated; the mapping report says
+    what was used, skipped, or left unknown."""
+    data = await read_json(request, ctx.settings.max_body_bytes)
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        raise ApiProblem(
+            422,
+            "the body must be a FHIR Bundle",
+            kind="validation",
+            title="Invalid input",
+            errors=[("resourceType", "must be 'Bundle'")],
+        )
+
+    def work() -> Response:
+        patient, report = optional.bundle_to_patient(data, as_of)
+        ev = evaluate(patient, knowledge(ctx, guideline_version))
+        digest = content_hash(patient)
+        ctx.store.audit(
+            who.actor,
+            "evaluate.fhir",
+            None,
+            _rid(request),
+            {"input_hash": digest, "guideline": f"{ev.guideline.id}/{ev.guideline.version}"},
+        )
+        body = {
+            "patient": patient.model_dump(mode="json", exclude_none=True),
+            "mapping": report,
+            "evaluation": json.loads(ev.model_dump_json()),
+        }
+        return _json(body, headers={"X-Netcds-Input-Hash": digest})
+
+    return await run_work(work)
+
+
+def _guideline_ids() -> list[str]:
+    root = default_knowledge_dir()
+    return (
+        sorted(p.name for p in root.iterdir() if p.is_dir() and available_versions(p.name))
+        if root.is_dir()
+        else []
+    )
+
+
+@router.get(
+    "/guidelines",
+    response_model=list[GuidelineSummary],
+    tags=["knowledge"],
+    summary="Guideline versions this service can evaluate against",
+)
+def guidelines(ctx: Ctx) -> list[GuidelineSummary]:
+    out = []
+    for g in _guideline_ids():
+        for v in available_versions(g):
+            try:
+                kb = load_knowledge(v, g)
+            except KnowledgeError:
+                continue
+            out.append(
+                GuidelineSummary(
+                    id=kb.id,
+                    version=kb.version,
+                    title=kb.manifest.title,
+                    version_date=kb.manifest.version_date.isoformat(),
+                    digest=kb.digest,
+                    url=f"{ctx.base_url}/api/v1/guidelines/{kb.id}/{kb.version}",
+                )
+            )
+    return out
+
+
+@router.get(
+    "/guidelines/{guideline_id}/{version}",
+    tags=["knowledge"],
+    responses=NOT_FOUND,
+    summary="One guideline version's tables, footnotes and principles as data",
+    response_model=dict[str, Any],
+)
+def guideline(
+    guideline_id: Annotated[str, Path(examples=["nccn-net"])],
+    version: Annotated[str, Path(examples=["5.2024"])],
+) -> Response:
+    """The knowledge files of this version as JSON: each table's columns and entries with their conditions
+    (in the file form), category rules, footnotes and sources."""
+    if (
+        not _ID.match(guideline_id)
+        or not _ID.match(version)
+        or version not in available_versions(guideline_id)
+    ):
+        raise ApiProblem(404, f"no guideline {guideline_id} {version}", kind="unknown-guideline")
+    return _json(knowledge_document(load_knowledge(version, guideline_id)))
+
+
+@router.get(
+    "/agents",
+    response_model=AgentList,
+    tags=["knowledge"],
+    responses={501: {**P, "description": "the safety layer is not installed"}},
+    summary="Agents with safety and dosing data",
+)
+def agents() -> AgentList:
+    return AgentList(agents=optional.agent_ids())
+
+
+@router.get(
+    "/agents/{agent_id}",
+    tags=["knowledge"],
+    response_model=dict[str, Any],
+    responses={**NOT_FOUND, 501: {**P, "description": "the safety layer is not installed"}},
+    summary="One agent's monograph: dose, adjustments, warnings, interactions, sources",
+)
+def agent(agent_id: Annotated[str, Path(examples=["cabozantinib"])]) -> Response:
+    found = optional.monograph(agent_id) if _ID.match(agent_id) else None
+    if found is None:
+        raise ApiProblem(404, f"no agent '{agent_id}' in the safety data", kind="unknown-agent")
+    return _json(found)
+
+
+# cases ------------------------------------------------------------------------------------------
+async def _store_case(request: Request, ctx: ServiceContext, who: Principal, case_id: str | None) -> Response:
+    data = await read_json(request, ctx.settings.max_body_bytes)
+
+    def work() -> Response:
+        patient = parse_patient(data)
+        ev = evaluate(patient, knowledge(ctx, None))
+        try:
+            if case_id is None:
+                cid, version, digest = ctx.store.create_case(patient, who.actor)
+            else:
+                cid = case_id
+                version, digest = ctx.store.add_case_version(case_id, patient, who.actor)
+        except NotFoundError:
+            raise ApiProblem(404, f"no case {case_id}", kind="unknown-case") from None
+        info = ctx.store.save_evaluation(
+            patient,
+            ev,
+            origin="case",
+            actor=who.actor,
+            request_id=_rid(request),
+            case_id=cid,
+            case_version=version,
+        )
+        ctx.store.audit(
+            who.actor,
+            "case.create" if case_id is None else "case.version",
+            cid,
+            _rid(request),
+            {"version": version, "patient_hash": digest, "evaluation_id": info.evaluation_id},
+        )
+        body = CaseResult(
+            case_id=cid, version=version, patient_hash=digest, evaluation_id=info.evaluation_id, evaluation=ev
+        )
+        return _model_json(body, status=201, headers={"Location": f"/api/v1/cases/{cid}"})
+
+    return await run_work(work)
+
+
+@router.post(
+    "/cases",
+    response_model=CaseResult,
+    status_code=201,
+    tags=["cases"],
+    responses=ERRORS,
+    openapi_extra=PATIENT_BODY,
+    summary="Store a patient record as a new case and evaluate it",
+)
+async def create_case(request: Request, ctx: Ctx, who: Who) -> Response:
+    return await _store_case(request, ctx, who, None)
+
+
+@router.post(
+    "/cases/{case_id}/versions",
+    response_model=CaseResult,
+    status_code=201,
+    tags=["cases"],
+    responses={**ERRORS, **NOT_FOUND},
+    openapi_extra=PATIENT_BODY,
+    summary="Store a new version of a case's patient record and evaluate it",
+)
+async def add_case_version(case_id: uuid.UUID, request: Request, ctx: Ctx, who: Who) -> Response:
+    return await _store_case(request, ctx, who, str(case_id))
+
+
+@router.get(
+    "/cases/{case_id}",
+    response_model=CaseInfo,
+    tags=["cases"],
+    responses=NOT_FOUND,
+    summary="A case: its versions and its latest patient record",
+)
+def get_case(case_id: uuid.UUID, request: Request, ctx: Ctx, who: Who) -> CaseInfo:
+    try:
+        info = ctx.store.get_case(str(case_id))
+    except NotFoundError:
+        raise ApiProblem(404, f"no case {case_id}", kind="unknown-case") from None
+    ctx.store.audit(who.actor, "case.read", str(case_id), _rid(request))
+    return info
+
+
+@router.get(
+    "/cases/{case_id}/evaluations",
+    response_model=list[EvaluationInfo],
+    tags=["cases"],
+    responses=NOT_FOUND,
+    summary="The evaluations stored for a case, oldest first",
+)
+def case_evaluations(case_id: uuid.UUID, ctx: Ctx) -> list[EvaluationInfo]:
+    try:
+        return ctx.store.case_evaluations(str(case_id))
+    except NotFoundError:
+        raise ApiProblem(404, f"no case {case_id}", kind="unknown-case") from None
+
+
+@router.get(
+    "/evaluations/{evaluation_id}",
+    response_model=StoredEvaluation,
+    tags=["cases"],
+    responses=NOT_FOUND,
+    summary="A stored evaluation with its input and versions",
+)
+def get_evaluation(evaluation_id: uuid.UUID, request: Request, ctx: Ctx, who: Who) -> StoredEvaluation:
+    try:
+        found = ctx.store.get_evaluation(str(evaluation_id))
+    except NotFoundError:
+        raise ApiProblem(404, f"no evaluation {evaluation_id}", kind="unknown-evaluation") from None
+    ctx.store.audit(who.actor, "evaluation.read", str(evaluation_id), _rid(request))
+    return found
+
+
+@router.post(
+    "/evaluations/{evaluation_id}/replay",
+    response_model=ReplayResult,
+    tags=["cases"],
+    responses=NOT_FOUND,
+    summary="Re-run a stored evaluation with its pinned guideline version",
+)
+def replay_evaluation(evaluation_id: uuid.UUID, request: Request, ctx: Ctx, who: Who) -> ReplayResult:
+    try:
+        result = replay(ctx.store, str(evaluation_id))
+    except NotFoundError:
+        raise ApiProblem(404, f"no evaluation {evaluation_id}", kind="unknown-evaluation") from None
+    except KnowledgeError:
+        raise ApiProblem(
+            409, "the pinned guideline version is no longer available", kind="guideline-unavailable"
+        ) from None
+    ctx.store.audit(
+        who.actor,
+        "evaluation.replay",
+        str(evaluation_id),
+        _rid(request),
+        {"identical": result.identical, "differences": len(result.differences)},
+    )
+    return result
+
+
+__all__ = ["InputError", "router"]

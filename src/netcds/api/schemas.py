@@ -1,0 +1,50 @@
+"""Response shapes of the REST API (besides the contract's Evaluation and the store's records)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from netcds.evaluation import Evaluation
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Health(_Out):
+    status: Literal["ok", "degraded"]
+    version: str = Field(description="engine version")
+    database: Literal["ok", "unreachable"]
+    schema_revision: str | None = None
+    guidelines: list[str] = Field(description="available guideline versions as id/version")
+    safety: bool = Field(description="the safety layer is installed")
+    hooks_open: bool = Field(description="CDS Hooks accept calls without a token (local open mode)")
+
+
+class GuidelineSummary(_Out):
+    id: str
+    version: str
+    title: str
+    version_date: str
+    digest: str = Field(description="content digest of the knowledge files")
+    url: str = Field(description="where this version's tables are served as data")
+
+
+class CaseResult(_Out):
+    case_id: str
+    version: int
+    patient_hash: str = Field(description="sha256 of the canonical patient JSON")
+    evaluation_id: str
+    evaluation: Evaluation
+
+
+class FhirEvaluation(_Out):
+    patient: dict[str, Any] = Field(description="the contract Patient mapped from the Bundle")
+    mapping: dict[str, Any] = Field(description="the mapping report: what was mapped, skipped or unknown")
+    evaluation: Evaluation
+
+
+class AgentList(_Out):
+    agents: list[str]

@@ -1,0 +1,236 @@
+"""Service settings: defaults < TOML config file < ``NETCDS_*`` environment < command-line options.
+
+Everything the HTTP service needs is here and nowhere else; docs/configuration.md
+lists every key. Unknown keys are an error naming the key (a typo in a security
+setting must never pass silently).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_DB_URL = "sqlite:///netcds.db"
+ALLOWED_JWT_ALGORITHMS: tuple[str, ...] = ("RS256", "RS384", "ES256", "ES384")
+
+
+class SettingsError(ValueError):
+    """A setting is invalid; ``key`` names it as in the config file (``section.key``) or the env variable."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        self.message = message
+        super().__init__(f"{key}: {message}")
+
+
+class IssuerConfig(BaseModel):
+    """One trusted CDS client (EHR): its ``iss`` and where its public keys (JWKS) are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    iss: str = Field(min_length=1)
+    jwks_file: str | None = None
+    jwks: dict[str, Any] | None = None
+    jwks_url: str | None = None
+
+    @field_validator("jwks", mode="before")
+    @classmethod
+    def _jwks_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"inline jwks is not valid JSON: {exc.msg}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> IssuerConfig:
+        given = [k for k in ("jwks_file", "jwks", "jwks_url") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of jwks_file, jwks, jwks_url")
+        if self.jwks_url is not None and not self.jwks_url.startswith("https://"):
+            raise ValueError("jwks_url must be https")
+        return self
+
+
+class Settings(BaseModel):
+    """The service configuration (immutable once loaded)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = DEFAULT_HOST
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
+    base_url: str | None = None
+    db_url: str = DEFAULT_DB_URL
+    guideline_version: str = "5.2024"
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # CDS Hooks
+    hooks_open: bool = False
+    hooks_issuers: tuple[IssuerConfig, ...] = ()
+    hooks_audiences: tuple[str, ...] = ()
+    hooks_clock_skew_s: int = Field(default=30, ge=0, le=300)
+    hooks_persist_evaluations: bool = True
+    hooks_as_of_today: bool = True
+    fhir_fetch: bool = False
+    fhir_fetch_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    # REST
+    api_require_token: bool = False
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def public_base_url(self) -> str:
+        """The URL clients use to reach this service (``base_url``, or built from host and port)."""
+        if self.base_url:
+            return self.base_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+# config-file key (section.key) -> Settings field
+_TOML_KEYS: dict[str, str] = {
+    "server.host": "host",
+    "server.port": "port",
+    "server.base_url": "base_url",
+    "server.max_body_bytes": "max_body_bytes",
+    "server.log_level": "log_level",
+    "server.require_token": "api_require_token",
+    "store.url": "db_url",
+    "knowledge.version": "guideline_version",
+    "hooks.open": "hooks_open",
+    "hooks.issuers": "hooks_issuers",
+    "hooks.audiences": "hooks_audiences",
+    "hooks.clock_skew_s": "hooks_clock_skew_s",
+    "hooks.persist_evaluations": "hooks_persist_evaluations",
+    "hooks.as_of_today": "hooks_as_of_today",
+    "hooks.fhir_fetch": "fhir_fetch",
+    "hooks.fhir_fetch_timeout_s": "fhir_fetch_timeout_s",
+}
+# environment variable -> (Settings field, kind)
+_ENV_KEYS: dict[str, tuple[str, str]] = {
+    "NETCDS_HOST": ("host", "str"),
+    "NETCDS_PORT": ("port", "int"),
+    "NETCDS_BASE_URL": ("base_url", "str"),
+    "NETCDS_DB_URL": ("db_url", "str"),
+    "NETCDS_GUIDELINE_VERSION": ("guideline_version", "str"),
+    "NETCDS_MAX_BODY_BYTES": ("max_body_bytes", "int"),
+    "NETCDS_LOG_LEVEL": ("log_level", "str"),
+    "NETCDS_API_REQUIRE_TOKEN": ("api_require_token", "bool"),
+    "NETCDS_HOOKS_OPEN": ("hooks_open", "bool"),
+    "NETCDS_HOOKS_ISSUERS": ("hooks_issuers", "json"),
+    "NETCDS_HOOKS_AUDIENCES": ("hooks_audiences", "list"),
+    "NETCDS_HOOKS_CLOCK_SKEW_S": ("hooks_clock_skew_s", "int"),
+    "NETCDS_HOOKS_PERSIST_EVALUATIONS": ("hooks_persist_evaluations", "bool"),
+    "NETCDS_HOOKS_AS_OF_TODAY": ("hooks_as_of_today", "bool"),
+    "NETCDS_FHIR_FETCH": ("fhir_fetch", "bool"),
+    "NETCDS_FHIR_FETCH_TIMEOUT_S": ("fhir_fetch_timeout_s", "float"),
+}
+_FIELD_NAME = {field: key for key, field in _TOML_KEYS.items()}
+_FIELD_ENV = {field: env for env, (field, _) in _ENV_KEYS.items()}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _flatten(data: Mapping[str, Any], source: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for section, body in data.items():
+        if not isinstance(body, dict):
+            raise SettingsError(f"{source}: {section}", "expected a [section] table")
+        for key, value in body.items():
+            name = f"{section}.{key}"
+            if name not in _TOML_KEYS:
+                raise SettingsError(f"{source}: {name}", "unknown setting")
+            out[_TOML_KEYS[name]] = value
+    return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Settings fields from one TOML file (see docs/configuration.md)."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(str(p), "config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(str(p), f"not valid TOML: {exc}") from None
+    return _flatten(data, str(p))
+
+
+def _env_value(env: str, kind: str, raw: str) -> Any:
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(env, f"must be an integer, got {raw!r}") from None
+    if kind == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(env, f"must be a number, got {raw!r}") from None
+    if kind == "bool":
+        low = raw.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise SettingsError(env, f"must be 1/0, true/false, yes/no or on/off, got {raw!r}")
+    if kind == "list":
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if kind == "json":
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(env, f"not valid JSON: {exc.msg}") from None
+    return raw
+
+
+def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Settings fields from ``NETCDS_*`` variables; an unknown ``NETCDS_`` service variable is ignored."""
+    out: dict[str, Any] = {}
+    for env, (field, kind) in _ENV_KEYS.items():
+        if env in environ:
+            out[field] = _env_value(env, kind, environ[env])
+    return out
+
+
+def load_settings(
+    config_path: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings: defaults, then the TOML file (``config_path`` or ``$NETCDS_CONFIG``),
+    then the environment, then ``overrides`` (command-line options; ``None`` values are skipped)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = config_path or env.get("NETCDS_CONFIG")
+    if path:
+        values.update(read_config_file(path))
+    values.update(read_environment(env))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        field = loc[0] if loc else "settings"
+        name = _FIELD_ENV.get(field, field)
+        where = f"{_FIELD_NAME.get(field, field)} / {name}" if field in _FIELD_NAME else name
+        rest = ".".join(loc[1:])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise SettingsError(where + (f"[{rest}]" if rest else ""), msg) from None

@@ -1,0 +1,59 @@
+"""``netcds evaluations ...``: work with stored evaluations (``replay ID``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from netcds.errors import KnowledgeError
+from netcds.settings import SettingsError, load_settings
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``evaluations`` command group to the netcds CLI."""
+    group = typer.Typer(
+        help="Stored evaluations: replay them against their pinned guideline version.", no_args_is_help=True
+    )
+
+    @group.command("replay")
+    def replay_cmd(
+        evaluation_id: Annotated[str, typer.Argument(metavar="ID", help="evaluation id")],
+        db: Annotated[str | None, typer.Option("--db", help="database URL (default: settings)")] = None,
+        config: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="print the full result as JSON")] = False,
+    ) -> None:
+        """Re-run a stored evaluation; exit 0 when identical, 1 when it differs, 2 when not found."""
+        from netcds.store.replay import replay
+        from netcds.store.repo import NotFoundError, Store
+
+        try:
+            settings = load_settings(config, overrides={"db_url": db})
+        except SettingsError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        store = Store.open(settings.db_url)
+        try:
+            result = replay(store, evaluation_id)
+        except NotFoundError:
+            typer.echo(f"error: no evaluation {evaluation_id}", err=True)
+            raise typer.Exit(2) from None
+        except KnowledgeError as exc:
+            typer.echo(f"error: the pinned guideline version cannot be loaded: {exc}", err=True)
+            raise typer.Exit(2) from None
+        finally:
+            store.close()
+        if as_json:
+            typer.echo(result.model_dump_json(indent=2))
+        else:
+            verdict = "identical" if result.identical else f"DIFFERS in {len(result.differences)} place(s)"
+            typer.echo(
+                f"evaluation {result.evaluation_id}: {result.guideline_id} {result.guideline_version}, "
+                f"engine {result.stored_engine_version} -> {result.replay_engine_version}: {verdict}"
+            )
+            for d in result.differences:
+                typer.echo(f"  {d.change:8} {d.path}: {d.stored!r} -> {d.replayed!r}")
+        raise typer.Exit(0 if result.identical else 1)
+
+    app.add_typer(group, name="evaluations")

@@ -1,0 +1,1 @@
+"""Alembic migrations of the netcds store (run programmatically by ``netcds.store.migrate``)."""

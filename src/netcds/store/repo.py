@@ -1,0 +1,422 @@
+"""The persistent store: one SQLAlchemy engine, migrated at open, with small typed operations.
+
+SQLite (the default) runs in WAL mode with ``synchronous=FULL`` so a committed
+write survives a power cut; PostgreSQL is used when the URL says so. Every
+operation is one short transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, delete, event, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from netcds.evaluation import Evaluation
+from netcds.patient import Patient
+from netcds.store.canonical import canonical_json, sha256_hex
+from netcds.store.models import AuditRow, CaseRow, CaseVersionRow, EvaluationRow, FeedbackRow, UsedTokenRow
+from netcds.store.records import (
+    AuditInfo,
+    CaseInfo,
+    CaseVersionInfo,
+    EvaluationInfo,
+    FeedbackInfo,
+    StoredEvaluation,
+)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class NotFoundError(LookupError):
+    """No row with that id."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+    finally:
+        cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``: SQLite gets WAL + synchronous=FULL; in-memory SQLite shares one connection."""
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+        if memory:
+            kwargs["poolclass"] = StaticPool
+        else:
+            path = url.split("///", 1)[1] if "///" in url else ""
+            if path and not path.startswith("file:"):
+                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with the bundled Alembic migrations."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def schema_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+        except Exception:  # table missing: an empty database
+            return None
+
+
+class Store:
+    """Cases, evaluations, hook feedback, the audit log and used JWT ids."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._session = sessionmaker(engine, expire_on_commit=False)
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect to ``url`` and run the migrations."""
+        engine = make_engine(url)
+        migrate(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        """A read transaction (or a write where the database arbitrates, e.g. PostgreSQL)."""
+        with self._session.begin() as session:
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """A write transaction. SQLite has one writer: writers queue on an in-process lock instead of
+        spinning in SQLite's busy handler (whose sleep back-off makes tail latency explode under load)."""
+        with self._write_lock, self._session.begin() as session:
+            yield session
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    # cases -------------------------------------------------------------------------------------------
+    def create_case(self, patient: Patient, actor: str) -> tuple[str, int, str]:
+        """Store a new case with ``patient`` as version 1; returns (case id, version, patient hash)."""
+        case_id = str(uuid.uuid4())
+        body = canonical_json(patient)
+        digest = sha256_hex(body)
+        now = _now()
+        with self._write() as s:
+            s.add(CaseRow(id=case_id, created_at=now, created_by=actor, latest_version=1))
+            s.flush()
+            s.add(
+                CaseVersionRow(
+                    case_id=case_id,
+                    version=1,
+                    patient_json=body,
+                    patient_hash=digest,
+                    created_at=now,
+                    created_by=actor,
+                )
+            )
+        return case_id, 1, digest
+
+    def add_case_version(self, case_id: str, patient: Patient, actor: str) -> tuple[int, str]:
+        """Store ``patient`` as the next version of a case; returns (version, patient hash)."""
+        body = canonical_json(patient)
+        digest = sha256_hex(body)
+        with self._write() as s:
+            case = s.get(CaseRow, case_id, with_for_update=True)
+            if case is None:
+                raise NotFoundError(case_id)
+            case.latest_version += 1
+            version = case.latest_version
+            s.add(
+                CaseVersionRow(
+                    case_id=case_id,
+                    version=version,
+                    patient_json=body,
+                    patient_hash=digest,
+                    created_at=_now(),
+                    created_by=actor,
+                )
+            )
+        return version, digest
+
+    def case_patient(self, case_id: str, version: int | None = None) -> Patient:
+        with self._tx() as s:
+            q = select(CaseVersionRow).where(CaseVersionRow.case_id == case_id)
+            q = (
+                q.where(CaseVersionRow.version == version)
+                if version
+                else q.order_by(CaseVersionRow.version.desc())
+            )
+            row = s.scalars(q.limit(1)).first()
+            if row is None:
+                raise NotFoundError(case_id)
+            return Patient.model_validate_json(row.patient_json)
+
+    def get_case(self, case_id: str) -> CaseInfo:
+        with self._tx() as s:
+            case = s.get(CaseRow, case_id)
+            if case is None:
+                raise NotFoundError(case_id)
+            rows = s.scalars(
+                select(CaseVersionRow)
+                .where(CaseVersionRow.case_id == case_id)
+                .order_by(CaseVersionRow.version)
+            ).all()
+            return CaseInfo(
+                case_id=case.id,
+                created_at=_utc(case.created_at),
+                created_by=case.created_by,
+                latest_version=case.latest_version,
+                versions=[
+                    CaseVersionInfo(
+                        version=r.version,
+                        patient_hash=r.patient_hash,
+                        created_at=_utc(r.created_at),
+                        created_by=r.created_by,
+                    )
+                    for r in rows
+                ],
+                patient=json.loads(rows[-1].patient_json),
+            )
+
+    # evaluations -------------------------------------------------------------------------------------
+    def save_evaluation(
+        self,
+        patient: Patient,
+        evaluation: Evaluation,
+        *,
+        origin: str,
+        actor: str,
+        request_id: str | None = None,
+        case_id: str | None = None,
+        case_version: int | None = None,
+        service_id: str | None = None,
+        hook_instance: str | None = None,
+        card_uuids: Sequence[str] | None = None,
+        evaluation_id: str | None = None,
+    ) -> EvaluationInfo:
+        """Persist one evaluation with the input it ran on and the versions that produced it."""
+        body = canonical_json(patient)
+        output = evaluation.model_dump_json()
+        row = EvaluationRow(
+            id=evaluation_id or str(uuid.uuid4()),
+            origin=origin,
+            case_id=case_id,
+            case_version=case_version,
+            input_json=body,
+            input_hash=sha256_hex(body),
+            guideline_id=evaluation.guideline.id,
+            guideline_version=evaluation.guideline.version,
+            knowledge_digest=evaluation.guideline.digest,
+            engine_version=evaluation.engine_version,
+            output_json=output,
+            output_hash=sha256_hex(output),
+            service_id=service_id,
+            hook_instance=hook_instance,
+            card_uuids=json.dumps(list(card_uuids)) if card_uuids else None,
+            created_at=_now(),
+            created_by=actor,
+            request_id=request_id,
+        )
+        with self._write() as s:
+            s.add(row)
+        return _evaluation_info(row)
+
+    def get_evaluation(self, evaluation_id: str) -> StoredEvaluation:
+        with self._tx() as s:
+            row = s.get(EvaluationRow, evaluation_id)
+            if row is None:
+                raise NotFoundError(evaluation_id)
+            info = _evaluation_info(row)
+            return StoredEvaluation(
+                **info.model_dump(), input=json.loads(row.input_json), output=json.loads(row.output_json)
+            )
+
+    def case_evaluations(self, case_id: str) -> list[EvaluationInfo]:
+        with self._tx() as s:
+            if s.get(CaseRow, case_id) is None:
+                raise NotFoundError(case_id)
+            rows = s.scalars(
+                select(EvaluationRow)
+                .where(EvaluationRow.case_id == case_id)
+                .order_by(EvaluationRow.created_at, EvaluationRow.id)
+            ).all()
+            return [_evaluation_info(r) for r in rows]
+
+    def count_evaluations(self) -> int:
+        with self._tx() as s:
+            return int(s.scalar(select(func.count()).select_from(EvaluationRow)) or 0)
+
+    # CDS Hooks feedback ------------------------------------------------------------------------------
+    def record_feedback(
+        self, service_id: str, items: Sequence[dict[str, Any]], actor: str, request_id: str | None = None
+    ) -> list[int]:
+        """Store feedback entries (already validated: card, outcome, acceptedSuggestions, overrideReason,
+        outcomeTimestamp); returns their ids."""
+        rows = []
+        now = _now()
+        for it in items:
+            reason = (it.get("overrideReason") or {}).get("reason") or {}
+            accepted = [a["id"] for a in it.get("acceptedSuggestions") or []]
+            rows.append(
+                FeedbackRow(
+                    service_id=service_id,
+                    card_uuid=it["card"],
+                    outcome=it["outcome"],
+                    accepted_suggestions=json.dumps(accepted) if accepted else None,
+                    override_system=reason.get("system"),
+                    override_code=reason.get("code"),
+                    override_display=reason.get("display"),
+                    user_comment=(it.get("overrideReason") or {}).get("userComment"),
+                    outcome_timestamp=it["outcomeTimestamp"],
+                    received_at=now,
+                    actor=actor,
+                    request_id=request_id,
+                )
+            )
+        with self._write() as s:
+            s.add_all(rows)
+            s.flush()
+            return [r.id for r in rows]
+
+    def feedback(self, service_id: str | None = None, card_uuid: str | None = None) -> list[FeedbackInfo]:
+        with self._tx() as s:
+            q = select(FeedbackRow).order_by(FeedbackRow.id)
+            if service_id:
+                q = q.where(FeedbackRow.service_id == service_id)
+            if card_uuid:
+                q = q.where(FeedbackRow.card_uuid == card_uuid)
+            return [
+                FeedbackInfo(
+                    id=r.id,
+                    service_id=r.service_id,
+                    card_uuid=r.card_uuid,
+                    outcome=r.outcome,
+                    accepted_suggestions=json.loads(r.accepted_suggestions) if r.accepted_suggestions else [],
+                    override_system=r.override_system,
+                    override_code=r.override_code,
+                    override_display=r.override_display,
+                    user_comment=r.user_comment,
+                    outcome_timestamp=r.outcome_timestamp,
+                    received_at=_utc(r.received_at),
+                    actor=r.actor,
+                )
+                for r in s.scalars(q).all()
+            ]
+
+    # audit log ---------------------------------------------------------------------------------------
+    def audit(
+        self,
+        actor: str,
+        action: str,
+        target: str | None = None,
+        request_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append one entry: who, what, on which id, in which request. ``detail`` holds ids/hashes only."""
+        with self._write() as s:
+            s.add(
+                AuditRow(
+                    at=_now(),
+                    actor=actor,
+                    action=action,
+                    target=target,
+                    request_id=request_id,
+                    detail=json.dumps(detail, sort_keys=True) if detail else None,
+                )
+            )
+
+    def audit_log(self, limit: int = 100, action: str | None = None) -> list[AuditInfo]:
+        with self._tx() as s:
+            q = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+            if action:
+                q = q.where(AuditRow.action == action)
+            return [
+                AuditInfo(
+                    id=r.id,
+                    at=_utc(r.at),
+                    actor=r.actor,
+                    action=r.action,
+                    target=r.target,
+                    request_id=r.request_id,
+                    detail=json.loads(r.detail) if r.detail else {},
+                )
+                for r in s.scalars(q).all()
+            ]
+
+    # JWT replay protection ---------------------------------------------------------------------------
+    def use_token_id(self, iss: str, jti: str, expires_at: int) -> bool:
+        """Record a JWT id; False when it was already used (a replay). Expired ids are purged."""
+        now = int(time.time())
+        try:
+            with self._write() as s:
+                s.execute(delete(UsedTokenRow).where(UsedTokenRow.expires_at < now - 600))
+                s.add(UsedTokenRow(iss=iss, jti=jti, expires_at=expires_at))
+        except IntegrityError:
+            return False
+        return True
+
+
+def _evaluation_info(row: EvaluationRow) -> EvaluationInfo:
+    return EvaluationInfo(
+        evaluation_id=row.id,
+        origin=row.origin,
+        case_id=row.case_id,
+        case_version=row.case_version,
+        input_hash=row.input_hash,
+        guideline_id=row.guideline_id,
+        guideline_version=row.guideline_version,
+        knowledge_digest=row.knowledge_digest,
+        engine_version=row.engine_version,
+        output_hash=row.output_hash,
+        service_id=row.service_id,
+        hook_instance=row.hook_instance,
+        card_uuids=json.loads(row.card_uuids) if row.card_uuids else [],
+        created_at=_utc(row.created_at),
+        created_by=row.created_by,
+    )

@@ -1,0 +1,375 @@
+"""CDS Hooks 2.0 services in-process: discovery, patient-view, order-sign/select, 412, feedback."""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from netcds.api.app import create_app
+from netcds.fhir.cards import draft_dose_mg
+from tests.api.conftest import (
+    CLARITHROMYCIN,
+    Keys,
+    auth,
+    draft_cabozantinib,
+    hook_request,
+    make_settings,
+    prefetch,
+)
+
+PV = "/cds-services/netcds-patient-view"
+OS = "/cds-services/netcds-order-sign"
+OSEL = "/cds-services/netcds-order-select"
+needs_mapping = pytest.mark.skipif(
+    find_spec("netcds.fhir.mcode") is None, reason="FHIR mapping not present yet"
+)
+needs_safety = pytest.mark.skipif(find_spec("netcds.safety") is None, reason="safety layer not present yet")
+
+
+def post(client: TestClient, keys: Keys, path: str, body: dict[str, Any]) -> httpx.Response:
+    return client.post(path, json=body, headers=auth(keys, path))
+
+
+def by_topic(cards: list[dict[str, Any]], topic: str) -> list[dict[str, Any]]:
+    return [c for c in cards if c["source"].get("topic", {}).get("code") == topic]
+
+
+def test_discovery(client: TestClient, keys: Keys) -> None:
+    r = client.get("/cds-services", headers=auth(keys, "/cds-services"))
+    services = {s["id"]: s for s in r.json()["services"]}
+    assert services["netcds-patient-view"]["hook"] == "patient-view"
+    assert services["netcds-order-sign"]["hook"] == "order-sign"
+    assert services["netcds-order-select"]["hook"] == "order-select"
+    pf = services["netcds-patient-view"]["prefetch"]
+    assert pf["patient"] == "Patient/{{context.patientId}}"
+    assert pf["conditions"] == "Condition?patient={{context.patientId}}"
+    assert set(pf) == {"patient", "conditions", "observations", "medicationRequests", "medicationStatements"}
+    assert all(s["description"] and s["title"] for s in services.values())
+
+
+@needs_mapping
+def test_patient_view_with_realistic_prefetch(client: TestClient, keys: Keys) -> None:
+    body = hook_request("patient-view", prefetch_data=prefetch())
+    r = post(client, keys, PV, body)
+    assert r.status_code == 200, r.text
+    cards = r.json()["cards"]
+    main = by_topic(cards, "therapy-options")[0]
+    assert main["indicator"] == "info"
+    assert "GI WD G1/2" in main["summary"] and "eligible" in main["summary"]
+    assert "Cabozantinib" in main["detail"] and "Everolimus" in main["detail"]
+    missing = by_topic(cards, "missing-data")[0]
+    assert "`tumor.sstr_status`" in missing["detail"]
+    assert all(len(c["summary"]) < 140 for c in cards)
+    # the link goes to the stored evaluation, which holds the card uuids
+    link = main["links"][0]["url"]
+    assert link.startswith("http://testserver/api/v1/evaluations/")
+    stored = client.get(link.removeprefix("http://testserver")).json()
+    assert stored["origin"] == "cds-hooks"
+    assert stored["card_uuids"] == [c["uuid"] for c in cards]
+    assert stored["output"]["setting"]["table"] == "gi_wd_g12"
+    assert stored["hook_instance"] == body["hookInstance"]
+    # same data, new hook instance: same cards (deterministic uuids)
+    again = post(client, keys, PV, hook_request("patient-view", prefetch_data=prefetch())).json()["cards"]
+    assert [c["uuid"] for c in again] == [c["uuid"] for c in cards]
+
+
+@needs_mapping
+def test_patient_view_without_a_net_diagnosis_says_nothing(client: TestClient, keys: Keys) -> None:
+    pf = prefetch()
+    pf["conditions"] = None
+    r = post(client, keys, PV, hook_request("patient-view", prefetch_data=pf))
+    assert r.status_code == 200
+    assert r.json() == {"cards": []}
+
+
+def test_patient_view_missing_prefetch_is_412(client: TestClient, keys: Keys) -> None:
+    pf = prefetch()
+    del pf["observations"]
+    del pf["medicationStatements"]
+    r = post(client, keys, PV, hook_request("patient-view", prefetch_data=pf))
+    assert r.status_code == 412
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["missing_prefetch"] == ["observations", "medicationStatements"]
+    r = post(client, keys, PV, hook_request("patient-view"))
+    assert r.status_code == 412
+
+
+def test_operation_outcome_in_prefetch_counts_as_missing(client: TestClient, keys: Keys) -> None:
+    pf = prefetch()
+    pf["observations"] = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "timeout"}],
+    }
+    r = post(client, keys, PV, hook_request("patient-view", prefetch_data=pf))
+    assert r.status_code == 412
+    assert r.json()["missing_prefetch"] == ["observations"]
+
+
+def test_fhir_server_given_but_fetching_disabled_is_412(client: TestClient, keys: Keys) -> None:
+    body = hook_request(
+        "patient-view",
+        fhirServer="https://ehr.example.test/fhir",
+        fhirAuthorization={
+            "access_token": "t",
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "netcds",
+        },
+    )
+    r = post(client, keys, PV, body)
+    assert r.status_code == 412
+    assert "disabled" in r.json()["detail"]
+
+
+@needs_mapping
+def test_missing_prefetch_fetched_from_fhir_server_when_enabled(tmp_path: Path, keys: Keys) -> None:
+    data = prefetch()
+    seen: list[httpx.Request] = []
+
+    def fhir(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        path = request.url.path.removeprefix("/fhir/")
+        key = {
+            "Patient/p1": "patient",
+            "Condition": "conditions",
+            "Observation": "observations",
+            "MedicationRequest": "medicationRequests",
+            "MedicationStatement": "medicationStatements",
+        }[path]
+        value = data[key]
+        if value is None:
+            return httpx.Response(200, json={"resourceType": "Bundle", "type": "searchset", "entry": []})
+        return httpx.Response(200, json=value)
+
+    app = create_app(make_settings(tmp_path, keys, fhir_fetch=True), fhir_transport=httpx.MockTransport(fhir))
+    pf = copy.deepcopy(data)
+    del pf["conditions"], pf["observations"]
+    body = hook_request(
+        "patient-view",
+        prefetch_data=pf,
+        fhirServer="https://ehr.example.test/fhir",
+        fhirAuthorization={
+            "access_token": "fhir-token",
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "netcds",
+        },
+    )
+    with TestClient(app) as c:
+        r = post(c, keys, PV, body)
+    assert r.status_code == 200, r.text
+    assert sorted(str(q.url) for q in seen) == [
+        "https://ehr.example.test/fhir/Condition?patient=p1",
+        "https://ehr.example.test/fhir/Observation?patient=p1",
+    ]
+    assert all(q.headers["authorization"] == "Bearer fhir-token" for q in seen)
+    assert "GI WD G1/2" in r.json()["cards"][0]["summary"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"hook": "patient-view", "context": {"patientId": "p1"}}, "hookInstance"),
+        ({"hook": "order-sign", "hookInstance": "x", "context": {"patientId": "p1"}}, "hook"),
+        ({"hook": "patient-view", "hookInstance": "x", "context": {}}, "context.patientId"),
+        (
+            {
+                "hook": "patient-view",
+                "hookInstance": "x",
+                "context": {"patientId": "p1"},
+                "fhirAuthorization": {
+                    "access_token": "t",
+                    "token_type": "Bearer",
+                    "expires_in": 1,
+                    "scope": "s",
+                    "subject": "s",
+                },
+            },
+            "fhirServer",
+        ),
+    ],
+)
+def test_malformed_hook_request_is_422(
+    client: TestClient, keys: Keys, body: dict[str, Any], field: str
+) -> None:
+    r = post(client, keys, PV, body)
+    assert r.status_code == 422, r.text
+    assert field in [e["field"] for e in r.json()["errors"]]
+
+
+def test_unknown_service_is_404(client: TestClient, keys: Keys) -> None:
+    r = post(client, keys, "/cds-services/nope", hook_request("patient-view"))
+    assert r.status_code == 404
+
+
+def test_order_sign_without_tabled_agent_needs_no_data(client: TestClient, keys: Keys) -> None:
+    r = post(client, keys, OS, hook_request("order-sign", drafts=[CLARITHROMYCIN]))
+    assert r.status_code == 200
+    assert r.json() == {"cards": []}
+
+
+def test_order_sign_for_tabled_agent_without_prefetch_is_412(client: TestClient, keys: Keys) -> None:
+    r = post(client, keys, OS, hook_request("order-sign", drafts=[draft_cabozantinib()]))
+    assert r.status_code == 412
+
+
+def test_order_sign_needs_draft_orders_bundle(client: TestClient, keys: Keys) -> None:
+    body = hook_request("order-sign", prefetch_data=prefetch())
+    body["context"]["draftOrders"] = [draft_cabozantinib()]
+    r = post(client, keys, OS, body)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "context.draftOrders"
+
+
+def _interaction_card(cards: list[dict[str, Any]]) -> dict[str, Any]:
+    found = [c for c in cards if "CYP3A4" in c["summary"]]
+    assert len(found) == 1, [c["summary"] for c in cards]
+    return found[0]
+
+
+@needs_mapping
+@needs_safety
+def test_order_sign_cabozantinib_with_clarithromycin_in_prefetch(client: TestClient, keys: Keys) -> None:
+    body = hook_request(
+        "order-sign", prefetch_data=prefetch([CLARITHROMYCIN]), drafts=[draft_cabozantinib(60)]
+    )
+    r = post(client, keys, OS, body)
+    assert r.status_code == 200, r.text
+    cards = r.json()["cards"]
+    card = _interaction_card(cards)
+    assert card["indicator"] in ("warning", "critical")
+    assert "clarithromycin" in card["detail"]
+    (suggestion,) = card["suggestions"]
+    (action,) = suggestion["actions"]
+    assert action["type"] == "update"
+    assert action["resource"]["id"] == "draft-cabo"
+    assert draft_dose_mg(action["resource"]) == 40
+    assert card["selectionBehavior"] == "at-most-one"
+    assert card["overrideReasons"] and all(r["display"] for r in card["overrideReasons"])
+    assert card["source"]["url"].startswith("https://")
+    assert by_topic(cards, "drug-safety")
+
+
+@needs_mapping
+@needs_safety
+def test_order_sign_inhibitor_ordered_together(client: TestClient, keys: Keys) -> None:
+    body = hook_request(
+        "order-sign", prefetch_data=prefetch(), drafts=[draft_cabozantinib(60), CLARITHROMYCIN]
+    )
+    cards = post(client, keys, OS, body).json()["cards"]
+    assert _interaction_card(cards)["suggestions"][0]["label"] == "Change cabozantinib dose to 40 mg"
+
+
+@needs_mapping
+@needs_safety
+def test_order_sign_without_interaction_has_no_dose_suggestion(client: TestClient, keys: Keys) -> None:
+    body = hook_request("order-sign", prefetch_data=prefetch(), drafts=[draft_cabozantinib(60)])
+    cards = post(client, keys, OS, body).json()["cards"]
+    assert cards
+    assert not any("CYP3A4" in c["summary"] for c in cards)
+    assert not any("suggestions" in c for c in cards)
+
+
+@needs_mapping
+@needs_safety
+def test_order_select_screens_only_the_selection(client: TestClient, keys: Keys) -> None:
+    body = hook_request(
+        "order-select", prefetch_data=prefetch([CLARITHROMYCIN]), drafts=[draft_cabozantinib(60)]
+    )
+    body["context"]["selections"] = ["MedicationRequest/other"]
+    assert post(client, keys, OSEL, body).json() == {"cards": []}
+    body["context"]["selections"] = ["MedicationRequest/draft-cabo"]
+    assert _interaction_card(post(client, keys, OSEL, body).json()["cards"])
+
+
+def test_feedback_is_stored(client: TestClient, keys: Keys) -> None:
+    path = OS + "/feedback"
+    body = {
+        "feedback": [
+            {
+                "card": "11111111-1111-5111-8111-111111111111",
+                "outcome": "accepted",
+                "acceptedSuggestions": [{"id": "22222222-2222-5222-8222-222222222222"}],
+                "outcomeTimestamp": "2025-03-02T10:15:00Z",
+            },
+            {
+                "card": "33333333-3333-5333-8333-333333333333",
+                "outcome": "overridden",
+                "overrideReason": {
+                    "reason": {
+                        "system": "urn:netcds:override-reason",
+                        "code": "benefit-outweighs-risk",
+                        "display": "Benefit judged to outweigh the risk; will monitor",
+                    },
+                    "userComment": "discussed at tumor board",
+                },
+                "outcomeTimestamp": "2025-03-02T10:16:00Z",
+            },
+        ]
+    }
+    r = client.post(path, json=body, headers=auth(keys, path))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"stored": 2}
+    store = client.app.state.netcds.store  # type: ignore[attr-defined]
+    fb = store.feedback(service_id="netcds-order-sign")
+    assert [(f.outcome, f.override_code) for f in fb] == [
+        ("accepted", None),
+        ("overridden", "benefit-outweighs-risk"),
+    ]
+    assert fb[0].accepted_suggestions == ["22222222-2222-5222-8222-222222222222"]
+    assert fb[1].user_comment == "discussed at tumor board"
+    assert fb[1].actor == "ehr-client@https://ehr.example.test"
+    entry = store.audit_log(action="hooks.feedback")[0]
+    assert "discussed" not in json.dumps(entry.detail)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"card": "c", "outcome": "accepted", "outcomeTimestamp": "2025-03-02T10:15:00Z"},
+        {"card": "c", "outcome": "ignored", "outcomeTimestamp": "2025-03-02T10:15:00Z"},
+        {"card": "c", "outcome": "overridden", "outcomeTimestamp": "yesterday"},
+        {"outcome": "overridden", "outcomeTimestamp": "2025-03-02T10:15:00Z"},
+    ],
+)
+def test_bad_feedback_is_422(client: TestClient, keys: Keys, item: dict[str, Any]) -> None:
+    path = OS + "/feedback"
+    r = client.post(path, json={"feedback": [item]}, headers=auth(keys, path))
+    assert r.status_code == 422, r.text
+
+
+def test_feedback_needs_a_token_for_its_endpoint(client: TestClient, keys: Keys) -> None:
+    path = OS + "/feedback"
+    body = {"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "2025-03-02T10:15:00Z"}]}
+    assert client.post(path, json=body).status_code == 401
+    wrong = {"Authorization": f"Bearer {keys.token('http://testserver' + PV)}"}
+    assert client.post(path, json=body, headers=wrong).status_code == 401
+
+
+@needs_mapping
+def test_no_patient_content_in_logs(client: TestClient, keys: Keys, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    pf = prefetch([CLARITHROMYCIN])
+    pf["patient"]["id"] = "mrn-998877"
+    post(client, keys, PV, hook_request("patient-view", prefetch_data=pf))
+    body = hook_request("order-sign", prefetch_data=pf, drafts=[draft_cabozantinib(60)])
+    post(client, keys, OS, body)
+    client.post(
+        "/api/v1/evaluate",
+        json={"id": "mrn-998877", "tumor": {"primary_site": "ileum", "ki67_percent": 150.25}},
+    )
+    text = caplog.text
+    assert "POST /cds-services/{service_id} 200" in text  # the request log line exists
+    for phi in ("mrn-998877", "ileum", "clarithromycin", "1962-05-01", "150.25"):
+        assert phi not in text, phi

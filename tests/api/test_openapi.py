@@ -1,0 +1,56 @@
+"""The checked-in OpenAPI document is current and complete."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from netcds.api.openapi import DEFAULT_PATH, build_openapi, render
+
+
+def test_checked_in_openapi_is_current() -> None:
+    assert DEFAULT_PATH.exists(), "run: python -m netcds.api.openapi"
+    assert DEFAULT_PATH.read_text(encoding="utf-8") == render(), (
+        "docs/openapi.json is stale: run python -m netcds.api.openapi"
+    )
+
+
+def test_openapi_is_complete() -> None:
+    doc = build_openapi()
+    paths: dict[str, Any] = doc["paths"]
+    expected = {
+        ("post", "/api/v1/evaluate"),
+        ("post", "/api/v1/evaluate/fhir"),
+        ("get", "/api/v1/guidelines"),
+        ("get", "/api/v1/guidelines/{guideline_id}/{version}"),
+        ("get", "/api/v1/agents/{agent_id}"),
+        ("post", "/api/v1/cases"),
+        ("get", "/api/v1/cases/{case_id}"),
+        ("get", "/api/v1/cases/{case_id}/evaluations"),
+        ("get", "/api/v1/health"),
+        ("get", "/cds-services"),
+        ("post", "/cds-services/{service_id}"),
+        ("post", "/cds-services/{service_id}/feedback"),
+        ("post", "/api/v1/evaluations/{evaluation_id}/replay"),
+    }
+    have = {(m, p) for p, ops in paths.items() for m in ops}
+    assert expected <= have
+    schemas = doc["components"]["schemas"]
+    assert {"Patient", "Evaluation", "Problem", "CaseResult", "ReplayResult"} <= set(schemas)
+    assert "HTTPValidationError" not in json.dumps(doc)
+    for p, ops in paths.items():
+        for m, op in ops.items():
+            assert op.get("summary"), (m, p)
+            assert "200" in op["responses"] or "201" in op["responses"], (m, p)
+            if m == "post" and not p.endswith("/replay"):
+                assert "requestBody" in op, (m, p)
+                body = op["requestBody"]["content"]
+                assert any("example" in c or "examples" in c for c in body.values()), (m, p)
+                assert "422" in op["responses"], (m, p)
+    ev = paths["/api/v1/evaluate"]["post"]
+    assert ev["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Patient"
+    }
+    assert ev["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith(
+        "/Problem"
+    )
