@@ -209,6 +209,8 @@ class Context:
     as_of: date | None
     class_labels: dict[str, str] = field(default_factory=dict)
     unverified_meds: dict[str, dict[str, str]] = field(default_factory=dict)  # generic -> class -> note
+    # results of fact leaves for this patient: monographs share many (pregnancy, renal, hepatic, ...)
+    leaf_memo: dict[Condition, Result] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -231,12 +233,16 @@ class Result:
 def evaluate(c: SafetyCondition, ctx: Context) -> Result:
     """Three-valued evaluation; ``hits`` are the facts that decided the value."""
     if isinstance(c, Leaf):
-        out = evaluate_leaf(c.cond, ctx.facts)
-        found = {True: out.positives, False: out.negatives, None: out.unknowns}[out.value]
-        hits = [
-            Hit(_detail(c.cond, ctx.facts) or f.detail or f.says, f.value, tuple(f.fields)) for f in found
-        ]
-        return Result(out.value, hits, list(out.missing) if out.value is None else [])
+        hit = ctx.leaf_memo.get(c.cond)
+        if hit is None:
+            out = evaluate_leaf(c.cond, ctx.facts)
+            found = {True: out.positives, False: out.negatives, None: out.unknowns}[out.value]
+            hits = [
+                Hit(_detail(c.cond, ctx.facts) or f.detail or f.says, f.value, tuple(f.fields)) for f in found
+            ]
+            hit = Result(out.value, hits, list(out.missing) if out.value is None else [])
+            ctx.leaf_memo[c.cond] = hit
+        return hit
     if isinstance(c, MedLeaf):
         return _medication(c, ctx)
     if isinstance(c, DateLeaf):

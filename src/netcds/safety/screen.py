@@ -78,7 +78,7 @@ class _Screen:
     def add(self, severity: Severity, ident: str, finding: str, action: str, cite: Cite, fields: list[str],
             kind: Kind, doubt: str | None = None) -> None:  # fmt: skip
         self.items.append(
-            SafetyItem(
+            SafetyItem.model_construct(  # built from validated knowledge: no re-validation
                 severity=severity,
                 agent=self.mono.id,
                 finding=(UNVERIFIED + finding) if doubt else finding,
@@ -110,7 +110,7 @@ class _Screen:
                 })  # fmt: skip
                 return
         self.items.append(
-            SafetyItem(
+            SafetyItem.model_construct(
                 severity="info",
                 agent=self.mono.id,
                 finding=f"not assessed: {', '.join(missing)} — needed to check: {what}",
