@@ -49,7 +49,7 @@ def fetch(dest: Path, force: bool = False) -> int:
         print("npm not found: install Node.js/npm to fetch the mCODE examples", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+        proc = subprocess.run(
             [npm, "pack", f"{PACKAGE}@{VERSION}", "--silent", "--pack-destination", tmp],
             capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip

@@ -54,7 +54,7 @@ def test_options_are_exactly_the_applicable_column(record):
     assert sorted(o.entry_id for o in ev.options) == sorted(e.id for e in column.entries)
     tiers = [TIER_ORDER.index(o.tier) for o in ev.options]
     assert tiers == sorted(tiers)  # grouped by tier as the guideline gives them
-    for tier in set(o.tier for o in ev.options):
+    for tier in {o.tier for o in ev.options}:
         ranks = [o.discussion_rank for o in ev.options if o.tier == tier]
         ranked = [r for r in ranks if r is not None]
         assert ranked == list(range(1, len(ranked) + 1)) and ranks[: len(ranked)] == ranked
