@@ -26,7 +26,8 @@ def treatments(draw: st.DrawFn) -> list[dict[str, Any]] | None:
         return None
     out = []
     day = date(2018, 1, 1)
-    for _ in range(draw(st.integers(0, 4))):
+    n = draw(st.integers(0, 4))
+    for k in range(n):
         agent = draw(
             st.sampled_from(
                 [
@@ -43,7 +44,7 @@ def treatments(draw: st.DrawFn) -> list[dict[str, Any]] | None:
             )
         )
         start = day + timedelta(days=draw(st.integers(0, 200)))
-        length = draw(maybe(st.integers(10, 700)))
+        length = draw(maybe(st.integers(10, 700))) if k == n - 1 else draw(st.integers(10, 700))
         end = start + timedelta(days=length) if length is not None else None
         progressed = draw(BOOL)
         t: dict[str, Any] = {
@@ -63,7 +64,7 @@ def treatments(draw: st.DrawFn) -> list[dict[str, Any]] | None:
                 maybe(st.sampled_from(["toxicity", "completed", "patient_choice", "other"]))
             )
         out.append(t)
-        day = end or start
+        day = (end or start) + timedelta(days=1)
     return out
 
 
@@ -95,8 +96,10 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
         "fdg_avid": draw(BOOL),
         "proliferation_high_end": draw(BOOL),
     }
-    if thoracic and differentiation != "poor":
-        tumor["lung_subtype"] = draw(maybe(st.sampled_from(["typical_carcinoid", "atypical_carcinoid"])))
+    if thoracic and differentiation != "poor" and grade in (None, "G1", "G2"):
+        allowed = {None: ["typical_carcinoid", "atypical_carcinoid"], "G1": ["typical_carcinoid"],
+                   "G2": ["atypical_carcinoid"]}[grade]
+        tumor["lung_subtype"] = draw(maybe(st.sampled_from(allowed)))
     if site == "colon":
         tumor["colon_segment"] = draw(
             maybe(st.sampled_from(["ascending", "transverse", "descending", "sigmoid"]))

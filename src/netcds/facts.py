@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
-
 from netcds.history import ssa_dose_level
 from netcds.patient import REGIMEN_AGENTS, Patient, Treatment
 
@@ -59,17 +57,21 @@ class Facts:
         return d.why if d is not None else None
 
 
-def flatten(model: BaseModel, prefix: str = "") -> dict[str, Any]:
+SECTIONS = ("tumor", "disease", "biomarkers", "comorbidities", "context", "preferences")
+
+
+def flatten(p: Patient) -> dict[str, Any]:
+    """The record as dotted paths; enum words meaning 'unknown' become None."""
+    data = p.model_dump(exclude={"treatments", "assessments", *SECTIONS})
     out: dict[str, Any] = {}
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        path = f"{prefix}{name}"
-        if isinstance(value, BaseModel):
-            out.update(flatten(value, path + "."))
-        elif isinstance(value, str) and value in UNKNOWN_WORDS:
-            out[path] = None
-        else:
-            out[path] = value
+    for k, v in data.items():
+        out[k] = None if isinstance(v, str) and v in UNKNOWN_WORDS else v
+    for section in SECTIONS:
+        sub = getattr(p, section)
+        for k, v in sub.model_dump().items():
+            out[f"{section}.{k}"] = None if isinstance(v, str) and v in UNKNOWN_WORDS else v
+    out["treatments"] = p.treatments
+    out["assessments"] = p.assessments
     return out
 
 

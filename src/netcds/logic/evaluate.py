@@ -9,8 +9,10 @@ are not reported as missing.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from netcds.facts import Facts, progressed_on, treatment_agents
@@ -21,19 +23,54 @@ OP_WORDS = {"eq": "is", "ne": "is not", "gt": ">", "ge": "≥", "lt": "<", "le":
             "in": "is one of", "not_in": "is none of", "contains": "includes"}  # fmt: skip
 
 
-@dataclass(frozen=True)
 class Finding:
-    """One fact judgement: what was asked, the answer, and the facts behind it."""
+    """One fact judgement: what was asked, the answer, and the facts behind it.
 
-    says: str
-    value: bool | None
-    detail: str
-    fields: tuple[str, ...] = ()
+    The wording (``detail``, ``text``) is built only when read: most findings of the
+    tables a patient does not fall into are never shown.
+    """
+
+    __slots__ = ("_detail", "children", "fact", "fields", "raw", "says", "value", "why")
+
+    def __init__(
+        self,
+        says: str,
+        value: bool | None,
+        detail: str | None = None,
+        fields: tuple[str, ...] = (),
+        *,
+        fact: str | None = None,
+        raw: Any = None,
+        children: list[Finding] | None = None,
+    ) -> None:
+        self.says = says
+        self.value = value
+        self._detail = detail
+        self.fields = fields
+        self.fact = fact
+        self.raw = raw
+        self.children = children
+
+    @property
+    def detail(self) -> str:
+        if self._detail is None:
+            if self.children is not None:
+                self._detail = "; ".join(f.text for f in self.children)
+            elif self.fact is not None:
+                name = label(self.fact)
+                self._detail = f"{name} not recorded" if self.raw is None else f"{name} = {show(self.raw)}"
+            else:
+                self._detail = ""
+        return self._detail
 
     @property
     def text(self) -> str:
         word = {True: "yes", False: "no", None: "unknown"}[self.value]
-        return f"{self.says}: {word} ({self.detail})" if self.detail else f"{self.says}: {word}"
+        detail = self.detail
+        return f"{self.says}: {word} ({detail})" if detail else f"{self.says}: {word}"
+
+    def __repr__(self) -> str:
+        return f"Finding({self.text!r})"
 
 
 @dataclass
@@ -58,6 +95,20 @@ def show(v: Any) -> str:
     return str(v).replace("_", " ")
 
 
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+    "in": lambda v, allowed: v in allowed,
+    "not_in": lambda v, allowed: v not in allowed,
+    "contains": lambda v, item: item in v,
+}
+
+
+@cache
 def _auto_says(c: Condition) -> str:
     if isinstance(c, Compare):
         if c.op == "eq" and isinstance(c.value, bool):
@@ -75,24 +126,11 @@ def _compare(c: Compare, facts: Facts) -> Outcome:
     says = c.says or _auto_says(c)
     why = facts.why(c.fact)
     if v is None:
-        detail = why or f"{label(c.fact)} not recorded"
         missing = list(facts.missing_for(c.fact))
-        f = Finding(says, None, detail, tuple(missing))
+        f = Finding(says, None, why, tuple(missing), fact=c.fact)
         return Outcome(None, unknowns=[f], missing=missing)
-    ops: dict[str, Callable[[], Any]] = {
-        "eq": lambda: v == c.value,
-        "ne": lambda: v != c.value,
-        "gt": lambda: v > c.value,
-        "ge": lambda: v >= c.value,
-        "lt": lambda: v < c.value,
-        "le": lambda: v <= c.value,
-        "in": lambda: v in c.value,
-        "not_in": lambda: v not in c.value,
-        "contains": lambda: c.value in v,
-    }
-    result = bool(ops[c.op]())
-    detail = why or f"{label(c.fact)} = {show(v)}"
-    f = Finding(says, result, detail, (c.fact,))
+    result = bool(_OPS[c.op](v, c.value))
+    f = Finding(says, result, why, (c.fact,), fact=c.fact, raw=v)
     return Outcome(True, positives=[f]) if result else Outcome(False, negatives=[f])
 
 
@@ -163,8 +201,7 @@ def evaluate(c: Condition, facts: Facts) -> Outcome:
         out = _negate(c, facts)
     if c.says and not isinstance(c, Compare | History):
         # a worded node speaks for its subtree: one finding naming the facts used
-        details = "; ".join(f.text for f in out.findings()) if out.findings() else ""
-        f = Finding(c.says, out.value, details, tuple(out.missing))
+        f = Finding(c.says, out.value, None, tuple(out.missing), children=out.findings())
         return Outcome(
             out.value,
             positives=[f] if out.value is True else [],
