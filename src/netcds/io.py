@@ -102,6 +102,8 @@ def parse_json(text: str | bytes) -> Any:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
         raise InputError("<json>", f"not valid JSON{where}: {reason}") from None
+    except ValueError:  # e.g. an integer longer than Python's 4300-digit conversion limit
+        raise InputError("<json>", "not valid JSON: a number has too many digits") from None
     if _depth(data, MAX_DEPTH) > MAX_DEPTH:
         raise InputError("<json>", f"JSON nested deeper than {MAX_DEPTH} levels")
     return data

@@ -69,10 +69,19 @@ class Settings(BaseModel):
     host: str = DEFAULT_HOST
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
     base_url: str | None = None
-    db_url: str = DEFAULT_DB_URL
+    db_url: str = Field(default=DEFAULT_DB_URL, repr=False)  # may hold a password: never in a repr or log
     guideline_version: str = "5.2024"
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # browsers: origins allowed to call the API from a page (CORS); none by default
+    cors_origins: tuple[str, ...] = ()
+    # per-client token bucket (see docs/configuration.md); 0 = no limit
+    rate_limit_per_minute: int = Field(default=600, ge=0, le=1_000_000)
+    rate_limit_burst: int = Field(default=120, ge=1, le=1_000_000)
+    rate_limit_loopback: bool = False
+    rate_limit_key: Literal["ip", "client"] = "ip"
+    # in-memory LRU of serialized evaluations keyed by input hash + knowledge digest; 0 = off
+    eval_cache_mb: int = Field(default=32, ge=0, le=4096)
     # CDS Hooks
     hooks_open: bool = False
     hooks_issuers: tuple[IssuerConfig, ...] = ()
@@ -94,6 +103,24 @@ class Settings(BaseModel):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        out = []
+        for origin in value:
+            o = origin.strip().rstrip("/")
+            if o == "*":
+                raise ValueError("'*' is not allowed: list each origin (scheme://host[:port])")
+            if not o.startswith(("http://", "https://")) or "/" in o.split("://", 1)[1]:
+                raise ValueError(f"{o!r} is not an origin (scheme://host[:port], no path)")
+            out.append(o.lower())
+        return tuple(out)
+
+    @property
+    def redacted_db_url(self) -> str:
+        """The database URL with any password replaced by ``***`` (for messages)."""
+        return redact_url(self.db_url)
+
     @property
     def public_base_url(self) -> str:
         """The URL clients use to reach this service (``base_url``, or built from host and port)."""
@@ -101,6 +128,19 @@ class Settings(BaseModel):
             return self.base_url
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+
+def redact_url(url: str) -> str:
+    """``scheme://user:secret@host/db`` -> ``scheme://user:***@host/db``; other text unchanged."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, path = rest.partition("/")
+    if "@" not in netloc:
+        return url
+    userinfo, _, host = netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}"
 
 
 # config-file key (section.key) -> Settings field
@@ -111,7 +151,14 @@ _TOML_KEYS: dict[str, str] = {
     "server.max_body_bytes": "max_body_bytes",
     "server.log_level": "log_level",
     "server.require_token": "api_require_token",
+    "server.cors_origins": "cors_origins",
+    "server.rate_limit_per_minute": "rate_limit_per_minute",
+    "server.rate_limit_burst": "rate_limit_burst",
+    "server.rate_limit_loopback": "rate_limit_loopback",
+    "server.rate_limit_key": "rate_limit_key",
+    "server.eval_cache_mb": "eval_cache_mb",
     "store.url": "db_url",
+    "store.url_file": "db_url_file",
     "knowledge.version": "guideline_version",
     "hooks.open": "hooks_open",
     "hooks.issuers": "hooks_issuers",
@@ -128,6 +175,13 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
     "NETCDS_PORT": ("port", "int"),
     "NETCDS_BASE_URL": ("base_url", "str"),
     "NETCDS_DB_URL": ("db_url", "str"),
+    "NETCDS_DB_URL_FILE": ("db_url_file", "str"),
+    "NETCDS_CORS_ORIGINS": ("cors_origins", "list"),
+    "NETCDS_RATE_LIMIT_PER_MINUTE": ("rate_limit_per_minute", "int"),
+    "NETCDS_RATE_LIMIT_BURST": ("rate_limit_burst", "int"),
+    "NETCDS_RATE_LIMIT_LOOPBACK": ("rate_limit_loopback", "bool"),
+    "NETCDS_RATE_LIMIT_KEY": ("rate_limit_key", "str"),
+    "NETCDS_EVAL_CACHE_MB": ("eval_cache_mb", "int"),
     "NETCDS_GUIDELINE_VERSION": ("guideline_version", "str"),
     "NETCDS_MAX_BODY_BYTES": ("max_body_bytes", "int"),
     "NETCDS_LOG_LEVEL": ("log_level", "str"),
@@ -209,6 +263,19 @@ def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def _read_secret_file(path: str) -> str:
+    """The first line of a secret file (e.g. a container secret); the value itself is never echoed."""
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(
+            "store.url_file / NETCDS_DB_URL_FILE", f"cannot read {path}: {exc.strerror}"
+        ) from None
+    if not text:
+        raise SettingsError("store.url_file / NETCDS_DB_URL_FILE", f"{path} is empty")
+    return text.splitlines()[0].strip()
+
+
 def load_settings(
     config_path: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -223,6 +290,10 @@ def load_settings(
         values.update(read_config_file(path))
     values.update(read_environment(env))
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    # a URL file (store.url_file / NETCDS_DB_URL_FILE) wins over store.url / NETCDS_DB_URL; --db over both
+    url_file = values.pop("db_url_file", None)
+    if url_file and (overrides or {}).get("db_url") is None:
+        values["db_url"] = _read_secret_file(str(url_file))
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:

@@ -85,6 +85,11 @@ def test_huge_and_negative_numbers_and_strings_for_numbers():
         assert res.exit_code == 2, bad
 
 
+def test_integer_with_too_many_digits():
+    res = runner.invoke(app, ["evaluate", "-"], input='{"tumor": {"primary_site": "ileum"}, "age_years": ' + "9" * 5000 + "}")
+    assert res.exit_code == 2 and "too many digits" in res.stderr
+
+
 def test_unicode_edge_cases():
     for text in ["\u202e\u0000", "💥" * 50, "a\ud800b"]:
         record = {**gi(), "id": text}

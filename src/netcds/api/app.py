@@ -9,13 +9,17 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 
 from netcds import __version__
 from netcds.api.auth import TokenVerifier
 from netcds.api.context import ServiceContext
+from netcds.api.eval_cache import EvaluationCache
 from netcds.api.middleware import ServiceMiddleware
 from netcds.api.problems import install_handlers
+from netcds.api.security import docs_csp
 from netcds.patient import Patient
 from netcds.settings import Settings, load_settings
 from netcds.store.repo import Store
@@ -125,6 +129,13 @@ TAGS = [
 ]
 
 
+def _docs_page() -> HTMLResponse:
+    """Swagger UI for the OpenAPI document (its script and style come from the jsDelivr CDN)."""
+    page = get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="netcds API")
+    html = bytes(page.body).decode()
+    return HTMLResponse(html, headers={"Content-Security-Policy": docs_csp(html)})
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -133,6 +144,9 @@ def create_app(
 ) -> FastAPI:
     """Build the service. Opens (and migrates) the store unless one is given; closes it on shutdown."""
     settings = settings or load_settings()
+    # the HTTP client logs each request URL at INFO; FHIR URLs carry patient ids: keep them out of the logs
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     own_store = store is None
     the_store = store or Store.open(settings.db_url)
     if settings.hooks_open:
@@ -146,7 +160,7 @@ def create_app(
         if own_store:
             the_store.close()
 
-    from netcds.api import hooks, rest
+    from netcds.api import cases, hooks, rest
 
     app = FastAPI(
         title="netcds",
@@ -154,7 +168,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served below, under a content security policy that fits the page
         redoc_url=None,
     )
     app.state.netcds = ServiceContext(
@@ -162,11 +176,14 @@ def create_app(
         store=the_store,
         verifier=TokenVerifier(settings, the_store),
         fhir_transport=fhir_transport,
+        eval_cache=EvaluationCache(settings.eval_cache_mb * 1024 * 1024),
     )
     install_handlers(app)
-    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(ServiceMiddleware, settings=settings)
     app.include_router(rest.router)
+    app.include_router(cases.router)
     app.include_router(hooks.router)
+    app.add_api_route("/api/v1/docs", _docs_page, methods=["GET"], include_in_schema=False)
     from netcds.web import mount
 
     mount(app, settings)  # the tumor-board pages under /ui (not part of the OpenAPI document)

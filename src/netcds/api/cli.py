@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from netcds.api.app import OPEN_MODE_BANNER, create_app
-        from netcds.settings import SettingsError, load_settings
+        from netcds.settings import SettingsError, load_settings, redact_url
 
         try:
             settings = load_settings(
@@ -77,8 +77,26 @@ def register(app: typer.Typer) -> None:
                 "set server.require_token to protect stored cases.",
                 err=True,
             )
-        application = create_app(settings)
-        sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
+        if db and redact_url(db) != db:
+            typer.echo(
+                "WARNING: --db carries a password, and command-line arguments are visible to other local "
+                "users; prefer NETCDS_DB_URL or NETCDS_DB_URL_FILE.",
+                err=True,
+            )
+        try:
+            application = create_app(settings)
+        except Exception as exc:  # the database could not be opened: one line, never the password
+            typer.echo(
+                f"error: cannot open the database {settings.redacted_db_url}: {_reason(exc, settings)}",
+                err=True,
+            )
+            raise typer.Exit(1) from None
+        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP; without it
+        # Nagle's algorithm holds a small response's body behind its headers for the client's delayed ACK
+        # (about 40 ms per small answer)
+        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((settings.host, settings.port))
@@ -96,7 +114,8 @@ def register(app: typer.Typer) -> None:
                 await super().startup(sockets)
                 if self.started:
                     sys.stdout.write(
-                        f"netcds serving on {url} (REST {url}/api/v1, CDS Hooks {url}/cds-services)\n"
+                        f"netcds serving on {url} (web {url}/ui, REST {url}/api/v1, "
+                        f"CDS Hooks {url}/cds-services)\n"
                     )
                     sys.stdout.flush()
 
@@ -106,6 +125,20 @@ def register(app: typer.Typer) -> None:
             )
         )
         server.run(sockets=[sock])
+
+
+def _reason(exc: Exception, settings: object) -> str:
+    """The exception's type and first line, with any part of the database URL's credentials blanked."""
+    from netcds.io import printable
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    url = str(getattr(settings, "db_url", ""))
+    userinfo = url.partition("://")[2].partition("/")[0].rpartition("@")[0]
+    secret = userinfo.partition(":")[2]
+    for value in (url, secret):
+        if value:
+            text = text.replace(value, "***")
+    return printable(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, 300)
 
 
 def _url_host(host: str) -> str:

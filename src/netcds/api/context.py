@@ -1,4 +1,4 @@
-"""The per-app state every view reads: settings, store, token verifier, FHIR transport."""
+"""The per-app state every view reads: settings, store, token verifier, FHIR transport, evaluation cache."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import functools
 import os
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio
@@ -16,6 +16,10 @@ import httpx
 from fastapi import Request
 
 from netcds.api.auth import LOCAL, Principal, TokenVerifier
+from netcds.api.eval_cache import EvaluationCache
+from netcds.api.problems import ApiProblem
+from netcds.knowledge.load import available_versions, load_knowledge
+from netcds.knowledge.schema import Knowledge
 from netcds.settings import Settings
 from netcds.store.repo import Store
 
@@ -28,10 +32,27 @@ class ServiceContext:
     store: Store
     verifier: TokenVerifier
     fhir_transport: httpx.BaseTransport | None = None
+    eval_cache: EvaluationCache = field(default_factory=lambda: EvaluationCache(0))
+    _knowledge: dict[tuple[str, str], Knowledge] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
         return self.settings.public_base_url
+
+    def knowledge(self, version: str | None = None, guideline: str = "nccn-net") -> Knowledge:
+        """A guideline version (the service's by default), looked up once per app; 404 when not installed."""
+        v = version or self.settings.guideline_version
+        found = self._knowledge.get((guideline, v))
+        if found is None:
+            if v not in available_versions(guideline):
+                raise ApiProblem(
+                    404,
+                    f"no knowledge for {guideline} {v}; available: "
+                    f"{', '.join(available_versions(guideline)) or 'none'}",
+                    kind="unknown-guideline",
+                )
+            found = self._knowledge[(guideline, v)] = load_knowledge(v, guideline)
+        return found
 
 
 def service(request: Request) -> ServiceContext:
@@ -65,3 +86,19 @@ async def run_work(func: Callable[..., T], *args: Any) -> T:
     if limiter is None:
         limiter = _LIMITERS[loop] = anyio.CapacityLimiter(WORK_SLOTS)
     return await anyio.to_thread.run_sync(functools.partial(func, *args), limiter=limiter)
+
+
+Later = list[Callable[[], object]]
+
+
+async def run_io(func: Callable[..., T], *args: Any) -> T:
+    """Run blocking store work (a commit waits for fsync) in a plain worker thread, outside WORK_SLOTS."""
+    return await anyio.to_thread.run_sync(functools.partial(func, *args))
+
+
+async def run_later(writes: Later) -> None:
+    """Run store writes, in order, in a plain worker thread (not one of the WORK_SLOTS): a request
+    waiting for its commit (fsync) does not hold a CPU slot. Awaited before the response is sent, so a
+    2xx still means the write is durable."""
+    if writes:
+        await anyio.to_thread.run_sync(lambda: [w() for w in writes])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 
 from netcds.api import optional
 from netcds.api.auth import OPEN, AuthError, Principal
-from netcds.api.context import ServiceContext, run_work, service
+from netcds.api.context import Later, ServiceContext, run_later, run_work, service
 from netcds.api.examples import FEEDBACK_EXAMPLE, ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
 from netcds.api.hook_models import (
     SERVICES,
@@ -43,7 +44,6 @@ from netcds.api.problems import (
 from netcds.engine import evaluate
 from netcds.errors import InputError
 from netcds.fhir.cards import order_cards, patient_view_cards, unscreened_card
-from netcds.knowledge.load import load_knowledge
 from netcds.patient import Patient
 from netcds.store.canonical import content_hash
 
@@ -122,6 +122,7 @@ async def call_service(service_id: ServiceId, request: Request, ctx: Ctx) -> Res
         raise ApiProblem(404, f"no CDS service '{service_id}'", kind="unknown-service")
     _require_header(request, ctx)
     raw_body = await read_body(request, ctx.settings.max_body_bytes)
+    later: Later = []
 
     def work() -> Response:
         who = _principal(request, ctx, [f"{ctx.base_url}/cds-services/{service_id}"])
@@ -149,10 +150,12 @@ async def call_service(service_id: ServiceId, request: Request, ctx: Ctx) -> Res
             )
         raw = data if isinstance(data, dict) else {}
         if definition.hook == "patient-view":
-            return _patient_view(request, ctx, who, service_id, req, raw)
-        return _order_check(request, ctx, who, service_id, req, raw)
+            return _patient_view(request, ctx, who, service_id, req, raw, later)
+        return _order_check(request, ctx, who, service_id, req, raw, later)
 
-    return await run_work(work)
+    response = await run_work(work)
+    await run_later(later)
+    return response
 
 
 def _require_header(request: Request, ctx: ServiceContext) -> None:
@@ -187,21 +190,25 @@ def _patient_view(
     service_id: str,
     req: HookRequest,
     raw: dict[str, Any],
+    later: Later,
 ) -> Response:
     try:
         patient = _patient(ctx, service_id, raw)
     except InputError as exc:
         if _no_tumor(exc):
-            ctx.store.audit(
-                who.actor,
-                "hooks.patient-view",
-                req.hookInstance,
-                _rid(request),
-                {"service": service_id, "result": "no neuroendocrine tumor in the record"},
+            later.append(
+                partial(
+                    ctx.store.audit,
+                    who.actor,
+                    "hooks.patient-view",
+                    req.hookInstance,
+                    _rid(request),
+                    {"service": service_id, "result": "no neuroendocrine tumor in the record"},
+                )
             )
             return _cards([])
         raise input_problem(exc) from None
-    kb = load_knowledge(ctx.settings.guideline_version)
+    kb = ctx.knowledge()
     ev = evaluate(patient, kb)
     digest = content_hash(patient)
     evaluation_id = str(uuid.uuid4()) if ctx.settings.hooks_persist_evaluations else None
@@ -211,23 +218,29 @@ def _patient_view(
     )
     uuids = [c["uuid"] for c in cards]
     if evaluation_id:
-        ctx.store.save_evaluation(
-            patient,
-            ev,
-            origin="cds-hooks",
-            actor=who.actor,
-            request_id=_rid(request),
-            service_id=service_id,
-            hook_instance=req.hookInstance,
-            card_uuids=uuids,
-            evaluation_id=evaluation_id,
+        later.append(
+            partial(
+                ctx.store.save_evaluation,
+                patient,
+                ev,
+                origin="cds-hooks",
+                actor=who.actor,
+                request_id=_rid(request),
+                service_id=service_id,
+                hook_instance=req.hookInstance,
+                card_uuids=uuids,
+                evaluation_id=evaluation_id,
+            )
         )
-    ctx.store.audit(
-        who.actor,
-        "hooks.patient-view",
-        req.hookInstance,
-        _rid(request),
-        {"service": service_id, "input_hash": digest, "evaluation_id": evaluation_id, "cards": uuids},
+    later.append(
+        partial(
+            ctx.store.audit,
+            who.actor,
+            "hooks.patient-view",
+            req.hookInstance,
+            _rid(request),
+            {"service": service_id, "input_hash": digest, "evaluation_id": evaluation_id, "cards": uuids},
+        )
     )
     return _cards(cards)
 
@@ -248,6 +261,7 @@ def _order_check(
     service_id: str,
     req: HookRequest,
     raw: dict[str, Any],
+    later: Later,
 ) -> Response:
     orders = req.context.get("draftOrders")
     if not isinstance(orders, dict) or orders.get("resourceType") != "Bundle":
@@ -262,8 +276,15 @@ def _order_check(
     targets = _targets(req, drafts)
     action = f"hooks.{req.hook}"
     if not targets:  # nothing tabled is being ordered: nothing to say, no patient data needed
-        ctx.store.audit(
-            who.actor, action, req.hookInstance, _rid(request), {"service": service_id, "agents": []}
+        later.append(
+            partial(
+                ctx.store.audit,
+                who.actor,
+                action,
+                req.hookInstance,
+                _rid(request),
+                {"service": service_id, "agents": []},
+            )
         )
         return _cards([])
     try:
@@ -274,12 +295,15 @@ def _order_check(
         seed = f"{service_id}|{req.context.get('patientId')}"
         reason = "no neuroendocrine tumor diagnosis could be read from the record"
         cards = [unscreened_card(d.agent or "", reason, ctx.base_url, seed) for d in targets]
-        ctx.store.audit(
-            who.actor,
-            action,
-            req.hookInstance,
-            _rid(request),
-            {"service": service_id, "agents": [d.agent for d in targets], "result": "unscreened"},
+        later.append(
+            partial(
+                ctx.store.audit,
+                who.actor,
+                action,
+                req.hookInstance,
+                _rid(request),
+                {"service": service_id, "agents": [d.agent for d in targets], "result": "unscreened"},
+            )
         )
         return _cards(cards)
     meds = concomitant_names(drafts, patient.medications)
@@ -300,17 +324,20 @@ def _order_check(
             cards.append(unscreened_card(agent, why, ctx.base_url, seed))
         else:
             cards += order_cards(found, d.resource, base_url=ctx.base_url, seed=seed)
-    ctx.store.audit(
-        who.actor,
-        action,
-        req.hookInstance,
-        _rid(request),
-        {
-            "service": service_id,
-            "input_hash": digest,
-            "agents": [d.agent for d in targets],
-            "cards": [c["uuid"] for c in cards],
-        },
+    later.append(
+        partial(
+            ctx.store.audit,
+            who.actor,
+            action,
+            req.hookInstance,
+            _rid(request),
+            {
+                "service": service_id,
+                "input_hash": digest,
+                "agents": [d.agent for d in targets],
+                "cards": [c["uuid"] for c in cards],
+            },
+        )
     )
     return _cards(cards)
 

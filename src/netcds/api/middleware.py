@@ -1,9 +1,14 @@
-"""One pure-ASGI middleware: request id, body-size ceiling, a log line per request, and the catch-all.
+"""One pure-ASGI middleware around the whole app (API, hooks and web pages alike).
 
-The log line holds the method, the route path (no query string), the status,
-the duration and the request id; never a body, a header value or a patient field.
-An unexpected exception becomes a 500 problem document with an error id that is
-logged with the exception type and where it was raised (not its message, which
+In order: request id; CORS preflight (only configured origins); rate limit (token bucket per
+client, 429 with Retry-After); body-size ceiling (by Content-Length, and counted while the body
+streams in); the app; security headers and CORS headers on every response; the catch-all; and
+one log line per request.
+
+The log line holds the method, the route template (never the raw path of an unknown URL, which
+could carry anything), the status, the duration and the request id; never a body, a header value,
+a query string or a patient field. An unexpected exception becomes a 500 problem document with an
+error id that is logged with the exception type and where it was raised (not its message, which
 could quote input).
 """
 
@@ -17,16 +22,20 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from netcds.api.problems import PROBLEM_JSON, problem_bytes
+from netcds.api import security
+from netcds.api.problems import PROBLEM_JSON, PayloadTooLarge, problem_bytes
+from netcds.settings import Settings
 
 log = logging.getLogger("netcds.api")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class ServiceMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.settings = settings
+        self.max_body_bytes = settings.max_body_bytes
+        self.buckets = security.TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,6 +46,9 @@ class ServiceMiddleware:
         request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         path = scope.get("path", "")
+        method = scope.get("method", "?")
+        origin = headers.get("origin", "")
+        cors_ok = bool(origin) and security.cors_allowed(origin, self.settings)
         started = time.perf_counter()
         status_holder: dict[str, int] = {"status": 0}
         response_started = False
@@ -46,12 +58,14 @@ class ServiceMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status_holder["status"] = int(message["status"])
-                raw = list(message.get("headers", []))
+                raw = security.add_security_headers(list(message.get("headers", [])), path)
                 raw.append((b"x-request-id", request_id.encode()))
+                if cors_ok and not any(k.lower() == b"access-control-allow-origin" for k, _ in raw):
+                    raw += security.actual_cors_headers(origin)
                 message = {**message, "headers": raw}
             await send(message)
 
-        async def reply(status: int, body: bytes) -> None:
+        async def reply(status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
             await send_wrapped(
                 {
                     "type": "http.response.start",
@@ -59,26 +73,59 @@ class ServiceMiddleware:
                     "headers": [
                         (b"content-type", PROBLEM_JSON.encode()),
                         (b"content-length", str(len(body)).encode()),
+                        *(extra or []),
                     ],
                 }
             )
             await send_wrapped({"type": "http.response.body", "body": body})
 
+        def problem(status: int, detail: str, kind: str) -> bytes:
+            return problem_bytes(status, detail, kind=kind, instance=path, request_id=request_id)
+
+        limit = self.max_body_bytes
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLarge(limit)
+            return message
+
         declared = headers.get("content-length", "")
         try:
-            if declared.isdigit() and int(declared) > self.max_body_bytes:
+            if security.cors_preflight(method, headers):
+                if cors_ok:
+                    await reply(204, b"", security.preflight_headers(origin))
+                else:
+                    await reply(
+                        403, problem(403, "cross-origin requests are not allowed from this origin", "cors")
+                    )
+                return
+            key = security.client_key((scope.get("client") or ("", 0))[0], headers, self.settings)
+            wait = self.buckets.take(key) if key else 0.0
+            if wait > 0:
+                after = security.retry_after(wait)
                 await reply(
-                    413,
-                    problem_bytes(
-                        413,
-                        f"the request body is larger than {self.max_body_bytes} bytes",
-                        kind="payload-too-large",
-                        instance=path,
-                        request_id=request_id,
+                    429,
+                    problem(
+                        429, f"too many requests from this client; retry after {after} s", "rate-limited"
                     ),
+                    [(b"retry-after", after.encode())],
+                )
+            elif declared.isdigit() and int(declared) > limit:
+                await reply(
+                    413, problem(413, f"the request body is larger than {limit} bytes", "payload-too-large")
                 )
             else:
-                await self.app(scope, receive, send_wrapped)
+                await self.app(scope, receive_limited, send_wrapped)
+        except PayloadTooLarge:  # raised while reading a body outside the views' own handling
+            if not response_started:
+                await reply(
+                    413, problem(413, f"the request body is larger than {limit} bytes", "payload-too-large")
+                )
         except Exception as exc:  # the catch-all: never a traceback to the client
             error_id = uuid.uuid4().hex[:12]
             frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
@@ -92,21 +139,13 @@ class ServiceMiddleware:
             )
             if not response_started:
                 await reply(
-                    500,
-                    problem_bytes(
-                        500,
-                        f"internal error {error_id}; it has been logged",
-                        kind="internal-error",
-                        instance=path,
-                        request_id=request_id,
-                    ),
+                    500, problem(500, f"internal error {error_id}; it has been logged", "internal-error")
                 )
         finally:
-            route = _route_path(scope) or path
             log.info(
                 "%s %s %d %.1fms request=%s",
-                scope.get("method", "?"),
-                route,
+                method if method.isalpha() and len(method) <= 10 else "?",
+                _route_path(scope) or "(no route)",
                 status_holder["status"],
                 (time.perf_counter() - started) * 1000,
                 request_id,

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from netcds.errors import InputError
-from netcds.io import MAX_DEPTH, all_errors, field_path
+from netcds.io import MAX_DEPTH, all_errors, field_path, printable
 
 log = logging.getLogger("netcds.api")
 PROBLEM_JSON = "application/problem+json"
@@ -96,14 +96,14 @@ def problem_response(
         "status": status,
     }
     if detail:
-        body["detail"] = detail
+        body["detail"] = printable(detail, 500)  # control characters escaped, one bounded line
     if request is not None:
         body["instance"] = request.url.path
         rid = getattr(request.state, "request_id", None)
         if rid:
             body["request_id"] = rid
     if errors is not None:
-        body["errors"] = [{"field": f, "message": m} for f, m in errors]
+        body["errors"] = [{"field": printable(f, 200), "message": printable(m, 300)} for f, m in errors]
     body.update(extensions)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -193,6 +193,8 @@ def parse_json_body(raw: bytes) -> Any:
         return parse_json(raw)
     except InputError as exc:
         raise input_problem(exc) from None
+    except ValueError:  # an integer of thousands of digits: over Python's int-conversion ceiling
+        raise input_problem(InputError("<json>", "not valid JSON: a number has too many digits")) from None
 
 
 async def read_json(request: Request, limit: int) -> Any:
@@ -237,7 +239,8 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
         where = str(loc[0]) if loc else "request"
         rest = field_path(tuple(loc[1:])) if len(loc) > 1 else ""
         name = {"query": "query", "path": "path", "header": "header", "body": "body"}.get(where, where)
-        errors.append((f"{name}.{rest}" if rest else name, str(err.get("msg", "invalid"))))
+        msg = str(err.get("msg", "invalid")).replace("Input should be", "must be")
+        errors.append((f"{name}.{rest}" if rest else name, msg))
     return from_problem(request, invalid(errors or [("request", "invalid request")], "request"))
 
 
@@ -262,7 +265,7 @@ def problem_bytes(
         "type": f"urn:netcds:problem:{kind}" if kind else "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
-        "detail": detail,
+        "detail": printable(detail, 500),
     }
     if instance:
         body["instance"] = instance

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -15,11 +15,12 @@ from pydantic import ValidationError
 from netcds import __version__
 from netcds.api import optional
 from netcds.api.auth import Principal
-from netcds.api.context import ServiceContext, rest_principal, run_work, service
+from netcds.api.context import Later, ServiceContext, rest_principal, run_later, run_work, service
+from netcds.api.eval_cache import cache_key
 from netcds.api.examples import BUNDLE_EXAMPLE, PATIENT_EXAMPLE
 from netcds.api.knowledge_view import knowledge_document
 from netcds.api.problems import ApiProblem, Problem, read_json, validation_problem
-from netcds.api.schemas import AgentList, CaseResult, FhirEvaluation, GuidelineSummary, Health
+from netcds.api.schemas import AgentList, EvalCacheInfo, FhirEvaluation, GuidelineSummary, Health
 from netcds.engine import evaluate
 from netcds.errors import InputError, KnowledgeError
 from netcds.evaluation import Evaluation
@@ -27,9 +28,7 @@ from netcds.knowledge.load import available_versions, default_knowledge_dir, loa
 from netcds.knowledge.schema import Knowledge
 from netcds.patient import Patient
 from netcds.store.canonical import content_hash
-from netcds.store.records import CaseInfo, EvaluationInfo, StoredEvaluation
-from netcds.store.replay import ReplayResult, replay
-from netcds.store.repo import NotFoundError, schema_revision
+from netcds.store.repo import schema_revision
 
 router = APIRouter(prefix="/api/v1")
 Ctx = Annotated[ServiceContext, Depends(service)]
@@ -48,6 +47,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: {**P, "description": "request body over the configured limit"},
     415: {**P, "description": "the body is not JSON"},
     422: {**P, "description": "invalid input; `errors` lists every field with its message"},
+}
+EVALUATE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    404: {**P, "description": "the requested guideline version is not installed"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {**P, "description": "no such resource"}}
 PATIENT_BODY = {
@@ -110,15 +113,7 @@ def parse_patient(data: Any) -> Patient:
 
 
 def knowledge(ctx: ServiceContext, version: str | None, guideline: str = "nccn-net") -> Knowledge:
-    v = version or ctx.settings.guideline_version
-    if v not in available_versions(guideline):
-        raise ApiProblem(
-            404,
-            f"no knowledge for {guideline} {v}; available: "
-            f"{', '.join(available_versions(guideline)) or 'none'}",
-            kind="unknown-guideline",
-        )
-    return load_knowledge(v, guideline)
+    return ctx.knowledge(version, guideline)
 
 
 @router.get("/health", response_model=Health, tags=["service"], summary="Service health")
@@ -132,6 +127,12 @@ def health(ctx: Ctx) -> Health:
         guidelines=[f"{g}/{v}" for g in _guideline_ids() for v in available_versions(g)],
         safety=optional.safety_available(),
         hooks_open=ctx.settings.hooks_open,
+        eval_cache=EvalCacheInfo(
+            max_mb=ctx.settings.eval_cache_mb,
+            entries=len(ctx.eval_cache),
+            hits=ctx.eval_cache.hits,
+            misses=ctx.eval_cache.misses,
+        ),
     )
 
 
@@ -139,7 +140,7 @@ def health(ctx: Ctx) -> Health:
     "/evaluate",
     response_model=Evaluation,
     tags=["evaluate"],
-    responses=ERRORS,
+    responses=EVALUATE_ERRORS,
     openapi_extra=PATIENT_BODY,
     summary="Evaluate one patient (contract Patient -> Evaluation)",
 )
@@ -152,25 +153,24 @@ async def evaluate_patient(
 
     def work() -> Response:
         patient = parse_patient(data)
-        ev = evaluate(patient, knowledge(ctx, guideline_version))
+        kb = knowledge(ctx, guideline_version)
         digest = content_hash(patient)
-        ctx.store.audit(
-            who.actor,
-            "evaluate",
-            None,
-            _rid(request),
-            {"input_hash": digest, "guideline": f"{ev.guideline.id}/{ev.guideline.version}"},
-        )
-        return _model_json(ev, headers={"X-Netcds-Input-Hash": digest})
+        body = _evaluation_bytes(ctx, patient, kb, digest)
+        detail = {"input_hash": digest, "guideline": f"{kb.id}/{kb.version}"}
+        later.append(partial(ctx.store.audit, who.actor, "evaluate", None, _rid(request), detail))
+        return Response(body, media_type="application/json", headers={"X-Netcds-Input-Hash": digest})
 
-    return await run_work(work)
+    later: Later = []
+    response = await run_work(work)
+    await run_later(later)
+    return response
 
 
 @router.post(
     "/evaluate/fhir",
     response_model=FhirEvaluation,
     tags=["evaluate"],
-    responses={**ERRORS, 501: {**P, "description": "the FHIR mapping layer is not installed"}},
+    responses={**EVALUATE_ERRORS, 501: {**P, "description": "the FHIR mapping layer is not installed"}},
     openapi_extra=BUNDLE_BODY,
     summary="Evaluate a FHIR R4 Bundle (mapped to a Patient)",
 )
@@ -178,7 +178,14 @@ async def evaluate_fhir(
     request: Request,
     ctx: Ctx,
     who: Who,
-    as_of: Annotated[date | None, Query(description="date the record is read at")] = None,
+    as_of: Annotated[
+        str | None,
+        Query(
+            description="date the record is read at (YYYY-MM-DD)",
+            pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            json_schema_extra={"format": "date"},
+        ),
+    ] = None,
     guideline_version: GuidelineVersion = None,
 ) -> Response:
     """The Bundle is mapped to a contract Patient (mCODE profiles), then evaluated; the mapping report says
@@ -193,25 +200,52 @@ async def evaluate_fhir(
             errors=[("resourceType", "must be 'Bundle'")],
         )
 
-    def work() -> Response:
-        patient, report = optional.bundle_to_patient(data, as_of)
-        ev = evaluate(patient, knowledge(ctx, guideline_version))
-        digest = content_hash(patient)
-        ctx.store.audit(
-            who.actor,
-            "evaluate.fhir",
-            None,
-            _rid(request),
-            {"input_hash": digest, "guideline": f"{ev.guideline.id}/{ev.guideline.version}"},
-        )
-        body = {
-            "patient": patient.model_dump(mode="json", exclude_none=True),
-            "mapping": report,
-            "evaluation": json.loads(ev.model_dump_json()),
-        }
-        return _json(body, headers={"X-Netcds-Input-Hash": digest})
+    day = _iso_date(as_of)
 
-    return await run_work(work)
+    def work() -> Response:
+        patient, report = optional.bundle_to_patient(data, day)
+        kb = knowledge(ctx, guideline_version)
+        digest = content_hash(patient)
+        evaluation = _evaluation_bytes(ctx, patient, kb, digest)
+        detail = {"input_hash": digest, "guideline": f"{kb.id}/{kb.version}"}
+        later.append(partial(ctx.store.audit, who.actor, "evaluate.fhir", None, _rid(request), detail))
+        head = json.dumps(
+            {"patient": patient.model_dump(mode="json", exclude_none=True), "mapping": report},
+            separators=(",", ":"),
+        )
+        body = head[:-1].encode() + b',"evaluation":' + evaluation + b"}"
+        return Response(body, media_type="application/json", headers={"X-Netcds-Input-Hash": digest})
+
+    later: Later = []
+    response = await run_work(work)
+    await run_later(later)
+    return response
+
+
+def _iso_date(text: str | None) -> date | None:
+    """A calendar date in ISO form only (a bare number is not a date: no epoch-seconds reading)."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiProblem(
+            422,
+            f"query.as_of: not a calendar date: {text}",
+            kind="validation",
+            title="Invalid request",
+            errors=[("query.as_of", "must be a calendar date YYYY-MM-DD")],
+        ) from None
+
+
+def _evaluation_bytes(ctx: ServiceContext, patient: Patient, kb: Knowledge, digest: str) -> bytes:
+    """The Evaluation as JSON bytes, from the in-process cache when the same input was evaluated before."""
+    key = cache_key(digest, kb)
+    found = ctx.eval_cache.get(key)
+    if found is None:
+        found = evaluate(patient, kb).model_dump_json().encode()
+        ctx.eval_cache.put(key, found)
+    return found
 
 
 def _guideline_ids() -> list[str]:
@@ -295,143 +329,6 @@ def agent(agent_id: Annotated[str, Path(examples=["cabozantinib"])]) -> Response
     if found is None:
         raise ApiProblem(404, f"no agent '{agent_id}' in the safety data", kind="unknown-agent")
     return _json(found)
-
-
-# cases ------------------------------------------------------------------------------------------
-async def _store_case(request: Request, ctx: ServiceContext, who: Principal, case_id: str | None) -> Response:
-    data = await read_json(request, ctx.settings.max_body_bytes)
-
-    def work() -> Response:
-        patient = parse_patient(data)
-        ev = evaluate(patient, knowledge(ctx, None))
-        try:
-            if case_id is None:
-                cid, version, digest = ctx.store.create_case(patient, who.actor)
-            else:
-                cid = case_id
-                version, digest = ctx.store.add_case_version(case_id, patient, who.actor)
-        except NotFoundError:
-            raise ApiProblem(404, f"no case {case_id}", kind="unknown-case") from None
-        info = ctx.store.save_evaluation(
-            patient,
-            ev,
-            origin="case",
-            actor=who.actor,
-            request_id=_rid(request),
-            case_id=cid,
-            case_version=version,
-        )
-        ctx.store.audit(
-            who.actor,
-            "case.create" if case_id is None else "case.version",
-            cid,
-            _rid(request),
-            {"version": version, "patient_hash": digest, "evaluation_id": info.evaluation_id},
-        )
-        body = CaseResult(
-            case_id=cid, version=version, patient_hash=digest, evaluation_id=info.evaluation_id, evaluation=ev
-        )
-        return _model_json(body, status=201, headers={"Location": f"/api/v1/cases/{cid}"})
-
-    return await run_work(work)
-
-
-@router.post(
-    "/cases",
-    response_model=CaseResult,
-    status_code=201,
-    tags=["cases"],
-    responses=ERRORS,
-    openapi_extra=PATIENT_BODY,
-    summary="Store a patient record as a new case and evaluate it",
-)
-async def create_case(request: Request, ctx: Ctx, who: Who) -> Response:
-    return await _store_case(request, ctx, who, None)
-
-
-@router.post(
-    "/cases/{case_id}/versions",
-    response_model=CaseResult,
-    status_code=201,
-    tags=["cases"],
-    responses={**ERRORS, **NOT_FOUND},
-    openapi_extra=PATIENT_BODY,
-    summary="Store a new version of a case's patient record and evaluate it",
-)
-async def add_case_version(case_id: uuid.UUID, request: Request, ctx: Ctx, who: Who) -> Response:
-    return await _store_case(request, ctx, who, str(case_id))
-
-
-@router.get(
-    "/cases/{case_id}",
-    response_model=CaseInfo,
-    tags=["cases"],
-    responses=NOT_FOUND,
-    summary="A case: its versions and its latest patient record",
-)
-def get_case(case_id: uuid.UUID, request: Request, ctx: Ctx, who: Who) -> CaseInfo:
-    try:
-        info = ctx.store.get_case(str(case_id))
-    except NotFoundError:
-        raise ApiProblem(404, f"no case {case_id}", kind="unknown-case") from None
-    ctx.store.audit(who.actor, "case.read", str(case_id), _rid(request))
-    return info
-
-
-@router.get(
-    "/cases/{case_id}/evaluations",
-    response_model=list[EvaluationInfo],
-    tags=["cases"],
-    responses=NOT_FOUND,
-    summary="The evaluations stored for a case, oldest first",
-)
-def case_evaluations(case_id: uuid.UUID, ctx: Ctx) -> list[EvaluationInfo]:
-    try:
-        return ctx.store.case_evaluations(str(case_id))
-    except NotFoundError:
-        raise ApiProblem(404, f"no case {case_id}", kind="unknown-case") from None
-
-
-@router.get(
-    "/evaluations/{evaluation_id}",
-    response_model=StoredEvaluation,
-    tags=["cases"],
-    responses=NOT_FOUND,
-    summary="A stored evaluation with its input and versions",
-)
-def get_evaluation(evaluation_id: uuid.UUID, request: Request, ctx: Ctx, who: Who) -> StoredEvaluation:
-    try:
-        found = ctx.store.get_evaluation(str(evaluation_id))
-    except NotFoundError:
-        raise ApiProblem(404, f"no evaluation {evaluation_id}", kind="unknown-evaluation") from None
-    ctx.store.audit(who.actor, "evaluation.read", str(evaluation_id), _rid(request))
-    return found
-
-
-@router.post(
-    "/evaluations/{evaluation_id}/replay",
-    response_model=ReplayResult,
-    tags=["cases"],
-    responses=NOT_FOUND,
-    summary="Re-run a stored evaluation with its pinned guideline version",
-)
-def replay_evaluation(evaluation_id: uuid.UUID, request: Request, ctx: Ctx, who: Who) -> ReplayResult:
-    try:
-        result = replay(ctx.store, str(evaluation_id))
-    except NotFoundError:
-        raise ApiProblem(404, f"no evaluation {evaluation_id}", kind="unknown-evaluation") from None
-    except KnowledgeError:
-        raise ApiProblem(
-            409, "the pinned guideline version is no longer available", kind="guideline-unavailable"
-        ) from None
-    ctx.store.audit(
-        who.actor,
-        "evaluation.replay",
-        str(evaluation_id),
-        _rid(request),
-        {"identical": result.identical, "differences": len(result.differences)},
-    )
-    return result
 
 
 __all__ = ["InputError", "router"]

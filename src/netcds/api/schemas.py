@@ -13,6 +13,13 @@ class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class EvalCacheInfo(_Out):
+    max_mb: int = Field(description="size bound in MiB (0: the cache is off)")
+    entries: int
+    hits: int
+    misses: int
+
+
 class Health(_Out):
     status: Literal["ok", "degraded"]
     version: str = Field(description="engine version")
@@ -21,6 +28,9 @@ class Health(_Out):
     guidelines: list[str] = Field(description="available guideline versions as id/version")
     safety: bool = Field(description="the safety layer is installed")
     hooks_open: bool = Field(description="CDS Hooks accept calls without a token (local open mode)")
+    eval_cache: EvalCacheInfo | None = Field(
+        default=None, description="the in-process cache of stateless evaluations (since start)"
+    )
 
 
 class GuidelineSummary(_Out):

@@ -159,10 +159,20 @@ def load_knowledge(
     version: str = DEFAULT_VERSION, guideline: str = DEFAULT_GUIDELINE, root: Path | None = None
 ) -> Knowledge:
     """Load (once per process) the guideline ``version`` from the knowledge root."""
+    if root is None:
+        hit = _DEFAULTS.get((guideline, version))
+        if hit is not None and hit[0] == os.environ.get("NETCDS_KNOWLEDGE_DIR"):
+            return hit[1]
     folder = (root or default_knowledge_dir()) / guideline / version
     if not folder.is_dir():
         raise KnowledgeError([(str(folder), f"no knowledge for {guideline} {version}")])
-    return _load_cached(str(folder.resolve()))
+    kb = _load_cached(str(folder.resolve()))
+    if root is None:
+        _DEFAULTS[(guideline, version)] = (os.environ.get("NETCDS_KNOWLEDGE_DIR"), kb)
+    return kb
+
+
+_DEFAULTS: dict[tuple[str, str], tuple[str | None, Knowledge]] = {}
 
 
 def available_versions(guideline: str = DEFAULT_GUIDELINE, root: Path | None = None) -> list[str]:

@@ -269,7 +269,14 @@ def _load_cached(path: str) -> AgentKnowledge:
     return load_folder(Path(path))
 
 
+_DEFAULT: list[AgentKnowledge] = []
+
+
 def load_agents(root: Path | None = None) -> AgentKnowledge:
     """Load (once per process and root) the drug-safety knowledge; default root as the guideline's."""
-    base = (root or default_knowledge_dir()).resolve()
-    return _load_cached(str(base))
+    if root is None and _DEFAULT:
+        return _DEFAULT[0]  # the default root is resolved once (this runs on every evaluation)
+    kb = _load_cached(str((root or default_knowledge_dir()).resolve()))
+    if root is None:
+        _DEFAULT.append(kb)
+    return kb

@@ -210,9 +210,17 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
+_DEFAULT: list[SequencingData] = []
+
+
 def load_sequencing_data(path: Path | None = None) -> SequencingData:
-    """Load and validate the sequencing data file (cached per path)."""
-    return _load(str((path or default_path()).resolve()))
+    """Load and validate the sequencing data file (cached per path; the default resolved once)."""
+    if path is None and _DEFAULT:
+        return _DEFAULT[0]
+    data = _load(str((path or default_path()).resolve()))
+    if path is None:
+        _DEFAULT.append(data)
+    return data
 
 
 @cache

@@ -44,6 +44,10 @@ class NotFoundError(LookupError):
     """No row with that id."""
 
 
+class DuplicateError(ValueError):
+    """A row with that id already exists (an idempotent request met its earlier run)."""
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -266,6 +270,93 @@ class Store:
         with self._write() as s:
             s.add(row)
         return _evaluation_info(row)
+
+    def save_case_evaluation(
+        self,
+        patient: Patient,
+        evaluation: Evaluation,
+        *,
+        actor: str,
+        case_id: str | None = None,
+        new_case_id: str | None = None,
+        evaluation_id: str | None = None,
+        request_id: str | None = None,
+    ) -> tuple[str, int, str, EvaluationInfo]:
+        """Store a case record version, its evaluation and the audit entry in ONE transaction, so a crash
+        leaves all of them or none. ``case_id`` None: a new case (id ``new_case_id`` or a fresh one) at
+        version 1; else the next version of that case (NotFoundError when absent). Given ids that already
+        exist raise DuplicateError (nothing is written). Returns (case id, version, patient hash, info)."""
+        body = canonical_json(patient)
+        digest = sha256_hex(body)
+        output = evaluation.model_dump_json()
+        now = _now()
+        try:
+            with self._write() as s:
+                if case_id is None:
+                    cid, version = new_case_id or str(uuid.uuid4()), 1
+                    if s.get(CaseRow, cid) is not None:
+                        raise DuplicateError(cid)
+                    s.add(CaseRow(id=cid, created_at=now, created_by=actor, latest_version=1))
+                    s.flush()
+                else:
+                    cid = case_id
+                    case = s.get(CaseRow, case_id, with_for_update=True)
+                    if case is None:
+                        raise NotFoundError(case_id)
+                    case.latest_version += 1
+                    version = case.latest_version
+                if evaluation_id is not None and s.get(EvaluationRow, evaluation_id) is not None:
+                    raise DuplicateError(evaluation_id)
+                s.add(
+                    CaseVersionRow(
+                        case_id=cid,
+                        version=version,
+                        patient_json=body,
+                        patient_hash=digest,
+                        created_at=now,
+                        created_by=actor,
+                    )
+                )
+                row = EvaluationRow(
+                    id=evaluation_id or str(uuid.uuid4()),
+                    origin="case",
+                    case_id=cid,
+                    case_version=version,
+                    input_json=body,
+                    input_hash=digest,
+                    guideline_id=evaluation.guideline.id,
+                    guideline_version=evaluation.guideline.version,
+                    knowledge_digest=evaluation.guideline.digest,
+                    engine_version=evaluation.engine_version,
+                    output_json=output,
+                    output_hash=sha256_hex(output),
+                    created_at=now,
+                    created_by=actor,
+                    request_id=request_id,
+                )
+                s.add(row)
+                s.add(
+                    AuditRow(
+                        at=now,
+                        actor=actor,
+                        action="case.create" if case_id is None else "case.version",
+                        target=cid,
+                        request_id=request_id,
+                        detail=json.dumps(
+                            {"version": version, "patient_hash": digest, "evaluation_id": row.id},
+                            sort_keys=True,
+                        ),
+                    )
+                )
+        except IntegrityError:  # a concurrent twin committed first
+            raise DuplicateError(evaluation_id or new_case_id or "") from None
+        return cid, version, digest, _evaluation_info(row)
+
+    def find_evaluation(self, evaluation_id: str) -> tuple[EvaluationInfo, str] | None:
+        """A stored evaluation's record and its output JSON text as stored, or None."""
+        with self._tx() as s:
+            row = s.get(EvaluationRow, evaluation_id)
+            return None if row is None else (_evaluation_info(row), row.output_json)
 
     def get_evaluation(self, evaluation_id: str) -> StoredEvaluation:
         with self._tx() as s:
