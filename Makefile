@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install clean bench screenshots
+.PHONY: demo test lint typecheck install clean bench screenshots lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/netcds kb validate
+	$(BIN)/python scripts/audit.py
 	$(BIN)/python scripts/fetch_mcode.py
 	$(BIN)/python -m pytest
 
@@ -43,6 +44,9 @@ screenshots: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/evaluate.py
+
+lock: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable | grep -v '^netcds' > requirements.lock
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,233 @@
+"""Cohort audit throughput: the per-patient engine vs DuckDB vs Spark (local), on SYNTHETIC decision points.
+
+    .venv/bin/python bench/cohort.py --sizes 1e5,1e6,1e7 [--engines engine,duckdb,spark] [--sample 2000]
+
+The cohort is generated inside DuckDB (netcds.cohort.synth_sql), in chunks, into a file-backed
+database, so 1e8 rows never sit in Python. Every size is a prefix of the same cohort.
+
+Measured (wall clock, after a warm-up run that is not counted):
+
+- engine: ``reference_result`` (``netcds.evaluate`` + the verdict) on ``--sample`` rows, one by
+  one; larger sizes are EXTRAPOLATED from that rate (printed as such).
+- duckdb results: the audit of every decision point materialized as a table (setting, per-option
+  status and category lists, verdict, failing condition, chosen tier/category).
+- duckdb summary: the audit aggregated to verdict counts per setting (what a concordance report needs).
+- duckdb +options: results plus the expanded ``options`` list of structs, written to Parquet.
+- spark results / summary: the same SQL in Spark local mode over the cohort as Parquet
+  (``noop`` sink for results: the query runs fully, nothing is written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from netcds import load_knowledge
+from netcds.cohort.layout import Decision, record_from_canonical
+from netcds.cohort.query import AuditQuery
+from netcds.cohort.synth_sql import create_table_sql, generate_sql
+from netcds.cohort.verdict import reference_result
+from netcds.patient import Patient
+
+
+def _n(text: str) -> int:
+    return int(float(text))
+
+
+def _fmt(n: float) -> str:
+    return f"{n:,.0f}"
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.kb = load_knowledge()
+        self.work = Path(args.workdir)
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(self.work / "bench.duckdb"))
+        self.con.execute(f"SET threads = {args.threads}")
+        self.con.execute(f"SET memory_limit = '{args.memory_limit}'")
+        self.con.execute("SET preserve_insertion_order = false")
+        self.con.execute(f"SET temp_directory = '{self.work / 'tmp'}'")
+        self.rows: list[dict[str, Any]] = []
+        self.engine_rate: float | None = None
+
+    def generate(self, n: int) -> None:
+        have = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'decisions_all'"
+        ).fetchone()
+        count = 0
+        if have and have[0]:
+            got = self.con.execute("SELECT count(*) FROM decisions_all").fetchone()
+            count = int(got[0]) if got else 0
+        if count >= n:
+            return
+        if count == 0:
+            self.con.execute(create_table_sql("decisions_all"))
+        t0 = time.perf_counter()
+        chunk = _n(self.args.chunk)
+        for start in range(count, n, chunk):
+            self.con.execute(
+                f"INSERT INTO decisions_all {generate_sql(start, min(chunk, n - start), self.args.seed)}"
+            )
+            print(f"  generated {_fmt(min(start + chunk, n))} rows", file=sys.stderr, flush=True)
+        self.con.execute("CHECKPOINT")
+        print(f"  generation: {time.perf_counter() - t0:.1f}s (not counted)", file=sys.stderr)
+
+    def source(self, n: int) -> str:
+        return f"(SELECT * FROM decisions_all WHERE row_id <= {n})"
+
+    def timed_duckdb(self, sql: str) -> float:
+        t0 = time.perf_counter()
+        self.con.execute(sql)
+        return time.perf_counter() - t0
+
+    def duckdb(self, n: int) -> list[tuple[str, float]]:
+        q = AuditQuery(self.kb, "duckdb")
+        core = q.sql(self.source(n), expand=False)
+        out = []
+        self.con.execute("DROP TABLE IF EXISTS results")
+        out.append(("results", self.timed_duckdb(f"CREATE TEMP TABLE results AS {core}")))
+        self.con.execute("DROP TABLE IF EXISTS results")
+        summary = f"SELECT setting_table, setting_column, verdict, count(*) AS n FROM ({core}) GROUP BY ALL"
+        out.append(("summary", self.timed_duckdb(f"CREATE OR REPLACE TEMP TABLE summary AS {summary}")))
+        if n <= _n(self.args.expanded_max):
+            path = self.work / "expanded.parquet"
+            full = q.sql(self.source(n), expand=True)
+            out.append(("+options", self.timed_duckdb(f"COPY ({full}) TO '{path}' (FORMAT parquet)")))
+            path.unlink(missing_ok=True)
+        return out
+
+    def engine(self) -> float:
+        if self.engine_rate is None:
+            rows = self.con.execute(
+                f"SELECT * FROM decisions_all WHERE row_id <= {self.args.sample} ORDER BY row_id"
+            ).fetchall()
+            names = [d[0] for d in self.con.description or []]
+            records = [record_from_canonical(dict(zip(names, r, strict=True))) for r in rows]
+            items = [
+                (
+                    Patient.model_validate({k: v for k, v in rec.items() if k != "decision"}),
+                    Decision.model_validate(rec["decision"]),
+                )
+                for rec in records
+            ]
+            for i, (p, d) in enumerate(items[:50]):  # warm-up (caches, lazy loads)
+                reference_result(i, p, d, self.kb)
+            t0 = time.perf_counter()
+            for i, (p, d) in enumerate(items):
+                reference_result(i, p, d, self.kb)
+            self.engine_rate = len(items) / (time.perf_counter() - t0)
+        return self.engine_rate
+
+    def spark(self, n: int) -> list[tuple[str, float]]:
+        from netcds.cohort.run_spark import spark_session
+
+        path = self.work / f"spark_{n}.parquet"
+        if not path.exists():
+            self.con.execute(f"COPY {self.source(n)} TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 500000)")
+        spark = getattr(self, "_spark", None)
+        if spark is None:
+            spark = self._spark = spark_session(
+                f"local[{self.args.threads}]", "netcds-bench",
+                {"spark.driver.memory": self.args.spark_memory, "spark.sql.shuffle.partitions": "4"},
+            )  # fmt: skip
+        sql = AuditQuery(self.kb, "spark").sql("decisions", expand=False)
+        spark.read.parquet(str(path)).createOrReplaceTempView("decisions")
+        if not getattr(self, "_warm", False):  # JIT and planning warm-up, not counted
+            spark.sql(sql).limit(1000).write.format("noop").mode("overwrite").save()
+            self._warm = True
+        out = []
+        t0 = time.perf_counter()
+        spark.sql(sql).write.format("noop").mode("overwrite").save()
+        out.append(("results", time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        spark.sql(
+            f"SELECT setting_table, setting_column, verdict, count(*) AS n FROM ({sql}) GROUP BY ALL"
+        ).collect()
+        out.append(("summary", time.perf_counter() - t0))
+        return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1e5,1e6,1e7")
+    ap.add_argument("--engines", default="engine,duckdb,spark")
+    ap.add_argument("--sample", type=int, default=2000, help="rows timed through the per-patient engine")
+    ap.add_argument("--spark-max", default="1e7", help="largest size run on Spark")
+    ap.add_argument("--expanded-max", default="1e6", help="largest size also written with the options list")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--memory-limit", default="16GB", help="DuckDB memory limit")
+    ap.add_argument("--spark-memory", default="6g", help="Spark driver memory (local mode)")
+    ap.add_argument("--chunk", default="5e6", help="rows generated per INSERT")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workdir", default="/tmp/netcds-cohort-bench")
+    ap.add_argument("--keep", action="store_true", help="keep the generated database")
+    args = ap.parse_args()
+    sizes = [_n(s) for s in args.sizes.split(",")]
+    engines = args.engines.split(",")
+    b = Bench(args)
+    b.generate(max(sizes))
+    print(f"load average at start: {os.getloadavg()}", file=sys.stderr)
+    results: list[tuple[int, str, str, float, float]] = []
+    rate = b.engine() if "engine" in engines else None
+    for n in sizes:
+        if rate:
+            results.append(
+                (
+                    n,
+                    "per-patient engine",
+                    f"extrapolated from {args.sample} rows" if n > args.sample else "measured",
+                    n / rate,
+                    rate,
+                )
+            )
+        if "duckdb" in engines:
+            for mode, secs in b.duckdb(n):
+                results.append((n, "DuckDB", mode, secs, n / secs))
+                print(f"  {_fmt(n)} duckdb {mode}: {secs:.2f}s", file=sys.stderr, flush=True)
+        if "spark" in engines and n <= _n(args.spark_max):
+            for mode, secs in b.spark(n):
+                results.append((n, "Spark local", mode, secs, n / secs))
+                print(f"  {_fmt(n)} spark {mode}: {secs:.2f}s", file=sys.stderr, flush=True)
+        if getattr(b, "_spark", None) is not None and n >= max(s for s in sizes if s <= _n(args.spark_max)):
+            b._spark.stop()  # free the JVM's memory before the larger DuckDB-only sizes
+            b._spark = None
+    try:
+        import pyspark
+
+        spark_version = pyspark.__version__
+    except ImportError:
+        spark_version = "not installed"
+    print(
+        f"\nnetcds cohort audit, {b.kb.id} {b.kb.version}; {platform.machine()} {os.cpu_count()} cores, "
+        f"threads {args.threads}; DuckDB {duckdb.__version__} (memory limit {args.memory_limit}), "
+        f"Spark {spark_version} (driver memory {args.spark_memory}); synthetic cohort (seed {args.seed}); "
+        f"peak RSS of this process (Python + DuckDB) {peak_rss_gib():.1f} GiB; "
+        f"load average (5 min) at the end {os.getloadavg()[1]:.1f}\n"
+    )
+    print("| decision points | engine | measured | seconds | decision points/s | × per-patient |")
+    print("|---:|---|---|---:|---:|---:|")
+    for n, eng, mode, secs, r in results:
+        speedup = f"{r / rate:,.0f}×" if rate and eng != "per-patient engine" else ""
+        print(f"| {_fmt(n)} | {eng} | {mode} | {secs:,.2f} | {_fmt(r)} | {speedup} |")
+    b.con.close()
+    if not args.keep:
+        shutil.rmtree(b.work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""One audit run: cohort file -> validated rows -> backend -> results, summary, report.
+
+Outputs in ``out_dir``: ``decisions.parquet`` (one row per decision point; a directory of
+part files with Spark), ``rejects.ndjson`` (one line per rejected row: row, field, message,
+errors, raw), ``summary.json``, ``summary.csv``, ``report.html``. A run fails loudly when
+rows in != results + rejects.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from netcds.cohort.read import detect_format, dump_json_line, iter_rows
+from netcds.cohort.report import summarize, write_html, write_summary
+from netcds.knowledge.schema import Knowledge
+
+ENGINES = ("duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    out_dir: Path
+    engine: str
+    rows_in: int
+    results: int
+    rejects: int
+    summary: dict[str, Any]
+
+
+class LostRowsError(RuntimeError):
+    pass
+
+
+def _meta(
+    kb: Knowledge, engine: str, cohort: str, rows_in: int, results: int, rejects: int
+) -> dict[str, Any]:
+    return {
+        "guideline": {"id": kb.id, "version": kb.version, "digest": kb.digest},
+        "engine": engine,
+        "input": cohort,
+        "rows_in": rows_in,
+        "results": results,
+        "rejects": rejects,
+    }
+
+
+def validate_to_files(
+    cohort: Path,
+    canonical: Path,
+    rejects: Path,
+    fmt: str | None = None,
+    advance: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """Validate every row; valid ones to ``canonical`` NDJSON, the others to ``rejects``."""
+    ok = bad = 0
+    with canonical.open("w", encoding="utf-8") as good_fh, rejects.open("w", encoding="utf-8") as bad_fh:
+        for row, rej in iter_rows(cohort, fmt):
+            if row is not None:
+                good_fh.write(dump_json_line(row))
+                ok += 1
+            else:
+                bad_fh.write(dump_json_line(rej))
+                bad += 1
+            if advance is not None:
+                advance(1)
+    return ok, bad
+
+
+def run_audit(
+    cohort: str,
+    out_dir: Path,
+    kb: Knowledge,
+    engine: str = "duckdb",
+    master: str | None = None,
+    fmt: str | None = None,
+    progress: Any = None,
+    results_uri: str | None = None,
+) -> AuditRun:
+    """Audit ``cohort`` against ``kb`` with ``engine``; ``progress`` is an optional rich Progress.
+
+    With Spark, ``results_uri`` (e.g. ``s3a://bucket/audit/decisions.parquet``) is where the executors
+    write the per-decision results; by default ``out_dir/decisions.parquet``.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine '{engine}' (one of {list(ENGINES)})")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fmt = fmt or detect_format(Path(cohort))
+    if engine == "duckdb":
+        return _run_duckdb(Path(cohort), out_dir, kb, fmt, progress)
+    return _run_spark(cohort, out_dir, kb, fmt, master, progress, results_uri)
+
+
+def _task(progress: Any, text: str, total: int | None = None) -> Any:
+    return progress.add_task(text, total=total) if progress is not None else None
+
+
+def _done(progress: Any, task: Any) -> None:
+    if progress is not None:
+        progress.update(
+            task, completed=progress.tasks[task].total or 1, total=progress.tasks[task].total or 1
+        )
+
+
+def _finish(
+    kb: Knowledge,
+    engine_name: str,
+    cohort: str,
+    out_dir: Path,
+    ok: int,
+    bad: int,
+    results: int,
+    query: Callable[[str], list[dict[str, Any]]],
+    progress: Any,
+) -> AuditRun:
+    rows_in = ok + bad
+    if results != ok:
+        raise LostRowsError(f"{ok} valid rows but {results} results: rows were lost")
+    task = _task(progress, "summary and report", 1)
+    summary = summarize(query, _meta(kb, engine_name, cohort, rows_in, results, bad))
+    write_summary(summary, out_dir)
+    write_html(summary, out_dir)
+    _done(progress, task)
+    return AuditRun(out_dir, engine_name, rows_in, results, bad, summary)
+
+
+def _run_duckdb(cohort: Path, out_dir: Path, kb: Knowledge, fmt: str, progress: Any) -> AuditRun:
+    from netcds.cohort.read import count_rows
+    from netcds.cohort.run_duckdb import DuckDBEngine
+
+    work = out_dir / "_work"
+    work.mkdir(exist_ok=True)
+    total = count_rows(cohort, fmt) if progress is not None else None
+    task = _task(progress, "validate rows", total)
+    ok, bad = validate_to_files(
+        cohort,
+        work / "canonical.ndjson",
+        out_dir / "rejects.ndjson",
+        fmt,
+        (lambda n: progress.advance(task, n)) if progress is not None else None,
+    )
+    _done(progress, task)
+    engine = DuckDBEngine()
+    try:
+        task = _task(progress, "evaluate (DuckDB SQL)", 1)
+        engine.load_canonical(work / "canonical.ndjson")
+        engine.audit(kb)
+        engine.write_parquet("results", out_dir / "decisions.parquet")
+        _done(progress, task)
+        run = _finish(
+            kb, "duckdb", str(cohort), out_dir, ok, bad, engine.count("results"), engine.query, progress
+        )
+    finally:
+        engine.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return run
+
+
+def _run_spark(
+    cohort: str,
+    out_dir: Path,
+    kb: Knowledge,
+    fmt: str,
+    master: str | None,
+    progress: Any,
+    results_uri: str | None,
+) -> AuditRun:
+    from pyspark.sql import SparkSession
+
+    from netcds.cohort.run_spark import SparkEngine, spark_session
+
+    task = _task(progress, "start Spark", 1)
+    ours = SparkSession.getActiveSession() is None  # stop only a session this run started
+    spark = spark_session(master)
+    _done(progress, task)
+    engine = SparkEngine(spark)
+    try:
+        task = _task(progress, "validate rows (Spark executors)", 1)
+        ok, rejects = engine.load_cohort(cohort, fmt)
+        with (out_dir / "rejects.ndjson").open("w", encoding="utf-8") as fh:
+            fh.writelines(rejects)
+        _done(progress, task)
+        task = _task(progress, "evaluate (Spark SQL)", 1)
+        engine.audit(kb)
+        engine.write_parquet("results", results_uri or str(out_dir / "decisions.parquet"))
+        _done(progress, task)
+        return _finish(
+            kb, "spark", cohort, out_dir, ok, len(rejects), engine.count("results"), engine.query, progress
+        )
+    finally:
+        engine.close()
+        if ours:
+            spark.stop()

@@ -1,0 +1,185 @@
+"""``netcds cohort audit|sql|diff`` and ``netcds synth``: registered on the main app by cli.py."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from netcds.errors import KnowledgeError
+from netcds.knowledge.load import DEFAULT_VERSION, load_knowledge
+from netcds.knowledge.schema import Knowledge
+
+err = Console(stderr=True)
+out = Console()
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+Version = Annotated[str, typer.Option("--guideline-version", help="knowledge version")]
+Root = Annotated[
+    Path | None, typer.Option("--knowledge-root", help="knowledge root (default: the bundled one)")
+]
+
+
+def _kb(version: str, root: Path | None) -> Knowledge:
+    try:
+        return load_knowledge(version, root=root)
+    except KnowledgeError as e:
+        sys.stderr.write(f"knowledge error ({len(e.problems)}):\n")
+        for path, msg in e.problems:
+            sys.stderr.write(f"  {path}: {msg}\n")
+        raise typer.Exit(1) from None
+
+
+def _need_spark(engine: Engine) -> None:
+    if engine is Engine.spark:
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:
+            sys.stderr.write("error: --engine spark needs PySpark (pip install pyspark) and Java 17+\n")
+            raise typer.Exit(2) from None
+
+
+def audit(
+    cohort: Annotated[
+        str, typer.Argument(metavar="COHORT", help="NDJSON, Parquet or CSV (a path or, with Spark, a URI)")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="output directory")],
+    engine: Annotated[Engine, typer.Option("--engine", help="SQL backend")] = Engine.duckdb,
+    version: Version = DEFAULT_VERSION,
+    root: Root = None,
+    master: Annotated[
+        str | None, typer.Option("--master", help="Spark master URL (default: spark-submit's)")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--input-format", help="ndjson | parquet | csv (default: by name)")
+    ] = None,
+    results_uri: Annotated[
+        str | None, typer.Option("--results-uri", help="Spark: where executors write decisions.parquet")
+    ] = None,
+) -> None:
+    """Audit a cohort of decision points: per-decision results, summary and an HTML report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from netcds.cohort.audit import run_audit
+
+    _need_spark(engine)
+    kb = _kb(version, root)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=False) as progress:
+            run = run_audit(cohort, out_dir, kb, engine.value, master, fmt, progress, results_uri)
+    except (ValueError, FileNotFoundError) as e:
+        sys.stderr.write(f"error: {e}\n")
+        raise typer.Exit(2) from None
+    counts = run.summary["verdict_counts"]
+    out.print(
+        f"[bold]{run.rows_in}[/] rows in = {run.results} results + {run.rejects} rejects "
+        f"({kb.id} {kb.version}, {run.engine})"
+    )
+    for verdict, n in counts.items():
+        out.print(f"  {verdict:<24} {n}")
+    out.print(f"wrote {out_dir}/decisions.parquet, rejects.ndjson, summary.json, summary.csv, report.html")
+
+
+def sql(
+    engine: Annotated[Engine, typer.Option("--engine", help="SQL dialect")] = Engine.duckdb,
+    version: Version = DEFAULT_VERSION,
+    root: Root = None,
+    source: Annotated[
+        str, typer.Option("--source", help="relation holding the canonical rows")
+    ] = "decisions",
+) -> None:
+    """Print the audit SQL that the knowledge version compiles to."""
+    from netcds.cohort.query import audit_sql
+
+    sys.stdout.write(audit_sql(_kb(version, root), engine.value, source) + "\n")
+
+
+def diff(
+    cohort: Annotated[Path, typer.Argument(metavar="COHORT")],
+    from_version: Annotated[str, typer.Option("--from", help="knowledge version before")],
+    to_version: Annotated[str, typer.Option("--to", help="knowledge version after")],
+    root: Root = None,
+    from_root: Annotated[Path | None, typer.Option("--from-root", help="knowledge root of --from")] = None,
+    to_root: Annotated[Path | None, typer.Option("--to-root", help="knowledge root of --to")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="write every change as NDJSON")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="rows shown in the terminal")] = 20,
+) -> None:
+    """List the decision points whose options change between two knowledge versions."""
+    from netcds.cohort.diff import diff_versions
+
+    try:
+        result = diff_versions(cohort, _kb(from_version, from_root or root), _kb(to_version, to_root or root))
+    except (ValueError, FileNotFoundError) as e:
+        sys.stderr.write(f"error: {e}\n")
+        raise typer.Exit(2) from None
+    out.print(
+        f"{len(result.changed)} of {result.compared} decision points change from {result.version_from} "
+        f"to {result.version_to} ({result.rejects} rows rejected)"
+    )
+    if result.changed:
+        t = RichTable("row", "patient", "setting", "verdict", "changes")
+        for c in result.changed[:limit]:
+            setting = (
+                c.setting_from if c.setting_from == c.setting_to else f"{c.setting_from} -> {c.setting_to}"
+            )
+            verdict = (
+                c.verdict_from if c.verdict_from == c.verdict_to else f"{c.verdict_from} -> {c.verdict_to}"
+            )
+            t.add_row(str(c.row_id), c.patient_id or "", setting, verdict, "\n".join(c.changes))
+        out.print(t)
+    if out_file is not None:
+        with out_file.open("w", encoding="utf-8") as fh:
+            for c in result.changed:
+                fh.write(json.dumps(c.as_dict()) + "\n")
+
+
+def synth(
+    out_file: Annotated[Path, typer.Option("--out", help=".ndjson, .csv or .parquet")],
+    n: Annotated[int, typer.Option("--n", min=0, help="decision points")] = 1000,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    off_guideline: Annotated[
+        float, typer.Option("--off-guideline", min=0, max=1, help="share of off-guideline choices")
+    ] = 0.15,
+    missing: Annotated[
+        float, typer.Option("--missing", min=0, max=1, help="chance a field is unrecorded")
+    ] = 0.08,
+) -> None:
+    """Write a SYNTHETIC cohort of decision points (no real patient), reproducible by seed."""
+    from netcds.cohort.synth import synth_records, write_cohort
+
+    try:
+        count = write_cohort(synth_records(n, seed, off_guideline, missing), out_file)
+    except ValueError as e:
+        sys.stderr.write(f"error: {e}\n")
+        raise typer.Exit(2) from None
+    out.print(f"wrote {count} synthetic decision points to {out_file}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``cohort`` sub-app (audit, sql, diff) and the ``synth`` command to ``app``."""
+    cohort_app = typer.Typer(
+        help="Cohort concordance audits: the knowledge compiled to SQL.", no_args_is_help=True
+    )
+    cohort_app.command("audit")(audit)
+    cohort_app.command("sql")(sql)
+    cohort_app.command("diff")(diff)
+    app.add_typer(cohort_app, name="cohort")
+    app.command("synth")(synth)
+
+
+if __name__ == "__main__":  # spark-submit .../netcds/cohort/cli.py audit ... (see docs/cohort.md)
+    main_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    register(main_app)
+    main_app(prog_name="netcds")

@@ -1,0 +1,212 @@
+"""The derived facts of facts.py as SQL over the canonical columns (cohort/layout.py).
+
+Each function mirrors its namesake in facts.py line by line (``_grade`` <-> ``facts._grade``
+...); the history-based facts use the one-pass treatment coding of
+:class:`netcds.logic.sql.HistoryBits`. Stage 1 reads raw columns only, stage 2 reads stage 1.
+A change in facts.py must be mirrored here: tests/cohort compare both on thousands of
+generated patients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from netcds.facts import GUT_BY_COLON_SEGMENT, GUT_BY_SITE, SMALL_BOWEL_SITES, SSA_AGENTS
+from netcds.logic.sql import Dialect, HistoryBits, in_expr, lit
+
+
+def _rank(x: str, g1_below: float, g2_upto: float) -> str:
+    return (
+        f"(CASE WHEN {x} IS NULL THEN NULL WHEN {x} < {g1_below!r} THEN 1 WHEN {x} <= {g2_upto!r} THEN 2"
+        " ELSE 3 END)"
+    )
+
+
+def _grade() -> str:
+    rk = _rank("tumor__ki67_percent", 3.0, 20.0)
+    rm = _rank("tumor__mitoses_per_2mm2", 2.0, 20.0)
+    top = f"(CASE WHEN {rk} IS NULL THEN {rm} WHEN {rm} IS NULL THEN {rk} WHEN {rk} >= {rm} THEN {rk}"
+    top += f" ELSE {rm} END)"
+    return (
+        "CASE WHEN tumor__grade IS NOT NULL THEN tumor__grade"
+        " WHEN tumor__primary_site IN ('lung', 'thymus') AND tumor__lung_subtype IS NOT NULL"
+        " THEN (CASE WHEN tumor__lung_subtype = 'typical_carcinoid' THEN 'G1' ELSE 'G2' END)"
+        f" ELSE (CASE {top} WHEN 1 THEN 'G1' WHEN 2 THEN 'G2' WHEN 3 THEN 'G3' END) END"
+    )
+
+
+def _lung_subtype() -> str:
+    m, n = "tumor__mitoses_per_2mm2", "tumor__necrosis"
+    return (
+        "CASE WHEN tumor__primary_site NOT IN ('lung', 'thymus') THEN NULL"
+        " WHEN tumor__lung_subtype IS NOT NULL THEN tumor__lung_subtype"
+        " WHEN tumor__grade = 'G1' THEN 'typical_carcinoid'"
+        " WHEN tumor__grade = 'G2' THEN 'atypical_carcinoid'"
+        f" WHEN {m} >= 2.0 AND {m} <= 10.0 THEN 'atypical_carcinoid'"
+        f" WHEN {n} = TRUE AND ({m} IS NULL OR {m} <= 10.0) THEN 'atypical_carcinoid'"
+        f" WHEN {m} < 2.0 AND {n} = FALSE THEN 'typical_carcinoid' END"
+    )
+
+
+def _differentiation() -> str:
+    return (
+        "CASE WHEN tumor__differentiation IS NOT NULL THEN tumor__differentiation"
+        " WHEN tumor__lung_subtype IS NOT NULL THEN 'well'"
+        " WHEN derived__grade IN ('G1', 'G2') THEN 'well' END"
+    )
+
+
+def _gut() -> str:
+    by_site = " ".join(f"WHEN {lit(s)} THEN {lit(g)}" for s, g in sorted(GUT_BY_SITE.items()))
+    by_seg = " ".join(f"WHEN {lit(s)} THEN {lit(g)}" for s, g in sorted(GUT_BY_COLON_SEGMENT.items()))
+    return (
+        f"CASE WHEN tumor__primary_site = 'colon' THEN (CASE tumor__colon_segment {by_seg} END)"
+        f" ELSE (CASE tumor__primary_site {by_site} END) END"
+    )
+
+
+def _locoregional_advanced() -> str:
+    return (
+        "CASE WHEN disease__extent = 'distant_metastatic' THEN FALSE WHEN disease__extent IS NULL THEN NULL"
+        " WHEN disease__resectable = FALSE THEN TRUE WHEN disease__resectable = TRUE THEN FALSE END"
+    )
+
+
+def _advanced() -> str:
+    return (
+        "CASE WHEN disease__extent = 'distant_metastatic' THEN TRUE"
+        " WHEN derived__locoregional_advanced = TRUE THEN TRUE"
+        " WHEN derived__locoregional_advanced = FALSE THEN FALSE END"
+    )
+
+
+def _progressive() -> str:
+    return (
+        "CASE WHEN disease__status = 'progressive' THEN TRUE"
+        " WHEN disease__status IN ('stable', 'no_evidence_of_disease') THEN FALSE END"
+    )
+
+
+def _functional(d: Dialect) -> str:
+    return (
+        "CASE WHEN tumor__functional IS NOT NULL THEN tumor__functional"
+        " WHEN tumor__syndromes IS NULL THEN NULL"
+        f" WHEN {d.list_len('tumor__syndromes')} > 0 THEN TRUE ELSE FALSE END"
+    )
+
+
+def _mesenteric() -> str:
+    return (
+        f"CASE WHEN {in_expr('tumor__primary_site', SMALL_BOWEL_SITES, negate=True)} THEN FALSE"
+        " ELSE disease__small_bowel_mesenteric END"
+    )
+
+
+@dataclass(frozen=True)
+class DerivedSql:
+    name: str  # the fact path, e.g. derived.grade
+    stage: int
+    expr: Callable[[Dialect, HistoryBits], str]
+    reads: tuple[str, ...]  # canonical columns it needs
+    # TRUE when the fact is unknown yet names no missing field (facts.py: Derived(None, why) with ())
+    silent_null: str | None = None
+
+
+_T = ("treatments", "disease__status")
+DERIVED_SQL: dict[str, DerivedSql] = {
+    d.name: d
+    for d in (
+        DerivedSql(
+            "derived.grade",
+            1,
+            lambda _, __: _grade(),
+            (
+                "tumor__grade",
+                "tumor__primary_site",
+                "tumor__lung_subtype",
+                "tumor__ki67_percent",
+                "tumor__mitoses_per_2mm2",
+            ),
+        ),
+        DerivedSql(
+            "derived.lung_subtype",
+            1,
+            lambda _, __: _lung_subtype(),
+            (
+                "tumor__primary_site",
+                "tumor__lung_subtype",
+                "tumor__grade",
+                "tumor__mitoses_per_2mm2",
+                "tumor__necrosis",
+            ),
+            silent_null="tumor__primary_site NOT IN ('lung', 'thymus')",
+        ),
+        DerivedSql("derived.gut", 1, lambda _, __: _gut(), ("tumor__primary_site", "tumor__colon_segment")),
+        DerivedSql(
+            "derived.locoregional_advanced",
+            1,
+            lambda _, __: _locoregional_advanced(),
+            ("disease__extent", "disease__resectable"),
+        ),
+        DerivedSql("derived.progressive", 1, lambda _, __: _progressive(), ("disease__status",)),
+        DerivedSql(
+            "derived.functional", 1, lambda d, _: _functional(d), ("tumor__functional", "tumor__syndromes")
+        ),
+        DerivedSql(
+            "derived.symptomatic",
+            1,
+            lambda _, __: "(disease__tumor_symptoms OR tumor__hormonal_symptoms)",
+            ("disease__tumor_symptoms", "tumor__hormonal_symptoms"),
+        ),
+        DerivedSql(
+            "derived.burden_significant",
+            1,
+            lambda _, __: "(disease__tumor_burden <> 'mild')",
+            ("disease__tumor_burden",),
+        ),
+        DerivedSql(
+            "derived.small_bowel_mesenteric",
+            1,
+            lambda _, __: _mesenteric(),
+            ("tumor__primary_site", "disease__small_bowel_mesenteric"),
+        ),
+        DerivedSql("derived.sstr_status", 1, lambda _, __: "tumor__sstr_status", ("tumor__sstr_status",)),
+        DerivedSql("derived.progressed_on_ssa", 1, lambda _, h: h.progressed_on(SSA_AGENTS), _T),
+        DerivedSql(
+            "derived.progressed_on_standard_ssa",
+            1,
+            lambda _, h: h.progressed_on(SSA_AGENTS, level="standard"),
+            _T,
+        ),
+        DerivedSql("derived.progressed_after_prior_therapy", 1, lambda _, h: h.progressed_after_prior(), _T),
+        DerivedSql(
+            "derived.differentiation",
+            2,
+            lambda _, __: _differentiation(),
+            ("tumor__differentiation", "tumor__lung_subtype", "derived__grade"),
+        ),
+        DerivedSql(
+            "derived.advanced",
+            2,
+            lambda _, __: _advanced(),
+            ("disease__extent", "derived__locoregional_advanced"),
+        ),
+    )
+}
+DERIVED_DEPENDS: dict[str, tuple[str, ...]] = {
+    "derived.differentiation": ("derived.grade",),
+    "derived.advanced": ("derived.locoregional_advanced",),
+}
+
+
+def derived_closure(names: set[str]) -> list[str]:
+    """``names`` plus the derived facts they read, in DERIVED_SQL order."""
+    want = set(names)
+    for n in list(want):
+        want.update(DERIVED_DEPENDS.get(n, ()))
+    return [n for n in DERIVED_SQL if n in want]
+
+
+# derived fact -> SQL that is TRUE when it is unknown without naming a missing field
+SILENT_NULLS: dict[str, str] = {n: d.silent_null for n, d in DERIVED_SQL.items() if d.silent_null}

@@ -1,0 +1,106 @@
+"""Version impact: which decision points get different options under another knowledge version.
+
+Both versions are compiled to SQL and run over the same validated cohort (DuckDB); a decision
+point is listed when its setting or any option (entry, regimen, status, tier, category)
+differs, with each change in words.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from netcds.cohort.audit import validate_to_files
+from netcds.cohort.run_duckdb import DuckDBEngine
+from netcds.knowledge.schema import Knowledge
+
+_SETTING = ("setting_status", "setting_table", "setting_column")
+
+
+@dataclass
+class Change:
+    row_id: int
+    patient_id: str | None
+    setting_from: str
+    setting_to: str
+    verdict_from: str
+    verdict_to: str
+    changes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class VersionDiff:
+    version_from: str
+    version_to: str
+    rows_in: int
+    compared: int
+    rejects: int
+    changed: list[Change]
+
+
+def _setting(r: dict[str, Any]) -> str:
+    where = "/".join(x for x in (r["setting_table"], r["setting_column"]) if x) or "-"
+    return f"{r['setting_status']}:{where}"
+
+
+def option_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[str]:
+    """Each added, removed or changed option, in words (``gi.x: category 2A -> 2B``)."""
+    a = {o["entry_id"]: o for o in before}
+    b = {o["entry_id"]: o for o in after}
+    out = []
+    for eid in list(dict.fromkeys([*a, *b])):
+        if eid not in b:
+            out.append(f"{eid}: removed")
+        elif eid not in a:
+            out.append(f"{eid}: added ({b[eid]['status']}, {b[eid]['tier']}, category {b[eid]['category']})")
+        else:
+            for k in ("regimen", "status", "tier", "category"):
+                if a[eid][k] != b[eid][k]:
+                    out.append(f"{eid}: {k} {a[eid][k]} -> {b[eid][k]}")
+    return out
+
+
+def diff_versions(cohort: Path, kb_from: Knowledge, kb_to: Knowledge, fmt: str | None = None) -> VersionDiff:
+    work = Path(tempfile.mkdtemp(prefix="netcds-diff-"))
+    engine = DuckDBEngine()
+    try:
+        ok, bad = validate_to_files(cohort, work / "canonical.ndjson", work / "rejects.ndjson", fmt)
+        engine.load_canonical(work / "canonical.ndjson")
+        engine.audit(kb_from, into="before")
+        engine.audit(kb_to, into="after")
+        cols = ", ".join(f"a.{c} AS a_{c}, b.{c} AS b_{c}" for c in (*_SETTING, "options", "verdict"))
+        differs = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in (*_SETTING, "options"))
+        rows = engine.query(
+            f"SELECT a.row_id, a.patient_id, {cols} FROM before a JOIN after b USING (row_id)"  # noqa: S608
+            f" WHERE {differs} ORDER BY a.row_id"
+        )
+        compared = engine.count("before")
+    finally:
+        engine.close()
+        shutil.rmtree(work, ignore_errors=True)
+    changed = []
+    for r in rows:
+        before = {k[2:]: v for k, v in r.items() if k.startswith("a_")}
+        after = {k[2:]: v for k, v in r.items() if k.startswith("b_")}
+        words = []
+        if _setting(before) != _setting(after):
+            words.append(f"setting {_setting(before)} -> {_setting(after)}")
+        words += option_changes(before["options"], after["options"])
+        changed.append(
+            Change(
+                int(r["row_id"]),
+                r["patient_id"],
+                _setting(before),
+                _setting(after),
+                before["verdict"],
+                after["verdict"],
+                words,
+            )
+        )
+    return VersionDiff(kb_from.version, kb_to.version, ok + bad, compared, bad, changed)

@@ -1,0 +1,263 @@
+"""Reading a cohort: NDJSON, Parquet or CSV rows -> validated canonical rows, or rejects.
+
+Row shapes (docs/cohort.md):
+
+- **NDJSON** one decision point per line: the contract Patient's fields at the top level plus a
+  ``decision`` object, ``{"tumor": {...}, ..., "decision": {"date": "2024-05-01", "regimen": "ssa"}}``.
+  The wrapped form ``{"patient": {...}, "decision": {...}}`` is accepted too. The row number is the
+  physical line number; blank lines are not rows.
+- **Parquet** nested (struct columns named like the contract plus a ``decision`` struct, or
+  ``patient`` + ``decision``), or flattened like CSV. The row number is the 1-based row index.
+- **CSV** flattened: one column per dotted path (``tumor.primary_site``, ``decision.regimen``);
+  ``treatments``, ``assessments`` and string lists (``tumor.syndromes``, ``medications``,
+  ``comorbidities.other``) hold JSON text; bools are ``true``/``false``; an empty cell is unknown.
+  The row number counts data rows (the header is row 0).
+
+In the columnar formats a null is the same as an absent field (unknown). Every row ends as
+exactly one canonical row or exactly one reject ``{row, field, message, errors, raw}``: nothing
+is dropped, so rows in = results + rejects.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from netcds.cohort.layout import Decision, canonical_row, json_default
+from netcds.patient import Patient
+from netcds.vocabulary import fact_specs
+
+FORMATS = ("ndjson", "parquet", "csv")
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?(\.[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?)*$")
+JSON_COLUMNS = ("treatments", "assessments")
+
+
+def detect_format(path: Path) -> str:
+    name = path.name.lower()
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if not p.name.startswith(("_", ".")))
+        if not files:
+            raise ValueError(f"{path}: empty directory")
+        return detect_format(files[0])
+    for ext, fmt in (
+        (".ndjson", "ndjson"),
+        (".jsonl", "ndjson"),
+        (".json", "ndjson"),
+        (".parquet", "parquet"),
+        (".pq", "parquet"),
+        (".csv", "csv"),
+    ):
+        if name.endswith(ext) or name.endswith(ext + ".gz"):
+            return fmt
+    raise ValueError(f"{path}: unknown cohort format (use .ndjson/.jsonl, .parquet or .csv)")
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and (part.startswith("function-") or "[" in part):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _errors(exc: ValidationError, prefix: str) -> list[dict[str, str]]:
+    out = []
+    for err in exc.errors():
+        path = _field_path(tuple(err["loc"]))
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        head, sep, rest = msg.partition(": ")
+        if sep and _FIELD.match(head):
+            path, msg = (f"{path}.{head}" if path else head), rest
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (not in the contract)"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        out.append({"field": prefix + path if path else prefix.rstrip(".") or "<row>", "message": msg})
+    return out
+
+
+def reject(row: int, errors: list[dict[str, str]], raw: Any) -> dict[str, Any]:
+    first = errors[0] if errors else {"field": "<row>", "message": "invalid row"}
+    return {"row": row, "field": first["field"], "message": first["message"], "errors": errors, "raw": raw}
+
+
+def validate_record(row: int, record: Any, raw: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """One decision point -> (canonical row, None) or (None, reject)."""
+    if not isinstance(record, dict):
+        return None, reject(row, [{"field": "<row>", "message": "a row must be a JSON object"}], raw)
+    if "patient" in record:
+        extra = sorted(set(record) - {"patient", "decision"})
+        if extra:
+            return None, reject(
+                row, [{"field": extra[0], "message": "unknown top-level key beside patient"}], raw
+            )
+        patient_obj, decision_obj = record["patient"], record.get("decision")
+    else:
+        patient_obj = {k: v for k, v in record.items() if k != "decision"}
+        decision_obj = record.get("decision")
+    errors: list[dict[str, str]] = []
+    patient = decision = None
+    try:
+        patient = Patient.model_validate(patient_obj)
+    except ValidationError as exc:
+        errors += _errors(exc, "")
+    if decision_obj is None:
+        errors.append({"field": "decision", "message": "required: {date, regimen} of the decision point"})
+    else:
+        try:
+            decision = Decision.model_validate(decision_obj)
+        except ValidationError as exc:
+            errors += _errors(exc, "decision.")
+    if errors or patient is None or decision is None:
+        return None, reject(row, errors, raw)
+    return canonical_row(row, patient, decision), None
+
+
+def parse_ndjson_line(row: int, line: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, reject(
+            row, [{"field": "<row>", "message": f"not valid JSON ({exc.msg}, column {exc.colno})"}], line
+        )
+    return validate_record(row, record, record)
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def _convert(path: str, value: Any) -> Any:
+    """A flattened cell -> the contract's JSON value (CSV cells are text)."""
+    if not isinstance(value, str):
+        return value
+    spec = fact_specs().get(path)
+    if path in JSON_COLUMNS or (spec is not None and spec.kind == "list"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value  # the model names the field: "must be a valid list"
+    if spec is None:
+        return value
+    if spec.kind == "number":
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if spec.kind == "bool" and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+def flat_to_nested(flat: dict[str, Any]) -> dict[str, Any]:
+    """``{"tumor.primary_site": "ileum", "decision.regimen": "ssa"}`` -> nested; empty cells dropped."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        if value is None or (isinstance(value, str) and value.strip() == ""):
+            continue
+        parts = key.split(".")
+        node = out
+        for part in parts[:-1]:
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                nxt = node[part] = {}
+            node = nxt
+        node[parts[-1]] = value if key.startswith("decision.") else _convert(key, value)
+    return out
+
+
+def record_from_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """A Parquet/Spark row (nested or flattened) -> the NDJSON row shape."""
+    if any("." in k for k in row):
+        return flat_to_nested(row)
+    return _drop_nulls(row)  # type: ignore[no-any-return]
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(("_", ".")))
+    return [path]
+
+
+def iter_rows(
+    path: Path, fmt: str | None = None
+) -> Iterator[tuple[dict[str, Any] | None, dict[str, Any] | None]]:
+    """Every row of a cohort file (or a directory of part files) validated, in order."""
+    fmt = fmt or detect_format(path)
+    row = 0
+    if fmt == "ndjson":
+        for f in _files(path):
+            with _open_text(f) as fh:
+                for line in fh:
+                    row += 1
+                    if line.strip():
+                        yield parse_ndjson_line(row, line)
+    elif fmt == "csv":
+        for f in _files(path):
+            with _open_text(f) as fh:
+                for rec in csv.DictReader(fh):
+                    row += 1
+                    nested = flat_to_nested(dict(rec))
+                    yield validate_record(row, nested, dict(rec))
+    elif fmt == "parquet":
+        import duckdb
+
+        con = duckdb.connect()
+        for f in _files(path):
+            cur = con.execute("SELECT * FROM read_parquet(?)", [str(f)])
+            names = [d[0] for d in cur.description or []]
+            while batch := cur.fetchmany(4096):
+                for values in batch:
+                    row += 1
+                    rec = dict(zip(names, values, strict=True))
+                    yield validate_record(row, record_from_columns(rec), _jsonable(rec))
+    else:
+        raise ValueError(f"unknown cohort format '{fmt}' (one of {list(FORMATS)})")
+
+
+def _jsonable(v: Any) -> Any:
+    return json.loads(json.dumps(v, default=json_default))
+
+
+def _open_text(f: Path) -> Any:
+    if f.name.endswith(".gz"):
+        import gzip
+
+        return gzip.open(f, "rt", encoding="utf-8")
+    return f.open(encoding="utf-8", newline="" if f.name.lower().endswith((".csv", ".csv.gz")) else None)
+
+
+def count_rows(path: Path, fmt: str | None = None) -> int | None:
+    """Rows to expect (for a progress bar), when cheap to know; blank NDJSON lines are not counted."""
+    fmt = fmt or detect_format(path)
+    if fmt == "parquet":
+        import duckdb
+
+        total = 0
+        for f in _files(path):
+            got = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(f)]).fetchone()
+            total += int(got[0]) if got else 0
+        return total
+    n = 0
+    for f in _files(path):
+        with _open_text(f) as fh:
+            n += sum(1 for line in fh if line.strip())
+    return n - (len(_files(path)) if fmt == "csv" else 0)
+
+
+def dump_json_line(obj: Any) -> str:
+    return json.dumps(obj, default=json_default, ensure_ascii=False) + "\n"

@@ -1,0 +1,275 @@
+"""Summaries (CSV, JSON) and the HTML report with plots (matplotlib, inline SVG) of an audit.
+
+The summary queries are plain SQL run by whichever backend ran the audit, over its
+``results`` relation, so both backends give the same summary. The report is deterministic:
+no timestamps, fixed SVG ids.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from netcds.cohort.layout import VERDICTS
+
+VERDICT_COLORS = {
+    "concordant": "#2e7d32", "listed_not_eligible": "#c62828", "needs_data": "#f9a825",
+    "not_listed": "#6a1b9a", "no_systemic_indicated": "#607d8b",
+}  # fmt: skip
+VERDICT_WORDS = {
+    "concordant": "the chosen regimen is an eligible option of the applicable table",
+    "listed_not_eligible": "listed in the applicable table, but a condition of that entry is not met",
+    "needs_data": "the verdict depends on facts not recorded (or the setting is not settled)",
+    "not_listed": "the chosen approach is not an option of the applicable table (or no table applies)",
+    "no_systemic_indicated": "no systemic therapy started, and the guideline names that approach here",
+}  # fmt: skip
+_N = "count(*) AS n FROM results"
+SUMMARY_QUERIES: dict[str, str] = {
+    "verdicts": f"SELECT verdict, {_N} GROUP BY verdict ORDER BY verdict",
+    "by_setting": (
+        "SELECT setting_status, COALESCE(setting_table, '-') AS setting_table,"
+        f" COALESCE(setting_column, '-') AS setting_column, verdict, {_N}"
+        " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+    ),
+    "chosen": (
+        f"SELECT chosen_tier, chosen_category, verdict, {_N} WHERE verdict_entry_id IS NOT NULL"
+        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    ),
+    "reasons": (
+        "SELECT verdict, COALESCE(setting_table, '-') AS setting_table, COALESCE(setting_column, '-')"
+        " AS setting_column, decision_regimen, COALESCE(verdict_entry_id, '-') AS entry_id,"
+        f" COALESCE(failing_condition, '-') AS reason, {_N}"
+        " WHERE verdict IN ('listed_not_eligible', 'not_listed')"
+        " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY n DESC, 1, 2, 3, 4, 5, 6 LIMIT 25"
+    ),
+    "by_year": f"SELECT year(decision_date) AS year, verdict, {_N} GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2",
+    "by_site": f"SELECT primary_site, verdict, {_N} GROUP BY 1, 2 ORDER BY 1, 2",
+    "by_regimen": f"SELECT decision_regimen, verdict, {_N} GROUP BY 1, 2 ORDER BY 1, 2",
+}
+
+
+def summarize(query: Callable[[str], list[dict[str, Any]]], meta: dict[str, Any]) -> dict[str, Any]:
+    """Run every summary query through ``query`` (a backend's) and assemble the summary."""
+    out: dict[str, Any] = dict(meta)
+    for name, sql in SUMMARY_QUERIES.items():
+        out[name] = [
+            {k: (int(v) if k in ("n", "year") and v is not None else v) for k, v in r.items()}
+            for r in query(sql)
+        ]
+    counts = {r["verdict"]: r["n"] for r in out["verdicts"]}
+    out["verdict_counts"] = {v: counts.get(v, 0) for v in VERDICTS}
+    decided = sum(counts.get(v, 0) for v in ("concordant", "listed_not_eligible", "not_listed"))
+    out["concordance_of_settled_systemic_choices"] = (
+        round(counts.get("concordant", 0) / decided, 4) if decided else None
+    )
+    return out
+
+
+def write_summary(summary: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    jpath, cpath = out_dir / "summary.json", out_dir / "summary.csv"
+    jpath.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    with cpath.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["section", "group", "verdict", "n"])
+        for name in SUMMARY_QUERIES:
+            for r in summary[name]:
+                group = " / ".join(str(v) for k, v in r.items() if k not in ("verdict", "n"))
+                w.writerow([name, group, r.get("verdict", ""), r["n"]])
+    return jpath, cpath
+
+
+# --------------------------------------------------------------------------------------------- plots
+
+
+def _svg(fig: Any) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": "netcds"})
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _stacked(
+    groups: dict[str, dict[str, int]], title: str, xlabel: str, share: bool = False, horizontal: bool = True
+) -> str:
+    import matplotlib.pyplot as plt
+
+    labels = list(groups)
+    fig, ax = plt.subplots(figsize=(8.5, max(2.2, 0.38 * len(labels) + 1.2)) if horizontal else (9, 4))
+    base = [0.0] * len(labels)
+    for v in VERDICTS:
+        vals = [float(groups[g].get(v, 0)) for g in labels]
+        if share:
+            tot = [sum(groups[g].values()) or 1 for g in labels]
+            vals = [x / t for x, t in zip(vals, tot, strict=True)]
+        if horizontal:
+            ax.barh(labels, vals, left=base, color=VERDICT_COLORS[v], label=v)
+        else:
+            ax.bar(labels, vals, bottom=base, color=VERDICT_COLORS[v], label=v)
+        base = [b + x for b, x in zip(base, vals, strict=True)]
+    if horizontal:
+        ax.invert_yaxis()
+        ax.set_xlabel(xlabel)
+    else:
+        ax.set_ylabel(xlabel)
+        ax.tick_params(axis="x", rotation=45)
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _svg(fig)
+
+
+def _group(rows: list[dict[str, Any]], key: Callable[[dict[str, Any]], str]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for r in rows:
+        g = out[key(r)]
+        g[r["verdict"]] = g.get(r["verdict"], 0) + int(r["n"])
+    return dict(out)
+
+
+def _setting_label(r: dict[str, Any]) -> str:
+    if r["setting_table"] == "-":
+        return "no table applies" if r["setting_status"] == "not_applicable" else f"({r['setting_status']})"
+    col = f" / {r['setting_column']}" if r["setting_column"] != "-" else ""
+    return f"{r['setting_table']}{col}" + (" (needs data)" if r["setting_status"] == "needs_data" else "")
+
+
+def _chosen_plot(rows: list[dict[str, Any]]) -> str:
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, key, title in (
+        (axes[0], "chosen_tier", "Tier of the chosen entry"),
+        (axes[1], "chosen_category", "Category of the chosen entry (for this patient)"),
+    ):
+        groups = _group(rows, lambda r, k=key: str(r[k]))  # type: ignore[misc]
+        labels = sorted(groups)
+        base = [0] * len(labels)
+        for v in ("concordant", "needs_data", "listed_not_eligible"):
+            vals = [groups[g].get(v, 0) for g in labels]
+            ax.bar(labels, vals, bottom=base, color=VERDICT_COLORS[v], label=v)
+            base = [b + x for b, x in zip(base, vals, strict=True)]
+        ax.set_title(title, fontsize=10)
+        ax.tick_params(axis="x", rotation=20, labelsize=8)
+    axes[1].legend(fontsize=8)
+    return _svg(fig)
+
+
+def _reasons_plot(rows: list[dict[str, Any]]) -> str:
+    import matplotlib.pyplot as plt
+
+    top = rows[:15]
+    labels = []
+    for r in top:
+        if r["verdict"] == "listed_not_eligible":
+            labels.append(f"{r['entry_id']}: {r['reason']}"[:90])
+        else:
+            where = r["setting_table"] + (f"/{r['setting_column']}" if r["setting_column"] != "-" else "")
+            where = "no table applies" if where == "-" else where
+            labels.append(f"{r['decision_regimen']} not listed ({where})"[:90])
+    fig, ax = plt.subplots(figsize=(9, max(2.0, 0.36 * len(top) + 1)))
+    ax.barh(labels, [r["n"] for r in top], color=[VERDICT_COLORS[r["verdict"]] for r in top])
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", labelsize=8)
+    ax.set_xlabel("decision points")
+    ax.set_title("Top discordance reasons")
+    return _svg(fig)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "<p><em>none</em></p>"
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_html(summary: dict[str, Any], out_dir: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "netcds-cohort"
+    total = summary["results"]
+    charts = [
+        (
+            "Verdict by setting (table / column)",
+            _stacked(_group(summary["by_setting"], _setting_label), "Verdict by setting", "decision points"),
+        ),
+        (
+            "Tier and category of the chosen therapies",
+            _chosen_plot(summary["chosen"])
+            if summary["chosen"]
+            else "<p><em>no chosen regimen matched a table entry</em></p>",
+        ),
+        (
+            "Top discordance reasons",
+            _reasons_plot(summary["reasons"]) if summary["reasons"] else "<p><em>none</em></p>",
+        ),
+        (
+            "Verdicts by year of decision",
+            _stacked(
+                _group(summary["by_year"], lambda r: str(r["year"] or "no date")),
+                "Share of verdicts by year",
+                "share",
+                share=True,
+                horizontal=False,
+            ),
+        ),
+        (
+            "Verdicts by primary site",
+            _stacked(
+                _group(summary["by_site"], lambda r: str(r["primary_site"])),
+                "Verdict by primary site",
+                "decision points",
+            ),
+        ),
+    ]
+    counts = summary["verdict_counts"]
+    verdict_rows = [
+        {
+            "verdict": v,
+            "n": counts[v],
+            "share": f"{counts[v] / total:.1%}" if total else "-",
+            "meaning": VERDICT_WORDS[v],
+        }
+        for v in VERDICTS
+    ]
+    g = summary["guideline"]
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>netcds cohort concordance audit</title><style>",
+        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}",
+        "table{border-collapse:collapse;margin:1em 0;font-size:.9em}",
+        "td,th{border:1px solid #ccc;padding:3px 8px}",
+        "th{background:#f0f0f0}.note{background:#fff8e1;padding:.6em 1em;border-left:4px solid #f9a825}",
+        "svg{max-width:100%;height:auto}</style></head><body>",
+        "<h1>Cohort concordance audit</h1>",
+        f"<p>Guideline <b>{html.escape(g['id'])} {html.escape(g['version'])}</b>"
+        f" (digest {html.escape(g['digest'])}),"
+        f" backend <b>{html.escape(summary['engine'])}</b>,"
+        f" input <code>{html.escape(summary['input'])}</code>.</p>",
+        f"<p>Rows in: <b>{summary['rows_in']}</b> = results <b>{summary['results']}</b>"
+        f" + rejects <b>{summary['rejects']}</b> (see <code>rejects.ndjson</code>).</p>",
+        "<p class='note'>Decision support audit: a verdict says how a recorded choice relates to the encoded"
+        " guideline tables for the recorded facts. It is not a judgement of care; unknown facts give"
+        " <code>needs_data</code>, never a negative. Synthetic cohorts (<code>netcds synth</code>)"
+        " describe no"
+        " real patient.</p>",
+        "<h2>Verdicts</h2>",
+        _table(verdict_rows),
+    ]
+    for title, svg in charts:
+        parts += [f"<h2>{html.escape(title)}</h2>", svg]
+    parts += ["<h2>Top discordance reasons (table)</h2>", _table(summary["reasons"]), "</body></html>"]
+    path = out_dir / "report.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

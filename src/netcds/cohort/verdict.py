@@ -1,0 +1,165 @@
+"""The concordance verdict of one decision point, on top of the per-patient engine.
+
+This is the reference the SQL backends are tested against (tests/cohort). Given the
+engine's Evaluation for the patient and the decision actually taken:
+
+1. setting ``not_applicable`` (no table applies): ``no_systemic_indicated`` when the decision
+   is non-systemic (observation, surgery, locoregional), else ``not_listed``;
+2. no options (setting ``needs_data`` with several candidate settings, or ``ambiguous``):
+   ``needs_data``;
+3. a non-systemic decision where a table applies: ``no_systemic_indicated`` when the table names
+   that approach for this patient (:data:`NON_SYSTEMIC_BASIS`: observation needs the
+   observation principle to hold, i.e. stable disease with a mild burden; surgery and
+   locoregional therapy need the multidisciplinary-choice principle, or, for surgery, a
+   column built around resection (neoadjuvant entries)); ``needs_data`` when that is unknown;
+   ``not_listed`` otherwise;
+4. a systemic decision: the options whose regimen the decision matches
+   (:func:`netcds.cohort.layout.matching_decisions`), in table order (the order of the knowledge
+   data; the engine itself orders options for discussion, which does not matter here). None -> ``not_listed``;
+   one eligible -> ``concordant`` (the first eligible); else one needs_data -> ``needs_data``;
+   else ``listed_not_eligible`` with the failing condition (:func:`decisive`).
+
+``ambiguous`` is a setting status of its own: the record makes two settings apply at once
+(e.g. a G3 tumor recorded as a typical carcinoid); the engine refuses such a record.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from netcds.cohort.layout import NON_SYSTEMIC, NON_SYSTEMIC_BASIS, Decision, matching_decisions
+from netcds.engine import evaluate
+from netcds.facts import Facts, build_facts
+from netcds.knowledge.schema import Column, Knowledge, Table
+from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
+from netcds.logic.evaluate import _auto_says
+from netcds.logic.evaluate import evaluate as evaluate_condition
+from netcds.patient import Patient
+
+AMBIGUITY = "knowledge ambiguity"
+
+
+def _tv_any(values: list[bool | None]) -> bool | None:
+    if any(v is True for v in values):
+        return True
+    if any(v is None for v in values):
+        return None
+    return False
+
+
+def decisive(c: Condition, value: bool, facts: Facts) -> str:
+    """The words for what made ``c`` come out ``value``.
+
+    A comparison or history predicate speaks for itself (its ``says``, or the generated
+    wording). Where the first decisive child settles the node (a false ``all``, a true
+    ``any``) the walk descends into it; where every child counts (a false ``any``, a true
+    ``all``) a worded node speaks for itself, else its first child does. A ``not`` speaks
+    with its own words, else as ``not: `` + what settled its inner condition.
+    """
+    if isinstance(c, Compare | History):
+        return c.says or _auto_says(c)
+    if isinstance(c, Not):
+        return c.says or "not: " + decisive(c.item, not value, facts)
+    first_decides = (isinstance(c, All) and not value) or (isinstance(c, AnyOf) and value)
+    if not first_decides:
+        return c.says or decisive(c.items[0], value, facts)
+    for kid in c.items:
+        if evaluate_condition(kid, facts).value is value:
+            return decisive(kid, value, facts)
+    raise AssertionError("no child decided the node")  # pragma: no cover
+
+
+def non_systemic_named(
+    kb: Knowledge, table: Table, column: Column, decision: str, facts: Facts
+) -> bool | None:
+    """Does the applicable table name this non-systemic approach for this patient (3-valued)?"""
+    values: list[bool | None] = []
+    for pid in NON_SYSTEMIC_BASIS[decision]:
+        if pid in table.principles:
+            p = kb.principles[pid]
+            values.append(True if p.when is None else evaluate_condition(p.when, facts).value)
+    if decision == "surgery" and any(e.intent == "neoadjuvant" for e in column.entries):
+        values.append(True)
+    return _tv_any(values)
+
+
+def _column(table: Table, column_id: str | None) -> Column:
+    return next(c for c in table.columns if c.id == column_id)
+
+
+def reference_result(row_id: int, patient: Patient, decision: Decision, kb: Knowledge) -> dict[str, Any]:
+    """One decision point audited by the per-patient engine: the same fields as the SQL result."""
+    out: dict[str, Any] = {
+        "row_id": row_id, "patient_id": patient.id, "decision_date": decision.date,
+        "decision_regimen": decision.regimen, "primary_site": patient.tumor.primary_site,
+        "setting_table": None, "setting_column": None, "setting_status": "ambiguous", "options": [],
+        "option_status": None, "option_category": None,
+        "verdict": "needs_data", "verdict_entry_id": None, "failing_condition": None,
+        "chosen_tier": None, "chosen_category": None,
+    }  # fmt: skip
+    try:
+        ev = evaluate(patient, kb)
+    except ValueError as exc:
+        if AMBIGUITY not in str(exc):
+            raise
+        return out
+    out["setting_table"] = ev.setting.table
+    out["setting_column"] = ev.setting.column
+    out["setting_status"] = ev.setting.status
+    r = decision.regimen
+    if ev.setting.status == "not_applicable":
+        out["verdict"] = "no_systemic_indicated" if r in NON_SYSTEMIC else "not_listed"
+        return out
+    if not ev.options:
+        out["verdict"] = "needs_data"
+        return out
+    assert ev.setting.table is not None
+    table = kb.table(ev.setting.table)
+    column = _column(table, ev.setting.column)
+    by_id = {o.entry_id: o for o in ev.options}
+    options = [by_id[e.id] for e in column.entries]  # table order (the engine orders them for discussion)
+    out["options"] = [
+        {
+            "entry_id": o.entry_id,
+            "regimen": o.regimen,
+            "status": o.status,
+            "tier": o.tier,
+            "category": o.category,
+        }
+        for o in options
+    ]
+    out["option_status"] = [o.status for o in options]
+    out["option_category"] = [o.category for o in options]
+    facts = build_facts(patient)
+    if r in NON_SYSTEMIC:
+        named = non_systemic_named(kb, table, column, r, facts)
+        out["verdict"] = {True: "no_systemic_indicated", False: "not_listed", None: "needs_data"}[named]
+        return out
+    matches = [o for o in options if r in matching_decisions(o.regimen)]
+    if not matches:
+        out["verdict"] = "not_listed"
+        return out
+    for status, verdict in (
+        ("eligible", "concordant"),
+        ("needs_data", "needs_data"),
+        ("not_eligible", "listed_not_eligible"),
+    ):
+        hit = next((o for o in matches if o.status == status), None)
+        if hit is not None:
+            out.update(
+                verdict=verdict,
+                verdict_entry_id=hit.entry_id,
+                chosen_tier=hit.tier,
+                chosen_category=hit.category,
+            )
+            if verdict == "listed_not_eligible":
+                entry = next(e for e in column.entries if e.id == hit.entry_id)
+                assert entry.when is not None
+                out["failing_condition"] = decisive(entry.when, False, facts)
+            return out
+    raise AssertionError("an option has no status")  # pragma: no cover
+
+
+def decision_year(d: date | None) -> int | None:
+    return d.year if d else None

@@ -1,0 +1,87 @@
+"""Version impact: `cohort diff` lists exactly the decision points whose options change, per the engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from netcds.cli import app
+from netcds.cohort.diff import diff_versions
+from netcds.cohort.synth import synth_records, write_cohort
+from netcds.cohort.verdict import reference_result
+from netcds.knowledge.load import load_knowledge
+from netcds.knowledge.schema import Knowledge
+
+from .helpers import reference
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "knowledge"
+
+
+def test_diff_finds_exactly_the_changed_decision_points(kb: Knowledge, tmp_path: Path) -> None:
+    new = load_knowledge("0.0-diff", root=FIXTURES)
+    records = list(synth_records(600, seed=21))
+    path = tmp_path / "cohort.ndjson"
+    write_cohort(iter(records), path)
+    result = diff_versions(path, kb, new)
+    before, after = reference(records, kb), reference(records, new)
+    expected = {i for i in before if before[i]["options"] != after[i]["options"]}
+    assert {c.row_id for c in result.changed} == expected
+    assert result.compared == len(records) and result.rejects == 0
+    words = {w for c in result.changed for w in c.changes}
+    assert words == {
+        "gi.cabozantinib: category 2A -> 2B",
+        "pancreas.sunitinib: tier preferred -> other_recommended",
+    }
+    # a GI patient with prior everolimus keeps category 1 under both versions: not listed as changed
+    kept = [
+        i
+        for i, r in before.items()
+        if r["setting_table"] == "gi_wd_g12" and r["setting_status"] == "applies" and i not in expected
+    ]
+    assert all(
+        next(o for o in before[i]["options"] if o["entry_id"] == "gi.cabozantinib")["category"] == "1"
+        for i in kept
+    )
+    assert len(expected) > 50 and kept
+
+
+def test_diff_cli(tmp_path: Path) -> None:
+    path = tmp_path / "c.ndjson"
+    write_cohort(synth_records(120, seed=2), path)
+    out = tmp_path / "changes.ndjson"
+    res = CliRunner().invoke(
+        app,
+        [
+            "cohort",
+            "diff",
+            str(path),
+            "--from",
+            "5.2024",
+            "--to",
+            "0.0-diff",
+            "--to-root",
+            str(FIXTURES),
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "decision points change from 5.2024 to 0.0-diff" in res.output
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert lines and all(c["changes"] for c in lines)
+
+
+def test_diff_reference_result_differs_only_in_options(kb: Knowledge) -> None:
+    """The fixture changes a category and a tier, never a status: verdicts only change through them."""
+    new = load_knowledge("0.0-diff", root=FIXTURES)
+    from netcds.cohort.layout import Decision
+    from netcds.patient import Patient
+
+    rec = next(r for r in synth_records(200, seed=4) if r["tumor"]["primary_site"] == "pancreas")
+    p = Patient.model_validate({k: v for k, v in rec.items() if k != "decision"})
+    d = Decision.model_validate(rec["decision"])
+    a, b = reference_result(1, p, d, kb), reference_result(1, p, d, new)
+    assert [o["status"] for o in a["options"]] == [o["status"] for o in b["options"]]
+    assert a["verdict"] == b["verdict"]

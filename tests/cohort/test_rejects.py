@@ -1,0 +1,123 @@
+"""No row is lost: every input row is a result or a reject (with row, field, message, raw), in every format."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from netcds.cohort.audit import run_audit
+from netcds.cohort.read import iter_rows
+from netcds.cohort.synth import flatten_record, synth_records, write_cohort
+from netcds.knowledge.schema import Knowledge
+
+GOOD = {
+    "tumor": {"primary_site": "ileum", "grade": "G2", "sstr_status": "positive"},
+    "disease": {"extent": "distant_metastatic", "status": "progressive"},
+    "decision": {"date": "2024-03-01", "regimen": "lu177_dotatate"},
+}
+BAD_LINES = [
+    ("{not json", "<row>"),
+    ('["a list"]', "<row>"),
+    ('{"tumor": {"primary_site": "ileum"}}', "decision"),
+    ('{"tumor": {"primary_site": "ileum"}, "decision": {"regimen": "aspirin"}}', "decision.regimen"),
+    (
+        '{"tumor": {"primary_site": "ileum", "ki67_percent": "8"}, "decision": {"regimen": "ssa"}}',
+        "tumor.ki67_percent",
+    ),
+    ('{"tumor": {"primary_site": "ileum", "ki67": 8}, "decision": {"regimen": "ssa"}}', "tumor.ki67"),
+    (
+        '{"tumor": {"primary_site": "ileum"}, "decision": {"regimen": "ssa", "date": "2024-13-01"}}',
+        "decision.date",
+    ),
+    (
+        '{"tumor": {"primary_site": "ileum"}, "treatments": [{"agent": "everolimus", "start": "2024-05-01",'
+        ' "end": "2024-01-01"}], "decision": {"regimen": "ssa"}}',
+        "treatments[0].end",
+    ),
+    ('{"patient": {"tumor": {"primary_site": "lung"}}, "decision": {"regimen": "ssa"}, "extra": 1}', "extra"),
+]
+
+
+def test_ndjson_rejects_are_reported_and_none_lost(kb: Knowledge, tmp_path: Path) -> None:
+    lines: list[str] = []
+    bad_rows: dict[int, str] = {}
+    good = [json.dumps(r) for r in synth_records(30, seed=8)]
+    for i, g in enumerate(good):
+        lines.append(g)
+        if i < len(BAD_LINES):
+            lines.append(BAD_LINES[i][0])
+            bad_rows[len(lines)] = BAD_LINES[i][1]
+        if i == 3:
+            lines.append("   ")  # blank: not a row
+    lines.append(
+        json.dumps(
+            {"patient": {k: v for k, v in GOOD.items() if k != "decision"}, "decision": GOOD["decision"]}
+        )
+    )  # the wrapped row shape
+    path = tmp_path / "cohort.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    run = run_audit(str(path), tmp_path / "out", kb)
+    assert run.rows_in == len(good) + 1 + len(BAD_LINES) == run.results + run.rejects
+    assert run.rejects == len(BAD_LINES)
+    rejects = [json.loads(x) for x in (tmp_path / "out" / "rejects.ndjson").read_text().splitlines()]
+    assert {r["row"]: r["field"] for r in rejects} == bad_rows
+    assert all(r["message"] and "raw" in r and r["errors"] for r in rejects)
+    got = (
+        duckdb.connect()
+        .execute(
+            f"SELECT row_id FROM read_parquet('{tmp_path / 'out' / 'decisions.parquet'}') ORDER BY row_id"
+        )
+        .fetchall()
+    )
+    blank = 5 + 4  # line of the blank: four good + four bad lines before it, 1-based
+    all_rows = {i for i in range(1, len(lines) + 1) if i != blank}
+    assert {r[0] for r in got} | set(bad_rows) == all_rows
+    assert not {r[0] for r in got} & set(bad_rows)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["rows_in"] == run.rows_in and summary["rejects"] == len(BAD_LINES)
+
+
+def test_csv_layout_with_bad_cells(kb: Knowledge, tmp_path: Path) -> None:
+    records = list(synth_records(20, seed=9))
+    flat = [flatten_record(r) for r in records]
+    flat[3]["tumor.ki67_percent"] = "about eight"
+    flat[7]["treatments"] = "[{not json"
+    flat[11]["tumor.functional"] = "maybe"
+    header = list(dict.fromkeys(k for r in flat for k in r))
+    path = tmp_path / "cohort.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=header)
+        w.writeheader()
+        for r in flat:
+            w.writerow({k: ("true" if v is True else "false" if v is False else v) for k, v in r.items()})
+    run = run_audit(str(path), tmp_path / "out", kb)
+    assert (run.rows_in, run.results, run.rejects) == (20, 17, 3)
+    rejects = {r["row"]: r["field"] for r in map(json.loads, (tmp_path / "out" / "rejects.ndjson").open())}
+    assert rejects == {4: "tumor.ki67_percent", 8: "treatments", 12: "tumor.functional"}
+
+
+@pytest.mark.parametrize("ext", ["csv", "parquet"])
+def test_columnar_formats_read_the_same_rows_as_ndjson(tmp_path: Path, ext: str) -> None:
+    records = list(synth_records(60, seed=10, missing=0.3))
+    write_cohort(iter(records), tmp_path / "c.ndjson")
+    write_cohort(iter(records), tmp_path / f"c.{ext}")
+    a = [row for row, _ in iter_rows(tmp_path / "c.ndjson")]
+    b = [row for row, _ in iter_rows(tmp_path / f"c.{ext}")]
+    assert all(r is not None for r in a) and a == b
+
+
+def test_flattened_parquet_is_read_like_csv(tmp_path: Path) -> None:
+    records = list(synth_records(15, seed=12))
+    write_cohort(iter(records), tmp_path / "c.csv")
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * FROM read_csv('{tmp_path / 'c.csv'}', all_varchar = true)) "
+        f"TO '{tmp_path / 'flat.parquet'}' (FORMAT parquet)"
+    )
+    a = [row for row, _ in iter_rows(tmp_path / "c.csv")]
+    b = [row for row, _ in iter_rows(tmp_path / "flat.parquet")]
+    assert a == b and all(r is not None for r in b)

@@ -1,0 +1,227 @@
+"""Clinical verdicts: what a recorded choice means against the tables, the same in Python and in SQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netcds.cohort.layout import matching_decisions
+from netcds.knowledge.schema import Knowledge
+from tests.conftest import SSA_PROGRESSED, g3, gi, lung, merge, pancreas
+
+from .helpers import reference
+from .test_equivalence_duckdb import audit_duckdb
+
+
+def _case(record: dict[str, Any], regimen: str) -> dict[str, Any]:
+    return merge(record, {"decision": {"date": "2024-06-01", "regimen": regimen}})
+
+
+CASES: list[tuple[str, dict[str, Any], str, str | None, str | None]] = [
+    # (name, record, verdict, verdict entry, failing condition)
+    (
+        "PRRT after SSA progression, SSTR+",
+        _case(gi(), "lu177_dotatate"),
+        "concordant",
+        "gi.lu177_dotatate",
+        None,
+    ),
+    (
+        "lanreotide recorded at agent level is the SSA entry",
+        _case(gi(), "lanreotide"),
+        "concordant",
+        "gi.ssa",
+        None,
+    ),
+    ("sunitinib is not in the GI table", _case(gi(), "sunitinib"), "not_listed", None, None),
+    (
+        "PRRT when SSTR-negative",
+        _case(gi(tumor={"sstr_status": "negative"}), "lu177_dotatate"),
+        "listed_not_eligible",
+        "gi.lu177_dotatate",
+        "SSTR-positive disease",
+    ),
+    (
+        "PRRT with SSTR status unknown",
+        _case(gi(tumor={"sstr_status": "unknown"}), "lu177_dotatate"),
+        "needs_data",
+        "gi.lu177_dotatate",
+        None,
+    ),
+    (
+        "PRRT before any SSA",
+        _case(gi(treatments=[]), "lu177_dotatate"),
+        "listed_not_eligible",
+        "gi.lu177_dotatate",
+        "progression on octreotide LAR or lanreotide",
+    ),
+    (
+        "above-label SSA after standard-dose progression",
+        _case(gi(), "ssa_above_label"),
+        "concordant",
+        "gi.ssa_above_label",
+        None,
+    ),
+    (
+        "RT in mesenteric small-bowel disease",
+        _case(
+            gi(disease={"extent": "locoregional", "resectable": False, "small_bowel_mesenteric": True}),
+            "radiotherapy",
+        ),
+        "listed_not_eligible",
+        "gi.rt_fluoropyrimidine",
+        "not small-bowel mesenteric disease",
+    ),
+    (
+        "observation, stable disease with mild burden",
+        _case(gi(disease={"status": "stable", "tumor_burden": "mild"}), "observation"),
+        "no_systemic_indicated",
+        None,
+        None,
+    ),
+    (
+        "observation while progressing with significant burden",
+        _case(gi(), "observation"),
+        "not_listed",
+        None,
+        None,
+    ),
+    (
+        "observation with the burden unrecorded",
+        _case(gi(disease={"status": "stable", "tumor_burden": ...}), "observation"),
+        "needs_data",
+        None,
+        None,
+    ),
+    (
+        "CAPTEM in a pancreatic NET",
+        _case(pancreas(), "capecitabine_temozolomide"),
+        "concordant",
+        "pancreas.capecitabine_temozolomide",
+        None,
+    ),
+    (
+        "belzutifan without a germline VHL alteration",
+        _case(pancreas(), "belzutifan"),
+        "listed_not_eligible",
+        "pancreas.belzutifan",
+        "germline VHL alteration",
+    ),
+    (
+        "SSA in an SSTR-negative pancreatic NET: the SSTR-negative entry",
+        _case(pancreas(tumor={"sstr_status": "negative"}), "ssa"),
+        "concordant",
+        "pancreas.ssa_sstr_negative",
+        None,
+    ),
+    (
+        "pembrolizumab without MSI-H/dMMR/TMB-H",
+        _case(g3(), "pembrolizumab"),
+        "listed_not_eligible",
+        "g3fav.pembrolizumab",
+        "MSI-H, dMMR or TMB-H (≥10 mut/Mb)",
+    ),
+    (
+        "surgery in resectable G3 with unfavorable biology",
+        _case(
+            g3(disease={"biology": "unfavorable", "extent": "locoregional", "resectable": True}), "surgery"
+        ),
+        "no_systemic_indicated",
+        None,
+        None,
+    ),
+    (
+        "chemotherapy for a poorly differentiated carcinoma: no table",
+        _case(gi(tumor={"differentiation": "poor", "grade": "G3"}), "cisplatin_etoposide"),
+        "not_listed",
+        None,
+        None,
+    ),
+    (
+        "observation for a resected localized G1 tumor: no table, no systemic therapy",
+        _case(gi(disease={"extent": "localized", "resectable": True}), "observation"),
+        "no_systemic_indicated",
+        None,
+        None,
+    ),
+    (
+        "lung: carboplatin/etoposide needs the high-end proliferation judgement",
+        _case(lung(tumor={"proliferation_high_end": ...}), "carboplatin_etoposide"),
+        "needs_data",
+        "lung.carboplatin_etoposide",
+        None,
+    ),
+    ("a therapy outside the vocabulary", _case(gi(), "other"), "not_listed", None, None),
+]
+
+
+@pytest.fixture(scope="module")
+def audited(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    from netcds import load_knowledge
+
+    kb = load_knowledge()
+    records = [c[1] for c in CASES]
+    sql = {int(r["row_id"]): r for r in audit_duckdb(records, kb, tmp_path_factory.mktemp("v"))}
+    return [sql[i] for i in range(1, len(records) + 1)], reference(records, kb)
+
+
+@pytest.mark.parametrize("i", range(len(CASES)), ids=[c[0] for c in CASES])
+def test_clinical_verdict(audited: tuple[list[dict[str, Any]], dict[int, dict[str, Any]]], i: int) -> None:
+    _, _, verdict, entry, failing = CASES[i]
+    sql, ref = audited[0][i], audited[1][i + 1]
+    for got in (sql, ref):
+        assert (got["verdict"], got["verdict_entry_id"], got["failing_condition"]) == (
+            verdict,
+            entry,
+            failing,
+        )
+
+
+def test_agent_level_matching_is_documented_and_narrow() -> None:
+    assert set(matching_decisions("ssa")) == {"ssa", "octreotide_lar", "lanreotide"}
+    assert "octreotide" not in matching_decisions("ssa")  # short-acting octreotide is not the LAR entry
+    assert "ssa_above_label" not in matching_decisions("ssa")
+    assert set(matching_decisions("cytotoxic_chemotherapy")) >= {
+        "folfox",
+        "capeox",
+        "temozolomide",
+        "dacarbazine",
+    }
+    assert "folfiri" not in matching_decisions("cytotoxic_chemotherapy")  # irinotecan is not among its agents
+    assert matching_decisions("clinical_trial") == ("clinical_trial",)
+
+
+def test_ambiguous_record_stays_in_the_results(kb: Knowledge, tmp_path: Path) -> None:
+    """If a record ever made two settings apply at once, the engine refuses it; the cohort keeps the row as
+    setting 'ambiguous', verdict needs_data (here forced with a knowledge version whose rows overlap)."""
+    import shutil
+
+    import yaml
+
+    from netcds.knowledge.load import load_knowledge
+
+    root = tmp_path / "k"
+    shutil.copytree(
+        Path(__file__).parent.parent.parent / "knowledge" / "nccn-net" / "5.2024", root / "nccn-net" / "x"
+    )
+    wd = root / "nccn-net" / "x" / "tables" / "wd_g3.yaml"
+    data = yaml.safe_load(wd.read_text())
+    data["applies_when"] = {"fact": "tumor.primary_site", "eq": "ileum"}  # overlaps the GI row on purpose
+    data["columns"][0]["when"] = {"fact": "disease.extent", "eq": "distant_metastatic"}
+    wd.write_text(yaml.safe_dump(data, sort_keys=False))
+    overlapping = load_knowledge("x", root=root)
+    records = [_case(gi(), "everolimus")]
+    ref = reference(records, overlapping)[1]
+    sql = audit_duckdb(records, overlapping, tmp_path)[0]
+    for got in (ref, sql):
+        assert (got["setting_status"], got["setting_table"], got["verdict"], got["options"]) == (
+            "ambiguous",
+            None,
+            "needs_data",
+            [],
+        )
+    assert SSA_PROGRESSED  # the GI builder's history: progression on standard-dose SSA
