@@ -21,6 +21,7 @@ if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(
 
 import argparse
 import asyncio
+import copy
 import platform
 import statistics
 import subprocess
@@ -33,35 +34,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-PATIENT: dict[str, Any] = {
-    "id": "bench-1",
-    "age_years": 62,
-    "tumor": {
-        "primary_site": "ileum",
-        "differentiation": "well",
-        "grade": "G2",
-        "ki67_percent": 8,
-        "functional": False,
-        "sstr_status": "positive",
-    },
-    "disease": {
-        "extent": "distant_metastatic",
-        "tumor_burden": "clinically_significant",
-        "status": "progressive",
-        "progression_clinically_significant": True,
-    },
-    "treatments": [
-        {
-            "agent": "octreotide_lar",
-            "dose_mg": 30,
-            "interval_days": 28,
-            "start": "2024-01-10",
-            "end": "2025-03-02",
-            "progressed": True,
-            "stop_reason": "progression",
-        }
-    ],
-}
+from netcds.api.examples import PATIENT_EXAMPLE
+
+PATIENT: dict[str, Any] = {**copy.deepcopy(PATIENT_EXAMPLE), "id": "bench-1"}
 LOINC, SNOMED, ICD10 = "http://loinc.org", "http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10-cm"
 
 

@@ -79,7 +79,8 @@ def treatment_agents(t: Treatment) -> tuple[str, ...]:
     return REGIMEN_AGENTS.get(t.agent, (t.agent,))
 
 
-def _tv_any(values: list[bool | None]) -> bool | None:
+def any3(values: list[bool | None]) -> bool | None:
+    """Kleene 'or' over three-valued facts: any True wins; else any unknown is unknown."""
     if any(v is True for v in values):
         return True
     if any(v is None for v in values):
@@ -227,7 +228,7 @@ def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | No
         if prog:
             how = f", {t.progression_type}" if t.progression_type else ""
             hits.append(f"{t.agent} from {t.start or 'unknown date'}{how}")
-    value = _tv_any(found)
+    value = any3(found)
     if value is True:
         return Derived(True, f"progressed on {what}: " + "; ".join(hits))
     if value is None:
@@ -266,7 +267,7 @@ def _functional(p: Patient) -> Derived:
 
 def _symptomatic(p: Patient) -> Derived:
     vals = [p.disease.tumor_symptoms, p.tumor.hormonal_symptoms]
-    v = _tv_any(vals)
+    v = any3(vals)
     if v is True:
         which = [n for n, x in zip(("tumor bulk", "hormone excess"), vals, strict=True) if x]
         return Derived(True, "symptoms from " + " and ".join(which))

@@ -67,7 +67,7 @@ LABELS: dict[str, str] = {
 }
 
 
-def _unwrap(tp: Any) -> Any:
+def unwrap(tp: Any) -> Any:
     """Strip Optional / Annotated wrappers."""
     while True:
         origin = get_origin(tp)
@@ -87,7 +87,7 @@ def _walk(model: type[BaseModel], prefix: str, out: dict[str, FactSpec]) -> None
 
     for name, f in model.model_fields.items():
         path = prefix + name
-        tp = _unwrap(f.annotation)
+        tp = unwrap(f.annotation)
         label = LABELS.get(path, name.replace("_", " "))
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             _walk(tp, path + ".", out)
@@ -101,7 +101,7 @@ def _walk(model: type[BaseModel], prefix: str, out: dict[str, FactSpec]) -> None
         elif tp is datetime.date:
             out[path] = FactSpec(path, "date", (), label)
         elif get_origin(tp) is list:
-            inner = _unwrap(get_args(tp)[0])
+            inner = unwrap(get_args(tp)[0])
             vals = tuple(str(v) for v in get_args(inner)) if get_origin(inner) is Literal else ()
             out[path] = FactSpec(path, "list", vals, label)
         else:

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
 
 from netcds.api.app import create_app
+from netcds.api.examples import PATIENT_EXAMPLE
 from netcds.settings import IssuerConfig, Settings
 
 BASE = "http://testserver"
@@ -108,35 +109,7 @@ def auth(keys: Keys, path: str, **kw: Any) -> dict[str, str]:
 
 def patient_record(**over: Any) -> dict[str, Any]:
     """The contract example: metastatic ileal WD G2 NET, SSTR-positive, progressed on octreotide LAR."""
-    base: dict[str, Any] = {
-        "id": "demo-1",
-        "age_years": 62,
-        "tumor": {
-            "primary_site": "ileum",
-            "differentiation": "well",
-            "grade": "G2",
-            "ki67_percent": 8,
-            "functional": False,
-            "sstr_status": "positive",
-        },
-        "disease": {
-            "extent": "distant_metastatic",
-            "tumor_burden": "clinically_significant",
-            "status": "progressive",
-            "progression_clinically_significant": True,
-        },
-        "treatments": [
-            {
-                "agent": "octreotide_lar",
-                "dose_mg": 30,
-                "interval_days": 28,
-                "start": "2024-01-10",
-                "end": "2025-03-02",
-                "progressed": True,
-                "stop_reason": "progression",
-            }
-        ],
-    }
+    base: dict[str, Any] = PATIENT_EXAMPLE
     out = copy.deepcopy(base)
     out.update(over)
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -12,40 +13,13 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from netcds import Patient, __version__, evaluate, load_knowledge
+from netcds.api.examples import PATIENT_EXAMPLE
 from netcds.store import NotFoundError, Store, replay
 from netcds.store.canonical import canonical_json, sha256_hex
 from netcds.store.models import Base
 from netcds.store.repo import make_engine, migrate, schema_revision
 
-RECORD: dict[str, Any] = {
-    "id": "store-1",
-    "age_years": 62,
-    "tumor": {
-        "primary_site": "ileum",
-        "differentiation": "well",
-        "grade": "G2",
-        "ki67_percent": 8,
-        "functional": False,
-        "sstr_status": "positive",
-    },
-    "disease": {
-        "extent": "distant_metastatic",
-        "tumor_burden": "clinically_significant",
-        "status": "progressive",
-        "progression_clinically_significant": True,
-    },
-    "treatments": [
-        {
-            "agent": "octreotide_lar",
-            "dose_mg": 30,
-            "interval_days": 28,
-            "start": "2024-01-10",
-            "end": "2025-03-02",
-            "progressed": True,
-            "stop_reason": "progression",
-        }
-    ],
-}
+RECORD: dict[str, Any] = {**copy.deepcopy(PATIENT_EXAMPLE), "id": "store-1"}
 TABLES = {
     "cases",
     "case_versions",

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from netcds.cohort.derived_sql import DERIVED_SQL, SILENT_NULLS, derived_closure
 from netcds.cohort.layout import NON_SYSTEMIC, NON_SYSTEMIC_BASIS, canonical_columns, matching_decisions
 from netcds.knowledge.schema import Column, Entry, Knowledge, Table
-from netcds.logic.ast import Compare, Condition, History
-from netcds.logic.evaluate import _auto_says
+from netcds.logic.ast import Condition
+from netcds.logic.evaluate import says_of
 from netcds.logic.sql import ConditionCompiler, Dialect, SqlCompileError, lit
 from netcds.logic.sql import dialect as get_dialect
 from netcds.vocabulary import fact_specs
@@ -37,10 +37,6 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 OPTION_FIELDS: tuple[str, ...] = ("entry_id", "regimen", "status", "tier", "category")
 STATUS_WORDS = ("eligible", "needs_data", "not_eligible")
-
-
-def says_of(c: Compare | History) -> str:
-    return c.says or _auto_says(c)
 
 
 @dataclass(frozen=True)

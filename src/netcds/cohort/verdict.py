@@ -30,22 +30,14 @@ from typing import Any
 
 from netcds.cohort.layout import NON_SYSTEMIC, NON_SYSTEMIC_BASIS, Decision, matching_decisions
 from netcds.engine import evaluate
-from netcds.facts import Facts, build_facts
+from netcds.facts import Facts, any3, build_facts
 from netcds.knowledge.schema import Column, Knowledge, Table
 from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
-from netcds.logic.evaluate import _auto_says
 from netcds.logic.evaluate import evaluate as evaluate_condition
+from netcds.logic.evaluate import says_of
 from netcds.patient import Patient
 
 AMBIGUITY = "knowledge ambiguity"
-
-
-def _tv_any(values: list[bool | None]) -> bool | None:
-    if any(v is True for v in values):
-        return True
-    if any(v is None for v in values):
-        return None
-    return False
 
 
 def decisive(c: Condition, value: bool, facts: Facts) -> str:
@@ -58,7 +50,7 @@ def decisive(c: Condition, value: bool, facts: Facts) -> str:
     with its own words, else as ``not: `` + what settled its inner condition.
     """
     if isinstance(c, Compare | History):
-        return c.says or _auto_says(c)
+        return says_of(c)
     if isinstance(c, Not):
         return c.says or "not: " + decisive(c.item, not value, facts)
     first_decides = (isinstance(c, All) and not value) or (isinstance(c, AnyOf) and value)
@@ -81,7 +73,7 @@ def non_systemic_named(
             values.append(True if p.when is None else evaluate_condition(p.when, facts).value)
     if decision == "surgery" and any(e.intent == "neoadjuvant" for e in column.entries):
         values.append(True)
-    return _tv_any(values)
+    return any3(values)
 
 
 def _column(table: Table, column_id: str | None) -> Column:

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from netcds.errors import KnowledgeError
+from netcds.io import field_path
 from netcds.knowledge.schema import Exclusion, Footnote, Knowledge, Manifest, Principle, Table
 
 M = TypeVar("M", bound=BaseModel)
@@ -35,31 +36,44 @@ def default_knowledge_dir() -> Path:
     return here.parent.parent / "knowledge"
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _read(path: Path, problems: list[tuple[str, str]], rel: str) -> Any:
+def read_yaml(path: Path, rel: str, problems: list[tuple[str, str]]) -> Any:
+    """Parse one knowledge file; a problem is recorded (not raised) so every file gets reported."""
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         problems.append((rel, "file not found"))
     except yaml.YAMLError as exc:
         problems.append((rel, f"not valid YAML: {exc}".replace("\n", " ")))
+    except OSError as exc:
+        problems.append((rel, f"cannot read: {exc.strerror}"))
     return None
 
 
-def _model(cls: type[M], data: Any, rel: str, problems: list[tuple[str, str]]) -> M | None:
+def validation_problems(exc: ValidationError, rel: str) -> list[tuple[str, str]]:
+    """Each pydantic error as ``("file: path", message)``."""
+    return [
+        (
+            f"{rel}: {field_path(tuple(err['loc']))}".rstrip(": "),
+            str(err["msg"]).removeprefix("Value error, "),
+        )
+        for err in exc.errors()
+    ]
+
+
+def validate_model(cls: type[M], data: Any, rel: str, problems: list[tuple[str, str]]) -> M | None:
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            problems.append((f"{rel}: {_loc(tuple(err['loc']))}".rstrip(": "), msg))
+        problems.extend(validation_problems(exc, rel))
     return None
+
+
+def content_digest(files: dict[str, bytes]) -> str:
+    """A short digest of a knowledge component's files (name and bytes), as recorded in evaluations."""
+    digest = hashlib.sha256()
+    for rel in sorted(files):
+        digest.update(rel.encode() + b"\0" + files[rel] + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def load_folder(folder: Path) -> Knowledge:
@@ -71,23 +85,25 @@ def load_folder(folder: Path) -> Knowledge:
         p = folder / rel
         if p.is_file():
             files[rel] = p.read_bytes()
-        return _read(p, problems, rel)
+        return read_yaml(p, rel, problems)
 
-    manifest = _model(Manifest, read("manifest.yaml"), "manifest.yaml", problems)
+    manifest = validate_model(Manifest, read("manifest.yaml"), "manifest.yaml", problems)
     if manifest is None:
         raise KnowledgeError(problems)
-    tables = [_model(Table, read(rel), rel, problems) for rel in manifest.tables]
+    tables = [validate_model(Table, read(rel), rel, problems) for rel in manifest.tables]
     foot_raw = read(manifest.footnotes) or []
     notes_raw = read(manifest.principles) or []
     excl_raw = read(manifest.exclusions) or []
     footnotes = [
-        _model(Footnote, f, f"{manifest.footnotes}: [{i}]", problems) for i, f in enumerate(foot_raw)
+        validate_model(Footnote, f, f"{manifest.footnotes}: [{i}]", problems) for i, f in enumerate(foot_raw)
     ]
     principles = [
-        _model(Principle, p, f"{manifest.principles}: [{i}]", problems) for i, p in enumerate(notes_raw)
+        validate_model(Principle, p, f"{manifest.principles}: [{i}]", problems)
+        for i, p in enumerate(notes_raw)
     ]
     exclusions = [
-        _model(Exclusion, e, f"{manifest.exclusions}: [{i}]", problems) for i, e in enumerate(excl_raw)
+        validate_model(Exclusion, e, f"{manifest.exclusions}: [{i}]", problems)
+        for i, e in enumerate(excl_raw)
     ]
     kb_tables = [t for t in tables if t is not None]
     fn = {f.letter: f for f in footnotes if f is not None}
@@ -95,16 +111,13 @@ def load_folder(folder: Path) -> Knowledge:
     _cross_check(manifest, kb_tables, fn, pr, problems)
     if problems:
         raise KnowledgeError(problems)
-    digest = hashlib.sha256()
-    for rel in sorted(files):
-        digest.update(rel.encode() + b"\0" + files[rel] + b"\0")
     return Knowledge(
         manifest=manifest,
         tables=kb_tables,
         footnotes=fn,
         principles=pr,
         exclusions=[e for e in exclusions if e is not None],
-        digest=digest.hexdigest()[:16],
+        digest=content_digest(files),
     )
 
 

@@ -108,6 +108,11 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def says_of(c: Condition) -> str:
+    """The clinician wording of a condition: its `says`, else words generated from it."""
+    return c.says or _auto_says(c)
+
+
 @cache
 def _auto_says(c: Condition) -> str:
     if isinstance(c, Compare):
@@ -123,7 +128,7 @@ def _auto_says(c: Condition) -> str:
 
 def _compare(c: Compare, facts: Facts) -> Outcome:
     v = facts.get(c.fact)
-    says = c.says or _auto_says(c)
+    says = says_of(c)
     why = facts.why(c.fact)
     if v is None:
         missing = list(facts.missing_for(c.fact))
@@ -136,7 +141,7 @@ def _compare(c: Compare, facts: Facts) -> Outcome:
 
 def _history(c: History, facts: Facts) -> Outcome:
     p = facts.patient
-    says = c.says or _auto_says(c)
+    says = says_of(c)
     if c.op == "progressed_on":
         d = progressed_on(p, frozenset(c.agents), " or ".join(n.replace("_", " ") for n in c.named))
         value, detail, missing = d.value, d.why, list(d.missing)

@@ -8,17 +8,15 @@ returned.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from netcds.errors import KnowledgeError
-from netcds.knowledge.load import default_knowledge_dir
+from netcds.knowledge.load import content_digest, default_knowledge_dir, read_yaml, validate_model
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS
 from netcds.safety.conditions import MedLeaf, walk
 from netcds.safety.medications import Registry
@@ -87,34 +85,11 @@ def _resolvable(sources: dict[str, SourceDoc], cite: Cite) -> bool:
     return cite.ref in sources and all(c.ref in sources for c in cite.also)
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _read(path: Path, rel: str, problems: list[tuple[str, str]]) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        problems.append((rel, f"not valid YAML: {exc}".replace("\n", " ")))
-    except OSError as exc:
-        problems.append((rel, f"cannot read: {exc.strerror}"))
-    return None
-
-
 def _model(cls: type[M], data: Any, rel: str, problems: list[tuple[str, str]]) -> M | None:
     if not isinstance(data, dict):
         problems.append((rel, f"must be a mapping, got {type(data).__name__}"))
         return None
-    try:
-        return cls.model_validate(data)
-    except ValidationError as exc:
-        for err in exc.errors():
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            problems.append((f"{rel}: {_loc(tuple(err['loc']))}".rstrip(": "), msg))
-    return None
+    return validate_model(cls, data, rel, problems)
 
 
 def _check_cites(rel: str, sources: dict[str, SourceDoc], cites: list[tuple[str, Cite]],
@@ -135,7 +110,7 @@ def _interactions(
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         rel = f"interactions/{path.name}"
         files[rel] = path.read_bytes()
-        lst = _model(InteractionList, _read(path, rel, problems), rel, problems)
+        lst = _model(InteractionList, read_yaml(path, rel, problems), rel, problems)
         if lst is None:
             continue
         if lst.id != path.stem:
@@ -237,7 +212,7 @@ def load_folder(root: Path) -> AgentKnowledge:
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         rel = f"agents/{path.name}"
         files[rel] = path.read_bytes()
-        data = _read(path, rel, problems)
+        data = read_yaml(path, rel, problems)
         mono = _model(Monograph, data, rel, problems)
         if mono is None:
             continue
@@ -246,9 +221,6 @@ def load_folder(root: Path) -> AgentKnowledge:
         raw[mono.id] = data
     if problems:
         raise KnowledgeError(problems)
-    digest = hashlib.sha256()
-    for rel in sorted(files):
-        digest.update(rel.encode() + b"\0" + files[rel] + b"\0")
     return AgentKnowledge(
         root=root,
         agents=agents,
@@ -258,7 +230,7 @@ def load_folder(root: Path) -> AgentKnowledge:
         drugs=drugs,
         class_labels=labels,
         class_sources=class_sources,
-        digest=digest.hexdigest()[:16],
+        digest=content_digest(files),
         files=tuple(sorted(files)),
         unverified_meds={g: dict(i.unverified) for g, i in drugs.items() if i.unverified},
     )

@@ -10,7 +10,7 @@ but lists the fields that would decide it under ``not_assessed``.
 from __future__ import annotations
 
 from netcds.evaluation import Option
-from netcds.facts import Derived, Facts
+from netcds.facts import Derived, Facts, any3
 from netcds.logic.ast import facts_of
 from netcds.logic.evaluate import evaluate
 from netcds.sequencing.data import SequencingData
@@ -19,14 +19,6 @@ from netcds.sequencing.option_history import courses_of, same_class_lines
 
 NOT_RECORDED = ("treatments",)
 REGIMEN_FACTS = frozenset({"opt.route", "opt.route_matches_preference", "opt.lab_monitoring"})
-
-
-def _tv(values: list[bool | None]) -> bool | None:
-    if any(v is True for v in values):
-        return True
-    if any(v is None for v in values):
-        return None
-    return False
 
 
 def _lines_words(lines: list[LineOfTherapy]) -> str:
@@ -61,7 +53,7 @@ def seq_facts(
     out["seq.prior_myelosuppressive_chemotherapy"] = Derived(bool(chemo), _lines_words(chemo) or none)
     out["seq.prior_prrt"] = Derived(bool(prrt), _lines_words(prrt) or none)
     out["seq.prior_tki"] = Derived(bool(tki), _lines_words(tki) or none)
-    prog = _tv([ln.progressed for ln in prrt]) if prrt else False
+    prog = any3([ln.progressed for ln in prrt]) if prrt else False
     missing = tuple(
         f"treatments[{m.index}].progressed"
         for ln in prrt
@@ -149,7 +141,7 @@ def option_facts(
     related = same_class_lines(reg, lines, data)
     out["opt.received"] = Derived(bool(mine), _lines_words(mine) or "not received before")
     out["opt.progressed_on"] = Derived(
-        _tv([ln.progressed for ln in mine]) if mine else False,
+        any3([ln.progressed for ln in mine]) if mine else False,
         _lines_words([ln for ln in mine if ln.progressed]) or "no progression on it",
     )
     tox = [ln for ln in mine if "toxicity" in ln.stop_reasons]

@@ -17,7 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from netcds.errors import KnowledgeError
 from netcds.evaluation import SourceRef
-from netcds.knowledge.load import default_knowledge_dir
+from netcds.knowledge.load import default_knowledge_dir, validation_problems
 from netcds.logic.ast import Condition, ConditionSyntaxError
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS
 from netcds.sequencing.models import Direction, Factor
@@ -203,13 +203,6 @@ def default_path() -> Path:
     return default_knowledge_dir() / "sequencing" / "considerations.yaml"
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 _DEFAULT: list[SequencingData] = []
 
 
@@ -235,8 +228,4 @@ def _load(path: str) -> SequencingData:
     try:
         return SequencingData.model_validate(raw)
     except ValidationError as exc:
-        problems = [
-            (f"{rel}: {_loc(tuple(e['loc']))}".rstrip(": "), str(e["msg"]).removeprefix("Value error, "))
-            for e in exc.errors()
-        ]
-        raise KnowledgeError(problems) from None
+        raise KnowledgeError(validation_problems(exc, rel)) from None

@@ -12,8 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import types
-import typing
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -24,6 +22,7 @@ from netcds.evaluation import Evaluation
 from netcds.knowledge import Knowledge
 from netcds.patient import Patient
 from netcds.sequencing.models import Assignment, OptionChange, SettingSnapshot, WhatIfResult
+from netcds.vocabulary import unwrap
 
 _SEGMENT = re.compile(r"^([a-z_][a-z0-9_]*)(?:\[(\d+)\])?$")
 STATEMENT = (
@@ -52,20 +51,6 @@ def parse_assignment(text: str) -> tuple[str, object]:
     return path, parse_value(value)
 
 
-def _inner(tp: Any) -> Any:
-    while True:
-        origin = get_origin(tp)
-        if origin is typing.Annotated:
-            tp = get_args(tp)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in get_args(tp) if a is not type(None)]
-            if len(args) != 1:
-                return tp
-            tp = args[0]
-        else:
-            return tp
-
-
 def _set(data: dict[str, Any], path: str, value: object) -> object:
     """Set ``path`` in the dumped record after checking it against the Patient model; return the old value."""
     model: type[BaseModel] | None = Patient
@@ -78,7 +63,7 @@ def _set(data: dict[str, Any], path: str, value: object) -> object:
         name, index = m.group(1), m.group(2)
         if name not in model.model_fields:
             raise InputError(path, f"unknown field '{name}'")
-        tp = _inner(model.model_fields[name].annotation)
+        tp = unwrap(model.model_fields[name].annotation)
         last = n == len(parts) - 1
         if index is not None:
             if get_origin(tp) is not list:
@@ -86,7 +71,7 @@ def _set(data: dict[str, Any], path: str, value: object) -> object:
             items = node.get(name)
             if not isinstance(items, list) or int(index) >= len(items):
                 raise InputError(path, f"'{name}' has no item {index}")
-            tp = _inner(get_args(tp)[0])
+            tp = unwrap(get_args(tp)[0])
             if last:
                 old = items[int(index)]
                 items[int(index)] = value
