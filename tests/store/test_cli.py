@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from netcds import Patient, evaluate, load_knowledge
 from netcds.store import Store
 from netcds.store.cli import register
-from tests.store.test_store import RECORD
+from tests.store.test_store import RECORD, TAMPER
 
 
 def _app() -> typer.Typer:
@@ -41,9 +41,7 @@ def test_replay_command(tmp_path: Path) -> None:
     out = json.loads(store.get_evaluation(eid).model_dump_json())["output"]
     out["needs_data"] = ["tumor.made_up"]
     with store.engine.begin() as conn:
-        conn.execute(
-            text("UPDATE evaluations SET output_json = :o WHERE id = :i"), {"o": json.dumps(out), "i": eid}
-        )
+        conn.execute(text(TAMPER), {"o": json.dumps(out), "i": eid})
     store.close()
     changed = runner.invoke(_app(), ["evaluations", "replay", eid, "--db", url])
     assert changed.exit_code == 1

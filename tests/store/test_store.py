@@ -27,8 +27,14 @@ TABLES = {
     "hook_feedback",
     "audit_log",
     "used_jti",
+    "evaluation_outputs",
     "alembic_version",
 }
+# replace a stored evaluation's output document (outputs are stored once per hash, evaluations point at them)
+TAMPER = (
+    "UPDATE evaluation_outputs SET output_json = :o "
+    "WHERE hash = (SELECT output_hash FROM evaluations WHERE id = :i)"
+)
 
 
 def patient(**over: Any) -> Patient:
@@ -39,7 +45,7 @@ def test_migrations_run_from_empty(db_url: str) -> None:
     engine = make_engine(db_url)
     assert schema_revision(engine) is None
     migrate(engine)
-    assert schema_revision(engine) == "0001"
+    assert schema_revision(engine) == "0002"
     assert set(inspect(engine).get_table_names()) >= TABLES
     migrate(engine)  # idempotent
     with engine.connect() as conn:  # the models match what the migrations built
@@ -119,7 +125,7 @@ def test_replay_reports_what_changed(db_url: str) -> None:
     stored["engine_version"] = "0.0.1"
     with store.engine.begin() as conn:
         conn.execute(
-            text("UPDATE evaluations SET output_json = :o WHERE id = :i"),
+            text(TAMPER),
             {"o": json.dumps(stored), "i": info.evaluation_id},
         )
     result = replay(store, info.evaluation_id)

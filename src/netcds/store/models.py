@@ -3,7 +3,8 @@
 The schema itself is created and changed only by the Alembic migrations in
 ``migrations/versions``; these models must match them (a test checks it).
 Patient records live in ``case_versions.patient_json`` and ``evaluations.input_json``
-only; the audit log holds ids and hashes, never patient content.
+only (outputs, in ``evaluation_outputs``, are stored once per content hash); the audit
+log holds ids and hashes, never patient content.
 """
 
 from __future__ import annotations
@@ -55,14 +56,24 @@ class EvaluationRow(Base):
     guideline_version: Mapped[str] = mapped_column(String(50))
     knowledge_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     engine_version: Mapped[str] = mapped_column(String(100))
-    output_json: Mapped[str] = mapped_column(Text)
-    output_hash: Mapped[str] = mapped_column(String(64))
+    output_hash: Mapped[str] = mapped_column(
+        String(64), ForeignKey("evaluation_outputs.hash", name="fk_evaluations_output")
+    )
     service_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     hook_instance: Mapped[str | None] = mapped_column(String(100), nullable=True)
     card_uuids: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(300))
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class EvaluationOutputRow(Base):
+    """An evaluation's output document, stored once per content hash (sha256 of the JSON text)."""
+
+    __tablename__ = "evaluation_outputs"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    output_json: Mapped[str] = mapped_column(Text)
 
 
 class FeedbackRow(Base):

@@ -2,40 +2,48 @@
 
 SQLite (the default) runs in WAL mode with ``synchronous=FULL`` so a committed
 write survives a power cut; PostgreSQL is used when the URL says so. Every
-operation is one short transaction.
+operation is one short transaction; the appends every request makes (audit
+entries, evaluations, used token ids) are group-committed (``batch.py``): many
+callers, one transaction and one fsync, each caller returning only after it.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, event, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from netcds.evaluation import Evaluation
 from netcds.patient import Patient
+from netcds.store.batch import GroupCommit
 from netcds.store.canonical import canonical_json, sha256_hex
-from netcds.store.models import AuditRow, CaseRow, CaseVersionRow, EvaluationRow, FeedbackRow, UsedTokenRow
+from netcds.store.models import (
+    AuditRow,
+    CaseRow,
+    CaseVersionRow,
+    EvaluationOutputRow,
+    EvaluationRow,
+)
 from netcds.store.records import (
-    AuditInfo,
     CaseInfo,
     CaseVersionInfo,
     EvaluationInfo,
-    FeedbackInfo,
     StoredEvaluation,
 )
+from netcds.store.trail import Trail, as_utc, now_utc
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -46,14 +54,6 @@ class NotFoundError(LookupError):
 
 class DuplicateError(ValueError):
     """A row with that id already exists (an idempotent request met its earlier run)."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -103,7 +103,7 @@ def schema_revision(engine: Engine) -> str | None:
             return None
 
 
-class Store:
+class Store(Trail):
     """Cases, evaluations, hook feedback, the audit log and used JWT ids."""
 
     def __init__(self, engine: Engine) -> None:
@@ -112,6 +112,7 @@ class Store:
         self._write_lock: AbstractContextManager[Any] = (
             threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         )
+        self._batch = GroupCommit(self._session, self._write_lock)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -121,6 +122,7 @@ class Store:
         return cls(engine)
 
     def close(self) -> None:
+        self._batch.close()
         self.engine.dispose()
 
     @contextmanager
@@ -150,7 +152,7 @@ class Store:
         case_id = str(uuid.uuid4())
         body = canonical_json(patient)
         digest = sha256_hex(body)
-        now = _now()
+        now = now_utc()
         with self._write() as s:
             s.add(CaseRow(id=case_id, created_at=now, created_by=actor, latest_version=1))
             s.flush()
@@ -182,7 +184,7 @@ class Store:
                     version=version,
                     patient_json=body,
                     patient_hash=digest,
-                    created_at=_now(),
+                    created_at=now_utc(),
                     created_by=actor,
                 )
             )
@@ -213,14 +215,14 @@ class Store:
             ).all()
             return CaseInfo(
                 case_id=case.id,
-                created_at=_utc(case.created_at),
+                created_at=as_utc(case.created_at),
                 created_by=case.created_by,
                 latest_version=case.latest_version,
                 versions=[
                     CaseVersionInfo(
                         version=r.version,
                         patient_hash=r.patient_hash,
-                        created_at=_utc(r.created_at),
+                        created_at=as_utc(r.created_at),
                         created_by=r.created_by,
                     )
                     for r in rows
@@ -243,33 +245,40 @@ class Store:
         hook_instance: str | None = None,
         card_uuids: Sequence[str] | None = None,
         evaluation_id: str | None = None,
+        output: str | None = None,
     ) -> EvaluationInfo:
-        """Persist one evaluation with the input it ran on and the versions that produced it."""
+        """Persist one evaluation with the input it ran on and the versions that produced it.
+        ``output``: the evaluation's JSON text when the caller already has it (else it is serialized)."""
         body = canonical_json(patient)
-        output = evaluation.model_dump_json()
-        row = EvaluationRow(
-            id=evaluation_id or str(uuid.uuid4()),
-            origin=origin,
-            case_id=case_id,
-            case_version=case_version,
-            input_json=body,
-            input_hash=sha256_hex(body),
-            guideline_id=evaluation.guideline.id,
-            guideline_version=evaluation.guideline.version,
-            knowledge_digest=evaluation.guideline.digest,
-            engine_version=evaluation.engine_version,
-            output_json=output,
-            output_hash=sha256_hex(output),
-            service_id=service_id,
-            hook_instance=hook_instance,
-            card_uuids=json.dumps(list(card_uuids)) if card_uuids else None,
-            created_at=_now(),
-            created_by=actor,
-            request_id=request_id,
-        )
-        with self._write() as s:
+        text_out = output if output is not None else evaluation.model_dump_json()
+        out_hash = sha256_hex(text_out)
+        row_id, now = evaluation_id or str(uuid.uuid4()), now_utc()
+
+        def append(s: Session) -> EvaluationRow:
+            _put_output(s, text_out, out_hash)
+            row = EvaluationRow(
+                id=row_id,
+                origin=origin,
+                case_id=case_id,
+                case_version=case_version,
+                input_json=body,
+                input_hash=sha256_hex(body),
+                guideline_id=evaluation.guideline.id,
+                guideline_version=evaluation.guideline.version,
+                knowledge_digest=evaluation.guideline.digest,
+                engine_version=evaluation.engine_version,
+                output_hash=out_hash,
+                service_id=service_id,
+                hook_instance=hook_instance,
+                card_uuids=json.dumps(list(card_uuids)) if card_uuids else None,
+                created_at=now,
+                created_by=actor,
+                request_id=request_id,
+            )
             s.add(row)
-        return _evaluation_info(row)
+            return row
+
+        return _evaluation_info(self._batch.run(append))
 
     def save_case_evaluation(
         self,
@@ -289,9 +298,11 @@ class Store:
         body = canonical_json(patient)
         digest = sha256_hex(body)
         output = evaluation.model_dump_json()
-        now = _now()
+        out_hash = sha256_hex(output)
+        now = now_utc()
         try:
             with self._write() as s:
+                _put_output(s, output, out_hash)
                 if case_id is None:
                     cid, version = new_case_id or str(uuid.uuid4()), 1
                     if s.get(CaseRow, cid) is not None:
@@ -328,8 +339,7 @@ class Store:
                     guideline_version=evaluation.guideline.version,
                     knowledge_digest=evaluation.guideline.digest,
                     engine_version=evaluation.engine_version,
-                    output_json=output,
-                    output_hash=sha256_hex(output),
+                    output_hash=out_hash,
                     created_at=now,
                     created_by=actor,
                     request_id=request_id,
@@ -356,7 +366,7 @@ class Store:
         """A stored evaluation's record and its output JSON text as stored, or None."""
         with self._tx() as s:
             row = s.get(EvaluationRow, evaluation_id)
-            return None if row is None else (_evaluation_info(row), row.output_json)
+            return None if row is None else (_evaluation_info(row), _output(s, row))
 
     def get_evaluation(self, evaluation_id: str) -> StoredEvaluation:
         with self._tx() as s:
@@ -365,7 +375,7 @@ class Store:
                 raise NotFoundError(evaluation_id)
             info = _evaluation_info(row)
             return StoredEvaluation(
-                **info.model_dump(), input=json.loads(row.input_json), output=json.loads(row.output_json)
+                **info.model_dump(), input=json.loads(row.input_json), output=json.loads(_output(s, row))
             )
 
     def case_evaluations(self, case_id: str) -> list[EvaluationInfo]:
@@ -383,114 +393,22 @@ class Store:
         with self._tx() as s:
             return int(s.scalar(select(func.count()).select_from(EvaluationRow)) or 0)
 
-    # CDS Hooks feedback ------------------------------------------------------------------------------
-    def record_feedback(
-        self, service_id: str, items: Sequence[dict[str, Any]], actor: str, request_id: str | None = None
-    ) -> list[int]:
-        """Store feedback entries (already validated: card, outcome, acceptedSuggestions, overrideReason,
-        outcomeTimestamp); returns their ids."""
-        rows = []
-        now = _now()
-        for it in items:
-            reason = (it.get("overrideReason") or {}).get("reason") or {}
-            accepted = [a["id"] for a in it.get("acceptedSuggestions") or []]
-            rows.append(
-                FeedbackRow(
-                    service_id=service_id,
-                    card_uuid=it["card"],
-                    outcome=it["outcome"],
-                    accepted_suggestions=json.dumps(accepted) if accepted else None,
-                    override_system=reason.get("system"),
-                    override_code=reason.get("code"),
-                    override_display=reason.get("display"),
-                    user_comment=(it.get("overrideReason") or {}).get("userComment"),
-                    outcome_timestamp=it["outcomeTimestamp"],
-                    received_at=now,
-                    actor=actor,
-                    request_id=request_id,
-                )
-            )
-        with self._write() as s:
-            s.add_all(rows)
-            s.flush()
-            return [r.id for r in rows]
 
-    def feedback(self, service_id: str | None = None, card_uuid: str | None = None) -> list[FeedbackInfo]:
-        with self._tx() as s:
-            q = select(FeedbackRow).order_by(FeedbackRow.id)
-            if service_id:
-                q = q.where(FeedbackRow.service_id == service_id)
-            if card_uuid:
-                q = q.where(FeedbackRow.card_uuid == card_uuid)
-            return [
-                FeedbackInfo(
-                    id=r.id,
-                    service_id=r.service_id,
-                    card_uuid=r.card_uuid,
-                    outcome=r.outcome,
-                    accepted_suggestions=json.loads(r.accepted_suggestions) if r.accepted_suggestions else [],
-                    override_system=r.override_system,
-                    override_code=r.override_code,
-                    override_display=r.override_display,
-                    user_comment=r.user_comment,
-                    outcome_timestamp=r.outcome_timestamp,
-                    received_at=_utc(r.received_at),
-                    actor=r.actor,
-                )
-                for r in s.scalars(q).all()
-            ]
+def _put_output(s: Session, output: str, digest: str) -> None:
+    """Store an output document once per content hash (a no-op when it is already there)."""
+    ins = sqlite_insert if s.get_bind().dialect.name == "sqlite" else pg_insert
+    s.execute(
+        ins(EvaluationOutputRow)
+        .values(hash=digest, output_json=output)
+        .on_conflict_do_nothing(index_elements=["hash"])
+    )
 
-    # audit log ---------------------------------------------------------------------------------------
-    def audit(
-        self,
-        actor: str,
-        action: str,
-        target: str | None = None,
-        request_id: str | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        """Append one entry: who, what, on which id, in which request. ``detail`` holds ids/hashes only."""
-        with self._write() as s:
-            s.add(
-                AuditRow(
-                    at=_now(),
-                    actor=actor,
-                    action=action,
-                    target=target,
-                    request_id=request_id,
-                    detail=json.dumps(detail, sort_keys=True) if detail else None,
-                )
-            )
 
-    def audit_log(self, limit: int = 100, action: str | None = None) -> list[AuditInfo]:
-        with self._tx() as s:
-            q = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
-            if action:
-                q = q.where(AuditRow.action == action)
-            return [
-                AuditInfo(
-                    id=r.id,
-                    at=_utc(r.at),
-                    actor=r.actor,
-                    action=r.action,
-                    target=r.target,
-                    request_id=r.request_id,
-                    detail=json.loads(r.detail) if r.detail else {},
-                )
-                for r in s.scalars(q).all()
-            ]
-
-    # JWT replay protection ---------------------------------------------------------------------------
-    def use_token_id(self, iss: str, jti: str, expires_at: int) -> bool:
-        """Record a JWT id; False when it was already used (a replay). Expired ids are purged."""
-        now = int(time.time())
-        try:
-            with self._write() as s:
-                s.execute(delete(UsedTokenRow).where(UsedTokenRow.expires_at < now - 600))
-                s.add(UsedTokenRow(iss=iss, jti=jti, expires_at=expires_at))
-        except IntegrityError:
-            return False
-        return True
+def _output(s: Session, row: EvaluationRow) -> str:
+    found = s.get(EvaluationOutputRow, row.output_hash)
+    if found is None:  # the foreign key forbids it
+        raise NotFoundError(f"output {row.output_hash} of evaluation {row.id}")
+    return found.output_json
 
 
 def _evaluation_info(row: EvaluationRow) -> EvaluationInfo:
@@ -508,6 +426,6 @@ def _evaluation_info(row: EvaluationRow) -> EvaluationInfo:
         service_id=row.service_id,
         hook_instance=row.hook_instance,
         card_uuids=json.loads(row.card_uuids) if row.card_uuids else [],
-        created_at=_utc(row.created_at),
+        created_at=as_utc(row.created_at),
         created_by=row.created_by,
     )

@@ -1,0 +1,146 @@
+"""Group commit and stored-once outputs: many writers share a transaction, none is lost or duplicated,
+a faulty append fails alone, and an output document is kept once per content hash."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from netcds import Patient, evaluate, load_knowledge
+from netcds.store import Store
+from netcds.store.models import AuditRow
+from netcds.store.repo import make_engine, migrate, schema_revision
+from tests.store.test_store import RECORD
+
+
+def _count(store: Store, table: str) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def test_concurrent_audit_entries_are_all_committed_in_fewer_transactions(db_url: str) -> None:
+    store = Store.open(db_url)
+    n = 400
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        list(pool.map(lambda i: store.audit("t", "bench", f"target-{i}", None, {"i": i}), range(n)))
+    assert _count(store, "audit_log") == n
+    targets = {e.target for e in store.audit_log(limit=n)}
+    assert targets == {f"target-{i}" for i in range(n)}  # none lost, none duplicated
+    assert store._batch.appends == n
+    assert store._batch.batches < n  # waiting writers shared commits
+    store.close()
+
+
+def test_a_faulty_append_fails_alone_and_the_rest_of_its_batch_commits(db_url: str) -> None:
+    store = Store.open(db_url)
+    gate = threading.Event()
+
+    def slow(s: Session) -> None:  # holds the writer so the next appends queue into one batch
+        gate.wait(5)
+        s.add(AuditRow(at=_now(), actor="t", action="first"))
+
+    def good(i: int) -> Any:
+        return lambda s: s.add(AuditRow(at=_now(), actor="t", action=f"good-{i}"))
+
+    def bad(s: Session) -> None:
+        s.add(AuditRow(at=_now(), actor="t", action="bad"))
+        s.flush()
+        raise ValueError("this append is broken")
+
+    first = store._batch.submit(slow)
+    futures = [store._batch.submit(good(0)), store._batch.submit(bad), store._batch.submit(good(1))]
+    gate.set()
+    first.result(10)
+    assert futures[0].result(10) is None and futures[2].result(10) is None
+    with pytest.raises(ValueError, match="broken"):
+        futures[1].result(10)
+    actions = {e.action for e in store.audit_log(limit=10)}
+    assert actions == {"first", "good-0", "good-1"}
+    store.close()
+
+
+def test_replayed_token_id_in_a_busy_batch_is_refused_only_once_used(db_url: str) -> None:
+    store = Store.open(db_url)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda i: store.use_token_id("iss", f"jti-{i % 50}", 2**40), range(200)))
+    assert results.count(True) == 50  # each id accepted exactly once, every repeat refused
+    assert _count(store, "used_jti") == 50
+    store.close()
+
+
+def test_the_same_output_is_stored_once(db_url: str) -> None:
+    store = Store.open(db_url)
+    p = Patient.model_validate(RECORD)
+    ev = evaluate(p, load_knowledge())
+    a = store.save_evaluation(p, ev, origin="rest", actor="t")
+    b = store.save_evaluation(p, ev, origin="rest", actor="t", output=ev.model_dump_json())
+    assert a.evaluation_id != b.evaluation_id and a.output_hash == b.output_hash
+    assert _count(store, "evaluations") == 2 and _count(store, "evaluation_outputs") == 1
+    assert store.get_evaluation(a.evaluation_id).output == store.get_evaluation(b.evaluation_id).output
+    other = Patient.model_validate({**RECORD, "id": "store-2"})
+    store.save_evaluation(other, evaluate(other, load_knowledge()), origin="rest", actor="t")
+    assert _count(store, "evaluation_outputs") == 2
+    store.close()
+
+
+def test_migration_0002_moves_existing_outputs_and_downgrades_back(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    migrate(engine, "0001")
+    row = {
+        "origin": "rest", "input_json": "{}", "input_hash": "h", "guideline_id": "nccn-net",
+        "guideline_version": "5.2024", "engine_version": "0", "output_hash": "o1",
+        "created_at": "2026-01-01 00:00:00", "created_by": "t",
+    }  # fmt: skip
+    insert = (
+        "INSERT INTO evaluations (id, origin, input_json, input_hash, guideline_id, guideline_version, "
+        "engine_version, output_json, output_hash, created_at, created_by) VALUES (:id, :origin, "
+        ":input_json, :input_hash, :guideline_id, :guideline_version, :engine_version, :output_json, "
+        ":output_hash, :created_at, :created_by)"
+    )
+    with engine.begin() as conn:
+        for i in range(3):  # two evaluations share an output, one has its own
+            conn.execute(
+                text(insert),
+                {**row, "id": f"e{i}", "output_json": '{"x": 1}' if i < 2 else '{"x": 2}',
+                 "output_hash": "o1" if i < 2 else "o2"},
+            )  # fmt: skip
+    migrate(engine)
+    assert schema_revision(engine) == "0002"
+    with engine.connect() as conn:
+        outs = dict(conn.execute(text("SELECT hash, output_json FROM evaluation_outputs")).all())
+        assert outs == {"o1": '{"x": 1}', "o2": '{"x": 2}'}
+        assert conn.execute(text("SELECT count(*) FROM evaluations")).scalar_one() == 3
+        with pytest.raises(IntegrityError):  # an evaluation must point at a stored output
+            conn.execute(text(insert.replace(":output_json, ", "").replace("output_json, ", "")),
+                         {**row, "id": "e9", "output_hash": "nowhere"})  # fmt: skip
+    migrate_down(engine, "0001")
+    with engine.connect() as conn:
+        back = dict(conn.execute(text("SELECT id, output_json FROM evaluations")).all())
+    assert back == {"e0": '{"x": 1}', "e1": '{"x": 1}', "e2": '{"x": 2}'}
+    engine.dispose()
+
+
+def migrate_down(engine: Any, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from netcds.store.repo import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
