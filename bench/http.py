@@ -5,6 +5,7 @@ concurrency (default 100) for a bounded number of requests and a bounded time,
 then prints a markdown table. Loopback only: a non-127.0.0.1 URL is refused.
 
     .venv/bin/python bench/http.py                      # starts its own server (open hooks, temp SQLite)
+    .venv/bin/python bench/http.py --distinct           # a different patient in every request (cold)
     .venv/bin/python bench/http.py --url http://127.0.0.1:8000 --requests 2000
 
 With ``--url`` the server must run with ``--open-hooks`` (the benchmark sends no tokens).
@@ -23,7 +24,6 @@ import argparse
 import asyncio
 import copy
 import platform
-import statistics
 import subprocess
 import tempfile
 import time
@@ -32,9 +32,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from netcds.api.examples import PATIENT_EXAMPLE
+
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the stdlib: bench/loopclient.py
+from loopclient import address, drive, encode, quantiles_ms
+
+EVALUATE, PATIENT_VIEW = "/api/v1/evaluate", "/cds-services/netcds-patient-view"
 
 PATIENT: dict[str, Any] = {**copy.deepcopy(PATIENT_EXAMPLE), "id": "bench-1"}
 LOINC, SNOMED, ICD10 = "http://loinc.org", "http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10-cm"
@@ -87,12 +90,17 @@ PREFETCH: dict[str, Any] = {
 }
 
 
-def hook_body() -> dict[str, Any]:
+def hook_body(variant: int | None = None) -> dict[str, Any]:
+    """A patient-view call (a fresh hookInstance); ``variant`` n gives patient n a record of its own."""
+    prefetch = PREFETCH
+    if variant is not None:
+        prefetch = copy.deepcopy(PREFETCH)
+        prefetch["patient"]["id"] = f"p{variant}"
     return {
         "hook": "patient-view",
         "hookInstance": str(uuid.uuid4()),
-        "context": {"userId": "Practitioner/bench", "patientId": "p1"},
-        "prefetch": PREFETCH,
+        "context": {"userId": "Practitioner/bench", "patientId": prefetch["patient"]["id"]},
+        "prefetch": prefetch,
     }
 
 
@@ -103,7 +111,7 @@ def loopback_only(url: str) -> str:
     return url.rstrip("/")
 
 
-def start_server(tmp: Path) -> tuple[subprocess.Popen[str], str]:
+def start_server(tmp: Path, workers: int) -> tuple[subprocess.Popen[str], str]:
     cmd = [
         sys.executable,
         "-m",
@@ -114,10 +122,13 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[str], str]:
         "--port",
         "0",
         "--open-hooks",
+        "--workers",
+        str(workers),
         "--db",
         f"sqlite:///{tmp / 'bench.db'}",
     ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NETCDS_LOG_LEVEL": "warning"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NETCDS_")}
+    env.update({"PYTHONUNBUFFERED": "1", "NETCDS_LOG_LEVEL": "warning"})
     log = (tmp / "server.log").open("w")  # the server writes it until it stops
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=tmp)
     assert proc.stdout is not None
@@ -132,83 +143,60 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[str], str]:
     raise SystemExit("the server did not start")
 
 
-async def drive(
-    client: httpx.AsyncClient, path: str, body: Any, total: int, concurrency: int, max_seconds: float
-) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors = 0
-    kinds: dict[str, int] = {}
-    issued = 0
-    deadline = time.perf_counter() + max_seconds
-
-    async def worker() -> None:
-        nonlocal issued, errors
-        while issued < total and time.perf_counter() < deadline:
-            issued += 1
-            payload = body() if callable(body) else body
-            t0 = time.perf_counter()
-            try:
-                r = await client.post(path, json=payload)
-                status = str(r.status_code)
-            except httpx.HTTPError as exc:
-                status = type(exc).__name__
-            latencies.append(time.perf_counter() - t0)
-            if status != "200":
-                errors += 1
-                kinds[status] = kinds.get(status, 0) + 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    wall = time.perf_counter() - started
-    q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
-    return {
-        "path": path,
-        "n": len(latencies),
-        "wall": wall,
-        "rps": len(latencies) / wall if wall else 0.0,
-        "p50": q[49] * 1000,
-        "p99": q[98] * 1000,
-        "errors": errors,
-        "error_kinds": kinds,
-    }
+def requests_for(netloc: str, path: str, n: int, distinct: bool, offset: int) -> list[tuple[str, bytes]]:
+    """``n`` encoded requests to ``path``: the same patient each time, or (``distinct``) a new one each."""
+    out = []
+    for i in range(n):
+        v = offset + i if distinct else None
+        if path == EVALUATE:
+            body: dict[str, Any] = PATIENT if v is None else {**PATIENT, "id": f"bench-{v}"}
+        else:
+            body = hook_body(v)
+        out.append((path, encode(netloc, "POST", path, body)))
+    return out
 
 
 async def run(
-    url: str, total: int, concurrency: int, max_seconds: float, warmup: int
+    url: str, total: int, concurrency: int, max_seconds: float, warmup: int, distinct: bool
 ) -> list[dict[str, Any]]:
-    # drop idle connections before the server does (uvicorn closes them after 5 s idle)
-    limits = httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=3
-    )
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        cases = [("/api/v1/evaluate", PATIENT), ("/cds-services/netcds-patient-view", hook_body)]
-        out = []
-        for path, body in cases:
-            # warm up with every connection of the pool, so none sits idle past the server's keep-alive
-            await drive(client, path, body, max(warmup, concurrency), concurrency, max_seconds)
-            out.append(await drive(client, path, body, total, concurrency, max_seconds))
-        return out
+    _, _, netloc = address(url)
+    out = []
+    for n, path in enumerate((EVALUATE, PATIENT_VIEW)):
+        offset = (n + 1) * 1_000_000
+        # warm-up (different patients when distinct, so the measured run starts cold)
+        await drive(url, requests_for(netloc, path, max(warmup, concurrency), distinct, offset), concurrency,
+                    max_seconds)  # fmt: skip
+        work = requests_for(netloc, path, total, distinct, offset + 100_000)
+        lat, errors, wall = await drive(url, work, concurrency, max_seconds)
+        p50, p99 = quantiles_ms(lat[path])
+        out.append({"path": path, "n": len(lat[path]), "wall": wall, "rps": len(lat[path]) / wall,
+                    "p50": p50, "p99": p99, "errors": sum(errors[path].values()),
+                    "error_kinds": errors[path]})  # fmt: skip
+    return out
 
 
 def _kinds(kinds: dict[str, int]) -> str:
     return " (" + ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items())) + ")" if kinds else ""
 
 
-def table(results: list[dict[str, Any]], concurrency: int) -> str:
+def table(results: list[dict[str, Any]], concurrency: int, workers: int | None, distinct: bool) -> str:
     rows = [
-        "| endpoint | requests | concurrency | throughput (req/s) | p50 (ms) | p99 (ms) | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| endpoint | patients | requests | concurrency | throughput (req/s) | p50 (ms) | p99 (ms) | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
+    who = "a new one per request" if distinct else "the same one"
     for r in results:
         name = "POST " + r["path"]
         rows.append(
-            f"| `{name}` | {r['n']} | {concurrency} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
-            f"{r['errors']}{_kinds(r['error_kinds'])} |"
+            f"| `{name}` | {who} | {r['n']} | {concurrency} | {r['rps']:.0f} | {r['p50']:.1f} | "
+            f"{r['p99']:.1f} | {r['errors']}{_kinds(r['error_kinds'])} |"
         )
     rows.append("")
+    server = f"{workers} worker process(es)" if workers else "a server started separately"
     rows.append(
-        f"Loopback 127.0.0.1, one uvicorn worker, SQLite (WAL, synchronous=FULL); client and server on "
-        f"the same host ({os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.machine()})."
+        f"Loopback 127.0.0.1, `netcds serve` with {server}, SQLite (WAL, synchronous=FULL, group commit); "
+        f"every call audited (patient-view also stores its evaluation); client and server on the same host "
+        f"({os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.machine()})."
     )
     return "\n".join(rows)
 
@@ -219,20 +207,25 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000, help="requests per endpoint (max 20000)")
     ap.add_argument("--concurrency", type=int, default=100)
     ap.add_argument("--max-seconds", type=float, default=60.0, help="time cap per endpoint (max 300)")
-    ap.add_argument("--warmup", type=int, default=100, help="warm-up requests per endpoint (>= concurrency)")
+    ap.add_argument("--warmup", type=int, default=200, help="warm-up requests per endpoint (>= concurrency)")
+    ap.add_argument("--workers", type=int, default=2, help="server worker processes (when it starts one)")
+    ap.add_argument(
+        "--distinct", action="store_true", help="a different patient in every request (nothing cached)"
+    )
     args = ap.parse_args()
     total = max(1, min(args.requests, 20000))
     max_seconds = max(1.0, min(args.max_seconds, 300.0))
     concurrency = max(1, min(args.concurrency, 500))
+    workers = max(1, min(args.workers, 16))
     proc = None
     with tempfile.TemporaryDirectory(prefix="netcds-bench-") as tmp:
         try:
             if args.url:
                 url = loopback_only(args.url)
             else:
-                proc, url = start_server(Path(tmp))
+                proc, url = start_server(Path(tmp), workers)
                 loopback_only(url)
-            results = asyncio.run(run(url, total, concurrency, max_seconds, args.warmup))
+            results = asyncio.run(run(url, total, concurrency, max_seconds, args.warmup, args.distinct))
         finally:
             if proc is not None:
                 proc.terminate()
@@ -245,7 +238,7 @@ def main() -> None:
                 "server log:\n" + "\n".join(errors[-10:] or ["(no errors logged by the server)"]),
                 file=sys.stderr,
             )
-    print(table(results, concurrency))
+    print(table(results, concurrency, None if args.url else workers, args.distinct))
 
 
 if __name__ == "__main__":

@@ -81,6 +81,30 @@ def test_patient_view_with_realistic_prefetch(client: TestClient, keys: Keys) ->
 
 
 @needs_mapping
+def test_repeated_patient_view_reuses_work_but_records_every_call(client: TestClient, keys: Keys) -> None:
+    """The same chart opened again: mapping, evaluation and cards come from the cache, yet each call
+    gets its own stored evaluation (own id, hook instance, explanation link) pointing at one output."""
+    calls = [hook_request("patient-view", prefetch_data=prefetch()) for _ in range(3)]
+    answers = [post(client, keys, PV, b).json()["cards"] for b in calls]
+    links = [a[0]["links"][0]["url"].removeprefix("http://testserver") for a in answers]
+    assert len(set(links)) == 3  # one explanation per call
+    stored = [client.get(link).json() for link in links]
+    assert [s["hook_instance"] for s in stored] == [b["hookInstance"] for b in calls]
+    assert len({s["output_hash"] for s in stored}) == 1  # the same output, stored once
+    assert all(s["card_uuids"] == [c["uuid"] for c in answers[0]] for s in stored)
+    cache = client.app.state.netcds.eval_cache  # type: ignore[attr-defined]
+    assert cache.hits >= 6  # calls 2 and 3: mapping, evaluation and cards each a hit
+
+    # a changed record is never answered from the cache: Ki-67 87% makes it a G3 tumor
+    pf = prefetch()
+    for e in pf["observations"]["entry"]:
+        if e["resource"]["code"]["coding"][0]["code"] == "29593-1":
+            e["resource"]["valueQuantity"]["value"] = 87
+    changed = post(client, keys, PV, hook_request("patient-view", prefetch_data=pf)).json()["cards"]
+    assert "G3" in changed[0]["detail"] and "GI WD G1/2" not in changed[0]["summary"]
+
+
+@needs_mapping
 def test_patient_view_without_a_net_diagnosis_says_nothing(client: TestClient, keys: Keys) -> None:
     pf = prefetch()
     pf["conditions"] = None

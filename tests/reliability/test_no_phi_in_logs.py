@@ -162,7 +162,7 @@ def test_no_identifying_value_in_any_in_process_log(
         def boom(*_: Any, **__: Any) -> Any:
             raise RuntimeError(f"cannot handle {PID} {GIVEN} {FAMILY} born {BIRTH} on {DRUG}")
 
-        monkeypatch.setattr("netcds.api.rest.evaluate", boom)
+        monkeypatch.setattr("netcds.api.context.evaluate", boom)
         monkeypatch.setattr(app.state.netcds.eval_cache, "max_bytes", 0)
         r = c.post("/api/v1/evaluate", json=contract_patient(age_years=70))
         assert r.status_code == 500 and "internal error" in r.json()["detail"]

@@ -45,12 +45,17 @@ def register(app: typer.Typer) -> None:
                 "--open-hooks", help="accept CDS Hooks calls WITHOUT a token (local development only)"
             ),
         ] = False,
+        workers: Annotated[
+            int | None,
+            typer.Option("--workers", help="worker processes (default 1; about one per core)", min=1, max=64),
+        ] = None,
     ) -> None:
         """Serve the REST API (/api/v1) and the CDS Hooks services (/cds-services)."""
         import uvicorn
 
         from netcds.api.app import OPEN_MODE_BANNER, create_app
         from netcds.settings import SettingsError, load_settings, redact_url
+        from netcds.store.repo import Store
 
         try:
             settings = load_settings(
@@ -61,6 +66,7 @@ def register(app: typer.Typer) -> None:
                     "db_url": db,
                     "base_url": base_url,
                     "hooks_open": True if open_hooks else None,
+                    "workers": workers,
                 },
             )
         except SettingsError as exc:
@@ -83,8 +89,11 @@ def register(app: typer.Typer) -> None:
                 "users; prefer NETCDS_DB_URL or NETCDS_DB_URL_FILE.",
                 err=True,
             )
-        try:
-            application = create_app(settings)
+        if settings.workers > 1 and _in_memory(settings.db_url):
+            typer.echo("error: --workers > 1 needs a database file or server, not in-memory SQLite", err=True)
+            raise typer.Exit(2)
+        try:  # open (and migrate) the database once, before any worker starts
+            Store.open(settings.db_url).close()
         except Exception as exc:  # the database could not be opened: one line, never the password
             typer.echo(
                 f"error: cannot open the database {settings.redacted_db_url}: {_reason(exc, settings)}",
@@ -106,25 +115,42 @@ def register(app: typer.Typer) -> None:
         bound_port = sock.getsockname()[1]
         if not settings.base_url and settings.port == 0:
             settings = settings.model_copy(update={"port": bound_port})
-            application.state.netcds.settings = settings
         url = f"http://{_url_host(settings.host)}:{bound_port}"
+        sock.listen(2048)
+        served = settings
 
         class Server(uvicorn.Server):
+            announce = True
+
             async def startup(self, sockets: list[socket.socket] | None = None) -> None:
                 await super().startup(sockets)
-                if self.started:
+                if self.started and self.announce:
+                    n = f", {served.workers} workers" if served.workers > 1 else ""
                     sys.stdout.write(
                         f"netcds serving on {url} (web {url}/ui, REST {url}/api/v1, "
-                        f"CDS Hooks {url}/cds-services)\n"
+                        f"CDS Hooks {url}/cds-services{n})\n"
                     )
                     sys.stdout.flush()
 
-        server = Server(
-            uvicorn.Config(
-                application, log_level=settings.log_level, access_log=False, lifespan="on", log_config=None
+        def run_one(index: int) -> None:
+            server = Server(
+                uvicorn.Config(
+                    create_app(served),
+                    log_level=served.log_level,
+                    access_log=False,
+                    lifespan="on",
+                    log_config=None,
+                    backlog=2048,
+                )
             )
-        )
-        server.run(sockets=[sock])
+            server.announce = index == 0
+            server.run(sockets=[sock])
+
+        if settings.workers > 1:
+            from netcds.api.prefork import serve_workers
+
+            raise typer.Exit(serve_workers(settings.workers, run_one))
+        run_one(0)
 
 
 def _reason(exc: Exception, settings: object) -> str:
@@ -139,6 +165,10 @@ def _reason(exc: Exception, settings: object) -> str:
         if value:
             text = text.replace(value, "***")
     return printable(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, 300)
+
+
+def _in_memory(url: str) -> bool:
+    return url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
 
 
 def _url_host(host: str) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import os
 import weakref
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -16,10 +18,12 @@ import httpx
 from fastapi import Request
 
 from netcds.api.auth import LOCAL, Principal, TokenVerifier
-from netcds.api.eval_cache import EvaluationCache
+from netcds.api.eval_cache import CachedEvaluation, EvaluationCache, cache_key
 from netcds.api.problems import ApiProblem
+from netcds.engine import evaluate
 from netcds.knowledge.load import available_versions, load_knowledge
 from netcds.knowledge.schema import Knowledge
+from netcds.patient import Patient
 from netcds.settings import Settings
 from netcds.store.repo import Store
 
@@ -52,6 +56,18 @@ class ServiceContext:
                     kind="unknown-guideline",
                 )
             found = self._knowledge[(guideline, v)] = load_knowledge(v, guideline)
+        return found
+
+    def evaluation(self, patient: Patient, kb: Knowledge, input_hash: str) -> CachedEvaluation:
+        """The Evaluation of ``patient`` (and its JSON bytes), from the cache when this exact input was
+        evaluated before with this knowledge and engine; ``input_hash`` is its canonical content hash."""
+        key = cache_key(input_hash, kb)
+        found = self.eval_cache.evaluation(key)
+        if found is None:
+            ev = evaluate(patient, kb)
+            body = ev.model_dump_json().encode()
+            found = CachedEvaluation(ev, body, hashlib.sha256(body).hexdigest())
+            self.eval_cache.put_evaluation(key, found)
         return found
 
 
@@ -88,7 +104,7 @@ async def run_work(func: Callable[..., T], *args: Any) -> T:
     return await anyio.to_thread.run_sync(functools.partial(func, *args), limiter=limiter)
 
 
-Later = list[Callable[[], object]]
+Later = list[Callable[[], "Future[Any]"]]
 
 
 async def run_io(func: Callable[..., T], *args: Any) -> T:
@@ -97,8 +113,8 @@ async def run_io(func: Callable[..., T], *args: Any) -> T:
 
 
 async def run_later(writes: Later) -> None:
-    """Run store writes, in order, in a plain worker thread (not one of the WORK_SLOTS): a request
-    waiting for its commit (fsync) does not hold a CPU slot. Awaited before the response is sent, so a
-    2xx still means the write is durable."""
+    """Queue a request's store writes (in order) with the store's group commit and wait for their
+    commit without holding a thread: many requests share one transaction and one fsync. Awaited
+    before the response is sent, so a 2xx still means the writes are durable."""
     if writes:
-        await anyio.to_thread.run_sync(lambda: [w() for w in writes])
+        await asyncio.gather(*(asyncio.wrap_future(w()) for w in writes))

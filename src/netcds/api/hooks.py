@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from netcds.api import optional
 from netcds.api.auth import OPEN, AuthError, Principal
 from netcds.api.context import Later, ServiceContext, run_later, run_work, service
+from netcds.api.eval_cache import OBJECT_FACTOR
 from netcds.api.examples import FEEDBACK_EXAMPLE, ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
 from netcds.api.hook_models import (
     SERVICES,
@@ -41,11 +42,17 @@ from netcds.api.problems import (
     read_body,
     validation_problem,
 )
-from netcds.engine import evaluate
 from netcds.errors import InputError
-from netcds.fhir.cards import order_cards, patient_view_cards, unscreened_card
+from netcds.fhir.cards import (
+    EXPLANATION,
+    guideline_url,
+    order_cards,
+    patient_view_cards,
+    unscreened_card,
+    with_explanation,
+)
 from netcds.patient import Patient
-from netcds.store.canonical import content_hash
+from netcds.store.canonical import canonical_json, content_hash, sha256_hex
 
 log = logging.getLogger("netcds.api.hooks")
 router = APIRouter(tags=["cds-hooks"])
@@ -175,7 +182,13 @@ def _patient(ctx: ServiceContext, service_id: str, raw: dict[str, Any]) -> Patie
     # a live hook reads the record as of today (UTC), so ages and "within 3 weeks" checks can be assessed;
     # the date is part of the stored input (Patient.as_of), so a replay stays exact
     as_of = datetime.now(UTC).date() if ctx.settings.hooks_as_of_today else None
+    text = canonical_json(prefetch)
+    key = ("mapping", sha256_hex(text), str(as_of))
+    found = ctx.eval_cache.get(key)
+    if isinstance(found, Patient):  # the same prefetch maps to the same record (deterministic)
+        return found
     patient, _report = optional.prefetch_to_patient(prefetch, as_of)
+    ctx.eval_cache.put(key, patient, len(text) * OBJECT_FACTOR)
     return patient
 
 
@@ -198,7 +211,7 @@ def _patient_view(
         if _no_tumor(exc):
             later.append(
                 partial(
-                    ctx.store.audit,
+                    ctx.store.submit_audit,
                     who.actor,
                     "hooks.patient-view",
                     req.hookInstance,
@@ -209,18 +222,23 @@ def _patient_view(
             return _cards([])
         raise input_problem(exc) from None
     kb = ctx.knowledge()
-    ev = evaluate(patient, kb)
     digest = content_hash(patient)
+    ev, body, output_hash = ctx.evaluation(patient, kb, digest)
     evaluation_id = str(uuid.uuid4()) if ctx.settings.hooks_persist_evaluations else None
     explanation = f"{ctx.base_url}/api/v1/evaluations/{evaluation_id}" if evaluation_id else None
-    cards = patient_view_cards(
-        ev, base_url=ctx.base_url, seed=f"{service_id}|{digest}", explanation_url=explanation
-    )
+    key = ("cards", service_id, digest, kb.id, kb.version, kb.digest or "", ctx.base_url)
+    template = ctx.eval_cache.get(key)
+    if not isinstance(template, list):
+        template = patient_view_cards(
+            ev, base_url=ctx.base_url, seed=f"{service_id}|{digest}", explanation_url=EXPLANATION
+        )
+        ctx.eval_cache.put(key, template, len(canonical_json(template)) * OBJECT_FACTOR)
+    cards = with_explanation(template, EXPLANATION, explanation or guideline_url(ctx.base_url, ev))
     uuids = [c["uuid"] for c in cards]
     if evaluation_id:
         later.append(
             partial(
-                ctx.store.save_evaluation,
+                ctx.store.submit_evaluation,
                 patient,
                 ev,
                 origin="cds-hooks",
@@ -230,11 +248,13 @@ def _patient_view(
                 hook_instance=req.hookInstance,
                 card_uuids=uuids,
                 evaluation_id=evaluation_id,
+                output=body.decode(),
+                output_hash=output_hash,
             )
         )
     later.append(
         partial(
-            ctx.store.audit,
+            ctx.store.submit_audit,
             who.actor,
             "hooks.patient-view",
             req.hookInstance,
@@ -278,7 +298,7 @@ def _order_check(
     if not targets:  # nothing tabled is being ordered: nothing to say, no patient data needed
         later.append(
             partial(
-                ctx.store.audit,
+                ctx.store.submit_audit,
                 who.actor,
                 action,
                 req.hookInstance,
@@ -297,7 +317,7 @@ def _order_check(
         cards = [unscreened_card(d.agent or "", reason, ctx.base_url, seed) for d in targets]
         later.append(
             partial(
-                ctx.store.audit,
+                ctx.store.submit_audit,
                 who.actor,
                 action,
                 req.hookInstance,
@@ -326,7 +346,7 @@ def _order_check(
             cards += order_cards(found, d.resource, base_url=ctx.base_url, seed=seed)
     later.append(
         partial(
-            ctx.store.audit,
+            ctx.store.submit_audit,
             who.actor,
             action,
             req.hookInstance,

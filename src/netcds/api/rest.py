@@ -16,12 +16,10 @@ from netcds import __version__
 from netcds.api import optional
 from netcds.api.auth import Principal
 from netcds.api.context import Later, ServiceContext, rest_principal, run_later, run_work, service
-from netcds.api.eval_cache import cache_key
 from netcds.api.examples import BUNDLE_EXAMPLE, PATIENT_EXAMPLE
 from netcds.api.knowledge_view import knowledge_document
 from netcds.api.problems import ApiProblem, Problem, read_json, validation_problem
 from netcds.api.schemas import AgentList, EvalCacheInfo, FhirEvaluation, GuidelineSummary, Health
-from netcds.engine import evaluate
 from netcds.errors import InputError, KnowledgeError
 from netcds.evaluation import Evaluation
 from netcds.knowledge.load import available_versions, default_knowledge_dir, load_knowledge
@@ -155,9 +153,9 @@ async def evaluate_patient(
         patient = parse_patient(data)
         kb = knowledge(ctx, guideline_version)
         digest = content_hash(patient)
-        body = _evaluation_bytes(ctx, patient, kb, digest)
+        body = ctx.evaluation(patient, kb, digest).body
         detail = {"input_hash": digest, "guideline": f"{kb.id}/{kb.version}"}
-        later.append(partial(ctx.store.audit, who.actor, "evaluate", None, _rid(request), detail))
+        later.append(partial(ctx.store.submit_audit, who.actor, "evaluate", None, _rid(request), detail))
         return Response(body, media_type="application/json", headers={"X-Netcds-Input-Hash": digest})
 
     later: Later = []
@@ -206,9 +204,9 @@ async def evaluate_fhir(
         patient, report = optional.bundle_to_patient(data, day)
         kb = knowledge(ctx, guideline_version)
         digest = content_hash(patient)
-        evaluation = _evaluation_bytes(ctx, patient, kb, digest)
+        evaluation = ctx.evaluation(patient, kb, digest).body
         detail = {"input_hash": digest, "guideline": f"{kb.id}/{kb.version}"}
-        later.append(partial(ctx.store.audit, who.actor, "evaluate.fhir", None, _rid(request), detail))
+        later.append(partial(ctx.store.submit_audit, who.actor, "evaluate.fhir", None, _rid(request), detail))
         head = json.dumps(
             {"patient": patient.model_dump(mode="json", exclude_none=True), "mapping": report},
             separators=(",", ":"),
@@ -236,16 +234,6 @@ def _iso_date(text: str | None) -> date | None:
             title="Invalid request",
             errors=[("query.as_of", "must be a calendar date YYYY-MM-DD")],
         ) from None
-
-
-def _evaluation_bytes(ctx: ServiceContext, patient: Patient, kb: Knowledge, digest: str) -> bytes:
-    """The Evaluation as JSON bytes, from the in-process cache when the same input was evaluated before."""
-    key = cache_key(digest, kb)
-    found = ctx.eval_cache.get(key)
-    if found is None:
-        found = evaluate(patient, kb).model_dump_json().encode()
-        ctx.eval_cache.put(key, found)
-    return found
 
 
 def _guideline_ids() -> list[str]:

@@ -200,7 +200,7 @@ def _option_line(o: Option) -> str:
 
 def options_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> dict[str, Any]:
     s = ev.setting
-    guide_url = f"{base_url}/api/v1/guidelines/{ev.guideline.id}/{ev.guideline.version}"
+    guide_url = guideline_url(base_url, ev)
     eligible = [o for o in ev.options if o.status == "eligible"]
     waiting = [o for o in ev.options if o.status == "needs_data"]
     table = TABLE_SHORT.get(s.table or "", "table")
@@ -265,7 +265,7 @@ def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None
     ]
     for f, labels in depends.items():
         lines.append(f"- `{f}`" + (f": {', '.join(dict.fromkeys(labels))}" if labels else ""))
-    guide_url = f"{base_url}/api/v1/guidelines/{ev.guideline.id}/{ev.guideline.version}"
+    guide_url = guideline_url(base_url, ev)
     n = len(ev.needs_data)
     head = ", ".join(ev.needs_data[:3]) + (" …" if n > 3 else "")
     return {
@@ -299,6 +299,22 @@ def safety_card(f: SafetyFinding, base_url: str, agent_label: str, *, overrides:
 
 def _agent_label(agent: str) -> str:
     return agent.replace("_", " ").capitalize()
+
+
+EXPLANATION = "urn:netcds:explanation"  # stands for a call's explanation URL in a cached card
+
+
+def guideline_url(base_url: str, ev: Evaluation) -> str:
+    return f"{base_url}/api/v1/guidelines/{ev.guideline.id}/{ev.guideline.version}"
+
+
+def with_explanation(cards: Sequence[Mapping[str, Any]], marker: str, url: str) -> list[dict[str, Any]]:
+    """Copies of ``cards`` whose links to ``marker`` point at ``url``. Links are not part of a card's
+    uuid, so the uuids stay those of the cached cards."""
+    return [
+        {**c, "links": [{**k, "url": url} if k.get("url") == marker else k for k in c.get("links") or []]}
+        for c in cards
+    ]
 
 
 def patient_view_cards(

@@ -13,11 +13,14 @@ so it must build fresh rows each time it is called.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
+from pathlib import Path
+from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -116,3 +119,45 @@ class GroupCommit:
             self.batches += 1
             self.appends += 1
             item.future.set_result(result)
+
+
+class WriterLock:
+    """SQLite has one writer at a time. This process's writers queue on a thread lock, and the other
+    processes' (``serve --workers N``) on an ``flock`` of ``<database>.writer-lock``: both wait in the
+    kernel, where SQLite's own busy handler would sleep and retry with a growing back-off (which made
+    the latency tail of a 2-process server explode). ``path`` None: the thread lock only."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        if path is not None and _flock is not None:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        if self._fd is not None and _flock is not None:
+            try:
+                _flock.flock(self._fd, _flock.LOCK_EX)
+            except BaseException:
+                self._lock.release()
+                raise
+
+    def __exit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        try:
+            if self._fd is not None and _flock is not None:
+                _flock.flock(self._fd, _flock.LOCK_UN)
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+try:
+    import fcntl as _flock
+except ImportError:  # not POSIX: one process per database file
+    _flock = None  # type: ignore[assignment]

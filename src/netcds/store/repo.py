@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from sqlalchemy.pool import StaticPool
 
 from netcds.evaluation import Evaluation
 from netcds.patient import Patient
-from netcds.store.batch import GroupCommit
+from netcds.store.batch import GroupCommit, WriterLock
 from netcds.store.canonical import canonical_json, sha256_hex
 from netcds.store.models import (
     AuditRow,
@@ -103,16 +105,42 @@ def schema_revision(engine: Engine) -> str | None:
             return None
 
 
+def _lock_path(engine: Engine) -> Path | None:
+    """``<database file>.writer-lock`` for a SQLite file database; None in memory."""
+    db = engine.url.database
+    if not db or db == ":memory:" or db.startswith("file:") or "mode=memory" in str(engine.url):
+        return None
+    return Path(db).expanduser().with_name(Path(db).name + ".writer-lock")
+
+
+class KnownSet:
+    """A bounded set of recent keys (oldest forgotten first)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self._keys[key] = None
+            if len(self._keys) > self.size:
+                self._keys.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+
 class Store(Trail):
     """Cases, evaluations, hook feedback, the audit log and used JWT ids."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._session = sessionmaker(engine, expire_on_commit=False)
-        self._write_lock: AbstractContextManager[Any] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
-        )
+        self._writer = WriterLock(_lock_path(engine)) if engine.dialect.name == "sqlite" else None
+        self._write_lock: AbstractContextManager[Any] = self._writer or nullcontext()
         self._batch = GroupCommit(self._session, self._write_lock)
+        self._stored_outputs = KnownSet(10_000)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -124,6 +152,8 @@ class Store(Trail):
     def close(self) -> None:
         self._batch.close()
         self.engine.dispose()
+        if self._writer is not None:
+            self._writer.close()
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
@@ -133,7 +163,7 @@ class Store(Trail):
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
-        """A write transaction. SQLite has one writer: writers queue on an in-process lock instead of
+        """A write transaction. SQLite has one writer: writers queue on :class:`WriterLock` instead of
         spinning in SQLite's busy handler (whose sleep back-off makes tail latency explode under load)."""
         with self._write_lock, self._session.begin() as session:
             yield session
@@ -246,16 +276,52 @@ class Store(Trail):
         card_uuids: Sequence[str] | None = None,
         evaluation_id: str | None = None,
         output: str | None = None,
+        output_hash: str | None = None,
     ) -> EvaluationInfo:
         """Persist one evaluation with the input it ran on and the versions that produced it.
-        ``output``: the evaluation's JSON text when the caller already has it (else it is serialized)."""
+        ``output`` (and its ``output_hash``): the evaluation's JSON text when the caller has it already."""
+        future = self.submit_evaluation(
+            patient,
+            evaluation,
+            origin=origin,
+            actor=actor,
+            request_id=request_id,
+            case_id=case_id,
+            case_version=case_version,
+            service_id=service_id,
+            hook_instance=hook_instance,
+            card_uuids=card_uuids,
+            evaluation_id=evaluation_id,
+            output=output,
+            output_hash=output_hash,
+        )
+        return _evaluation_info(future.result())
+
+    def submit_evaluation(
+        self,
+        patient: Patient,
+        evaluation: Evaluation,
+        *,
+        origin: str,
+        actor: str,
+        request_id: str | None = None,
+        case_id: str | None = None,
+        case_version: int | None = None,
+        service_id: str | None = None,
+        hook_instance: str | None = None,
+        card_uuids: Sequence[str] | None = None,
+        evaluation_id: str | None = None,
+        output: str | None = None,
+        output_hash: str | None = None,
+    ) -> Future[EvaluationRow]:
+        """Queue :meth:`save_evaluation`'s write; the future resolves once it has committed."""
         body = canonical_json(patient)
         text_out = output if output is not None else evaluation.model_dump_json()
-        out_hash = sha256_hex(text_out)
+        out_hash = output_hash if output is not None and output_hash else sha256_hex(text_out)
         row_id, now = evaluation_id or str(uuid.uuid4()), now_utc()
 
         def append(s: Session) -> EvaluationRow:
-            _put_output(s, text_out, out_hash)
+            self._put_output(s, text_out, out_hash)
             row = EvaluationRow(
                 id=row_id,
                 origin=origin,
@@ -278,7 +344,26 @@ class Store(Trail):
             s.add(row)
             return row
 
-        return _evaluation_info(self._batch.run(append))
+        future = self._batch.submit(append)
+
+        def remember(f: Future[EvaluationRow]) -> None:
+            if f.exception() is None:
+                self._stored_outputs.add(out_hash)
+
+        future.add_done_callback(remember)
+        return future
+
+    def _put_output(self, s: Session, output: str, digest: str) -> None:
+        """Store an output document once per content hash: skipped when this process knows it is stored
+        (outputs are never deleted), else an insert that does nothing when another process stored it."""
+        if digest in self._stored_outputs:  # remembered after a commit, never after a rollback
+            return
+        ins = sqlite_insert if s.get_bind().dialect.name == "sqlite" else pg_insert
+        s.execute(
+            ins(EvaluationOutputRow)
+            .values(hash=digest, output_json=output)
+            .on_conflict_do_nothing(index_elements=["hash"])
+        )
 
     def save_case_evaluation(
         self,
@@ -302,7 +387,7 @@ class Store(Trail):
         now = now_utc()
         try:
             with self._write() as s:
-                _put_output(s, output, out_hash)
+                self._put_output(s, output, out_hash)
                 if case_id is None:
                     cid, version = new_case_id or str(uuid.uuid4()), 1
                     if s.get(CaseRow, cid) is not None:
@@ -360,6 +445,7 @@ class Store(Trail):
                 )
         except IntegrityError:  # a concurrent twin committed first
             raise DuplicateError(evaluation_id or new_case_id or "") from None
+        self._stored_outputs.add(out_hash)
         return cid, version, digest, _evaluation_info(row)
 
     def find_evaluation(self, evaluation_id: str) -> tuple[EvaluationInfo, str] | None:
@@ -392,16 +478,6 @@ class Store(Trail):
     def count_evaluations(self) -> int:
         with self._tx() as s:
             return int(s.scalar(select(func.count()).select_from(EvaluationRow)) or 0)
-
-
-def _put_output(s: Session, output: str, digest: str) -> None:
-    """Store an output document once per content hash (a no-op when it is already there)."""
-    ins = sqlite_insert if s.get_bind().dialect.name == "sqlite" else pg_insert
-    s.execute(
-        ins(EvaluationOutputRow)
-        .values(hash=digest, output_json=output)
-        .on_conflict_do_nothing(index_elements=["hash"])
-    )
 
 
 def _output(s: Session, row: EvaluationRow) -> str:

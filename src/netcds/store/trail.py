@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -108,6 +109,17 @@ class Trail:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Append one entry: who, what, on which id, in which request. ``detail`` holds ids/hashes only."""
+        self.submit_audit(actor, action, target, request_id, detail).result()
+
+    def submit_audit(
+        self,
+        actor: str,
+        action: str,
+        target: str | None = None,
+        request_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> Future[None]:
+        """Queue :meth:`audit`'s entry; the future resolves once it has committed."""
         at, text_detail = now_utc(), json.dumps(detail, sort_keys=True) if detail else None
 
         def append(s: Session) -> None:
@@ -115,7 +127,7 @@ class Trail:
             row.request_id = request_id
             s.add(row)
 
-        self._batch.run(append)
+        return self._batch.submit(append)
 
     def audit_log(self, limit: int = 100, action: str | None = None) -> list[AuditInfo]:
         with self._tx() as s:

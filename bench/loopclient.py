@@ -1,0 +1,122 @@
+"""A minimal HTTP/1.1 keep-alive client for the benchmarks (bench/http.py, bench/load.py).
+
+The client shares the 2-core host with the server it measures, so it must cost little: requests are
+encoded before the clock starts, one request at a time per connection, responses are read by
+Content-Length (or chunks) and not parsed. A general client (httpx, whose HTTP parser is pure Python)
+spent more CPU per 200 KB response than the server did, and so measured itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class Connection:
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, raw: bytes, keep: bool = False) -> tuple[int, bytes]:
+        """Send one encoded request; (status, body if ``keep`` else b"")."""
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(raw)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
+        body = b""
+        if "content-length" in headers:
+            body = await self.reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                parts.append((await self.reader.readexactly(size + 2))[:-2])
+                if size == 0:
+                    break
+            body = b"".join(parts)
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, body if keep else b""
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def encode(netloc: str, method: str, path: str, body: Any = None) -> bytes:
+    payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+    head = f"{method} {path} HTTP/1.1\r\nHost: {netloc}\r\n"
+    if body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+    return (head + "\r\n").encode() + payload
+
+
+def address(url: str) -> tuple[str, int, str]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80, parts.netloc
+
+
+async def get_json(url: str, path: str) -> Any:
+    host, port, netloc = address(url)
+    conn = Connection(host, port)
+    try:
+        status, body = await conn.request(encode(netloc, "GET", path), keep=True)
+    finally:
+        conn.close()
+    if status != 200:
+        raise RuntimeError(f"GET {path}: HTTP {status}")
+    return json.loads(body)
+
+
+async def drive(
+    url: str, requests: list[tuple[str, bytes]], concurrency: int, max_seconds: float
+) -> tuple[dict[str, list[float]], dict[str, dict[str, int]], float]:
+    """Send ``requests`` ((kind, encoded request) in order) over ``concurrency`` connections; per kind,
+    the latencies (s) and the error counts by status, and the wall time."""
+    host, port, _ = address(url)
+    latencies: dict[str, list[float]] = {k: [] for k, _ in requests}
+    errors: dict[str, dict[str, int]] = {k: {} for k, _ in requests}
+    position = 0
+    deadline = time.perf_counter() + max_seconds
+
+    async def worker() -> None:
+        nonlocal position
+        conn = Connection(host, port)
+        try:
+            while position < len(requests) and time.perf_counter() < deadline:
+                kind, raw = requests[position]
+                position += 1
+                t0 = time.perf_counter()
+                try:
+                    status = str((await asyncio.wait_for(conn.request(raw), 60))[0])
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    status = type(exc).__name__
+                    conn.close()
+                latencies[kind].append(time.perf_counter() - t0)
+                if not status.startswith("2"):
+                    errors[kind][status] = errors[kind].get(status, 0) + 1
+        finally:
+            conn.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, errors, time.perf_counter() - started
+
+
+def quantiles_ms(values: list[float]) -> tuple[float, float]:
+    """(p50, p99) in milliseconds."""
+    if not values:
+        return 0.0, 0.0
+    if len(values) == 1:
+        return values[0] * 1000, values[0] * 1000
+    q = statistics.quantiles(values, n=100, method="inclusive")
+    return q[49] * 1000, q[98] * 1000
