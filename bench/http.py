@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from netcds.api.examples import PATIENT_EXAMPLE
 
 sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the stdlib: bench/loopclient.py
-from loopclient import address, drive, encode, quantiles_ms
+from loopclient import Connection, address, close_all, cpu_seconds, drive, encode, quantiles_ms
 
 EVALUATE, PATIENT_VIEW = "/api/v1/evaluate", "/cds-services/netcds-patient-view"
 
@@ -157,21 +157,27 @@ def requests_for(netloc: str, path: str, n: int, distinct: bool, offset: int) ->
 
 
 async def run(
-    url: str, total: int, concurrency: int, max_seconds: float, warmup: int, distinct: bool
+    url: str, total: int, concurrency: int, max_seconds: float, warmup: int, distinct: bool, pid: int | None
 ) -> list[dict[str, Any]]:
     _, _, netloc = address(url)
     out = []
     for n, path in enumerate((EVALUATE, PATIENT_VIEW)):
         offset = (n + 1) * 1_000_000
-        # warm-up (different patients when distinct, so the measured run starts cold)
-        await drive(url, requests_for(netloc, path, max(warmup, concurrency), distinct, offset), concurrency,
-                    max_seconds)  # fmt: skip
+        # warm-up: opens the keep-alive connections the measured run reuses (different patients when
+        # distinct, so the measured run starts cold)
+        pool: list[Connection] = []
+        warm = requests_for(netloc, path, max(warmup, concurrency), distinct, offset)
+        await drive(url, warm, concurrency, max_seconds, pool)
         work = requests_for(netloc, path, total, distinct, offset + 100_000)
-        lat, errors, wall = await drive(url, work, concurrency, max_seconds)
+        cpu0, client0 = cpu_seconds(pid) if pid else 0.0, time.process_time()
+        lat, errors, wall = await drive(url, work, concurrency, max_seconds, pool)
+        close_all(pool)
+        server_ms = (cpu_seconds(pid) - cpu0) / max(1, len(lat[path])) * 1000 if pid else None
+        client_ms = (time.process_time() - client0) / max(1, len(lat[path])) * 1000
         p50, p99 = quantiles_ms(lat[path])
         out.append({"path": path, "n": len(lat[path]), "wall": wall, "rps": len(lat[path]) / wall,
                     "p50": p50, "p99": p99, "errors": sum(errors[path].values()),
-                    "error_kinds": errors[path]})  # fmt: skip
+                    "error_kinds": errors[path], "server_ms": server_ms, "client_ms": client_ms})  # fmt: skip
     return out
 
 
@@ -181,15 +187,18 @@ def _kinds(kinds: dict[str, int]) -> str:
 
 def table(results: list[dict[str, Any]], concurrency: int, workers: int | None, distinct: bool) -> str:
     rows = [
-        "| endpoint | patients | requests | concurrency | throughput (req/s) | p50 (ms) | p99 (ms) | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| endpoint | patients | requests | concurrency | throughput (req/s) | p50 (ms) | p99 (ms) | errors "
+        "| CPU/request server, client (ms) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     who = "a new one per request" if distinct else "the same one"
     for r in results:
         name = "POST " + r["path"]
         rows.append(
             f"| `{name}` | {who} | {r['n']} | {concurrency} | {r['rps']:.0f} | {r['p50']:.1f} | "
-            f"{r['p99']:.1f} | {r['errors']}{_kinds(r['error_kinds'])} |"
+            f"{r['p99']:.1f} | {r['errors']}{_kinds(r['error_kinds'])} | "
+            + (f"{r['server_ms']:.2f}" if r["server_ms"] is not None else "n/a")
+            + f", {r['client_ms']:.2f} |"
         )
     rows.append("")
     server = f"{workers} worker process(es)" if workers else "a server started separately"
@@ -225,7 +234,8 @@ def main() -> None:
             else:
                 proc, url = start_server(Path(tmp), workers)
                 loopback_only(url)
-            results = asyncio.run(run(url, total, concurrency, max_seconds, args.warmup, args.distinct))
+            pid = proc.pid if proc is not None else None
+            results = asyncio.run(run(url, total, concurrency, max_seconds, args.warmup, args.distinct, pid))
         finally:
             if proc is not None:
                 proc.terminate()

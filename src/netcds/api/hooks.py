@@ -248,7 +248,7 @@ def _patient_view(
                 hook_instance=req.hookInstance,
                 card_uuids=uuids,
                 evaluation_id=evaluation_id,
-                output=body.decode(),
+                output=body,
                 output_hash=output_hash,
             )
         )

@@ -64,6 +64,10 @@ def prefetch_to_patient(prefetch: dict[str, Any], as_of: date | None) -> tuple[P
     return patient, plain(report)
 
 
+def mapping_available() -> bool:
+    return _module("netcds.fhir.mcode") is not None
+
+
 # safety -------------------------------------------------------------------------------------------------
 def safety_available() -> bool:
     return _module("netcds.safety") is not None

@@ -8,7 +8,9 @@ durable write, exactly as before. When a batch fails (say one append breaks a un
 its appends are retried one per transaction, so only the faulty one fails, with its own error.
 
 An append is a function that adds rows to the given session; it may run twice (batch, then alone),
-so it must build fresh rows each time it is called.
+so it must build fresh rows each time it is called. Plain appends of rows nothing in the batch reads
+back (audit entries, evaluation records) go through :func:`queue_insert`: one multi-row INSERT per
+table at the end of the batch instead of the ORM's unit of work per object.
 """
 
 from __future__ import annotations
@@ -23,11 +25,25 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
 Append = Callable[[Session], T]
 MAX_BATCH = 512
+_INSERTS = "netcds.inserts"
+
+
+def queue_insert(s: Session, table: Table, values: dict[str, Any]) -> None:
+    """Insert ``values`` into ``table`` when the batch commits (rows of one table in one statement)."""
+    s.info.setdefault(_INSERTS, {}).setdefault(table, []).append(values)
+
+
+def _run(session: Session, items: list[_Item[Any]]) -> list[Any]:
+    results = [i.append(session) for i in items]
+    for table, rows in session.info.pop(_INSERTS, {}).items():
+        session.execute(insert(table), rows)
+    return results
 
 
 class _Item(Generic[T]):
@@ -96,7 +112,7 @@ class GroupCommit:
         batch = [i for i in batch if i.future.set_running_or_notify_cancel()]
         try:
             with self._lock, self._factory.begin() as session:
-                results = [i.append(session) for i in batch]
+                results = _run(session, batch)
         except Exception as exc:
             if len(batch) == 1:
                 batch[0].future.set_exception(exc)
@@ -112,7 +128,7 @@ class GroupCommit:
     def _alone(self, item: _Item[Any]) -> None:
         try:
             with self._lock, self._factory.begin() as session:
-                result = item.append(session)
+                result = _run(session, [item])[0]
         except BaseException as exc:
             item.future.set_exception(exc)
         else:

@@ -9,6 +9,7 @@ callers, one transaction and one fsync, each caller returning only after it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import uuid
@@ -17,11 +18,11 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +31,7 @@ from sqlalchemy.pool import StaticPool
 
 from netcds.evaluation import Evaluation
 from netcds.patient import Patient
-from netcds.store.batch import GroupCommit, WriterLock
+from netcds.store.batch import GroupCommit, WriterLock, queue_insert
 from netcds.store.canonical import canonical_json, sha256_hex
 from netcds.store.models import (
     AuditRow,
@@ -48,6 +49,7 @@ from netcds.store.records import (
 from netcds.store.trail import Trail, as_utc, now_utc
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+EVALUATIONS = cast(Table, EvaluationRow.__table__)
 
 
 class NotFoundError(LookupError):
@@ -275,7 +277,7 @@ class Store(Trail):
         hook_instance: str | None = None,
         card_uuids: Sequence[str] | None = None,
         evaluation_id: str | None = None,
-        output: str | None = None,
+        output: str | bytes | None = None,
         output_hash: str | None = None,
     ) -> EvaluationInfo:
         """Persist one evaluation with the input it ran on and the versions that produced it.
@@ -295,7 +297,7 @@ class Store(Trail):
             output=output,
             output_hash=output_hash,
         )
-        return _evaluation_info(future.result())
+        return _evaluation_info(EvaluationRow(**future.result()))
 
     def submit_evaluation(
         self,
@@ -311,57 +313,63 @@ class Store(Trail):
         hook_instance: str | None = None,
         card_uuids: Sequence[str] | None = None,
         evaluation_id: str | None = None,
-        output: str | None = None,
+        output: str | bytes | None = None,
         output_hash: str | None = None,
-    ) -> Future[EvaluationRow]:
-        """Queue :meth:`save_evaluation`'s write; the future resolves once it has committed."""
+    ) -> Future[dict[str, Any]]:
+        """Queue :meth:`save_evaluation`'s write; the future resolves (with the row's values) once it
+        has committed."""
         body = canonical_json(patient)
         text_out = output if output is not None else evaluation.model_dump_json()
-        out_hash = output_hash if output is not None and output_hash else sha256_hex(text_out)
-        row_id, now = evaluation_id or str(uuid.uuid4()), now_utc()
+        out_hash = (
+            output_hash
+            if output is not None and output_hash
+            else hashlib.sha256(text_out if isinstance(text_out, bytes) else text_out.encode()).hexdigest()
+        )
+        values: dict[str, Any] = {
+            "id": evaluation_id or str(uuid.uuid4()),
+            "origin": origin,
+            "case_id": case_id,
+            "case_version": case_version,
+            "input_json": body,
+            "input_hash": sha256_hex(body),
+            "guideline_id": evaluation.guideline.id,
+            "guideline_version": evaluation.guideline.version,
+            "knowledge_digest": evaluation.guideline.digest,
+            "engine_version": evaluation.engine_version,
+            "output_hash": out_hash,
+            "service_id": service_id,
+            "hook_instance": hook_instance,
+            "card_uuids": json.dumps(list(card_uuids)) if card_uuids else None,
+            "created_at": now_utc(),
+            "created_by": actor,
+            "request_id": request_id,
+        }
 
-        def append(s: Session) -> EvaluationRow:
+        def append(s: Session) -> dict[str, Any]:
             self._put_output(s, text_out, out_hash)
-            row = EvaluationRow(
-                id=row_id,
-                origin=origin,
-                case_id=case_id,
-                case_version=case_version,
-                input_json=body,
-                input_hash=sha256_hex(body),
-                guideline_id=evaluation.guideline.id,
-                guideline_version=evaluation.guideline.version,
-                knowledge_digest=evaluation.guideline.digest,
-                engine_version=evaluation.engine_version,
-                output_hash=out_hash,
-                service_id=service_id,
-                hook_instance=hook_instance,
-                card_uuids=json.dumps(list(card_uuids)) if card_uuids else None,
-                created_at=now,
-                created_by=actor,
-                request_id=request_id,
-            )
-            s.add(row)
-            return row
+            queue_insert(s, EVALUATIONS, values)
+            return values
 
         future = self._batch.submit(append)
 
-        def remember(f: Future[EvaluationRow]) -> None:
+        def remember(f: Future[dict[str, Any]]) -> None:
             if f.exception() is None:
                 self._stored_outputs.add(out_hash)
 
         future.add_done_callback(remember)
         return future
 
-    def _put_output(self, s: Session, output: str, digest: str) -> None:
+    def _put_output(self, s: Session, output: str | bytes, digest: str) -> None:
         """Store an output document once per content hash: skipped when this process knows it is stored
         (outputs are never deleted), else an insert that does nothing when another process stored it."""
-        if digest in self._stored_outputs:  # remembered after a commit, never after a rollback
+        in_batch: set[str] = s.info.setdefault("netcds.outputs", set())
+        if digest in self._stored_outputs or digest in in_batch:  # remembered after a commit only
             return
+        in_batch.add(digest)
         ins = sqlite_insert if s.get_bind().dialect.name == "sqlite" else pg_insert
         s.execute(
             ins(EvaluationOutputRow)
-            .values(hash=digest, output_json=output)
+            .values(hash=digest, output_json=output.decode() if isinstance(output, bytes) else output)
             .on_conflict_do_nothing(index_elements=["hash"])
         )
 

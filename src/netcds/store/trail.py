@@ -12,15 +12,17 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from netcds.store.batch import GroupCommit
+from netcds.store.batch import GroupCommit, queue_insert
 from netcds.store.models import AuditRow, FeedbackRow, UsedTokenRow
 from netcds.store.records import AuditInfo, FeedbackInfo
+
+AUDIT = cast(Table, AuditRow.__table__)
 
 
 def now_utc() -> datetime:
@@ -120,12 +122,12 @@ class Trail:
         detail: dict[str, Any] | None = None,
     ) -> Future[None]:
         """Queue :meth:`audit`'s entry; the future resolves once it has committed."""
-        at, text_detail = now_utc(), json.dumps(detail, sort_keys=True) if detail else None
+        text_detail = json.dumps(detail, sort_keys=True) if detail else None
+        values = {"at": now_utc(), "actor": actor, "action": action, "target": target,
+                  "request_id": request_id, "detail": text_detail}  # fmt: skip
 
         def append(s: Session) -> None:
-            row = AuditRow(at=at, actor=actor, action=action, target=target, detail=text_detail)
-            row.request_id = request_id
-            s.add(row)
+            queue_insert(s, AUDIT, values)
 
         return self._batch.submit(append)
 
