@@ -22,19 +22,27 @@ if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(
 
 import argparse
 import asyncio
-import json
 import platform
 import random
-import statistics
 import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the stdlib: bench/loopclient.py
+from loopclient import (
+    Connection,
+    address,
+    close_all,
+    cpu_seconds,
+    drive,
+    encode,
+    get_json,
+    peak_rss_mb,
+    quantiles_ms,
+)
 
 KINDS = ("evaluate", "patient-view", "order-sign")
 PATHS = {
@@ -209,9 +217,9 @@ def workload(n: int, distinct: int, seed: int) -> list[tuple[str, dict[str, Any]
 
 
 # --- the server -----------------------------------------------------------------------------------------------
-def start_server(tmp: Path, cache_mb: int | None) -> tuple[subprocess.Popen[str], str]:
+def start_server(tmp: Path, cache_mb: int | None, workers: int) -> tuple[subprocess.Popen[str], str]:
     cmd = [sys.executable, "-m", "netcds", "serve", "--host", "127.0.0.1", "--port", "0", "--open-hooks",
-           "--db", f"sqlite:///{tmp / 'load.db'}"]  # fmt: skip
+           "--workers", str(workers), "--db", f"sqlite:///{tmp / 'load.db'}"]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("NETCDS_")}
     env.update({"PYTHONUNBUFFERED": "1", "NETCDS_LOG_LEVEL": "warning"})
     if cache_mb is not None:
@@ -234,131 +242,33 @@ def start_server(tmp: Path, cache_mb: int | None) -> tuple[subprocess.Popen[str]
     raise SystemExit("the server did not start; see " + str(tmp / "server.log"))
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (from /proc/<pid>/stat)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-# --- the load -------------------------------------------------------------------------------------------------
-class Connection:
-    """A minimal HTTP/1.1 keep-alive client (one request at a time), so the client's own CPU use stays small
-    next to the server's on a shared host: requests are encoded before the clock starts, responses are read
-    by Content-Length (or chunks) and not parsed."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(self, raw: bytes) -> int:
-        if self.writer is None or self.reader is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        self.writer.write(raw)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
-        if "content-length" in headers:
-            await self.reader.readexactly(int(headers["content-length"]))
-        elif headers.get("transfer-encoding", "").lower() == "chunked":
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                await self.reader.readexactly(size + 2)
-                if size == 0:
-                    break
-        if headers.get("connection", "").lower() == "close":
-            self.close()
-        return status
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-
-def encode(host: str, kind: str, body: dict[str, Any]) -> bytes:
-    payload = json.dumps(body, separators=(",", ":")).encode()
-    return (
-        f"POST {PATHS[kind]} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(payload)}\r\n\r\n"
-    ).encode() + payload
-
-
-async def drive(
-    url: str, work: list[tuple[str, dict[str, Any]]], concurrency: int, max_seconds: float
-) -> tuple[dict[str, list[float]], dict[str, dict[str, int]], float]:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    encoded = [(kind, encode(parts.netloc, kind, body)) for kind, body in work]
-    latencies: dict[str, list[float]] = {k: [] for k in KINDS}
-    errors: dict[str, dict[str, int]] = {k: {} for k in KINDS}
-    position = 0
-    deadline = time.perf_counter() + max_seconds
-
-    async def worker() -> None:
-        nonlocal position
-        conn = Connection(host, port)
-        try:
-            while position < len(encoded) and time.perf_counter() < deadline:
-                kind, raw = encoded[position]
-                position += 1
-                t0 = time.perf_counter()
-                try:
-                    status = str(await asyncio.wait_for(conn.request(raw), 60))
-                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                    status = type(exc).__name__
-                    conn.close()
-                latencies[kind].append(time.perf_counter() - t0)
-                if not status.startswith("2"):
-                    errors[kind][status] = errors[kind].get(status, 0) + 1
-        finally:
-            conn.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, errors, time.perf_counter() - started
-
-
 async def run(
     url: str, n: int, concurrency: int, distinct: int, seed: int, max_seconds: float, pid: int
 ) -> dict[str, Any]:
-    await drive(
-        url, workload(max(3 * concurrency, 30), distinct, seed + 1), concurrency, max_seconds
-    )  # warm-up
-    work = workload(n, distinct, seed)
+    _, _, netloc = address(url)
+    pool: list[Connection] = []  # opened by the warm-up, reused by the measured run
+
+    def encoded(work: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, bytes]]:
+        return [(kind, encode(netloc, "POST", PATHS[kind], body)) for kind, body in work]
+
+    warm = encoded(workload(max(3 * concurrency, 30), distinct, seed + 1))
+    await drive(url, warm, concurrency, max_seconds, pool)
+    work = encoded(workload(n, distinct, seed))
     server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
-    lat, errs, wall = await drive(url, work, concurrency, max_seconds)
+    lat, errs, wall = await drive(url, work, concurrency, max_seconds, pool)
     server_cpu, client_cpu = cpu_seconds(pid) - server_cpu, time.process_time() - client_cpu
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        health = (await client.get("/api/v1/health")).json()
+    close_all(pool)
+    for kind in KINDS:
+        lat.setdefault(kind, [])
+        errs.setdefault(kind, {})
+    health = await get_json(url, "/api/v1/health")
     return {"latencies": lat, "errors": errs, "wall": wall, "health": health, "server_cpu": server_cpu,
             "client_cpu": client_cpu}  # fmt: skip
 
 
-def _q(values: list[float]) -> tuple[float, float]:
-    if not values:
-        return 0.0, 0.0
-    if len(values) == 1:
-        return values[0] * 1000, values[0] * 1000
-    q = statistics.quantiles(values, n=100, method="inclusive")
-    return q[49] * 1000, q[98] * 1000
-
-
-def table(res: dict[str, Any], concurrency: int, distinct: int, rss: float | None, cache_mb: int) -> str:
+def table(
+    res: dict[str, Any], concurrency: int, distinct: int, rss: float | None, cache_mb: int, workers: int
+) -> str:
     lat, errs, wall = res["latencies"], res["errors"], res["wall"]
     rows = [
         "| endpoint | requests | throughput (req/s) | p50 (ms) | p99 (ms) | errors |",
@@ -367,14 +277,14 @@ def table(res: dict[str, Any], concurrency: int, distinct: int, rss: float | Non
     everything: list[float] = []
     total_errors = 0
     for kind in KINDS:
-        p50, p99 = _q(lat[kind])
+        p50, p99 = quantiles_ms(lat[kind])
         n_err = sum(errs[kind].values())
         total_errors += n_err
         everything += lat[kind]
         detail = " (" + ", ".join(f"{k}: {v}" for k, v in sorted(errs[kind].items())) + ")" if n_err else ""
         rows.append(f"| `POST {PATHS[kind]}` | {len(lat[kind])} | {len(lat[kind]) / wall:.0f} | {p50:.1f} | "
                     f"{p99:.1f} | {n_err}{detail} |")  # fmt: skip
-    p50, p99 = _q(everything)
+    p50, p99 = quantiles_ms(everything)
     rows.append(f"| **all** | {len(everything)} | {len(everything) / wall:.0f} | {p50:.1f} | {p99:.1f} | "
                 f"{total_errors} |")  # fmt: skip
     cache = res["health"].get("eval_cache") or {}
@@ -382,12 +292,13 @@ def table(res: dict[str, Any], concurrency: int, distinct: int, rss: float | Non
     rows += [
         "",
         f"Concurrency {concurrency}; {distinct} distinct patients (seeded); mix: one third per endpoint; "
-        f"wall time {wall:.1f} s; server peak RSS (VmHWM) "
+        f"wall time {wall:.1f} s; server peak RSS (VmHWM, all processes) "
         + (f"{rss:.0f} MiB" if rss is not None else "n/a")
         + f"; evaluation cache {cache_mb} MiB{hits}; CPU per request: server "
         f"{res['server_cpu'] / max(1, len(everything)) * 1000:.1f} ms, client "
         f"{res['client_cpu'] / max(1, len(everything)) * 1000:.1f} ms.",
-        f"Loopback 127.0.0.1, one `netcds serve` process (uvicorn), SQLite WAL synchronous=FULL, open hooks; "
+        f"Loopback 127.0.0.1, `netcds serve --workers {workers}` (uvicorn), SQLite WAL synchronous=FULL with "
+        f"group commit, open hooks; "
         f"client on the same host ({os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{platform.machine()}).",
     ]
@@ -404,13 +315,14 @@ def main(argv: list[str] | None = None) -> int:
         "--max-seconds", type=float, default=600.0, help="time cap of the measured run (max 1800)"
     )
     ap.add_argument("--cache-mb", type=int, default=32, help="server evaluation cache, MiB (0 = off)")
+    ap.add_argument("--workers", type=int, default=2, help="server worker processes")
     args = ap.parse_args(argv)
     n = max(1, min(args.n, 100_000))
     concurrency = max(1, min(args.concurrency, 512))
     distinct = max(1, min(args.distinct, 100_000))
     max_seconds = max(1.0, min(args.max_seconds, 1800.0))
     with tempfile.TemporaryDirectory(prefix="netcds-load-") as tmp:
-        proc, url = start_server(Path(tmp), args.cache_mb)
+        proc, url = start_server(Path(tmp), args.cache_mb, max(1, min(args.workers, 16)))
         try:
             res = asyncio.run(run(url, n, concurrency, distinct, args.seed, max_seconds, proc.pid))
             rss = peak_rss_mb(proc.pid)
@@ -427,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
                 "server log (last errors):\n" + "\n".join([ln for ln in lines if "ERROR" in ln][-10:]),
                 file=sys.stderr,
             )
-    print(table(res, concurrency, distinct, rss, args.cache_mb))
+    print(table(res, concurrency, distinct, rss, args.cache_mb, max(1, min(args.workers, 16))))
     return 1 if errors else 0
 
 

@@ -45,4 +45,4 @@ def test_load_smoke_has_no_errors(tmp_path: Path) -> None:
     total = re.search(r"^\| \*\*all\*\* \| (\d+) \|.* \| (\d+) \|$", res.stdout, re.M)
     assert total is not None and total.group(1) == "300" and total.group(2) == "0"
     assert "150 distinct patients" in res.stdout
-    assert re.search(r"peak RSS \(VmHWM\) \d+ MiB", res.stdout)
+    assert re.search(r"peak RSS \(VmHWM, all processes\) \d+ MiB", res.stdout)

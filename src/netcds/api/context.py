@@ -57,17 +57,27 @@ class ServiceContext:
             found = self._knowledge[(guideline, v)] = load_knowledge(v, guideline)
         return found
 
+    def has_knowledge(self, version: str | None = None, guideline: str = "nccn-net") -> bool:
+        """Whether that guideline version is loaded already (looking it up will not read files)."""
+        return (guideline, version or self.settings.guideline_version) in self._knowledge
+
+    def cached_evaluation(self, kb: Knowledge, input_hash: str) -> CachedEvaluation | None:
+        """The cached Evaluation of the input with this canonical content hash, if any (cheap)."""
+        return self.eval_cache.evaluation(cache_key(input_hash, kb))
+
+    def compute_evaluation(self, patient: Patient, kb: Knowledge, input_hash: str) -> CachedEvaluation:
+        """Run the engine (CPU: call it from a worker thread) and cache the result."""
+        ev = evaluate(patient, kb)
+        body = ev.model_dump_json().encode()
+        found = CachedEvaluation(ev, body, hashlib.sha256(body).hexdigest())
+        self.eval_cache.put_evaluation(cache_key(input_hash, kb), found)
+        return found
+
     def evaluation(self, patient: Patient, kb: Knowledge, input_hash: str) -> CachedEvaluation:
         """The Evaluation of ``patient`` (and its JSON bytes), from the cache when this exact input was
         evaluated before with this knowledge and engine; ``input_hash`` is its canonical content hash."""
-        key = cache_key(input_hash, kb)
-        found = self.eval_cache.evaluation(key)
-        if found is None:
-            ev = evaluate(patient, kb)
-            body = ev.model_dump_json().encode()
-            found = CachedEvaluation(ev, body, hashlib.sha256(body).hexdigest())
-            self.eval_cache.put_evaluation(key, found)
-        return found
+        found = self.cached_evaluation(kb, input_hash)
+        return found if found is not None else self.compute_evaluation(patient, kb, input_hash)
 
 
 def app_context(request: Request) -> ServiceContext:

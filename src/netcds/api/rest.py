@@ -18,7 +18,7 @@ from netcds.api.auth import Principal
 from netcds.api.context import Later, ServiceContext, rest_principal, run_later, run_work, service
 from netcds.api.examples import BUNDLE_EXAMPLE, PATIENT_EXAMPLE
 from netcds.api.knowledge_view import knowledge_document
-from netcds.api.problems import ApiProblem, Problem, read_json, validation_problem
+from netcds.api.problems import ApiProblem, Problem, parse_json_body, read_body, read_json, validation_problem
 from netcds.api.schemas import AgentList, EvalCacheInfo, FhirEvaluation, GuidelineSummary, Health
 from netcds.errors import InputError, KnowledgeError
 from netcds.evaluation import Evaluation
@@ -29,6 +29,7 @@ from netcds.store.canonical import content_hash
 from netcds.store.repo import schema_revision
 
 router = APIRouter(prefix="/api/v1")
+INLINE_BYTES = 64 * 1024
 Ctx = Annotated[ServiceContext, Depends(service)]
 Who = Annotated[Principal, Depends(rest_principal)]
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -147,21 +148,22 @@ async def evaluate_patient(
 ) -> Response:
     """Every option of the applicable guideline table with its status for this patient. Stateless: the
     patient is not stored; the audit log records the input hash."""
-    data = await read_json(request, ctx.settings.max_body_bytes)
+    raw = await read_body(request, ctx.settings.max_body_bytes)
 
-    def work() -> Response:
-        patient = parse_patient(data)
-        kb = knowledge(ctx, guideline_version)
-        digest = content_hash(patient)
-        body = ctx.evaluation(patient, kb, digest).body
-        detail = {"input_hash": digest, "guideline": f"{kb.id}/{kb.version}"}
-        later.append(partial(ctx.store.submit_audit, who.actor, "evaluate", None, _rid(request), detail))
-        return Response(body, media_type="application/json", headers={"X-Netcds-Input-Hash": digest})
+    def prepare() -> tuple[Patient, Knowledge, str]:
+        patient = parse_patient(parse_json_body(raw))
+        return patient, knowledge(ctx, guideline_version), content_hash(patient)
 
-    later: Later = []
-    response = await run_work(work)
-    await run_later(later)
-    return response
+    # a usual record is validated and looked up in the cache right here; only a large body, a guideline
+    # version not loaded yet, or a new input (the engine) goes to a worker thread
+    inline = len(raw) <= INLINE_BYTES and ctx.has_knowledge(guideline_version)
+    patient, kb, digest = prepare() if inline else await run_work(prepare)
+    found = ctx.cached_evaluation(kb, digest)
+    if found is None:
+        found = await run_work(ctx.compute_evaluation, patient, kb, digest)
+    detail = {"input_hash": digest, "guideline": f"{kb.id}/{kb.version}"}
+    await run_later([partial(ctx.store.submit_audit, who.actor, "evaluate", None, _rid(request), detail)])
+    return Response(found.body, media_type="application/json", headers={"X-Netcds-Input-Hash": digest})
 
 
 @router.post(
