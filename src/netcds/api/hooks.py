@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
+from netcds import __version__
 from netcds.api import optional
 from netcds.api.auth import OPEN, AuthError, Principal
 from netcds.api.context import Later, ServiceContext, run_later, run_work, service
@@ -45,6 +46,7 @@ from netcds.api.problems import (
 from netcds.errors import InputError
 from netcds.fhir.cards import (
     EXPLANATION,
+    AgentScreenView,
     guideline_url,
     order_cards,
     patient_view_cards,
@@ -55,6 +57,7 @@ from netcds.patient import Patient
 from netcds.store.canonical import canonical_json, content_hash, sha256_hex
 
 log = logging.getLogger("netcds.api.hooks")
+SCREEN_BYTES = 64 * 1024  # size estimate of a cached agent screen (items with their sources)
 router = APIRouter(tags=["cds-hooks"])
 Ctx = Annotated[ServiceContext, Depends(service)]
 P = {"model": Problem, "content": {"application/problem+json": {}}}
@@ -334,7 +337,12 @@ def _order_check(
     for d in targets:
         agent = d.agent or ""
         seed = f"{service_id}|{digest}|{agent}|{d.resource_id or ''}"
-        found = optional.screen(agent, patient)
+        key = ("screen", agent, digest, __version__)  # the agent data is read once per process
+        found = ctx.eval_cache.get(key)
+        if not isinstance(found, AgentScreenView):
+            found = optional.screen(agent, patient)
+            if found is not None:
+                ctx.eval_cache.put(key, found, SCREEN_BYTES)
         if found is None:
             why = (
                 "the safety layer is not installed"
