@@ -5,12 +5,16 @@
 The cohort is generated inside DuckDB (netcds.cohort.synth_sql), in chunks, into a file-backed
 database, so 1e8 rows never sit in Python. Every size is a prefix of the same cohort.
 
-Measured (wall clock, after a warm-up run that is not counted):
+Measured (wall clock, after a warm-up run that is not counted; DuckDB modes run ``--repeat`` times
+and report the best and the median, sizes above ``--repeat-max`` once, without warm-up):
 
 - engine: ``reference_result`` (``netcds.evaluate`` + the verdict) on ``--sample`` rows, one by
   one; larger sizes are EXTRAPOLATED from that rate (printed as such).
 - duckdb results: the audit of every decision point materialized as a table (setting, per-option
-  status and category lists, verdict, failing condition, chosen tier/category).
+  status and category lists, verdict, failing condition, chosen tier/category), in DuckDB's own
+  representation (the words as ENUMs: the same values when read or written out).
+- duckdb parquet: the same written to a Parquet file (the public ``decisions.parquet`` columns,
+  without the expanded ``options``), when ``--parquet`` is given.
 - duckdb summary: the audit aggregated to verdict counts per setting (what a concordance report needs).
 - duckdb +options: results plus the expanded ``options`` list of structs, written to Parquet.
 - spark results / summary: the same SQL in Spark local mode over the cohort as Parquet
@@ -24,6 +28,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -62,6 +67,8 @@ class Bench:
         self.con.execute(f"SET memory_limit = '{args.memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
         self.con.execute(f"SET temp_directory = '{self.work / 'tmp'}'")
+        if args.block_allocator:  # DuckDB keeps this much buffer memory instead of returning it to the OS
+            self.con.execute(f"SET block_allocator_memory = '{args.block_allocator}'")
         self.rows: list[dict[str, Any]] = []
         self.engine_rate: float | None = None
 
@@ -90,24 +97,36 @@ class Bench:
     def source(self, n: int) -> str:
         return f"(SELECT * FROM decisions_all WHERE row_id <= {n})"
 
-    def timed_duckdb(self, sql: str) -> float:
-        t0 = time.perf_counter()
-        self.con.execute(sql)
-        return time.perf_counter() - t0
+    def timed_duckdb(self, sql: str, n: int, before: str | None = None) -> tuple[float, float]:
+        """(best, median) wall seconds of ``sql``; ``before`` runs untimed ahead of every run."""
+        repeat = self.args.repeat if n <= _n(self.args.repeat_max) else 1
+        times = []
+        for i in range(repeat + (1 if repeat > 1 else 0)):
+            if before:
+                self.con.execute(before)
+            t0 = time.perf_counter()
+            self.con.execute(sql)
+            if i or repeat == 1:  # the first of several is the warm-up
+                times.append(time.perf_counter() - t0)
+        return min(times), statistics.median(times)
 
-    def duckdb(self, n: int) -> list[tuple[str, float]]:
+    def duckdb(self, n: int) -> list[tuple[str, float, float]]:
         q = AuditQuery(self.kb, "duckdb")
         core = q.sql(self.source(n), expand=False)
         out = []
-        self.con.execute("DROP TABLE IF EXISTS results")
-        out.append(("results", self.timed_duckdb(f"CREATE TEMP TABLE results AS {core}")))
-        self.con.execute("DROP TABLE IF EXISTS results")
+        drop = "DROP TABLE IF EXISTS results"
+        out.append(("results", *self.timed_duckdb(f"CREATE TEMP TABLE results AS {core}", n, drop)))
+        self.con.execute(drop)
         summary = f"SELECT setting_table, setting_column, verdict, count(*) AS n FROM ({core}) GROUP BY ALL"
-        out.append(("summary", self.timed_duckdb(f"CREATE OR REPLACE TEMP TABLE summary AS {summary}")))
+        out.append(("summary", *self.timed_duckdb(f"CREATE OR REPLACE TEMP TABLE summary AS {summary}", n)))
+        if self.args.parquet:
+            path = self.work / "results.parquet"
+            out.append(("parquet", *self.timed_duckdb(f"COPY ({core}) TO '{path}' (FORMAT parquet)", n)))
+            path.unlink(missing_ok=True)
         if n <= _n(self.args.expanded_max):
             path = self.work / "expanded.parquet"
             full = q.sql(self.source(n), expand=True)
-            out.append(("+options", self.timed_duckdb(f"COPY ({full}) TO '{path}' (FORMAT parquet)")))
+            out.append(("+options", *self.timed_duckdb(f"COPY ({full}) TO '{path}' (FORMAT parquet)", n)))
             path.unlink(missing_ok=True)
         return out
 
@@ -133,7 +152,7 @@ class Bench:
             self.engine_rate = len(items) / (time.perf_counter() - t0)
         return self.engine_rate
 
-    def spark(self, n: int) -> list[tuple[str, float]]:
+    def spark(self, n: int) -> list[tuple[str, float, float]]:
         from netcds.cohort.run_spark import spark_session
 
         path = self.work / f"spark_{n}.parquet"
@@ -153,12 +172,14 @@ class Bench:
         out = []
         t0 = time.perf_counter()
         spark.sql(sql).write.format("noop").mode("overwrite").save()
-        out.append(("results", time.perf_counter() - t0))
+        secs = time.perf_counter() - t0
+        out.append(("results", secs, secs))
         t0 = time.perf_counter()
         spark.sql(
             f"SELECT setting_table, setting_column, verdict, count(*) AS n FROM ({sql}) GROUP BY ALL"
         ).collect()
-        out.append(("summary", time.perf_counter() - t0))
+        secs = time.perf_counter() - t0
+        out.append(("summary", secs, secs))
         return out
 
 
@@ -169,6 +190,12 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=2000, help="rows timed through the per-patient engine")
     ap.add_argument("--spark-max", default="1e7", help="largest size run on Spark")
     ap.add_argument("--expanded-max", default="1e6", help="largest size also written with the options list")
+    ap.add_argument("--repeat", type=int, default=3, help="timed DuckDB runs per mode (after one warm-up)")
+    ap.add_argument("--repeat-max", default="1e7", help="larger sizes run once, without warm-up")
+    ap.add_argument("--parquet", action="store_true", help="also time the results written to Parquet")
+    ap.add_argument(
+        "--block-allocator", default="", help="DuckDB block_allocator_memory (e.g. 4GB); off by default"
+    )
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--memory-limit", default="16GB", help="DuckDB memory limit")
     ap.add_argument("--spark-memory", default="6g", help="Spark driver memory (local mode)")
@@ -182,7 +209,7 @@ def main() -> None:
     b = Bench(args)
     b.generate(max(sizes))
     print(f"load average at start: {os.getloadavg()}", file=sys.stderr)
-    results: list[tuple[int, str, str, float, float]] = []
+    results: list[tuple[int, str, str, float, float, float]] = []
     rate = b.engine() if "engine" in engines else None
     for n in sizes:
         if rate:
@@ -192,17 +219,22 @@ def main() -> None:
                     "per-patient engine",
                     f"extrapolated from {args.sample} rows" if n > args.sample else "measured",
                     n / rate,
+                    n / rate,
                     rate,
                 )
             )
         if "duckdb" in engines:
-            for mode, secs in b.duckdb(n):
-                results.append((n, "DuckDB", mode, secs, n / secs))
-                print(f"  {_fmt(n)} duckdb {mode}: {secs:.2f}s", file=sys.stderr, flush=True)
+            for mode, best, median in b.duckdb(n):
+                results.append((n, "DuckDB", mode, best, median, n / best))
+                print(
+                    f"  {_fmt(n)} duckdb {mode}: {best:.2f}s (median {median:.2f}s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
         if "spark" in engines and n <= _n(args.spark_max):
-            for mode, secs in b.spark(n):
-                results.append((n, "Spark local", mode, secs, n / secs))
-                print(f"  {_fmt(n)} spark {mode}: {secs:.2f}s", file=sys.stderr, flush=True)
+            for mode, best, median in b.spark(n):
+                results.append((n, "Spark local", mode, best, median, n / best))
+                print(f"  {_fmt(n)} spark {mode}: {best:.2f}s", file=sys.stderr, flush=True)
         if getattr(b, "_spark", None) is not None and n >= max(s for s in sizes if s <= _n(args.spark_max)):
             b._spark.stop()  # free the JVM's memory before the larger DuckDB-only sizes
             b._spark = None
@@ -214,16 +246,20 @@ def main() -> None:
         spark_version = "not installed"
     print(
         f"\nnetcds cohort audit, {b.kb.id} {b.kb.version}; {platform.machine()} {os.cpu_count()} cores, "
-        f"threads {args.threads}; DuckDB {duckdb.__version__} (memory limit {args.memory_limit}), "
+        f"threads {args.threads}; DuckDB {duckdb.__version__} (memory limit {args.memory_limit}"
+        f"{', block allocator ' + args.block_allocator if args.block_allocator else ''}), "
         f"Spark {spark_version} (driver memory {args.spark_memory}); synthetic cohort (seed {args.seed}); "
         f"peak RSS of this process (Python + DuckDB) {peak_rss_gib():.1f} GiB; "
         f"load average (5 min) at the end {os.getloadavg()[1]:.1f}\n"
     )
-    print("| decision points | engine | measured | seconds | decision points/s | × per-patient |")
-    print("|---:|---|---|---:|---:|---:|")
-    for n, eng, mode, secs, r in results:
+    print(
+        "| decision points | engine | measured | seconds (best) | seconds (median) | decision points/s (best)"
+        " | × per-patient |"
+    )
+    print("|---:|---|---|---:|---:|---:|---:|")
+    for n, eng, mode, best, median, r in results:
         speedup = f"{r / rate:,.0f}×" if rate and eng != "per-patient engine" else ""
-        print(f"| {_fmt(n)} | {eng} | {mode} | {secs:,.2f} | {_fmt(r)} | {speedup} |")
+        print(f"| {_fmt(n)} | {eng} | {mode} | {best:,.2f} | {median:,.2f} | {_fmt(r)} | {speedup} |")
     b.con.close()
     if not args.keep:
         shutil.rmtree(b.work, ignore_errors=True)

@@ -13,26 +13,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from netcds.facts import GUT_BY_COLON_SEGMENT, GUT_BY_SITE, SMALL_BOWEL_SITES, SSA_AGENTS
-from netcds.logic.sql import Dialect, HistoryBits, in_expr, lit
+from netcds.logic.sql import Dialect, HistoryBits, in_expr
 
 
 def _rank(x: str, g1_below: float, g2_upto: float) -> str:
-    return (
-        f"(CASE WHEN {x} IS NULL THEN NULL WHEN {x} < {g1_below!r} THEN 1 WHEN {x} <= {g2_upto!r} THEN 2"
-        " ELSE 3 END)"
-    )
+    # 1 below g1_below, 2 up to g2_upto, else 3; NULL when x is (arithmetic on NULL is NULL)
+    return f"(1 + CAST({x} >= {g1_below!r} AS INTEGER) + CAST({x} > {g2_upto!r} AS INTEGER))"
 
 
-def _grade() -> str:
+def _grade(d: Dialect) -> str:
     rk = _rank("tumor__ki67_percent", 3.0, 20.0)
     rm = _rank("tumor__mitoses_per_2mm2", 2.0, 20.0)
-    top = f"(CASE WHEN {rk} IS NULL THEN {rm} WHEN {rm} IS NULL THEN {rk} WHEN {rk} >= {rm} THEN {rk}"
-    top += f" ELSE {rm} END)"
+    # facts._grade: the higher of the two ranks, either alone when the other is unknown (greatest
+    # skips NULLs in DuckDB and Spark)
     return (
         "CASE WHEN tumor__grade IS NOT NULL THEN tumor__grade"
         " WHEN tumor__primary_site IN ('lung', 'thymus') AND tumor__lung_subtype IS NOT NULL"
         " THEN (CASE WHEN tumor__lung_subtype = 'typical_carcinoid' THEN 'G1' ELSE 'G2' END)"
-        f" ELSE (CASE {top} WHEN 1 THEN 'G1' WHEN 2 THEN 'G2' WHEN 3 THEN 'G3' END) END"
+        f" ELSE {d.lookup(f'greatest({rk}, {rm})', [1, 2, 3], ['G1', 'G2', 'G3'])} END"
     )
 
 
@@ -57,12 +55,13 @@ def _differentiation() -> str:
     )
 
 
-def _gut() -> str:
-    by_site = " ".join(f"WHEN {lit(s)} THEN {lit(g)}" for s, g in sorted(GUT_BY_SITE.items()))
-    by_seg = " ".join(f"WHEN {lit(s)} THEN {lit(g)}" for s, g in sorted(GUT_BY_COLON_SEGMENT.items()))
+def _gut(d: Dialect) -> str:
+    by_seg = sorted(GUT_BY_COLON_SEGMENT.items())
+    by_site = sorted(GUT_BY_SITE.items())
     return (
-        f"CASE WHEN tumor__primary_site = 'colon' THEN (CASE tumor__colon_segment {by_seg} END)"
-        f" ELSE (CASE tumor__primary_site {by_site} END) END"
+        f"CASE WHEN tumor__primary_site = 'colon'"
+        f" THEN {d.lookup('tumor__colon_segment', [s for s, _ in by_seg], [g for _, g in by_seg])}"
+        f" ELSE {d.lookup('tumor__primary_site', [s for s, _ in by_site], [g for _, g in by_site])} END"
     )
 
 
@@ -120,7 +119,7 @@ DERIVED_SQL: dict[str, DerivedSql] = {
         DerivedSql(
             "derived.grade",
             1,
-            lambda _, __: _grade(),
+            lambda d, _: _grade(d),
             (
                 "tumor__grade",
                 "tumor__primary_site",
@@ -142,7 +141,7 @@ DERIVED_SQL: dict[str, DerivedSql] = {
             ),
             silent_null="tumor__primary_site NOT IN ('lung', 'thymus')",
         ),
-        DerivedSql("derived.gut", 1, lambda _, __: _gut(), ("tumor__primary_site", "tumor__colon_segment")),
+        DerivedSql("derived.gut", 1, lambda d, _: _gut(d), ("tumor__primary_site", "tumor__colon_segment")),
         DerivedSql(
             "derived.locoregional_advanced",
             1,

@@ -3,32 +3,40 @@
 Stages (CTEs), each adding columns to the one before:
 
 1. ``base``      the canonical columns the knowledge reads (enum words meaning "unknown" -> NULL),
-                 the treatment history packed into bit flags (``tx0``...), and ``dmask``: which
-                 entry regimens the decision matches (cohort/layout.py ``matching_decisions``)
+                 the treatment history packed into bit flags (``tx0``...), and ``di``: the
+                 decision's position in DECISION_IDS
 2. ``derived1``  derived facts (facts.py) that read only raw fields
 3. ``derived2``  derived facts that read other derived facts
 4. ``leaves``    every distinct comparison / history predicate, once (``l0``, ``l1``, ...)
-5. ``nodes``     table rows, columns, entry conditions, category rules, principles (3-valued)
-6. ``setting``   which table/column applies (engine/setting.py); ``okey`` numbers the candidate
-7. ``options``   each entry's status code (0 eligible, 1 needs_data, 2 not_eligible) and category
-8. ``verdict``   the concordance verdict of the decision (cohort/verdict.py)
+5. ``nodes``     table rows and columns (3-valued)
+6. ``setting*``  which table/column applies (engine/setting.py): ``okey`` numbers the column,
+                 ``sst`` codes the setting status, ``force_unknown`` is the single candidate's doubt
+7. ``codes``     the status of an entry without a condition
+8. ``per_key``   the applicable column's status and category lists, one CASE branch per column, so
+                 an entry's condition is evaluated only for the rows of its column; ``m1``, ``m2``:
+                 the positions of the entries the decision matches (a constant lookup)
+9. ``verdict*``  the verdict's pick and the concordance verdict (cohort/verdict.py) as codes
 
-Keys and statuses are small integers until the last SELECT spells them out. The result has
-one row per decision point (columns: :data:`RESULT_COLUMNS`).
+Keys, statuses and verdicts are small integers until the last SELECT, which spells the words by
+indexing constant lists (ENUMs on DuckDB, see cohort/sqltext.py). The result has one row per
+decision point (columns: :data:`RESULT_COLUMNS`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args
 
-from netcds.cohort.derived_sql import DERIVED_SQL, SILENT_NULLS, derived_closure
-from netcds.cohort.layout import NON_SYSTEMIC, NON_SYSTEMIC_BASIS, canonical_columns, matching_decisions
-from netcds.knowledge.schema import Column, Entry, Knowledge, Table
+from netcds.cohort.derived_sql import SILENT_NULLS
+from netcds.cohort.layout import DECISION_IDS, NON_SYSTEMIC, NON_SYSTEMIC_BASIS, VERDICTS, matching_decisions
+from netcds.cohort.setting_sql import Candidate, setting_stages
+from netcds.cohort.sqltext import as_text, case, cte, ident, in_ints, word, word_index, words
+from netcds.cohort.stages import fact_stages
+from netcds.knowledge.schema import TIER_ORDER, Category, Entry, Knowledge
 from netcds.logic.ast import Condition
 from netcds.logic.evaluate import says_of
 from netcds.logic.sql import ConditionCompiler, Dialect, SqlCompileError, lit
 from netcds.logic.sql import dialect as get_dialect
-from netcds.vocabulary import fact_specs
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "row_id", "patient_id", "decision_date", "decision_regimen", "primary_site",
@@ -36,55 +44,17 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "verdict", "verdict_entry_id", "failing_condition", "chosen_tier", "chosen_category",
 )  # fmt: skip
 OPTION_FIELDS: tuple[str, ...] = ("entry_id", "regimen", "status", "tier", "category")
-STATUS_WORDS = ("eligible", "needs_data", "not_eligible")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    key: int  # 1-based, in table then column order (engine/setting.py's candidate order)
-    table: Table
-    column: Column
-    t: str  # table row value column
-    c: str  # column value column
+STATUS_WORDS = ("eligible", "needs_data", "not_eligible")  # status code 0, 1, 2
+SETTING_WORDS = ("applies", "needs_data", "not_applicable", "ambiguous")  # sst 0..3
+CATEGORIES: tuple[str, ...] = get_args(Category)
+POS = 64  # pick = status code * POS + position
 
 
 @dataclass(frozen=True)
 class EntryRef:
-    j: int  # 1-based over the whole knowledge version
     cand: Candidate
     entry: Entry
-    ident: str
-
-
-def _ident(prefix: str, text: str, taken: set[str]) -> str:
-    base = prefix + "".join(ch if ch.isalnum() else "_" for ch in text)
-    name, n = base, 1
-    while name in taken:
-        n += 1
-        name = f"{base}_{n}"
-    taken.add(name)
-    return name
-
-
-def _case(arms: list[tuple[str, str]], default: str | None = None, subject: str | None = None) -> str:
-    if not arms:
-        return default or "NULL"
-    head = f"CASE {subject} " if subject else "CASE "
-    body = " ".join(f"WHEN {w} THEN {t}" for w, t in arms)
-    return head + body + (f" ELSE {default}" if default is not None else "") + " END"
-
-
-def _select(name: str, prev: str, cols: list[tuple[str, str]], comments: dict[str, str] | None = None) -> str:
-    if not cols:
-        return f"{name} AS (SELECT * FROM {prev})"  # noqa: S608
-    lines = []
-    for alias, expr in cols:
-        note = (comments or {}).get(alias)
-        if note:
-            lines.append(f"    -- {note}")
-        lines.append(f"    {expr} AS {alias},")
-    body = "\n".join(lines).rstrip(",")
-    return f"{name} AS (\n  SELECT *,\n{body}\n  FROM {prev}\n)"  # noqa: S608
+    pos: int  # 1-based within its column
 
 
 class AuditQuery:
@@ -99,252 +69,195 @@ class AuditQuery:
         self.node_notes: dict[str, str] = {}
         self.candidates: list[Candidate] = []
         self.entries: list[EntryRef] = []
-        self.regimens: list[str] = []  # distinct entry regimens; bit i of dmask
+        self.principles: dict[str, str] = {}  # principle id -> its condition (SQL)
         self._compile_nodes()
 
     # -- nodes ----------------------------------------------------------------------------
     def _node(self, prefix: str, label: str, expr: str, note: str | None = None) -> str:
-        name = _ident(prefix, label, self.taken)
+        name = ident(prefix, label, self.taken)
         self.node_cols.append((name, expr))
         if note:
             self.node_notes[name] = note
         return name
 
     def _compile_nodes(self) -> None:
-        seen: set[str] = set()
+        """Table rows and columns become columns of ``nodes``; principles and entry conditions are
+        written inline where they are read (only rows of a non-systemic decision / of the entry's
+        column evaluate them); all of them register their leaves."""
         for table in self.kb.tables:
             t = self._node("t_", table.id, self.cc.expr(table.applies_when), f"row criteria of {table.id}")
             for column in table.columns:
                 label = f"{table.id}/{column.id or ''}"
                 c = self._node("c_", label, self.cc.expr(column.when), f"column {label}")
-                cand = Candidate(len(self.candidates) + 1, table, column, t, c)
-                self.candidates.append(cand)
-                for e in column.entries:
-                    if e.id in seen:
-                        raise SqlCompileError(f"entry id '{e.id}' is used twice; verdicts need unique ids")
-                    seen.add(e.id)
-                    ref = EntryRef(len(self.entries) + 1, cand, e, _ident("", e.id, self.taken))
-                    self.entries.append(ref)
-                    if e.regimen not in self.regimens:
-                        self.regimens.append(e.regimen)
-                    self.cc.expr(e.when)  # registers its leaves; evaluated inline in its column's branch
-                    for rule in e.category_rules:
-                        self.cc.expr(rule.when)
-        if len(self.regimens) > 62:
-            raise SqlCompileError("more than 62 distinct entry regimens: dmask needs a second column")
-        for table in self.kb.tables:
-            for pid in table.principles:
-                if any(pid in basis for basis in NON_SYSTEMIC_BASIS.values()):
-                    p = self.kb.principles[pid]
-                    self._node(
-                        "p_", f"{table.id}_{pid}", self.cc.expr(p.when), f"principle {pid} ({table.id})"
-                    )
+                self.candidates.append(Candidate(len(self.candidates) + 1, table, column, t, c))
+        # principles: read only for non-systemic decisions (inline in the verdict)
+        for pid in dict.fromkeys(pid for t in self.kb.tables for pid in t.principles):
+            if any(pid in basis for basis in NON_SYSTEMIC_BASIS.values()):
+                self.principles[pid] = self.cc.expr(self.kb.principles[pid].when)
+        seen: set[str] = set()
+        for cand in self.candidates:
+            if len(cand.column.entries) >= POS:
+                raise SqlCompileError(
+                    f"a column with {POS} or more entries: the verdict pick needs more bits"
+                )
+            for pos, e in enumerate(cand.column.entries, start=1):
+                if e.id in seen:
+                    raise SqlCompileError(f"entry id '{e.id}' is used twice; verdicts need unique ids")
+                seen.add(e.id)
+                self.entries.append(EntryRef(cand, e, pos))
+                for cond in (e.when, *(rule.when for rule in e.category_rules)):
+                    self.cc.expr(cond)
 
     # -- stages ---------------------------------------------------------------------------
-    def _dmask(self) -> str:
-        arms: dict[str, int] = {}
-        for i, reg in enumerate(self.regimens):
-            for dec in matching_decisions(reg):
-                arms[dec] = arms.get(dec, 0) | (1 << i)
-        return _case([(lit(dec), str(mask)) for dec, mask in arms.items()], "0", "decision_regimen")
+    def _decision(self) -> str:
+        """``di``: the decision's 1-based position in DECISION_IDS (0 for anything else)."""
+        return f"{self.d.position(DECISION_IDS, 'decision_regimen')} AS di"
+
+    def _matches(self) -> list[tuple[str, str]]:
+        """``m1``, ``m2``, ...: the positions in the applicable column of the entries the decision
+        matches (cohort/layout.py ``matching_decisions``), in table order; 0 past the last. A constant
+        list over (column, decision) pairs, indexed once per row."""
+        width = len(DECISION_IDS) + 1
+        table: list[list[int]] = []
+        for cand in self.candidates:
+            for dec in (None, *DECISION_IDS):
+                table.append(
+                    [
+                        r.pos
+                        for r in self._refs(cand)
+                        if dec is not None and dec in matching_decisions(r.entry.regimen)
+                    ]
+                )
+        most = max((len(m) for m in table), default=0)
+        at = f"(okey - 1) * {width} + di + 1"
+        out = []
+        for j in range(1, most + 1):
+            lookup = self.d.array([str(m[j - 1] if len(m) >= j else 0) for m in table])
+            out.append((f"m{j}", self.d.list_at_or_null(lookup, at, "okey")))
+        return out
 
     def _setting(self) -> list[str]:
-        vals = [(k, f"({k.t} AND {k.c})") for k in self.candidates]
-        n_sure = " + ".join(f"(CASE WHEN {v} IS TRUE THEN 1 ELSE 0 END)" for _, v in vals)
-        n_cand = " + ".join(f"(CASE WHEN {v} IS NOT FALSE THEN 1 ELSE 0 END)" for _, v in vals)
-        tables = list(dict.fromkeys(k.table.id for k in self.candidates))
-        n_tables = " + ".join(
-            "(CASE WHEN "
-            + " OR ".join(f"{v} IS NOT FALSE" for k, v in vals if k.table.id == tid)
-            + " THEN 1 ELSE 0 END)"
-            for tid in tables
-        )
-        missing_arms = []
+        missing = []
         for k in self.candidates:
             parts = []
             for node, cond in ((k.t, k.table.applies_when), (k.c, k.column.when)):
                 m = self.cc.reports_missing(cond)
                 parts.append(f"({node} IS NULL)" if m is None else f"({node} IS NULL AND {m})")
-            missing_arms.append((str(k.key), "(" + " OR ".join(parts) + ")"))
-        s1 = _select(
-            "setting1",
-            "nodes",
-            [
-                ("n_sure", f"({n_sure})"),
-                ("n_cand", f"({n_cand})"),
-                ("n_cand_tables", f"({n_tables})"),
-                ("sure_key", _case([(f"{v} IS TRUE", str(k.key)) for k, v in vals])),
-                ("cand_key", _case([(f"{v} IS NOT FALSE", str(k.key)) for k, v in vals])),
-            ],
-        )
-        table_of = _case([(str(k.key), lit(k.table.id)) for k in self.candidates], subject="{}")
-        col_of = _case([(str(k.key), lit(k.column.id)) for k in self.candidates if k.column.id], subject="{}")
-        s2 = _select(
-            "setting",
-            "setting1",
-            [
-                (
-                    "setting_status",
-                    "CASE WHEN n_sure > 1 THEN 'ambiguous' WHEN n_sure = 1 THEN 'applies'"
-                    " WHEN n_cand > 0 THEN 'needs_data' ELSE 'not_applicable' END",
-                ),
-                (
-                    "setting_table",
-                    f"CASE WHEN n_sure > 1 THEN NULL WHEN n_sure = 1 THEN {table_of.format('sure_key')}"
-                    f" WHEN n_cand = 1 OR n_cand_tables = 1 THEN {table_of.format('cand_key')} END",
-                ),
-                (
-                    "setting_column",
-                    f"CASE WHEN n_sure > 1 THEN NULL WHEN n_sure = 1 THEN {col_of.format('sure_key')}"
-                    f" WHEN n_cand = 1 THEN {col_of.format('cand_key')} END",
-                ),
-                (
-                    "okey",
-                    "CASE WHEN n_sure > 1 THEN NULL WHEN n_sure = 1 THEN sure_key"
-                    " WHEN n_cand = 1 THEN cand_key END",
-                ),
-                (
-                    "force_unknown",
-                    f"(n_sure = 0 AND n_cand = 1 AND {_case(missing_arms, 'FALSE', 'cand_key')})",
-                ),
-            ],
-        )
-        return [s1, s2]
+            missing.append((str(k.key), "(" + " OR ".join(parts) + ")"))
+        return setting_stages(self.d, self.candidates, missing)
 
-    def _status(self, ref: EntryRef) -> str:
-        """0 eligible, 1 needs_data, 2 not_eligible (engine/options.py, with the setting's doubt)."""
-        if ref.entry.when is None:
-            return "(CASE WHEN force_unknown THEN 1 ELSE 0 END)"
-        w = self.cc.expr(ref.entry.when)
-        return f"(CASE WHEN {w} IS FALSE THEN 2 WHEN force_unknown OR {w} IS NULL THEN 1 ELSE 0 END)"
+    def _codes(self) -> list[str]:
+        """``kfu``: the status of an entry without a condition (needs_data only under the setting's
+        doubt), which is also the status of an entry whose condition holds."""
+        el, nd, _ = (word(self.d, w, STATUS_WORDS) for w in STATUS_WORDS)
+        return [cte("codes", "setting", [("kfu", f"(CASE WHEN force_unknown THEN {nd} ELSE {el} END)")])]
 
-    def _category(self, ref: EntryRef) -> str:
-        e = ref.entry
-        default = lit(e.category or self.kb.manifest.default_category)
-        arms = [(f"{self.cc.expr(r.when)} IS TRUE", lit(r.category)) for r in e.category_rules]
-        return _case(arms, default)
+    def _status(self, r: EntryRef) -> str:
+        """The entry's status word (engine/options.py, with the setting's doubt), evaluated inline in
+        its column's branch: only the rows of that column compute it."""
+        if r.entry.when is None:
+            return "kfu"
+        w = self.cc.expr(r.entry.when)
+        # TRUE: eligible unless the setting is in doubt (kfu); FALSE: not_eligible; NULL: needs_data
+        nd, ne = (word(self.d, x, STATUS_WORDS) for x in STATUS_WORDS[1:])
+        return f"(CASE WHEN {w} THEN kfu WHEN NOT {w} THEN {ne} ELSE {nd} END)"
 
     def _refs(self, cand: Candidate) -> list[EntryRef]:
         return [r for r in self.entries if r.cand is cand]
 
-    def _codes(self) -> str:
-        """Each entry's status code (and category when it has rules), evaluated only for the rows
-        whose applicable column holds the entry; NULL elsewhere."""
-        cols = []
-        for r in self.entries:
-            cols.append((f"s_{r.ident}", f"CASE WHEN okey = {r.cand.key} THEN {self._status(r)} END"))
-            if r.entry.category_rules:
-                cols.append((f"cat_{r.ident}", f"CASE WHEN okey = {r.cand.key} THEN {self._category(r)} END"))
-        return _select("codes", "setting", cols)
-
-    def _cat_ref(self, r: EntryRef) -> str:
-        return (
-            f"cat_{r.ident}"
-            if r.entry.category_rules
-            else lit(r.entry.category or self.kb.manifest.default_category)
-        )
+    def _category(self, r: EntryRef) -> str:
+        e = r.entry
+        default = word(self.d, e.category or self.kb.manifest.default_category, CATEGORIES)
+        arms = [
+            (self.cc.expr(rule.when), word(self.d, rule.category, CATEGORIES))  # WHEN NULL is not taken
+            for rule in e.category_rules
+        ]
+        return case(arms, default)
 
     def _per_key(self) -> str:
-        """One branch per candidate setting: the column's status words, categories and the verdict pick."""
-        d = self.d
-        word = "(CASE {} WHEN 0 THEN 'eligible' WHEN 1 THEN 'needs_data' ELSE 'not_eligible' END)"
-        st_arms, cat_arms, pick_arms = [], [], []
+        """One branch per column: its status words and categories; the matched positions."""
+        st_arms, cat_arms = [], []
         for cand in self.candidates:
             refs = self._refs(cand)
-
-            def match(r: EntryRef) -> str:
-                return f"((dmask & {1 << self.regimens.index(r.entry.regimen)}) <> 0)"
-
-            # 4 * position + (0 first eligible match, 1 first needs_data match, 2 first match)
-            firsts = [
-                _case(
-                    [
-                        (f"{match(r)} AND s_{r.ident} = {code}", str(4 * i + code))
-                        for i, r in enumerate(refs, start=1)
-                    ]
+            st_arms.append((str(cand.key), self.d.array([self._status(r) for r in refs])))
+            if any(r.entry.category_rules for r in refs):
+                cat = self.d.array([self._category(r) for r in refs])
+            else:
+                cat = words(
+                    self.d, [r.entry.category or self.kb.manifest.default_category for r in refs], CATEGORIES
                 )
-                for code in (0, 1)
-            ]
-            firsts.append(_case([(match(r), str(4 * i + 2)) for i, r in enumerate(refs, start=1)]))
-            # three separate expressions (not one struct), so a query that needs only the verdict
-            # never builds the per-option lists
-            st_arms.append((str(cand.key), d.array([word.format(f"s_{r.ident}") for r in refs])))
-            cat_arms.append((str(cand.key), d.array([self._cat_ref(r) for r in refs])))
-            pick_arms.append((str(cand.key), f"COALESCE({', '.join(firsts)})"))
+            cat_arms.append((str(cand.key), cat))
+        return cte(
+            "per_key",
+            "codes",
+            [
+                ("option_status", case(st_arms, subject="okey")),
+                ("option_category", case(cat_arms, subject="okey")),
+                *self._matches(),
+            ],
+        )
+
+    def _non_systemic_named(self) -> str:
         nonsys = []
         for cand in self.candidates:
             by_r = []
             for r in NON_SYSTEMIC:
                 parts = [
-                    f"p_{cand.table.id}_{pid}"
-                    for pid in NON_SYSTEMIC_BASIS[r]
-                    if pid in cand.table.principles
+                    self.principles[pid] for pid in NON_SYSTEMIC_BASIS[r] if pid in cand.table.principles
                 ]
                 if r == "surgery" and any(e.intent == "neoadjuvant" for e in cand.column.entries):
                     parts.append("TRUE")
                 by_r.append((lit(r), "(" + " OR ".join(parts) + ")" if parts else "FALSE"))
-            nonsys.append((str(cand.key), _case(by_r, subject="decision_regimen")))
-        return _select(
-            "per_key",
-            "codes",
-            [
-                ("option_status", _case(st_arms, subject="okey")),
-                ("option_category", _case(cat_arms, subject="okey")),
-                ("pick", _case(pick_arms, subject="okey")),
-                ("is_non_systemic", f"(decision_regimen IN ({', '.join(lit(r) for r in NON_SYSTEMIC)}))"),
-                ("non_systemic_named", _case(nonsys, subject="okey")),
-            ],
-        )
+            nonsys.append((str(cand.key), case(by_r, subject="decision_regimen")))
+        return case(nonsys, subject="okey")
 
     def _verdict(self) -> list[str]:
-        d = self.d
-        v1 = _select("verdict1", "per_key", [("vpos", d.int_div("pick", "4")), ("vcode", "pick % 4")])
-        v2 = _select(
-            "verdict",
-            "verdict1",
-            [
-                (
-                    "verdict",
-                    "CASE WHEN setting_status = 'not_applicable' THEN (CASE WHEN is_non_systemic"
-                    " THEN 'no_systemic_indicated' ELSE 'not_listed' END)"
-                    " WHEN okey IS NULL THEN 'needs_data'"
-                    " WHEN is_non_systemic THEN (CASE WHEN non_systemic_named IS TRUE THEN"
-                    " 'no_systemic_indicated' WHEN non_systemic_named IS FALSE THEN 'not_listed'"
-                    " ELSE 'needs_data' END)"
-                    " WHEN vpos IS NULL THEN 'not_listed'"
-                    " ELSE (CASE vcode WHEN 0 THEN 'concordant' WHEN 1 THEN 'needs_data'"
-                    " ELSE 'listed_not_eligible' END) END",
-                ),
-            ],
+        """``pick``: the least ``status * POS + position`` over the entries the decision matches (the
+        first eligible match, else the first needs_data match, else the first match); ``vc``: the
+        verdict as an index into VERDICTS; ``vpos``: the position of the picked entry."""
+        d, v = self.d, {w: str(i) for i, w in enumerate(VERDICTS)}
+        ms = [name for name, _ in self._matches()]
+        status = {m: word_index(d, d.list_at("option_status", m), STATUS_WORDS) for m in ms}
+        terms = [f"CASE WHEN {m} > 0 THEN {status[m]} * {POS} + {m} END" for m in ms]
+        pick = ("least(" + ", ".join(terms) + ")" if len(terms) > 1 else terms[0]) if terms else "NULL"
+        is_ns = in_ints("di", {DECISION_IDS.index(r) + 1 for r in NON_SYSTEMIC})
+        named = self._non_systemic_named()
+        # a picked status s (0 eligible, 1 needs_data, 2 not_eligible) is verdict (2 s) mod 3
+        assert VERDICTS[:3] == ("concordant", "listed_not_eligible", "needs_data")
+        vc = (
+            f"CASE WHEN okey IS NULL THEN (CASE WHEN sst = 2 THEN (CASE WHEN {is_ns} THEN"
+            f" {v['no_systemic_indicated']} ELSE {v['not_listed']} END) ELSE {v['needs_data']} END)"
+            f" WHEN {is_ns} THEN (CASE WHEN ({named}) IS TRUE THEN {v['no_systemic_indicated']}"
+            f" WHEN ({named}) IS FALSE THEN {v['not_listed']} ELSE {v['needs_data']} END)"
+            f" WHEN pick IS NULL THEN {v['not_listed']}"
+            f" ELSE ({d.int_div('pick', str(POS))} * 2) % 3 END"
         )
-        return [v1, v2]
+        vpos = f"CASE WHEN NOT {is_ns} THEN pick % {POS} END"
+        return [
+            cte("verdict1", "per_key", [("pick", pick)]),
+            cte("verdict", "verdict1", [("vc", vc), ("vpos", vpos)]),
+        ]
 
-    def _by_key(self, f: str) -> str:
-        """``CASE okey WHEN k THEN [value for each entry of k][vpos]``: a per-key constant list, indexed."""
-        arms = []
+    def _entry_at(self, values: list[str], vocab: tuple[str, ...] | list[str]) -> str:
+        """The picked entry's value from a constant list over every entry of the knowledge (NULL when
+        no entry is picked)."""
+        offsets = [0]
         for cand in self.candidates:
-            arms.append(
-                (
-                    str(cand.key),
-                    self.d.list_at(
-                        self.d.array([lit(getattr(r.entry, f)) for r in self._refs(cand)]), "vpos"
-                    ),
-                )
-            )
-        # never index with NULL: Spark 4.x mis-evaluates element_at(array literal, NULL)
-        return f"CASE WHEN vpos IS NOT NULL THEN {_case(arms, subject='okey')} END"
+            offsets.append(offsets[-1] + len(cand.column.entries))
+        off = self.d.list_at_or_null(self.d.array([str(o) for o in offsets[:-1]]), "okey", "vpos")
+        return self.d.list_at_or_null(words(self.d, values, vocab), f"{off} + vpos", "vpos")
 
     def _failing(self) -> str:
         arms = []
         for cand in self.candidates:
             inner = [
-                (str(i), self.cc.decisive_text(r.entry.when, False, says_of))
-                for i, r in enumerate(self._refs(cand), start=1)
+                (str(r.pos), self.cc.decisive_text(r.entry.when, False, says_of))
+                for r in self._refs(cand)
                 if r.entry.when is not None
             ]
             if inner:
-                arms.append((str(cand.key), _case(inner, subject="vpos")))
-        return f"CASE WHEN verdict = 'listed_not_eligible' THEN {_case(arms, subject='okey')} END"
+                arms.append((str(cand.key), case(inner, subject="vpos")))
+        return f"CASE WHEN vc = {VERDICTS.index('listed_not_eligible')} THEN {case(arms, subject='okey')} END"
 
     def options_expansion(self) -> str:
         """``options``: every entry of the applicable column as a struct, from the compact lists."""
@@ -356,36 +269,50 @@ class AuditQuery:
                     [
                         ("entry_id", lit(r.entry.id)),
                         ("regimen", lit(r.entry.regimen)),
-                        ("status", d.list_at("option_status", str(i))),
+                        ("status", as_text(d, d.list_at("option_status", str(r.pos)))),
                         ("tier", lit(r.entry.tier)),
-                        ("category", d.list_at("option_category", str(i))),
+                        ("category", as_text(d, d.list_at("option_category", str(r.pos)))),
                     ]
                 )
-                for i, r in enumerate(self._refs(cand), start=1)
+                for r in self._refs(cand)
             ]
             arms.append((str(cand.key), d.array(structs)))
         empty = d.typed_empty_array(d.struct_type([(f, "string") for f in OPTION_FIELDS]))  # type: ignore[attr-defined]
-        return _case(arms, empty, subject="okey")
+        return case(arms, empty, subject="okey")
 
     def _finals(self, expand: bool) -> dict[str, str]:
+        d = self.d
+        tables = [k.table.id for k in self.candidates]
+        cols = [k.column.id for k in self.candidates]
+        table_vocab = list(dict.fromkeys(tables))
+        col_vocab = list(dict.fromkeys(c for c in cols if c))
+        entries = [r.entry for r in self.entries]
         return {
             "primary_site": "tumor__primary_site",
+            "setting_table": d.list_at_or_null(words(d, tables, table_vocab), "tkey", "tkey"),
+            "setting_column": (
+                d.list_at_or_null(words(d, cols, col_vocab), "okey", "okey")
+                if col_vocab
+                else f"CAST(NULL AS {d.type_of('string')})"
+            ),
+            "setting_status": d.list_at(words(d, SETTING_WORDS, SETTING_WORDS), "sst + 1"),
             "options": self.options_expansion() if expand else "",
-            "verdict_entry_id": self._by_key("id"),
+            "verdict": d.list_at(words(d, VERDICTS, VERDICTS), "vc + 1"),
+            "verdict_entry_id": self._entry_at([e.id for e in entries], [e.id for e in entries]),
             "failing_condition": self._failing(),
-            "chosen_tier": self._by_key("tier"),
-            "chosen_category": f"CASE WHEN vpos IS NOT NULL THEN {self.d.list_at('option_category', 'vpos')}"
-            " END",
+            "chosen_tier": self._entry_at([e.tier for e in entries], TIER_ORDER),
+            "chosen_category": d.list_at_or_null("option_category", "vpos", "vpos"),
         }
 
     def sql(self, source: str = "decisions", expand: bool = True) -> str:
         """The full audit statement reading the canonical relation ``source``; ``expand`` adds the
         ``options`` list of structs (entry_id, regimen, status, tier, category) beside the compact
         ``option_status`` / ``option_category`` lists (aligned with the column's entries)."""
-        later = [*self._setting(), self._codes(), self._per_key(), *self._verdict()]
-        finals = self._finals(expand)  # every leaf and history bit is registered before the early stages
-        ctes = fact_stages(self.cc, source, [f"CAST({self._dmask()} AS BIGINT) AS dmask"])
-        ctes.append(_select("nodes", "leaves", self.node_cols, self.node_notes))
+        # every leaf and history bit is registered (by _compile_nodes) before any stage is written
+        later = [*self._setting(), *self._codes(), self._per_key(), *self._verdict()]
+        finals = self._finals(expand)
+        ctes = fact_stages(self.cc, source, [self._decision()])
+        ctes.append(cte("nodes", "leaves", self.node_cols, self.node_notes))
         ctes += later
         cols = [c for c in RESULT_COLUMNS if expand or c != "options"]
         outs = [f"{finals[c]} AS {c}" if c in finals else c for c in cols]
@@ -394,42 +321,6 @@ class AuditQuery:
             f" dialect {self.d.name}\n"
         )
         return head + "WITH\n" + ",\n".join(ctes) + "\nSELECT\n  " + ",\n  ".join(outs) + "\nFROM verdict"
-
-
-def fact_stages(cc: ConditionCompiler, source: str, extra: list[str] | None = None) -> list[str]:
-    """The ``base``, ``derived1``, ``derived2`` and ``leaves`` CTEs for everything ``cc`` compiled."""
-    derived = derived_closure({f for f in cc.facts if f.startswith("derived.")})
-    stages = {}
-    for stage in (1, 2):
-        cols = [
-            (n.replace(".", "__"), DERIVED_SQL[n].expr(cc.d, cc.bits))
-            for n in derived
-            if DERIVED_SQL[n].stage == stage
-        ]
-        stages[stage] = _select(f"derived{stage}", "base" if stage == 1 else "derived1", cols)
-    reads = {c for n in derived for c in DERIVED_SQL[n].reads if not c.startswith("derived__")}
-    raw = {f.replace(".", "__") for f in cc.facts if not f.startswith("derived.")}
-    need = reads | raw | {"tumor__primary_site"}
-    specs = fact_specs()
-    lines: list[str] = []
-    for column in canonical_columns():
-        if column.name in ("row_id", "patient_id", "decision_date", "decision_regimen"):
-            lines.append(f"    {column.name}")
-        elif column.name in need:
-            spec = specs.get(column.path or "")
-            if spec is not None and (spec.kind == "text" or "unknown" in spec.values):
-                # facts.flatten: the word 'unknown' is UNKNOWN
-                lines.append(
-                    f"    CASE WHEN {column.name} = 'unknown' THEN NULL ELSE {column.name} END"
-                    f" AS {column.name}"
-                )
-            else:
-                lines.append(f"    {column.name}")
-    lines += [f"    {expr} AS {name}" for name, expr in cc.bits.columns()]
-    lines += [f"    {e}" for e in extra or []]
-    base = "base AS (\n  SELECT\n" + ",\n".join(lines) + f"\n  FROM {source}\n)"
-    leaves = _select("leaves", "derived2", [(name, sql) for sql, name in cc.leaves.items()])
-    return [base, stages[1], stages[2], leaves]
 
 
 def conditions_sql(

@@ -14,7 +14,8 @@ cohort equivalence tests compare both on thousands of generated patients.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, ClassVar
 
@@ -45,8 +46,9 @@ def lit(v: Any) -> str:
     raise SqlCompileError(f"no SQL literal for {v!r}")
 
 
-def in_list(values: tuple[Any, ...] | list[Any] | frozenset[str]) -> str:
-    return "(" + ", ".join(lit(v) for v in sorted(values) if v is not None) + ")"
+def _key(v: Any) -> str:
+    """A literal for a lookup key: integers stay integers (``lit`` writes numbers as doubles)."""
+    return str(v) if isinstance(v, int) and not isinstance(v, bool) else lit(v)
 
 
 def in_expr(x: str, values: tuple[Any, ...] | list[Any] | frozenset[str], negate: bool = False) -> str:
@@ -68,17 +70,7 @@ class Dialect:
     def lam(self, params: tuple[str, ...], body: str) -> str:
         raise NotImplementedError
 
-    def filter(self, lst: str, params: tuple[str, ...], pred: str) -> str:
-        raise NotImplementedError
-
     def transform(self, lst: str, params: tuple[str, ...], expr: str) -> str:
-        raise NotImplementedError
-
-    def exists(self, lst: str, var: str, pred: str) -> str:
-        """TRUE when some element satisfies ``pred`` (``pred`` must never be NULL); NULL list -> NULL."""
-        raise NotImplementedError
-
-    def list_max(self, lst: str) -> str:
         raise NotImplementedError
 
     def list_len(self, lst: str) -> str:
@@ -96,9 +88,6 @@ class Dialect:
     def typed_empty_array(self, element_type: str) -> str:
         raise NotImplementedError
 
-    def epoch_days(self, d: str) -> str:
-        raise NotImplementedError
-
     def list_bit_or(self, lst: str) -> str:
         """Bitwise OR of a BIGINT list; NULL for an empty list."""
         raise NotImplementedError
@@ -106,12 +95,27 @@ class Dialect:
     def int_div(self, a: str, b: str) -> str:
         raise NotImplementedError
 
-    def shift_left(self, value: str, by: str) -> str:
-        raise NotImplementedError
-
     def list_at(self, lst: str, i: str) -> str:
         """Element ``i`` (1-based, always in range) of a list."""
         raise NotImplementedError
+
+    def list_at_or_null(self, lst: str, i: str, known: str) -> str:
+        """Element ``i`` of a list, NULL when ``known`` (the column ``i`` is NULL with) is NULL.
+        Spark 4.x mis-evaluates ``element_at(array literal, NULL)``: never index with NULL there."""
+        return f"CASE WHEN {known} IS NOT NULL THEN {self.list_at(lst, i)} END"
+
+    def position(self, values: Sequence[str], x: str, quoted: bool = False) -> str:
+        """The 1-based position of ``x`` in the constant ``values`` (SQL literals when ``quoted``);
+        0 when absent or NULL."""
+        raise NotImplementedError
+
+    def bigint_array(self, values: Sequence[int]) -> str:
+        return self.array([str(v) for v in values])
+
+    def lookup(self, x: str, keys: Sequence[Any], values: Sequence[Any]) -> str:
+        """``CASE x WHEN keys[0] THEN values[0] ... END`` (NULL otherwise) as one constant-list lookup."""
+        at = f"{self.position([_key(k) for k in keys], x, quoted=True)} + 1"
+        return self.list_at(self.array(["NULL", *(lit(v) for v in values)]), at)
 
     def type_of(self, logical: str) -> str:
         return self.types[logical]
@@ -130,17 +134,8 @@ class DuckDBDialect(Dialect):
     def lam(self, params: tuple[str, ...], body: str) -> str:
         return f"lambda {', '.join(params)}: {body}"
 
-    def filter(self, lst: str, params: tuple[str, ...], pred: str) -> str:
-        return f"list_filter({lst}, {self.lam(params, pred)})"
-
     def transform(self, lst: str, params: tuple[str, ...], expr: str) -> str:
         return f"list_transform({lst}, {self.lam(params, expr)})"
-
-    def exists(self, lst: str, var: str, pred: str) -> str:
-        return f"(len({self.filter(lst, (var,), pred)}) > 0)"
-
-    def list_max(self, lst: str) -> str:
-        return f"list_max({lst})"
 
     def list_len(self, lst: str) -> str:
         return f"len({lst})"
@@ -157,20 +152,24 @@ class DuckDBDialect(Dialect):
     def typed_empty_array(self, element_type: str) -> str:
         return f"CAST([] AS {element_type}[])"
 
-    def epoch_days(self, d: str) -> str:
-        return f"date_diff('day', DATE '1970-01-01', {d})"
-
     def list_bit_or(self, lst: str) -> str:
-        return f"list_aggregate({lst}, 'bit_or')"
+        return f"list_bit_or({lst})"
 
     def int_div(self, a: str, b: str) -> str:
         return f"({a} // {b})"
 
-    def shift_left(self, value: str, by: str) -> str:
-        return f"(CAST({value} AS BIGINT) << {by})"
-
     def list_at(self, lst: str, i: str) -> str:
         return f"list_extract({lst}, {i})"
+
+    def list_at_or_null(self, lst: str, i: str, known: str) -> str:  # noqa: ARG002
+        return self.list_at(lst, i)  # a NULL index gives NULL
+
+    def position(self, values: Sequence[str], x: str, quoted: bool = False) -> str:
+        items = list(values) if quoted else [lit(v) for v in values]
+        return f"COALESCE(list_position({self.array(items)}, {x}), 0)"
+
+    def bigint_array(self, values: Sequence[int]) -> str:
+        return f"CAST({self.array([str(v) for v in values])} AS BIGINT[])"
 
     def treatments_type(self, fields: tuple[tuple[str, str, str], ...]) -> str:
         return "STRUCT(" + ", ".join(f"{n} {self.types[t]}" for n, _, t in fields) + ")[]"
@@ -190,17 +189,8 @@ class SparkDialect(Dialect):
         head = params[0] if len(params) == 1 else "(" + ", ".join(params) + ")"
         return f"{head} -> {body}"
 
-    def filter(self, lst: str, params: tuple[str, ...], pred: str) -> str:
-        return f"filter({lst}, {self.lam(params, pred)})"
-
     def transform(self, lst: str, params: tuple[str, ...], expr: str) -> str:
         return f"transform({lst}, {self.lam(params, expr)})"
-
-    def exists(self, lst: str, var: str, pred: str) -> str:
-        return f"exists({lst}, {self.lam((var,), pred)})"
-
-    def list_max(self, lst: str) -> str:
-        return f"array_max({lst})"
 
     def list_len(self, lst: str) -> str:
         return f"size({lst})"
@@ -217,17 +207,18 @@ class SparkDialect(Dialect):
     def typed_empty_array(self, element_type: str) -> str:
         return f"CAST(array() AS ARRAY<{element_type}>)"
 
-    def epoch_days(self, d: str) -> str:
-        return f"unix_date({d})"
-
     def list_bit_or(self, lst: str) -> str:
         return f"aggregate({lst}, CAST(0 AS BIGINT), (acc, x) -> acc | x)"
 
+    def position(self, values: Sequence[str], x: str, quoted: bool = False) -> str:
+        items = list(values) if quoted else [lit(v) for v in values]
+        return f"COALESCE(array_position({self.array(items)}, {x}), 0)"
+
+    def bigint_array(self, values: Sequence[int]) -> str:
+        return self.array([f"CAST({v} AS BIGINT)" if i == 0 else str(v) for i, v in enumerate(values)])
+
     def int_div(self, a: str, b: str) -> str:
         return f"({a} DIV {b})"
-
-    def shift_left(self, value: str, by: str) -> str:
-        return f"shiftleft(CAST({value} AS BIGINT), {by})"
 
     def list_at(self, lst: str, i: str) -> str:
         return f"element_at({lst}, CAST({i} AS INT))"
@@ -254,14 +245,6 @@ def col(path: str) -> str:
     return path.replace(".", "__")
 
 
-def is_true(x: str) -> str:
-    return f"({x} IS TRUE)"
-
-
-def is_false(x: str) -> str:
-    return f"({x} IS FALSE)"
-
-
 def matching_treatment_agents(agents: frozenset[str] | tuple[str, ...]) -> tuple[str, ...]:
     """Every value of ``treatments[].agent`` whose agents meet ``agents`` (regimen ids expanded)."""
     want = set(agents)
@@ -270,74 +253,72 @@ def matching_treatment_agents(agents: frozenset[str] | tuple[str, ...]) -> tuple
 
 LEVEL_CODES = {"standard": 1, "above_label": 2}
 MIN_INTERVAL = float(STANDARD_MIN_INTERVAL_DAYS)
+CEILINGS = sorted(set(STANDARD_DOSE_CEILING_MG.values()))
 
 
-def _ssa_level_code(t: str) -> str:
-    """history.ssa_dose_level for one line ``t`` as 1 standard, 2 above-label, 0 unknown (or not an SSA)."""
-    arms = " ".join(
-        f"WHEN {lit(a)} THEN (CASE WHEN {t}.dose_mg > {c!r} OR {t}.interval_days < {MIN_INTERVAL!r}"
-        f" THEN 2 WHEN {t}.dose_mg IS NOT NULL AND {t}.interval_days IS NOT NULL THEN 1 ELSE 0 END)"
-        for a, c in sorted(STANDARD_DOSE_CEILING_MG.items())
-    )
-    return f"(CASE {t}.agent WHEN 'ssa' THEN 1 WHEN 'ssa_above_label' THEN 2 {arms} ELSE 0 END)"
+def _ssa_level(agent: str | None, ds: int, short: int) -> int:
+    """history.ssa_dose_level of a line as 1 standard, 2 above-label, 0 unknown (or not an SSA), from
+    the dose state ``ds`` (0 unknown, else 1 + the number of CEILINGS below the dose) and the interval
+    state ``short`` (0 unknown, 1 at least STANDARD_MIN_INTERVAL_DAYS, 2 shorter)."""
+    if agent == "ssa":
+        return 1
+    if agent == "ssa_above_label":
+        return 2
+    if agent not in STANDARD_DOSE_CEILING_MG:
+        return 0
+    above = ds - 1 > CEILINGS.index(STANDARD_DOSE_CEILING_MG[agent])
+    if above or short == 2:
+        return 2
+    return 1 if ds and short else 0
+
+
+Line = tuple[str | None, int, int, int]  # a treatment line's (agent, pt, ap, lv): see HistoryBits
 
 
 class HistoryBits:
-    """Every history predicate in two cheap passes over ``treatments``.
+    """Every history predicate in one pass over ``treatments``, through a lookup table.
 
-    Pass 1 gives each line small integer features, each computed once: ``am0``... (a bit per agent set
-    the knowledge names, e.g. everolimus/Lu-177), ``pt`` (progression on the line: 0 no, 1 unknown,
-    2 unknown but the line is ongoing, 3 yes), ``lv`` (SSA dose level) and ``ap`` (any sign of
-    progression). Pass 2 turns them into bit flags: one per ``received`` set, four per
-    ``progressed_on`` fact (a spare bit, then 'unknown', 'yes if progressive now', 'yes').
-    The flags of all lines are OR-ed into ``tx0``, ``tx1``, ... (NULL when the history is unknown),
-    which the facts then read like any comparison.
+    A line's flags depend only on a few small features: its agent, ``pt`` (progression on the line:
+    0 no, 1 unknown, 2 unknown but the line is ongoing, 3 yes), ``ap`` (any sign of progression) and
+    ``lv`` (SSA dose level: 0 unknown or not an SSA, 1 standard, 2 above label; from the agent and
+    the dose and interval states, :func:`_ssa_level`). The SQL computes the features some predicate
+    reads and indexes a constant list, tabulated here in Python, holding the line's flags: one per
+    ``received`` set, four per ``progressed_on`` fact (a spare bit, then 'unknown', 'yes if
+    progressive now', 'yes'). The flags of all lines are OR-ed into ``tx0``, ``tx1``, ... (NULL when
+    the history is unknown), which the facts then read like any comparison.
     """
 
     BITS_PER_COLUMN = 62
-    X = "x"
 
     def __init__(self, d: Dialect) -> None:
         self.d = d
-        self.agent_sets: list[tuple[str, ...]] = []  # bit i of am
-        self.terms: list[tuple[int, str]] = []  # (first bit, pass-2 SQL giving its bits)
+        self.terms: list[tuple[int, Callable[[Line], int]]] = []  # (first bit, the group's bits for a line)
         self.keys: dict[Any, int] = {}
         self.n = 0
+        self.reads: set[str] = set()  # the line features some predicate reads
 
-    def _agent_test(self, agents: tuple[str, ...]) -> str:
-        """SQL (over a pass-1 line ``x``) that is TRUE when the line used one of ``agents``."""
-        hits = matching_treatment_agents(agents)
-        if hits not in self.agent_sets:
-            self.agent_sets.append(hits)
-        i = self.agent_sets.index(hits)
-        return f"(({self.X}.am{i // self.BITS_PER_COLUMN} & {self._mask(i)}) <> 0)"
-
-    def _alloc(self, key: Any, width: int, term: Callable[[int], str]) -> int:
+    def _alloc(self, key: Any, width: int, reads: tuple[str, ...], bits: Callable[[Line], int]) -> int:
         if key not in self.keys:
-            if self.n // self.BITS_PER_COLUMN != (self.n + width - 1) // self.BITS_PER_COLUMN:
-                self.n = (
-                    self.n // self.BITS_PER_COLUMN + 1
-                ) * self.BITS_PER_COLUMN  # a group stays in one column
-            first = self.n
+            per = self.BITS_PER_COLUMN
+            if self.n // per != (self.n + width - 1) // per:
+                self.n = (self.n // per + 1) * per  # a group stays in one column
+            self.keys[key] = self.n
+            self.terms.append((self.n, bits))
+            self.reads.update(reads)
             self.n += width
-            self.keys[key] = first
-            self.terms.append((first, term(self._mask(first))))
         return self.keys[key]
-
-    def _mask(self, bit: int) -> int:
-        return 1 << (bit % self.BITS_PER_COLUMN)
 
     def _col(self, bit: int) -> str:
         return f"tx{bit // self.BITS_PER_COLUMN}"
 
     def test(self, bit: int) -> str:
-        return f"(({self._col(bit)} & {self._mask(bit)}) <> 0)"
+        return f"(({self._col(bit)} & {1 << (bit % self.BITS_PER_COLUMN)}) <> 0)"
 
     def received(self, agents: tuple[str, ...]) -> str:
-        if not matching_treatment_agents(agents):
+        hits = matching_treatment_agents(agents)
+        if not hits:
             return "(CASE WHEN treatments IS NULL THEN NULL ELSE FALSE END)"
-        a = self._agent_test(agents)
-        b = self._alloc(("received", a), 1, lambda m: f"(CASE WHEN {a} THEN {m} ELSE 0 END)")
+        b = self._alloc(("received", hits), 1, ("agent",), lambda x: int(x[0] in hits))
         return f"(CASE WHEN {self._col(b)} IS NULL THEN NULL ELSE {self.test(b)} END)"
 
     def progressed_on(self, agents: frozenset[str] | tuple[str, ...], level: str | None = None) -> str:
@@ -345,16 +326,17 @@ class HistoryBits:
         unknown: an ongoing line whose progression is unrecorded) or 3 (yes); the most telling line wins.
         With a dose ``level``, lines at another known level do not count, and an unknown level makes a
         'yes' unknown."""
-        x, a = self.X, self._agent_test(tuple(agents))
-        if level is None:
-            code = f"(CASE WHEN NOT {a} THEN 0 ELSE {x}.pt END)"
-        else:
-            lv = LEVEL_CODES[level]
-            code = (
-                f"(CASE WHEN NOT {a} OR ({x}.lv <> 0 AND {x}.lv <> {lv}) THEN 0"
-                f" WHEN {x}.lv = 0 THEN least({x}.pt, 1) ELSE {x}.pt END)"
-            )
-        b = self._alloc(("progressed_on", a, level), 4, lambda m: self.d.shift_left(str(m), code))
+        hits = matching_treatment_agents(tuple(agents))
+        want = LEVEL_CODES[level] if level else None
+
+        def code(x: Line) -> int:
+            agent, pt, _, lv = x
+            if agent not in hits or (want is not None and lv not in (0, want)):
+                return 0
+            return min(pt, 1) if want is not None and lv == 0 else pt
+
+        reads = ("agent", "pt", "lv") if level else ("agent", "pt")
+        b = self._alloc(("progressed_on", hits, level), 4, reads, lambda x: 1 << code(x))
         return (
             f"(CASE WHEN {self._col(b)} IS NULL THEN NULL WHEN {self.test(b + 3)} THEN TRUE"
             f" WHEN {self.test(b + 2)} AND disease__status = 'progressive' THEN TRUE"
@@ -362,51 +344,62 @@ class HistoryBits:
         )
 
     def progressed_after_prior(self) -> str:
-        any_line = self._alloc("any_line", 1, lambda m: str(m))
-        prog = self._alloc("any_progression", 1, lambda m: f"({self.X}.ap * {m})")
+        any_line = self._alloc("any_line", 1, (), lambda _: 1)
+        prog = self._alloc("any_progression", 1, ("ap",), lambda x: x[2])
         return (
             f"CASE WHEN {self._col(any_line)} IS NULL THEN NULL WHEN NOT {self.test(any_line)} THEN FALSE"
             f" WHEN {self.test(prog)} THEN TRUE WHEN disease__status = 'progressive' THEN TRUE"
             " WHEN disease__status IS NULL THEN NULL ELSE FALSE END"
         )
 
-    def _features(self) -> str:
-        t, per = "t", self.BITS_PER_COLUMN
+    def _features(self, t: str) -> list[tuple[list[dict[str, Any]], str]]:
+        """The line features some predicate reads: (the values, as feature -> value, in the order of
+        the 0-based index the SQL over the line ``t`` gives)."""
         signs = f"COALESCE({t}.stop_reason = 'progression', FALSE) OR {t}.progression_date IS NOT NULL"
-        fields = []
-        for c in range(max(1, (len(self.agent_sets) + per - 1) // per)):
-            sets = list(enumerate(self.agent_sets))[c * per : (c + 1) * per]
-            arms = " ".join(
-                f"WHEN {lit(ag)} THEN {sum(self._mask(i) for i, s in sets if ag in s)}"
-                for ag in TREATMENT_AGENT_VALUES
-                if any(ag in s for _, s in sets)
+        feats: list[tuple[list[dict[str, Any]], str]] = []
+        if "agent" in self.reads:
+            agents = [None, *TREATMENT_AGENT_VALUES]
+            feats.append(
+                ([{"agent": a} for a in agents], self.d.position(TREATMENT_AGENT_VALUES, f"{t}.agent"))
             )
-            fields.append(
-                (
-                    f"am{c}",
-                    f"CAST(CASE {t}.agent {arms} ELSE 0 END AS BIGINT)" if arms else "CAST(0 AS BIGINT)",
-                )
+        if self.reads & {"pt", "ap"}:  # one feature for both: (pt, ap) takes only five values
+            pa = [(0, 0), (0, 1), (1, 0), (2, 0), (3, 1)]
+            sql = (
+                f"(CASE WHEN {t}.progressed IS FALSE THEN CAST({signs} AS INTEGER)"
+                f" WHEN {t}.progressed OR {signs} THEN 4 WHEN {t}.end_date IS NULL THEN 3 ELSE 2 END)"
             )
-        fields += [
-            (
-                "pt",
-                f"(CASE WHEN {t}.progressed IS FALSE THEN 0 WHEN {t}.progressed OR {signs} THEN 3"
-                f" WHEN {t}.end_date IS NULL THEN 2 ELSE 1 END)",
-            ),
-            ("lv", _ssa_level_code(t)),
-            ("ap", f"(CASE WHEN COALESCE({t}.progressed, FALSE) OR {signs} THEN 1 ELSE 0 END)"),
-        ]
-        return self.d.transform("treatments", (t,), self.d.struct(fields))
+            feats.append(([{"pt": pt, "ap": ap} for pt, ap in pa], sql))
+        if "lv" in self.reads:  # the dose level from the dose and interval states (_ssa_level)
+            above = " + ".join(f"CAST({t}.dose_mg > {c!r} AS INTEGER)" for c in CEILINGS)
+            feats.append(([{"ds": v} for v in range(len(CEILINGS) + 2)], f"COALESCE(1 + {above}, 0)"))
+            short = f"COALESCE(1 + CAST({t}.interval_days < {MIN_INTERVAL!r} AS INTEGER), 0)"
+            feats.append(([{"is": v} for v in range(3)], short))
+        return feats
 
     def columns(self) -> list[tuple[str, str]]:
         """The ``tx`` columns: (name, SQL over ``treatments``)."""
-        out = []
+        t, out = "t", []
+        feats = self._features(t)
+        index, stride = "1", 1
+        for values, sql in feats:
+            index += f" + {stride} * {sql}" if stride > 1 else f" + {sql}"
+            stride *= len(values)
+        lines: list[Line] = []
+        for combo in itertools.product(*[values for values, _ in reversed(feats)]):
+            x = {k: v for part in combo for k, v in part.items()}
+            lv = _ssa_level(x.get("agent"), x.get("ds", 0), x.get("is", 0))
+            lines.append((x.get("agent"), x.get("pt", 0), x.get("ap", 0), lv))
         for c in range((self.n + self.BITS_PER_COLUMN - 1) // self.BITS_PER_COLUMN):
             terms = [
-                f"CAST({term} AS BIGINT)" for first, term in self.terms if first // self.BITS_PER_COLUMN == c
+                (first % self.BITS_PER_COLUMN, f)
+                for first, f in self.terms
+                if first // self.BITS_PER_COLUMN == c
             ]
-            per_line = " | ".join(terms) or "CAST(0 AS BIGINT)"
-            agg = self.d.list_bit_or(self.d.transform(self._features(), (self.X,), per_line))
+            table = [sum(f(x) << shift for shift, f in terms) for x in lines]
+            per_line = (
+                self.d.list_at(self.d.bigint_array(table), f"({index})") if len(table) > 1 else str(table[0])
+            )
+            agg = self.d.list_bit_or(self.d.transform("treatments", (t,), per_line))
             out.append(
                 (
                     f"tx{c}",
@@ -458,6 +451,9 @@ class ConditionCompiler:
             raise SqlCompileError(f"'contains' needs a list fact ({c.fact} is {spec.kind})")
         if spec.kind == "date" and not all(isinstance(v, date) for v in _values(c.value)):
             raise SqlCompileError(f"date fact {c.fact} compared with a non-date value {c.value!r}")
+        if spec.kind == "bool" and c.op in ("eq", "ne") and isinstance(c.value, bool):
+            # x = TRUE is x itself under three-valued logic (NULL stays NULL): no work per row
+            return x if (c.op == "eq") == c.value else f"(NOT {x})"
         ops = {"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
         if c.op in ops:
             return f"({x} {ops[c.op]} {lit(c.value)})"
@@ -516,9 +512,9 @@ class ConditionCompiler:
         first_decides = (isinstance(c, All) and not value) or (isinstance(c, AnyOf) and value)
         if not first_decides:
             return lit(c.says) if c.says else self.decisive_text(c.items[0], value, says)
-        test = is_false if not value else is_true
+        test = "IS TRUE" if value else "IS FALSE"
         arms = " ".join(
-            f"WHEN {test(self.expr(k))} THEN {self.decisive_text(k, value, says)}" for k in c.items
+            f"WHEN ({self.expr(k)} {test}) THEN {self.decisive_text(k, value, says)}" for k in c.items
         )
         return f"(CASE {arms} END)"
 
