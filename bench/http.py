@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import copy
 import platform
-import subprocess
 import tempfile
 import time
 import uuid
@@ -35,7 +34,7 @@ from urllib.parse import urlsplit
 from netcds.api.examples import PATIENT_EXAMPLE
 
 sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the stdlib: bench/loopclient.py
-from loopclient import Connection, address, close_all, cpu_seconds, drive, encode, quantiles_ms
+from loopclient import Connection, address, close_all, cpu_seconds, drive, encode, quantiles_ms, start_server
 
 EVALUATE, PATIENT_VIEW = "/api/v1/evaluate", "/cds-services/netcds-patient-view"
 
@@ -109,38 +108,6 @@ def loopback_only(url: str) -> str:
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit(f"refusing {url}: the benchmark only talks to a loopback address")
     return url.rstrip("/")
-
-
-def start_server(tmp: Path, workers: int) -> tuple[subprocess.Popen[str], str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "netcds",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--open-hooks",
-        "--workers",
-        str(workers),
-        "--db",
-        f"sqlite:///{tmp / 'bench.db'}",
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NETCDS_")}
-    env.update({"PYTHONUNBUFFERED": "1", "NETCDS_LOG_LEVEL": "warning"})
-    log = (tmp / "server.log").open("w")  # the server writes it until it stops
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=tmp)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith("netcds serving on "):
-            return proc, line.split()[3]
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise SystemExit("the server did not start")
 
 
 def requests_for(netloc: str, path: str, n: int, distinct: bool, offset: int) -> list[tuple[str, bytes]]:

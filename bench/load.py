@@ -42,6 +42,7 @@ from loopclient import (
     get_json,
     peak_rss_mb,
     quantiles_ms,
+    start_server,
 )
 
 KINDS = ("evaluate", "patient-view", "order-sign")
@@ -217,31 +218,6 @@ def workload(n: int, distinct: int, seed: int) -> list[tuple[str, dict[str, Any]
 
 
 # --- the server -----------------------------------------------------------------------------------------------
-def start_server(tmp: Path, cache_mb: int | None, workers: int) -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, "-m", "netcds", "serve", "--host", "127.0.0.1", "--port", "0", "--open-hooks",
-           "--workers", str(workers), "--db", f"sqlite:///{tmp / 'load.db'}"]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NETCDS_")}
-    env.update({"PYTHONUNBUFFERED": "1", "NETCDS_LOG_LEVEL": "warning"})
-    if cache_mb is not None:
-        env["NETCDS_EVAL_CACHE_MB"] = str(cache_mb)
-    log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=tmp)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith("netcds serving on "):
-            url = line.split()[3]
-            if not url.startswith("http://127.0.0.1:"):
-                proc.kill()
-                raise SystemExit(f"refusing {url}: loopback only")
-            return proc, url
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise SystemExit("the server did not start; see " + str(tmp / "server.log"))
-
-
 async def run(
     url: str, n: int, concurrency: int, distinct: int, seed: int, max_seconds: float, pid: int
 ) -> dict[str, Any]:
@@ -322,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     distinct = max(1, min(args.distinct, 100_000))
     max_seconds = max(1.0, min(args.max_seconds, 1800.0))
     with tempfile.TemporaryDirectory(prefix="netcds-load-") as tmp:
-        proc, url = start_server(Path(tmp), args.cache_mb, max(1, min(args.workers, 16)))
+        cache = {"NETCDS_EVAL_CACHE_MB": str(args.cache_mb)} if args.cache_mb is not None else {}
+        proc, url = start_server(Path(tmp), max(1, min(args.workers, 16)), cache)
         try:
             res = asyncio.run(run(url, n, concurrency, distinct, args.seed, max_seconds, proc.pid))
             rss = peak_rss_mb(proc.pid)

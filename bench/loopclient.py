@@ -1,4 +1,5 @@
-"""A minimal HTTP/1.1 keep-alive client for the benchmarks (bench/http.py, bench/load.py).
+"""What bench/http.py and bench/load.py share: starting a loopback server, and a minimal HTTP/1.1
+keep-alive client.
 
 The client shares the 2-core host with the server it measures, so it must cost little: requests are
 encoded before the clock starts, one request at a time per connection, responses are read by
@@ -13,10 +14,40 @@ import contextlib
 import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+
+def start_server(
+    tmp: Path, workers: int, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """``netcds serve`` on 127.0.0.1 and a free port (open hooks, SQLite in ``tmp``, log in
+    ``tmp/server.log``); (process, URL) once it says it is serving. No NETCDS_* setting of the caller's
+    environment leaks in; ``env`` adds some."""
+    cmd = [sys.executable, "-m", "netcds", "serve", "--host", "127.0.0.1", "--port", "0", "--open-hooks",
+           "--workers", str(workers), "--db", f"sqlite:///{tmp / 'bench.db'}"]  # fmt: skip
+    full = {k: v for k, v in os.environ.items() if not k.startswith("NETCDS_")}
+    full.update({"PYTHONUNBUFFERED": "1", "NETCDS_LOG_LEVEL": "warning", **(env or {})})
+    log = (tmp / "server.log").open("w")  # the server writes it until it stops
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=full, cwd=tmp)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("netcds serving on "):
+            url = line.split()[3]
+            if not url.startswith("http://127.0.0.1:"):
+                proc.kill()
+                raise SystemExit(f"refusing {url}: loopback only")
+            return proc, url
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise SystemExit("the server did not start; see " + str(tmp / "server.log"))
 
 
 class Connection:

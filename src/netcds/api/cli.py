@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
 
         from netcds.api.app import OPEN_MODE_BANNER, create_app
         from netcds.settings import SettingsError, load_settings, redact_url
-        from netcds.store.repo import Store
+        from netcds.store.repo import Store, is_memory_url
 
         try:
             settings = load_settings(
@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
                 "users; prefer NETCDS_DB_URL or NETCDS_DB_URL_FILE.",
                 err=True,
             )
-        if settings.workers > 1 and _in_memory(settings.db_url):
+        if settings.workers > 1 and is_memory_url(settings.db_url):
             typer.echo("error: --workers > 1 needs a database file or server, not in-memory SQLite", err=True)
             raise typer.Exit(2)
         try:  # open (and migrate) the database once, before any worker starts
@@ -171,10 +171,6 @@ def _reason(exc: Exception, settings: object) -> str:
         if value:
             text = text.replace(value, "***")
     return printable(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, 300)
-
-
-def _in_memory(url: str) -> bool:
-    return url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
 
 
 def _url_host(host: str) -> str:

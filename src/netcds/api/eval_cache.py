@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
 from netcds import __version__
 from netcds.evaluation import Evaluation
 from netcds.knowledge.schema import Knowledge
 
 CacheKey = tuple[str, ...]
+V = TypeVar("V")
 OBJECT_FACTOR = 2  # Python objects per JSON byte, rounded up
 
 
@@ -79,6 +81,18 @@ class EvaluationCache:
             while self.size > self.max_bytes:
                 _, (_, dropped) = self._items.popitem(last=False)
                 self.size -= dropped
+
+    def memo(
+        self, key: CacheKey, kind: type[V], compute: Callable[[], V | None], size: Callable[[V], int]
+    ) -> V | None:
+        """The cached ``kind`` under ``key``, else ``compute()`` (kept unless None, at ``size(value)``)."""
+        found = self.get(key)
+        if isinstance(found, kind):
+            return found
+        value = compute()
+        if value is not None:
+            self.put(key, value, size(value))
+        return value
 
     def evaluation(self, key: CacheKey) -> CachedEvaluation | None:
         found = self.get(key)

@@ -186,12 +186,13 @@ def _patient(ctx: ServiceContext, service_id: str, raw: dict[str, Any]) -> Patie
     # the date is part of the stored input (Patient.as_of), so a replay stays exact
     as_of = datetime.now(UTC).date() if ctx.settings.hooks_as_of_today else None
     text = canonical_json(prefetch)
-    key = ("mapping", sha256_hex(text), str(as_of))
-    found = ctx.eval_cache.get(key)
-    if isinstance(found, Patient):  # the same prefetch maps to the same record (deterministic)
-        return found
-    patient, _report = optional.prefetch_to_patient(prefetch, as_of)
-    ctx.eval_cache.put(key, patient, len(text) * OBJECT_FACTOR)
+    patient = ctx.eval_cache.memo(  # the same prefetch maps to the same record (deterministic)
+        ("mapping", sha256_hex(text), str(as_of)),
+        Patient,
+        lambda: optional.prefetch_to_patient(prefetch, as_of)[0],
+        lambda _p: len(text) * OBJECT_FACTOR,
+    )
+    assert patient is not None
     return patient
 
 
@@ -229,13 +230,15 @@ def _patient_view(
     ev, body, output_hash = ctx.evaluation(patient, kb, digest)
     evaluation_id = str(uuid.uuid4()) if ctx.settings.hooks_persist_evaluations else None
     explanation = f"{ctx.base_url}/api/v1/evaluations/{evaluation_id}" if evaluation_id else None
-    key = ("cards", service_id, digest, kb.id, kb.version, kb.digest or "", ctx.base_url)
-    template = ctx.eval_cache.get(key)
-    if not isinstance(template, list):
-        template = patient_view_cards(
+    template = ctx.eval_cache.memo(
+        ("cards", service_id, digest, kb.id, kb.version, kb.digest or "", ctx.base_url),
+        list,
+        lambda: patient_view_cards(
             ev, base_url=ctx.base_url, seed=f"{service_id}|{digest}", explanation_url=EXPLANATION
-        )
-        ctx.eval_cache.put(key, template, len(canonical_json(template)) * OBJECT_FACTOR)
+        ),
+        lambda t: len(canonical_json(t)) * OBJECT_FACTOR,
+    )
+    assert template is not None
     cards = with_explanation(template, EXPLANATION, explanation or guideline_url(ctx.base_url, ev))
     uuids = [c["uuid"] for c in cards]
     if evaluation_id:
@@ -337,12 +340,12 @@ def _order_check(
     for d in targets:
         agent = d.agent or ""
         seed = f"{service_id}|{digest}|{agent}|{d.resource_id or ''}"
-        key = ("screen", agent, digest, __version__)  # the agent data is read once per process
-        found = ctx.eval_cache.get(key)
-        if not isinstance(found, AgentScreenView):
-            found = optional.screen(agent, patient)
-            if found is not None:
-                ctx.eval_cache.put(key, found, SCREEN_BYTES)
+        found = ctx.eval_cache.memo(  # the agent data is read once per process
+            ("screen", agent, digest, __version__),
+            AgentScreenView,
+            partial(optional.screen, agent, patient),
+            lambda _s: SCREEN_BYTES,
+        )
         if found is None:
             why = (
                 "the safety layer is not installed"

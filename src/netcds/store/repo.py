@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Required, TypedDict, Unpack, cast
 
 from alembic import command
 from alembic.config import Config
@@ -71,10 +71,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur.close()
 
 
+def is_memory_url(url: str) -> bool:
+    """An in-memory SQLite database (one process only; nothing survives it)."""
+    return url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``: SQLite gets WAL + synchronous=FULL; in-memory SQLite shares one connection."""
     if url.startswith("sqlite"):
-        memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
+        memory = is_memory_url(url)
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
         if memory:
             kwargs["poolclass"] = StaticPool
@@ -110,9 +115,25 @@ def schema_revision(engine: Engine) -> str | None:
 def _lock_path(engine: Engine) -> Path | None:
     """``<database file>.writer-lock`` for a SQLite file database; None in memory."""
     db = engine.url.database
-    if not db or db == ":memory:" or db.startswith("file:") or "mode=memory" in str(engine.url):
+    if not db or is_memory_url(str(engine.url)) or db.startswith("file:"):
         return None
     return Path(db).expanduser().with_name(Path(db).name + ".writer-lock")
+
+
+class EvaluationFields(TypedDict, total=False):
+    """What is stored with an evaluation besides its input and output documents."""
+
+    origin: Required[str]  # rest, case, cds-hooks, web ...
+    actor: Required[str]
+    request_id: str | None
+    case_id: str | None
+    case_version: int | None
+    service_id: str | None
+    hook_instance: str | None
+    card_uuids: Sequence[str] | None
+    evaluation_id: str | None
+    output: str | bytes | None  # the evaluation's JSON when the caller has it already ...
+    output_hash: str | None  # ... and its sha256
 
 
 class KnownSet:
@@ -264,60 +285,24 @@ class Store(Trail):
 
     # evaluations -------------------------------------------------------------------------------------
     def save_evaluation(
-        self,
-        patient: Patient,
-        evaluation: Evaluation,
-        *,
-        origin: str,
-        actor: str,
-        request_id: str | None = None,
-        case_id: str | None = None,
-        case_version: int | None = None,
-        service_id: str | None = None,
-        hook_instance: str | None = None,
-        card_uuids: Sequence[str] | None = None,
-        evaluation_id: str | None = None,
-        output: str | bytes | None = None,
-        output_hash: str | None = None,
+        self, patient: Patient, evaluation: Evaluation, **fields: Unpack[EvaluationFields]
     ) -> EvaluationInfo:
-        """Persist one evaluation with the input it ran on and the versions that produced it.
-        ``output`` (and its ``output_hash``): the evaluation's JSON text when the caller has it already."""
-        future = self.submit_evaluation(
-            patient,
-            evaluation,
-            origin=origin,
-            actor=actor,
-            request_id=request_id,
-            case_id=case_id,
-            case_version=case_version,
-            service_id=service_id,
-            hook_instance=hook_instance,
-            card_uuids=card_uuids,
-            evaluation_id=evaluation_id,
-            output=output,
-            output_hash=output_hash,
+        """Persist one evaluation with the input it ran on and the versions that produced it, and wait
+        for the commit (see :class:`EvaluationFields`)."""
+        return _evaluation_info(
+            EvaluationRow(**self.submit_evaluation(patient, evaluation, **fields).result())
         )
-        return _evaluation_info(EvaluationRow(**future.result()))
 
     def submit_evaluation(
-        self,
-        patient: Patient,
-        evaluation: Evaluation,
-        *,
-        origin: str,
-        actor: str,
-        request_id: str | None = None,
-        case_id: str | None = None,
-        case_version: int | None = None,
-        service_id: str | None = None,
-        hook_instance: str | None = None,
-        card_uuids: Sequence[str] | None = None,
-        evaluation_id: str | None = None,
-        output: str | bytes | None = None,
-        output_hash: str | None = None,
+        self, patient: Patient, evaluation: Evaluation, **fields: Unpack[EvaluationFields]
     ) -> Future[dict[str, Any]]:
         """Queue :meth:`save_evaluation`'s write; the future resolves (with the row's values) once it
         has committed."""
+        output, output_hash, card_uuids = (
+            fields.get("output"),
+            fields.get("output_hash"),
+            fields.get("card_uuids"),
+        )
         body = canonical_json(patient)
         text_out = output if output is not None else evaluation.model_dump_json()
         out_hash = (
@@ -326,10 +311,10 @@ class Store(Trail):
             else hashlib.sha256(text_out if isinstance(text_out, bytes) else text_out.encode()).hexdigest()
         )
         values: dict[str, Any] = {
-            "id": evaluation_id or str(uuid.uuid4()),
-            "origin": origin,
-            "case_id": case_id,
-            "case_version": case_version,
+            "id": fields.get("evaluation_id") or str(uuid.uuid4()),
+            "origin": fields["origin"],
+            "case_id": fields.get("case_id"),
+            "case_version": fields.get("case_version"),
             "input_json": body,
             "input_hash": sha256_hex(body),
             "guideline_id": evaluation.guideline.id,
@@ -337,12 +322,12 @@ class Store(Trail):
             "knowledge_digest": evaluation.guideline.digest,
             "engine_version": evaluation.engine_version,
             "output_hash": out_hash,
-            "service_id": service_id,
-            "hook_instance": hook_instance,
+            "service_id": fields.get("service_id"),
+            "hook_instance": fields.get("hook_instance"),
             "card_uuids": json.dumps(list(card_uuids)) if card_uuids else None,
             "created_at": now_utc(),
-            "created_by": actor,
-            "request_id": request_id,
+            "created_by": fields["actor"],
+            "request_id": fields.get("request_id"),
         }
 
         def append(s: Session) -> dict[str, Any]:
