@@ -20,10 +20,14 @@ from netcds.knowledge.load import content_digest, default_knowledge_dir, read_ya
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS
 from netcds.safety.conditions import MedLeaf, walk
 from netcds.safety.medications import Registry
-from netcds.safety.models import SourceOut
+from netcds.safety.memo import BoundedMemo
+from netcds.safety.models import DoseResult, SafetyItem, SourceOut
 from netcds.safety.schema import Cite, CiteRef, InteractionList, Monograph, SourceDoc
 
 M = TypeVar("M", bound=BaseModel)
+
+
+SCREEN_MEMO_ENTRIES = 8192  # agent screens kept per knowledge set (a few KB each)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,10 @@ class AgentKnowledge:
     digest: str
     files: tuple[str, ...] = field(default=())
     unverified_meds: dict[str, dict[str, str]] = field(default_factory=dict)  # generic -> class -> note
+    # agent screens by rule signature (netcds.safety.screen); not part of the knowledge's identity
+    screens: BoundedMemo[tuple[tuple[SafetyItem, ...], DoseResult]] = field(
+        default_factory=lambda: BoundedMemo(SCREEN_MEMO_ENTRIES), compare=False, repr=False
+    )
 
     def monograph(self, agent_id: str) -> Monograph:
         if agent_id not in self.agents:

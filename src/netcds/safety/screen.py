@@ -67,9 +67,9 @@ def _because(r: Result) -> str:
 class _Screen:
     """Collects the items of one monograph for one patient."""
 
-    def __init__(self, mono: Monograph, ctx: Context) -> None:
+    def __init__(self, mono: Monograph, judged: Judged) -> None:
         self.mono = mono
-        self.ctx = ctx
+        self.warnings, self.monitoring, self.adjustments = judged
         self.items: list[SafetyItem] = []
 
     def src(self, cite: Cite) -> SourceOut:
@@ -125,15 +125,13 @@ class _Screen:
         )
 
     def rules(self) -> None:
-        for w in self.mono.warnings:
-            r = evaluate(w.when, self.ctx)
+        for w, r in zip(self.mono.warnings, self.warnings, strict=True):
             if r.value is True:
                 self.add(w.severity, w.id, w.finding + _because(r), w.action, w.source, _fields(r), "warning",
                          _doubt(w, r))  # fmt: skip
             elif r.value is None:
                 self.not_assessed(w.id, w.finding, r, w.source, _doubt(w))
-        for m in self.mono.monitoring:
-            r = evaluate(m.when, self.ctx) if m.when is not None else Result(True)
+        for m, r in zip(self.mono.monitoring, self.monitoring, strict=True):
             if r.value is True:
                 self.add(
                     "info",
@@ -159,8 +157,8 @@ class _Screen:
         applied: list[Adjustment] = []
         doubts: dict[str, str] = {}
         pending: list[tuple[Adjustment, Result]] = []
-        for a in sorted(self.mono.adjustments, key=lambda a: a.effect.base is None):  # population base first
-            r = evaluate(a.when, self.ctx)
+        judged = zip(self.mono.adjustments, self.adjustments, strict=True)
+        for a, r in sorted(judged, key=lambda p: p[0].effect.base is None):  # population base first
             if r.value is True:
                 applied.append(a)
                 doubt = _doubt(a, r)
@@ -323,13 +321,39 @@ class ScreenSession:
         return hit[0], list(hit[1]), hit[2]
 
 
+# the results of a monograph's warnings, monitoring and adjustments
+Judged = tuple[tuple[Result, ...], tuple[Result, ...], tuple[Result, ...]]
+ALWAYS = Result(True)
+
+
+def judge(mono: Monograph, ctx: Context) -> Judged:
+    """The result of every rule condition of a monograph for one patient (in data order)."""
+    return (
+        tuple(evaluate(w.when, ctx) for w in mono.warnings),
+        tuple(evaluate(m.when, ctx) if m.when is not None else ALWAYS for m in mono.monitoring),
+        tuple(evaluate(a.when, ctx) for a in mono.adjustments),
+    )
+
+
+def rule_signature(results: tuple[Result, ...]) -> tuple[object, ...]:
+    """What the items and dose can depend on: a false rule adds nothing, so it is just False; a true or
+    unknown one adds text built from its decisive facts and the fields it names."""
+    return tuple(False if r.value is False else (r.value, tuple(r.hits), tuple(r.missing)) for r in results)
+
+
 def _screen(agent_id: str, patient: Patient, kb: AgentKnowledge, ctx: Context, variant: str | None,
             generic: bool) -> tuple[Monograph, list[SafetyItem], DoseResult]:  # fmt: skip
     mono = kb.monograph(agent_id)
-    s = _Screen(mono, ctx)
-    s.rules()
-    dose = s.dose(variant)
-    items = s.items
+    judged = judge(mono, ctx)
+    key = (agent_id, variant, *(rule_signature(r) for r in judged))
+    core = kb.screens.get(key)
+    if core is None:
+        s = _Screen(mono, judged)
+        s.rules()
+        dose = s.dose(variant)  # adds the adjustment items
+        core = (tuple(s.items), dose)
+        kb.screens.put(key, core)
+    items, dose = list(core[0]), core[1]
     if generic:
         used = {f for it in items if it.kind in ("warning", "adjustment") for f in it.fields}
         label = resolve(mono.sources, mono.dose.source)
