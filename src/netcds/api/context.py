@@ -69,13 +69,14 @@ class ServiceContext:
         """Run the engine (CPU: call it from a worker thread) and cache the result."""
         ev = evaluate(patient, kb)
         body = ev.model_dump_json().encode()
-        found = CachedEvaluation(ev, body, hashlib.sha256(body).hexdigest())
+        found = CachedEvaluation(ev, body, hashlib.sha256(body).hexdigest(), ev.guideline, ev.engine_version)
         self.eval_cache.put_evaluation(cache_key(input_hash, kb), found)
         return found
 
     def evaluation(self, patient: Patient, kb: Knowledge, input_hash: str) -> CachedEvaluation:
-        """The Evaluation of ``patient`` (and its JSON bytes), from the cache when this exact input was
-        evaluated before with this knowledge and engine; ``input_hash`` is its canonical content hash."""
+        """The Evaluation of ``patient`` as JSON bytes (the object only when computed now), from the
+        cache when this exact input was evaluated before with this knowledge and engine; ``input_hash``
+        is its canonical content hash."""
         found = self.cached_evaluation(kb, input_hash)
         return found if found is not None else self.compute_evaluation(patient, kb, input_hash)
 

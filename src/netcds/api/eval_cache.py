@@ -4,16 +4,22 @@ The engine is deterministic (same input and knowledge = same output, no clock, n
 are the FHIR mapping and the card builder. An EHR opens the same chart many times a day, so the
 service keeps, for recent inputs:
 
-- ``evaluation``: the Evaluation (object and JSON bytes), keyed by the sha256 of the canonical patient
-  JSON, the guideline id, version and content digest, and the engine version;
-- ``mapping``: the contract Patient (and mapping report) a hook's prefetch maps to, keyed by the sha256
-  of the canonical prefetch JSON and the as-of date;
-- ``cards``: the patient-view cards for an evaluation (the per-call explanation link is set afterwards).
+- ``evaluation``: the Evaluation's JSON bytes, output hash and version stamp (not the Python objects),
+  keyed by the sha256 of the canonical patient JSON, the guideline id, version and content digest, and
+  the engine version;
+- ``mapping``: the contract Patient a hook's prefetch maps to, keyed by the sha256 of the canonical
+  prefetch JSON and the as-of date;
+- ``cards``: the patient-view cards for an evaluation (the per-call explanation link is set afterwards);
+- ``screen``: an order-sign agent screen.
+
+Two partitions, each its own LRU: evaluations (``server.eval_cache_mb``) and the small entries (a
+quarter of that), so a run of new records cannot push out the mappings and cards that are cheap to keep
+and dear to rebuild. Evaluations are kept as bytes: a bytes object is invisible to the garbage
+collector, where the same evaluation as objects would add ~10,000 objects to every full collection.
 
 Nothing here changes what is stored: every call still writes its own audit entry (and, for hooks, its
-own evaluation record). The cache lives in one process and is empty after a restart. Bounded in bytes
-(``server.eval_cache_mb``; 0 = off); an entry's size is an estimate (JSON bytes x a factor for the
-Python objects, measured at ~1.6x for an Evaluation).
+own evaluation record). The cache lives in one process and is empty after a restart. Sizes are
+estimates (JSON bytes; x OBJECT_FACTOR for entries kept as Python objects); 0 MiB = off.
 """
 
 from __future__ import annotations
@@ -24,22 +30,56 @@ from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
 from netcds import __version__
-from netcds.evaluation import Evaluation
+from netcds.evaluation import Evaluation, GuidelineRef
 from netcds.knowledge.schema import Knowledge
 
 CacheKey = tuple[str, ...]
 V = TypeVar("V")
 OBJECT_FACTOR = 2  # Python objects per JSON byte, rounded up
+SMALL_SHARE = 4  # the small entries get 1/SMALL_SHARE of the evaluations' budget
 
 
 class CachedEvaluation(NamedTuple):
-    evaluation: Evaluation
+    """An Evaluation's output as served and stored; ``evaluation`` is the object when just computed,
+    None when it came from the cache."""
+
+    evaluation: Evaluation | None
     body: bytes
     output_hash: str  # sha256 of ``body`` (the stored output's identity)
+    guideline: GuidelineRef
+    engine_version: str
 
 
 def cache_key(input_hash: str, kb: Knowledge) -> CacheKey:
     return ("evaluation", input_hash, kb.id, kb.version, kb.digest or "", __version__)
+
+
+class _Lru:
+    """Byte-bounded least-recently-used map (callers hold the cache's lock)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.items: OrderedDict[CacheKey, tuple[Any, int]] = OrderedDict()
+
+    def get(self, key: CacheKey) -> Any | None:
+        found = self.items.get(key)
+        if found is None:
+            return None
+        self.items.move_to_end(key)
+        return found[0]
+
+    def put(self, key: CacheKey, value: Any, size: int) -> None:
+        if size > self.max_bytes:
+            return
+        old = self.items.pop(key, None)
+        if old is not None:
+            self.size -= old[1]
+        self.items[key] = (value, size)
+        self.size += size
+        while self.size > self.max_bytes:
+            _, (_, dropped) = self.items.popitem(last=False)
+            self.size -= dropped
 
 
 class EvaluationCache:
@@ -47,40 +87,39 @@ class EvaluationCache:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.size = 0
         self.hits = 0
         self.misses = 0
-        self._items: OrderedDict[CacheKey, tuple[Any, int]] = OrderedDict()
+        self._evaluations = _Lru(max_bytes)
+        self._small = _Lru(max_bytes // SMALL_SHARE)
         self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
         return self.max_bytes > 0
 
+    @property
+    def size(self) -> int:
+        return self._evaluations.size + self._small.size
+
+    def _part(self, key: CacheKey) -> _Lru:
+        return self._evaluations if key[0] == "evaluation" else self._small
+
     def get(self, key: CacheKey) -> Any | None:
         if not self.enabled:
             return None
         with self._lock:
-            found = self._items.get(key)
+            found = self._part(key).get(key)
             if found is None:
                 self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return found[0]
+            else:
+                self.hits += 1
+            return found
 
     def put(self, key: CacheKey, value: Any, size: int) -> None:
-        if not self.enabled or size > self.max_bytes:
+        if not self.enabled:
             return
         with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self.size -= old[1]
-            self._items[key] = (value, size)
-            self.size += size
-            while self.size > self.max_bytes:
-                _, (_, dropped) = self._items.popitem(last=False)
-                self.size -= dropped
+            self._part(key).put(key, value, size)
 
     def memo(
         self, key: CacheKey, kind: type[V], compute: Callable[[], V | None], size: Callable[[V], int]
@@ -99,7 +138,8 @@ class EvaluationCache:
         return found if isinstance(found, CachedEvaluation) else None
 
     def put_evaluation(self, key: CacheKey, value: CachedEvaluation) -> None:
-        self.put(key, value, len(value.body) * (1 + OBJECT_FACTOR))
+        """Keep the output without its objects (see the module docstring)."""
+        self.put(key, value._replace(evaluation=None), len(value.body) + 512)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._evaluations.items) + len(self._small.items)

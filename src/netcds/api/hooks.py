@@ -227,26 +227,32 @@ def _patient_view(
         raise input_problem(exc) from None
     kb = ctx.knowledge()
     digest = content_hash(patient)
-    ev, body, output_hash = ctx.evaluation(patient, kb, digest)
+    found = ctx.cached_evaluation(kb, digest)
+    cards_key = ("cards", service_id, digest, kb.id, kb.version, kb.digest or "", ctx.base_url)
+    template = ctx.eval_cache.get(cards_key) if found is not None else None
+    if not isinstance(template, list):  # the cards are built from the Evaluation object
+        found = ctx.compute_evaluation(patient, kb, digest)
+        assert found.evaluation is not None
+        template = patient_view_cards(
+            found.evaluation,
+            base_url=ctx.base_url,
+            seed=f"{service_id}|{digest}",
+            explanation_url=EXPLANATION,
+        )
+        ctx.eval_cache.put(cards_key, template, len(canonical_json(template)) * OBJECT_FACTOR)
+    assert found is not None
     evaluation_id = str(uuid.uuid4()) if ctx.settings.hooks_persist_evaluations else None
     explanation = f"{ctx.base_url}/api/v1/evaluations/{evaluation_id}" if evaluation_id else None
-    template = ctx.eval_cache.memo(
-        ("cards", service_id, digest, kb.id, kb.version, kb.digest or "", ctx.base_url),
-        list,
-        lambda: patient_view_cards(
-            ev, base_url=ctx.base_url, seed=f"{service_id}|{digest}", explanation_url=EXPLANATION
-        ),
-        lambda t: len(canonical_json(t)) * OBJECT_FACTOR,
+    cards = with_explanation(
+        template, EXPLANATION, explanation or guideline_url(ctx.base_url, found.guideline)
     )
-    assert template is not None
-    cards = with_explanation(template, EXPLANATION, explanation or guideline_url(ctx.base_url, ev))
     uuids = [c["uuid"] for c in cards]
     if evaluation_id:
         later.append(
             partial(
                 ctx.store.submit_evaluation,
                 patient,
-                ev,
+                found,
                 origin="cds-hooks",
                 actor=who.actor,
                 request_id=_rid(request),
@@ -254,8 +260,8 @@ def _patient_view(
                 hook_instance=req.hookInstance,
                 card_uuids=uuids,
                 evaluation_id=evaluation_id,
-                output=body,
-                output_hash=output_hash,
+                output=found.body,
+                output_hash=found.output_hash,
             )
         )
     later.append(

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from netcds.evaluation import Evaluation, Option
+from netcds.evaluation import Evaluation, GuidelineRef, Option
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:netcds:cds-hooks")
 TOPIC_SYSTEM = "urn:netcds:cds-topic"
@@ -200,7 +200,7 @@ def _option_line(o: Option) -> str:
 
 def options_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> dict[str, Any]:
     s = ev.setting
-    guide_url = guideline_url(base_url, ev)
+    guide_url = guideline_url(base_url, ev.guideline)
     eligible = [o for o in ev.options if o.status == "eligible"]
     waiting = [o for o in ev.options if o.status == "needs_data"]
     table = TABLE_SHORT.get(s.table or "", "table")
@@ -265,7 +265,7 @@ def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None
     ]
     for f, labels in depends.items():
         lines.append(f"- `{f}`" + (f": {', '.join(dict.fromkeys(labels))}" if labels else ""))
-    guide_url = guideline_url(base_url, ev)
+    guide_url = guideline_url(base_url, ev.guideline)
     n = len(ev.needs_data)
     head = ", ".join(ev.needs_data[:3]) + (" …" if n > 3 else "")
     return {
@@ -304,8 +304,8 @@ def _agent_label(agent: str) -> str:
 EXPLANATION = "urn:netcds:explanation"  # stands for a call's explanation URL in a cached card
 
 
-def guideline_url(base_url: str, ev: Evaluation) -> str:
-    return f"{base_url}/api/v1/guidelines/{ev.guideline.id}/{ev.guideline.version}"
+def guideline_url(base_url: str, guideline: GuidelineRef) -> str:
+    return f"{base_url}/api/v1/guidelines/{guideline.id}/{guideline.version}"
 
 
 def with_explanation(cards: Sequence[Mapping[str, Any]], marker: str, url: str) -> list[dict[str, Any]]:
@@ -472,7 +472,7 @@ def _info_card(screen: AgentScreenView, items: list[SafetyFinding], base_url: st
     label = _agent_label(screen.agent)
     monitoring = [f for f in items if f.kind == "monitoring"]
     unassessed = [f for f in items if f.kind in ("not_assessed", "not_screened")]
-    other = [f for f in items if f not in monitoring and f not in unassessed]
+    other = [f for f in items if f.kind not in ("monitoring", "not_assessed", "not_screened")]
     lines: list[str] = []
     for title, group in (
         ("Checks not assessed (record the facts; unknown is not read as absent)", unassessed),

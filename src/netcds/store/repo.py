@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Required, TypedDict, Unpack, cast
+from typing import Any, Protocol, Required, TypedDict, Unpack, cast
 
 from alembic import command
 from alembic.config import Config
@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from netcds.evaluation import Evaluation
+from netcds.evaluation import Evaluation, GuidelineRef
 from netcds.patient import Patient
 from netcds.store.batch import GroupCommit, WriterLock, queue_insert
 from netcds.store.canonical import canonical_json, sha256_hex
@@ -118,6 +118,17 @@ def _lock_path(engine: Engine) -> Path | None:
     if not db or is_memory_url(str(engine.url)) or db.startswith("file:"):
         return None
     return Path(db).expanduser().with_name(Path(db).name + ".writer-lock")
+
+
+class Stamped(Protocol):
+    """What a stored evaluation needs besides its output bytes: the versions that produced it (an
+    Evaluation, or the service cache's entry for one)."""
+
+    @property
+    def guideline(self) -> GuidelineRef: ...
+
+    @property
+    def engine_version(self) -> str: ...
 
 
 class EvaluationFields(TypedDict, total=False):
@@ -294,17 +305,19 @@ class Store(Trail):
         )
 
     def submit_evaluation(
-        self, patient: Patient, evaluation: Evaluation, **fields: Unpack[EvaluationFields]
+        self, patient: Patient, evaluation: Evaluation | Stamped, **fields: Unpack[EvaluationFields]
     ) -> Future[dict[str, Any]]:
         """Queue :meth:`save_evaluation`'s write; the future resolves (with the row's values) once it
-        has committed."""
+        has committed. Without an Evaluation object, ``output`` (its JSON) must be given."""
         output, output_hash, card_uuids = (
             fields.get("output"),
             fields.get("output_hash"),
             fields.get("card_uuids"),
         )
         body = canonical_json(patient)
-        text_out = output if output is not None else evaluation.model_dump_json()
+        if output is None and not isinstance(evaluation, Evaluation):
+            raise ValueError("submit_evaluation: 'output' is required without an Evaluation object")
+        text_out = output if output is not None else cast(Evaluation, evaluation).model_dump_json()
         out_hash = (
             output_hash
             if output is not None and output_hash
