@@ -12,9 +12,9 @@ service keeps, for recent inputs:
 - ``cards``: the patient-view cards for an evaluation (the per-call explanation link is set afterwards);
 - ``screen``: an order-sign agent screen.
 
-Two partitions, each its own LRU: evaluations (``server.eval_cache_mb``) and the small entries (a
-quarter of that), so a run of new records cannot push out the mappings and cards that are cheap to keep
-and dear to rebuild. Evaluations are kept as bytes: a bytes object is invisible to the garbage
+Each kind is its own LRU: evaluations get ``server.eval_cache_mb``, every other kind a quarter of that,
+so a run of new records (or of large screens) cannot push out the mappings and cards that are cheap to
+keep and dear to rebuild. Evaluations are kept as bytes: a bytes object is invisible to the garbage
 collector, where the same evaluation as objects would add ~10,000 objects to every full collection.
 
 Nothing here changes what is stored: every call still writes its own audit entry (and, for hooks, its
@@ -36,7 +36,7 @@ from netcds.knowledge.schema import Knowledge
 CacheKey = tuple[str, ...]
 V = TypeVar("V")
 OBJECT_FACTOR = 2  # Python objects per JSON byte, rounded up
-SMALL_SHARE = 4  # the small entries get 1/SMALL_SHARE of the evaluations' budget
+SMALL_SHARE = 4  # every kind but evaluations gets 1/SMALL_SHARE of the evaluations' budget
 
 
 class CachedEvaluation(NamedTuple):
@@ -89,8 +89,7 @@ class EvaluationCache:
         self.max_bytes = max_bytes
         self.hits = 0
         self.misses = 0
-        self._evaluations = _Lru(max_bytes)
-        self._small = _Lru(max_bytes // SMALL_SHARE)
+        self._parts: dict[str, _Lru] = {}  # kind (a key's first element) -> its LRU
         self._lock = threading.Lock()
 
     @property
@@ -99,10 +98,14 @@ class EvaluationCache:
 
     @property
     def size(self) -> int:
-        return self._evaluations.size + self._small.size
+        return sum(p.size for p in self._parts.values())
 
     def _part(self, key: CacheKey) -> _Lru:
-        return self._evaluations if key[0] == "evaluation" else self._small
+        found = self._parts.get(key[0])
+        if found is None:
+            share = 1 if key[0] == "evaluation" else SMALL_SHARE
+            found = self._parts[key[0]] = _Lru(self.max_bytes // share)
+        return found
 
     def get(self, key: CacheKey) -> Any | None:
         if not self.enabled:
@@ -142,4 +145,4 @@ class EvaluationCache:
         self.put(key, value._replace(evaluation=None), len(value.body) + 512)
 
     def __len__(self) -> int:
-        return len(self._evaluations.items) + len(self._small.items)
+        return sum(len(p.items) for p in self._parts.values())
