@@ -1,0 +1,53 @@
+"""The service's cache of repeated work: bounded per kind, evaluations kept as bytes only."""
+
+from __future__ import annotations
+
+from netcds.api.eval_cache import SMALL_SHARE, CachedEvaluation, EvaluationCache, cache_key
+from netcds.api.examples import PATIENT_EXAMPLE
+from netcds.engine import evaluate
+from netcds.knowledge.load import load_knowledge
+from netcds.knowledge.schema import Knowledge
+from netcds.patient import Patient
+
+
+def _entry(kb_version: str = "5.2024") -> tuple[CachedEvaluation, Knowledge]:
+    kb = load_knowledge(kb_version)
+    ev = evaluate(Patient.model_validate(PATIENT_EXAMPLE), kb)
+    body = ev.model_dump_json().encode()
+    return CachedEvaluation(ev, body, "h", ev.guideline, ev.engine_version), kb
+
+
+def test_an_evaluation_is_kept_as_bytes_with_its_versions() -> None:
+    found, kb = _entry()
+    cache = EvaluationCache(8 * 1024 * 1024)
+    key = cache_key("input", kb)
+    cache.put_evaluation(key, found)
+    got = cache.evaluation(key)
+    assert got is not None and got.evaluation is None  # no objects kept
+    assert (got.body, got.output_hash, got.guideline, got.engine_version) == (
+        found.body, "h", found.guideline, found.engine_version
+    )  # fmt: skip
+
+
+def test_new_evaluations_do_not_flush_other_kinds() -> None:
+    found, kb = _entry()
+    budget = 4 * len(found.body)
+    cache = EvaluationCache(budget)
+    cache.put(("mapping", "p1", "2025-01-01"), "patient-1", 100)
+    for i in range(50):  # many new records: only the evaluations' own LRU turns over
+        cache.put_evaluation(cache_key(f"input-{i}", kb), found)
+    assert cache.get(("mapping", "p1", "2025-01-01")) == "patient-1"
+    assert cache.evaluation(cache_key("input-0", kb)) is None
+    assert cache.evaluation(cache_key("input-49", kb)) is not None
+    assert cache.size <= budget + budget // SMALL_SHARE
+
+
+def test_each_kind_is_bounded_by_its_share() -> None:
+    cache = EvaluationCache(4000)
+    for i in range(100):
+        cache.put(("screen", str(i)), i, 100)
+    assert len(cache) == 4000 // SMALL_SHARE // 100
+    assert cache.get(("screen", "0")) is None and cache.get(("screen", "99")) == 99
+    off = EvaluationCache(0)
+    off.put(("mapping", "x"), 1, 1)
+    assert off.get(("mapping", "x")) is None
