@@ -13,9 +13,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from netcds.memo import BoundedMemo
 from netcds.patient import AGENT_IDS, Patient
 from netcds.safety import AgentKnowledge, screen_agent
-from netcds.safety.memo import BoundedMemo
 from netcds.safety.screen import ScreenSession, screen_regimen
 
 from .conftest import AS_OF, CLEAR, merge

@@ -17,10 +17,10 @@ from pydantic import BaseModel
 
 from netcds.errors import KnowledgeError
 from netcds.knowledge.load import content_digest, default_knowledge_dir, read_yaml, validate_model
+from netcds.memo import BoundedMemo
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS
 from netcds.safety.conditions import MedLeaf, walk
 from netcds.safety.medications import Registry
-from netcds.safety.memo import BoundedMemo
 from netcds.safety.models import DoseResult, SafetyItem, SourceOut
 from netcds.safety.schema import Cite, CiteRef, InteractionList, Monograph, SourceDoc
 

@@ -1,10 +1,8 @@
-"""A bounded, thread-safe memo of agent screens, shared by every patient screened with one knowledge set.
+"""A bounded, thread-safe memo for deterministic work over immutable, loaded knowledge.
 
-An agent's items and dose are a pure function of its monograph, the dose variant and the results of
-the monograph's rule conditions (:func:`netcds.safety.screen.rule_signature`): a rule that is false adds
-nothing, so two patients whose rules come out the same (same truth values, same decisive facts in the
-same words) get the same items. The conditions are still evaluated for every patient; only building
-the items and the dose is shared. Entries are immutable once stored (tuples of validated models).
+Used for agent screens shared by patients whose rule results agree (:mod:`netcds.safety.screen`: the
+conditions are still evaluated for every patient, only building the items and the dose is shared) and
+for FHIR resources already validated (:mod:`netcds.fhir.read`). Entries must be immutable once stored.
 """
 
 from __future__ import annotations
