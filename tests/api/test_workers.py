@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -45,6 +46,12 @@ def _children(pid: int) -> set[int]:
     return out
 
 
+def _listening(port: int) -> int:
+    """How many sockets listen on this local TCP port (IPv4, from /proc/net/tcp)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for r in rows if r.split()[1].endswith(f":{port:04X}") and r.split()[3] == "0A")
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -61,6 +68,8 @@ def test_two_workers_share_the_socket_and_the_store(tmp_path: Path) -> None:
     try:
         workers = _children(proc.pid)
         assert len(workers) == 2
+        if hasattr(socket, "SO_REUSEPORT"):  # one listening socket per worker: the kernel spreads clients
+            assert _listening(int(url.rsplit(":", 1)[1])) == 2
         body = patient_record()
         for i in range(40):  # a new connection each time: the kernel hands them to either worker
             r = httpx.post(f"{url}/api/v1/evaluate", json={**body, "id": f"w-{i}"}, timeout=60)

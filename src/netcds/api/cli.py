@@ -102,15 +102,13 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
             raise typer.Exit(1) from None
-        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP; without it
-        # Nagle's algorithm holds a small response's body behind its headers for the client's delayed ACK
-        # (about 40 ms per small answer)
-        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # With several workers on Linux each worker listens on its own SO_REUSEPORT socket and the kernel
+        # spreads new connections evenly over them; on one shared socket the first worker to wake took
+        # most of a burst of connections (46 of 64 in bench/load.py) and its clients waited 2-3x longer.
+        # The parent's socket then only holds the port (bound, never listening: it receives nothing).
+        per_worker = settings.workers > 1 and hasattr(socket, "SO_REUSEPORT")
         try:
-            sock.bind((settings.host, settings.port))
+            sock = _tcp_socket(settings.host, settings.port, per_worker)
         except OSError as exc:
             typer.echo(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", err=True)
             raise typer.Exit(1) from None
@@ -118,7 +116,8 @@ def register(app: typer.Typer) -> None:
         if not settings.base_url and settings.port == 0:
             settings = settings.model_copy(update={"port": bound_port})
         url = f"http://{_url_host(settings.host)}:{bound_port}"
-        sock.listen(2048)
+        if not per_worker:
+            sock.listen(2048)
         served = settings
 
         class Server(uvicorn.Server):
@@ -150,13 +149,35 @@ def register(app: typer.Typer) -> None:
                 )
             )
             server.announce = index == 0
-            server.run(sockets=[sock])
+            own = sock
+            if per_worker:
+                own = _tcp_socket(served.host, bound_port, True)
+                own.listen(2048)
+            server.run(sockets=[own])
 
         if settings.workers > 1:
             from netcds.api.prefork import serve_workers
 
             raise typer.Exit(serve_workers(settings.workers, run_one))
         run_one(0)
+
+
+def _tcp_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
+    """A bound TCP socket (not yet listening). proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on
+    sockets that say they are TCP; without it Nagle's algorithm holds a small response's body behind its
+    headers for the client's delayed ACK (about 40 ms per small answer)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _reason(exc: Exception, settings: object) -> str:

@@ -1,7 +1,11 @@
-"""``netcds serve --workers N``: N worker processes accepting on one listening socket (POSIX fork).
+"""``netcds serve --workers N``: N worker processes serving one port (POSIX fork).
+
+On Linux each worker listens on its own ``SO_REUSEPORT`` socket, so the kernel spreads new connections
+evenly over the workers (a worker that dies loses the connections still waiting in its own accept
+queue; its replacement listens again); elsewhere the workers accept on one shared socket.
 
 One Python process uses one core for the view code; N processes use N. The parent forks the workers
-after the socket is bound and the database migrated (it holds no threads and no open connections
+after the port is bound and the database migrated (it holds no threads and no open connections
 when it forks), forwards SIGTERM / SIGINT to them, and restarts a worker that dies (at most
 ``MAX_RESTARTS`` in a minute, then it stops them all and exits 1). A worker exits when the parent
 dies (Linux ``PR_SET_PDEATHSIG``). Each worker has its own store connections (the database
