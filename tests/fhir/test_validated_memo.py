@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from netcds.errors import InputError
-from netcds.fhir.read import VALIDATED, validate_resource
+from netcds.fhir.read import MEMO_MAX_CHARS, VALIDATED, validate_resource
 
 OBS: dict[str, Any] = {
     "resourceType": "Observation",
@@ -46,3 +46,13 @@ def test_an_invalid_resource_is_refused_every_time() -> None:
         with pytest.raises(InputError) as err:
             validate_resource(copy.deepcopy(bad), "entry[1].resource")
         assert err.value.field.startswith("entry[1].resource.status")
+
+
+def test_large_resources_are_not_kept() -> None:
+    big = copy.deepcopy(OBS)
+    big["id"] = "big"
+    big["note"] = [{"text": "x" * (MEMO_MAX_CHARS + 1)}]
+    size = len(VALIDATED)
+    validate_resource(copy.deepcopy(big), "x")
+    validate_resource(copy.deepcopy(big), "x")
+    assert len(VALIDATED) == size

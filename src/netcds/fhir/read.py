@@ -27,6 +27,7 @@ _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 # canonical JSON of a valid resource -> its normalised JSON (validating and re-serialising with
 # fhir.resources costs 0.1-0.3 ms a resource; EHRs send the same resources in call after call)
 VALIDATED: BoundedMemo[str] = BoundedMemo(8192)
+MEMO_MAX_CHARS = 16_384  # larger resources (e.g. reports with attachments) are validated every time
 
 
 @dataclass
@@ -81,6 +82,8 @@ def validate_resource(raw: Any, loc: str) -> dict[str, Any]:
     try:
         key: str | None = json.dumps(raw, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):  # not plain JSON: validation below names the problem
+        key = None
+    if key is not None and len(key) > MEMO_MAX_CHARS:
         key = None
     known = VALIDATED.get(key) if key is not None else None
     if known is not None:
