@@ -97,8 +97,11 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
         "proliferation_high_end": draw(BOOL),
     }
     if thoracic and differentiation != "poor" and grade in (None, "G1", "G2"):
-        allowed = {None: ["typical_carcinoid", "atypical_carcinoid"], "G1": ["typical_carcinoid"],
-                   "G2": ["atypical_carcinoid"]}[grade]
+        allowed = {
+            None: ["typical_carcinoid", "atypical_carcinoid"],
+            "G1": ["typical_carcinoid"],
+            "G2": ["atypical_carcinoid"],
+        }[grade]
         tumor["lung_subtype"] = draw(maybe(st.sampled_from(allowed)))
     if site == "colon":
         tumor["colon_segment"] = draw(

@@ -86,7 +86,9 @@ def test_huge_and_negative_numbers_and_strings_for_numbers():
 
 
 def test_integer_with_too_many_digits():
-    res = runner.invoke(app, ["evaluate", "-"], input='{"tumor": {"primary_site": "ileum"}, "age_years": ' + "9" * 5000 + "}")
+    res = runner.invoke(
+        app, ["evaluate", "-"], input='{"tumor": {"primary_site": "ileum"}, "age_years": ' + "9" * 5000 + "}"
+    )
     assert res.exit_code == 2 and "too many digits" in res.stderr
 
 

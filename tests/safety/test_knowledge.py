@@ -89,7 +89,9 @@ def test_cross_file_errors_reported(tmp_path: Path) -> None:
 
 
 def test_brand_clash_is_an_error(tmp_path: Path) -> None:
-    shutil.copytree(default_knowledge_dir(), tmp_path / "k", ignore=shutil.ignore_patterns("nccn-net", "sequencing"))
+    shutil.copytree(
+        default_knowledge_dir(), tmp_path / "k", ignore=shutil.ignore_patterns("nccn-net", "sequencing")
+    )
     extra = tmp_path / "k" / "interactions" / "zz_clash.yaml"
     extra.write_text(
         "id: zz_clash\ntitle: clash test list\nsources:\n  src: {document: doc text, url: https://example.org}\n"

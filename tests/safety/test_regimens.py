@@ -36,7 +36,9 @@ def test_clinical_trial_has_no_agents(akb: AgentKnowledge) -> None:
 
 
 def test_folfox_screens_three_agents_and_lists_unknown_meds_once(akb: AgentKnowledge) -> None:
-    s = screen_regimen("folfox", patient({**meds("mystery pill"), **comorb(creatinine_clearance_ml_min=25)}), akb)
+    s = screen_regimen(
+        "folfox", patient({**meds("mystery pill"), **comorb(creatinine_clearance_ml_min=25)}), akb
+    )
     assert s.agents == ["fluorouracil", "leucovorin", "oxaliplatin"]
     not_screened = [i for i in s.safety if i.kind == "not_screened"]
     assert len(not_screened) == 1 and not_screened[0].agent == "folfox"

@@ -240,7 +240,12 @@ def test_unknown_facts_are_not_assessed(akb: AgentKnowledge) -> None:
     s = screen_agent("cabozantinib", patient(base=bare), akb)
     na = [i for i in s.safety if i.kind == "not_assessed"]
     fields = {f for i in na for f in i.fields}
-    assert {"comorbidities.hypertension", "comorbidities.recent_hemorrhage", "medications", "pregnant"} <= fields
+    assert {
+        "comorbidities.hypertension",
+        "comorbidities.recent_hemorrhage",
+        "medications",
+        "pregnant",
+    } <= fields
     assert all(i.severity == "info" and i.finding.startswith("not assessed: ") for i in na)
     assert not [i for i in s.safety if i.severity != "info"]
 

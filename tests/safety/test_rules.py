@@ -219,7 +219,9 @@ def fired(agent: str, rule: str, over: dict[str, Any], akb: AgentKnowledge) -> l
     return [i.kind for i in s.safety if i.id == rule and i.kind in ("warning", "adjustment", "monitoring")]
 
 
-@pytest.mark.parametrize(("agent", "rule", "trigger", "clear"), CASES, ids=[f"{a}:{r}" for a, r, _, _ in CASES])
+@pytest.mark.parametrize(
+    ("agent", "rule", "trigger", "clear"), CASES, ids=[f"{a}:{r}" for a, r, _, _ in CASES]
+)
 def test_rule_triggers_and_clears(agent: str, rule: str, trigger: dict[str, Any], clear: dict[str, Any],
                                   akb: AgentKnowledge) -> None:  # fmt: skip
     assert fired(agent, rule, trigger, akb), f"{agent}:{rule} did not fire for {trigger}"

@@ -62,7 +62,11 @@ def test_unverified_rule_is_reported_as_such(akb: AgentKnowledge) -> None:
 
 def test_unverified_rule_with_unknown_fact_is_marked_in_not_assessed(akb: AgentKnowledge) -> None:
     s = screen_agent("lu177_dotatate", patient({"comorbidities": {"creatinine_clearance_ml_min": ...}}), akb)
-    na = [i for i in s.safety if i.kind == "not_assessed" and "comorbidities.creatinine_clearance_ml_min" in i.fields]
+    na = [
+        i
+        for i in s.safety
+        if i.kind == "not_assessed" and "comorbidities.creatinine_clearance_ml_min" in i.fields
+    ]
     assert len(na) == 1
     assert "[UNVERIFIED]" in na[0].finding and not na[0].verified
 

@@ -119,5 +119,3 @@ def test_empty_timeline_says_so():
     console = Console(record=True, width=120)
     console.print(render_timeline([]))
     assert "no systemic treatment recorded" in console.export_text()
-
-

@@ -22,12 +22,15 @@ def test_clean_history_has_no_problem():
 
 def test_dates_after_as_of_are_named():
     assert first_problem(as_of="2021-01-01", treatments=[OCT_STD]) == (
-        "treatments[0].end", "is after as_of (2021-01-01)"
+        "treatments[0].end",
+        "is after as_of (2021-01-01)",
     )
 
 
 def test_pd_with_progressed_false():
-    found = first_problem(treatments=[tx("everolimus", "2022-01-01", None, best_response="PD", progressed=False)])
+    found = first_problem(
+        treatments=[tx("everolimus", "2022-01-01", None, best_response="PD", progressed=False)]
+    )
     assert found == ("treatments[0].best_response", "is PD but progressed is false")
 
 
@@ -45,8 +48,13 @@ def test_duplicated_overlapping_line():
 def test_assessment_conflicts():
     same_day = first_problem(
         as_of="2024-07-01",
-        assessments=[{"date": "2023-06-01", "sum_of_diameters_mm": 40}, {"date": "2023-06-01", "sum_of_diameters_mm": 44}],
+        assessments=[
+            {"date": "2023-06-01", "sum_of_diameters_mm": 40},
+            {"date": "2023-06-01", "sum_of_diameters_mm": 44},
+        ],
     )
     assert same_day is not None and same_day[0] == "assessments[1].date"
-    future = first_problem(as_of="2024-07-01", assessments=[{"date": "2024-08-01", "sum_of_diameters_mm": 44}])
+    future = first_problem(
+        as_of="2024-07-01", assessments=[{"date": "2024-08-01", "sum_of_diameters_mm": 44}]
+    )
     assert future == ("assessments[0].date", "is after as_of (2024-07-01)")

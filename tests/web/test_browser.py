@@ -22,7 +22,9 @@ from tests.web.conftest import ROOT, make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 if os.environ.get("CI") == "true" and not CHROMIUM.exists():  # CI must run them, never skip silently
-    raise RuntimeError("CI=true but /usr/bin/chromium is missing: scripts/install_browser.sh did not install it")
+    raise RuntimeError(
+        "CI=true but /usr/bin/chromium is missing: scripts/install_browser.sh did not install it"
+    )
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
