@@ -6,7 +6,10 @@ The cohort is generated inside DuckDB (netcds.cohort.synth_sql), in chunks, into
 database, so 1e8 rows never sit in Python. Every size is a prefix of the same cohort.
 
 Measured (wall clock, after a warm-up run that is not counted; DuckDB modes run ``--repeat`` times
-and report the best and the median, sizes above ``--repeat-max`` once, without warm-up):
+and report the best and the median, sizes above ``--repeat-max`` once, without warm-up; DuckDB modes
+also report this process's median CPU time per decision point, all threads together: on a shared
+machine it moves far less than wall time, so it is the figure to compare variants with. At 2 M
+decision points/s on 2 cores each may cost at most 1.0 µs of CPU):
 
 - engine: ``reference_result`` (``netcds.evaluate`` + the verdict) on ``--sample`` rows, one by
   one; larger sizes are EXTRAPOLATED from that rate (printed as such).
@@ -24,6 +27,7 @@ and report the best and the median, sizes above ``--repeat-max`` once, without w
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import resource
@@ -54,6 +58,12 @@ def _fmt(n: float) -> str:
 
 def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (all DuckDB threads): steadier than wall time on a shared machine."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 class Bench:
@@ -97,20 +107,22 @@ class Bench:
     def source(self, n: int) -> str:
         return f"(SELECT * FROM decisions_all WHERE row_id <= {n})"
 
-    def timed_duckdb(self, sql: str, n: int, before: str | None = None) -> tuple[float, float]:
-        """(best, median) wall seconds of ``sql``; ``before`` runs untimed ahead of every run."""
+    def timed_duckdb(self, sql: str, n: int, before: str | None = None) -> tuple[float, float, float]:
+        """(best, median) wall seconds and median CPU seconds of ``sql``; ``before`` runs untimed
+        ahead of every run."""
         repeat = self.args.repeat if n <= _n(self.args.repeat_max) else 1
-        times = []
+        times, cpus = [], []
         for i in range(repeat + (1 if repeat > 1 else 0)):
             if before:
                 self.con.execute(before)
-            t0 = time.perf_counter()
+            c0, t0 = cpu_seconds(), time.perf_counter()
             self.con.execute(sql)
             if i or repeat == 1:  # the first of several is the warm-up
                 times.append(time.perf_counter() - t0)
-        return min(times), statistics.median(times)
+                cpus.append(cpu_seconds() - c0)
+        return min(times), statistics.median(times), statistics.median(cpus)
 
-    def duckdb(self, n: int) -> list[tuple[str, float, float]]:
+    def duckdb(self, n: int) -> list[tuple[str, float, float, float]]:
         q = AuditQuery(self.kb, "duckdb")
         core = q.sql(self.source(n), expand=False)
         out = []
@@ -152,7 +164,7 @@ class Bench:
             self.engine_rate = len(items) / (time.perf_counter() - t0)
         return self.engine_rate
 
-    def spark(self, n: int) -> list[tuple[str, float, float]]:
+    def spark(self, n: int) -> list[tuple[str, float, float, float]]:
         from netcds.cohort.run_spark import spark_session
 
         path = self.work / f"spark_{n}.parquet"
@@ -173,13 +185,13 @@ class Bench:
         t0 = time.perf_counter()
         spark.sql(sql).write.format("noop").mode("overwrite").save()
         secs = time.perf_counter() - t0
-        out.append(("results", secs, secs))
+        out.append(("results", secs, secs, float("nan")))  # the JVM's CPU time is not this process's
         t0 = time.perf_counter()
         spark.sql(
             f"SELECT setting_table, setting_column, verdict, count(*) AS n FROM ({sql}) GROUP BY ALL"
         ).collect()
         secs = time.perf_counter() - t0
-        out.append(("summary", secs, secs))
+        out.append(("summary", secs, secs, float("nan")))
         return out
 
 
@@ -209,7 +221,7 @@ def main() -> None:
     b = Bench(args)
     b.generate(max(sizes))
     print(f"load average at start: {os.getloadavg()}", file=sys.stderr)
-    results: list[tuple[int, str, str, float, float, float]] = []
+    results: list[tuple[int, str, str, float, float, float, float]] = []
     rate = b.engine() if "engine" in engines else None
     for n in sizes:
         if rate:
@@ -221,19 +233,20 @@ def main() -> None:
                     n / rate,
                     n / rate,
                     rate,
+                    float("nan"),
                 )
             )
         if "duckdb" in engines:
-            for mode, best, median in b.duckdb(n):
-                results.append((n, "DuckDB", mode, best, median, n / best))
+            for mode, best, median, cpu in b.duckdb(n):
+                results.append((n, "DuckDB", mode, best, median, n / best, cpu / n * 1e6))
                 print(
-                    f"  {_fmt(n)} duckdb {mode}: {best:.2f}s (median {median:.2f}s)",
+                    f"  {_fmt(n)} duckdb {mode}: {best:.2f}s (median {median:.2f}s, CPU {cpu / n * 1e6:.3f} µs/row)",
                     file=sys.stderr,
                     flush=True,
                 )
         if "spark" in engines and n <= _n(args.spark_max):
-            for mode, best, median in b.spark(n):
-                results.append((n, "Spark local", mode, best, median, n / best))
+            for mode, best, median, cpu in b.spark(n):
+                results.append((n, "Spark local", mode, best, median, n / best, cpu))
                 print(f"  {_fmt(n)} spark {mode}: {best:.2f}s", file=sys.stderr, flush=True)
         if getattr(b, "_spark", None) is not None and n >= max(s for s in sizes if s <= _n(args.spark_max)):
             b._spark.stop()  # free the JVM's memory before the larger DuckDB-only sizes
@@ -254,12 +267,15 @@ def main() -> None:
     )
     print(
         "| decision points | engine | measured | seconds (best) | seconds (median) | decision points/s (best)"
-        " | × per-patient |"
+        " | CPU µs per decision point (median) | × per-patient |"
     )
-    print("|---:|---|---|---:|---:|---:|---:|")
-    for n, eng, mode, best, median, r in results:
+    print("|---:|---|---|---:|---:|---:|---:|---:|")
+    for n, eng, mode, best, median, r, cpu in results:
         speedup = f"{r / rate:,.0f}×" if rate and eng != "per-patient engine" else ""
-        print(f"| {_fmt(n)} | {eng} | {mode} | {best:,.2f} | {median:,.2f} | {_fmt(r)} | {speedup} |")
+        cpu_text = "" if math.isnan(cpu) else f"{cpu:.3f}"  # NaN: not measured
+        print(
+            f"| {_fmt(n)} | {eng} | {mode} | {best:,.2f} | {median:,.2f} | {_fmt(r)} | {cpu_text} | {speedup} |"
+        )
     b.con.close()
     if not args.keep:
         shutil.rmtree(b.work, ignore_errors=True)
