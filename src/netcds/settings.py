@@ -82,6 +82,8 @@ class Settings(BaseModel):
     rate_limit_key: Literal["ip", "client"] = "ip"
     # in-memory LRU of serialized evaluations keyed by input hash + knowledge digest; 0 = off
     eval_cache_mb: int = Field(default=32, ge=0, le=4096)
+    # with several workers: the cache level they share (a file in /dev/shm); 0 = off
+    shared_cache_mb: int = Field(default=256, ge=0, le=65536)
     # worker processes sharing the listening socket (POSIX); caches and rate limits are per process
     workers: int = Field(default=1, ge=1, le=64)
     # CDS Hooks
@@ -159,6 +161,7 @@ _TOML_KEYS: dict[str, str] = {
     "server.rate_limit_loopback": "rate_limit_loopback",
     "server.rate_limit_key": "rate_limit_key",
     "server.eval_cache_mb": "eval_cache_mb",
+    "server.shared_cache_mb": "shared_cache_mb",
     "server.workers": "workers",
     "store.url": "db_url",
     "store.url_file": "db_url_file",
@@ -185,6 +188,7 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
     "NETCDS_RATE_LIMIT_LOOPBACK": ("rate_limit_loopback", "bool"),
     "NETCDS_RATE_LIMIT_KEY": ("rate_limit_key", "str"),
     "NETCDS_EVAL_CACHE_MB": ("eval_cache_mb", "int"),
+    "NETCDS_SHARED_CACHE_MB": ("shared_cache_mb", "int"),
     "NETCDS_WORKERS": ("workers", "int"),
     "NETCDS_GUIDELINE_VERSION": ("guideline_version", "str"),
     "NETCDS_MAX_BODY_BYTES": ("max_body_bytes", "int"),

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,6 +47,11 @@ def _children(pid: int) -> set[int]:
     return out
 
 
+def _cache_dirs() -> set[Path]:
+    roots = [Path("/dev/shm"), Path(tempfile.gettempdir())]
+    return {d for r in roots if r.is_dir() for d in r.glob("netcds-cache-*")}
+
+
 def _listening(port: int) -> int:
     """How many sockets listen on this local TCP port (IPv4, from /proc/net/tcp)."""
     rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
@@ -64,10 +70,12 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_two_workers_share_the_socket_and_the_store(tmp_path: Path) -> None:
     db = tmp_path / "w.db"
+    before = _cache_dirs()
     proc, url = _start(tmp_path, "--workers", "2", "--db", f"sqlite:///{db}")
     try:
         workers = _children(proc.pid)
         assert len(workers) == 2
+        assert len(_cache_dirs() - before) == 1  # the workers' shared cache level
         if hasattr(socket, "SO_REUSEPORT"):  # one listening socket per worker: the kernel spreads clients
             assert _listening(int(url.rsplit(":", 1)[1])) == 2
         body = patient_record()
@@ -93,6 +101,7 @@ def test_two_workers_share_the_socket_and_the_store(tmp_path: Path) -> None:
         proc.wait(timeout=30)
     time.sleep(0.5)
     assert not [p for p in current if _alive(p)]  # no worker outlives the parent
+    assert _cache_dirs() - before == set()  # the shared cache went with the server
     store = Store.open(f"sqlite:///{db}")
     entries = store.audit_log(limit=1000, action="evaluate")
     assert len(entries) == 50  # every answered call audited once, from both workers

@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ from netcds.api.examples import PATIENT_EXAMPLE, PATIENT_VIEW_EXAMPLE
 from netcds.api.middleware import ServiceMiddleware
 from netcds.api.problems import install_handlers
 from netcds.api.security import docs_csp
+from netcds.api.shared_cache import SharedCache
 from netcds.engine import evaluate
 from netcds.patient import Patient
 from netcds.settings import Settings, load_settings
@@ -167,8 +169,10 @@ def create_app(
     *,
     store: Store | None = None,
     fhir_transport: httpx.BaseTransport | None = None,
+    shared_cache_dir: Path | None = None,
 ) -> FastAPI:
-    """Build the service. Opens (and migrates) the store unless one is given; closes it on shutdown."""
+    """Build the service. Opens (and migrates) the store unless one is given; closes it on shutdown.
+    ``shared_cache_dir``: where the workers of one ``serve --workers N`` share their second cache level."""
     settings = settings or load_settings()
     # the HTTP client logs each request URL at INFO; FHIR URLs carry patient ids: keep them out of the logs
     for name in ("httpx", "httpcore"):
@@ -203,7 +207,12 @@ def create_app(
         store=the_store,
         verifier=TokenVerifier(settings, the_store),
         fhir_transport=fhir_transport,
-        eval_cache=EvaluationCache(settings.eval_cache_mb * 1024 * 1024),
+        eval_cache=EvaluationCache(
+            settings.eval_cache_mb * 1024 * 1024,
+            SharedCache(shared_cache_dir / "cache.sqlite", settings.shared_cache_mb * 1024 * 1024)
+            if shared_cache_dir is not None and settings.shared_cache_mb > 0
+            else None,
+        ),
     )
     install_handlers(app)
     app.add_middleware(ServiceMiddleware, settings=settings)

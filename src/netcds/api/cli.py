@@ -56,6 +56,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from netcds.api.app import OPEN_MODE_BANNER, create_app
+        from netcds.api.shared_cache import make_dir, remove_dir
         from netcds.settings import SettingsError, load_settings, redact_url
         from netcds.store.repo import Store, is_memory_url
 
@@ -119,6 +120,9 @@ def register(app: typer.Typer) -> None:
         if not per_worker:
             sock.listen(2048)
         served = settings
+        # the workers' shared cache level (one file for this server, removed when it stops)
+        shares = settings.workers > 1 and settings.shared_cache_mb > 0 and settings.eval_cache_mb > 0
+        cache_dir = make_dir() if shares else None
 
         class Server(uvicorn.Server):
             announce = True
@@ -140,7 +144,7 @@ def register(app: typer.Typer) -> None:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
             server = Server(
                 uvicorn.Config(
-                    create_app(served),
+                    create_app(served, shared_cache_dir=cache_dir),
                     log_level=served.log_level,
                     access_log=False,
                     lifespan="on",
@@ -158,7 +162,12 @@ def register(app: typer.Typer) -> None:
         if settings.workers > 1:
             from netcds.api.prefork import serve_workers
 
-            raise typer.Exit(serve_workers(settings.workers, run_one))
+            try:
+                code = serve_workers(settings.workers, run_one)
+            finally:
+                if cache_dir is not None:
+                    remove_dir(cache_dir)
+            raise typer.Exit(code)
         run_one(0)
 
 

@@ -24,14 +24,17 @@ estimates (JSON bytes; x OBJECT_FACTOR for entries kept as Python objects); 0 Mi
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
 from netcds import __version__
+from netcds.api.shared_cache import SharedCache
 from netcds.evaluation import Evaluation, GuidelineRef
 from netcds.knowledge.schema import Knowledge
+from netcds.patient import Patient
 
 CacheKey = tuple[str, ...]
 V = TypeVar("V")
@@ -52,6 +55,25 @@ class CachedEvaluation(NamedTuple):
 
 def cache_key(input_hash: str, kb: Knowledge) -> CacheKey:
     return ("evaluation", input_hash, kb.id, kb.version, kb.digest or "", __version__)
+
+
+# the kinds also kept in the shared second level (serve --workers N), with their byte codecs
+def _encode_evaluation(v: CachedEvaluation) -> bytes:
+    head = {"hash": v.output_hash, "guideline": v.guideline.model_dump(), "engine": v.engine_version}
+    return json.dumps(head, separators=(",", ":")).encode() + b"\n" + v.body
+
+
+def _decode_evaluation(raw: bytes) -> CachedEvaluation:
+    head, body = raw.split(b"\n", 1)
+    h = json.loads(head)
+    return CachedEvaluation(None, body, h["hash"], GuidelineRef.model_validate(h["guideline"]), h["engine"])
+
+
+CODECS: dict[str, tuple[Callable[[Any], bytes], Callable[[bytes], Any]]] = {
+    "evaluation": (_encode_evaluation, _decode_evaluation),
+    "mapping": (lambda p: p.model_dump_json().encode(), Patient.model_validate_json),
+    "cards": (lambda c: json.dumps(c, separators=(",", ":")).encode(), json.loads),
+}
 
 
 class _Lru:
@@ -85,10 +107,12 @@ class _Lru:
 class EvaluationCache:
     """Thread-safe (views run in worker threads) byte-bounded LRU: key -> value with a size estimate."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, shared: SharedCache | None = None) -> None:
         self.max_bytes = max_bytes
+        self.shared = shared  # the second level shared by the workers, when there are several
         self.hits = 0
         self.misses = 0
+        self.shared_hits = 0
         self._parts: dict[str, _Lru] = {}  # kind (a key's first element) -> its LRU
         self._lock = threading.Lock()
 
@@ -112,17 +136,29 @@ class EvaluationCache:
             return None
         with self._lock:
             found = self._part(key).get(key)
-            if found is None:
-                self.misses += 1
-            else:
+            if found is not None:
                 self.hits += 1
-            return found
+                return found
+        codec = CODECS.get(key[0])
+        raw = self.shared.get("\x1f".join(key)) if self.shared is not None and codec else None
+        value = codec[1](raw) if raw is not None and codec is not None else None
+        with self._lock:
+            if value is None:
+                self.misses += 1
+                return None
+            self.shared_hits += 1
+            assert raw is not None
+            self._part(key).put(key, value, len(raw) * (1 if key[0] == "evaluation" else OBJECT_FACTOR))
+            return value
 
     def put(self, key: CacheKey, value: Any, size: int) -> None:
         if not self.enabled:
             return
         with self._lock:
             self._part(key).put(key, value, size)
+        codec = CODECS.get(key[0])
+        if self.shared is not None and codec is not None:
+            self.shared.put("\x1f".join(key), codec[0](value))
 
     def memo(
         self, key: CacheKey, kind: type[V], compute: Callable[[], V | None], size: Callable[[V], int]
