@@ -33,6 +33,7 @@ typecheck: $(STAMP)
 test: $(STAMP)
 	bash scripts/install_browser.sh || echo "warning: Chromium not installed; browser tests will be skipped (fail under CI=true)"
 	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/netcds kb validate
 	$(BIN)/python scripts/audit.py

@@ -22,8 +22,17 @@ BIN = Path(sys.executable).parent
 
 def pip_audit() -> int:
     lock = ROOT / "requirements.lock"
-    cmd = [str(BIN / "pip-audit"), "-r", str(lock), "--no-deps", "--disable-pip", "--progress-spinner", "off",
-           "--format", "json"]
+    cmd = [
+        str(BIN / "pip-audit"),
+        "-r",
+        str(lock),
+        "--no-deps",
+        "--disable-pip",
+        "--progress-spinner",
+        "off",
+        "--format",
+        "json",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
     try:
         report = json.loads(proc.stdout or "{}")
@@ -47,7 +56,9 @@ def bandit() -> int:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
     results = json.loads(proc.stdout or "{}").get("results", [])
     for r in results:
-        print(f"bandit: {r['issue_severity']} {r['test_id']} {r['filename']}:{r['line_number']} {r['issue_text']}")
+        print(
+            f"bandit: {r['issue_severity']} {r['test_id']} {r['filename']}:{r['line_number']} {r['issue_text']}"
+        )
     print(f"bandit: {len(results)} medium/high findings")
     return 1 if results else 0
 
