@@ -28,7 +28,8 @@ EVICT_EVERY = 64  # stores between size checks
 
 def make_dir() -> Path:
     """A private directory for one server's shared cache (memory-backed where available)."""
-    shm = "/dev/shm"  # noqa: S108 - mkdtemp makes a new directory only this user can enter (0700)
+    # mkdtemp below makes a new directory only this user can enter (0700)
+    shm = "/dev/shm"  # noqa: S108  # nosec B108
     base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
     return Path(tempfile.mkdtemp(prefix="netcds-cache-", dir=base))
 
