@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
@@ -196,6 +197,19 @@ def _patient(ctx: ServiceContext, service_id: str, raw: dict[str, Any]) -> Patie
     return patient
 
 
+def _auditor(
+    later: Later, ctx: ServiceContext, who: Principal, request: Request, req: HookRequest
+) -> Callable[[str, dict[str, Any]], None]:
+    """``audit(action, detail)`` for one hook call: queues its audit entry (committed before the answer)."""
+
+    def audit(action: str, detail: dict[str, Any]) -> None:
+        later.append(
+            partial(ctx.store.submit_audit, who.actor, action, req.hookInstance, _rid(request), detail)
+        )
+
+    return audit
+
+
 def _cards(cards: list[dict[str, Any]]) -> Response:
     return JSONResponse({"cards": cards})
 
@@ -209,19 +223,14 @@ def _patient_view(
     raw: dict[str, Any],
     later: Later,
 ) -> Response:
+    audit = _auditor(later, ctx, who, request, req)
     try:
         patient = _patient(ctx, service_id, raw)
     except InputError as exc:
         if _no_tumor(exc):
-            later.append(
-                partial(
-                    ctx.store.submit_audit,
-                    who.actor,
-                    "hooks.patient-view",
-                    req.hookInstance,
-                    _rid(request),
-                    {"service": service_id, "result": "no neuroendocrine tumor in the record"},
-                )
+            audit(
+                "hooks.patient-view",
+                {"service": service_id, "result": "no neuroendocrine tumor in the record"},
             )
             return _cards([])
         raise input_problem(exc) from None
@@ -264,15 +273,9 @@ def _patient_view(
                 output_hash=found.output_hash,
             )
         )
-    later.append(
-        partial(
-            ctx.store.submit_audit,
-            who.actor,
-            "hooks.patient-view",
-            req.hookInstance,
-            _rid(request),
-            {"service": service_id, "input_hash": digest, "evaluation_id": evaluation_id, "cards": uuids},
-        )
+    audit(
+        "hooks.patient-view",
+        {"service": service_id, "input_hash": digest, "evaluation_id": evaluation_id, "cards": uuids},
     )
     return _cards(cards)
 
@@ -295,6 +298,7 @@ def _order_check(
     raw: dict[str, Any],
     later: Later,
 ) -> Response:
+    audit = _auditor(later, ctx, who, request, req)
     orders = req.context.get("draftOrders")
     if not isinstance(orders, dict) or orders.get("resourceType") != "Bundle":
         raise ApiProblem(
@@ -308,16 +312,7 @@ def _order_check(
     targets = _targets(req, drafts)
     action = f"hooks.{req.hook}"
     if not targets:  # nothing tabled is being ordered: nothing to say, no patient data needed
-        later.append(
-            partial(
-                ctx.store.submit_audit,
-                who.actor,
-                action,
-                req.hookInstance,
-                _rid(request),
-                {"service": service_id, "agents": []},
-            )
-        )
+        audit(action, {"service": service_id, "agents": []})
         return _cards([])
     try:
         patient = _patient(ctx, service_id, raw)
@@ -327,15 +322,9 @@ def _order_check(
         seed = f"{service_id}|{req.context.get('patientId')}"
         reason = "no neuroendocrine tumor diagnosis could be read from the record"
         cards = [unscreened_card(d.agent or "", reason, ctx.base_url, seed) for d in targets]
-        later.append(
-            partial(
-                ctx.store.submit_audit,
-                who.actor,
-                action,
-                req.hookInstance,
-                _rid(request),
-                {"service": service_id, "agents": [d.agent for d in targets], "result": "unscreened"},
-            )
+        audit(
+            action,
+            {"service": service_id, "agents": [d.agent for d in targets], "result": "unscreened"},
         )
         return _cards(cards)
     meds = concomitant_names(drafts, patient.medications)
@@ -361,20 +350,14 @@ def _order_check(
             cards.append(unscreened_card(agent, why, ctx.base_url, seed))
         else:
             cards += order_cards(found, d.resource, base_url=ctx.base_url, seed=seed)
-    later.append(
-        partial(
-            ctx.store.submit_audit,
-            who.actor,
-            action,
-            req.hookInstance,
-            _rid(request),
-            {
-                "service": service_id,
-                "input_hash": digest,
-                "agents": [d.agent for d in targets],
-                "cards": [c["uuid"] for c in cards],
-            },
-        )
+    audit(
+        action,
+        {
+            "service": service_id,
+            "input_hash": digest,
+            "agents": [d.agent for d in targets],
+            "cards": [c["uuid"] for c in cards],
+        },
     )
     return _cards(cards)
 
