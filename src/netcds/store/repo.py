@@ -315,9 +315,12 @@ class Store(Trail):
             fields.get("card_uuids"),
         )
         body = canonical_json(patient)
-        if output is None and not isinstance(evaluation, Evaluation):
+        if output is not None:
+            text_out: str | bytes = output
+        elif isinstance(evaluation, Evaluation):
+            text_out = evaluation.model_dump_json()
+        else:
             raise ValueError("submit_evaluation: 'output' is required without an Evaluation object")
-        text_out = output if output is not None else cast(Evaluation, evaluation).model_dump_json()
         out_hash = (
             output_hash
             if output is not None and output_hash
