@@ -16,13 +16,15 @@ V = TypeVar("V")
 
 
 class BoundedMemo(Generic[V]):
-    """Least-recently-used map of at most ``capacity`` entries (0 = keep nothing)."""
+    """Least-recently-used map whose entries' weights (1 each unless given, e.g. bytes) add up to at most
+    ``capacity`` (0 = keep nothing; an entry heavier than the whole capacity is not kept)."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
+        self.size = 0  # the total weight kept
         self.hits = 0
         self.misses = 0
-        self._items: OrderedDict[Hashable, V] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> V | None:
@@ -33,16 +35,20 @@ class BoundedMemo(Generic[V]):
                 return None
             self._items.move_to_end(key)
             self.hits += 1
-            return found
+            return found[0]
 
-    def put(self, key: Hashable, value: V) -> None:
-        if self.capacity <= 0:
+    def put(self, key: Hashable, value: V, weight: int = 1) -> None:
+        if weight > self.capacity:
             return
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.size -= old[1]
+            self._items[key] = (value, weight)
+            self.size += weight
+            while self.size > self.capacity:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self.size -= dropped
 
     def __len__(self) -> int:
         return len(self._items)

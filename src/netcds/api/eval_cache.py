@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
@@ -34,6 +33,7 @@ from netcds import __version__
 from netcds.api.shared_cache import SharedCache
 from netcds.evaluation import Evaluation, GuidelineRef
 from netcds.knowledge.schema import Knowledge
+from netcds.memo import BoundedMemo
 from netcds.patient import Patient
 
 CacheKey = tuple[str, ...]
@@ -76,34 +76,6 @@ CODECS: dict[str, tuple[Callable[[Any], bytes], Callable[[bytes], Any]]] = {
 }
 
 
-class _Lru:
-    """Byte-bounded least-recently-used map (callers hold the cache's lock)."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.size = 0
-        self.items: OrderedDict[CacheKey, tuple[Any, int]] = OrderedDict()
-
-    def get(self, key: CacheKey) -> Any | None:
-        found = self.items.get(key)
-        if found is None:
-            return None
-        self.items.move_to_end(key)
-        return found[0]
-
-    def put(self, key: CacheKey, value: Any, size: int) -> None:
-        if size > self.max_bytes:
-            return
-        old = self.items.pop(key, None)
-        if old is not None:
-            self.size -= old[1]
-        self.items[key] = (value, size)
-        self.size += size
-        while self.size > self.max_bytes:
-            _, (_, dropped) = self.items.popitem(last=False)
-            self.size -= dropped
-
-
 class EvaluationCache:
     """Thread-safe (views run in worker threads) byte-bounded LRU: key -> value with a size estimate."""
 
@@ -113,7 +85,7 @@ class EvaluationCache:
         self.hits = 0
         self.misses = 0
         self.shared_hits = 0
-        self._parts: dict[str, _Lru] = {}  # kind (a key's first element) -> its LRU
+        self._parts: dict[str, BoundedMemo[Any]] = {}  # kind (a key's first element) -> its LRU
         self._lock = threading.Lock()
 
     @property
@@ -124,38 +96,43 @@ class EvaluationCache:
     def size(self) -> int:
         return sum(p.size for p in self._parts.values())
 
-    def _part(self, key: CacheKey) -> _Lru:
-        found = self._parts.get(key[0])
-        if found is None:
-            share = 1 if key[0] == "evaluation" else SMALL_SHARE
-            found = self._parts[key[0]] = _Lru(self.max_bytes // share)
-        return found
+    def _part(self, kind: str) -> BoundedMemo[Any]:
+        with self._lock:
+            found = self._parts.get(kind)
+            if found is None:
+                share = 1 if kind == "evaluation" else SMALL_SHARE
+                found = self._parts[kind] = BoundedMemo(self.max_bytes // share)
+            return found
 
     def get(self, key: CacheKey) -> Any | None:
         if not self.enabled:
             return None
+        part = self._part(key[0])
+        found = part.get(key)
+        shared = None if found is not None else self._from_shared(key, part)
         with self._lock:
-            found = self._part(key).get(key)
             if found is not None:
                 self.hits += 1
-                return found
+            elif shared is not None:
+                self.shared_hits += 1
+            else:
+                self.misses += 1
+        return found if found is not None else shared
+
+    def _from_shared(self, key: CacheKey, part: BoundedMemo[Any]) -> Any | None:
+        """The value another worker stored in the shared level, now kept here too."""
         codec = CODECS.get(key[0])
         raw = self.shared.get("\x1f".join(key)) if self.shared is not None and codec else None
-        value = codec[1](raw) if raw is not None and codec is not None else None
-        with self._lock:
-            if value is None:
-                self.misses += 1
-                return None
-            self.shared_hits += 1
-            assert raw is not None
-            self._part(key).put(key, value, len(raw) * (1 if key[0] == "evaluation" else OBJECT_FACTOR))
-            return value
+        if raw is None or codec is None:
+            return None
+        value = codec[1](raw)
+        part.put(key, value, len(raw) * (1 if key[0] == "evaluation" else OBJECT_FACTOR))
+        return value
 
     def put(self, key: CacheKey, value: Any, size: int) -> None:
         if not self.enabled:
             return
-        with self._lock:
-            self._part(key).put(key, value, size)
+        self._part(key[0]).put(key, value, size)
         codec = CODECS.get(key[0])
         if self.shared is not None and codec is not None:
             self.shared.put("\x1f".join(key), codec[0](value))
@@ -181,4 +158,4 @@ class EvaluationCache:
         self.put(key, value._replace(evaluation=None), len(value.body) + 512)
 
     def __len__(self) -> int:
-        return sum(len(p.items) for p in self._parts.values())
+        return sum(len(p) for p in self._parts.values())
