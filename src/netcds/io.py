@@ -79,17 +79,19 @@ def all_errors(exc: ValidationError) -> list[tuple[str, str]]:
 
 
 def _depth(obj: Any, limit: int) -> int:
-    stack = [(obj, 1)]
-    deepest = 0
-    while stack:
-        node, d = stack.pop()
-        deepest = max(deepest, d)
-        if d > limit:
-            return d
-        if isinstance(node, dict):
-            stack.extend((v, d + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, d + 1) for v in node)
+    """How deep ``obj`` nests (a scalar is 1, ``[1]`` is 2), counted until it passes ``limit``: level by
+    level over the containers only, so a body's scalars are not visited one by one."""
+    level = [obj] if isinstance(obj, dict | list) else []
+    deepest = depth = 1
+    while level and deepest <= limit:
+        below: list[Any] = []
+        for node in level:
+            values = node.values() if isinstance(node, dict) else node
+            if values:
+                deepest = depth + 1
+                below += [v for v in values if isinstance(v, dict | list)]
+        level = below
+        depth += 1
     return deepest
 
 

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from netcds.api.eval_cache import CachedEvaluation, EvaluationCache, cache_key
+from netcds.api.eval_cache import CachedEvaluation, EvaluationCache, MappedPatient, cache_key
 from netcds.api.examples import PATIENT_EXAMPLE
 from netcds.api.shared_cache import SharedCache, make_dir, remove_dir
 from netcds.engine import evaluate
 from netcds.knowledge.load import load_knowledge
 from netcds.patient import Patient
+from netcds.store.canonical import content_hash
 
 
 def test_values_round_trip_and_old_entries_go_first(tmp_path: Path) -> None:
@@ -68,14 +69,16 @@ def test_the_service_cache_finds_evaluations_mappings_and_cards_of_another_worke
         first.put_evaluation(
             cache_key("in", kb), CachedEvaluation(ev, body, "h", ev.guideline, ev.engine_version)
         )
-        first.put(("mapping", "pf", "None"), patient, 1000)
+        first.put(("mapping", "pf", "None"), MappedPatient.of(patient), 1000)
         first.put(("cards", "svc", "in"), [{"uuid": "u1", "summary": "s"}], 100)
         got = other.evaluation(cache_key("in", kb))
         assert got is not None and got.evaluation is None
         assert (got.body, got.output_hash, got.guideline, got.engine_version) == (
             body, "h", ev.guideline, ev.engine_version
         )  # fmt: skip
-        assert other.get(("mapping", "pf", "None")) == patient
+        mapped = other.get(("mapping", "pf", "None"))
+        assert mapped == MappedPatient.of(patient)  # the record, its canonical JSON and content hash
+        assert mapped.digest == content_hash(patient)
         assert other.get(("cards", "svc", "in")) == [{"uuid": "u1", "summary": "s"}]
         assert other.shared_hits == 3
         assert other.get(("screen", "x")) is None  # screens stay per process

@@ -103,6 +103,7 @@ async def rest_principal(request: Request) -> Principal:
     return await run_work(ctx.verifier.verify_header, header, [f"{ctx.base_url}/api/v1"])
 
 
+INLINE_BYTES = 64 * 1024  # a request body up to this size may be answered on the event loop when cached
 WORK_SLOTS = max(2, os.cpu_count() or 2)
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 

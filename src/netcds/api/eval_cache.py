@@ -7,8 +7,8 @@ service keeps, for recent inputs:
 - ``evaluation``: the Evaluation's JSON bytes, output hash and version stamp (not the Python objects),
   keyed by the sha256 of the canonical patient JSON, the guideline id, version and content digest, and
   the engine version;
-- ``mapping``: the contract Patient a hook's prefetch maps to, keyed by the sha256 of the canonical
-  prefetch JSON and the as-of date;
+- ``mapping``: the contract Patient a hook's prefetch maps to, with its canonical JSON and content hash
+  (:class:`MappedPatient`), keyed by the sha256 of the canonical prefetch JSON and the as-of date;
 - ``cards``: the patient-view cards for an evaluation (the per-call explanation link is set afterwards);
 - ``screen``: an order-sign agent screen.
 
@@ -35,6 +35,7 @@ from netcds.evaluation import Evaluation, GuidelineRef
 from netcds.knowledge.schema import Knowledge
 from netcds.memo import BoundedMemo
 from netcds.patient import Patient
+from netcds.store.canonical import canonical_json, sha256_hex
 
 CacheKey = tuple[str, ...]
 V = TypeVar("V")
@@ -51,6 +52,26 @@ class CachedEvaluation(NamedTuple):
     output_hash: str  # sha256 of ``body`` (the stored output's identity)
     guideline: GuidelineRef
     engine_version: str
+
+
+class MappedPatient(NamedTuple):
+    """The contract Patient a hook's prefetch maps to, with its canonical JSON and that text's sha256
+    (the record's content hash): a cached hook call neither dumps nor hashes the record again."""
+
+    patient: Patient
+    text: str
+    digest: str
+
+    @classmethod
+    def of(cls, patient: Patient) -> MappedPatient:
+        text = canonical_json(patient)
+        return cls(patient, text, sha256_hex(text))
+
+    @classmethod
+    def decode(cls, raw: bytes) -> MappedPatient:
+        """From its canonical JSON (the shared cache level's form)."""
+        text = raw.decode()
+        return cls(Patient.model_validate_json(text), text, sha256_hex(text))
 
 
 def cache_key(input_hash: str, kb: Knowledge) -> CacheKey:
@@ -71,7 +92,7 @@ def _decode_evaluation(raw: bytes) -> CachedEvaluation:
 
 CODECS: dict[str, tuple[Callable[[Any], bytes], Callable[[bytes], Any]]] = {
     "evaluation": (_encode_evaluation, _decode_evaluation),
-    "mapping": (lambda p: p.model_dump_json().encode(), Patient.model_validate_json),
+    "mapping": (lambda m: m.text.encode(), MappedPatient.decode),
     "cards": (lambda c: json.dumps(c, separators=(",", ":")).encode(), json.loads),
 }
 

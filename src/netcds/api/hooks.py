@@ -10,8 +10,7 @@ card uuids.
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
@@ -23,8 +22,8 @@ from pydantic import ValidationError
 from netcds import __version__
 from netcds.api import optional
 from netcds.api.auth import OPEN, AuthError, Principal
-from netcds.api.context import Later, ServiceContext, run_later, run_work, service
-from netcds.api.eval_cache import OBJECT_FACTOR
+from netcds.api.context import INLINE_BYTES, Later, ServiceContext, run_later, run_work, service
+from netcds.api.eval_cache import OBJECT_FACTOR, MappedPatient
 from netcds.api.examples import FEEDBACK_EXAMPLE, ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
 from netcds.api.hook_models import (
     SERVICES,
@@ -54,6 +53,7 @@ from netcds.fhir.cards import (
     unscreened_card,
     with_explanation,
 )
+from netcds.ids import new_id
 from netcds.patient import Patient
 from netcds.store.canonical import canonical_json, content_hash, sha256_hex
 
@@ -135,7 +135,7 @@ async def call_service(service_id: ServiceId, request: Request, ctx: Ctx) -> Res
     raw_body = await read_body(request, ctx.settings.max_body_bytes)
     later: Later = []
 
-    def work() -> Response:
+    def work(inline: bool = False) -> Response:
         who = _principal(request, ctx, [f"{ctx.base_url}/cds-services/{service_id}"])
         data = parse_json_body(raw_body)
         try:
@@ -160,13 +160,62 @@ async def call_service(service_id: ServiceId, request: Request, ctx: Ctx) -> Res
                 errors=[("context.patientId", "required (the FHIR id of the patient)")],
             )
         raw = data if isinstance(data, dict) else {}
-        if definition.hook == "patient-view":
-            return _patient_view(request, ctx, who, service_id, req, raw, later)
-        return _order_check(request, ctx, who, service_id, req, raw, later)
+        call = _Call(request, ctx, who, service_id, req, raw, later, inline)
+        return _patient_view(call) if definition.hook == "patient-view" else _order_check(call)
 
-    response = await run_work(work)
+    response = None
+    if _may_answer_inline(ctx, raw_body):
+        try:  # a chart opened before: answered from the caches right here, without a thread hop
+            response = work(inline=True)
+        except NeedsWork:
+            later.clear()
+    if response is None:
+        response = await run_work(work)
     await run_later(later)
     return response
+
+
+class NeedsWork(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by a hook call tried on the event loop when answering needs the engine, the mapping or I/O."""
+
+
+def _raise_needs_work() -> None:
+    raise NeedsWork
+
+
+def _may_answer_inline(ctx: ServiceContext, body: bytes) -> bool:
+    """Whether a hook call may be tried on the event loop: no token check (it records the ``jti``, a
+    commit), no FHIR fetch, the guideline loaded, a usual body size."""
+    s = ctx.settings
+    return s.hooks_open and not s.fhir_fetch and len(body) <= INLINE_BYTES and ctx.has_knowledge()
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One hook call: who asked, what, and where its audit entries go (``inline``: tried on the event
+    loop, so anything not cached raises NeedsWork)."""
+
+    request: Request
+    ctx: ServiceContext
+    who: Principal
+    service_id: str
+    req: HookRequest
+    raw: dict[str, Any]
+    later: Later
+    inline: bool
+
+    def audit(self, action: str, detail: dict[str, Any]) -> None:
+        """Queue this call's audit entry (committed before the answer)."""
+        self.later.append(
+            partial(
+                self.ctx.store.submit_audit,
+                self.who.actor,
+                action,
+                self.req.hookInstance,
+                _rid(self.request),
+                detail,
+            )
+        )
 
 
 def _require_header(request: Request, ctx: ServiceContext) -> None:
@@ -175,10 +224,11 @@ def _require_header(request: Request, ctx: ServiceContext) -> None:
         raise AuthError("missing Authorization: Bearer <JWT> header")
 
 
-def _patient(ctx: ServiceContext, service_id: str, raw: dict[str, Any]) -> Patient:
+def _patient(call: _Call) -> MappedPatient:
+    ctx = call.ctx
     prefetch = resolve(
-        SERVICES[service_id].prefetch,
-        raw,
+        SERVICES[call.service_id].prefetch,
+        call.raw,
         fetch_enabled=ctx.settings.fhir_fetch,
         timeout_s=ctx.settings.fhir_fetch_timeout_s,
         transport=ctx.fhir_transport,
@@ -187,60 +237,47 @@ def _patient(ctx: ServiceContext, service_id: str, raw: dict[str, Any]) -> Patie
     # the date is part of the stored input (Patient.as_of), so a replay stays exact
     as_of = datetime.now(UTC).date() if ctx.settings.hooks_as_of_today else None
     text = canonical_json(prefetch)
+
+    def mapped() -> MappedPatient:
+        if call.inline:
+            _raise_needs_work()
+        return MappedPatient.of(optional.prefetch_to_patient(prefetch, as_of)[0])
+
     patient = ctx.eval_cache.memo(  # the same prefetch maps to the same record (deterministic)
         ("mapping", sha256_hex(text), str(as_of)),
-        Patient,
-        lambda: optional.prefetch_to_patient(prefetch, as_of)[0],
-        lambda _p: len(text) * OBJECT_FACTOR,
+        MappedPatient,
+        mapped,
+        lambda m: (len(text) + len(m.text)) * OBJECT_FACTOR,
     )
     assert patient is not None
     return patient
-
-
-def _auditor(
-    later: Later, ctx: ServiceContext, who: Principal, request: Request, req: HookRequest
-) -> Callable[[str, dict[str, Any]], None]:
-    """``audit(action, detail)`` for one hook call: queues its audit entry (committed before the answer)."""
-
-    def audit(action: str, detail: dict[str, Any]) -> None:
-        later.append(
-            partial(ctx.store.submit_audit, who.actor, action, req.hookInstance, _rid(request), detail)
-        )
-
-    return audit
 
 
 def _cards(cards: list[dict[str, Any]]) -> Response:
     return JSONResponse({"cards": cards})
 
 
-def _patient_view(
-    request: Request,
-    ctx: ServiceContext,
-    who: Principal,
-    service_id: str,
-    req: HookRequest,
-    raw: dict[str, Any],
-    later: Later,
-) -> Response:
-    audit = _auditor(later, ctx, who, request, req)
+def _patient_view(call: _Call) -> Response:
+    ctx, service_id = call.ctx, call.service_id
     try:
-        patient = _patient(ctx, service_id, raw)
+        mapped = _patient(call)
     except InputError as exc:
         if _no_tumor(exc):
-            audit(
+            call.audit(
                 "hooks.patient-view",
                 {"service": service_id, "result": "no neuroendocrine tumor in the record"},
             )
             return _cards([])
         raise input_problem(exc) from None
     kb = ctx.knowledge()
-    digest = content_hash(patient)
+    digest = mapped.digest
     found = ctx.cached_evaluation(kb, digest)
     cards_key = ("cards", service_id, digest, kb.id, kb.version, kb.digest or "", ctx.base_url)
     template = ctx.eval_cache.get(cards_key) if found is not None else None
     if not isinstance(template, list):  # the cards are built from the Evaluation object
-        found = ctx.compute_evaluation(patient, kb, digest)
+        if call.inline:
+            _raise_needs_work()
+        found = ctx.compute_evaluation(mapped.patient, kb, digest)
         assert found.evaluation is not None
         template = patient_view_cards(
             found.evaluation,
@@ -250,30 +287,31 @@ def _patient_view(
         )
         ctx.eval_cache.put(cards_key, template, len(canonical_json(template)) * OBJECT_FACTOR)
     assert found is not None
-    evaluation_id = str(uuid.uuid4()) if ctx.settings.hooks_persist_evaluations else None
+    evaluation_id = new_id() if ctx.settings.hooks_persist_evaluations else None
     explanation = f"{ctx.base_url}/api/v1/evaluations/{evaluation_id}" if evaluation_id else None
     cards = with_explanation(
         template, EXPLANATION, explanation or guideline_url(ctx.base_url, found.guideline)
     )
     uuids = [c["uuid"] for c in cards]
     if evaluation_id:
-        later.append(
+        call.later.append(
             partial(
                 ctx.store.submit_evaluation,
-                patient,
+                mapped.patient,
                 found,
                 origin="cds-hooks",
-                actor=who.actor,
-                request_id=_rid(request),
+                actor=call.who.actor,
+                request_id=_rid(call.request),
                 service_id=service_id,
-                hook_instance=req.hookInstance,
+                hook_instance=call.req.hookInstance,
                 card_uuids=uuids,
                 evaluation_id=evaluation_id,
                 output=found.body,
                 output_hash=found.output_hash,
+                input_json=mapped.text,
             )
         )
-    audit(
+    call.audit(
         "hooks.patient-view",
         {"service": service_id, "input_hash": digest, "evaluation_id": evaluation_id, "cards": uuids},
     )
@@ -289,16 +327,8 @@ def _targets(req: HookRequest, drafts: list[DraftMedication]) -> list[DraftMedic
     return [d for d in tabled if d.reference in chosen] if chosen else tabled
 
 
-def _order_check(
-    request: Request,
-    ctx: ServiceContext,
-    who: Principal,
-    service_id: str,
-    req: HookRequest,
-    raw: dict[str, Any],
-    later: Later,
-) -> Response:
-    audit = _auditor(later, ctx, who, request, req)
+def _order_check(call: _Call) -> Response:
+    ctx, service_id, req = call.ctx, call.service_id, call.req
     orders = req.context.get("draftOrders")
     if not isinstance(orders, dict) or orders.get("resourceType") != "Bundle":
         raise ApiProblem(
@@ -312,25 +342,26 @@ def _order_check(
     targets = _targets(req, drafts)
     action = f"hooks.{req.hook}"
     if not targets:  # nothing tabled is being ordered: nothing to say, no patient data needed
-        audit(action, {"service": service_id, "agents": []})
+        call.audit(action, {"service": service_id, "agents": []})
         return _cards([])
     try:
-        patient = _patient(ctx, service_id, raw)
+        mapped = _patient(call)
     except InputError as exc:
         if not _no_tumor(exc):
             raise input_problem(exc) from None
         seed = f"{service_id}|{req.context.get('patientId')}"
         reason = "no neuroendocrine tumor diagnosis could be read from the record"
         cards = [unscreened_card(d.agent or "", reason, ctx.base_url, seed) for d in targets]
-        audit(
+        call.audit(
             action,
             {"service": service_id, "agents": [d.agent for d in targets], "result": "unscreened"},
         )
         return _cards(cards)
+    patient, digest = mapped.patient, mapped.digest
     meds = concomitant_names(drafts, patient.medications)
     if meds != patient.medications:
         patient = Patient.model_validate({**patient.model_dump(exclude_none=True), "medications": meds})
-    digest = content_hash(patient)
+        digest = content_hash(patient)
     cards = []
     for d in targets:
         agent = d.agent or ""
@@ -338,7 +369,7 @@ def _order_check(
         found = ctx.eval_cache.memo(  # the agent data is read once per process
             ("screen", agent, digest, __version__),
             AgentScreenView,
-            partial(optional.screen, agent, patient),
+            _raise_needs_work if call.inline else partial(optional.screen, agent, patient),
             lambda _s: SCREEN_BYTES,
         )
         if found is None:
@@ -350,7 +381,7 @@ def _order_check(
             cards.append(unscreened_card(agent, why, ctx.base_url, seed))
         else:
             cards += order_cards(found, d.resource, base_url=ctx.base_url, seed=seed)
-    audit(
+    call.audit(
         action,
         {
             "service": service_id,

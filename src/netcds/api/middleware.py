@@ -18,12 +18,12 @@ import logging
 import re
 import time
 import traceback
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netcds.api import security
 from netcds.api.problems import PROBLEM_JSON, PayloadTooLarge, problem_bytes
+from netcds.ids import uuid4
 from netcds.settings import Settings
 
 log = logging.getLogger("netcds.api")
@@ -43,7 +43,7 @@ class ServiceMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         given = headers.get("x-request-id", "")
-        request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _SAFE_ID.match(given) else uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         path = scope.get("path", "")
         method = scope.get("method", "?")
@@ -127,7 +127,7 @@ class ServiceMiddleware:
                     413, problem(413, f"the request body is larger than {limit} bytes", "payload-too-large")
                 )
         except Exception as exc:  # the catch-all: never a traceback to the client
-            error_id = uuid.uuid4().hex[:12]
+            error_id = uuid4().hex[:12]
             frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
             where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} in {frame.name}" if frame else "?"
             log.error(

@@ -15,7 +15,15 @@ from pydantic import ValidationError
 from netcds import __version__
 from netcds.api import optional
 from netcds.api.auth import Principal
-from netcds.api.context import Later, ServiceContext, rest_principal, run_later, run_work, service
+from netcds.api.context import (
+    INLINE_BYTES,
+    Later,
+    ServiceContext,
+    rest_principal,
+    run_later,
+    run_work,
+    service,
+)
 from netcds.api.examples import BUNDLE_EXAMPLE, PATIENT_EXAMPLE
 from netcds.api.knowledge_view import knowledge_document
 from netcds.api.problems import ApiProblem, Problem, parse_json_body, read_body, read_json, validation_problem
@@ -29,7 +37,6 @@ from netcds.store.canonical import content_hash
 from netcds.store.repo import schema_revision
 
 router = APIRouter(prefix="/api/v1")
-INLINE_BYTES = 64 * 1024
 Ctx = Annotated[ServiceContext, Depends(service)]
 Who = Annotated[Principal, Depends(rest_principal)]
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from netcds.evaluation import Evaluation, GuidelineRef
+from netcds.ids import new_id
 from netcds.patient import Patient
 from netcds.store.batch import GroupCommit, WriterLock, queue_insert
 from netcds.store.canonical import canonical_json, sha256_hex
@@ -145,6 +145,7 @@ class EvaluationFields(TypedDict, total=False):
     evaluation_id: str | None
     output: str | bytes | None  # the evaluation's JSON when the caller has it already ...
     output_hash: str | None  # ... and its sha256
+    input_json: str | None  # the patient's canonical JSON (canonical_json) when the caller has it already
 
 
 class KnownSet:
@@ -213,7 +214,7 @@ class Store(Trail):
     # cases -------------------------------------------------------------------------------------------
     def create_case(self, patient: Patient, actor: str) -> tuple[str, int, str]:
         """Store a new case with ``patient`` as version 1; returns (case id, version, patient hash)."""
-        case_id = str(uuid.uuid4())
+        case_id = new_id()
         body = canonical_json(patient)
         digest = sha256_hex(body)
         now = now_utc()
@@ -314,7 +315,7 @@ class Store(Trail):
             fields.get("output_hash"),
             fields.get("card_uuids"),
         )
-        body = canonical_json(patient)
+        body = fields.get("input_json") or canonical_json(patient)
         if output is not None:
             text_out: str | bytes = output
         elif isinstance(evaluation, Evaluation):
@@ -327,7 +328,7 @@ class Store(Trail):
             else hashlib.sha256(text_out if isinstance(text_out, bytes) else text_out.encode()).hexdigest()
         )
         values: dict[str, Any] = {
-            "id": fields.get("evaluation_id") or str(uuid.uuid4()),
+            "id": fields.get("evaluation_id") or new_id(),
             "origin": fields["origin"],
             "case_id": fields.get("case_id"),
             "case_version": fields.get("case_version"),
@@ -398,7 +399,7 @@ class Store(Trail):
             with self._write() as s:
                 self._put_output(s, output, out_hash)
                 if case_id is None:
-                    cid, version = new_case_id or str(uuid.uuid4()), 1
+                    cid, version = new_case_id or new_id(), 1
                     if s.get(CaseRow, cid) is not None:
                         raise DuplicateError(cid)
                     s.add(CaseRow(id=cid, created_at=now, created_by=actor, latest_version=1))
@@ -423,7 +424,7 @@ class Store(Trail):
                     )
                 )
                 row = EvaluationRow(
-                    id=evaluation_id or str(uuid.uuid4()),
+                    id=evaluation_id or new_id(),
                     origin="case",
                     case_id=cid,
                     case_version=version,

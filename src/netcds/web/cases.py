@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from netcds.evaluation import Evaluation
+from netcds.ids import new_id
 from netcds.patient import Patient
 
 ACTOR = "web"
@@ -274,7 +275,7 @@ class MemoryCases:
         now = datetime.now(UTC)
         body = patient.model_dump(mode="json", exclude_none=True)
         case.versions.append((CaseVersion(version, now, ACTOR, content_hash(patient)), body))
-        eid = str(uuid.uuid4())
+        eid = new_id()
         self._evals[eid] = StoredEvaluationView(
             EvaluationSummary(
                 eid,
@@ -293,7 +294,7 @@ class MemoryCases:
 
     def create_case(self, patient: Patient, evaluation: Evaluation) -> tuple[str, int, str]:
         with self._lock:
-            case = _MemCase(str(uuid.uuid4()), datetime.now(UTC))
+            case = _MemCase(new_id(), datetime.now(UTC))
             self._cases[case.case_id] = case
             version, eid = self._add(case, patient, evaluation)
             return case.case_id, version, eid
