@@ -20,6 +20,7 @@ from netcds.api.auth import LOCAL, Principal, TokenVerifier
 from netcds.api.eval_cache import CachedEvaluation, EvaluationCache, cache_key
 from netcds.api.problems import ApiProblem
 from netcds.engine import evaluate
+from netcds.evaluation_json import evaluation_json
 from netcds.knowledge.load import available_versions, load_knowledge
 from netcds.knowledge.schema import Knowledge
 from netcds.patient import Patient
@@ -68,7 +69,7 @@ class ServiceContext:
     def compute_evaluation(self, patient: Patient, kb: Knowledge, input_hash: str) -> CachedEvaluation:
         """Run the engine (CPU: call it from a worker thread) and cache the result."""
         ev = evaluate(patient, kb)
-        body = ev.model_dump_json().encode()
+        body = evaluation_json(ev)
         found = CachedEvaluation(ev, body, hashlib.sha256(body).hexdigest(), ev.guideline, ev.engine_version)
         self.eval_cache.put_evaluation(cache_key(input_hash, kb), found)
         return found

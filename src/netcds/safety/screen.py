@@ -310,13 +310,17 @@ class ScreenSession:
         self.kb = kb
         self.ctx = _context(patient, kb, facts)
         self._memo: dict[tuple[str, str | None], tuple[Monograph, list[SafetyItem], DoseResult]] = {}
+        self._judged: dict[str, Judged] = {}  # an agent's rules do not depend on the dose variant
 
     def agent(self, agent_id: str, variant: str | None) -> tuple[Monograph, list[SafetyItem], DoseResult]:
         mono = self.kb.monograph(agent_id)
         key = (agent_id, variant if variant in mono.dose.variants else None)
         hit = self._memo.get(key)
         if hit is None:
-            hit = _screen(agent_id, self.patient, self.kb, self.ctx, key[1], generic=False)
+            judged = self._judged.get(agent_id)
+            if judged is None:
+                judged = self._judged[agent_id] = judge(mono, self.ctx)
+            hit = _screen(agent_id, self.patient, self.kb, self.ctx, key[1], generic=False, judged=judged)
             self._memo[key] = hit
         return hit[0], list(hit[1]), hit[2]
 
@@ -341,10 +345,17 @@ def rule_signature(results: tuple[Result, ...]) -> tuple[object, ...]:
     return tuple(False if r.value is False else (r.value, tuple(r.hits), tuple(r.missing)) for r in results)
 
 
-def _screen(agent_id: str, patient: Patient, kb: AgentKnowledge, ctx: Context, variant: str | None,
-            generic: bool) -> tuple[Monograph, list[SafetyItem], DoseResult]:  # fmt: skip
+def _screen(
+    agent_id: str,
+    patient: Patient,
+    kb: AgentKnowledge,
+    ctx: Context,
+    variant: str | None,
+    generic: bool,
+    judged: Judged | None = None,
+) -> tuple[Monograph, list[SafetyItem], DoseResult]:
     mono = kb.monograph(agent_id)
-    judged = judge(mono, ctx)
+    judged = judged if judged is not None else judge(mono, ctx)
     key = (agent_id, variant, *(rule_signature(r) for r in judged))
     core = kb.screens.get(key)
     if core is None:
