@@ -16,8 +16,8 @@ from netcds.logic.sql import dialect
 from .helpers import canonical_rows, write_canonical
 
 WORD_COLUMNS = (
-    "setting_table", "setting_column", "setting_status", "verdict", "verdict_entry_id", "chosen_tier",
-    "chosen_category",
+    "decision_regimen", "primary_site", "setting_table", "setting_column", "setting_status", "verdict",
+    "verdict_entry_id", "chosen_tier", "chosen_category",
 )  # fmt: skip
 
 

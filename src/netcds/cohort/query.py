@@ -28,15 +28,17 @@ from dataclasses import dataclass
 from typing import get_args
 
 from netcds.cohort.derived_sql import SILENT_NULLS
+from netcds.cohort.history_sql import compiler
 from netcds.cohort.layout import DECISION_IDS, NON_SYSTEMIC, NON_SYSTEMIC_BASIS, VERDICTS, matching_decisions
 from netcds.cohort.setting_sql import Candidate, setting_stages
-from netcds.cohort.sqltext import as_text, case, cte, ident, in_ints, word, word_index, words
-from netcds.cohort.stages import fact_stages
+from netcds.cohort.sqltext import as_text, case, cte, ident, in_ints, typed, word, word_index, words
+from netcds.cohort.stages import fact_stages, names_in, substitute
 from netcds.knowledge.schema import TIER_ORDER, Category, Entry, Knowledge
 from netcds.logic.ast import Condition
 from netcds.logic.evaluate import says_of
-from netcds.logic.sql import ConditionCompiler, Dialect, SqlCompileError, lit
+from netcds.logic.sql import Dialect, SqlCompileError, lit
 from netcds.logic.sql import dialect as get_dialect
+from netcds.vocabulary import fact_specs
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "row_id", "patient_id", "decision_date", "decision_regimen", "primary_site",
@@ -47,6 +49,7 @@ OPTION_FIELDS: tuple[str, ...] = ("entry_id", "regimen", "status", "tier", "cate
 STATUS_WORDS = ("eligible", "needs_data", "not_eligible")  # status code 0, 1, 2
 SETTING_WORDS = ("applies", "needs_data", "not_applicable", "ambiguous")  # sst 0..3
 CATEGORIES: tuple[str, ...] = get_args(Category)
+SITES: tuple[str, ...] = tuple(fact_specs()["tumor.primary_site"].values or ())
 POS = 64  # pick = status code * POS + position
 
 
@@ -63,7 +66,7 @@ class AuditQuery:
     def __init__(self, kb: Knowledge, dialect: str | Dialect = "duckdb") -> None:
         self.kb = kb
         self.d = get_dialect(dialect) if isinstance(dialect, str) else dialect
-        self.cc = ConditionCompiler(self.d, SILENT_NULLS)
+        self.cc = compiler(self.d, SILENT_NULLS)
         self.taken: set[str] = set()
         self.node_cols: list[tuple[str, str]] = []
         self.node_notes: dict[str, str] = {}
@@ -109,9 +112,14 @@ class AuditQuery:
                     self.cc.expr(cond)
 
     # -- stages ---------------------------------------------------------------------------
-    def _decision(self) -> str:
-        """``di``: the decision's 1-based position in DECISION_IDS (0 for anything else)."""
-        return f"{self.d.position(DECISION_IDS, 'decision_regimen')} AS di"
+    def _decision(self) -> list[str]:
+        """``di``: the decision's 1-based position in DECISION_IDS (0 for anything else); on DuckDB also
+        ``sp``, the primary site's position in its vocabulary (NULL when unrecorded): the two
+        passed-through words are written as ENUMs by indexing (cheaper than copying the strings)."""
+        cols = [f"{self.d.position(DECISION_IDS, 'decision_regimen')} AS di"]
+        if typed(self.d):
+            cols.append(f"list_position({self.d.array([lit(s) for s in SITES])}, tumor__primary_site) AS sp")
+        return cols
 
     def _matches(self) -> list[tuple[str, str]]:
         """``m1``, ``m2``, ...: the positions in the applicable column of the entries the decision
@@ -287,8 +295,16 @@ class AuditQuery:
         table_vocab = list(dict.fromkeys(tables))
         col_vocab = list(dict.fromkeys(c for c in cols if c))
         entries = [r.entry for r in self.entries]
+        passed = (
+            {  # validated rows: the regimen is a DECISION_IDS word, the site one of SITES or NULL
+                "decision_regimen": d.list_at(words(d, DECISION_IDS, DECISION_IDS), "di"),
+                "primary_site": d.list_at(words(d, SITES, SITES), "sp"),
+            }
+            if typed(d)
+            else {"primary_site": "tumor__primary_site"}
+        )
         return {
-            "primary_site": "tumor__primary_site",
+            **passed,
             "setting_table": d.list_at_or_null(words(d, tables, table_vocab), "tkey", "tkey"),
             "setting_column": (
                 d.list_at_or_null(words(d, cols, col_vocab), "okey", "okey")
@@ -309,11 +325,17 @@ class AuditQuery:
         ``options`` list of structs (entry_id, regimen, status, tier, category) beside the compact
         ``option_status`` / ``option_category`` lists (aligned with the column's entries)."""
         # every leaf and history bit is registered (by _compile_nodes) before any stage is written
-        later = [*self._setting(), *self._codes(), self._per_key(), *self._verdict()]
+        setting, codes = self._setting(), self._codes()
+        later = [*setting, *codes, self._per_key(), *self._verdict()]
         finals = self._finals(expand)
-        ctes = fact_stages(self.cc, source, [self._decision()])
+        # leaves read only by category rules and non-systemic principles (a few rows of one branch
+        # each) are written inline there instead of computed for every row
+        eager = [e for _, e in self.node_cols] + setting + codes + [self._status(r) for r in self.entries]
+        used = names_in(" ".join([*eager, finals["failing_condition"]]))
+        lazy = frozenset(name for name in self.cc.leaves.values() if name not in used)
+        ctes, inlined = fact_stages(self.cc, source, self._decision(), lazy)
         ctes.append(cte("nodes", "leaves", self.node_cols, self.node_notes))
-        ctes += later
+        ctes += [substitute(stage, inlined) for stage in later]
         cols = [c for c in RESULT_COLUMNS if expand or c != "options"]
         outs = [f"{finals[c]} AS {c}" if c in finals else c for c in cols]
         head = (
@@ -331,7 +353,7 @@ def conditions_sql(
 ) -> str:
     """Any conditions as SQL: one row per decision point, one column per condition (TRUE/FALSE/NULL);
     with ``explain``, also ``<name>__why``: what decided it (cohort/verdict.py ``decisive``)."""
-    cc = ConditionCompiler(get_dialect(dialect), SILENT_NULLS)
+    cc = compiler(get_dialect(dialect), SILENT_NULLS)
     cols = [(name, cc.expr(c)) for name, c in conditions.items()]
     if explain:
         for name, c in conditions.items():
@@ -343,7 +365,7 @@ def conditions_sql(
                     f" WHEN {v} IS FALSE THEN {cc.decisive_text(c, False, says_of)} END",
                 )
             )
-    ctes = fact_stages(cc, source)
+    ctes, _ = fact_stages(cc, source)
     return (
         "WITH\n"
         + ",\n".join(ctes)

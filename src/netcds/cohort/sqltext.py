@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from netcds.logic.sql import Dialect, lit
 
 
-def _typed(d: Dialect) -> bool:
+def typed(d: Dialect) -> bool:
+    """Words are ENUMs (DuckDB), not text (Spark)."""
     return d.name == "duckdb"
 
 
@@ -24,22 +25,22 @@ def enum_type(vocab: Sequence[str]) -> str:
 def words(d: Dialect, values: Sequence[str | None], vocab: Sequence[str]) -> str:
     """A constant list of words (NULL allowed) drawn from ``vocab``."""
     items = d.array([lit(v) for v in values])
-    return f"CAST({items} AS {enum_type(vocab)}[])" if _typed(d) else items
+    return f"CAST({items} AS {enum_type(vocab)}[])" if typed(d) else items
 
 
 def word(d: Dialect, value: str, vocab: Sequence[str]) -> str:
     """One word of ``vocab``, typed like :func:`words`."""
-    return f"CAST({lit(value)} AS {enum_type(vocab)})" if _typed(d) else lit(value)
+    return f"CAST({lit(value)} AS {enum_type(vocab)})" if typed(d) else lit(value)
 
 
 def as_text(d: Dialect, x: str) -> str:
     """A word as plain text."""
-    return f"CAST({x} AS VARCHAR)" if _typed(d) else x
+    return f"CAST({x} AS VARCHAR)" if typed(d) else x
 
 
 def word_index(d: Dialect, x: str, vocab: Sequence[str]) -> str:
     """The 0-based index in ``vocab`` of the word ``x``."""
-    if _typed(d) and list(vocab) == sorted(set(vocab)):
+    if typed(d) and list(vocab) == sorted(set(vocab)):
         return f"enum_code({x})"  # the ENUM's own order
     return f"({d.position(vocab, as_text(d, x))} - 1)"
 

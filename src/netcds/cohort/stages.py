@@ -9,6 +9,9 @@ predicate once (``l0``, ``l1``, ...).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from netcds.cohort.derived_sql import DERIVED_SQL, derived_closure
 from netcds.cohort.layout import canonical_columns
 from netcds.cohort.sqltext import cte
@@ -18,15 +21,43 @@ from netcds.vocabulary import fact_specs
 PASSED_THROUGH = ("row_id", "patient_id", "decision_date", "decision_regimen")
 
 
-def fact_stages(cc: ConditionCompiler, source: str, extra: list[str] | None = None) -> list[str]:
-    """The ``base``, ``derived1``, ``derived2`` and ``leaves`` CTEs for everything ``cc`` compiled."""
+_NAME = re.compile(r"'(?:[^']|'')*'|\b([a-z]\w*)\b")  # a quoted literal, or a name
+
+
+def substitute(sql: str, exprs: Mapping[str, str]) -> str:
+    """``sql`` with every column name of ``exprs`` replaced by its expression (not inside literals)."""
+    return _NAME.sub(lambda m: f"({exprs[m[1]]})" if m[1] in exprs else m[0], sql)
+
+
+def names_in(sql: str) -> set[str]:
+    """The names ``sql`` refers to (literals skipped)."""
+    return {m[1] for m in _NAME.finditer(sql) if m[1]}
+
+
+def fact_stages(
+    cc: ConditionCompiler, source: str, extra: list[str] | None = None, inline: frozenset[str] = frozenset()
+) -> tuple[list[str], dict[str, str]]:
+    """The ``base``, ``derived1``, ``derived2`` and ``leaves`` CTEs for everything ``cc`` compiled.
+
+    The leaves named in ``inline`` are left out of ``leaves`` and returned as expressions (name -> SQL)
+    to be written where they are read, together with the derived facts only they read: a leaf read
+    by the rows of one branch of a later CASE is then computed only for those rows."""
     derived = derived_closure({f for f in cc.facts if f.startswith("derived.")})
+    exprs = {n.replace(".", "__"): DERIVED_SQL[n].expr(cc.d, cc.bits) for n in derived}
+    kept_leaves = [(name, sql) for sql, name in cc.leaves.items() if name not in inline]
+    kept_reads: set[str] = set().union(*(names_in(sql) for _, sql in kept_leaves))
+    for name in reversed(list(exprs)):  # stage 2 first: what a kept fact reads is kept
+        if name in kept_reads:
+            kept_reads |= names_in(exprs[name])
+    lazy = {n: e for n, e in exprs.items() if n not in kept_reads}
+    for n in lazy:  # a lazy fact may read another lazy fact (stage 2 reads stage 1)
+        lazy[n] = substitute(lazy[n], {k: v for k, v in lazy.items() if k != n})
     stages = {}
     for stage in (1, 2):
         cols = [
-            (n.replace(".", "__"), DERIVED_SQL[n].expr(cc.d, cc.bits))
+            (n.replace(".", "__"), exprs[n.replace(".", "__")])
             for n in derived
-            if DERIVED_SQL[n].stage == stage
+            if DERIVED_SQL[n].stage == stage and n.replace(".", "__") not in lazy
         ]
         stages[stage] = cte(f"derived{stage}", "base" if stage == 1 else "derived1", cols)
     reads = {c for n in derived for c in DERIVED_SQL[n].reads if not c.startswith("derived__")}
@@ -47,5 +78,6 @@ def fact_stages(cc: ConditionCompiler, source: str, extra: list[str] | None = No
     lines += [f"    {expr} AS {name}" for name, expr in cc.bits.columns()]
     lines += [f"    {e}" for e in extra or []]
     base = "base AS (\n  SELECT\n" + ",\n".join(lines) + f"\n  FROM {source}\n)"
-    leaves = cte("leaves", "derived2", [(name, sql) for sql, name in cc.leaves.items()])
-    return [base, stages[1], stages[2], leaves]
+    leaves = cte("leaves", "derived2", kept_leaves)
+    inlined = {name: substitute(sql, lazy) for sql, name in cc.leaves.items() if name in inline}
+    return [base, stages[1], stages[2], leaves], inlined
