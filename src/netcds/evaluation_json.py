@@ -18,7 +18,7 @@ from netcds.evaluation import Evaluation, Option, RegimenDose
 from netcds.memo import BoundedMemo
 from netcds.safety.models import DoseResult, SafetyItem
 
-FRAGMENT_BYTES = 16 * 1024 * 1024  # JSON kept for shared items and doses (objects held: ~3x that)
+FRAGMENT_BYTES = 8 * 1024 * 1024  # JSON kept for shared items and doses (the screen memo holds the objects)
 
 _HEAD = ("guideline", "engine_version", "setting")  # Evaluation's fields before ``options``
 # the splice relies on the field order: fail at import, not with reordered output, if the models change
