@@ -10,10 +10,11 @@ card uuids.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
@@ -58,6 +59,7 @@ from netcds.patient import Patient
 from netcds.store.canonical import canonical_json, content_hash, sha256_hex
 
 log = logging.getLogger("netcds.api.hooks")
+T = TypeVar("T")
 SCREEN_BYTES = 64 * 1024  # size estimate of a cached agent screen (items with their sources)
 router = APIRouter(tags=["cds-hooks"])
 Ctx = Annotated[ServiceContext, Depends(service)]
@@ -179,10 +181,6 @@ class NeedsWork(Exception):  # noqa: N818 (a signal, not an error)
     """Raised by a hook call tried on the event loop when answering needs the engine, the mapping or I/O."""
 
 
-def _raise_needs_work() -> None:
-    raise NeedsWork
-
-
 def _may_answer_inline(ctx: ServiceContext, body: bytes) -> bool:
     """Whether a hook call may be tried on the event loop: no token check (it records the ``jti``, a
     commit), no FHIR fetch, the guideline loaded, a usual body size."""
@@ -203,6 +201,16 @@ class _Call:
     raw: dict[str, Any]
     later: Later
     inline: bool
+
+    def fresh(self, compute: Callable[[], T]) -> Callable[[], T]:
+        """``compute`` (the mapping, the engine, a screen), or on the event loop one raising NeedsWork."""
+        if not self.inline:
+            return compute
+
+        def not_here() -> T:
+            raise NeedsWork
+
+        return not_here
 
     def audit(self, action: str, detail: dict[str, Any]) -> None:
         """Queue this call's audit entry (committed before the answer)."""
@@ -237,16 +245,10 @@ def _patient(call: _Call) -> MappedPatient:
     # the date is part of the stored input (Patient.as_of), so a replay stays exact
     as_of = datetime.now(UTC).date() if ctx.settings.hooks_as_of_today else None
     text = canonical_json(prefetch)
-
-    def mapped() -> MappedPatient:
-        if call.inline:
-            _raise_needs_work()
-        return MappedPatient.of(optional.prefetch_to_patient(prefetch, as_of)[0])
-
     patient = ctx.eval_cache.memo(  # the same prefetch maps to the same record (deterministic)
         ("mapping", sha256_hex(text), str(as_of)),
         MappedPatient,
-        mapped,
+        call.fresh(lambda: MappedPatient.of(optional.prefetch_to_patient(prefetch, as_of)[0])),
         lambda m: (len(text) + len(m.text)) * OBJECT_FACTOR,
     )
     assert patient is not None
@@ -275,9 +277,7 @@ def _patient_view(call: _Call) -> Response:
     cards_key = ("cards", service_id, digest, kb.id, kb.version, kb.digest or "", ctx.base_url)
     template = ctx.eval_cache.get(cards_key) if found is not None else None
     if not isinstance(template, list):  # the cards are built from the Evaluation object
-        if call.inline:
-            _raise_needs_work()
-        found = ctx.compute_evaluation(mapped.patient, kb, digest)
+        found = call.fresh(partial(ctx.compute_evaluation, mapped.patient, kb, digest))()
         assert found.evaluation is not None
         template = patient_view_cards(
             found.evaluation,
@@ -369,7 +369,7 @@ def _order_check(call: _Call) -> Response:
         found = ctx.eval_cache.memo(  # the agent data is read once per process
             ("screen", agent, digest, __version__),
             AgentScreenView,
-            _raise_needs_work if call.inline else partial(optional.screen, agent, patient),
+            call.fresh(partial(optional.screen, agent, patient)),
             lambda _s: SCREEN_BYTES,
         )
         if found is None:
