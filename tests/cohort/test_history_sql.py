@@ -1,17 +1,59 @@
-"""The audit's cheaper treatment-line features (cohort/history_sql.py) give exactly the flags of
-logic/sql.py's HistoryBits, for every agent and every progression, dose and interval state."""
+"""HistoryBits' cheap treatment-line features (logic/sql.py) give exactly the flags of the plain
+tabulation they replaced (every agent, CASE-coded states; kept here as the reference), for every agent
+and every progression, dose and interval state."""
 
 from __future__ import annotations
 
 import math
 from datetime import date
+from typing import Any
 
 import duckdb
 
-from netcds.cohort.history_sql import compiler
 from netcds.cohort.query import AuditQuery
 from netcds.knowledge.schema import Knowledge
-from netcds.logic.sql import TREATMENT_AGENT_VALUES, ConditionCompiler, dialect
+from netcds.logic.sql import (
+    CEILINGS,
+    MIN_INTERVAL,
+    TREATMENT_AGENT_VALUES,
+    ConditionCompiler,
+    Dialect,
+    HistoryBits,
+    dialect,
+)
+
+
+class PlainHistoryBits(HistoryBits):
+    """The reference: every agent looked up, the states coded by CASE (the features before they were
+    made cheaper)."""
+
+    def _features(self, t: str) -> list[tuple[list[dict[str, Any]], str]]:
+        signs = f"COALESCE({t}.stop_reason = 'progression', FALSE) OR {t}.progression_date IS NOT NULL"
+        feats: list[tuple[list[dict[str, Any]], str]] = []
+        if "agent" in self.reads:
+            agents = [None, *TREATMENT_AGENT_VALUES]
+            feats.append(
+                ([{"agent": a} for a in agents], self.d.position(TREATMENT_AGENT_VALUES, f"{t}.agent"))
+            )
+        if self.reads & {"pt", "ap"}:
+            pa = [(0, 0), (0, 1), (1, 0), (2, 0), (3, 1)]
+            sql = (
+                f"(CASE WHEN {t}.progressed IS FALSE THEN CAST({signs} AS INTEGER)"
+                f" WHEN {t}.progressed OR {signs} THEN 4 WHEN {t}.end_date IS NULL THEN 3 ELSE 2 END)"
+            )
+            feats.append(([{"pt": pt, "ap": ap} for pt, ap in pa], sql))
+        if "lv" in self.reads:
+            above = " + ".join(f"CAST({t}.dose_mg > {c!r} AS INTEGER)" for c in CEILINGS)
+            feats.append(([{"ds": v} for v in range(len(CEILINGS) + 2)], f"COALESCE(1 + {above}, 0)"))
+            short = f"COALESCE(1 + CAST({t}.interval_days < {MIN_INTERVAL!r} AS INTEGER), 0)"
+            feats.append(([{"is": v} for v in range(3)], short))
+        return feats
+
+
+def plain_compiler(d: Dialect) -> ConditionCompiler:
+    cc = ConditionCompiler(d)
+    cc.bits = PlainHistoryBits(d)
+    return cc
 
 
 def _bits_sql(cc: ConditionCompiler) -> str:
@@ -24,7 +66,7 @@ def test_lean_features_give_the_same_flags(kb: Knowledge) -> None:
     d = dialect("duckdb")
     query = AuditQuery(kb, d)
     query.sql()  # registers every history predicate of the knowledge
-    reference, lean = ConditionCompiler(d), compiler(d)
+    reference, lean = plain_compiler(d), ConditionCompiler(d)
     for cc in (reference, lean):  # the same predicates, in the same bit order
         cc.bits.terms = list(query.cc.bits.terms)
         cc.bits.keys = dict(query.cc.bits.keys)
@@ -52,4 +94,4 @@ def test_lean_features_give_the_same_flags(kb: Knowledge) -> None:
         f" ({_bits_sql(lean)})) FROM decisions"
     ).fetchone()
     assert got == (math.prod(len(v) for v in values.values()) + 2, 0)
-    assert 0 < len(lean.bits._telling_agents()) < len(TREATMENT_AGENT_VALUES)  # type: ignore[attr-defined]
+    assert 0 < len(lean.bits._telling_agents()) < len(TREATMENT_AGENT_VALUES)

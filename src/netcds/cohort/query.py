@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import get_args
 
 from netcds.cohort.derived_sql import SILENT_NULLS
-from netcds.cohort.history_sql import compiler
 from netcds.cohort.layout import DECISION_IDS, NON_SYSTEMIC, NON_SYSTEMIC_BASIS, VERDICTS, matching_decisions
 from netcds.cohort.setting_sql import Candidate, setting_stages
 from netcds.cohort.sqltext import as_text, case, cte, ident, in_ints, typed, word, word_index, words
@@ -36,7 +35,7 @@ from netcds.cohort.stages import fact_stages, names_in, substitute
 from netcds.knowledge.schema import TIER_ORDER, Category, Entry, Knowledge
 from netcds.logic.ast import Condition
 from netcds.logic.evaluate import says_of
-from netcds.logic.sql import Dialect, SqlCompileError, lit
+from netcds.logic.sql import ConditionCompiler, Dialect, SqlCompileError, lit
 from netcds.logic.sql import dialect as get_dialect
 from netcds.vocabulary import fact_specs
 
@@ -66,7 +65,7 @@ class AuditQuery:
     def __init__(self, kb: Knowledge, dialect: str | Dialect = "duckdb") -> None:
         self.kb = kb
         self.d = get_dialect(dialect) if isinstance(dialect, str) else dialect
-        self.cc = compiler(self.d, SILENT_NULLS)
+        self.cc = ConditionCompiler(self.d, SILENT_NULLS)
         self.taken: set[str] = set()
         self.node_cols: list[tuple[str, str]] = []
         self.node_notes: dict[str, str] = {}
@@ -353,7 +352,7 @@ def conditions_sql(
 ) -> str:
     """Any conditions as SQL: one row per decision point, one column per condition (TRUE/FALSE/NULL);
     with ``explain``, also ``<name>__why``: what decided it (cohort/verdict.py ``decisive``)."""
-    cc = compiler(get_dialect(dialect), SILENT_NULLS)
+    cc = ConditionCompiler(get_dialect(dialect), SILENT_NULLS)
     cols = [(name, cc.expr(c)) for name, c in conditions.items()]
     if explain:
         for name, c in conditions.items():

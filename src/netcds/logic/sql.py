@@ -273,6 +273,16 @@ def _ssa_level(agent: str | None, ds: int, short: int) -> int:
 
 
 Line = tuple[str | None, int, int, int]  # a treatment line's (agent, pt, ap, lv): see HistoryBits
+# (pt, ap) of a line for progressed (0 false, 1 true, 2 unknown) x any sign of progression (0/1) x
+# ongoing (0/1): progressed false -> (0, signs); true, or unknown with a sign -> (3, 1); unknown without
+# a sign -> 2 (ongoing: yes if the disease is progressive now) or 1 (ended: unknown)
+_PROGRESSION = [
+    {"pt": pt, "ap": ap}
+    for ongoing in (0, 1)
+    for signs in (0, 1)
+    for p in (0, 1, 2)
+    for pt, ap in [((0, signs) if p == 0 else (3, 1) if p == 1 or signs else ((2, 0) if ongoing else (1, 0)))]
+]
 
 
 class HistoryBits:
@@ -352,28 +362,48 @@ class HistoryBits:
             " WHEN disease__status IS NULL THEN NULL ELSE FALSE END"
         )
 
+    def _line_bits(self, x: Line) -> int:
+        return sum(f(x) << first for first, f in self.terms)
+
+    def _telling_agents(self) -> list[str]:
+        """The agents whose flags differ from an unrecorded agent's for some progression and dose state
+        (every other agent is looked up as position 0, an unknown agent's flags)."""
+        states = list(
+            itertools.product(((0, 0), (0, 1), (1, 0), (2, 0), (3, 1)), range(len(CEILINGS) + 2), range(3))
+        )
+
+        def flags(agent: str | None) -> tuple[int, ...]:
+            return tuple(
+                self._line_bits((agent, pt, ap, _ssa_level(agent, ds, iv))) for (pt, ap), ds, iv in states
+            )
+
+        unknown = flags(None)
+        return [a for a in TREATMENT_AGENT_VALUES if flags(a) != unknown]
+
     def _features(self, t: str) -> list[tuple[list[dict[str, Any]], str]]:
         """The line features some predicate reads: (the values, as feature -> value, in the order of
-        the 0-based index the SQL over the line ``t`` gives)."""
-        signs = f"COALESCE({t}.stop_reason = 'progression', FALSE) OR {t}.progression_date IS NOT NULL"
+        the 0-based index the SQL over the line ``t`` gives). Kept cheap, as they are paid per line:
+        only the agents that tell flags apart; the progression state by arithmetic over three 0/1/2
+        features (``_PROGRESSION``); dose and interval states with unknown as the last value."""
         feats: list[tuple[list[dict[str, Any]], str]] = []
         if "agent" in self.reads:
-            agents = [None, *TREATMENT_AGENT_VALUES]
-            feats.append(
-                ([{"agent": a} for a in agents], self.d.position(TREATMENT_AGENT_VALUES, f"{t}.agent"))
-            )
+            agents = self._telling_agents()
+            values: list[dict[str, Any]] = [{"agent": a} for a in (None, *agents)]
+            feats.append((values, self.d.position(agents, f"{t}.agent") if agents else "0"))
         if self.reads & {"pt", "ap"}:  # one feature for both: (pt, ap) takes only five values
-            pa = [(0, 0), (0, 1), (1, 0), (2, 0), (3, 1)]
+            signs = f"COALESCE({t}.stop_reason = 'progression' OR {t}.progression_date IS NOT NULL, FALSE)"
             sql = (
-                f"(CASE WHEN {t}.progressed IS FALSE THEN CAST({signs} AS INTEGER)"
-                f" WHEN {t}.progressed OR {signs} THEN 4 WHEN {t}.end_date IS NULL THEN 3 ELSE 2 END)"
+                f"(COALESCE(CAST({t}.progressed AS INTEGER), 2) + 3 * CAST({signs} AS INTEGER)"
+                f" + 6 * CAST({t}.end_date IS NULL AS INTEGER))"
             )
-            feats.append(([{"pt": pt, "ap": ap} for pt, ap in pa], sql))
+            feats.append((list(_PROGRESSION), sql))
         if "lv" in self.reads:  # the dose level from the dose and interval states (_ssa_level)
-            above = " + ".join(f"CAST({t}.dose_mg > {c!r} AS INTEGER)" for c in CEILINGS)
-            feats.append(([{"ds": v} for v in range(len(CEILINGS) + 2)], f"COALESCE(1 + {above}, 0)"))
-            short = f"COALESCE(1 + CAST({t}.interval_days < {MIN_INTERVAL!r} AS INTEGER), 0)"
-            feats.append(([{"is": v} for v in range(3)], short))
+            n = len(CEILINGS)
+            below = " + ".join(f"CAST({t}.dose_mg > {c!r} AS INTEGER)" for c in CEILINGS)
+            # the dose state: 0 unknown, else 1 + the number of ceilings below the dose
+            feats.append(([*({"ds": v + 1} for v in range(n + 1)), {"ds": 0}], f"COALESCE({below}, {n + 1})"))
+            short = f"COALESCE(CAST({t}.interval_days < {MIN_INTERVAL!r} AS INTEGER), 2)"
+            feats.append(([{"is": 1}, {"is": 2}, {"is": 0}], short))
         return feats
 
     def columns(self) -> list[tuple[str, str]]:
