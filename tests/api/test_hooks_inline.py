@@ -119,6 +119,39 @@ def test_order_sign_answered_inline_the_second_time(open_client: TestClient, wor
     assert any("CYP3A4" in c["summary"] or "CYP3A4" in c.get("detail", "") for c in first)
 
 
+def test_order_cards_follow_the_draft_order_not_an_earlier_one(
+    tmp_path: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cached order cards are keyed by the draft order too: the same record ordered at another dose gets
+    that dose's cards (the ones a server without a cache gives), and the agent is screened once."""
+    screens: list[str] = []
+    real = hooks.optional.screen
+
+    def counting(agent: str, patient: Patient) -> Any:
+        screens.append(agent)
+        return real(agent, patient)
+
+    monkeypatch.setattr(hooks.optional, "screen", counting)
+
+    def body(mg: float) -> dict[str, Any]:
+        return hook_request(
+            "order-sign", prefetch_data=prefetch([CLARITHROMYCIN]), drafts=[draft_cabozantinib(mg)]
+        )
+
+    (tmp_path / "off").mkdir()
+    settings = make_settings(tmp_path, keys, hooks_open=True)
+    uncached = make_settings(tmp_path / "off", keys, hooks_open=True, eval_cache_mb=0)
+    with TestClient(create_app(settings)) as c, TestClient(create_app(uncached)) as p:
+        answers = {}
+        for mg in (60, 20, 60, 20):
+            got, want = c.post(OS, json=body(mg)), p.post(OS, json=body(mg))
+            assert got.status_code == want.status_code == 200, got.text
+            assert got.json()["cards"] == want.json()["cards"]
+            answers.setdefault(mg, got.json()["cards"])
+    assert answers[60] != answers[20]  # the 60 mg order carries the reduction the 20 mg order already has
+    assert screens.count("cabozantinib") == 1 + 4  # once with the cache, every time without
+
+
 def test_errors_answered_inline_are_the_same_problems(
     open_client: TestClient, worker_calls: list[str]
 ) -> None:

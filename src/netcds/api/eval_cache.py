@@ -10,7 +10,9 @@ service keeps, for recent inputs:
 - ``mapping``: the contract Patient a hook's prefetch maps to, with its canonical JSON and content hash
   (:class:`MappedPatient`), keyed by the sha256 of the canonical prefetch JSON and the as-of date;
 - ``cards``: the patient-view cards for an evaluation (the per-call explanation link is set afterwards);
-- ``screen``: an order-sign agent screen.
+- ``screen``: an order-sign agent screen;
+- ``ordercards``: one ordered agent's order-select / order-sign cards, keyed by the record's content hash,
+  the agent, the sha256 of the draft order's canonical JSON, the service, the engine version and base URL.
 
 Each kind is its own LRU: evaluations get ``server.eval_cache_mb``, every other kind a quarter of that,
 so a run of new records (or of large screens) cannot push out the mappings and cards that are cheap to
@@ -94,6 +96,7 @@ CODECS: dict[str, tuple[Callable[[Any], bytes], Callable[[bytes], Any]]] = {
     "evaluation": (_encode_evaluation, _decode_evaluation),
     "mapping": (lambda m: m.text.encode(), MappedPatient.decode),
     "cards": (lambda c: json.dumps(c, separators=(",", ":")).encode(), json.loads),
+    "ordercards": (lambda c: json.dumps(c, separators=(",", ":")).encode(), json.loads),
 }
 
 

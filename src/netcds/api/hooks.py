@@ -364,23 +364,21 @@ def _order_check(call: _Call) -> Response:
         digest = content_hash(patient)
     cards = []
     for d in targets:
-        agent = d.agent or ""
-        seed = f"{service_id}|{digest}|{agent}|{d.resource_id or ''}"
-        found = ctx.eval_cache.memo(  # the agent data is read once per process
-            ("screen", agent, digest, __version__),
-            AgentScreenView,
-            call.fresh(partial(optional.screen, agent, patient)),
-            lambda _s: SCREEN_BYTES,
+        # an ordered agent's cards follow from the record, the draft order and the agent data (the key)
+        key = (
+            "ordercards",
+            service_id,
+            digest,
+            d.agent or "",
+            sha256_hex(canonical_json(d.resource)),
+            __version__,
+            ctx.base_url,
         )
-        if found is None:
-            why = (
-                "the safety layer is not installed"
-                if not optional.safety_available()
-                else "no safety data is encoded for it"
-            )
-            cards.append(unscreened_card(agent, why, ctx.base_url, seed))
-        else:
-            cards += order_cards(found, d.resource, base_url=ctx.base_url, seed=seed)
+        built = ctx.eval_cache.get(key)
+        if not isinstance(built, list):
+            built = _agent_cards(call, d, patient, digest)
+            ctx.eval_cache.put(key, built, len(canonical_json(built)) * OBJECT_FACTOR)
+        cards += built
     call.audit(
         action,
         {
@@ -391,6 +389,26 @@ def _order_check(call: _Call) -> Response:
         },
     )
     return _cards(cards)
+
+
+def _agent_cards(call: _Call, d: DraftMedication, patient: Patient, digest: str) -> list[dict[str, Any]]:
+    """The order-select / order-sign cards of one ordered agent for this record."""
+    ctx, agent = call.ctx, d.agent or ""
+    seed = f"{call.service_id}|{digest}|{agent}|{d.resource_id or ''}"
+    found = ctx.eval_cache.memo(  # the agent data is read once per process
+        ("screen", agent, digest, __version__),
+        AgentScreenView,
+        call.fresh(partial(optional.screen, agent, patient)),
+        lambda _s: SCREEN_BYTES,
+    )
+    if found is None:
+        why = (
+            "the safety layer is not installed"
+            if not optional.safety_available()
+            else "no safety data is encoded for it"
+        )
+        return [unscreened_card(agent, why, ctx.base_url, seed)]
+    return order_cards(found, d.resource, base_url=ctx.base_url, seed=seed)
 
 
 @router.post(

@@ -6,10 +6,10 @@ level is one SQLite file that every worker of one server reads and writes (WAL, 
 a writer; ``synchronous=OFF``: it is a cache, nothing in it is a record of what was said, and it is
 deleted when the server stops). It lives in ``/dev/shm`` when there is one (memory), else the temp dir.
 
-Only deterministic results are kept (evaluation outputs, prefetch mappings, patient-view cards), under
-the same keys as the first level, which include the guideline version, knowledge digest and engine
-version. Bounded in bytes (``server.shared_cache_mb``; the oldest entries go first). Any SQLite error
-makes a lookup a miss and a store a no-op: the cache can slow nothing down by failing.
+Only deterministic results are kept (evaluation outputs, prefetch mappings, patient-view and order
+cards), under the same keys as the first level, which include the guideline version, knowledge digest
+and engine version. Bounded in bytes (``server.shared_cache_mb``; the oldest entries go first). Any
+SQLite error makes a lookup a miss and a store a no-op: the cache can slow nothing down by failing.
 """
 
 from __future__ import annotations
