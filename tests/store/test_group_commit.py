@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from netcds import Patient, evaluate, load_knowledge
-from netcds.store import Store
+from netcds.store import Store, batch
 from netcds.store.models import AuditRow
 from netcds.store.repo import make_engine, migrate, schema_revision
 from tests.store.test_store import RECORD
@@ -62,6 +62,43 @@ def test_a_faulty_append_fails_alone_and_the_rest_of_its_batch_commits(db_url: s
         futures[1].result(10)
     actions = {e.action for e in store.audit_log(limit=10)}
     assert actions == {"first", "good-0", "good-1"}
+    store.close()
+
+
+def test_the_writer_waits_for_company_only_after_a_shared_commit(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lone append is committed at once; once a batch held several appends (concurrent requests), the
+    writer waits the commit window before the next commit so that more appends share its fsync."""
+    waits: list[float] = []
+    monkeypatch.setattr(batch.time, "sleep", waits.append)
+    store = Store.open(db_url)
+    taken, gate = threading.Event(), threading.Event()
+
+    def row(action: str, hold: bool = False) -> Any:
+        def append(s: Session) -> None:
+            if hold:  # the writer is inside this append: what is submitted now queues for the next batch
+                taken.set()
+                gate.wait(5)
+            s.add(AuditRow(at=_now(), actor="t", action=action))
+
+        return append
+
+    before = store._batch.appends
+    store._batch.run(row("alone"))
+    store._batch.run(row("alone again"))
+    assert waits == []  # nobody else writing: no delay
+    first = store._batch.submit(row("holds the writer", hold=True))
+    assert taken.wait(5)
+    queued = [store._batch.submit(row(f"queued-{i}")) for i in range(3)]
+    gate.set()
+    first.result(10)
+    for f in queued:
+        f.result(10)
+    assert waits == []  # the batch of three followed a lone commit
+    store._batch.run(row("after a shared commit"))
+    assert waits == [batch.WINDOW_S]
+    assert store._batch.appends - before == 7
     store.close()
 
 
