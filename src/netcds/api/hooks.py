@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
@@ -136,14 +136,18 @@ async def call_service(service_id: ServiceId, request: Request, ctx: Ctx) -> Res
     _require_header(request, ctx)
     raw_body = await read_body(request, ctx.settings.max_body_bytes)
     later: Later = []
+    scratch: dict[str, Any] = {}  # what a call tried on the event loop found out, for its worker
+
+    def parse() -> tuple[Any, HookRequest]:
+        data = parse_json_body(raw_body)
+        try:
+            return data, HookRequest.model_validate(data)
+        except ValidationError as exc:
+            raise validation_problem(exc, "hook request") from None
 
     def work(inline: bool = False) -> Response:
         who = _principal(request, ctx, [f"{ctx.base_url}/cds-services/{service_id}"])
-        data = parse_json_body(raw_body)
-        try:
-            req = HookRequest.model_validate(data)
-        except ValidationError as exc:
-            raise validation_problem(exc, "hook request") from None
+        data, req = _once(scratch, "request", parse)
         if req.hook != definition.hook:
             raise ApiProblem(
                 422,
@@ -162,7 +166,7 @@ async def call_service(service_id: ServiceId, request: Request, ctx: Ctx) -> Res
                 errors=[("context.patientId", "required (the FHIR id of the patient)")],
             )
         raw = data if isinstance(data, dict) else {}
-        call = _Call(request, ctx, who, service_id, req, raw, later, inline)
+        call = _Call(request, ctx, who, service_id, req, raw, later, inline, scratch)
         return _patient_view(call) if definition.hook == "patient-view" else _order_check(call)
 
     response = None
@@ -179,6 +183,14 @@ async def call_service(service_id: ServiceId, request: Request, ctx: Ctx) -> Res
 
 class NeedsWork(Exception):  # noqa: N818 (a signal, not an error)
     """Raised by a hook call tried on the event loop when answering needs the engine, the mapping or I/O."""
+
+
+def _once(scratch: dict[str, Any], name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, once per call: the worker reuses what the try on the event loop already did."""
+    if name not in scratch:
+        scratch[name] = compute()
+    found: T = scratch[name]
+    return found
 
 
 def _may_answer_inline(ctx: ServiceContext, body: bytes) -> bool:
@@ -201,6 +213,7 @@ class _Call:
     raw: dict[str, Any]
     later: Later
     inline: bool
+    scratch: dict[str, Any]
 
     def fresh(self, compute: Callable[[], T]) -> Callable[[], T]:
         """``compute`` (the mapping, the engine, a screen), or on the event loop one raising NeedsWork."""
@@ -234,17 +247,21 @@ def _require_header(request: Request, ctx: ServiceContext) -> None:
 
 def _patient(call: _Call) -> MappedPatient:
     ctx = call.ctx
-    prefetch = resolve(
-        SERVICES[call.service_id].prefetch,
-        call.raw,
-        fetch_enabled=ctx.settings.fhir_fetch,
-        timeout_s=ctx.settings.fhir_fetch_timeout_s,
-        transport=ctx.fhir_transport,
-    )
-    # a live hook reads the record as of today (UTC), so ages and "within 3 weeks" checks can be assessed;
-    # the date is part of the stored input (Patient.as_of), so a replay stays exact
-    as_of = datetime.now(UTC).date() if ctx.settings.hooks_as_of_today else None
-    text = canonical_json(prefetch)
+
+    def prefetched() -> tuple[dict[str, Any], str, date | None]:
+        prefetch = resolve(
+            SERVICES[call.service_id].prefetch,
+            call.raw,
+            fetch_enabled=ctx.settings.fhir_fetch,
+            timeout_s=ctx.settings.fhir_fetch_timeout_s,
+            transport=ctx.fhir_transport,
+        )
+        # a live hook reads the record as of today (UTC), so ages and "within 3 weeks" checks can be
+        # assessed; the date is part of the stored input (Patient.as_of), so a replay stays exact
+        as_of = datetime.now(UTC).date() if ctx.settings.hooks_as_of_today else None
+        return prefetch, canonical_json(prefetch), as_of
+
+    prefetch, text, as_of = _once(call.scratch, "prefetch", prefetched)
     patient = ctx.eval_cache.memo(  # the same prefetch maps to the same record (deterministic)
         ("mapping", sha256_hex(text), str(as_of)),
         MappedPatient,
