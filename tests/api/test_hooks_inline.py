@@ -90,6 +90,23 @@ def test_a_chart_opened_again_is_answered_inline_with_the_same_cards_and_records
     assert {e.request_id for e in logged} >= {first.headers["x-request-id"], second.headers["x-request-id"]}
 
 
+def test_a_call_the_event_loop_hands_to_a_worker_is_parsed_once(
+    open_client: TestClient, worker_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    real = hooks.parse_json_body
+
+    def counting(raw: bytes) -> Any:
+        parsed.append(len(raw))
+        return real(raw)
+
+    monkeypatch.setattr(hooks, "parse_json_body", counting)
+    r = open_client.post(PV, json=hook_request("patient-view", prefetch_data=prefetch()))
+    assert r.status_code == 200, r.text
+    assert worker_calls == ["work"]  # tried on the event loop (nothing cached), then a worker
+    assert len(parsed) == 1
+
+
 def test_a_changed_record_goes_to_a_worker(open_client: TestClient, worker_calls: list[str]) -> None:
     open_client.post(PV, json=hook_request("patient-view", prefetch_data=prefetch()))
     pf = prefetch()
