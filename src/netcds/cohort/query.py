@@ -120,10 +120,11 @@ class AuditQuery:
             cols.append(f"list_position({self.d.array([lit(s) for s in SITES])}, tumor__primary_site) AS sp")
         return cols
 
-    def _matches(self) -> list[tuple[str, str]]:
-        """``m1``, ``m2``, ...: the positions in the applicable column of the entries the decision
-        matches (cohort/layout.py ``matching_decisions``), in table order; 0 past the last. A constant
-        list over (column, decision) pairs, indexed once per row."""
+    def _matches(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """The positions in the applicable column of the entries the decision matches (cohort/layout.py
+        ``matching_decisions``), in table order, as one column ``mm`` (the first + POS x the second
+        + ..., 0 when none): a constant list over (column, decision) pairs, indexed once per row.
+        Returns the column and the expressions of the first, second, ... position (0 past the last)."""
         width = len(DECISION_IDS) + 1
         table: list[list[int]] = []
         for cand in self.candidates:
@@ -136,12 +137,18 @@ class AuditQuery:
                     ]
                 )
         most = max((len(m) for m in table), default=0)
+        if most == 0:
+            return [], []
+        if most > 8:
+            raise SqlCompileError("a decision matching more than 8 entries of a column")
         at = f"(okey - 1) * {width} + di + 1"
-        out = []
-        for j in range(1, most + 1):
-            lookup = self.d.array([str(m[j - 1] if len(m) >= j else 0) for m in table])
-            out.append((f"m{j}", self.d.list_at_or_null(lookup, at, "okey")))
-        return out
+        packed = [sum(p * POS**j for j, p in enumerate(m)) for m in table]
+        lookup = self.d.bigint_array(packed) if most > 4 else self.d.array([str(p) for p in packed])
+        positions = [
+            f"(mm % {POS})" if j == 0 else f"({self.d.int_div('mm', str(POS**j))} % {POS})"
+            for j in range(most)
+        ]
+        return [("mm", self.d.list_at_or_null(lookup, at, "okey"))], positions
 
     def _setting(self) -> list[str]:
         missing = []
@@ -165,9 +172,10 @@ class AuditQuery:
         if r.entry.when is None:
             return "kfu"
         w = self.cc.expr(r.entry.when)
-        # TRUE: eligible unless the setting is in doubt (kfu); FALSE: not_eligible; NULL: needs_data
+        # TRUE: eligible unless the setting is in doubt (kfu); NULL: needs_data; FALSE: not_eligible
+        # (an IS NULL test is cheaper than selecting the rows where NOT w holds)
         nd, ne = (word(self.d, x, STATUS_WORDS) for x in STATUS_WORDS[1:])
-        return f"(CASE WHEN {w} THEN kfu WHEN NOT {w} THEN {ne} ELSE {nd} END)"
+        return f"(CASE WHEN {w} THEN kfu WHEN ({w}) IS NULL THEN {nd} ELSE {ne} END)"
 
     def _refs(self, cand: Candidate) -> list[EntryRef]:
         return [r for r in self.entries if r.cand is cand]
@@ -200,7 +208,7 @@ class AuditQuery:
             [
                 ("option_status", case(st_arms, subject="okey")),
                 ("option_category", case(cat_arms, subject="okey")),
-                *self._matches(),
+                *self._matches()[0],
             ],
         )
 
@@ -223,9 +231,10 @@ class AuditQuery:
         first eligible match, else the first needs_data match, else the first match); ``vc``: the
         verdict as an index into VERDICTS; ``vpos``: the position of the picked entry."""
         d, v = self.d, {w: str(i) for i, w in enumerate(VERDICTS)}
-        ms = [name for name, _ in self._matches()]
+        ms = self._matches()[1]
         status = {m: word_index(d, d.list_at("option_status", m), STATUS_WORDS) for m in ms}
-        terms = [f"CASE WHEN {m} > 0 THEN {status[m]} * {POS} + {m} END" for m in ms]
+        # the j-th match exists when mm >= POS ** (j - 1) (positions are filled in order)
+        terms = [f"CASE WHEN mm >= {POS**j} THEN {status[m]} * {POS} + {m} END" for j, m in enumerate(ms)]
         pick = ("least(" + ", ".join(terms) + ")" if len(terms) > 1 else terms[0]) if terms else "NULL"
         is_ns = in_ints("di", {DECISION_IDS.index(r) + 1 for r in NON_SYSTEMIC})
         named = self._non_systemic_named()
