@@ -10,7 +10,7 @@ import duckdb
 from netcds.cohort.layout import TREATMENT_FIELDS, canonical_columns
 from netcds.cohort.query import audit_sql
 from netcds.knowledge.schema import Knowledge
-from netcds.logic.sql import DuckDBDialect
+from netcds.logic.dialect import DuckDBDialect
 
 DIALECT = DuckDBDialect()
 

@@ -19,7 +19,7 @@ from netcds.cohort.layout import TREATMENT_FIELDS, canonical_columns, canonical_
 from netcds.cohort.query import audit_sql
 from netcds.cohort.read import dump_json_line, parse_ndjson_line, record_from_columns, validate_record
 from netcds.knowledge.schema import Knowledge
-from netcds.logic.sql import SparkDialect
+from netcds.logic.dialect import SparkDialect
 
 DIALECT = SparkDialect()
 Tagged = tuple[str, Any]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from netcds.cohort.sqltext import case, cte
 from netcds.knowledge.schema import Column, Table
-from netcds.logic.sql import Dialect, SqlCompileError
+from netcds.logic.dialect import Dialect, SqlCompileError
 
 MASK_MAX = 12  # table columns: the first candidate of a mask is a lookup of 2**12 entries
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from netcds.logic.sql import Dialect, lit
+from netcds.logic.dialect import Dialect, lit
 
 
 def typed(d: Dialect) -> bool:

@@ -15,234 +15,30 @@ cohort equivalence tests compare both on thousands of generated patients.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any
 
 from netcds.history import STANDARD_DOSE_CEILING_MG, STANDARD_MIN_INTERVAL_DAYS
 from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
+from netcds.logic.dialect import Dialect, SqlCompileError, dialect, in_expr, lit
 from netcds.patient import REGIMEN_AGENTS, TreatmentAgent
 from netcds.vocabulary import fact_specs
 
+__all__ = [  # with the dialect names (logic/dialect.py) that callers import from here
+    "TREATMENT_AGENT_VALUES",
+    "ConditionCompiler",
+    "Dialect",
+    "HistoryBits",
+    "SqlCompileError",
+    "col",
+    "dialect",
+    "in_expr",
+    "lit",
+    "matching_treatment_agents",
+]
+
 TREATMENT_AGENT_VALUES: tuple[str, ...] = tuple(TreatmentAgent.__args__)  # type: ignore[attr-defined]
-
-
-class SqlCompileError(ValueError):
-    """A condition form that has no SQL translation (named, never silently approximated)."""
-
-
-def lit(v: Any) -> str:
-    """A SQL literal for a condition value."""
-    if v is None:
-        return "NULL"
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, int | float):
-        return repr(float(v))
-    if isinstance(v, date):
-        return f"DATE '{v.isoformat()}'"
-    if isinstance(v, str):
-        return "'" + v.replace("'", "''") + "'"
-    raise SqlCompileError(f"no SQL literal for {v!r}")
-
-
-def _key(v: Any) -> str:
-    """A literal for a lookup key: integers stay integers (``lit`` writes numbers as doubles)."""
-    return str(v) if isinstance(v, int) and not isinstance(v, bool) else lit(v)
-
-
-def in_expr(x: str, values: tuple[Any, ...] | list[Any] | frozenset[str], negate: bool = False) -> str:
-    """``x IN (...)`` with the same three-valued result; longer lists as an OR chain, which keeps
-    DuckDB from turning each list into a join (slow to plan and to run in a query this wide)."""
-    vals = [lit(v) for v in (sorted(values) if isinstance(values, frozenset) else values)]
-    if len(vals) <= 3:
-        return f"({x} {'NOT IN' if negate else 'IN'} ({', '.join(vals)}))"
-    chain = "(" + " OR ".join(f"{x} = {v}" for v in vals) + ")"
-    return f"(NOT {chain})" if negate else chain
-
-
-class Dialect:
-    """SQL spelled for one engine. Only what differs between DuckDB and Spark lives here."""
-
-    name = "generic"
-    types: ClassVar[dict[str, str]] = {}
-
-    def lam(self, params: tuple[str, ...], body: str) -> str:
-        raise NotImplementedError
-
-    def transform(self, lst: str, params: tuple[str, ...], expr: str) -> str:
-        raise NotImplementedError
-
-    def list_len(self, lst: str) -> str:
-        raise NotImplementedError
-
-    def contains(self, lst: str, value: str) -> str:
-        raise NotImplementedError
-
-    def struct(self, fields: list[tuple[str, str]]) -> str:
-        raise NotImplementedError
-
-    def array(self, items: list[str]) -> str:
-        raise NotImplementedError
-
-    def typed_empty_array(self, element_type: str) -> str:
-        raise NotImplementedError
-
-    def list_bit_or(self, lst: str) -> str:
-        """Bitwise OR of a BIGINT list; NULL for an empty list."""
-        raise NotImplementedError
-
-    def int_div(self, a: str, b: str) -> str:
-        raise NotImplementedError
-
-    def list_at(self, lst: str, i: str) -> str:
-        """Element ``i`` (1-based, always in range) of a list."""
-        raise NotImplementedError
-
-    def list_at_or_null(self, lst: str, i: str, known: str) -> str:
-        """Element ``i`` of a list, NULL when ``known`` (the column ``i`` is NULL with) is NULL.
-        Spark 4.x mis-evaluates ``element_at(array literal, NULL)``: never index with NULL there."""
-        return f"CASE WHEN {known} IS NOT NULL THEN {self.list_at(lst, i)} END"
-
-    def position(self, values: Sequence[str], x: str, quoted: bool = False) -> str:
-        """The 1-based position of ``x`` in the constant ``values`` (SQL literals when ``quoted``);
-        0 when absent or NULL."""
-        raise NotImplementedError
-
-    def bigint_array(self, values: Sequence[int]) -> str:
-        return self.array([str(v) for v in values])
-
-    def lookup(self, x: str, keys: Sequence[Any], values: Sequence[Any]) -> str:
-        """``CASE x WHEN keys[0] THEN values[0] ... END`` (NULL otherwise) as one constant-list lookup."""
-        at = f"{self.position([_key(k) for k in keys], x, quoted=True)} + 1"
-        return self.list_at(self.array(["NULL", *(lit(v) for v in values)]), at)
-
-    def type_of(self, logical: str) -> str:
-        return self.types[logical]
-
-    def treatments_type(self, fields: tuple[tuple[str, str, str], ...]) -> str:
-        raise NotImplementedError
-
-
-class DuckDBDialect(Dialect):
-    name = "duckdb"
-    types: ClassVar[dict[str, str]] = {
-        "bigint": "BIGINT", "string": "VARCHAR", "bool": "BOOLEAN", "double": "DOUBLE", "date": "DATE",
-        "string_list": "VARCHAR[]",
-    }  # fmt: skip
-
-    def lam(self, params: tuple[str, ...], body: str) -> str:
-        return f"lambda {', '.join(params)}: {body}"
-
-    def transform(self, lst: str, params: tuple[str, ...], expr: str) -> str:
-        return f"list_transform({lst}, {self.lam(params, expr)})"
-
-    def list_len(self, lst: str) -> str:
-        return f"len({lst})"
-
-    def contains(self, lst: str, value: str) -> str:
-        return f"list_contains({lst}, {value})"
-
-    def struct(self, fields: list[tuple[str, str]]) -> str:
-        return "struct_pack(" + ", ".join(f"{k} := {v}" for k, v in fields) + ")"
-
-    def array(self, items: list[str]) -> str:
-        return "[" + ", ".join(items) + "]"
-
-    def typed_empty_array(self, element_type: str) -> str:
-        return f"CAST([] AS {element_type}[])"
-
-    def list_bit_or(self, lst: str) -> str:
-        return f"list_bit_or({lst})"
-
-    def int_div(self, a: str, b: str) -> str:
-        return f"({a} // {b})"
-
-    def list_at(self, lst: str, i: str) -> str:
-        return f"list_extract({lst}, {i})"
-
-    def list_at_or_null(self, lst: str, i: str, known: str) -> str:  # noqa: ARG002
-        return self.list_at(lst, i)  # a NULL index gives NULL
-
-    def position(self, values: Sequence[str], x: str, quoted: bool = False) -> str:
-        items = list(values) if quoted else [lit(v) for v in values]
-        return f"COALESCE(list_position({self.array(items)}, {x}), 0)"
-
-    def bigint_array(self, values: Sequence[int]) -> str:
-        return f"CAST({self.array([str(v) for v in values])} AS BIGINT[])"
-
-    def lookup(self, x: str, keys: Sequence[Any], values: Sequence[Any]) -> str:
-        # list_position is NULL when x is NULL or absent, and so is the element at a NULL index
-        keys_sql = self.array([_key(k) for k in keys])
-        return self.list_at(self.array([lit(v) for v in values]), f"list_position({keys_sql}, {x})")
-
-    def treatments_type(self, fields: tuple[tuple[str, str, str], ...]) -> str:
-        return "STRUCT(" + ", ".join(f"{n} {self.types[t]}" for n, _, t in fields) + ")[]"
-
-    def struct_type(self, fields: list[tuple[str, str]]) -> str:
-        return "STRUCT(" + ", ".join(f"{n} {self.types[t]}" for n, t in fields) + ")"
-
-
-class SparkDialect(Dialect):
-    name = "spark"
-    types: ClassVar[dict[str, str]] = {
-        "bigint": "BIGINT", "string": "STRING", "bool": "BOOLEAN", "double": "DOUBLE", "date": "DATE",
-        "string_list": "ARRAY<STRING>",
-    }  # fmt: skip
-
-    def lam(self, params: tuple[str, ...], body: str) -> str:
-        head = params[0] if len(params) == 1 else "(" + ", ".join(params) + ")"
-        return f"{head} -> {body}"
-
-    def transform(self, lst: str, params: tuple[str, ...], expr: str) -> str:
-        return f"transform({lst}, {self.lam(params, expr)})"
-
-    def list_len(self, lst: str) -> str:
-        return f"size({lst})"
-
-    def contains(self, lst: str, value: str) -> str:
-        return f"array_contains({lst}, {value})"
-
-    def struct(self, fields: list[tuple[str, str]]) -> str:
-        return "named_struct(" + ", ".join(f"'{k}', {v}" for k, v in fields) + ")"
-
-    def array(self, items: list[str]) -> str:
-        return "array(" + ", ".join(items) + ")"
-
-    def typed_empty_array(self, element_type: str) -> str:
-        return f"CAST(array() AS ARRAY<{element_type}>)"
-
-    def list_bit_or(self, lst: str) -> str:
-        return f"aggregate({lst}, CAST(0 AS BIGINT), (acc, x) -> acc | x)"
-
-    def position(self, values: Sequence[str], x: str, quoted: bool = False) -> str:
-        items = list(values) if quoted else [lit(v) for v in values]
-        return f"COALESCE(array_position({self.array(items)}, {x}), 0)"
-
-    def bigint_array(self, values: Sequence[int]) -> str:
-        return self.array([f"CAST({v} AS BIGINT)" if i == 0 else str(v) for i, v in enumerate(values)])
-
-    def int_div(self, a: str, b: str) -> str:
-        return f"({a} DIV {b})"
-
-    def list_at(self, lst: str, i: str) -> str:
-        return f"element_at({lst}, CAST({i} AS INT))"
-
-    def treatments_type(self, fields: tuple[tuple[str, str, str], ...]) -> str:
-        return "ARRAY<STRUCT<" + ", ".join(f"{n}: {self.types[t]}" for n, _, t in fields) + ">>"
-
-    def struct_type(self, fields: list[tuple[str, str]]) -> str:
-        return "STRUCT<" + ", ".join(f"{n}: {self.types[t]}" for n, t in fields) + ">"
-
-
-DIALECTS: dict[str, Dialect] = {"duckdb": DuckDBDialect(), "spark": SparkDialect()}
-
-
-def dialect(name: str) -> Dialect:
-    try:
-        return DIALECTS[name]
-    except KeyError:
-        raise ValueError(f"unknown SQL dialect '{name}' (one of {sorted(DIALECTS)})") from None
 
 
 def col(path: str) -> str:
