@@ -1,8 +1,8 @@
 """A bounded, thread-safe memo for deterministic work over immutable, loaded knowledge.
 
-Used for agent screens shared by patients whose rule results agree (:mod:`netcds.safety.screen`: the
-conditions are still evaluated for every patient, only building the items and the dose is shared) and
-for FHIR resources already validated (:mod:`netcds.fhir.read`). Entries must be immutable once stored.
+Used for agent screens shared by patients whose rule results agree (:mod:`netcds.safety.screen`), for
+the rule results themselves, shared by patients whose rule inputs agree (:mod:`netcds.safety.rule_inputs`),
+and for FHIR resources already validated (:mod:`netcds.fhir.read`). Entries must be immutable once stored.
 """
 
 from __future__ import annotations

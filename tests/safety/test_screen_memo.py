@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from netcds.memo import BoundedMemo
 from netcds.patient import AGENT_IDS, Patient
 from netcds.safety import AgentKnowledge, screen_agent
-from netcds.safety.screen import ScreenSession, screen_regimen
+from netcds.safety.conditions import parse_safety_condition
+from netcds.safety.rule_inputs import readers, rule_inputs
+from netcds.safety.screen import ScreenSession, _context, judge, judge_shared, screen_regimen
 
 from .conftest import AS_OF, CLEAR, merge
 
@@ -70,13 +72,23 @@ def safety_patients(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _fresh(kb: AgentKnowledge) -> AgentKnowledge:
-    return dataclasses.replace(kb, screens=BoundedMemo(0))
+    return dataclasses.replace(kb, screens=BoundedMemo(0), judgements=BoundedMemo(0))
+
+
+_SHARED: list[AgentKnowledge] = []
+
+
+def _shared(kb: AgentKnowledge) -> AgentKnowledge:
+    """One set of memos (screens and rule judgements) across every example the test draws."""
+    if not _SHARED or _SHARED[0].digest != kb.digest:
+        _SHARED[:] = [dataclasses.replace(kb, screens=BoundedMemo(100_000), judgements=BoundedMemo(100_000))]
+    return _SHARED[0]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(safety_patients(), min_size=2, max_size=4))
 def test_memoized_screens_equal_fresh_screens(akb: AgentKnowledge, records: list[dict[str, Any]]) -> None:
-    shared = dataclasses.replace(akb, screens=BoundedMemo(10_000))  # one memo across the drawn patients
+    shared = _shared(akb)
     fresh = _fresh(akb)
     for rec in records:
         patient = Patient.model_validate(rec)
@@ -90,7 +102,7 @@ def test_memoized_screens_equal_fresh_screens(akb: AgentKnowledge, records: list
 
 
 def test_patients_whose_rules_agree_share_one_entry(akb: AgentKnowledge) -> None:
-    shared = dataclasses.replace(akb, screens=BoundedMemo(100))
+    shared = dataclasses.replace(akb, screens=BoundedMemo(100), judgements=BoundedMemo(0))
     first = screen_agent("cabozantinib", Patient.model_validate(merge(CLEAR, {"age_years": 40.0})), shared)
     second = screen_agent("cabozantinib", Patient.model_validate(merge(CLEAR, {"age_years": 41.0})), shared)
     assert shared.screens.hits == 1 and len(shared.screens) == 1
@@ -118,3 +130,28 @@ def test_memo_is_bounded() -> None:
     off: BoundedMemo[int] = BoundedMemo(0)
     off.put(1, 1)
     assert off.get(1) is None
+
+
+def _with_first_warning(akb: AgentKnowledge, agent: str, when: dict[str, Any]) -> Any:
+    mono = akb.monograph(agent)
+    first = mono.warnings[0].model_copy(update={"when": parse_safety_condition(when)})
+    return mono.model_copy(update={"warnings": [first, *mono.warnings[1:]]})
+
+
+def test_a_false_fact_under_not_keeps_its_value_in_the_shared_judgement(akb: AgentKnowledge) -> None:
+    """A false comparison is shared by its truth alone, unless a `not` turns it into a reason that is shown:
+    then two patients with different values must not share the judgement."""
+    lvef = "comorbidities.lvef_percent"  # read by no cabozantinib rule
+    plain = _with_first_warning(akb, "cabozantinib", {"fact": lvef, "lt": 50})
+    negated = _with_first_warning(akb, "cabozantinib", {"not": {"fact": lvef, "lt": 50}})
+    ctx60, ctx61 = (
+        _context(Patient.model_validate(merge(CLEAR, {"comorbidities": {"lvef_percent": v}})), akb)
+        for v in (60.0, 61.0)
+    )
+    assert rule_inputs(readers(plain), ctx60) == rule_inputs(readers(plain), ctx61)
+    assert rule_inputs(readers(negated), ctx60) != rule_inputs(readers(negated), ctx61)
+    shared = dataclasses.replace(akb, judgements=BoundedMemo(100))
+    for ctx in (ctx60, ctx61):
+        got, want = judge_shared(negated, ctx, shared)[0][0], judge(negated, ctx)[0][0]
+        assert got.value is True and [h.text for h in got.hits] == [h.text for h in want.hits]
+    assert [h.text for h in judge_shared(negated, ctx61, shared)[0][0].hits] == ["LVEF (%) = 61"]

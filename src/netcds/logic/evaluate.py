@@ -126,6 +126,11 @@ def _auto_says(c: Condition) -> str:
     return f"{kind} the listed criteria"
 
 
+def compare_value(c: Compare, v: Any) -> bool:
+    """The comparison of a recorded (not None) value."""
+    return bool(_OPS[c.op](v, c.value))
+
+
 def _compare(c: Compare, facts: Facts) -> Outcome:
     v = facts.get(c.fact)
     says = says_of(c)
@@ -134,7 +139,7 @@ def _compare(c: Compare, facts: Facts) -> Outcome:
         missing = list(facts.missing_for(c.fact))
         f = Finding(says, None, why, tuple(missing), fact=c.fact)
         return Outcome(None, unknowns=[f], missing=missing)
-    result = bool(_OPS[c.op](v, c.value))
+    result = compare_value(c, v)
     f = Finding(says, result, why, (c.fact,), fact=c.fact, raw=v)
     return Outcome(True, positives=[f]) if result else Outcome(False, negatives=[f])
 

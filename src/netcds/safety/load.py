@@ -28,6 +28,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 SCREEN_MEMO_ENTRIES = 8192  # agent screens kept per knowledge set (a few KB each)
+JUDGEMENT_MEMO_ENTRIES = 4096  # monograph rule results kept per knowledge set (a few KB each)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ class AgentKnowledge:
     # agent screens by rule signature (netcds.safety.screen); not part of the knowledge's identity
     screens: BoundedMemo[tuple[tuple[SafetyItem, ...], DoseResult]] = field(
         default_factory=lambda: BoundedMemo(SCREEN_MEMO_ENTRIES), compare=False, repr=False
+    )
+    # monograph rule results by what they depend on (netcds.safety.rule_inputs), shared by patients
+    judgements: BoundedMemo[Any] = field(
+        default_factory=lambda: BoundedMemo(JUDGEMENT_MEMO_ENTRIES), compare=False, repr=False
     )
 
     def monograph(self, agent_id: str) -> Monograph:

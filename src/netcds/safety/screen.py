@@ -15,6 +15,7 @@ from netcds.patient import REGIMEN_AGENTS, Patient
 from netcds.safety.conditions import Context, Result, evaluate
 from netcds.safety.load import AgentKnowledge, load_agents, resolve
 from netcds.safety.models import AgentScreen, DoseResult, Kind, RegimenScreen, SafetyItem, SourceOut
+from netcds.safety.rule_inputs import Reader, readers, rule_inputs
 from netcds.safety.schema import SEVERITY_ORDER, Adjustment, Checked, Cite, Monograph, Severity
 
 __all__ = ["load_agents", "option_safety", "screen_agent", "screen_regimen"]
@@ -319,7 +320,7 @@ class ScreenSession:
         if hit is None:
             judged = self._judged.get(agent_id)
             if judged is None:
-                judged = self._judged[agent_id] = judge(mono, self.ctx)
+                judged = self._judged[agent_id] = judge_shared(mono, self.ctx, self.kb)
             hit = _screen(agent_id, self.patient, self.kb, self.ctx, key[1], generic=False, judged=judged)
             self._memo[key] = hit
         return hit[0], list(hit[1]), hit[2]
@@ -339,6 +340,22 @@ def judge(mono: Monograph, ctx: Context) -> Judged:
     )
 
 
+_READERS: dict[int, tuple[Monograph, tuple[Reader, ...]]] = {}
+
+
+def judge_shared(mono: Monograph, ctx: Context, kb: AgentKnowledge) -> Judged:
+    """:func:`judge`, shared with earlier patients whose rule inputs agree (:mod:`.rule_inputs`)."""
+    known = _READERS.get(id(mono))
+    if known is None or known[0] is not mono:
+        known = _READERS[id(mono)] = (mono, readers(mono))
+    key = (mono.id, rule_inputs(known[1], ctx))
+    found: Judged | None = kb.judgements.get(key)
+    if found is None:
+        found = judge(mono, ctx)
+        kb.judgements.put(key, found)
+    return found
+
+
 def rule_signature(results: tuple[Result, ...]) -> tuple[object, ...]:
     """What the items and dose can depend on: a false rule adds nothing, so it is just False; a true or
     unknown one adds text built from its decisive facts and the fields it names."""
@@ -355,7 +372,7 @@ def _screen(
     judged: Judged | None = None,
 ) -> tuple[Monograph, list[SafetyItem], DoseResult]:
     mono = kb.monograph(agent_id)
-    judged = judged if judged is not None else judge(mono, ctx)
+    judged = judged if judged is not None else judge_shared(mono, ctx, kb)
     key = (agent_id, variant, *(rule_signature(r) for r in judged))
     core = kb.screens.get(key)
     if core is None:
