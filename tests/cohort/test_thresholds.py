@@ -33,18 +33,13 @@ PATIENT_NUMBERS = {
     "biomarkers__tmb_mut_per_mb": ("biomarkers", "tmb_mut_per_mb"),
 }
 LINE_NUMBERS = {"t.dose_mg": "dose_mg", "t.interval_days": "interval_days"}
-NUMBER = r"-?\d+(?:\.\d+)?(?:e-?\d+)?"
-COMPARISON = re.compile(rf"\b(t\.\w+|\w+__\w+)\)? *(?:>=|<=|<>|>|<|=) *({NUMBER})\b")
-# a comparison with a constant looked up per row (e.g. the SSA dose ceiling of the line's agent)
-LOOKUP = re.compile(r"\b(t\.\w+|\w+__\w+)\)? *(?:>=|<=|<>|>|<|=) *list_extract\(\[([^\]]*)\]")
+COMPARISON = re.compile(r"\b(t\.\w+|\w+__\w+)\)? *(?:>=|<=|<>|>|<|=) *(-?\d+(?:\.\d+)?(?:e-?\d+)?)\b")
 
 
 def thresholds(sql: str) -> dict[str, set[float]]:
     """Every (numeric field, constant) comparison in ``sql``."""
-    pairs = COMPARISON.findall(sql)
-    pairs += [(field, v) for field, values in LOOKUP.findall(sql) for v in re.findall(NUMBER, values)]
     out: dict[str, set[float]] = {}
-    for field, value in pairs:
+    for field, value in COMPARISON.findall(sql):
         if field in PATIENT_NUMBERS or field in LINE_NUMBERS:
             out.setdefault(field, set()).add(float(value))
     return out

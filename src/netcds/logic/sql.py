@@ -73,18 +73,6 @@ def _ssa_level(agent: str | None, ds: int, short: int) -> int:
     return 1 if ds and short else 0
 
 
-_LX_LEVEL = {0: 1, 1: 2, 2: 0}  # the line feature ``lx`` of an agent with a dose ceiling -> its level
-
-
-def _line_level(agent: str | None, x: Mapping[str, int]) -> int:
-    """The SSA dose level of a line from its agent and its dose features: ``lx`` (0 within the label,
-    1 above it, 2 unknown; what HistoryBits computes) or the dose and interval states of
-    :func:`_ssa_level`."""
-    if "lx" in x and agent in STANDARD_DOSE_CEILING_MG:
-        return _LX_LEVEL[x["lx"]]
-    return _ssa_level(agent, x.get("ds", 0), x.get("is", 0))
-
-
 Line = tuple[str | None, int, int, int]  # a treatment line's (agent, pt, ap, lv): see HistoryBits
 # (pt, ap) of a line for progressed (0 false, 1 true, 2 unknown) x any sign of progression (0/1) x
 # ongoing (0/1): progressed false -> (0, signs); true, or unknown with a sign -> (3, 1); unknown without
@@ -104,7 +92,7 @@ class HistoryBits:
     A line's flags depend only on a few small features: its agent, ``pt`` (progression on the line:
     0 no, 1 unknown, 2 unknown but the line is ongoing, 3 yes), ``ap`` (any sign of progression) and
     ``lv`` (SSA dose level: 0 unknown or not an SSA, 1 standard, 2 above label; from the agent and
-    whether the line is above the label, :func:`_line_level`). The SQL computes the features some predicate
+    the dose and interval states, :func:`_ssa_level`). The SQL computes the features some predicate
     reads and indexes a constant list, tabulated here in Python, holding the line's flags: one per
     ``received`` set, four per ``progressed_on`` fact (a spare bit, then 'unknown', 'yes if
     progressive now', 'yes'). The flags of all lines are OR-ed into ``tx0``, ``tx1``, ... (NULL when
@@ -181,11 +169,13 @@ class HistoryBits:
     def _telling_agents(self) -> list[str]:
         """The agents whose flags differ from an unrecorded agent's for some progression and dose state
         (every other agent is looked up as position 0, an unknown agent's flags)."""
-        states = list(itertools.product(((0, 0), (0, 1), (1, 0), (2, 0), (3, 1)), _LX_LEVEL))
+        states = list(
+            itertools.product(((0, 0), (0, 1), (1, 0), (2, 0), (3, 1)), range(len(CEILINGS) + 2), range(3))
+        )
 
         def flags(agent: str | None) -> tuple[int, ...]:
             return tuple(
-                self._line_bits((agent, pt, ap, _line_level(agent, {"lx": lx}))) for (pt, ap), lx in states
+                self._line_bits((agent, pt, ap, _ssa_level(agent, ds, iv))) for (pt, ap), ds, iv in states
             )
 
         unknown = flags(None)
@@ -202,22 +192,19 @@ class HistoryBits:
             values: list[dict[str, Any]] = [{"agent": a} for a in (None, *agents)]
             feats.append((values, self.d.position(agents, f"{t}.agent") if agents else "0"))
         if self.reads & {"pt", "ap"}:  # one feature for both: (pt, ap) takes only five values
-            signs = (
-                f"({t}.stop_reason IS NOT DISTINCT FROM 'progression' OR {t}.progression_date IS NOT NULL)"
-            )
+            signs = f"COALESCE({t}.stop_reason = 'progression' OR {t}.progression_date IS NOT NULL, FALSE)"
             sql = (
                 f"(COALESCE(CAST({t}.progressed AS INTEGER), 2) + 3 * CAST({signs} AS INTEGER)"
                 f" + 6 * CAST({t}.end_date IS NULL AS INTEGER))"
             )
             feats.append((list(_PROGRESSION), sql))
-        if "lv" in self.reads:  # lx: above the label (dose over the agent's ceiling, or too often)
-            ceiling = self.d.lookup(
-                f"{t}.agent", list(STANDARD_DOSE_CEILING_MG), list(STANDARD_DOSE_CEILING_MG.values())
-            )
-            above = f"{t}.dose_mg > {ceiling} OR {t}.interval_days < {MIN_INTERVAL!r}"
-            # TRUE above the label, FALSE within it (both known), NULL unknown; only an agent with a
-            # ceiling reads it (the others' level does not depend on the dose)
-            feats.append(([{"lx": v} for v in _LX_LEVEL], f"COALESCE(CAST({above} AS INTEGER), 2)"))
+        if "lv" in self.reads:  # the dose level from the dose and interval states (_ssa_level)
+            n = len(CEILINGS)
+            below = " + ".join(f"CAST({t}.dose_mg > {c!r} AS INTEGER)" for c in CEILINGS)
+            # the dose state: 0 unknown, else 1 + the number of ceilings below the dose
+            feats.append(([*({"ds": v + 1} for v in range(n + 1)), {"ds": 0}], f"COALESCE({below}, {n + 1})"))
+            short = f"COALESCE(CAST({t}.interval_days < {MIN_INTERVAL!r} AS INTEGER), 2)"
+            feats.append(([{"is": 1}, {"is": 2}, {"is": 0}], short))
         return feats
 
     def columns(self) -> list[tuple[str, str]]:
@@ -231,7 +218,7 @@ class HistoryBits:
         lines: list[Line] = []
         for combo in itertools.product(*[values for values, _ in reversed(feats)]):
             x = {k: v for part in combo for k, v in part.items()}
-            lv = _line_level(x.get("agent"), x)
+            lv = _ssa_level(x.get("agent"), x.get("ds", 0), x.get("is", 0))
             lines.append((x.get("agent"), x.get("pt", 0), x.get("ap", 0), lv))
         for c in range((self.n + self.BITS_PER_COLUMN - 1) // self.BITS_PER_COLUMN):
             terms = [
