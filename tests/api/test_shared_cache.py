@@ -1,10 +1,10 @@
 """The cache level shared by the workers of `serve --workers N`: what one process stores another finds,
-bounded in bytes, and a failing or busy file is only a miss."""
+bounded in bytes (oldest first, nothing but its own entries removed), and a failing directory, a foreign
+file or a half-written entry is only a miss."""
 
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from netcds.store.canonical import content_hash
 
 
 def test_values_round_trip_and_old_entries_go_first(tmp_path: Path) -> None:
-    shared = SharedCache(tmp_path / "c.sqlite", max_bytes=64 * 1000)
+    shared = SharedCache(tmp_path / "c", max_bytes=64 * 1000)
     for i in range(200):
         shared.put(f"k{i}", bytes([i % 256]) * 1000)
     assert shared.get("k199") == bytes([199]) * 1000
@@ -32,7 +32,7 @@ def test_values_round_trip_and_old_entries_go_first(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
 def test_a_forked_worker_finds_what_another_stored(tmp_path: Path) -> None:
-    shared = SharedCache(tmp_path / "c.sqlite", max_bytes=1 << 20)
+    shared = SharedCache(tmp_path / "c", max_bytes=1 << 20)
     shared.get("warm")  # the parent opened a connection before forking, as a server's warm-up might
     pid = os.fork()
     if pid == 0:  # the other worker: its own connection
@@ -42,19 +42,31 @@ def test_a_forked_worker_finds_what_another_stored(tmp_path: Path) -> None:
     assert shared.get("from-child") == b"hello"
 
 
-def test_a_broken_or_busy_file_is_a_miss(tmp_path: Path) -> None:
-    path = tmp_path / "c.sqlite"
-    shared = SharedCache(path, max_bytes=1 << 20)
+def test_a_foreign_or_unfinished_file_and_a_missing_directory_are_misses(tmp_path: Path) -> None:
+    shared = SharedCache(tmp_path / "c", max_bytes=1 << 20)
     shared.put("a", b"1")
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another worker holds the write lock
-    shared.put("b", b"2")  # skipped at once, not waited for
-    holder.execute("ROLLBACK")
-    holder.close()
-    assert shared.get("b") is None and shared.get("a") == b"1" and shared.busy >= 1
-    broken = SharedCache(tmp_path / "missing-dir" / "c.sqlite", max_bytes=1 << 20)
+    entry = shared._file("b")
+    entry.write_bytes(b"another key\nits value")  # the name of "b", the key of another entry
+    assert shared.get("b") is None and shared.get("a") == b"1"
+    (tmp_path / "c" / f".{shared._file('c').name}.x.tmp").write_bytes(b"c\nhalf")  # a killed writer
+    assert shared.get("c") is None
+    broken = SharedCache(tmp_path / "missing-dir" / "c", max_bytes=1 << 20)
     assert broken.get("a") is None
     broken.put("a", b"1")  # no exception
+
+
+def test_eviction_removes_only_its_own_entries(tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "bench.db").write_bytes(b"x" * 50_000)  # not an entry: never removed
+    (folder / ".0123.tmp").write_bytes(b"y")
+    shared = SharedCache(folder, max_bytes=20_000)
+    for i in range(50):
+        shared.put(f"k{i}", b"z" * 1000)
+    assert (folder / "bench.db").read_bytes() == b"x" * 50_000 and (folder / ".0123.tmp").exists()
+    assert shared.get("k49") == b"z" * 1000 and shared.get("k0") is None
+    shared.put("k49", b"other")  # a key's value is deterministic: an entry is not written twice
+    assert shared.get("k49") == b"z" * 1000
 
 
 def test_the_service_cache_finds_evaluations_mappings_and_cards_of_another_worker() -> None:
@@ -64,8 +76,8 @@ def test_the_service_cache_finds_evaluations_mappings_and_cards_of_another_worke
         patient = Patient.model_validate(PATIENT_EXAMPLE)
         ev = evaluate(patient, kb)
         body = ev.model_dump_json().encode()
-        first = EvaluationCache(1 << 24, SharedCache(folder / "c.sqlite", 1 << 24))
-        other = EvaluationCache(1 << 24, SharedCache(folder / "c.sqlite", 1 << 24))
+        first = EvaluationCache(1 << 24, SharedCache(folder / "c", 1 << 24))
+        other = EvaluationCache(1 << 24, SharedCache(folder / "c", 1 << 24))
         first.put_evaluation(
             cache_key("in", kb), CachedEvaluation(ev, body, "h", ev.guideline, ev.engine_version)
         )

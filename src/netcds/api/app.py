@@ -209,7 +209,7 @@ def create_app(
         fhir_transport=fhir_transport,
         eval_cache=EvaluationCache(
             settings.eval_cache_mb * 1024 * 1024,
-            SharedCache(shared_cache_dir / "cache.sqlite", settings.shared_cache_mb * 1024 * 1024)
+            SharedCache(shared_cache_dir / "entries", settings.shared_cache_mb * 1024 * 1024)
             if shared_cache_dir is not None and settings.shared_cache_mb > 0
             else None,
         ),
