@@ -9,8 +9,10 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from netcds.api import optional
 from netcds.api.app import create_app
 from netcds.settings import Settings
 from tests.api.conftest import patient_record
@@ -26,12 +28,16 @@ def _bench() -> Any:
     return mod
 
 
-def test_heap_does_not_grow_with_requests(tmp_path: Path) -> None:
+def test_heap_does_not_grow_with_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     load = _bench()
     # the cache is bounded but would hold evaluations on purpose: measure the service without it
     settings = Settings(db_url=f"sqlite:///{tmp_path / 'm.db'}", hooks_open=True, eval_cache_mb=0)
     work = load.workload(300, 300, 7)
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        # likewise the bounded memo of monograph rule results shared across patients (its bound is tested
+        # in tests/safety/test_screen_memo.py)
+        judgements = optional._agents().judgements  # type: ignore[union-attr]
+        monkeypatch.setattr(judgements, "capacity", 0)
 
         def run(items: list[tuple[str, dict[str, Any]]]) -> None:
             for kind, body in items:

@@ -329,6 +329,7 @@ class ScreenSession:
 # the results of a monograph's warnings, monitoring and adjustments
 Judged = tuple[tuple[Result, ...], tuple[Result, ...], tuple[Result, ...]]
 ALWAYS = Result(True)
+NEVER = Result(False)
 
 
 def judge(mono: Monograph, ctx: Context) -> Judged:
@@ -351,7 +352,9 @@ def judge_shared(mono: Monograph, ctx: Context, kb: AgentKnowledge) -> Judged:
     key = (mono.id, rule_inputs(known[1], ctx))
     found: Judged | None = kb.judgements.get(key)
     if found is None:
-        found = judge(mono, ctx)
+        # a false rule is never read past its value: one shared result stands for all of them
+        w, m, a = (tuple(NEVER if r.value is False else r for r in g) for g in judge(mono, ctx))
+        found = (w, m, a)
         kb.judgements.put(key, found)
     return found
 
