@@ -8,7 +8,7 @@ Stages (CTEs), each adding columns to the one before:
 2. ``derived1``  derived facts (facts.py) that read only raw fields
 3. ``derived2``  derived facts that read other derived facts
 4. ``leaves``    every distinct comparison / history predicate, once (``l0``, ``l1``, ...)
-5. ``nodes``     table rows and columns (3-valued)
+5. ``nodes``     table rows (3-valued); a table column's condition is inline in ``setting0``
 6. ``setting*``  which table/column applies (engine/setting.py): ``okey`` numbers the column,
                  ``sst`` codes the setting status, ``force_unknown`` is the single candidate's doubt
 7. ``codes``     the status of an entry without a condition
@@ -24,6 +24,7 @@ decision point (columns: :data:`RESULT_COLUMNS`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import get_args
 
@@ -83,14 +84,15 @@ class AuditQuery:
         return name
 
     def _compile_nodes(self) -> None:
-        """Table rows and columns become columns of ``nodes``; principles and entry conditions are
-        written inline where they are read (only rows of a non-systemic decision / of the entry's
-        column evaluate them); all of them register their leaves."""
+        """Table rows become columns of ``nodes``; a table column's condition, principles and entry
+        conditions are written inline where they are read (a column's only where its table row is not
+        false, see setting_sql.py; the others only for rows of a non-systemic decision / of the
+        entry's column); all of them register their leaves."""
         for table in self.kb.tables:
             t = self._node("t_", table.id, self.cc.expr(table.applies_when), f"row criteria of {table.id}")
             for column in table.columns:
-                label = f"{table.id}/{column.id or ''}"
-                c = self._node("c_", label, self.cc.expr(column.when), f"column {label}")
+                c = self.cc.expr(column.when)
+                c = c if re.fullmatch(r"\w+", c) else f"({c})"
                 self.candidates.append(Candidate(len(self.candidates) + 1, table, column, t, c))
         # principles: read only for non-systemic decisions (inline in the verdict)
         for pid in dict.fromkeys(pid for t in self.kb.tables for pid in t.principles):

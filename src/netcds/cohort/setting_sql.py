@@ -10,6 +10,7 @@ possible candidate is in doubt because a field it reads is missing (its options 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,7 +27,15 @@ class Candidate:
     table: Table
     column: Column
     t: str  # table row value column
-    c: str  # column value column
+    c: str  # the column's value: a column name (or TRUE), or its condition (parenthesized SQL)
+
+
+def _holds(k: Candidate) -> str:
+    """Whether the candidate's table row and column hold (three-valued). A column's condition is
+    evaluated only where its table row is not false (most rows are in no table's row criteria)."""
+    if re.fullmatch(r"\w+", k.c):
+        return f"({k.t} AND {k.c})"
+    return f"CASE WHEN {k.t} IS FALSE THEN FALSE ELSE ({k.t} AND {k.c}) END"
 
 
 def setting_stages(d: Dialect, cands: Sequence[Candidate], missing: list[tuple[str, str]]) -> list[str]:
@@ -42,7 +51,12 @@ def setting_stages(d: Dialect, cands: Sequence[Candidate], missing: list[tuple[s
     n_tables = " + ".join(f"CAST((cand & {m}) <> 0 AS INTEGER)" for m in table_masks.values())
     first = d.array(["NULL"] + [str((m & -m).bit_length()) for m in range(1, 1 << len(cands))])
     return [
-        cte("setting0", "nodes", [(f"v{k.key}", f"({k.t} AND {k.c})") for k in cands]),
+        cte(
+            "setting0",
+            "nodes",
+            [(f"v{k.key}", _holds(k)) for k in cands],
+            {f"v{k.key}": f"{k.table.id}/{k.column.id or ''}" for k in cands},
+        ),
         cte("setting1", "setting0", [("sure", f"({sure})"), ("cand", f"({cand})")]),
         cte(
             "setting2",
