@@ -153,12 +153,19 @@ class AuditQuery:
         return [("mm", self.d.list_at_or_null(lookup, at, "okey"))], positions
 
     def _setting(self) -> list[str]:
+        """The setting stages; the missing-field test is written only for a candidate whose row or
+        column reads a fact that can be unknown without naming a missing field (where it is read, the
+        candidate is the single possible one and unknown, so its row or column is: for the others the
+        test is TRUE)."""
         missing = []
         for k in self.candidates:
-            parts = []
-            for node, cond in ((k.t, k.table.applies_when), (k.c, k.column.when)):
-                m = self.cc.reports_missing(cond)
-                parts.append(f"({node} IS NULL)" if m is None else f"({node} IS NULL AND {m})")
+            ms = [self.cc.reports_missing(cond) for cond in (k.table.applies_when, k.column.when)]
+            if all(m is None for m in ms):
+                continue
+            parts = [
+                f"({node} IS NULL)" if m is None else f"({node} IS NULL AND {m})"
+                for node, m in zip((k.t, k.c), ms, strict=True)
+            ]
             missing.append((str(k.key), "(" + " OR ".join(parts) + ")"))
         return setting_stages(self.d, self.candidates, missing)
 

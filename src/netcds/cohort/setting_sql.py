@@ -40,7 +40,7 @@ def _holds(k: Candidate) -> str:
 
 def setting_stages(d: Dialect, cands: Sequence[Candidate], missing: list[tuple[str, str]]) -> list[str]:
     """The stages after ``nodes``; ``missing``: (candidate key, SQL TRUE when its unknown table row
-    or column names a missing field)."""
+    or column names a missing field); a candidate not listed always names one."""
     if len(cands) > MASK_MAX:
         raise SqlCompileError(f"more than {MASK_MAX} table columns: the setting lookup would be too large")
     sure = " + ".join(f"CAST(v{k.key} IS TRUE AS INTEGER) * {1 << (k.key - 1)}" for k in cands)
@@ -90,7 +90,7 @@ def setting_stages(d: Dialect, cands: Sequence[Candidate], missing: list[tuple[s
                 (
                     "force_unknown",
                     # a CASE, not AND: only the single-candidate rows evaluate the missing-field test
-                    f"CASE WHEN n_sure = 0 AND n_cand = 1 THEN {case(missing, 'FALSE', 'cand_key')}"
+                    f"CASE WHEN n_sure = 0 AND n_cand = 1 THEN {case(missing, 'TRUE', 'cand_key')}"
                     " ELSE FALSE END",
                 ),
             ],
