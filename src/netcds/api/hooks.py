@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from netcds import __version__
 from netcds.api import optional
 from netcds.api.auth import OPEN, AuthError, Principal
-from netcds.api.context import INLINE_BYTES, Later, ServiceContext, run_later, run_work, service
+from netcds.api.context import INLINE_BYTES, Later, ServiceContext, app_context, run_later, run_work, service
 from netcds.api.eval_cache import OBJECT_FACTOR, MappedPatient
 from netcds.api.examples import FEEDBACK_EXAMPLE, ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
 from netcds.api.hook_models import (
@@ -129,7 +129,8 @@ async def discovery(request: Request, ctx: Ctx) -> Discovery:
         }
     },
 )
-async def call_service(service_id: ServiceId, request: Request, ctx: Ctx) -> Response:
+async def call_service(service_id: ServiceId, request: Request) -> Response:
+    ctx = app_context(request)  # not a dependency: resolving one costs FastAPI more than a cached call
     definition = SERVICES.get(service_id)
     if definition is None:
         raise ApiProblem(404, f"no CDS service '{service_id}'", kind="unknown-service")

@@ -19,6 +19,7 @@ from netcds.api.context import (
     INLINE_BYTES,
     Later,
     ServiceContext,
+    app_context,
     rest_principal,
     run_later,
     run_work,
@@ -150,11 +151,13 @@ def health(ctx: Ctx) -> Health:
     openapi_extra=PATIENT_BODY,
     summary="Evaluate one patient (contract Patient -> Evaluation)",
 )
-async def evaluate_patient(
-    request: Request, ctx: Ctx, who: Who, guideline_version: GuidelineVersion = None
-) -> Response:
+async def evaluate_patient(request: Request, guideline_version: GuidelineVersion = None) -> Response:
     """Every option of the applicable guideline table with its status for this patient. Stateless: the
     patient is not stored; the audit log records the input hash."""
+    # the context and the caller are read here, not as dependencies: resolving those costs FastAPI more
+    # per request than a cached evaluation (neither adds anything to the OpenAPI document)
+    ctx = app_context(request)
+    who = await rest_principal(request)
     raw = await read_body(request, ctx.settings.max_body_bytes)
 
     def prepare() -> tuple[Patient, Knowledge, str]:
