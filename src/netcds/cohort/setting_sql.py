@@ -64,7 +64,6 @@ def setting_stages(d: Dialect, cands: Sequence[Candidate], missing: list[tuple[s
             [
                 ("n_sure", "bit_count(sure)"),
                 ("n_cand", "bit_count(cand)"),
-                ("n_cand_tables", f"({n_tables})"),
                 ("sure_key", d.list_at(first, "sure + 1")),
                 ("cand_key", d.list_at(first, "cand + 1")),
             ],
@@ -79,8 +78,9 @@ def setting_stages(d: Dialect, cands: Sequence[Candidate], missing: list[tuple[s
                 ),
                 (
                     "tkey",
+                    # the number of tables with a possible candidate, only where no candidate is sure
                     "CASE WHEN n_sure > 1 THEN NULL WHEN n_sure = 1 THEN sure_key"
-                    " WHEN n_cand = 1 OR n_cand_tables = 1 THEN cand_key END",
+                    f" WHEN n_cand = 1 OR ({n_tables}) = 1 THEN cand_key END",
                 ),
                 (
                     "okey",
