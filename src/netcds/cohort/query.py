@@ -242,18 +242,25 @@ class AuditQuery:
         d, v = self.d, {w: str(i) for i, w in enumerate(VERDICTS)}
         ms = self._matches()[1]
         status = {m: word_index(d, d.list_at("option_status", m), STATUS_WORDS) for m in ms}
-        # the j-th match exists when mm >= POS ** (j - 1) (positions are filled in order)
-        terms = [f"CASE WHEN mm >= {POS**j} THEN {status[m]} * {POS} + {m} END" for j, m in enumerate(ms)]
-        pick = ("least(" + ", ".join(terms) + ")" if len(terms) > 1 else terms[0]) if terms else "NULL"
+        # the j-th match exists when mm >= POS ** (j - 1) (positions are filled in order): the rows
+        # with j matches take the least of j terms (most rows match none and skip them all)
+        terms = [f"{status[m]} * {POS} + {m}" for m in ms]
+        arms = [
+            (f"mm >= {POS**j}", f"least({', '.join(terms[: j + 1])})" if j else terms[0])
+            for j in reversed(range(len(terms)))
+        ]
+        pick = case(arms)
         is_ns = in_ints("di", {DECISION_IDS.index(r) + 1 for r in NON_SYSTEMIC})
         named = self._non_systemic_named()
         # a picked status s (0 eligible, 1 needs_data, 2 not_eligible) is verdict (2 s) mod 3
         assert VERDICTS[:3] == ("concordant", "listed_not_eligible", "needs_data")
+        assert VERDICTS.index("no_systemic_indicated") == VERDICTS.index("not_listed") + 1
         vc = (
             f"CASE WHEN okey IS NULL THEN (CASE WHEN sst = 2 THEN (CASE WHEN {is_ns} THEN"
             f" {v['no_systemic_indicated']} ELSE {v['not_listed']} END) ELSE {v['needs_data']} END)"
-            f" WHEN {is_ns} THEN (CASE WHEN ({named}) IS TRUE THEN {v['no_systemic_indicated']}"
-            f" WHEN ({named}) IS FALSE THEN {v['not_listed']} ELSE {v['needs_data']} END)"
+            # named TRUE: no_systemic_indicated, FALSE: not_listed (one less), NULL: needs_data
+            f" WHEN {is_ns} THEN COALESCE({v['no_systemic_indicated']} - CAST(NOT ({named}) AS INTEGER),"
+            f" {v['needs_data']})"
             f" WHEN pick IS NULL THEN {v['not_listed']}"
             f" ELSE ({d.int_div('pick', str(POS))} * 2) % 3 END"
         )
