@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 from netcds.facts import GUT_BY_COLON_SEGMENT, GUT_BY_SITE, SMALL_BOWEL_SITES, SSA_AGENTS
 from netcds.logic.sql import Dialect, HistoryBits, in_expr
+from netcds.vocabulary import fact_specs
+
+_NOT_PROGRESSIVE = ("stable", "no_evidence_of_disease")  # facts._progressive: False
 
 
 def _rank(x: str, g1_below: float, g2_upto: float) -> str:
@@ -81,9 +84,13 @@ def _advanced() -> str:
 
 
 def _progressive() -> str:
+    if set(fact_specs()["disease.status"].values or ()) == {"progressive", *_NOT_PROGRESSIVE}:
+        # every recorded status is one of these: a plain comparison (NULL when unrecorded), which
+        # DuckDB evaluates once per distinct value of the column
+        return "(disease__status = 'progressive')"
     return (
         "CASE WHEN disease__status = 'progressive' THEN TRUE"
-        " WHEN disease__status IN ('stable', 'no_evidence_of_disease') THEN FALSE END"
+        f" WHEN {in_expr('disease__status', _NOT_PROGRESSIVE)} THEN FALSE END"
     )
 
 

@@ -130,7 +130,7 @@ class HistoryBits:
         if not hits:
             return "(CASE WHEN treatments IS NULL THEN NULL ELSE FALSE END)"
         b = self._alloc(("received", hits), 1, ("agent",), lambda x: int(x[0] in hits))
-        return f"(CASE WHEN {self._col(b)} IS NULL THEN NULL ELSE {self.test(b)} END)"
+        return self.test(b)  # NULL when the history is unknown (tx NULL), as the bit test is
 
     def progressed_on(self, agents: frozenset[str] | tuple[str, ...], level: str | None = None) -> str:
         """facts.progressed_on: a line is 0 (no), 1 (unknown), 2 (yes if the disease is progressive now, else
