@@ -60,6 +60,12 @@ class EntryRef:
     pos: int  # 1-based within its column
 
 
+def _picked(x: str) -> str:
+    """``x`` for the rows with a picked entry (``vpos``), NULL for the others: only those rows index a
+    list (cheaper than indexing with NULL; Spark must not)."""
+    return f"CASE WHEN vpos IS NOT NULL THEN {x} END"
+
+
 class AuditQuery:
     """Builds the audit SQL for one knowledge version and one dialect."""
 
@@ -276,8 +282,8 @@ class AuditQuery:
         offsets = [0]
         for cand in self.candidates:
             offsets.append(offsets[-1] + len(cand.column.entries))
-        off = self.d.list_at_or_null(self.d.array([str(o) for o in offsets[:-1]]), "okey", "vpos")
-        return self.d.list_at_or_null(words(self.d, values, vocab), f"{off} + vpos", "vpos")
+        off = self.d.list_at(self.d.array([str(o) for o in offsets[:-1]]), "okey")  # okey is set with vpos
+        return _picked(self.d.list_at(words(self.d, values, vocab), f"{off} + vpos"))
 
     def _failing(self) -> str:
         arms = []
@@ -341,7 +347,7 @@ class AuditQuery:
             "verdict_entry_id": self._entry_at([e.id for e in entries], [e.id for e in entries]),
             "failing_condition": self._failing(),
             "chosen_tier": self._entry_at([e.tier for e in entries], TIER_ORDER),
-            "chosen_category": d.list_at_or_null("option_category", "vpos", "vpos"),
+            "chosen_category": _picked(d.list_at("option_category", "vpos")),
         }
 
     def sql(self, source: str = "decisions", expand: bool = True) -> str:
