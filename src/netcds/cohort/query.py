@@ -270,7 +270,7 @@ class AuditQuery:
             f" WHEN pick IS NULL THEN {v['not_listed']}"
             f" ELSE ({d.int_div('pick', str(POS))} * 2) % 3 END"
         )
-        vpos = f"CASE WHEN NOT {is_ns} THEN pick % {POS} END"
+        vpos = f"CASE WHEN pick IS NOT NULL AND NOT {is_ns} THEN pick % {POS} END"  # most rows: no pick
         return [
             cte("verdict1", "per_key", [("pick", pick)]),
             cte("verdict", "verdict1", [("vc", vc), ("vpos", vpos)]),
