@@ -10,12 +10,12 @@ Stages (CTEs), each adding columns to the one before:
 4. ``leaves``    every distinct comparison / history predicate, once (``l0``, ``l1``, ...)
 5. ``nodes``     table rows (3-valued); a table column's condition is inline in ``setting0``
 6. ``setting*``  which table/column applies (engine/setting.py): ``okey`` numbers the column,
-                 ``sst`` codes the setting status, ``force_unknown`` is the single candidate's doubt
-7. ``codes``     the status of an entry without a condition
-8. ``per_key``   the applicable column's status and category lists, one CASE branch per column, so
-                 an entry's condition is evaluated only for the rows of its column; ``m1``, ``m2``:
-                 the positions of the entries the decision matches (a constant lookup)
-9. ``verdict*``  the verdict's pick and the concordance verdict (cohort/verdict.py) as codes
+                 ``sst`` codes the setting status, ``kfu`` is the status of an entry without a
+                 condition (needs_data under the single candidate's doubt)
+7. ``per_key``   the applicable column's status and category lists, one CASE branch per column, so
+                 an entry's condition is evaluated only for the rows of its column; ``mm``: the
+                 positions of the entries the decision matches, packed (one constant lookup)
+8. ``verdict*``  the verdict's pick and the concordance verdict (cohort/verdict.py) as codes
 
 Keys, statuses and verdicts are small integers until the last SELECT, which spells the words by
 indexing constant lists (ENUMs on DuckDB, see cohort/sqltext.py). The result has one row per
@@ -173,13 +173,8 @@ class AuditQuery:
                 for node, m in zip((k.t, k.c), ms, strict=True)
             ]
             missing.append((str(k.key), "(" + " OR ".join(parts) + ")"))
-        return setting_stages(self.d, self.candidates, missing)
-
-    def _codes(self) -> list[str]:
-        """``kfu``: the status of an entry without a condition (needs_data only under the setting's
-        doubt), which is also the status of an entry whose condition holds."""
-        el, nd, _ = (word(self.d, w, STATUS_WORDS) for w in STATUS_WORDS)
-        return [cte("codes", "setting", [("kfu", f"(CASE WHEN force_unknown THEN {nd} ELSE {el} END)")])]
+        doubt = (word(self.d, "needs_data", STATUS_WORDS), word(self.d, "eligible", STATUS_WORDS))
+        return setting_stages(self.d, self.candidates, missing, doubt)
 
     def _status(self, r: EntryRef) -> str:
         """The entry's status word (engine/options.py, with the setting's doubt), evaluated inline in
@@ -219,7 +214,7 @@ class AuditQuery:
             cat_arms.append((str(cand.key), cat))
         return cte(
             "per_key",
-            "codes",
+            "setting",
             [
                 ("option_status", case(st_arms, subject="okey")),
                 ("option_category", case(cat_arms, subject="okey")),
@@ -355,12 +350,12 @@ class AuditQuery:
         ``options`` list of structs (entry_id, regimen, status, tier, category) beside the compact
         ``option_status`` / ``option_category`` lists (aligned with the column's entries)."""
         # every leaf and history bit is registered (by _compile_nodes) before any stage is written
-        setting, codes = self._setting(), self._codes()
-        later = [*setting, *codes, self._per_key(), *self._verdict()]
+        setting = self._setting()
+        later = [*setting, self._per_key(), *self._verdict()]
         finals = self._finals(expand)
         # leaves read only by category rules and non-systemic principles (a few rows of one branch
         # each) are written inline there instead of computed for every row
-        eager = [e for _, e in self.node_cols] + setting + codes + [self._status(r) for r in self.entries]
+        eager = [e for _, e in self.node_cols] + setting + [self._status(r) for r in self.entries]
         used = names_in(" ".join([*eager, finals["failing_condition"]]))
         lazy = frozenset(name for name in self.cc.leaves.values() if name not in used)
         ctes, inlined = fact_stages(self.cc, source, self._decision(), lazy)

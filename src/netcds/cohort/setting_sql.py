@@ -4,8 +4,9 @@ Every table column is a candidate; ``v1``, ``v2``, ... say (three-valued) whethe
 column hold, ``sure`` and ``cand`` are bit masks of the candidates that surely / possibly apply (the
 first of each from a constant list indexed by the mask). From them: ``sst`` the setting status
 (0 applies, 1 needs_data, 2 not_applicable, 3 ambiguous), ``tkey`` the candidate whose table is
-shown, ``okey`` the candidate whose column gives the options, and ``force_unknown``: the single
-possible candidate is in doubt because a field it reads is missing (its options become needs_data).
+shown, ``okey`` the candidate whose column gives the options, and ``kfu``: the status of an entry
+without a condition, needs_data when the single possible candidate is in doubt because a field it
+reads is missing (its options become needs_data), else eligible.
 """
 
 from __future__ import annotations
@@ -38,9 +39,12 @@ def _holds(k: Candidate) -> str:
     return f"CASE WHEN {k.t} IS FALSE THEN FALSE ELSE ({k.t} AND {k.c}) END"
 
 
-def setting_stages(d: Dialect, cands: Sequence[Candidate], missing: list[tuple[str, str]]) -> list[str]:
+def setting_stages(
+    d: Dialect, cands: Sequence[Candidate], missing: list[tuple[str, str]], doubt: tuple[str, str]
+) -> list[str]:
     """The stages after ``nodes``; ``missing``: (candidate key, SQL TRUE when its unknown table row
-    or column names a missing field); a candidate not listed always names one."""
+    or column names a missing field), a candidate not listed always names one; ``doubt``: the
+    status of an entry without a condition with and without the single candidate's doubt (``kfu``)."""
     if len(cands) > MASK_MAX:
         raise SqlCompileError(f"more than {MASK_MAX} table columns: the setting lookup would be too large")
     # CASEs (a selection each) cost less than casting the three-valued tests and multiplying (measured)
@@ -89,10 +93,10 @@ def setting_stages(d: Dialect, cands: Sequence[Candidate], missing: list[tuple[s
                     " WHEN n_cand = 1 THEN cand_key END",
                 ),
                 (
-                    "force_unknown",
+                    "kfu",
                     # a CASE, not AND: only the single-candidate rows evaluate the missing-field test
-                    f"CASE WHEN n_sure = 0 AND n_cand = 1 THEN {case(missing, 'TRUE', 'cand_key')}"
-                    " ELSE FALSE END",
+                    f"CASE WHEN n_sure = 0 AND n_cand = 1 THEN (CASE WHEN {case(missing, 'TRUE', 'cand_key')}"
+                    f" THEN {doubt[0]} ELSE {doubt[1]} END) ELSE {doubt[1]} END",
                 ),
             ],
         ),
