@@ -37,20 +37,13 @@ def _key(v: Any) -> str:
     return str(v) if isinstance(v, int) and not isinstance(v, bool) else lit(v)
 
 
-def in_expr(
-    x: str,
-    values: tuple[Any, ...] | list[Any] | frozenset[str],
-    negate: bool = False,
-    d: Dialect | None = None,
-) -> str:
-    """``x IN (...)`` with the same three-valued result. Longer lists never as ``IN``, which DuckDB may
-    turn into a join (slow to plan and to run in a query this wide): with a dialect, one containment
-    test of a constant list (NULL when ``x`` is; one function of ``x``, which DuckDB evaluates once
-    per distinct value of a column it reads as stored), else an OR chain."""
+def in_expr(x: str, values: tuple[Any, ...] | list[Any] | frozenset[str], negate: bool = False) -> str:
+    """``x IN (...)`` with the same three-valued result; longer lists as an OR chain, which keeps
+    DuckDB from turning each list into a join (slow to plan and to run in a query this wide)."""
     vals = [lit(v) for v in (sorted(values) if isinstance(values, frozenset) else values)]
     if len(vals) <= 3:
         return f"({x} {'NOT IN' if negate else 'IN'} ({', '.join(vals)}))"
-    chain = d.contains(d.array(vals), x) if d else "(" + " OR ".join(f"{x} = {v}" for v in vals) + ")"
+    chain = "(" + " OR ".join(f"{x} = {v}" for v in vals) + ")"
     return f"(NOT {chain})" if negate else chain
 
 

@@ -289,7 +289,7 @@ class ConditionCompiler:
         if c.op in ops:
             return f"({x} {ops[c.op]} {lit(c.value)})"
         if c.op in ("in", "not_in"):
-            return in_expr(x, tuple(c.value), negate=c.op == "not_in", d=self.d)
+            return in_expr(x, tuple(c.value), negate=c.op == "not_in")
         raise SqlCompileError(f"unknown operator '{c.op}'")
 
     def leaf(self, c: Compare | History) -> str:
