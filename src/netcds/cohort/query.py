@@ -310,7 +310,7 @@ class AuditQuery:
                 for r in self._refs(cand)
             ]
             arms.append((str(cand.key), d.array(structs)))
-        empty = d.typed_empty_array(d.struct_type([(f, "string") for f in OPTION_FIELDS]))  # type: ignore[attr-defined]
+        empty = d.typed_empty_array(d.struct_type([(f, "string") for f in OPTION_FIELDS]))
         return case(arms, empty, subject="okey")
 
     def _finals(self, expand: bool) -> dict[str, str]:

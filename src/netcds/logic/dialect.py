@@ -71,8 +71,15 @@ class Dialect:
     def array(self, items: list[str]) -> str:
         raise NotImplementedError
 
-    def typed_empty_array(self, element_type: str) -> str:
+    def list_type(self, element_type: str) -> str:
         raise NotImplementedError
+
+    def struct_type(self, fields: list[tuple[str, str]]) -> str:
+        """A struct type of (name, logical type) fields."""
+        raise NotImplementedError
+
+    def typed_empty_array(self, element_type: str) -> str:
+        return f"CAST({self.array([])} AS {self.list_type(element_type)})"
 
     def list_bit_or(self, lst: str) -> str:
         """Bitwise OR of a BIGINT list; NULL for an empty list."""
@@ -91,10 +98,13 @@ class Dialect:
         DuckDB indexing with NULLs present costs more than the CASE (measured)."""
         return f"CASE WHEN {known} IS NOT NULL THEN {self.list_at(lst, i)} END"
 
+    position_function = ""  # the engine's 1-based position of a value in a list (NULL when absent)
+
     def position(self, values: Sequence[str], x: str, quoted: bool = False) -> str:
         """The 1-based position of ``x`` in the constant ``values`` (SQL literals when ``quoted``);
         0 when absent or NULL."""
-        raise NotImplementedError
+        items = list(values) if quoted else [lit(v) for v in values]
+        return f"COALESCE({self.position_function}({self.array(items)}, {x}), 0)"
 
     def bigint_array(self, values: Sequence[int]) -> str:
         return self.array([str(v) for v in values])
@@ -108,11 +118,13 @@ class Dialect:
         return self.types[logical]
 
     def treatments_type(self, fields: tuple[tuple[str, str, str], ...]) -> str:
-        raise NotImplementedError
+        """The treatments column: a list of structs of (name, source, logical type) fields."""
+        return self.list_type(self.struct_type([(n, t) for n, _, t in fields]))
 
 
 class DuckDBDialect(Dialect):
     name = "duckdb"
+    position_function = "list_position"
     types: ClassVar[dict[str, str]] = {
         "bigint": "BIGINT", "string": "VARCHAR", "bool": "BOOLEAN", "double": "DOUBLE", "date": "DATE",
         "string_list": "VARCHAR[]",
@@ -136,8 +148,8 @@ class DuckDBDialect(Dialect):
     def array(self, items: list[str]) -> str:
         return "[" + ", ".join(items) + "]"
 
-    def typed_empty_array(self, element_type: str) -> str:
-        return f"CAST([] AS {element_type}[])"
+    def list_type(self, element_type: str) -> str:
+        return f"{element_type}[]"
 
     def list_bit_or(self, lst: str) -> str:
         return f"list_bit_or({lst})"
@@ -148,10 +160,6 @@ class DuckDBDialect(Dialect):
     def list_at(self, lst: str, i: str) -> str:
         return f"list_extract({lst}, {i})"
 
-    def position(self, values: Sequence[str], x: str, quoted: bool = False) -> str:
-        items = list(values) if quoted else [lit(v) for v in values]
-        return f"COALESCE(list_position({self.array(items)}, {x}), 0)"
-
     def bigint_array(self, values: Sequence[int]) -> str:
         return f"CAST({self.array([str(v) for v in values])} AS BIGINT[])"
 
@@ -160,15 +168,13 @@ class DuckDBDialect(Dialect):
         keys_sql = self.array([_key(k) for k in keys])
         return self.list_at(self.array([lit(v) for v in values]), f"list_position({keys_sql}, {x})")
 
-    def treatments_type(self, fields: tuple[tuple[str, str, str], ...]) -> str:
-        return "STRUCT(" + ", ".join(f"{n} {self.types[t]}" for n, _, t in fields) + ")[]"
-
     def struct_type(self, fields: list[tuple[str, str]]) -> str:
         return "STRUCT(" + ", ".join(f"{n} {self.types[t]}" for n, t in fields) + ")"
 
 
 class SparkDialect(Dialect):
     name = "spark"
+    position_function = "array_position"
     types: ClassVar[dict[str, str]] = {
         "bigint": "BIGINT", "string": "STRING", "bool": "BOOLEAN", "double": "DOUBLE", "date": "DATE",
         "string_list": "ARRAY<STRING>",
@@ -193,15 +199,11 @@ class SparkDialect(Dialect):
     def array(self, items: list[str]) -> str:
         return "array(" + ", ".join(items) + ")"
 
-    def typed_empty_array(self, element_type: str) -> str:
-        return f"CAST(array() AS ARRAY<{element_type}>)"
+    def list_type(self, element_type: str) -> str:
+        return f"ARRAY<{element_type}>"
 
     def list_bit_or(self, lst: str) -> str:
         return f"aggregate({lst}, CAST(0 AS BIGINT), (acc, x) -> acc | x)"
-
-    def position(self, values: Sequence[str], x: str, quoted: bool = False) -> str:
-        items = list(values) if quoted else [lit(v) for v in values]
-        return f"COALESCE(array_position({self.array(items)}, {x}), 0)"
 
     def bigint_array(self, values: Sequence[int]) -> str:
         return self.array([f"CAST({v} AS BIGINT)" if i == 0 else str(v) for i, v in enumerate(values)])
@@ -211,9 +213,6 @@ class SparkDialect(Dialect):
 
     def list_at(self, lst: str, i: str) -> str:
         return f"element_at({lst}, CAST({i} AS INT))"
-
-    def treatments_type(self, fields: tuple[tuple[str, str, str], ...]) -> str:
-        return "ARRAY<STRUCT<" + ", ".join(f"{n}: {self.types[t]}" for n, _, t in fields) + ">>"
 
     def struct_type(self, fields: list[tuple[str, str]]) -> str:
         return "STRUCT<" + ", ".join(f"{n}: {self.types[t]}" for n, t in fields) + ">"
