@@ -33,7 +33,7 @@ def test_values_round_trip_and_old_entries_go_first(tmp_path: Path) -> None:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
 def test_a_forked_worker_finds_what_another_stored(tmp_path: Path) -> None:
     shared = SharedCache(tmp_path / "c", max_bytes=1 << 20)
-    shared.get("warm")  # the parent opened a connection before forking, as a server's warm-up might
+    shared.get("warm")  # the parent looked something up before forking, as a server's warm-up might
     pid = os.fork()
     if pid == 0:  # the other worker: its own connection
         shared.put("from-child", b"hello")

@@ -92,11 +92,13 @@ def _decode_evaluation(raw: bytes) -> CachedEvaluation:
     return CachedEvaluation(None, body, h["hash"], GuidelineRef.model_validate(h["guideline"]), h["engine"])
 
 
-CODECS: dict[str, tuple[Callable[[Any], bytes], Callable[[bytes], Any]]] = {
+Codec = tuple[Callable[[Any], bytes], Callable[[bytes], Any]]
+JSON_CODEC: Codec = (lambda v: json.dumps(v, separators=(",", ":")).encode(), json.loads)
+CODECS: dict[str, Codec] = {
     "evaluation": (_encode_evaluation, _decode_evaluation),
     "mapping": (lambda m: m.text.encode(), MappedPatient.decode),
-    "cards": (lambda c: json.dumps(c, separators=(",", ":")).encode(), json.loads),
-    "ordercards": (lambda c: json.dumps(c, separators=(",", ":")).encode(), json.loads),
+    "cards": JSON_CODEC,
+    "ordercards": JSON_CODEC,
 }
 
 

@@ -68,7 +68,6 @@ class SharedCache:
         self._lock = threading.Lock()
         self._written = 0  # bytes this process wrote since its last size check
         self._warned = False
-        self.busy = 0  # kept for the health report: entries never wait for a lock any more
         try:
             path.mkdir(mode=0o700, exist_ok=True)
         except OSError as exc:  # e.g. its parent is gone: every lookup is a miss
@@ -105,7 +104,8 @@ class SharedCache:
             with open(tmp, "xb") as f:
                 f.write(key.encode() + b"\n")
                 f.write(value)
-            os.utime(tmp, ns=(time.time_ns(), time.time_ns()))  # the age eviction goes by, to the ns
+            now = time.time_ns()
+            os.utime(tmp, ns=(now, now))  # the age eviction goes by, to the nanosecond
             os.replace(tmp, final)
         except OSError as exc:
             self._failed(exc)
@@ -150,6 +150,3 @@ class SharedCache:
                 self._failed(exc)
                 return
             total -= size
-
-    def close(self) -> None:
-        """Nothing to release (no connection is held); the server removes the directory at stop."""
