@@ -158,3 +158,21 @@ def test_state_from_an_invalid_record_shows_it_as_given() -> None:
     assert state.values["tumor.ki67_percent"] == "150"
     assert state.values["medications"] == "a\nb"
     assert isinstance(state, FormState)
+
+
+def test_the_pdf_library_loads_with_the_first_pdf_not_with_the_app() -> None:
+    """fpdf2 (with fontTools and Pillow) cost every server process ~0.4 s and ~30 MiB at start."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from netcds.api.app import create_app\n"
+        "from netcds.settings import Settings\n"
+        "create_app(Settings(db_url='sqlite://'))\n"
+        "print('fpdf' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False"

@@ -9,7 +9,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from netcds.errors import KnowledgeError
-from netcds.web import pdf
 from netcds.web.cases import CaseNotFoundError, StoredEvaluationView, valid_id
 from netcds.web.evaluation_view import current_knowledge, knowledge_version, lines_for
 from netcds.web.guideline_view import cite, raw_condition_words, table_index, table_view
@@ -21,6 +20,7 @@ from netcds.web.pages import (
     repository,
     request_id,
 )
+from netcds.web.pdf_download import pdf_response
 from netcds.web.templating import compact_json, render
 from netcds.web.timeline_svg import build_timeline
 
@@ -117,8 +117,7 @@ async def stored_pdf(request: Request, evaluation_id: str) -> Response:
     if isinstance(found, Response):
         return found
     lines = lines_for(found.output, found.input)
-    body = await run_in_threadpool(pdf.summary_pdf, found.output, found.input, lines, found.summary)
-    return pdf.response(body, found.input.get("id"))
+    return await run_in_threadpool(pdf_response, found.output, found.input, lines, found.summary)
 
 
 # --- guideline browser ---------------------------------------------------------------------------------

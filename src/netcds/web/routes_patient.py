@@ -17,7 +17,6 @@ from starlette.responses import RedirectResponse, Response
 
 from netcds.errors import InputError
 from netcds.sequencing.whatif import apply_assignments, compare
-from netcds.web import pdf
 from netcds.web.cases import CaseNotFoundError, valid_id
 from netcds.web.evaluation_view import current_knowledge, lines_for, parse_whatif_value, run
 from netcds.web.form_data import FormState, place_errors, read_form, state_from_record, validate
@@ -34,6 +33,7 @@ from netcds.web.pages import (
     request_id,
     same_origin,
 )
+from netcds.web.pdf_download import pdf_response
 from netcds.web.templating import render
 from netcds.web.timeline_svg import build_timeline
 
@@ -295,8 +295,7 @@ async def pdf_download(request: Request) -> Response:
         return error_page(422, "Invalid record", f"{exc.field}: {exc.message}")
     _ev, data = await run_in_threadpool(run, patient, current_knowledge(request.app.state))
     rec = record(patient)
-    body = await run_in_threadpool(pdf.summary_pdf, data, rec, lines_for(data, rec), None)
-    return pdf.response(body, rec.get("id"))
+    return await run_in_threadpool(pdf_response, data, rec, lines_for(data, rec), None)
 
 
 @router.post("/ui/save")
