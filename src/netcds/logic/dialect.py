@@ -164,9 +164,9 @@ class DuckDBDialect(Dialect):
         return f"CAST({self.array([str(v) for v in values])} AS BIGINT[])"
 
     def lookup(self, x: str, keys: Sequence[Any], values: Sequence[Any]) -> str:
-        # list_position is NULL when x is NULL or absent, and so is the element at a NULL index
-        keys_sql = self.array([_key(k) for k in keys])
-        return self.list_at(self.array([lit(v) for v in values]), f"list_position({keys_sql}, {x})")
+        # the position is NULL when x is NULL or absent, and so is the element at a NULL index
+        at = f"{self.position_function}({self.array([_key(k) for k in keys])}, {x})"
+        return self.list_at(self.array([lit(v) for v in values]), at)
 
     def struct_type(self, fields: list[tuple[str, str]]) -> str:
         return "STRUCT(" + ", ".join(f"{n} {self.types[t]}" for n, t in fields) + ")"

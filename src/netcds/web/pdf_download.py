@@ -1,6 +1,6 @@
 """The tumor-board PDF as a download, with fpdf2 imported on the first PDF asked for.
 
-fpdf2 brings fontTools and Pillow: importing it at start cost every server process ~0.4 s and ~50 MiB
+fpdf2 brings fontTools and Pillow: importing it at start cost every server process ~0.35 s and ~30 MiB
 of resident memory for a page few calls ever request. Call :func:`pdf_response` from a worker thread
 (the first call imports the library)."""
 
