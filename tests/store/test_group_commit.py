@@ -181,3 +181,62 @@ def _now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def test_awaiting_writers_of_one_batch_are_woken_once_per_event_loop(db_url: str) -> None:
+    """Requests on an event loop await their commits with ``batch.committed``: the writer wakes the loop
+    once for a whole batch (``asyncio.wrap_future`` cost one cross-thread wake-up per append), every
+    caller gets its own result, and a faulty append fails only its own caller."""
+    import asyncio
+
+    store = Store.open(db_url)
+    taken, gate = threading.Event(), threading.Event()
+
+    def hold(s: Session) -> str:
+        taken.set()
+        gate.wait(5)
+        s.add(AuditRow(at=_now(), actor="t", action="held"))
+        return "held"
+
+    def row(i: int) -> Any:
+        def append(s: Session) -> int:
+            s.add(AuditRow(at=_now(), actor="t", action=f"async-{i}"))
+            return i
+
+        return append
+
+    def bad(s: Session) -> None:
+        raise ValueError("this append is broken")
+
+    async def main() -> tuple[list[Any], int]:
+        loop = asyncio.get_running_loop()
+        wakeups = 0
+        original = loop.call_soon_threadsafe
+
+        def counting(*args: Any, **kw: Any) -> Any:
+            nonlocal wakeups
+            wakeups += 1
+            return original(*args, **kw)
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        first = store._batch.submit(hold)
+        while not taken.is_set():  # the writer is inside the first batch: the rest queue up together
+            await asyncio.sleep(0.001)
+        futures = [store._batch.submit(row(i)) for i in range(20)]
+        broken = store._batch.submit(bad)
+        waits = [asyncio.ensure_future(batch.committed([f])) for f in futures]
+        failing = asyncio.ensure_future(batch.committed([broken]))
+        gate.set()
+        assert await batch.committed([first]) == ["held"]
+        results = [r for w in waits for r in await w]
+        with pytest.raises(ValueError, match="broken"):
+            await failing
+        return results, wakeups
+
+    results, wakeups = asyncio.run(main())
+    assert results == list(range(20))
+    # the held batch, then the queued one (retried append by append around the faulty one): a wake-up
+    # per batch, never one per append
+    assert wakeups <= 2, wakeups
+    assert {e.action for e in store.audit_log(limit=50)} == {"held", *(f"async-{i}" for i in range(20))}
+    store.close()

@@ -21,6 +21,7 @@ from netcds.api.auth import TokenVerifier
 from netcds.api.context import ServiceContext, run_work
 from netcds.api.eval_cache import EvaluationCache
 from netcds.api.examples import PATIENT_EXAMPLE, PATIENT_VIEW_EXAMPLE
+from netcds.api.fast_routes import FastRoutes, View
 from netcds.api.middleware import ServiceMiddleware
 from netcds.api.problems import install_handlers
 from netcds.api.security import docs_csp
@@ -164,6 +165,24 @@ def warm_up(ctx: ServiceContext) -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def hot_routes() -> dict[str, tuple[View, str]]:
+    """The hot calls answered ahead of the router (``api/fast_routes.py``): path -> (view, template)."""
+    from functools import partial
+
+    from netcds.api import hooks, rest
+    from netcds.api.hook_models import SERVICES
+
+    routes: dict[str, tuple[View, str]] = {
+        "/api/v1/evaluate": (rest.evaluate_patient, "/api/v1/evaluate"),
+    }
+    for service_id in SERVICES:
+        routes[f"/cds-services/{service_id}"] = (
+            partial(hooks.call_service, service_id),
+            "/cds-services/{service_id}",
+        )
+    return routes
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -215,7 +234,8 @@ def create_app(
         ),
     )
     install_handlers(app)
-    app.add_middleware(ServiceMiddleware, settings=settings)
+    app.add_middleware(FastRoutes, routes=hot_routes(), owner=app)
+    app.add_middleware(ServiceMiddleware, settings=settings)  # added last: outermost
     app.include_router(rest.router)
     app.include_router(cases.router)
     app.include_router(hooks.router)

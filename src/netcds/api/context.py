@@ -25,6 +25,7 @@ from netcds.knowledge.load import available_versions, load_knowledge
 from netcds.knowledge.schema import Knowledge
 from netcds.patient import Patient
 from netcds.settings import Settings
+from netcds.store.batch import committed
 from netcds.store.repo import Store
 
 T = TypeVar("T")
@@ -139,4 +140,4 @@ async def run_later(writes: Later) -> None:
     commit without holding a thread: many requests share one transaction and one fsync. Awaited
     before the response is sent, so a 2xx still means the writes are durable."""
     if writes:
-        await asyncio.gather(*(asyncio.wrap_future(w()) for w in writes))
+        await committed([w() for w in writes])

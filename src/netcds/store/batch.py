@@ -13,17 +13,23 @@ back (audit entries, evaluation records) go through :func:`queue_insert`: one mu
 table at the end of the batch instead of the ORM's unit of work per object. While batches keep
 holding more than one append (requests writing concurrently), the writer waits ``WINDOW_S`` before
 each commit so that more appends share it; a lone request's commit is never delayed.
+
+A request on an event loop awaits its appends with :func:`committed`. The writer then wakes each
+event loop once per batch (one ``call_soon_threadsafe`` for all of that loop's waiters) instead of once
+per append: with ``asyncio.wrap_future`` every resolved future cost its own cross-thread wake-up.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -38,6 +44,7 @@ MAX_BATCH = 512
 # appends (each commit costs ~0.1 ms of CPU and a disk flush); a lone writer never waits
 WINDOW_S = 0.002
 _INSERTS = "netcds.inserts"
+_RESOLVING = threading.local()  # in the writer thread while it resolves a batch: {loop: [waiters]}
 
 
 def queue_insert(s: Session, table: Table, values: dict[str, Any]) -> None:
@@ -50,6 +57,52 @@ def _run(session: Session, items: list[_Item[Any]]) -> list[Any]:
     for table, rows in session.info.pop(_INSERTS, {}).items():
         session.execute(insert(table), rows)
     return results
+
+
+async def committed(futures: Sequence[Future[T]]) -> list[T]:
+    """Await futures of :meth:`GroupCommit.submit` from an event loop (their results, in order; raises
+    what an append raised). Waiters of one batch are woken together, one wake-up per loop."""
+    loop = asyncio.get_running_loop()
+    for future in futures:
+        if not future.done():
+            waiter: asyncio.Future[None] = loop.create_future()
+            future.add_done_callback(partial(_wake, loop, waiter))
+            await waiter
+    return [f.result() for f in futures]
+
+
+def _wake(loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[None], _done: Future[Any]) -> None:
+    pending: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] | None = getattr(
+        _RESOLVING, "pending", None
+    )
+    if pending is not None:  # the writer resolving a batch: wake this loop once, after the batch
+        pending.setdefault(loop, []).append(waiter)
+    else:  # resolved elsewhere (a cancel, or already done when awaited)
+        _notify(loop, [waiter])
+
+
+def _notify(loop: asyncio.AbstractEventLoop, waiters: list[asyncio.Future[None]]) -> None:
+    with suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+        loop.call_soon_threadsafe(_release, waiters)
+
+
+def _release(waiters: list[asyncio.Future[None]]) -> None:
+    for w in waiters:
+        if not w.done():
+            w.set_result(None)
+
+
+class _Resolving:
+    """The writer resolves a batch's futures inside this block; it then wakes each loop once."""
+
+    def __enter__(self) -> None:
+        _RESOLVING.pending = {}
+
+    def __exit__(self, *_exc: object) -> None:
+        pending = _RESOLVING.pending
+        _RESOLVING.pending = None
+        for loop, waiters in pending.items():
+            _notify(loop, waiters)
 
 
 class _Item(Generic[T]):
@@ -114,7 +167,8 @@ class GroupCommit:
                     break
                 batch.append(nxt)
             busy = len(batch) > 1
-            self._commit(batch)
+            with _Resolving():
+                self._commit(batch)
             if stop:
                 return
 
