@@ -102,6 +102,15 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield c
 
 
+@pytest.fixture
+def open_client(tmp_path: Path, keys: Keys) -> Iterator[TestClient]:
+    """The service in open mode: hook calls without a token (``hooks_open``)."""
+    with TestClient(
+        create_app(make_settings(tmp_path, keys, hooks_open=True)), raise_server_exceptions=False
+    ) as c:
+        yield c
+
+
 def auth(keys: Keys, path: str, **kw: Any) -> dict[str, str]:
     """An Authorization header for a call to ``path`` (aud = BASE + path)."""
     return {"Authorization": f"Bearer {keys.token(BASE + path, **kw)}"}

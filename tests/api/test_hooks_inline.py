@@ -54,11 +54,6 @@ def _client(tmp_path: Path, keys: Keys, **over: Any) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture
-def open_client(tmp_path: Path, keys: Keys) -> Iterator[TestClient]:
-    yield from _client(tmp_path, keys, hooks_open=True)
-
-
 def _without_links(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in c.items() if k != "links"} for c in cards]
 
