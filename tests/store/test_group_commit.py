@@ -148,7 +148,7 @@ def test_migration_0002_moves_existing_outputs_and_downgrades_back(tmp_path: Any
                 {**row, "id": f"e{i}", "output_json": '{"x": 1}' if i < 2 else '{"x": 2}',
                  "output_hash": "o1" if i < 2 else "o2"},
             )  # fmt: skip
-    migrate(engine)
+    migrate(engine, "0002")
     assert schema_revision(engine) == "0002"
     with engine.connect() as conn:
         outs = dict(conn.execute(text("SELECT hash, output_json FROM evaluation_outputs")).all())
@@ -165,16 +165,7 @@ def test_migration_0002_moves_existing_outputs_and_downgrades_back(tmp_path: Any
 
 
 def migrate_down(engine: Any, revision: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    from netcds.store.repo import MIGRATIONS
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    migrate(engine, revision, down=True)
 
 
 def _now() -> Any:

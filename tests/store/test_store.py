@@ -32,7 +32,7 @@ TABLES = {
 }
 # replace a stored evaluation's output document (outputs are stored once per hash, evaluations point at them)
 TAMPER = (
-    "UPDATE evaluation_outputs SET output_json = :o "
+    "UPDATE evaluation_outputs SET output_json = :o, output_zstd = NULL "
     "WHERE hash = (SELECT output_hash FROM evaluations WHERE id = :i)"
 )
 
@@ -45,7 +45,7 @@ def test_migrations_run_from_empty(db_url: str) -> None:
     engine = make_engine(db_url)
     assert schema_revision(engine) is None
     migrate(engine)
-    assert schema_revision(engine) == "0002"
+    assert schema_revision(engine) == "0003"
     assert set(inspect(engine).get_table_names()) >= TABLES
     migrate(engine)  # idempotent
     with engine.connect() as conn:  # the models match what the migrations built

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -68,12 +78,20 @@ class EvaluationRow(Base):
 
 
 class EvaluationOutputRow(Base):
-    """An evaluation's output document, stored once per content hash (sha256 of the JSON text)."""
+    """An evaluation's output document, stored once per content hash (sha256 of the JSON text): zstd
+    compressed in ``output_zstd`` (``store/outputs.py``), or as text in ``output_json`` for rows written
+    before schema revision 0003; exactly one of the two is set."""
 
     __tablename__ = "evaluation_outputs"
+    __table_args__ = (
+        CheckConstraint(
+            "(output_json IS NULL) <> (output_zstd IS NULL)", name="ck_evaluation_outputs_one_form"
+        ),
+    )
 
     hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    output_json: Mapped[str] = mapped_column(Text)
+    output_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    output_zstd: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class FeedbackRow(Base):

@@ -40,6 +40,7 @@ from netcds.store.models import (
     EvaluationOutputRow,
     EvaluationRow,
 )
+from netcds.store.outputs import compress_output, output_text
 from netcds.store.records import (
     CaseInfo,
     CaseVersionInfo,
@@ -95,13 +96,31 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` with the bundled Alembic migrations."""
+def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
+    """Bring the schema to ``revision`` with the bundled Alembic migrations (``down``: downgrade to it).
+
+    SQLite changes a column by copying its table and dropping the old one; a table other tables refer to
+    (``evaluation_outputs``) cannot be dropped with foreign keys on. So on SQLite the migrations run with
+    them off (switched while no transaction is open, as SQLite requires), every reference is checked
+    before the commit (``PRAGMA foreign_key_check``: any dangling one rolls the migration back), and
+    they are switched on again, as SQLite's own procedure for such changes prescribes."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                (command.downgrade if down else command.upgrade)(cfg, revision)
+                if sqlite and (dangling := conn.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                    raise RuntimeError(f"migration to {revision} left {len(dangling)} dangling reference(s)")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 def schema_revision(engine: Engine) -> str | None:
@@ -371,7 +390,10 @@ class Store(Trail):
         ins = sqlite_insert if s.get_bind().dialect.name == "sqlite" else pg_insert
         s.execute(
             ins(EvaluationOutputRow)
-            .values(hash=digest, output_json=output.decode() if isinstance(output, bytes) else output)
+            .values(
+                hash=digest,
+                output_zstd=compress_output(output if isinstance(output, bytes) else output.encode()),
+            )
             .on_conflict_do_nothing(index_elements=["hash"])
         )
 
@@ -494,7 +516,7 @@ def _output(s: Session, row: EvaluationRow) -> str:
     found = s.get(EvaluationOutputRow, row.output_hash)
     if found is None:  # the foreign key forbids it
         raise NotFoundError(f"output {row.output_hash} of evaluation {row.id}")
-    return found.output_json
+    return output_text(found.output_json, found.output_zstd)
 
 
 def _evaluation_info(row: EvaluationRow) -> EvaluationInfo:

@@ -1,0 +1,33 @@
+"""How an evaluation's output document is kept in ``evaluation_outputs``: zstd-compressed JSON.
+
+An output is ~100-230 KB of JSON (safety items with their citations make up most of it), and every
+distinct evaluation the service answers is kept for the audit trail and replay. Compressed with
+zstd (level 1) it is about 6x smaller (a 165 KB output: 28 KB), and writing the smaller row costs
+the store's writer thread less than the compression: SQLite writes every page twice in WAL mode (the
+log, then the checkpoint), so a large text row was the most expensive part of storing a new
+evaluation. The document is unchanged: decompressed, it is byte for byte the JSON the caller got, and
+its sha256 is the row's ``hash``.
+
+Rows written before schema revision 0003 keep their text in ``output_json``; a row holds exactly one
+of the two forms (a check constraint says so), and :func:`output_text` reads either.
+"""
+
+from __future__ import annotations
+
+import zstandard
+
+LEVEL = 1  # ~0.2 ms per 165 KB output; level 3 (zstd's default) saves 4 % more bytes for 10 % more CPU
+
+
+def compress_output(document: bytes) -> bytes:
+    """The stored form of an output's JSON bytes."""
+    return zstandard.compress(document, LEVEL)
+
+
+def output_text(text: str | None, compressed: bytes | None) -> str:
+    """The output's JSON text from whichever form the row holds."""
+    if text is not None:
+        return text
+    if compressed is None:  # the check constraint forbids it
+        raise ValueError("evaluation output row holds neither form")
+    return zstandard.decompress(compressed).decode()
