@@ -147,6 +147,20 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}{slash}{path}"
 
 
+def db_error_reason(exc: Exception, db_url: str) -> str:
+    """An exception met opening the database, as one line: its type and first line, with the URL and
+    any password in it blanked."""
+    from netcds.io import printable
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    userinfo = db_url.partition("://")[2].partition("/")[0].rpartition("@")[0]
+    secret = userinfo.partition(":")[2]
+    for value in (db_url, secret):
+        if value:
+            text = text.replace(value, "***")
+    return printable(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, 300)
+
+
 # config-file key (section.key) -> Settings field
 _TOML_KEYS: dict[str, str] = {
     "server.host": "host",

@@ -51,3 +51,14 @@ def test_replay_command(tmp_path: Path) -> None:
         _app(), ["evaluations", "replay", "00000000-0000-4000-8000-000000000000", "--db", url]
     )
     assert missing.exit_code == 2
+
+
+def test_replay_on_a_file_that_is_not_a_database_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.db"
+    bad.write_text("not a database, just text\n" * 50)
+    result = CliRunner().invoke(_app(), ["evaluations", "replay", "e1", "--db", f"sqlite:///{bad}"])
+    assert result.exit_code == 2
+    assert "error: cannot open the database" in result.output
+    assert "not a database" in result.output
+    assert "Traceback" not in result.output
+    assert bad.read_text().startswith("not a database")  # left as it was

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
 
         from netcds.api.app import OPEN_MODE_BANNER, create_app
         from netcds.api.shared_cache import make_dir, remove_dir
-        from netcds.settings import SettingsError, load_settings, redact_url
+        from netcds.settings import SettingsError, db_error_reason, load_settings, redact_url
         from netcds.store.repo import Store, is_memory_url
 
         try:
@@ -98,10 +98,8 @@ def register(app: typer.Typer) -> None:
         try:  # open (and migrate) the database once, before any worker starts
             Store.open(settings.db_url).close()
         except Exception as exc:  # the database could not be opened: one line, never the password
-            typer.echo(
-                f"error: cannot open the database {settings.redacted_db_url}: {_reason(exc, settings)}",
-                err=True,
-            )
+            reason = db_error_reason(exc, settings.db_url)
+            typer.echo(f"error: cannot open the database {settings.redacted_db_url}: {reason}", err=True)
             raise typer.Exit(1) from None
         # With several workers on Linux each worker listens on its own SO_REUSEPORT socket and the kernel
         # spreads new connections evenly over them; on one shared socket the first worker to wake took
@@ -187,20 +185,6 @@ def _tcp_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
         sock.close()
         raise
     return sock
-
-
-def _reason(exc: Exception, settings: object) -> str:
-    """The exception's type and first line, with any part of the database URL's credentials blanked."""
-    from netcds.io import printable
-
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    url = str(getattr(settings, "db_url", ""))
-    userinfo = url.partition("://")[2].partition("/")[0].rpartition("@")[0]
-    secret = userinfo.partition(":")[2]
-    for value in (url, secret):
-        if value:
-            text = text.replace(value, "***")
-    return printable(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, 300)
 
 
 def _url_host(host: str) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from netcds.errors import KnowledgeError
-from netcds.settings import SettingsError, load_settings
+from netcds.settings import SettingsError, db_error_reason, load_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +33,12 @@ def register(app: typer.Typer) -> None:
         except SettingsError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
-        store = Store.open(settings.db_url)
+        try:
+            store = Store.open(settings.db_url)
+        except Exception as exc:  # missing, damaged or unreachable: one line, never the password
+            reason = db_error_reason(exc, settings.db_url)
+            typer.echo(f"error: cannot open the database {settings.redacted_db_url}: {reason}", err=True)
+            raise typer.Exit(2) from None
         try:
             result = replay(store, evaluation_id)
         except NotFoundError:

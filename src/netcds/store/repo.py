@@ -116,7 +116,11 @@ def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> No
                 cfg.attributes["connection"] = conn
                 (command.downgrade if down else command.upgrade)(cfg, revision)
                 if sqlite and (dangling := conn.exec_driver_sql("PRAGMA foreign_key_check").all()):
-                    raise RuntimeError(f"migration to {revision} left {len(dangling)} dangling reference(s)")
+                    table, rowid, parent = dangling[0][:3]
+                    raise RuntimeError(
+                        f"migration to {revision} rolled back: {len(dangling)} dangling reference(s), e.g. "
+                        f"{table} row {rowid} -> {parent}"
+                    )
         finally:
             if sqlite:
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
