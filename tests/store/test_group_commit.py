@@ -157,15 +157,11 @@ def test_migration_0002_moves_existing_outputs_and_downgrades_back(tmp_path: Any
         with pytest.raises(IntegrityError):  # an evaluation must point at a stored output
             conn.execute(text(insert.replace(":output_json, ", "").replace("output_json, ", "")),
                          {**row, "id": "e9", "output_hash": "nowhere"})  # fmt: skip
-    migrate_down(engine, "0001")
+    migrate(engine, "0001", down=True)
     with engine.connect() as conn:
         back = dict(conn.execute(text("SELECT id, output_json FROM evaluations")).all())
     assert back == {"e0": '{"x": 1}', "e1": '{"x": 1}', "e2": '{"x": 2}'}
     engine.dispose()
-
-
-def migrate_down(engine: Any, revision: str) -> None:
-    migrate(engine, revision, down=True)
 
 
 def _now() -> Any:

@@ -19,7 +19,6 @@ from netcds.store import Store, replay
 from netcds.store.canonical import canonical_json, sha256_hex
 from netcds.store.outputs import output_text
 from netcds.store.repo import make_engine, migrate, schema_revision
-from tests.store.test_group_commit import migrate_down
 
 PATIENT = Patient.model_validate({**copy.deepcopy(PATIENT_EXAMPLE), "id": "outputs-1"})
 
@@ -112,7 +111,7 @@ def test_upgrade_keeps_text_outputs_readable_and_downgrade_restores_text(tmp_pat
     assert new_json is not None and _row(store, new.evaluation_id)[1] is None  # written compressed
     store.close()
     engine = make_engine(url)
-    migrate_down(engine, "0002")
+    migrate(engine, "0002", down=True)
     with engine.connect() as conn:
         rows = dict(conn.execute(text("SELECT hash, output_json FROM evaluation_outputs")).all())
         columns = {c["name"] for c in inspect(conn).get_columns("evaluation_outputs")}

@@ -2,8 +2,8 @@
 
 An output is ~100-230 KB of JSON (safety items with their citations make up most of it), and every
 distinct evaluation the service answers is kept for the audit trail and replay. Compressed with
-zstd (level 1) it is about 6x smaller (a 165 KB output: 28 KB), and writing the smaller row costs
-the store's writer thread less than the compression: SQLite writes every page twice in WAL mode (the
+zstd (level 1) it is about 6x smaller (a 165 KB output: 28 KB), and compressing costs the store's
+writer thread less than the bytes it no longer writes: SQLite writes every page twice in WAL mode (the
 log, then the checkpoint), so a large text row was the most expensive part of storing a new
 evaluation. The document is unchanged: decompressed, it is byte for byte the JSON the caller got, and
 its sha256 is the row's ``hash``.

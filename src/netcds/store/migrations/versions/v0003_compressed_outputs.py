@@ -41,10 +41,9 @@ def downgrade() -> None:
     )
     with op.batch_alter_table("evaluation_outputs") as batch:
         batch.drop_constraint(ONE_FORM, type_="check")
-    compressed = conn.execute(
-        sa.select(outputs.c.hash, outputs.c.output_zstd).where(outputs.c.output_zstd.is_not(None))
-    ).all()
-    for digest, blob in compressed:  # one row at a time: a whole table of documents need not fit in memory
+    digests = conn.scalars(sa.select(outputs.c.hash).where(outputs.c.output_zstd.is_not(None))).all()
+    for digest in digests:  # one document at a time: a whole table of them need not fit in memory
+        blob = conn.scalar(sa.select(outputs.c.output_zstd).where(outputs.c.hash == digest))
         conn.execute(
             outputs.update()
             .where(outputs.c.hash == digest)
