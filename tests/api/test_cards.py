@@ -236,6 +236,25 @@ def test_from_screen_accepts_the_safety_module() -> None:
     )
 
 
+@pytest.mark.parametrize("meds", [["clarithromycin"], [], ["warfarin", "omeprazole"]])
+def test_from_screen_reads_a_model_as_its_json(meds: list[str]) -> None:
+    """The safety module's model is read by attribute (no dump); the view, its citations and the
+    order cards must be exactly those built from the same screen given as JSON."""
+    safety = pytest.importorskip("netcds.safety")
+    patient = Patient.model_validate(patient_record(medications=meds))
+    raw = safety.screen_agent("cabozantinib", patient, safety.load_agents())
+    from_model = AgentScreenView.from_screen("cabozantinib", raw)
+    from_json = AgentScreenView.from_screen("cabozantinib", raw.model_dump(mode="json"))
+    assert from_model.model_dump(mode="json") == from_json.model_dump(mode="json")
+    assert [cite(f.source) for f in from_model.safety] == [cite(f.source) for f in from_json.safety]
+    assert all(cite(f.source)[0] != "source not stated" for f in from_model.safety)
+    for mg in (20, 40, 60):
+        draft = draft_cabozantinib(mg)
+        assert order_cards(from_model, draft, base_url=BASE, seed="s") == order_cards(
+            from_json, draft, base_url=BASE, seed="s"
+        )
+
+
 def test_summary_and_cite_helpers() -> None:
     assert len(summary_text("x " * 200)) < 140
     assert cite("Some label") == ("Some label", None)
