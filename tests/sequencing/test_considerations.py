@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import g3, gi, pancreas
+from tests.conftest import SSA_PROGRESSED, g3, gi, lung, pancreas
 from tests.sequencing.util import OCT_STD, factors, rules, seq, tx
 
 LIEU = "Lieu, Systemic therapy selection"
@@ -63,6 +63,25 @@ def test_meaningful_sstr_positive_progression_favours_early_prrt():
     assert any("clinically significant" in b for b in c[0].basis)
     _, not_meaningful = seq(gi(disease={"progression_clinically_significant": False}))
     assert "prrt.early.meaningful_progression" not in rules(by_id(not_meaningful, "gi.lu177_dotatate"))
+
+
+def test_early_prrt_is_said_only_of_small_bowel_tumors_not_yet_given_prrt():
+    """The source discusses progressive small-bowel NETs: other GI sites, lung/thymus and a patient
+    who already had PRRT do not get the "PRRT early" consideration."""
+    rule = "prrt.early.meaningful_progression"
+    for site in ("duodenum", "jejunum", "small_bowel"):
+        assert rule in rules(by_id(seq(gi(tumor={"primary_site": site}))[1], "gi.lu177_dotatate")), site
+    for site in ("rectum", "stomach", "appendix"):
+        assert rule not in rules(by_id(seq(gi(tumor={"primary_site": site}))[1], "gi.lu177_dotatate")), site
+    progressing_lung = lung(
+        tumor={"sstr_status": "positive"},
+        disease={"status": "progressive", "progression_clinically_significant": True},
+        treatments=SSA_PROGRESSED,
+    )
+    _, r_lung = seq(progressing_lung)
+    assert rule not in rules(by_id(r_lung, "lung.lu177_dotatate"))
+    _, after_prrt = seq(gi(treatments=[*SSA_PROGRESSED, PRRT]))
+    assert rule not in rules(by_id(after_prrt, "gi.lu177_dotatate"))
 
 
 def test_rapid_pace_favours_response_regimens_in_pancreas_and_slow_pace_is_neutral():
