@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fastapi.testclient import TestClient
+
 from netcds.api.openapi import DEFAULT_PATH, build_openapi, render
 
 
@@ -54,3 +56,18 @@ def test_openapi_is_complete() -> None:
     assert ev["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith(
         "/Problem"
     )
+
+
+def test_documented_hook_examples_are_answered_as_sent(open_client: TestClient) -> None:
+    """An integrator copies the request examples from the checked-in document: each must get cards
+    (a prefetch key sent as null means "not fetched"; a missing key is a 412)."""
+    doc = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    examples = doc["paths"]["/cds-services/{service_id}"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["examples"]
+    services = {"patient-view": "netcds-patient-view", "order-sign": "netcds-order-sign"}
+    assert set(examples) == set(services)
+    for name, example in examples.items():
+        r = open_client.post(f"/cds-services/{services[name]}", json=example["value"])
+        assert r.status_code == 200, (name, r.text)
+        assert r.json()["cards"], name

@@ -100,8 +100,24 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     },
                 }
     _response_example(doc, "/api/v1/evaluate")
+    _hook_examples(doc)
     app.openapi_schema = doc
     return doc
+
+
+def _hook_examples(doc: dict[str, Any]) -> None:
+    """The hook request examples as written: FastAPI drops null members from examples, and a prefetch
+    key sent as null ("not fetched", CDS Hooks 2.0) is what makes the example acceptable as sent."""
+    from netcds.api.examples import ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
+
+    try:
+        post = doc["paths"]["/cds-services/{service_id}"]["post"]
+        body = post["requestBody"]["content"]["application/json"]
+    except KeyError:
+        return
+    for name, example in (("patient-view", PATIENT_VIEW_EXAMPLE), ("order-sign", ORDER_SIGN_EXAMPLE)):
+        if name in body.get("examples", {}):
+            body["examples"][name]["value"] = example
 
 
 def _response_example(doc: dict[str, Any], path: str) -> None:
