@@ -386,8 +386,12 @@ def test_no_patient_content_in_logs(client: TestClient, keys: Keys, caplog: pyte
     caplog.set_level(logging.DEBUG)
     pf = prefetch([CLARITHROMYCIN])
     pf["patient"]["id"] = "mrn-998877"
-    post(client, keys, PV, hook_request("patient-view", prefetch_data=pf))
-    body = hook_request("order-sign", prefetch_data=pf, drafts=[draft_cabozantinib(60)])
+    view = hook_request("patient-view", prefetch_data=pf)
+    view["context"]["patientId"] = "mrn-998877"
+    post(client, keys, PV, view)
+    draft = {**draft_cabozantinib(60), "subject": {"reference": "Patient/mrn-998877"}}
+    body = hook_request("order-sign", prefetch_data=pf, drafts=[draft])
+    body["context"]["patientId"] = "mrn-998877"
     post(client, keys, OS, body)
     client.post(
         "/api/v1/evaluate",
@@ -397,3 +401,43 @@ def test_no_patient_content_in_logs(client: TestClient, keys: Keys, caplog: pyte
     assert "POST /cds-services/{service_id} 200" in text  # the request log line exists
     for phi in ("mrn-998877", "ileum", "clarithromycin", "1962-05-01", "150.25"):
         assert phi not in text, phi
+
+
+@pytest.mark.parametrize(("hook", "path"), [("patient-view", PV), ("order-sign", OS)])
+def test_prefetch_about_another_patient_than_the_context_is_refused(
+    client: TestClient, keys: Keys, hook: str, path: str
+) -> None:
+    """Cards are shown in the chart named by context.patientId: a prefetch about someone else is a 422
+    naming the field, before anything is evaluated or stored."""
+    draft = {**draft_cabozantinib(60), "subject": {"reference": "Patient/someone-else"}}
+    body = hook_request(hook, prefetch_data=prefetch(), drafts=[draft])
+    body["context"]["patientId"] = "someone-else"
+    r = post(client, keys, path, body)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["field"] == "prefetch.patient.id"
+    assert client.get("/api/v1/health").status_code == 200
+    ok = post(
+        client, keys, path, hook_request(hook, prefetch_data=prefetch(), drafts=[draft_cabozantinib(60)])
+    )
+    assert ok.status_code == 200 and ok.json()["cards"]
+
+
+@pytest.mark.parametrize(
+    ("reference", "status"),
+    [
+        ("Patient/other", 422),
+        ("https://ehr.example/fhir/Patient/other", 422),
+        ("Patient/p1", 200),
+        ("https://ehr.example/fhir/Patient/p1/_history/3", 200),
+        ("urn:uuid:0b1c5a3e-7d0f-4f7e-9a11-3c1d2e4f5a6b", 200),  # cannot be compared: not refused
+    ],
+)
+def test_draft_order_for_another_patient_is_refused(
+    client: TestClient, keys: Keys, reference: str, status: int
+) -> None:
+    draft = {**draft_cabozantinib(60), "subject": {"reference": reference}}
+    r = post(client, keys, OS, hook_request("order-sign", prefetch_data=prefetch(), drafts=[draft]))
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert r.json()["errors"][0]["field"] == "context.draftOrders.entry[0].resource.subject.reference"

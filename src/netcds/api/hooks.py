@@ -10,7 +10,7 @@ card uuids.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -260,6 +260,7 @@ def _patient(call: _Call) -> MappedPatient:
         # a live hook reads the record as of today (UTC), so ages and "within 3 weeks" checks can be
         # assessed; the date is part of the stored input (Patient.as_of), so a replay stays exact
         as_of = datetime.now(UTC).date() if ctx.settings.hooks_as_of_today else None
+        _check_context_patient(call.req.context.get("patientId"), prefetch)
         return prefetch, canonical_json(prefetch), as_of
 
     prefetch, text, as_of = _once(call.scratch, "prefetch", prefetched)
@@ -271,6 +272,45 @@ def _patient(call: _Call) -> MappedPatient:
     )
     assert patient is not None
     return patient
+
+
+def _names_other_patient(reference: Any, patient_id: str) -> bool:
+    """Whether a FHIR reference names a Patient other than ``patient_id`` ('Patient/x' or an absolute URL
+    ending in it); a reference of another form (e.g. urn:uuid) cannot be compared and is not refused."""
+    if not isinstance(reference, str) or "Patient/" not in reference:
+        return False
+    return reference.rstrip("/").split("Patient/")[-1].split("/")[0] != patient_id
+
+
+def _check_context_patient(patient_id: Any, prefetch: Mapping[str, Any]) -> None:
+    """The prefetched Patient must be the context patient: cards about another chart's data would be
+    shown in this one (the mapping already refuses resources about another patient than the Patient)."""
+    if not isinstance(patient_id, str) or not patient_id:
+        return
+    patient = prefetch.get("patient")
+    if isinstance(patient, Mapping) and patient.get("resourceType") == "Patient":
+        found = patient.get("id")
+        if isinstance(found, str) and found and found != patient_id:
+            raise InputError("prefetch.patient.id", "is not the patient named by context.patientId")
+
+
+def _check_draft_subjects(patient_id: Any, orders: Mapping[str, Any]) -> None:
+    """Each draft order must be for the context patient (an order for another chart is refused)."""
+    if not isinstance(patient_id, str) or not patient_id:
+        return
+    for i, entry in enumerate(orders.get("entry") or []):
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        subject = resource.get("subject") if isinstance(resource, Mapping) else None
+        if isinstance(subject, Mapping) and _names_other_patient(subject.get("reference"), patient_id):
+            where = f"context.draftOrders.entry[{i}].resource.subject.reference"
+            message = "names another patient than context.patientId"
+            raise ApiProblem(
+                422,
+                f"{where}: {message}",
+                kind="validation",
+                title="Invalid hook request",
+                errors=[(where, message)],
+            )
 
 
 def _cards(cards: list[dict[str, Any]]) -> Response:
@@ -356,6 +396,7 @@ def _order_check(call: _Call) -> Response:
             title="Invalid hook request",
             errors=[("context.draftOrders", "must be a FHIR Bundle")],
         )
+    _check_draft_subjects(req.context.get("patientId"), orders)
     drafts = draft_medications(orders, optional.rxnorm_codes())
     targets = _targets(req, drafts)
     action = f"hooks.{req.hook}"
