@@ -16,6 +16,7 @@ from netcds.api.app import create_app
 from netcds.fhir.cards import draft_dose_mg
 from tests.api.conftest import (
     CLARITHROMYCIN,
+    RXNORM,
     Keys,
     auth,
     draft_cabozantinib,
@@ -441,3 +442,28 @@ def test_draft_order_for_another_patient_is_refused(
     assert r.status_code == status, r.text
     if status == 422:
         assert r.json()["errors"][0]["field"] == "context.draftOrders.entry[0].resource.subject.reference"
+
+
+@needs_mapping
+def test_a_cycle_ordered_ahead_does_not_break_the_hook(client: TestClient, keys: Keys) -> None:
+    """A live hook reads the record as of today; an active order whose next cycle starts in two weeks is
+    not history yet and must not turn the call into a 422."""
+    from datetime import UTC, datetime, timedelta
+
+    start = (datetime.now(UTC).date() + timedelta(days=14)).isoformat()
+    ahead = {
+        "resourceType": "MedicationRequest",
+        "id": "m-evero-next",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {
+            "coding": [{"system": RXNORM, "display": "everolimus 10 MG Oral Tablet"}]
+        },
+        "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": start}}}}],
+    }
+    for path, hook in ((PV, "patient-view"), (OS, "order-sign")):
+        body = hook_request(hook, prefetch_data=prefetch([ahead]), drafts=[draft_cabozantinib(60)])
+        r = post(client, keys, path, body)
+        assert r.status_code == 200, r.text
+        assert r.json()["cards"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from netcds.errors import InputError
 from netcds.fhir import bundle_to_patient
 from tests.fhir.conftest import wrap
 
@@ -194,3 +195,43 @@ def test_refuted_diabetes_is_false_and_unrelated_absence_is_reported() -> None:
     p, report = mapped(primary("C7A.012"), refuted, gout)
     assert p.comorbidities.diabetes is False
     assert any(u.resource == "Condition/gout" and "not a field" in u.reason for u in report.unmapped)
+
+
+def _everolimus(start: str, end: str | None = None, status: str = "active") -> dict[str, Any]:
+    bounds = {"start": start, **({"end": end} if end else {})}
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "mr-evero",
+        "status": status,
+        "intent": "order",
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {
+            "coding": [
+                {
+                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                    "display": "everolimus 10 MG Oral Tablet",
+                }
+            ]
+        },
+        "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": bounds}}}],
+    }
+
+
+def test_a_course_scheduled_after_the_record_date_is_not_history_and_is_reported() -> None:
+    """The next cycle ordered ahead is routine: it is not a treatment given (and must not reject the
+    record); the report says why it was left out. The same course started before is history."""
+    planned, report = mapped(primary("C7A.012", "8240/3"), _everolimus("2025-06-15"))
+    assert not [t for t in planned.treatments or [] if t.agent == "everolimus"]
+    skipped = [u for u in report.unmapped if u.resource == "MedicationRequest/mr-evero"]
+    assert len(skipped) == 1 and "scheduled, not given" in skipped[0].reason
+    given, _ = mapped(primary("C7A.012", "8240/3"), _everolimus("2025-01-10"))
+    assert [(t.agent, t.start) for t in given.treatments or []] == [("everolimus", date(2025, 1, 10))]
+
+
+def test_a_mapped_value_failing_a_record_check_names_its_field() -> None:
+    """A completed course recorded as ending after the record date contradicts it: the error names
+    the contract field (it had named none: the check belongs to the whole record)."""
+    with pytest.raises(InputError) as err:
+        mapped(primary("C7A.012", "8240/3"), _everolimus("2025-01-10", "2025-08-01", status="completed"))
+    assert err.value.field == "treatments[0].end"
+    assert "after as_of" in err.value.message

@@ -40,6 +40,7 @@ from netcds.fhir.observations import map_observations
 from netcds.fhir.read import Res, read_bundle, read_prefetch
 from netcds.fhir.report import FhirMappingError, MappingReport
 from netcds.fhir.treatments import build_treatments, collect
+from netcds.io import input_error
 from netcds.patient import Patient
 
 NOT_CARRIED = (
@@ -187,6 +188,5 @@ def _build(ctx: Ctx, out: dict[str, Any]) -> Patient:
     try:
         return Patient.model_validate(record)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise FhirMappingError(where, f"{err['msg']} (value mapped from FHIR)", ctx.report) from None
+        named = input_error(exc)  # the field path as the contract names it (also inside model checks)
+        raise FhirMappingError(named.field, f"{named.message} (value mapped from FHIR)", ctx.report) from None

@@ -279,6 +279,11 @@ def _octreotide_kind(cc: Any, dose_mg: float | None) -> str:
     return "octreotide"
 
 
+def _scheduled(ctx: Ctx, start: date | None) -> bool:
+    """Whether a course starts after the date the record is read as of (ordered ahead, not yet given)."""
+    return ctx.as_of is not None and start is not None and start > ctx.as_of
+
+
 def collect(ctx: Ctx, out: dict[str, Any]) -> list[Episode]:
     episodes: list[Episode] = []
     meds: list[str] = []
@@ -331,6 +336,9 @@ def collect(ctx: Ctx, out: dict[str, Any]) -> list[Episode]:
             dose = _dose(((dosage.get("doseAndRate") or [{}])[0]).get("doseQuantity"), notes)
             interval = _interval(dosage, notes)
         start, end = _episode_dates(res)
+        if _scheduled(ctx, start):  # e.g. the next cycle, ordered ahead: not a treatment given yet
+            ctx.unmapped(res, f"starts {start}, after the record date {ctx.as_of}: scheduled, not given", cc)
+            continue
         reason, why = _stop_reason(res)
         for agent, how in found:
             if agent == "octreotide":
@@ -365,6 +373,13 @@ def collect(ctx: Ctx, out: dict[str, Any]) -> list[Episode]:
             )
             continue
         start, end = _episode_dates(res)
+        if _scheduled(ctx, start):
+            ctx.unmapped(
+                res,
+                f"radiotherapy starts {start}, after the record date {ctx.as_of}: scheduled, not given",
+                res.data.get("code"),
+            )
+            continue
         reason, why = _stop_reason(res)
         episodes.append(
             Episode(
