@@ -357,19 +357,29 @@ def test_feedback_is_stored(client: TestClient, keys: Keys) -> None:
     assert "discussed" not in json.dumps(entry.detail)
 
 
+CARD = "11111111-1111-5111-8111-111111111111"
+
+
 @pytest.mark.parametrize(
-    "item",
+    ("item", "field"),
     [
-        {"card": "c", "outcome": "accepted", "outcomeTimestamp": "2025-03-02T10:15:00Z"},
-        {"card": "c", "outcome": "ignored", "outcomeTimestamp": "2025-03-02T10:15:00Z"},
-        {"card": "c", "outcome": "overridden", "outcomeTimestamp": "yesterday"},
-        {"outcome": "overridden", "outcomeTimestamp": "2025-03-02T10:15:00Z"},
+        ({"card": CARD, "outcome": "accepted", "outcomeTimestamp": "2025-03-02T10:15:00Z"}, "feedback[0]"),
+        ({"card": CARD, "outcome": "ignored", "outcomeTimestamp": "2025-03-02T10:15:00Z"}, "feedback[0].outcome"),
+        ({"card": CARD, "outcome": "overridden", "outcomeTimestamp": "yesterday"}, "feedback[0].outcomeTimestamp"),
+        ({"outcome": "overridden", "outcomeTimestamp": "2025-03-02T10:15:00Z"}, "feedback[0].card"),
+        ({"card": "abc", "outcome": "overridden", "outcomeTimestamp": "2025-03-02T10:15:00Z"}, "feedback[0].card"),
+        (
+            {"card": CARD, "outcome": "accepted", "outcomeTimestamp": "2025-03-02T10:15:00Z",
+             "acceptedSuggestions": [{"id": "not-a-uuid"}]},
+            "feedback[0].acceptedSuggestions[0].id",
+        ),
     ],
-)
-def test_bad_feedback_is_422(client: TestClient, keys: Keys, item: dict[str, Any]) -> None:
+)  # fmt: skip
+def test_bad_feedback_is_422(client: TestClient, keys: Keys, item: dict[str, Any], field: str) -> None:
     path = OS + "/feedback"
     r = client.post(path, json={"feedback": [item]}, headers=auth(keys, path))
     assert r.status_code == 422, r.text
+    assert any(e["field"].startswith(field) for e in r.json()["errors"]), r.text
 
 
 def test_feedback_needs_a_token_for_its_endpoint(client: TestClient, keys: Keys) -> None:

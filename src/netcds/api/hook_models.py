@@ -7,9 +7,10 @@ members the spec requires are checked.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
@@ -107,10 +108,25 @@ class OverrideReason(BaseModel):
     userComment: str | None = Field(default=None, max_length=4000)  # noqa: N815
 
 
+def _uuid_of_ours(value: str, what: str) -> str:
+    """Every card and suggestion netcds returns has a UUID (CDS Hooks 2.0): anything else cannot refer
+    to one of them, and storing it would pollute the feedback record."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise ValueError(f"must be the uuid of a {what} this service returned") from None
+    return value
+
+
 class AcceptedSuggestion(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=100)
+
+    @field_validator("id")
+    @classmethod
+    def _suggestion_uuid(cls, value: str) -> str:
+        return _uuid_of_ours(value, "suggestion")
 
 
 class FeedbackItem(BaseModel):
@@ -121,6 +137,11 @@ class FeedbackItem(BaseModel):
     acceptedSuggestions: list[AcceptedSuggestion] | None = None  # noqa: N815
     overrideReason: OverrideReason | None = None  # noqa: N815
     outcomeTimestamp: str = Field(pattern=ISO_INSTANT)  # noqa: N815
+
+    @field_validator("card")
+    @classmethod
+    def _card_uuid(cls, value: str) -> str:
+        return _uuid_of_ours(value, "card")
 
     @model_validator(mode="after")
     def _accepted_has_suggestions(self) -> FeedbackItem:
