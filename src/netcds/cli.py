@@ -18,7 +18,7 @@ from rich.console import Console, RenderableType
 
 from netcds import __version__
 from netcds.engine import evaluate as run_evaluate
-from netcds.errors import InputError, KnowledgeError
+from netcds.errors import InputError, KnowledgeError, UnknownVersionError
 from netcds.evaluation import Evaluation
 from netcds.io import printable, read_patient
 from netcds.knowledge.load import DEFAULT_VERSION, available_versions, default_knowledge_dir, load_folder
@@ -51,6 +51,9 @@ def fail_input(e: InputError) -> typer.Exit:
 
 
 def fail_knowledge(e: KnowledgeError) -> typer.Exit:
+    if isinstance(e, UnknownVersionError):  # a wrong option, not broken knowledge: one line, exit 2
+        sys.stderr.write(f"error: {e.problems[0][1]} (available: {', '.join(available_versions())})\n")
+        return typer.Exit(2)
     sys.stderr.write(f"knowledge error ({len(e.problems)}):\n")
     for path, msg in e.problems:
         sys.stderr.write(f"  {path}: {msg}\n")

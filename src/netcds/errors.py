@@ -25,6 +25,10 @@ class KnowledgeError(NetcdsError):
         super().__init__(f"{len(problems)} knowledge error(s):\n" + "\n".join(lines))
 
 
+class UnknownVersionError(KnowledgeError):
+    """The requested knowledge version does not exist: a wrong input, not broken knowledge."""
+
+
 class RuleError(NetcdsError):
     """Evaluating a knowledge rule failed; wraps the cause once with the rule id and location."""
 

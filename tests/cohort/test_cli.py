@@ -55,3 +55,68 @@ def test_audit_refuses_an_unknown_format(tmp_path: Path) -> None:
     bad.write_text("x")
     res = runner.invoke(app, ["cohort", "audit", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
+
+
+def _one_line_error(res: object) -> str:
+    """Exit 2 with one ``error:`` line naming the problem, never a traceback."""
+    code, text = getattr(res, "exit_code", None), getattr(res, "output", "")
+    assert code == 2, text
+    assert "Traceback" not in text and getattr(res, "exception", None).__class__.__name__ == "SystemExit", (
+        text
+    )
+    errors = [ln for ln in text.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1, text
+    return errors[0]
+
+
+def test_unreadable_inputs_and_outputs_are_one_line_errors(tmp_path: Path) -> None:
+    cohort = tmp_path / "c.ndjson"
+    assert runner.invoke(app, ["synth", "--n", "20", "--seed", "1", "--out", str(cohort)]).exit_code == 0
+    empty = tmp_path / "empty.parquet"
+    empty.write_bytes(b"")
+    assert "not a readable Parquet file" in _one_line_error(
+        runner.invoke(app, ["cohort", "audit", str(empty), "--out", str(tmp_path / "a1")])
+    )
+    truncated = tmp_path / "t.ndjson.gz"
+    import gzip
+
+    truncated.write_bytes(gzip.compress(cohort.read_bytes())[:200])
+    assert "damaged or not gzip" in _one_line_error(
+        runner.invoke(app, ["cohort", "audit", str(truncated), "--out", str(tmp_path / "a2")])
+    )
+    assert "File exists" in _one_line_error(
+        runner.invoke(app, ["cohort", "audit", str(cohort), "--out", str(cohort)])
+    )
+    assert "No such file" in _one_line_error(
+        runner.invoke(app, ["synth", "--n", "5", "--out", str(tmp_path / "no" / "dir" / "s.ndjson")])
+    )
+    assert "is a directory" in _one_line_error(
+        runner.invoke(app, ["synth", "--n", "5", "--out", str(tmp_path)])
+    )
+    assert "cannot write" in _one_line_error(
+        runner.invoke(app, ["synth", "--n", "5", "--out", str(tmp_path / "no" / "s.parquet")])
+    )
+    assert "no knowledge for nccn-net 9.9" in _one_line_error(
+        runner.invoke(app, ["cohort", "sql", "--guideline-version", "9.9"])
+    )
+    assert "available: 5.2024" in _one_line_error(
+        runner.invoke(app, ["evaluate", "examples/patients/five_lines.json", "--guideline-version", "9.9"])
+    )
+    assert runner.invoke(app, ["cohort", "diff", str(cohort), "--from", "5.2024", "--to", "5.2024",
+                               "--limit", "-1"]).exit_code == 2  # fmt: skip
+
+
+def test_a_gz_name_writes_gzip_that_audits_like_the_plain_file(tmp_path: Path) -> None:
+    plain, packed = tmp_path / "c.ndjson", tmp_path / "c.ndjson.gz"
+    for f in (plain, packed):
+        assert runner.invoke(app, ["synth", "--n", "30", "--seed", "4", "--out", str(f)]).exit_code == 0
+    assert packed.read_bytes()[:2] == b"\x1f\x8b"  # gzip magic: the name is honoured
+    outs = []
+    for f in (plain, packed):
+        res = runner.invoke(
+            app, ["cohort", "audit", str(f), "--out", str(tmp_path / f.name.replace(".", "_"))]
+        )
+        assert res.exit_code == 0, res.output
+        summary = json.loads((tmp_path / f.name.replace(".", "_") / "summary.json").read_text())
+        outs.append({k: v for k, v in summary.items() if not (isinstance(v, str) and f.name in v)})
+    assert outs[0] == outs[1] and outs[0]["rows_in"] == 30

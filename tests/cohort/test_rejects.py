@@ -121,3 +121,25 @@ def test_flattened_parquet_is_read_like_csv(tmp_path: Path) -> None:
     a = [row for row, _ in iter_rows(tmp_path / "c.csv")]
     b = [row for row, _ in iter_rows(tmp_path / "flat.parquet")]
     assert a == b and all(r is not None for r in b)
+
+
+def test_ragged_csv_rows_and_non_utf8_lines_are_rejected_not_fatal(kb: Knowledge, tmp_path: Path) -> None:
+    """A CSV row with more cells than the header, and an NDJSON line that is not UTF-8, each become one
+    reject with its row number; the other rows are audited and none is lost. A byte-order mark (as
+    spreadsheets write) is not part of the first column's name."""
+    csv_file = tmp_path / "c.csv"
+    csv_file.write_bytes(
+        "\ufeffid,tumor.primary_site,decision.regimen\np1,ileum,everolimus\np2,ileum,everolimus,extra\n".encode()
+    )
+    rows = list(iter_rows(csv_file))
+    assert rows[0][0] is not None and rows[0][0]["patient_id"] == "p1"
+    assert rows[1][0] is None and rows[1][1] is not None
+    assert rows[1][1]["row"] == 2 and "more cell" in rows[1][1]["message"]
+    nd = tmp_path / "c.ndjson"
+    good = json.dumps(GOOD).encode()
+    nd.write_bytes(b"\xef\xbb\xbf" + good + b"\n" + good[:-1] + b', "id": "\xff"}\n' + good + b"\n")
+    got = list(iter_rows(nd))
+    assert [r[0] is not None for r in got] == [True, False, True]
+    assert got[1][1] is not None and got[1][1]["row"] == 2 and "not UTF-8" in got[1][1]["message"]
+    run = run_audit(str(nd), tmp_path / "out", kb, "duckdb")
+    assert (run.rows_in, run.results, run.rejects) == (3, 2, 1)

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from netcds.errors import KnowledgeError
+from netcds.errors import KnowledgeError, UnknownVersionError
 from netcds.knowledge.load import DEFAULT_VERSION, load_knowledge
 from netcds.knowledge.schema import Knowledge
 
@@ -35,10 +35,23 @@ def _kb(version: str, root: Path | None) -> Knowledge:
     try:
         return load_knowledge(version, root=root)
     except KnowledgeError as e:
+        if isinstance(e, UnknownVersionError):  # a wrong option, not broken knowledge
+            sys.stderr.write(f"error: {e.problems[0][1]}\n")
+            raise typer.Exit(2) from None
         sys.stderr.write(f"knowledge error ({len(e.problems)}):\n")
         for path, msg in e.problems:
             sys.stderr.write(f"  {path}: {msg}\n")
         raise typer.Exit(1) from None
+
+
+def _fail(e: Exception) -> typer.Exit:
+    """One line naming the file for an input/output problem (exit 2), never a traceback."""
+    if isinstance(e, OSError) and e.filename is not None:
+        reason = e.strerror or str(e)
+        sys.stderr.write(f"error: {e.filename}: {reason}\n")
+    else:
+        sys.stderr.write(f"error: {e}\n".replace("\n", " ").rstrip() + "\n")
+    return typer.Exit(2)
 
 
 def _need_spark(engine: Engine) -> None:
@@ -79,9 +92,8 @@ def audit(
     try:
         with Progress(*columns, console=err, transient=False) as progress:
             run = run_audit(cohort, out_dir, kb, engine.value, master, fmt, progress, results_uri)
-    except (ValueError, FileNotFoundError) as e:
-        sys.stderr.write(f"error: {e}\n")
-        raise typer.Exit(2) from None
+    except (ValueError, OSError, EOFError) as e:
+        raise _fail(e) from None
     counts = run.summary["verdict_counts"]
     out.print(
         f"[bold]{run.rows_in}[/] rows in = {run.results} results + {run.rejects} rejects "
@@ -114,16 +126,15 @@ def diff(
     from_root: Annotated[Path | None, typer.Option("--from-root", help="knowledge root of --from")] = None,
     to_root: Annotated[Path | None, typer.Option("--to-root", help="knowledge root of --to")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="write every change as NDJSON")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="rows shown in the terminal")] = 20,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="rows shown in the terminal")] = 20,
 ) -> None:
     """List the decision points whose options change between two knowledge versions."""
     from netcds.cohort.diff import diff_versions
 
     try:
         result = diff_versions(cohort, _kb(from_version, from_root or root), _kb(to_version, to_root or root))
-    except (ValueError, FileNotFoundError) as e:
-        sys.stderr.write(f"error: {e}\n")
-        raise typer.Exit(2) from None
+    except (ValueError, OSError, EOFError) as e:
+        raise _fail(e) from None
     out.print(
         f"{len(result.changed)} of {result.compared} decision points change from {result.version_from} "
         f"to {result.version_to} ({result.rejects} rows rejected)"
@@ -140,9 +151,12 @@ def diff(
             t.add_row(str(c.row_id), c.patient_id or "", setting, verdict, "\n".join(c.changes))
         out.print(t)
     if out_file is not None:
-        with out_file.open("w", encoding="utf-8") as fh:
-            for c in result.changed:
-                fh.write(json.dumps(c.as_dict()) + "\n")
+        try:
+            with out_file.open("w", encoding="utf-8") as fh:
+                for c in result.changed:
+                    fh.write(json.dumps(c.as_dict()) + "\n")
+        except OSError as e:
+            raise _fail(e) from None
 
 
 def synth(
@@ -161,9 +175,8 @@ def synth(
 
     try:
         count = write_cohort(synth_records(n, seed, off_guideline, missing), out_file)
-    except ValueError as e:
-        sys.stderr.write(f"error: {e}\n")
-        raise typer.Exit(2) from None
+    except (ValueError, OSError, EOFError) as e:
+        raise _fail(e) from None
     out.print(f"wrote {count} synthetic decision points to {out_file}")
 
 

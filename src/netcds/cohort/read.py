@@ -24,6 +24,7 @@ import csv
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -201,16 +202,27 @@ def iter_rows(
     row = 0
     if fmt == "ndjson":
         for f in _files(path):
-            with _open_text(f) as fh:
-                for line in fh:
+            with _readable(f), _open_bytes(f) as fh:
+                for n_line, raw_line in enumerate(fh):
                     row += 1
+                    try:  # a row that is not UTF-8 is rejected, not the whole cohort
+                        line = raw_line.decode("utf-8-sig" if n_line == 0 else "utf-8")
+                    except UnicodeDecodeError as exc:
+                        bad = [{"field": "<row>", "message": f"not UTF-8 text (byte {exc.start + 1})"}]
+                        yield None, reject(row, bad, raw_line.decode("utf-8", "replace"))
+                        continue
                     if line.strip():
                         yield parse_ndjson_line(row, line)
     elif fmt == "csv":
         for f in _files(path):
-            with _open_text(f) as fh:
+            with _readable(f), _open_text(f) as fh:
                 for rec in csv.DictReader(fh):
                     row += 1
+                    extra = rec.pop(None, None)
+                    if extra:  # more cells than the header names: which value is which is unknown
+                        bad = [{"field": "<row>", "message": f"{len(extra)} more cell(s) than the header"}]
+                        yield None, reject(row, bad, {**rec, "<extra cells>": extra})
+                        continue
                     nested = flat_to_nested(dict(rec))
                     yield validate_record(row, nested, dict(rec))
     elif fmt == "parquet":
@@ -218,7 +230,10 @@ def iter_rows(
 
         con = duckdb.connect()
         for f in _files(path):
-            cur = con.execute("SELECT * FROM read_parquet(?)", [str(f)])
+            try:
+                cur = con.execute("SELECT * FROM read_parquet(?)", [str(f)])
+            except duckdb.Error as exc:
+                raise ValueError(f"{f}: not a readable Parquet file ({_first_line(exc)})") from None
             names = [d[0] for d in cur.description or []]
             while batch := cur.fetchmany(4096):
                 for values in batch:
@@ -234,11 +249,36 @@ def _jsonable(v: Any) -> Any:
 
 
 def _open_text(f: Path) -> Any:
+    """A text cohort file (gzip by name); a UTF-8 byte-order mark, as spreadsheets write, is skipped."""
     if f.name.endswith(".gz"):
         import gzip
 
-        return gzip.open(f, "rt", encoding="utf-8")
-    return f.open(encoding="utf-8", newline="" if f.name.lower().endswith((".csv", ".csv.gz")) else None)
+        return gzip.open(f, "rt", encoding="utf-8-sig", newline="")
+    return f.open(encoding="utf-8-sig", newline="" if f.name.lower().endswith((".csv", ".csv.gz")) else None)
+
+
+def _open_bytes(f: Path) -> Any:
+    if f.name.endswith(".gz"):
+        import gzip
+
+        return gzip.open(f, "rb")
+    return f.open("rb")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@contextmanager
+def _readable(f: Path) -> Iterator[None]:
+    """Name the file when it cannot be read to the end: a damaged gzip stream, text that is not UTF-8."""
+    try:
+        yield
+    except (EOFError, UnicodeDecodeError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.filename is not None:
+            raise  # names its own file (missing, not readable): the command line reports it
+        what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "damaged or not gzip"
+        raise ValueError(f"{f}: {what} ({_first_line(exc)})") from None
 
 
 def count_rows(path: Path, fmt: str | None = None) -> int | None:
@@ -249,12 +289,15 @@ def count_rows(path: Path, fmt: str | None = None) -> int | None:
 
         total = 0
         for f in _files(path):
-            got = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(f)]).fetchone()
+            try:
+                got = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(f)]).fetchone()
+            except duckdb.Error as exc:
+                raise ValueError(f"{f}: not a readable Parquet file ({_first_line(exc)})") from None
             total += int(got[0]) if got else 0
         return total
     n = 0
     for f in _files(path):
-        with _open_text(f) as fh:
+        with _readable(f), _open_bytes(f) as fh:
             n += sum(1 for line in fh if line.strip())
     return n - (len(_files(path)) if fmt == "csv" else 0)
 

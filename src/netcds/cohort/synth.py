@@ -245,14 +245,25 @@ def flatten_record(rec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _open_out(out: Path) -> Any:
+    """A text file for writing, gzip-compressed when its name ends in .gz (as the reader expects)."""
+    if out.name.endswith(".gz"):
+        import gzip
+
+        return gzip.open(out, "wt", encoding="utf-8", newline="")
+    return out.open("w", encoding="utf-8", newline="")
+
+
 def write_cohort(records: Iterator[dict[str, Any]], out: Path) -> int:
     """Write records as NDJSON, CSV or Parquet (by the file extension); returns the count."""
     from netcds.cohort.read import detect_format
 
+    if out.is_dir():
+        raise ValueError(f"{out}: is a directory; name a .ndjson, .csv or .parquet file")
     fmt = detect_format(out)
     n = 0
     if fmt == "ndjson":
-        with out.open("w", encoding="utf-8") as fh:
+        with _open_out(out) as fh:
             for rec in records:
                 fh.write(json.dumps(rec) + "\n")
                 n += 1
@@ -262,7 +273,7 @@ def write_cohort(records: Iterator[dict[str, Any]], out: Path) -> int:
 
         rows = [flatten_record(r) for r in records]
         header = list(dict.fromkeys(k for r in rows for k in r))
-        with out.open("w", encoding="utf-8", newline="") as fh:
+        with _open_out(out) as fh:
             w = csv.DictWriter(fh, fieldnames=header)
             w.writeheader()
             for r in rows:
@@ -277,9 +288,13 @@ def write_cohort(records: Iterator[dict[str, Any]], out: Path) -> int:
         n = write_cohort(records, src)
         con = duckdb.connect()
         q = "'" + str(out).replace("'", "''") + "'"
-        con.execute(
-            f"COPY (SELECT * FROM read_json('{src}', format = 'newline_delimited', sample_size = -1))"  # noqa: S608
-            f" TO {q} (FORMAT parquet)"
-        )
-        con.close()
+        try:
+            con.execute(
+                f"COPY (SELECT * FROM read_json('{src}', format = 'newline_delimited', sample_size = -1))"  # noqa: S608
+                f" TO {q} (FORMAT parquet)"
+            )
+        except duckdb.Error as exc:  # e.g. a folder that does not exist: one line, not a traceback
+            raise ValueError(f"{out}: cannot write ({str(exc).strip().splitlines()[0]})") from None
+        finally:
+            con.close()
     return n

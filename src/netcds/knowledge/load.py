@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from netcds.errors import KnowledgeError
+from netcds.errors import KnowledgeError, UnknownVersionError
 from netcds.io import field_path
 from netcds.knowledge.schema import Exclusion, Footnote, Knowledge, Manifest, Principle, Table
 
@@ -178,7 +178,7 @@ def load_knowledge(
             return hit[1]
     folder = (root or default_knowledge_dir()) / guideline / version
     if not folder.is_dir():
-        raise KnowledgeError([(str(folder), f"no knowledge for {guideline} {version}")])
+        raise UnknownVersionError([(str(folder), f"no knowledge for {guideline} {version}")])
     kb = _load_cached(str(folder.resolve()))
     if root is None:
         _DEFAULTS[(guideline, version)] = (os.environ.get("NETCDS_KNOWLEDGE_DIR"), kb)
