@@ -20,7 +20,7 @@ from netcds.api import optional
 from netcds.api.auth import TokenVerifier
 from netcds.api.context import ServiceContext, run_work
 from netcds.api.eval_cache import EvaluationCache
-from netcds.api.examples import PATIENT_EXAMPLE, PATIENT_VIEW_EXAMPLE
+from netcds.api.examples import ORDER_SIGN_EXAMPLE, PATIENT_EXAMPLE, PATIENT_VIEW_EXAMPLE
 from netcds.api.fast_routes import FastRoutes, View
 from netcds.api.middleware import ServiceMiddleware
 from netcds.api.problems import install_handlers
@@ -108,8 +108,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def _hook_examples(doc: dict[str, Any]) -> None:
     """The hook request examples as written: FastAPI drops null members from examples, and a prefetch
     key sent as null ("not fetched", CDS Hooks 2.0) is what makes the example acceptable as sent."""
-    from netcds.api.examples import ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
-
     try:
         post = doc["paths"]["/cds-services/{service_id}"]["post"]
         body = post["requestBody"]["content"]["application/json"]

@@ -54,6 +54,7 @@ from netcds.fhir.cards import (
     unscreened_card,
     with_explanation,
 )
+from netcds.fhir.read import patient_id as patient_id_of
 from netcds.ids import new_id
 from netcds.patient import Patient
 from netcds.store.canonical import canonical_json, content_hash, sha256_hex
@@ -274,14 +275,6 @@ def _patient(call: _Call) -> MappedPatient:
     return patient
 
 
-def _names_other_patient(reference: Any, patient_id: str) -> bool:
-    """Whether a FHIR reference names a Patient other than ``patient_id`` ('Patient/x' or an absolute URL
-    ending in it); a reference of another form (e.g. urn:uuid) cannot be compared and is not refused."""
-    if not isinstance(reference, str) or "Patient/" not in reference:
-        return False
-    return reference.rstrip("/").split("Patient/")[-1].split("/")[0] != patient_id
-
-
 def _check_context_patient(patient_id: Any, prefetch: Mapping[str, Any]) -> None:
     """The prefetched Patient must be the context patient: cards about another chart's data would be
     shown in this one (the mapping already refuses resources about another patient than the Patient)."""
@@ -301,7 +294,8 @@ def _check_draft_subjects(patient_id: Any, orders: Mapping[str, Any]) -> None:
     for i, entry in enumerate(orders.get("entry") or []):
         resource = entry.get("resource") if isinstance(entry, Mapping) else None
         subject = resource.get("subject") if isinstance(resource, Mapping) else None
-        if isinstance(subject, Mapping) and _names_other_patient(subject.get("reference"), patient_id):
+        named = patient_id_of(subject.get("reference")) if isinstance(subject, Mapping) else None
+        if named is not None and named != patient_id:  # a urn:uuid reference cannot be compared
             where = f"context.draftOrders.entry[{i}].resource.subject.reference"
             message = "names another patient than context.patientId"
             raise ApiProblem(

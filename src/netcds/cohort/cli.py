@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from netcds.errors import KnowledgeError, UnknownVersionError
+from netcds.errors import KnowledgeError
 from netcds.knowledge.load import DEFAULT_VERSION, load_knowledge
 from netcds.knowledge.schema import Knowledge
 
@@ -35,13 +35,9 @@ def _kb(version: str, root: Path | None) -> Knowledge:
     try:
         return load_knowledge(version, root=root)
     except KnowledgeError as e:
-        if isinstance(e, UnknownVersionError):  # a wrong option, not broken knowledge
-            sys.stderr.write(f"error: {e.problems[0][1]}\n")
-            raise typer.Exit(2) from None
-        sys.stderr.write(f"knowledge error ({len(e.problems)}):\n")
-        for path, msg in e.problems:
-            sys.stderr.write(f"  {path}: {msg}\n")
-        raise typer.Exit(1) from None
+        from netcds.cli import fail_knowledge  # the main CLI registers these commands: imported late
+
+        raise fail_knowledge(e) from None
 
 
 def _fail(e: Exception) -> typer.Exit:

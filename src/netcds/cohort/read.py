@@ -233,7 +233,7 @@ def iter_rows(
             try:
                 cur = con.execute("SELECT * FROM read_parquet(?)", [str(f)])
             except duckdb.Error as exc:
-                raise ValueError(f"{f}: not a readable Parquet file ({_first_line(exc)})") from None
+                raise ValueError(f"{f}: not a readable Parquet file ({first_line(exc)})") from None
             names = [d[0] for d in cur.description or []]
             while batch := cur.fetchmany(4096):
                 for values in batch:
@@ -265,7 +265,8 @@ def _open_bytes(f: Path) -> Any:
     return f.open("rb")
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """An exception's first line (its type when it says nothing), for one-line errors."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
@@ -278,7 +279,7 @@ def _readable(f: Path) -> Iterator[None]:
         if isinstance(exc, OSError) and exc.filename is not None:
             raise  # names its own file (missing, not readable): the command line reports it
         what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "damaged or not gzip"
-        raise ValueError(f"{f}: {what} ({_first_line(exc)})") from None
+        raise ValueError(f"{f}: {what} ({first_line(exc)})") from None
 
 
 def count_rows(path: Path, fmt: str | None = None) -> int | None:
@@ -292,7 +293,7 @@ def count_rows(path: Path, fmt: str | None = None) -> int | None:
             try:
                 got = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(f)]).fetchone()
             except duckdb.Error as exc:
-                raise ValueError(f"{f}: not a readable Parquet file ({_first_line(exc)})") from None
+                raise ValueError(f"{f}: not a readable Parquet file ({first_line(exc)})") from None
             total += int(got[0]) if got else 0
         return total
     n = 0

@@ -256,7 +256,7 @@ def _open_out(out: Path) -> Any:
 
 def write_cohort(records: Iterator[dict[str, Any]], out: Path) -> int:
     """Write records as NDJSON, CSV or Parquet (by the file extension); returns the count."""
-    from netcds.cohort.read import detect_format
+    from netcds.cohort.read import detect_format, first_line
 
     if out.is_dir():
         raise ValueError(f"{out}: is a directory; name a .ndjson, .csv or .parquet file")
@@ -294,7 +294,7 @@ def write_cohort(records: Iterator[dict[str, Any]], out: Path) -> int:
                 f" TO {q} (FORMAT parquet)"
             )
         except duckdb.Error as exc:  # e.g. a folder that does not exist: one line, not a traceback
-            raise ValueError(f"{out}: cannot write ({str(exc).strip().splitlines()[0]})") from None
+            raise ValueError(f"{out}: cannot write ({first_line(exc)})") from None
         finally:
             con.close()
     return n

@@ -147,12 +147,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _severity(item: Any) -> str:
-    """The severity of a safety item given as a model, a dataclass or a dict."""
-    value = item.get("severity") if isinstance(item, Mapping) else getattr(item, "severity", None)
-    return str(value) if value is not None else ""
-
-
 def indicator_for(severity: str) -> str:
     low = severity.strip().lower()
     return low if low in INDICATORS else "warning"
@@ -363,7 +357,7 @@ def patient_view_cards(
         findings += [
             SafetyFinding.model_validate(_plain(item))
             for item in o.safety
-            if indicator_for(_severity(item)) == "critical"
+            if indicator_for(item.severity) == "critical"
         ]
     for screen in screens:
         findings += screen.safety

@@ -37,7 +37,7 @@ from netcds.fhir.conditions import (
 )
 from netcds.fhir.context import Ctx
 from netcds.fhir.observations import map_observations
-from netcds.fhir.read import Res, read_bundle, read_prefetch
+from netcds.fhir.read import Res, patient_id, read_bundle, read_prefetch
 from netcds.fhir.report import FhirMappingError, MappingReport
 from netcds.fhir.treatments import build_treatments, collect
 from netcds.io import input_error
@@ -83,9 +83,9 @@ def _single_subject(resources: list[Res]) -> None:
     subjects: dict[str, str] = {}
     for res in resources:
         subject = res.data.get("subject") or res.data.get("patient")
-        if isinstance(subject, dict) and "Patient/" in str(subject.get("reference", "")):
-            ref = "Patient/" + str(subject["reference"]).rstrip("/").rsplit("Patient/", 1)[1].split("/")[0]
-            subjects.setdefault(ref, res.loc)
+        pid = patient_id(subject.get("reference")) if isinstance(subject, dict) else None
+        if pid is not None:
+            subjects.setdefault(f"Patient/{pid}", res.loc)
     if len(subjects) > 1:
         where = ", ".join(f"{loc} -> {ref}" for ref, loc in sorted(subjects.items()))
         raise InputError(

@@ -167,6 +167,14 @@ def read_prefetch(prefetch: Any) -> list[Res]:
 Coding = tuple[str, str, str]  # (system key or raw URI, code, display)
 
 
+def patient_id(reference: Any) -> str | None:
+    """The id a ``Patient/<id>`` reference names (relative or absolute, with or without ``_history``),
+    or None for a reference of another form (e.g. ``urn:uuid:``) or none."""
+    if not isinstance(reference, str) or "Patient/" not in reference:
+        return None
+    return reference.rsplit("Patient/", 1)[1].split("/")[0]
+
+
 def codings(cc: Any) -> list[Coding]:
     """The codings of a CodeableConcept as (system key, code, display); unknown systems keep their URI."""
     if not isinstance(cc, dict):
