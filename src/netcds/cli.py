@@ -150,7 +150,7 @@ def kb_validate(
             kb = load_folder(folder)
             n = sum(len(c.entries) for t in kb.tables for c in t.columns)
             out.print(
-                f"[green]ok[/] {kb.id} {kb.version}: {len(kb.tables)} tables, {n} entries, "
+                f"[green]ok[/] {kb.id} {kb.release}: {len(kb.tables)} tables, {n} entries, "
                 f"{len(kb.footnotes)} footnotes, digest {kb.digest}"
             )
         except KnowledgeError as e:

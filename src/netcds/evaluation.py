@@ -39,9 +39,16 @@ class SourceRef(_Out):
 class GuidelineRef(_Out):
     id: str
     version: str
+    # the knowledge release that produced it (loadable id; absent in outputs stored before releases)
+    release: str | None = None
     title: str | None = None
     version_date: str | None = None
     digest: str | None = None
+
+    @property
+    def release_id(self) -> str:
+        """The knowledge folder that reproduces it: its release, or its version for older outputs."""
+        return self.release or self.version
 
 
 class Setting(_Out):

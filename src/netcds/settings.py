@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from netcds.knowledge.load import DEFAULT_VERSION
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_DB_URL = "sqlite:///netcds.db"
@@ -70,7 +72,7 @@ class Settings(BaseModel):
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
     base_url: str | None = None
     db_url: str = Field(default=DEFAULT_DB_URL, repr=False)  # may hold a password: never in a repr or log
-    guideline_version: str = "5.2024"
+    guideline_version: str = DEFAULT_VERSION
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # browsers: origins allowed to call the API from a page (CORS); none by default

@@ -155,7 +155,13 @@ def test_health(client: TestClient) -> None:
 
 def test_guidelines_as_data(client: TestClient) -> None:
     listed = client.get("/api/v1/guidelines").json()
-    assert any(g["id"] == "nccn-net" and g["version"] == "5.2024" for g in listed)
+    releases = {
+        g["release"]: (g["version"], g["replaces"], g["default"]) for g in listed if g["id"] == "nccn-net"
+    }
+    assert releases == {"5.2024": ("5.2024", None, False), "5.2024-r2": ("5.2024", "5.2024", True)}
+    assert next(g for g in listed if g["default"])["url"].endswith("/api/v1/guidelines/nccn-net/5.2024-r2")
+    r2 = client.get("/api/v1/guidelines/nccn-net/5.2024-r2").json()
+    assert (r2["version"], r2["release"]) == ("5.2024", "5.2024-r2")
     kb = client.get("/api/v1/guidelines/nccn-net/5.2024").json()
     assert kb["version"] == "5.2024"
     gi = next(t for t in kb["tables"] if t["id"] == "gi_wd_g12")
@@ -219,7 +225,7 @@ def test_case_round_trip(client: TestClient) -> None:
 
     evs = client.get(f"/api/v1/cases/{case_id}/evaluations").json()
     assert [e["case_version"] for e in evs] == [1, 2]
-    assert all(e["guideline_version"] == "5.2024" and e["engine_version"] for e in evs)
+    assert all(e["guideline_version"] == "5.2024-r2" and e["engine_version"] for e in evs)
     assert evs[0]["input_hash"] == created["patient_hash"]
 
     stored = client.get(f"/api/v1/evaluations/{created['evaluation_id']}").json()

@@ -85,3 +85,11 @@ def test_diff_reference_result_differs_only_in_options(kb: Knowledge) -> None:
     a, b = reference_result(1, p, d, kb), reference_result(1, p, d, new)
     assert [o["status"] for o in a["options"]] == [o["status"] for o in b["options"]]
     assert a["verdict"] == b["verdict"]
+
+
+def test_release_r2_changes_no_decision_point(tmp_path: Path) -> None:
+    """5.2024-r2 corrects wording and provenance only: no setting, status, tier, category or verdict moves."""
+    path = tmp_path / "cohort.ndjson"
+    write_cohort(synth_records(3000, seed=11), path)
+    result = diff_versions(path, load_knowledge("5.2024"), load_knowledge("5.2024-r2"))
+    assert (result.compared, result.rejects, result.changed) == (3000, 0, [])

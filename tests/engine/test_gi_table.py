@@ -130,8 +130,26 @@ def test_lu177_category_1_for_progressive_midgut(over, category, pending):
 @pytest.mark.parametrize("sstr", ["positive", "negative", None])
 def test_ssa_listed_whatever_sstr_with_footnote_d_qualifier(sstr):
     o = opt(run(gi(tumor={"sstr_status": sstr})), "gi.ssa")
-    assert o.status == "eligible" and o.category == "2A" and o.footnotes == ["d", "e", "f", "g"]
+    assert o.status == "eligible" and o.category == "2A" and o.footnotes == ["d", "e", "f", "g", "a"]
+    assert o.qualifiers[0].footnote == "d"
     assert o.qualifiers[0].met is {"positive": True, "negative": False, None: None}[sstr]
+
+
+@pytest.mark.parametrize(
+    ("significant", "functional", "met"),
+    [
+        (True, False, False),  # footnote a: stop the SSA of a non-functional tumor
+        (True, True, True),
+        (False, False, True),
+        (None, False, None),  # unknown significance stays unknown, never assumed
+        (True, None, None),
+    ],
+)
+def test_ssa_footnote_a_qualifier_shows_the_ssa_plan_at_the_option(significant, functional, met):
+    p = gi(disease={"progression_clinically_significant": significant}, tumor={"functional": functional})
+    o = opt(run(p), "gi.ssa")
+    q = [q for q in o.qualifiers if q.footnote == "a"]
+    assert o.status == "eligible" and len(q) == 1 and q[0].met is met
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,14 @@ def test_each_table_selected(record, table):
     ("over", "needle"),
     [
         ({"tumor": {"differentiation": "poor", "grade": "G3"}}, "Poorly differentiated"),
-        ({"disease": {"extent": "localized", "resectable": True}}, "resection"),
-        ({"disease": {"extent": "locoregional", "resectable": True}}, "resection"),
+        (
+            {"disease": {"extent": "localized", "resectable": True}},
+            "Resectable localized or locoregional G1/2",
+        ),
+        (
+            {"disease": {"extent": "locoregional", "resectable": True}},
+            "Resectable localized or locoregional G1/2",
+        ),
         ({"tumor": {"primary_site": "unknown_primary"}}, "Unknown primary"),
         (
             {"disease": {"status": "no_evidence_of_disease", "extent": "localized", "resectable": True}},

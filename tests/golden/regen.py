@@ -23,9 +23,21 @@ def summarize(case: dict[str, Any]) -> dict[str, Any]:
             + (f" | missing {','.join(o.missing)}" if o.missing else "")
             for o in ev.options
         },
+        "qualifiers": {
+            o.entry_id: [f"{q.footnote or '-'}: {_met(q.met)}" for q in o.qualifiers]
+            for o in ev.options
+            if o.qualifiers
+        },
+        "footnotes": {o.entry_id: o.footnotes for o in ev.options if o.footnotes},
         "ssa_plan": ev.ssa_plan.action,
         "needs_data": ev.needs_data,
+        "notes": [n.id for n in ev.notes],
+        "unavailable_references": [r.ref for r in ev.unavailable_references],
     }
+
+
+def _met(met: bool | None) -> str:
+    return {True: "met", False: "not met", None: "unknown"}[met]
 
 
 def main() -> None:

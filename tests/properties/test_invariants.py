@@ -164,3 +164,23 @@ def test_filling_an_unknown_never_overturns_a_definite_verdict(record, data):
                 assert o.status == before[o.entry_id][0], (field, value, o.entry_id)
             if field not in ev.needs_data:  # needs_data is complete: an unlisted unknown changes nothing
                 assert (o.status, o.category) == before[o.entry_id], (field, value, o.entry_id)
+
+
+@PROFILE
+@given(patients())
+def test_footnote_a_qualifier_at_the_ssa_options_agrees_with_the_ssa_plan(record):
+    p, ev = run(record)
+    plan = ev.ssa_plan.action
+    # the plan reads an unrecorded history or disease status as "if so"; the qualifier leaves it unknown
+    undecided = p.treatments is None or build_facts(p).get("derived.progressive") is None
+    for o in ev.options:
+        for q in o.qualifiers:
+            if q.footnote != "a":
+                continue
+            assert o.regimen == "ssa" and ev.setting.table != "wd_g3"
+            if plan == "discontinue":
+                assert q.met is False or (q.met is None and undecided)
+            elif plan in ("continue", "not_applicable"):
+                assert q.met is True
+            else:  # needs_data: unknown, or already decided by a functional tumor
+                assert q.met is not False

@@ -76,7 +76,7 @@ def test_upgrade_keeps_text_outputs_readable_and_downgrade_restores_text(tmp_pat
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = make_engine(url)
     migrate(engine, "0002")
-    old = evaluate(PATIENT, load_knowledge())
+    old = evaluate(PATIENT, load_knowledge("5.2024"))  # a store of the first release's time
     old_json = old.model_dump_json()
     old_hash = hashlib.sha256(old_json.encode()).hexdigest()
     record = canonical_json(PATIENT)

@@ -60,4 +60,4 @@ def data(value: Any) -> Any:
 def knowledge_document(kb: Knowledge) -> dict[str, Any]:
     doc = data(kb)
     assert isinstance(doc, dict)
-    return {"id": kb.id, "version": kb.version, **doc}
+    return {"id": kb.id, "version": kb.version, "release": kb.release, **doc}

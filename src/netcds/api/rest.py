@@ -171,7 +171,7 @@ async def evaluate_patient(request: Request, guideline_version: GuidelineVersion
     found = ctx.cached_evaluation(kb, digest)
     if found is None:
         found = await run_work(ctx.compute_evaluation, patient, kb, digest)
-    detail = {"input_hash": digest, "guideline": f"{kb.id}/{kb.version}"}
+    detail = {"input_hash": digest, "guideline": f"{kb.id}/{kb.release}"}
     await run_later([partial(ctx.store.submit_audit, who.actor, "evaluate", None, _rid(request), detail)])
     return Response(found.body, media_type="application/json", headers={"X-Netcds-Input-Hash": digest})
 
@@ -217,7 +217,7 @@ async def evaluate_fhir(
         kb = knowledge(ctx, guideline_version)
         digest = content_hash(patient)
         evaluation = ctx.evaluation(patient, kb, digest).body
-        detail = {"input_hash": digest, "guideline": f"{kb.id}/{kb.version}"}
+        detail = {"input_hash": digest, "guideline": f"{kb.id}/{kb.release}"}
         later.append(partial(ctx.store.submit_audit, who.actor, "evaluate.fhir", None, _rid(request), detail))
         head = json.dumps(
             {"patient": patient.model_dump(mode="json", exclude_none=True), "mapping": report},
@@ -275,10 +275,13 @@ def guidelines(ctx: Ctx) -> list[GuidelineSummary]:
                 GuidelineSummary(
                     id=kb.id,
                     version=kb.version,
+                    release=kb.release,
+                    replaces=kb.manifest.replaces,
+                    default=kb.release == ctx.settings.guideline_version,
                     title=kb.manifest.title,
                     version_date=kb.manifest.version_date.isoformat(),
                     digest=kb.digest,
-                    url=f"{ctx.base_url}/api/v1/guidelines/{kb.id}/{kb.version}",
+                    url=f"{ctx.base_url}/api/v1/guidelines/{kb.id}/{kb.release}",
                 )
             )
     return out

@@ -39,7 +39,7 @@ def _meta(
     kb: Knowledge, engine: str, cohort: str, rows_in: int, results: int, rejects: int
 ) -> dict[str, Any]:
     return {
-        "guideline": {"id": kb.id, "version": kb.version, "digest": kb.digest},
+        "guideline": {"id": kb.id, "version": kb.version, "release": kb.release, "digest": kb.digest},
         "engine": engine,
         "input": cohort,
         "rows_in": rows_in,

@@ -93,7 +93,7 @@ def audit(
     counts = run.summary["verdict_counts"]
     out.print(
         f"[bold]{run.rows_in}[/] rows in = {run.results} results + {run.rejects} rejects "
-        f"({kb.id} {kb.version}, {run.engine})"
+        f"({kb.id} {kb.release}, {run.engine})"
     )
     for verdict, n in counts.items():
         out.print(f"  {verdict:<24} {n}")

@@ -103,4 +103,4 @@ def diff_versions(cohort: Path, kb_from: Knowledge, kb_to: Knowledge, fmt: str |
                 words,
             )
         )
-    return VersionDiff(kb_from.version, kb_to.version, ok + bad, compared, bad, changed)
+    return VersionDiff(kb_from.release, kb_to.release, ok + bad, compared, bad, changed)

@@ -364,7 +364,7 @@ class AuditQuery:
         cols = [c for c in RESULT_COLUMNS if expand or c != "options"]
         outs = [f"{finals[c]} AS {c}" if c in finals else c for c in cols]
         head = (
-            f"-- netcds cohort audit: {self.kb.id} {self.kb.version} (digest {self.kb.digest}),"
+            f"-- netcds cohort audit: {self.kb.id} {self.kb.release} (digest {self.kb.digest}),"
             f" dialect {self.d.name}\n"
         )
         return head + "WITH\n" + ",\n".join(ctes) + "\nSELECT\n  " + ",\n  ".join(outs) + "\nFROM verdict"

@@ -19,6 +19,12 @@ SEQUENCING_STATEMENT = (
     "The guideline gives no data-driven sequence for these options. Options are shown by tier and "
     "category as the guideline lists them; any order within a tier is a discussion aid, not a ranking."
 )
+# pages each table refers to, for releases whose tables do not list them (``Table.see``): 5.2024
+_SEE_5_2024: dict[str, list[str]] = {
+    "gi_wd_g12": ["NET-9", "NET-14"],
+    "lung_thymus": ["NET-14"],
+    "pancreas_wd_g12": ["PanNET-1..10"],
+}
 DISCLAIMER = (
     "Decision support only: netcds lists what the encoded guideline version says for the recorded facts. "
     "It does not replace clinical judgement, multidisciplinary review or the full guideline and labels."
@@ -75,11 +81,7 @@ def evaluate(
     if options and any(o.references for o in options):
         used.append("NE-H-references")
     if table is not None:
-        used += {
-            "gi_wd_g12": ["NET-9", "NET-14"],
-            "lung_thymus": ["NET-14"],
-            "pancreas_wd_g12": ["PanNET-1..10"],
-        }.get(table.id, [])
+        used += table.see if table.see is not None else _SEE_5_2024.get(table.id, [])
     unavailable = [
         PageRef(ref=r, title=refs[r].title, available=refs[r].available, note=refs[r].note)
         for r in dict.fromkeys(used)
@@ -89,6 +91,7 @@ def evaluate(
         guideline=GuidelineRef(
             id=kb.id,
             version=kb.version,
+            release=kb.release,
             title=kb.manifest.title,
             version_date=kb.manifest.version_date.isoformat(),
             digest=kb.digest,

@@ -21,7 +21,7 @@ from netcds.knowledge.schema import Exclusion, Footnote, Knowledge, Manifest, Pr
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_GUIDELINE = "nccn-net"
-DEFAULT_VERSION = "5.2024"
+DEFAULT_VERSION = "5.2024-r2"  # the newest release; "5.2024" selects the first encoding
 
 
 def default_knowledge_dir() -> Path:
@@ -143,6 +143,9 @@ def _cross_check(
         for i, pid in enumerate(table.principles):
             if pid not in principles:
                 problems.append((f"{rel}: principles[{i}]", f"unknown principle '{pid}'"))
+        for i, ref in enumerate(table.see or []):
+            if ref not in refs:
+                problems.append((f"{rel}: see[{i}]", f"unknown page reference '{ref}'"))
         ids: set[str] = set()
         col_ids = [c.id for c in table.columns]
         if len(set(col_ids)) != len(col_ids):

@@ -103,6 +103,8 @@ class Table(_Data):
     title_footnotes: list[str] = Field(default_factory=list)
     ssa_plan_footnote: str | None = None
     principles: list[str] = Field(default_factory=list)
+    # pages the table refers to beyond its entries' own ``see`` (None: the engine's list for 5.2024)
+    see: list[str] | None = None
     columns: list[Column] = Field(min_length=1)
 
 
@@ -148,6 +150,12 @@ class Reference(_Data):
 class Manifest(_Data):
     id: str
     version: str
+    # the knowledge release (its folder's name) when it differs from the guideline version: a second
+    # encoding of the same guideline version; ``replaces`` names the release it supersedes
+    release: str | None = None
+    release_date: date | None = None
+    replaces: str | None = None
+    changes: list[Text] = Field(default_factory=list)
     title: Text
     version_date: date
     publisher: Text
@@ -176,7 +184,13 @@ class Knowledge(_Data):
 
     @property
     def version(self) -> str:
+        """The guideline version the data encodes (cited in every source), e.g. 5.2024."""
         return self.manifest.version
+
+    @property
+    def release(self) -> str:
+        """The knowledge release: the folder that selects exactly this data (e.g. 5.2024-r2)."""
+        return self.manifest.release or self.manifest.version
 
     def table(self, table_id: str) -> Table:
         for t in self.tables:

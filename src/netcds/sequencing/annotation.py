@@ -51,7 +51,7 @@ def annotate(
 ) -> SequencingResult:
     """Sequencing annotations for one evaluated patient (pure given its inputs)."""
     data = data or load_sequencing_data()
-    kb = kb or load_knowledge(evaluation.guideline.version, evaluation.guideline.id)
+    kb = kb or load_knowledge(evaluation.guideline.release_id, evaluation.guideline.id)
     entries = _entries(kb, evaluation.setting.table)
     lines = build_lines(patient, data)
     summary = summarize(patient, lines, data)

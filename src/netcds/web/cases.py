@@ -282,7 +282,7 @@ class MemoryCases:
                 case.case_id,
                 version,
                 ev.guideline.id,
-                ev.guideline.version,
+                ev.guideline.release_id,
                 ev.engine_version,
                 now,
                 "case",

@@ -60,7 +60,7 @@ def case(request: Request, case_id: str, saved: int | None = None) -> Response:
         summary=patient_summary(detail.patient),
         saved=saved,
         persistent=repo.persistent,
-        current_version=knowledge_version(request.app.state) or current_knowledge(request.app.state).version,
+        current_version=knowledge_version(request.app.state) or current_knowledge(request.app.state).release,
         nav="cases",
     )
 
@@ -89,7 +89,7 @@ def stored_evaluation(request: Request, evaluation_id: str) -> Response:
         found.output,
         found.input,
         stored=found.summary,
-        current_version=current_knowledge(request.app.state).version,
+        current_version=current_knowledge(request.app.state).release,
     )
 
 

@@ -1,0 +1,114 @@
+"""Knowledge releases: 5.2024-r2 (the default) re-encodes NCCN NET V.5.2024; 5.2024 stays loadable as released.
+
+Each change of r2 (its manifest's ``changes``) is tested here against both releases, so a test fails
+if r2 loses a fix or if the first release's folder is edited.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from netcds import load_knowledge
+from netcds.knowledge.load import DEFAULT_VERSION, available_versions, default_knowledge_dir
+from tests.conftest import g3, gi, lung, opt, pancreas, run
+
+R1, R2 = load_knowledge("5.2024"), load_knowledge("5.2024-r2")
+
+
+def test_default_is_the_newest_release_of_the_same_guideline_version():
+    assert DEFAULT_VERSION == "5.2024-r2" and load_knowledge() is R2
+    assert (R1.version, R1.release, R1.manifest.replaces) == ("5.2024", "5.2024", None)
+    assert (R2.version, R2.release, R2.manifest.replaces) == ("5.2024", "5.2024-r2", "5.2024")
+    assert len(R2.manifest.changes) == 5
+
+
+def test_the_first_release_is_unchanged():
+    # the digest every evaluation made with it records; editing the released folder changes it
+    assert R1.digest == "77b4e68f92ec1b36"
+
+
+@pytest.mark.parametrize("folder", available_versions())
+def test_every_folder_is_named_by_its_release(folder):
+    manifest = yaml.safe_load((default_knowledge_dir() / "nccn-net" / folder / "manifest.yaml").read_text())
+    assert (manifest.get("release") or manifest["version"]) == folder
+
+
+def test_evaluation_names_version_and_release():
+    ev = run(gi())
+    assert (ev.guideline.version, ev.guideline.release, ev.guideline.digest) == (
+        "5.2024",
+        "5.2024-r2",
+        R2.digest,
+    )
+    old = run(gi(), R1)
+    assert (old.guideline.version, old.guideline.release) == ("5.2024", "5.2024")
+    # every citation names the guideline version, not the release
+    assert {o.source.version for o in ev.options} == {"5.2024"}
+
+
+def _lu177_fdg(kb_rel, fdg):
+    p = g3(tumor={"fdg_avid": fdg, "ki67_percent": 50})
+    return [q for q in opt(run(p, kb_rel), "g3fav.lu177_dotatate").qualifiers if q.footnote == "o"][-1]
+
+
+@pytest.mark.parametrize(("fdg", "met"), [(False, True), (True, False), (None, None)])
+def test_g3_lu177_footnote_o_qualifier_says_what_it_tests(fdg, met):
+    q = _lu177_fdg(None, fdg)
+    assert q.met is met
+    assert q.text.startswith("not FDG-PET avid") and "no Ki-67 cut-off" in q.text
+    assert "neither high Ki-67" in _lu177_fdg(R1, fdg).text  # the first release's wording, kept as released
+
+
+def test_resectable_g12_exclusion_does_not_say_how_resectable_disease_is_managed():
+    p = gi(disease={"extent": "localized", "resectable": True})
+    assert not any("resection is the approach" in r for r in run(p).setting.reasons)
+    assert any("resection is the approach" in r for r in run(p, R1).setting.reasons)
+
+
+def test_g3_notes_are_the_ones_its_page_prints():
+    assert [n.id for n in run(g3()).notes] == ["default_category"]
+    assert [n.id for n in run(g3(), R1).notes] == [
+        "no_adjuvant_role",
+        "dose_modification",
+        "default_category",
+    ]
+
+
+def test_pancreas_states_its_footnote_inference_and_the_missing_page():
+    ev = run(pancreas())
+    assert "pancreas_footnote_letters" in [n.id for n in ev.notes]
+    assert [r.ref for r in ev.unavailable_references][-2:] == ["PanNET-1..10", "NE-H-4"]
+    old = run(pancreas(), R1)
+    assert "pancreas_footnote_letters" not in [n.id for n in old.notes]
+    assert "NE-H-4" not in [r.ref for r in old.unavailable_references]
+
+
+@pytest.mark.parametrize(
+    ("make", "entry"), [(gi, "gi.ssa"), (lung, "lung.ssa"), (pancreas, "pancreas.ssa_sstr_positive")]
+)
+def test_ssa_entries_carry_footnote_a_where_the_table_has_it(make, entry):
+    p = make(disease={"progression_clinically_significant": True}, tumor={"functional": False})
+    o = opt(run(p), entry)
+    assert o.status == "eligible" and "a" in o.footnotes
+    assert [q.met for q in o.qualifiers if q.footnote == "a"] == [False]
+    assert "a" not in opt(run(p, R1), entry).footnotes
+
+
+def test_g3_has_no_footnote_a_qualifier():
+    ev = run(g3())
+    assert not any(q.footnote == "a" for o in ev.options for q in o.qualifiers)
+
+
+@pytest.mark.parametrize("make", [gi, lung])
+def test_table_pages_come_from_the_data_and_match_the_first_release(make):
+    assert [r.ref for r in run(make()).unavailable_references] == [
+        r.ref for r in run(make(), R1).unavailable_references
+    ]
+
+
+def test_bundled_folders_are_the_two_releases():
+    assert available_versions() == ["5.2024", "5.2024-r2"]
+    assert all((Path(default_knowledge_dir()) / "nccn-net" / v).is_dir() for v in available_versions())
