@@ -104,9 +104,10 @@ def evaluate(
 
 def show_what_if(patient: Patient, kb: Knowledge, assignments: list[str], fmt: Format) -> None:
     """Which options change status or category if the given fields had these values."""
+    from rich.markup import escape
     from rich.table import Table
 
-    from netcds.sequencing.whatif import parse_assignment
+    from netcds.sequencing.whatif import parse_assignment, show_value
     from netcds.sequencing.whatif import what_if as run_what_if
 
     pairs = dict(parse_assignment(a) for a in assignments)
@@ -114,19 +115,20 @@ def show_what_if(patient: Patient, kb: Knowledge, assignments: list[str], fmt: F
     if fmt is Format.json:
         sys.stdout.write(res.model_dump_json(indent=2) + "\n")
         return
-    out.print(
-        "[bold]What if[/] " + ", ".join(f"{a.path}: {a.before!r} -> {a.after!r}" for a in res.assignments)
-    )
+    # values as the contract's JSON writes them (G2, true, null), never Python reprs ('G2', True, None)
+    said = [f"{a.path}: {show_value(a.before)} -> {show_value(a.after)}" for a in res.assignments]
+    out.print("[bold]What if[/] " + escape(", ".join(said)))
     b, a = res.setting_before, res.setting_after
-    out.print(f"Setting: {b.table}/{b.column or '-'} {b.status} -> {a.table}/{a.column or '-'} {a.status}")
+    before, after = f"{b.table or 'none'}/{b.column or '-'}", f"{a.table or 'none'}/{a.column or '-'}"
+    out.print(f"Setting: {before} {b.status} -> {after} {a.status}")
     t = Table(title="Options that change", title_justify="left")
     for col in ("option", "status", "category", "changed"):
         t.add_column(col)
     for c in res.changes:
         t.add_row(
-            c.label,
-            f"{c.status_before} -> {c.status_after}",
-            f"{c.category_before} -> {c.category_after}",
+            escape(c.label),
+            f"{c.status_before or 'absent'} -> {c.status_after or 'absent'}",
+            f"{c.category_before or '-'} -> {c.category_after or '-'}",
             ", ".join(c.changed),
         )
     out.print(t if res.changes else "No option changes status or category.")

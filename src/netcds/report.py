@@ -74,8 +74,8 @@ def _option_cell(o: Option, verbose: bool = False) -> RenderableType:
                         style="bold cyan",
                     )
                 )
-            elif o.regimen in SINGLE_AGENT:
-                lines.append(Text(f"  Dose {d.agent}: {d.standard.split(';')[0]}", style="cyan"))
+            elif o.regimen in SINGLE_AGENT:  # the whole dose text, wrapped in the cell: never cut short
+                lines.append(Text(f"  Dose {d.agent}: {d.standard}", style="cyan", overflow="fold"))
     letters = ", ".join(o.footnotes)
     src = f"Source: NCCN NET V.{o.source.version} {o.source.page}, {o.source.table}"
     lines.append(Text(src + (f"; footnotes {letters}" if letters else ""), style="dim italic"))

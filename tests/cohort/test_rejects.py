@@ -143,3 +143,19 @@ def test_ragged_csv_rows_and_non_utf8_lines_are_rejected_not_fatal(kb: Knowledge
     assert got[1][1] is not None and got[1][1]["row"] == 2 and "not UTF-8" in got[1][1]["message"]
     run = run_audit(str(nd), tmp_path / "out", kb, "duckdb")
     assert (run.rows_in, run.results, run.rejects) == (3, 2, 1)
+
+
+@pytest.mark.parametrize("decision", ["null", "absent"])
+def test_missing_decision_names_only_the_required_regimen(decision: str) -> None:
+    from netcds.cohort.read import validate_record
+
+    record: dict[str, object] = {"tumor": {"primary_site": "ileum"}}
+    if decision == "null":
+        record["decision"] = None
+    row, rej = validate_record(1, record, record)
+    assert row is None and rej is not None
+    assert rej["field"] == "decision"
+    assert "regimen" in rej["message"] and "date" not in rej["message"]  # the date is optional
+    # a decision with only the regimen is complete
+    row, rej = validate_record(2, {**record, "decision": {"regimen": "ssa"}}, record)
+    assert rej is None and row is not None

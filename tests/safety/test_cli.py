@@ -101,3 +101,33 @@ def test_check_text_marks_unverified_items(tmp_path: Path) -> None:
     r = runner.invoke(app, ["check", str(p), "--agent", "lu177_dotatate"])
     assert r.exit_code == 0
     assert "UNVERIFIED" in r.stdout and "unverified:" in r.stdout
+
+
+def test_drug_radiotherapy_says_no_monograph_applies() -> None:
+    r = runner.invoke(app, ["drug", "radiotherapy"])
+    assert r.exit_code == 0, r.output
+    assert "no drug monograph applies" in r.stdout and "unknown agent" not in r.output
+    r = runner.invoke(app, ["drug", "radiotherapy", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["id"] == "radiotherapy" and data["monograph"] is None and "not a drug" in data["note"]
+
+
+def test_check_radiotherapy_is_accepted_with_no_dose(tmp_path: Path) -> None:
+    p = _write(tmp_path, CLEAR)
+    r = runner.invoke(app, ["check", str(p), "--agent", "radiotherapy", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["agent"] == "radiotherapy" and data["dose"] is None
+    assert [i["kind"] for i in data["safety"]] == ["scope"]
+    assert "no drug monograph applies" in data["safety"][0]["finding"]
+    r = runner.invoke(app, ["check", str(p), "--agent", "radiotherapy"])
+    assert r.exit_code == 0 and "no drug monograph applies" in r.stdout and "unknown agent" not in r.output
+
+
+def test_check_radiotherapy_still_validates_the_patient(tmp_path: Path) -> None:
+    p = _write(tmp_path, merge(CLEAR, {"comorbidities": {"hypertensoin": "none"}}))
+    r = runner.invoke(app, ["check", str(p), "--agent", "radiotherapy"])
+    assert r.exit_code == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "comorbidities.hypertensoin" in lines[0]

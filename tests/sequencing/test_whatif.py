@@ -87,7 +87,7 @@ def test_parse_assignment_rejects_malformed(text):
         ({"treatments[0].progressed": "yes"}, "treatments[0].progressed"),
         ({"tumor.ki67_percent": 140}, "tumor.ki67_percent"),
         ({"tumor.sstr_status.x": 1}, "tumor.sstr_status.x"),
-        ({"treatments[0].end": "2022-01-01"}, "treatments[0]"),  # end before start
+        ({"treatments[0].end": "2022-01-01"}, "treatments[0].end"),  # end before start
     ],
 )
 def test_invalid_path_or_value_names_the_field(assignments, field):

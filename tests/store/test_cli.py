@@ -62,3 +62,34 @@ def test_replay_on_a_file_that_is_not_a_database_is_one_clear_line(tmp_path: Pat
     assert "not a database" in result.output
     assert "Traceback" not in result.output
     assert bad.read_text().startswith("not a database")  # left as it was
+
+
+def test_replay_without_a_database_creates_none(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A reading command: the default ``sqlite:///netcds.db`` in the working directory is not created."""
+    for name in ("NETCDS_DB_URL", "NETCDS_DB_URL_FILE", "NETCDS_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(_app(), ["evaluations", "replay", "00000000-0000-4000-8000-000000000000"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "netcds.db" in lines[0], result.output
+    assert "Traceback" not in result.output
+    nested = runner.invoke(_app(), ["evaluations", "replay", "e1", "--db", f"sqlite:///{tmp_path}/sub/x.db"])
+    assert nested.exit_code == 2 and nested.output.startswith("error: ")
+    (tmp_path / "empty.db").touch()
+    empty = runner.invoke(_app(), ["evaluations", "replay", "e1", "--db", f"sqlite:///{tmp_path}/empty.db"])
+    assert empty.exit_code == 2 and len(empty.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]  # nothing created, nothing written
+    assert (tmp_path / "empty.db").stat().st_size == 0
+
+
+def test_replay_of_an_unknown_id_leaves_no_new_file(tmp_path: Path) -> None:
+    db = tmp_path / "db" / "store.db"
+    Store.open(f"sqlite:///{db}").close()
+    (db.parent / "store.db.writer-lock").unlink()
+    before = sorted(p.name for p in db.parent.iterdir())
+    result = CliRunner().invoke(_app(), ["evaluations", "replay", "nope", "--db", f"sqlite:///{db}"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == ["error: no evaluation nope"]
+    assert sorted(p.name for p in db.parent.iterdir()) == before

@@ -113,7 +113,8 @@ def validate_record(row: int, record: Any, raw: Any) -> tuple[dict[str, Any] | N
     except ValidationError as exc:
         errors += _errors(exc, "")
     if decision_obj is None:
-        errors.append({"field": "decision", "message": "required: {date, regimen} of the decision point"})
+        message = 'required: the regimen started at the decision point, e.g. {"regimen": "ssa"}'
+        errors.append({"field": "decision", "message": message})
     else:
         try:
             decision = Decision.model_validate(decision_obj)

@@ -25,7 +25,7 @@ from netcds.safety.conditions import describe
 from netcds.safety.load import AgentKnowledge, load_agents, resolve
 from netcds.safety.models import AgentScreen, DoseResult, RegimenScreen, SafetyItem, SourceOut
 from netcds.safety.schema import Checked, Cite, Monograph
-from netcds.safety.screen import screen_agent, screen_regimen
+from netcds.safety.screen import SEED_TABLES, screen_agent, screen_regimen
 
 console = Console(soft_wrap=False)
 STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
@@ -34,6 +34,33 @@ STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 class Format(StrEnum):
     text = "text"
     json = "json"
+
+
+# Contract agent ids that are not drugs: accepted by ``drug`` and ``check``, with why no monograph applies.
+NON_DRUG_AGENTS: dict[str, str] = {
+    "radiotherapy": (
+        "radiotherapy is not a drug: there is no dose, dose adjustment or label warning to screen; "
+        "the radiation plan is set and screened by radiation oncology"
+    ),
+}
+NON_DRUG_HINT = (
+    "For RT with concurrent fluoropyrimidine, screen the chemotherapy: "
+    "netcds check PATIENT.json --regimen rt_fluoropyrimidine"
+)
+
+
+def _unknown_agent(agent: str, kb: AgentKnowledge) -> typer.Exit:
+    known = ", ".join(sorted({*kb.agents, *NON_DRUG_AGENTS}))
+    return _input_error("agent", f"unknown agent '{agent}'; one of {known}")
+
+
+def _non_drug_item(agent: str) -> SafetyItem:
+    """The one item ``check --agent`` gives for a non-drug agent: why there is nothing to screen."""
+    return SafetyItem(
+        severity="info", agent=agent, id=f"{agent}_no_monograph", kind="scope", source=SEED_TABLES,
+        finding=f"no drug monograph applies: {NON_DRUG_AGENTS[agent]}",
+        action=f"Screen the radiation plan with radiation oncology. {NON_DRUG_HINT}.",
+    )  # fmt: skip
 
 
 def _input_error(field: str, message: str) -> typer.Exit:
@@ -193,8 +220,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print an agent monograph: dose, adjustments, warnings, monitoring, sources."""
         kb = _kb()
+        if agent in NON_DRUG_AGENTS:
+            if fmt is Format.json:
+                out = {"id": agent, "monograph": None, "note": NON_DRUG_AGENTS[agent], "see": NON_DRUG_HINT}
+                sys.stdout.write(json.dumps(out, indent=2) + "\n")
+            else:
+                text = f"[bold]{agent}[/]: no drug monograph applies\n\n{escape(NON_DRUG_AGENTS[agent])}."
+                console.print(Panel(f"{text}\n{escape(NON_DRUG_HINT)}", title=agent, box=box.ROUNDED))
+            return
         if agent not in kb.agents:
-            raise _input_error("agent", f"unknown agent '{agent}'; one of {', '.join(sorted(kb.agents))}")
+            raise _unknown_agent(agent, kb)
         if fmt is Format.json:
             sys.stdout.write(json.dumps(kb.raw[agent], indent=2, ensure_ascii=False, default=str) + "\n")
             return
@@ -214,12 +249,24 @@ def register(app: typer.Typer) -> None:
         if (agent is None) == (regimen is None):
             raise _input_error("--agent", "give exactly one of --agent or --regimen")
         kb = _kb()
-        if agent is not None and agent not in kb.agents:
-            raise _input_error("agent", f"unknown agent '{agent}'; one of {', '.join(sorted(kb.agents))}")
+        if agent is not None and agent not in kb.agents and agent not in NON_DRUG_AGENTS:
+            raise _unknown_agent(agent, kb)
         try:
             p = _read_patient(patient)
         except InputError as e:
             raise _input_error(e.field, e.message) from None
+        if agent in NON_DRUG_AGENTS:  # AgentScreen's shape with no dose: there is no drug to dose
+            item = _non_drug_item(agent)
+            if fmt is Format.json:
+                counts = {"critical": 0, "warning": 0, "info": 1}
+                out = {"agent": agent, "name": agent, "safety": [item.model_dump(mode="json")],
+                       "dose": None, "counts": counts}  # fmt: skip
+                sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+                return
+            console.print(f"[bold]safety screen: {agent} — no drug monograph applies[/]")
+            for line in _item_lines([item]):
+                console.print(line)
+            return
         try:
             result: AgentScreen | RegimenScreen = (
                 screen_agent(agent, p, kb) if agent is not None else screen_regimen(str(regimen), p, kb)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from netcds.engine import evaluate
 from netcds.errors import InputError
 from netcds.evaluation import Evaluation
+from netcds.io import all_errors
 from netcds.knowledge import Knowledge
 from netcds.patient import Patient
 from netcds.sequencing.models import Assignment, OptionChange, SettingSnapshot, WhatIfResult
@@ -38,6 +39,41 @@ def parse_value(text: str) -> object:
         return json.loads(raw)
     except ValueError:
         return raw
+
+
+def show_value(value: object) -> str:
+    """A value as the contract's JSON writes it, for messages and the report: ``G2``, ``true``, ``8``,
+    ``["insulinoma"]``; null is ``null (unknown)``. A string is bare unless it would read back as another
+    value (``"true"``, ``"8"``, ``""``), so what is shown can be typed back as a ``--what-if`` value."""
+    if value is None:
+        return "null (unknown)"
+    if isinstance(value, str):
+        return (
+            value if value and value == value.strip() and parse_value(value) == value else json.dumps(value)
+        )
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
+def _invalid(exc: ValidationError) -> InputError:
+    """The first validation error of the changed record, its values written as :func:`show_value` does."""
+    err = exc.errors()[0]
+    path, msg = all_errors(exc)[0]
+    if err.get("type") == "literal_error":
+        allowed = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+        words = ", ".join(allowed[:-1]) + f" or {allowed[-1]}" if len(allowed) > 1 else "".join(allowed)
+        msg = f"{show_value(err.get('input'))} is not an allowed value"
+        msg += (
+            f"; must be {words}"
+            if allowed and len(allowed) < 9
+            else " (see docs/contract.md for the allowed ids)"
+        )
+    elif "input" in err and not isinstance(err["input"], dict | list):
+        shown = show_value(err["input"])
+        msg = msg.rpartition(" (got ")[0] or msg
+        msg += f" (got {shown})" if len(shown) <= 40 else ""
+    return InputError(path, msg)
 
 
 def parse_assignment(text: str) -> tuple[str, object]:
@@ -89,13 +125,6 @@ def _set(data: dict[str, Any], path: str, value: object) -> object:
     raise InputError(path, "empty path")  # pragma: no cover - split never yields no parts
 
 
-def _field(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def apply_assignments(patient: Patient, assignments: dict[str, object]) -> tuple[Patient, list[Assignment]]:
     data = copy.deepcopy(patient.model_dump(mode="json"))
     done: list[Assignment] = []
@@ -105,8 +134,7 @@ def apply_assignments(patient: Patient, assignments: dict[str, object]) -> tuple
     try:
         changed = Patient.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(_field(tuple(err["loc"])), str(err["msg"]).removeprefix("Value error, ")) from None
+        raise _invalid(exc) from None
     return changed, done
 
 

@@ -25,24 +25,31 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="print the full result as JSON")] = False,
     ) -> None:
         """Re-run a stored evaluation; exit 0 when identical, 1 when it differs, 2 when not found."""
+        from netcds.io import printable
+        from netcds.store.existing import MissingDatabaseError, open_existing
         from netcds.store.replay import replay
-        from netcds.store.repo import NotFoundError, Store
+        from netcds.store.repo import NotFoundError
 
+        shown_id = printable(evaluation_id, 80)
         try:
             settings = load_settings(config, overrides={"db_url": db})
         except SettingsError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
-        try:
-            store = Store.open(settings.db_url)
-        except Exception as exc:  # missing, damaged or unreachable: one line, never the password
+        try:  # a reading command: a missing database is reported, never created
+            store = open_existing(settings.db_url)
+        except MissingDatabaseError as exc:
+            where = settings.redacted_db_url
+            typer.echo(f"error: no evaluation {shown_id}: {exc} ({where}); nothing created", err=True)
+            raise typer.Exit(2) from None
+        except Exception as exc:  # damaged or unreachable: one line, never the password
             reason = db_error_reason(exc, settings.db_url)
             typer.echo(f"error: cannot open the database {settings.redacted_db_url}: {reason}", err=True)
             raise typer.Exit(2) from None
         try:
             result = replay(store, evaluation_id)
         except NotFoundError:
-            typer.echo(f"error: no evaluation {evaluation_id}", err=True)
+            typer.echo(f"error: no evaluation {shown_id}", err=True)
             raise typer.Exit(2) from None
         except KnowledgeError as exc:
             typer.echo(f"error: the pinned guideline version cannot be loaded: {exc}", err=True)

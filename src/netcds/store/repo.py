@@ -192,10 +192,12 @@ class KnownSet:
 class Store(Trail):
     """Cases, evaluations, hook feedback, the audit log and used JWT ids."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, writer_lock_file: bool = True) -> None:
+        """``writer_lock_file`` False: no ``<database>.writer-lock`` file (a reader that writes nothing)."""
         self.engine = engine
         self._session = sessionmaker(engine, expire_on_commit=False)
-        self._writer = WriterLock(_lock_path(engine)) if engine.dialect.name == "sqlite" else None
+        lock_path = _lock_path(engine) if writer_lock_file else None
+        self._writer = WriterLock(lock_path) if engine.dialect.name == "sqlite" else None
         self._write_lock: AbstractContextManager[Any] = self._writer or nullcontext()
         self._batch = GroupCommit(self._session, self._write_lock)
         self._stored_outputs = KnownSet(10_000)

@@ -15,12 +15,14 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from netcds.io import all_errors
+from netcds.io import all_errors, printable
 from netcds.patient import Patient
 from netcds.web.form_schema import FieldDef, FormSchema, form_schema
 
 NONE_SUFFIX = ":none"
 _ROW = re.compile(r"^([a-z_]+)\[(\d+)\]\.([a-z_0-9]+)$")
+# Controls the patient form posts that are not patient fields: the submit buttons and the case being edited.
+FORM_CONTROLS = frozenset({"action", "case_id"})
 Value = str | list[str]
 
 
@@ -122,14 +124,38 @@ def _row_indices(form: FormLike, group: str) -> list[int]:
     return sorted(found)
 
 
+def _is_known(name: str, schema: FormSchema) -> bool:
+    """Whether a posted name is a patient control (or a form control such as the submit button)."""
+    if name in FORM_CONTROLS or name in schema.fields:
+        return True
+    if name.endswith(NONE_SUFFIX):
+        f = schema.fields.get(name.removesuffix(NONE_SUFFIX))
+        return f is not None and f.kind == "multi"
+    m = _ROW.match(name)
+    rows = schema.rows.get(m.group(1)) if m else None
+    return m is not None and rows is not None and any(f.leaf == m.group(3) for f in rows.fields)
+
+
+def _reject_unknown(form: FormLike, schema: FormSchema, state: FormState) -> None:
+    """A posted name that is no patient field is an error, as in a JSON import: never dropped silently."""
+    seen: set[str] = set()
+    for name in form:
+        if name in seen or _is_known(name, schema):
+            continue
+        seen.add(name)
+        state.general_errors.append(f"{printable(name, 80)}: unknown field (not in the contract); not used")
+
+
 def read_form(form: FormLike, remove: tuple[str, int] | None = None) -> tuple[dict[str, Any], FormState]:
     """The record the form describes and the form state to redraw it (values renumbered, rows compacted).
 
     ``remove`` drops one row (group, posted index) before anything else: the no-JavaScript remove button.
+    A posted name that is neither a patient field nor a form control is reported, never dropped silently.
     """
     schema = form_schema()
     state = FormState()
     data: dict[str, Any] = {}
+    _reject_unknown(form, schema, state)
     for path, f in schema.fields.items():
         if f.kind == "multi":
             chosen = [str(v) for v in form.getlist(path) if str(v)]
