@@ -90,12 +90,6 @@ def any3(values: list[bool | None]) -> bool | None:
 
 def _grade(p: Patient) -> Derived:
     t = p.tumor
-    if t.grade is not None:
-        return Derived(t.grade, f"grade {t.grade} as recorded")
-    if t.primary_site in ("lung", "thymus") and t.lung_subtype is not None:
-        g = "G1" if t.lung_subtype == "typical_carcinoid" else "G2"
-        word = "low" if g == "G1" else "intermediate"
-        return Derived(g, f"{t.lung_subtype.replace('_', ' ')} is {word} grade")
     by: list[tuple[str, str]] = []
     if t.ki67_percent is not None:
         k = t.ki67_percent
@@ -103,6 +97,18 @@ def _grade(p: Patient) -> Derived:
     if t.mitoses_per_2mm2 is not None:
         m = t.mitoses_per_2mm2
         by.append(("G1" if m < 2 else "G2" if m <= 20 else "G3", f"{m:g} mitoses/2 mm²"))
+    if t.grade is not None:
+        off = [f"{txt} is {g}" for g, txt in by if g != t.grade]
+        if off:  # the recorded grade decides; the disagreement is shown wherever the grade is cited
+            return Derived(
+                t.grade,
+                f"grade {t.grade} as recorded (check the record: {' and '.join(off)} by the WHO cut-points)",
+            )
+        return Derived(t.grade, f"grade {t.grade} as recorded")
+    if t.primary_site in ("lung", "thymus") and t.lung_subtype is not None:
+        g = "G1" if t.lung_subtype == "typical_carcinoid" else "G2"
+        word = "low" if g == "G1" else "intermediate"
+        return Derived(g, f"{t.lung_subtype.replace('_', ' ')} is {word} grade")
     if not by:
         return Derived(
             None,

@@ -7,7 +7,7 @@ import pytest
 from netcds.facts import build_facts
 from netcds.history import ssa_dose_level
 from netcds.patient import Patient, Treatment
-from tests.conftest import gi, lung
+from tests.conftest import gi, lung, run
 
 
 def facts(record):
@@ -140,3 +140,27 @@ def test_unknown_history_is_not_an_empty_history():
 
 def test_sstr_unknown_word_is_unknown():
     assert facts(gi(tumor={"sstr_status": "unknown"})).get("derived.sstr_status") is None
+
+
+@pytest.mark.parametrize(
+    ("tumor", "flag"),
+    [
+        ({"grade": "G1", "ki67_percent": 60}, "Ki-67 60% is G3"),
+        ({"grade": "G2", "ki67_percent": 1.5}, "Ki-67 1.5% is G1"),
+        ({"grade": "G1", "ki67_percent": 1, "mitoses_per_2mm2": 25}, "25 mitoses/2 mm² is G3"),
+        ({"grade": "G2", "ki67_percent": 8}, None),
+        ({"grade": "G2", "ki67_percent": 20, "mitoses_per_2mm2": 2}, None),  # both at G2's bounds
+        ({"grade": "G3", "ki67_percent": 35}, None),
+        ({"grade": "G3"}, "Ki-67 8% is G2"),  # the fixture's Ki-67 8%
+    ],
+)
+def test_recorded_grade_decides_and_a_disagreeing_measure_is_flagged(tumor, flag):
+    facts = build_facts(Patient.model_validate(gi(tumor=tumor)))
+    why = facts.why("derived.grade")
+    assert facts.get("derived.grade") == tumor["grade"]
+    if flag is None:
+        assert "check the record" not in why
+    else:
+        assert "check the record" in why and flag in why
+        shown = {d.name: d.why for d in run(gi(tumor=tumor)).derived_facts}  # in every evaluation
+        assert "check the record" in shown["derived.grade"]
