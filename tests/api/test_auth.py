@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from netcds.api.app import create_app
 from netcds.settings import IssuerConfig
-from tests.api.conftest import BASE, ISS, KID, Keys, make_settings
+from tests.api.conftest import BASE, ISS, KID, Keys, make_settings, patient_record
 
 DISCOVERY = "/cds-services"
 
@@ -152,3 +152,40 @@ def test_replay_survives_restart(tmp_path: Path, keys: Keys) -> None:
         assert call(c, token).status_code == 200
     with TestClient(create_app(s)) as c:
         refused(call(c, token))
+
+
+NO_CREDENTIALS = 'Bearer realm="netcds"'
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"}, {"Authorization": "Bearer   "}],
+    ids=["no-header", "other-scheme", "bearer-without-token", "bearer-blank-token"],
+)
+def test_no_token_gets_a_challenge_without_error_code(client: TestClient, headers: dict[str, str]) -> None:
+    """RFC 6750 section 3.1: a request without any bearer token gets a plain challenge, no error code."""
+    for r in (
+        client.get(DISCOVERY, headers=headers),
+        client.post("/cds-services/netcds-patient-view", json={"hook": "patient-view"}, headers=headers),
+    ):
+        refused(r)
+        assert r.headers["www-authenticate"] == NO_CREDENTIALS
+        assert "error=" not in r.headers["www-authenticate"]
+
+
+def test_bad_token_keeps_invalid_token_error(client: TestClient, keys: Keys) -> None:
+    for token in ("abc", keys.token("https://elsewhere.example/cds-services")):
+        r = call(client, token)
+        refused(r)
+        assert 'error="invalid_token"' in r.headers["www-authenticate"]
+
+
+def test_rest_without_token_gets_a_challenge_without_error_code(tmp_path: Path, keys: Keys) -> None:
+    app = create_app(make_settings(tmp_path, keys, api_require_token=True))
+    with TestClient(app) as c:
+        r = c.post("/api/v1/evaluate", json=patient_record())
+        refused(r)
+        assert r.headers["www-authenticate"] == NO_CREDENTIALS
+        r = c.post("/api/v1/evaluate", json=patient_record(), headers={"Authorization": "Bearer not.a.jwt"})
+        refused(r)
+        assert 'error="invalid_token"' in r.headers["www-authenticate"]

@@ -57,7 +57,7 @@ def test_options_card_lists_every_eligible_option_by_tier() -> None:
     assert "*Preferred:*" in main["detail"]
     assert "not a ranking" in main["detail"]
     assert ev.disclaimer in main["detail"]
-    assert main["source"]["url"] == f"{BASE}/api/v1/guidelines/nccn-net/5.2024"
+    assert main["source"]["url"] == f"{BASE}/api/v1/guidelines/nccn-net/5.2024-r2"
     assert main["source"]["topic"]["code"] == "therapy-options"
     assert "best" not in main["summary"].lower()
 
@@ -275,3 +275,65 @@ def test_engine_safety_critical_reaches_patient_view() -> None:
     assert not [
         c for c in patient_view_cards(ev_of(), base_url=BASE, seed="s") if c["indicator"] == "critical"
     ]
+
+
+UNSAFE = [
+    "\u202e",
+    "\u202a",
+    "\u200e",
+    "\u200f",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\x00",
+    "\x1b",
+    "\r",
+    "\x7f",
+]
+
+
+def _texts(card: dict[str, Any]) -> list[str]:
+    out = [card["summary"], card.get("detail", ""), card["source"]["label"]]
+    for s in card.get("suggestions", []):
+        out += [s["label"], *(a.get("description", "") for a in s.get("actions", []))]
+    return out
+
+
+def test_cards_strip_control_and_bidi_characters_from_record_text() -> None:
+    """Text from the EHR (medication names, free-text comorbidities) reaches card details: control and
+    bidirectional-override characters are removed, the words themselves kept; tab and newline stay."""
+    safety = pytest.importorskip("netcds.safety")
+    rec = patient_record(
+        medications=["omepra\u202ezole\x1b[31m", "war\u2066far\u2069in\u200f"],
+        comorbidities={"other": ["go\u0000ut\r\nflare\u202a"]},
+    )
+    patient = Patient.model_validate(rec)
+    raw = safety.screen_agent("cabozantinib", patient, safety.load_agents())
+    view = AgentScreenView.from_screen("cabozantinib", raw)
+    assert any("\u202e" in f.finding for f in view.safety)  # the screen itself keeps the record's text
+    cards = order_cards(view, draft_cabozantinib(60), base_url=BASE, seed="s")
+    for c in cards:
+        spec_ok(c)
+        for text in _texts(c):
+            assert not any(ch in text for ch in UNSAFE), repr(text)
+    details = "\n".join(c["detail"] for c in cards)
+    assert "omeprazole[31m" in details and "goutflare" not in details and "gout\nflare" in details
+    assert "\n" in details
+
+
+def test_patient_view_safety_card_strips_bidi_characters() -> None:
+    finding = SafetyFinding(
+        severity="critical",
+        agent="cabozantinib",
+        finding="Recent hemorrhage (recorded: \u202egnideelb\u202c \u2067melena\u2069\x07)",
+        action="Do not start.\tReview.",
+        source={"document": "label", "url": "https://dailymed.test/cabo"},
+    )
+    screen = AgentScreenView(agent="cabozantinib", safety=[finding])
+    cards = patient_view_cards(ev_of(), base_url=BASE, seed="s", screens=[screen])
+    (card,) = [c for c in cards if "hemorrhage" in c["summary"]]
+    for text in _texts(card):
+        assert not any(ch in text for ch in [*UNSAFE, "\u202c", "\x07"]), repr(text)
+    assert "gnideelb melena" in card["summary"]
+    assert "\t" in card["detail"]

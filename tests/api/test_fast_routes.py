@@ -12,10 +12,11 @@ from fastapi.routing import APIRouter
 from fastapi.testclient import TestClient
 
 from netcds.api.app import create_app
+from netcds.knowledge.load import DEFAULT_VERSION
 from tests.api.conftest import auth, draft_cabozantinib, hook_request, make_settings, patient_record, prefetch
 from tests.api.test_hooks import OS, PV
 
-ROUTED = "?guideline_version=5.2024"  # a query string: the same view, reached through the router
+ROUTED = f"?guideline_version={DEFAULT_VERSION}"  # a query string: the same view, reached through the router
 
 
 @pytest.fixture

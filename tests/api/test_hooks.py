@@ -33,6 +33,8 @@ needs_mapping = pytest.mark.skipif(
 )
 needs_safety = pytest.mark.skipif(find_spec("netcds.safety") is None, reason="safety layer not present yet")
 
+INSTANCE = "0f8fad5b-d9cb-469f-a165-70867728950e"  # hookInstance is a UUID (CDS Hooks 2.0)
+
 
 def post(client: TestClient, keys: Keys, path: str, body: dict[str, Any]) -> httpx.Response:
     return client.post(path, json=body, headers=auth(keys, path))
@@ -204,12 +206,12 @@ def test_missing_prefetch_fetched_from_fhir_server_when_enabled(tmp_path: Path, 
     ("body", "field"),
     [
         ({"hook": "patient-view", "context": {"patientId": "p1"}}, "hookInstance"),
-        ({"hook": "order-sign", "hookInstance": "x", "context": {"patientId": "p1"}}, "hook"),
-        ({"hook": "patient-view", "hookInstance": "x", "context": {}}, "context.patientId"),
+        ({"hook": "order-sign", "hookInstance": INSTANCE, "context": {"patientId": "p1"}}, "hook"),
+        ({"hook": "patient-view", "hookInstance": INSTANCE, "context": {}}, "context.patientId"),
         (
             {
                 "hook": "patient-view",
-                "hookInstance": "x",
+                "hookInstance": INSTANCE,
                 "context": {"patientId": "p1"},
                 "fhirAuthorization": {
                     "access_token": "t",
@@ -477,3 +479,56 @@ def test_a_cycle_ordered_ahead_does_not_break_the_hook(client: TestClient, keys:
         r = post(client, keys, path, body)
         assert r.status_code == 200, r.text
         assert r.json()["cards"]
+
+
+@pytest.mark.parametrize(
+    "instance",
+    [
+        "x",
+        "not-a-uuid",
+        "d1577c69-dfbe-44ad-ba6d",
+        "d1577c69dfbe44adba6d3e05e953b2ea",
+        "{d1577c69-dfbe-44ad-ba6d-3e05e953b2ea}",
+    ],
+)
+def test_hook_instance_must_be_a_uuid(client: TestClient, keys: Keys, instance: str) -> None:
+    """CDS Hooks 2.0: hookInstance is a UUID; anything else is a 422 naming it, nothing evaluated or stored."""
+    for path, hook in ((PV, "patient-view"), (OS, "order-sign")):
+        body = hook_request(hook, prefetch_data=prefetch(), drafts=[draft_cabozantinib()])
+        body["hookInstance"] = instance
+        r = post(client, keys, path, body)
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in r.json()["errors"]] == ["hookInstance"]
+        assert "UUID" in r.json()["errors"][0]["message"]
+
+
+@needs_mapping
+def test_hook_instance_uuid_in_upper_case_is_accepted(client: TestClient, keys: Keys) -> None:
+    body = hook_request("patient-view", prefetch_data=prefetch())
+    body["hookInstance"] = body["hookInstance"].upper()
+    assert post(client, keys, PV, body).status_code == 200
+
+
+@needs_mapping
+@needs_safety
+def test_order_sign_cards_carry_no_bidi_or_control_characters_from_the_ehr(
+    client: TestClient, keys: Keys
+) -> None:
+    """A concomitant order's text (EHR data) is shown in a card: bidi overrides and control characters
+    are stripped from the cards, the words kept."""
+    other = copy.deepcopy(CLARITHROMYCIN)
+    other["id"] = "draft-other"
+    other["medicationCodeableConcept"] = {
+        "text": "zz\u202eenilomaxoma\u202c\x1b[2J\u2066pill\u2069\u200f 5 mg"
+    }
+    body = hook_request("order-sign", prefetch_data=prefetch(), drafts=[draft_cabozantinib(60), other])
+    r = post(client, keys, OS, body)
+    assert r.status_code == 200, r.text
+    cards = r.json()["cards"]
+    shown = [c for c in cards if "enilomaxoma" in c.get("detail", "")]
+    assert shown, [c["summary"] for c in cards]
+    for c in cards:
+        for text in (c["summary"], c.get("detail", "")):
+            assert not any(ch in text for ch in "\u202e\u202c\x1b\u2066\u2069\u200f"), repr(text)
+    assert "'zzenilomaxoma'" in shown[0]["detail"]

@@ -306,3 +306,38 @@ def test_evaluate_fhir_errors_name_the_place(client: TestClient) -> None:
     no_tumor = _bundle({"resourceType": "Patient", "id": "p"})
     body = problem(client.post("/api/v1/evaluate/fhir", json=no_tumor), 422)
     assert fields(body) == ["tumor.primary_site"]
+
+
+def test_agent_monograph_lists_its_interactions(client: TestClient) -> None:
+    """docs/api.md: the monograph includes its interactions, each with its public source."""
+    pytest.importorskip("netcds.safety")
+    mono = client.get("/api/v1/agents/cabozantinib").json()
+    for kept in ("id", "name", "sources", "dose", "adjustments", "warnings", "monitoring"):
+        assert kept in mono  # the monograph as authored is still all there
+    by_id = {i["id"]: i for i in mono["interactions"]}
+    assert set(by_id) == {"strong_cyp3a4_inhibitor", "cyp3a4_inducer", "grapefruit", "st_johns_wort"}
+    inhibitor = by_id["strong_cyp3a4_inhibitor"]
+    assert inhibitor["rule"] == "adjustments"
+    assert inhibitor["effect"].startswith("daily dose lowered by 20 mg")
+    assert inhibitor["source"]["section"] == "Drug Interactions: Strong CYP3A4 Inhibitors"
+    (klass,) = inhibitor["classes"]
+    assert klass["id"] == "strong_cyp3a4_inhibitor"
+    assert "clarithromycin" in klass["medications"]
+    assert klass["source"]["url"].startswith("https://www.fda.gov/")
+    assert {c["id"] for c in by_id["cyp3a4_inducer"]["classes"]} == {
+        "strong_cyp3a4_inducer",
+        "moderate_cyp3a4_inducer",
+    }
+    for item in mono["interactions"]:
+        assert item["finding"] and item["action"] and item["source"]["document"]
+        public = [item["source"], *item["source"].get("also", [])]  # a seed citation names its public copy
+        assert any(s.get("url", "").startswith("https://") for s in public), item["id"]
+        for c in item["classes"]:
+            assert c["label"] and c["source"]["document"] and c["medications"]
+    # a named medication (not a class) carries the source of its listing
+    lanreotide = client.get("/api/v1/agents/lanreotide").json()
+    named = [m for i in lanreotide["interactions"] for m in i["medications"]]
+    assert "cyclosporine" in [m["name"] for m in named]
+    assert all(m["sources"] and m["sources"][0]["document"] for m in named)
+    # an agent whose monograph has no medication rule says so with an empty list
+    assert client.get("/api/v1/agents/pembrolizumab").json()["interactions"] == []

@@ -21,6 +21,8 @@ FEEDBACK = "/cds-services/netcds-patient-view/feedback"
 JSON = {"content-type": "application/json"}
 BODY_ENDPOINTS = [EVALUATE, CASES, FHIR, VIEW, ORDER, FEEDBACK]
 
+INSTANCE = "0f8fad5b-d9cb-469f-a165-70867728950e"  # hookInstance is a UUID (CDS Hooks 2.0)
+
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
@@ -234,18 +236,18 @@ def _junk_prefetch() -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
-        (VIEW, {"hook": "patient-view", "hookInstance": "x", "context": 5}, "context"),
-        (VIEW, {"hook": "patient-view", "hookInstance": "x", "context": {"patientId": 5}}, "context.patientId"),
-        (VIEW, {"hook": "order-sign", "hookInstance": "x", "context": {"patientId": "p1"}}, "hook"),
-        (VIEW, {"hookInstance": "x", "context": {"patientId": "p1"}}, "hook"),
+        (VIEW, {"hook": "patient-view", "hookInstance": INSTANCE, "context": 5}, "context"),
+        (VIEW, {"hook": "patient-view", "hookInstance": INSTANCE, "context": {"patientId": 5}}, "context.patientId"),
+        (VIEW, {"hook": "order-sign", "hookInstance": INSTANCE, "context": {"patientId": "p1"}}, "hook"),
+        (VIEW, {"hookInstance": INSTANCE, "context": {"patientId": "p1"}}, "hook"),
         (
             VIEW,
-            {"hook": "patient-view", "hookInstance": "x", "context": {"patientId": "p1"},
+            {"hook": "patient-view", "hookInstance": INSTANCE, "context": {"patientId": "p1"},
              "prefetch": {"patient": 5, "conditions": "x", "observations": [1], "medicationRequests": None,
                           "medicationStatements": None}},
             "prefetch",
         ),
-        (ORDER, {"hook": "order-sign", "hookInstance": "x", "context": {"patientId": "p1", "draftOrders": 5}},
+        (ORDER, {"hook": "order-sign", "hookInstance": INSTANCE, "context": {"patientId": "p1", "draftOrders": 5}},
          "context.draftOrders"),
         (FEEDBACK, {"feedback": [{"card": "x", "outcome": "accepted"}]}, "feedback[0]"),
         (FEEDBACK, {"feedback": "all good"}, "feedback"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ def hook(
             "type": "collection",
             "entry": [{"resource": d} for d in drafts],
         }
-    body: dict[str, Any] = {"hook": kind, "hookInstance": f"{PID}-instance", "context": ctx}
+    body: dict[str, Any] = {"hook": kind, "hookInstance": str(uuid.uuid4()), "context": ctx}
     if with_prefetch:
         body["prefetch"] = PREFETCH
     else:  # the service fetches from the client's FHIR server: URLs carry the patient id

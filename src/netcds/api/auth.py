@@ -26,11 +26,25 @@ from netcds.store.repo import Store
 log = logging.getLogger("netcds.api.auth")
 
 
+REALM = "netcds"
+NO_TOKEN_CHALLENGE = f'Bearer realm="{REALM}"'
+BAD_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'  # noqa: S105 (an RFC 6750 error code, not a secret)
+
+
 class AuthError(ApiProblem):
+    """401 for a bearer token that is present but refused (RFC 6750 section 3.1: ``invalid_token``)."""
+
+    challenge = BAD_TOKEN_CHALLENGE
+
     def __init__(self, detail: str) -> None:
-        super().__init__(
-            401, detail, kind="unauthorized", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
-        )
+        super().__init__(401, detail, kind="unauthorized", headers={"WWW-Authenticate": self.challenge})
+
+
+class MissingTokenError(AuthError):
+    """401 for a request without any bearer token (no header, another scheme, or an empty token): RFC 6750
+    section 3.1 says such a challenge carries no error code."""
+
+    challenge = NO_TOKEN_CHALLENGE
 
 
 @dataclass(frozen=True)
@@ -111,10 +125,10 @@ class TokenVerifier:
     def verify_header(self, authorization: str | None, audiences: list[str]) -> Principal:
         """Check an ``Authorization`` header value; raise AuthError (401) on any failure."""
         if not authorization:
-            raise AuthError("missing Authorization: Bearer <JWT> header")
+            raise MissingTokenError("missing Authorization: Bearer <JWT> header")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise AuthError("the Authorization header must be 'Bearer <JWT>'")
+            raise MissingTokenError("the Authorization header must be 'Bearer <JWT>'")
         return self.verify(token.strip(), audiences)
 
     def verify(self, token: str, audiences: list[str]) -> Principal:

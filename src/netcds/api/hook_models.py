@@ -7,6 +7,7 @@ members the spec requires are checked.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Literal
 
@@ -73,15 +74,31 @@ class FhirAuthorization(BaseModel):
     subject: str
 
 
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _uuid_text(value: str) -> str:
+    """A UUID in its standard text form (RFC 9562: 8-4-4-4-12 hex digits, either case), as CDS Hooks 2.0
+    requires for ``hookInstance``."""
+    if not UUID_TEXT.fullmatch(value):
+        raise ValueError("must be a UUID identifying this hook call (8-4-4-4-12 hex digits)")
+    return value
+
+
 class HookRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     hook: str = Field(min_length=1)
-    hookInstance: str = Field(min_length=1, max_length=100)  # noqa: N815
+    hookInstance: str = Field(min_length=1, max_length=100)  # noqa: N815 (a UUID, checked below)
     fhirServer: str | None = None  # noqa: N815
     fhirAuthorization: FhirAuthorization | None = None  # noqa: N815
     context: dict[str, Any]
     prefetch: dict[str, Any] | None = None
+
+    @field_validator("hookInstance")
+    @classmethod
+    def _instance_uuid(cls, value: str) -> str:
+        return _uuid_text(value)
 
     @model_validator(mode="after")
     def _server_with_auth(self) -> HookRequest:

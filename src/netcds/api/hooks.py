@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from netcds import __version__
 from netcds.api import optional
-from netcds.api.auth import OPEN, AuthError, Principal
+from netcds.api.auth import OPEN, MissingTokenError, Principal
 from netcds.api.context import INLINE_BYTES, Later, ServiceContext, app_context, run_later, run_work, service
 from netcds.api.eval_cache import OBJECT_FACTOR, MappedPatient
 from netcds.api.examples import FEEDBACK_EXAMPLE, ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
@@ -244,7 +244,7 @@ class _Call:
 def _require_header(request: Request, ctx: ServiceContext) -> None:
     """Refuse a call without any token before reading its body (the token itself is checked in a worker)."""
     if not ctx.settings.hooks_open and not request.headers.get("authorization"):
-        raise AuthError("missing Authorization: Bearer <JWT> header")
+        raise MissingTokenError("missing Authorization: Bearer <JWT> header")
 
 
 def _patient(call: _Call) -> MappedPatient:

@@ -98,14 +98,31 @@ def agent_ids() -> list[str]:
 
 
 def monograph(agent_id: str) -> dict[str, Any] | None:
-    """The agent's monograph as authored (``raw`` of the safety knowledge when it keeps one)."""
+    """The agent's monograph as authored (``raw`` of the safety knowledge when it keeps one), plus its
+    ``interactions``: each monograph rule a medication triggers, with the classes and medications it
+    names and their sources from the interaction lists."""
     agents = _agents()
     found = _agent_map(agents).get(agent_id)
     if found is None:
         return None
     raw = getattr(agents, "raw", None)
     data = plain(raw[agent_id]) if isinstance(raw, Mapping) and agent_id in raw else plain(found)
-    return data if isinstance(data, dict) else {"agent": agent_id, "data": data}
+    if not isinstance(data, dict):
+        return {"agent": agent_id, "data": data}
+    if "interactions" not in data:  # added member: the monograph's rules a medication triggers
+        interactions = _interactions(agents, agent_id)
+        if interactions is not None:
+            data["interactions"] = interactions
+    return data
+
+
+def _interactions(agents: Any, agent_id: str) -> list[Any] | None:
+    """The agent's interactions with their sources (netcds.safety.agent_interactions), when available."""
+    mod = _module("netcds.safety.agent_interactions")
+    if mod is None or not hasattr(agents, "drugs"):
+        return None
+    found = plain(mod.agent_interactions(agents, agent_id))
+    return found if isinstance(found, list) else None
 
 
 @cache
@@ -138,6 +155,25 @@ def screen(agent_id: str, patient: Patient) -> AgentScreenView | None:
     if mod is None:
         return None
     agents = _agents()
-    if agent_id not in _agent_map(agents):
+    mono = _agent_map(agents).get(agent_id)
+    if mono is None:
         return None
-    return AgentScreenView.from_screen(agent_id, mod.screen_agent(agent_id, patient, agents))
+    view = AgentScreenView.from_screen(agent_id, mod.screen_agent(agent_id, patient, agents))
+    return view.with_label_dose(**label_dose(mono))
+
+
+def _mg(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def label_dose(mono: Any) -> dict[str, Any]:
+    """The monograph's flat standard dose and highest labelled amount, in mg (None unless the dose is a
+    flat amount in mg), and its schedule in words: what an order's dose is checked against."""
+    dose = getattr(mono, "dose", None)
+    in_mg = getattr(dose, "unit", None) == "mg"
+    schedule = getattr(dose, "schedule", None)
+    return {
+        "standard_mg": _mg(getattr(dose, "amount", None)) if in_mg else None,
+        "maximum_mg": _mg(getattr(dose, "maximum", None)) if in_mg else None,
+        "schedule": schedule if isinstance(schedule, str) else None,
+    }

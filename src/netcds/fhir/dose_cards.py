@@ -1,0 +1,333 @@
+"""Dose cards of order-sign / order-select: the label-based dose for this patient against the draft order.
+
+Two checks, both from the agent's monograph only (no dose is made up here):
+
+- an **adjusted dose** (a patient fact such as an interacting drug or hepatic function changes the label
+  dose): the card of the finding that caused it, or a stand-alone dose card, gives the adjusted dose and
+  an ``update`` suggestion setting the draft to it;
+- an **over-label dose** (no adjustment applies and the draft's mg dose is above the monograph's flat
+  dose): a warning with the monograph's dose source and an ``update`` suggestion setting the labelled
+  dose. A labelled alternative schedule (e.g. a double dose at twice the interval) counts as labelled
+  when the draft's timing is that schedule; when the draft's timing differs from the label, or which
+  labelled dose applies is unknown, the warning comes without a suggestion (setting only the amount
+  could make it worse). When the monograph gives no single dose for this patient (data missing, or
+  avoid), a draft above its highest labelled amount is warned about, without a suggestion. Agents
+  whose monograph gives no flat mg dose (mg/m2, mg/kg, AUC, ranges) get no over-label check.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from netcds.fhir.card_base import (
+    OVERRIDE_REASONS,
+    UCUM,
+    AgentScreenView,
+    DoseAdvice,
+    agent_label,
+    canonical,
+    card_links,
+    card_source,
+    cite,
+    summary_text,
+)
+
+EPS = 1e-9
+ABOVE = "above the labelled dose"
+ABOVE_MAX = "above the highest labelled dose"
+_DAYS = {"h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}  # FHIR Timing units of a dosing period
+_PER_DAY = {"once daily": 1.0, "twice daily": 1 / 2, "three times daily": 1 / 3, "four times daily": 1 / 4}
+_EVERY = re.compile(r"every (\d+(?:\.\d+)?) (day|week)s?")
+_ALTERNATIVE = re.compile(r"(\d+(?:\.\d+)?) ?mg every (\d+(?:\.\d+)?) (day|week)s?")
+
+
+def _draft_dose(resource: Mapping[str, Any]) -> tuple[float, Mapping[str, Any]] | None:
+    """The first dose stated as a UCUM/mg quantity, and the dosage instruction stating it."""
+    for di in resource.get("dosageInstruction") or []:
+        for dr in (di or {}).get("doseAndRate") or []:
+            q = (dr or {}).get("doseQuantity") or {}
+            unit = str(q.get("code") or q.get("unit") or "").lower()
+            if isinstance(q.get("value"), int | float) and unit == "mg":
+                return float(q["value"]), di
+    return None
+
+
+def draft_dose_mg(resource: Mapping[str, Any]) -> float | None:
+    """The dose of a draft MedicationRequest in mg, when stated as a UCUM/mg quantity."""
+    found = _draft_dose(resource)
+    return found[0] if found else None
+
+
+def with_dose(resource: Mapping[str, Any], mg: float) -> dict[str, Any]:
+    """A copy of the draft MedicationRequest with its (first) dose set to ``mg`` mg, timing kept."""
+    out = copy.deepcopy(dict(resource))
+    value: int | float = int(mg) if float(mg).is_integer() else mg
+    quantity = {"value": value, "unit": "mg", "system": UCUM, "code": "mg"}
+    instructions = out.get("dosageInstruction") or [{}]
+    first = dict(instructions[0] or {})
+    rates = first.get("doseAndRate") or [{}]
+    rate0 = dict(rates[0] or {})
+    rate0["doseQuantity"] = quantity
+    first["doseAndRate"] = [rate0, *rates[1:]]
+    if "text" in first:
+        first["text"] = f"{value} mg (adjusted; was: {first['text']})"
+    out["dosageInstruction"] = [first, *instructions[1:]]
+    return out
+
+
+def _rule_text(r: Any) -> str:
+    if isinstance(r, str):
+        return r
+    if isinstance(r, Mapping):
+        return str(r.get("says") or r.get("text") or r.get("id") or canonical(r))
+    return str(r)
+
+
+def dose_value(mg: float) -> int | float:
+    return int(mg) if float(mg).is_integer() else mg
+
+
+def update_suggestion(agent: str, draft: Mapping[str, Any], mg: float) -> dict[str, Any]:
+    """An ``update`` suggestion replacing the draft order by the same order at ``mg`` mg (timing kept)."""
+    value = dose_value(mg)
+    name = agent_label(agent).lower()
+    return {
+        "label": f"Change {name} dose to {value} mg",
+        "actions": [
+            {
+                "type": "update",
+                "description": f"Set the draft {name} order's dose to {value} mg",
+                "resource": with_dose(draft, float(mg)),
+            }
+        ],
+    }
+
+
+def dose_suggestion(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """An ``update`` suggestion setting the draft order to the adjusted dose; None when none applies."""
+    d = screen.dose
+    if (
+        d is None
+        or d.adjusted_mg is None
+        or draft is None
+        or draft.get("resourceType") != "MedicationRequest"
+    ):
+        return None
+    current = draft_dose_mg(draft)
+    if current is not None and abs(current - float(d.adjusted_mg)) < EPS:
+        return None
+    return update_suggestion(screen.agent, draft, d.adjusted_mg)
+
+
+def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list[str]:
+    d = screen.dose
+    assert d is not None
+    assert d.adjusted_mg is not None
+    label = agent_label(screen.agent)
+    current = draft_dose_mg(draft) if draft else None
+    lines = [
+        f"**Label-based dose for this patient:** {d.adjusted or f'{dose_value(d.adjusted_mg)} mg'}"
+        + (f" (standard: {d.standard})" if d.standard else "")
+    ]
+    if d.rules_applied:
+        lines.append("**Because:** " + "; ".join(_rule_text(r) for r in d.rules_applied))
+    if d.pending:
+        lines.append("**Dose not final, data missing:** " + "; ".join(d.pending))
+    if current is None:
+        lines.append(f"**Draft {label.lower()} dose:** not stated as a mg quantity")
+    elif abs(current - float(d.adjusted_mg)) < EPS:
+        lines.append(f"**Draft {label.lower()} dose:** {current:g} mg, already the adjusted dose")
+    elif current > d.adjusted_mg + EPS:
+        lines.append(f"**Draft {label.lower()} dose:** {current:g} mg, {ABOVE} for this patient")
+    else:
+        lines.append(f"**Draft {label.lower()} dose:** {current:g} mg")
+    src_label, _ = cite(d.source)
+    lines.append(f"**Dose source:** {src_label}")
+    return lines
+
+
+def dose_card(
+    screen: AgentScreenView, draft: Mapping[str, Any] | None, base_url: str
+) -> dict[str, Any] | None:
+    """A stand-alone dose card, for an adjustment no safety finding card carries."""
+    d = screen.dose
+    if d is None or d.adjusted_mg is None:
+        return None
+    label = agent_label(screen.agent)
+    value = dose_value(d.adjusted_mg)
+    src_label, src_url = cite(d.source)
+    suggestion = dose_suggestion(screen, draft)
+    card: dict[str, Any] = {
+        "summary": summary_text(
+            f"{label}: consider {value} mg (label-based adjustment for this patient)"
+            if suggestion or draft is None
+            else f"{label}: draft dose {value} mg matches the label-based adjustment"
+        ),
+        "indicator": "warning" if suggestion or draft is None else "info",
+        "detail": "\n\n".join(dose_lines(screen, draft)),
+        "source": card_source(src_label, src_url, "dose-adjustment", "Dose adjustment"),
+        "links": card_links(
+            f"{base_url}/api/v1/agents/{screen.agent}", f"netcds: {label} dosing information"
+        ),
+    }
+    if suggestion:
+        card["suggestions"] = [suggestion]
+        card["selectionBehavior"] = "at-most-one"
+        card["overrideReasons"] = [dict(r) for r in OVERRIDE_REASONS]
+    return card
+
+
+# --- over-label dose ------------------------------------------------------------------------------------
+Labelled = tuple[float, float | None]  # a labelled dose in mg and the days between doses (None: not read)
+
+
+def _days(amount: str, unit: str) -> float:
+    return float(amount) * (7.0 if unit == "week" else 1.0)
+
+
+def schedule_interval(text: str) -> float | None:
+    """Days between doses of the first schedule a monograph's words state ("orally once daily",
+    "intravenously every 3 weeks (or ...)"); None when none is stated."""
+    low = text.lower()
+    found = [(low.index(k), days) for k, days in _PER_DAY.items() if k in low]
+    every = _EVERY.search(low)
+    if every:
+        found.append((every.start(), _days(every.group(1), every.group(2))))
+    return min(found)[1] if found else None
+
+
+def draft_interval(resource: Mapping[str, Any]) -> float | None:
+    """Days between doses of the draft order's mg dose (its instruction's ``timing.repeat``), if stated."""
+    found = _draft_dose(resource)
+    timing = found[1].get("timing") if found else None
+    repeat = timing.get("repeat") if isinstance(timing, Mapping) else None
+    if not isinstance(repeat, Mapping):
+        return None
+    period, frequency = _positive(repeat.get("period")), _positive(repeat.get("frequency", 1))
+    unit = repeat.get("periodUnit")
+    if period is None or frequency is None or not isinstance(unit, str) or unit not in _DAYS:
+        return None
+    return period * _DAYS[unit] / frequency
+
+
+def _positive(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    return float(value) if ok else None
+
+
+def patient_dose_mg(d: DoseAdvice) -> float | None:
+    """The monograph's dose for this patient in mg: the adjusted dose when an adjustment applies, its flat
+    standard dose when none does; None when it is no flat mg amount (avoid, a percentage, not determined)."""
+    if d.adjusted_mg is not None:
+        return d.adjusted_mg
+    return d.standard_mg if d.adjusted is None else None
+
+
+def _labelled(d: DoseAdvice, mine: float) -> list[Labelled]:
+    schedule = d.schedule or ""
+    out: list[Labelled] = [(mine, schedule_interval(schedule))]
+    if d.adjusted is None:  # the label's other schedules stand beside its standard dose, not an adjusted one
+        out += [(float(m[1]), _days(m[2], m[3])) for m in _ALTERNATIVE.finditer(schedule.lower())]
+    return out
+
+
+@dataclass(frozen=True)
+class OverLabel:
+    """A draft dose above the monograph's dose for this patient (``basis`` "patient"), or, when that dose
+    is not determined, above the highest labelled amount ("maximum")."""
+
+    ordered_mg: float
+    limit_mg: float
+    basis: Literal["patient", "maximum"]
+    suggest_mg: float | None  # the labelled dose to set, when which one applies is unambiguous
+    why_no_suggestion: str | None = None
+
+
+def over_label(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> OverLabel | None:
+    """Whether the draft order's mg dose is above what the monograph gives this patient."""
+    d = screen.dose
+    if d is None or draft is None or draft.get("resourceType") != "MedicationRequest":
+        return None
+    ordered = draft_dose_mg(draft)
+    if ordered is None:
+        return None
+    mine = patient_dose_mg(d)
+    if mine is None:
+        if d.maximum_mg is not None and ordered > d.maximum_mg + EPS:
+            unknown = "no single labelled dose is determined for this patient"
+            return OverLabel(ordered, d.maximum_mg, "maximum", None, unknown)
+        return None
+    options = _labelled(d, mine)
+    interval = draft_interval(draft)
+    same = [
+        mg for mg, days in options if interval is not None and days and abs(days - interval) <= 1e-6 * days
+    ]
+    limit: float = mine
+    suggest: float | None = None
+    why: str | None = "the draft's timing differs from the labelled schedule"
+    if same:
+        limit, suggest, why = same[0], same[0], None
+    elif len(options) > 1:
+        why = (
+            "the draft's timing is none of the labelled schedules"
+            if interval
+            else "the draft states no timing"
+        )
+    elif interval is None or options[0][1] is None:
+        suggest, why = mine, None  # one labelled dose: setting the amount is unambiguous
+    if ordered <= limit + EPS:
+        return None
+    return OverLabel(ordered, limit, "patient", suggest, why)
+
+
+def over_label_card(
+    screen: AgentScreenView, draft: Mapping[str, Any] | None, base_url: str
+) -> dict[str, Any] | None:
+    """A warning for a draft dose above the monograph's dose for this patient; None when there is none, or
+    when an adjustment applies (its card already gives the draft dose against the adjusted dose)."""
+    d = screen.dose
+    found = over_label(screen, draft)
+    if found is None or d is None or d.adjusted_mg is not None or draft is None:
+        return None
+    label = agent_label(screen.agent)
+    src_label, src_url = cite(d.source)
+    ordered, limit = dose_value(found.ordered_mg), dose_value(found.limit_mg)
+    if found.basis == "patient":
+        summary = f"{label}: ordered {ordered} mg is {ABOVE} for this patient ({limit} mg)"
+        lines = [f"**Draft {label.lower()} dose:** {ordered} mg, {ABOVE} for this patient"]
+        lines.append(
+            f"**Labelled dose for this patient:** {limit} mg"
+            + (f" (label schedule: {d.schedule})" if d.schedule else "")
+        )
+    else:
+        summary = f"{label}: ordered {ordered} mg is {ABOVE_MAX} ({limit} mg)"
+        lines = [f"**Draft {label.lower()} dose:** {ordered} mg, {ABOVE_MAX} ({limit} mg)"]
+        if d.adjusted:
+            lines.append(f"**Label-based dose for this patient:** {d.adjusted}")
+    if d.standard:
+        lines.append(f"**Label dose:** {d.standard}")
+    if d.pending:
+        lines.append("**Dose not final, data missing:** " + "; ".join(d.pending))
+    if found.suggest_mg is None:
+        lines.append(
+            f"**No dose change suggested:** {found.why_no_suggestion}; check the order against the label."
+        )
+    lines.append(f"**Dose source:** {src_label}")
+    card: dict[str, Any] = {
+        "summary": summary_text(summary),
+        "indicator": "warning",
+        "detail": "\n\n".join(lines),
+        "source": card_source(src_label, src_url, "dose-adjustment", "Dose adjustment"),
+        "links": card_links(
+            f"{base_url}/api/v1/agents/{screen.agent}", f"netcds: {label} dosing information"
+        ),
+    }
+    if found.suggest_mg is not None:
+        card["suggestions"] = [update_suggestion(screen.agent, draft, found.suggest_mg)]
+        card["selectionBehavior"] = "at-most-one"
+    card["overrideReasons"] = [dict(r) for r in OVERRIDE_REASONS]
+    return card
