@@ -318,6 +318,19 @@ def test_order_select_screens_only_the_selection(client: TestClient, keys: Keys)
     assert _interaction_card(post(client, keys, OSEL, body).json()["cards"])
 
 
+@pytest.mark.parametrize("selections", [None, "MedicationRequest/draft-cabo", [1], [], "absent"])
+def test_order_select_needs_its_selections(client: TestClient, keys: Keys, selections: Any) -> None:
+    body = hook_request("order-select", prefetch_data=prefetch(), drafts=[draft_cabozantinib(60)])
+    if selections != "absent":
+        body["context"]["selections"] = selections
+    r = post(client, keys, OSEL, body)
+    if selections == []:  # nothing selected: nothing to screen
+        assert r.status_code == 200 and r.json() == {"cards": []}
+        return
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in r.json()["errors"]] == ["context.selections"]
+
+
 def test_feedback_is_stored(client: TestClient, keys: Keys) -> None:
     path = OS + "/feedback"
     body = {

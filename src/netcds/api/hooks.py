@@ -375,8 +375,17 @@ def _targets(req: HookRequest, drafts: list[DraftMedication]) -> list[DraftMedic
     if req.hook != "order-select":
         return tabled
     selections = req.context.get("selections")
-    chosen = {s for s in selections if isinstance(s, str)} if isinstance(selections, list) else set()
-    return [d for d in tabled if d.reference in chosen] if chosen else tabled
+    if not isinstance(selections, list) or not all(isinstance(s, str) for s in selections):
+        # required by order-select: without it every draft would be read as the clinician's choice
+        raise ApiProblem(
+            422,
+            "context.selections: required for order-select, a list of the selected orders' references",
+            kind="validation",
+            title="Invalid hook request",
+            errors=[("context.selections", "required: a list of references, e.g. MedicationRequest/123")],
+        )
+    chosen = set(selections)
+    return [d for d in tabled if d.reference in chosen]
 
 
 def _order_check(call: _Call) -> Response:
