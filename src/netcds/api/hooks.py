@@ -151,21 +151,15 @@ async def call_service(service_id: ServiceId, request: Request) -> Response:
         who = _principal(request, ctx, [f"{ctx.base_url}/cds-services/{service_id}"])
         data, req = _once(scratch, "request", parse)
         if req.hook != definition.hook:
-            raise ApiProblem(
-                422,
+            raise _invalid_hook(
+                "hook",
+                f"must be '{definition.hook}'",
                 f"service {service_id} answers the '{definition.hook}' hook, not '{req.hook}'",
-                kind="validation",
-                title="Invalid hook request",
-                errors=[("hook", f"must be '{definition.hook}'")],
             )
         patient_id = req.context.get("patientId")
         if not isinstance(patient_id, str) or not patient_id:
-            raise ApiProblem(
-                422,
-                "context.patientId: required",
-                kind="validation",
-                title="Invalid hook request",
-                errors=[("context.patientId", "required (the FHIR id of the patient)")],
+            raise _invalid_hook(
+                "context.patientId", "required (the FHIR id of the patient)", "context.patientId: required"
             )
         raw = data if isinstance(data, dict) else {}
         call = _Call(request, ctx, who, service_id, req, raw, later, inline, scratch)
@@ -298,13 +292,13 @@ def _check_draft_subjects(patient_id: Any, orders: Mapping[str, Any]) -> None:
         if named is not None and named != patient_id:  # a urn:uuid reference cannot be compared
             where = f"context.draftOrders.entry[{i}].resource.subject.reference"
             message = "names another patient than context.patientId"
-            raise ApiProblem(
-                422,
-                f"{where}: {message}",
-                kind="validation",
-                title="Invalid hook request",
-                errors=[(where, message)],
-            )
+            raise _invalid_hook(where, message)
+
+
+def _invalid_hook(field: str, message: str, detail: str | None = None) -> ApiProblem:
+    """A 422 problem naming the one hook-request field at fault."""
+    detail = detail or f"{field}: {message}"
+    return ApiProblem(422, detail, kind="validation", title="Invalid hook request", errors=[(field, message)])
 
 
 def _cards(cards: list[dict[str, Any]]) -> Response:
@@ -377,12 +371,10 @@ def _targets(req: HookRequest, drafts: list[DraftMedication]) -> list[DraftMedic
     selections = req.context.get("selections")
     if not isinstance(selections, list) or not all(isinstance(s, str) for s in selections):
         # required by order-select: without it every draft would be read as the clinician's choice
-        raise ApiProblem(
-            422,
+        raise _invalid_hook(
+            "context.selections",
+            "required: a list of references, e.g. MedicationRequest/123",
             "context.selections: required for order-select, a list of the selected orders' references",
-            kind="validation",
-            title="Invalid hook request",
-            errors=[("context.selections", "required: a list of references, e.g. MedicationRequest/123")],
         )
     chosen = set(selections)
     return [d for d in tabled if d.reference in chosen]
@@ -392,13 +384,7 @@ def _order_check(call: _Call) -> Response:
     ctx, service_id, req = call.ctx, call.service_id, call.req
     orders = req.context.get("draftOrders")
     if not isinstance(orders, dict) or orders.get("resourceType") != "Bundle":
-        raise ApiProblem(
-            422,
-            "context.draftOrders: must be a FHIR Bundle",
-            kind="validation",
-            title="Invalid hook request",
-            errors=[("context.draftOrders", "must be a FHIR Bundle")],
-        )
+        raise _invalid_hook("context.draftOrders", "must be a FHIR Bundle")
     _check_draft_subjects(req.context.get("patientId"), orders)
     drafts = draft_medications(orders, optional.rxnorm_codes())
     targets = _targets(req, drafts)
