@@ -56,6 +56,31 @@ def test_every_error_is_reported_not_just_the_first(tmp_path):
     assert files == {"tables/gi.yaml", "tables/lung_thymus.yaml"} and len(e.value.problems) >= 2
 
 
+def test_an_invalid_manifest_does_not_hide_the_other_files_errors(tmp_path):
+    folder = tmp_path / "kb"
+    shutil.copytree(BUNDLED, folder)
+    for rel, old, new in [
+        ("manifest.yaml", 'default_category: "2A"', 'default_category: "9Z"'),
+        ("tables/gi.yaml", "tier: preferred", "tier: best"),
+        ("footnotes.yaml", "letter: b\n", "letter: BB\n"),
+        ("principles.yaml", "- id: mdt_choice", "- idx: mdt_choice"),
+    ]:
+        p = folder / rel
+        assert old in p.read_text()
+        p.write_text(p.read_text().replace(old, new, 1))
+    with pytest.raises(KnowledgeError) as e:
+        load_folder(folder)
+    where = [p for p, _ in e.value.problems]
+    assert where[0] == "manifest.yaml: default_category"
+    assert {p.split(":")[0] for p in where} == {
+        "manifest.yaml",
+        "tables/gi.yaml",
+        "footnotes.yaml",
+        "principles.yaml",
+    }
+    assert "tables/gi.yaml: columns[0].entries[0].tier" in where and "footnotes.yaml: [1]: letter" in where
+
+
 def test_missing_folder_is_a_knowledge_error(tmp_path):
     with pytest.raises(KnowledgeError):
         load_folder(tmp_path / "nope")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -87,8 +88,10 @@ def load_folder(folder: Path) -> Knowledge:
             files[rel] = p.read_bytes()
         return read_yaml(p, rel, problems)
 
-    manifest = validate_model(Manifest, read("manifest.yaml"), "manifest.yaml", problems)
+    raw_manifest = read("manifest.yaml")
+    manifest = validate_model(Manifest, raw_manifest, "manifest.yaml", problems)
     if manifest is None:
+        _check_named_files(raw_manifest, read, problems)  # report every file, not just the manifest
         raise KnowledgeError(problems)
     tables = [validate_model(Table, read(rel), rel, problems) for rel in manifest.tables]
     foot_raw = read(manifest.footnotes) or []
@@ -119,6 +122,21 @@ def load_folder(folder: Path) -> Knowledge:
         exclusions=[e for e in exclusions if e is not None],
         digest=content_digest(files),
     )
+
+
+def _check_named_files(raw: Any, read: Callable[[str], Any], problems: list[tuple[str, str]]) -> None:
+    """With an invalid manifest, still validate the files it names (no cross-checks: they need it)."""
+    if not isinstance(raw, dict):
+        return
+    tables = raw.get("tables")
+    for rel in tables if isinstance(tables, list) else []:
+        if isinstance(rel, str):
+            validate_model(Table, read(rel), rel, problems)
+    for key, model in (("footnotes", Footnote), ("principles", Principle), ("exclusions", Exclusion)):
+        rel = raw.get(key)
+        items = read(rel) if isinstance(rel, str) else None
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            validate_model(model, item, f"{rel}: [{i}]", problems)
 
 
 def _cross_check(
