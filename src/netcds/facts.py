@@ -205,6 +205,20 @@ def _progressive(p: Patient) -> Derived:
     return Derived(None, "disease status not recorded", ("disease.status",))
 
 
+def _significant_progression(p: Patient, progressive: Derived) -> Derived:
+    """Clinically significant progression (footnote a), read as the SSA plan reads it."""
+    s = p.disease.progression_clinically_significant
+    if s is not None:
+        return Derived(s, f"progression recorded as {'' if s else 'not '}clinically significant")
+    if progressive.value is False:
+        return Derived(False, f"no progression ({progressive.why})")
+    return Derived(
+        None,
+        "whether progression is clinically significant is not recorded",
+        ("disease.progression_clinically_significant",),
+    )
+
+
 def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | None = None) -> Derived:
     """Three-valued: did the disease progress on one of ``agents`` (at dose ``level``)?"""
     if p.treatments is None:
@@ -315,6 +329,7 @@ def build_facts(p: Patient) -> Facts:
     facts = Facts(patient=p, values=flatten(p))
     grade = _grade(p)
     lra = _locoregional_advanced(p)
+    progressive = _progressive(p)
     derived: dict[str, Derived] = {
         "derived.grade": grade,
         "derived.lung_subtype": _lung_subtype(p),
@@ -322,7 +337,8 @@ def build_facts(p: Patient) -> Facts:
         "derived.gut": _gut(p),
         "derived.locoregional_advanced": lra,
         "derived.advanced": _advanced(p, lra),
-        "derived.progressive": _progressive(p),
+        "derived.progressive": progressive,
+        "derived.significant_progression": _significant_progression(p, progressive),
         "derived.functional": _functional(p),
         "derived.symptomatic": _symptomatic(p),
         "derived.burden_significant": _burden_significant(p),

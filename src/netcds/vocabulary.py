@@ -37,6 +37,9 @@ DERIVED: dict[str, FactSpec] = {
         FactSpec("derived.locoregional_advanced", "bool", (), "locoregional advanced (unresectable) disease"),
         FactSpec("derived.advanced", "bool", (), "locoregional advanced or distant metastatic disease"),
         FactSpec("derived.progressive", "bool", (), "progressive disease"),
+        FactSpec(
+            "derived.significant_progression", "bool", (), "clinically significant progression (footnote a)"
+        ),
         FactSpec("derived.functional", "bool", (), "functional tumor"),
         FactSpec("derived.symptomatic", "bool", (), "symptomatic (tumor bulk or hormone excess)"),
         FactSpec("derived.burden_significant", "bool", (), "clinically significant tumor burden"),

@@ -171,8 +171,8 @@ def test_filling_an_unknown_never_overturns_a_definite_verdict(record, data):
 def test_footnote_a_qualifier_at_the_ssa_options_agrees_with_the_ssa_plan(record):
     p, ev = run(record)
     plan = ev.ssa_plan.action
-    # the plan reads an unrecorded history or disease status as "if so"; the qualifier leaves it unknown
-    undecided = p.treatments is None or build_facts(p).get("derived.progressive") is None
+    # the plan reads an unrecorded history as "if an SSA is given"; the qualifier leaves it unknown
+    undecided = p.treatments is None
     for o in ev.options:
         for q in o.qualifiers:
             if q.footnote != "a":

@@ -157,6 +157,16 @@ DERIVED_SQL: dict[str, DerivedSql] = {
         ),
         DerivedSql("derived.progressive", 1, lambda _, __: _progressive(), ("disease__status",)),
         DerivedSql(
+            "derived.significant_progression",
+            1,
+            lambda _, __: (
+                "(CASE WHEN disease__progression_clinically_significant IS NOT NULL"
+                " THEN disease__progression_clinically_significant"
+                f" WHEN {_progressive()} IS FALSE THEN FALSE END)"
+            ),
+            ("disease__progression_clinically_significant", "disease__status"),
+        ),
+        DerivedSql(
             "derived.functional", 1, lambda d, _: _functional(d), ("tumor__functional", "tumor__syndromes")
         ),
         DerivedSql(
