@@ -7,26 +7,13 @@ leave no file behind.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
 
-from netcds.store.repo import Store, is_memory_url, make_engine, migrate
+from netcds.store.repo import Store, make_engine, migrate, sqlite_file
 
 
 class MissingDatabaseError(LookupError):
     """The database does not exist (no SQLite file) or holds no netcds schema."""
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file a SQLite URL names; None for another database, an in-memory one or a ``file:`` URI."""
-    if not url.startswith("sqlite") or is_memory_url(url):
-        return None
-    database = make_url(url).database
-    if not database or database.startswith("file:"):
-        return None
-    return Path(database).expanduser()
 
 
 def open_existing(url: str) -> Store:

@@ -24,6 +24,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -77,6 +78,16 @@ def is_memory_url(url: str) -> bool:
     return url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names; None for another database, an in-memory one or a ``file:`` URI."""
+    if not url.startswith("sqlite") or is_memory_url(url):
+        return None
+    database = make_url(url).database
+    if not database or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``: SQLite gets WAL + synchronous=FULL; in-memory SQLite shares one connection."""
     if url.startswith("sqlite"):
@@ -84,10 +95,8 @@ def make_engine(url: str) -> Engine:
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
         if memory:
             kwargs["poolclass"] = StaticPool
-        else:
-            path = url.split("///", 1)[1] if "///" in url else ""
-            if path and not path.startswith("file:"):
-                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        elif (path := sqlite_file(url)) is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -137,10 +146,8 @@ def schema_revision(engine: Engine) -> str | None:
 
 def _lock_path(engine: Engine) -> Path | None:
     """``<database file>.writer-lock`` for a SQLite file database; None in memory."""
-    db = engine.url.database
-    if not db or is_memory_url(str(engine.url)) or db.startswith("file:"):
-        return None
-    return Path(db).expanduser().with_name(Path(db).name + ".writer-lock")
+    db = sqlite_file(engine.url.render_as_string(hide_password=False))
+    return db.with_name(db.name + ".writer-lock") if db is not None else None
 
 
 class Stamped(Protocol):
