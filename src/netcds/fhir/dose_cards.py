@@ -65,7 +65,7 @@ def draft_dose_mg(resource: Mapping[str, Any]) -> float | None:
 def with_dose(resource: Mapping[str, Any], mg: float) -> dict[str, Any]:
     """A copy of the draft MedicationRequest with its (first) dose set to ``mg`` mg, timing kept."""
     out = copy.deepcopy(dict(resource))
-    value: int | float = int(mg) if float(mg).is_integer() else mg
+    value = dose_value(mg)
     quantity = {"value": value, "unit": "mg", "system": UCUM, "code": "mg"}
     instructions = out.get("dosageInstruction") or [{}]
     first = dict(instructions[0] or {})
@@ -150,6 +150,33 @@ def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list
     return lines
 
 
+def _card(
+    screen: AgentScreenView,
+    source: Any,
+    summary: str,
+    indicator: str,
+    lines: list[str],
+    suggestion: dict[str, Any] | None,
+    base_url: str,
+) -> dict[str, Any]:
+    """A dose card: the monograph's dose source, a link to the agent's dosing data, the suggestion if any."""
+    label = agent_label(screen.agent)
+    src_label, src_url = cite(source)
+    card: dict[str, Any] = {
+        "summary": summary_text(summary),
+        "indicator": indicator,
+        "detail": "\n\n".join(lines),
+        "source": card_source(src_label, src_url, "dose-adjustment", "Dose adjustment"),
+        "links": card_links(
+            f"{base_url}/api/v1/agents/{screen.agent}", f"netcds: {label} dosing information"
+        ),
+    }
+    if suggestion:
+        card["suggestions"] = [suggestion]
+        card["selectionBehavior"] = "at-most-one"
+    return card
+
+
 def dose_card(
     screen: AgentScreenView, draft: Mapping[str, Any] | None, base_url: str
 ) -> dict[str, Any] | None:
@@ -159,24 +186,19 @@ def dose_card(
         return None
     label = agent_label(screen.agent)
     value = dose_value(d.adjusted_mg)
-    src_label, src_url = cite(d.source)
     suggestion = dose_suggestion(screen, draft)
-    card: dict[str, Any] = {
-        "summary": summary_text(
-            f"{label}: consider {value} mg (label-based adjustment for this patient)"
-            if suggestion or draft is None
-            else f"{label}: draft dose {value} mg matches the label-based adjustment"
-        ),
-        "indicator": "warning" if suggestion or draft is None else "info",
-        "detail": "\n\n".join(dose_lines(screen, draft)),
-        "source": card_source(src_label, src_url, "dose-adjustment", "Dose adjustment"),
-        "links": card_links(
-            f"{base_url}/api/v1/agents/{screen.agent}", f"netcds: {label} dosing information"
-        ),
-    }
+    card = _card(
+        screen,
+        d.source,
+        f"{label}: consider {value} mg (label-based adjustment for this patient)"
+        if suggestion or draft is None
+        else f"{label}: draft dose {value} mg matches the label-based adjustment",
+        "warning" if suggestion or draft is None else "info",
+        dose_lines(screen, draft),
+        suggestion,
+        base_url,
+    )
     if suggestion:
-        card["suggestions"] = [suggestion]
-        card["selectionBehavior"] = "at-most-one"
         card["overrideReasons"] = [dict(r) for r in OVERRIDE_REASONS]
     return card
 
@@ -290,11 +312,13 @@ def over_label_card(
     """A warning for a draft dose above the monograph's dose for this patient; None when there is none, or
     when an adjustment applies (its card already gives the draft dose against the adjusted dose)."""
     d = screen.dose
+    if d is None or d.adjusted_mg is not None or draft is None:
+        return None
     found = over_label(screen, draft)
-    if found is None or d is None or d.adjusted_mg is not None or draft is None:
+    if found is None:
         return None
     label = agent_label(screen.agent)
-    src_label, src_url = cite(d.source)
+    src_label, _ = cite(d.source)
     ordered, limit = dose_value(found.ordered_mg), dose_value(found.limit_mg)
     if found.basis == "patient":
         summary = f"{label}: ordered {ordered} mg is {ABOVE} for this patient ({limit} mg)"
@@ -317,17 +341,9 @@ def over_label_card(
             f"**No dose change suggested:** {found.why_no_suggestion}; check the order against the label."
         )
     lines.append(f"**Dose source:** {src_label}")
-    card: dict[str, Any] = {
-        "summary": summary_text(summary),
-        "indicator": "warning",
-        "detail": "\n\n".join(lines),
-        "source": card_source(src_label, src_url, "dose-adjustment", "Dose adjustment"),
-        "links": card_links(
-            f"{base_url}/api/v1/agents/{screen.agent}", f"netcds: {label} dosing information"
-        ),
-    }
-    if found.suggest_mg is not None:
-        card["suggestions"] = [update_suggestion(screen.agent, draft, found.suggest_mg)]
-        card["selectionBehavior"] = "at-most-one"
+    suggestion = (
+        update_suggestion(screen.agent, draft, found.suggest_mg) if found.suggest_mg is not None else None
+    )
+    card = _card(screen, d.source, summary, "warning", lines, suggestion, base_url)
     card["overrideReasons"] = [dict(r) for r in OVERRIDE_REASONS]
     return card
