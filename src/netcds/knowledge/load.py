@@ -90,24 +90,10 @@ def load_folder(folder: Path) -> Knowledge:
 
     raw_manifest = read("manifest.yaml")
     manifest = validate_model(Manifest, raw_manifest, "manifest.yaml", problems)
+    # the files the manifest names are validated even when it is invalid: every file's errors at once
+    tables, footnotes, principles, exclusions = _named_files(raw_manifest, read, problems)
     if manifest is None:
-        _check_named_files(raw_manifest, read, problems)  # report every file, not just the manifest
         raise KnowledgeError(problems)
-    tables = [validate_model(Table, read(rel), rel, problems) for rel in manifest.tables]
-    foot_raw = read(manifest.footnotes) or []
-    notes_raw = read(manifest.principles) or []
-    excl_raw = read(manifest.exclusions) or []
-    footnotes = [
-        validate_model(Footnote, f, f"{manifest.footnotes}: [{i}]", problems) for i, f in enumerate(foot_raw)
-    ]
-    principles = [
-        validate_model(Principle, p, f"{manifest.principles}: [{i}]", problems)
-        for i, p in enumerate(notes_raw)
-    ]
-    exclusions = [
-        validate_model(Exclusion, e, f"{manifest.exclusions}: [{i}]", problems)
-        for i, e in enumerate(excl_raw)
-    ]
     kb_tables = [t for t in tables if t is not None]
     fn = {f.letter: f for f in footnotes if f is not None}
     pr = {p.id: p for p in principles if p is not None}
@@ -124,19 +110,31 @@ def load_folder(folder: Path) -> Knowledge:
     )
 
 
-def _check_named_files(raw: Any, read: Callable[[str], Any], problems: list[tuple[str, str]]) -> None:
-    """With an invalid manifest, still validate the files it names (no cross-checks: they need it)."""
-    if not isinstance(raw, dict):
-        return
-    tables = raw.get("tables")
-    for rel in tables if isinstance(tables, list) else []:
-        if isinstance(rel, str):
-            validate_model(Table, read(rel), rel, problems)
-    for key, model in (("footnotes", Footnote), ("principles", Principle), ("exclusions", Exclusion)):
+def _named_files(
+    raw: Any, read: Callable[[str], Any], problems: list[tuple[str, str]]
+) -> tuple[list[Table | None], list[Footnote | None], list[Principle | None], list[Exclusion | None]]:
+    """The tables, footnotes, principles and exclusions of the files a (raw) manifest names, validated;
+    a name the manifest does not give as text is skipped (the manifest's own error reports it)."""
+    raw = raw if isinstance(raw, dict) else {}
+    names = raw.get("tables")
+    tables = [
+        validate_model(Table, read(rel), rel, problems)
+        for rel in (names if isinstance(names, list) else [])
+        if isinstance(rel, str)
+    ]
+
+    def items(key: str, model: type[M]) -> list[M | None]:
         rel = raw.get(key)
-        items = read(rel) if isinstance(rel, str) else None
-        for i, item in enumerate(items if isinstance(items, list) else []):
-            validate_model(model, item, f"{rel}: [{i}]", problems)
+        if not isinstance(rel, str):
+            return []
+        return [validate_model(model, x, f"{rel}: [{i}]", problems) for i, x in enumerate(read(rel) or [])]
+
+    return (
+        tables,
+        items("footnotes", Footnote),
+        items("principles", Principle),
+        items("exclusions", Exclusion),
+    )
 
 
 def _cross_check(
