@@ -62,7 +62,9 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
     significant = facts.get("disease.progression_clinically_significant")
     progressive = facts.get("derived.progressive")
     functional = facts.get("derived.functional")
-    if significant is False or (significant is None and progressive is False):
+    # one reading of "clinically significant progression" (facts.py), shared with the SSA qualifiers
+    significant_progression = facts.get("derived.significant_progression")
+    if significant_progression is False:
         why = (
             "progression recorded as not clinically significant"
             if significant is False
@@ -74,7 +76,7 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
             source=src,
             reasons=[f"Footnote {letter} concerns clinically significant progression; {why}.", current],
         )
-    if significant is None:
+    if significant_progression is None:
         missing = ["disease.progression_clinically_significant"] + (
             ["disease.status"] if progressive is None else []
         )
