@@ -25,7 +25,7 @@ from netcds.safety.conditions import describe
 from netcds.safety.load import AgentKnowledge, load_agents, resolve
 from netcds.safety.models import AgentScreen, DoseResult, RegimenScreen, SafetyItem, SourceOut
 from netcds.safety.schema import Checked, Cite, Monograph
-from netcds.safety.screen import SEED_TABLES, screen_agent, screen_regimen
+from netcds.safety.screen import scope_item, screen_agent, screen_regimen
 
 console = Console(soft_wrap=False)
 STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
@@ -56,11 +56,12 @@ def _unknown_agent(agent: str, kb: AgentKnowledge) -> typer.Exit:
 
 def _non_drug_item(agent: str) -> SafetyItem:
     """The one item ``check --agent`` gives for a non-drug agent: why there is nothing to screen."""
-    return SafetyItem(
-        severity="info", agent=agent, id=f"{agent}_no_monograph", kind="scope", source=SEED_TABLES,
-        finding=f"no drug monograph applies: {NON_DRUG_AGENTS[agent]}",
-        action=f"Screen the radiation plan with radiation oncology. {NON_DRUG_HINT}.",
-    )  # fmt: skip
+    return scope_item(
+        agent,
+        f"{agent}_no_monograph",
+        f"no drug monograph applies: {NON_DRUG_AGENTS[agent]}",
+        f"Screen the radiation plan with radiation oncology. {NON_DRUG_HINT}.",
+    )
 
 
 def _input_error(field: str, message: str) -> typer.Exit:

@@ -402,6 +402,19 @@ def screen_agent(
     return AgentScreen(agent=agent_id, name=mono.name, safety=items, dose=dose, counts=_counts(items))
 
 
+def scope_item(agent: str, item_id: str, finding: str, action: str) -> SafetyItem:
+    """An info item saying what lies outside the drug monographs (cited to the seed's tables)."""
+    return SafetyItem(
+        severity="info",
+        agent=agent,
+        id=item_id,
+        kind="scope",
+        source=SEED_TABLES,
+        finding=finding,
+        action=action,
+    )
+
+
 def screen_regimen(
     regimen_id: str, patient: Patient, kb: AgentKnowledge, session: ScreenSession | None = None
 ) -> RegimenScreen:
@@ -426,26 +439,20 @@ def screen_regimen(
         items += _generic_items(regimen_id, patient, ctx, kb, used, label)
     if regimen_id == "rt_fluoropyrimidine":
         items.append(
-            SafetyItem(
-                severity="info",
-                agent="radiotherapy",
-                id="radiotherapy_out_of_scope",
-                kind="scope",
-                source=SEED_TABLES,
-                finding=RT_FINDING,
-                action="Screen the radiation plan with radiation oncology; use the fluoropyrimidine chosen.",
+            scope_item(
+                "radiotherapy",
+                "radiotherapy_out_of_scope",
+                RT_FINDING,
+                "Screen the radiation plan with radiation oncology; use the fluoropyrimidine chosen.",
             )
         )
     if regimen_id == "clinical_trial":
         items.append(
-            SafetyItem(
-                severity="info",
-                agent="clinical_trial",
-                id="clinical_trial_protocol",
-                kind="scope",
-                source=SEED_TABLES,
-                finding="clinical trial: no agent to screen; eligibility and safety follow the protocol",
-                action="Use the protocol's eligibility criteria and dose rules.",
+            scope_item(
+                "clinical_trial",
+                "clinical_trial_protocol",
+                "clinical trial: no agent to screen; eligibility and safety follow the protocol",
+                "Use the protocol's eligibility criteria and dose rules.",
             )
         )
     items = _sorted(items)
