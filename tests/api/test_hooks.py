@@ -333,6 +333,14 @@ def test_order_select_needs_its_selections(client: TestClient, keys: Keys, selec
 
 def test_feedback_is_stored(client: TestClient, keys: Keys) -> None:
     path = OS + "/feedback"
+    store = client.app.state.netcds.store  # type: ignore[attr-defined]
+    store.record_issued_cards(  # feedback names cards the service returned (tests/api/test_feedback.py)
+        "netcds-order-sign",
+        [
+            ("11111111-1111-5111-8111-111111111111", ["22222222-2222-5222-8222-222222222222"]),
+            ("33333333-3333-5333-8333-333333333333", []),
+        ],
+    )
     body = {
         "feedback": [
             {
@@ -359,7 +367,6 @@ def test_feedback_is_stored(client: TestClient, keys: Keys) -> None:
     r = client.post(path, json=body, headers=auth(keys, path))
     assert r.status_code == 200, r.text
     assert r.json() == {"stored": 2}
-    store = client.app.state.netcds.store  # type: ignore[attr-defined]
     fb = store.feedback(service_id="netcds-order-sign")
     assert [(f.outcome, f.override_code) for f in fb] == [
         ("accepted", None),

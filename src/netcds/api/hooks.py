@@ -34,6 +34,7 @@ from netcds.api.hook_models import (
     FeedbackStored,
     HookRequest,
 )
+from netcds.api.issued_cards import check_feedback, record_issued
 from netcds.api.orders import DraftMedication, concomitant_names, draft_medications
 from netcds.api.prefetch import resolve
 from netcds.api.problems import (
@@ -357,6 +358,7 @@ def _patient_view(call: _Call) -> Response:
                 input_json=mapped.text,
             )
         )
+    record_issued(call.later, ctx.store, service_id, cards)
     call.audit(
         "hooks.patient-view",
         {"service": service_id, "input_hash": digest, "evaluation_id": evaluation_id, "cards": uuids},
@@ -400,6 +402,7 @@ def _order_check(call: _Call) -> Response:
         seed = f"{service_id}|{req.context.get('patientId')}"
         reason = "no neuroendocrine tumor diagnosis could be read from the record"
         cards = [unscreened_card(d.agent or "", reason, ctx.base_url, seed) for d in targets]
+        record_issued(call.later, ctx.store, service_id, cards)
         call.audit(
             action,
             {"service": service_id, "agents": [d.agent for d in targets], "result": "unscreened"},
@@ -427,6 +430,7 @@ def _order_check(call: _Call) -> Response:
             built = _agent_cards(call, d, patient, digest)
             ctx.eval_cache.put(key, built, len(canonical_json(built)) * OBJECT_FACTOR)
         cards += built
+    record_issued(call.later, ctx.store, service_id, cards)
     call.audit(
         action,
         {
@@ -484,6 +488,7 @@ async def feedback(service_id: ServiceId, request: Request, ctx: Ctx) -> Feedbac
             body = FeedbackRequest.model_validate(parse_json_body(raw_body))
         except ValidationError as exc:
             raise validation_problem(exc, "feedback") from None
+        check_feedback(ctx.store, service_id, body.feedback)  # only cards this service issued
         items = [i.model_dump(exclude_none=True) for i in body.feedback]
         ids = ctx.store.record_feedback(service_id, items, who.actor, _rid(request))
         ctx.store.audit(

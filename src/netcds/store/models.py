@@ -113,6 +113,20 @@ class FeedbackRow(Base):
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class IssuedCardRow(Base):
+    """A card a CDS service returned (once per service and card uuid; uuids are derived from the card's
+    content and input, so a chart opened again issues the same ones), with its suggestions' uuids: what
+    feedback is checked against. ``suggestion_uuids`` is a JSON list, NULL when it was not recorded
+    (cards taken over from ``evaluations.card_uuids`` by migration 0004)."""
+
+    __tablename__ = "issued_cards"
+
+    service_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    card_uuid: Mapped[str] = mapped_column(String(100), primary_key=True)
+    suggestion_uuids: Mapped[str | None] = mapped_column(Text, nullable=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class AuditRow(Base):
     """Append-only: the migration installs triggers refusing UPDATE and DELETE."""
 

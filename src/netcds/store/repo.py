@@ -1,7 +1,8 @@
 """The persistent store: one SQLAlchemy engine, migrated at open, with small typed operations.
 
-SQLite (the default) runs in WAL mode with ``synchronous=FULL`` so a committed
-write survives a power cut; PostgreSQL is used when the URL says so. Every
+The engine and the migrations are made in ``database.py`` (re-exported here); the CDS Hooks feedback,
+the audit log and used token ids are in ``trail.py``, the cards the hook services issued in
+``issued.py``; this module holds the store itself, its cases and its evaluations. Every
 operation is one short transaction; the appends every request makes (audit
 entries, evaluations, used token ids) are group-committed (``batch.py``): many
 callers, one transaction and one fsync, each caller returning only after it.
@@ -16,24 +17,29 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from pathlib import Path
 from typing import Any, Protocol, Required, TypedDict, Unpack, cast
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, Table, create_engine, event, func, select, text
+from sqlalchemy import Engine, Table, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
 
 from netcds.evaluation import Evaluation, GuidelineRef
 from netcds.ids import new_id
 from netcds.patient import Patient
 from netcds.store.batch import GroupCommit, WriterLock, queue_insert
 from netcds.store.canonical import canonical_json, sha256_hex
+from netcds.store.database import (
+    MIGRATIONS,
+    is_memory_url,
+    make_engine,
+    migrate,
+    schema_revision,
+    sqlite_file,
+    writer_lock_path,
+)
+from netcds.store.issued import IssuedCards
 from netcds.store.models import (
     AuditRow,
     CaseRow,
@@ -50,7 +56,20 @@ from netcds.store.records import (
 )
 from netcds.store.trail import Trail, as_utc, now_utc
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+__all__ = [
+    "MIGRATIONS",
+    "DuplicateError",
+    "EvaluationFields",
+    "KnownSet",
+    "NotFoundError",
+    "Stamped",
+    "Store",
+    "is_memory_url",
+    "make_engine",
+    "migrate",
+    "schema_revision",
+    "sqlite_file",
+]
 EVALUATIONS = cast(Table, EvaluationRow.__table__)
 
 
@@ -60,94 +79,6 @@ class NotFoundError(LookupError):
 
 class DuplicateError(ValueError):
     """A row with that id already exists (an idempotent request met its earlier run)."""
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    try:
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
-    finally:
-        cur.close()
-
-
-def is_memory_url(url: str) -> bool:
-    """An in-memory SQLite database (one process only; nothing survives it)."""
-    return url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file a SQLite URL names; None for another database, an in-memory one or a ``file:`` URI."""
-    if not url.startswith("sqlite") or is_memory_url(url):
-        return None
-    database = make_url(url).database
-    if not database or database.startswith("file:"):
-        return None
-    return Path(database).expanduser()
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``: SQLite gets WAL + synchronous=FULL; in-memory SQLite shares one connection."""
-    if url.startswith("sqlite"):
-        memory = is_memory_url(url)
-        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
-        if memory:
-            kwargs["poolclass"] = StaticPool
-        elif (path := sqlite_file(url)) is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
-
-
-def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
-    """Bring the schema to ``revision`` with the bundled Alembic migrations (``down``: downgrade to it).
-
-    SQLite changes a column by copying its table and dropping the old one; a table other tables refer to
-    (``evaluation_outputs``) cannot be dropped with foreign keys on. So on SQLite the migrations run with
-    them off (switched while no transaction is open, as SQLite requires), every reference is checked
-    before the commit (``PRAGMA foreign_key_check``: any dangling one rolls the migration back), and
-    they are switched on again, as SQLite's own procedure for such changes prescribes."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    sqlite = engine.dialect.name == "sqlite"
-    with engine.connect() as conn:
-        if sqlite:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            conn.commit()
-        try:
-            with conn.begin():
-                cfg.attributes["connection"] = conn
-                (command.downgrade if down else command.upgrade)(cfg, revision)
-                if sqlite and (dangling := conn.exec_driver_sql("PRAGMA foreign_key_check").all()):
-                    table, rowid, parent = dangling[0][:3]
-                    raise RuntimeError(
-                        f"migration to {revision} rolled back: {len(dangling)} dangling reference(s), e.g. "
-                        f"{table} row {rowid} -> {parent}"
-                    )
-        finally:
-            if sqlite:
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                conn.commit()
-
-
-def schema_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        try:
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
-        except Exception:  # table missing: an empty database
-            return None
-
-
-def _lock_path(engine: Engine) -> Path | None:
-    """``<database file>.writer-lock`` for a SQLite file database; None in memory."""
-    db = sqlite_file(engine.url.render_as_string(hide_password=False))
-    return db.with_name(db.name + ".writer-lock") if db is not None else None
 
 
 class Stamped(Protocol):
@@ -196,18 +127,19 @@ class KnownSet:
         return key in self._keys
 
 
-class Store(Trail):
-    """Cases, evaluations, hook feedback, the audit log and used JWT ids."""
+class Store(Trail, IssuedCards):
+    """Cases, evaluations, issued hook cards and their feedback, the audit log and used JWT ids."""
 
     def __init__(self, engine: Engine, *, writer_lock_file: bool = True) -> None:
         """``writer_lock_file`` False: no ``<database>.writer-lock`` file (a reader that writes nothing)."""
         self.engine = engine
         self._session = sessionmaker(engine, expire_on_commit=False)
-        lock_path = _lock_path(engine) if writer_lock_file else None
+        lock_path = writer_lock_path(engine) if writer_lock_file else None
         self._writer = WriterLock(lock_path) if engine.dialect.name == "sqlite" else None
         self._write_lock: AbstractContextManager[Any] = self._writer or nullcontext()
         self._batch = GroupCommit(self._session, self._write_lock)
         self._stored_outputs = KnownSet(10_000)
+        self._issued = KnownSet(100_000)
 
     @classmethod
     def open(cls, url: str) -> Store:
