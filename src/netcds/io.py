@@ -95,15 +95,100 @@ def _depth(obj: Any, limit: int) -> int:
     return deepest
 
 
-def parse_json(text: str | bytes) -> Any:
+class _RepeatedKeyError(Exception):
+    """Raised by the decoder's object hook: some object of the text has a key twice."""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _RepeatedKeyError
+    return obj
+
+
+class _Marked(dict[str, Any]):
+    """An object of the second, locating pass that has ``key`` ``times`` times."""
+
+    key = ""
+    times = 0
+
+
+def _marking_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    keys = [k for k, _ in pairs]
+    seen: set[str] = set()
+    marked = _Marked(obj)
+    for key in keys:  # the first key seen again (a set: a hostile object may hold thousands of keys)
+        if key in seen:
+            marked.key, marked.times = key, keys.count(key)
+            break
+        seen.add(key)
+    return marked
+
+
+# json's C scanner hands each object's (key, value) pairs to the hook, which makes the dict and compares
+# the lengths: about 0.2 us per object (docs/api.md). Only a text with a key repeated is decoded a second
+# time, to name where.
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_object)
+_LOCATOR = json.JSONDecoder(object_pairs_hook=_marking_object)
+
+
+def _repeated_key(text: str) -> tuple[tuple[str | int, ...], int]:
+    """The path of the first repeated key (depth first, in document order) and how often it appears."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(_LOCATOR.decode(text), ())]
+    while stack:
+        node, loc = stack.pop()
+        if isinstance(node, _Marked):
+            return (*loc, node.key), node.times
+        items = list(node.items() if isinstance(node, dict) else enumerate(node))
+        stack += [(v, (*loc, k)) for k, v in reversed(items) if isinstance(v, dict | list)]
+    raise AssertionError("a repeated key was reported but not found")  # pragma: no cover
+
+
+def loads(text: str, at: str = "") -> Any:
+    """``json.loads`` that refuses an object with the same key twice (RFC 8259 leaves its meaning open:
+    json keeps the last value, silently choosing between two stated facts). That is an InputError naming
+    the key's path (under ``at``, the field the text is the value of); broken JSON raises json's own
+    errors (ValueError) as json.loads does."""
     try:
-        data = json.loads(text)
+        return _DECODER.decode(text)
+    except _RepeatedKeyError:
+        loc, times = _repeated_key(text)
+    path = field_path(tuple('""' if part == "" else part for part in loc))
+    if at:
+        path = f"{at}{path}" if path.startswith("[") else f"{at}.{path}"
+    often = "twice" if times == 2 else f"{times} times"
+    raise InputError(path, f"appears {often} in the same JSON object (each key may be given once)")
+
+
+def _utf8(raw: bytes) -> str:
+    """JSON bytes -> text. RFC 8259 §8.1: JSON exchanged between systems is UTF-8 (json.loads would
+    also take UTF-16 and UTF-32); a UTF-8 byte-order mark is skipped."""
+    encoding = json.detect_encoding(raw)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        name = encoding.upper()
+        raise InputError("<json>", f"not valid JSON: the text is {name}, not UTF-8 (JSON must be UTF-8)")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError("<json>", f"not valid JSON: not UTF-8 (byte {exc.start + 1})") from None
+
+
+def parse_json(text: str | bytes) -> Any:
+    """JSON text (bytes must be UTF-8) -> value, or one InputError: ``<json>`` for the text as a whole
+    (broken, not UTF-8, nested too deep), the key's path for a key given twice."""
+    if isinstance(text, bytes):
+        text = _utf8(text)
+    try:
+        data = loads(text)
     except RecursionError:
-        raise InputError("<body>", f"JSON nested deeper than {MAX_DEPTH} levels") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        raise InputError("<json>", f"not valid JSON{where}: {reason}") from None
+        raise InputError("<json>", f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            "<json>", f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
     except ValueError:  # e.g. an integer longer than Python's 4300-digit conversion limit
         raise InputError("<json>", "not valid JSON: a number has too many digits") from None
     if _depth(data, MAX_DEPTH) > MAX_DEPTH:

@@ -58,6 +58,15 @@ def test_same_input_gives_byte_identical_json():
     ("content", "field"),
     [
         ('{"tumor": {"primary_site": "ileum"', "<json>"),
+        (
+            '{"tumor": {"primary_site": "ileum", "sstr_status": "negative", "sstr_status": "positive"}}',
+            "tumor.sstr_status",
+        ),
+        (
+            '{"tumor": {"primary_site": "ileum"}, "treatments": [{"agent": "everolimus", "agent": "sunitinib"}]}',
+            "treatments[0].agent",
+        ),
+        ("[" * 5000 + "]" * 5000, "<json>"),  # deeper than the interpreter recurses
         ('{"tumor": {"primary_site": "ileum", "ki67_percent": 150}}', "tumor.ki67_percent"),
         ('{"tumor": {"primary_site": "ileum", "ki67_percent": "8"}}', "tumor.ki67_percent"),
         ('{"tumor": {"primary_site": "ileum", "sstr": "positive"}}', "tumor.sstr"),
@@ -84,6 +93,39 @@ def test_invalid_patient_exit_2_one_line_naming_the_field(tmp_path, content, fie
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and f"error: {field}:" in lines[0], res.stderr
     assert "Traceback" not in res.output
+
+
+def test_a_key_given_twice_says_so(tmp_path):
+    p = write(
+        tmp_path, '{"tumor": {"primary_site": "ileum", "sstr_status": "negative", "sstr_status": "positive"}}'
+    )
+    res = runner.invoke(app, ["evaluate", p])
+    assert res.exit_code == 2
+    assert res.stderr.strip() == (
+        "error: tumor.sstr_status: appears twice in the same JSON object (each key may be given once)"
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-32-be"])
+def test_a_patient_file_or_stdin_not_in_utf8_exit_2(tmp_path, encoding):
+    """RFC 8259 §8.1: JSON is UTF-8; json.loads would take UTF-16/32 (with or without a byte-order mark)."""
+    text = json.dumps(gi())
+    p = tmp_path / "patient.json"
+    p.write_bytes(text.encode(encoding))
+    for res in (
+        runner.invoke(app, ["evaluate", str(p)]),
+        runner.invoke(app, ["evaluate", "-"], input=text.encode(encoding)),
+    ):
+        assert res.exit_code == 2, res.output
+        assert res.stderr.strip() == (
+            f"error: <json>: not valid JSON: the text is {encoding.upper()}, not UTF-8 (JSON must be UTF-8)"
+        )
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    p = tmp_path / "patient.json"
+    p.write_bytes(b"\xef\xbb\xbf" + json.dumps(gi()).encode())
+    assert runner.invoke(app, ["evaluate", str(p), "-f", "json"]).exit_code == 0
 
 
 def test_missing_file_exit_2(tmp_path):

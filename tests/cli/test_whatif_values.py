@@ -41,6 +41,12 @@ def test_what_if_report_shows_json_values() -> None:
         ("tumor.ki67_percent=150", "tumor.ki67_percent", "(got 150)"),
         ("tumor.necrosis=yes", "tumor.necrosis", "(got yes)"),
         ('tumor.sstr_status="true"', "tumor.sstr_status", '"true" is not an allowed value'),
+        (
+            'treatments=[{"agent": "everolimus", "agent": "sunitinib"}]',
+            "treatments[0].agent",
+            "appears twice in the same JSON object",
+        ),
+        ("tumor.grade=" + "[" * 5000 + "]" * 5000, "tumor.grade", "[[[["),  # too deep for json: taken as text
     ],
 )
 def test_what_if_errors_show_json_values(assignment: str, field: str, words: str) -> None:

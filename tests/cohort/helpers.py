@@ -103,3 +103,39 @@ def generated_records(n: int) -> list[dict[str, Any]]:
 
     collect()
     return out
+
+
+def write_parts(records: list[dict[str, Any]], folder: Path, ext: str, sizes: list[int]) -> Path:
+    """``records`` as a directory of part files ``part-1.<ext>``, ``part-2.<ext>``, ... holding
+    ``sizes`` records each, with one header (CSV) or schema (Parquet) for all. Every NDJSON part
+    after the first starts with a blank line, so a line number in it is one more than the record's.
+    """
+    import csv
+
+    import duckdb
+
+    from netcds.cohort.synth import write_cohort
+
+    assert sum(sizes) == len(records)
+    folder.mkdir(parents=True)
+    whole = folder.parent / f"{folder.name}-whole.{ext}"
+    write_cohort(iter(records), whole)
+    start = 0
+    for i, n in enumerate(sizes, start=1):
+        part = folder / f"part-{i}.{ext}"
+        if ext == "ndjson":
+            lines = whole.read_text(encoding="utf-8").splitlines(keepends=True)
+            part.write_text(("\n" if i > 1 else "") + "".join(lines[start : start + n]), encoding="utf-8")
+        elif ext == "csv":
+            with whole.open(newline="", encoding="utf-8") as fh:
+                header, *rows = list(csv.reader(fh))
+            with part.open("w", newline="", encoding="utf-8") as fh:
+                csv.writer(fh).writerows([header, *rows[start : start + n]])
+        else:
+            duckdb.connect().execute(
+                f"COPY (SELECT * FROM read_parquet('{whole}') LIMIT {n} OFFSET {start})"
+                f" TO '{part}' (FORMAT parquet)"
+            )
+        start += n
+    whole.unlink()
+    return folder

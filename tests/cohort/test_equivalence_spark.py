@@ -14,12 +14,12 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-from netcds.cohort.read import detect_format
+from netcds.cohort.read import detect_format, iter_rows
 from netcds.cohort.run_spark import SparkEngine, spark_session
 from netcds.cohort.synth import synth_records
 from netcds.knowledge.schema import Knowledge
 
-from .helpers import canonical_rows, generated_records, mismatches, reference
+from .helpers import canonical_rows, generated_records, mismatches, reference, write_parts
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +78,10 @@ def test_spark_validates_on_executors_and_loses_no_row(
     assert valid == 40 and engine.count("results") == 40
     rows = sorted(json.loads(r)["row"] for r in rejects)
     assert rows == [6, 10]
+    assert {(json.loads(r)["file"], json.loads(r)["line"]) for r in rejects} == {
+        ("cohort.ndjson", 6),
+        ("cohort.ndjson", 10),
+    }
     assert {json.loads(r)["field"] for r in rejects} == {"decision.regimen", "<row>"}
     engine.close()
 
@@ -98,3 +102,25 @@ def test_spark_audit_reads_columnar_files_like_duckdb(
     for key in ("verdicts", "by_setting", "chosen", "reasons", "by_year", "by_site", "by_regimen"):
         assert spark_run.summary[key] == duck_run.summary[key], key
     assert engine.spark.sparkContext._jsc is not None  # the shared session was not stopped
+
+
+@pytest.mark.parametrize("ext", ["ndjson", "csv", "parquet"])
+def test_spark_rejects_name_the_part_file_and_line_like_duckdb(
+    engine: SparkEngine, tmp_path: Path, ext: str
+) -> None:
+    """Read on the executors, a directory's rejects name the part file and the line in it, as the
+    DuckDB reader does, and (but for CSV, numbered in Spark's split order) the same row."""
+    records = list(synth_records(25, seed=21))
+    for i in (4, 10 + 6):
+        records[i] = {**records[i], "decision": {"regimen": "aspirin"}}
+    cohort = write_parts(records, tmp_path / "cohort", ext, [10, 15])
+    valid, lines = engine.load_cohort(str(cohort), ext)
+    engine.close()
+    assert valid == 23
+    got = sorted((r["file"], r["line"], r["row"], r["field"]) for r in map(json.loads, lines))
+    want = sorted((r["file"], r["line"], r["row"], r["field"]) for _, r in iter_rows(cohort) if r is not None)
+    blank = 1 if ext == "ndjson" else 0  # an NDJSON part after the first starts with a blank line
+    assert [w[:2] for w in want] == [(f"part-1.{ext}", 5), (f"part-2.{ext}", blank + 7)]
+    if ext == "csv":
+        got, want = [g[:2] + g[3:] for g in got], [w[:2] + w[3:] for w in want]
+    assert got == want

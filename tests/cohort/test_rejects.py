@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -13,6 +14,8 @@ from netcds.cohort.audit import run_audit
 from netcds.cohort.read import iter_rows
 from netcds.cohort.synth import flatten_record, synth_records, write_cohort
 from netcds.knowledge.schema import Knowledge
+
+from .helpers import write_parts
 
 GOOD = {
     "tumor": {"primary_site": "ileum", "grade": "G2", "sstr_status": "positive"},
@@ -135,12 +138,14 @@ def test_ragged_csv_rows_and_non_utf8_lines_are_rejected_not_fatal(kb: Knowledge
     assert rows[0][0] is not None and rows[0][0]["patient_id"] == "p1"
     assert rows[1][0] is None and rows[1][1] is not None
     assert rows[1][1]["row"] == 2 and "more cell" in rows[1][1]["message"]
+    assert (rows[1][1]["file"], rows[1][1]["line"]) == ("c.csv", 2)
     nd = tmp_path / "c.ndjson"
     good = json.dumps(GOOD).encode()
     nd.write_bytes(b"\xef\xbb\xbf" + good + b"\n" + good[:-1] + b', "id": "\xff"}\n' + good + b"\n")
     got = list(iter_rows(nd))
     assert [r[0] is not None for r in got] == [True, False, True]
     assert got[1][1] is not None and got[1][1]["row"] == 2 and "not UTF-8" in got[1][1]["message"]
+    assert (got[1][1]["file"], got[1][1]["line"]) == ("c.ndjson", 2)
     run = run_audit(str(nd), tmp_path / "out", kb, "duckdb")
     assert (run.rows_in, run.results, run.rejects) == (3, 2, 1)
 
@@ -159,3 +164,43 @@ def test_missing_decision_names_only_the_required_regimen(decision: str) -> None
     # a decision with only the regimen is complete
     row, rej = validate_record(2, {**record, "decision": {"regimen": "ssa"}}, record)
     assert rej is None and row is not None
+
+
+def _bad_regimen(records: list[dict[str, Any]], *indexes: int) -> list[dict[str, Any]]:
+    for i in indexes:
+        records[i] = {**records[i], "decision": {"regimen": "aspirin"}}
+    return records
+
+
+@pytest.mark.parametrize("ext", ["ndjson", "csv", "parquet"])
+def test_rejects_of_a_directory_name_the_part_file_and_the_line_in_it(
+    kb: Knowledge, tmp_path: Path, ext: str
+) -> None:
+    """``row`` runs on across the part files (it is the results' row_id); ``file`` and ``line`` say
+    which part file and which line (NDJSON), data row (CSV) or row index (Parquet) of it to fix."""
+    records = _bad_regimen(list(synth_records(25, seed=21)), 4, 10 + 6)
+    cohort = write_parts(records, tmp_path / "cohort", ext, [10, 15])
+    run = run_audit(str(cohort), tmp_path / "out", kb)
+    assert (run.rows_in, run.rejects) == (25, 2)
+    rejects = [json.loads(x) for x in (tmp_path / "out" / "rejects.ndjson").read_text().splitlines()]
+    blank = 1 if ext == "ndjson" else 0  # an NDJSON part after the first starts with a blank line
+    assert [(r["row"], r["file"], r["line"], r["field"]) for r in rejects] == [
+        (5, f"part-1.{ext}", 5, "decision.regimen"),
+        (10 + blank + 7, f"part-2.{ext}", blank + 7, "decision.regimen"),
+    ]
+    assert list(rejects[0])[:3] == ["row", "file", "line"]
+    got = (
+        duckdb.connect()
+        .execute(
+            f"SELECT count(*), max(row_id) FROM read_parquet('{tmp_path / 'out' / 'decisions.parquet'}')"
+        )
+        .fetchone()
+    )
+    assert got == (23, 25 + blank)
+
+
+@pytest.mark.parametrize("name", ["c.ndjson", "c.ndjson.gz", "c.csv", "c.parquet"])
+def test_rejects_of_one_file_name_it(tmp_path: Path, name: str) -> None:
+    write_cohort(iter(_bad_regimen(list(synth_records(8, seed=22)), 2, 6)), tmp_path / name)
+    rejects = [rej for _, rej in iter_rows(tmp_path / name) if rej is not None]
+    assert [(r["row"], r["file"], r["line"]) for r in rejects] == [(3, name, 3), (7, name, 7)]

@@ -173,8 +173,26 @@ def test_invalid_whatif_is_422_not_500(client: TestClient, choice: str) -> None:
     assert 'class="field-error"' in r.text.split('id="whatif"', 1)[1]
 
 
+def test_whatif_value_with_a_key_twice_is_422_saying_so(client: TestClient) -> None:
+    page = evaluate_form(client, example(SMALL_BOWEL)).text
+    value = '[{"agent": "everolimus", "agent": "sunitinib"}]'
+    data = {"base_json": hidden(page, "base_json"), "path": "treatments", "value": value}
+    r = client.post("/ui/whatif", data=data)
+    assert r.status_code == 422
+    section = r.text.split('id="whatif"', 1)[1]
+    assert 'class="field-error"' in section and "appears twice in the same JSON object" in section
+
+
 @pytest.mark.parametrize("url", ["/ui/whatif", "/ui/timeline", "/ui/pdf", "/ui/evaluate", "/ui/save"])
-@pytest.mark.parametrize("body", [{}, {"patient_json": "{not json"}, {"patient_json": '{"tumor": {}}'}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"patient_json": "{not json"},
+        {"patient_json": '{"tumor": {}}'},
+        {"patient_json": '{"tumor": {"primary_site": "ileum", "primary_site": "lung"}}'},
+    ],
+)
 def test_posts_with_a_broken_record_are_422(client: TestClient, url: str, body: dict) -> None:
     if url == "/ui/whatif" and "patient_json" in body:
         body = {"base_json": body["patient_json"]}
@@ -288,6 +306,12 @@ def test_import_fhir_bundle_shows_the_mapping(client: TestClient) -> None:
     ("body", "field", "words"),
     [
         (b"{nope", "file", "not valid JSON"),
+        (
+            b'{"tumor": {"primary_site": "ileum", "sstr_status": "negative", "sstr_status": "positive"}}',
+            "file",
+            "tumor.sstr_status: appears twice in the same JSON object",
+        ),
+        (json.dumps({"tumor": {"primary_site": "ileum"}}).encode("utf-16"), "file", "UTF-16, not UTF-8"),
         (b"[1, 2]", "file", "one JSON object"),
         (
             json.dumps({"tumor": {"primary_site": "ileum", "ki67_percent": 150}}).encode(),

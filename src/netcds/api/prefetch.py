@@ -17,6 +17,8 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from netcds.api.problems import ApiProblem
+from netcds.errors import InputError
+from netcds.io import parse_json
 
 _TOKEN = re.compile(r"\{\{\s*context\.([A-Za-z0-9_]+)\s*\}\}")
 MAX_PAGES = 10
@@ -64,7 +66,7 @@ def _get(client: httpx.Client, url: str, headers: dict[str, str]) -> Any:
     if r.status_code == 404:
         return None
     r.raise_for_status()
-    return r.json()
+    return parse_json(r.content)
 
 
 def fetch_one(client: httpx.Client, server: str, query: str, token: str) -> Any:
@@ -130,4 +132,6 @@ def resolve(
                 out[key] = fetch_one(client, server, query, token)
             except (httpx.HTTPError, ValueError) as exc:
                 raise PrefetchMissing([key], f"fetching it failed ({type(exc).__name__})") from None
+            except InputError as exc:  # the server's JSON: broken, not UTF-8, a key twice
+                raise PrefetchMissing([key], f"fetching it failed ({exc.field}: {exc.message})") from None
     return out

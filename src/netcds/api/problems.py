@@ -147,7 +147,7 @@ def model_errors(exc: ValidationError) -> list[tuple[str, str]]:
                 path, msg = (f"{path}.{head}" if path else head), rest
         if err.get("type") == "missing":
             msg = "required field is missing"
-        out.append((path or "<body>", msg.replace("Input should be", "must be")))
+        out.append((path or "<json>", msg.replace("Input should be", "must be")))
     return out
 
 
@@ -163,14 +163,29 @@ def _is_json(content_type: str) -> bool:
     return media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
 
 
+def _charset(content_type: str) -> str | None:
+    """The ``charset`` parameter of a content type, lower case, if it has one."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing a non-JSON content type (415) and a body over ``limit`` bytes (413)."""
+    """The raw body, refusing a non-JSON content type or one declaring a charset other than UTF-8 (415)
+    and a body over ``limit`` bytes (413)."""
     ctype = request.headers.get("content-type", "")
     if not _is_json(ctype):
         raise ApiProblem(
             415,
             f"send JSON (Content-Type: application/json), not {ctype or 'no content type'}",
             kind="unsupported-media-type",
+        )
+    charset = _charset(ctype) if ";" in ctype else None
+    if charset is not None and charset not in ("utf-8", "utf8"):
+        raise ApiProblem(
+            415, f"send JSON as UTF-8 (RFC 8259), not charset={charset}", kind="unsupported-media-type"
         )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:

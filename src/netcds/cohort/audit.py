@@ -1,9 +1,9 @@
 """One audit run: cohort file -> validated rows -> backend -> results, summary, report.
 
 Outputs in ``out_dir``: ``decisions.parquet`` (one row per decision point; a directory of
-part files with Spark), ``rejects.ndjson`` (one line per rejected row: row, field, message,
-errors, raw), ``summary.json``, ``summary.csv``, ``report.html``. A run fails loudly when
-rows in != results + rejects.
+part files with Spark), ``rejects.ndjson`` (one line per rejected row: row, file, line, field,
+message, errors, raw), ``summary.json``, ``summary.csv``, ``report.html``. A run fails loudly
+when rows in != results + rejects.
 """
 
 from __future__ import annotations

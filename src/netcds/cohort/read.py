@@ -13,9 +13,11 @@ Row shapes (docs/cohort.md):
   ``comorbidities.other``) hold JSON text; bools are ``true``/``false``; an empty cell is unknown.
   The row number counts data rows (the header is row 0).
 
-In the columnar formats a null is the same as an absent field (unknown). Every row ends as
-exactly one canonical row or exactly one reject ``{row, field, message, errors, raw}``: nothing
-is dropped, so rows in = results + rejects.
+A directory of part files is one cohort (files in name order): the row number runs on across
+the files. In the columnar formats a null is the same as an absent field (unknown). Every row
+ends as exactly one canonical row or exactly one reject ``{row, file, line, field, message,
+errors, raw}`` (``file`` and ``line`` say where to fix it: see ``located``): nothing is dropped,
+so rows in = results + rejects.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from netcds.cohort.layout import Decision, canonical_row, json_default
+from netcds.errors import InputError
+from netcds.io import loads
 from netcds.patient import Patient
 from netcds.vocabulary import fact_specs
 
@@ -92,6 +96,19 @@ def reject(row: int, errors: list[dict[str, str]], raw: Any) -> dict[str, Any]:
     return {"row": row, "field": first["field"], "message": first["message"], "errors": errors, "raw": raw}
 
 
+def located(
+    result: tuple[dict[str, Any] | None, dict[str, Any] | None], file: str, line: int
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A reject told where its row is: ``file`` (the part file's path relative to the cohort
+    directory, or the file's name) and ``line`` in it (NDJSON: the physical line; CSV: the data
+    row, header = 0; Parquet: the 1-based row index). ``row`` stays the cohort-wide number."""
+    canon, rej = result
+    if rej is None:
+        return result
+    where = {"row": rej["row"], "file": file, "line": line}
+    return canon, where | {k: v for k, v in rej.items() if k not in where}
+
+
 def validate_record(row: int, record: Any, raw: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """One decision point -> (canonical row, None) or (None, reject)."""
     if not isinstance(record, dict):
@@ -127,12 +144,29 @@ def validate_record(row: int, record: Any, raw: Any) -> tuple[dict[str, Any] | N
 
 def parse_ndjson_line(row: int, line: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     try:
-        record = json.loads(line)
+        record = loads(line)
     except json.JSONDecodeError as exc:
         return None, reject(
             row, [{"field": "<row>", "message": f"not valid JSON ({exc.msg}, column {exc.colno})"}], line
         )
+    except InputError as exc:  # an object with a key twice: which value is meant is unknown
+        return None, reject(row, [{"field": exc.field, "message": exc.message}], line)
+    except (ValueError, RecursionError) as exc:  # a number of thousands of digits; thousands of brackets
+        why = "a number has too many digits" if isinstance(exc, ValueError) else "nested too deeply"
+        return None, reject(row, [{"field": "<row>", "message": f"not valid JSON ({why})"}], line)
     return validate_record(row, record, record)
+
+
+def validate_columns(
+    row: int, cells: dict[str, Any], raw: Any, nest: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A row of named cells (CSV, Parquet) -> (canonical row, None) or (None, reject), nested by ``nest``
+    (default :func:`record_from_columns`); a JSON cell with a key twice is a reject naming the key."""
+    try:
+        record = (nest or record_from_columns)(cells)
+    except InputError as exc:
+        return None, reject(row, [{"field": exc.field, "message": exc.message}], raw)
+    return validate_record(row, record, raw)
 
 
 def _drop_nulls(value: Any) -> Any:
@@ -150,8 +184,8 @@ def _convert(path: str, value: Any) -> Any:
     spec = fact_specs().get(path)
     if path in JSON_COLUMNS or (spec is not None and spec.kind == "list"):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
+            return loads(value, path)  # a key twice: InputError naming it (validate_columns rejects the row)
+        except (ValueError, RecursionError):
             return value  # the model names the field: "must be a valid list"
     if spec is None:
         return value
@@ -195,6 +229,11 @@ def _files(path: Path) -> list[Path]:
     return [path]
 
 
+def part_name(cohort: Path, f: Path) -> str:
+    """How a reject names its file: relative to the cohort directory, or the file's name."""
+    return f.relative_to(cohort).as_posix() if cohort.is_dir() else f.name
+
+
 def iter_rows(
     path: Path, fmt: str | None = None
 ) -> Iterator[tuple[dict[str, Any] | None, dict[str, Any] | None]]:
@@ -203,6 +242,7 @@ def iter_rows(
     row = 0
     if fmt == "ndjson":
         for f in _files(path):
+            name = part_name(path, f)
             with _readable(f), _open_bytes(f) as fh:
                 for n_line, raw_line in enumerate(fh):
                     row += 1
@@ -210,37 +250,42 @@ def iter_rows(
                         line = raw_line.decode("utf-8-sig" if n_line == 0 else "utf-8")
                     except UnicodeDecodeError as exc:
                         bad = [{"field": "<row>", "message": f"not UTF-8 text (byte {exc.start + 1})"}]
-                        yield None, reject(row, bad, raw_line.decode("utf-8", "replace"))
+                        yield located(
+                            (None, reject(row, bad, raw_line.decode("utf-8", "replace"))), name, n_line + 1
+                        )
                         continue
                     if line.strip():
-                        yield parse_ndjson_line(row, line)
+                        yield located(parse_ndjson_line(row, line), name, n_line + 1)
     elif fmt == "csv":
         for f in _files(path):
+            name = part_name(path, f)
             with _readable(f), _open_text(f) as fh:
-                for rec in csv.DictReader(fh):
+                for n_rec, rec in enumerate(csv.DictReader(fh), start=1):
                     row += 1
                     extra = rec.pop(None, None)
                     if extra:  # more cells than the header names: which value is which is unknown
                         bad = [{"field": "<row>", "message": f"{len(extra)} more cell(s) than the header"}]
-                        yield None, reject(row, bad, {**rec, "<extra cells>": extra})
+                        yield located((None, reject(row, bad, {**rec, "<extra cells>": extra})), name, n_rec)
                         continue
-                    nested = flat_to_nested(dict(rec))
-                    yield validate_record(row, nested, dict(rec))
+                    yield located(validate_columns(row, dict(rec), dict(rec), flat_to_nested), name, n_rec)
     elif fmt == "parquet":
         import duckdb
 
         con = duckdb.connect()
         for f in _files(path):
+            name = part_name(path, f)
             try:
                 cur = con.execute("SELECT * FROM read_parquet(?)", [str(f)])
             except duckdb.Error as exc:
                 raise ValueError(f"{f}: not a readable Parquet file ({first_line(exc)})") from None
             names = [d[0] for d in cur.description or []]
+            n_rec = 0
             while batch := cur.fetchmany(4096):
                 for values in batch:
                     row += 1
+                    n_rec += 1
                     rec = dict(zip(names, values, strict=True))
-                    yield validate_record(row, record_from_columns(rec), _jsonable(rec))
+                    yield located(validate_columns(row, rec, _jsonable(rec)), name, n_rec)
     else:
         raise ValueError(f"unknown cohort format '{fmt}' (one of {list(FORMATS)})")
 

@@ -12,18 +12,28 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import unquote, urlparse
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql.functions import col
 
 from netcds.cohort.layout import TREATMENT_FIELDS, canonical_columns, canonical_tuple
 from netcds.cohort.query import audit_sql
-from netcds.cohort.read import dump_json_line, parse_ndjson_line, record_from_columns, validate_record
+from netcds.cohort.read import (
+    dump_json_line,
+    located,
+    parse_ndjson_line,
+    validate_columns,
+)
 from netcds.knowledge.schema import Knowledge
 from netcds.logic.dialect import SparkDialect
 
 DIALECT = SparkDialect()
 Tagged = tuple[str, Any]
 WHOLE_STAGE = "spark.sql.codegen.wholeStage"
+# where each row was read (Spark's hidden ``_metadata`` columns), under names no cohort column has
+FILE, BLOCK, INDEX = "__netcds_file", "__netcds_block", "__netcds_row_index"
+Where = dict[tuple[str, int], tuple[str, int, int]]
 
 
 def schema_ddl() -> str:
@@ -79,20 +89,70 @@ def _tag(canon: dict[str, Any] | None, rej: dict[str, Any] | None) -> Tagged:
     return ("reject", dump_json_line(rej))
 
 
-def _validate_lines(part: Iterable[tuple[str, int]]) -> Iterator[Tagged]:
-    for line, idx in part:
-        if line.strip():
-            yield _tag(*parse_ndjson_line(idx + 1, line))
+def cohort_root(path: str) -> str:
+    """The path part of the cohort path as given (a local path made absolute, as Spark reads it)."""
+    parsed = urlparse(path)
+    if len(parsed.scheme) <= 1:  # a local path (one letter: a Windows drive)
+        return os.path.abspath(path)
+    return parsed.path
 
 
-def _validate_rows(part: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[Tagged]:
+def part_name(file_uri: str, root: str) -> str:
+    """A file as Spark names it (``_metadata.file_path``, a URI) relative to the cohort directory
+    ``root``, or the file's name when the cohort is that one file (or a glob)."""
+    path = unquote(urlparse(file_uri).path)
+    base = root.rstrip("/") + "/"
+    return path[len(base) :] if path.startswith(base) else path.rsplit("/", 1)[-1]
+
+
+def blocks_where(counts: Iterable[tuple[str, int, int]], root: str) -> Where:
+    """(file URI, block start, rows) of each block read -> for each (file URI, block start): the
+    file's name for rejects, the rows before the block in the cohort (files in name order, as the
+    DuckDB reader numbers them) and the rows before it in its file."""
+    out: Where = {}
+    cohort = 0
+    in_file: dict[str, int] = {}
+    for f, start, n in sorted(counts, key=lambda c: (part_name(c[0], root), c[1])):
+        out[(f, start)] = (part_name(f, root), cohort, in_file.get(f, 0))
+        cohort += n
+        in_file[f] = in_file.get(f, 0) + n
+    return out
+
+
+def _validate_lines(where: Where, part: Iterable[Row]) -> Iterator[Tagged]:
+    """NDJSON lines, each block of a file read in order: the row is the line's place in the cohort."""
+    key: tuple[str, int] | None = None
+    n = 0
+    for r in part:
+        if (r[FILE], r[BLOCK]) != key:
+            key, n = (r[FILE], r[BLOCK]), 0
+            name, before, before_in_file = where[key]
+        n += 1
+        if r["value"].strip():
+            yield _tag(*located(parse_ndjson_line(before + n, r["value"]), name, before_in_file + n))
+
+
+def _validate_rows(part: Iterable[tuple[int, str, int, dict[str, Any]]]) -> Iterator[Tagged]:
     import json
 
     from netcds.cohort.layout import json_default
 
-    for row, rec in part:
+    for row, name, line, rec in part:
         raw = json.loads(json.dumps(rec, default=json_default))
-        yield _tag(*validate_record(row, record_from_columns(rec), raw))
+        yield _tag(*located(validate_columns(row, rec, raw), name, line))
+
+
+def _csv_rows(root: str, part: Iterable[tuple[Row, int]]) -> Iterator[tuple[int, str, int, dict[str, Any]]]:
+    """(row, index) -> (row number, file, data row in the file, cells). A multi-line CSV file is
+    never split, so its rows come in order, together, in one partition."""
+    file, name, line = None, "", 0
+    for r, idx in part:
+        rec = r.asDict()
+        f = rec.pop(FILE)
+        if f != file:
+            file, name, line = f, part_name(f, root), 0
+        line += 1
+        yield idx + 1, name, line, rec
 
 
 def _is_ok(t: Tagged) -> bool:
@@ -125,22 +185,25 @@ class SparkEngine:
 
     def load_cohort(self, path: str, fmt: str, view: str = "decisions") -> tuple[int, list[str]]:
         """Read and validate a cohort on the executors; returns (valid rows, reject lines)."""
-        sc = self.spark.sparkContext
+        root = cohort_root(path)
         if fmt == "ndjson":
-            tagged = sc.textFile(path).zipWithIndex().mapPartitions(_validate_lines)
-        elif fmt == "parquet":
-            df = self.spark.read.parquet(path).select("*", "_metadata.file_path", "_metadata.row_index")
-            counts = sorted((r["file_path"], r["count"]) for r in df.groupBy("file_path").count().collect())
-            offsets, total = {}, 0
-            for f, n in counts:
-                offsets[f] = total
-                total += n
-            cols = [c for c in df.columns if c not in ("file_path", "row_index")]
-            tagged = (
-                df.rdd.map(lambda r: (offsets[r["file_path"]] + r["row_index"] + 1, {c: r[c] for c in cols}))
-                .map(_as_dict)
-                .mapPartitions(_validate_rows)
+            text = self.spark.read.text(path).select(
+                "value",
+                col("_metadata.file_path").alias(FILE),
+                col("_metadata.file_block_start").alias(BLOCK),
             )
+            counts = [(r[FILE], r[BLOCK], r["count"]) for r in text.groupBy(FILE, BLOCK).count().collect()]
+            where = blocks_where(counts, root)
+            tagged = text.rdd.mapPartitions(lambda part: _validate_lines(where, part))
+        elif fmt == "parquet":
+            df = self.spark.read.parquet(path)
+            cols = df.columns
+            df = df.select(
+                "*", col("_metadata.file_path").alias(FILE), col("_metadata.row_index").alias(INDEX)
+            )
+            counts = [(r[FILE], 0, r["count"]) for r in df.groupBy(FILE).count().collect()]
+            where = blocks_where(counts, root)
+            tagged = df.rdd.map(lambda r: _parquet_row(where, cols, r)).mapPartitions(_validate_rows)
         elif fmt == "csv":
             df = (
                 self.spark.read.option("header", True)
@@ -148,8 +211,11 @@ class SparkEngine:
                 .option("multiLine", True)
                 .csv(path)
             )
+            df = df.select("*", col("_metadata.file_path").alias(FILE))
             tagged = (
-                df.rdd.zipWithIndex().map(lambda x: (x[1] + 1, x[0].asDict())).mapPartitions(_validate_rows)
+                df.rdd.zipWithIndex()
+                .mapPartitions(lambda part: _csv_rows(root, part))
+                .mapPartitions(_validate_rows)
             )
         else:
             raise ValueError(f"unknown cohort format '{fmt}'")
@@ -186,9 +252,11 @@ class SparkEngine:
         self._frames.clear()
 
 
-def _as_dict(x: tuple[int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-    row, rec = x
-    return row, {k: _row_to_py(v) for k, v in rec.items()}
+def _parquet_row(where: Where, cols: list[str], r: Row) -> tuple[int, str, int, dict[str, Any]]:
+    """A Parquet row -> (row number, file, 1-based row index in the file, plain values)."""
+    name, before, _ = where[(r[FILE], 0)]
+    line = r[INDEX] + 1
+    return before + line, name, line, {c: _row_to_py(r[c]) for c in cols}
 
 
 def _row_to_py(v: Any) -> Any:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from netcds.engine import evaluate
 from netcds.errors import InputError
 from netcds.evaluation import Evaluation
-from netcds.io import all_errors
+from netcds.io import all_errors, loads
 from netcds.knowledge import Knowledge
 from netcds.patient import Patient
 from netcds.sequencing.models import Assignment, OptionChange, SettingSnapshot, WhatIfResult
@@ -32,12 +32,13 @@ STATEMENT = (
 )
 
 
-def parse_value(text: str) -> object:
-    """JSON-ish: true/false/null, numbers, quoted strings, lists/objects; anything else is a bare string."""
+def parse_value(text: str, path: str = "") -> object:
+    """JSON-ish: true/false/null, numbers, quoted strings, lists/objects; anything else is a bare string.
+    An object with a key twice is an InputError naming it (under ``path``, the field being set)."""
     raw = text.strip()
     try:
-        return json.loads(raw)
-    except ValueError:
+        return loads(raw, path)
+    except (ValueError, RecursionError):  # not JSON (or brackets nested thousands deep): the text itself
         return raw
 
 
@@ -48,9 +49,11 @@ def show_value(value: object) -> str:
     if value is None:
         return "null (unknown)"
     if isinstance(value, str):
-        return (
-            value if value and value == value.strip() and parse_value(value) == value else json.dumps(value)
-        )
+        try:
+            bare = bool(value) and value == value.strip() and parse_value(value) == value
+        except InputError:  # JSON text with a key twice: not a bare word either
+            bare = False
+        return value if bare else json.dumps(value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
@@ -84,7 +87,7 @@ def parse_assignment(text: str) -> tuple[str, object]:
     path = path.strip()
     if not path:
         raise InputError("assignment", f"'{text}' has no field path before '='")
-    return path, parse_value(value)
+    return path, parse_value(value, path)
 
 
 def _set(data: dict[str, Any], path: str, value: object) -> object:

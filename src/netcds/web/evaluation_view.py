@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcds.engine import evaluate
+from netcds.io import loads
 from netcds.knowledge.load import load_knowledge
 from netcds.knowledge.schema import TIER_ORDER, Knowledge
 from netcds.patient import Patient
@@ -242,12 +243,13 @@ def build_view(ev: dict[str, Any], patient: dict[str, Any]) -> EvaluationView:
     )
 
 
-def parse_whatif_value(text: str) -> object:
-    """The posted JSON value of a what-if choice; a bare word is taken as a string, blank as unknown."""
+def parse_whatif_value(text: str, path: str = "") -> object:
+    """The posted JSON value of a what-if choice for ``path``; a bare word is taken as a string, blank as
+    unknown. An object with a key twice is an InputError naming it."""
     raw = text.strip()
     if raw == "":
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
+        return loads(raw, path)
+    except (ValueError, RecursionError):  # not JSON (or brackets nested thousands deep): the text itself
         return raw

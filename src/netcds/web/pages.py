@@ -204,8 +204,10 @@ def parse_upload(raw: bytes) -> Any:
     """JSON from an uploaded file (InputError naming the file when it is not JSON)."""
     try:
         return parse_json(raw)
-    except InputError as exc:
-        raise InputError("file", exc.message) from None
+    except InputError as exc:  # a key given twice: its path stays in the message
+        raise InputError(
+            "file", exc.message if exc.field == "<json>" else f"{exc.field}: {exc.message}"
+        ) from None
 
 
 def dumps(data: Any) -> str:

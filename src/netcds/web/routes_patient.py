@@ -238,9 +238,14 @@ async def whatif(request: Request) -> Response:
     choice = _str(form, "choice")
     if "=" in choice:  # one button per value: "tumor.sstr_status=\"negative\""
         path, value = (part.strip() for part in choice.split("=", 1))
-    if path:
-        assignments[path] = parse_whatif_value(value)
     base_ev, base_data = await run_in_threadpool(run, base, kb)
+    if path:
+        try:
+            assignments[path] = parse_whatif_value(value, path)
+        except InputError as exc:
+            return evaluation_page(
+                request, base_data, record(base), status=422, whatif_error=(exc.field, exc.message)
+            )
     if not assignments:
         return evaluation_page(request, base_data, record(base))
     try:
