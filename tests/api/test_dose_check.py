@@ -40,7 +40,9 @@ def _view(
     standard_mg: float | None = 60,
     maximum_mg: float | None = 80,
     schedule: str | None = "orally once daily",
+    rules: list[str] | None = None,
 ) -> AgentScreenView:
+    default_rules = ["strong_cyp3a4_inhibitor: daily dose lowered by 20 mg"] if adjusted_mg else []
     return AgentScreenView(
         agent=agent,
         safety=list(safety),
@@ -49,7 +51,7 @@ def _view(
             standard="60 mg orally once daily (adults)",
             adjusted=adjusted,
             adjusted_mg=adjusted_mg,
-            rules_applied=["strong_cyp3a4_inhibitor: daily dose lowered by 20 mg"] if adjusted_mg else [],
+            rules_applied=default_rules if rules is None else rules,
             source=LABEL,
             unit="mg",
             standard_mg=standard_mg,
@@ -184,6 +186,33 @@ def test_dose_not_determined_is_checked_against_the_labelled_maximum() -> None:
     assert not over_label(order_cards(view, draft_cabozantinib(80), base_url=BASE, seed="s"))
 
 
+def test_an_adjustment_without_a_mg_dose_gets_a_dose_card_and_no_over_label_check() -> None:
+    # the over-label check runs only when no adjustment applies: an applied rule that gives no mg amount
+    # (avoid) is said on its own dose card, which also compares the draft with the highest labelled dose
+    finding = SafetyFinding(
+        severity="critical",
+        agent="cabozantinib",
+        finding="Severe hepatic impairment (Child-Pugh C): the label says to avoid cabozantinib",
+        source=LABEL,
+        id="hepatic_severe",
+        kind="adjustment",
+    )
+    avoid = "avoid: no labelled dose in severe hepatic impairment (avoid)"
+    view = _view(adjusted=avoid, safety=(finding,), rules=[f"hepatic_severe: {avoid[7:]}"])
+    cards = order_cards(view, draft_cabozantinib(140), base_url=BASE, seed="s")
+    for c in cards:
+        spec_ok(c)
+    assert not over_label(cards)  # no second card about the same dose
+    assert not any("suggestions" in c for c in cards)
+    (dose,) = [c for c in cards if c["summary"].startswith("Cabozantinib dose: avoid")]
+    assert dose["indicator"] == "warning"
+    assert "140 mg, above the highest labelled dose (80 mg)" in dose["detail"]
+    assert "**Rule sources:** hepatic_severe: CABOMETYX label" in dose["detail"]
+    assert "No dose change suggested" in dose["detail"]
+    (critical,) = [c for c in cards if c["indicator"] == "critical"]
+    assert "Label-based dose" not in critical["detail"]  # the dose is said once, on the dose card
+
+
 # --- through the order-sign service, with the real monograph ------------------------------------------
 OS = "/cds-services/netcds-order-sign"
 needs_layers = pytest.mark.skipif(
@@ -221,3 +250,39 @@ def test_order_sign_over_label_with_an_interaction_is_one_card(client: TestClien
     assert not over_label(cards)
     (carrier,) = [c for c in cards if "suggestions" in c]
     assert "CYP3A4" in carrier["summary"] and suggested_mg(carrier) == 40
+
+
+RIFAMPIN = {
+    **CLARITHROMYCIN,
+    "id": "m-rif",
+    "medicationCodeableConcept": {
+        "coding": [{"system": RXNORM, "display": "rifampin 300 MG Oral Capsule"}],
+        "text": "rifampin 300 mg capsule",
+    },
+}
+
+
+@needs_layers
+@pytest.mark.parametrize("mg", [60, 100])
+def test_order_sign_inhibitor_with_inducer_says_the_dose_is_not_determined(
+    client: TestClient, keys: Keys, mg: float
+) -> None:
+    # QA e7: with a strong CYP3A4 inhibitor and an inducer the label gives no dose; the card must not show
+    # the net of the two rules (60 mg) nor offer to set any dose
+    drafts = [draft_cabozantinib(mg)]
+    body = hook_request("order-sign", prefetch_data=prefetch([CLARITHROMYCIN, RIFAMPIN]), drafts=drafts)
+    r = client.post(OS, json=body, headers=auth(keys, OS))
+    assert r.status_code == 200, r.text
+    cards = r.json()["cards"]
+    assert not any("suggestions" in c for c in cards)
+    assert not over_label(cards)
+    (dose,) = [c for c in cards if c["summary"].startswith("Cabozantinib dose: not determined")]
+    assert dose["indicator"] == "warning"
+    first = dose["detail"].split("\n\n")[0].split(" (standard: ")[0]  # the dose for this patient
+    assert "not determined: the label gives no dose for strong CYP3A4 inhibitor together with" in first
+    assert "avoid the combination or choose alternatives" in first
+    assert not any(f"{n} mg" in first for n in (20, 40, 60, 80))
+    rules = next(line for line in dose["detail"].split("\n\n") if line.startswith("**Rule sources:**"))
+    assert "strong_cyp3a4_inhibitor: " in rules and "cyp3a4_inducer: " in rules
+    above = "above the highest labelled dose (80 mg)"
+    assert (above in dose["detail"]) == (mg > 80)

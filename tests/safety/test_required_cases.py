@@ -62,7 +62,7 @@ def test_cabozantinib_uncontrolled_hypertension_is_critical(akb: AgentKnowledge)
 def test_cabozantinib_dental_extraction_in_10_days_holds(akb: AgentKnowledge) -> None:
     s = screen_agent("cabozantinib", patient(comorb(planned_dental_procedure_date="2025-03-11")), akb)
     it = item(s.safety, "dental_procedure_within_3_weeks")
-    assert it.severity == "warning"
+    assert it.severity == "critical"  # starting now would put doses inside the label's 3-week hold
     assert "10 days after as_of 2025-03-01" in it.finding
     assert set(it.fields) == {"comorbidities.planned_dental_procedure_date", "as_of"}
 

@@ -17,6 +17,8 @@ MALE_PREG_UNKNOWN = {"sex": "male", "pregnant": ...}
 ILD = comorb(interstitial_lung_disease=True)
 DIAB = comorb(diabetes=True)
 QT = comorb(qt_prolongation=True)
+WD_G3 = {"tumor": {"grade": "G3", "differentiation": "well"}}
+AFTER_SSA = {"treatments": [{"agent": "lanreotide", "start": "2023-01-10"}]}
 
 
 def days(n: int) -> str:
@@ -57,6 +59,7 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("cabozantinib", "st_johns_wort", meds("St. John's Wort"), meds("rifampin")),
     ("cabozantinib", "renal_severe", comorb(creatinine_clearance_ml_min=29), comorb(creatinine_clearance_ml_min=30)),
     ("cabozantinib", "pediatric_growth", {"age_years": 15}, {"age_years": 18}),
+    ("cabozantinib", "indication_previously_treated", {}, {"treatments": [{"agent": "everolimus"}]}),
     # ---------------------------------------------------------------- everolimus
     ("everolimus", "hepatic_mild", comorb(hepatic_impairment="mild"), comorb(hepatic_impairment="none")),
     ("everolimus", "hepatic_moderate", comorb(hepatic_impairment="moderate"), comorb(hepatic_impairment="mild")),
@@ -111,7 +114,9 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("lu177_dotatate", "renal_impairment_severe", comorb(creatinine_clearance_ml_min=25),
      comorb(creatinine_clearance_ml_min=30)),
     ("lu177_dotatate", "hormonal_crisis", {"tumor": {"functional": True, "syndromes": ["carcinoid_syndrome"]}}, {}),
-    ("lu177_dotatate", "reduced_efficacy_signals", {"tumor": {"fdg_avid": True}}, {}),
+    ("lu177_dotatate", "ssa_trial_before_prrt", WD_G3, {**WD_G3, **AFTER_SSA}),
+    ("lu177_dotatate", "reduced_efficacy_fdg_avid", {"tumor": {**WD_G3["tumor"], "fdg_avid": True}},
+     {"tumor": {"fdg_avid": True}}),  # footnote o is a WD G3 footnote: not for an FDG-avid G2 tumor
     ("lu177_dotatate", "pregnancy", PREG, NOT_PREG),
     ("lu177_dotatate", "breastfeeding", BF, {}),
     ("lu177_dotatate", "age_under_12", {"age_years": 11}, {"age_years": 12}),

@@ -271,10 +271,11 @@ def order_cards(
     screen: AgentScreenView, draft: Mapping[str, Any] | None, *, base_url: str, seed: str
 ) -> list[dict[str, Any]]:
     """Cards for order-select / order-sign of one tabled agent: one card per critical or warning finding
-    (the one that caused a dose adjustment carries the ``update`` suggestion), a dose card when no
-    finding carries the adjustment, a warning when no adjustment applies and the draft's dose is above the
-    monograph's dose for this patient (netcds.fhir.dose_cards), and one info card gathering monitoring and
-    not-assessed checks."""
+    (the one that caused a dose adjustment to a mg amount carries it and the ``update`` suggestion), a dose
+    card when no finding carries the adjustment or the rules that apply give no mg amount (avoid, not
+    determined: said in words, without a suggestion), a warning when no adjustment applies and the draft's
+    dose is above the monograph's dose for this patient (netcds.fhir.dose_cards), and one info card
+    gathering monitoring and not-assessed checks."""
     label = _agent_label(screen.agent)
     order = {"critical": 0, "warning": 1, "info": 2}
     findings = sorted(screen.safety, key=lambda f: order[indicator_for(f.severity)])

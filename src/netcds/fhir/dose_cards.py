@@ -4,15 +4,19 @@ Two checks, both from the agent's monograph only (no dose is made up here):
 
 - an **adjusted dose** (a patient fact such as an interacting drug or hepatic function changes the label
   dose): the card of the finding that caused it, or a stand-alone dose card, gives the adjusted dose and
-  an ``update`` suggestion setting the draft to it;
+  an ``update`` suggestion setting the draft to it. When the rules that apply give no mg amount (avoid;
+  rules the label does not combine, such as a strong CYP3A4 inhibitor together with an inducer, which
+  leave the dose "not determined"; a percentage, a per-m2 or a GBq dose), a stand-alone dose card says
+  so in its summary, cites the rules, compares the draft with the highest labelled amount, and carries
+  no suggestion;
 - an **over-label dose** (no adjustment applies and the draft's mg dose is above the monograph's flat
   dose): a warning with the monograph's dose source and an ``update`` suggestion setting the labelled
   dose. A labelled alternative schedule (e.g. a double dose at twice the interval) counts as labelled
   when the draft's timing is that schedule; when the draft's timing differs from the label, or which
   labelled dose applies is unknown, the warning comes without a suggestion (setting only the amount
-  could make it worse). When the monograph gives no single dose for this patient (data missing, or
-  avoid), a draft above its highest labelled amount is warned about, without a suggestion. Agents
-  whose monograph gives no flat mg dose (mg/m2, mg/kg, AUC, ranges) get no over-label check.
+  could make it worse). When no rule applies but the monograph gives no single dose for this patient
+  yet (data missing), a draft above its highest labelled amount is warned about, without a suggestion.
+  Agents whose monograph gives no flat mg dose (mg/m2, mg/kg, AUC, ranges) get no over-label check.
 """
 
 from __future__ import annotations
@@ -123,28 +127,56 @@ def dose_suggestion(screen: AgentScreenView, draft: Mapping[str, Any] | None) ->
     return update_suggestion(screen.agent, draft, d.adjusted_mg)
 
 
+def adjustment_applies(d: DoseAdvice | None) -> bool:
+    """Whether a dose rule of the monograph applies to this patient, with or without a mg amount."""
+    return d is not None and (d.adjusted_mg is not None or (d.adjusted is not None and bool(d.rules_applied)))
+
+
+def _rule_sources(screen: AgentScreenView) -> list[str]:
+    """'rule id: citation' for each applied dose rule, from the safety item the rule produced."""
+    d = screen.dose
+    ids = d.rule_ids() if d else set()
+    found = {f.id: cite(f.source)[0] for f in screen.safety if f.id in ids and f.kind == "adjustment"}
+    return [f"{k}: {v}" for k, v in found.items()]
+
+
 def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list[str]:
+    """The dose part of an adjustment's card: the label-based dose for this patient, why, the draft's dose
+    against it; when the rules give no mg amount, the words, the rules' sources and no suggestion."""
     d = screen.dose
     assert d is not None
-    assert d.adjusted_mg is not None
+    assert adjustment_applies(d)
     label = agent_label(screen.agent)
     current = draft_dose_mg(draft) if draft else None
-    lines = [
-        f"**Label-based dose for this patient:** {d.adjusted or f'{dose_value(d.adjusted_mg)} mg'}"
-        + (f" (standard: {d.standard})" if d.standard else "")
-    ]
+    words = d.adjusted if d.adjusted else f"{dose_value(d.adjusted_mg)} mg" if d.adjusted_mg else ""
+    standard = f" (standard: {d.standard})" if d.standard else ""
+    lines = [f"**Label-based dose for this patient:** {words}{standard}"]
     if d.rules_applied:
         lines.append("**Because:** " + "; ".join(_rule_text(r) for r in d.rules_applied))
+    sources = _rule_sources(screen) if d.adjusted_mg is None else []
+    if sources:
+        lines.append("**Rule sources:** " + "; ".join(sources))
     if d.pending:
         lines.append("**Dose not final, data missing:** " + "; ".join(d.pending))
     if current is None:
         lines.append(f"**Draft {label.lower()} dose:** not stated as a mg quantity")
+    elif d.adjusted_mg is None:
+        above = d.maximum_mg is not None and current > d.maximum_mg + EPS
+        lines.append(
+            f"**Draft {label.lower()} dose:** {current:g} mg"
+            + (f", {ABOVE_MAX} ({dose_value(d.maximum_mg or 0)} mg)" if above else "")
+        )
     elif abs(current - float(d.adjusted_mg)) < EPS:
         lines.append(f"**Draft {label.lower()} dose:** {current:g} mg, already the adjusted dose")
     elif current > d.adjusted_mg + EPS:
         lines.append(f"**Draft {label.lower()} dose:** {current:g} mg, {ABOVE} for this patient")
     else:
         lines.append(f"**Draft {label.lower()} dose:** {current:g} mg")
+    if d.adjusted_mg is None:
+        lines.append(
+            "**No dose change suggested:** the label-based dose for this patient is no single mg amount; "
+            "check the order against the label."
+        )
     src_label, _ = cite(d.source)
     lines.append(f"**Dose source:** {src_label}")
     return lines
@@ -180,11 +212,17 @@ def _card(
 def dose_card(
     screen: AgentScreenView, draft: Mapping[str, Any] | None, base_url: str
 ) -> dict[str, Any] | None:
-    """A stand-alone dose card, for an adjustment no safety finding card carries."""
+    """A stand-alone dose card, for an adjustment no safety finding card carries, and for every adjustment
+    that gives no mg amount (its summary says the dose in words: avoid, not determined, a percentage)."""
     d = screen.dose
-    if d is None or d.adjusted_mg is None:
+    if d is None or not adjustment_applies(d):
         return None
     label = agent_label(screen.agent)
+    if d.adjusted_mg is None:  # avoid, not determined, or no mg amount: the words, no suggestion
+        lines = dose_lines(screen, draft)
+        card = _card(screen, d.source, f"{label} dose: {d.adjusted}", "warning", lines, None, base_url)
+        card["overrideReasons"] = [dict(r) for r in OVERRIDE_REASONS]
+        return card
     value = dose_value(d.adjusted_mg)
     suggestion = dose_suggestion(screen, draft)
     card = _card(
@@ -310,9 +348,10 @@ def over_label_card(
     screen: AgentScreenView, draft: Mapping[str, Any] | None, base_url: str
 ) -> dict[str, Any] | None:
     """A warning for a draft dose above the monograph's dose for this patient; None when there is none, or
-    when an adjustment applies (its card already gives the draft dose against the adjusted dose)."""
+    when an adjustment applies, with or without a mg amount (its card already gives the draft dose
+    against the adjusted dose or the highest labelled amount)."""
     d = screen.dose
-    if d is None or d.adjusted_mg is not None or draft is None:
+    if d is None or adjustment_applies(d) or draft is None:
         return None
     found = over_label(screen, draft)
     if found is None:

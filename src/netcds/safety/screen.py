@@ -16,7 +16,7 @@ from netcds.safety.conditions import Context, Result, evaluate
 from netcds.safety.load import AgentKnowledge, load_agents, resolve
 from netcds.safety.models import AgentScreen, DoseResult, Kind, RegimenScreen, SafetyItem, SourceOut
 from netcds.safety.rule_inputs import Reader, readers, rule_inputs
-from netcds.safety.schema import SEVERITY_ORDER, Adjustment, Checked, Cite, Monograph, Severity
+from netcds.safety.schema import SEVERITY_ORDER, Adjustment, Checked, Cite, Effect, Monograph, Severity
 
 __all__ = ["load_agents", "option_safety", "screen_agent", "screen_regimen"]
 
@@ -170,12 +170,14 @@ class _Screen:
             elif r.value is None:
                 pending.append((a, r))
                 self.not_assessed(a.id, a.finding, r, a.source, _doubt(a))
-        adjusted, value, notes = _combine(self.mono, applied, amount)
+        adjusted, value, notes, no_dose = _combine(self.mono, applied, amount)
         unverified += [f"{k}: {v}" for k, v in doubts.items()]
         if adjusted is not None and doubts:
             adjusted = UNVERIFIED + adjusted
         base_pending = [a for a, _ in pending if a.effect.base is not None]
-        if base_pending and not any(a.effect.base is not None for a in applied):
+        # a missing population fact leaves the dose open, unless the applied rules already give none at
+        # all (avoid, or rules that cannot be combined): recording the fact would not give one either
+        if base_pending and not no_dose and not any(a.effect.base is not None for a in applied):
             need = sorted({m for a, r in pending if a in base_pending for m in (r.missing or _fields(r))})
             adjusted, value = f"not determined until recorded: {', '.join(need)}", None
         return DoseResult(
@@ -200,18 +202,74 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-Combined = tuple[str | None, float | None, list[str]]
+# the adjusted dose in words, its amount, notes for rules_applied, and whether the label gives no dose at all
+Combined = tuple[str | None, float | None, list[str], bool]
+NOT_DETERMINED = "not determined: "
+
+
+def _situation(a: Adjustment) -> str:
+    """What an adjustment is about, from its finding ("Strong CYP3A4 inhibitor: ..." -> "strong CYP3A4
+    inhibitor"); a leading capital is lowered unless it starts an abbreviation."""
+    head = a.finding.split(":", 1)[0].strip()
+    return head[0].lower() + head[1:] if len(head) > 1 and head[1].islower() else head
+
+
+def _way(e: Effect) -> str:
+    return "a fixed dose" if e.set is not None else "a percentage" if e.percent is not None else "a change"
+
+
+def _direction(e: Effect, reference: float | None) -> int:
+    """+1 when the effect raises the dose, -1 when it lowers it, 0 when neither (or unknown)."""
+    if e.change is not None:
+        return (e.change > 0) - (e.change < 0)
+    if e.percent is not None:
+        return -1 if e.percent < 100 else 0
+    if e.set is not None and reference is not None:
+        return (e.set > reference) - (e.set < reference)
+    return 0
+
+
+def _conflict(numeric: list[Adjustment], reference: float | None) -> str | None:
+    """Why the dose-changing rules that apply cannot be combined into one dose; None when they can
+    (one rule; changes of the same kind and direction; the same fixed dose more than once)."""
+    if len(numeric) < 2:
+        return None
+    directions = {_direction(a.effect, reference) for a in numeric}
+    if {1, -1} <= directions:
+        return "they change the dose in opposite directions"
+    ways = sorted({_way(a.effect) for a in numeric})
+    if len(ways) > 1:
+        return f"they change the dose in different ways ({' and '.join(ways)})"
+    if len({a.effect.set for a in numeric if a.effect.set is not None}) > 1:
+        return "each sets a different fixed dose"
+    return None
 
 
 def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -> Combined:
-    """The adjusted dose from the applied rules, in data order (population base first)."""
+    """The adjusted dose from the applied rules, in data order (population base first).
+
+    No dose when a rule says to avoid, or when the dose-changing rules that apply cannot be combined
+    (:func:`_conflict`): the label gives no dose for those situations together, so none is made up
+    (the last rule applied is not allowed to win)."""
     d = mono.dose
     if not applied:
-        return None, None, []
+        return None, None, [], False
     avoid = [a for a in applied if a.effect.avoid]
     if avoid:
-        return "avoid: " + "; ".join(a.effect.text for a in avoid), None, []
+        return "avoid: " + "; ".join(a.effect.text for a in avoid), None, [], True
     notes: list[str] = []
+    bases = [a.effect.base for a in applied if a.effect.base is not None]
+    numeric = [a for a in applied if a.effect.base is None]
+    why = _conflict(numeric, bases[-1] if bases else amount)
+    if why:
+        situations = " together with ".join(dict.fromkeys(_situation(a) for a in numeric))
+        rules = " and ".join(f"{a.id} ({a.source.section})" for a in numeric)
+        notes.append(f"not determined: {rules}: {why}; the label gives no dose for them together")
+        text = (
+            f"{NOT_DETERMINED}the label gives no dose for {situations} ({why}); avoid the combination or "
+            "choose alternatives"
+        )
+        return text, None, notes, True
     value, percent, withhold = amount, None, False
     for a in applied:
         e = a.effect
@@ -222,7 +280,6 @@ def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -
             value = None if value is None else value + e.change
         elif e.percent is not None:
             percent = e.percent if percent is None else percent * e.percent / 100
-    numeric = [a for a in applied if a.effect.base is None and not a.effect.avoid]
     effects = {(a.effect.set, a.effect.change, a.effect.percent) for a in numeric}
     if len(numeric) > 1 and (len(effects) > 1 or any(a.effect.set is None for a in numeric)):
         notes.append(
@@ -231,9 +288,9 @@ def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -
         )
     prefix = "withhold until recovery, then " if withhold else ""
     if percent is not None:
-        return f"{prefix}{_fmt(percent)}% of the protocol dose", None, notes
+        return f"{prefix}{_fmt(percent)}% of the protocol dose", None, notes, False
     if value is None:
-        return prefix + "; ".join(a.effect.text for a in applied), None, notes
+        return prefix + "; ".join(a.effect.text for a in applied), None, notes, False
     if d.maximum is not None and value > d.maximum:
         notes.append(f"capped at the labelled maximum of {_fmt(d.maximum)} {d.unit}")
         value = d.maximum
@@ -241,8 +298,8 @@ def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -
         notes.append(
             f"below the lowest labelled dose ({_fmt(d.minimum)} {d.unit} {d.schedule}); see the label"
         )
-        return f"{prefix}no labelled dose below {_fmt(d.minimum)} {d.unit} {d.schedule}", None, notes
-    return f"{prefix}{_fmt(value)} {d.unit} {d.schedule}", value, notes
+        return f"{prefix}no labelled dose below {_fmt(d.minimum)} {d.unit} {d.schedule}", None, notes, False
+    return f"{prefix}{_fmt(value)} {d.unit} {d.schedule}", value, notes, False
 
 
 def _generic_items(agent: str, patient: Patient, ctx: Context, kb: AgentKnowledge, used: set[str],
