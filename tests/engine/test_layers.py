@@ -83,3 +83,11 @@ def test_previously_received_option_is_kept_with_its_history():
     evero = opt(ev, "gi.everolimus")
     assert evero.history is not None and evero.history.received and evero.history.stopped_for_toxicity
     assert len(ev.lines_of_therapy) == 2
+
+
+def test_dose_summary_calls_no_avoid_or_undetermined_dose_adjusted():
+    ev = run(gi(medications=["clarithromycin"]))  # a strong CYP3A4 inhibitor: the label avoids everolimus
+    summary = opt(ev, "gi.everolimus").dose.summary
+    assert "avoid" in summary and "(adjusted)" not in summary
+    hepatic = run(gi(comorbidities={"hepatic_impairment": "moderate"}))
+    assert opt(hepatic, "gi.everolimus").dose.summary.endswith("(adjusted)")  # 5 mg for Child-Pugh B

@@ -66,12 +66,12 @@ def test_meaningful_sstr_positive_progression_favours_early_prrt():
 
 
 def test_early_prrt_is_said_only_of_small_bowel_tumors_not_yet_given_prrt():
-    """The source discusses progressive small-bowel NETs: other GI sites, lung/thymus and a patient
-    who already had PRRT do not get the "PRRT early" consideration."""
+    """The source discusses progressive small-bowel NETs: other GI sites (the duodenum included),
+    lung/thymus and a patient who already had PRRT do not get the "PRRT early" consideration."""
     rule = "prrt.early.meaningful_progression"
-    for site in ("duodenum", "jejunum", "small_bowel"):
+    for site in ("jejunum", "ileum", "small_bowel"):
         assert rule in rules(by_id(seq(gi(tumor={"primary_site": site}))[1], "gi.lu177_dotatate")), site
-    for site in ("rectum", "stomach", "appendix"):
+    for site in ("duodenum", "rectum", "stomach", "appendix"):
         assert rule not in rules(by_id(seq(gi(tumor={"primary_site": site}))[1], "gi.lu177_dotatate")), site
     progressing_lung = lung(
         tumor={"sstr_status": "positive"},
@@ -122,8 +122,11 @@ def test_short_benefit_from_the_same_regimen_counts_against_it():
     )
     _, r = seq(gi(treatments=[OCT_STD, short]))
     c = [c for c in by_id(r, "gi.everolimus").considerations if c.factor == "prior_durability"]
-    assert [(x.rule_id, x.direction) for x in c] == [("durability.same_regimen.short", "against")]
-    assert "3.4 months" in c[0].basis[0] and "netcds convention" in c[0].basis[0]
+    assert [(x.rule_id, x.direction) for x in c] == [
+        ("durability.progressed_on", "against"),
+        ("durability.same_regimen.short", "against"),
+    ]
+    assert "3.4 months" in c[1].basis[0] and "netcds convention" in c[1].basis[0]
     long = tx(
         "everolimus",
         "2021-07-05",
@@ -153,7 +156,8 @@ def test_progression_after_prrt_favours_oral_targeted_therapy():
     for entry in ("gi.everolimus", "gi.cabozantinib"):
         assert "durability.after_prrt.oral_targeted" in rules(by_id(r, entry))
     _, before = seq(gi())  # SSA only: no PRRT yet
-    assert [c.rule_id for _, c in factors(before, "prior_durability")] == ["durability.same_regimen.durable"]
+    for entry in ("gi.everolimus", "gi.cabozantinib"):
+        assert "durability.after_prrt.oral_targeted" not in rules(by_id(before, entry))
     _, naive = seq(gi(treatments=[], disease={"status": "progressive"}))
     assert factors(naive, "prior_durability") == []
 
@@ -164,12 +168,13 @@ def test_progression_after_prrt_favours_oral_targeted_therapy():
 def test_diabetes_against_everolimus_and_uncontrolled_hypertension_against_tkis():
     _, r = seq(pancreas(comorbidities={"diabetes": True, "hypertension": "uncontrolled"}))
     assert "comorbidity.diabetes.everolimus" in rules(by_id(r, "pancreas.everolimus"))
-    for entry in ("pancreas.cabozantinib", "pancreas.sunitinib"):
+    for entry, agent in (("pancreas.cabozantinib", "cabozantinib"), ("pancreas.sunitinib", "sunitinib")):
         c = [c for c in by_id(r, entry).considerations if c.factor == "comorbidity"]
         assert [(x.rule_id, x.direction) for x in c] == [
-            ("comorbidity.uncontrolled_hypertension.tki", "against")
+            (f"comorbidity.uncontrolled_hypertension.{agent}", "against")
         ]
-        assert any("CABOMETYX" in s.document for s in c[0].additional_sources)
+    cabo = next(c for c in by_id(r, "pancreas.cabozantinib").considerations if c.factor == "comorbidity")
+    assert any("CABOMETYX" in s.document for s in cabo.additional_sources)
     _, fine = seq(pancreas(comorbidities={"diabetes": False, "hypertension": "controlled"}))
     assert factors(fine, "comorbidity") == []
     _, unknown = seq(pancreas())
@@ -185,7 +190,7 @@ def test_oral_route_preference_for_oral_agents_and_against_infusion_or_injection
     assert "preference.route.matches" in rules(by_id(r, "gi.everolimus"))
     assert "preference.route.matches" in rules(by_id(r, "gi.cabozantinib"))
     assert "preference.route.differs" in rules(by_id(r, "gi.lu177_dotatate"))
-    assert "preference.route.differs" in rules(by_id(r, "gi.ssa"))
+    assert "preference.route.differs" in rules(by_id(r, "gi.ssa_above_label"))
     _, none = seq(gi(preferences={"route": "no_preference"}))
     assert factors(none, "preference") == []
 
@@ -302,3 +307,57 @@ def test_every_consideration_names_its_rule_factor_and_source():
         assert c.rule_id and c.text and c.basis
         assert c.source.document
         assert c.direction in ("for", "against", "neutral")
+
+
+# ---- review fixes: wording and scope of individual rules ---------------------------------------
+
+
+def test_after_prrt_oral_targeted_point_is_worded_as_the_seed_and_not_for_an_agent_already_had():
+    evero = tx("everolimus", "2023-03-06", "2023-09-04", progressed=True, stop_reason="progression")
+    _, r = seq(gi(treatments=[OCT_STD, PRRT, evero]))
+    assert "durability.after_prrt.oral_targeted" not in rules(by_id(r, "gi.everolimus"))
+    cabo = next(
+        c for c in by_id(r, "gi.cabozantinib").considerations if c.rule_id.startswith("durability.after")
+    )
+    assert "usual" not in cabo.text and "depending on" in cabo.text
+
+
+def test_prrt_positioning_points_stay_in_the_seed_setting():
+    _, duodenum = seq(gi(tumor={"primary_site": "duodenum"}))
+    assert "prrt.early.meaningful_progression" not in rules(by_id(duodenum, "gi.lu177_dotatate"))
+    _, g3_avid = seq(g3(tumor={"fdg_avid": True}, preferences={"priority": "long_term_control"}))
+    assert "preference.long_term_control.prrt" not in rules(by_id(g3_avid, "g3fav.lu177_dotatate"))
+    _, pan = seq(pancreas(preferences={"priority": "long_term_control"}))
+    assert "preference.long_term_control.prrt" in rules(by_id(pan, "pancreas.lu177_dotatate"))
+
+
+def test_each_tki_has_its_own_hypertension_text():
+    _, r = seq(pancreas(comorbidities={"hypertension": "uncontrolled"}))
+    sun = next(c for c in by_id(r, "pancreas.sunitinib").considerations if c.factor == "comorbidity")
+    cabo = next(c for c in by_id(r, "pancreas.cabozantinib").considerations if c.factor == "comorbidity")
+    assert "sunitinib" in sun.text and "cabozantinib" not in sun.text.lower()
+    assert all("CABOMETYX" not in s.document for s in [sun.source, *sun.additional_sources])
+    assert "cabozantinib" in cabo.text and "sunitinib" not in cabo.text
+
+
+def test_above_label_ssa_is_not_marked_down_for_short_benefit_from_the_standard_dose():
+    """Footnote h: progression on standard SSA doses is the very situation of the above-label entry."""
+    short_oct = tx("octreotide_lar", "2023-01-02", "2023-05-01", dose_mg=30, interval_days=28,
+                   progressed=True, progression_date="2023-04-17", stop_reason="progression")  # fmt: skip
+    _, r = seq(gi(treatments=[short_oct]))
+    above = by_id(r, "gi.ssa_above_label")
+    assert above.status == "eligible"
+    assert "durability.same_class.short" not in rules(above)
+
+
+def test_myelosuppressive_chemo_rule_covers_its_cited_agents_only():
+    """The rule's basis is alkylating/platinum marrow toxicity: FOLFIRINOX (oxaliplatin) is in,
+    FOLFIRI (fluorouracil, leucovorin, irinotecan) is not, and the oxaliplatin label is cited."""
+    cis_eto = tx(
+        "cisplatin_etoposide", "2024-01-10", "2024-07-10", progressed=True, stop_reason="progression"
+    )
+    _, r = seq(g3(disease={"biology": "unfavorable"}, treatments=[cis_eto]))
+    rule = "cumulative_toxicity.myelosuppressive_before_chemo"
+    assert rule in rules(by_id(r, "g3adv.folfirinox")) and rule not in rules(by_id(r, "g3adv.folfiri"))
+    c = next(c for c in by_id(r, "g3adv.folfirinox").considerations if c.rule_id == rule)
+    assert any("Oxaliplatin" in s.document for s in c.additional_sources)

@@ -63,6 +63,8 @@ def broken(tmp_path: Path, mutate) -> Path:
         (lambda r: r["rules"][0]["sources"][0].update(doc="nowhere"), "unknown document 'nowhere'"),
         (lambda r: r["rules"][1].update(id=r["rules"][0]["id"]), "duplicate rule id"),
         (lambda r: r["classes"]["prrt"]["agents"].append("everolimus"), "already in class"),
+        (lambda r: r["rules"][0].update(excludes=["aspirin"]), "excludes: unknown regimen 'aspirin'"),
+        (lambda r: r["rules"][0].update(text="Named here: {opt.nonsense}."), "unknown sequencing fact"),
     ],
 )
 def test_broken_file_rejected_with_its_path(tmp_path, mutate, where):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import gi, opt, pancreas
+from tests.conftest import gi, opt, pancreas, run
 from tests.sequencing.util import seq
 
 
@@ -15,12 +15,17 @@ def test_tiers_and_categories_untouched_and_every_option_kept():
     assert tiers == ["preferred", "useful_in_certain_circumstances"]
 
 
+def _ranked(r, tier="preferred", skip=("gi.ssa",)):
+    """The tier's discussion order without the standard-dose SSA, whose status (footnote a) is
+    decided elsewhere and is not what these tests are about."""
+    return [e for e in next(t for t in r.discussion_order if t.tier == tier).entry_ids if e not in skip]
+
+
 def test_order_within_tier_follows_considerations_and_names_them():
     _, r = seq(gi(preferences={"priority": "long_term_control"}, comorbidities={"diabetes": True}))
-    pref = next(t for t in r.discussion_order if t.tier == "preferred")
     # table order: cabozantinib, everolimus, lu177, ssa
-    # lu177 +2 (early PRRT, long-term control); everolimus -1 (diabetes); the others 0
-    assert pref.entry_ids == ["gi.lu177_dotatate", "gi.cabozantinib", "gi.ssa", "gi.everolimus"]
+    # lu177 +2 (early PRRT, long-term control); everolimus -1 (diabetes); cabozantinib 0
+    assert _ranked(r) == ["gi.lu177_dotatate", "gi.cabozantinib", "gi.everolimus"]
     lu = r.for_option("gi.lu177_dotatate")
     assert lu.discussion_rank == 1 and lu.order_score == 2
     assert [f.rule_id for f in lu.order_factors] == [
@@ -29,25 +34,29 @@ def test_order_within_tier_follows_considerations_and_names_them():
     ]
     assert "score +2" in lu.order_explanation and "for: progression_pace" in lu.order_explanation
     ev = r.for_option("gi.everolimus")
-    assert ev.discussion_rank == 4 and ev.order_score == -1
+    pref = next(t for t in r.discussion_order if t.tier == "preferred")
+    assert ev.discussion_rank == len(pref.entry_ids) and ev.order_score == -1
     assert "against: comorbidity (comorbidity.diabetes.everolimus)" in ev.order_explanation
 
 
-def test_equal_scores_fall_back_to_table_order():
+def test_equal_scores_are_ordered_by_category_then_table_order():
     _, r = seq(gi(preferences={"route": "oral", "priority": "long_term_control"}))
-    pref = next(t for t in r.discussion_order if t.tier == "preferred")
-    # cabozantinib +1, everolimus +1 (oral), lu177 +2 -1 (infusion) = +1, ssa -1 (injection)
-    assert [r.for_option(e).order_score for e in pref.entry_ids] == [1, 1, 1, -1]
-    assert pref.entry_ids == ["gi.cabozantinib", "gi.everolimus", "gi.lu177_dotatate", "gi.ssa"]
+    # cabozantinib +1 (oral, category 2A here: no prior everolimus or Lu-177), everolimus +1 (oral,
+    # category 1), lu177 +2 -1 (infusion) = +1 (category 1): the category 1 options come first, in
+    # table order, then cabozantinib
+    assert [r.for_option(e).order_score for e in _ranked(r)] == [1, 1, 1]
+    assert _ranked(r) == ["gi.everolimus", "gi.lu177_dotatate", "gi.cabozantinib"]
 
 
-def test_ties_keep_the_guideline_table_order():
-    _, r = seq(gi(preferences={}))
-    pref = next(t for t in r.discussion_order if t.tier == "preferred")
+def test_ties_are_broken_by_guideline_category_before_table_order():
+    """Without the category tie-break, cabozantinib (listed first, category 2A for this patient)
+    would come before everolimus (category 1 for a non-functional tumor)."""
+    ev, r = seq(gi(preferences={}))
+    assert opt(ev, "gi.cabozantinib").category == "2A" and opt(ev, "gi.everolimus").category == "1"
     # only PRRT gets a directional consideration (meaningful SSTR-positive progression)
-    assert pref.entry_ids == ["gi.lu177_dotatate", "gi.cabozantinib", "gi.everolimus", "gi.ssa"]
+    assert _ranked(r) == ["gi.lu177_dotatate", "gi.everolimus", "gi.cabozantinib"]
     cabo = r.for_option("gi.cabozantinib")
-    assert "keeps the guideline's table order" in cabo.order_explanation
+    assert "ordered by guideline category (1, 2A, 2B, 3), then by the table's order" in cabo.order_explanation
 
 
 def test_neutral_considerations_do_not_move_an_option():
@@ -84,3 +93,67 @@ def test_deterministic_and_states_it_is_a_discussion_aid():
     assert "discussion aid" in a.statement and "no single recommended therapy" in a.statement
     ranks = [o.discussion_rank for o in a.options if o.tier == "preferred"]
     assert sorted(r for r in ranks if r is not None) == list(range(1, len([r for r in ranks if r]) + 1))
+
+
+# ---- held back: progression on the regimen, critical safety findings, "avoid" doses --------------
+
+
+def _evaluated_order(ev, tier="preferred"):
+    return [o.entry_id for o in ev.options if o.tier == tier and o.discussion_rank is not None]
+
+
+def test_critical_safety_finding_places_the_option_after_the_others_and_keeps_it():
+    """Recent hemorrhage is a critical cabozantinib finding (no sequencing rule reads it): without
+    the hold-back cabozantinib (+1 oral, category 2A) would come before PRRT (0)."""
+    ev = run(gi(preferences={"route": "oral"}, comorbidities={"recent_hemorrhage": True}))
+    cabo = opt(ev, "gi.cabozantinib")
+    assert any(i.severity == "critical" for i in cabo.safety)
+    assert cabo.status == "eligible" and cabo.order_score == 1
+    order = _evaluated_order(ev)
+    assert order.index("gi.cabozantinib") > order.index("gi.lu177_dotatate")  # PRRT scores 0
+    assert order[-1] == "gi.cabozantinib"
+    assert "critical safety finding for cabozantinib" in (cabo.order_explanation or "")
+    assert "still listed with its guideline status and category" in (cabo.order_explanation or "")
+
+
+def test_avoid_dose_places_the_option_after_the_others():
+    """Clarithromycin leaves everolimus without a labelled dose (avoid): without the hold-back
+    everolimus (+1 oral, category 1) would open the discussion."""
+    ev = run(gi(preferences={"route": "oral"}, medications=["clarithromycin"]))
+    evero = opt(ev, "gi.everolimus")
+    assert evero.dose is not None and evero.dose.agents[0].adjusted.startswith("avoid")
+    order = _evaluated_order(ev)
+    assert order.index("gi.everolimus") > order.index("gi.lu177_dotatate")  # PRRT scores 0
+    assert order[-1] == "gi.everolimus"
+    assert "the label says to avoid everolimus here" in (evero.order_explanation or "")
+    # cabozantinib's dose is only lowered with the same inhibitor: not held back
+    assert "placed after" not in (opt(ev, "gi.cabozantinib").order_explanation or "")
+
+
+def test_held_back_options_keep_their_relative_order():
+    from netcds.sequencing.models import OptionSequencing
+    from netcds.sequencing.ordering import OrderInput, order_options
+
+    def o(entry, status="eligible"):
+        return OptionSequencing(entry_id=entry, regimen="everolimus", tier="preferred", status=status,
+                                order_explanation="")  # fmt: skip
+
+    opts = [o("a"), o("b"), o("c", "needs_data"), o("d")]
+    inputs = {"a": OrderInput("1", held_back=("x",)), "b": OrderInput("2A"), "d": OrderInput("1", ("y",))}
+    order = order_options(opts, inputs)
+    assert order[0].entry_ids == ["b", "c", "a", "d"]
+    assert "because: x" in opts[0].order_explanation and "because" not in opts[1].order_explanation
+
+
+def test_recorded_burden_and_pace_without_a_rule_are_said_in_the_explanation():
+    _, r = seq(pancreas(disease={"tumor_burden": "bulky", "progression_pace": "moderate"}))
+    evero = r.for_option("pancreas.everolimus").order_explanation
+    assert (
+        "no rule gives it a direction for this option: tumor burden (bulky); pace of progression (moderate)"
+        in evero
+    )
+    # CAPTEM has a burden rule (bulky disease): only the pace is named
+    captem = r.for_option("pancreas.capecitabine_temozolomide").order_explanation
+    assert "tumor burden (bulky)" not in captem and "pace of progression (moderate)" in captem
+    _, unknown = seq(pancreas(disease={"tumor_burden": None}))
+    assert "no rule gives it a direction" not in unknown.for_option("pancreas.everolimus").order_explanation

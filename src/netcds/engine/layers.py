@@ -2,7 +2,10 @@
 
 Neither layer may change an option's status, category or tier, nor drop an
 option: they only add history, considerations, a discussion position, safety
-findings and the starting dose. Both read versioned data loaded once.
+findings and the starting dose. Both read versioned data loaded once. The
+safety screen runs first: an option with a critical finding, or a dose the
+label says to avoid, is placed after the others in the discussion order, with
+the reason stated (it stays listed with its status and category).
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ def sequencing_digest(data: SequencingData) -> str:
 def _dose_summary(doses: list[DoseResult]) -> str:
     parts = []
     for d in doses:
-        parts.append(f"{d.agent}: {d.adjusted or d.standard}" + (" (adjusted)" if d.adjusted else ""))
+        # "avoid ..." and "not determined ..." are no adjusted dose: they say there is none
+        adjusted = bool(d.adjusted) and not str(d.adjusted).startswith(("avoid", "not determined"))
+        parts.append(f"{d.agent}: {d.adjusted or d.standard}" + (" (adjusted)" if adjusted else ""))
     return "; ".join(parts)
 
 
@@ -51,10 +56,29 @@ def add_safety(option: Option, session: ScreenSession) -> None:
         )
 
 
+def safety_hold_back(option: Option, agents: AgentKnowledge) -> list[str]:
+    """Why the safety screen places an option after the others: its critical findings and the
+    adjustments that leave no labelled dose (the label says to avoid), in words."""
+    out: list[str] = []
+    for item in option.safety:
+        if item.severity == "critical":
+            out.append(f"critical safety finding for {item.agent}: {item.finding}")
+        elif item.kind == "adjustment" and item.agent in agents.agents:
+            avoid = {a.id for a in agents.monograph(item.agent).adjustments if a.effect.avoid}
+            if item.id in avoid:
+                out.append(f"the label says to avoid {item.agent} here: {item.finding}")
+    return list(dict.fromkeys(out))
+
+
 def add_sequencing(
-    ev: Evaluation, patient: Patient, facts: Facts, kb: Knowledge, data: SequencingData
+    ev: Evaluation,
+    patient: Patient,
+    facts: Facts,
+    kb: Knowledge,
+    data: SequencingData,
+    held_back: dict[str, list[str]] | None = None,
 ) -> None:
-    seq = annotate(ev, patient, facts, kb, data)
+    seq = annotate(ev, patient, facts, kb, data, held_back)
     by_id = {s.entry_id: s for s in seq.options}
     for o in ev.options:
         s = by_id[o.entry_id]
@@ -89,10 +113,11 @@ def attach_layers(
     agents: AgentKnowledge,
     data: SequencingData,
 ) -> Evaluation:
-    add_sequencing(ev, patient, facts, kb, data)
     session = ScreenSession(patient, agents, facts)
     for o in ev.options:
         add_safety(o, session)
+    held = {o.entry_id: reasons for o in ev.options if (reasons := safety_hold_back(o, agents))}
+    add_sequencing(ev, patient, facts, kb, data, held)
     ev.safety_summary = {
         sev: sum(1 for o in ev.options for i in o.safety if i.severity == sev) for sev in SEVERITIES
     }

@@ -3,22 +3,29 @@
 ``annotate(evaluation, patient, facts)`` never changes an option's status,
 category or tier and never drops an option; it adds, per option, the history,
 the considerations and a discussion position within the option's tier, plus
-the patient's lines of therapy and the pace of progression.
+the patient's lines of therapy and the pace of progression. ``held_back``
+(entry id -> reasons in words) lets the caller place options after the others
+for reasons the sequencing layer does not see itself: the engine passes the
+safety screen's critical findings and "avoid" doses.
 """
 
 from __future__ import annotations
 
-from netcds.evaluation import Evaluation
+from collections.abc import Mapping, Sequence
+
+from netcds.evaluation import Evaluation, Option
 from netcds.facts import Facts
 from netcds.knowledge import Knowledge, load_knowledge
 from netcds.knowledge.schema import Entry
+from netcds.logic.ast import facts_of
+from netcds.logic.evaluate import show
 from netcds.patient import Patient
 from netcds.sequencing.considerations import considerations_for, extend, option_facts, seq_facts
 from netcds.sequencing.data import SequencingData, load_sequencing_data
 from netcds.sequencing.lines import build_lines
-from netcds.sequencing.models import OptionSequencing, SequencingResult
+from netcds.sequencing.models import Consideration, OptionSequencing, SequencingResult
 from netcds.sequencing.option_history import option_history
-from netcds.sequencing.ordering import order_options
+from netcds.sequencing.ordering import OrderInput, order_options
 from netcds.sequencing.pace import progression_pace
 from netcds.sequencing.summary import summarize
 
@@ -42,12 +49,44 @@ def _entries(kb: Knowledge, table_id: str | None) -> dict[str, Entry]:
     return {e.id: e for col in table.columns for e in col.entries}
 
 
+# factors the seed names whose recorded value may have no rule for an option: (fact, words)
+UNDIRECTED = (("disease.tumor_burden", "tumor burden"), ("seq.pace", "pace of progression"))
+
+
+def _undirected(considerations: list[Consideration], facts: Facts, data: SequencingData) -> tuple[str, ...]:
+    """Recorded factors that no consideration of this option reads (shown in the order's explanation)."""
+    fired = {c.rule_id for c in considerations}
+    read = {f for r in data.rules if r.id in fired for f in facts_of(r.condition)}
+    return tuple(
+        f"{words} ({show(facts.get(fact))})"
+        for fact, words in UNDIRECTED
+        if facts.get(fact) is not None and fact not in read
+    )
+
+
+def _order_input(
+    o: Option,
+    considerations: list[Consideration],
+    facts: Facts,
+    data: SequencingData,
+    extra: Sequence[str],
+) -> OrderInput:
+    holding = {r.id for r in data.rules if r.holds_back}
+    held = ["; ".join(c.basis) or c.text for c in considerations if c.rule_id in holding]
+    return OrderInput(
+        category=o.category,
+        held_back=(*held, *extra),
+        undirected=_undirected(considerations, facts, data),
+    )
+
+
 def annotate(
     evaluation: Evaluation,
     patient: Patient,
     facts: Facts,
     kb: Knowledge | None = None,
     data: SequencingData | None = None,
+    held_back: Mapping[str, Sequence[str]] | None = None,
 ) -> SequencingResult:
     """Sequencing annotations for one evaluated patient (pure given its inputs)."""
     data = data or load_sequencing_data()
@@ -58,9 +97,12 @@ def annotate(
     pace = progression_pace(patient, data.conventions)
     base = extend(facts, seq_facts(lines, summary, pace))
     options: list[OptionSequencing] = []
+    inputs: dict[str, OrderInput] = {}
     for o in evaluation.options:
         opt_facts = extend(base, option_facts(o, base, lines, data))
         considerations, undecided = considerations_for(o, evaluation.setting.table, opt_facts, data)
+        extra = (held_back or {}).get(o.entry_id, ())
+        inputs[o.entry_id] = _order_input(o, considerations, opt_facts, data, extra)
         options.append(
             OptionSequencing(
                 entry_id=o.entry_id,
@@ -73,7 +115,7 @@ def annotate(
                 order_explanation="",
             )
         )
-    order = order_options(options)
+    order = order_options(options, inputs)
     return SequencingResult(
         statement=STATEMENT,
         lines_of_therapy=lines,

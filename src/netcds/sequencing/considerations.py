@@ -13,9 +13,10 @@ from netcds.evaluation import Option
 from netcds.facts import Derived, Facts, any3
 from netcds.logic.ast import facts_of
 from netcds.logic.evaluate import evaluate
-from netcds.sequencing.data import SequencingData
+from netcds.sequencing.data import PLACEHOLDER, SequencingData
+from netcds.sequencing.lines import PROGRESSING_NOW
 from netcds.sequencing.models import Consideration, HistorySummary, LineOfTherapy, ProgressionPace
-from netcds.sequencing.option_history import courses_of, same_class_lines
+from netcds.sequencing.option_history import courses_of, lines_giving, same_class_lines
 
 NOT_RECORDED = ("treatments",)
 REGIMEN_FACTS = frozenset({"opt.route", "opt.route_matches_preference", "opt.lab_monitoring"})
@@ -23,6 +24,50 @@ REGIMEN_FACTS = frozenset({"opt.route", "opt.route_matches_preference", "opt.lab
 
 def _lines_words(lines: list[LineOfTherapy]) -> str:
     return "; ".join(f"line {ln.line} {ln.label}" for ln in lines)
+
+
+def _line_named(ln: LineOfTherapy) -> str:
+    """'line 2 FOLFIRINOX (fluorouracil, leucovorin, irinotecan, oxaliplatin; 2024-01-10 to 2024-07-10)'."""
+    label = ln.label.lower()
+    agents = [a.replace("_", " ") for a in ln.agents]
+    named = "" if all(a in label for a in agents) else ", ".join(agents) + "; "
+    return f"line {ln.line} {ln.label} ({named}{ln.start or 'start not recorded'} to {ln.end or 'ongoing'})"
+
+
+def _progression_words(ln: LineOfTherapy, how: str) -> str:
+    """How the disease progressed on or after one line, in words, with the line named."""
+    if PROGRESSING_NOW in ln.notes:
+        what = "progressing now (disease status progressive while it is ongoing)"
+    elif ln.progression_date is not None:
+        after = ln.end is not None and ln.progression_date > ln.end
+        what = f"progression on {ln.progression_date}" + (" (after the course ended)" if after else "")
+    else:
+        what = "progression recorded"
+    d = ln.durability
+    if d.to_progression and d.months is not None:
+        what += f", {d.months:g} months from its start"
+    return f"{_line_named(ln)}: {what}" + (f" ({how})" if how else "")
+
+
+def _received_and_progressed(
+    regimen: str, lines: list[LineOfTherapy], data: SequencingData
+) -> tuple[Derived, Derived]:
+    """``opt.received`` and ``opt.progressed_on`` (three-valued: unknown when a line that gave the
+    regimen has no progression recorded either way and none progressed), lines named with dates."""
+    given = lines_giving(regimen, lines, data)
+    mine = [ln for ln, _ in given]
+    received = Derived(bool(mine), _lines_words(mine) or "not received before")
+    hits = [_progression_words(ln, how) for ln, how in given if ln.progressed]
+    if hits:
+        return received, Derived(True, "; ".join(hits))
+    unknown = [ln for ln in mine if ln.progressed is None]
+    if unknown:
+        missing = tuple(
+            f"treatments[{m.index}].progressed" for ln in unknown for m in ln.members if m.role == "line"
+        )
+        why = "progression not recorded for " + "; ".join(_line_named(ln) for ln in unknown)
+        return received, Derived(None, why, missing)
+    return received, Derived(False, "no progression recorded on it" if mine else "not received before")
 
 
 def seq_facts(
@@ -139,11 +184,7 @@ def option_facts(
     c = data.conventions
     mine = courses_of(reg, lines)
     related = same_class_lines(reg, lines, data)
-    out["opt.received"] = Derived(bool(mine), _lines_words(mine) or "not received before")
-    out["opt.progressed_on"] = Derived(
-        any3([ln.progressed for ln in mine]) if mine else False,
-        _lines_words([ln for ln in mine if ln.progressed]) or "no progression on it",
-    )
+    out["opt.received"], out["opt.progressed_on"] = _received_and_progressed(reg, lines, data)
     tox = [ln for ln in mine if "toxicity" in ln.stop_reasons]
     out["opt.stopped_for_toxicity"] = Derived(
         bool(tox), _lines_words(tox) + " stopped for toxicity" if tox else "not stopped for toxicity"
@@ -223,12 +264,13 @@ def considerations_for(
         info = data.regimens.get(option.regimen)
         if info is not None and facts_of(rule.condition) & REGIMEN_FACTS:  # the regimen facts' own sources
             sources += [src for s in info.sources if (src := data.source(s)) not in sources]
+        text = PLACEHOLDER.sub(lambda m: facts.why(m.group(1)) or "not recorded", " ".join(rule.text.split()))
         out.append(
             Consideration(
                 rule_id=rule.id,
                 factor=rule.factor,
                 direction=rule.direction,
-                text=" ".join(rule.text.split()),
+                text=text,
                 basis=[f.text for f in result.positives],
                 source=sources[0],
                 additional_sources=sources[1:],

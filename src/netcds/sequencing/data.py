@@ -8,6 +8,7 @@ consideration rules. It is validated whole; every problem names its path.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,11 +22,13 @@ from netcds.knowledge.load import default_knowledge_dir, validation_problems
 from netcds.logic.ast import Condition, ConditionSyntaxError
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS
 from netcds.sequencing.models import Direction, Factor
-from netcds.sequencing.rulefacts import parse_rule_condition
+from netcds.sequencing.rulefacts import SEQ_FACTS, parse_rule_condition
 
 OptionStatus = Literal["eligible", "needs_data", "not_eligible"]
 DEFAULT_STATUSES: tuple[OptionStatus, ...] = ("eligible", "needs_data")
 TABLE_IDS = ("gi_wd_g12", "lung_thymus", "pancreas_wd_g12", "wd_g3")
+# a rule text may name a seq.*/opt.* fact in braces; the option's own words for it are put there
+PLACEHOLDER = re.compile(r"\{((?:seq|opt)\.[a-z_]+)\}")
 
 
 def _condition(value: Any) -> Any:
@@ -104,7 +107,11 @@ class Rule(_Data):
     factor: Factor
     direction: Direction
     applies_to: list[str] | Literal["all"]
+    # regimens the rule never concerns even when `applies_to` is "all"
+    excludes: list[str] = Field(default_factory=list)
     tables: list[str] | None = None
+    # an option this rule fires for is placed after the options without such a concern
+    holds_back: bool = False
     statuses: list[OptionStatus] = Field(default_factory=lambda: list(DEFAULT_STATUSES))
     when: RuleCond
     text: Annotated[str, Field(min_length=10)]
@@ -118,7 +125,14 @@ class Rule(_Data):
     def applies(self, regimen: str, table: str | None) -> bool:
         if self.tables is not None and table not in self.tables:
             return False
+        if regimen in self.excludes:
+            return False
         return self.applies_to == "all" or regimen in self.applies_to
+
+    @property
+    def placeholders(self) -> list[str]:
+        """The seq.*/opt.* facts named in braces in the text (filled with the option's words)."""
+        return PLACEHOLDER.findall(self.text)
 
 
 class SequencingData(_Data):
@@ -162,6 +176,12 @@ class SequencingData(_Data):
                 for reg in rule.applies_to:
                     if reg not in REGIMEN_AGENTS:
                         problems.append(f"{where}.applies_to: unknown regimen '{reg}'")
+            for reg in rule.excludes:
+                if reg not in REGIMEN_AGENTS:
+                    problems.append(f"{where}.excludes: unknown regimen '{reg}'")
+            for name in rule.placeholders:
+                if name not in SEQ_FACTS:
+                    problems.append(f"{where}.text: unknown sequencing fact '{{{name}}}'")
             for t in rule.tables or []:
                 if t not in TABLE_IDS:
                     problems.append(f"{where}.tables: unknown table '{t}'")

@@ -31,6 +31,7 @@ LONG_ACTING_SSA = frozenset({"octreotide_lar", "lanreotide"})
 RESPONSE_RANK = {"CR": 4, "PR": 3, "SD": 2, "PD": 1}
 STOP_PRIORITY = ("progression", "toxicity", "patient_choice", "completed", "other")
 DAYS_PER_MONTH = 30.4375
+PROGRESSING_NOW = "disease status is progressive while this latest line is ongoing"
 REGIMEN_LABELS = {
     "folfox": "FOLFOX", "capeox": "CAPEOX", "folfiri": "FOLFIRI", "folfirinox": "FOLFIRINOX",
     "capecitabine_temozolomide": "capecitabine + temozolomide (CAPTEM)",
@@ -302,7 +303,7 @@ def _finish(n: int, d: _Draft, p: Patient, data: SequencingData, window: int, la
         progressed = None
     if progressed is None and ongoing and last and p.disease.status == "progressive":
         progressed = True
-        notes.append("disease status is progressive while this latest line is ongoing")
+        notes.append(PROGRESSING_NOW)
     prog_dates.sort(key=lambda x: x[0])
     prog_date = prog_dates[0][0] if prog_dates else None
     types = [m.progression_type for m in own if m.progression_type and m.progressed is not False]

@@ -15,7 +15,7 @@ from netcds.logic.ast import All, AnyOf, Condition, History, Not
 from netcds.logic.evaluate import evaluate
 from netcds.patient import REGIMEN_AGENTS
 from netcds.sequencing.data import SequencingData
-from netcds.sequencing.lines import best_response
+from netcds.sequencing.lines import PROGRESSING_NOW, best_response
 from netcds.sequencing.models import CategoryTrigger, Course, LineOfTherapy, LineRef, OptionHistory
 
 
@@ -37,6 +37,25 @@ def option_classes(regimen: str, data: SequencingData) -> list[str]:
 
 def courses_of(regimen: str, lines: list[LineOfTherapy]) -> list[LineOfTherapy]:
     return [ln for ln in lines if regimen in ln.counts_as]
+
+
+def lines_giving(
+    regimen: str, lines: list[LineOfTherapy], data: SequencingData
+) -> list[tuple[LineOfTherapy, str]]:
+    """Lines that gave this regimen's agents, each with how in words: the line counts as the regimen
+    (``counts_as``), or it held every agent the regimen requires inside a larger combination (FOLFOX's
+    agents inside FOLFIRINOX). A backbone SSA is not counted: the SSA plan speaks for it."""
+    requires = [set(r.requires) for r in data.recognition if r.regimen == regimen and r.requires]
+    out: list[tuple[LineOfTherapy, str]] = []
+    for ln in lines:
+        if regimen in ln.counts_as:
+            how = "" if ln.regimen == regimen else "counted as this option"
+        elif any(req <= set(ln.agents) for req in requires):
+            how = "it held every agent of this regimen"
+        else:
+            continue
+        out.append((ln, how))
+    return out
 
 
 def same_class_lines(
@@ -103,7 +122,9 @@ def _course_words(ln: LineOfTherapy) -> str:
     bits = [f"line {ln.line} ({ln.label}, {dates}{dur})"]
     if ln.best_response:
         bits.append(f"best response {ln.best_response}")
-    if ln.progressed:
+    if ln.progressed and PROGRESSING_NOW in ln.notes:
+        bits.append("progressing now (disease status progressive while it is ongoing)")
+    elif ln.progressed:
         when = f" on {ln.progression_date}" if ln.progression_date else ""
         kind = f" ({ln.progression_type})" if ln.progression_type else ""
         after = (

@@ -1,0 +1,99 @@
+"""Progression on (or after) an option's own regimen is stated at the option, whatever the duration.
+
+The disease progressed on the regimen before, or is progressing on an ongoing line of it now: the
+option gets an "against" consideration naming the line with its dates, keeps the status and
+category the table gives it, and is placed after the options without such a concern. An unknown
+history (treatments not recorded, progression not recorded) makes no such claim.
+"""
+
+from __future__ import annotations
+
+from tests.conftest import g3, gi, opt, pancreas
+from tests.sequencing.util import OCT_STD, rules, seq, tx
+
+RULE = "durability.progressed_on"
+LAN = tx("lanreotide", "2023-01-10", "2024-06-10", dose_mg=120, interval_days=28, stop_reason="other")
+
+
+def _claim(result, entry_id):
+    found = [c for c in result.for_option(entry_id).considerations if c.rule_id == RULE]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def _ranked(result, tier):
+    return next(t for t in result.discussion_order if t.tier == tier).entry_ids
+
+
+def test_ongoing_line_while_the_disease_progresses_is_stated_and_placed_last():
+    ongoing = tx("everolimus", "2024-07-01", None, dose_mg=10)
+    ev, r = seq(gi(as_of="2025-04-01", treatments=[LAN, ongoing]))
+    c = _claim(r, "gi.everolimus")
+    assert c is not None and c.direction == "against" and c.factor == "prior_durability"
+    assert "line 2 everolimus (2024-07-01 to ongoing)" in c.text and "progressing now" in c.text
+    assert c.source.document.startswith("Lieu")
+    # the guideline result is untouched
+    o = r.for_option("gi.everolimus")
+    assert (o.status, opt(ev, "gi.everolimus").category) == ("eligible", "1")
+    assert _ranked(r, "preferred")[-1] == "gi.everolimus"
+    assert "placed after the options without such a concern" in o.order_explanation
+    assert "progressing now" in o.order_explanation
+    assert "progressing now" in (o.history.summary if o.history else "")
+
+
+def test_progression_after_a_mid_length_course_is_stated():
+    """11 months on cabozantinib: neither short (< 6) nor durable (>= 12), yet it progressed."""
+    evero = tx("everolimus", "2023-01-10", "2024-01-10", progressed=True, stop_reason="progression")
+    cabo = tx("cabozantinib", "2024-02-10", "2025-01-10", progressed=True, stop_reason="progression")
+    _, r = seq(gi(as_of="2025-04-01", treatments=[OCT_STD, evero, cabo]))
+    c = _claim(r, "gi.cabozantinib")
+    assert c is not None and "line 3 cabozantinib (2024-02-10 to 2025-01-10)" in c.text
+    assert "11 months from its start" in c.text
+    assert r.for_option("gi.cabozantinib").discussion_rank != 1
+
+
+def test_progression_after_long_control_is_stated_beside_the_durability():
+    sun = tx("sunitinib", "2023-01-10", "2025-01-10", progressed=True, stop_reason="progression")
+    _, r = seq(pancreas(as_of="2025-04-01", tumor={"sstr_status": "negative"}, treatments=[sun]))
+    assert {RULE, "durability.same_regimen.durable"} <= rules(r.for_option("pancreas.sunitinib"))
+    assert "24 months" in _claim(r, "pancreas.sunitinib").text
+    assert _ranked(r, "preferred")[-1] == "pancreas.sunitinib"
+
+
+def test_chemotherapy_regimen_and_the_same_agents_inside_a_larger_one():
+    cis_eto = tx(
+        "cisplatin_etoposide", "2024-01-10", "2024-07-10", progressed=True, stop_reason="progression"
+    )
+    unfavorable = {"biology": "unfavorable"}
+    _, r = seq(g3(as_of="2025-04-01", disease=unfavorable, treatments=[cis_eto]))
+    assert (
+        "line 1 cisplatin + etoposide (2024-01-10 to 2024-07-10)"
+        in _claim(r, "g3adv.cisplatin_etoposide").text
+    )
+    assert _claim(r, "g3adv.carboplatin_etoposide") is None  # another regimen: not claimed
+    folfirinox = tx("folfirinox", "2024-01-10", "2024-05-10", progressed=True, stop_reason="progression")
+    _, r2 = seq(g3(as_of="2025-04-01", disease=unfavorable, treatments=[folfirinox]))
+    for entry in ("g3adv.folfox", "g3adv.folfiri", "g3adv.folfirinox"):
+        assert _claim(r2, entry) is not None, entry
+    assert "it held every agent of this regimen" in _claim(r2, "g3adv.folfox").text
+    assert _claim(r2, "g3adv.capeox") is None and _claim(r2, "g3adv.cisplatin_irinotecan") is None
+
+
+def test_unknown_history_makes_no_claim_and_names_the_field():
+    _, none = seq(gi(treatments=None))
+    for o in none.options:
+        assert RULE not in rules(o)
+    assert "treatments" in none.for_option("gi.everolimus").not_assessed
+    # an ongoing line while the disease is stable, with progression not recorded: unknown, not false
+    ongoing = tx("everolimus", "2024-07-01", None, dose_mg=10)
+    _, stable = seq(gi(as_of="2025-04-01", disease={"status": "stable"}, treatments=[LAN, ongoing]))
+    evero = stable.for_option("gi.everolimus")
+    assert RULE not in rules(evero) and "treatments[1].progressed" in evero.not_assessed
+
+
+def test_no_claim_without_progression_on_the_regimen():
+    tox = tx("everolimus", "2021-07-05", "2021-10-04", progressed=False, stop_reason="toxicity")
+    _, r = seq(gi(treatments=[OCT_STD, tox]))
+    assert _claim(r, "gi.everolimus") is None
+    # progression on the standard-dose SSA is what the above-label entry is for: no claim there
+    assert _claim(r, "gi.ssa_above_label") is None
