@@ -19,7 +19,8 @@ from .helpers import reference
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "knowledge"
 
 
-def test_diff_finds_exactly_the_changed_decision_points(kb: Knowledge, tmp_path: Path) -> None:
+def test_diff_finds_exactly_the_changed_decision_points(tmp_path: Path) -> None:
+    kb = load_knowledge("5.2024")  # the fixture is a copy of the first release with two changes
     new = load_knowledge("0.0-diff", root=FIXTURES)
     records = list(synth_records(600, seed=21))
     path = tmp_path / "cohort.ndjson"
@@ -93,3 +94,22 @@ def test_release_r2_changes_no_decision_point(tmp_path: Path) -> None:
     write_cohort(synth_records(3000, seed=11), path)
     result = diff_versions(path, load_knowledge("5.2024"), load_knowledge("5.2024-r2"))
     assert (result.compared, result.rejects, result.changed) == (3000, 0, [])
+
+
+def test_release_r3_moves_only_the_ssa_entries_footnote_a_stops(tmp_path: Path) -> None:
+    """5.2024-r3 makes footnote a a condition of the octreotide LAR / lanreotide entries: those entries, and
+    only they, move from eligible towards not eligible (or needs data when a fact footnote a reads is
+    unknown); no setting moves, and a verdict moves only away from concordant."""
+    path = tmp_path / "cohort.ndjson"
+    write_cohort(synth_records(3000, seed=11), path)
+    result = diff_versions(path, load_knowledge("5.2024-r2"), load_knowledge("5.2024-r3"))
+    assert (result.compared, result.rejects) == (3000, 0) and len(result.changed) > 100
+    ssa_entries = {"gi.ssa", "lung.ssa", "pancreas.ssa_sstr_positive", "pancreas.ssa_sstr_negative"}
+    allowed = {("eligible", "not_eligible"), ("eligible", "needs_data"), ("needs_data", "not_eligible")}
+    for change in result.changed:
+        assert change.setting_from == change.setting_to
+        assert change.verdict_from == change.verdict_to or change.verdict_from == "concordant"
+        for text in change.changes:
+            entry, _, move = text.partition(": status ")
+            before, _, after = move.partition(" -> ")
+            assert entry in ssa_entries and (before, after) in allowed, text

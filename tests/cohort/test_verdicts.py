@@ -30,10 +30,18 @@ CASES: list[tuple[str, dict[str, Any], str, str | None, str | None]] = [
     ),
     (
         "lanreotide recorded at agent level is the SSA entry",
-        _case(gi(), "lanreotide"),
+        _case(gi(tumor={"functional": True}), "lanreotide"),
         "concordant",
         "gi.ssa",
         None,
+    ),
+    (
+        "an SSA continued after clinically significant progression on it in a non-functional tumor",
+        _case(gi(), "lanreotide"),
+        "listed_not_eligible",
+        "gi.ssa",
+        "footnote a does not call for stopping the SSA (it does once progression on octreotide LAR or "
+        "lanreotide is clinically significant in a non-functional tumor)",
     ),
     ("sunitinib is not in the GI table", _case(gi(), "sunitinib"), "not_listed", None, None),
     (
@@ -111,7 +119,7 @@ CASES: list[tuple[str, dict[str, Any], str, str | None, str | None]] = [
     ),
     (
         "SSA in an SSTR-negative pancreatic NET: the SSTR-negative entry",
-        _case(pancreas(tumor={"sstr_status": "negative"}), "ssa"),
+        _case(pancreas(tumor={"sstr_status": "negative"}, treatments=[]), "ssa"),
         "concordant",
         "pancreas.ssa_sstr_negative",
         None,

@@ -129,27 +129,52 @@ def test_lu177_category_1_for_progressive_midgut(over, category, pending):
 
 @pytest.mark.parametrize("sstr", ["positive", "negative", None])
 def test_ssa_listed_whatever_sstr_with_footnote_d_qualifier(sstr):
-    o = opt(run(gi(tumor={"sstr_status": sstr})), "gi.ssa")
-    assert o.status == "eligible" and o.category == "2A" and o.footnotes == ["d", "e", "f", "g", "a"]
+    p = gi(tumor={"sstr_status": sstr, "functional": True})  # footnote a keeps the SSA of a functional tumor
+    o = opt(run(p), "gi.ssa")
+    assert o.status == "eligible" and o.category == "2A" and o.footnotes == ["a", "d", "e", "f", "g"]
     assert o.qualifiers[0].footnote == "d"
     assert o.qualifiers[0].met is {"positive": True, "negative": False, None: None}[sstr]
 
 
 @pytest.mark.parametrize(
-    ("significant", "functional", "met"),
+    ("significant", "functional", "status", "missing"),
     [
-        (True, False, False),  # footnote a: stop the SSA of a non-functional tumor
-        (True, True, True),
-        (False, False, True),
-        (None, False, None),  # unknown significance stays unknown, never assumed
-        (True, None, None),
+        (True, False, "not_eligible", []),  # footnote a: stop the SSA of a non-functional tumor
+        (True, True, "eligible", []),
+        (False, False, "eligible", []),
+        # unknown significance or function stays unknown, never assumed
+        (None, False, "needs_data", ["disease.progression_clinically_significant"]),
+        (True, None, "needs_data", ["tumor.functional"]),
     ],
 )
-def test_ssa_footnote_a_qualifier_shows_the_ssa_plan_at_the_option(significant, functional, met):
+def test_ssa_status_follows_footnote_a(significant, functional, status, missing):
     p = gi(disease={"progression_clinically_significant": significant}, tumor={"functional": functional})
     o = opt(run(p), "gi.ssa")
+    assert (o.status, o.missing) == (status, missing)
+    assert not [q for q in o.qualifiers if q.footnote == "a"]  # 5.2024-r3: a condition, not a qualifier
+    if status == "not_eligible":
+        assert any(r.startswith("Not met: footnote a") for r in o.reasons)
+
+
+def test_ssa_needs_the_history_when_footnote_a_could_apply():
+    o = opt(run(gi(treatments=None)), "gi.ssa")
+    assert o.status == "needs_data" and "treatments" in o.missing
+
+
+def test_ssa_eligible_without_prior_ssa_even_after_significant_progression():
+    o = opt(run(gi(treatments=[])), "gi.ssa")
+    assert o.status == "eligible"  # footnote a is about stopping an SSA being given
+
+
+@pytest.mark.parametrize(
+    ("significant", "functional", "met"),
+    [(True, False, False), (True, True, True), (False, False, True), (None, False, None), (True, None, None)],
+)
+def test_above_label_ssa_carries_the_footnote_a_qualifier(significant, functional, met):
+    p = gi(disease={"progression_clinically_significant": significant}, tumor={"functional": functional})
+    o = opt(run(p), "gi.ssa_above_label")
     q = [q for q in o.qualifiers if q.footnote == "a"]
-    assert o.status == "eligible" and len(q) == 1 and q[0].met is met
+    assert len(q) == 1 and q[0].met is met
 
 
 @pytest.mark.parametrize(
@@ -212,7 +237,7 @@ def test_ssa_footnote_a_qualifier_shows_the_ssa_plan_at_the_option(significant, 
 )
 def test_above_label_ssa_after_progression_on_standard_dose_if_sstr_positive(over, status, missing):
     o = opt(run(gi(**over)), "gi.ssa_above_label")
-    assert (o.status, o.missing) == (status, missing) and o.footnotes == ["h"]
+    assert (o.status, o.missing) == (status, missing) and o.footnotes == ["h", "a"]  # a: its qualifier
 
 
 @pytest.mark.parametrize(

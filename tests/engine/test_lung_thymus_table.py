@@ -112,7 +112,30 @@ def test_everolimus_category_1_for_nonfunctional_lung(tumor, category):
     ],
 )
 def test_ssa_if_sstr_positive_and_or_hormonal_symptoms(tumor, status):
-    assert opt(run(lung(tumor=tumor)), "lung.ssa").status == status
+    assert (
+        opt(run(lung(tumor=tumor, treatments=[])), "lung.ssa").status == status
+    )  # no SSA given: no footnote a
+
+
+@pytest.mark.parametrize(
+    ("significant", "functional", "treatments", "status", "missing"),
+    [
+        (True, False, None, "needs_data", ["treatments"]),
+        (True, False, "ssa", "not_eligible", []),  # footnote a: stop the SSA of a non-functional tumor
+        (True, True, "ssa", "eligible", []),
+        (False, False, "ssa", "eligible", []),
+        (None, False, "ssa", "needs_data", ["disease.progression_clinically_significant"]),
+    ],
+)
+def test_ssa_status_follows_footnote_a(significant, functional, treatments, status, missing):
+    history = [{"agent": "lanreotide", "start": "2023-01-01", "end": "2024-01-01", "progressed": True}]
+    p = lung(
+        disease={"progression_clinically_significant": significant},
+        tumor={"functional": functional, "sstr_status": "positive"},
+        treatments=history if treatments else None,
+    )
+    o = opt(run(p), "lung.ssa")
+    assert (o.status, o.missing) == (status, missing) and "a" in o.footnotes
 
 
 @pytest.mark.parametrize(

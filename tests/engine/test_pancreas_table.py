@@ -67,7 +67,7 @@ def test_guideline_doses_for_everolimus_and_sunitinib():
     ],
 )
 def test_ssa_preferred_if_sstr_positive_useful_if_negative(sstr, pos, neg):
-    ev = run(pancreas(tumor={"sstr_status": sstr}))
+    ev = run(pancreas(tumor={"sstr_status": sstr}, treatments=[]))  # no SSA given: no footnote a
     assert opt(ev, "pancreas.ssa_sstr_positive").status == pos
     assert opt(ev, "pancreas.ssa_sstr_negative").status == neg
     assert "j" in opt(ev, "pancreas.ssa_sstr_positive").footnotes
@@ -137,7 +137,28 @@ def test_folfox_capeox_for_bulky_symptomatic_or_progressive(entry, disease, stat
 )
 def test_above_label_ssa(over, status):
     o = opt(run(pancreas(**over)), "pancreas.ssa_above_label")
-    assert o.status == status and o.footnotes == ["h", "j"]
+    assert o.status == status and o.footnotes == ["h", "j", "a"]  # a: its footnote-a qualifier
+
+
+@pytest.mark.parametrize("entry", ["pancreas.ssa_sstr_positive", "pancreas.ssa_sstr_negative"])
+@pytest.mark.parametrize(
+    ("significant", "functional", "status"),
+    [
+        (True, False, "not_eligible"),
+        (True, True, "eligible"),
+        (False, False, "eligible"),
+        (True, None, "needs_data"),
+    ],
+)
+def test_ssa_entries_follow_footnote_a(entry, significant, functional, status):
+    sstr = "positive" if entry.endswith("positive") else "negative"
+    history = [{"agent": "octreotide_lar", "start": "2023-01-01", "end": "2024-01-01", "progressed": True}]
+    p = pancreas(
+        disease={"status": "progressive", "progression_clinically_significant": significant},
+        tumor={"functional": functional, "sstr_status": sstr},
+        treatments=history,
+    )
+    assert opt(run(p), entry).status == status
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
-"""Knowledge releases: 5.2024-r2 (the default) re-encodes NCCN NET V.5.2024; 5.2024 stays loadable as released.
+"""Knowledge releases: 5.2024-r3 (the default) and 5.2024-r2 re-encode NCCN NET V.5.2024; 5.2024 and
+5.2024-r2 stay loadable as released.
 
-Each change of r2 (its manifest's ``changes``) is tested here against both releases, so a test fails
-if r2 loses a fix or if the first release's folder is edited.
+Each change of a release (its manifest's ``changes``) is tested here against the release it replaces,
+so a test fails if a later release loses a fix or if a released folder is edited.
 """
 
 from __future__ import annotations
@@ -15,19 +16,21 @@ from netcds import load_knowledge
 from netcds.knowledge.load import DEFAULT_VERSION, available_versions, default_knowledge_dir
 from tests.conftest import g3, gi, lung, opt, pancreas, run
 
-R1, R2 = load_knowledge("5.2024"), load_knowledge("5.2024-r2")
+R1, R2, R3 = load_knowledge("5.2024"), load_knowledge("5.2024-r2"), load_knowledge("5.2024-r3")
 
 
 def test_default_is_the_newest_release_of_the_same_guideline_version():
-    assert DEFAULT_VERSION == "5.2024-r2" and load_knowledge() is R2
+    assert DEFAULT_VERSION == "5.2024-r3" and load_knowledge() is R3
     assert (R1.version, R1.release, R1.manifest.replaces) == ("5.2024", "5.2024", None)
     assert (R2.version, R2.release, R2.manifest.replaces) == ("5.2024", "5.2024-r2", "5.2024")
-    assert len(R2.manifest.changes) == 5
+    assert (R3.version, R3.release, R3.manifest.replaces) == ("5.2024", "5.2024-r3", "5.2024-r2")
+    assert (len(R2.manifest.changes), len(R3.manifest.changes)) == (5, 2)
 
 
 def test_the_first_release_is_unchanged():
     # the digest every evaluation made with it records; editing the released folder changes it
     assert R1.digest == "77b4e68f92ec1b36"
+    assert R2.digest == "7bef4424f74a5b55"
 
 
 @pytest.mark.parametrize("folder", available_versions())
@@ -40,8 +43,8 @@ def test_evaluation_names_version_and_release():
     ev = run(gi())
     assert (ev.guideline.version, ev.guideline.release, ev.guideline.digest) == (
         "5.2024",
-        "5.2024-r2",
-        R2.digest,
+        "5.2024-r3",
+        R3.digest,
     )
     old = run(gi(), R1)
     assert (old.guideline.version, old.guideline.release) == ("5.2024", "5.2024")
@@ -91,10 +94,25 @@ def test_pancreas_states_its_footnote_inference_and_the_missing_page():
 )
 def test_ssa_entries_carry_footnote_a_where_the_table_has_it(make, entry):
     p = make(disease={"progression_clinically_significant": True}, tumor={"functional": False})
-    o = opt(run(p), entry)
+    o = opt(run(p, R2), entry)  # r2: a qualifier only, the entry stays eligible
     assert o.status == "eligible" and "a" in o.footnotes
     assert [q.met for q in o.qualifiers if q.footnote == "a"] == [False]
     assert "a" not in opt(run(p, R1), entry).footnotes
+    now = opt(run(p), entry)  # r3: footnote a is a condition of the entry
+    assert now.status == "not_eligible" and "a" in now.footnotes
+    assert not [q for q in now.qualifiers if q.footnote == "a"]
+    assert any(r.startswith("Not met: footnote a") for r in now.reasons)
+
+
+@pytest.mark.parametrize(
+    ("make", "entry"),
+    [(gi, "gi.ssa_above_label"), (lung, "lung.ssa_above_label"), (pancreas, "pancreas.ssa_above_label")],
+)
+def test_above_label_ssa_entries_gain_the_footnote_a_qualifier_in_r3(make, entry):
+    p = make(disease={"progression_clinically_significant": True}, tumor={"functional": False})
+    assert [q.met for q in opt(run(p), entry).qualifiers if q.footnote == "a"] == [False]
+    assert not [q for q in opt(run(p, R2), entry).qualifiers if q.footnote == "a"]
+    assert opt(run(p), entry).status == opt(run(p, R2), entry).status  # status unchanged
 
 
 def test_g3_has_no_footnote_a_qualifier():
@@ -109,6 +127,6 @@ def test_table_pages_come_from_the_data_and_match_the_first_release(make):
     ]
 
 
-def test_bundled_folders_are_the_two_releases():
-    assert available_versions() == ["5.2024", "5.2024-r2"]
+def test_bundled_folders_are_the_three_releases():
+    assert available_versions() == ["5.2024", "5.2024-r2", "5.2024-r3"]
     assert all((Path(default_knowledge_dir()) / "nccn-net" / v).is_dir() for v in available_versions())

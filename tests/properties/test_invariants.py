@@ -130,6 +130,8 @@ def test_ssa_plan_follows_footnote_a(record):
         assert plan == "not_applicable"
     elif significant is None or functional is None:
         assert plan == "needs_data" and ev.ssa_plan.missing
+    elif p.treatments is None:  # unknown is not false: whether an SSA is given is not recorded
+        assert plan == "needs_data" and ev.ssa_plan.missing == ["treatments"]
     else:
         assert plan == ("continue" if functional else "discontinue")
 
@@ -168,18 +170,28 @@ def test_filling_an_unknown_never_overturns_a_definite_verdict(record, data):
 
 @PROFILE
 @given(patients())
-def test_footnote_a_qualifier_at_the_ssa_options_agrees_with_the_ssa_plan(record):
+def test_footnote_a_at_the_ssa_options_agrees_with_the_ssa_plan(record):
     p, ev = run(record)
     plan = ev.ssa_plan.action
-    # the plan reads an unrecorded history as "if an SSA is given"; the qualifier leaves it unknown
-    undecided = p.treatments is None
     for o in ev.options:
+        stops = any(r.startswith("Not met: footnote a") for r in o.reasons)
+        if o.regimen == "ssa" and ev.setting.table != "wd_g3":  # 5.2024-r3: footnote a is a condition
+            if plan == "discontinue":
+                assert o.status == "not_eligible" and stops
+            elif plan in ("continue", "not_applicable"):
+                assert not stops
+            else:  # needs_data: the entry is not eligible on an unknown, unless a functional tumor decides it
+                assert not stops
+                if o.status == "eligible":
+                    assert build_facts(p).get("derived.functional") is True
+        else:
+            assert not stops
         for q in o.qualifiers:
             if q.footnote != "a":
                 continue
-            assert o.regimen == "ssa" and ev.setting.table != "wd_g3"
+            assert o.regimen == "ssa_above_label" and ev.setting.table != "wd_g3"
             if plan == "discontinue":
-                assert q.met is False or (q.met is None and undecided)
+                assert q.met is False
             elif plan in ("continue", "not_applicable"):
                 assert q.met is True
             else:  # needs_data: unknown, or already decided by a functional tumor

@@ -28,6 +28,7 @@ TABLES = {
     "audit_log",
     "used_jti",
     "evaluation_outputs",
+    "issued_cards",
     "alembic_version",
 }
 # replace a stored evaluation's output document (outputs are stored once per hash, evaluations point at them)
@@ -45,7 +46,7 @@ def test_migrations_run_from_empty(db_url: str) -> None:
     engine = make_engine(db_url)
     assert schema_revision(engine) is None
     migrate(engine)
-    assert schema_revision(engine) == "0003"
+    assert schema_revision(engine) == "0004"
     assert set(inspect(engine).get_table_names()) >= TABLES
     migrate(engine)  # idempotent
     with engine.connect() as conn:  # the models match what the migrations built
@@ -74,7 +75,7 @@ def test_evaluation_persisted_with_its_versions(db_url: str) -> None:
     )
     stored = store.get_evaluation(info.evaluation_id)
     assert stored.guideline_id == "nccn-net"
-    assert stored.guideline_version == "5.2024-r2"
+    assert stored.guideline_version == "5.2024-r3"
     assert stored.knowledge_digest == kb.digest
     assert stored.engine_version == __version__
     assert stored.input_hash == digest == sha256_hex(canonical_json(p))
@@ -111,7 +112,7 @@ def test_replay_identical(db_url: str) -> None:
     assert result.identical
     assert result.differences == []
     assert result.stored_output_hash == result.replay_output_hash
-    assert result.guideline_version == "5.2024-r2"
+    assert result.guideline_version == "5.2024-r3"
     store.close()
 
 

@@ -103,6 +103,19 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
                 current,
             ],
         )
+    if ts is None:  # unknown is not false: whether an SSA is being given decides if there is one to stop
+        return SsaPlan(
+            action="needs_data",
+            footnote=letter,
+            source=src,
+            missing=["treatments"],
+            reasons=[
+                f"Clinically significant progression in a {'functional' if functional else 'non-functional'} "
+                f"tumor ({fwhy}): if octreotide LAR or lanreotide is being given, footnote {letter} says to "
+                f"{'continue' if functional else 'stop'} it; whether it is, is not recorded.",
+                current,
+            ],
+        )
     if functional:
         return SsaPlan(
             action="continue",
@@ -121,7 +134,6 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
         source=src,
         reasons=[
             f"Clinically significant progression in a non-functional tumor ({fwhy}): stop the SSA.",
-            f"Footnote {letter} also allows an SSA to be combined with any subsequent option.",
             current,
         ],
     )
