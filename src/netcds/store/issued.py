@@ -9,11 +9,12 @@ answer is sent); the feedback endpoint looks the named cards up by that primary 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,6 +29,15 @@ if TYPE_CHECKING:
     from netcds.store.repo import KnownSet
 
 IssuedCard = tuple[str, Sequence[str]]  # a card's uuid and its suggestions' uuids
+
+
+@functools.cache
+def _insert(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for ``issued_cards``, built once per dialect: executed with a
+    list of rows it is compiled once (SQLAlchemy's cache), where a multi-row ``values(rows)`` statement
+    was compiled again for every answer (about a tenth of the mixed load's server CPU)."""
+    ins = sqlite_insert if dialect == "sqlite" else pg_insert
+    return ins(IssuedCardRow).on_conflict_do_nothing(index_elements=["service_id", "card_uuid"])
 
 
 def _done() -> Future[None]:
@@ -73,12 +83,7 @@ class IssuedCards:
             if not rows:
                 return
             in_batch.update(f"{service_id}|{r['card_uuid']}" for r in rows)
-            ins = sqlite_insert if s.get_bind().dialect.name == "sqlite" else pg_insert
-            s.execute(
-                ins(IssuedCardRow)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["service_id", "card_uuid"])
-            )
+            s.execute(_insert(s.get_bind().dialect.name), rows)  # executemany of one cached statement
 
         future = self._batch.submit(append)
 
