@@ -10,7 +10,7 @@ card uuids.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -26,6 +26,7 @@ from netcds.api.auth import OPEN, MissingTokenError, Principal
 from netcds.api.context import INLINE_BYTES, Later, ServiceContext, app_context, run_later, run_work, service
 from netcds.api.eval_cache import OBJECT_FACTOR, MappedPatient
 from netcds.api.examples import FEEDBACK_EXAMPLE, ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
+from netcds.api.hook_checks import check_context_patient, check_draft_subjects, invalid_hook
 from netcds.api.hook_models import (
     SERVICES,
     CardsResponse,
@@ -55,7 +56,6 @@ from netcds.fhir.cards import (
     unscreened_card,
     with_explanation,
 )
-from netcds.fhir.read import patient_id as patient_id_of
 from netcds.ids import new_id
 from netcds.patient import Patient
 from netcds.store.canonical import canonical_json, content_hash, sha256_hex
@@ -152,14 +152,14 @@ async def call_service(service_id: ServiceId, request: Request) -> Response:
         who = _principal(request, ctx, [f"{ctx.base_url}/cds-services/{service_id}"])
         data, req = _once(scratch, "request", parse)
         if req.hook != definition.hook:
-            raise _invalid_hook(
+            raise invalid_hook(
                 "hook",
                 f"must be '{definition.hook}'",
                 f"service {service_id} answers the '{definition.hook}' hook, not '{req.hook}'",
             )
         patient_id = req.context.get("patientId")
         if not isinstance(patient_id, str) or not patient_id:
-            raise _invalid_hook(
+            raise invalid_hook(
                 "context.patientId", "required (the FHIR id of the patient)", "context.patientId: required"
             )
         raw = data if isinstance(data, dict) else {}
@@ -256,7 +256,7 @@ def _patient(call: _Call) -> MappedPatient:
         # a live hook reads the record as of today (UTC), so ages and "within 3 weeks" checks can be
         # assessed; the date is part of the stored input (Patient.as_of), so a replay stays exact
         as_of = datetime.now(UTC).date() if ctx.settings.hooks_as_of_today else None
-        _check_context_patient(call.req.context.get("patientId"), prefetch)
+        check_context_patient(call.req.context.get("patientId"), prefetch)
         return prefetch, canonical_json(prefetch), as_of
 
     prefetch, text, as_of = _once(call.scratch, "prefetch", prefetched)
@@ -268,38 +268,6 @@ def _patient(call: _Call) -> MappedPatient:
     )
     assert patient is not None
     return patient
-
-
-def _check_context_patient(patient_id: Any, prefetch: Mapping[str, Any]) -> None:
-    """The prefetched Patient must be the context patient: cards about another chart's data would be
-    shown in this one (the mapping already refuses resources about another patient than the Patient)."""
-    if not isinstance(patient_id, str) or not patient_id:
-        return
-    patient = prefetch.get("patient")
-    if isinstance(patient, Mapping) and patient.get("resourceType") == "Patient":
-        found = patient.get("id")
-        if isinstance(found, str) and found and found != patient_id:
-            raise InputError("prefetch.patient.id", "is not the patient named by context.patientId")
-
-
-def _check_draft_subjects(patient_id: Any, orders: Mapping[str, Any]) -> None:
-    """Each draft order must be for the context patient (an order for another chart is refused)."""
-    if not isinstance(patient_id, str) or not patient_id:
-        return
-    for i, entry in enumerate(orders.get("entry") or []):
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        subject = resource.get("subject") if isinstance(resource, Mapping) else None
-        named = patient_id_of(subject.get("reference")) if isinstance(subject, Mapping) else None
-        if named is not None and named != patient_id:  # a urn:uuid reference cannot be compared
-            where = f"context.draftOrders.entry[{i}].resource.subject.reference"
-            message = "names another patient than context.patientId"
-            raise _invalid_hook(where, message)
-
-
-def _invalid_hook(field: str, message: str, detail: str | None = None) -> ApiProblem:
-    """A 422 problem naming the one hook-request field at fault."""
-    detail = detail or f"{field}: {message}"
-    return ApiProblem(422, detail, kind="validation", title="Invalid hook request", errors=[(field, message)])
 
 
 def _cards(cards: list[dict[str, Any]]) -> Response:
@@ -373,7 +341,7 @@ def _targets(req: HookRequest, drafts: list[DraftMedication]) -> list[DraftMedic
     selections = req.context.get("selections")
     if not isinstance(selections, list) or not all(isinstance(s, str) for s in selections):
         # required by order-select: without it every draft would be read as the clinician's choice
-        raise _invalid_hook(
+        raise invalid_hook(
             "context.selections",
             "required: a list of references, e.g. MedicationRequest/123",
             "context.selections: required for order-select, a list of the selected orders' references",
@@ -386,8 +354,8 @@ def _order_check(call: _Call) -> Response:
     ctx, service_id, req = call.ctx, call.service_id, call.req
     orders = req.context.get("draftOrders")
     if not isinstance(orders, dict) or orders.get("resourceType") != "Bundle":
-        raise _invalid_hook("context.draftOrders", "must be a FHIR Bundle")
-    _check_draft_subjects(req.context.get("patientId"), orders)
+        raise invalid_hook("context.draftOrders", "must be a FHIR Bundle")
+    check_draft_subjects(req.context.get("patientId"), orders)
     drafts = draft_medications(orders, optional.rxnorm_codes())
     targets = _targets(req, drafts)
     action = f"hooks.{req.hook}"

@@ -1,0 +1,43 @@
+"""Checks of a CDS Hooks request that refuse it as a whole: the prefetched record and the draft orders
+must be about the context patient; a refusal is a 422 problem naming the one field at fault."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from netcds.api.problems import ApiProblem
+from netcds.errors import InputError
+from netcds.fhir.read import patient_id as patient_id_of
+
+
+def check_context_patient(patient_id: Any, prefetch: Mapping[str, Any]) -> None:
+    """The prefetched Patient must be the context patient: cards about another chart's data would be
+    shown in this one (the mapping already refuses resources about another patient than the Patient)."""
+    if not isinstance(patient_id, str) or not patient_id:
+        return
+    patient = prefetch.get("patient")
+    if isinstance(patient, Mapping) and patient.get("resourceType") == "Patient":
+        found = patient.get("id")
+        if isinstance(found, str) and found and found != patient_id:
+            raise InputError("prefetch.patient.id", "is not the patient named by context.patientId")
+
+
+def check_draft_subjects(patient_id: Any, orders: Mapping[str, Any]) -> None:
+    """Each draft order must be for the context patient (an order for another chart is refused)."""
+    if not isinstance(patient_id, str) or not patient_id:
+        return
+    for i, entry in enumerate(orders.get("entry") or []):
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        subject = resource.get("subject") if isinstance(resource, Mapping) else None
+        named = patient_id_of(subject.get("reference")) if isinstance(subject, Mapping) else None
+        if named is not None and named != patient_id:  # a urn:uuid reference cannot be compared
+            where = f"context.draftOrders.entry[{i}].resource.subject.reference"
+            message = "names another patient than context.patientId"
+            raise invalid_hook(where, message)
+
+
+def invalid_hook(field: str, message: str, detail: str | None = None) -> ApiProblem:
+    """A 422 problem naming the one hook-request field at fault."""
+    detail = detail or f"{field}: {message}"
+    return ApiProblem(422, detail, kind="validation", title="Invalid hook request", errors=[(field, message)])
