@@ -17,7 +17,7 @@ from netcds.facts import Facts
 from netcds.knowledge.schema import TIER_ORDER, Knowledge
 from netcds.patient import Patient
 from netcds.safety import AgentKnowledge, DoseResult, screen_regimen
-from netcds.safety.screen import ScreenSession
+from netcds.safety.screen import NO_DOSE, ScreenSession
 from netcds.sequencing.annotation import annotate
 from netcds.sequencing.data import SequencingData
 
@@ -39,8 +39,7 @@ def sequencing_digest(data: SequencingData) -> str:
 def _dose_summary(doses: list[DoseResult]) -> str:
     parts = []
     for d in doses:
-        # "avoid ..." and "not determined ..." are no adjusted dose: they say there is none
-        adjusted = bool(d.adjusted) and not str(d.adjusted).startswith(("avoid", "not determined"))
+        adjusted = bool(d.adjusted) and not str(d.adjusted).startswith(NO_DOSE)  # "avoid: ..." is no dose
         parts.append(f"{d.agent}: {d.adjusted or d.standard}" + (" (adjusted)" if adjusted else ""))
     return "; ".join(parts)
 

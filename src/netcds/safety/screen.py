@@ -18,7 +18,7 @@ from netcds.safety.models import AgentScreen, DoseResult, Kind, RegimenScreen, S
 from netcds.safety.rule_inputs import Reader, readers, rule_inputs
 from netcds.safety.schema import SEVERITY_ORDER, Adjustment, Checked, Cite, Effect, Monograph, Severity
 
-__all__ = ["load_agents", "option_safety", "screen_agent", "screen_regimen"]
+__all__ = ["NO_DOSE", "load_agents", "option_safety", "screen_agent", "screen_regimen"]
 
 # regimens whose drug part differs from REGIMEN_AGENTS (radiotherapy has no monograph)
 REGIMEN_DRUGS: dict[str, tuple[str, ...]] = {"rt_fluoropyrimidine": ("fluorouracil", "capecitabine")}
@@ -179,7 +179,7 @@ class _Screen:
         # all (avoid, or rules that cannot be combined): recording the fact would not give one either
         if base_pending and not no_dose and not any(a.effect.base is not None for a in applied):
             need = sorted({m for a, r in pending if a in base_pending for m in (r.missing or _fields(r))})
-            adjusted, value = f"not determined until recorded: {', '.join(need)}", None
+            adjusted, value = f"{PENDING}{', '.join(need)}", None
         return DoseResult(
             agent=self.mono.id,
             standard=standard,
@@ -205,6 +205,8 @@ def _fmt(x: float) -> str:
 # the adjusted dose in words, its amount, notes for rules_applied, and whether the label gives no dose at all
 Combined = tuple[str | None, float | None, list[str], bool]
 NOT_DETERMINED = "not determined: "
+PENDING = "not determined until recorded: "
+NO_DOSE = ("avoid: ", NOT_DETERMINED, PENDING)  # how a dose text that gives no dose at all begins
 
 
 def _situation(a: Adjustment) -> str:
@@ -256,7 +258,7 @@ def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -
         return None, None, [], False
     avoid = [a for a in applied if a.effect.avoid]
     if avoid:
-        return "avoid: " + "; ".join(a.effect.text for a in avoid), None, [], True
+        return NO_DOSE[0] + "; ".join(a.effect.text for a in avoid), None, [], True
     notes: list[str] = []
     bases = [a.effect.base for a in applied if a.effect.base is not None]
     numeric = [a for a in applied if a.effect.base is None]
@@ -264,7 +266,7 @@ def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -
     if why:
         situations = " together with ".join(dict.fromkeys(_situation(a) for a in numeric))
         rules = " and ".join(f"{a.id} ({a.source.section})" for a in numeric)
-        notes.append(f"not determined: {rules}: {why}; the label gives no dose for them together")
+        notes.append(f"{NOT_DETERMINED}{rules}: {why}; the label gives no dose for them together")
         text = (
             f"{NOT_DETERMINED}the label gives no dose for {situations} ({why}); avoid the combination or "
             "choose alternatives"

@@ -70,8 +70,8 @@ def _order_input(
     facts: Facts,
     data: SequencingData,
     extra: Sequence[str],
+    holding: set[str],
 ) -> OrderInput:
-    holding = {r.id for r in data.rules if r.holds_back}
     held = ["; ".join(c.basis) or c.text for c in considerations if c.rule_id in holding]
     return OrderInput(
         category=o.category,
@@ -98,11 +98,12 @@ def annotate(
     base = extend(facts, seq_facts(lines, summary, pace))
     options: list[OptionSequencing] = []
     inputs: dict[str, OrderInput] = {}
+    holding = {r.id for r in data.rules if r.holds_back}  # the rules that hold an option back
     for o in evaluation.options:
         opt_facts = extend(base, option_facts(o, base, lines, data))
         considerations, undecided = considerations_for(o, evaluation.setting.table, opt_facts, data)
         extra = (held_back or {}).get(o.entry_id, ())
-        inputs[o.entry_id] = _order_input(o, considerations, opt_facts, data, extra)
+        inputs[o.entry_id] = _order_input(o, considerations, opt_facts, data, extra, holding)
         options.append(
             OptionSequencing(
                 entry_id=o.entry_id,
