@@ -97,3 +97,61 @@ def test_no_claim_without_progression_on_the_regimen():
     assert _claim(r, "gi.everolimus") is None
     # progression on the standard-dose SSA is what the above-label entry is for: no claim there
     assert _claim(r, "gi.ssa_above_label") is None
+
+
+# --- progression only after a finished course of durable control --------------------------------------------
+AFTER = "durability.progressed_after_durable_course"
+PRRT_2022 = tx("lu177_dotatate", "2022-01-10", "2022-06-27", progressed=True, progression_date="2023-08-14")
+
+
+def _prrt_patient(*courses):
+    return gi(as_of="2025-04-01", tumor={"sstr_status": "positive"}, treatments=[OCT_STD, *courses])
+
+
+def test_progression_long_after_a_finished_prrt_course_is_neutral_and_not_held_back():
+    """19 months from the start of a finished PRRT course to progression: stated, not counted against."""
+    ev, r = seq(_prrt_patient(PRRT_2022))
+    o = r.for_option("gi.lu177_dotatate")
+    assert _claim(r, "gi.lu177_dotatate") is None
+    (c,) = [c for c in o.considerations if c.rule_id == AFTER]
+    assert c.direction == "neutral" and c.factor == "prior_durability"
+    assert "line 2 Lu-177 dotatate" in c.text and "progression on 2023-08-14 (after the course ended)" in c.text
+    assert "19.1 months from its start" in c.text and "does not address giving it again" in c.text
+    assert not any(f.rule_id == RULE for f in o.order_factors)
+    assert "placed after the options without such a concern" not in o.order_explanation
+    assert (o.status, opt(ev, "gi.lu177_dotatate").status) == ("eligible", "eligible")
+
+
+def test_progression_soon_after_a_finished_prrt_course_is_held_back():
+    """8 months from the start: not durable control, so the progression counts against it."""
+    short = tx("lu177_dotatate", "2022-01-10", "2022-06-27", progressed=True, progression_date="2022-09-12")
+    _, r = seq(_prrt_patient(short))
+    o = r.for_option("gi.lu177_dotatate")
+    assert _claim(r, "gi.lu177_dotatate") is not None and AFTER not in rules(o)
+    assert "placed after the options without such a concern" in o.order_explanation
+
+
+def test_a_later_course_that_failed_outweighs_an_earlier_durable_one():
+    again = tx("lu177_dotatate", "2023-10-02", "2024-03-18", progressed=True, progression_date="2024-05-06")
+    _, r = seq(_prrt_patient(PRRT_2022, again))
+    o = r.for_option("gi.lu177_dotatate")
+    c = _claim(r, "gi.lu177_dotatate")
+    assert c is not None and AFTER not in rules(o)
+    assert "2022-01-10 to 2022-06-27" in c.text and "2023-10-02 to 2024-03-18" in c.text
+
+
+def test_progression_without_a_date_after_the_course_is_not_excused():
+    """The record says it progressed but not when: nothing shows it came after durable control."""
+    undated = tx("lu177_dotatate", "2022-01-10", "2023-06-27", progressed=True)
+    _, r = seq(_prrt_patient(undated))
+    assert _claim(r, "gi.lu177_dotatate") is not None
+    assert AFTER not in rules(r.for_option("gi.lu177_dotatate"))
+
+
+def test_long_control_while_on_a_continuous_drug_is_still_progression_on_it():
+    """Everolimus for 2 years, stopped at progression: the disease progressed on it, not after."""
+    evero = tx("everolimus", "2022-01-10", "2024-01-10", progressed=True, stop_reason="progression",
+               progression_date="2024-01-10")  # fmt: skip
+    _, r = seq(gi(as_of="2025-04-01", treatments=[OCT_STD, evero]))
+    assert _claim(r, "gi.everolimus") is not None
+    assert AFTER not in rules(r.for_option("gi.everolimus"))

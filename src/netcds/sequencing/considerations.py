@@ -70,6 +70,39 @@ def _received_and_progressed(
     return received, Derived(False, "no progression recorded on it" if mine else "not received before")
 
 
+def _after_durable_course(ln: LineOfTherapy, durable_months: float) -> bool:
+    """The disease progressed only after the line had ended, having been controlled for at least
+    the durable-control convention from the line's start (e.g. a finished PRRT course)."""
+    return (
+        PROGRESSING_NOW not in ln.notes
+        and ln.end is not None
+        and ln.progression_date is not None
+        and ln.progression_date > ln.end
+        and ln.durability.months is not None
+        and ln.durability.months >= durable_months
+    )
+
+
+def _without_durable_control(
+    progressed: Derived, regimen: str, lines: list[LineOfTherapy], data: SequencingData
+) -> Derived:
+    """``opt.progressed_without_durable_control``: progression on the regimen counted against it,
+    i.e. any progression but one that came after a finished course of durable control (unknown
+    and false exactly as ``opt.progressed_on``)."""
+    if progressed.value is not True:
+        return progressed
+    limit = data.conventions.durable_control_months
+    hits = [(ln, how) for ln, how in lines_giving(regimen, lines, data) if ln.progressed]
+    against = [_progression_words(ln, how) for ln, how in hits if not _after_durable_course(ln, limit)]
+    if against:
+        return Derived(True, "; ".join(against))
+    return Derived(
+        False,
+        "progression only after a finished course that controlled the disease for at least "
+        f"{limit:g} months (netcds convention): " + "; ".join(_line_named(ln) for ln, _ in hits),
+    )
+
+
 def seq_facts(
     lines: list[LineOfTherapy], summary: HistorySummary, pace: ProgressionPace
 ) -> dict[str, Derived]:
@@ -173,6 +206,7 @@ def option_facts(
         for name in (
             "opt.received",
             "opt.progressed_on",
+            "opt.progressed_without_durable_control",
             "opt.stopped_for_toxicity",
             "opt.short_durability",
             "opt.durable_control",
@@ -185,6 +219,9 @@ def option_facts(
     mine = courses_of(reg, lines)
     related = same_class_lines(reg, lines, data)
     out["opt.received"], out["opt.progressed_on"] = _received_and_progressed(reg, lines, data)
+    out["opt.progressed_without_durable_control"] = _without_durable_control(
+        out["opt.progressed_on"], reg, lines, data
+    )
     tox = [ln for ln in mine if "toxicity" in ln.stop_reasons]
     out["opt.stopped_for_toxicity"] = Derived(
         bool(tox), _lines_words(tox) + " stopped for toxicity" if tox else "not stopped for toxicity"

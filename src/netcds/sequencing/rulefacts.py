@@ -31,6 +31,8 @@ SEQ_FACTS: dict[str, FactSpec] = {
                  "how the latest progression was established"),
         FactSpec("opt.received", "bool", (), "regimen received before"),
         FactSpec("opt.progressed_on", "bool", (), "progression on this regimen before"),
+        FactSpec("opt.progressed_without_durable_control", "bool", (),
+                 "progression on this regimen other than after a finished course of durable control"),
         FactSpec("opt.stopped_for_toxicity", "bool", (), "regimen stopped for toxicity before"),
         FactSpec("opt.short_durability", "bool", (), "short benefit from this regimen before"),
         FactSpec("opt.durable_control", "bool", (), "durable control from this regimen before"),
