@@ -55,6 +55,32 @@ def test_cabozantinib_procedures_beyond_the_hold_stay_planning_notes(
     assert items("cabozantinib", over, akb)[rule].severity == "info"
 
 
+# ------------------------------------------------------------------------ sunitinib: the same wound-healing holds
+
+
+@pytest.mark.parametrize(
+    ("rule", "over"),
+    [
+        ("recent_major_surgery", comorb(recent_major_surgery_date="2025-02-22")),  # 7 days before as_of
+        ("wound_not_healed", comorb(wound_healed=False)),
+        ("surgery_within_3_weeks", comorb(planned_surgery_date="2025-03-15")),
+    ],
+)
+def test_sunitinib_wound_healing_holds_are_critical_and_cite_the_label_section(
+    rule: str, over: dict[str, Any], akb: AgentKnowledge
+) -> None:
+    it = items("sunitinib", over, akb)[rule]
+    assert it.kind == "warning" and it.severity == "critical"
+    assert it.action.startswith("Do not start")
+    assert it.source.section == "5.14 Impaired Wound Healing"
+    assert it.source.url == "https://www.pfizermedicalinformation.com/sutent/warnings"
+
+
+def test_sunitinib_surgery_beyond_the_hold_is_a_planning_note(akb: AgentKnowledge) -> None:
+    got = items("sunitinib", comorb(planned_surgery_date="2025-04-15"), akb)
+    assert got["surgery_later"].severity == "info" and "surgery_within_3_weeks" not in got
+
+
 # ------------------------------------------------------------------------ Lu-177 dotatate: footnote o
 
 
