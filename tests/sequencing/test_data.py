@@ -65,6 +65,15 @@ def broken(tmp_path: Path, mutate) -> Path:
         (lambda r: r["classes"]["prrt"]["agents"].append("everolimus"), "already in class"),
         (lambda r: r["rules"][0].update(excludes=["aspirin"]), "excludes: unknown regimen 'aspirin'"),
         (lambda r: r["rules"][0].update(text="Named here: {opt.nonsense}."), "unknown sequencing fact"),
+        (
+            lambda r: r["variants"][0]["regimens"].append("aspirin"),
+            "variants[0].regimens: unknown regimen 'aspirin'",
+        ),
+        (lambda r: r["variants"][1]["regimens"].append("carboplatin_etoposide"), "already in another group"),
+        (
+            lambda r: r["variants"][0].update(regimens=["folfiri"]),
+            "variants[0].regimens: List should have at least 2",
+        ),
     ],
 )
 def test_broken_file_rejected_with_its_path(tmp_path, mutate, where):

@@ -115,7 +115,9 @@ def test_progression_long_after_a_finished_prrt_course_is_neutral_and_not_held_b
     assert _claim(r, "gi.lu177_dotatate") is None
     (c,) = [c for c in o.considerations if c.rule_id == AFTER]
     assert c.direction == "neutral" and c.factor == "prior_durability"
-    assert "line 2 Lu-177 dotatate" in c.text and "progression on 2023-08-14 (after the course ended)" in c.text
+    assert (
+        "line 2 Lu-177 dotatate" in c.text and "progression on 2023-08-14 (after the course ended)" in c.text
+    )
     assert "19.1 months from its start" in c.text and "does not address giving it again" in c.text
     assert not any(f.rule_id == RULE for f in o.order_factors)
     assert "placed after the options without such a concern" not in o.order_explanation
@@ -155,3 +157,51 @@ def test_long_control_while_on_a_continuous_drug_is_still_progression_on_it():
     _, r = seq(gi(as_of="2025-04-01", treatments=[OCT_STD, evero]))
     assert _claim(r, "gi.everolimus") is not None
     assert AFTER not in rules(r.for_option("gi.everolimus"))
+
+
+# --- regimens the guideline offers as one choice ------------------------------------------------------------
+VARIANT = "durability.progressed_on_variant"
+UNFAVORABLE = {"biology": "unfavorable"}
+
+
+def _variant(result, entry_id):
+    found = [c for c in result.for_option(entry_id).considerations if c.rule_id == VARIANT]
+    return found[0] if found else None
+
+
+def test_progression_on_cisplatin_etoposide_is_stated_at_carboplatin_etoposide():
+    cis = tx("cisplatin_etoposide", "2024-01-10", "2024-07-10", progressed=True, stop_reason="progression")
+    ev, r = seq(g3(as_of="2025-04-01", disease=UNFAVORABLE, treatments=[cis]))
+    c = _variant(r, "g3adv.carboplatin_etoposide")
+    assert c is not None and c.direction == "against"
+    assert "line 1 cisplatin + etoposide (2024-01-10 to 2024-07-10)" in c.text
+    assert "offers cisplatin/etoposide and carboplatin/etoposide as one choice" in c.text
+    assert any(s.page == "NE-H" and s.table == "WD G3 NETs" for s in [c.source, *c.additional_sources])
+    o = r.for_option("g3adv.carboplatin_etoposide")
+    assert "placed after the options without such a concern" in o.order_explanation
+    assert o.status == opt(ev, "g3adv.carboplatin_etoposide").status == "eligible"
+    # the regimen itself gets its own point, not the variant one
+    assert _variant(r, "g3adv.cisplatin_etoposide") is None and _claim(r, "g3adv.cisplatin_etoposide")
+
+
+def test_folfox_and_capeox_speak_for_each_other_but_not_for_other_oxaliplatin_or_platinum_regimens():
+    capeox = tx("capeox", "2024-01-10", "2024-09-10", progressed=True, stop_reason="progression")
+    _, r = seq(g3(as_of="2025-04-01", disease=UNFAVORABLE, treatments=[capeox]))
+    assert "line 1 CAPEOX" in _variant(r, "g3adv.folfox").text
+    for other in ("g3adv.carboplatin_etoposide", "g3adv.folfiri", "g3adv.folfirinox"):
+        assert _variant(r, other) is None, other
+    # FOLFIRINOX held FOLFOX's agents, but it is not offered as one choice with CAPEOX
+    folfirinox = tx("folfirinox", "2024-01-10", "2024-05-10", progressed=True, stop_reason="progression")
+    _, r2 = seq(g3(as_of="2025-04-01", disease=UNFAVORABLE, treatments=[folfirinox]))
+    assert _variant(r2, "g3adv.capeox") is None
+
+
+def test_variant_without_recorded_progression_makes_no_claim_and_names_the_field():
+    cis = tx("cisplatin_etoposide", "2024-01-10", "2024-07-10", stop_reason="completed")
+    _, r = seq(g3(as_of="2025-04-01", disease={**UNFAVORABLE, "status": "stable"}, treatments=[cis]))
+    o = r.for_option("g3adv.carboplatin_etoposide")
+    assert _variant(r, "g3adv.carboplatin_etoposide") is None
+    assert "treatments[0].progressed" in o.not_assessed
+    no = tx("cisplatin_etoposide", "2024-01-10", "2024-07-10", progressed=False, stop_reason="toxicity")
+    _, r2 = seq(g3(as_of="2025-04-01", disease=UNFAVORABLE, treatments=[no]))
+    assert _variant(r2, "g3adv.carboplatin_etoposide") is None

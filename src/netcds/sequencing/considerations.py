@@ -103,6 +103,30 @@ def _without_durable_control(
     )
 
 
+def _progressed_on_variant(regimen: str, lines: list[LineOfTherapy], data: SequencingData) -> Derived:
+    """``opt.progressed_on_variant``: progression on a regimen offered as one choice with this one
+    (cisplatin/etoposide for carboplatin/etoposide), not on this regimen itself; three-valued as
+    ``opt.progressed_on``."""
+    others, says = data.variants_of(regimen)
+    if not others:
+        return Derived(False, "no regimen is offered as one choice with it")
+    own = {id(ln) for ln, _ in lines_giving(regimen, lines, data)}
+    by_line = {ln.line: ln for o in others for ln in courses_of(o, lines) if id(ln) not in own}
+    given = [by_line[n] for n in sorted(by_line)]
+    hits = [_progression_words(ln, "") for ln in given if ln.progressed]
+    if hits:
+        return Derived(True, "; ".join(hits) + f" ({says})")
+    unknown = [ln for ln in given if ln.progressed is None]
+    if unknown:
+        missing = tuple(
+            f"treatments[{m.index}].progressed" for ln in unknown for m in ln.members if m.role == "line"
+        )
+        return Derived(
+            None, "progression not recorded for " + "; ".join(_line_named(ln) for ln in unknown), missing
+        )
+    return Derived(False, "no progression recorded on " + ", ".join(o.replace("_", " ") for o in others))
+
+
 def seq_facts(
     lines: list[LineOfTherapy], summary: HistorySummary, pace: ProgressionPace
 ) -> dict[str, Derived]:
@@ -207,6 +231,7 @@ def option_facts(
             "opt.received",
             "opt.progressed_on",
             "opt.progressed_without_durable_control",
+            "opt.progressed_on_variant",
             "opt.stopped_for_toxicity",
             "opt.short_durability",
             "opt.durable_control",
@@ -222,6 +247,7 @@ def option_facts(
     out["opt.progressed_without_durable_control"] = _without_durable_control(
         out["opt.progressed_on"], reg, lines, data
     )
+    out["opt.progressed_on_variant"] = _progressed_on_variant(reg, lines, data)
     tox = [ln for ln in mine if "toxicity" in ln.stop_reasons]
     out["opt.stopped_for_toxicity"] = Derived(
         bool(tox), _lines_words(tox) + " stopped for toxicity" if tox else "not stopped for toxicity"

@@ -96,6 +96,14 @@ class Recognition(_Data):
     optional: list[str] = Field(default_factory=list)
 
 
+class Variants(_Data):
+    """Regimens the guideline offers as one choice (one bullet naming them as alternatives), so
+    progression on one is stated at the others."""
+
+    regimens: list[str] = Field(min_length=2)
+    says: Annotated[str, Field(min_length=5)]
+
+
 class RegimenInfo(_Data):
     route: Literal["oral", "infusion", "injection"] | None = None
     lab_monitoring: bool = False
@@ -142,6 +150,7 @@ class SequencingData(_Data):
     classes: dict[str, AgentClass]
     recognition: list[Recognition]
     regimens: dict[str, RegimenInfo]
+    variants: list[Variants] = Field(default_factory=list)
     rules: list[Rule]
 
     @model_validator(mode="after")
@@ -162,6 +171,14 @@ class SequencingData(_Data):
             for a in [*r.requires, *r.optional]:
                 if a not in agents:
                     problems.append(f"recognition[{i}]: unknown agent '{a}'")
+        grouped: set[str] = set()
+        for i, v in enumerate(self.variants):
+            for reg in v.regimens:
+                if reg not in REGIMEN_AGENTS:
+                    problems.append(f"variants[{i}].regimens: unknown regimen '{reg}'")
+                if reg in grouped:
+                    problems.append(f"variants[{i}].regimens: '{reg}' already in another group")
+                grouped.add(reg)
         for rid, info in self.regimens.items():
             if rid not in REGIMEN_AGENTS:
                 problems.append(f"regimens.{rid}: unknown regimen id")
@@ -207,6 +224,13 @@ class SequencingData(_Data):
             url=d.url,
             date=d.date,
         )
+
+    def variants_of(self, regimen: str) -> tuple[list[str], str]:
+        """The other regimens offered as one choice with this one, and how the guideline puts it."""
+        for v in self.variants:
+            if regimen in v.regimens:
+                return [r for r in v.regimens if r != regimen], v.says
+        return [], ""
 
     def class_of(self, agent: str) -> str | None:
         for cid, cls in self.classes.items():

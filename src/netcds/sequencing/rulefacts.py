@@ -33,6 +33,8 @@ SEQ_FACTS: dict[str, FactSpec] = {
         FactSpec("opt.progressed_on", "bool", (), "progression on this regimen before"),
         FactSpec("opt.progressed_without_durable_control", "bool", (),
                  "progression on this regimen other than after a finished course of durable control"),
+        FactSpec("opt.progressed_on_variant", "bool", (),
+                 "progression on a regimen the guideline offers as one choice with this one"),
         FactSpec("opt.stopped_for_toxicity", "bool", (), "regimen stopped for toxicity before"),
         FactSpec("opt.short_durability", "bool", (), "short benefit from this regimen before"),
         FactSpec("opt.durable_control", "bool", (), "durable control from this regimen before"),
