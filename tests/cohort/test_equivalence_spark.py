@@ -124,3 +124,22 @@ def test_spark_rejects_name_the_part_file_and_line_like_duckdb(
     if ext == "csv":
         got, want = [g[:2] + g[3:] for g in got], [w[:2] + w[3:] for w in want]
     assert got == want
+
+
+def test_spark_rejects_the_same_non_utf8_lines_as_duckdb(engine: SparkEngine, tmp_path: Path) -> None:
+    """A byte that is not UTF-8 inside a free-text field (the record id) would reach Spark as U+FFFD and
+    pass validation; both readers reject the line, with the same words. A byte-order mark before the
+    first line is no reject for either."""
+    records = [json.dumps(r).encode() for r in synth_records(4, seed=5)]
+    records[0] = b"\xef\xbb\xbf" + records[0]
+    records[2] = records[2].replace(b'"id": "', b'"id": "\xff', 1)
+    path = tmp_path / "c.ndjson"
+    path.write_bytes(b"\n".join(records) + b"\n")
+    valid, lines = engine.load_cohort(str(path), "ndjson")
+    engine.close()
+    want = [r for _, r in iter_rows(path) if r is not None]
+    got = [json.loads(r) for r in lines]
+    assert valid == 3 and len(got) == len(want) == 1
+    assert got[0]["row"] == want[0]["row"] == 3 and got[0]["field"] == want[0]["field"] == "<row>"
+    assert got[0]["message"] == want[0]["message"]
+    assert want[0]["message"].startswith("not UTF-8 text") and "character 9" in want[0]["message"]

@@ -142,7 +142,17 @@ def validate_record(row: int, record: Any, raw: Any) -> tuple[dict[str, Any] | N
     return canonical_row(row, patient, decision), None
 
 
+REPLACEMENT = "\ufffd"
+
+
 def parse_ndjson_line(row: int, line: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """One NDJSON line -> (canonical row, None) or (None, reject). A line holding U+FFFD is rejected: it
+    is what bytes that are not UTF-8 become when decoded with replacement (as Spark's text reader
+    does), so both backends reject the same lines with the same words."""
+    if REPLACEMENT in line:
+        at = line.index(REPLACEMENT) + 1
+        why = f"not UTF-8 text, or text damaged by an earlier decoding (U+FFFD at character {at})"
+        return None, reject(row, [{"field": "<row>", "message": why}], line)
     try:
         record = loads(line)
     except json.JSONDecodeError as exc:
@@ -246,14 +256,8 @@ def iter_rows(
             with _readable(f), _open_bytes(f) as fh:
                 for n_line, raw_line in enumerate(fh):
                     row += 1
-                    try:  # a row that is not UTF-8 is rejected, not the whole cohort
-                        line = raw_line.decode("utf-8-sig" if n_line == 0 else "utf-8")
-                    except UnicodeDecodeError as exc:
-                        bad = [{"field": "<row>", "message": f"not UTF-8 text (byte {exc.start + 1})"}]
-                        yield located(
-                            (None, reject(row, bad, raw_line.decode("utf-8", "replace"))), name, n_line + 1
-                        )
-                        continue
+                    # a row that is not UTF-8 is rejected (parse_ndjson_line), not the whole cohort
+                    line = raw_line.decode("utf-8-sig" if n_line == 0 else "utf-8", "replace")
                     if line.strip():
                         yield located(parse_ndjson_line(row, line), name, n_line + 1)
     elif fmt == "csv":
