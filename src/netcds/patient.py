@@ -254,6 +254,8 @@ class Patient(_Model):
 
     @model_validator(mode="after")
     def _history_consistent(self) -> Patient:
+        if self.pregnant is True and self.sex == "male":  # which of the two is wrong is unknown
+            raise ValueError("pregnant: is true but sex is male")
         problems = history_problems(self)
         if problems:
             field, message = problems[0]

@@ -67,6 +67,7 @@ def test_unknown_stays_unknown_over_http(client: TestClient) -> None:
         (lambda r: r["tumor"].pop("primary_site"), "tumor.primary_site"),
         (lambda r: r["tumor"].update(functional="no"), "tumor.functional"),
         (lambda r: r.update(age_years="62"), "age_years"),
+        (lambda r: r.update(sex="male", pregnant=True), "pregnant"),
     ],
 )
 def test_invalid_patient_is_422_naming_the_field(client: TestClient, mutate: Any, field: str) -> None:

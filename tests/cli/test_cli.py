@@ -83,6 +83,7 @@ def test_same_input_gives_byte_identical_json():
         ('{"tumor": {"primary_site": "ileum"}, "disease": {"extent": "metastatic"}}', "disease.extent"),
         ('{"tumor": {"primary_site": "ileum", "functional": "yes"}}', "tumor.functional"),
         ('{"tumor": {"primary_site": "ileum"}, "age_years": -3}', "age_years"),
+        ('{"tumor": {"primary_site": "ileum"}, "sex": "male", "pregnant": true}', "pregnant"),
         ('{"disease": {}}', "tumor"),
         ("[]", "<patient>"),
     ],

@@ -109,19 +109,28 @@ def _prrt_patient(*courses):
 
 
 def test_progression_long_after_a_finished_prrt_course_is_neutral_and_not_held_back():
-    """19 months from the start of a finished PRRT course to progression: stated, not counted against."""
+    """13.6 months from the end of a finished PRRT course to progression: stated, not counted against."""
     ev, r = seq(_prrt_patient(PRRT_2022))
     o = r.for_option("gi.lu177_dotatate")
     assert _claim(r, "gi.lu177_dotatate") is None
     (c,) = [c for c in o.considerations if c.rule_id == AFTER]
     assert c.direction == "neutral" and c.factor == "prior_durability"
-    assert (
-        "line 2 Lu-177 dotatate" in c.text and "progression on 2023-08-14 (after the course ended)" in c.text
-    )
-    assert "19.1 months from its start" in c.text and "does not address giving it again" in c.text
+    assert "line 2 Lu-177 dotatate" in c.text and "2022-01-10 to 2022-06-27" in c.text
+    assert "progression 13.6 months after it ended" in c.text and "does not address giving it again" in c.text
     assert not any(f.rule_id == RULE for f in o.order_factors)
     assert "placed after the options without such a concern" not in o.order_explanation
     assert (o.status, opt(ev, "gi.lu177_dotatate").status) == ("eligible", "eligible")
+    # the general durable-control point would say the same again: not repeated
+    assert "durability.same_regimen.durable" not in rules(o)
+
+
+def test_control_is_counted_from_the_end_of_the_course_not_its_start():
+    """12.6 months from the start but 7 months after the last dose: not long after, so held back."""
+    course = tx("lu177_dotatate", "2023-02-01", "2023-07-20", progressed=True, progression_date="2024-02-20")
+    _, r = seq(_prrt_patient(course))
+    o = r.for_option("gi.lu177_dotatate")
+    assert _claim(r, "gi.lu177_dotatate") is not None and AFTER not in rules(o)
+    assert "placed after the options without such a concern" in o.order_explanation
 
 
 def test_progression_soon_after_a_finished_prrt_course_is_held_back():
@@ -175,7 +184,9 @@ def test_progression_on_cisplatin_etoposide_is_stated_at_carboplatin_etoposide()
     c = _variant(r, "g3adv.carboplatin_etoposide")
     assert c is not None and c.direction == "against"
     assert "line 1 cisplatin + etoposide (2024-01-10 to 2024-07-10)" in c.text
-    assert "offers cisplatin/etoposide and carboplatin/etoposide as one choice" in c.text
+    assert (
+        "closely related regimen" in c.text and "the same etoposide doublet with the other platinum" in c.text
+    )
     assert any(s.page == "NE-H" and s.table == "WD G3 NETs" for s in [c.source, *c.additional_sources])
     o = r.for_option("g3adv.carboplatin_etoposide")
     assert "placed after the options without such a concern" in o.order_explanation
@@ -205,3 +216,36 @@ def test_variant_without_recorded_progression_makes_no_claim_and_names_the_field
     no = tx("cisplatin_etoposide", "2024-01-10", "2024-07-10", progressed=False, stop_reason="toxicity")
     _, r2 = seq(g3(as_of="2025-04-01", disease=UNFAVORABLE, treatments=[no]))
     assert _variant(r2, "g3adv.carboplatin_etoposide") is None
+
+
+# --- clinical review, session 13 -----------------------------------------------------------------------------
+def test_ssa_entries_get_no_durable_control_point():
+    """A functional tumor progressing on an ongoing octreotide LAR after 26 months: at the SSA entries
+    (eligible: footnote a keeps the SSA for a functional tumor) no "controlled for a long time" point
+    hides the progression; the SSA plan speaks for it."""
+    ongoing = tx("octreotide_lar", "2023-05-01", None, dose_mg=30, interval_days=28, progressed=True,
+                 progression_date="2025-07-20")  # fmt: skip
+    functional = {"sstr_status": "positive", "functional": True, "syndromes": ["carcinoid_syndrome"],
+                  "hormonal_symptoms": True}  # fmt: skip
+    _, r = seq(gi(as_of="2025-09-01", tumor=functional, treatments=[ongoing]))
+    assert r.for_option("gi.ssa").status == "eligible"
+    for entry in ("gi.ssa", "gi.ssa_above_label"):
+        assert "durability.same_regimen.durable" not in rules(r.for_option(entry)), entry
+
+
+def test_irinotecan_is_not_the_class_of_etoposide():
+    """5.8 months on cisplatin/etoposide: a short benefit, but FOLFIRI (irinotecan, a topoisomerase I
+    inhibitor) shares no class with it; cisplatin + irinotecan still shares the platinum agent."""
+    cis = tx("cisplatin_etoposide", "2024-01-10", "2024-07-05", progressed=True, stop_reason="progression")
+    _, r = seq(g3(as_of="2025-04-01", disease=UNFAVORABLE, treatments=[cis]))
+    assert "durability.same_class.short" not in rules(r.for_option("g3adv.folfiri"))
+    assert "durability.same_class.short" in rules(r.for_option("g3adv.cisplatin_irinotecan"))
+
+
+def test_long_term_control_preference_does_not_place_prrt_early_after_a_prrt_course():
+    pref = {"priority": "long_term_control"}
+    _, before = seq(gi(as_of="2025-04-01", tumor={"sstr_status": "positive"}, preferences=pref,
+                       treatments=[OCT_STD]))  # fmt: skip
+    assert "preference.long_term_control.prrt" in rules(before.for_option("gi.lu177_dotatate"))
+    _, after = seq(_prrt_patient(PRRT_2022) | {"preferences": pref})
+    assert "preference.long_term_control.prrt" not in rules(after.for_option("gi.lu177_dotatate"))

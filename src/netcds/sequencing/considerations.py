@@ -14,7 +14,7 @@ from netcds.facts import Derived, Facts, any3
 from netcds.logic.ast import facts_of
 from netcds.logic.evaluate import evaluate
 from netcds.sequencing.data import PLACEHOLDER, SequencingData
-from netcds.sequencing.lines import PROGRESSING_NOW
+from netcds.sequencing.lines import PROGRESSING_NOW, months
 from netcds.sequencing.models import Consideration, HistorySummary, LineOfTherapy, ProgressionPace
 from netcds.sequencing.option_history import courses_of, lines_giving, same_class_lines
 
@@ -70,17 +70,23 @@ def _received_and_progressed(
     return received, Derived(False, "no progression recorded on it" if mine else "not received before")
 
 
+def _months_off_treatment(ln: LineOfTherapy) -> float | None:
+    """Months from the end of a finished line to a progression recorded after it, else None."""
+    if PROGRESSING_NOW in ln.notes or ln.end is None or ln.progression_date is None:
+        return None
+    return months(ln.end, ln.progression_date) if ln.progression_date > ln.end else None
+
+
 def _after_durable_course(ln: LineOfTherapy, durable_months: float) -> bool:
-    """The disease progressed only after the line had ended, having been controlled for at least
-    the durable-control convention from the line's start (e.g. a finished PRRT course)."""
-    return (
-        PROGRESSING_NOW not in ln.notes
-        and ln.end is not None
-        and ln.progression_date is not None
-        and ln.progression_date > ln.end
-        and ln.durability.months is not None
-        and ln.durability.months >= durable_months
-    )
+    """The disease progressed only after the line had ended, and at least the durable-control
+    convention after its end (e.g. a finished PRRT course; the months are counted from the last
+    treatment, not from the start, so a long course does not count as control off treatment)."""
+    off = _months_off_treatment(ln)
+    return off is not None and off >= durable_months
+
+
+def _off_treatment_words(ln: LineOfTherapy) -> str:
+    return f"{_line_named(ln)}: progression {_months_off_treatment(ln):g} months after it ended"
 
 
 def _without_durable_control(
@@ -98,8 +104,8 @@ def _without_durable_control(
         return Derived(True, "; ".join(against))
     return Derived(
         False,
-        "progression only after a finished course that controlled the disease for at least "
-        f"{limit:g} months (netcds convention): " + "; ".join(_line_named(ln) for ln, _ in hits),
+        "; ".join(_off_treatment_words(ln) for ln, _ in hits)
+        + f" ({limit:g} months or more, netcds convention)",
     )
 
 

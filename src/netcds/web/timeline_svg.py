@@ -37,7 +37,8 @@ CLASS_COLOURS = {
     "fluoropyrimidine": "chemo",
     "alkylating_agent": "chemo",
     "platinum": "chemo",
-    "topoisomerase_inhibitor": "chemo",
+    "topoisomerase_i_inhibitor": "chemo",
+    "topoisomerase_ii_inhibitor": "chemo",
     "radiotherapy": "radiation",
 }
 LEGEND = (
