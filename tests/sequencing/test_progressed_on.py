@@ -249,3 +249,25 @@ def test_long_term_control_preference_does_not_place_prrt_early_after_a_prrt_cou
     assert "preference.long_term_control.prrt" in rules(before.for_option("gi.lu177_dotatate"))
     _, after = seq(_prrt_patient(PRRT_2022) | {"preferences": pref})
     assert "preference.long_term_control.prrt" not in rules(after.for_option("gi.lu177_dotatate"))
+
+
+def test_progression_on_one_pd1_inhibitor_is_stated_at_the_other():
+    """21 months of pembrolizumab, then progression: nivolumab + ipilimumab (nivolumab binds PD-1 too)
+    gets an against point citing both labels; the reverse holds for pembrolizumab after nivolumab."""
+    pembro = tx("pembrolizumab", "2023-08-01", "2025-06-01", progressed=True, progression_date="2025-05-20",
+                stop_reason="progression")  # fmt: skip
+    msi = {"msi": "high", "mmr": "deficient", "tmb_mut_per_mb": 2}
+    _, r = seq(g3(as_of="2025-09-01", disease=UNFAVORABLE, biomarkers=msi, treatments=[pembro]))
+    (c,) = [c for c in r.for_option("g3adv.nivolumab_ipilimumab").considerations
+            if c.rule_id == "durability.checkpoint_progression.nivolumab_ipilimumab"]  # fmt: skip
+    assert c.direction == "against" and "PD-1" in c.text
+    assert {s.document.split(" ")[0] for s in c.additional_sources} == {"KEYTRUDA", "OPDIVO"}
+    nivo = tx("nivolumab_ipilimumab", "2023-08-01", "2024-06-01", progressed=True, stop_reason="progression")
+    _, r2 = seq(g3(as_of="2025-09-01", disease=UNFAVORABLE, biomarkers=msi, treatments=[nivo]))
+    assert "durability.checkpoint_progression.pembrolizumab" in rules(r2.for_option("g3adv.pembrolizumab"))
+    unknown = tx("pembrolizumab", "2023-08-01", "2025-06-01", stop_reason="other")
+    _, r3 = seq(g3(as_of="2025-09-01", disease={**UNFAVORABLE, "status": "stable"}, biomarkers=msi,
+                   treatments=[unknown]))  # fmt: skip
+    o = r3.for_option("g3adv.nivolumab_ipilimumab")
+    assert "durability.checkpoint_progression.nivolumab_ipilimumab" not in rules(o)
+    assert "treatments[0].progressed" in o.not_assessed
