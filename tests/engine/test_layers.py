@@ -91,3 +91,17 @@ def test_dose_summary_calls_no_avoid_or_undetermined_dose_adjusted():
     assert "avoid" in summary and "(adjusted)" not in summary
     hepatic = run(gi(comorbidities={"hepatic_impairment": "moderate"}))
     assert opt(hepatic, "gi.everolimus").dose.summary.endswith("(adjusted)")  # 5 mg for Child-Pugh B
+
+
+def test_dose_summary_sees_through_the_unverified_mark():
+    """A no-dose text marked UNVERIFIED (a rule not confirmed against the label applied) is still no dose."""
+    from netcds.engine.layers import _dose_summary
+    from netcds.safety.models import DoseResult
+    from netcds.safety.screen import NOT_DETERMINED, UNVERIFIED
+
+    src = opt(run(gi()), "gi.everolimus").dose.agents[0].source
+    base = {"agent": "x", "standard": "10 mg", "source": src, "unit": "mg"}
+    none = DoseResult(**base, adjusted=UNVERIFIED + NOT_DETERMINED + "rules conflict")
+    some = DoseResult(**base, adjusted=UNVERIFIED + "5 mg orally once daily", adjusted_mg=5)
+    assert "(adjusted)" not in _dose_summary([none])
+    assert _dose_summary([some]).endswith("(adjusted)")

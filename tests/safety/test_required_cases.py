@@ -103,7 +103,8 @@ def test_cabozantinib_below_lowest_dose_is_not_invented(akb: AgentKnowledge) -> 
     over = {"age_years": 13, "weight_kg": 35, **meds("ketoconazole"), **comorb(hepatic_impairment="moderate")}
     s = screen_agent("cabozantinib", patient(over), akb)
     assert s.dose.adjusted_mg is None
-    assert s.dose.adjusted is not None and "no labelled dose below 20 mg" in s.dose.adjusted
+    assert s.dose.adjusted is not None and s.dose.adjusted.startswith("not determined:")
+    assert "below the lowest labelled dose (20 mg orally once daily)" in s.dose.adjusted
 
 
 # ------------------------------------------------------------------------------ everolimus
@@ -168,8 +169,10 @@ def test_sunitinib_inhibitor_and_inducer_doses(akb: AgentKnowledge) -> None:
 
 def test_lu177_creatinine_clearance_35(akb: AgentKnowledge) -> None:
     # the CrCl < 40 mL/min definition of renal toxicity could not be confirmed in a stored label copy,
-    # so the rule still applies but every output of it says UNVERIFIED
-    s = screen_agent("lu177_dotatate", patient(comorb(creatinine_clearance_ml_min=35)), akb)
+    # so the rule still applies but every output of it says UNVERIFIED. It is toxicity on treatment: the
+    # rule needs an earlier LUTATHERA dose (before a first course, label 8.6 sets no dose change at 30-89)
+    after_prrt = {"treatments": [{"agent": "lu177_dotatate", "start": "2024-10-01"}]}
+    s = screen_agent("lu177_dotatate", patient({**comorb(creatinine_clearance_ml_min=35), **after_prrt}), akb)
     it = item(s.safety, "renal_toxicity")
     assert it.severity == "warning" and not it.verified and it.finding.startswith("UNVERIFIED")
     assert s.dose.adjusted_amount == 3.7 and s.dose.unit == "GBq"

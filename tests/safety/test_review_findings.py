@@ -1,5 +1,7 @@
 """Clinical QA review of the safety data: cabozantinib 'do not give' severities, footnote o kept to the WD G3
-table, monograph texts that name other agents, and cabozantinib's previously-treated indication."""
+table, monograph texts that name other agents, cabozantinib's previously-treated indication; then Lu-177
+renal rules (on-treatment toxicity vs baseline function), insulinoma hypoglycemia, rifapentine as a strong
+CYP3A4 inducer, and a dose below the lowest labelled dose read as not determined."""
 
 from __future__ import annotations
 
@@ -8,8 +10,11 @@ from typing import Any
 
 import pytest
 
+from netcds.fhir.card_base import AgentScreenView
+from netcds.fhir.cards import order_cards
 from netcds.safety import AgentKnowledge, SafetyItem, screen_agent
-from tests.safety.conftest import comorb, patient
+from netcds.safety.screen import NO_DOSE
+from tests.safety.conftest import comorb, meds, patient
 
 AFTER_LANREOTIDE = {
     "treatments": [{"agent": "lanreotide", "start": "2023-01-10", "end": "2025-01-15", "progressed": True}]
@@ -183,3 +188,164 @@ def test_unrecorded_history_leaves_the_indication_not_assessed(akb: AgentKnowled
     it = items("cabozantinib", {"treatments": ...}, akb)["indication_previously_treated"]
     assert it.kind == "not_assessed" and it.severity == "info" and it.fields == ["treatments"]
     assert "previously treated" in it.finding
+
+
+# ------------------------------------------------------------------------ Lu-177: renal toxicity vs baseline renal function
+
+AFTER_PRRT = {"treatments": [{"agent": "lu177_dotatate", "start": "2024-10-01", "end": "2025-01-20"}]}
+
+
+def crcl(value: Any) -> dict[str, Any]:
+    return comorb(creatinine_clearance_ml_min=value)
+
+
+@pytest.mark.parametrize("value", [35, 39.9, 60])
+def test_first_course_with_mild_or_moderate_renal_impairment_keeps_the_full_dose(
+    value: float, akb: AgentKnowledge
+) -> None:
+    # label 8.6: creatinine clearance 30-89 mL/min, no dose change; Table 2 is for toxicity on treatment
+    s = screen_agent("lu177_dotatate", patient(crcl(value)), akb)
+    assert s.dose.adjusted is None and s.dose.adjusted_amount is None and s.dose.pending == []
+    assert not any(r.startswith("renal_toxicity") for r in s.dose.rules_applied)
+    found = {i.id: i for i in s.safety}
+    assert "renal_toxicity" not in found
+    mild = found["renal_impairment_mild_moderate"]
+    assert mild.kind == "warning" and "no dose change" in mild.finding
+    assert "8.6" in mild.source.section
+    assert not [i for i in s.safety if "3.7" in i.finding + i.action and i.kind != "monitoring"]
+
+
+def test_low_clearance_after_earlier_lutathera_is_renal_toxicity(akb: AgentKnowledge) -> None:
+    s = screen_agent("lu177_dotatate", patient({**crcl(35), **AFTER_PRRT}), akb)
+    assert s.dose.adjusted_amount == 3.7
+    assert s.dose.adjusted is not None and "withhold until recovery, then 3.7 GBq" in s.dose.adjusted
+    found = {i.id: i for i in s.safety}
+    assert found["renal_toxicity"].kind == "adjustment"
+    # the 'no dose change' note would contradict the withhold-and-reduce rule: it is not shown
+    assert "renal_impairment_mild_moderate" not in found
+
+
+def test_unrecorded_history_leaves_the_renal_toxicity_rule_not_assessed(akb: AgentKnowledge) -> None:
+    s = screen_agent("lu177_dotatate", patient({**crcl(35), "treatments": ...}), akb)
+    assert s.dose.adjusted_amount is None and s.dose.adjusted is None
+    assert any(p.startswith("renal_toxicity: needs treatments") for p in s.dose.pending)
+    na = [i for i in s.safety if i.kind == "not_assessed" and i.fields == ["treatments"]]
+    assert len(na) == 1 and "renal toxicity" in na[0].finding
+    # neither "no dose change" nor "withhold" is claimed while the history is unknown
+    assert not [i for i in s.safety if i.kind in ("warning", "adjustment") and "renal" in i.id]
+
+
+@pytest.mark.parametrize("history", [{}, AFTER_PRRT])
+def test_severe_renal_impairment_gives_no_dose(history: dict[str, Any], akb: AgentKnowledge) -> None:
+    s = screen_agent("lu177_dotatate", patient({**crcl(25), **history}), akb)
+    d = s.dose
+    assert d.adjusted_amount is None and d.adjusted is not None
+    assert "not determined: no labelled dose below a creatinine clearance of 30 mL/min" in d.adjusted
+    assert "3.7" not in d.adjusted
+    item_ = {i.id: i for i in s.safety}["renal_impairment_severe"]
+    assert item_.severity == "warning" and "not been studied" in item_.finding
+    assert "8.6" in item_.source.section
+    if not history:
+        assert d.adjusted.startswith(NO_DOSE)
+
+
+def test_clearance_unknown_is_not_read_as_normal(akb: AgentKnowledge) -> None:
+    s = screen_agent("lu177_dotatate", patient(crcl(...)), akb)
+    assert any(p.startswith("renal_impairment_severe: needs comorbidities.creatinine_clearance_ml_min")
+               for p in s.dose.pending)  # fmt: skip
+    assert any(i.kind == "not_assessed" and "comorbidities.creatinine_clearance_ml_min" in i.fields
+               for i in s.safety)  # fmt: skip
+
+
+# ------------------------------------------------------------------------ insulinoma: hypoglycemia
+
+INSULINOMA = {"tumor": {"functional": True, "syndromes": ["insulinoma"]}}
+
+
+@pytest.mark.parametrize(("agent", "section"), [
+    ("sunitinib", "Hypoglycemia"),
+    ("octreotide", "Hyperglycemia and Hypoglycemia"),
+    ("octreotide_lar", "Hyperglycemia and Hypoglycemia"),
+])  # fmt: skip
+def test_functional_insulinoma_without_diabetes_gets_a_hypoglycemia_warning(
+    agent: str, section: str, akb: AgentKnowledge
+) -> None:
+    found = items(agent, INSULINOMA, akb)  # diabetes recorded as absent
+    it = found["insulinoma_hypoglycemia"]
+    assert it.kind == "warning" and it.severity == "warning"
+    assert "insulinoma" in it.finding.lower() and "hypoglycemia" in it.finding.lower()
+    assert "glucose" in it.action.lower()
+    assert section in it.source.section
+    assert "diabetes_hypoglycemia" not in found and "diabetes_glucose" not in found
+
+
+@pytest.mark.parametrize("agent", ["sunitinib", "octreotide", "octreotide_lar"])
+def test_insulinoma_unknown_syndromes_is_not_assessed(agent: str, akb: AgentKnowledge) -> None:
+    found = items(agent, {"tumor": {"functional": True, "syndromes": ...}}, akb)
+    assert "insulinoma_hypoglycemia" not in found or found["insulinoma_hypoglycemia"].kind == "not_assessed"
+    na = [i for i in found.values() if i.kind == "not_assessed" and "tumor.syndromes" in i.fields]
+    assert na and "insulinoma" in na[0].finding.lower()
+    # a non-functional tumor has no insulinoma: nothing to assess
+    assert not [i for i in items(agent, {"tumor": {"functional": False, "syndromes": ...}}, akb).values()
+                if "tumor.syndromes" in i.fields]  # fmt: skip
+
+
+# ------------------------------------------------------------------------ rifapentine: strong CYP3A4 inducer
+
+
+def test_rifapentine_is_a_strong_cyp3a4_inducer(akb: AgentKnowledge) -> None:
+    assert [m.generic for m in akb.registry.match(0, "Priftin")] == ["rifapentine"]
+    s = screen_agent("sunitinib", patient(meds("rifapentine")), akb)
+    assert s.dose.adjusted_mg == 62.5
+    assert not [i for i in s.safety if i.kind in ("not_screened", "screened")]
+
+
+@pytest.mark.parametrize("inhibitor", ["posaconazole", "itraconazole"])
+def test_strong_inhibitor_with_rifapentine_leaves_the_dose_not_determined(
+    inhibitor: str, akb: AgentKnowledge
+) -> None:
+    d = screen_agent("sunitinib", patient(meds(inhibitor, "rifapentine")), akb).dose
+    assert d.adjusted_mg is None and d.adjusted_amount is None
+    assert d.adjusted is not None and "not determined: the label gives no dose for" in d.adjusted
+    assert any(r.startswith("strong_cyp3a4_inducer:") for r in d.rules_applied)
+    assert "25 mg" not in d.adjusted
+
+
+# ------------------------------------------------------------------------ below the lowest labelled dose
+
+BELOW_MINIMUM = {
+    "age_years": 13,
+    "weight_kg": 35,
+    **meds("ketoconazole"),
+    **comorb(hepatic_impairment="moderate"),
+}
+DRAFT_20MG = {
+    "resourceType": "MedicationRequest",
+    "dosageInstruction": [{
+        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+        "doseAndRate": [{"doseQuantity": {"value": 20, "unit": "mg", "system": "http://unitsofmeasure.org",
+                                          "code": "mg"}}],
+    }],
+}  # fmt: skip
+
+
+def test_dose_below_the_lowest_labelled_dose_is_not_determined(akb: AgentKnowledge) -> None:
+    s = screen_agent("cabozantinib", patient(BELOW_MINIMUM), akb)  # 40 - 20 - 20 mg: below 20 mg daily
+    d = s.dose
+    assert d.adjusted_mg is None and d.adjusted_amount is None
+    assert d.adjusted is not None and d.adjusted.startswith(NO_DOSE)
+    assert d.adjusted.startswith("not determined: ") and "below the lowest labelled dose (20 mg" in d.adjusted
+    assert "no labelled dose below" not in d.adjusted  # read as "give 20 mg"
+    assert any(r.startswith("not determined:") for r in d.rules_applied)
+
+
+def test_dose_below_the_lowest_labelled_dose_gets_no_order_suggestion(akb: AgentKnowledge) -> None:
+    s = screen_agent("cabozantinib", patient(BELOW_MINIMUM), akb)
+    view = AgentScreenView.from_screen("cabozantinib", s).with_label_dose(
+        standard_mg=60, maximum_mg=80, schedule="orally once daily"
+    )
+    cards = order_cards(view, DRAFT_20MG, base_url="http://cds.example.test", seed="t")
+    assert not any("suggestions" in c for c in cards)
+    summaries = [c["summary"] for c in cards]
+    assert any("not determined" in x for x in summaries)
+    assert not any("consider 20 mg" in x for x in summaries)

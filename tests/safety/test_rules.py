@@ -19,6 +19,9 @@ DIAB = comorb(diabetes=True)
 QT = comorb(qt_prolongation=True)
 WD_G3 = {"tumor": {"grade": "G3", "differentiation": "well"}}
 AFTER_SSA = {"treatments": [{"agent": "lanreotide", "start": "2023-01-10"}]}
+AFTER_PRRT = {"treatments": [{"agent": "lu177_dotatate", "start": "2024-10-01"}]}
+INSULINOMA = {"tumor": {"functional": True, "syndromes": ["insulinoma"]}}
+GASTRINOMA = {"tumor": {"functional": True, "syndromes": ["gastrinoma"]}}
 
 
 def days(n: int) -> str:
@@ -94,6 +97,7 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("sunitinib", "recent_hemorrhage", comorb(recent_hemorrhage=True), {}),
     ("sunitinib", "proteinuria", comorb(nephrotic_syndrome=True), {}),
     ("sunitinib", "diabetes_hypoglycemia", DIAB, {}),
+    ("sunitinib", "insulinoma_hypoglycemia", INSULINOMA, GASTRINOMA),
     ("sunitinib", "surgery_within_3_weeks", comorb(planned_surgery_date=days(5)), comorb(planned_surgery_date=days(40))),
     ("sunitinib", "surgery_later", comorb(planned_surgery_date=days(22)), comorb(planned_surgery_date=days(21))),
     ("sunitinib", "recent_major_surgery", comorb(recent_major_surgery_date=days(-13)),
@@ -110,10 +114,12 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("lu177_dotatate", "thrombocytopenia", comorb(platelets_per_ul=60000), comorb(platelets_per_ul=75000)),
     ("lu177_dotatate", "anemia", comorb(hemoglobin_g_dl=7.9), comorb(hemoglobin_g_dl=8)),
     ("lu177_dotatate", "neutropenia", comorb(neutrophils_per_ul=900), comorb(neutrophils_per_ul=1000)),
-    ("lu177_dotatate", "renal_toxicity", comorb(creatinine_clearance_ml_min=35), comorb(creatinine_clearance_ml_min=40)),
+    # renal toxicity arising on treatment (after earlier LUTATHERA), not baseline function before a first course
+    ("lu177_dotatate", "renal_toxicity", {**comorb(creatinine_clearance_ml_min=35), **AFTER_PRRT},
+     comorb(creatinine_clearance_ml_min=35)),
     ("lu177_dotatate", "hepatotoxicity", comorb(bilirubin_x_uln=3.5), comorb(bilirubin_x_uln=3)),
-    ("lu177_dotatate", "renal_impairment_mild_moderate", comorb(creatinine_clearance_ml_min=45),
-     comorb(creatinine_clearance_ml_min=95)),
+    ("lu177_dotatate", "renal_impairment_mild_moderate", comorb(creatinine_clearance_ml_min=35),
+     {**comorb(creatinine_clearance_ml_min=35), **AFTER_PRRT}),
     ("lu177_dotatate", "renal_impairment_severe", comorb(creatinine_clearance_ml_min=25),
      comorb(creatinine_clearance_ml_min=30)),
     ("lu177_dotatate", "hormonal_crisis", {"tumor": {"functional": True, "syndromes": ["carcinoid_syndrome"]}}, {}),
@@ -126,6 +132,7 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     # ---------------------------------------------------------------- SSAs
     ("octreotide_lar", "hepatic_cirrhosis", comorb(hepatic_impairment="mild"), {}),
     ("octreotide_lar", "diabetes_glucose", DIAB, {}),
+    ("octreotide_lar", "insulinoma_hypoglycemia", INSULINOMA, GASTRINOMA),
     ("octreotide_lar", "cardiac_conduction", QT, {}),
     ("octreotide_lar", "bradycardia_drugs", meds("metoprolol"), meds("amlodipine")),
     ("octreotide_lar", "cyclosporine", meds("Neoral"), {}),
@@ -135,6 +142,7 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("octreotide_lar", "age_under_18", {"age_years": 10}, {}),
     ("octreotide", "hepatic_cirrhosis", comorb(hepatic_impairment="severe"), {}),
     ("octreotide", "diabetes_glucose", DIAB, {}),
+    ("octreotide", "insulinoma_hypoglycemia", INSULINOMA, GASTRINOMA),
     ("octreotide", "cardiac_conduction", comorb(heart_failure=True), {}),
     ("octreotide", "bradycardia_drugs", meds("diltiazem"), {}),
     ("octreotide", "cyclosporine", meds("cyclosporine"), {}),

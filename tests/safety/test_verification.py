@@ -61,7 +61,11 @@ def test_unverified_rule_is_reported_as_such(akb: AgentKnowledge) -> None:
 
 
 def test_unverified_rule_with_unknown_fact_is_marked_in_not_assessed(akb: AgentKnowledge) -> None:
-    s = screen_agent("lu177_dotatate", patient({"comorbidities": {"creatinine_clearance_ml_min": ...}}), akb)
+    # renal_toxicity (unverified threshold) is a rule for patients given LUTATHERA before
+    after_prrt = {"treatments": [{"agent": "lu177_dotatate", "start": "2024-10-01"}]}
+    s = screen_agent(
+        "lu177_dotatate", patient({"comorbidities": {"creatinine_clearance_ml_min": ...}, **after_prrt}), akb
+    )
     na = [
         i
         for i in s.safety

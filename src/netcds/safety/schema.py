@@ -94,6 +94,8 @@ class Effect(_Data):
     change: float | None = None  # add/subtract, in the dose unit
     percent: float | None = Field(default=None, gt=0, le=100)  # of the protocol dose
     avoid: bool = False  # no labelled dose: avoid the combination/situation
+    # no labelled dose, without the label saying to avoid (e.g. a population the label has not studied)
+    undetermined: bool = False
     withhold_first: bool = False  # withhold until recovery, then the adjusted dose
     text: Text  # how the adjusted dose reads, e.g. "40 mg orally once daily"
 
@@ -101,9 +103,11 @@ class Effect(_Data):
     def _one_kind(self) -> Effect:
         kinds = [k for k in ("base", "set", "change", "percent") if getattr(self, k) is not None]
         kinds += ["avoid"] if self.avoid else []
+        kinds += ["undetermined"] if self.undetermined else []
         if len(kinds) != 1:
             raise ValueError(
-                f"effect: needs exactly one of base, set, change, percent, avoid (got {kinds or 'none'})"
+                "effect: needs exactly one of base, set, change, percent, avoid, undetermined "
+                f"(got {kinds or 'none'})"
             )
         return self
 

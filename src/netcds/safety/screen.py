@@ -250,15 +250,19 @@ def _conflict(numeric: list[Adjustment], reference: float | None) -> str | None:
 def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -> Combined:
     """The adjusted dose from the applied rules, in data order (population base first).
 
-    No dose when a rule says to avoid, or when the dose-changing rules that apply cannot be combined
-    (:func:`_conflict`): the label gives no dose for those situations together, so none is made up
-    (the last rule applied is not allowed to win)."""
+    No dose when a rule says to avoid, when a rule's situation has no labelled dose (``undetermined``),
+    when the dose-changing rules that apply cannot be combined (:func:`_conflict`): the label gives no
+    dose for those situations together, so none is made up (the last rule applied is not allowed to win),
+    or when they would take the dose below the lowest labelled dose."""
     d = mono.dose
     if not applied:
         return None, None, [], False
     avoid = [a for a in applied if a.effect.avoid]
     if avoid:
         return NO_DOSE[0] + "; ".join(a.effect.text for a in avoid), None, [], True
+    unlabelled = [a for a in applied if a.effect.undetermined]
+    if unlabelled:  # the label gives no dose here (e.g. not studied) without saying to avoid
+        return NOT_DETERMINED + "; ".join(a.effect.text for a in unlabelled), None, [], True
     notes: list[str] = []
     bases = [a.effect.base for a in applied if a.effect.base is not None]
     numeric = [a for a in applied if a.effect.base is None]
@@ -297,10 +301,16 @@ def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -
         notes.append(f"capped at the labelled maximum of {_fmt(d.maximum)} {d.unit}")
         value = d.maximum
     if d.minimum is not None and value < d.minimum:
-        notes.append(
-            f"below the lowest labelled dose ({_fmt(d.minimum)} {d.unit} {d.schedule}); see the label"
+        # no dose at all, never the minimum ("no labelled dose below 20 mg" reads as "give 20 mg"); the flag
+        # stays False: a population base still to be recorded could change the amount reached
+        lowest = f"{_fmt(d.minimum)} {d.unit} {d.schedule}"
+        rules = " and ".join(a.id for a in applied)
+        notes.append(f"{NOT_DETERMINED}{rules} would take the dose below the lowest labelled dose ({lowest})")
+        text = (
+            f"{NOT_DETERMINED}the adjustments that apply would take the dose below the lowest labelled dose "
+            f"({lowest}); no dose is given here: review the label or choose alternatives"
         )
-        return f"{prefix}no labelled dose below {_fmt(d.minimum)} {d.unit} {d.schedule}", None, notes, False
+        return text, None, notes, False
     return f"{prefix}{_fmt(value)} {d.unit} {d.schedule}", value, notes, False
 
 
