@@ -17,9 +17,12 @@ from netcds.sequencing.data import PLACEHOLDER, SequencingData
 from netcds.sequencing.lines import PROGRESSING_NOW, months
 from netcds.sequencing.models import Consideration, HistorySummary, LineOfTherapy, ProgressionPace
 from netcds.sequencing.option_history import courses_of, lines_giving, same_class_lines
+from netcds.sequencing.rulefacts import SEQ_FACTS
 
 NOT_RECORDED = ("treatments",)
 REGIMEN_FACTS = frozenset({"opt.route", "opt.route_matches_preference", "opt.lab_monitoring"})
+# the option facts read from the treatment history (unknown, naming `treatments`, when it is not recorded)
+HISTORY_FACTS = tuple(n for n in SEQ_FACTS if n.startswith("opt.") and n not in REGIMEN_FACTS)
 
 
 def _lines_words(lines: list[LineOfTherapy]) -> str:
@@ -49,25 +52,21 @@ def _progression_words(ln: LineOfTherapy, how: str) -> str:
     return f"{_line_named(ln)}: {what}" + (f" ({how})" if how else "")
 
 
-def _received_and_progressed(
-    regimen: str, lines: list[LineOfTherapy], data: SequencingData
-) -> tuple[Derived, Derived]:
-    """``opt.received`` and ``opt.progressed_on`` (three-valued: unknown when a line that gave the
-    regimen has no progression recorded either way and none progressed), lines named with dates."""
-    given = lines_giving(regimen, lines, data)
-    mine = [ln for ln, _ in given]
-    received = Derived(bool(mine), _lines_words(mine) or "not received before")
+def _progression(given: list[tuple[LineOfTherapy, str]], none: str, then: str = "") -> Derived:
+    """Whether the disease progressed on any of these lines, three-valued (unknown when one has no
+    progression recorded either way and none progressed, naming its fields), the lines in words."""
     hits = [_progression_words(ln, how) for ln, how in given if ln.progressed]
     if hits:
-        return received, Derived(True, "; ".join(hits))
-    unknown = [ln for ln in mine if ln.progressed is None]
+        return Derived(True, "; ".join(hits) + then)
+    unknown = [ln for ln, _ in given if ln.progressed is None]
     if unknown:
         missing = tuple(
             f"treatments[{m.index}].progressed" for ln in unknown for m in ln.members if m.role == "line"
         )
-        why = "progression not recorded for " + "; ".join(_line_named(ln) for ln in unknown)
-        return received, Derived(None, why, missing)
-    return received, Derived(False, "no progression recorded on it" if mine else "not received before")
+        return Derived(
+            None, "progression not recorded for " + "; ".join(_line_named(ln) for ln in unknown), missing
+        )
+    return Derived(False, none)
 
 
 def _months_off_treatment(ln: LineOfTherapy) -> float | None:
@@ -90,15 +89,14 @@ def _off_treatment_words(ln: LineOfTherapy) -> str:
 
 
 def _without_durable_control(
-    progressed: Derived, regimen: str, lines: list[LineOfTherapy], data: SequencingData
+    progressed: Derived, given: list[tuple[LineOfTherapy, str]], limit: float
 ) -> Derived:
     """``opt.progressed_without_durable_control``: progression on the regimen counted against it,
     i.e. any progression but one that came after a finished course of durable control (unknown
     and false exactly as ``opt.progressed_on``)."""
     if progressed.value is not True:
         return progressed
-    limit = data.conventions.durable_control_months
-    hits = [(ln, how) for ln, how in lines_giving(regimen, lines, data) if ln.progressed]
+    hits = [(ln, how) for ln, how in given if ln.progressed]
     against = [_progression_words(ln, how) for ln, how in hits if not _after_durable_course(ln, limit)]
     if against:
         return Derived(True, "; ".join(against))
@@ -109,28 +107,20 @@ def _without_durable_control(
     )
 
 
-def _progressed_on_variant(regimen: str, lines: list[LineOfTherapy], data: SequencingData) -> Derived:
+def _progressed_on_variant(
+    regimen: str, given: list[tuple[LineOfTherapy, str]], lines: list[LineOfTherapy], data: SequencingData
+) -> Derived:
     """``opt.progressed_on_variant``: progression on a regimen offered as one choice with this one
-    (cisplatin/etoposide for carboplatin/etoposide), not on this regimen itself; three-valued as
-    ``opt.progressed_on``."""
+    (cisplatin/etoposide for carboplatin/etoposide), not on this regimen itself (``given``)."""
     others, says = data.variants_of(regimen)
     if not others:
         return Derived(False, "no regimen is offered as one choice with it")
-    own = {id(ln) for ln, _ in lines_giving(regimen, lines, data)}
-    by_line = {ln.line: ln for o in others for ln in courses_of(o, lines) if id(ln) not in own}
-    given = [by_line[n] for n in sorted(by_line)]
-    hits = [_progression_words(ln, "") for ln in given if ln.progressed]
-    if hits:
-        return Derived(True, "; ".join(hits) + f" ({says})")
-    unknown = [ln for ln in given if ln.progressed is None]
-    if unknown:
-        missing = tuple(
-            f"treatments[{m.index}].progressed" for ln in unknown for m in ln.members if m.role == "line"
-        )
-        return Derived(
-            None, "progression not recorded for " + "; ".join(_line_named(ln) for ln in unknown), missing
-        )
-    return Derived(False, "no progression recorded on " + ", ".join(o.replace("_", " ") for o in others))
+    own = {ln.line for ln, _ in given}
+    by_line = {ln.line: ln for o in others for ln in courses_of(o, lines) if ln.line not in own}
+    words = ", ".join(o.replace("_", " ") for o in others)
+    return _progression(
+        [(by_line[n], "") for n in sorted(by_line)], "no progression recorded on " + words, f" ({says})"
+    )
 
 
 def seq_facts(
@@ -233,27 +223,21 @@ def option_facts(
         else "monitoring not encoded for this regimen",
     )
     if facts.patient.treatments is None:
-        for name in (
-            "opt.received",
-            "opt.progressed_on",
-            "opt.progressed_without_durable_control",
-            "opt.progressed_on_variant",
-            "opt.stopped_for_toxicity",
-            "opt.short_durability",
-            "opt.durable_control",
-            "opt.same_class_short_durability",
-            "opt.same_class_stopped_for_toxicity",
-        ):
+        for name in HISTORY_FACTS:
             out[name] = Derived(None, "treatments not recorded", NOT_RECORDED)
         return out
     c = data.conventions
     mine = courses_of(reg, lines)
     related = same_class_lines(reg, lines, data)
-    out["opt.received"], out["opt.progressed_on"] = _received_and_progressed(reg, lines, data)
-    out["opt.progressed_without_durable_control"] = _without_durable_control(
-        out["opt.progressed_on"], reg, lines, data
+    given = lines_giving(reg, lines, data)
+    out["opt.received"] = Derived(bool(given), _lines_words([ln for ln, _ in given]) or "not received before")
+    out["opt.progressed_on"] = _progression(
+        given, "no progression recorded on it" if given else "not received before"
     )
-    out["opt.progressed_on_variant"] = _progressed_on_variant(reg, lines, data)
+    out["opt.progressed_without_durable_control"] = _without_durable_control(
+        out["opt.progressed_on"], given, c.durable_control_months
+    )
+    out["opt.progressed_on_variant"] = _progressed_on_variant(reg, given, lines, data)
     tox = [ln for ln in mine if "toxicity" in ln.stop_reasons]
     out["opt.stopped_for_toxicity"] = Derived(
         bool(tox), _lines_words(tox) + " stopped for toxicity" if tox else "not stopped for toxicity"
