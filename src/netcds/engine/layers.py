@@ -17,7 +17,7 @@ from netcds.facts import Facts
 from netcds.knowledge.schema import TIER_ORDER, Knowledge
 from netcds.patient import Patient
 from netcds.safety import AgentKnowledge, DoseResult, screen_regimen
-from netcds.safety.screen import NO_DOSE, UNVERIFIED, ScreenSession
+from netcds.safety.screen import ScreenSession, gives_no_dose
 from netcds.sequencing.annotation import annotate
 from netcds.sequencing.data import SequencingData
 
@@ -39,8 +39,7 @@ def sequencing_digest(data: SequencingData) -> str:
 def _dose_summary(doses: list[DoseResult]) -> str:
     parts = []
     for d in doses:
-        text = str(d.adjusted or "").removeprefix(UNVERIFIED)
-        adjusted = bool(text) and not text.startswith(NO_DOSE)  # "avoid: ..." is no dose
+        adjusted = bool(d.adjusted) and not gives_no_dose(d.adjusted)  # "avoid: ..." is no dose
         parts.append(f"{d.agent}: {d.adjusted or d.standard}" + (" (adjusted)" if adjusted else ""))
     return "; ".join(parts)
 

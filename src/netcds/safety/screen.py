@@ -18,7 +18,7 @@ from netcds.safety.models import AgentScreen, DoseResult, Kind, RegimenScreen, S
 from netcds.safety.rule_inputs import Reader, readers, rule_inputs
 from netcds.safety.schema import SEVERITY_ORDER, Adjustment, Checked, Cite, Effect, Monograph, Severity
 
-__all__ = ["NO_DOSE", "load_agents", "option_safety", "screen_agent", "screen_regimen"]
+__all__ = ["NO_DOSE", "gives_no_dose", "load_agents", "option_safety", "screen_agent", "screen_regimen"]
 
 # regimens whose drug part differs from REGIMEN_AGENTS (radiotherapy has no monograph)
 REGIMEN_DRUGS: dict[str, tuple[str, ...]] = {"rt_fluoropyrimidine": ("fluorouracil", "capecitabine")}
@@ -207,6 +207,11 @@ Combined = tuple[str | None, float | None, list[str], bool]
 NOT_DETERMINED = "not determined: "
 PENDING = "not determined until recorded: "
 NO_DOSE = ("avoid: ", NOT_DETERMINED, PENDING)  # how a dose text that gives no dose at all begins
+
+
+def gives_no_dose(adjusted: str | None) -> bool:
+    """Whether an adjusted-dose text gives no dose at all (avoid, not determined), UNVERIFIED mark or not."""
+    return str(adjusted or "").removeprefix(UNVERIFIED).startswith(NO_DOSE)
 
 
 def _situation(a: Adjustment) -> str:
