@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcds.history import ssa_dose_level
-from netcds.patient import REGIMEN_AGENTS, Patient, Treatment
+from netcds.patient import REGIMEN_AGENTS, Patient, Treatment, Tumor
 
 GI_SITES = frozenset(
     {"stomach", "duodenum", "jejunum", "ileum", "small_bowel", "appendix", "cecum", "colon", "rectum"}
@@ -88,27 +88,57 @@ def any3(values: list[bool | None]) -> bool | None:
     return False
 
 
+def _mitotic_grade(m: float, thoracic: bool) -> str:
+    """The grade a mitotic count per 2 mm² gives: WHO digestive cut-points (< 2, 2-20, > 20), or for a
+    lung or thymus primary the WHO thoracic ones (< 2 typical, 2-10 atypical carcinoid; above 10 is beyond
+    the carcinoid range, read as high grade)."""
+    return "G1" if m < 2 else "G2" if m <= (10 if thoracic else 20) else "G3"
+
+
+def _subtype_conflict(t: Tumor, subtype: str | None) -> str | None:
+    """Why a lung/thymus carcinoid subtype (recorded, or read from the recorded grade) disagrees with the
+    recorded mitoses and necrosis by the WHO thoracic criteria (typical: < 2 mitoses/2 mm² and no necrosis;
+    atypical: 2-10 or necrosis), else None."""
+    m, n = t.mitoses_per_2mm2, t.necrosis
+    if subtype == "typical_carcinoid":
+        bits = ([f"{m:g} mitoses/2 mm²"] if m is not None and m >= 2 else []) + (["necrosis"] if n else [])
+        return " and ".join(bits) + " point to an atypical carcinoid or higher" if bits else None
+    if subtype == "atypical_carcinoid":
+        if m is not None and m > 10:
+            return f"{m:g} mitoses/2 mm² is above the atypical carcinoid range (2-10)"
+        if m is not None and m < 2 and n is False:
+            return f"{m:g} mitoses/2 mm² without necrosis fits a typical carcinoid"
+    return None
+
+
+def _check(t: Tumor, subtype: str | None) -> str:
+    conflict = _subtype_conflict(t, subtype)
+    return f" (check the record: {conflict} by the WHO thoracic criteria)" if conflict else ""
+
+
 def _grade(p: Patient) -> Derived:
     t = p.tumor
+    thoracic = t.primary_site in ("lung", "thymus")
     by: list[tuple[str, str]] = []
     if t.ki67_percent is not None:
         k = t.ki67_percent
         by.append(("G1" if k < 3 else "G2" if k <= 20 else "G3", f"Ki-67 {k:g}%"))
     if t.mitoses_per_2mm2 is not None:
         m = t.mitoses_per_2mm2
-        by.append(("G1" if m < 2 else "G2" if m <= 20 else "G3", f"{m:g} mitoses/2 mm²"))
+        by.append((_mitotic_grade(m, thoracic), f"{m:g} mitoses/2 mm²"))
+    cut_points = "the WHO cut-points" + (" (mitoses: thoracic, 2-10 atypical carcinoid)" if thoracic else "")
     if t.grade is not None:
         off = [f"{txt} is {g}" for g, txt in by if g != t.grade]
         if off:  # the recorded grade decides; the disagreement is shown wherever the grade is cited
             return Derived(
                 t.grade,
-                f"grade {t.grade} as recorded (check the record: {' and '.join(off)} by the WHO cut-points)",
+                f"grade {t.grade} as recorded (check the record: {' and '.join(off)} by {cut_points})",
             )
         return Derived(t.grade, f"grade {t.grade} as recorded")
-    if t.primary_site in ("lung", "thymus") and t.lung_subtype is not None:
+    if thoracic and t.lung_subtype is not None:
         g = "G1" if t.lung_subtype == "typical_carcinoid" else "G2"
         word = "low" if g == "G1" else "intermediate"
-        return Derived(g, f"{t.lung_subtype.replace('_', ' ')} is {word} grade")
+        return Derived(g, f"{t.lung_subtype.replace('_', ' ')} is {word} grade{_check(t, t.lung_subtype)}")
     if not by:
         return Derived(
             None,
@@ -118,6 +148,8 @@ def _grade(p: Patient) -> Derived:
     grade, _ = max(by, key=lambda b: GRADE_RANK[b[0]])
     basis = " and ".join(f"{txt} -> {g}" for g, txt in by)
     rule = "the higher of the two decides" if len(by) == 2 else "single measure available"
+    if thoracic and t.mitoses_per_2mm2 is not None:
+        rule += "; mitoses by the WHO thoracic cut-points: 2-10 atypical carcinoid, above 10 beyond it"
     return Derived(grade, f"WHO grade {grade} derived ({basis}; {rule})")
 
 
@@ -126,10 +158,14 @@ def _lung_subtype(p: Patient) -> Derived:
     if t.primary_site not in ("lung", "thymus"):
         return Derived(None, "not a lung/thymus primary")
     if t.lung_subtype is not None:
-        return Derived(t.lung_subtype, f"{t.lung_subtype.replace('_', ' ')} as recorded")
+        return Derived(
+            t.lung_subtype, f"{t.lung_subtype.replace('_', ' ')} as recorded{_check(t, t.lung_subtype)}"
+        )
     if t.grade in ("G1", "G2"):
         sub = "typical_carcinoid" if t.grade == "G1" else "atypical_carcinoid"
-        return Derived(sub, f"grade {t.grade} read as {sub.replace('_', ' ')} (low/intermediate grade)")
+        return Derived(
+            sub, f"grade {t.grade} read as {sub.replace('_', ' ')} (low/intermediate grade){_check(t, sub)}"
+        )
     m, n = t.mitoses_per_2mm2, t.necrosis
     if m is not None and m >= 2 and m <= 10:
         return Derived("atypical_carcinoid", f"{m:g} mitoses/2 mm² (2-10) -> atypical carcinoid")
@@ -147,11 +183,29 @@ def _lung_subtype(p: Patient) -> Derived:
 def _differentiation(p: Patient, grade: Derived) -> Derived:
     t = p.tumor
     if t.differentiation is not None:
-        return Derived(t.differentiation, f"{t.differentiation}-differentiated as recorded")
+        m = t.mitoses_per_2mm2
+        check = (
+            f" (check the record: {m:g} mitoses/2 mm² is beyond the carcinoid range by the WHO thoracic"
+            " criteria)"
+            if t.differentiation == "well"
+            and t.primary_site in ("lung", "thymus")
+            and m is not None
+            and m > 10
+            else ""
+        )
+        return Derived(t.differentiation, f"{t.differentiation}-differentiated as recorded{check}")
     if t.lung_subtype is not None:
         return Derived("well", "carcinoid tumors are well-differentiated")
     if grade.value in ("G1", "G2"):
         return Derived("well", f"grade {grade.value} implies a well-differentiated tumor")
+    m = t.mitoses_per_2mm2
+    if t.primary_site in ("lung", "thymus") and m is not None and m > 10:
+        return Derived(
+            None,
+            f"differentiation not recorded ({m:g} mitoses/2 mm² is beyond the carcinoid range by the WHO"
+            " thoracic criteria: a large-cell or small-cell carcinoma must be excluded)",
+            ("tumor.differentiation",),
+        )
     return Derived(
         None,
         "differentiation not recorded (G3 may be a WD NET or a poorly differentiated NEC)",

@@ -164,3 +164,67 @@ def test_recorded_grade_decides_and_a_disagreeing_measure_is_flagged(tumor, flag
         assert "check the record" in why and flag in why
         shown = {d.name: d.why for d in run(gi(tumor=tumor)).derived_facts}  # in every evaluation
         assert "check the record" in shown["derived.grade"]
+
+
+# lung and thymus: the WHO thoracic mitotic cut-points (2-10 atypical carcinoid), not the digestive ones
+_NOTHING = {"lung_subtype": None, "grade": None, "differentiation": None, "ki67_percent": None}
+
+
+@pytest.mark.parametrize(
+    ("site", "mitoses", "grade", "differentiation"),
+    [
+        ("lung", 1, "G1", "well"),
+        ("lung", 10, "G2", "well"),
+        ("lung", 10.5, "G3", None),  # beyond the carcinoid range: NEC not excluded (was G2, "well")
+        ("lung", 15, "G3", None),
+        ("thymus", 15, "G3", None),
+        ("ileum", 15, "G2", "well"),  # digestive cut-points unchanged (2-20)
+        ("ileum", 21, "G3", None),
+    ],
+)
+def test_thoracic_mitotic_cut_points(site, mitoses, grade, differentiation):
+    record = lung(tumor={**_NOTHING, "primary_site": site, "mitoses_per_2mm2": mitoses})
+    f = facts(record)
+    assert (f.get("derived.grade"), f.get("derived.differentiation")) == (grade, differentiation)
+    if differentiation is None:
+        assert f.missing_for("derived.differentiation") == ("tumor.differentiation",)
+    if site != "ileum" and mitoses > 10:
+        assert "beyond the carcinoid range" in f.why("derived.differentiation")
+        ev = run(record)  # the lung/thymus table does not apply to a possible NEC
+        assert ev.setting.table != "lung_thymus" and ev.setting.status == "needs_data"
+
+
+@pytest.mark.parametrize(
+    ("tumor", "fact", "flag"),
+    [
+        ({"lung_subtype": "atypical_carcinoid", "mitoses_per_2mm2": 15}, "derived.lung_subtype",
+         "15 mitoses/2 mm² is above the atypical carcinoid range"),
+        ({"lung_subtype": "atypical_carcinoid", "mitoses_per_2mm2": 15}, "derived.grade",
+         "above the atypical carcinoid range"),
+        ({"lung_subtype": "atypical_carcinoid", "mitoses_per_2mm2": 1, "necrosis": False},
+         "derived.lung_subtype", "fits a typical carcinoid"),
+        ({"lung_subtype": "typical_carcinoid", "mitoses_per_2mm2": 4}, "derived.lung_subtype",
+         "4 mitoses/2 mm² point to an atypical carcinoid"),
+        ({"lung_subtype": "typical_carcinoid", "mitoses_per_2mm2": 0, "necrosis": True},
+         "derived.lung_subtype", "necrosis point to an atypical carcinoid"),
+        ({"lung_subtype": None, "grade": "G1", "mitoses_per_2mm2": 5}, "derived.lung_subtype",
+         "5 mitoses/2 mm² point to an atypical carcinoid"),
+        ({"lung_subtype": None, "grade": "G1", "mitoses_per_2mm2": 5}, "derived.grade", "5 mitoses/2 mm² is G2"),
+        ({"lung_subtype": None, "differentiation": "well", "grade": None, "mitoses_per_2mm2": 12},
+         "derived.differentiation", "12 mitoses/2 mm² is beyond the carcinoid range"),
+        ({"lung_subtype": "atypical_carcinoid", "mitoses_per_2mm2": 6}, "derived.lung_subtype", None),
+        ({"lung_subtype": "typical_carcinoid", "mitoses_per_2mm2": 1, "necrosis": False},
+         "derived.lung_subtype", None),
+    ],
+)  # fmt: skip
+def test_recorded_thoracic_histology_decides_and_a_disagreeing_count_is_flagged(tumor, fact, flag):
+    record = lung(tumor={**_NOTHING, **tumor})
+    f = facts(record)
+    recorded = tumor.get("lung_subtype") or tumor.get("differentiation")
+    if fact == "derived.lung_subtype" and tumor.get("lung_subtype"):
+        assert f.get(fact) == recorded  # the record decides
+    why = f.why(fact)
+    if flag is None:
+        assert "check the record" not in why
+    else:
+        assert "check the record" in why and flag in why, why

@@ -26,7 +26,10 @@ def _rank(x: str, g1_below: float, g2_upto: float) -> str:
 
 def _grade(d: Dialect) -> str:
     rk = _rank("tumor__ki67_percent", 3.0, 20.0)
-    rm = _rank("tumor__mitoses_per_2mm2", 2.0, 20.0)
+    # facts._mitotic_grade: the thoracic cut-points (2-10) for a lung or thymus primary
+    m = "tumor__mitoses_per_2mm2"
+    thoracic = "tumor__primary_site IN ('lung', 'thymus')"
+    rm = f"CASE WHEN {thoracic} THEN {_rank(m, 2.0, 10.0)} ELSE {_rank(m, 2.0, 20.0)} END"
     # facts._grade: the higher of the two ranks, either alone when the other is unknown (greatest
     # skips NULLs in DuckDB and Spark)
     return (
