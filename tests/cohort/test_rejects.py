@@ -204,3 +204,48 @@ def test_rejects_of_one_file_name_it(tmp_path: Path, name: str) -> None:
     write_cohort(iter(_bad_regimen(list(synth_records(8, seed=22)), 2, 6)), tmp_path / name)
     rejects = [rej for _, rej in iter_rows(tmp_path / name) if rej is not None]
     assert [(r["row"], r["file"], r["line"]) for r in rejects] == [(3, name, 3), (7, name, 7)]
+
+
+_SSA_LINE = {"agent": "lanreotide", "start": "2021-01-10", "end": "2022-06-01", "progressed": True,
+             "progression_date": "2022-05-20"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "fields"),
+    [
+        # the whole line after the decision: its progression would make a first-line SSA look discordant
+        ({"decision_date": "2020-12-01"},
+         ["treatments[0].start", "treatments[0].end", "treatments[0].progression_date"]),
+        # ongoing at the decision, stopped later: as of the decision its end was not known
+        ({"decision_date": "2022-01-15"}, ["treatments[0].end", "treatments[0].progression_date"]),
+        ({"decision_date": "2022-05-25"}, ["treatments[0].end"]),
+        ({"decision_date": "2021-01-10"},  # the line started at the decision is the choice itself
+         ["treatments[0].start", "treatments[0].end", "treatments[0].progression_date"]),
+        ({"as_of": "2023-01-01"}, ["as_of"]),
+        ({"assessment": "2023-01-01"}, ["assessments[0].date"]),
+    ],
+)  # fmt: skip
+def test_history_after_the_decision_date_is_a_reject_naming_each_field(
+    change: dict[str, str], fields: list[str]
+) -> None:
+    from netcds.cohort.read import validate_record
+
+    record: dict[str, Any] = {
+        "tumor": {"primary_site": "ileum", "grade": "G2", "sstr_status": "positive", "functional": False},
+        "disease": {"extent": "distant_metastatic", "status": "progressive"},
+        "treatments": [_SSA_LINE],
+        "decision": {"date": change.get("decision_date", "2022-07-01"), "regimen": "lu177_dotatate"},
+    }
+    if "as_of" in change:
+        record["as_of"] = change["as_of"]
+    if "assessment" in change:
+        record["assessments"] = [{"date": change["assessment"], "recist_response": "PD"}]
+    row, rej = validate_record(1, record, record)
+    assert row is None and rej is not None
+    assert [e["field"] for e in rej["errors"]] == fields
+    assert all("decision" in e["message"] for e in rej["errors"])
+    # the same record decided after all of it is a result; without a decision date nothing is checked
+    for decision in ({"date": "2022-07-01", "regimen": "lu177_dotatate"}, {"regimen": "lu177_dotatate"}):
+        later = {k: v for k, v in record.items() if k not in ("as_of", "assessments")} | {"decision": decision}
+        row, rej = validate_record(2, later, later)
+        assert rej is None and row is not None

@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,41 @@ def validate_record(row: int, record: Any, raw: Any) -> tuple[dict[str, Any] | N
             errors += _errors(exc, "decision.")
     if errors or patient is None or decision is None:
         return None, reject(row, errors, raw)
+    late = after_decision(patient, decision)
+    if late:
+        return None, reject(row, [{"field": f, "message": m} for f, m in late], raw)
     return canonical_row(row, patient, decision), None
+
+
+def after_decision(patient: Patient, decision: Decision) -> list[tuple[str, str]]:
+    """What the record holds from after its decision date, as ``(field, message)``: a decision point is
+    the patient as of that decision, so a later line, progression, assessment or ``as_of`` would judge the
+    choice by what came after it (e.g. progression on an SSA recorded years later making a first-line SSA
+    look discordant). A line starting on the decision date is the choice itself (``decision.regimen``)."""
+    d = decision.date
+    if d is None:
+        return []
+    out: list[tuple[str, str]] = []
+    if patient.as_of is not None and patient.as_of > d:
+        out.append(
+            ("as_of", f"is after decision.date ({d}): the record must describe the patient at the decision")
+        )
+    for i, t in enumerate(patient.treatments or []):
+        if t.start is not None and t.start == d:
+            out.append(
+                (
+                    f"treatments[{i}].start",
+                    f"is decision.date ({d}): the line chosen there is decision.regimen, not history",
+                )
+            )
+        for name in ("start", "end", "progression_date"):
+            value: date | None = getattr(t, name)
+            if value is not None and value > d:
+                out.append((f"treatments[{i}].{name}", f"is after decision.date ({d})"))
+    for i, a in enumerate(patient.assessments or []):
+        if a.date > d:
+            out.append((f"assessments[{i}].date", f"is after decision.date ({d})"))
+    return out
 
 
 REPLACEMENT = "\ufffd"
