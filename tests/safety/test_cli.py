@@ -97,7 +97,9 @@ def test_drug_text_marks_unverified_items() -> None:
 
 
 def test_check_text_marks_unverified_items(tmp_path: Path) -> None:
-    p = _write(tmp_path, merge(CLEAR, {"comorbidities": {"bilirubin_x_uln": 3.5}}))
+    # LUTATHERA hepatotoxicity on treatment (unverified bilirubin threshold): needs an earlier dose
+    after_prrt = {"treatments": [{"agent": "lu177_dotatate", "start": "2024-10-01"}]}
+    p = _write(tmp_path, merge(CLEAR, {"comorbidities": {"bilirubin_x_uln": 3.5}, **after_prrt}))
     r = runner.invoke(app, ["check", str(p), "--agent", "lu177_dotatate"])
     assert r.exit_code == 0
     assert "UNVERIFIED" in r.stdout and "unverified:" in r.stdout

@@ -184,10 +184,16 @@ def test_lu177_creatinine_clearance_35(akb: AgentKnowledge) -> None:
 
 
 def test_lu177_platelets_60000(akb: AgentKnowledge) -> None:
-    s = screen_agent("lu177_dotatate", patient(comorb(platelets_per_ul=60000)), akb)
+    # the label's withhold/3.7 GBq rule is for thrombocytopenia on treatment: it needs an earlier dose
+    after_prrt = {"treatments": [{"agent": "lu177_dotatate", "start": "2024-10-01"}]}
+    s = screen_agent("lu177_dotatate", patient({**comorb(platelets_per_ul=60000), **after_prrt}), akb)
     it = item(s.safety, "thrombocytopenia")
-    assert it.severity == "warning" and it.fields == ["comorbidities.platelets_per_ul"]
+    assert it.severity == "warning" and it.fields == ["treatments", "comorbidities.platelets_per_ul"]
     assert s.dose.adjusted_amount == 3.7
+    # before a first dose: no dose change, a warning that the label sets no baseline criterion
+    first = screen_agent("lu177_dotatate", patient(comorb(platelets_per_ul=60000)), akb)
+    assert first.dose.adjusted is None and first.dose.adjusted_amount is None
+    assert item(first.safety, "thrombocytopenia_before_first_dose").severity == "warning"
 
 
 def test_lu177_standard_dose_text(akb: AgentKnowledge) -> None:

@@ -1,18 +1,19 @@
 """Clinical QA review of the safety data: cabozantinib 'do not give' severities, footnote o kept to the WD G3
 table, monograph texts that name other agents, cabozantinib's previously-treated indication; then Lu-177
-renal rules (on-treatment toxicity vs baseline function), insulinoma hypoglycemia, rifapentine as a strong
-CYP3A4 inducer, and a dose below the lowest labelled dose read as not determined."""
+renal, blood-count and bilirubin rules (on-treatment toxicity vs baseline before a first dose), insulinoma
+hypoglycemia, rifapentine as a strong CYP3A4 inducer, and a dose below the lowest labelled dose read as not
+determined."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 from netcds.fhir.card_base import AgentScreenView
 from netcds.fhir.cards import order_cards
-from netcds.safety import AgentKnowledge, SafetyItem, screen_agent
+from netcds.safety import AgentKnowledge, AgentScreen, SafetyItem, screen_agent
 from netcds.safety.screen import NO_DOSE
 from tests.safety.conftest import comorb, meds, patient
 
@@ -255,6 +256,155 @@ def test_clearance_unknown_is_not_read_as_normal(akb: AgentKnowledge) -> None:
                for p in s.dose.pending)  # fmt: skip
     assert any(i.kind == "not_assessed" and "comorbidities.creatinine_clearance_ml_min" in i.fields
                for i in s.safety)  # fmt: skip
+
+
+# ------------------------------------------------------------------------ Lu-177: counts and bilirubin, on treatment vs first dose
+
+
+class Pair(NamedTuple):
+    """An on-treatment rule of label 2.4 and what replaces it before a first dose."""
+
+    rule: str  # withhold, then 3.7 GBq: only after an earlier LUTATHERA dose
+    first: str  # the item before a first dose
+    low: dict[str, Any]
+    normal: dict[str, Any]
+    text: str  # the on-treatment rule's dose text
+    word: str  # what the label gives no baseline criterion for
+
+
+PAIRS = [
+    Pair("thrombocytopenia", "thrombocytopenia_before_first_dose", comorb(platelets_per_ul=60000),
+         comorb(platelets_per_ul=150000), "withhold to grade 0-1, then 3.7 GBq (100 mCi)", "platelet"),
+    Pair("anemia", "anemia_before_first_dose", comorb(hemoglobin_g_dl=7.5),
+         comorb(hemoglobin_g_dl=12), "withhold to grade 0-2, then 3.7 GBq (100 mCi)", "hemoglobin"),
+    Pair("neutropenia", "neutropenia_before_first_dose", comorb(neutrophils_per_ul=800),
+         comorb(neutrophils_per_ul=3000), "withhold to grade 0-2, then 3.7 GBq (100 mCi)", "neutrophil"),
+    Pair("hepatotoxicity", "hepatic_impairment_severe", comorb(bilirubin_x_uln=3.5),
+         comorb(bilirubin_x_uln=1), "withhold until resolved, then 3.7 GBq (100 mCi)", "bilirubin"),
+]  # fmt: skip
+COUNTS = PAIRS[:3]
+NEVER_TREATED = {"treatments": [{"agent": "lanreotide", "start": "2023-01-10", "progressed": True}]}
+FIRST_DOSE = pytest.mark.parametrize(
+    "history", [{"treatments": []}, NEVER_TREATED], ids=["none", "other_agents"]
+)
+
+
+def lu(over: dict[str, Any], akb: AgentKnowledge) -> AgentScreen:
+    return screen_agent("lu177_dotatate", patient(over), akb)
+
+
+@pytest.mark.parametrize("c", PAIRS, ids=lambda c: c.rule)
+def test_low_value_after_earlier_lutathera_withholds_then_reduces_to_3_7_gbq(
+    c: Pair, akb: AgentKnowledge
+) -> None:
+    s = lu({**c.low, **AFTER_PRRT}, akb)
+    assert s.dose.adjusted_amount == 3.7 and s.dose.unit == "GBq"
+    assert s.dose.adjusted is not None and "withhold until recovery, then 3.7 GBq" in s.dose.adjusted
+    assert any(r.startswith(c.rule) and c.text in r for r in s.dose.rules_applied)
+    found = {i.id: i for i in s.safety}
+    it = found[c.rule]
+    assert it.kind == "adjustment" and it.severity == "warning"
+    assert "after earlier LUTATHERA" in it.finding and "3.7 GBq" in it.action
+    assert "treatments" in it.fields
+    assert "2.4" in it.source.section
+    assert c.first not in found  # the pre-first-dose item does not contradict the withhold-and-reduce rule
+
+
+@FIRST_DOSE
+@pytest.mark.parametrize("c", COUNTS, ids=lambda c: c.rule)
+def test_low_count_before_a_first_dose_warns_without_changing_the_dose(
+    history: dict[str, Any], c: Pair, akb: AgentKnowledge
+) -> None:
+    # label 2.4 withholds for myelosuppression ON treatment; it sets no baseline count criterion
+    s = lu({**c.low, **history}, akb)
+    d = s.dose
+    assert d.adjusted is None and d.adjusted_amount is None and d.pending == []
+    assert not any(r.startswith(c.rule) for r in d.rules_applied)
+    found = {i.id: i for i in s.safety}
+    assert c.rule not in found
+    it = found[c.first]
+    assert it.kind == "warning" and it.severity == "warning" and it.verified
+    assert "before a first dose" in it.finding and f"no baseline {c.word} criterion" in it.finding
+    assert (
+        "clinical judgement" in it.action
+        and "withhold-and-reduce rule is for counts that fall on treatment" in it.action
+    )
+    assert "Myelosuppression" in it.source.section
+    assert not [i for i in s.safety if "3.7" in i.finding + i.action and i.kind != "monitoring"]
+
+
+@FIRST_DOSE
+def test_bilirubin_over_3x_uln_before_a_first_dose_gives_no_dose(
+    history: dict[str, Any], akb: AgentKnowledge
+) -> None:
+    # label, Use in Specific Populations: severe hepatic impairment (total bilirubin > 3 x ULN) not studied
+    s = lu({**comorb(bilirubin_x_uln=3.5), **history}, akb)
+    d = s.dose
+    assert d.adjusted_amount is None and d.adjusted is not None
+    assert d.adjusted.startswith(NO_DOSE)  # verified rule: no UNVERIFIED mark
+    assert "not determined: no labelled dose with total bilirubin over 3 x ULN" in d.adjusted
+    assert "not studied" in d.adjusted and "3.7" not in d.adjusted
+    assert d.unverified == []
+    found = {i.id: i for i in s.safety}
+    assert "hepatotoxicity" not in found
+    it = found["hepatic_impairment_severe"]
+    assert it.kind == "adjustment" and it.severity == "warning" and it.verified
+    assert "not been studied" in it.finding and "Hepatic Impairment" in it.source.section
+    assert not [i for i in s.safety if "3.7" in i.finding and i.kind != "monitoring"]
+
+
+@pytest.mark.parametrize("c", PAIRS, ids=lambda c: c.rule)
+def test_unrecorded_history_leaves_the_on_treatment_rule_not_assessed(c: Pair, akb: AgentKnowledge) -> None:
+    # unknown is not "never treated": neither the 3.7 GBq rule nor the first-dose item is claimed
+    s = lu({**c.low, "treatments": ...}, akb)
+    d = s.dose
+    assert d.adjusted is None and d.adjusted_amount is None
+    assert f"{c.rule}: needs treatments" in d.pending
+    assert not any(r.startswith((c.rule, c.first)) for r in d.rules_applied)
+    na = [i for i in s.safety if i.kind == "not_assessed" and i.fields == ["treatments"]]
+    assert len(na) == 1 and na[0].severity == "info"
+    assert "after earlier LUTATHERA" in na[0].finding and "before a first dose" in na[0].finding
+    assert not [i for i in s.safety if i.id in (c.rule, c.first) and i.kind != "not_assessed"]
+
+
+@pytest.mark.parametrize("history", [{"treatments": []}, AFTER_PRRT, {"treatments": ...}],
+                         ids=["none", "after_prrt", "unrecorded"])  # fmt: skip
+@pytest.mark.parametrize("c", PAIRS, ids=lambda c: c.rule)
+def test_normal_value_gives_nothing_whatever_the_history(
+    history: dict[str, Any], c: Pair, akb: AgentKnowledge
+) -> None:
+    s = lu({**c.normal, **history}, akb)
+    assert s.dose.adjusted is None and s.dose.pending == []
+    assert not [i for i in s.safety if i.id in (c.rule, c.first)]
+    assert not [i for i in s.safety if i.kind == "not_assessed"]
+
+
+def test_history_decides_between_toxicity_and_baseline_impairment_at_the_same_bilirubin(
+    akb: AgentKnowledge,
+) -> None:
+    # the two rules share the > 3 x ULN cut-off and never apply together
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        (AFTER_PRRT, "hepatotoxicity", "hepatic_impairment_severe"),
+        ({"treatments": []}, "hepatic_impairment_severe", "hepatotoxicity"),
+    ]
+    for history, rule, other in cases:
+        for value in (3.01, 5):
+            found = {i.id for i in lu({**comorb(bilirubin_x_uln=value), **history}, akb).safety}
+            assert rule in found and other not in found
+        assert not {rule, other} & {i.id for i in lu({**comorb(bilirubin_x_uln=3), **history}, akb).safety}
+
+
+def test_first_dose_items_do_not_contradict_an_undetermined_dose(akb: AgentKnowledge) -> None:
+    # low platelets and bilirubin over 3 x ULN before a first dose: no labelled dose (hepatic, not studied);
+    # the count warning must not claim the dose is unchanged, and nothing offers 3.7 GBq
+    s = lu(comorb(platelets_per_ul=60000, bilirubin_x_uln=4), akb)
+    assert s.dose.adjusted is not None and s.dose.adjusted.startswith(NO_DOSE)
+    found = {i.id: i for i in s.safety}
+    assert {"thrombocytopenia_before_first_dose", "hepatic_impairment_severe"} <= set(found)
+    assert not {"thrombocytopenia", "hepatotoxicity"} & set(found)
+    loud = [i for i in s.safety if i.kind in ("warning", "adjustment")]
+    assert not [i.id for i in loud if "no dose change" in (i.finding + i.action).lower()]
+    assert not [i.id for i in loud if "3.7" in i.finding + i.action and i.id != "hepatic_impairment_severe"]
 
 
 # ------------------------------------------------------------------------ insulinoma: hypoglycemia

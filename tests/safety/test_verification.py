@@ -52,7 +52,9 @@ def test_verified_items_carry_no_note(akb: AgentKnowledge) -> None:
 
 def test_unverified_rule_is_reported_as_such(akb: AgentKnowledge) -> None:
     # LUTATHERA: the bilirubin > 3 x ULN definition of hepatotoxicity was not found in any stored label copy
-    s = screen_agent("lu177_dotatate", patient(comorb(bilirubin_x_uln=3.5)), akb)
+    # (a rule for hepatotoxicity on treatment: it needs an earlier LUTATHERA dose)
+    after_prrt = {"treatments": [{"agent": "lu177_dotatate", "start": "2024-10-01"}]}
+    s = screen_agent("lu177_dotatate", patient({**comorb(bilirubin_x_uln=3.5), **after_prrt}), akb)
     it = item(s.safety, "hepatotoxicity")
     assert not it.verified and it.finding.startswith("UNVERIFIED — ")
     assert it.verification is not None and "3 x ULN" in it.verification
