@@ -11,8 +11,10 @@ service keeps, for recent inputs:
   (:class:`MappedPatient`), keyed by the sha256 of the canonical prefetch JSON and the as-of date;
 - ``cards``: the patient-view cards for an evaluation (the per-call explanation link is set afterwards);
 - ``screen``: an order-sign agent screen;
-- ``ordercards``: one ordered agent's order-select / order-sign cards, keyed by the record's content hash,
-  the agent, the sha256 of the draft order's canonical JSON, the service, the engine version and base URL.
+- ``ordercards``: one ordered agent's order-select / order-sign cards, keyed by the record's content hash
+  (with the drafts as concomitant medicines, and as recorded: the guideline card reads the latter's
+  Evaluation), the agent, the sha256 of the draft order's canonical JSON, the service, the engine and
+  guideline versions and base URL.
 
 Each kind is its own LRU: evaluations get ``server.eval_cache_mb``, every other kind a quarter of that,
 so a run of new records (or of large screens) cannot push out the mappings and cards that are cheap to

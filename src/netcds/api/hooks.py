@@ -36,6 +36,7 @@ from netcds.api.hook_models import (
     HookRequest,
 )
 from netcds.api.issued_cards import check_feedback, record_issued
+from netcds.api.order_guideline import guideline_card, guideline_facts, knowledge_key
 from netcds.api.orders import DraftMedication, concomitant_names, draft_medications
 from netcds.api.prefetch import resolve
 from netcds.api.problems import (
@@ -56,6 +57,7 @@ from netcds.fhir.cards import (
     unscreened_card,
     with_explanation,
 )
+from netcds.fhir.guideline_cards import with_guideline_card
 from netcds.ids import new_id
 from netcds.patient import Patient
 from netcds.store.canonical import canonical_json, content_hash, sha256_hex
@@ -381,21 +383,26 @@ def _order_check(call: _Call) -> Response:
     if meds != patient.medications:
         patient = Patient.model_validate({**patient.model_dump(exclude_none=True), "medications": meds})
         digest = content_hash(patient)
+    kb = ctx.knowledge()
     cards = []
     for d in targets:
-        # an ordered agent's cards follow from the record, the draft order and the agent data (the key)
+        # an ordered agent's cards follow from the record (as recorded, for the guideline card; with the
+        # drafts as concomitant medicines, for the screen), the draft order, the agent data and the
+        # guideline version (the key)
         key = (
             "ordercards",
             service_id,
             digest,
+            mapped.digest,
             d.agent or "",
             sha256_hex(canonical_json(d.resource)),
             __version__,
+            *knowledge_key(kb),
             ctx.base_url,
         )
         built = ctx.eval_cache.get(key)
         if not isinstance(built, list):
-            built = _agent_cards(call, d, patient, digest)
+            built = _agent_cards(call, d, patient, digest, mapped)
             ctx.eval_cache.put(key, built, len(canonical_json(built)) * OBJECT_FACTOR)
         cards += built
     record_issued(call.later, ctx.store, service_id, cards)
@@ -411,10 +418,16 @@ def _order_check(call: _Call) -> Response:
     return _cards(cards)
 
 
-def _agent_cards(call: _Call, d: DraftMedication, patient: Patient, digest: str) -> list[dict[str, Any]]:
-    """The order-select / order-sign cards of one ordered agent for this record."""
+def _agent_cards(
+    call: _Call, d: DraftMedication, patient: Patient, digest: str, mapped: MappedPatient
+) -> list[dict[str, Any]]:
+    """The order-select / order-sign cards of one ordered agent for this record: its safety and dose
+    cards, and whether the guideline lists it for this patient (fhir/guideline_cards.py)."""
     ctx, agent = call.ctx, d.agent or ""
     seed = f"{call.service_id}|{digest}|{agent}|{d.resource_id or ''}"
+    # the record's Evaluation as patient-view computes and caches it (once per call), without the drafts
+    facts = _once(call.scratch, "guideline", call.fresh(partial(guideline_facts, ctx, mapped)))
+    listed = guideline_card(ctx, facts, agent, seed)
     found = ctx.eval_cache.memo(  # the agent data is read once per process
         ("screen", agent, digest, __version__),
         AgentScreenView,
@@ -427,8 +440,8 @@ def _agent_cards(call: _Call, d: DraftMedication, patient: Patient, digest: str)
             if not optional.safety_available()
             else "no safety data is encoded for it"
         )
-        return [unscreened_card(agent, why, ctx.base_url, seed)]
-    return order_cards(found, d.resource, base_url=ctx.base_url, seed=seed)
+        return with_guideline_card([unscreened_card(agent, why, ctx.base_url, seed)], listed)
+    return with_guideline_card(order_cards(found, d.resource, base_url=ctx.base_url, seed=seed), listed)
 
 
 @router.post(

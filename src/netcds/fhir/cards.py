@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from netcds.evaluation import Evaluation, GuidelineRef, Option
+from netcds.evaluation import Evaluation, GuidelineRef, Option, SsaPlan
 from netcds.fhir.card_base import (
     INDICATORS,
     MAX_SUMMARY,
@@ -51,7 +51,7 @@ __all__ = [
     "TOPIC_SYSTEM", "UCUM", "AgentScreenView", "DoseAdvice", "SafetyFinding", "cite", "clean_text",
     "dose_card", "dose_suggestion", "draft_dose_mg", "finalize", "guideline_url", "indicator_for",
     "missing_data_card", "options_card", "order_cards", "over_label_card", "patient_view_cards",
-    "safety_card", "summary_text", "unscreened_card", "with_dose", "with_explanation",
+    "safety_card", "ssa_plan_lines", "summary_text", "unscreened_card", "with_dose", "with_explanation",
 ]  # fmt: skip
 
 TIER_ORDER = ("preferred", "other_recommended", "useful_in_certain_circumstances", "listed")
@@ -80,6 +80,27 @@ def _option_line(o: Option) -> str:
     if o.footnotes:
         bits.append("footnotes " + ",".join(o.footnotes))
     return f"{o.label} ({'; '.join(bits)})"
+
+
+SSA_ACTIONS = {"continue": "continue the SSA", "discontinue": "discontinue the SSA"}
+
+
+def ssa_plan_lines(plan: SsaPlan) -> list[str]:
+    """The SSA plan (footnote a of the tables: continue or discontinue octreotide LAR / lanreotide) as card
+    lines, with its reasons and its citation; nothing when the footnote gives no action for this patient
+    (not applicable, not specified; a plan that needs data is on the missing-data card)."""
+    words = SSA_ACTIONS.get(plan.action)
+    if words is None:
+        return []
+    letter = plan.footnote or (plan.source.footnote if plan.source else None) or "a"
+    src = plan.source
+    where = ", ".join(x for x in (src.document, src.page, src.table) if x) if src else ""
+    cited = f"{where}, footnote {letter}" if where else f"footnote {letter}"
+    return [
+        f"**SSA plan (footnote {letter}):** the guideline's footnote {letter} gives *{words}* "
+        f"(octreotide LAR or lanreotide) for the recorded facts ({cited}):",
+        *[f"- {r}" for r in plan.reasons],
+    ]
 
 
 def options_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> dict[str, Any]:
@@ -123,6 +144,11 @@ def options_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> 
         summary = f"No NCCN NET V.{ev.guideline.version} systemic-therapy table applies to the recorded facts"
         indicator = "info"
         lines += [f"- {r}" for r in s.reasons]
+    plan = ssa_plan_lines(ev.ssa_plan)
+    if plan:
+        lines += ["", *plan]
+        with_plan = f"{summary}; footnote {ev.ssa_plan.footnote or 'a'}: {SSA_ACTIONS[ev.ssa_plan.action]}"
+        summary = with_plan if len(with_plan) <= MAX_SUMMARY else summary
     lines += ["", ev.sequencing_statement, "", f"*{ev.disclaimer}*"]
     return {
         "summary": summary_text(summary),

@@ -1,0 +1,286 @@
+"""Order-sign / order-select: whether the guideline lists the ordered agent for this patient.
+
+One ``info`` card per ordered agent, built from the patient's Evaluation (the one patient-view computes
+and the service caches): the options of the applicable table whose regimen contains the agent, with tier,
+category and status (eligible; needs data, naming the fields; not eligible, naming the condition not
+met), or that the table lists no such option for the recorded facts, or that the setting (the table) is
+not determined yet or no table applies. Decision support only: the card says what the encoded guideline
+lists and why, never what to order.
+
+An agent matches a table entry when it is one of the agents of a decision that counts as choosing that
+entry (:func:`netcds.cohort.layout.matching_decisions`, :func:`~netcds.cohort.layout.decision_agents`):
+capecitabine matches CAPTEM and CAPEOX, octreotide LAR both the SSA entry and the above-label SSA entry.
+
+A cached Evaluation is kept as JSON bytes; :class:`GuidelineFacts` reads only the parts these cards need
+from them (~0.3 ms, a tenth of running the engine again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from netcds.cohort.layout import decision_agents, matching_decisions
+from netcds.evaluation import Evaluation, GuidelineRef, Setting, SsaPlan
+from netcds.fhir.card_base import agent_label, card_links, card_source, finalize, summary_text
+from netcds.fhir.cards import TABLE_SHORT, TIER_LABEL, guideline_url, ssa_plan_lines
+from netcds.knowledge.schema import Knowledge
+
+SSA_AGENTS = frozenset({"octreotide", "octreotide_lar", "lanreotide"})
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class OptionFacts(_View):
+    """The parts of an Option the guideline card reads."""
+
+    regimen: str
+    entry_id: str
+    label: str
+    tier: str
+    category: str
+    status: str
+    reasons: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+    footnotes: list[str] = Field(default_factory=list)
+    category_missing: list[str] = Field(default_factory=list)
+
+
+class GuidelineFacts(_View):
+    """The parts of an Evaluation the guideline card reads (its setting, options and SSA plan)."""
+
+    guideline: GuidelineRef
+    setting: Setting
+    options: list[OptionFacts]
+    ssa_plan: SsaPlan
+    disclaimer: str
+
+    @classmethod
+    def of(cls, evaluation: Evaluation | None, body: bytes) -> GuidelineFacts:
+        """From the Evaluation object when there is one, else from its JSON bytes (the cached form)."""
+        if evaluation is not None:
+            return cls.model_validate(evaluation, from_attributes=True)
+        return cls.model_validate_json(body)
+
+
+@cache
+def entry_agents(regimen: str) -> frozenset[str]:
+    """The agents whose order counts as (part of) choosing a table entry with this regimen."""
+    out = set(decision_agents(regimen))
+    for decision in matching_decisions(regimen):
+        out.update(decision_agents(decision))
+    return frozenset(out)
+
+
+def matching_options(facts: GuidelineFacts, agent: str) -> list[OptionFacts]:
+    return [o for o in facts.options if agent in entry_agents(o.regimen)]
+
+
+def table_label(table: str | None, column: str | None) -> str:
+    name = TABLE_SHORT.get(table or "", table or "table")
+    return f"{name}, {column.replace('_', ' ')} column" if column else name
+
+
+def tables_listing(kb: Knowledge, agent: str) -> list[tuple[str, str | None]]:
+    """(table id, column id) of every table column of the guideline with an entry the agent matches."""
+    return [
+        (t.id, c.id)
+        for t in kb.tables
+        for c in t.columns
+        if any(agent in entry_agents(e.regimen) for e in c.entries)
+    ]
+
+
+def _failing(o: OptionFacts) -> str:
+    """The (first) condition the option's eligibility failed on, as the engine words it."""
+    found = next((r[len("Not met: ") :] for r in o.reasons if r.startswith("Not met: ")), None)
+    return found or (o.reasons[0] if o.reasons else "a condition of the entry is not met")
+
+
+def _head(reason: str) -> str:
+    """The condition's own words, without the findings in brackets and the yes/no after it."""
+    cut = [i for i in (reason.find(" ("), reason.find(": ")) if i > 0]
+    return reason[: min(cut)] if cut else reason
+
+
+def status_text(o: OptionFacts, *, short: bool = False, bare: bool = False) -> str:
+    """eligible; needs data (the fields); not eligible (not met: the condition); ``short``: the condition's
+    own words only; ``bare``: the status alone."""
+    if o.status == "eligible":
+        return "eligible"
+    if o.status == "needs_data":
+        return f"needs data ({', '.join(o.missing)})" if o.missing and not bare else "needs data"
+    if bare:
+        return "not eligible"
+    why = _failing(o)
+    return f"not eligible (not met: {_head(why) if short else why})"
+
+
+def _option_lines(o: OptionFacts) -> list[str]:
+    head = f"- **{o.label}:** {TIER_LABEL.get(o.tier, o.tier)}, category {o.category}, {status_text(o)}"
+    if o.footnotes:
+        head += f" (footnotes {', '.join(o.footnotes)})"
+    lines = [head]
+    lines += [f"  - {r}" for r in o.reasons]
+    if o.category_missing:
+        lines.append(f"  - category could change once recorded: {', '.join(o.category_missing)}")
+    return lines
+
+
+def _first_fitting(candidates: Iterable[str]) -> str:
+    """The first candidate summary that fits in a card summary (the last one, shortened, otherwise)."""
+    last = ""
+    for text in candidates:
+        last = " ".join(text.split())
+        if len(summary_text(last)) == len(last):
+            return last
+    return summary_text(last)
+
+
+def _listed_summary(name: str, where: str, found: list[OptionFacts], confirmed: bool) -> str:
+    lead = f"{name}: listed for this patient" if confirmed else f"{name}: listed in the possible table"
+    if len(found) == 1:
+        o = found[0]
+        label = "" if o.label.lower() == name.lower() else f"{o.label}, "
+        tier = TIER_LABEL.get(o.tier, o.tier)
+        full, brief = status_text(o), status_text(o, short=True)
+        return _first_fitting(
+            [
+                f"{lead} ({where}): {label}{tier}, category {o.category}, {full}",
+                f"{lead} ({where}): {label}{tier}, category {o.category}, {brief}",
+                f"{lead}: {label}{tier}, category {o.category}, {brief}",
+                f"{lead}: {tier}, category {o.category}, {brief}",
+            ]
+        )
+
+    def each(bare: bool, labels: bool = False) -> str:
+        out = []
+        for o in found:
+            text = (
+                f"{TIER_LABEL.get(o.tier, o.tier)}, cat {o.category}, {status_text(o, short=True, bare=bare)}"
+            )
+            out.append(f"{o.label} ({text})" if labels else text)
+        return "; ".join(out)
+
+    counts = {s: sum(o.status == s for o in found) for s in ("eligible", "needs_data", "not_eligible")}
+    tally = ", ".join(
+        f"{n} {word}"
+        for n, word in (
+            (counts["eligible"], "eligible"),
+            (counts["needs_data"], "need data"),
+            (counts["not_eligible"], "not eligible"),
+        )
+        if n
+    )
+    return _first_fitting(
+        [
+            f"{lead} in {len(found)} options: {each(False, labels=True)}",
+            f"{lead} in {len(found)} options: {each(True, labels=True)}",
+            f"{lead} ({where}) in {len(found)} options: {each(False)}",
+            f"{lead} in {len(found)} options: {each(False)}",
+            f"{lead} in {len(found)} options: {each(True)}",
+            f"{lead} ({where}) in {len(found)} options: {tally}",
+            f"{lead} in {len(found)} options: {tally}",
+        ]
+    )
+
+
+def _source(facts: GuidelineFacts) -> str:
+    src = facts.setting.source
+    if src is None or not src.table:
+        return f"NCCN NET V.{facts.guideline.version}, systemic therapy tables (encoded by netcds)"
+    page = f", page {src.page}" if src.page else ""
+    column = f", column {facts.setting.column.replace('_', ' ')}" if facts.setting.column else ""
+    return f"{src.document}{page}, table {src.table}{column} (encoded by netcds)"
+
+
+def _elsewhere(
+    name: str, listing: Sequence[tuple[str, str | None]], here: tuple[str | None, str | None]
+) -> str:
+    others = [table_label(t, c) for t, c in listing if (t, c) != here]
+    lead = "Other guideline tables" if here[0] else "Guideline tables"
+    return f"**{lead} that list {name.lower()}:** " + ("; ".join(others) if others else "none")
+
+
+def guideline_order_card(
+    facts: GuidelineFacts,
+    agent: str,
+    listing: Sequence[tuple[str, str | None]],
+    *,
+    base_url: str,
+    seed: str,
+) -> dict[str, Any]:
+    """The info card saying whether the guideline lists ``agent`` for this patient (see the module doc);
+    ``listing``: the table columns of the guideline that list it (:func:`tables_listing`)."""
+    s, name = facts.setting, agent_label(agent)
+    found = matching_options(facts, agent)
+    where = table_label(s.table, s.column)
+    parts: list[str] = []  # the detail's paragraphs
+    if s.status == "applies" or (s.status == "needs_data" and facts.options):
+        confirmed = s.status == "applies"
+        setting = f"{s.title or where}" + (f", {s.row}" if s.row else "")
+        parts.append(f"**{'Applicable' if confirmed else 'Possible'} table:** {setting} ({where})")
+        if not confirmed:
+            parts.append(
+                f"**Setting not confirmed yet:** record {', '.join(s.missing) or 'the missing facts'}"
+            )
+        if found:
+            summary = _listed_summary(name, where, found, confirmed)
+            rows = [f"**Options of this table that include {name.lower()}:**"]
+            for o in found:
+                rows += _option_lines(o)
+            parts.append("\n".join(rows))
+        else:
+            lead = "the applicable table" if confirmed else "the possible table"
+            summary = _first_fitting(
+                [
+                    f"{name}: not among the options of {lead} ({where}) for the recorded facts",
+                    f"{name}: not among the options of {lead} ({where})",
+                ]
+            )
+            parts.append(f"**{name} is not among the options of this table** for the recorded facts.")
+            eligible = [o.label for o in facts.options if o.status == "eligible"]
+            if eligible:
+                parts.append("**The table's eligible options:** " + "; ".join(eligible))
+    elif s.status == "needs_data":
+        lead = f"{name}: guideline table not determined yet, so not checked; record"
+        fields = s.missing or ["the facts in the detail"]
+        summary = _first_fitting(
+            [f"{lead} {', '.join(fields[:n])}{' …' if n < len(fields) else ''}" for n in (99, 3, 2, 1)]
+        )
+        reasons = [f"- {r}" for r in s.reasons]
+        parts.append(
+            "\n".join(["**Which guideline table applies depends on facts not recorded:**", *reasons])
+        )
+        if s.missing:
+            parts.append(f"**Record:** {', '.join(s.missing)}")
+    else:
+        version = facts.guideline.version
+        summary = f"{name}: no NCCN NET V.{version} systemic-therapy table applies to the recorded facts"
+        reasons = [f"- {r}" for r in s.reasons]
+        parts.append("\n".join(["**No systemic-therapy table of the encoded guideline applies:**", *reasons]))
+    parts.append(_elsewhere(name, listing, (s.table, s.column)))
+    plan = ssa_plan_lines(facts.ssa_plan) if agent in SSA_AGENTS else []
+    if plan:
+        parts.append("\n".join(plan))
+    parts.append(f"*{facts.disclaimer}*")
+    url = guideline_url(base_url, facts.guideline)
+    card = {
+        "summary": summary_text(summary),
+        "indicator": "info",
+        "detail": "\n\n".join(parts),
+        "source": card_source(_source(facts), url, "therapy-options", "Systemic therapy options"),
+        "links": card_links(url, "netcds: the encoded guideline (tables, conditions, footnotes)"),
+    }
+    return finalize(card, seed)
+
+
+def with_guideline_card(cards: list[dict[str, Any]], card: dict[str, Any]) -> list[dict[str, Any]]:
+    """``cards`` with the guideline card after the warnings and critical cards, before the info cards."""
+    at = next((i for i, c in enumerate(cards) if c.get("indicator") == "info"), len(cards))
+    return [*cards[:at], card, *cards[at:]]
