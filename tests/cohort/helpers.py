@@ -24,6 +24,7 @@ COMPARED = (
     "failing_condition",
     "chosen_tier",
     "chosen_category",
+    "scope_exclusions",
     "decision_regimen",
     "primary_site",
 )

@@ -230,5 +230,20 @@ def _valid(rec: dict[str, Any]) -> bool:
 def decision_point(draw: st.DrawFn) -> dict[str, Any]:
     rec = draw(patient_record().filter(_valid))
     regimen = draw(st.one_of(st.sampled_from(ENTRY_REGIMENS), st.sampled_from(DECISION_IDS)))
-    rec["decision"] = {"date": draw(DATES).isoformat(), "regimen": regimen}
+    when = draw(DATES)
+    latest = _latest_history_date(rec)
+    if latest is not None and when <= latest:  # a decision point holds only history from before it
+        when = latest + timedelta(days=draw(st.integers(1, 90)))
+    rec["decision"] = {"date": when.isoformat(), "regimen": regimen}
     return rec
+
+
+def _latest_history_date(rec: dict[str, Any]) -> date | None:
+    """The latest date of the record's treatment history (read.py rejects history after decision.date)."""
+    dates = [
+        date.fromisoformat(t[k])
+        for t in rec.get("treatments") or []
+        for k in ("start", "end", "progression_date")
+        if k in t
+    ]
+    return max(dates, default=None)

@@ -33,6 +33,52 @@ def test_synth_then_audit_writes_every_output(tmp_path: Path) -> None:
     assert n == 400 and opts > 200
 
 
+def test_out_of_scope_is_its_own_group_outside_the_concordance_share(tmp_path: Path) -> None:
+    """5.2024-r4 (the default) moves the decision points no encoded table can judge to out_of_scope; an audit
+    with --guideline-version 5.2024-r3 keeps that release's verdicts. out_of_scope is in neither the
+    numerator nor the denominator of the concordance share, and the report shows it as its own group."""
+    cohort = tmp_path / "cohort.ndjson"
+    assert runner.invoke(app, ["synth", "--n", "600", "--seed", "7", "--out", str(cohort)]).exit_code == 0
+    runs = {}
+    for name, extra in (("r4", []), ("r3", ["--guideline-version", "5.2024-r3"])):
+        res = runner.invoke(app, ["cohort", "audit", str(cohort), "--out", str(tmp_path / name), *extra])
+        assert res.exit_code == 0, res.output
+        runs[name] = json.loads((tmp_path / name / "summary.json").read_text())
+    r4, r3 = runs["r4"], runs["r3"]
+    assert (r4["guideline"]["release"], r3["guideline"]["release"]) == ("5.2024-r4", "5.2024-r3")
+    c4, c3 = r4["verdict_counts"], r3["verdict_counts"]
+    assert c3["out_of_scope"] == 0 and r3["out_of_scope"] == [] and c4["out_of_scope"] > 0
+    for v in ("concordant", "listed_not_eligible", "needs_data"):
+        assert c4[v] == c3[v], v
+    moved = (
+        duckdb.connect()
+        .execute(
+            f"SELECT count(*) FILTER (WHERE a.verdict = 'not_listed'), count(*), count(a.scope_exclusions)"
+            f" FROM read_parquet('{tmp_path / 'r3' / 'decisions.parquet'}') a"
+            f" JOIN read_parquet('{tmp_path / 'r4' / 'decisions.parquet'}') b USING (row_id)"
+            " WHERE b.verdict = 'out_of_scope'"
+        )
+        .fetchone()
+    )
+    assert moved is not None and moved[1] == c4["out_of_scope"] and moved[2] == 0
+    assert c4["not_listed"] == c3["not_listed"] - moved[0]
+    for summary, counts in ((r4, c4), (r3, c3)):
+        conc = summary["concordance"]
+        assert conc["numerator"] == counts["concordant"]
+        assert conc["denominator"] == sum(
+            counts[v] for v in ("concordant", "listed_not_eligible", "not_listed")
+        )
+        assert conc["share"] == summary["concordance_of_settled_systemic_choices"]
+        assert conc["share"] == round(conc["numerator"] / conc["denominator"], 4)
+        assert conc["not_counted"]["out_of_scope"] == counts["out_of_scope"]
+    assert r4["concordance"]["share"] > r3["concordance"]["share"]
+    assert sum(r["n"] for r in r4["out_of_scope"]) == c4["out_of_scope"]
+    assert all(r["scope_exclusions"] for r in r4["out_of_scope"])
+    html = (tmp_path / "r4" / "report.html").read_text()
+    assert "Out of scope: not judged" in html and "condition not met (listed_not_eligible)" in html
+    assert "<td>out_of_scope</td>" in html and "knowledge release <b>5.2024-r4</b>" in html
+
+
 def test_synth_is_reproducible_and_the_seed_matters(tmp_path: Path) -> None:
     for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
         runner.invoke(app, ["synth", "--n", "50", "--seed", seed, "--out", str(tmp_path / f"{name}.ndjson")])

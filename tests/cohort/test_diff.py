@@ -113,3 +113,25 @@ def test_release_r3_moves_only_the_ssa_entries_footnote_a_stops(tmp_path: Path) 
             entry, _, move = text.partition(": status ")
             before, _, after = move.partition(" -> ")
             assert entry in ssa_entries and (before, after) in allowed, text
+
+
+def test_release_r4_moves_only_verdicts_where_no_table_applies(tmp_path: Path) -> None:
+    """5.2024-r4 marks five exclusions as covered on pages not in the source: no setting or option moves;
+    the decision points where one of them is true move from not_listed / no_systemic_indicated to
+    out_of_scope, naming the exclusions."""
+    from netcds.cohort.layout import scope_exclusions
+
+    path = tmp_path / "cohort.ndjson"
+    write_cohort(synth_records(3000, seed=11), path)
+    r3, r4 = load_knowledge("5.2024-r3"), load_knowledge("5.2024-r4")
+    assert scope_exclusions(r3) == [] and len(scope_exclusions(r4)) == 5
+    result = diff_versions(path, r3, r4)
+    assert (result.compared, result.rejects) == (3000, 0) and len(result.changed) > 100
+    marked = {e.id for e in scope_exclusions(r4)}
+    for change in result.changed:
+        assert change.setting_from == change.setting_to == "not_applicable:-"
+        assert change.verdict_from in ("not_listed", "no_systemic_indicated")
+        assert change.verdict_to == "out_of_scope"
+        (text,) = change.changes
+        before, _, after = text.removeprefix("scope_exclusions ").partition(" -> ")
+        assert before == "-" and set(after.split(", ")) <= marked, text

@@ -42,7 +42,11 @@ def test_duckdb_matches_engine_on_thousands_of_generated_patients(kb: Knowledge,
         "needs_data",
         "not_listed",
         "no_systemic_indicated",
+        "out_of_scope",
     }
+    # out_of_scope names its exclusions, one or several (in knowledge order)
+    scopes = {r["scope_exclusions"] for r in want.values() if r["verdict"] == "out_of_scope"}
+    assert None not in scopes and any(", " in s for s in scopes)
     assert {o["status"] for r in want.values() for o in r["options"]} == {
         "eligible",
         "needs_data",

@@ -53,6 +53,7 @@ def test_spark_matches_engine_on_synthetic_cohort(engine: SparkEngine, kb: Knowl
         "needs_data",
         "not_listed",
         "no_systemic_indicated",
+        "out_of_scope",
     }
 
 
@@ -99,7 +100,17 @@ def test_spark_audit_reads_columnar_files_like_duckdb(
     spark_run = run_audit(str(path), tmp_path / "spark", kb, engine="spark")
     duck_run = run_audit(str(path), tmp_path / "duck", kb, engine="duckdb")
     assert spark_run.rows_in == duck_run.rows_in == 300
-    for key in ("verdicts", "by_setting", "chosen", "reasons", "by_year", "by_site", "by_regimen"):
+    for key in (
+        "verdicts",
+        "by_setting",
+        "chosen",
+        "reasons",
+        "by_year",
+        "by_site",
+        "by_regimen",
+        "out_of_scope",
+        "concordance",
+    ):
         assert spark_run.summary[key] == duck_run.summary[key], key
     assert engine.spark.sparkContext._jsc is not None  # the shared session was not stopped
 

@@ -246,6 +246,8 @@ def test_history_after_the_decision_date_is_a_reject_naming_each_field(
     assert all("decision" in e["message"] for e in rej["errors"])
     # the same record decided after all of it is a result; without a decision date nothing is checked
     for decision in ({"date": "2022-07-01", "regimen": "lu177_dotatate"}, {"regimen": "lu177_dotatate"}):
-        later = {k: v for k, v in record.items() if k not in ("as_of", "assessments")} | {"decision": decision}
+        later = {k: v for k, v in record.items() if k not in ("as_of", "assessments")} | {
+            "decision": decision
+        }
         row, rej = validate_record(2, later, later)
         assert rej is None and row is not None

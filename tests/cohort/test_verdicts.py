@@ -141,20 +141,6 @@ CASES: list[tuple[str, dict[str, Any], str, str | None, str | None]] = [
         None,
     ),
     (
-        "chemotherapy for a poorly differentiated carcinoma: no table",
-        _case(gi(tumor={"differentiation": "poor", "grade": "G3"}), "cisplatin_etoposide"),
-        "not_listed",
-        None,
-        None,
-    ),
-    (
-        "observation for a resected localized G1 tumor: no table, no systemic therapy",
-        _case(gi(disease={"extent": "localized", "resectable": True}), "observation"),
-        "no_systemic_indicated",
-        None,
-        None,
-    ),
-    (
         "lung: carboplatin/etoposide needs the high-end proliferation judgement",
         _case(lung(tumor={"proliferation_high_end": ...}), "carboplatin_etoposide"),
         "needs_data",
@@ -162,6 +148,151 @@ CASES: list[tuple[str, dict[str, Any], str, str | None, str | None]] = [
         None,
     ),
     ("a therapy outside the vocabulary", _case(gi(), "other"), "not_listed", None, None),
+]
+
+
+NEC = {"differentiation": "poor", "grade": "G3", "ki67_percent": 70}
+NED_TYPICAL = {
+    "tumor": {"lung_subtype": "typical_carcinoid"},
+    "disease": {"status": "no_evidence_of_disease", "tumor_burden": "mild", "tumor_symptoms": False},
+}
+TYPICAL_OUTSIDE_ROW = {
+    "tumor": {"lung_subtype": "typical_carcinoid"},
+    "disease": {"tumor_burden": "mild", "status": "stable", "tumor_symptoms": False},
+}
+# Where no table applies: (name, record, verdict and scope_exclusions with the default release
+# 5.2024-r4, verdict with 5.2024-r3). An exclusion marked ``scope: pages_not_in_source`` (r4) that is TRUE
+# makes the decision out_of_scope, systemic or not; the other exclusions keep the verdicts of r3.
+SCOPE_CASES: list[tuple[str, dict[str, Any], str, str | None, str]] = [
+    (
+        "cisplatin/etoposide for a poorly differentiated carcinoma",
+        _case(gi(tumor=NEC), "cisplatin_etoposide"),
+        "out_of_scope",
+        "poorly_differentiated",
+        "not_listed",
+    ),
+    (
+        "observation for a poorly differentiated carcinoma",
+        _case(gi(tumor=NEC), "observation"),
+        "out_of_scope",
+        "poorly_differentiated",
+        "no_systemic_indicated",
+    ),
+    (
+        "an SSA for a G2 NET of unknown primary",
+        _case(gi(tumor={"primary_site": "unknown_primary"}), "ssa"),
+        "out_of_scope",
+        "unknown_primary_g12",
+        "not_listed",
+    ),
+    (
+        "observation for a resectable localized G2 tumor",
+        _case(gi(disease={"extent": "localized", "resectable": True}), "observation"),
+        "out_of_scope",
+        "resectable_g12",  # g12_not_advanced is true too, but it is the tables' own row criterion
+        "no_systemic_indicated",
+    ),
+    (
+        "everolimus for a locoregional unresectable typical carcinoid of the lung",
+        _case(
+            lung(
+                tumor={"lung_subtype": "typical_carcinoid"},
+                disease={"extent": "locoregional", "resectable": False},
+            ),
+            "everolimus",
+        ),
+        "out_of_scope",
+        "lung_thymus_not_distant",
+        "not_listed",
+    ),
+    (
+        "surgery for a resectable WD G3 tumor with favorable biology",
+        _case(g3(disease={"extent": "locoregional", "resectable": True}), "surgery"),
+        "out_of_scope",
+        "g3_favorable_resectable",
+        "no_systemic_indicated",
+    ),
+    (
+        "two marked exclusions are named in knowledge order",
+        _case(
+            gi(
+                tumor={"primary_site": "unknown_primary"}, disease={"extent": "localized", "resectable": True}
+            ),
+            "everolimus",
+        ),
+        "out_of_scope",
+        "resectable_g12, unknown_primary_g12",
+        "not_listed",
+    ),
+    (
+        "adjuvant everolimus, no evidence of disease after a distant typical carcinoid: the tables' criteria",
+        _case(lung(**NED_TYPICAL), "everolimus"),
+        "not_listed",
+        None,
+        "not_listed",
+    ),
+    (
+        "observation, no evidence of disease after a distant typical carcinoid",
+        _case(lung(**NED_TYPICAL), "observation"),
+        "no_systemic_indicated",
+        None,
+        "no_systemic_indicated",
+    ),
+    (
+        "adjuvant SSA, no evidence of disease after a favorable WD G3 tumor",
+        _case(g3(disease={"status": "no_evidence_of_disease", "tumor_burden": "mild"}), "octreotide_lar"),
+        "not_listed",
+        None,
+        "not_listed",
+    ),
+    (
+        "adjuvant SSA, no evidence of disease after a resectable localized G2 tumor: the no-adjuvant-role"
+        " reason, not resectable_g12 (r4 leaves it out once no disease is left)",
+        _case(
+            gi(disease={"status": "no_evidence_of_disease", "extent": "localized", "resectable": True}), "ssa"
+        ),
+        "not_listed",
+        None,
+        "not_listed",
+    ),
+    (
+        "SSA for a resectable localized G2 tumor with disease present: resectable_g12 is marked",
+        _case(gi(disease={"status": "stable", "extent": "localized", "resectable": True}), "ssa"),
+        "out_of_scope",
+        "resectable_g12",
+        "not_listed",
+    ),
+    (
+        "unknown is not true: a G3 tumor of unrecorded differentiation, outside the favorable column",
+        _case(
+            g3(tumor={"differentiation": ...}, disease={"tumor_burden": "mild", "status": "stable"}),
+            "everolimus",
+        ),
+        "not_listed",
+        None,
+        "not_listed",
+    ),
+    (
+        "everolimus for a distant typical carcinoid outside the lung/thymus row",
+        _case(lung(**TYPICAL_OUTSIDE_ROW), "everolimus"),
+        "not_listed",
+        None,
+        "not_listed",
+    ),
+    (
+        "observation for a distant typical carcinoid outside the lung/thymus row",
+        _case(lung(**TYPICAL_OUTSIDE_ROW), "observation"),
+        "no_systemic_indicated",
+        None,
+        "no_systemic_indicated",
+    ),
+    (
+        "everolimus for an advanced favorable WD G3 tumor with mild burden, stable",
+        _case(g3(disease={"tumor_burden": "mild", "status": "stable"}), "everolimus"),
+        "not_listed",
+        None,
+        "not_listed",
+    ),
 ]
 
 
@@ -187,6 +318,35 @@ def test_clinical_verdict(audited: tuple[list[dict[str, Any]], dict[int, dict[st
             entry,
             failing,
         )
+
+
+@pytest.fixture(scope="module")
+def scope_audited(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]]:
+    from netcds import load_knowledge
+
+    records = [c[1] for c in SCOPE_CASES]
+    out = {}
+    for release in ("default", "5.2024-r3"):
+        kb = load_knowledge() if release == "default" else load_knowledge(release)
+        rows = audit_duckdb(records, kb, tmp_path_factory.mktemp("scope"))
+        sql = {int(r["row_id"]): r for r in rows}
+        out[release] = ([sql[i] for i in range(1, len(records) + 1)], reference(records, kb))
+    return out
+
+
+@pytest.mark.parametrize("i", range(len(SCOPE_CASES)), ids=[c[0] for c in SCOPE_CASES])
+def test_no_table_applies_out_of_scope_or_not(
+    scope_audited: dict[str, tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]], i: int
+) -> None:
+    _, _, verdict, scope, verdict_r3 = SCOPE_CASES[i]
+    for release, want in (("default", (verdict, scope)), ("5.2024-r3", (verdict_r3, None))):
+        sql, ref = scope_audited[release][0][i], scope_audited[release][1][i + 1]
+        for got in (sql, ref):
+            assert got["setting_status"] == "not_applicable", release
+            assert (got["verdict"], got["scope_exclusions"]) == want, release
+            assert (got["verdict_entry_id"], got["failing_condition"], got["options"]) == (None, None, [])
 
 
 def test_agent_level_matching_is_documented_and_narrow() -> None:

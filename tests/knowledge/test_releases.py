@@ -1,5 +1,5 @@
-"""Knowledge releases: 5.2024-r3 (the default) and 5.2024-r2 re-encode NCCN NET V.5.2024; 5.2024 and
-5.2024-r2 stay loadable as released.
+"""Knowledge releases: 5.2024-r4 (the default), 5.2024-r3 and 5.2024-r2 re-encode NCCN NET V.5.2024; the
+earlier releases stay loadable as released.
 
 Each change of a release (its manifest's ``changes``) is tested here against the release it replaces,
 so a test fails if a later release loses a fix or if a released folder is edited.
@@ -17,20 +17,30 @@ from netcds.knowledge.load import DEFAULT_VERSION, available_versions, default_k
 from tests.conftest import g3, gi, lung, opt, pancreas, run
 
 R1, R2, R3 = load_knowledge("5.2024"), load_knowledge("5.2024-r2"), load_knowledge("5.2024-r3")
+R4 = load_knowledge("5.2024-r4")
+SCOPE_MARKED = {
+    "poorly_differentiated",
+    "resectable_g12",
+    "unknown_primary_g12",
+    "lung_thymus_not_distant",
+    "g3_favorable_resectable",
+}
 
 
 def test_default_is_the_newest_release_of_the_same_guideline_version():
-    assert DEFAULT_VERSION == "5.2024-r3" and load_knowledge() is R3
+    assert DEFAULT_VERSION == "5.2024-r4" and load_knowledge() is R4
     assert (R1.version, R1.release, R1.manifest.replaces) == ("5.2024", "5.2024", None)
     assert (R2.version, R2.release, R2.manifest.replaces) == ("5.2024", "5.2024-r2", "5.2024")
     assert (R3.version, R3.release, R3.manifest.replaces) == ("5.2024", "5.2024-r3", "5.2024-r2")
-    assert (len(R2.manifest.changes), len(R3.manifest.changes)) == (5, 2)
+    assert (R4.version, R4.release, R4.manifest.replaces) == ("5.2024", "5.2024-r4", "5.2024-r3")
+    assert (len(R2.manifest.changes), len(R3.manifest.changes), len(R4.manifest.changes)) == (5, 2, 3)
 
 
 def test_the_first_release_is_unchanged():
     # the digest every evaluation made with it records; editing the released folder changes it
     assert R1.digest == "77b4e68f92ec1b36"
     assert R2.digest == "7bef4424f74a5b55"
+    assert R3.digest == "e3ad2d4c5b7d4ae2"
 
 
 @pytest.mark.parametrize("folder", available_versions())
@@ -43,8 +53,8 @@ def test_evaluation_names_version_and_release():
     ev = run(gi())
     assert (ev.guideline.version, ev.guideline.release, ev.guideline.digest) == (
         "5.2024",
-        "5.2024-r3",
-        R3.digest,
+        "5.2024-r4",
+        R4.digest,
     )
     old = run(gi(), R1)
     assert (old.guideline.version, old.guideline.release) == ("5.2024", "5.2024")
@@ -127,6 +137,34 @@ def test_table_pages_come_from_the_data_and_match_the_first_release(make):
     ]
 
 
-def test_bundled_folders_are_the_three_releases():
-    assert available_versions() == ["5.2024", "5.2024-r2", "5.2024-r3"]
+def test_r4_marks_the_exclusions_covered_on_pages_not_in_the_source():
+    assert {e.id for e in R4.exclusions if e.scope == "pages_not_in_source"} == SCOPE_MARKED
+    assert all(e.scope is None for kb in (R1, R2, R3) for e in kb.exclusions)  # older: none marked
+    # the same exclusions, in the same order, with the same conditions but one; tables and the rest unchanged
+    same = [(e.id, e.when) for e in R4.exclusions if e.id != "resectable_g12"]
+    assert same == [(e.id, e.when) for e in R3.exclusions if e.id != "resectable_g12"]
+    assert [e.id for e in R4.exclusions] == [e.id for e in R3.exclusions]
+    assert (R4.tables, R4.footnotes, R4.principles) == (R3.tables, R3.footnotes, R3.principles)
+    assert R4.manifest.references == R3.manifest.references
+
+
+def test_r4_resectable_g12_gives_way_to_no_evidence_of_disease():
+    resected = gi(disease={"status": "no_evidence_of_disease", "extent": "localized", "resectable": True})
+    present = gi(disease={"status": "stable", "extent": "localized", "resectable": True})
+    reasons = {kb.release: run(resected, kb).setting.reasons for kb in (R3, R4)}
+    assert any("Resectable localized" in r for r in reasons["5.2024-r3"])
+    assert not any("Resectable localized" in r for r in reasons["5.2024-r4"])
+    assert any("No evidence of disease" in r for r in reasons["5.2024-r4"])
+    assert any("Resectable localized" in r for r in run(present).setting.reasons)
+
+
+def test_r4_g3_favorable_resectable_exclusion_says_the_source_gives_no_guidance():
+    p = g3(disease={"extent": "locoregional", "resectable": True})
+    assert any("no systemic-therapy guidance" in r for r in run(p).setting.reasons)
+    assert not any("no systemic-therapy guidance" in r for r in run(p, R3).setting.reasons)
+    assert [o.entry_id for o in run(p).options] == [o.entry_id for o in run(p, R3).options] == []
+
+
+def test_bundled_folders_are_the_four_releases():
+    assert available_versions() == ["5.2024", "5.2024-r2", "5.2024-r3", "5.2024-r4"]
     assert all((Path(default_knowledge_dir()) / "nccn-net" / v).is_dir() for v in available_versions())

@@ -1,8 +1,9 @@
-"""Version impact: which decision points get different options under another knowledge version.
+"""Version impact: which decision points get different options or verdicts under another knowledge version.
 
 Both versions are compiled to SQL and run over the same validated cohort (DuckDB); a decision
-point is listed when its setting or any option (entry, regimen, status, tier, category)
-differs, with each change in words.
+point is listed when its setting, any option (entry, regimen, status, tier, category), its verdict or
+the exclusions that make it out of scope (``scope_exclusions``) differ, with each change of the setting,
+the options and the exclusions in words (the verdicts are in ``verdict_from`` / ``verdict_to``).
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ def diff_versions(cohort: Path, kb_from: Knowledge, kb_to: Knowledge, fmt: str |
         engine.load_canonical(work / "canonical.ndjson")
         engine.audit(kb_from, into="before")
         engine.audit(kb_to, into="after")
-        cols = ", ".join(f"a.{c} AS a_{c}, b.{c} AS b_{c}" for c in (*_SETTING, "options", "verdict"))
-        differs = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in (*_SETTING, "options"))
+        compared_cols = (*_SETTING, "options", "verdict", "scope_exclusions")
+        cols = ", ".join(f"a.{c} AS a_{c}, b.{c} AS b_{c}" for c in compared_cols)
+        differs = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in compared_cols)
         rows = engine.query(
             f"SELECT a.row_id, a.patient_id, {cols} FROM before a JOIN after b USING (row_id)"  # noqa: S608
             f" WHERE {differs} ORDER BY a.row_id"
@@ -92,6 +94,10 @@ def diff_versions(cohort: Path, kb_from: Knowledge, kb_to: Knowledge, fmt: str |
         if _setting(before) != _setting(after):
             words.append(f"setting {_setting(before)} -> {_setting(after)}")
         words += option_changes(before["options"], after["options"])
+        if before["scope_exclusions"] != after["scope_exclusions"]:
+            words.append(
+                f"scope_exclusions {before['scope_exclusions'] or '-'} -> {after['scope_exclusions'] or '-'}"
+            )
         changed.append(
             Change(
                 int(r["row_id"]),

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from netcds.knowledge.schema import Exclusion, Knowledge
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS, IsoDate, Patient
 from netcds.vocabulary import fact_specs
 
@@ -58,7 +59,18 @@ NON_SYSTEMIC_BASIS: dict[str, tuple[str, ...]] = {
 
 VERDICTS: tuple[str, ...] = (
     "concordant", "listed_not_eligible", "needs_data", "not_listed", "no_systemic_indicated",
+    "out_of_scope",
 )  # fmt: skip
+# An exclusion marked with this scope names a situation the guideline handles on pages the source does
+# not contain: when one is TRUE for a patient no table applies, the decision gets ``out_of_scope``.
+OUT_OF_SCOPE_MARK = "pages_not_in_source"
+SCOPE_SEPARATOR = ", "  # between the exclusion ids of the result column ``scope_exclusions``
+
+
+def scope_exclusions(kb: Knowledge) -> list[Exclusion]:
+    """The knowledge's exclusions marked as covered on pages not in the source, in file order (none in
+    the releases before 5.2024-r4)."""
+    return [e for e in kb.exclusions if e.scope == OUT_OF_SCOPE_MARK]
 
 
 def decision_agents(decision: str) -> tuple[str, ...]:

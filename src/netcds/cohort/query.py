@@ -15,7 +15,8 @@ Stages (CTEs), each adding columns to the one before:
 7. ``per_key``   the applicable column's status and category lists, one CASE branch per column, so
                  an entry's condition is evaluated only for the rows of its column; ``mm``: the
                  positions of the entries the decision matches, packed (one constant lookup)
-8. ``verdict*``  the verdict's pick and the concordance verdict (cohort/verdict.py) as codes
+8. ``verdict*``  the verdict's pick, ``scope_exclusions`` (the exclusions that make a decision
+                 ``out_of_scope``) and the concordance verdict (cohort/verdict.py) as codes
 
 Keys, statuses and verdicts are small integers until the last SELECT, which spells the words by
 indexing constant lists (ENUMs on DuckDB, see cohort/sqltext.py). The result has one row per
@@ -29,7 +30,15 @@ from dataclasses import dataclass
 from typing import get_args
 
 from netcds.cohort.derived_sql import SILENT_NULLS
-from netcds.cohort.layout import DECISION_IDS, NON_SYSTEMIC, NON_SYSTEMIC_BASIS, VERDICTS, matching_decisions
+from netcds.cohort.layout import (
+    DECISION_IDS,
+    NON_SYSTEMIC,
+    NON_SYSTEMIC_BASIS,
+    SCOPE_SEPARATOR,
+    VERDICTS,
+    matching_decisions,
+    scope_exclusions,
+)
 from netcds.cohort.setting_sql import Candidate, setting_stages
 from netcds.cohort.sqltext import as_text, case, cte, ident, in_ints, typed, word, word_index, words
 from netcds.cohort.stages import fact_stages, names_in, substitute
@@ -44,6 +53,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "row_id", "patient_id", "decision_date", "decision_regimen", "primary_site",
     "setting_table", "setting_column", "setting_status", "option_status", "option_category", "options",
     "verdict", "verdict_entry_id", "failing_condition", "chosen_tier", "chosen_category",
+    "scope_exclusions",
 )  # fmt: skip
 OPTION_FIELDS: tuple[str, ...] = ("entry_id", "regimen", "status", "tier", "category")
 STATUS_WORDS = ("eligible", "needs_data", "not_eligible")  # status code 0, 1, 2
@@ -79,6 +89,7 @@ class AuditQuery:
         self.candidates: list[Candidate] = []
         self.entries: list[EntryRef] = []
         self.principles: dict[str, str] = {}  # principle id -> its condition (SQL)
+        self.scope: list[tuple[str, str]] = []  # (exclusion id, its condition) of the out-of-scope marks
         self._compile_nodes()
 
     # -- nodes ----------------------------------------------------------------------------
@@ -104,6 +115,8 @@ class AuditQuery:
         for pid in dict.fromkeys(pid for t in self.kb.tables for pid in t.principles):
             if any(pid in basis for basis in NON_SYSTEMIC_BASIS.values()):
                 self.principles[pid] = self.cc.expr(self.kb.principles[pid].when)
+        # exclusions marked as covered on pages not in the source: read only where no table applies
+        self.scope = [(e.id, self.cc.expr(e.when)) for e in scope_exclusions(self.kb)]
         seen: set[str] = set()
         for cand in self.candidates:
             if len(cand.column.entries) >= POS:
@@ -236,10 +249,21 @@ class AuditQuery:
             nonsys.append((str(cand.key), case(by_r, subject="decision_regimen")))
         return case(nonsys, subject="okey")
 
+    def _scope(self) -> str:
+        """``scope_exclusions``: where no table applies, the ids of the marked exclusions that are TRUE
+        (cohort/verdict.py ``out_of_scope``), joined in knowledge order; NULL when none is (or a table
+        applies, or could)."""
+        if not self.scope:
+            return f"CAST(NULL AS {self.d.type_of('string')})"
+        ids = ", ".join(f"CASE WHEN ({x}) IS TRUE THEN {lit(eid)} END" for eid, x in self.scope)
+        joined = f"nullif(concat_ws({lit(SCOPE_SEPARATOR)}, {ids}), '')"
+        return f"CASE WHEN okey IS NULL AND sst = 2 THEN {joined} END"
+
     def _verdict(self) -> list[str]:
         """``pick``: the least ``status * POS + position`` over the entries the decision matches (the
-        first eligible match, else the first needs_data match, else the first match); ``vc``: the
-        verdict as an index into VERDICTS; ``vpos``: the position of the picked entry."""
+        first eligible match, else the first needs_data match, else the first match);
+        ``scope_exclusions`` (:meth:`_scope`); ``vc``: the verdict as an index into VERDICTS; ``vpos``:
+        the position of the picked entry."""
         d, v = self.d, {w: str(i) for i, w in enumerate(VERDICTS)}
         ms = self._matches()[1]
         status = {m: word_index(d, d.list_at("option_status", m), STATUS_WORDS) for m in ms}
@@ -257,8 +281,9 @@ class AuditQuery:
         assert VERDICTS[:3] == ("concordant", "listed_not_eligible", "needs_data")
         assert VERDICTS.index("no_systemic_indicated") == VERDICTS.index("not_listed") + 1
         vc = (
-            f"CASE WHEN okey IS NULL THEN (CASE WHEN sst = 2 THEN (CASE WHEN {is_ns} THEN"
-            f" {v['no_systemic_indicated']} ELSE {v['not_listed']} END) ELSE {v['needs_data']} END)"
+            f"CASE WHEN okey IS NULL THEN (CASE WHEN sst = 2 THEN (CASE WHEN scope_exclusions IS NOT NULL"
+            f" THEN {v['out_of_scope']} WHEN {is_ns} THEN {v['no_systemic_indicated']}"
+            f" ELSE {v['not_listed']} END) ELSE {v['needs_data']} END)"
             # named TRUE: no_systemic_indicated, FALSE: not_listed (one less), NULL: needs_data
             f" WHEN {is_ns} THEN COALESCE({v['no_systemic_indicated']} - CAST(NOT ({named}) AS INTEGER),"
             f" {v['needs_data']})"
@@ -267,7 +292,7 @@ class AuditQuery:
         )
         vpos = f"CASE WHEN pick IS NOT NULL AND NOT {is_ns} THEN pick % {POS} END"  # most rows: no pick
         return [
-            cte("verdict1", "per_key", [("pick", pick)]),
+            cte("verdict1", "per_key", [("pick", pick), ("scope_exclusions", self._scope())]),
             cte("verdict", "verdict1", [("vc", vc), ("vpos", vpos)]),
         ]
 

@@ -20,7 +20,7 @@ from netcds.cohort.layout import VERDICTS
 
 VERDICT_COLORS = {
     "concordant": "#2e7d32", "listed_not_eligible": "#c62828", "needs_data": "#f9a825",
-    "not_listed": "#6a1b9a", "no_systemic_indicated": "#607d8b",
+    "not_listed": "#6a1b9a", "no_systemic_indicated": "#607d8b", "out_of_scope": "#bdbdbd",
 }  # fmt: skip
 VERDICT_WORDS = {
     "concordant": "the chosen regimen is an eligible option of the applicable table",
@@ -28,7 +28,17 @@ VERDICT_WORDS = {
     "needs_data": "the verdict depends on facts not recorded (or the setting is not settled)",
     "not_listed": "the chosen approach is not an option of the applicable table (or no table applies)",
     "no_systemic_indicated": "no systemic therapy started, and the guideline names that approach here",
+    "out_of_scope": "no table applies and the situation is handled on guideline pages not in the source"
+    " (scope_exclusions names why): not judged, outside the concordance share",
 }  # fmt: skip
+# The concordance share (summary.json ``concordance``, documented in docs/cohort.md): concordant over the
+# decisions the tables settle one way or the other. needs_data (undecided), no_systemic_indicated (no
+# systemic therapy, and the guideline names that approach) and out_of_scope (no encoded table can judge
+# the decision) are in neither the numerator nor the denominator.
+CONCORDANCE_NUMERATOR: tuple[str, ...] = ("concordant",)
+CONCORDANCE_DENOMINATOR: tuple[str, ...] = ("concordant", "listed_not_eligible", "not_listed")
+NOT_JUDGED = "out_of_scope"
+FAILED_LABEL = "condition not met"  # how the report shows ``failing_condition`` (the condition that failed)
 _N = "count(*) AS n FROM results"
 SUMMARY_QUERIES: dict[str, str] = {
     "verdicts": f"SELECT verdict, {_N} GROUP BY verdict ORDER BY verdict",
@@ -51,6 +61,10 @@ SUMMARY_QUERIES: dict[str, str] = {
     "by_year": f"SELECT year(decision_date) AS year, verdict, {_N} GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2",
     "by_site": f"SELECT primary_site, verdict, {_N} GROUP BY 1, 2 ORDER BY 1, 2",
     "by_regimen": f"SELECT decision_regimen, verdict, {_N} GROUP BY 1, 2 ORDER BY 1, 2",
+    "out_of_scope": (
+        f"SELECT scope_exclusions, verdict, {_N} WHERE verdict = '{NOT_JUDGED}'"
+        " GROUP BY 1, 2 ORDER BY n DESC, 1"
+    ),
 }
 
 
@@ -64,10 +78,18 @@ def summarize(query: Callable[[str], list[dict[str, Any]]], meta: dict[str, Any]
         ]
     counts = {r["verdict"]: r["n"] for r in out["verdicts"]}
     out["verdict_counts"] = {v: counts.get(v, 0) for v in VERDICTS}
-    decided = sum(counts.get(v, 0) for v in ("concordant", "listed_not_eligible", "not_listed"))
-    out["concordance_of_settled_systemic_choices"] = (
-        round(counts.get("concordant", 0) / decided, 4) if decided else None
-    )
+    agree = sum(counts.get(v, 0) for v in CONCORDANCE_NUMERATOR)
+    decided = sum(counts.get(v, 0) for v in CONCORDANCE_DENOMINATOR)
+    share = round(agree / decided, 4) if decided else None
+    out["concordance_of_settled_systemic_choices"] = share
+    out["concordance"] = {
+        "share": share,
+        "numerator": agree,
+        "denominator": decided,
+        "numerator_verdicts": list(CONCORDANCE_NUMERATOR),
+        "denominator_verdicts": list(CONCORDANCE_DENOMINATOR),
+        "not_counted": {v: counts.get(v, 0) for v in VERDICTS if v not in CONCORDANCE_DENOMINATOR},
+    }
     return out
 
 
@@ -169,7 +191,7 @@ def _reasons_plot(rows: list[dict[str, Any]]) -> str:
     labels = []
     for r in top:
         if r["verdict"] == "listed_not_eligible":
-            labels.append(f"{r['entry_id']}: {r['reason']}"[:90])
+            labels.append(f"{r['entry_id']}: {FAILED_LABEL}: {r['reason']}"[:90])
         else:
             where = r["setting_table"] + (f"/{r['setting_column']}" if r["setting_column"] != "-" else "")
             where = "no table applies" if where == "-" else where
@@ -181,6 +203,26 @@ def _reasons_plot(rows: list[dict[str, Any]]) -> str:
     ax.set_xlabel("decision points")
     ax.set_title("Top discordance reasons")
     return _svg(fig)
+
+
+def _reasons_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The reasons as shown: ``reason`` (a ``failing_condition``: the condition of the entry that was not
+    met) under a header saying so; the summary keeps its key."""
+    head = f"{FAILED_LABEL} (listed_not_eligible)"
+    return [{(head if k == "reason" else k): v for k, v in r.items()} for r in rows]
+
+
+def _concordance_html(summary: dict[str, Any]) -> str:
+    c = summary["concordance"]
+    if c["share"] is None:
+        return "<p>Concordance: no decision the tables settle.</p>"
+    skipped = ", ".join(f"<code>{html.escape(v)}</code> {n}" for v, n in c["not_counted"].items())
+    return (
+        f"<p>Concordance <b>{c['share']:.1%}</b>: <code>concordant</code> {c['numerator']} of"
+        f" {c['denominator']} decisions the tables settle (<code>concordant</code>,"
+        " <code>listed_not_eligible</code>, <code>not_listed</code>). Not counted, in neither the numerator"
+        f" nor the denominator: {skipped}.</p>"
+    )
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -254,7 +296,8 @@ def write_html(summary: dict[str, Any], out_dir: Path) -> Path:
         "svg{max-width:100%;height:auto}</style></head><body>",
         "<h1>Cohort concordance audit</h1>",
         f"<p>Guideline <b>{html.escape(g['id'])} {html.escape(g['version'])}</b>"
-        f" (digest {html.escape(g['digest'])}),"
+        f" (knowledge release <b>{html.escape(str(g.get('release') or g['version']))}</b>,"
+        f" digest {html.escape(g['digest'])}),"
         f" backend <b>{html.escape(summary['engine'])}</b>,"
         f" input <code>{html.escape(summary['input'])}</code>.</p>",
         f"<p>Rows in: <b>{summary['rows_in']}</b> = results <b>{summary['results']}</b>"
@@ -266,10 +309,22 @@ def write_html(summary: dict[str, Any], out_dir: Path) -> Path:
         " real patient.</p>",
         "<h2>Verdicts</h2>",
         _table(verdict_rows),
+        _concordance_html(summary),
+        "<h2>Out of scope: not judged</h2>",
+        "<p>No table applies and an exclusion of the knowledge marks the situation as handled on guideline"
+        " pages not in the source: the encoded tables cannot judge these decisions, systemic or not"
+        " (column <code>scope_exclusions</code> of <code>decisions.parquet</code>).</p>",
+        _table(summary["out_of_scope"]),
     ]
     for title, svg in charts:
         parts += [f"<h2>{html.escape(title)}</h2>", svg]
-    parts += ["<h2>Top discordance reasons (table)</h2>", _table(summary["reasons"]), "</body></html>"]
+    parts += [
+        "<h2>Top discordance reasons (table)</h2>",
+        f"<p>For <code>listed_not_eligible</code> the last column is the condition of the chosen entry that"
+        f" was not met (<code>failing_condition</code>), shown as <em>{FAILED_LABEL}</em>.</p>",
+        _table(_reasons_rows(summary["reasons"])),
+        "</body></html>",
+    ]
     path = out_dir / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path

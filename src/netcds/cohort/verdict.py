@@ -3,8 +3,11 @@
 This is the reference the SQL backends are tested against (tests/cohort). Given the
 engine's Evaluation for the patient and the decision actually taken:
 
-1. setting ``not_applicable`` (no table applies): ``no_systemic_indicated`` when the decision
-   is non-systemic (observation, surgery, locoregional), else ``not_listed``;
+1. setting ``not_applicable`` (no table applies): ``out_of_scope`` when an exclusion marked as
+   covered on pages not in the source (:func:`netcds.cohort.layout.scope_exclusions`) is TRUE for the
+   patient (their ids, in knowledge order, go to ``scope_exclusions``), whatever the decision; else
+   ``no_systemic_indicated`` when the decision is non-systemic (observation, surgery, locoregional),
+   else ``not_listed``;
 2. no options (setting ``needs_data`` with several candidate settings, or ``ambiguous``):
    ``needs_data``;
 3. a non-systemic decision where a table applies: ``no_systemic_indicated`` when the table names
@@ -28,7 +31,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from netcds.cohort.layout import NON_SYSTEMIC, NON_SYSTEMIC_BASIS, Decision, matching_decisions
+from netcds.cohort.layout import (
+    NON_SYSTEMIC,
+    NON_SYSTEMIC_BASIS,
+    SCOPE_SEPARATOR,
+    Decision,
+    matching_decisions,
+    scope_exclusions,
+)
 from netcds.engine import evaluate
 from netcds.facts import Facts, any3, build_facts
 from netcds.knowledge.schema import Column, Knowledge, Table
@@ -76,6 +86,12 @@ def non_systemic_named(
     return any3(values)
 
 
+def out_of_scope(kb: Knowledge, facts: Facts) -> list[str]:
+    """The ids of the exclusions marked as covered on pages not in the source that are TRUE for the
+    patient (unknown is not true), in knowledge order."""
+    return [e.id for e in scope_exclusions(kb) if evaluate_condition(e.when, facts).value is True]
+
+
 def _column(table: Table, column_id: str | None) -> Column:
     return next(c for c in table.columns if c.id == column_id)
 
@@ -88,7 +104,7 @@ def reference_result(row_id: int, patient: Patient, decision: Decision, kb: Know
         "setting_table": None, "setting_column": None, "setting_status": "ambiguous", "options": [],
         "option_status": None, "option_category": None,
         "verdict": "needs_data", "verdict_entry_id": None, "failing_condition": None,
-        "chosen_tier": None, "chosen_category": None,
+        "chosen_tier": None, "chosen_category": None, "scope_exclusions": None,
     }  # fmt: skip
     try:
         ev = evaluate(patient, kb)
@@ -101,7 +117,11 @@ def reference_result(row_id: int, patient: Patient, decision: Decision, kb: Know
     out["setting_status"] = ev.setting.status
     r = decision.regimen
     if ev.setting.status == "not_applicable":
-        out["verdict"] = "no_systemic_indicated" if r in NON_SYSTEMIC else "not_listed"
+        scope = out_of_scope(kb, build_facts(patient))
+        if scope:
+            out.update(verdict="out_of_scope", scope_exclusions=SCOPE_SEPARATOR.join(scope))
+        else:
+            out["verdict"] = "no_systemic_indicated" if r in NON_SYSTEMIC else "not_listed"
         return out
     if not ev.options:
         out["verdict"] = "needs_data"

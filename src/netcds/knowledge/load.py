@@ -22,7 +22,7 @@ from netcds.knowledge.schema import Exclusion, Footnote, Knowledge, Manifest, Pr
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_GUIDELINE = "nccn-net"
-DEFAULT_VERSION = "5.2024-r3"  # the newest release; "5.2024" and "5.2024-r2" select the earlier encodings
+DEFAULT_VERSION = "5.2024-r4"  # the newest release; "5.2024", "5.2024-r2", "5.2024-r3": the earlier ones
 
 
 def default_knowledge_dir() -> Path:

@@ -131,13 +131,22 @@ class Principle(_Data):
     source: Source
 
 
+ExclusionScope = Literal["pages_not_in_source"]
+
+
 class Exclusion(_Data):
-    """A named reason why no table applies (shown instead of a bare 'not applicable')."""
+    """A named reason why no table applies (shown instead of a bare 'not applicable').
+
+    ``scope: pages_not_in_source`` marks a situation the guideline handles on pages the source does not
+    contain: the encoded tables cannot judge a decision for it (the cohort audit's ``out_of_scope``
+    verdict). Unmarked (``None``, and every exclusion of the releases before 5.2024-r4): the exclusion
+    restates a table's own row criteria."""
 
     id: str
     when: Cond
     text: Text
     source: Source
+    scope: ExclusionScope | None = None
 
 
 class Reference(_Data):
@@ -189,7 +198,7 @@ class Knowledge(_Data):
 
     @property
     def release(self) -> str:
-        """The knowledge release: the folder that selects exactly this data (e.g. 5.2024-r3)."""
+        """The knowledge release: the folder that selects exactly this data (e.g. 5.2024-r4)."""
         return self.manifest.release or self.manifest.version
 
     def table(self, table_id: str) -> Table:
