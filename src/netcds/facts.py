@@ -19,6 +19,7 @@ GI_SITES = frozenset(
 )
 SMALL_BOWEL_SITES = frozenset({"duodenum", "jejunum", "ileum", "small_bowel"})
 SSA_AGENTS = frozenset({"octreotide_lar", "lanreotide"})
+THORACIC_SITES = frozenset({"lung", "thymus"})  # graded by the WHO thoracic criteria
 # embryologic origin of each primary site; colon depends on the segment
 GUT_BY_SITE: dict[str, str] = {
     "stomach": "foregut", "duodenum": "foregut", "pancreas": "foregut", "lung": "foregut",
@@ -118,7 +119,7 @@ def _check(t: Tumor, subtype: str | None) -> str:
 
 def _grade(p: Patient) -> Derived:
     t = p.tumor
-    thoracic = t.primary_site in ("lung", "thymus")
+    thoracic = t.primary_site in THORACIC_SITES
     by: list[tuple[str, str]] = []
     if t.ki67_percent is not None:
         k = t.ki67_percent
@@ -155,7 +156,7 @@ def _grade(p: Patient) -> Derived:
 
 def _lung_subtype(p: Patient) -> Derived:
     t = p.tumor
-    if t.primary_site not in ("lung", "thymus"):
+    if t.primary_site not in THORACIC_SITES:
         return Derived(None, "not a lung/thymus primary")
     if t.lung_subtype is not None:
         return Derived(
@@ -187,10 +188,7 @@ def _differentiation(p: Patient, grade: Derived) -> Derived:
         check = (
             f" (check the record: {m:g} mitoses/2 mm² is beyond the carcinoid range by the WHO thoracic"
             " criteria)"
-            if t.differentiation == "well"
-            and t.primary_site in ("lung", "thymus")
-            and m is not None
-            and m > 10
+            if t.differentiation == "well" and t.primary_site in THORACIC_SITES and m is not None and m > 10
             else ""
         )
         return Derived(t.differentiation, f"{t.differentiation}-differentiated as recorded{check}")
@@ -199,7 +197,7 @@ def _differentiation(p: Patient, grade: Derived) -> Derived:
     if grade.value in ("G1", "G2"):
         return Derived("well", f"grade {grade.value} implies a well-differentiated tumor")
     m = t.mitoses_per_2mm2
-    if t.primary_site in ("lung", "thymus") and m is not None and m > 10:
+    if t.primary_site in THORACIC_SITES and m is not None and m > 10:
         return Derived(
             None,
             f"differentiation not recorded ({m:g} mitoses/2 mm² is beyond the carcinoid range by the WHO"

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from netcds.knowledge.schema import Exclusion, Knowledge
+from netcds.knowledge.schema import Exclusion, ExclusionScope, Knowledge
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS, IsoDate, Patient
 from netcds.vocabulary import fact_specs
 
@@ -63,7 +63,7 @@ VERDICTS: tuple[str, ...] = (
 )  # fmt: skip
 # An exclusion marked with this scope names a situation the guideline handles on pages the source does
 # not contain: when one is TRUE for a patient no table applies, the decision gets ``out_of_scope``.
-OUT_OF_SCOPE_MARK = "pages_not_in_source"
+OUT_OF_SCOPE_MARK: ExclusionScope = "pages_not_in_source"
 SCOPE_SEPARATOR = ", "  # between the exclusion ids of the result column ``scope_exclusions``
 
 

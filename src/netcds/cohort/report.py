@@ -217,11 +217,11 @@ def _concordance_html(summary: dict[str, Any]) -> str:
     if c["share"] is None:
         return "<p>Concordance: no decision the tables settle.</p>"
     skipped = ", ".join(f"<code>{html.escape(v)}</code> {n}" for v, n in c["not_counted"].items())
+    counted = ", ".join(f"<code>{html.escape(v)}</code>" for v in c["denominator_verdicts"])
     return (
         f"<p>Concordance <b>{c['share']:.1%}</b>: <code>concordant</code> {c['numerator']} of"
-        f" {c['denominator']} decisions the tables settle (<code>concordant</code>,"
-        " <code>listed_not_eligible</code>, <code>not_listed</code>). Not counted, in neither the numerator"
-        f" nor the denominator: {skipped}.</p>"
+        f" {c['denominator']} decisions the tables settle ({counted}). Not counted, in neither the"
+        f" numerator nor the denominator: {skipped}.</p>"
     )
 
 

@@ -39,11 +39,14 @@ def _category(kb: Knowledge, entry: Entry, facts: Facts) -> tuple[str, str, list
     return default, default, basis, list(dict.fromkeys(pending))
 
 
+NOT_MET = "Not met: "  # the prefix of a condition the option failed on, in its reasons
+
+
 def _reasons(status: bool | None, out: Outcome) -> list[str]:
     if status is True:
         return [f"Met: {f.text}" for f in out.positives]
     if status is False:
-        return [f"Not met: {f.text}" for f in out.negatives] + [f"Met: {f.text}" for f in out.positives]
+        return [f"{NOT_MET}{f.text}" for f in out.negatives] + [f"Met: {f.text}" for f in out.positives]
     return [f"Unknown: {f.text}" for f in out.unknowns] + [f"Met: {f.text}" for f in out.positives]
 
 

@@ -69,8 +69,9 @@ TABLE_SHORT = {
 }
 
 
-def _guideline_label(ev: Evaluation) -> str:
-    return f"NCCN NET V.{ev.guideline.version}, systemic therapy tables (encoded by netcds)"
+def guideline_label(guideline: GuidelineRef) -> str:
+    """A card source's label when it cites the encoded tables as a whole."""
+    return f"NCCN NET V.{guideline.version}, systemic therapy tables (encoded by netcds)"
 
 
 def _option_line(o: Option) -> str:
@@ -154,7 +155,9 @@ def options_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> 
         "summary": summary_text(summary),
         "indicator": indicator,
         "detail": "\n".join(lines),
-        "source": _source(_guideline_label(ev), guide_url, "therapy-options", "Systemic therapy options"),
+        "source": _source(
+            guideline_label(ev.guideline), guide_url, "therapy-options", "Systemic therapy options"
+        ),
         "links": _links(explanation_url or guide_url, "netcds: explanation of this evaluation"),
     }
 
@@ -182,7 +185,9 @@ def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None
         "summary": summary_text(f"{n} unrecorded fact(s) could change the NET therapy options: {head}"),
         "indicator": "info",
         "detail": "\n".join(lines),
-        "source": _source(_guideline_label(ev), guide_url, "missing-data", "Data that would change options"),
+        "source": _source(
+            guideline_label(ev.guideline), guide_url, "missing-data", "Data that would change options"
+        ),
         "links": _links(explanation_url or guide_url, "netcds: explanation of this evaluation"),
     }
 

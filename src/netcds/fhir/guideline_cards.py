@@ -24,12 +24,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from netcds.cohort.layout import decision_agents, matching_decisions
+from netcds.engine.options import NOT_MET
 from netcds.evaluation import Evaluation, GuidelineRef, Setting, SsaPlan
+from netcds.facts import SSA_AGENTS
 from netcds.fhir.card_base import agent_label, card_links, card_source, finalize, summary_text
-from netcds.fhir.cards import TABLE_SHORT, TIER_LABEL, guideline_url, ssa_plan_lines
+from netcds.fhir.cards import TABLE_SHORT, TIER_LABEL, guideline_label, guideline_url, ssa_plan_lines
 from netcds.knowledge.schema import Knowledge
 
-SSA_AGENTS = frozenset({"octreotide", "octreotide_lar", "lanreotide"})
+# an order of these shows the SSA plan (footnote a is about octreotide LAR / lanreotide; short-acting
+# octreotide orders see it too)
+SSA_PLAN_AGENTS = SSA_AGENTS | {"octreotide"}
 
 
 class _View(BaseModel):
@@ -98,7 +102,7 @@ def tables_listing(kb: Knowledge, agent: str) -> list[tuple[str, str | None]]:
 
 def _failing(o: OptionFacts) -> str:
     """The (first) condition the option's eligibility failed on, as the engine words it."""
-    found = next((r[len("Not met: ") :] for r in o.reasons if r.startswith("Not met: ")), None)
+    found = next((r[len(NOT_MET) :] for r in o.reasons if r.startswith(NOT_MET)), None)
     return found or (o.reasons[0] if o.reasons else "a condition of the entry is not met")
 
 
@@ -193,7 +197,7 @@ def _listed_summary(name: str, where: str, found: list[OptionFacts], confirmed: 
 def _source(facts: GuidelineFacts) -> str:
     src = facts.setting.source
     if src is None or not src.table:
-        return f"NCCN NET V.{facts.guideline.version}, systemic therapy tables (encoded by netcds)"
+        return guideline_label(facts.guideline)
     page = f", page {src.page}" if src.page else ""
     column = f", column {facts.setting.column.replace('_', ' ')}" if facts.setting.column else ""
     return f"{src.document}{page}, table {src.table}{column} (encoded by netcds)"
@@ -265,7 +269,7 @@ def guideline_order_card(
         reasons = [f"- {r}" for r in s.reasons]
         parts.append("\n".join(["**No systemic-therapy table of the encoded guideline applies:**", *reasons]))
     parts.append(_elsewhere(name, listing, (s.table, s.column)))
-    plan = ssa_plan_lines(facts.ssa_plan) if agent in SSA_AGENTS else []
+    plan = ssa_plan_lines(facts.ssa_plan) if agent in SSA_PLAN_AGENTS else []
     if plan:
         parts.append("\n".join(plan))
     parts.append(f"*{facts.disclaimer}*")
