@@ -223,6 +223,24 @@ def test_an_order_for_a_new_patient_runs_the_engine_once_for_all_its_agents(
     assert "listed for this patient" in one_guideline_card(later)["summary"] and len(runs) == 1
 
 
+def test_the_chart_opened_after_an_order_reuses_that_orders_engine_run_with_the_same_cards(
+    open_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = engine_runs(monkeypatch)
+    pf = pancreatic(prefetch())
+    call(open_client, OS, pf, SUNITINIB)
+    assert len(runs) == 1
+    after_order = call(open_client, PV, pf)
+    assert len(runs) == 1  # order-sign built the chart's cards while it had the Evaluation object
+    open_client.app.state.netcds.eval_cache._parts.clear()
+    chart_first = call(open_client, PV, pf)
+    assert len(runs) == 2  # nothing cached: the engine runs for patient-view itself
+    drop = ("links",)  # each call links its own stored evaluation
+    assert [{k: v for k, v in c.items() if k not in drop} for c in after_order] == [
+        {k: v for k, v in c.items() if k not in drop} for c in chart_first
+    ]
+
+
 # --- the SSA plan (footnote a) ------------------------------------------------------------------------
 def judged(monkeypatch: pytest.MonkeyPatch, *, functional: bool) -> None:
     """The record as an integration that asks the clinician completes it: FHIR carries neither whether

@@ -47,13 +47,13 @@ from netcds.api.problems import (
     read_body,
     validation_problem,
 )
+from netcds.api.view_cards import cached_cards, keep_cards
 from netcds.errors import InputError
 from netcds.fhir.cards import (
     EXPLANATION,
     AgentScreenView,
     guideline_url,
     order_cards,
-    patient_view_cards,
     unscreened_card,
     with_explanation,
 )
@@ -291,18 +291,11 @@ def _patient_view(call: _Call) -> Response:
     kb = ctx.knowledge()
     digest = mapped.digest
     found = ctx.cached_evaluation(kb, digest)
-    cards_key = ("cards", service_id, digest, kb.id, kb.version, kb.digest or "", ctx.base_url)
-    template = ctx.eval_cache.get(cards_key) if found is not None else None
-    if not isinstance(template, list):  # the cards are built from the Evaluation object
+    template = cached_cards(ctx, service_id, digest, kb) if found is not None else None
+    if template is None:  # the cards are built from the Evaluation object
         found = call.fresh(partial(ctx.compute_evaluation, mapped.patient, kb, digest))()
         assert found.evaluation is not None
-        template = patient_view_cards(
-            found.evaluation,
-            base_url=ctx.base_url,
-            seed=f"{service_id}|{digest}",
-            explanation_url=EXPLANATION,
-        )
-        ctx.eval_cache.put(cards_key, template, len(canonical_json(template)) * OBJECT_FACTOR)
+        template = keep_cards(ctx, service_id, found.evaluation, digest, kb)
     assert found is not None
     evaluation_id = new_id() if ctx.settings.hooks_persist_evaluations else None
     explanation = f"{ctx.base_url}/api/v1/evaluations/{evaluation_id}" if evaluation_id else None

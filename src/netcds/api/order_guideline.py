@@ -12,6 +12,7 @@ from typing import Any
 
 from netcds.api.context import ServiceContext
 from netcds.api.eval_cache import MappedPatient
+from netcds.api.view_cards import keep_all_cards
 from netcds.fhir.guideline_cards import GuidelineFacts, guideline_order_card, tables_listing
 from netcds.knowledge.schema import Knowledge
 
@@ -23,7 +24,10 @@ def knowledge_key(kb: Knowledge) -> tuple[str, str, str]:
 
 def guideline_facts(ctx: ServiceContext, mapped: MappedPatient) -> GuidelineFacts:
     """The parts of the record's Evaluation the guideline card needs (cached, else computed and cached)."""
-    found = ctx.evaluation(mapped.patient, ctx.knowledge(), mapped.digest)
+    kb = ctx.knowledge()
+    found = ctx.evaluation(mapped.patient, kb, mapped.digest)
+    if found.evaluation is not None:  # computed now: the chart's cards too, while the object is here
+        keep_all_cards(ctx, found.evaluation, mapped.digest, kb)
     return GuidelineFacts.of(found.evaluation, found.body)
 
 

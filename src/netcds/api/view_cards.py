@@ -1,0 +1,53 @@
+"""The patient-view cards of a record's Evaluation, cached, and built wherever the Evaluation object is.
+
+The cards are built from the Evaluation object, which the cache does not keep (it keeps the JSON bytes,
+:mod:`netcds.api.eval_cache`). Order-sign needs the same record's Evaluation for its guideline card; when
+it runs the engine for a record the chart has not shown yet, it builds the patient-view cards from the
+object there and then (~50 µs), so the chart opened next reads them from the cache instead of running the
+engine a second time for the same record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netcds.api.context import ServiceContext
+from netcds.api.eval_cache import OBJECT_FACTOR, CacheKey
+from netcds.api.hook_models import SERVICES
+from netcds.evaluation import Evaluation
+from netcds.fhir.cards import EXPLANATION, patient_view_cards
+from netcds.knowledge.schema import Knowledge
+from netcds.store.canonical import canonical_json
+
+PATIENT_VIEW_SERVICES = tuple(s.id for s in SERVICES.values() if s.hook == "patient-view")
+
+
+def cards_key(ctx: ServiceContext, service_id: str, digest: str, kb: Knowledge) -> CacheKey:
+    return ("cards", service_id, digest, kb.id, kb.version, kb.digest or "", ctx.base_url)
+
+
+def cached_cards(
+    ctx: ServiceContext, service_id: str, digest: str, kb: Knowledge
+) -> list[dict[str, Any]] | None:
+    """The service's cards for the record with this content hash, if cached (explanation link unset)."""
+    found = ctx.eval_cache.get(cards_key(ctx, service_id, digest, kb))
+    return found if isinstance(found, list) else None
+
+
+def keep_cards(
+    ctx: ServiceContext, service_id: str, evaluation: Evaluation, digest: str, kb: Knowledge
+) -> list[dict[str, Any]]:
+    """Build the service's cards for this Evaluation of the record ``digest`` and cache them."""
+    template = patient_view_cards(
+        evaluation, base_url=ctx.base_url, seed=f"{service_id}|{digest}", explanation_url=EXPLANATION
+    )
+    ctx.eval_cache.put(
+        cards_key(ctx, service_id, digest, kb), template, len(canonical_json(template)) * OBJECT_FACTOR
+    )
+    return template
+
+
+def keep_all_cards(ctx: ServiceContext, evaluation: Evaluation, digest: str, kb: Knowledge) -> None:
+    """Every patient-view service's cards for a just-computed Evaluation (see the module docstring)."""
+    for service_id in PATIENT_VIEW_SERVICES:
+        keep_cards(ctx, service_id, evaluation, digest, kb)
