@@ -112,34 +112,116 @@ def _subtype_conflict(t: Tumor, subtype: str | None) -> str | None:
     return None
 
 
-def _check(t: Tumor, subtype: str | None) -> str:
+def _checked(notes: list[str | None]) -> str:
+    """The "check the record" remark for the disagreements in ``notes`` (None: no disagreement)."""
+    said = [n for n in notes if n]
+    return f" (check the record: {'; '.join(said)})" if said else ""
+
+
+def _check(t: Tumor, subtype: str | None, *more: str | None) -> str:
     conflict = _subtype_conflict(t, subtype)
-    return f" (check the record: {conflict} by the WHO thoracic criteria)" if conflict else ""
+    return _checked([f"{conflict} by the WHO thoracic criteria" if conflict else None, *more])
+
+
+# Ki-67 above this is high for a lung/thymus carcinoid (typical or atypical); it never grades one
+THORACIC_KI67_CARCINOID_MAX = 20.0
+_KI67_NOT_THORACIC = "the WHO thoracic criteria grade by mitoses and necrosis, not by Ki-67"
+# what settles the grade of a lung/thymus primary (Ki-67 cannot, so it is never named)
+THORACIC_GRADE_FIELDS = ("tumor.grade", "tumor.mitoses_per_2mm2", "tumor.lung_subtype")
+
+
+def _thoracic_ki67_conflict(t: Tumor, grade: str) -> str | None:
+    """Why the Ki-67 of a lung/thymus primary disagrees with the grade its morphology gives (the recorded
+    grade, the carcinoid subtype or the mitotic count), else None. The WHO thoracic criteria grade a
+    carcinoid by mitoses and necrosis; Ki-67 only supports them, chiefly in telling a carcinoid (G1/G2)
+    from a high-grade tumor, not typical from atypical, so only that disagreement is pointed out."""
+    k = t.ki67_percent
+    if k is None:
+        return None
+    if grade in ("G1", "G2") and k > THORACIC_KI67_CARCINOID_MAX:
+        return f"Ki-67 {k:g}% is high for a carcinoid, but {_KI67_NOT_THORACIC}"
+    if grade == "G3" and k <= THORACIC_KI67_CARCINOID_MAX:
+        return f"Ki-67 {k:g}% is low for a tumor beyond the carcinoid range, but {_KI67_NOT_THORACIC}"
+    return None
+
+
+def _thoracic_grade(t: Tumor) -> Derived:
+    """The grade of a lung or thymus primary: the recorded grade, else the recorded carcinoid subtype,
+    else the mitotic count by the thoracic cut-points. Ki-67 never sets it (nor, through it, the
+    differentiation); a Ki-67 that disagrees with the morphology is pointed out for checking."""
+    m, k = t.mitoses_per_2mm2, t.ki67_percent
+    if t.grade is not None:
+        recorded = t.grade
+        by_m = _mitotic_grade(m, True) if m is not None else recorded
+        off = (
+            f"{m:g} mitoses/2 mm² is {by_m} by the WHO cut-points"
+            " (mitoses: thoracic, 2-10 atypical carcinoid)"
+            if m is not None and by_m != recorded
+            else None
+        )
+        check = _checked([off, _thoracic_ki67_conflict(t, recorded)])
+        return Derived(recorded, f"grade {recorded} as recorded{check}")
+    if t.lung_subtype is not None:
+        g = "G1" if t.lung_subtype == "typical_carcinoid" else "G2"
+        word = "low" if g == "G1" else "intermediate"
+        check = _check(t, t.lung_subtype, _thoracic_ki67_conflict(t, g))
+        return Derived(g, f"{t.lung_subtype.replace('_', ' ')} is {word} grade{check}")
+    if m is None and t.necrosis is True:  # as _lung_subtype reads it: necrosis makes a carcinoid atypical
+        check = _checked([_thoracic_ki67_conflict(t, "G2")])
+        return Derived("G2", f"necrosis present -> atypical carcinoid, intermediate grade{check}")
+    if m is None:
+        # Only Ki-67 (or nothing): the grade stays unknown. Ki-67 does not grade a lung/thymus
+        # carcinoid, and no cut-point of it can stand in for the mitotic count: a low value does not
+        # tell typical from atypical, and a high one does not tell a carcinoid with a high
+        # proliferation index from a large-cell or small-cell carcinoma. Assuming a grade from it would
+        # make the lung/thymus table apply or not on a measure the WHO thoracic criteria do not grade
+        # by; unknown names the fields that would settle it instead (never tumor.ki67_percent).
+        said = f"; Ki-67 {k:g}% does not grade a lung/thymus carcinoid" if k is not None else ""
+        return Derived(
+            None,
+            f"grade not recorded and no carcinoid subtype or mitotic count{said} ({_KI67_NOT_THORACIC})",
+            THORACIC_GRADE_FIELDS,
+        )
+    g = _mitotic_grade(m, True)
+    necrosis = g == "G1" and t.necrosis is True  # < 2 mitoses with necrosis: atypical (WHO thoracic)
+    g = "G2" if necrosis else g
+    conflict = _thoracic_ki67_conflict(t, g)
+    measure = (
+        "single measure available"
+        if k is None
+        else "Ki-67 set aside"
+        if conflict
+        else f"Ki-67 {k:g}% does not grade a lung/thymus carcinoid"
+    )
+    rule = f"{measure}; mitoses by the WHO thoracic cut-points: 2-10 atypical carcinoid, above 10 beyond it"
+    basis = (
+        f"{m:g} mitoses/2 mm² with necrosis -> atypical carcinoid, G2"
+        if necrosis
+        else f"{m:g} mitoses/2 mm² -> {g}"
+    )
+    return Derived(g, f"WHO grade {g} derived ({basis}; {rule}){_checked([conflict])}")
 
 
 def _grade(p: Patient) -> Derived:
     t = p.tumor
-    thoracic = t.primary_site in THORACIC_SITES
+    if t.primary_site in THORACIC_SITES:
+        return _thoracic_grade(t)
+    # digestive and other primaries: Ki-67 and mitoses by the WHO digestive cut-points
     by: list[tuple[str, str]] = []
     if t.ki67_percent is not None:
         k = t.ki67_percent
         by.append(("G1" if k < 3 else "G2" if k <= 20 else "G3", f"Ki-67 {k:g}%"))
     if t.mitoses_per_2mm2 is not None:
         m = t.mitoses_per_2mm2
-        by.append((_mitotic_grade(m, thoracic), f"{m:g} mitoses/2 mm²"))
-    cut_points = "the WHO cut-points" + (" (mitoses: thoracic, 2-10 atypical carcinoid)" if thoracic else "")
+        by.append((_mitotic_grade(m, False), f"{m:g} mitoses/2 mm²"))
     if t.grade is not None:
         off = [f"{txt} is {g}" for g, txt in by if g != t.grade]
         if off:  # the recorded grade decides; the disagreement is shown wherever the grade is cited
             return Derived(
                 t.grade,
-                f"grade {t.grade} as recorded (check the record: {' and '.join(off)} by {cut_points})",
+                f"grade {t.grade} as recorded (check the record: {' and '.join(off)} by the WHO cut-points)",
             )
         return Derived(t.grade, f"grade {t.grade} as recorded")
-    if thoracic and t.lung_subtype is not None:
-        g = "G1" if t.lung_subtype == "typical_carcinoid" else "G2"
-        word = "low" if g == "G1" else "intermediate"
-        return Derived(g, f"{t.lung_subtype.replace('_', ' ')} is {word} grade{_check(t, t.lung_subtype)}")
     if not by:
         return Derived(
             None,
@@ -149,8 +231,6 @@ def _grade(p: Patient) -> Derived:
     grade, _ = max(by, key=lambda b: GRADE_RANK[b[0]])
     basis = " and ".join(f"{txt} -> {g}" for g, txt in by)
     rule = "the higher of the two decides" if len(by) == 2 else "single measure available"
-    if thoracic and t.mitoses_per_2mm2 is not None:
-        rule += "; mitoses by the WHO thoracic cut-points: 2-10 atypical carcinoid, above 10 beyond it"
     return Derived(grade, f"WHO grade {grade} derived ({basis}; {rule})")
 
 
@@ -202,6 +282,12 @@ def _differentiation(p: Patient, grade: Derived) -> Derived:
             None,
             f"differentiation not recorded ({m:g} mitoses/2 mm² is beyond the carcinoid range by the WHO"
             " thoracic criteria: a large-cell or small-cell carcinoma must be excluded)",
+            ("tumor.differentiation",),
+        )
+    if t.primary_site in THORACIC_SITES and grade.value is None:  # Ki-67 does not stand in for the grade
+        return Derived(
+            None,
+            f"differentiation not recorded and the grade unknown ({_KI67_NOT_THORACIC})",
             ("tumor.differentiation",),
         )
     return Derived(

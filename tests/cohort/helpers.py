@@ -140,3 +140,77 @@ def write_parts(records: list[dict[str, Any]], folder: Path, ext: str, sizes: li
         start += n
     whole.unlink()
     return folder
+
+
+def thoracic_grading_records() -> list[dict[str, Any]]:
+    """Decision points crossing every field that could grade a tumor (recorded grade, carcinoid subtype,
+    Ki-67, mitoses, necrosis, differentiation) for lung, thymus and one digestive site: Ki-67 grades
+    only the digestive one (facts._thoracic_grade)."""
+    import itertools
+
+    from pydantic import ValidationError
+
+    out = []
+    for site, grade, sub, ki67, mitoses, necrosis, diff in itertools.product(
+        ["lung", "thymus", "ileum"],
+        [None, "G1", "G3"],
+        [None, "typical_carcinoid", "atypical_carcinoid"],
+        [None, 2.0, 10.0, 25.0],
+        [None, 1.0, 5.0, 15.0],
+        [None, False, True],
+        [None, "well"],
+    ):
+        if site == "ileum" and sub is not None:
+            continue
+        tumor = {"primary_site": site, "grade": grade, "lung_subtype": sub, "ki67_percent": ki67}
+        tumor |= {"mitoses_per_2mm2": mitoses, "necrosis": necrosis, "differentiation": diff}
+        rec = {
+            "tumor": {k: v for k, v in tumor.items() if v is not None},
+            "disease": {"extent": "distant_metastatic", "status": "progressive"},
+            "decision": {"date": "2024-06-01", "regimen": "everolimus"},
+        }
+        try:
+            Patient.model_validate({k: v for k, v in rec.items() if k != "decision"})
+        except ValidationError:
+            continue
+        out.append(rec)
+    return out
+
+
+DERIVED_WORDS = {"derived.grade": ("G1", "G2", "G3"), "derived.differentiation": ("well", "poor")}
+
+
+def derived_sql(dialect: str) -> str:
+    """One row per decision point: for each (fact, value) of DERIVED_WORDS whether the SQL derives it."""
+    from netcds.cohort.query import conditions_sql
+    from netcds.logic.ast import parse_condition
+
+    conditions = {
+        f"{fact.split('.')[1]}_{v}": parse_condition({"fact": fact, "eq": v})
+        for fact, words in DERIVED_WORDS.items()
+        for v in words
+    }
+    return conditions_sql(conditions, dialect) + " ORDER BY row_id"
+
+
+def derived_values(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The derived value each SQL row holds (None: unknown), from the rows of :func:`derived_sql`."""
+    out = {}
+    for r in rows:
+        got = {}
+        for fact, words in DERIVED_WORDS.items():
+            hits = [v for v in words if r[f"{fact.split('.')[1]}_{v}"] is True]
+            assert len(hits) <= 1 and (hits or all(r[f"{fact.split('.')[1]}_{v}"] is None for v in words))
+            got[fact] = hits[0] if hits else None
+        out[int(r["row_id"])] = got
+    return out
+
+
+def engine_derived(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    from netcds.facts import build_facts
+
+    out = {}
+    for i, rec in enumerate(records, start=1):
+        f = build_facts(Patient.model_validate({k: v for k, v in rec.items() if k != "decision"}))
+        out[i] = {fact: f.get(fact) for fact in DERIVED_WORDS}
+    return out

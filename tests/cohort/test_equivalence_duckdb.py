@@ -15,7 +15,17 @@ from netcds.cohort.run_duckdb import DuckDBEngine
 from netcds.cohort.synth import synth_records
 from netcds.knowledge.schema import Knowledge
 
-from .helpers import canonical_rows, generated_records, mismatches, reference, write_canonical
+from .helpers import (
+    canonical_rows,
+    derived_sql,
+    derived_values,
+    engine_derived,
+    generated_records,
+    mismatches,
+    reference,
+    thoracic_grading_records,
+    write_canonical,
+)
 from .strategies import decision_point
 
 
@@ -56,6 +66,37 @@ def test_duckdb_matches_engine_on_thousands_of_generated_patients(kb: Knowledge,
 
 def test_duckdb_matches_engine_on_synthetic_cohort(kb: Knowledge, tmp_path: Path) -> None:
     records = list(synth_records(3000, seed=5, off_guideline=0.25, missing=0.15))
+    problems = mismatches(audit_duckdb(records, kb, tmp_path), reference(records, kb), records)
+    assert not problems, "\n".join(problems[:5])
+
+
+def test_duckdb_grades_lung_and_thymus_without_ki67_like_the_engine(kb: Knowledge, tmp_path: Path) -> None:
+    """Ki-67 grades a digestive primary but not a lung/thymus carcinoid: the derived grade and
+    differentiation in SQL, and through them the setting and verdict, equal the engine's."""
+    records = thoracic_grading_records()
+    engine = DuckDBEngine(threads=1)
+    try:
+        engine.load_canonical(write_canonical(canonical_rows(records), tmp_path / "c.ndjson"))
+        sql = derived_values(engine.query(derived_sql("duckdb")))
+    finally:
+        engine.close()
+    want = engine_derived(records)
+    assert sql == want
+    by_case = {
+        (rec["tumor"]["primary_site"], tuple(sorted(rec["tumor"].items()))): sql[i]["derived.grade"]
+        for i, rec in enumerate(records, start=1)
+    }
+    assert by_case[("lung", (("ki67_percent", 25.0), ("primary_site", "lung")))] is None  # Ki-67 alone
+    assert by_case[("ileum", (("ki67_percent", 25.0), ("primary_site", "ileum")))] == "G3"
+    typical = (
+        ("ki67_percent", 25.0),
+        ("mitoses_per_2mm2", 1.0),
+        ("necrosis", False),
+        ("primary_site", "lung"),
+    )
+    assert by_case[("lung", typical)] == "G1"  # the count grades; the high Ki-67 is only flagged
+    atypical = (("mitoses_per_2mm2", 1.0), ("necrosis", True), ("primary_site", "lung"))
+    assert by_case[("lung", atypical)] == "G2"  # necrosis: an atypical carcinoid despite < 2 mitoses
     problems = mismatches(audit_duckdb(records, kb, tmp_path), reference(records, kb), records)
     assert not problems, "\n".join(problems[:5])
 

@@ -19,7 +19,17 @@ from netcds.cohort.run_spark import SparkEngine, spark_session
 from netcds.cohort.synth import synth_records
 from netcds.knowledge.schema import Knowledge
 
-from .helpers import canonical_rows, generated_records, mismatches, reference, write_parts
+from .helpers import (
+    canonical_rows,
+    derived_sql,
+    derived_values,
+    engine_derived,
+    generated_records,
+    mismatches,
+    reference,
+    thoracic_grading_records,
+    write_parts,
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +71,20 @@ def test_spark_matches_engine_on_generated_patients(engine: SparkEngine, kb: Kno
     batch = generated_records(1500)
     got = audit_spark(engine, batch, kb)
     problems = mismatches(got, reference(batch, kb), batch)
+    assert not problems, "\n".join(problems[:5])
+
+
+def test_spark_grades_lung_and_thymus_without_ki67_like_the_engine(
+    engine: SparkEngine, kb: Knowledge
+) -> None:
+    """Ki-67 grades a digestive primary but not a lung/thymus carcinoid, in Spark SQL as in the engine."""
+    records = thoracic_grading_records()
+    engine.load_rows(canonical_rows(records))
+    try:
+        assert derived_values(engine.query(derived_sql("spark"))) == engine_derived(records)
+    finally:
+        engine.close()
+    problems = mismatches(audit_spark(engine, records, kb), reference(records, kb), records)
     assert not problems, "\n".join(problems[:5])
 
 

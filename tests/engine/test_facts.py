@@ -228,3 +228,41 @@ def test_recorded_thoracic_histology_decides_and_a_disagreeing_count_is_flagged(
         assert "check the record" not in why
     else:
         assert "check the record" in why and flag in why, why
+
+
+@pytest.mark.parametrize(
+    ("ki67", "mitoses", "digestive"),
+    [(2.9, None, "G1"), (3, None, "G2"), (20, None, "G2"), (20.5, None, "G3"), (25, 1, "G3"), (10, 1, "G2")],
+)
+@pytest.mark.parametrize("site", ["ileum", "pancreas", "rectum", "unknown_primary"])
+def test_ki67_grades_a_digestive_primary_as_before_but_not_a_thoracic_one(site, ki67, mitoses, digestive):
+    tumor = {**_NOTHING, "ki67_percent": ki67, "mitoses_per_2mm2": mitoses}
+    f = facts(gi(tumor={**tumor, "primary_site": site}))
+    # WHO digestive cut-points, the higher of Ki-67 and mitoses deciding: unchanged
+    assert f.get("derived.grade") == digestive
+    assert f"Ki-67 {ki67:g}% -> {digestive}" in f.why("derived.grade")
+    # the same measures for a lung primary: only the mitotic count grades (none: unknown)
+    thoracic = facts(lung(tumor={**tumor, "primary_site": "lung"}))
+    assert thoracic.get("derived.grade") == (None if mitoses is None else "G1")
+    assert f"Ki-67 {ki67:g}% ->" not in thoracic.why("derived.grade")
+
+
+@pytest.mark.parametrize("site", ["lung", "thymus"])
+@pytest.mark.parametrize(
+    ("mitoses", "necrosis", "grade", "subtype"),
+    [
+        (1, True, "G2", "atypical_carcinoid"),  # necrosis makes it atypical despite < 2 mitoses
+        (None, True, "G2", "atypical_carcinoid"),
+        (1, False, "G1", "typical_carcinoid"),
+        (1, None, "G1", None),  # necrosis unknown: the count gives G1, the subtype waits for necrosis
+        (5, True, "G2", "atypical_carcinoid"),
+        (None, False, None, None),
+    ],
+)
+def test_thoracic_grade_and_subtype_agree_on_necrosis(site, mitoses, necrosis, grade, subtype):
+    tumor = {**_NOTHING, "primary_site": site, "mitoses_per_2mm2": mitoses, "necrosis": necrosis}
+    f = facts(lung(tumor=tumor))
+    assert (f.get("derived.grade"), f.get("derived.lung_subtype")) == (grade, subtype)
+    if necrosis and grade == "G2" and mitoses != 5:
+        assert "necrosis" in f.why("derived.grade")
+        assert run(lung(tumor=tumor)).setting.table == "lung_thymus"  # an atypical carcinoid: the table

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from netcds.facts import build_facts
+from netcds.logic.evaluate import evaluate as evaluate_condition
+from netcds.patient import Patient
 from tests.conftest import lung, opt, run
 
 ENTRIES = {
@@ -185,3 +188,57 @@ def test_above_label_ssa_category_2b(tumor, treatments, status):
     over = {"tumor": tumor} if treatments is None else {"tumor": tumor, "treatments": treatments}
     o = opt(run(lung(**over)), "lung.ssa_above_label")
     assert o.status == status and o.category == "2B"
+
+
+# Ki-67 does not grade a lung/thymus carcinoid (WHO thoracic criteria: mitoses and necrosis); it is
+# supportive only, so one that disagrees with the morphology is flagged, never followed
+_UNGRADED = {"lung_subtype": None, "grade": None, "differentiation": None, "mitoses_per_2mm2": None}
+
+
+@pytest.mark.parametrize("site", ["lung", "thymus"])
+@pytest.mark.parametrize(
+    "morphology",
+    [
+        {"mitoses_per_2mm2": 1, "necrosis": False},  # typical carcinoid by the counts
+        {"lung_subtype": "typical_carcinoid"},
+        {"grade": "G1", "mitoses_per_2mm2": 1, "necrosis": False},
+    ],
+)
+def test_high_ki67_does_not_override_typical_carcinoid_morphology(site, morphology):
+    record = lung(tumor={**_UNGRADED, "primary_site": site, "ki67_percent": 25, **morphology})
+    f = build_facts(Patient.model_validate(record))
+    got = {n: f.get(n) for n in ("derived.grade", "derived.lung_subtype", "derived.differentiation")}
+    assert got == {
+        "derived.grade": "G1",
+        "derived.lung_subtype": "typical_carcinoid",
+        "derived.differentiation": "well",
+    }
+    why = f.why("derived.grade")
+    assert "check the record" in why and "Ki-67 25% is high for a carcinoid" in why, why
+    assert "is G3" not in why  # not graded by the digestive Ki-67 cut-points
+    ev = run(record)
+    assert (ev.setting.table, ev.setting.status) == ("lung_thymus", "applies")
+    shown = {d.name: d.why for d in ev.derived_facts}
+    assert "Ki-67 25% is high for a carcinoid" in shown["derived.grade"]
+
+
+@pytest.mark.parametrize("site", ["lung", "thymus"])
+@pytest.mark.parametrize("ki67", [2, 10, 25])
+@pytest.mark.parametrize("differentiation", [None, "well"])
+def test_ki67_alone_does_not_grade_a_thoracic_carcinoid(kb, site, ki67, differentiation):
+    record = lung(
+        tumor={**_UNGRADED, "primary_site": site, "ki67_percent": ki67, "differentiation": differentiation}
+    )
+    f = build_facts(Patient.model_validate(record))
+    assert f.get("derived.grade") is None  # unknown, never assumed from Ki-67
+    assert f.missing_for("derived.grade") == ("tumor.grade", "tumor.mitoses_per_2mm2", "tumor.lung_subtype")
+    assert f"Ki-67 {ki67}% does not grade a lung/thymus carcinoid" in f.why("derived.grade")
+    assert f.get("derived.differentiation") == differentiation  # not 'well' through a Ki-67 grade
+    # the lung/thymus table waits for the grading fields: needs data, not 'not applicable'
+    table = evaluate_condition(kb.table("lung_thymus").applies_when, f)
+    assert table.value is None
+    assert {"tumor.grade", "tumor.mitoses_per_2mm2", "tumor.lung_subtype"} <= set(table.missing)
+    assert "tumor.ki67_percent" not in table.missing
+    ev = run(record)
+    assert ev.setting.status == "needs_data" and "Lung/thymus" in ev.setting.reasons[0]
+    assert "tumor.ki67_percent" not in ev.setting.missing

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netcds.facts import GUT_BY_COLON_SEGMENT, GUT_BY_SITE, SMALL_BOWEL_SITES, SSA_AGENTS
+from netcds.facts import GUT_BY_COLON_SEGMENT, GUT_BY_SITE, SMALL_BOWEL_SITES, SSA_AGENTS, THORACIC_SITES
 from netcds.logic.sql import Dialect, HistoryBits, in_expr
 from netcds.vocabulary import fact_specs
 
@@ -25,18 +25,23 @@ def _rank(x: str, g1_below: float, g2_upto: float) -> str:
 
 
 def _grade(d: Dialect) -> str:
-    rk = _rank("tumor__ki67_percent", 3.0, 20.0)
-    # facts._mitotic_grade: the thoracic cut-points (2-10) for a lung or thymus primary
+    # facts._grade: a lung or thymus primary (facts._thoracic_grade) is graded by the recorded grade,
+    # else the recorded carcinoid subtype, else the mitotic count by the thoracic cut-points (2-10); Ki-67
+    # never grades it, so with only Ki-67 the grade is NULL (naming fields, so no silent null)
     m = "tumor__mitoses_per_2mm2"
-    thoracic = "tumor__primary_site IN ('lung', 'thymus')"
-    rm = f"CASE WHEN {thoracic} THEN {_rank(m, 2.0, 10.0)} ELSE {_rank(m, 2.0, 20.0)} END"
-    # facts._grade: the higher of the two ranks, either alone when the other is unknown (greatest
-    # skips NULLs in DuckDB and Spark)
+    thoracic = in_expr("tumor__primary_site", THORACIC_SITES)
+    grades = [1, 2, 3], ["G1", "G2", "G3"]
+    # the other primaries: the higher of the Ki-67 and mitotic ranks by the digestive cut-points, either
+    # alone when the other is unknown (greatest skips NULLs in DuckDB and Spark)
+    rk = _rank("tumor__ki67_percent", 3.0, 20.0)
     return (
         "CASE WHEN tumor__grade IS NOT NULL THEN tumor__grade"
-        " WHEN tumor__primary_site IN ('lung', 'thymus') AND tumor__lung_subtype IS NOT NULL"
+        f" WHEN {thoracic} AND tumor__lung_subtype IS NOT NULL"
         " THEN (CASE WHEN tumor__lung_subtype = 'typical_carcinoid' THEN 'G1' ELSE 'G2' END)"
-        f" ELSE {d.lookup(f'greatest({rk}, {rm})', [1, 2, 3], ['G1', 'G2', 'G3'])} END"
+        # necrosis with fewer than 2 mitoses (or no count) makes a carcinoid atypical: G2
+        f" WHEN {thoracic} THEN (CASE WHEN tumor__necrosis AND ({m} IS NULL OR {m} < 2.0) THEN 'G2'"
+        f" ELSE {d.lookup(_rank(m, 2.0, 10.0), *grades)} END)"
+        f" ELSE {d.lookup(f'greatest({rk}, {_rank(m, 2.0, 20.0)})', *grades)} END"
     )
 
 
@@ -136,6 +141,7 @@ DERIVED_SQL: dict[str, DerivedSql] = {
                 "tumor__lung_subtype",
                 "tumor__ki67_percent",
                 "tumor__mitoses_per_2mm2",
+                "tumor__necrosis",
             ),
         ),
         DerivedSql(
