@@ -139,11 +139,27 @@ class DerivedFact(_Out):
     why: str
 
 
+class PossibleSetting(_Out):
+    """One of several settings the record leaves open (``setting.status`` needs_data), with the entries
+    that setting's table column lists, each resolved for this patient as far as the record allows: at
+    best needs_data (the setting itself is not confirmed), not_eligible where its own condition fails."""
+
+    table: Literal["gi_wd_g12", "lung_thymus", "pancreas_wd_g12", "wd_g3"]
+    column: Literal["favorable_advanced", "unfavorable_resectable", "unfavorable_advanced"] | None
+    title: str
+    row: str
+    missing: list[str]
+    reasons: list[str]
+    source: SourceRef
+    options: list[Option]
+
+
 class Evaluation(_Out):
     guideline: GuidelineRef
     engine_version: str
     setting: Setting
     options: list[Option]
+    possible_settings: list[PossibleSetting] = Field(default_factory=list)
     ssa_plan: SsaPlan
     needs_data: list[str]
     notes: list[Note]
@@ -184,4 +200,5 @@ class RegimenDose(_Out):
 
 
 Option.model_rebuild()
+PossibleSetting.model_rebuild()
 Evaluation.model_rebuild()

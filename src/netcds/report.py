@@ -10,13 +10,19 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from netcds.evaluation import Evaluation, Option
+from netcds.evaluation import Evaluation, Option, PossibleSetting
 
 TIER_TITLES = {
     "preferred": "Preferred",
     "other_recommended": "Other recommended",
     "useful_in_certain_circumstances": "Useful in certain circumstances",
     "listed": "Listed (untiered in the G3 table)",
+}
+TIER_SHORT = {
+    "preferred": "preferred",
+    "other_recommended": "other recommended",
+    "useful_in_certain_circumstances": "certain circumstances",
+    "listed": "listed",
 }
 STATUS_STYLE = {"eligible": "bold green", "needs_data": "bold yellow", "not_eligible": "red"}
 STATUS_WORDS = {"eligible": "ELIGIBLE", "needs_data": "NEEDS DATA", "not_eligible": "NOT ELIGIBLE"}
@@ -89,6 +95,37 @@ def _tiers(ev: Evaluation) -> Iterator[tuple[str, list[Option]]]:
             yield title, opts
 
 
+def _possible(p: PossibleSetting, verbose: bool) -> RenderableType:
+    """One setting the record leaves open: its entries, none eligible until the setting is confirmed."""
+    head = f"{p.title} — {p.row}"
+    t = Table(title=head, title_justify="left", show_lines=verbose, expand=True)
+    t.add_column("Category", no_wrap=True, width=9)
+    t.add_column("Status", no_wrap=True, width=13)
+    t.add_column("Tier", width=13)
+    t.add_column("Option" + (", reasons and source" if verbose else " (other data it needs)"))
+    for o in p.options:
+        extra = [m for m in o.missing if m not in p.missing]
+        failed = [r for r in o.reasons if r.startswith("Not met")]
+        cell: RenderableType = (
+            _option_cell(o, verbose)
+            if verbose
+            else Text(
+                o.label + (f" ({', '.join(extra)})" if extra else "") + (f": {failed[0]}" if failed else "")
+            )
+        )
+        t.add_row(
+            badge(o.category),
+            Text(STATUS_WORDS[o.status], style=STATUS_STYLE[o.status]),
+            Text(TIER_SHORT[o.tier], style="dim"),
+            cell,
+        )
+    note = Text(
+        "Possible setting, not confirmed: recording " + ", ".join(p.missing) + " decides whether it applies.",
+        style="yellow",
+    )
+    return Panel(Group(note, t), title="If this setting applies", border_style="yellow")
+
+
 def render(
     ev: Evaluation, extra: list[RenderableType] | None = None, verbose: bool = False
 ) -> list[RenderableType]:
@@ -124,6 +161,7 @@ def render(
                 _option_cell(o, verbose),
             )
         out.append(t)
+    out += [_possible(p, verbose) for p in ev.possible_settings]
     out.extend(extra or [])
     if ev.safety_summary:
         counts = ", ".join(f"{n} {k}" for k, n in ev.safety_summary.items())

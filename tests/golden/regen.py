@@ -30,10 +30,29 @@ def summarize(case: dict[str, Any]) -> dict[str, Any]:
         },
         "footnotes": {o.entry_id: o.footnotes for o in ev.options if o.footnotes},
         "ssa_plan": ev.ssa_plan.action,
+        **(
+            {
+                "possible_settings": {
+                    f"{p.table}/{p.column or '-'} (decided by {','.join(p.missing)})": {
+                        o.entry_id: " | also ".join([o.status, *_extra(o.missing, p.missing)])
+                        for o in p.options
+                    }
+                    for p in ev.possible_settings
+                }
+            }
+            if ev.possible_settings
+            else {}
+        ),
         "needs_data": ev.needs_data,
         "notes": [n.id for n in ev.notes],
         "unavailable_references": [r.ref for r in ev.unavailable_references],
     }
+
+
+def _extra(missing: list[str], setting: list[str]) -> list[str]:
+    """An option's missing fields beyond its possible setting's, as one text (none: nothing)."""
+    extra = [m for m in missing if m not in setting]
+    return [",".join(extra)] if extra else []
 
 
 def _met(met: bool | None) -> str:

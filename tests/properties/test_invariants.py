@@ -196,3 +196,48 @@ def test_footnote_a_at_the_ssa_options_agrees_with_the_ssa_plan(record):
                 assert q.met is True
             else:  # needs_data: unknown, or already decided by a functional tumor
                 assert q.met is not False
+
+
+@PROFILE
+@given(patients())
+def test_possible_settings_list_every_open_setting_whole_and_never_eligible(record):
+    p, ev = run(record)
+    if ev.possible_settings:
+        assert ev.setting.status == "needs_data" and ev.options == [] and len(ev.possible_settings) > 1
+    facts = build_facts(p)
+    for ps in ev.possible_settings:
+        column = next(c for c in KB.table(ps.table).columns if c.id == ps.column)
+        assert [o.entry_id for o in ps.options] == [e.id for e in column.entries]  # nothing dropped
+        assert ps.missing and set(ps.missing) <= set(ev.setting.missing) <= set(ev.needs_data)
+        assert ps.source.page and ps.source.table
+        for o in ps.options:
+            own = True if ENTRIES[o.entry_id].when is None else cond(ENTRIES[o.entry_id].when, facts).value
+            assert o.status == ("not_eligible" if own is False else "needs_data"), o.entry_id
+            assert bool(o.missing) == (o.status == "needs_data") and set(o.missing) <= set(ev.needs_data)
+            assert o.source.document and o.source.page and o.source.table
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(patients(), st.data())
+def test_the_setting_a_record_settles_in_was_among_its_possible_settings(record, data):
+    _, ev = run(record)
+    fields = list(dict.fromkeys(f for ps in ev.possible_settings for f in ps.missing))
+    if not fields or not set(fields) <= set(FILLABLE):
+        return
+    filled = record
+    for f in fields:
+        filled = _set(filled, f, data.draw(st.sampled_from(FILLABLE[f]), label=f))
+    _, after = run(filled)
+    if after.setting.status == "applies":
+        settled = (after.setting.table, after.setting.column)
+        assert settled in {(ps.table, ps.column) for ps in ev.possible_settings}, (fields, settled)
+        before = next(ps for ps in ev.possible_settings if (ps.table, ps.column) == settled)
+        was = {o.entry_id: o.status for o in before.options}
+        for o in after.options:  # an entry the record already ruled out stays ruled out
+            if was[o.entry_id] == "not_eligible":
+                assert o.status == "not_eligible", o.entry_id

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -114,6 +115,24 @@ def test_small_bowel_after_ssa_lists_lu177_preferred_cat1_and_no_sunitinib(clien
     assert "Decision support only" in r.text
     assert "SSA plan" in r.text and "Stop the SSA" in r.text
     assert r.text.count('class="line-bar') == 1
+
+
+def test_a_record_that_leaves_two_settings_open_shows_both_with_their_options(client: TestClient) -> None:
+    case = json.loads(
+        (Path(__file__).parents[1] / "golden/cases/g3_biology_unknown_needs_data.json").read_text()
+    )
+    r = evaluate_form(client, case["patient"])
+    assert r.status_code == 200
+    assert_safe_html(r)
+    assert "No single setting is confirmed" in r.text and "no table of the guideline applies" not in r.text
+    sections = re.findall(r'<section class="panel possible-setting"[^>]*data-column="([a-z_]+)"', r.text)
+    assert sections == ["favorable_advanced", "unfavorable_advanced"]
+    rows = dict(re.findall(r'<tr data-regimen="([a-z0-9_]+)" data-status="([a-z_]+)"', r.text))
+    assert rows["pembrolizumab"] == "not_eligible" and rows["folfirinox"] == "needs_data"
+    assert "eligible" not in set(rows.values())
+    assert (
+        r.text.count("Decides whether it applies:</strong> Biology (WD G3 only)") == 2
+    )  # a label, not a path
 
 
 def test_unknown_is_not_negative_in_the_form(client: TestClient) -> None:
@@ -349,6 +368,17 @@ def test_timeline_has_one_bar_per_line(client: TestClient) -> None:
     assert_safe_html(r)
     assert len(re.findall(r'<rect class="line-bar', r.text)) == 5
     assert r.text.count('class="progression-marker') == 4  # lines 1, 2, 3 and 5 progressed
+
+
+def test_pdf_of_a_record_with_two_possible_settings_lists_both(client: TestClient) -> None:
+    case = json.loads(
+        (Path(__file__).parents[1] / "golden/cases/g3_biology_unknown_needs_data.json").read_text()
+    )
+    r = client.post("/ui/pdf", data={"patient_json": json.dumps(case["patient"])})
+    assert r.status_code == 200
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(BytesIO(r.content)).pages).split())
+    assert text.count("If the setting is:") == 2 and "No options: no table" not in text
+    assert "FOLFIRINOX (irinotecan-based): Needs data" in text and "Pembrolizumab: Not eligible" in text
 
 
 def test_pdf_names_the_options_and_the_guideline(client: TestClient) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from netcds import __version__
 from netcds.engine.layers import attach_layers
 from netcds.engine.options import build_options
+from netcds.engine.possible import possible_settings
 from netcds.engine.setting import select_setting
 from netcds.engine.ssa_plan import ssa_plan
 from netcds.evaluation import DerivedFact, Evaluation, GuidelineRef, Note, PageRef, Setting, SourceRef
@@ -72,8 +73,9 @@ def evaluate(
     table, column = setting.table, setting.column
     options = build_options(kb, table, column, facts, setting.missing) if table and column else []
     plan = ssa_plan(kb, table if setting.status != "not_applicable" else None, facts)
+    possible = possible_settings(kb, setting, facts)
     needs: list[str] = list(setting.missing)
-    for o in options:
+    for o in [*options, *(o for p in possible for o in p.options)]:
         needs += o.missing + o.category_missing
     needs += plan.missing
     refs = {r.id: r for r in kb.manifest.references}
@@ -118,6 +120,7 @@ def evaluate(
             else None,
         ),
         options=options,
+        possible_settings=possible,
         ssa_plan=plan,
         needs_data=list(dict.fromkeys(needs)),
         notes=_notes(kb, table, facts),

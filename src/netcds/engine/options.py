@@ -50,8 +50,17 @@ def _reasons(status: bool | None, out: Outcome) -> list[str]:
     return [f"Unknown: {f.text}" for f in out.unknowns] + [f"Met: {f.text}" for f in out.positives]
 
 
+UNCONFIRMED = "Unknown: the setting itself is not confirmed (see setting.missing)"
+
+
 def build_option(
-    kb: Knowledge, table: Table, column: Column, entry: Entry, facts: Facts, setting_missing: list[str]
+    kb: Knowledge,
+    table: Table,
+    column: Column,
+    entry: Entry,
+    facts: Facts,
+    setting_missing: list[str],
+    unconfirmed: str = UNCONFIRMED,
 ) -> Option:
     try:
         out = (
@@ -65,7 +74,7 @@ def build_option(
         if setting_missing and value is not False:
             value = None
             missing = list(dict.fromkeys([*setting_missing, *missing]))
-            reasons.insert(0, "Unknown: the setting itself is not confirmed (see setting.missing)")
+            reasons.insert(0, unconfirmed)
         category, default, basis, pending = _category(kb, entry, facts)
         quals = []
         for q in entry.qualifiers:
@@ -170,6 +179,11 @@ def _footnote(kb: Knowledge, letter: str) -> FootnoteRef:
 
 
 def build_options(
-    kb: Knowledge, table: Table, column: Column, facts: Facts, setting_missing: list[str]
+    kb: Knowledge,
+    table: Table,
+    column: Column,
+    facts: Facts,
+    setting_missing: list[str],
+    unconfirmed: str = UNCONFIRMED,
 ) -> list[Option]:
-    return [build_option(kb, table, column, e, facts, setting_missing) for e in column.entries]
+    return [build_option(kb, table, column, e, facts, setting_missing, unconfirmed) for e in column.entries]

@@ -34,6 +34,7 @@ class SettingResult:
     column: Column | None
     reasons: list[str]
     missing: list[str] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)  # when several settings remain possible
 
 
 def _and(a: bool | None, b: bool | None) -> bool | None:
@@ -88,7 +89,7 @@ def select_setting(kb: Knowledge, facts: Facts) -> SettingResult:
             {f.text for c in candidates for o in (c.table_outcome, c.column_outcome) for f in o.unknowns}
         )
         common = candidates[0].table if len(tables) == 1 else None
-        return SettingResult("needs_data", common, None, reasons, missing)
+        return SettingResult("needs_data", common, None, reasons, missing, candidates)
     reasons = [e.text for e in kb.exclusions if evaluate(e.when, facts).value is True]
     if not reasons:
         for table, t_out in table_outcomes:

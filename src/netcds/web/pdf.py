@@ -283,8 +283,22 @@ def summary_pdf(
         for o in opts:
             _option(w, o)
         p.ln(1)
-    if not tiers:
+    possible = ev.get("possible_settings") or []
+    if not tiers and not possible:
         w.text("No options: no table of the guideline applies to the recorded facts.", rgb=MUTED)
+    for ps in possible:  # a setting the record leaves open: what it lists, none eligible until confirmed
+        w.text(
+            f"If the setting is: {ps.get('title')} - {ps.get('row')}", size=10, style="B", rgb=(146, 64, 14)
+        )
+        decided = ", ".join(field_label(str(m)) for m in ps.get("missing") or [])
+        w.text(f"Not confirmed: {decided} decides whether it applies.", size=8.5, rgb=MUTED)
+        w.bullets(
+            [
+                f"{o.get('label')}: {STATUS_WORDS.get(str(o.get('status')), str(o.get('status')))}"
+                f" (category {o.get('category')})"
+                for o in ps.get("options") or []
+            ]
+        )
     needs = list(ev.get("needs_data") or [])
     w.heading("Data that would change this")
     w.bullets(

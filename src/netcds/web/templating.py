@@ -72,6 +72,7 @@ def environment() -> Environment:
         version=__version__,
         static=lambda p: f"{PREFIX}/static/{p}?v={__version__}",
         TIER_LABELS=labels.TIER_LABELS,
+        TIER_SHORT=labels.TIER_SHORT,
         STATUS_WORDS=labels.STATUS_WORDS,
         SEVERITY_WORDS=labels.SEVERITY_WORDS,
         DIRECTION_WORDS=labels.DIRECTION_WORDS,
