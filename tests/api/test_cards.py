@@ -69,8 +69,10 @@ def test_missing_data_card_names_the_fields() -> None:
     cards = patient_view_cards(ev, base_url=BASE, seed="s")
     missing = [c for c in cards if c["source"]["topic"]["code"] == "missing-data"]
     assert len(missing) == 1
-    assert "tumor.sstr_status" in missing[0]["summary"]
-    assert "`tumor.sstr_status`" in missing[0]["detail"]
+    # named as clinicians read them, not by their contract path (tumor.sstr_status)
+    assert "SSTR status (SSTR-PET / scintigraphy)" in missing[0]["summary"]
+    assert "- SSTR status (SSTR-PET / scintigraphy):" in missing[0]["detail"]
+    assert "tumor.sstr_status" not in missing[0]["summary"] + missing[0]["detail"]
     spec_ok(missing[0])
 
 
@@ -82,6 +84,27 @@ def test_setting_needing_data_is_a_warning() -> None:
     card = patient_view_cards(ev, base_url=BASE, seed="s")[0]
     assert card["indicator"] == "warning"
     assert "cannot be chosen yet" in card["summary"]
+
+
+def test_a_setting_left_open_shows_what_each_possible_setting_lists() -> None:
+    rec = patient_record()
+    rec["tumor"] = {"primary_site": "pancreas", "differentiation": "well", "grade": "G3", "ki67_percent": 30}
+    rec["disease"] = {"extent": "distant_metastatic", "status": "progressive"}
+    ev = evaluate(Patient.model_validate(rec), load_knowledge())
+    assert len(ev.possible_settings) == 2
+    card = patient_view_cards(ev, base_url=BASE, seed="s")[0]
+    spec_ok({**card, "uuid": "0" * 36})
+    detail = card["detail"]
+    assert "What each possible setting lists" in detail
+    fav = next(line for line in detail.splitlines() if "Favorable biology" in line and line.startswith("- *"))
+    unfav = next(
+        line for line in detail.splitlines() if "unfavorable biology" in line and line.startswith("- *")
+    )
+    assert "Sunitinib" in fav and "FOLFIRINOX" not in fav  # each setting's own entries
+    assert "FOLFIRINOX" in unfav and "Sunitinib" not in unfav
+    assert "eligible option" not in card["summary"]  # nothing is called eligible
+    assert card["summary"].endswith("record Biology (WD G3 only)")  # a label, not the field path
+    assert "disease.biology" not in detail.split("**What each possible setting lists**")[1]
 
 
 def test_uuids_are_deterministic_and_depend_on_input() -> None:
@@ -123,7 +146,7 @@ def test_only_critical_safety_findings_reach_patient_view() -> None:
     assert safety[0]["indicator"] == "critical"
     assert safety[0]["summary"].startswith("Cabozantinib: Uncontrolled hypertension")
     assert safety[0]["source"]["url"] == "https://x.test"
-    assert "comorbidities.hypertension" in safety[0]["detail"]
+    assert "**Based on (this patient's record):** Hypertension" in safety[0]["detail"]  # the field's label
     spec_ok(safety[0])
 
 

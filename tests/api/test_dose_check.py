@@ -186,9 +186,10 @@ def test_dose_not_determined_is_checked_against_the_labelled_maximum() -> None:
     assert not over_label(order_cards(view, draft_cabozantinib(80), base_url=BASE, seed="s"))
 
 
-def test_an_adjustment_without_a_mg_dose_gets_a_dose_card_and_no_over_label_check() -> None:
+def test_an_adjustment_without_a_mg_dose_is_said_on_its_finding_card_without_over_label_check() -> None:
     # the over-label check runs only when no adjustment applies: an applied rule that gives no mg amount
-    # (avoid) is said on its own dose card, which also compares the draft with the highest labelled dose
+    # (avoid) is said on its finding's card (one finding, one card), which also compares the draft with the
+    # highest labelled dose
     finding = SafetyFinding(
         severity="critical",
         agent="cabozantinib",
@@ -197,20 +198,21 @@ def test_an_adjustment_without_a_mg_dose_gets_a_dose_card_and_no_over_label_chec
         id="hepatic_severe",
         kind="adjustment",
     )
-    avoid = "avoid: no labelled dose in severe hepatic impairment (avoid)"
+    avoid = "avoid: no labelled dose in severe hepatic impairment (the label advises avoiding it)"
     view = _view(adjusted=avoid, safety=(finding,), rules=[f"hepatic_severe: {avoid[7:]}"])
     cards = order_cards(view, draft_cabozantinib(140), base_url=BASE, seed="s")
     for c in cards:
         spec_ok(c)
     assert not over_label(cards)  # no second card about the same dose
     assert not any("suggestions" in c for c in cards)
-    (dose,) = [c for c in cards if c["summary"].startswith("Cabozantinib dose: avoid")]
-    assert dose["indicator"] == "warning"
-    assert "140 mg, above the highest labelled dose (80 mg)" in dose["detail"]
-    assert "**Rule sources:** hepatic_severe: CABOMETYX label" in dose["detail"]
-    assert "No dose change suggested" in dose["detail"]
-    (critical,) = [c for c in cards if c["indicator"] == "critical"]
-    assert "Label-based dose" not in critical["detail"]  # the dose is said once, on the dose card
+    assert not [c for c in cards if c["summary"].startswith("Cabozantinib dose:")]  # no dose card of its own
+    (critical,) = cards
+    assert critical["indicator"] == "critical"
+    dose = "**Label-based dose for this patient:** no labelled dose in severe hepatic impairment"
+    assert dose in critical["detail"]
+    assert "140 mg, above the highest labelled dose (80 mg)" in critical["detail"]
+    assert "**Dose source:** CABOMETYX label" in critical["detail"]  # the rule's own source
+    assert "No dose change suggested" in critical["detail"]
 
 
 # --- through the order-sign service, with the real monograph ------------------------------------------
@@ -280,7 +282,7 @@ def test_order_sign_inhibitor_with_inducer_says_the_dose_is_not_determined(
     assert dose["indicator"] == "warning"
     first = dose["detail"].split("\n\n")[0].split(" (standard: ")[0]  # the dose for this patient
     assert "not determined: the label gives no dose for strong CYP3A4 inhibitor together with" in first
-    assert "avoid the combination or choose alternatives" in first
+    assert "each rule's dose applies only without the other" in first
     assert not any(f"{n} mg" in first for n in (20, 40, 60, 80))
     rules = next(line for line in dose["detail"].split("\n\n") if line.startswith("**Rule sources:**"))
     assert "strong_cyp3a4_inhibitor: " in rules and "cyp3a4_inducer: " in rules

@@ -68,7 +68,7 @@ def test_patient_view_with_realistic_prefetch(client: TestClient, keys: Keys) ->
     assert "GI WD G1/2" in main["summary"] and "eligible" in main["summary"]
     assert "Cabozantinib" in main["detail"] and "Everolimus" in main["detail"]
     missing = by_topic(cards, "missing-data")[0]
-    assert "`tumor.sstr_status`" in missing["detail"]
+    assert "SSTR status (SSTR-PET / scintigraphy)" in missing["detail"]  # tumor.sstr_status, as labelled
     assert all(len(c["summary"]) < 140 for c in cards)
     # the link goes to the stored evaluation, which holds the card uuids
     link = main["links"][0]["url"]

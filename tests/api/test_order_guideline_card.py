@@ -147,8 +147,8 @@ def test_everolimus_with_the_extent_unrecorded_needs_that_data(open_client: Test
     # no liver metastasis Condition: the extent of disease is unknown, the GI table only possible
     card = one_guideline_card(call(open_client, OS, without(prefetch(), "conditions", "c-liver"), EVEROLIMUS))
     assert "Everolimus: listed in the possible table (GI WD G1/2 table)" in card["summary"]
-    assert "needs data (disease.extent)" in card["summary"]
-    assert "**Setting not confirmed yet:** record disease.extent" in card["detail"]
+    assert "needs data (Extent)" in card["summary"]  # disease.extent, as labelled
+    assert "**Setting not confirmed yet:** record Extent" in card["detail"]
 
 
 def test_an_order_when_the_setting_needs_data_says_the_table_is_not_determined(
@@ -156,9 +156,9 @@ def test_an_order_when_the_setting_needs_data_says_the_table_is_not_determined(
 ) -> None:
     card = one_guideline_card(call(open_client, OS, without(prefetch(), "observations", "o-ki67"), SUNITINIB))
     assert card["summary"].startswith("Sunitinib: guideline table not determined yet, so not checked; record")
-    assert "tumor.grade" in card["summary"]
+    assert "Grade (WHO)" in card["summary"]  # tumor.grade, as labelled
     assert "not among" not in card["summary"] and "listed for" not in card["summary"]
-    assert "**Record:**" in card["detail"] and "tumor.ki67_percent" in card["detail"]
+    assert "**Record:**" in card["detail"] and "Ki-67 index (%)" in card["detail"]
     assert "Guideline tables that list sunitinib:** pancreas WD G1/2 table" in card["detail"]
 
 

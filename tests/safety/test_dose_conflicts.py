@@ -29,7 +29,8 @@ def test_inhibitor_with_inducer_leaves_the_dose_not_determined(
     assert d.adjusted is not None and d.adjusted.startswith("not determined: the label gives no dose for")
     assert "strong CYP3A4 inhibitor together with" in d.adjusted and "inducer" in d.adjusted
     assert (
-        "opposite directions" in d.adjusted and "avoid the combination or choose alternatives" in d.adjusted
+        "opposite directions" in d.adjusted
+        and "each rule's dose applies only without the other" in d.adjusted
     )
     # both rules are listed with their effect, and the note cites both rules' label sections
     assert any(r.startswith(f"{inhibitor}:") for r in d.rules_applied)

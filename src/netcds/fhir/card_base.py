@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from netcds.field_labels import field_label as _shared_label
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:netcds:cds-hooks")
 TOPIC_SYSTEM = "urn:netcds:cds-topic"
@@ -236,6 +238,59 @@ def card_source(label: str, url: str | None, topic: str, topic_display: str) -> 
 
 def card_links(url: str | None, label: str) -> list[dict[str, str]]:
     return [{"label": label, "url": url, "type": "absolute"}] if url else []
+
+
+# what one row of a record list is called on a card ("treatments[0].dose_mg" -> "... of recorded treatment 1")
+_ROW_NOUNS = {
+    "treatments": "treatment",
+    "assessments": "assessment",
+    "medications": "medication",
+    "comorbidities.other": "other comorbidity",
+}
+_ROW = re.compile(r"(?P<row>[a-z_.]+)\[(?P<n>\d+)\](?:\.(?P<rest>.+))?")
+# where the shared label is the web form's (an entry hint such as "one per line", a column heading read
+# beside its row): the words a card uses instead
+_CARD_LABELS = {
+    "medications": "Concomitant medications",
+    "comorbidities.other": "Other comorbidities (free text)",
+    "treatments[].start": "Start date",
+    "treatments[].end": "End date",
+    "treatments[].interval_days": "Dosing interval (days)",
+}
+
+
+def field_label(path: str) -> str:
+    """A contract path as a clinician reads it on a card: ``tumor.sstr_status`` -> "SSTR status (SSTR-PET /
+    scintigraphy)" (the labels the web pages use, netcds.field_labels), a row path with its row number:
+    ``treatments[0].dose_mg`` -> "Dose (mg) of recorded treatment 1", ``medications[2]`` -> "Recorded
+    medication 3". Cards never show the raw path."""
+    m = _ROW.fullmatch(path)
+    if m is None:
+        return _CARD_LABELS.get(path) or _shared_label(path)
+    row, rest = m["row"], m["rest"]
+    noun = f"recorded {_ROW_NOUNS.get(row, _shared_label(row).lower())} {int(m['n']) + 1}"
+    if not rest:
+        return noun[:1].upper() + noun[1:]
+    generic = f"{row}[].{rest}"
+    return f"{_CARD_LABELS.get(generic) or _shared_label(generic)} of {noun}"
+
+
+def field_labels(paths: Sequence[str], limit: int | None = None) -> str:
+    """Clinician-readable labels of ``paths`` joined for a card's text (the first ``limit``, then " …")."""
+    shown = [field_label(p) for p in dict.fromkeys(paths)]
+    if limit is not None and len(shown) > limit:
+        return "; ".join(shown[:limit]) + " …"
+    return "; ".join(shown)
+
+
+def summary_with_fields(lead: str, paths: Sequence[str]) -> str:
+    """``lead`` and as many whole field labels as fit in a card summary ("…" when some are left out)."""
+    unique = list(dict.fromkeys(paths))
+    for n in range(len(unique), 0, -1):
+        text = f"{lead}{field_labels(unique, n)}"
+        if len(text) <= MAX_SUMMARY:
+            return text
+    return summary_text(f"{lead}{field_labels(unique, 1)}")
 
 
 def agent_label(agent: str) -> str:

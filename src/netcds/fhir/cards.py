@@ -29,15 +29,20 @@ from netcds.fhir.card_base import (
     SafetyFinding,
     cite,
     clean_text,
+    field_label,
+    field_labels,
     finalize,
     indicator_for,
     summary_text,
+    summary_with_fields,
 )
 from netcds.fhir.card_base import agent_label as _agent_label
 from netcds.fhir.card_base import card_links as _links
 from netcds.fhir.card_base import card_source as _source
 from netcds.fhir.card_base import plain as _plain
 from netcds.fhir.dose_cards import (
+    adjustment_applies,
+    causing_rules,
     dose_card,
     dose_suggestion,
     draft_dose_mg,
@@ -49,9 +54,10 @@ from netcds.fhir.dose_cards import dose_lines as _dose_lines
 __all__ = [
     "EXPLANATION", "INDICATORS", "MAX_SUMMARY", "NAMESPACE", "OVERRIDE_REASONS", "OVERRIDE_SYSTEM",
     "TOPIC_SYSTEM", "UCUM", "AgentScreenView", "DoseAdvice", "SafetyFinding", "cite", "clean_text",
-    "dose_card", "dose_suggestion", "draft_dose_mg", "finalize", "guideline_url", "indicator_for",
-    "missing_data_card", "options_card", "order_cards", "over_label_card", "patient_view_cards",
-    "safety_card", "ssa_plan_lines", "summary_text", "unscreened_card", "with_dose", "with_explanation",
+    "dose_card", "dose_suggestion", "draft_dose_mg", "field_label", "field_labels", "finalize",
+    "guideline_url", "indicator_for", "missing_data_card", "options_card", "order_cards",
+    "over_label_card", "patient_view_cards", "readable_finding", "safety_card", "ssa_plan_lines",
+    "summary_text", "unscreened_card", "with_dose", "with_explanation",
 ]  # fmt: skip
 
 TIER_ORDER = ("preferred", "other_recommended", "useful_in_certain_circumstances", "listed")
@@ -72,6 +78,18 @@ TABLE_SHORT = {
 def guideline_label(guideline: GuidelineRef) -> str:
     """A card source's label when it cites the encoded tables as a whole."""
     return f"NCCN NET V.{guideline.version}, systemic therapy tables (encoded by netcds)"
+
+
+NOT_ASSESSED = "not assessed: "  # how the safety screen words a check it could not run (netcds.safety)
+
+
+def readable_finding(f: SafetyFinding) -> str:
+    """A finding's words with the fields a "not assessed: <paths> — needed to check: ..." item names as
+    clinician-readable labels (the screen's text names the contract paths)."""
+    raw = NOT_ASSESSED + ", ".join(f.fields)
+    if f.kind != "not_assessed" or not f.fields or not f.finding.startswith(raw):
+        return f.finding
+    return NOT_ASSESSED + field_labels(f.fields) + f.finding[len(raw) :]
 
 
 def _option_line(o: Option) -> str:
@@ -104,6 +122,21 @@ def ssa_plan_lines(plan: SsaPlan) -> list[str]:
     ]
 
 
+def possible_setting_lines(ev: Evaluation) -> list[str]:
+    """What each setting the record leaves open would list (none eligible until it is confirmed)."""
+    if not ev.possible_settings:
+        return []
+    lines = ["", "**What each possible setting lists** (none can be eligible until the setting is known):"]
+    for p in ev.possible_settings:
+        open_ = [o.label for o in p.options if o.status == "needs_data"]
+        out = [o.label for o in p.options if o.status == "not_eligible"]
+        text = f"- *{p.title}, {p.row}* (decided by {field_labels(p.missing)}): " + (
+            "; ".join(open_) or "no entry open on the recorded facts"
+        )
+        lines.append(text + (f" (not eligible on the record: {'; '.join(out)})" if out else ""))
+    return lines
+
+
 def options_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> dict[str, Any]:
     s = ev.setting
     guide_url = guideline_url(base_url, ev.guideline)
@@ -133,14 +166,17 @@ def options_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> 
         if waiting:
             lines.append("")
             lines.append("**Need data before they can be assessed:**")
-            lines += [f"- {o.label}: record {', '.join(o.missing) or 'see reasons'}" for o in waiting]
+            lines += [f"- {o.label}: record {field_labels(o.missing) or 'see reasons'}" for o in waiting]
     elif s.status == "needs_data":
         summary = (
-            f"NET therapy table cannot be chosen yet: record {', '.join(s.missing) or 'the missing facts'}"
+            summary_with_fields("NET therapy table cannot be chosen yet: record ", s.missing)
+            if s.missing
+            else "NET therapy table cannot be chosen yet: record the missing facts"
         )
         indicator = "warning"
         lines.append("**The applicable guideline table depends on facts not recorded:**")
         lines += [f"- {r}" for r in s.reasons]
+        lines += possible_setting_lines(ev)
     else:
         summary = f"No NCCN NET V.{ev.guideline.version} systemic-therapy table applies to the recorded facts"
         indicator = "info"
@@ -177,12 +213,13 @@ def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None
         "as negative):"
     ]
     for f, labels in depends.items():
-        lines.append(f"- `{f}`" + (f": {', '.join(dict.fromkeys(labels))}" if labels else ""))
+        lines.append(f"- {field_label(f)}" + (f": {', '.join(dict.fromkeys(labels))}" if labels else ""))
     guide_url = guideline_url(base_url, ev.guideline)
     n = len(ev.needs_data)
-    head = ", ".join(ev.needs_data[:3]) + (" …" if n > 3 else "")
     return {
-        "summary": summary_text(f"{n} unrecorded fact(s) could change the NET therapy options: {head}"),
+        "summary": summary_with_fields(
+            f"{n} unrecorded fact(s) could change the NET therapy options: ", ev.needs_data
+        ),
         "indicator": "info",
         "detail": "\n".join(lines),
         "source": _source(
@@ -195,10 +232,10 @@ def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None
 def safety_card(f: SafetyFinding, base_url: str, agent_label: str, *, overrides: bool) -> dict[str, Any]:
     label, url = cite(f.source)
     lines = [f"**{agent_label}:** {f.finding}"]
-    if f.action:
-        lines.append(f"**Consider:** {f.action}")
+    if f.action:  # the source's advice in words (agent data: descriptive, never an order)
+        lines.append(f"**What the source says:** {f.action}")
     if f.fields:
-        lines.append("**Based on:** " + ", ".join(f"`{x}`" for x in f.fields))
+        lines.append("**Based on (this patient's record):** " + field_labels(f.fields))
     lines.append(f"**Source:** {label}")
     card: dict[str, Any] = {
         "summary": summary_text(f"{agent_label}: {f.finding}"),
@@ -277,7 +314,7 @@ def _info_card(screen: AgentScreenView, items: list[SafetyFinding], base_url: st
     ):
         if group:
             lines.append(f"**{title}:**")
-            lines += [f"- {f.finding} ({cite(f.source)[0]})" for f in group]
+            lines += [f"- {readable_finding(f)} ({cite(f.source)[0]})" for f in group]
             lines.append("")
     bits = [
         f"{len(unassessed)} check(s) not assessed for missing data" if unassessed else "",
@@ -302,18 +339,26 @@ def order_cards(
     screen: AgentScreenView, draft: Mapping[str, Any] | None, *, base_url: str, seed: str
 ) -> list[dict[str, Any]]:
     """Cards for order-select / order-sign of one tabled agent: one card per critical or warning finding
-    (the one that caused a dose adjustment to a mg amount carries it and the ``update`` suggestion), a dose
-    card when no finding carries the adjustment or the rules that apply give no mg amount (avoid, not
-    determined: said in words, without a suggestion), a warning when no adjustment applies and the draft's
-    dose is above the monograph's dose for this patient (netcds.fhir.dose_cards), and one info card
-    gathering monitoring and not-assessed checks."""
+    (the one that caused a dose adjustment carries it: a mg amount with the ``update`` suggestion, or, when
+    one rule alone gives no mg amount, such as avoid or not studied, the dose in words without a
+    suggestion, so one finding is one card), a dose card when no finding card carries the adjustment or
+    several rules together leave the dose without a mg amount (rules the label does not combine: said in
+    words, without a suggestion), a warning when no adjustment applies and the draft's dose is above the
+    monograph's dose for this patient (netcds.fhir.dose_cards), and one info card gathering monitoring and
+    not-assessed checks."""
     label = _agent_label(screen.agent)
     order = {"critical": 0, "warning": 1, "info": 2}
     findings = sorted(screen.safety, key=lambda f: order[indicator_for(f.severity)])
     serious = [f for f in findings if indicator_for(f.severity) != "info"]
     minor = [f for f in findings if indicator_for(f.severity) == "info"]
     suggestion = dose_suggestion(screen, draft)
-    causes = screen.dose.rule_ids() if screen.dose else set()
+    d = screen.dose
+    causes = d.rule_ids() if d else set()
+    # the finding card of the rule behind the dose carries it: any mg amount, and a dose without one (avoid,
+    # not studied) when one rule alone gives it; rules that leave the dose open together keep a dose card
+    carried = d is not None and (
+        d.adjusted_mg is not None or (adjustment_applies(d) and len(causing_rules(screen)) == 1)
+    )
     dose_shown = False
     cards: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -322,7 +367,7 @@ def order_cards(
             continue
         seen.add(f.finding)
         card = safety_card(f, base_url, label, overrides=True)
-        if screen.dose and screen.dose.adjusted_mg is not None and f.id in causes and not dose_shown:
+        if carried and f.id in causes and not dose_shown:
             card["detail"] += "\n\n" + "\n\n".join(_dose_lines(screen, draft))
             if suggestion:
                 card["suggestions"] = [suggestion]

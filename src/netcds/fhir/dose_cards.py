@@ -37,6 +37,7 @@ from netcds.fhir.card_base import (
     card_links,
     card_source,
     cite,
+    field_labels,
     summary_text,
 )
 
@@ -132,12 +133,66 @@ def adjustment_applies(d: DoseAdvice | None) -> bool:
     return d is not None and (d.adjusted_mg is not None or (d.adjusted is not None and bool(d.rules_applied)))
 
 
+def causing_rules(screen: AgentScreenView) -> list[str]:
+    """Ids of the adjustment items whose rules the dose applied (the notes of ``rules_applied``, such as a
+    "not determined: ..." conflict, are not rules)."""
+    d = screen.dose
+    ids = d.rule_ids() if d else set()
+    return list(dict.fromkeys(f.id for f in screen.safety if f.kind == "adjustment" and f.id in ids and f.id))
+
+
 def _rule_sources(screen: AgentScreenView) -> list[str]:
     """'rule id: citation' for each applied dose rule, from the safety item the rule produced."""
     d = screen.dose
     ids = d.rule_ids() if d else set()
     found = {f.id: cite(f.source)[0] for f in screen.safety if f.id in ids and f.kind == "adjustment"}
     return [f"{k}: {v}" for k, v in found.items()]
+
+
+def adjustment_source(screen: AgentScreenView) -> Any:
+    """What an adjusted dose's card cites: the source of the (first) rule that changed the dose, which is
+    where this patient's dose comes from; the monograph's standard-dose source only when no rule's item is
+    at hand. (The standard dose's source may be one guideline table that states it, e.g. the pancreatic
+    NET table for everolimus: it is not the source of a dose the label changes, nor of another table's.)"""
+    d = screen.dose
+    assert d is not None
+    ids = causing_rules(screen)
+    return next((f.source for f in screen.safety if ids and f.id == ids[0] and f.source), d.source)
+
+
+def pending_text(pending: list[str]) -> str:
+    """The dose rules waiting for data ("hepatic_mild: needs comorbidities.hepatic_impairment") as the
+    facts to record, in clinician-readable labels, with the rules that wait on each."""
+    waiting: dict[tuple[str, ...], list[str]] = {}
+    for entry in pending:
+        rule, sep, rest = entry.partition(": needs ")
+        if not sep:
+            return "; ".join(pending)  # not the screen's wording: shown as it is
+        waiting.setdefault(tuple(x.strip() for x in rest.split(",")), []).append(rule)
+    return "; ".join(
+        f"{field_labels(fields)} (dose rules {', '.join(rules)})" for fields, rules in waiting.items()
+    )
+
+
+# how the safety screen words a dose that is no amount (netcds.safety.screen NO_DOSE, PENDING, UNVERIFIED;
+# tests/api/test_card_review.py checks they agree)
+AVOID = "avoid: "
+PENDING = "not determined until recorded: "
+UNVERIFIED = "UNVERIFIED — "
+
+
+def dose_words(adjusted: str | None) -> str:
+    """The adjusted dose as a card says it: an "avoid: ..." dose by what follows the screen's marker (the
+    rule's own words: no labelled dose, and that the label advises avoiding it), a "not determined until
+    recorded: <paths>" dose with clinician-readable labels of the fields."""
+    text = adjusted or ""
+    mark = UNVERIFIED if text.startswith(UNVERIFIED) else ""
+    bare = text.removeprefix(mark)
+    if bare.startswith(AVOID):
+        return mark + bare[len(AVOID) :]
+    if bare.startswith(PENDING):
+        return f"{mark}{PENDING}{field_labels([x.strip() for x in bare[len(PENDING) :].split(',')])}"
+    return text
 
 
 def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list[str]:
@@ -148,16 +203,20 @@ def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list
     assert adjustment_applies(d)
     label = agent_label(screen.agent)
     current = draft_dose_mg(draft) if draft else None
-    words = d.adjusted if d.adjusted else f"{dose_value(d.adjusted_mg)} mg" if d.adjusted_mg else ""
+    words = (
+        dose_words(d.adjusted) if d.adjusted else f"{dose_value(d.adjusted_mg)} mg" if d.adjusted_mg else ""
+    )
     standard = f" (standard: {d.standard})" if d.standard else ""
     lines = [f"**Label-based dose for this patient:** {words}{standard}"]
     if d.rules_applied:
         lines.append("**Because:** " + "; ".join(_rule_text(r) for r in d.rules_applied))
+    src_label, _ = cite(adjustment_source(screen))
     sources = _rule_sources(screen) if d.adjusted_mg is None else []
-    if sources:
+    if sources and sources != [f"{causing_rules(screen)[0]}: {src_label}"]:  # not the dose source again
         lines.append("**Rule sources:** " + "; ".join(sources))
-    if d.pending:
-        lines.append("**Dose not final, data missing:** " + "; ".join(d.pending))
+    if d.pending and not (d.adjusted or "").removeprefix(UNVERIFIED).startswith(AVOID):
+        # (with a rule that says to avoid, no fact still to record would give a dose)
+        lines.append("**Dose not final, data missing:** " + pending_text(d.pending))
     if current is None:
         lines.append(f"**Draft {label.lower()} dose:** not stated as a mg quantity")
     elif d.adjusted_mg is None:
@@ -174,10 +233,9 @@ def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list
         lines.append(f"**Draft {label.lower()} dose:** {current:g} mg")
     if d.adjusted_mg is None:
         lines.append(
-            "**No dose change suggested:** the label-based dose for this patient is no single mg amount; "
-            "check the order against the label."
+            "**No dose change suggested:** the label-based dose for this patient is no single mg amount, "
+            "so netcds has no dose to offer."
         )
-    src_label, _ = cite(d.source)
     lines.append(f"**Dose source:** {src_label}")
     return lines
 
@@ -218,17 +276,19 @@ def dose_card(
     if d is None or not adjustment_applies(d):
         return None
     label = agent_label(screen.agent)
+    source = adjustment_source(screen)
     if d.adjusted_mg is None:  # avoid, not determined, or no mg amount: the words, no suggestion
         lines = dose_lines(screen, draft)
-        card = _card(screen, d.source, f"{label} dose: {d.adjusted}", "warning", lines, None, base_url)
+        summary = f"{label} dose: {dose_words(d.adjusted)}"
+        card = _card(screen, source, summary, "warning", lines, None, base_url)
         card["overrideReasons"] = [dict(r) for r in OVERRIDE_REASONS]
         return card
     value = dose_value(d.adjusted_mg)
     suggestion = dose_suggestion(screen, draft)
     card = _card(
         screen,
-        d.source,
-        f"{label}: consider {value} mg (label-based adjustment for this patient)"
+        source,
+        f"{label}: the label-based dose for this patient is {value} mg (adjusted)"
         if suggestion or draft is None
         else f"{label}: draft dose {value} mg matches the label-based adjustment",
         "warning" if suggestion or draft is None else "info",
@@ -370,14 +430,15 @@ def over_label_card(
         summary = f"{label}: ordered {ordered} mg is {ABOVE_MAX} ({limit} mg)"
         lines = [f"**Draft {label.lower()} dose:** {ordered} mg, {ABOVE_MAX} ({limit} mg)"]
         if d.adjusted:
-            lines.append(f"**Label-based dose for this patient:** {d.adjusted}")
+            lines.append(f"**Label-based dose for this patient:** {dose_words(d.adjusted)}")
     if d.standard:
         lines.append(f"**Label dose:** {d.standard}")
     if d.pending:
-        lines.append("**Dose not final, data missing:** " + "; ".join(d.pending))
+        lines.append("**Dose not final, data missing:** " + pending_text(d.pending))
     if found.suggest_mg is None:
         lines.append(
-            f"**No dose change suggested:** {found.why_no_suggestion}; check the order against the label."
+            f"**No dose change suggested:** {found.why_no_suggestion}, so netcds has no single labelled "
+            "dose to offer."
         )
     lines.append(f"**Dose source:** {src_label}")
     suggestion = (

@@ -27,7 +27,14 @@ from netcds.cohort.layout import decision_agents, matching_decisions
 from netcds.engine.options import NOT_MET
 from netcds.evaluation import Evaluation, GuidelineRef, Setting, SsaPlan
 from netcds.facts import SSA_AGENTS
-from netcds.fhir.card_base import agent_label, card_links, card_source, finalize, summary_text
+from netcds.fhir.card_base import (
+    agent_label,
+    card_links,
+    card_source,
+    field_labels,
+    finalize,
+    summary_text,
+)
 from netcds.fhir.cards import TABLE_SHORT, TIER_LABEL, guideline_label, guideline_url, ssa_plan_lines
 from netcds.knowledge.schema import Knowledge
 
@@ -53,6 +60,7 @@ class OptionFacts(_View):
     missing: list[str] = Field(default_factory=list)
     footnotes: list[str] = Field(default_factory=list)
     category_missing: list[str] = Field(default_factory=list)
+    guideline_dose: str | None = None  # the dose this table's entry states, if it states one
 
 
 class GuidelineFacts(_View):
@@ -118,7 +126,7 @@ def status_text(o: OptionFacts, *, short: bool = False, bare: bool = False) -> s
     if o.status == "eligible":
         return "eligible"
     if o.status == "needs_data":
-        return f"needs data ({', '.join(o.missing)})" if o.missing and not bare else "needs data"
+        return f"needs data ({field_labels(o.missing)})" if o.missing and not bare else "needs data"
     if bare:
         return "not eligible"
     why = _failing(o)
@@ -131,8 +139,10 @@ def _option_lines(o: OptionFacts) -> list[str]:
         head += f" (footnotes {', '.join(o.footnotes)})"
     lines = [head]
     lines += [f"  - {r}" for r in o.reasons]
+    if o.guideline_dose:  # the table that applies states the dose (its own citation: this card's source)
+        lines.append(f"  - dose stated in this table: {o.guideline_dose}")
     if o.category_missing:
-        lines.append(f"  - category could change once recorded: {', '.join(o.category_missing)}")
+        lines.append(f"  - category could change once recorded: {field_labels(o.category_missing)}")
     return lines
 
 
@@ -231,7 +241,7 @@ def guideline_order_card(
         parts.append(f"**{'Applicable' if confirmed else 'Possible'} table:** {setting} ({where})")
         if not confirmed:
             parts.append(
-                f"**Setting not confirmed yet:** record {', '.join(s.missing) or 'the missing facts'}"
+                f"**Setting not confirmed yet:** record {field_labels(s.missing) or 'the missing facts'}"
             )
         if found:
             summary = _listed_summary(name, where, found, confirmed)
@@ -253,16 +263,17 @@ def guideline_order_card(
                 parts.append("**The table's eligible options:** " + "; ".join(eligible))
     elif s.status == "needs_data":
         lead = f"{name}: guideline table not determined yet, so not checked; record"
-        fields = s.missing or ["the facts in the detail"]
         summary = _first_fitting(
-            [f"{lead} {', '.join(fields[:n])}{' …' if n < len(fields) else ''}" for n in (99, 3, 2, 1)]
+            [f"{lead} {field_labels(s.missing, n)}" for n in (99, 3, 2, 1)]
+            if s.missing
+            else [f"{lead} the facts in the detail"]
         )
         reasons = [f"- {r}" for r in s.reasons]
         parts.append(
             "\n".join(["**Which guideline table applies depends on facts not recorded:**", *reasons])
         )
         if s.missing:
-            parts.append(f"**Record:** {', '.join(s.missing)}")
+            parts.append(f"**Record:** {field_labels(s.missing)}")
     else:
         version = facts.guideline.version
         summary = f"{name}: no NCCN NET V.{version} systemic-therapy table applies to the recorded facts"

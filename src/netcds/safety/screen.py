@@ -277,8 +277,8 @@ def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -
         rules = " and ".join(f"{a.id} ({a.source.section})" for a in numeric)
         notes.append(f"{NOT_DETERMINED}{rules}: {why}; the label gives no dose for them together")
         text = (
-            f"{NOT_DETERMINED}the label gives no dose for {situations} ({why}); avoid the combination or "
-            "choose alternatives"
+            f"{NOT_DETERMINED}the label gives no dose for {situations} ({why}); each rule's dose applies "
+            "only without the other"
         )
         return text, None, notes, True
     value, percent, withhold = amount, None, False
@@ -313,7 +313,7 @@ def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -
         notes.append(f"{NOT_DETERMINED}{rules} would take the dose below the lowest labelled dose ({lowest})")
         text = (
             f"{NOT_DETERMINED}the adjustments that apply would take the dose below the lowest labelled dose "
-            f"({lowest}); no dose is given here: review the label or choose alternatives"
+            f"({lowest}); the label gives no dose below it, so none is given here"
         )
         return text, None, notes, False
     return f"{prefix}{_fmt(value)} {d.unit} {d.schedule}", value, notes, False
@@ -517,7 +517,8 @@ def screen_regimen(
                 "radiotherapy",
                 "radiotherapy_out_of_scope",
                 RT_FINDING,
-                "Screen the radiation plan with radiation oncology; use the fluoropyrimidine chosen.",
+                "The radiation plan is screened with radiation oncology; the fluoropyrimidine chosen is "
+                "screened here as fluorouracil and as capecitabine.",
             )
         )
     if regimen_id == "clinical_trial":
@@ -526,7 +527,7 @@ def screen_regimen(
                 "clinical_trial",
                 "clinical_trial_protocol",
                 "clinical trial: no agent to screen; eligibility and safety follow the protocol",
-                "Use the protocol's eligibility criteria and dose rules.",
+                "The protocol's eligibility criteria and dose rules apply.",
             )
         )
     items = _sorted(items)
