@@ -195,3 +195,19 @@ def test_expired_token_ids_are_purged(db_url: str) -> None:
     assert store.use_token_id("iss", "new", 2**40)  # purges 'old' (long expired)
     assert store.use_token_id("iss", "old", 1)
     store.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite://", "sqlite:///:memory:", "sqlite+pysqlite:///:memory:", "sqlite:///:memory:?cache=private"],
+)
+def test_every_spelling_of_in_memory_sqlite_keeps_what_it_stores(
+    url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a file database named ':memory:' would appear here
+    store = Store(make_engine(url))
+    migrate(store.engine)
+    p = Patient.model_validate(PATIENT_EXAMPLE)
+    stored = store.save_evaluation(p, evaluate(p, load_knowledge()), actor="t", origin="rest")
+    assert store.get_evaluation(stored.evaluation_id).evaluation_id == stored.evaluation_id  # same database
+    assert list(tmp_path.iterdir()) == []  # no ':memory:' file, no ':memory:.writer-lock'

@@ -30,8 +30,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def is_memory_url(url: str) -> bool:
-    """An in-memory SQLite database (one process only; nothing survives it)."""
-    return url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
+    """An in-memory SQLite database (one process only; nothing survives it), with any driver name
+    (``sqlite+pysqlite:///:memory:``) or query (``sqlite:///:memory:?cache=shared``): read as a file,
+    each pooled connection would open its own empty database and a ``:memory:.writer-lock`` file."""
+    if not url.startswith("sqlite"):
+        return False
+    if "mode=memory" in url:
+        return True
+    try:
+        database = make_url(url).database
+    except Exception:  # not a URL SQLAlchemy reads: not ours to judge here
+        return False
+    return database in (None, "", ":memory:")
 
 
 def sqlite_file(url: str) -> Path | None:
