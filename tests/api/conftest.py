@@ -234,24 +234,27 @@ CLARITHROMYCIN = {
 }
 
 
-def draft_cabozantinib(mg: float = 60) -> dict[str, Any]:
+def draft_daily(rid: str, display: str, mg: float, text: str | None = None) -> dict[str, Any]:
+    """A draft MedicationRequest for ``mg`` by mouth once daily (``text``: the sig as written)."""
+    dosage: dict[str, Any] = {
+        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+        "doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg", "system": UCUM, "code": "mg"}}],
+    }
     return {
         "resourceType": "MedicationRequest",
-        "id": "draft-cabo",
+        "id": rid,
         "status": "draft",
         "intent": "order",
         "subject": {"reference": "Patient/p1"},
-        "medicationCodeableConcept": {
-            "coding": [{"system": RXNORM, "display": "cabozantinib 60 MG Oral Tablet [Cabometyx]"}]
-        },
-        "dosageInstruction": [
-            {
-                "text": f"{mg:g} mg by mouth once daily",
-                "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-                "doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg", "system": UCUM, "code": "mg"}}],
-            }
-        ],
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "display": display}]},
+        "dosageInstruction": [{"text": text, **dosage} if text else dosage],
     }
+
+
+def draft_cabozantinib(mg: float = 60) -> dict[str, Any]:
+    return draft_daily(
+        "draft-cabo", "cabozantinib 60 MG Oral Tablet [Cabometyx]", mg, f"{mg:g} mg by mouth once daily"
+    )
 
 
 def hook_request(

@@ -15,7 +15,7 @@ from netcds import Patient, evaluate, load_knowledge
 from netcds.fhir import dose_cards
 from netcds.fhir.cards import AgentScreenView, DoseAdvice, SafetyFinding, order_cards, patient_view_cards
 from netcds.fhir.guideline_cards import GuidelineFacts, guideline_order_card, tables_listing
-from tests.api.conftest import CLARITHROMYCIN, RXNORM, UCUM, hook_request, patient_record, prefetch
+from tests.api.conftest import CLARITHROMYCIN, draft_daily, hook_request, patient_record, prefetch
 from tests.api.test_cards import spec_ok
 
 pytestmark = [
@@ -43,22 +43,7 @@ DIRECTIVE = re.compile(
 
 
 def everolimus_draft(mg: float = 10) -> dict[str, Any]:
-    return {
-        "resourceType": "MedicationRequest",
-        "id": "draft-evero",
-        "status": "draft",
-        "intent": "order",
-        "subject": {"reference": "Patient/p1"},
-        "medicationCodeableConcept": {
-            "coding": [{"system": RXNORM, "display": "everolimus 10 MG Oral Tablet"}]
-        },
-        "dosageInstruction": [
-            {
-                "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-                "doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg", "system": UCUM, "code": "mg"}}],
-            }
-        ],
-    }
+    return draft_daily("draft-evero", "everolimus 10 MG Oral Tablet", mg)
 
 
 def order(

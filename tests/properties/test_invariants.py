@@ -22,6 +22,7 @@ PROFILE = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+FILL_PROFILE = settings(PROFILE, max_examples=300)  # each example evaluates several filled records
 
 
 def run(record: dict[str, Any]) -> tuple[Patient, Evaluation]:
@@ -143,12 +144,7 @@ def _set(record: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     return out
 
 
-@settings(
-    max_examples=300,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@FILL_PROFILE
 @given(patients(), st.data())
 def test_filling_an_unknown_never_overturns_a_definite_verdict(record, data):
     _, ev = run(record)
@@ -217,12 +213,7 @@ def test_possible_settings_list_every_open_setting_whole_and_never_eligible(reco
             assert o.source.document and o.source.page and o.source.table
 
 
-@settings(
-    max_examples=300,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@FILL_PROFILE
 @given(patients(), st.data())
 def test_the_setting_a_record_settles_in_was_among_its_possible_settings(record, data):
     _, ev = run(record)
