@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["eligible", "needs_data", "not_eligible"]
 SettingStatus = Literal["applies", "needs_data", "not_applicable"]
+TableId = Literal["gi_wd_g12", "lung_thymus", "pancreas_wd_g12", "wd_g3"]
+ColumnId = Literal["favorable_advanced", "unfavorable_resectable", "unfavorable_advanced"]
 SsaAction = Literal["continue", "discontinue", "not_applicable", "not_specified", "needs_data"]
 
 
@@ -52,8 +54,8 @@ class GuidelineRef(_Out):
 
 
 class Setting(_Out):
-    table: Literal["gi_wd_g12", "lung_thymus", "pancreas_wd_g12", "wd_g3"] | None
-    column: Literal["favorable_advanced", "unfavorable_resectable", "unfavorable_advanced"] | None
+    table: TableId | None
+    column: ColumnId | None
     status: SettingStatus
     reasons: list[str]
     missing: list[str] = Field(default_factory=list)
@@ -144,8 +146,8 @@ class PossibleSetting(_Out):
     that setting's table column lists, each resolved for this patient as far as the record allows: at
     best needs_data (the setting itself is not confirmed), not_eligible where its own condition fails."""
 
-    table: Literal["gi_wd_g12", "lung_thymus", "pancreas_wd_g12", "wd_g3"]
-    column: Literal["favorable_advanced", "unfavorable_resectable", "unfavorable_advanced"] | None
+    table: TableId
+    column: ColumnId | None
     title: str
     row: str
     missing: list[str]

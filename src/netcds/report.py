@@ -10,6 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from netcds.engine.possible import beyond_setting, failed_conditions
 from netcds.evaluation import Evaluation, Option, PossibleSetting
 
 TIER_TITLES = {
@@ -104,8 +105,7 @@ def _possible(p: PossibleSetting, verbose: bool) -> RenderableType:
     t.add_column("Tier", width=13)
     t.add_column("Option" + (", reasons and source" if verbose else " (other data it needs)"))
     for o in p.options:
-        extra = [m for m in o.missing if m not in p.missing]
-        failed = [r for r in o.reasons if r.startswith("Not met")]
+        extra, failed = beyond_setting(o.missing, p.missing), failed_conditions(o.reasons)
         cell: RenderableType = (
             _option_cell(o, verbose)
             if verbose

@@ -234,21 +234,24 @@ CLARITHROMYCIN = {
 }
 
 
-def draft_daily(rid: str, display: str, mg: float, text: str | None = None) -> dict[str, Any]:
-    """A draft MedicationRequest for ``mg`` by mouth once daily (``text``: the sig as written)."""
-    dosage: dict[str, Any] = {
-        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-        "doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg", "system": UCUM, "code": "mg"}}],
-    }
-    return {
+def draft_daily(rid: str, display: str, mg: float | None, text: str | None = None) -> dict[str, Any]:
+    """A draft MedicationRequest for ``mg`` by mouth once daily (``text``: the sig as written; ``mg``
+    None: no dosage at all)."""
+    out: dict[str, Any] = {
         "resourceType": "MedicationRequest",
         "id": rid,
         "status": "draft",
         "intent": "order",
         "subject": {"reference": "Patient/p1"},
         "medicationCodeableConcept": {"coding": [{"system": RXNORM, "display": display}]},
-        "dosageInstruction": [{"text": text, **dosage} if text else dosage],
     }
+    if mg is not None:
+        dosage: dict[str, Any] = {
+            "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg", "system": UCUM, "code": "mg"}}],
+        }
+        out["dosageInstruction"] = [{"text": text, **dosage} if text else dosage]
+    return out
 
 
 def draft_cabozantinib(mg: float = 60) -> dict[str, Any]:

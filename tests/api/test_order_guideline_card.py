@@ -25,9 +25,8 @@ from netcds.fhir.guideline_cards import (
 from tests.api.conftest import (
     BASE,
     ICD10,
-    RXNORM,
     SNOMED,
-    UCUM,
+    draft_daily,
     hook_request,
     patient_record,
     prefetch,
@@ -43,22 +42,7 @@ pytestmark = [
 
 
 def draft(display: str, mg: float | None = None, rid: str = "draft-1") -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "resourceType": "MedicationRequest",
-        "id": rid,
-        "status": "draft",
-        "intent": "order",
-        "subject": {"reference": "Patient/p1"},
-        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "display": display}]},
-    }
-    if mg is not None:
-        out["dosageInstruction"] = [
-            {
-                "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-                "doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg", "system": UCUM, "code": "mg"}}],
-            }
-        ]
-    return out
+    return draft_daily(rid, display, mg)
 
 
 SUNITINIB = draft("sunitinib 37.5 MG Oral Capsule", 37.5)

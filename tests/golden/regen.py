@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from netcds import Patient, evaluate, load_knowledge
+from netcds.engine.possible import beyond_setting
 
 HERE = Path(__file__).parent
 
@@ -34,7 +35,7 @@ def summarize(case: dict[str, Any]) -> dict[str, Any]:
             {
                 "possible_settings": {
                     f"{p.table}/{p.column or '-'} (decided by {','.join(p.missing)})": {
-                        o.entry_id: " | also ".join([o.status, *_extra(o.missing, p.missing)])
+                        o.entry_id: " | also ".join([o.status, *_extra(beyond_setting(o.missing, p.missing))])
                         for o in p.options
                     }
                     for p in ev.possible_settings
@@ -49,10 +50,8 @@ def summarize(case: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _extra(missing: list[str], setting: list[str]) -> list[str]:
-    """An option's missing fields beyond its possible setting's, as one text (none: nothing)."""
-    extra = [m for m in missing if m not in setting]
-    return [",".join(extra)] if extra else []
+def _extra(fields: list[str]) -> list[str]:
+    return [",".join(fields)] if fields else []
 
 
 def _met(met: bool | None) -> str:

@@ -32,6 +32,7 @@ from netcds.fhir.card_base import (
     UCUM,
     AgentScreenView,
     DoseAdvice,
+    SafetyFinding,
     agent_label,
     canonical,
     card_links,
@@ -133,20 +134,26 @@ def adjustment_applies(d: DoseAdvice | None) -> bool:
     return d is not None and (d.adjusted_mg is not None or (d.adjusted is not None and bool(d.rules_applied)))
 
 
+def _rule_items(screen: AgentScreenView) -> dict[str, SafetyFinding]:
+    """The adjustment item of each rule the dose applied, first per rule id, in the screen's order (the
+    notes of ``rules_applied``, such as a "not determined: ..." conflict, are not rules)."""
+    d = screen.dose
+    ids = d.rule_ids() if d else set()
+    first: dict[str, SafetyFinding] = {}
+    for f in screen.safety:
+        if f.kind == "adjustment" and f.id and f.id in ids:
+            first.setdefault(f.id, f)
+    return first
+
+
 def causing_rules(screen: AgentScreenView) -> list[str]:
-    """Ids of the adjustment items whose rules the dose applied (the notes of ``rules_applied``, such as a
-    "not determined: ..." conflict, are not rules)."""
-    d = screen.dose
-    ids = d.rule_ids() if d else set()
-    return list(dict.fromkeys(f.id for f in screen.safety if f.kind == "adjustment" and f.id in ids and f.id))
+    """Ids of the adjustment items whose rules the dose applied."""
+    return list(_rule_items(screen))
 
 
-def _rule_sources(screen: AgentScreenView) -> list[str]:
+def _rule_sources(items: dict[str, SafetyFinding]) -> list[str]:
     """'rule id: citation' for each applied dose rule, from the safety item the rule produced."""
-    d = screen.dose
-    ids = d.rule_ids() if d else set()
-    found = {f.id: cite(f.source)[0] for f in screen.safety if f.id in ids and f.kind == "adjustment"}
-    return [f"{k}: {v}" for k, v in found.items()]
+    return [f"{rule}: {cite(f.source)[0]}" for rule, f in items.items()]
 
 
 def adjustment_source(screen: AgentScreenView) -> Any:
@@ -156,8 +163,8 @@ def adjustment_source(screen: AgentScreenView) -> Any:
     NET table for everolimus: it is not the source of a dose the label changes, nor of another table's.)"""
     d = screen.dose
     assert d is not None
-    ids = causing_rules(screen)
-    return next((f.source for f in screen.safety if ids and f.id == ids[0] and f.source), d.source)
+    first = next(iter(_rule_items(screen).values()), None)
+    return first.source if first is not None and first.source else d.source
 
 
 def pending_text(pending: list[str]) -> str:
@@ -210,9 +217,10 @@ def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list
     lines = [f"**Label-based dose for this patient:** {words}{standard}"]
     if d.rules_applied:
         lines.append("**Because:** " + "; ".join(_rule_text(r) for r in d.rules_applied))
+    items = _rule_items(screen)
     src_label, _ = cite(adjustment_source(screen))
-    sources = _rule_sources(screen) if d.adjusted_mg is None else []
-    if sources and sources != [f"{causing_rules(screen)[0]}: {src_label}"]:  # not the dose source again
+    sources = _rule_sources(items) if d.adjusted_mg is None else []
+    if sources and sources != [f"{next(iter(items))}: {src_label}"]:  # not the dose source again
         lines.append("**Rule sources:** " + "; ".join(sources))
     if d.pending and not (d.adjusted or "").removeprefix(UNVERIFIED).startswith(AVOID):
         # (with a rule that says to avoid, no fact still to record would give a dose)

@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from netcds import __version__
+from netcds.engine.possible import beyond_setting, failed_conditions
 from netcds.web import labels
 
 HERE = Path(__file__).resolve().parent
@@ -73,6 +74,8 @@ def environment() -> Environment:
         static=lambda p: f"{PREFIX}/static/{p}?v={__version__}",
         TIER_LABELS=labels.TIER_LABELS,
         TIER_SHORT=labels.TIER_SHORT,
+        beyond_setting=beyond_setting,
+        failed_conditions=failed_conditions,
         STATUS_WORDS=labels.STATUS_WORDS,
         SEVERITY_WORDS=labels.SEVERITY_WORDS,
         DIRECTION_WORDS=labels.DIRECTION_WORDS,
