@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from netcds.api.orders import DraftMedication
 from netcds.api.problems import ApiProblem
 from netcds.errors import InputError
 from netcds.fhir.read import patient_id as patient_id_of
@@ -41,3 +42,22 @@ def invalid_hook(field: str, message: str, detail: str | None = None) -> ApiProb
     """A 422 problem naming the one hook-request field at fault."""
     detail = detail or f"{field}: {message}"
     return ApiProblem(422, detail, kind="validation", title="Invalid hook request", errors=[(field, message)])
+
+
+def order_targets(
+    hook: str, context: Mapping[str, Any], drafts: list[DraftMedication]
+) -> list[DraftMedication]:
+    """The drafts an order hook checks: those of a tabled agent; for order-select, only the selected."""
+    tabled = [d for d in drafts if d.agent]
+    if hook != "order-select":
+        return tabled
+    selections = context.get("selections")
+    if not isinstance(selections, list) or not all(isinstance(s, str) for s in selections):
+        # required by order-select: without it every draft would be read as the clinician's choice
+        raise invalid_hook(
+            "context.selections",
+            "required: a list of references, e.g. MedicationRequest/123",
+            "context.selections: required for order-select, a list of the selected orders' references",
+        )
+    chosen = set(selections)
+    return [d for d in tabled if d.reference in chosen]

@@ -26,7 +26,12 @@ from netcds.api.auth import OPEN, MissingTokenError, Principal
 from netcds.api.context import INLINE_BYTES, Later, ServiceContext, app_context, run_later, run_work, service
 from netcds.api.eval_cache import OBJECT_FACTOR, MappedPatient
 from netcds.api.examples import FEEDBACK_EXAMPLE, ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
-from netcds.api.hook_checks import check_context_patient, check_draft_subjects, invalid_hook
+from netcds.api.hook_checks import (
+    check_context_patient,
+    check_draft_subjects,
+    invalid_hook,
+    order_targets,
+)
 from netcds.api.hook_models import (
     SERVICES,
     CardsResponse,
@@ -36,7 +41,13 @@ from netcds.api.hook_models import (
     HookRequest,
 )
 from netcds.api.issued_cards import check_feedback, record_issued
-from netcds.api.order_guideline import guideline_card, guideline_facts, knowledge_key
+from netcds.api.order_guideline import (
+    guideline_card,
+    guideline_facts,
+    knowledge_key,
+    logged_fault,
+    unchecked_card,
+)
 from netcds.api.orders import DraftMedication, concomitant_names, draft_medications
 from netcds.api.prefetch import resolve
 from netcds.api.problems import (
@@ -329,22 +340,6 @@ def _patient_view(call: _Call) -> Response:
     return _cards(cards)
 
 
-def _targets(req: HookRequest, drafts: list[DraftMedication]) -> list[DraftMedication]:
-    tabled = [d for d in drafts if d.agent]
-    if req.hook != "order-select":
-        return tabled
-    selections = req.context.get("selections")
-    if not isinstance(selections, list) or not all(isinstance(s, str) for s in selections):
-        # required by order-select: without it every draft would be read as the clinician's choice
-        raise invalid_hook(
-            "context.selections",
-            "required: a list of references, e.g. MedicationRequest/123",
-            "context.selections: required for order-select, a list of the selected orders' references",
-        )
-    chosen = set(selections)
-    return [d for d in tabled if d.reference in chosen]
-
-
 def _order_check(call: _Call) -> Response:
     ctx, service_id, req = call.ctx, call.service_id, call.req
     orders = req.context.get("draftOrders")
@@ -352,7 +347,7 @@ def _order_check(call: _Call) -> Response:
         raise invalid_hook("context.draftOrders", "must be a FHIR Bundle")
     check_draft_subjects(req.context.get("patientId"), orders)
     drafts = draft_medications(orders, optional.rxnorm_codes())
-    targets = _targets(req, drafts)
+    targets = order_targets(req.hook, req.context, drafts)
     action = f"hooks.{req.hook}"
     if not targets:  # nothing tabled is being ordered: nothing to say, no patient data needed
         call.audit(action, {"service": service_id, "agents": []})
@@ -378,6 +373,7 @@ def _order_check(call: _Call) -> Response:
         digest = content_hash(patient)
     kb = ctx.knowledge()
     cards = []
+    failed: list[str] = []  # error ids of the parts of this check that failed inside netcds
     for d in targets:
         # an ordered agent's cards follow from the record (as recorded, for the guideline card; with the
         # drafts as concomitant medicines, for the screen), the draft order, the agent data and the
@@ -395,8 +391,11 @@ def _order_check(call: _Call) -> Response:
         )
         built = ctx.eval_cache.get(key)
         if not isinstance(built, list):
-            built = _agent_cards(call, d, patient, digest, mapped)
-            ctx.eval_cache.put(key, built, len(canonical_json(built)) * OBJECT_FACTOR)
+            built, faults = _agent_cards(call, d, patient, digest, mapped)
+            if faults:  # not kept: the next call tries again
+                failed += faults
+            else:
+                ctx.eval_cache.put(key, built, len(canonical_json(built)) * OBJECT_FACTOR)
         cards += built
     record_issued(call.later, ctx.store, service_id, cards)
     call.audit(
@@ -406,6 +405,7 @@ def _order_check(call: _Call) -> Response:
             "input_hash": digest,
             "agents": [d.agent for d in targets],
             "cards": [c["uuid"] for c in cards],
+            **({"failed": failed} if failed else {}),
         },
     )
     return _cards(cards)
@@ -413,28 +413,45 @@ def _order_check(call: _Call) -> Response:
 
 def _agent_cards(
     call: _Call, d: DraftMedication, patient: Patient, digest: str, mapped: MappedPatient
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[str]]:
     """The order-select / order-sign cards of one ordered agent for this record: its safety and dose
-    cards, and whether the guideline lists it for this patient (fhir/guideline_cards.py)."""
+    cards, and whether the guideline lists it for this patient (fhir/guideline_cards.py); and the error
+    ids of the parts that failed inside netcds. One part failing does not hide the other: its card says
+    the check was not done (never an all-clear) and the error is logged."""
     ctx, agent = call.ctx, d.agent or ""
     seed = f"{call.service_id}|{digest}|{agent}|{d.resource_id or ''}"
-    # the record's Evaluation as patient-view computes and caches it (once per call), without the drafts
-    facts = _once(call.scratch, "guideline", call.fresh(partial(guideline_facts, ctx, mapped)))
-    listed = guideline_card(ctx, facts, agent, seed)
-    found = ctx.eval_cache.memo(  # the agent data is read once per process
-        ("screen", agent, digest, __version__),
-        AgentScreenView,
-        call.fresh(partial(optional.screen, agent, patient)),
-        lambda _s: SCREEN_BYTES,
-    )
+    faults: list[str] = []
+    try:
+        # the record's Evaluation as patient-view computes and caches it (once per call), without the drafts
+        facts = _once(call.scratch, "guideline", call.fresh(partial(guideline_facts, ctx, mapped)))
+        listed = guideline_card(ctx, facts, agent, seed)
+    except NeedsWork:
+        raise
+    except Exception as exc:
+        faults.append(logged_fault("guideline", _rid(call.request), exc))
+        listed = unchecked_card(ctx, agent, faults[-1], seed)
+    try:
+        found = ctx.eval_cache.memo(  # the agent data is read once per process
+            ("screen", agent, digest, __version__),
+            AgentScreenView,
+            call.fresh(partial(optional.screen, agent, patient)),
+            lambda _s: SCREEN_BYTES,
+        )
+    except NeedsWork:
+        raise
+    except Exception as exc:
+        faults.append(logged_fault("safety screen", _rid(call.request), exc))
+        why = f"an internal error occurred (id {faults[-1]}; it has been logged)"
+        return with_guideline_card([unscreened_card(agent, why, ctx.base_url, seed)], listed), faults
     if found is None:
         why = (
             "the safety layer is not installed"
             if not optional.safety_available()
             else "no safety data is encoded for it"
         )
-        return with_guideline_card([unscreened_card(agent, why, ctx.base_url, seed)], listed)
-    return with_guideline_card(order_cards(found, d.resource, base_url=ctx.base_url, seed=seed), listed)
+        return with_guideline_card([unscreened_card(agent, why, ctx.base_url, seed)], listed), faults
+    cards = order_cards(found, d.resource, base_url=ctx.base_url, seed=seed)
+    return with_guideline_card(cards, listed), faults
 
 
 @router.post(

@@ -8,13 +8,23 @@ itself is built in :mod:`netcds.fhir.guideline_cards`.
 
 from __future__ import annotations
 
+import logging
+import traceback
 from typing import Any
 
 from netcds.api.context import ServiceContext
 from netcds.api.eval_cache import MappedPatient
 from netcds.api.view_cards import keep_all_cards
-from netcds.fhir.guideline_cards import GuidelineFacts, guideline_order_card, tables_listing
+from netcds.fhir.guideline_cards import (
+    GuidelineFacts,
+    guideline_order_card,
+    guideline_unchecked_card,
+    tables_listing,
+)
+from netcds.ids import uuid4
 from netcds.knowledge.schema import Knowledge
+
+log = logging.getLogger("netcds.api")
 
 
 def knowledge_key(kb: Knowledge) -> tuple[str, str, str]:
@@ -35,3 +45,29 @@ def guideline_card(ctx: ServiceContext, facts: GuidelineFacts, agent: str, seed:
     """The info card saying whether the guideline lists ``agent`` for this patient."""
     listing = tables_listing(ctx.knowledge(), agent)
     return guideline_order_card(facts, agent, listing, base_url=ctx.base_url, seed=seed)
+
+
+def logged_fault(part: str, request_id: str | None, exc: Exception) -> str:
+    """Log a part of an order check that failed inside netcds, as the service's catch-all logs an error
+    (an id, the exception type and where it was raised; never its message, which could quote the record),
+    and return the id the card shows."""
+    error_id = uuid4().hex[:12]
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} in {frame.name}" if frame else "?"
+    log.error(
+        "order check part failed id=%s part=%s request=%s type=%s at %s",
+        error_id,
+        part,
+        request_id,
+        type(exc).__name__,
+        where,
+    )
+    return error_id
+
+
+def unchecked_card(ctx: ServiceContext, agent: str, error_id: str, seed: str) -> dict[str, Any]:
+    """The info card standing in for the guideline card when the record's evaluation failed."""
+    kb = ctx.knowledge()
+    url = f"{ctx.base_url}/api/v1/guidelines/{kb.id}/{kb.release or kb.version}"
+    listing = tables_listing(kb, agent)
+    return guideline_unchecked_card(agent, listing, error_id, version=kb.version, url=url, seed=seed)

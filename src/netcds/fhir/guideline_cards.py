@@ -295,6 +295,40 @@ def guideline_order_card(
     return finalize(card, seed)
 
 
+def guideline_unchecked_card(
+    agent: str,
+    listing: Sequence[tuple[str, str | None]],
+    error_id: str,
+    *,
+    version: str,
+    url: str,
+    seed: str,
+) -> dict[str, Any]:
+    """The info card of an order whose guideline check failed inside netcds (error ``error_id``, logged):
+    says so, claims nothing about the patient's options, and still names the tables that list the agent
+    (read from the knowledge, not from the failed evaluation)."""
+    name = agent_label(agent)
+    parts = [
+        f"netcds could not evaluate the guideline for this record (internal error {error_id}; it has "
+        f"been logged). This card says nothing about whether {name.lower()} is among this patient's "
+        "options; the safety and dose cards of this order were built without it.",
+        _elsewhere(name, listing, (None, None)),
+    ]
+    card = {
+        "summary": summary_text(f"{name}: guideline listing not checked (internal error {error_id})"),
+        "indicator": "info",
+        "detail": "\n\n".join(parts),
+        "source": card_source(
+            f"NCCN NET V.{version}, systemic therapy tables (encoded by netcds)",
+            url,
+            "therapy-options",
+            "Systemic therapy options",
+        ),
+        "links": card_links(url, "netcds: the encoded guideline (tables, conditions, footnotes)"),
+    }
+    return finalize(card, seed)
+
+
 def with_guideline_card(cards: list[dict[str, Any]], card: dict[str, Any]) -> list[dict[str, Any]]:
     """``cards`` with the guideline card after the warnings and critical cards, before the info cards."""
     at = next((i for i, c in enumerate(cards) if c.get("indicator") == "info"), len(cards))
