@@ -8,6 +8,7 @@ else.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from netcds.vocabulary import label as vocabulary_label
 
@@ -102,3 +103,54 @@ def field_label(path: str) -> str:
         return FIELD_LABELS[generic]
     words = vocabulary_label(path) if "." in path else path.replace("_", " ")
     return words[:1].upper() + words[1:]  # not str.capitalize(): "WHO grade" stays "WHO grade"
+
+
+# --- dose rules: named by their situation, not their id --------------------------------------------------
+UNVERIFIED_RULE = " [UNVERIFIED]"  # how the safety screen marks an unverified rule in rules_applied
+
+
+def in_sentence(words: str) -> str:
+    """``words`` for use inside a sentence: a leading capital lowered unless it starts an abbreviation
+    ("Strong CYP3A4 inhibitor" -> "strong CYP3A4 inhibitor", "CYP3A4 inducer" stays)."""
+    return words[0].lower() + words[1:] if len(words) > 1 and words[1].islower() else words
+
+
+def situation_name(finding: str) -> str:
+    """A dose rule's situation from its finding: the words before the colon ("Strong CYP3A4 inhibitor:
+    raises cabozantinib exposure" -> "Strong CYP3A4 inhibitor")."""
+    return finding.split(":", 1)[0].strip() or finding
+
+
+def rule_id(entry: str) -> str:
+    """The rule id an entry of rules_applied or pending starts with ("renal_toxicity [UNVERIFIED]: ..."
+    -> "renal_toxicity")."""
+    return entry.split(":", 1)[0].removesuffix(UNVERIFIED_RULE).strip()
+
+
+def applied_rule_words(entry: str, names: dict[str, str]) -> str:
+    """An entry of rules_applied with its rule named in words ("strong_cyp3a4_inhibitor: daily dose
+    lowered by 20 mg" -> "Strong CYP3A4 inhibitor: daily dose lowered by 20 mg"); a note that is no rule
+    (e.g. a conflict), or a rule without a name, as it is."""
+    head, sep, text = entry.partition(":")
+    name = names.get(rule_id(entry))
+    if not sep or name is None:
+        return entry
+    mark = UNVERIFIED_RULE if head.endswith(UNVERIFIED_RULE) else ""
+    return f"{name}{mark}:{text}"
+
+
+def pending_rule_words(pending: list[str], names: dict[str, str], labels: Callable[[list[str]], str]) -> str:
+    """The dose rules waiting for data ("hepatic_mild: needs comorbidities.hepatic_impairment") as the
+    facts to record, by ``labels`` (of the paths), each with the situations of the rules that wait on it."""
+    waiting: dict[tuple[str, ...], list[str]] = {}
+    for entry in pending:
+        rule, sep, rest = entry.partition(": needs ")
+        if not sep:
+            return "; ".join(pending)  # not the screen's wording: shown as it is
+        waiting.setdefault(tuple(x.strip() for x in rest.split(",")), []).append(rule.strip())
+    return "; ".join(
+        f"{labels(list(fields))} (for the dose rule{'s' if len(rules) > 1 else ''} on "
+        + "; ".join(in_sentence(names.get(r, r)) for r in rules)
+        + ")"
+        for fields, rules in waiting.items()
+    )

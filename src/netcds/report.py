@@ -12,6 +12,7 @@ from rich.text import Text
 
 from netcds.engine.possible import beyond_setting, failed_conditions
 from netcds.evaluation import Evaluation, Option, PossibleSetting
+from netcds.field_labels import applied_rule_words
 
 TIER_TITLES = {
     "preferred": "Preferred",
@@ -77,7 +78,9 @@ def _option_cell(o: Option, verbose: bool = False) -> RenderableType:
             if d.adjusted:
                 lines.append(
                     Text(
-                        f"  Dose {d.agent}: {d.adjusted} (" + "; ".join(d.rules_applied) + ")",
+                        f"  Dose {d.agent}: {d.adjusted} ("
+                        + "; ".join(applied_rule_words(r, d.rule_names) for r in d.rules_applied)
+                        + ")",
                         style="bold cyan",
                     )
                 )

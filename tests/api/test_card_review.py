@@ -15,7 +15,15 @@ from netcds import Patient, evaluate, load_knowledge
 from netcds.fhir import dose_cards
 from netcds.fhir.cards import AgentScreenView, DoseAdvice, SafetyFinding, order_cards, patient_view_cards
 from netcds.fhir.guideline_cards import GuidelineFacts, guideline_order_card, tables_listing
-from tests.api.conftest import CLARITHROMYCIN, draft_daily, hook_request, patient_record, prefetch
+from netcds.field_labels import UNVERIFIED_RULE
+from tests.api.conftest import (
+    CLARITHROMYCIN,
+    draft_cabozantinib,
+    draft_daily,
+    hook_request,
+    patient_record,
+    prefetch,
+)
 from tests.api.test_cards import spec_ok
 
 pytestmark = [
@@ -252,5 +260,50 @@ def test_field_labels_for_cards() -> None:
 def test_the_cards_read_the_screens_wording() -> None:
     from netcds.safety import screen
 
-    screens = (screen.NO_DOSE[0], screen.PENDING, screen.UNVERIFIED)
-    assert screens == (dose_cards.AVOID, dose_cards.PENDING, dose_cards.UNVERIFIED)
+    screens = (screen.NO_DOSE[0], screen.PENDING, screen.UNVERIFIED, screen.UNVERIFIED_RULE)
+    assert screens == (dose_cards.AVOID, dose_cards.PENDING, dose_cards.UNVERIFIED, UNVERIFIED_RULE)
+
+
+# ---- 5. a dose rule is named by its situation, not by its id -------------------------------------------
+def test_dose_rules_are_named_in_words_on_the_cards(open_client: TestClient) -> None:
+    from netcds.safety import load_agents
+
+    cards = order(open_client, "order-sign", [draft_cabozantinib()], [CLARITHROMYCIN])
+    (dose,) = [c for c in cards if "**Because:**" in c["detail"]]
+    because = dose["detail"].split("**Because:** ")[1].split("\n")[0]
+    assert because.startswith("Strong CYP3A4 inhibitor: daily dose lowered by 20 mg")
+    waiting = dose["detail"].split("**Dose not final, data missing:** ")[1].split("\n")[0]
+    assert waiting.startswith("Hepatic impairment (for the dose rules on moderate hepatic impairment")
+    text = "\n".join(c["detail"] + c["summary"] for c in cards)
+    ids = [a.id for a in load_agents().agents["cabozantinib"].adjustments]
+    assert "strong_cyp3a4_inhibitor" in ids and "hepatic_moderate" in ids
+    assert not [i for i in ids if i in text]
+
+
+def test_an_unverified_dose_rule_is_matched_to_its_item_and_keeps_its_mark() -> None:
+    source = {"document": "LUTATHERA label", "section": "Dosage and Administration", "url": "https://x.test"}
+    rule = "renal_toxicity [UNVERIFIED]: the label's dose modification after renal toxicity"
+    dose = DoseAdvice(
+        agent="lu177_dotatate",
+        standard="7.4 GBq",
+        adjusted="UNVERIFIED — avoid: no labelled dose",
+        rules_applied=[rule],
+        source=source,
+        rule_names={"renal_toxicity": "Creatinine clearance under 40 mL/min after earlier LUTATHERA"},
+    )
+    item = SafetyFinding(
+        severity="warning",
+        agent="lu177_dotatate",
+        finding="[UNVERIFIED] Creatinine clearance under 40 mL/min after earlier LUTATHERA: ...",
+        source=source,
+        id="renal_toxicity",
+        kind="adjustment",
+    )
+    view = AgentScreenView(agent="lu177_dotatate", safety=[item], dose=dose)
+    assert dose.rule_ids() == {"renal_toxicity"}  # was "renal_toxicity [UNVERIFIED]", matching no item
+    assert dose_cards.causing_rules(view) == ["renal_toxicity"]
+    lines = "\n".join(dose_cards.dose_lines(view, None))
+    assert (
+        "**Because:** Creatinine clearance under 40 mL/min after earlier LUTATHERA [UNVERIFIED]: the label's"
+        in lines
+    )

@@ -285,6 +285,8 @@ def test_order_sign_inhibitor_with_inducer_says_the_dose_is_not_determined(
     assert "each rule's dose applies only without the other" in first
     assert not any(f"{n} mg" in first for n in (20, 40, 60, 80))
     rules = next(line for line in dose["detail"].split("\n\n") if line.startswith("**Rule sources:**"))
-    assert "strong_cyp3a4_inhibitor: " in rules and "cyp3a4_inducer: " in rules
+    # each rule named by its situation, not its id
+    assert "Strong CYP3A4 inhibitor: CABOMETYX" in rules and "Strong or moderate CYP3A4 inducer: " in rules
+    assert "cyp3a4" not in rules
     above = "above the highest labelled dose (80 mg)"
     assert (above in dose["detail"]) == (mg > 80)

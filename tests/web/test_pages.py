@@ -135,6 +135,18 @@ def test_a_record_that_leaves_two_settings_open_shows_both_with_their_options(cl
     )  # a label, not a path
 
 
+def test_dose_rules_are_named_by_their_situation_not_their_id(client: TestClient) -> None:
+    record = {**example(SMALL_BOWEL), "medications": ["clarithromycin"]}
+    record["comorbidities"] = {k: v for k, v in record.get("comorbidities", {}).items() if "hepatic" not in k}
+    r = evaluate_form(client, record)
+    assert r.status_code == 200
+    assert "Applied: Strong CYP3A4 inhibitor: daily dose lowered by 20 mg" in r.text
+    assert "strong_cyp3a4_inhibitor" not in r.text
+    # a dose rule waiting for a fact names the fact by its label and the rule by its situation
+    waiting = re.findall(r"Dose not final until recorded: ([^<]+)<", r.text)
+    assert waiting and all("(for the dose rule" in w and "comorbidities." not in w for w in waiting)
+
+
 def test_unknown_is_not_negative_in_the_form(client: TestClient) -> None:
     """A record with the SSTR status left blank: Lu-177 needs data, it is not 'not eligible'."""
     record = example(SMALL_BOWEL)

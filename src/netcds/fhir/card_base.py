@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from netcds.field_labels import field_label as _shared_label
+from netcds.field_labels import rule_id
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:netcds:cds-hooks")
 TOPIC_SYSTEM = "urn:netcds:cds-topic"
@@ -71,16 +72,24 @@ class DoseAdvice(BaseModel):
     standard_mg: float | None = None
     maximum_mg: float | None = None
     schedule: str | None = None
+    # each dose rule's situation in words, by rule id (the screen's), so a card names a rule as a
+    # clinician would
+    rule_names: dict[str, str] = Field(default_factory=dict)
 
     def rule_ids(self) -> set[str]:
-        """Ids of the safety items that caused the adjustment ("strong_cyp3a4_inhibitor: ..." -> the id)."""
+        """Ids of the safety items that caused the adjustment ("strong_cyp3a4_inhibitor: ..." -> the id;
+        "renal_toxicity [UNVERIFIED]: ..." -> "renal_toxicity")."""
         out = set()
         for r in self.rules_applied:
             if isinstance(r, str) and ":" in r:
-                out.add(r.split(":", 1)[0].strip())
+                out.add(rule_id(r))
             elif isinstance(r, Mapping) and r.get("id"):
                 out.add(str(r["id"]))
         return out
+
+    def rule_name(self, rule: str) -> str:
+        """A dose rule's situation in words (its id when the screen gave none)."""
+        return self.rule_names.get(rule) or rule
 
 
 class AgentScreenView(BaseModel):
@@ -293,5 +302,16 @@ def summary_with_fields(lead: str, paths: Sequence[str]) -> str:
     return summary_text(f"{lead}{field_labels(unique, 1)}")
 
 
+# agents whose id does not read as their name ("octreotide_lar" is not "Octreotide lar")
+AGENT_NAMES = {"octreotide_lar": "octreotide LAR", "lu177_dotatate": "Lu-177 dotatate"}
+
+
+def agent_name(agent: str) -> str:
+    """An agent's name inside a sentence ("octreotide LAR", "cabozantinib", "Lu-177 dotatate")."""
+    return AGENT_NAMES.get(agent, agent.replace("_", " "))
+
+
 def agent_label(agent: str) -> str:
-    return agent.replace("_", " ").capitalize()
+    """An agent's name at the start of a line or summary ("Octreotide LAR")."""
+    name = agent_name(agent)
+    return name[:1].upper() + name[1:]

@@ -27,6 +27,7 @@ from netcds.fhir.card_base import (
     AgentScreenView,
     DoseAdvice,
     SafetyFinding,
+    agent_name,
     cite,
     clean_text,
     field_label,
@@ -391,7 +392,7 @@ def unscreened_card(agent: str, reason: str, base_url: str, seed: str) -> dict[s
         {
             "summary": summary_text(f"{label}: netcds could not run its safety screen ({reason})"),
             "indicator": "info",
-            "detail": f"No safety or dose findings are shown for {label.lower()} because {reason}. "
+            "detail": f"No safety or dose findings are shown for {agent_name(agent)} because {reason}. "
             "This is not an all-clear.",
             "source": _source("netcds", f"{base_url}/api/v1/agents/{agent}", "drug-safety", "Drug safety"),
         },

@@ -34,6 +34,7 @@ from netcds.fhir.card_base import (
     DoseAdvice,
     SafetyFinding,
     agent_label,
+    agent_name,
     canonical,
     card_links,
     card_source,
@@ -41,6 +42,7 @@ from netcds.fhir.card_base import (
     field_labels,
     summary_text,
 )
+from netcds.field_labels import applied_rule_words, pending_rule_words
 
 EPS = 1e-9
 ABOVE = "above the labelled dose"
@@ -85,9 +87,10 @@ def with_dose(resource: Mapping[str, Any], mg: float) -> dict[str, Any]:
     return out
 
 
-def _rule_text(r: Any) -> str:
+def _rule_text(r: Any, names: dict[str, str]) -> str:
+    """An applied rule as a card says it: named by its situation, not its id (field_labels)."""
     if isinstance(r, str):
-        return r
+        return applied_rule_words(r, names)
     if isinstance(r, Mapping):
         return str(r.get("says") or r.get("text") or r.get("id") or canonical(r))
     return str(r)
@@ -100,7 +103,7 @@ def dose_value(mg: float) -> int | float:
 def update_suggestion(agent: str, draft: Mapping[str, Any], mg: float) -> dict[str, Any]:
     """An ``update`` suggestion replacing the draft order by the same order at ``mg`` mg (timing kept)."""
     value = dose_value(mg)
-    name = agent_label(agent).lower()
+    name = agent_name(agent)
     return {
         "label": f"Change {name} dose to {value} mg",
         "actions": [
@@ -151,9 +154,9 @@ def causing_rules(screen: AgentScreenView) -> list[str]:
     return list(_rule_items(screen))
 
 
-def _rule_sources(items: dict[str, SafetyFinding]) -> list[str]:
-    """'rule id: citation' for each applied dose rule, from the safety item the rule produced."""
-    return [f"{rule}: {cite(f.source)[0]}" for rule, f in items.items()]
+def _rule_sources(items: dict[str, SafetyFinding], d: DoseAdvice) -> list[str]:
+    """'rule: citation' for each applied dose rule (named in words), from the safety item it produced."""
+    return [f"{d.rule_name(rule)}: {cite(f.source)[0]}" for rule, f in items.items()]
 
 
 def adjustment_source(screen: AgentScreenView) -> Any:
@@ -167,18 +170,10 @@ def adjustment_source(screen: AgentScreenView) -> Any:
     return first.source if first is not None and first.source else d.source
 
 
-def pending_text(pending: list[str]) -> str:
-    """The dose rules waiting for data ("hepatic_mild: needs comorbidities.hepatic_impairment") as the
-    facts to record, in clinician-readable labels, with the rules that wait on each."""
-    waiting: dict[tuple[str, ...], list[str]] = {}
-    for entry in pending:
-        rule, sep, rest = entry.partition(": needs ")
-        if not sep:
-            return "; ".join(pending)  # not the screen's wording: shown as it is
-        waiting.setdefault(tuple(x.strip() for x in rest.split(",")), []).append(rule)
-    return "; ".join(
-        f"{field_labels(fields)} (dose rules {', '.join(rules)})" for fields, rules in waiting.items()
-    )
+def pending_text(d: DoseAdvice) -> str:
+    """The dose rules waiting for data as the facts to record, in the cards' labels, with the situations
+    of the rules that wait on each (netcds.field_labels.pending_rule_words)."""
+    return pending_rule_words(d.pending, d.rule_names, field_labels)
 
 
 # how the safety screen words a dose that is no amount (netcds.safety.screen NO_DOSE, PENDING, UNVERIFIED;
@@ -208,7 +203,6 @@ def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list
     d = screen.dose
     assert d is not None
     assert adjustment_applies(d)
-    label = agent_label(screen.agent)
     current = draft_dose_mg(draft) if draft else None
     words = (
         dose_words(d.adjusted) if d.adjusted else f"{dose_value(d.adjusted_mg)} mg" if d.adjusted_mg else ""
@@ -216,29 +210,29 @@ def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list
     standard = f" (standard: {d.standard})" if d.standard else ""
     lines = [f"**Label-based dose for this patient:** {words}{standard}"]
     if d.rules_applied:
-        lines.append("**Because:** " + "; ".join(_rule_text(r) for r in d.rules_applied))
+        lines.append("**Because:** " + "; ".join(_rule_text(r, d.rule_names) for r in d.rules_applied))
     items = _rule_items(screen)
     src_label, _ = cite(adjustment_source(screen))
-    sources = _rule_sources(items) if d.adjusted_mg is None else []
-    if sources and sources != [f"{next(iter(items))}: {src_label}"]:  # not the dose source again
+    sources = _rule_sources(items, d) if d.adjusted_mg is None else []
+    if sources and sources != [f"{d.rule_name(next(iter(items)))}: {src_label}"]:  # not the dose source again
         lines.append("**Rule sources:** " + "; ".join(sources))
     if d.pending and not (d.adjusted or "").removeprefix(UNVERIFIED).startswith(AVOID):
         # (with a rule that says to avoid, no fact still to record would give a dose)
-        lines.append("**Dose not final, data missing:** " + pending_text(d.pending))
+        lines.append("**Dose not final, data missing:** " + pending_text(d))
     if current is None:
-        lines.append(f"**Draft {label.lower()} dose:** not stated as a mg quantity")
+        lines.append(f"**Draft {agent_name(screen.agent)} dose:** not stated as a mg quantity")
     elif d.adjusted_mg is None:
         above = d.maximum_mg is not None and current > d.maximum_mg + EPS
         lines.append(
-            f"**Draft {label.lower()} dose:** {current:g} mg"
+            f"**Draft {agent_name(screen.agent)} dose:** {current:g} mg"
             + (f", {ABOVE_MAX} ({dose_value(d.maximum_mg or 0)} mg)" if above else "")
         )
     elif abs(current - float(d.adjusted_mg)) < EPS:
-        lines.append(f"**Draft {label.lower()} dose:** {current:g} mg, already the adjusted dose")
+        lines.append(f"**Draft {agent_name(screen.agent)} dose:** {current:g} mg, already the adjusted dose")
     elif current > d.adjusted_mg + EPS:
-        lines.append(f"**Draft {label.lower()} dose:** {current:g} mg, {ABOVE} for this patient")
+        lines.append(f"**Draft {agent_name(screen.agent)} dose:** {current:g} mg, {ABOVE} for this patient")
     else:
-        lines.append(f"**Draft {label.lower()} dose:** {current:g} mg")
+        lines.append(f"**Draft {agent_name(screen.agent)} dose:** {current:g} mg")
     if d.adjusted_mg is None:
         lines.append(
             "**No dose change suggested:** the label-based dose for this patient is no single mg amount, "
@@ -429,20 +423,20 @@ def over_label_card(
     ordered, limit = dose_value(found.ordered_mg), dose_value(found.limit_mg)
     if found.basis == "patient":
         summary = f"{label}: ordered {ordered} mg is {ABOVE} for this patient ({limit} mg)"
-        lines = [f"**Draft {label.lower()} dose:** {ordered} mg, {ABOVE} for this patient"]
+        lines = [f"**Draft {agent_name(screen.agent)} dose:** {ordered} mg, {ABOVE} for this patient"]
         lines.append(
             f"**Labelled dose for this patient:** {limit} mg"
             + (f" (label schedule: {d.schedule})" if d.schedule else "")
         )
     else:
         summary = f"{label}: ordered {ordered} mg is {ABOVE_MAX} ({limit} mg)"
-        lines = [f"**Draft {label.lower()} dose:** {ordered} mg, {ABOVE_MAX} ({limit} mg)"]
+        lines = [f"**Draft {agent_name(screen.agent)} dose:** {ordered} mg, {ABOVE_MAX} ({limit} mg)"]
         if d.adjusted:
             lines.append(f"**Label-based dose for this patient:** {dose_words(d.adjusted)}")
     if d.standard:
         lines.append(f"**Label dose:** {d.standard}")
     if d.pending:
-        lines.append("**Dose not final, data missing:** " + pending_text(d.pending))
+        lines.append("**Dose not final, data missing:** " + pending_text(d))
     if found.suggest_mg is None:
         lines.append(
             f"**No dose change suggested:** {found.why_no_suggestion}, so netcds has no single labelled "

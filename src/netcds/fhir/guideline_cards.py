@@ -29,6 +29,7 @@ from netcds.evaluation import Evaluation, GuidelineRef, Setting, SsaPlan
 from netcds.facts import SSA_AGENTS
 from netcds.fhir.card_base import (
     agent_label,
+    agent_name,
     card_links,
     card_source,
     field_labels,
@@ -214,11 +215,11 @@ def _source(facts: GuidelineFacts) -> str:
 
 
 def _elsewhere(
-    name: str, listing: Sequence[tuple[str, str | None]], here: tuple[str | None, str | None]
+    agent: str, listing: Sequence[tuple[str, str | None]], here: tuple[str | None, str | None]
 ) -> str:
     others = [table_label(t, c) for t, c in listing if (t, c) != here]
     lead = "Other guideline tables" if here[0] else "Guideline tables"
-    return f"**{lead} that list {name.lower()}:** " + ("; ".join(others) if others else "none")
+    return f"**{lead} that list {agent_name(agent)}:** " + ("; ".join(others) if others else "none")
 
 
 def guideline_order_card(
@@ -245,7 +246,7 @@ def guideline_order_card(
             )
         if found:
             summary = _listed_summary(name, where, found, confirmed)
-            rows = [f"**Options of this table that include {name.lower()}:**"]
+            rows = [f"**Options of this table that include {agent_name(agent)}:**"]
             for o in found:
                 rows += _option_lines(o)
             parts.append("\n".join(rows))
@@ -279,7 +280,7 @@ def guideline_order_card(
         summary = f"{name}: no NCCN NET V.{version} systemic-therapy table applies to the recorded facts"
         reasons = [f"- {r}" for r in s.reasons]
         parts.append("\n".join(["**No systemic-therapy table of the encoded guideline applies:**", *reasons]))
-    parts.append(_elsewhere(name, listing, (s.table, s.column)))
+    parts.append(_elsewhere(agent, listing, (s.table, s.column)))
     plan = ssa_plan_lines(facts.ssa_plan) if agent in SSA_PLAN_AGENTS else []
     if plan:
         parts.append("\n".join(plan))
@@ -310,9 +311,9 @@ def guideline_unchecked_card(
     name = agent_label(agent)
     parts = [
         f"netcds could not evaluate the guideline for this record (internal error {error_id}; it has "
-        f"been logged). This card says nothing about whether {name.lower()} is among this patient's "
+        f"been logged). This card says nothing about whether {agent_name(agent)} is among this patient's "
         "options; the safety and dose cards of this order were built without it.",
-        _elsewhere(name, listing, (None, None)),
+        _elsewhere(agent, listing, (None, None)),
     ]
     card = {
         "summary": summary_text(f"{name}: guideline listing not checked (internal error {error_id})"),

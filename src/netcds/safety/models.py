@@ -55,6 +55,9 @@ class DoseResult(_Out):
     pending: list[str] = Field(default_factory=list)
     net_label: bool = False
     unverified: list[str] = Field(default_factory=list)  # dose facts used here that are not label-confirmed
+    # the situation of each rule named in rules_applied and pending, in words, by rule id
+    # ("strong_cyp3a4_inhibitor" -> "Strong CYP3A4 inhibitor"): what a page or card shows for the id
+    rule_names: dict[str, str] = Field(default_factory=dict)
 
 
 class AgentScreen(_Out):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from netcds.facts import Facts, build_facts
+from netcds.field_labels import in_sentence, situation_name
 from netcds.patient import REGIMEN_AGENTS, Patient
 from netcds.safety.conditions import Context, Result, evaluate
 from netcds.safety.load import AgentKnowledge, load_agents, resolve
@@ -27,6 +28,7 @@ RT_FINDING = (
     "fluorouracil and as capecitabine (either may be used)"
 )
 UNVERIFIED = "UNVERIFIED — "
+UNVERIFIED_RULE = " [UNVERIFIED]"  # after the id of an unverified rule in a dose's rules_applied
 NA_ACTION = "Record the missing facts to complete this check; an unknown is not treated as absent."
 SEED_TABLES = SourceOut(
     document="NCCN Guidelines NET V.5.2024, Principles of Systemic Anti-Tumor Therapy tables (seed 003)",
@@ -188,13 +190,14 @@ class _Screen:
             adjusted_amount=value,
             unit=d.unit,
             rules_applied=[
-                f"{a.id}{' [UNVERIFIED]' if a.id in doubts else ''}: {a.effect.text}" for a in applied
+                f"{a.id}{UNVERIFIED_RULE if a.id in doubts else ''}: {a.effect.text}" for a in applied
             ]
             + notes,
             pending=[f"{a.id}: needs {', '.join(r.missing or _fields(r))}" for a, r in pending],
             source=self.src(cite),
             net_label=d.net_label,
             unverified=unverified,
+            rule_names={a.id: situation_name(a.finding) for a in [*applied, *(a for a, _ in pending)]},
         )
 
 
@@ -216,9 +219,8 @@ def gives_no_dose(adjusted: str | None) -> bool:
 
 def _situation(a: Adjustment) -> str:
     """What an adjustment is about, from its finding ("Strong CYP3A4 inhibitor: ..." -> "strong CYP3A4
-    inhibitor"); a leading capital is lowered unless it starts an abbreviation."""
-    head = a.finding.split(":", 1)[0].strip()
-    return head[0].lower() + head[1:] if len(head) > 1 and head[1].islower() else head
+    inhibitor"), for use inside a sentence."""
+    return in_sentence(situation_name(a.finding))
 
 
 def _way(e: Effect) -> str:

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 
 from netcds import __version__
 from netcds.engine.possible import beyond_setting, failed_conditions
+from netcds.field_labels import applied_rule_words, pending_rule_words
 from netcds.web import labels
 
 HERE = Path(__file__).resolve().parent
@@ -54,6 +55,10 @@ def _source(src: Any) -> str:
     return " · ".join(str(p) for p in parts if p)
 
 
+def _labels(paths: list[str]) -> str:
+    return "; ".join(labels.field_label(p) for p in dict.fromkeys(paths))
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -76,6 +81,8 @@ def environment() -> Environment:
         TIER_SHORT=labels.TIER_SHORT,
         beyond_setting=beyond_setting,
         failed_conditions=failed_conditions,
+        applied_rule_words=applied_rule_words,
+        pending_rule_words=lambda pending, names: pending_rule_words(pending, names or {}, _labels),
         STATUS_WORDS=labels.STATUS_WORDS,
         SEVERITY_WORDS=labels.SEVERITY_WORDS,
         DIRECTION_WORDS=labels.DIRECTION_WORDS,
