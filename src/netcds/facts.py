@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from netcds.field_labels import agent_name
 from netcds.history import ssa_dose_level
 from netcds.patient import REGIMEN_AGENTS, Patient, Treatment, Tumor
 
@@ -385,7 +386,7 @@ def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | No
         found.append(prog)
         if prog:
             how = f", {t.progression_type}" if t.progression_type else ""
-            hits.append(f"{t.agent} from {t.start or 'unknown date'}{how}")
+            hits.append(f"{agent_name(t.agent)} from {t.start or 'unknown date'}{how}")
     value = any3(found)
     if value is True:
         return Derived(True, f"progressed on {what}: " + "; ".join(hits))

@@ -105,6 +105,16 @@ def field_label(path: str) -> str:
     return words[:1].upper() + words[1:]  # not str.capitalize(): "WHO grade" stays "WHO grade"
 
 
+# agents whose id does not read as their name ("octreotide_lar" is not "octreotide lar")
+AGENT_NAMES = {"octreotide_lar": "octreotide LAR", "lu177_dotatate": "Lu-177 dotatate"}
+
+
+def agent_name(agent: str) -> str:
+    """An agent's name inside a sentence ("octreotide LAR", "cabozantinib", "Lu-177 dotatate"): what the
+    engine's reasons, the pages and the cards say instead of the id."""
+    return AGENT_NAMES.get(agent, agent.replace("_", " "))
+
+
 # --- dose rules: named by their situation, not their id --------------------------------------------------
 UNVERIFIED_RULE = " [UNVERIFIED]"  # how the safety screen marks an unverified rule in rules_applied
 

@@ -7,6 +7,7 @@ up to octreotide LAR 60 mg monthly or lanreotide 120 mg every 14 days.
 
 from __future__ import annotations
 
+from netcds.field_labels import agent_name
 from netcds.patient import Treatment
 
 # a 4-weekly schedule, allowing the usual few days either side
@@ -21,12 +22,13 @@ def ssa_dose_level(t: Treatment) -> tuple[str | None, str]:
     if t.agent == "ssa_above_label":
         return "above_label", "recorded as above-label SSA"
     ceiling = STANDARD_DOSE_CEILING_MG.get(t.agent)
+    name = agent_name(t.agent)
     if ceiling is None:
-        return None, f"{t.agent} is not a long-acting SSA"
+        return None, f"{name} is not a long-acting SSA"
     if t.dose_mg is not None and t.dose_mg > ceiling:
-        return "above_label", f"{t.agent} {t.dose_mg:g} mg exceeds the standard {ceiling:g} mg"
+        return "above_label", f"{name} {t.dose_mg:g} mg exceeds the standard {ceiling:g} mg"
     if t.interval_days is not None and t.interval_days < STANDARD_MIN_INTERVAL_DAYS:
-        return "above_label", f"{t.agent} every {t.interval_days:g} days is more often than every 4 weeks"
+        return "above_label", f"{name} every {t.interval_days:g} days is more often than every 4 weeks"
     if t.dose_mg is not None and t.interval_days is not None:
-        return "standard", f"{t.agent} {t.dose_mg:g} mg every {t.interval_days:g} days (standard)"
-    return None, f"{t.agent} dose or interval not recorded"
+        return "standard", f"{name} {t.dose_mg:g} mg every {t.interval_days:g} days (standard)"
+    return None, f"{name} dose or interval not recorded"

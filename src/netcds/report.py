@@ -12,7 +12,7 @@ from rich.text import Text
 
 from netcds.engine.possible import beyond_setting, failed_conditions
 from netcds.evaluation import Evaluation, Option, PossibleSetting
-from netcds.field_labels import applied_rule_words
+from netcds.field_labels import agent_name, applied_rule_words
 
 TIER_TITLES = {
     "preferred": "Preferred",
@@ -69,7 +69,7 @@ def _option_cell(o: Option, verbose: bool = False) -> RenderableType:
             continue
         lines.append(
             Text(
-                f"  ! {item.severity.upper()} {item.agent}: {item.finding} -> {item.action}",
+                f"  ! {item.severity.upper()} {agent_name(item.agent)}: {item.finding} -> {item.action}",
                 style=SEVERITY_STYLE[item.severity],
             )
         )
@@ -78,14 +78,15 @@ def _option_cell(o: Option, verbose: bool = False) -> RenderableType:
             if d.adjusted:
                 lines.append(
                     Text(
-                        f"  Dose {d.agent}: {d.adjusted} ("
+                        f"  Dose {agent_name(d.agent)}: {d.adjusted} ("
                         + "; ".join(applied_rule_words(r, d.rule_names) for r in d.rules_applied)
                         + ")",
                         style="bold cyan",
                     )
                 )
             elif o.regimen in SINGLE_AGENT:  # the whole dose text, wrapped in the cell: never cut short
-                lines.append(Text(f"  Dose {d.agent}: {d.standard}", style="cyan", overflow="fold"))
+                text = f"  Dose {agent_name(d.agent)}: {d.standard}"
+                lines.append(Text(text, style="cyan", overflow="fold"))
     letters = ", ".join(o.footnotes)
     src = f"Source: NCCN NET V.{o.source.version} {o.source.page}, {o.source.table}"
     lines.append(Text(src + (f"; footnotes {letters}" if letters else ""), style="dim italic"))

@@ -307,3 +307,14 @@ def test_an_unverified_dose_rule_is_matched_to_its_item_and_keeps_its_mark() -> 
         "**Because:** Creatinine clearance under 40 mL/min after earlier LUTATHERA [UNVERIFIED]: the label's"
         in lines
     )
+
+
+def test_octreotide_lar_is_named_in_words_on_its_cards(open_client: TestClient) -> None:
+    lar = draft_daily("draft-lar", "octreotide LAR 30 MG injection", 30)
+    cards = order(open_client, "order-sign", [lar], [])
+    assert cards and all(c["summary"].startswith("Octreotide LAR: ") for c in cards)
+    text = "\n".join(c["summary"] + c["detail"] for c in cards)
+    assert (
+        "octreotide LAR" in text
+    )  # inside sentences, e.g. "Options of this table that include octreotide LAR"
+    assert "octreotide_lar" not in text and "Octreotide lar" not in text

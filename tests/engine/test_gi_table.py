@@ -34,7 +34,12 @@ def test_every_entry_listed_with_its_tier_and_nothing_else():
             "1",
             "everolimus",
         ),
-        ([{"agent": "lu177_dotatate", "start": "2023-01-01", "end": "2023-07-01"}], "1", "lu177_dotatate"),
+        # named in words in the basis: "received Lu-177 dotatate from 2023-01-01"
+        (
+            [{"agent": "lu177_dotatate", "start": "2023-01-01", "end": "2023-07-01"}],
+            "1",
+            "Lu-177 dotatate from",
+        ),
         ([{"agent": "sunitinib", "start": "2023-01-01", "end": "2023-07-01"}], "2A", None),
     ],
 )

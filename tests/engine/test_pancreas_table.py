@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from netcds.field_labels import agent_name
 from tests.conftest import opt, pancreas, run
 
 ENTRIES = {
@@ -39,7 +40,7 @@ def test_cabozantinib_category_1_after_everolimus_lu177_or_sunitinib(agent, cate
     )
     assert o.category == category
     if category == "1":
-        assert agent in o.category_basis[0]
+        assert f"received {agent_name(agent)} from 2023-01-01" in o.category_basis[0]
 
 
 @pytest.mark.parametrize("entry", ["pancreas.everolimus", "pancreas.sunitinib"])

@@ -14,6 +14,7 @@ import hashlib
 
 from netcds.evaluation import Evaluation, Option, RegimenDose
 from netcds.facts import Facts
+from netcds.field_labels import agent_name
 from netcds.knowledge.schema import TIER_ORDER, Knowledge
 from netcds.patient import Patient
 from netcds.safety import AgentKnowledge, DoseResult, screen_regimen
@@ -40,7 +41,8 @@ def _dose_summary(doses: list[DoseResult]) -> str:
     parts = []
     for d in doses:
         adjusted = bool(d.adjusted) and not gives_no_dose(d.adjusted)  # "avoid: ..." is no dose
-        parts.append(f"{d.agent}: {d.adjusted or d.standard}" + (" (adjusted)" if adjusted else ""))
+        dose = f"{agent_name(d.agent)}: {d.adjusted or d.standard}"
+        parts.append(dose + (" (adjusted)" if adjusted else ""))
     return "; ".join(parts)
 
 
@@ -61,11 +63,11 @@ def safety_hold_back(option: Option, agents: AgentKnowledge) -> list[str]:
     out: list[str] = []
     for item in option.safety:
         if item.severity == "critical":
-            out.append(f"critical safety finding for {item.agent}: {item.finding}")
+            out.append(f"critical safety finding for {agent_name(item.agent)}: {item.finding}")
         elif item.kind == "adjustment" and item.agent in agents.agents:
             avoid = {a.id for a in agents.monograph(item.agent).adjustments if a.effect.avoid}
             if item.id in avoid:
-                out.append(f"the label says to avoid {item.agent} here: {item.finding}")
+                out.append(f"the label says to avoid {agent_name(item.agent)} here: {item.finding}")
     return list(dict.fromkeys(out))
 
 

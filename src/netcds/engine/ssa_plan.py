@@ -6,6 +6,7 @@ from datetime import date
 
 from netcds.evaluation import SourceRef, SsaPlan
 from netcds.facts import SSA_AGENTS, Facts, treatment_agents
+from netcds.field_labels import agent_name
 from netcds.knowledge.schema import Knowledge, Table
 
 
@@ -18,9 +19,9 @@ def _current_ssa(facts: Facts) -> str:
         return "no octreotide LAR/lanreotide in the recorded history"
     ongoing = [t for t in ssa if t.end is None]
     if ongoing:
-        return f"currently on {ongoing[-1].agent}"
+        return f"currently on {agent_name(ongoing[-1].agent)}"
     last = max(ssa, key=lambda t: t.end or t.start or date.min)
-    return f"{last.agent} already stopped{f' on {last.end}' if last.end else ''}"
+    return f"{agent_name(last.agent)} already stopped{f' on {last.end}' if last.end else ''}"
 
 
 def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from netcds.field_labels import agent_name as agent_name
 from netcds.field_labels import field_label as _shared_label
 from netcds.field_labels import rule_id
 
@@ -300,15 +301,6 @@ def summary_with_fields(lead: str, paths: Sequence[str]) -> str:
         if len(text) <= MAX_SUMMARY:
             return text
     return summary_text(f"{lead}{field_labels(unique, 1)}")
-
-
-# agents whose id does not read as their name ("octreotide_lar" is not "Octreotide lar")
-AGENT_NAMES = {"octreotide_lar": "octreotide LAR", "lu177_dotatate": "Lu-177 dotatate"}
-
-
-def agent_name(agent: str) -> str:
-    """An agent's name inside a sentence ("octreotide LAR", "cabozantinib", "Lu-177 dotatate")."""
-    return AGENT_NAMES.get(agent, agent.replace("_", " "))
 
 
 def agent_label(agent: str) -> str:

@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from netcds.facts import Facts, progressed_on, treatment_agents
+from netcds.field_labels import agent_name
 from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
 from netcds.vocabulary import label
 
@@ -156,7 +157,7 @@ def _history(c: History, facts: Facts) -> Outcome:
         hits = [t for t in p.treatments if set(c.agents) & set(treatment_agents(t))]
         value, missing = bool(hits), []
         detail = (
-            "received " + "; ".join(f"{t.agent} from {t.start or 'unknown date'}" for t in hits)
+            "received " + "; ".join(f"{agent_name(t.agent)} from {t.start or 'unknown date'}" for t in hits)
             if hits
             else "none of them in the recorded history"
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from netcds.evaluation import Option
 from netcds.facts import Derived, Facts, any3
+from netcds.field_labels import agent_name
 from netcds.logic.ast import facts_of
 from netcds.logic.evaluate import evaluate
 from netcds.sequencing.data import PLACEHOLDER, SequencingData
@@ -32,8 +33,8 @@ def _lines_words(lines: list[LineOfTherapy]) -> str:
 def _line_named(ln: LineOfTherapy) -> str:
     """'line 2 FOLFIRINOX (fluorouracil, leucovorin, irinotecan, oxaliplatin; 2024-01-10 to 2024-07-10)'."""
     label = ln.label.lower()
-    agents = [a.replace("_", " ") for a in ln.agents]
-    named = "" if all(a in label for a in agents) else ", ".join(agents) + "; "
+    agents = [agent_name(a) for a in ln.agents]
+    named = "" if all(a.lower() in label for a in agents) else ", ".join(agents) + "; "
     return f"line {ln.line} {ln.label} ({named}{ln.start or 'start not recorded'} to {ln.end or 'ongoing'})"
 
 

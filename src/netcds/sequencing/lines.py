@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from netcds.facts import treatment_agents
+from netcds.field_labels import agent_name
 from netcds.history import ssa_dose_level
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS, Patient, Treatment
 from netcds.sequencing.data import SequencingData
@@ -285,7 +286,8 @@ def _finish(n: int, d: _Draft, p: Patient, data: SequencingData, window: int, la
     for m in own:
         if m.progression_date and end and d.superseded_by and (m.progression_date - end).days > window:
             notes.append(
-                f"{m.agent} progression on {m.progression_date} falls in a later line (SSA as backbone)"
+                f"{agent_name(m.agent)} progression on {m.progression_date} falls in a later line "
+                "(SSA as backbone)"
             )
             prog_vals.append(None)
             continue

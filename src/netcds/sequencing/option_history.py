@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from netcds.evaluation import Option
 from netcds.facts import Facts
+from netcds.field_labels import agent_name
 from netcds.knowledge.schema import Entry
 from netcds.logic.ast import All, AnyOf, Condition, History, Not
 from netcds.logic.evaluate import evaluate
@@ -160,7 +161,7 @@ def option_history(
         if t.lines:
             parts.append(
                 f"Category {t.category} condition ({t.says}) met by "
-                + ", ".join(f"line {r.line} ({', '.join(r.agents)})" for r in t.lines)
+                + ", ".join(f"line {r.line} ({', '.join(agent_name(a) for a in r.agents)})" for r in t.lines)
             )
     refs = [
         LineRef(
