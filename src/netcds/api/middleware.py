@@ -127,15 +127,13 @@ class ServiceMiddleware:
                     413, problem(413, f"the request body is larger than {limit} bytes", "payload-too-large")
                 )
         except Exception as exc:  # the catch-all: never a traceback to the client
-            error_id = uuid4().hex[:12]
-            frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-            where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} in {frame.name}" if frame else "?"
+            error_id = new_error_id()
             log.error(
                 "unhandled error id=%s request=%s type=%s at %s",
                 error_id,
                 request_id,
                 type(exc).__name__,
-                where,
+                where_raised(exc),
             )
             if not response_started:
                 await reply(
@@ -150,6 +148,18 @@ class ServiceMiddleware:
                 (time.perf_counter() - started) * 1000,
                 request_id,
             )
+
+
+def new_error_id() -> str:
+    """The id an internal error is logged under and shown to the caller."""
+    return uuid4().hex[:12]
+
+
+def where_raised(exc: BaseException) -> str:
+    """Where ``exc`` was raised ("hooks.py:412 in _agent_cards"): logged instead of its message, which
+    could quote input."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    return f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} in {frame.name}" if frame else "?"
 
 
 def _route_path(scope: Scope) -> str | None:

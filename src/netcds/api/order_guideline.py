@@ -9,11 +9,11 @@ itself is built in :mod:`netcds.fhir.guideline_cards`.
 from __future__ import annotations
 
 import logging
-import traceback
 from typing import Any
 
 from netcds.api.context import ServiceContext
 from netcds.api.eval_cache import MappedPatient
+from netcds.api.middleware import new_error_id, where_raised
 from netcds.api.view_cards import keep_all_cards
 from netcds.fhir.guideline_cards import (
     GuidelineFacts,
@@ -21,7 +21,6 @@ from netcds.fhir.guideline_cards import (
     guideline_unchecked_card,
     tables_listing,
 )
-from netcds.ids import uuid4
 from netcds.knowledge.schema import Knowledge
 
 log = logging.getLogger("netcds.api")
@@ -51,16 +50,14 @@ def logged_fault(part: str, request_id: str | None, exc: Exception) -> str:
     """Log a part of an order check that failed inside netcds, as the service's catch-all logs an error
     (an id, the exception type and where it was raised; never its message, which could quote the record),
     and return the id the card shows."""
-    error_id = uuid4().hex[:12]
-    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} in {frame.name}" if frame else "?"
+    error_id = new_error_id()
     log.error(
         "order check part failed id=%s part=%s request=%s type=%s at %s",
         error_id,
         part,
         request_id,
         type(exc).__name__,
-        where,
+        where_raised(exc),
     )
     return error_id
 
