@@ -1,4 +1,5 @@
-"""Clinician-readable labels of the contract's field paths (``tumor.sstr_status`` -> "SSTR status ...").
+"""Clinician-readable labels of the contract's field paths (``tumor.sstr_status`` -> "SSTR status ..."),
+of agents ("octreotide LAR") and of dose rules (by their situation, "Strong CYP3A4 inhibitor").
 
 Shared by the web pages (netcds.web.labels re-exports them) and the CDS Hooks cards (netcds.fhir.cards),
 so a data request reads the same wherever it is shown; ids stay as the contract spells them everywhere

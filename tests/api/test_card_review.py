@@ -15,7 +15,6 @@ from netcds import Patient, evaluate, load_knowledge
 from netcds.fhir import dose_cards
 from netcds.fhir.cards import AgentScreenView, DoseAdvice, SafetyFinding, order_cards, patient_view_cards
 from netcds.fhir.guideline_cards import GuidelineFacts, guideline_order_card, tables_listing
-from netcds.field_labels import UNVERIFIED_RULE
 from tests.api.conftest import (
     CLARITHROMYCIN,
     draft_cabozantinib,
@@ -260,8 +259,8 @@ def test_field_labels_for_cards() -> None:
 def test_the_cards_read_the_screens_wording() -> None:
     from netcds.safety import screen
 
-    screens = (screen.NO_DOSE[0], screen.PENDING, screen.UNVERIFIED, screen.UNVERIFIED_RULE)
-    assert screens == (dose_cards.AVOID, dose_cards.PENDING, dose_cards.UNVERIFIED, UNVERIFIED_RULE)
+    screens = (screen.NO_DOSE[0], screen.PENDING, screen.UNVERIFIED)
+    assert screens == (dose_cards.AVOID, dose_cards.PENDING, dose_cards.UNVERIFIED)
 
 
 # ---- 5. a dose rule is named by its situation, not by its id -------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from netcds.facts import Facts, build_facts
-from netcds.field_labels import in_sentence, situation_name
+from netcds.field_labels import UNVERIFIED_RULE, in_sentence, situation_name
 from netcds.patient import REGIMEN_AGENTS, Patient
 from netcds.safety.conditions import Context, Result, evaluate
 from netcds.safety.load import AgentKnowledge, load_agents, resolve
@@ -28,7 +28,6 @@ RT_FINDING = (
     "fluorouracil and as capecitabine (either may be used)"
 )
 UNVERIFIED = "UNVERIFIED — "
-UNVERIFIED_RULE = " [UNVERIFIED]"  # after the id of an unverified rule in a dose's rules_applied
 NA_ACTION = "Record the missing facts to complete this check; an unknown is not treated as absent."
 SEED_TABLES = SourceOut(
     document="NCCN Guidelines NET V.5.2024, Principles of Systemic Anti-Tumor Therapy tables (seed 003)",
