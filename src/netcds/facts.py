@@ -266,12 +266,13 @@ def _differentiation(p: Patient, grade: Derived) -> Derived:
     t = p.tumor
     if t.differentiation is not None:
         m = t.mitoses_per_2mm2
-        check = (
-            f" (check the record: {m:g} mitoses/2 mm² is beyond the carcinoid range by the WHO thoracic"
-            " criteria)"
-            if t.differentiation == "well" and t.primary_site in THORACIC_SITES and m is not None and m > 10
-            else ""
+        beyond = t.differentiation == "well" and t.primary_site in THORACIC_SITES and m is not None and m > 10
+        note = (
+            f"{m:g} mitoses/2 mm² is beyond the carcinoid range by the WHO thoracic criteria"
+            if beyond
+            else None
         )
+        check = _checked([note])
         return Derived(t.differentiation, f"{t.differentiation}-differentiated as recorded{check}")
     if t.lung_subtype is not None:
         return Derived("well", "carcinoid tumors are well-differentiated")

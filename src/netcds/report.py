@@ -10,7 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from netcds.engine.possible import beyond_setting, failed_conditions
+from netcds.engine.options import failed_conditions
+from netcds.engine.possible import beyond_setting
 from netcds.evaluation import Evaluation, Option, PossibleSetting
 from netcds.field_labels import agent_name, applied_rule_words
 

@@ -78,8 +78,13 @@ class MappedPatient(NamedTuple):
         return cls(Patient.model_validate_json(text), text, sha256_hex(text))
 
 
+def knowledge_key(kb: Knowledge) -> tuple[str, str, str]:
+    """The guideline version's part of a cache key (nothing built from another version is reused)."""
+    return kb.id, kb.version, kb.digest or ""
+
+
 def cache_key(input_hash: str, kb: Knowledge) -> CacheKey:
-    return ("evaluation", input_hash, kb.id, kb.version, kb.digest or "", __version__)
+    return ("evaluation", input_hash, *knowledge_key(kb), __version__)
 
 
 # the kinds also kept in the shared second level (serve --workers N), with their byte codecs

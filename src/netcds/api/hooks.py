@@ -24,7 +24,7 @@ from netcds import __version__
 from netcds.api import optional
 from netcds.api.auth import OPEN, MissingTokenError, Principal
 from netcds.api.context import INLINE_BYTES, Later, ServiceContext, app_context, run_later, run_work, service
-from netcds.api.eval_cache import OBJECT_FACTOR, MappedPatient
+from netcds.api.eval_cache import OBJECT_FACTOR, MappedPatient, knowledge_key
 from netcds.api.examples import FEEDBACK_EXAMPLE, ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
 from netcds.api.hook_checks import (
     check_context_patient,
@@ -44,7 +44,6 @@ from netcds.api.issued_cards import check_feedback, record_issued
 from netcds.api.order_guideline import (
     guideline_card,
     guideline_facts,
-    knowledge_key,
     logged_fault,
     unchecked_card,
 )

@@ -15,20 +15,15 @@ from netcds.api.context import ServiceContext
 from netcds.api.eval_cache import MappedPatient
 from netcds.api.middleware import new_error_id, where_raised
 from netcds.api.view_cards import keep_all_cards
+from netcds.engine.core import guideline_ref
 from netcds.fhir.guideline_cards import (
     GuidelineFacts,
     guideline_order_card,
     guideline_unchecked_card,
     tables_listing,
 )
-from netcds.knowledge.schema import Knowledge
 
 log = logging.getLogger("netcds.api")
-
-
-def knowledge_key(kb: Knowledge) -> tuple[str, str, str]:
-    """The guideline version's part of a cache key (a card built from another version is not reused)."""
-    return kb.id, kb.version, kb.digest or ""
 
 
 def guideline_facts(ctx: ServiceContext, mapped: MappedPatient) -> GuidelineFacts:
@@ -65,6 +60,7 @@ def logged_fault(part: str, request_id: str | None, exc: Exception) -> str:
 def unchecked_card(ctx: ServiceContext, agent: str, error_id: str, seed: str) -> dict[str, Any]:
     """The info card standing in for the guideline card when the record's evaluation failed."""
     kb = ctx.knowledge()
-    url = f"{ctx.base_url}/api/v1/guidelines/{kb.id}/{kb.release or kb.version}"
     listing = tables_listing(kb, agent)
-    return guideline_unchecked_card(agent, listing, error_id, version=kb.version, url=url, seed=seed)
+    return guideline_unchecked_card(
+        agent, listing, error_id, guideline_ref(kb), base_url=ctx.base_url, seed=seed
+    )

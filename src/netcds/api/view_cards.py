@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from netcds.api.context import ServiceContext
-from netcds.api.eval_cache import OBJECT_FACTOR, CacheKey
+from netcds.api.eval_cache import OBJECT_FACTOR, CacheKey, knowledge_key
 from netcds.api.hook_models import SERVICES
 from netcds.evaluation import Evaluation
 from netcds.fhir.cards import EXPLANATION, patient_view_cards
@@ -23,7 +23,7 @@ PATIENT_VIEW_SERVICES = tuple(s.id for s in SERVICES.values() if s.hook == "pati
 
 
 def cards_key(ctx: ServiceContext, service_id: str, digest: str, kb: Knowledge) -> CacheKey:
-    return ("cards", service_id, digest, kb.id, kb.version, kb.digest or "", ctx.base_url)
+    return ("cards", service_id, digest, *knowledge_key(kb), ctx.base_url)
 
 
 def cached_cards(

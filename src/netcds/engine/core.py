@@ -56,6 +56,18 @@ def _notes(kb: Knowledge, table: Table | None, facts_eval: Facts) -> list[Note]:
     return out
 
 
+def guideline_ref(kb: Knowledge) -> GuidelineRef:
+    """The guideline version and knowledge release an output is computed with."""
+    return GuidelineRef(
+        id=kb.id,
+        version=kb.version,
+        release=kb.release,
+        title=kb.manifest.title,
+        version_date=kb.manifest.version_date.isoformat(),
+        digest=kb.digest,
+    )
+
+
 def evaluate(
     patient: Patient,
     kb: Knowledge,
@@ -90,14 +102,7 @@ def evaluate(
         if r in refs and not refs[r].available
     ]
     ev = Evaluation(
-        guideline=GuidelineRef(
-            id=kb.id,
-            version=kb.version,
-            release=kb.release,
-            title=kb.manifest.title,
-            version_date=kb.manifest.version_date.isoformat(),
-            digest=kb.digest,
-        ),
+        guideline=guideline_ref(kb),
         engine_version=__version__,
         patient_id=patient.id,
         setting=Setting(

@@ -42,6 +42,11 @@ def _category(kb: Knowledge, entry: Entry, facts: Facts) -> tuple[str, str, list
 NOT_MET = "Not met: "  # the prefix of a condition the option failed on, in its reasons
 
 
+def failed_conditions(reasons: list[str]) -> list[str]:
+    """The conditions an option fails on the record (its "Not met: " reasons)."""
+    return [r for r in reasons if r.startswith(NOT_MET)]
+
+
 def _reasons(status: bool | None, out: Outcome) -> list[str]:
     if status is True:
         return [f"Met: {f.text}" for f in out.positives]

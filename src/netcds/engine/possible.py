@@ -12,7 +12,7 @@ setting is known).
 
 from __future__ import annotations
 
-from netcds.engine.options import NOT_MET, build_options
+from netcds.engine.options import build_options
 from netcds.engine.setting import Candidate, SettingResult
 from netcds.evaluation import PossibleSetting, SourceRef
 from netcds.facts import Facts
@@ -24,11 +24,6 @@ OPEN = "Unknown: one of several settings the record leaves open (see this possib
 def beyond_setting(missing: list[str], setting_missing: list[str]) -> list[str]:
     """The fields an option of a possible setting waits on besides those that decide the setting."""
     return [m for m in missing if m not in setting_missing]
-
-
-def failed_conditions(reasons: list[str]) -> list[str]:
-    """The conditions an option already fails on the record (its "Not met: " reasons)."""
-    return [r for r in reasons if r.startswith(NOT_MET)]
 
 
 def _reasons(c: Candidate) -> list[str]:

@@ -203,7 +203,7 @@ def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list
     d = screen.dose
     assert d is not None
     assert adjustment_applies(d)
-    current = draft_dose_mg(draft) if draft else None
+    name, current = agent_name(screen.agent), draft_dose_mg(draft) if draft else None
     words = (
         dose_words(d.adjusted) if d.adjusted else f"{dose_value(d.adjusted_mg)} mg" if d.adjusted_mg else ""
     )
@@ -220,19 +220,19 @@ def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list
         # (with a rule that says to avoid, no fact still to record would give a dose)
         lines.append("**Dose not final, data missing:** " + pending_text(d))
     if current is None:
-        lines.append(f"**Draft {agent_name(screen.agent)} dose:** not stated as a mg quantity")
+        lines.append(f"**Draft {name} dose:** not stated as a mg quantity")
     elif d.adjusted_mg is None:
         above = d.maximum_mg is not None and current > d.maximum_mg + EPS
         lines.append(
-            f"**Draft {agent_name(screen.agent)} dose:** {current:g} mg"
+            f"**Draft {name} dose:** {current:g} mg"
             + (f", {ABOVE_MAX} ({dose_value(d.maximum_mg or 0)} mg)" if above else "")
         )
     elif abs(current - float(d.adjusted_mg)) < EPS:
-        lines.append(f"**Draft {agent_name(screen.agent)} dose:** {current:g} mg, already the adjusted dose")
+        lines.append(f"**Draft {name} dose:** {current:g} mg, already the adjusted dose")
     elif current > d.adjusted_mg + EPS:
-        lines.append(f"**Draft {agent_name(screen.agent)} dose:** {current:g} mg, {ABOVE} for this patient")
+        lines.append(f"**Draft {name} dose:** {current:g} mg, {ABOVE} for this patient")
     else:
-        lines.append(f"**Draft {agent_name(screen.agent)} dose:** {current:g} mg")
+        lines.append(f"**Draft {name} dose:** {current:g} mg")
     if d.adjusted_mg is None:
         lines.append(
             "**No dose change suggested:** the label-based dose for this patient is no single mg amount, "
@@ -418,19 +418,19 @@ def over_label_card(
     found = over_label(screen, draft)
     if found is None:
         return None
-    label = agent_label(screen.agent)
+    label, name = agent_label(screen.agent), agent_name(screen.agent)
     src_label, _ = cite(d.source)
     ordered, limit = dose_value(found.ordered_mg), dose_value(found.limit_mg)
     if found.basis == "patient":
         summary = f"{label}: ordered {ordered} mg is {ABOVE} for this patient ({limit} mg)"
-        lines = [f"**Draft {agent_name(screen.agent)} dose:** {ordered} mg, {ABOVE} for this patient"]
+        lines = [f"**Draft {name} dose:** {ordered} mg, {ABOVE} for this patient"]
         lines.append(
             f"**Labelled dose for this patient:** {limit} mg"
             + (f" (label schedule: {d.schedule})" if d.schedule else "")
         )
     else:
         summary = f"{label}: ordered {ordered} mg is {ABOVE_MAX} ({limit} mg)"
-        lines = [f"**Draft {agent_name(screen.agent)} dose:** {ordered} mg, {ABOVE_MAX} ({limit} mg)"]
+        lines = [f"**Draft {name} dose:** {ordered} mg, {ABOVE_MAX} ({limit} mg)"]
         if d.adjusted:
             lines.append(f"**Label-based dose for this patient:** {dose_words(d.adjusted)}")
     if d.standard:

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from netcds.cohort.layout import decision_agents, matching_decisions
-from netcds.engine.options import NOT_MET
+from netcds.engine.options import NOT_MET, failed_conditions
 from netcds.evaluation import Evaluation, GuidelineRef, Setting, SsaPlan
 from netcds.facts import SSA_AGENTS
 from netcds.fhir.card_base import (
@@ -42,6 +42,7 @@ from netcds.knowledge.schema import Knowledge
 # an order of these shows the SSA plan (footnote a is about octreotide LAR / lanreotide; short-acting
 # octreotide orders see it too)
 SSA_PLAN_AGENTS = SSA_AGENTS | {"octreotide"}
+GUIDELINE_LINK = "netcds: the encoded guideline (tables, conditions, footnotes)"
 
 
 class _View(BaseModel):
@@ -111,8 +112,10 @@ def tables_listing(kb: Knowledge, agent: str) -> list[tuple[str, str | None]]:
 
 def _failing(o: OptionFacts) -> str:
     """The (first) condition the option's eligibility failed on, as the engine words it."""
-    found = next((r[len(NOT_MET) :] for r in o.reasons if r.startswith(NOT_MET)), None)
-    return found or (o.reasons[0] if o.reasons else "a condition of the entry is not met")
+    failed = failed_conditions(o.reasons)
+    if failed:
+        return failed[0][len(NOT_MET) :]
+    return o.reasons[0] if o.reasons else "a condition of the entry is not met"
 
 
 def _head(reason: str) -> str:
@@ -291,7 +294,7 @@ def guideline_order_card(
         "indicator": "info",
         "detail": "\n\n".join(parts),
         "source": card_source(_source(facts), url, "therapy-options", "Systemic therapy options"),
-        "links": card_links(url, "netcds: the encoded guideline (tables, conditions, footnotes)"),
+        "links": card_links(url, GUIDELINE_LINK),
     }
     return finalize(card, seed)
 
@@ -300,15 +303,15 @@ def guideline_unchecked_card(
     agent: str,
     listing: Sequence[tuple[str, str | None]],
     error_id: str,
+    guideline: GuidelineRef,
     *,
-    version: str,
-    url: str,
+    base_url: str,
     seed: str,
 ) -> dict[str, Any]:
     """The info card of an order whose guideline check failed inside netcds (error ``error_id``, logged):
     says so, claims nothing about the patient's options, and still names the tables that list the agent
     (read from the knowledge, not from the failed evaluation)."""
-    name = agent_label(agent)
+    name, url = agent_label(agent), guideline_url(base_url, guideline)
     parts = [
         f"netcds could not evaluate the guideline for this record (internal error {error_id}; it has "
         f"been logged). This card says nothing about whether {agent_name(agent)} is among this patient's "
@@ -319,13 +322,8 @@ def guideline_unchecked_card(
         "summary": summary_text(f"{name}: guideline listing not checked (internal error {error_id})"),
         "indicator": "info",
         "detail": "\n\n".join(parts),
-        "source": card_source(
-            f"NCCN NET V.{version}, systemic therapy tables (encoded by netcds)",
-            url,
-            "therapy-options",
-            "Systemic therapy options",
-        ),
-        "links": card_links(url, "netcds: the encoded guideline (tables, conditions, footnotes)"),
+        "source": card_source(guideline_label(guideline), url, "therapy-options", "Systemic therapy options"),
+        "links": card_links(url, GUIDELINE_LINK),
     }
     return finalize(card, seed)
 

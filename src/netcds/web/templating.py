@@ -11,7 +11,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from netcds import __version__
-from netcds.engine.possible import beyond_setting, failed_conditions
+from netcds.engine.options import failed_conditions
+from netcds.engine.possible import beyond_setting
 from netcds.field_labels import applied_rule_words, pending_rule_words
 from netcds.web import labels
 
