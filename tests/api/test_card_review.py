@@ -84,13 +84,18 @@ def test_everolimus_with_clarithromycin_is_said_on_one_card(open_client: TestCli
     assert len({c["summary"] for c in cards}) == len(cards)
 
 
+def adjustment_item(agent: str, ident: str, text: str, source: dict[str, str]) -> SafetyFinding:
+    """The safety item a dose rule of ``agent`` produced."""
+    return SafetyFinding(
+        severity="warning", agent=agent, finding=text, source=source, id=ident, kind="adjustment"
+    )
+
+
 def test_one_rule_without_a_mg_dose_is_one_card_and_rules_that_conflict_keep_their_dose_card() -> None:
     source = {"document": "CABOMETYX label", "section": "Drug Interactions", "url": "https://x.test"}
 
     def finding(ident: str, text: str) -> SafetyFinding:
-        return SafetyFinding(
-            severity="warning", agent="cabozantinib", finding=text, source=source, id=ident, kind="adjustment"
-        )
+        return adjustment_item("cabozantinib", ident, text, source)
 
     def view(adjusted: str, rules: list[str], *found: SafetyFinding) -> AgentScreenView:
         dose = DoseAdvice(
@@ -290,13 +295,11 @@ def test_an_unverified_dose_rule_is_matched_to_its_item_and_keeps_its_mark() -> 
         source=source,
         rule_names={"renal_toxicity": "Creatinine clearance under 40 mL/min after earlier LUTATHERA"},
     )
-    item = SafetyFinding(
-        severity="warning",
-        agent="lu177_dotatate",
-        finding="[UNVERIFIED] Creatinine clearance under 40 mL/min after earlier LUTATHERA: ...",
-        source=source,
-        id="renal_toxicity",
-        kind="adjustment",
+    item = adjustment_item(
+        "lu177_dotatate",
+        "renal_toxicity",
+        "[UNVERIFIED] Creatinine clearance under 40 mL/min after earlier LUTATHERA: ...",
+        source,
     )
     view = AgentScreenView(agent="lu177_dotatate", safety=[item], dose=dose)
     assert dose.rule_ids() == {"renal_toxicity"}  # was "renal_toxicity [UNVERIFIED]", matching no item
