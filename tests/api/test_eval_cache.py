@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from netcds.api.eval_cache import SMALL_SHARE, CachedEvaluation, EvaluationCache, cache_key
 from netcds.api.examples import PATIENT_EXAMPLE
 from netcds.engine import evaluate
 from netcds.knowledge.load import load_knowledge
 from netcds.knowledge.schema import Knowledge
 from netcds.patient import Patient
+from netcds.store.outputs import compress_output, decompress_output
 
 
 def _entry(kb_version: str = "5.2024") -> tuple[CachedEvaluation, Knowledge]:
@@ -27,6 +30,28 @@ def test_an_evaluation_is_kept_as_bytes_with_its_versions() -> None:
     assert (got.body, got.output_hash, got.guideline, got.engine_version) == (
         found.body, "h", found.guideline, found.engine_version
     )  # fmt: skip
+
+
+def test_an_evaluation_is_kept_in_its_stored_form_and_read_back_byte_for_byte() -> None:
+    found, kb = _entry()
+    budget = 4 * len(found.body)  # room for four evaluations as served
+    cache = EvaluationCache(budget)
+    for i in range(12):
+        cache.put_evaluation(cache_key(f"input-{i}", kb), found)
+    assert all(cache.evaluation(cache_key(f"input-{i}", kb)) is not None for i in range(12))
+    got = cache.evaluation(cache_key("input-0", kb))
+    assert got is not None
+    assert got.packed == compress_output(found.body) and decompress_output(got.packed) == found.body
+    assert got.body == found.body  # what the first caller was served
+    entry = cache.get(cache_key("input-0", kb))
+    assert isinstance(entry, CachedEvaluation) and entry._body is None  # reading a copy kept it packed
+    assert found.packed == got.packed  # the computed value keeps its stored form for the store
+
+
+def test_a_cached_evaluation_needs_its_output() -> None:
+    found, _ = _entry()
+    with pytest.raises(ValueError, match="output"):
+        CachedEvaluation(None, None, "h", found.guideline, found.engine_version)
 
 
 def test_new_evaluations_do_not_flush_other_kinds() -> None:

@@ -17,7 +17,7 @@ from netcds import Patient, __version__, evaluate, load_knowledge
 from netcds.api.examples import PATIENT_EXAMPLE
 from netcds.store import Store, replay
 from netcds.store.canonical import canonical_json, sha256_hex
-from netcds.store.outputs import output_text
+from netcds.store.outputs import compress_output, output_text
 from netcds.store.repo import make_engine, migrate, schema_revision
 
 PATIENT = Patient.model_validate({**copy.deepcopy(PATIENT_EXAMPLE), "id": "outputs-1"})
@@ -48,6 +48,23 @@ def test_a_new_output_is_stored_compressed_and_reads_back_byte_for_byte(db_url: 
     assert len(compressed) * 4 < len(served)  # ~6x smaller in practice
     found = store.find_evaluation(info.evaluation_id)
     assert found is not None and found[1].encode() == served
+    assert replay(store, info.evaluation_id).identical
+    store.close()
+
+
+def test_an_output_given_in_its_stored_form_is_stored_as_given(db_url: str) -> None:
+    store = Store.open(db_url)
+    evaluation = evaluate(PATIENT, load_knowledge())
+    served = evaluation.model_dump_json().encode()
+    # another level than the store's own: bytes it would not have made itself
+    packed, digest = zstandard.compress(served, 3), hashlib.sha256(served).hexdigest()
+    assert packed != compress_output(served)
+    info = store.save_evaluation(
+        PATIENT, evaluation, origin="cds-hooks", actor="t", output_zstd=packed, output_hash=digest
+    )
+    assert _row(store, info.evaluation_id) == (digest, None, packed)
+    found = store.find_evaluation(info.evaluation_id)
+    assert found is not None and found[1].encode() == served and info.output_hash == digest
     assert replay(store, info.evaluation_id).identical
     store.close()
 

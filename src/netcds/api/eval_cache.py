@@ -4,7 +4,9 @@ The engine is deterministic (same input and knowledge = same output, no clock, n
 are the FHIR mapping and the card builder. An EHR opens the same chart many times a day, so the
 service keeps, for recent inputs:
 
-- ``evaluation``: the Evaluation's JSON bytes, output hash and version stamp (not the Python objects),
+- ``evaluation``: the Evaluation's JSON bytes in their stored form (zstd level 1, ~7x smaller: a
+  32 MiB budget holds ~1,500-2,500 evaluations instead of ~200-350), output hash and version stamp (not
+  the Python objects),
   keyed by the sha256 of the canonical patient JSON, the guideline id, version and content digest, and
   the engine version;
 - ``mapping``: the contract Patient a hook's prefetch maps to, with its canonical JSON and content hash
@@ -40,6 +42,7 @@ from netcds.knowledge.schema import Knowledge
 from netcds.memo import BoundedMemo
 from netcds.patient import Patient
 from netcds.store.canonical import canonical_json, sha256_hex
+from netcds.store.outputs import compress_output, decompress_output
 
 CacheKey = tuple[str, ...]
 V = TypeVar("V")
@@ -47,15 +50,51 @@ OBJECT_FACTOR = 2  # Python objects per JSON byte, rounded up
 SMALL_SHARE = 4  # every kind but evaluations gets 1/SMALL_SHARE of the evaluations' budget
 
 
-class CachedEvaluation(NamedTuple):
-    """An Evaluation's output as served and stored; ``evaluation`` is the object when just computed,
-    None when it came from the cache."""
+class CachedEvaluation:
+    """An Evaluation's output as served and stored. ``evaluation`` is the object when just computed,
+    None when it came from the cache. The output's JSON is held in the form at hand, as served
+    (``body``) or in its stored form (``packed``: zstd, as ``evaluation_outputs`` keeps it), and the
+    other form is made on first use: the cache keeps only the packed form, a cached hook call passes
+    it to the store as is, and a caller that reads ``body`` gets the bytes it was first served."""
 
-    evaluation: Evaluation | None
-    body: bytes
-    output_hash: str  # sha256 of ``body`` (the stored output's identity)
-    guideline: GuidelineRef
-    engine_version: str
+    __slots__ = ("_body", "_packed", "engine_version", "evaluation", "guideline", "output_hash")
+
+    def __init__(
+        self,
+        evaluation: Evaluation | None,
+        body: bytes | None,
+        output_hash: str,  # sha256 of ``body`` (the stored output's identity)
+        guideline: GuidelineRef,
+        engine_version: str,
+        packed: bytes | None = None,
+    ) -> None:
+        if body is None and packed is None:
+            raise ValueError("a cached evaluation needs its output in one form or the other")
+        self.evaluation = evaluation
+        self._body = body
+        self._packed = packed
+        self.output_hash = output_hash
+        self.guideline = guideline
+        self.engine_version = engine_version
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            assert self._packed is not None
+            self._body = decompress_output(self._packed)
+        return self._body
+
+    @property
+    def packed(self) -> bytes:
+        if self._packed is None:
+            self._packed = compress_output(self.body)
+        return self._packed
+
+    def kept(self) -> CachedEvaluation:
+        """What the cache keeps (and hands out, one copy per caller): the packed form, no objects."""
+        return CachedEvaluation(
+            None, None, self.output_hash, self.guideline, self.engine_version, self.packed
+        )
 
 
 class MappedPatient(NamedTuple):
@@ -90,13 +129,14 @@ def cache_key(input_hash: str, kb: Knowledge) -> CacheKey:
 # the kinds also kept in the shared second level (serve --workers N), with their byte codecs
 def _encode_evaluation(v: CachedEvaluation) -> bytes:
     head = {"hash": v.output_hash, "guideline": v.guideline.model_dump(), "engine": v.engine_version}
-    return json.dumps(head, separators=(",", ":")).encode() + b"\n" + v.body
+    return json.dumps(head, separators=(",", ":")).encode() + b"\n" + v.packed
 
 
 def _decode_evaluation(raw: bytes) -> CachedEvaluation:
-    head, body = raw.split(b"\n", 1)
+    head, packed = raw.split(b"\n", 1)
     h = json.loads(head)
-    return CachedEvaluation(None, body, h["hash"], GuidelineRef.model_validate(h["guideline"]), h["engine"])
+    guideline = GuidelineRef.model_validate(h["guideline"])
+    return CachedEvaluation(None, None, h["hash"], guideline, h["engine"], packed)
 
 
 Codec = tuple[Callable[[Any], bytes], Callable[[bytes], Any]]
@@ -183,12 +223,15 @@ class EvaluationCache:
         return value
 
     def evaluation(self, key: CacheKey) -> CachedEvaluation | None:
+        """The kept output, as a copy of its own (reading ``body`` does not grow the entry)."""
         found = self.get(key)
-        return found if isinstance(found, CachedEvaluation) else None
+        return found.kept() if isinstance(found, CachedEvaluation) else None
 
     def put_evaluation(self, key: CacheKey, value: CachedEvaluation) -> None:
-        """Keep the output without its objects (see the module docstring)."""
-        self.put(key, value._replace(evaluation=None), len(value.body) + 512)
+        """Keep the output packed, without its objects (see the module docstring)."""
+        if self.enabled:
+            kept = value.kept()
+            self.put(key, kept, len(kept.packed) + 512)
 
     def __len__(self) -> int:
         return sum(len(p) for p in self._parts.values())

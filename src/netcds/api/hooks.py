@@ -326,7 +326,7 @@ def _patient_view(call: _Call) -> Response:
                 hook_instance=call.req.hookInstance,
                 card_uuids=uuids,
                 evaluation_id=evaluation_id,
-                output=found.body,
+                output_zstd=found.packed,
                 output_hash=found.output_hash,
                 input_json=mapped.text,
             )

@@ -24,10 +24,15 @@ def compress_output(document: bytes) -> bytes:
     return zstandard.compress(document, LEVEL)
 
 
+def decompress_output(stored: bytes) -> bytes:
+    """An output's JSON bytes from its stored form."""
+    return zstandard.decompress(stored)
+
+
 def output_text(text: str | None, compressed: bytes | None) -> str:
     """The output's JSON text from whichever form the row holds."""
     if text is not None:
         return text
     if compressed is None:  # the check constraint forbids it
         raise ValueError("evaluation output row holds neither form")
-    return zstandard.decompress(compressed).decode()
+    return decompress_output(compressed).decode()

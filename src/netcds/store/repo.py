@@ -105,7 +105,8 @@ class EvaluationFields(TypedDict, total=False):
     card_uuids: Sequence[str] | None
     evaluation_id: str | None
     output: str | bytes | None  # the evaluation's JSON when the caller has it already ...
-    output_hash: str | None  # ... and its sha256
+    output_zstd: bytes | None  # ... or its stored form (outputs.compress_output) ...
+    output_hash: str | None  # ... and its sha256 (required with output_zstd)
     input_json: str | None  # the patient's canonical JSON (canonical_json) when the caller has it already
 
 
@@ -273,24 +274,33 @@ class Store(Trail, IssuedCards):
         self, patient: Patient, evaluation: Evaluation | Stamped, **fields: Unpack[EvaluationFields]
     ) -> Future[dict[str, Any]]:
         """Queue :meth:`save_evaluation`'s write; the future resolves (with the row's values) once it
-        has committed. Without an Evaluation object, ``output`` (its JSON) must be given."""
-        output, output_hash, card_uuids = (
+        has committed. Without an Evaluation object, ``output`` (its JSON), or ``output_zstd`` (its
+        stored form) with ``output_hash``, must be given."""
+        output, packed, output_hash, card_uuids = (
             fields.get("output"),
+            fields.get("output_zstd"),
             fields.get("output_hash"),
             fields.get("card_uuids"),
         )
         body = fields.get("input_json") or canonical_json(patient)
-        if output is not None:
-            text_out: str | bytes = output
-        elif isinstance(evaluation, Evaluation):
-            text_out = evaluation.model_dump_json()
+        text_out: str | bytes
+        if packed is not None and output_hash:
+            text_out, out_hash = b"", output_hash  # the stored form is at hand: nothing to encode
         else:
-            raise ValueError("submit_evaluation: 'output' is required without an Evaluation object")
-        out_hash = (
-            output_hash
-            if output is not None and output_hash
-            else hashlib.sha256(text_out if isinstance(text_out, bytes) else text_out.encode()).hexdigest()
-        )
+            packed = None
+            if output is not None:
+                text_out = output
+            elif isinstance(evaluation, Evaluation):
+                text_out = evaluation.model_dump_json()
+            else:
+                raise ValueError("submit_evaluation: 'output' is required without an Evaluation object")
+            out_hash = (
+                output_hash
+                if output is not None and output_hash
+                else hashlib.sha256(
+                    text_out if isinstance(text_out, bytes) else text_out.encode()
+                ).hexdigest()
+            )
         values: dict[str, Any] = {
             "id": fields.get("evaluation_id") or new_id(),
             "origin": fields["origin"],
@@ -312,7 +322,7 @@ class Store(Trail, IssuedCards):
         }
 
         def append(s: Session) -> dict[str, Any]:
-            self._put_output(s, text_out, out_hash)
+            self._put_output(s, text_out, out_hash, packed)
             queue_insert(s, EVALUATIONS, values)
             return values
 
@@ -325,9 +335,10 @@ class Store(Trail, IssuedCards):
         future.add_done_callback(remember)
         return future
 
-    def _put_output(self, s: Session, output: str | bytes, digest: str) -> None:
+    def _put_output(self, s: Session, output: str | bytes, digest: str, packed: bytes | None = None) -> None:
         """Store an output document once per content hash: skipped when this process knows it is stored
-        (outputs are never deleted), else an insert that does nothing when another process stored it."""
+        (outputs are never deleted), else an insert that does nothing when another process stored it.
+        ``packed``, when given, is the document in its stored form already (``output`` is then unused)."""
         in_batch: set[str] = s.info.setdefault("netcds.outputs", set())
         if digest in self._stored_outputs or digest in in_batch:  # remembered after a commit only
             return
@@ -337,7 +348,9 @@ class Store(Trail, IssuedCards):
             ins(EvaluationOutputRow)
             .values(
                 hash=digest,
-                output_zstd=compress_output(output if isinstance(output, bytes) else output.encode()),
+                output_zstd=packed
+                if packed is not None
+                else compress_output(output if isinstance(output, bytes) else output.encode()),
             )
             .on_conflict_do_nothing(index_elements=["hash"])
         )
