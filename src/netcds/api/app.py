@@ -22,6 +22,7 @@ from netcds.api.context import ServiceContext, run_work
 from netcds.api.eval_cache import EvaluationCache
 from netcds.api.examples import ORDER_SIGN_EXAMPLE, PATIENT_EXAMPLE, PATIENT_VIEW_EXAMPLE
 from netcds.api.fast_routes import FastRoutes, View
+from netcds.api.memory import fix_mmap_threshold
 from netcds.api.middleware import ServiceMiddleware
 from netcds.api.problems import install_handlers
 from netcds.api.security import docs_csp
@@ -168,7 +169,8 @@ def warm_up(ctx: ServiceContext) -> None:
     all requests of a worker for 100-200 ms. The young-generation threshold is raised too
     (``GC_THRESHOLDS``): one evaluation allocates tens of thousands of short-lived, acyclic objects, and
     CPython's default (a collection every 700 allocations) spent ~12 % of the service's CPU re-scanning the
-    objects of the requests still in flight."""
+    objects of the requests still in flight. Large blocks are kept out of the threads' heaps
+    (:func:`netcds.api.memory.fix_mmap_threshold`)."""
     kb = ctx.knowledge()
     patient = Patient.model_validate(PATIENT_EXAMPLE)
     evaluate(patient, kb)
@@ -177,6 +179,7 @@ def warm_up(ctx: ServiceContext) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    fix_mmap_threshold()
 
 
 def hot_routes() -> dict[str, tuple[View, str]]:
