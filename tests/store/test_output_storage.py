@@ -66,6 +66,8 @@ def test_an_output_given_in_its_stored_form_is_stored_as_given(db_url: str) -> N
     found = store.find_evaluation(info.evaluation_id)
     assert found is not None and found[1].encode() == served and info.output_hash == digest
     assert replay(store, info.evaluation_id).identical
+    with pytest.raises(ValueError, match="output_hash"):
+        store.save_evaluation(PATIENT, evaluation, origin="cds-hooks", actor="t", output_zstd=packed)
     store.close()
 
 

@@ -284,10 +284,11 @@ class Store(Trail, IssuedCards):
         )
         body = fields.get("input_json") or canonical_json(patient)
         text_out: str | bytes
-        if packed is not None and output_hash:
+        if packed is not None:
+            if not output_hash:  # the packed bytes are not unpacked here to hash them
+                raise ValueError("submit_evaluation: 'output_zstd' needs its 'output_hash'")
             text_out, out_hash = b"", output_hash  # the stored form is at hand: nothing to encode
         else:
-            packed = None
             if output is not None:
                 text_out = output
             elif isinstance(evaluation, Evaluation):
