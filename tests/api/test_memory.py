@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 
 from netcds.api import app as app_module
 
-# after one freed 1 MiB block, is a new 200 KB block served by its own mmap (glibc's mallinfo2: bytes in
-# mmapped blocks) or from the heap?
+# after one freed 16 MiB block, is a new 8 MiB block served by its own mmap (glibc's mallinfo2: bytes in
+# mmapped blocks) or from the heap? (glibc maps a block only when no free heap chunk fits it: a block this
+# large finds none, where a service's ~170 KB blocks sometimes do)
 PROBE = textwrap.dedent(
     """
     import ctypes, os, sys
@@ -28,11 +29,11 @@ PROBE = textwrap.dedent(
     libc = ctypes.CDLL(None)
     libc.mallinfo2.restype = MallInfo2
     fixed = fix_mmap_threshold() if sys.argv[1] == "fix" else False
-    block = os.urandom(1 << 20)
-    del block  # left to move, glibc's threshold is now above 1 MiB
+    block = os.urandom(16 << 20)
+    del block  # left to move, glibc's threshold is now 16 MiB
     before = libc.mallinfo2().hblkhd
-    kept = os.urandom(200_000)
-    print(fixed, libc.mallinfo2().hblkhd - before >= 200_000)
+    kept = os.urandom(8 << 20)
+    print(fixed, libc.mallinfo2().hblkhd - before >= 8 << 20)
     """
 )
 GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
