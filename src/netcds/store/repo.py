@@ -14,7 +14,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Protocol, Required, TypedDict, Unpack, cast
@@ -108,6 +108,16 @@ class EvaluationFields(TypedDict, total=False):
     output_zstd: bytes | None  # ... or its stored form (outputs.compress_output) ...
     output_hash: str | None  # ... and its sha256 (required with output_zstd)
     input_json: str | None  # the patient's canonical JSON (canonical_json) when the caller has it already
+
+
+def _packing(output: str | bytes) -> Callable[[], bytes]:
+    """An output's stored form, made when it is written (on the writer thread, and only if new)."""
+    return lambda: compress_output(output if isinstance(output, bytes) else output.encode())
+
+
+def _given(packed: bytes) -> Callable[[], bytes]:
+    """An output already in its stored form."""
+    return lambda: packed
 
 
 class KnownSet:
@@ -283,12 +293,13 @@ class Store(Trail, IssuedCards):
             fields.get("card_uuids"),
         )
         body = fields.get("input_json") or canonical_json(patient)
-        text_out: str | bytes
+        stored: Callable[[], bytes]
         if packed is not None:
             if not output_hash:  # the packed bytes are not unpacked here to hash them
                 raise ValueError("submit_evaluation: 'output_zstd' needs its 'output_hash'")
-            text_out, out_hash = b"", output_hash  # the stored form is at hand: nothing to encode
+            stored, out_hash = _given(packed), output_hash
         else:
+            text_out: str | bytes
             if output is not None:
                 text_out = output
             elif isinstance(evaluation, Evaluation):
@@ -302,6 +313,7 @@ class Store(Trail, IssuedCards):
                     text_out if isinstance(text_out, bytes) else text_out.encode()
                 ).hexdigest()
             )
+            stored = _packing(text_out)
         values: dict[str, Any] = {
             "id": fields.get("evaluation_id") or new_id(),
             "origin": fields["origin"],
@@ -323,7 +335,7 @@ class Store(Trail, IssuedCards):
         }
 
         def append(s: Session) -> dict[str, Any]:
-            self._put_output(s, text_out, out_hash, packed)
+            self._put_output(s, out_hash, stored)
             queue_insert(s, EVALUATIONS, values)
             return values
 
@@ -336,10 +348,10 @@ class Store(Trail, IssuedCards):
         future.add_done_callback(remember)
         return future
 
-    def _put_output(self, s: Session, output: str | bytes, digest: str, packed: bytes | None = None) -> None:
+    def _put_output(self, s: Session, digest: str, stored: Callable[[], bytes]) -> None:
         """Store an output document once per content hash: skipped when this process knows it is stored
         (outputs are never deleted), else an insert that does nothing when another process stored it.
-        ``packed``, when given, is the document in its stored form already (``output`` is then unused)."""
+        ``stored`` gives the document's stored form (called only when it is written)."""
         in_batch: set[str] = s.info.setdefault("netcds.outputs", set())
         if digest in self._stored_outputs or digest in in_batch:  # remembered after a commit only
             return
@@ -349,9 +361,7 @@ class Store(Trail, IssuedCards):
             ins(EvaluationOutputRow)
             .values(
                 hash=digest,
-                output_zstd=packed
-                if packed is not None
-                else compress_output(output if isinstance(output, bytes) else output.encode()),
+                output_zstd=stored(),
             )
             .on_conflict_do_nothing(index_elements=["hash"])
         )
@@ -378,7 +388,7 @@ class Store(Trail, IssuedCards):
         now = now_utc()
         try:
             with self._write() as s:
-                self._put_output(s, output, out_hash)
+                self._put_output(s, out_hash, _packing(output))
                 if case_id is None:
                     cid, version = new_case_id or new_id(), 1
                     if s.get(CaseRow, cid) is not None:
