@@ -22,6 +22,7 @@ if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(
 
 import argparse
 import asyncio
+import json
 import platform
 import random
 import subprocess
@@ -217,9 +218,15 @@ def workload(n: int, distinct: int, seed: int) -> list[tuple[str, dict[str, Any]
     return out
 
 
+def _record_key(body: dict[str, Any]) -> bytes:
+    """What makes a request new to the server's caches: the patient record (a hook's prefetch)."""
+    return json.dumps(body.get("prefetch", body), sort_keys=True).encode()
+
+
 # --- the server -----------------------------------------------------------------------------------------------
 async def run(
-    url: str, n: int, concurrency: int, distinct: int, seed: int, max_seconds: float, pid: int
+    url: str, n: int, concurrency: int, distinct: int, seed: int, max_seconds: float, pid: int,
+    trace: Path | None = None,
 ) -> dict[str, Any]:
     _, _, netloc = address(url)
     pool: list[Connection] = []  # opened by the warm-up, reused by the measured run
@@ -229,13 +236,24 @@ async def run(
 
     # the measured requests are built first: built after the warm-up, a large --distinct took longer
     # than the server's keep-alive timeout and the warm connections were closed under the client
-    work = encoded(workload(n, distinct, seed))
+    plan = workload(n, distinct, seed)
+    work = encoded(plan)
     warm = encoded(workload(max(3 * concurrency, 30), distinct, seed + 1))
     await drive(url, warm, concurrency, max_seconds, pool)
     server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
-    lat, errs, wall = await drive(url, work, concurrency, max_seconds, pool)
+    rows: list[tuple[int, str, float, float, str]] | None = [] if trace else None
+    lat, errs, wall = await drive(url, work, concurrency, max_seconds, pool, rows)
     server_cpu, client_cpu = cpu_seconds(pid) - server_cpu, time.process_time() - client_cpu
     close_all(pool)
+    if trace and rows is not None:
+        first: set[tuple[str, bytes]] = set()
+        with trace.open("w") as out:
+            out.write("position,kind,start_s,latency_ms,status,first_of_kind\n")
+            for pos, kind, start, latency, status in sorted(rows, key=lambda r: r[2]):
+                key = (kind, _record_key(plan[pos][1]))
+                new = key not in first
+                first.add(key)
+                out.write(f"{pos},{kind},{start:.4f},{latency * 1000:.2f},{status},{int(new)}\n")
     for kind in KINDS:
         lat.setdefault(kind, [])
         errs.setdefault(kind, {})
@@ -294,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--cache-mb", type=int, default=32, help="server evaluation cache, MiB (0 = off)")
     ap.add_argument("--workers", type=int, default=2, help="server worker processes")
+    ap.add_argument("--trace", type=Path, help="write one CSV row per measured request to this file")
     args = ap.parse_args(argv)
     n = max(1, min(args.n, 100_000))
     concurrency = max(1, min(args.concurrency, 512))
@@ -303,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         cache = {"NETCDS_EVAL_CACHE_MB": str(args.cache_mb)} if args.cache_mb is not None else {}
         proc, url = start_server(Path(tmp), max(1, min(args.workers, 16)), cache)
         try:
-            res = asyncio.run(run(url, n, concurrency, distinct, args.seed, max_seconds, proc.pid))
+            res = asyncio.run(run(url, n, concurrency, distinct, args.seed, max_seconds, proc.pid, args.trace))
             rss = peak_rss_mb(proc.pid)
         finally:
             proc.terminate()

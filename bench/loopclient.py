@@ -139,11 +139,14 @@ async def drive(
     concurrency: int,
     max_seconds: float,
     pool: list[Connection] | None = None,
+    trace: list[tuple[int, str, float, float, str]] | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, dict[str, int]], float]:
     """Send ``requests`` ((kind, encoded request) in order) over ``concurrency`` connections; per kind,
     the latencies (s) and the error counts by status, and the wall time. Pass the same ``pool`` (a list,
     filled on first use) to a warm-up run and the measured run, so the measured run reuses open
-    keep-alive connections, as an EHR's client does, and does not time 100 TCP handshakes at once."""
+    keep-alive connections, as an EHR's client does, and does not time 100 TCP handshakes at once. Given
+    a ``trace`` list, each request appends (position, kind, start in s from the run's start, latency in
+    s, status)."""
     keep_freed_memory()
     host, port, _ = address(url)
     if pool is None:
@@ -154,11 +157,13 @@ async def drive(
     errors: dict[str, dict[str, int]] = {k: {} for k, _ in requests}
     position = 0
     deadline = time.perf_counter() + max_seconds
+    started = time.perf_counter()
 
     async def worker(conn: Connection) -> None:
         nonlocal position
         while position < len(requests) and time.perf_counter() < deadline:
-            kind, raw = requests[position]
+            index = position
+            kind, raw = requests[index]
             position += 1
             t0 = time.perf_counter()
             try:
@@ -167,10 +172,11 @@ async def drive(
                 status = type(exc).__name__
                 conn.close()
             latencies[kind].append(time.perf_counter() - t0)
+            if trace is not None:
+                trace.append((index, kind, t0 - started, latencies[kind][-1], status))
             if not status.startswith("2"):
                 errors[kind][status] = errors[kind].get(status, 0) + 1
 
-    started = time.perf_counter()
     await asyncio.gather(*(worker(c) for c in pool[:concurrency]))
     return latencies, errors, time.perf_counter() - started
 

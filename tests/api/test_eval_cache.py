@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
-from netcds.api.eval_cache import SMALL_SHARE, CachedEvaluation, EvaluationCache, cache_key
-from netcds.api.examples import PATIENT_EXAMPLE
+from netcds.api.eval_cache import (
+    OBJECT_FACTOR,
+    SMALL_SHARE,
+    CachedEvaluation,
+    EvaluationCache,
+    cache_key,
+)
+from netcds.api.examples import ORDER_SIGN_EXAMPLE, PATIENT_EXAMPLE
 from netcds.engine import evaluate
 from netcds.knowledge.load import load_knowledge
 from netcds.knowledge.schema import Knowledge
 from netcds.patient import Patient
+from netcds.settings import Settings
 from netcds.store.outputs import compress_output, decompress_output
+
+DEFAULT_MB = Settings().eval_cache_mb
 
 
 def _entry(kb_version: str = "5.2024") -> tuple[CachedEvaluation, Knowledge]:
@@ -76,3 +88,50 @@ def test_each_kind_is_bounded_by_its_share() -> None:
     off = EvaluationCache(0)
     off.put(("mapping", "x"), 1, 1)
     assert off.get(("mapping", "x")) is None
+
+
+def _order_cards() -> list[dict[str, Any]]:
+    """The cards an order-sign call returns for the example record and draft (cabozantinib)."""
+    from fastapi.testclient import TestClient
+
+    from netcds.api.app import create_app
+
+    app = create_app(Settings(db_url="sqlite://", hooks_open=True, rate_limit_per_minute=0))
+    with TestClient(app) as client:
+        r = client.post("/cds-services/netcds-order-sign", json=ORDER_SIGN_EXAMPLE)
+    assert r.status_code == 200
+    cards: list[dict[str, Any]] = r.json()["cards"]
+    assert len(cards) >= 2  # the safety / dose cards and the guideline card
+    return cards
+
+
+def test_order_cards_of_a_thousand_records_fit_the_default_budget_and_read_back_equal() -> None:
+    cards = _order_cards()
+    cache = EvaluationCache(DEFAULT_MB * 1024 * 1024)  # a quarter of it for order cards
+    keys = [("ordercards", "netcds-order-sign", f"record-{i}", "cabozantinib") for i in range(1000)]
+    for key in keys:
+        cache.put_json(key, cards)
+    assert all(cache.get(key) == cards for key in keys)  # none evicted, each equal to what was kept
+    # kept as objects at twice their JSON size, as before, the same budget held about a third of them
+    as_objects = len(json.dumps(cards, separators=(",", ":"))) * OBJECT_FACTOR
+    assert DEFAULT_MB * 1024 * 1024 // SMALL_SHARE // as_objects < 500
+
+
+def test_a_packed_entry_is_read_back_as_a_copy_of_its_own() -> None:
+    cache = EvaluationCache(1 << 20)
+    key = ("cards", "netcds-patient-view", "record")
+    cache.put_json(key, [{"uuid": "u1", "summary": "s", "links": []}])
+    first = cache.get(key)
+    first[0]["links"].append({"url": "https://example.org/x"})  # a caller sets its per-call link
+    assert cache.get(key) == [{"uuid": "u1", "summary": "s", "links": []}]
+
+
+def test_cards_are_only_kept_packed_and_other_kinds_never() -> None:
+    cache = EvaluationCache(1 << 20)
+    with pytest.raises(ValueError, match="put_json"):
+        cache.put(("ordercards", "x"), [], 10)
+    with pytest.raises(ValueError, match="not kept as packed"):
+        cache.put_json(("mapping", "x"), {})
+    off = EvaluationCache(0)
+    off.put_json(("cards", "x"), [])
+    assert off.get(("cards", "x")) is None

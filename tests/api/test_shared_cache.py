@@ -82,7 +82,7 @@ def test_the_service_cache_finds_evaluations_mappings_and_cards_of_another_worke
             cache_key("in", kb), CachedEvaluation(ev, body, "h", ev.guideline, ev.engine_version)
         )
         first.put(("mapping", "pf", "None"), MappedPatient.of(patient), 1000)
-        first.put(("cards", "svc", "in"), [{"uuid": "u1", "summary": "s"}], 100)
+        first.put_json(("cards", "svc", "in"), [{"uuid": "u1", "summary": "s"}])
         got = other.evaluation(cache_key("in", kb))
         assert got is not None and got.evaluation is None
         assert (got.body, got.output_hash, got.guideline, got.engine_version) == (

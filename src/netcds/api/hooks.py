@@ -394,7 +394,7 @@ def _order_check(call: _Call) -> Response:
             if faults:  # not kept: the next call tries again
                 failed += faults
             else:
-                ctx.eval_cache.put(key, built, len(canonical_json(built)) * OBJECT_FACTOR)
+                ctx.eval_cache.put_json(key, built)
         cards += built
     record_issued(call.later, ctx.store, service_id, cards)
     call.audit(

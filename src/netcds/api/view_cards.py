@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from netcds.api.context import ServiceContext
-from netcds.api.eval_cache import OBJECT_FACTOR, CacheKey, knowledge_key
+from netcds.api.eval_cache import CacheKey, knowledge_key
 from netcds.api.hook_models import SERVICES
 from netcds.evaluation import Evaluation
 from netcds.fhir.cards import EXPLANATION, patient_view_cards
 from netcds.knowledge.schema import Knowledge
-from netcds.store.canonical import canonical_json
 
 PATIENT_VIEW_SERVICES = tuple(s.id for s in SERVICES.values() if s.hook == "patient-view")
 
@@ -41,9 +40,7 @@ def keep_cards(
     template = patient_view_cards(
         evaluation, base_url=ctx.base_url, seed=f"{service_id}|{digest}", explanation_url=EXPLANATION
     )
-    ctx.eval_cache.put(
-        cards_key(ctx, service_id, digest, kb), template, len(canonical_json(template)) * OBJECT_FACTOR
-    )
+    ctx.eval_cache.put_json(cards_key(ctx, service_id, digest, kb), template)
     return template
 
 
