@@ -285,6 +285,12 @@ def table(
                 f"{total_errors} |")  # fmt: skip
     cache = res["health"].get("eval_cache") or {}
     hits = f", {cache.get('hits', 0)} hits / {cache.get('misses', 0)} misses" if cache else ""
+    kinds = cache.get("kinds") or {}
+    if kinds:  # the answering worker's: hits / shared hits / misses, kept of budget
+        hits += " (one worker: " + "; ".join(
+            f"{k} {v['hits']}/{v['shared_hits']}/{v['misses']}, {v['kept_bytes'] / 2**20:.1f} of "
+            f"{v['budget_bytes'] / 2**20:.0f} MiB" for k, v in kinds.items()
+        ) + ")"
     rows += [
         "",
         f"Concurrency {concurrency}; {distinct} distinct patients (seeded); mix: one third per endpoint; "

@@ -135,3 +135,34 @@ def test_cards_are_only_kept_packed_and_other_kinds_never() -> None:
     off = EvaluationCache(0)
     off.put_json(("cards", "x"), [])
     assert off.get(("cards", "x")) is None
+
+
+def test_health_reports_each_kind_and_a_mapping_is_weighed_by_the_record_not_the_prefetch() -> None:
+    """A real chart's prefetch carries many resources the mapping does not read (vital signs here):
+    the cache keeps the record they map to, so that is what its entry weighs."""
+    import copy
+
+    from fastapi.testclient import TestClient
+
+    from netcds.api.app import create_app
+    from netcds.api.examples import PATIENT_VIEW_EXAMPLE
+
+    body = copy.deepcopy(PATIENT_VIEW_EXAMPLE)
+    vitals = [
+        {"resource": {"resourceType": "Observation", "id": f"hr{i}", "status": "final",
+                      "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2025-01-01",
+                      "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+                      "valueQuantity": {"value": 60 + i % 40, "unit": "/min"}}}
+        for i in range(400)
+    ]  # fmt: skip
+    body["prefetch"]["observations"]["entry"] += vitals
+    assert len(json.dumps(body["prefetch"])) > 100_000
+    app = create_app(Settings(db_url="sqlite://", hooks_open=True, rate_limit_per_minute=0))
+    with TestClient(app) as client:
+        assert client.post("/cds-services/netcds-patient-view", json=body).status_code == 200
+        kinds = client.get("/api/v1/health").json()["eval_cache"]["kinds"]
+    mapping = kinds["mapping"]
+    assert mapping["entries"] == 1 and 0 < mapping["kept_bytes"] < 20_000
+    assert mapping["budget_bytes"] == DEFAULT_MB * 1024 * 1024 // SMALL_SHARE
+    assert kinds["evaluation"]["entries"] == 1 and kinds["cards"]["entries"] >= 1
+    assert all(k["misses"] >= 1 and k["hits"] == 0 for k in (mapping, kinds["evaluation"]))

@@ -174,6 +174,7 @@ class EvaluationCache:
         self.misses = 0
         self.shared_hits = 0
         self._parts: dict[str, BoundedMemo[Any]] = {}  # kind (a key's first element) -> its LRU
+        self._counts: dict[str, list[int]] = {}  # kind -> [hits, shared hits, misses]
         self._lock = threading.Lock()
 
     @property
@@ -205,13 +206,15 @@ class EvaluationCache:
         part = self._part(key[0])
         found = part.get(key)
         shared = None if found is not None else self._from_shared(key, part)
+        outcome = 0 if found is not None else 1 if shared is not None else 2
         with self._lock:
-            if found is not None:
+            if outcome == 0:
                 self.hits += 1
-            elif shared is not None:
+            elif outcome == 1:
                 self.shared_hits += 1
             else:
                 self.misses += 1
+            self._counts.setdefault(key[0], [0, 0, 0])[outcome] += 1
         return found if found is not None else shared
 
     def _from_shared(self, key: CacheKey, part: BoundedMemo[Any]) -> Any | None:
@@ -271,6 +274,24 @@ class EvaluationCache:
         if self.enabled:
             kept = value.kept()
             self.put(key, kept, len(kept.packed) + 512)
+
+    def kinds(self) -> dict[str, dict[str, int]]:
+        """Per kind: entries, kept and budget bytes, hits, shared hits and misses (for health)."""
+        with self._lock:
+            parts, counts = dict(self._parts), {k: list(v) for k, v in self._counts.items()}
+        out = {}
+        for kind in sorted(parts.keys() | counts.keys()):
+            part = parts.get(kind)
+            hits, shared, misses = counts.get(kind, [0, 0, 0])
+            out[kind] = {
+                "entries": len(part) if part is not None else 0,
+                "kept_bytes": part.size if part is not None else 0,
+                "budget_bytes": part.capacity if part is not None else 0,
+                "hits": hits,
+                "shared_hits": shared,
+                "misses": misses,
+            }
+        return out
 
     def __len__(self) -> int:
         return sum(len(p) for p in self._parts.values())

@@ -276,7 +276,7 @@ def _patient(call: _Call) -> MappedPatient:
         ("mapping", sha256_hex(text), str(as_of)),
         MappedPatient,
         call.fresh(lambda: MappedPatient.of(optional.prefetch_to_patient(prefetch, as_of)[0])),
-        lambda m: (len(text) + len(m.text)) * OBJECT_FACTOR,
+        lambda m: len(m.text) * (1 + OBJECT_FACTOR),  # its canonical JSON and the Patient (not the prefetch)
     )
     assert patient is not None
     return patient

@@ -28,7 +28,14 @@ from netcds.api.context import (
 from netcds.api.examples import BUNDLE_EXAMPLE, PATIENT_EXAMPLE
 from netcds.api.knowledge_view import knowledge_document
 from netcds.api.problems import ApiProblem, Problem, parse_json_body, read_body, read_json, validation_problem
-from netcds.api.schemas import AgentList, EvalCacheInfo, FhirEvaluation, GuidelineSummary, Health
+from netcds.api.schemas import (
+    AgentList,
+    EvalCacheInfo,
+    EvalCacheKind,
+    FhirEvaluation,
+    GuidelineSummary,
+    Health,
+)
 from netcds.errors import InputError, KnowledgeError
 from netcds.evaluation import Evaluation
 from netcds.knowledge.load import available_versions, default_knowledge_dir, load_knowledge
@@ -139,6 +146,7 @@ def health(ctx: Ctx) -> Health:
             entries=len(ctx.eval_cache),
             hits=ctx.eval_cache.hits,
             misses=ctx.eval_cache.misses,
+            kinds={k: EvalCacheKind(**v) for k, v in ctx.eval_cache.kinds().items()},
         ),
     )
 

@@ -13,11 +13,26 @@ class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class EvalCacheKind(_Out):
+    """One kind's LRU in the answering worker process (its share of ``max_mb``)."""
+
+    entries: int
+    kept_bytes: int = Field(description="the entries' weight: packed bytes, or estimated object bytes")
+    budget_bytes: int
+    hits: int = Field(description="found in this process")
+    shared_hits: int = Field(description="found in the level the workers share (serve --workers N)")
+    misses: int
+
+
 class EvalCacheInfo(_Out):
     max_mb: int = Field(description="size bound in MiB (0: the cache is off)")
     entries: int
     hits: int
     misses: int
+    kinds: dict[str, EvalCacheKind] = Field(
+        default_factory=dict,
+        description="per kind (evaluation, mapping, cards, screen, ordercards), for sizing the cache",
+    )
 
 
 class Health(_Out):
