@@ -225,7 +225,13 @@ def _record_key(body: dict[str, Any]) -> bytes:
 
 # --- the server -----------------------------------------------------------------------------------------------
 async def run(
-    url: str, n: int, concurrency: int, distinct: int, seed: int, max_seconds: float, pid: int,
+    url: str,
+    n: int,
+    concurrency: int,
+    distinct: int,
+    seed: int,
+    max_seconds: float,
+    pid: int,
     trace: Path | None = None,
 ) -> dict[str, Any]:
     _, _, netloc = address(url)
@@ -287,10 +293,15 @@ def table(
     hits = f", {cache.get('hits', 0)} hits / {cache.get('misses', 0)} misses" if cache else ""
     kinds = cache.get("kinds") or {}
     if kinds:  # the answering worker's: hits / shared hits / misses, kept of budget
-        hits += " (one worker: " + "; ".join(
-            f"{k} {v['hits']}/{v['shared_hits']}/{v['misses']}, {v['kept_bytes'] / 2**20:.1f} of "
-            f"{v['budget_bytes'] / 2**20:.0f} MiB" for k, v in kinds.items()
-        ) + ")"
+        hits += (
+            " (one worker: "
+            + "; ".join(
+                f"{k} {v['hits']}/{v['shared_hits']}/{v['misses']}, {v['kept_bytes'] / 2**20:.1f} of "
+                f"{v['budget_bytes'] / 2**20:.0f} MiB"
+                for k, v in kinds.items()
+            )
+            + ")"
+        )
     rows += [
         "",
         f"Concurrency {concurrency}; {distinct} distinct patients (seeded); mix: one third per endpoint; "
@@ -328,7 +339,9 @@ def main(argv: list[str] | None = None) -> int:
         cache = {"NETCDS_EVAL_CACHE_MB": str(args.cache_mb)} if args.cache_mb is not None else {}
         proc, url = start_server(Path(tmp), max(1, min(args.workers, 16)), cache)
         try:
-            res = asyncio.run(run(url, n, concurrency, distinct, args.seed, max_seconds, proc.pid, args.trace))
+            res = asyncio.run(
+                run(url, n, concurrency, distinct, args.seed, max_seconds, proc.pid, args.trace)
+            )
             rss = peak_rss_mb(proc.pid)
         finally:
             proc.terminate()
