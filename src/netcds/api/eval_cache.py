@@ -153,7 +153,8 @@ def unpack_json(packed: bytes) -> Any:
 
 
 PACKED_JSON = frozenset({"cards", "ordercards"})  # kinds kept as pack_json bytes (put_json)
-ENTRY_BYTES = 256  # what an entry costs beyond its packed bytes (key tuple, LRU node), rounded up
+AS_BYTES = PACKED_JSON | {"evaluation"}  # kinds whose entries are bytes, weighed as such
+ENTRY_BYTES = 512  # what an entry costs beyond its bytes (key tuple, LRU node, head), rounded up
 
 Codec = tuple[Callable[[Any], bytes], Callable[[bytes], Any]]
 PACKED_CODEC: Codec = (bytes, bytes)  # the shared level holds the packed bytes as they are
@@ -170,9 +171,6 @@ class EvaluationCache:
     def __init__(self, max_bytes: int, shared: SharedCache | None = None) -> None:
         self.max_bytes = max_bytes
         self.shared = shared  # the second level shared by the workers, when there are several
-        self.hits = 0
-        self.misses = 0
-        self.shared_hits = 0
         self._parts: dict[str, BoundedMemo[Any]] = {}  # kind (a key's first element) -> its LRU
         self._counts: dict[str, list[int]] = {}  # kind -> [hits, shared hits, misses]
         self._lock = threading.Lock()
@@ -180,6 +178,22 @@ class EvaluationCache:
     @property
     def enabled(self) -> bool:
         return self.max_bytes > 0
+
+    @property
+    def hits(self) -> int:
+        return self._total(0)
+
+    @property
+    def shared_hits(self) -> int:
+        return self._total(1)
+
+    @property
+    def misses(self) -> int:
+        return self._total(2)
+
+    def _total(self, outcome: int) -> int:
+        with self._lock:
+            return sum(c[outcome] for c in self._counts.values())
 
     @property
     def size(self) -> int:
@@ -208,12 +222,6 @@ class EvaluationCache:
         shared = None if found is not None else self._from_shared(key, part)
         outcome = 0 if found is not None else 1 if shared is not None else 2
         with self._lock:
-            if outcome == 0:
-                self.hits += 1
-            elif outcome == 1:
-                self.shared_hits += 1
-            else:
-                self.misses += 1
             self._counts.setdefault(key[0], [0, 0, 0])[outcome] += 1
         return found if found is not None else shared
 
@@ -224,11 +232,7 @@ class EvaluationCache:
         if raw is None or codec is None:
             return None
         value = codec[1](raw)
-        if key[0] in PACKED_JSON:
-            weight = len(raw) + ENTRY_BYTES
-        else:
-            weight = len(raw) * (1 if key[0] == "evaluation" else OBJECT_FACTOR)
-        part.put(key, value, weight)
+        part.put(key, value, len(raw) + ENTRY_BYTES if key[0] in AS_BYTES else len(raw) * OBJECT_FACTOR)
         return value
 
     def put(self, key: CacheKey, value: Any, size: int) -> None:
@@ -273,7 +277,7 @@ class EvaluationCache:
         """Keep the output packed, without its objects (see the module docstring)."""
         if self.enabled:
             kept = value.kept()
-            self.put(key, kept, len(kept.packed) + 512)
+            self.put(key, kept, len(kept.packed) + ENTRY_BYTES)
 
     def kinds(self) -> dict[str, dict[str, int]]:
         """Per kind: entries, kept and budget bytes, hits, shared hits and misses (for health)."""
