@@ -263,7 +263,7 @@ def test_patient_view_shows_continue_for_a_functional_tumor(
     card = guideline_cards(call(open_client, PV, prefetch()))[0]
     assert "footnote a: continue the SSA" in card["summary"]
     assert "*continue the SSA*" in card["detail"]
-    assert "functional tumor" in card["detail"] and "hormone control" in card["detail"]
+    assert "functional tumor" in card["detail"] and "lists continuing octreotide LAR" in card["detail"]
 
 
 def test_no_ssa_plan_line_when_footnote_a_gives_no_action() -> None:

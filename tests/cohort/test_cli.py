@@ -34,13 +34,16 @@ def test_synth_then_audit_writes_every_output(tmp_path: Path) -> None:
 
 
 def test_out_of_scope_is_its_own_group_outside_the_concordance_share(tmp_path: Path) -> None:
-    """5.2024-r4 (the default) moves the decision points no encoded table can judge to out_of_scope; an audit
-    with --guideline-version 5.2024-r3 keeps that release's verdicts. out_of_scope is in neither the
+    """5.2024-r4 (and later releases) moves the decision points no encoded table can judge to out_of_scope; an
+    audit with --guideline-version 5.2024-r3 keeps that release's verdicts. out_of_scope is in neither the
     numerator nor the denominator of the concordance share, and the report shows it as its own group."""
     cohort = tmp_path / "cohort.ndjson"
     assert runner.invoke(app, ["synth", "--n", "600", "--seed", "7", "--out", str(cohort)]).exit_code == 0
     runs = {}
-    for name, extra in (("r4", []), ("r3", ["--guideline-version", "5.2024-r3"])):
+    for name, extra in (
+        ("r4", ["--guideline-version", "5.2024-r4"]),
+        ("r3", ["--guideline-version", "5.2024-r3"]),
+    ):
         res = runner.invoke(app, ["cohort", "audit", str(cohort), "--out", str(tmp_path / name), *extra])
         assert res.exit_code == 0, res.output
         runs[name] = json.loads((tmp_path / name / "summary.json").read_text())

@@ -135,3 +135,25 @@ def test_release_r4_moves_only_verdicts_where_no_table_applies(tmp_path: Path) -
         (text,) = change.changes
         before, _, after = text.removeprefix("scope_exclusions ").partition(" -> ")
         assert before == "-" and set(after.split(", ")) <= marked, text
+
+
+def test_release_r5_moves_only_the_ssa_entries_towards_eligible(tmp_path: Path) -> None:
+    """5.2024-r5 asks footnote a for an SSA course the disease progressed on, not any course: the same
+    octreotide LAR / lanreotide entries r3 made conditional move, and only away from not eligible (to
+    eligible, or to needs data where the course's progression is not recorded); no setting moves."""
+    path = tmp_path / "cohort.ndjson"
+    write_cohort(synth_records(3000, seed=11), path)
+    result = diff_versions(path, load_knowledge("5.2024-r4"), load_knowledge("5.2024-r5"))
+    assert (result.compared, result.rejects) == (3000, 0) and len(result.changed) > 20
+    ssa_entries = {"gi.ssa", "lung.ssa", "pancreas.ssa_sstr_positive", "pancreas.ssa_sstr_negative"}
+    allowed = {("not_eligible", "eligible"), ("not_eligible", "needs_data"), ("needs_data", "eligible")}
+    moves = set()
+    for change in result.changed:
+        assert change.setting_from == change.setting_to
+        assert change.verdict_from == change.verdict_to or change.verdict_to in ("concordant", "needs_data")
+        for text in change.changes:
+            entry, _, move = text.partition(": status ")
+            before, _, after = move.partition(" -> ")
+            assert entry in ssa_entries and (before, after) in allowed, text
+            moves.add((before, after))
+    assert ("not_eligible", "eligible") in moves

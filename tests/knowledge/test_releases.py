@@ -1,4 +1,4 @@
-"""Knowledge releases: 5.2024-r4 (the default), 5.2024-r3 and 5.2024-r2 re-encode NCCN NET V.5.2024; the
+"""Knowledge releases: 5.2024-r5 (the default) and 5.2024-r2 to r4 re-encode NCCN NET V.5.2024; the
 earlier releases stay loadable as released.
 
 Each change of a release (its manifest's ``changes``) is tested here against the release it replaces,
@@ -14,10 +14,10 @@ import yaml
 
 from netcds import load_knowledge
 from netcds.knowledge.load import DEFAULT_VERSION, available_versions, default_knowledge_dir
-from tests.conftest import g3, gi, lung, opt, pancreas, run
+from tests.conftest import g3, gi, lung, merge, opt, pancreas, run
 
 R1, R2, R3 = load_knowledge("5.2024"), load_knowledge("5.2024-r2"), load_knowledge("5.2024-r3")
-R4 = load_knowledge("5.2024-r4")
+R4, R5 = load_knowledge("5.2024-r4"), load_knowledge("5.2024-r5")
 SCOPE_MARKED = {
     "poorly_differentiated",
     "resectable_g12",
@@ -28,12 +28,13 @@ SCOPE_MARKED = {
 
 
 def test_default_is_the_newest_release_of_the_same_guideline_version():
-    assert DEFAULT_VERSION == "5.2024-r4" and load_knowledge() is R4
+    assert DEFAULT_VERSION == "5.2024-r5" and load_knowledge() is R5
     assert (R1.version, R1.release, R1.manifest.replaces) == ("5.2024", "5.2024", None)
     assert (R2.version, R2.release, R2.manifest.replaces) == ("5.2024", "5.2024-r2", "5.2024")
     assert (R3.version, R3.release, R3.manifest.replaces) == ("5.2024", "5.2024-r3", "5.2024-r2")
     assert (R4.version, R4.release, R4.manifest.replaces) == ("5.2024", "5.2024-r4", "5.2024-r3")
-    assert (len(R2.manifest.changes), len(R3.manifest.changes), len(R4.manifest.changes)) == (5, 2, 3)
+    assert (R5.version, R5.release, R5.manifest.replaces) == ("5.2024", "5.2024-r5", "5.2024-r4")
+    assert [len(kb.manifest.changes) for kb in (R2, R3, R4, R5)] == [5, 2, 3, 1]
 
 
 def test_the_first_release_is_unchanged():
@@ -41,6 +42,7 @@ def test_the_first_release_is_unchanged():
     assert R1.digest == "77b4e68f92ec1b36"
     assert R2.digest == "7bef4424f74a5b55"
     assert R3.digest == "e3ad2d4c5b7d4ae2"
+    assert R4.digest == "ebeadd7943ec76e1"
 
 
 @pytest.mark.parametrize("folder", available_versions())
@@ -53,8 +55,8 @@ def test_evaluation_names_version_and_release():
     ev = run(gi())
     assert (ev.guideline.version, ev.guideline.release, ev.guideline.digest) == (
         "5.2024",
-        "5.2024-r4",
-        R4.digest,
+        "5.2024-r5",
+        R5.digest,
     )
     old = run(gi(), R1)
     assert (old.guideline.version, old.guideline.release) == ("5.2024", "5.2024")
@@ -165,6 +167,88 @@ def test_r4_g3_favorable_resectable_exclusion_says_the_source_gives_no_guidance(
     assert [o.entry_id for o in run(p).options] == [o.entry_id for o in run(p, R3).options] == []
 
 
-def test_bundled_folders_are_the_four_releases():
-    assert available_versions() == ["5.2024", "5.2024-r2", "5.2024-r3", "5.2024-r4"]
+def test_bundled_folders_are_the_five_releases():
+    assert available_versions() == ["5.2024", "5.2024-r2", "5.2024-r3", "5.2024-r4", "5.2024-r5"]
     assert all((Path(default_knowledge_dir()) / "nccn-net" / v).is_dir() for v in available_versions())
+
+
+# ---- 5.2024-r5: footnote a speaks of an SSA course the disease progressed on ----------------------------
+SSA_IDS = {"gi.ssa", "lung.ssa", "pancreas.ssa_sstr_positive", "pancreas.ssa_sstr_negative"}
+
+
+def _ssa_course(**line):
+    return [{"agent": "lanreotide", "dose_mg": 120, "interval_days": 28, "start": "2018-01-10", **line}]
+
+
+def _ssa_and_plan(record, kb=None):
+    ev = run(record, kb)
+    entry = next(o for o in ev.options if o.entry_id in SSA_IDS)
+    return entry, ev.ssa_plan
+
+
+@pytest.mark.parametrize("make", [gi, lung, pancreas])
+def test_r5_a_course_stopped_without_progression_does_not_trigger_footnote_a(make):
+    stopped = make(
+        treatments=_ssa_course(end="2019-03-01", progressed=False, stop_reason="patient_choice"),
+        disease={"status": "progressive", "progression_clinically_significant": True},
+    )
+    entry, plan = _ssa_and_plan(stopped)
+    assert entry.status == "eligible" and plan.action == "not_applicable"
+    assert any("progression on octreotide LAR or lanreotide" in r for r in plan.reasons)
+    assert not any(r.startswith("Not met: footnote a") for r in entry.reasons)
+    old_entry, old_plan = _ssa_and_plan(stopped, R4)  # r4: any course in the history
+    assert old_entry.status == "not_eligible" and old_plan.action == "discontinue"
+
+
+@pytest.mark.parametrize("make", [gi, lung, pancreas])
+@pytest.mark.parametrize(
+    "line",
+    [
+        {"end": "2024-06-01", "progressed": True},  # progression recorded on a stopped course
+        {"end": "2024-06-01", "stop_reason": "progression"},
+        {},  # ongoing while the disease is progressing: progression on it
+    ],
+)
+def test_r5_significant_progression_on_the_ssa_still_stops_it_for_a_non_functional_tumor(make, line):
+    record = make(treatments=_ssa_course(**line))
+    entry, plan = _ssa_and_plan(record)
+    assert entry.status == "not_eligible" and plan.action == "discontinue"
+    assert any(r.startswith("Not met: footnote a") for r in entry.reasons)
+    functional = merge(record, {"tumor": {"functional": True}})
+    entry, plan = _ssa_and_plan(functional)
+    assert entry.status != "not_eligible" and plan.action == "continue"
+
+
+def test_r5_a_course_whose_progression_is_not_recorded_is_needs_data_naming_it():
+    record = gi(treatments=_ssa_course(end="2022-05-01"))  # stopped, neither progression nor reason recorded
+    entry, plan = _ssa_and_plan(record)
+    assert entry.status == "needs_data" and "treatments[0].progressed" in entry.missing
+    assert plan.action == "needs_data" and plan.missing == ["treatments[0].progressed"]
+    assert _ssa_and_plan(record, R4)[1].action == "discontinue"  # r4 read the course as enough
+
+
+def test_r5_above_label_qualifier_follows_the_same_course_test():
+    stopped = gi(
+        treatments=_ssa_course(end="2019-03-01", progressed=False, stop_reason="patient_choice"),
+        disease={"status": "progressive", "progression_clinically_significant": True},
+    )
+    q5 = [q for q in opt(run(stopped), "gi.ssa_above_label").qualifiers if q.footnote == "a"]
+    q4 = [q for q in opt(run(stopped, R4), "gi.ssa_above_label").qualifiers if q.footnote == "a"]
+    assert [q.met for q in q5] == [True] and [q.met for q in q4] == [False]
+
+
+def test_r5_changes_only_the_footnote_a_course_test():
+    assert (R5.footnotes, R5.principles, R5.exclusions) == (R4.footnotes, R4.principles, R4.exclusions)
+    assert R5.manifest.references == R4.manifest.references
+    changed = set()
+    for t5, t4 in zip(R5.tables, R4.tables, strict=True):
+        assert t4.ssa_plan_course is None
+        assert (t5.ssa_plan_course is not None) == (t5.ssa_plan_footnote is not None)
+        assert t5.model_copy(update={"columns": [], "ssa_plan_course": None}) == t4.model_copy(
+            update={"columns": []}
+        )
+        for c5, c4 in zip(t5.columns, t4.columns, strict=True):
+            assert [e.id for e in c5.entries] == [e.id for e in c4.entries]
+            changed |= {e5.id for e5, e4 in zip(c5.entries, c4.entries, strict=True) if e5 != e4}
+    above = {"gi.ssa_above_label", "lung.ssa_above_label", "pancreas.ssa_above_label"}
+    assert changed == SSA_IDS | above

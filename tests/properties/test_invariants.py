@@ -118,21 +118,22 @@ def test_ssa_plan_follows_footnote_a(record):
         return
     if ev.setting.table is None:
         return
-    on_ssa = p.treatments is None or any(
-        t.agent in ("octreotide_lar", "lanreotide", "ssa", "ssa_above_label") for t in p.treatments
-    )
+    # 5.2024-r5: the course footnote a speaks of is one the disease progressed on (ongoing while progressing)
+    course = facts.get("derived.progressed_on_ssa")
     significant = p.disease.progression_clinically_significant
     functional = facts.get("derived.functional")
     if (
-        not on_ssa
+        course is False
         or significant is False
         or (significant is None and facts.get("derived.progressive") is False)
     ):
         assert plan == "not_applicable"
     elif significant is None or functional is None:
         assert plan == "needs_data" and ev.ssa_plan.missing
-    elif p.treatments is None:  # unknown is not false: whether an SSA is given is not recorded
-        assert plan == "needs_data" and ev.ssa_plan.missing == ["treatments"]
+    elif course is None:  # unknown is not false: a course whose progression is not recorded
+        assert plan == "needs_data"
+        assert ev.ssa_plan.missing == list(facts.missing_for("derived.progressed_on_ssa"))
+        assert p.treatments is not None or ev.ssa_plan.missing == ["treatments"]
     else:
         assert plan == ("continue" if functional else "discontinue")
 

@@ -8,6 +8,7 @@ from netcds.evaluation import SourceRef, SsaPlan
 from netcds.facts import SSA_AGENTS, Facts, treatment_agents
 from netcds.field_labels import agent_name
 from netcds.knowledge.schema import Knowledge, Table
+from netcds.logic.evaluate import evaluate
 
 
 def _current_ssa(facts: Facts) -> str:
@@ -22,6 +23,19 @@ def _current_ssa(facts: Facts) -> str:
         return f"currently on {agent_name(ongoing[-1].agent)}"
     last = max(ssa, key=lambda t: t.end or t.start or date.min)
     return f"{agent_name(last.agent)} already stopped{f' on {last.end}' if last.end else ''}"
+
+
+def _course(table: Table, facts: Facts) -> tuple[bool | None, str, list[str]]:
+    """Is there an SSA course the footnote speaks of? (value, why in words, fields that would decide)."""
+    ts = facts.patient.treatments
+    if table.ssa_plan_course is None:  # the releases before 5.2024-r5: any recorded course
+        if ts is None:
+            return None, "whether octreotide LAR or lanreotide is being given is not recorded", ["treatments"]
+        given = any(SSA_AGENTS.intersection(treatment_agents(t)) for t in ts)
+        return given, "" if given else "the recorded history has none", []
+    out = evaluate(table.ssa_plan_course, facts)
+    why = "; ".join(f.detail for f in out.findings() if f.detail)
+    return out.value, why, list(out.missing)
 
 
 def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
@@ -49,16 +63,19 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
     )
     current = _current_ssa(facts)
     fwhy = facts.why("derived.functional")
-    ts = facts.patient.treatments
-    if ts is not None and not any(SSA_AGENTS.intersection(treatment_agents(t)) for t in ts):
+    course, course_why, course_missing = _course(table, facts)
+    if course is False:
+        concerns = (
+            "a patient receiving octreotide LAR or lanreotide"
+            if table.ssa_plan_course is None
+            else "progression on octreotide LAR or lanreotide"
+        )
         return SsaPlan(
             action="not_applicable",
             footnote=letter,
             source=src,
-            reasons=[
-                f"Footnote {letter} concerns a patient receiving octreotide LAR or lanreotide; "
-                "the recorded history has none."
-            ],
+            reasons=[f"Footnote {letter} concerns {concerns}; {course_why}."]
+            + ([current] if table.ssa_plan_course is not None else []),
         )
     significant = facts.get("disease.progression_clinically_significant")
     progressive = facts.get("derived.progressive")
@@ -104,27 +121,29 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
                 current,
             ],
         )
-    if ts is None:  # unknown is not false: whether an SSA is being given decides if there is one to stop
+    kind = "functional" if functional else "non-functional"
+    what = "continuing" if functional else "discontinuing"
+    if course is None:  # unknown is not false: whether there is an SSA course it speaks of decides the plan
         return SsaPlan(
             action="needs_data",
             footnote=letter,
             source=src,
-            missing=["treatments"],
+            missing=course_missing,
             reasons=[
-                f"Clinically significant progression in a {'functional' if functional else 'non-functional'} "
-                f"tumor ({fwhy}): if octreotide LAR or lanreotide is being given, footnote {letter} says to "
-                f"{'continue' if functional else 'stop'} it; whether it is, is not recorded.",
+                f"Clinically significant progression in a {kind} tumor ({fwhy}): footnote {letter} lists "
+                f"{what} octreotide LAR or lanreotide for a {kind} tumor; {course_why}.",
                 current,
             ],
         )
+    on = "" if table.ssa_plan_course is None else f" ({course_why})"
     if functional:
         return SsaPlan(
             action="continue",
             footnote=letter,
             source=src,
             reasons=[
-                f"Clinically significant progression in a functional tumor ({fwhy}): "
-                "keep the SSA for hormone control.",
+                f"Clinically significant progression{on} in a functional tumor ({fwhy}): footnote "
+                f"{letter} lists continuing octreotide LAR or lanreotide for a functional tumor.",
                 "The SSA may be combined with whichever next option is chosen.",
                 current,
             ],
@@ -134,7 +153,8 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
         footnote=letter,
         source=src,
         reasons=[
-            f"Clinically significant progression in a non-functional tumor ({fwhy}): stop the SSA.",
+            f"Clinically significant progression{on} in a non-functional tumor ({fwhy}): footnote {letter} "
+            "lists discontinuing octreotide LAR or lanreotide for a non-functional tumor.",
             current,
         ],
     )

@@ -102,6 +102,9 @@ class Table(_Data):
     applies_when: Cond
     title_footnotes: list[str] = Field(default_factory=list)
     ssa_plan_footnote: str | None = None
+    # the SSA course the plan's footnote speaks of (5.2024-r5: progression on it); None (the releases
+    # before r5): any recorded octreotide LAR / lanreotide course
+    ssa_plan_course: Cond = None
     principles: list[str] = Field(default_factory=list)
     # pages the table refers to beyond its entries' own ``see`` (None: the engine's list for 5.2024)
     see: list[str] | None = None
@@ -198,7 +201,7 @@ class Knowledge(_Data):
 
     @property
     def release(self) -> str:
-        """The knowledge release: the folder that selects exactly this data (e.g. 5.2024-r4)."""
+        """The knowledge release: the folder that selects exactly this data (e.g. 5.2024-r5)."""
         return self.manifest.release or self.manifest.version
 
     def table(self, table_id: str) -> Table:
