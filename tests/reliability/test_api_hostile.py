@@ -146,6 +146,40 @@ def test_unicode_and_non_finite_edge_cases_are_422_and_escaped(
         problem(post_raw(client, path, raw), 422, field)
 
 
+def _hook_text_with(hook: str, marker: float, literal: str) -> bytes:
+    """A valid hook request whose one number ``marker`` (unique in the text) is written as ``literal``."""
+    if hook == "patient-view":
+        data = prefetch()
+        for res in [e["resource"] for b in data.values() if isinstance(b, dict) for e in b.get("entry", [])]:
+            if res.get("id") == "o-ki67":
+                res["valueQuantity"]["value"] = marker
+        body = hook_request(hook, prefetch_data=data, hookInstance=INSTANCE)
+    else:
+        body = hook_request(
+            hook, prefetch_data=prefetch(), drafts=[draft_cabozantinib(marker)], hookInstance=INSTANCE
+        )
+    text = json.dumps(body)
+    assert text.count(repr(marker)) >= 1
+    return text.replace(repr(marker), literal).encode()
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "-1E+999", "1" * 400 + ".5"])
+@pytest.mark.parametrize(
+    ("path", "hook", "field"),
+    [
+        (VIEW, "patient-view", "valueQuantity.value"),
+        (ORDER, "order-sign", "doseQuantity.value"),
+    ],
+)
+def test_a_non_finite_number_in_a_hook_request_is_422_naming_it(
+    client: TestClient, path: str, hook: str, field: str, literal: str
+) -> None:
+    body = problem(post_raw(client, path, _hook_text_with(hook, 123.4567, literal)), 422, field, "finite")
+    assert body["title"] == "Invalid hook request"
+    # the same request with a finite number is answered
+    assert post_raw(client, path, _hook_text_with(hook, 123.4567, "8")).status_code == 200
+
+
 def test_rtl_and_other_printable_unicode_in_free_text_is_accepted(client: TestClient) -> None:
     rec = patient_record(id="\u202eEVIL\u200f \u05e9\u05dc\u05d5\u05dd \U0001f600")
     r = client.post(EVALUATE, json=rec)

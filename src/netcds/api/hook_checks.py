@@ -3,6 +3,8 @@ must be about the context patient; a refusal is a 422 problem naming the one fie
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +12,28 @@ from netcds.api.orders import DraftMedication
 from netcds.api.problems import ApiProblem
 from netcds.errors import InputError
 from netcds.fhir.read import patient_id as patient_id_of
+
+# what a non-finite number can look like in a body: NaN / Infinity (not JSON, but Python's parser takes
+# them) or a literal too large for a float (an exponent of 3+ digits, or 300+ digits in a row)
+_MAYBE_NOT_FINITE = re.compile(rb"NaN|Infinity|[eE][+-]?[0-9]{3}|[0-9]{300}")
+
+
+def check_finite(raw_body: bytes | None, data: Any, prefix: str = "") -> None:
+    """Every number of a hook request (or of a record fetched for it) must be finite: FHIR decimals are,
+    and a NaN or an infinity would otherwise fail deep inside (the canonical prefetch text cannot hold
+    it). Walks the parsed data only when its text (if given) could hold one."""
+    if raw_body is not None and not _MAYBE_NOT_FINITE.search(raw_body):
+        return
+    stack: list[tuple[str, Any]] = [(prefix, data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            shown = "NaN" if math.isnan(node) else ("Infinity" if node > 0 else "-Infinity")
+            raise invalid_hook(path or "<json>", f"must be a finite number (got {shown})")
+        if isinstance(node, dict):
+            stack += [(f"{path}.{k}" if path else str(k), v) for k, v in reversed(node.items())]
+        elif isinstance(node, list):
+            stack += [(f"{path}[{i}]", v) for i, v in reversed(list(enumerate(node)))]
 
 
 def check_context_patient(patient_id: Any, prefetch: Mapping[str, Any]) -> None:

@@ -29,6 +29,7 @@ from netcds.api.examples import FEEDBACK_EXAMPLE, ORDER_SIGN_EXAMPLE, PATIENT_VI
 from netcds.api.hook_checks import (
     check_context_patient,
     check_draft_subjects,
+    check_finite,
     invalid_hook,
     order_targets,
 )
@@ -155,6 +156,7 @@ async def call_service(service_id: ServiceId, request: Request) -> Response:
 
     def parse() -> tuple[Any, HookRequest]:
         data = parse_json_body(raw_body)
+        check_finite(raw_body, data)
         try:
             return data, HookRequest.model_validate(data)
         except ValidationError as exc:
@@ -268,6 +270,8 @@ def _patient(call: _Call) -> MappedPatient:
         # a live hook reads the record as of today (UTC), so ages and "within 3 weeks" checks can be
         # assessed; the date is part of the stored input (Patient.as_of), so a replay stays exact
         as_of = datetime.now(UTC).date() if ctx.settings.hooks_as_of_today else None
+        if ctx.settings.fhir_fetch:  # what the FHIR server sent was not in the checked request body
+            check_finite(None, prefetch, "prefetch")
         check_context_patient(call.req.context.get("patientId"), prefetch)
         return prefetch, canonical_json(prefetch), as_of
 
