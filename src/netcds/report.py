@@ -56,6 +56,10 @@ def _option_cell(o: Option, verbose: bool = False) -> RenderableType:
         lines.append(Text("• " + r, style=style if not r.startswith("Qualifier") else "dim"))
     if o.category_basis:
         lines.append(Text("Category: " + o.category_basis[0], style="dim"))
+    if o.category_missing:  # a higher category depends on data not recorded: the shown one is not settled
+        for more in o.category_basis[1:]:
+            lines.append(Text("Category not settled: " + more, style="yellow"))
+        lines.append(Text("Category depends on: " + ", ".join(o.category_missing), style="yellow"))
     if o.missing:
         lines.append(Text("Missing: " + ", ".join(o.missing), style="yellow"))
     if o.history is not None and o.history.received:

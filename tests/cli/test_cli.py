@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from netcds.cli import app
-from tests.conftest import gi
+from tests.conftest import gi, pancreas
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "patients" / "small_bowel_after_ssa.json"
@@ -46,6 +46,20 @@ def test_evaluate_text_report_groups_by_tier():
     assert out.index("Preferred") < out.index("Useful in certain circumstances")
     assert "PRRT with lutetium Lu 177 dotatate" in out and "cat 1" in out and "ELIGIBLE" in out
     assert "SSA plan" in out and "discontinue" in out
+
+
+def test_text_report_says_when_a_higher_category_waits_on_missing_data(tmp_path):
+    # pancreas everolimus/sunitinib are category 1 for progressive disease; the status is not recorded
+    record = pancreas(disease={"status": ...})
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    res = runner.invoke(app, ["evaluate", str(path)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    unsettled = [ln for ln in res.stdout.splitlines() if "Category not settled: would be category 1" in ln]
+    depends = [ln for ln in res.stdout.splitlines() if "Category depends on: disease.status" in ln]
+    assert len(unsettled) == len(depends) == 2  # everolimus and sunitinib, not the other options
+    settled = runner.invoke(app, ["evaluate", "-"], input=json.dumps(pancreas()), env={"COLUMNS": "200"})
+    assert "Category not settled" not in settled.stdout
 
 
 def test_same_input_gives_byte_identical_json():
