@@ -324,3 +324,15 @@ def test_resources_of_several_patients_without_a_patient_resource() -> None:
         bundle_to_patient(wrap(PRIMARY, other), as_of=AS_OF)
     assert err.value.field == "entry"
     assert "several patients" in err.value.message
+
+
+def test_a_primary_about_another_patient_is_named_as_set_aside_not_as_missing() -> None:
+    other = copy.deepcopy(PRIMARY)
+    other["subject"] = {"reference": "Patient/someone-else"}
+    with pytest.raises(FhirMappingError) as err:
+        bundle_to_patient(wrap(PATIENT, other), as_of=AS_OF)
+    assert err.value.field == "tumor.primary_site"
+    assert "about another patient were set aside" in str(err.value)
+    with pytest.raises(FhirMappingError) as err:  # nothing set aside: the plain message
+        bundle_to_patient(wrap(PATIENT), as_of=AS_OF)
+    assert "no primary cancer condition in the input" in str(err.value)

@@ -346,3 +346,22 @@ def test_no_server_error_was_logged(client: TestClient, caplog: pytest.LogCaptur
         for raw in (b"{}", b"[]", b'{"tumor": null}', b'{"context": {}}', b"\x00"):
             assert post_raw(client, path, raw).status_code < 500
     assert not [r for r in caplog.records if "unhandled error" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    ("value", "says"), [(5, "must be a string"), ([], "must be a string"), ("", "required")]
+)
+def test_context_patient_id_of_the_wrong_type_is_named_as_such(
+    client: TestClient, value: Any, says: str
+) -> None:
+    body = hook_request("patient-view", prefetch_data=prefetch(), hookInstance=INSTANCE)
+    body["context"]["patientId"] = value
+    problem(client.post(VIEW, json=body), 422, "context.patientId", says)
+
+
+@pytest.mark.parametrize("literal", ["NaN", "1e400", "-Infinity"])
+def test_a_non_finite_number_in_a_fhir_bundle_is_422_naming_it(client: TestClient, literal: str) -> None:
+    text = json.dumps(prefetch()["observations"]).replace('"value": 8,', f'"value": {literal},', 1)
+    assert literal in text
+    body = problem(post_raw(client, FHIR, text.encode()), 422, "valueQuantity.value", "finite")
+    assert body["errors"][0]["field"].startswith("entry[")

@@ -20,6 +20,7 @@ from netcds.api.auth import LOCAL, Principal, TokenVerifier
 from netcds.api.eval_cache import CachedEvaluation, EvaluationCache, cache_key
 from netcds.api.problems import ApiProblem
 from netcds.engine import evaluate
+from netcds.errors import KnowledgeError
 from netcds.evaluation_json import evaluation_json
 from netcds.knowledge.load import available_versions, load_knowledge
 from netcds.knowledge.schema import Knowledge
@@ -56,7 +57,15 @@ class ServiceContext:
                     f"{', '.join(available_versions(guideline)) or 'none'}",
                     kind="unknown-guideline",
                 )
-            found = self._knowledge[(guideline, v)] = load_knowledge(v, guideline)
+            try:
+                found = self._knowledge[(guideline, v)] = load_knowledge(v, guideline)
+            except KnowledgeError as exc:  # installed but unreadable: the service's fault, said plainly
+                where, what = exc.problems[0] if exc.problems else ("", "invalid")
+                raise ApiProblem(
+                    503,
+                    f"knowledge {guideline} {v} cannot be loaded ({where}: {what})",
+                    kind="knowledge-unavailable",
+                ) from None
         return found
 
     def has_knowledge(self, version: str | None = None, guideline: str = "nccn-net") -> bool:

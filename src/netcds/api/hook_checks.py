@@ -3,13 +3,12 @@ must be about the context patient; a refusal is a 422 problem naming the one fie
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from netcds.api.orders import DraftMedication
-from netcds.api.problems import ApiProblem
+from netcds.api.problems import ApiProblem, first_non_finite
 from netcds.errors import InputError
 from netcds.fhir.read import patient_id as patient_id_of
 
@@ -24,16 +23,21 @@ def check_finite(raw_body: bytes | None, data: Any, prefix: str = "") -> None:
     it). Walks the parsed data only when its text (if given) could hold one."""
     if raw_body is not None and not _MAYBE_NOT_FINITE.search(raw_body):
         return
-    stack: list[tuple[str, Any]] = [(prefix, data)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, float) and not math.isfinite(node):
-            shown = "NaN" if math.isnan(node) else ("Infinity" if node > 0 else "-Infinity")
-            raise invalid_hook(path or "<json>", f"must be a finite number (got {shown})")
-        if isinstance(node, dict):
-            stack += [(f"{path}.{k}" if path else str(k), v) for k, v in reversed(node.items())]
-        elif isinstance(node, list):
-            stack += [(f"{path}[{i}]", v) for i, v in reversed(list(enumerate(node)))]
+    found = first_non_finite(data, prefix)
+    if found is not None:
+        raise invalid_hook(found[0], f"must be a finite number (got {found[1]})")
+
+
+def check_patient_id(value: Any) -> None:
+    """``context.patientId`` names the chart: required, a non-empty string (a FHIR id)."""
+    if value is None or value == "":
+        raise invalid_hook(
+            "context.patientId", "required (the FHIR id of the patient)", "context.patientId: required"
+        )
+    if not isinstance(value, str):
+        raise invalid_hook(
+            "context.patientId", f"must be a string (the FHIR id of the patient), got {type(value).__name__}"
+        )
 
 
 def check_context_patient(patient_id: Any, prefetch: Mapping[str, Any]) -> None:

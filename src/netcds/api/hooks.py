@@ -30,6 +30,7 @@ from netcds.api.hook_checks import (
     check_context_patient,
     check_draft_subjects,
     check_finite,
+    check_patient_id,
     invalid_hook,
     order_targets,
 )
@@ -171,11 +172,7 @@ async def call_service(service_id: ServiceId, request: Request) -> Response:
                 f"must be '{definition.hook}'",
                 f"service {service_id} answers the '{definition.hook}' hook, not '{req.hook}'",
             )
-        patient_id = req.context.get("patientId")
-        if not isinstance(patient_id, str) or not patient_id:
-            raise invalid_hook(
-                "context.patientId", "required (the FHIR id of the patient)", "context.patientId: required"
-            )
+        check_patient_id(req.context.get("patientId"))
         raw = data if isinstance(data, dict) else {}
         call = _Call(request, ctx, who, service_id, req, raw, later, inline, scratch)
         return _patient_view(call) if definition.hook == "patient-view" else _order_check(call)

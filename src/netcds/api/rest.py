@@ -27,7 +27,15 @@ from netcds.api.context import (
 )
 from netcds.api.examples import BUNDLE_EXAMPLE, PATIENT_EXAMPLE
 from netcds.api.knowledge_view import knowledge_document
-from netcds.api.problems import ApiProblem, Problem, parse_json_body, read_body, read_json, validation_problem
+from netcds.api.problems import (
+    ApiProblem,
+    Problem,
+    first_non_finite,
+    parse_json_body,
+    read_body,
+    read_json,
+    validation_problem,
+)
 from netcds.api.schemas import (
     AgentList,
     EvalCacheInfo,
@@ -218,6 +226,11 @@ async def evaluate_fhir(
             errors=[("resourceType", "must be 'Bundle'")],
         )
 
+    if (odd := first_non_finite(data)) is not None:  # a FHIR decimal is finite: say so, by its path
+        message = f"must be a finite number (got {odd[1]})"
+        raise ApiProblem(
+            422, f"{odd[0]}: {message}", kind="validation", title="Invalid input", errors=[(odd[0], message)]
+        )
     day = _iso_date(as_of)
 
     def work() -> Response:

@@ -177,6 +177,11 @@ def _build(ctx: Ctx, out: dict[str, Any]) -> Patient:
             if not any(m.field.startswith("tumor.") for m in ctx.report.mapped)
             else "primary site not recorded"
         )
+        if ctx.excluded and why.startswith("no primary"):  # one may be among those set aside
+            why = (
+                f"no primary cancer condition about the patient mapped ({len(ctx.excluded)} resource(s) "
+                "about another patient were set aside; see the mapping report)"
+            )
         raise FhirMappingError(
             "tumor.primary_site",
             f"{why}; netcds needs the primary site of a neuroendocrine tumor "
