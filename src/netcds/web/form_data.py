@@ -146,6 +146,19 @@ def _reject_unknown(form: FormLike, schema: FormSchema, state: FormState) -> Non
         state.general_errors.append(f"{printable(name, 80)}: unknown field (not in the contract); not used")
 
 
+def _reject_repeated(form: FormLike, schema: FormSchema, state: FormState) -> None:
+    """A one-value field posted twice is an error (which value is meant is unknown), as a key given twice
+    in JSON is: never resolved silently by keeping one of them."""
+    multi = {path for path, f in schema.fields.items() if f.kind == "multi"}
+    for name in dict.fromkeys(form):
+        if name in multi or name in FORM_CONTROLS or name.endswith(NONE_SUFFIX):
+            continue
+        if len(form.getlist(name)) > 1:
+            state.general_errors.append(
+                f"{printable(name, 80)}: sent more than once; which value is meant is unknown"
+            )
+
+
 def read_form(form: FormLike, remove: tuple[str, int] | None = None) -> tuple[dict[str, Any], FormState]:
     """The record the form describes and the form state to redraw it (values renumbered, rows compacted).
 
@@ -156,6 +169,7 @@ def read_form(form: FormLike, remove: tuple[str, int] | None = None) -> tuple[di
     state = FormState()
     data: dict[str, Any] = {}
     _reject_unknown(form, schema, state)
+    _reject_repeated(form, schema, state)
     for path, f in schema.fields.items():
         if f.kind == "multi":
             chosen = [str(v) for v in form.getlist(path) if str(v)]
