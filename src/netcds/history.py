@@ -2,7 +2,9 @@
 
 SSA dose levels follow the guideline's footnotes e and h (NE-H): standard is
 octreotide LAR 20-30 mg or lanreotide 120 mg every 4 weeks; above-label goes
-up to octreotide LAR 60 mg monthly or lanreotide 120 mg every 14 days.
+up to octreotide LAR 60 mg monthly or lanreotide 120 mg every 14 days. A lower
+dose, or a longer interval, is below the standard (footnote h's "progression on
+standard SSA doses" is then not met: the standard dose was not given).
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 from netcds.field_labels import agent_name
 from netcds.patient import Treatment
 
-# a 4-weekly schedule, allowing the usual few days either side
+# a 4-weekly schedule, allowing the usual few days either side; more than a week late by plan (e.g.
+# every 6 or 8 weeks) is a longer schedule than the standard (a netcds convention, docs/sequencing.md)
 STANDARD_MIN_INTERVAL_DAYS = 26
+STANDARD_MAX_INTERVAL_DAYS = 35
 STANDARD_DOSE_CEILING_MG = {"octreotide_lar": 30.0, "lanreotide": 120.0}
+STANDARD_DOSE_FLOOR_MG = {"octreotide_lar": 20.0, "lanreotide": 120.0}
 
 
 def ssa_dose_level(t: Treatment) -> tuple[str | None, str]:
-    """Return ('standard' | 'above_label' | None, why) for an SSA line."""
+    """Return ('standard' | 'above_label' | 'below_standard' | None, why) for an SSA line."""
     if t.agent == "ssa":
         return "standard", "recorded as standard-dose SSA"
     if t.agent == "ssa_above_label":
@@ -29,6 +34,11 @@ def ssa_dose_level(t: Treatment) -> tuple[str | None, str]:
         return "above_label", f"{name} {t.dose_mg:g} mg exceeds the standard {ceiling:g} mg"
     if t.interval_days is not None and t.interval_days < STANDARD_MIN_INTERVAL_DAYS:
         return "above_label", f"{name} every {t.interval_days:g} days is more often than every 4 weeks"
+    floor = STANDARD_DOSE_FLOOR_MG[t.agent]
+    if t.dose_mg is not None and t.dose_mg < floor:
+        return "below_standard", f"{name} {t.dose_mg:g} mg is below the standard {floor:g} mg"
+    if t.interval_days is not None and t.interval_days > STANDARD_MAX_INTERVAL_DAYS:
+        return "below_standard", f"{name} every {t.interval_days:g} days is less often than every 4 weeks"
     if t.dose_mg is not None and t.interval_days is not None:
         return "standard", f"{name} {t.dose_mg:g} mg every {t.interval_days:g} days (standard)"
     return None, f"{name} dose or interval not recorded"

@@ -13,7 +13,8 @@ import duckdb
 from netcds.cohort.query import AuditQuery
 from netcds.knowledge.schema import Knowledge
 from netcds.logic.sql import (
-    CEILINGS,
+    EDGES,
+    MAX_INTERVAL,
     MIN_INTERVAL,
     TREATMENT_AGENT_VALUES,
     ConditionCompiler,
@@ -43,10 +44,15 @@ class PlainHistoryBits(HistoryBits):
             )
             feats.append(([{"pt": pt, "ap": ap} for pt, ap in pa], sql))
         if "lv" in self.reads:
-            above = " + ".join(f"CAST({t}.dose_mg > {c!r} AS INTEGER)" for c in CEILINGS)
-            feats.append(([{"ds": v} for v in range(len(CEILINGS) + 2)], f"COALESCE(1 + {above}, 0)"))
-            short = f"COALESCE(1 + CAST({t}.interval_days < {MIN_INTERVAL!r} AS INTEGER), 0)"
-            feats.append(([{"is": v} for v in range(3)], short))
+            passed = " + ".join(
+                f"CAST({t}.dose_mg {'>' if strict else '>='} {v!r} AS INTEGER)" for v, strict in EDGES
+            )
+            feats.append(([{"ds": v} for v in range(len(EDGES) + 2)], f"COALESCE(1 + {passed}, 0)"))
+            interval = (
+                f"(CASE WHEN {t}.interval_days IS NULL THEN 0 WHEN {t}.interval_days < {MIN_INTERVAL!r} THEN 2"
+                f" WHEN {t}.interval_days > {MAX_INTERVAL!r} THEN 3 ELSE 1 END)"
+            )
+            feats.append(([{"is": v} for v in range(4)], interval))
         return feats
 
 
@@ -78,8 +84,8 @@ def test_lean_features_give_the_same_flags(kb: Knowledge) -> None:
         "stop_reason": ["progression", "toxicity", None],
         "progression_date": [date(2024, 1, 1), None],
         "end_date": [date(2024, 2, 1), None],
-        "dose_mg": [None, 29.9, 30.0, 30.1, 120.0, 120.5],
-        "interval_days": [None, 25.9, 26.0, 28.0],
+        "dose_mg": [None, 10.0, 19.9, 20.0, 29.9, 30.0, 30.1, 119.5, 120.0, 120.5],
+        "interval_days": [None, 25.9, 26.0, 28.0, 35.0, 35.1],
     }
     con = duckdb.connect()
     lines = " CROSS JOIN ".join(f"(SELECT unnest(${k}) AS {k})" for k in values)

@@ -245,6 +245,45 @@ def test_above_label_ssa_after_progression_on_standard_dose_if_sstr_positive(ove
     assert (o.status, o.missing) == (status, missing) and o.footnotes == ["h", "a"]  # a: its qualifier
 
 
+def _ssa_line(agent, dose, interval, **more):
+    line = {
+        "agent": agent,
+        "dose_mg": dose,
+        "interval_days": interval,
+        "start": "2023-01-01",
+        "progressed": True,
+    }
+    return {k: v for k, v in {**line, **more}.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    ("lines", "status"),
+    [
+        ([_ssa_line("octreotide_lar", 10, 28)], "not_eligible"),  # below footnote e's 20-30 mg
+        ([_ssa_line("octreotide_lar", 10, None)], "not_eligible"),  # the dose alone says below
+        ([_ssa_line("lanreotide", 90, 28)], "not_eligible"),  # below 120 mg
+        ([_ssa_line("lanreotide", 120, 56)], "not_eligible"),  # every 8 weeks: less often than every 4
+        ([_ssa_line("lanreotide", None, 42)], "not_eligible"),  # the interval alone says below
+        ([_ssa_line("octreotide_lar", 20, 35)], "eligible"),  # the edges of the standard schedule
+        ([_ssa_line("octreotide_lar", 19.9, 28)], "not_eligible"),
+        ([_ssa_line("lanreotide", 120, 35.5)], "not_eligible"),
+        # a below-standard course, then progression on the standard dose: footnote h is met
+        (
+            [
+                _ssa_line("lanreotide", 120, 56, end="2023-06-01"),
+                _ssa_line("lanreotide", 120, 28, start="2023-07-01"),
+            ],
+            "eligible",
+        ),
+    ],
+)
+def test_progression_below_the_standard_ssa_dose_is_not_progression_on_standard_doses(lines, status):
+    """Footnote h speaks of progression on standard SSA doses (footnote e: octreotide LAR 20-30 mg or
+    lanreotide 120 mg every 4 weeks); an under-dosed or stretched schedule has not reached them."""
+    o = opt(run(gi(treatments=lines)), "gi.ssa_above_label")
+    assert o.status == status, o.reasons
+
+
 @pytest.mark.parametrize(
     ("over", "status", "missing"),
     [

@@ -19,7 +19,12 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from netcds.history import STANDARD_DOSE_CEILING_MG, STANDARD_MIN_INTERVAL_DAYS
+from netcds.history import (
+    STANDARD_DOSE_CEILING_MG,
+    STANDARD_DOSE_FLOOR_MG,
+    STANDARD_MAX_INTERVAL_DAYS,
+    STANDARD_MIN_INTERVAL_DAYS,
+)
 from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
 from netcds.logic.dialect import Dialect, SqlCompileError, dialect, in_expr, lit
 from netcds.patient import REGIMEN_AGENTS, TreatmentAgent
@@ -52,25 +57,34 @@ def matching_treatment_agents(agents: frozenset[str] | tuple[str, ...]) -> tuple
     return tuple(a for a in TREATMENT_AGENT_VALUES if want.intersection(REGIMEN_AGENTS.get(a, (a,))))
 
 
-LEVEL_CODES = {"standard": 1, "above_label": 2}
+LEVEL_CODES = {"standard": 1, "above_label": 2, "below_standard": 3}
 MIN_INTERVAL = float(STANDARD_MIN_INTERVAL_DAYS)
-CEILINGS = sorted(set(STANDARD_DOSE_CEILING_MG.values()))
+MAX_INTERVAL = float(STANDARD_MAX_INTERVAL_DAYS)
+# the dose's edges in dose order: a floor f is passed at dose >= f, a ceiling c at dose > c; a dose
+# passes a prefix of them, so how many it passes places it against every floor and ceiling
+EDGES = sorted(
+    {(f, 0) for f in STANDARD_DOSE_FLOOR_MG.values()} | {(c, 1) for c in STANDARD_DOSE_CEILING_MG.values()}
+)
+INTERVAL_STATES = 4  # the interval state: 0 unknown, 1 standard, 2 shorter, 3 longer
 
 
-def _ssa_level(agent: str | None, ds: int, short: int) -> int:
-    """history.ssa_dose_level of a line as 1 standard, 2 above-label, 0 unknown (or not an SSA), from
-    the dose state ``ds`` (0 unknown, else 1 + the number of CEILINGS below the dose) and the interval
-    state ``short`` (0 unknown, 1 at least STANDARD_MIN_INTERVAL_DAYS, 2 shorter)."""
+def _ssa_level(agent: str | None, ds: int, iv: int) -> int:
+    """history.ssa_dose_level of a line as 1 standard, 2 above-label, 3 below standard, 0 unknown (or
+    not an SSA), from the dose state ``ds`` (0 unknown, else 1 + the number of EDGES the dose passes)
+    and the interval state ``iv`` (0 unknown, 1 from STANDARD_MIN to STANDARD_MAX_INTERVAL_DAYS, 2
+    shorter, 3 longer), checked in ssa_dose_level's order."""
     if agent == "ssa":
         return 1
     if agent == "ssa_above_label":
         return 2
     if agent not in STANDARD_DOSE_CEILING_MG:
         return 0
-    above = ds - 1 > CEILINGS.index(STANDARD_DOSE_CEILING_MG[agent])
-    if above or short == 2:
+    passed = ds - 1
+    if (ds and passed > EDGES.index((STANDARD_DOSE_CEILING_MG[agent], 1))) or iv == 2:
         return 2
-    return 1 if ds and short else 0
+    if (ds and passed <= EDGES.index((STANDARD_DOSE_FLOOR_MG[agent], 0))) or iv == 3:
+        return 3
+    return 1 if ds and iv else 0
 
 
 Line = tuple[str | None, int, int, int]  # a treatment line's (agent, pt, ap, lv): see HistoryBits
@@ -89,14 +103,14 @@ _PROGRESSION = [
 class HistoryBits:
     """Every history predicate in one pass over ``treatments``, through a lookup table.
 
-    A line's flags depend only on a few small features: its agent, ``pt`` (progression on the line:
-    0 no, 1 unknown, 2 unknown but the line is ongoing, 3 yes), ``ap`` (any sign of progression) and
-    ``lv`` (SSA dose level: 0 unknown or not an SSA, 1 standard, 2 above label; from the agent and
-    the dose and interval states, :func:`_ssa_level`). The SQL computes the features some predicate
-    reads and indexes a constant list, tabulated here in Python, holding the line's flags: one per
-    ``received`` set, four per ``progressed_on`` fact (a spare bit, then 'unknown', 'yes if
-    progressive now', 'yes'). The flags of all lines are OR-ed into ``tx0``, ``tx1``, ... (NULL when
-    the history is unknown), which the facts then read like any comparison.
+    A line's flags depend only on a few small features: its agent, ``pt`` (progression on the line: 0 no,
+    1 unknown, 2 unknown but the line is ongoing, 3 yes), ``ap`` (any sign of progression) and ``lv`` (SSA
+    dose level: 0 unknown or not an SSA, 1 standard, 2 above label, 3 below standard; from the agent and
+    the dose and interval states, :func:`_ssa_level`). The SQL computes the features some predicate reads
+    and indexes a constant list, tabulated here in Python, holding the line's flags: one per ``received``
+    set, four per ``progressed_on`` fact (a spare bit, then 'unknown', 'yes if progressive now', 'yes').
+    The flags of all lines are OR-ed into ``tx0``, ``tx1``, ... (NULL when the history is unknown), which
+    the facts then read like any comparison.
     """
 
     BITS_PER_COLUMN = 62
@@ -170,7 +184,9 @@ class HistoryBits:
         """The agents whose flags differ from an unrecorded agent's for some progression and dose state
         (every other agent is looked up as position 0, an unknown agent's flags)."""
         states = list(
-            itertools.product(((0, 0), (0, 1), (1, 0), (2, 0), (3, 1)), range(len(CEILINGS) + 2), range(3))
+            itertools.product(
+                ((0, 0), (0, 1), (1, 0), (2, 0), (3, 1)), range(len(EDGES) + 2), range(INTERVAL_STATES)
+            )
         )
 
         def flags(agent: str | None) -> tuple[int, ...]:
@@ -199,12 +215,19 @@ class HistoryBits:
             )
             feats.append((list(_PROGRESSION), sql))
         if "lv" in self.reads:  # the dose level from the dose and interval states (_ssa_level)
-            n = len(CEILINGS)
-            below = " + ".join(f"CAST({t}.dose_mg > {c!r} AS INTEGER)" for c in CEILINGS)
-            # the dose state: 0 unknown, else 1 + the number of ceilings below the dose
-            feats.append(([*({"ds": v + 1} for v in range(n + 1)), {"ds": 0}], f"COALESCE({below}, {n + 1})"))
-            short = f"COALESCE(CAST({t}.interval_days < {MIN_INTERVAL!r} AS INTEGER), 2)"
-            feats.append(([{"is": 1}, {"is": 2}, {"is": 0}], short))
+            n = len(EDGES)
+            passed = " + ".join(
+                f"CAST({t}.dose_mg {'>' if strict else '>='} {v!r} AS INTEGER)" for v, strict in EDGES
+            )
+            # the dose state: 0 unknown, else 1 + the number of edges the dose passes
+            feats.append(
+                ([*({"ds": v + 1} for v in range(n + 1)), {"ds": 0}], f"COALESCE({passed}, {n + 1})")
+            )
+            interval = (
+                f"COALESCE(CAST({t}.interval_days < {MIN_INTERVAL!r} AS INTEGER)"
+                f" + 2 * CAST({t}.interval_days > {MAX_INTERVAL!r} AS INTEGER), 3)"
+            )
+            feats.append(([{"is": 1}, {"is": 2}, {"is": 3}, {"is": 0}], interval))
         return feats
 
     def columns(self) -> list[tuple[str, str]]:

@@ -214,9 +214,11 @@ def _label(regimen: str | None, agents: list[str], d: _Draft) -> str:
             level, _why = ssa_dose_level(t)
             dose = f" {t.dose_mg:g} mg" if t.dose_mg else ""
             every = f" every {t.interval_days:g} days" if t.interval_days else ""
-            word = {"standard": "standard dose", "above_label": "above-label dose"}.get(
-                level or "", "dose level unknown"
-            )
+            word = {
+                "standard": "standard dose",
+                "above_label": "above-label dose",
+                "below_standard": "below the standard dose",
+            }.get(level or "", "dose level unknown")
             parts.append(f"{t.agent.replace('_lar', ' LAR').replace('_', ' ')}{dose}{every} ({word})")
         return "; ".join(parts)
     if regimen in REGIMEN_LABELS and (regimen != "temozolomide_pm_capecitabine" or len(agents) == 1):
@@ -318,10 +320,15 @@ def _finish(n: int, d: _Draft, p: Patient, data: SequencingData, window: int, la
     classes = list(dict.fromkeys(c for a in agents if (c := data.class_of(a)) is not None))
     level = None
     if d.ssa_only:
+        levels = {m.ssa_dose_level for m in own}
         level = (
             "above_label"
             if regimen == "ssa_above_label"
-            else ("standard" if all(m.ssa_dose_level == "standard" for m in own) else None)
+            else "standard"
+            if levels == {"standard"}
+            else "below_standard"
+            if "below_standard" in levels and None not in levels
+            else None
         )
         if level is None:
             notes.append("SSA dose or interval not recorded: dose level unknown")

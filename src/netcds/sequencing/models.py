@@ -17,7 +17,7 @@ from netcds.evaluation import SourceRef
 Response = Literal["CR", "PR", "SD", "PD"]
 StopReason = Literal["progression", "toxicity", "completed", "patient_choice", "other"]
 ProgressionType = Literal["radiographic", "clinical", "symptomatic"]
-DoseLevel = Literal["standard", "above_label"]
+DoseLevel = Literal["standard", "above_label", "below_standard"]
 Factor = Literal[
     "tumor_burden", "progression_pace", "prior_durability", "comorbidity", "preference",
     "cumulative_toxicity", "logistics", "monitoring", "access", "tumor_biology",
