@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from netcds.sequencing.data import load_sequencing_data
 from tests.conftest import SSA_PROGRESSED, g3, gi, lung, pancreas
 from tests.sequencing.util import OCT_STD, factors, rules, seq, tx
 
@@ -84,28 +87,16 @@ def test_early_prrt_is_said_only_of_small_bowel_tumors_not_yet_given_prrt():
     assert rule not in rules(by_id(after_prrt, "gi.lu177_dotatate"))
 
 
-def test_rapid_pace_favours_response_regimens_in_pancreas_and_slow_pace_is_neutral():
-    _, rapid = seq(pancreas(disease={"progression_pace": "rapid"}))
-    assert "pace.rapid.response_regimens_pancreas" in rules(
-        by_id(rapid, "pancreas.capecitabine_temozolomide")
-    )
-    assert "pace.rapid.response_regimens_pancreas" not in rules(by_id(rapid, "pancreas.everolimus"))
-    _, slow = seq(pancreas(disease={"progression_pace": "slow"}))
-    slow_c = [c for c in by_id(slow, "pancreas.folfox").considerations if c.factor == "progression_pace"]
-    assert [(c.rule_id, c.direction) for c in slow_c] == [("pace.slow.response_less_pressing", "neutral")]
-    _, unknown = seq(pancreas())
-    assert "pace.rapid.response_regimens_pancreas" not in rules(by_id(unknown, "pancreas.folfox"))
-    assert "disease.progression_pace" in by_id(unknown, "pancreas.folfox").not_assessed
-
-
-def test_pace_derived_from_assessments_feeds_the_rules():
+def test_pace_derived_from_assessments_is_stated_without_a_direction():
     scans = [
         {"date": "2024-01-01", "sum_of_diameters_mm": 50},
         {"date": "2024-04-01", "sum_of_diameters_mm": 62},
     ]
     _, r = seq(pancreas(assessments=scans))
     assert r.progression_pace.value == "rapid" and r.progression_pace.derived_from == "assessments"
-    assert "pace.rapid.response_regimens_pancreas" in rules(by_id(r, "pancreas.capecitabine_temozolomide"))
+    captem = by_id(r, "pancreas.capecitabine_temozolomide")
+    assert factors(r, "progression_pace") == []
+    assert "pace of progression (rapid)" in captem.order_explanation
 
 
 # ---- prior durability --------------------------------------------------------------------------
@@ -328,7 +319,7 @@ def test_prrt_positioning_points_stay_in_the_seed_setting():
     _, g3_avid = seq(g3(tumor={"fdg_avid": True}, preferences={"priority": "long_term_control"}))
     assert "preference.long_term_control.prrt" not in rules(by_id(g3_avid, "g3fav.lu177_dotatate"))
     _, pan = seq(pancreas(preferences={"priority": "long_term_control"}))
-    assert "preference.long_term_control.prrt" in rules(by_id(pan, "pancreas.lu177_dotatate"))
+    assert "preference.long_term_control.prrt" not in rules(by_id(pan, "pancreas.lu177_dotatate"))
 
 
 def test_each_tki_has_its_own_hypertension_text():
@@ -361,3 +352,86 @@ def test_myelosuppressive_chemo_rule_covers_its_cited_agents_only():
     assert rule in rules(by_id(r, "g3adv.folfirinox")) and rule not in rules(by_id(r, "g3adv.folfiri"))
     c = next(c for c in by_id(r, "g3adv.folfirinox").considerations if c.rule_id == rule)
     assert any("Oxaliplatin" in s.document for s in c.additional_sources)
+
+
+# ---- clinical review (PRRT-positioning scope, pace and burden wording) -------------------------
+
+DIRECTIVE = re.compile(r"\b(calls? for|should|must|stop|weighs? toward)\b", re.IGNORECASE)
+
+
+def test_long_term_control_prrt_point_is_kept_to_small_bowel_with_meaningful_progression():
+    """Seed 000: PRRT early for SSTR-positive small-bowel NETs with meaningful progression, when
+    long-term control is the priority. Not pancreas (where it used to rank PRRT 2A above the
+    category-1 everolimus and sunitinib), lung or rectum; not without clinically significant
+    progression; unknown significance is listed, not assumed."""
+    rule = "preference.long_term_control.prrt"
+    ltc = {"priority": "long_term_control"}
+    _, pan = seq(pancreas(preferences=ltc))
+    assert rule not in rules(by_id(pan, "pancreas.lu177_dotatate"))
+    first = next(t for t in pan.discussion_order if t.tier == "preferred").entry_ids[:2]
+    assert first == ["pancreas.everolimus", "pancreas.sunitinib"]
+    lung_record = lung(preferences=ltc)
+    assert rule not in rules(by_id(seq(lung_record)[1], "lung.lu177_dotatate"))
+    for site in ("rectum", "duodenum", "stomach"):
+        r = seq(gi(tumor={"primary_site": site}, preferences=ltc))[1]
+        assert rule not in rules(by_id(r, "gi.lu177_dotatate")), site
+    for site in ("jejunum", "ileum", "small_bowel"):
+        r = seq(gi(tumor={"primary_site": site}, preferences=ltc))[1]
+        assert rule in rules(by_id(r, "gi.lu177_dotatate")), site
+    _, not_meaningful = seq(gi(preferences=ltc, disease={"progression_clinically_significant": False}))
+    assert rule not in rules(by_id(not_meaningful, "gi.lu177_dotatate"))
+    _, unknown = seq(gi(preferences=ltc, disease={"progression_clinically_significant": None}))
+    prrt = by_id(unknown, "gi.lu177_dotatate")
+    assert rule not in rules(prrt)
+    assert "disease.progression_clinically_significant" in prrt.not_assessed
+
+
+def test_after_prrt_oral_targeted_point_is_kept_to_small_bowel():
+    rule = "durability.after_prrt.oral_targeted"
+    after = [OCT_STD, PRRT]
+    _, pan = seq(pancreas(treatments=after))
+    _, rectum = seq(gi(tumor={"primary_site": "rectum"}, treatments=after))
+    _, lung_r = seq(lung(treatments=after))
+    for r, prefix in ((pan, "pancreas"), (rectum, "gi"), (lung_r, "lung")):
+        for agent in ("everolimus", "cabozantinib"):
+            assert rule not in rules(by_id(r, f"{prefix}.{agent}")), (prefix, agent)
+    _, ileum = seq(gi(treatments=after, disease={"progression_clinically_significant": False}))
+    assert rule in rules(by_id(ileum, "gi.everolimus")) and rule in rules(by_id(ileum, "gi.cabozantinib"))
+
+
+def test_pace_of_progression_gives_no_option_a_direction_or_a_new_place():
+    """Seed 000 lists the rate of progression as a factor without a direction: a rapid or slow pace
+    annotates no regimen and moves nothing; it is named in the explanation as undirected."""
+    _, base = seq(pancreas())
+    for pace in ("rapid", "slow"):
+        _, r = seq(pancreas(disease={"progression_pace": pace}))
+        assert factors(r, "progression_pace") == [], pace
+        assert [t.entry_ids for t in r.discussion_order] == [t.entry_ids for t in base.discussion_order]
+        captem = by_id(r, "pancreas.capecitabine_temozolomide")
+        assert f"pace of progression ({pace})" in captem.order_explanation
+    _, rapid = seq(pancreas(disease={"progression_pace": "rapid"}))
+    assert (
+        next(t for t in rapid.discussion_order if t.tier == "preferred").entry_ids[0] == "pancreas.everolimus"
+    )
+
+
+def test_captem_burden_point_states_the_table_qualifier_and_leaves_the_need_to_the_clinician():
+    rule = "burden.response_needed.captem_pancreas"
+    hormonal = pancreas(tumor={"hormonal_symptoms": True, "functional": True, "syndromes": ["insulinoma"]})
+    assert rule not in rules(by_id(seq(hormonal)[1], "pancreas.capecitabine_temozolomide"))
+    for over in ({"tumor_burden": "bulky"}, {"tumor_symptoms": True}):
+        c = next(
+            c
+            for c in by_id(
+                seq(pancreas(disease=over))[1], "pancreas.capecitabine_temozolomide"
+            ).considerations
+            if c.rule_id == rule
+        )
+        assert "clinician" in c.text and not DIRECTIVE.search(c.text)
+        assert not any("response is needed" in b for b in c.basis)
+
+
+def test_no_rule_text_is_worded_as_a_directive():
+    data = load_sequencing_data()
+    offenders = [r.id for r in data.rules if DIRECTIVE.search(r.text)]
+    assert offenders == []

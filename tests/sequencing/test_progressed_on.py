@@ -8,7 +8,12 @@ history (treatments not recorded, progression not recorded) makes no such claim.
 
 from __future__ import annotations
 
-from tests.conftest import g3, gi, opt, pancreas
+from pathlib import Path
+
+from netcds import Patient, evaluate, load_knowledge
+from netcds.facts import build_facts
+from netcds.sequencing import annotate
+from tests.conftest import g3, gi, lung, opt, pancreas
 from tests.sequencing.util import OCT_STD, rules, seq, tx
 
 RULE = "durability.progressed_on"
@@ -271,3 +276,49 @@ def test_progression_on_one_pd1_inhibitor_is_stated_at_the_other():
     o = r3.for_option("g3adv.nivolumab_ipilimumab")
     assert "durability.checkpoint_progression.nivolumab_ipilimumab" not in rules(o)
     assert "treatments[0].progressed" in o.not_assessed
+
+
+# ---- progression on an above-label SSA dose (footnote h) ----------------------------------------
+
+ABOVE = "durability.progressed_on_above_label_ssa"
+FIVE_LINES = Path(__file__).resolve().parents[2] / "examples" / "patients" / "five_lines.json"
+LAN_Q14 = tx("lanreotide", "2021-07-05", "2022-01-03", dose_mg=120, interval_days=14, progressed=True,
+             progression_date="2021-12-20", progression_type="symptomatic", stop_reason="progression")  # fmt: skip
+
+
+def test_progression_on_above_label_dose_is_stated_at_the_above_label_entry_and_holds_it_back():
+    """five_lines: lanreotide 120 mg every 14 days, progression 2021-11-08. Footnote h places the
+    above-label dose after progression on standard doses; the entry now says the disease already
+    progressed on it, citing footnote h, and is placed after the options without such a concern."""
+    patient = Patient.model_validate_json(FIVE_LINES.read_text(encoding="utf-8"))
+    ev = evaluate(patient, load_knowledge())
+    r = annotate(ev, patient, build_facts(patient))
+    o = r.for_option("gi.ssa_above_label")
+    assert o.status == "eligible" and opt(ev, "gi.ssa_above_label").category == "2A"
+    (c,) = [c for c in o.considerations if c.rule_id == ABOVE]
+    assert c.direction == "against" and "2021-11-08" in c.text and "120 mg every 14 days" in c.text
+    assert c.source.footnote == "h" and c.source.page == "NE-H"
+    assert "placed after the options without such a concern" in o.order_explanation
+
+
+def test_above_label_progression_moves_the_entry_after_its_tier_mates():
+    # lung table, useful tier: the above-label SSA (2B) would lead on the injection preference
+    record = {"treatments": [OCT_STD, LAN_Q14], "preferences": {"route": "injection"}}
+    _, r = seq(lung(**record))
+    assert ABOVE in rules(r.for_option("lung.ssa_above_label"))
+    assert _ranked(r, "useful_in_certain_circumstances")[-1] == "lung.ssa_above_label"
+
+
+def test_above_label_point_needs_progression_at_an_above_label_dose():
+    _, standard_only = seq(gi(treatments=[OCT_STD]))
+    assert ABOVE not in rules(standard_only.for_option("gi.ssa_above_label"))
+    no_prog = tx("lanreotide", "2021-07-05", "2022-01-03", dose_mg=120, interval_days=14, progressed=False,
+                 stop_reason="patient_choice")  # fmt: skip
+    _, r = seq(gi(treatments=[OCT_STD, no_prog]))
+    assert ABOVE not in rules(r.for_option("gi.ssa_above_label"))
+    # a progressed lanreotide course without dose or interval: unknown, the fields are named
+    undosed = tx("lanreotide", "2021-07-05", "2022-01-03", progressed=True, stop_reason="progression")
+    _, unknown = seq(gi(treatments=[OCT_STD, undosed]))
+    o = unknown.for_option("gi.ssa_above_label")
+    assert ABOVE not in rules(o)
+    assert {"treatments[1].dose_mg", "treatments[1].interval_days"} <= set(o.not_assessed)

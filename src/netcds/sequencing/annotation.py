@@ -95,7 +95,7 @@ def annotate(
     lines = build_lines(patient, data)
     summary = summarize(patient, lines, data)
     pace = progression_pace(patient, data.conventions)
-    base = extend(facts, seq_facts(lines, summary, pace))
+    base = extend(facts, seq_facts(lines, summary, pace, patient))
     options: list[OptionSequencing] = []
     inputs: dict[str, OrderInput] = {}
     holding = {r.id for r in data.rules if r.holds_back}  # the rules that hold an option back

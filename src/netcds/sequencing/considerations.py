@@ -10,10 +10,11 @@ but lists the fields that would decide it under ``not_assessed``.
 from __future__ import annotations
 
 from netcds.evaluation import Option
-from netcds.facts import Derived, Facts, any3
+from netcds.facts import SSA_AGENTS, Derived, Facts, any3, progressed_on
 from netcds.field_labels import agent_name
 from netcds.logic.ast import facts_of
 from netcds.logic.evaluate import evaluate
+from netcds.patient import Patient
 from netcds.sequencing.data import PLACEHOLDER, SequencingData
 from netcds.sequencing.lines import PROGRESSING_NOW, months
 from netcds.sequencing.models import Consideration, HistorySummary, LineOfTherapy, ProgressionPace
@@ -124,8 +125,55 @@ def _progressed_on_variant(
     )
 
 
+def _above_label_course_words(patient: Patient, lines: list[LineOfTherapy]) -> str:
+    """The above-label SSA courses the disease progressed on, each with its lines and progression."""
+    out: list[str] = []
+    seen: set[int] = set()
+    for ln in lines:
+        for m in ln.members:
+            if m.ssa_dose_level != "above_label" or m.index in seen:
+                continue
+            seen.add(m.index)
+            now = m.progressed is None and m.end is None and patient.disease.status == "progressive"
+            if not (m.progressed or now):
+                continue
+            where = ", then ".join(
+                f"line {x.line}" if k.role == "line" else f"backbone of line {x.line} {x.label}"
+                for x in lines
+                for k in x.members
+                if k.index == m.index
+            )
+            name = "octreotide LAR or lanreotide" if m.agent == "ssa_above_label" else agent_name(m.agent)
+            dose = f" {m.dose_mg:g} mg" if m.dose_mg else ""
+            every = f" every {m.interval_days:g} days" if m.interval_days else ""
+            what = (
+                "progressing now (disease status progressive while it is ongoing)"
+                if now
+                else f"progression on {m.progression_date}"
+                if m.progression_date
+                else "progression recorded"
+            )
+            kind = f" ({m.progression_type})" if m.progression_type else ""
+            out.append(
+                f"{name}{dose}{every} (above-label dose; {m.start or 'start not recorded'} to "
+                f"{m.end or 'ongoing'}; {where}): {what}{kind}"
+            )
+    return "; ".join(out)
+
+
+def _progressed_on_above_label_ssa(patient: Patient, lines: list[LineOfTherapy]) -> Derived:
+    """``seq.progressed_on_above_label_ssa``: the disease progressed on octreotide LAR or lanreotide at
+    an above-label dose (footnote h), read as the history summary reads it (``netcds.facts``), so a
+    progressed SSA course whose dose or interval is missing leaves it unknown, naming those fields.
+    A course given as backbone of another line counts: the disease progressed while it was given."""
+    d = progressed_on(patient, SSA_AGENTS, "above-label octreotide LAR/lanreotide", level="above_label")
+    if d.value is not True:
+        return d
+    return Derived(True, _above_label_course_words(patient, lines) or d.why)
+
+
 def seq_facts(
-    lines: list[LineOfTherapy], summary: HistorySummary, pace: ProgressionPace
+    lines: list[LineOfTherapy], summary: HistorySummary, pace: ProgressionPace, patient: Patient
 ) -> dict[str, Derived]:
     """Patient-level sequencing facts (``seq.*``), each with its reason in words."""
     out = {"seq.pace": Derived(pace.value, pace.rule, tuple(pace.missing))}
@@ -133,6 +181,7 @@ def seq_facts(
         why = "treatments not recorded"
         for name in (
             "seq.line_count",
+            "seq.progressed_on_above_label_ssa",
             "seq.prior_myelosuppressive",
             "seq.prior_myelosuppressive_chemotherapy",
             "seq.prior_prrt",
@@ -175,6 +224,7 @@ def seq_facts(
         or "no PRRT recorded"
     )
     out["seq.progressed_on_prrt"] = Derived(prog, words, missing if prog is None else ())
+    out["seq.progressed_on_above_label_ssa"] = _progressed_on_above_label_ssa(patient, lines)
     lp = summary.last_progression
     need: tuple[str, ...] = ()
     if lp is not None and summary.last_progression_type is None:

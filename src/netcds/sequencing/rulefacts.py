@@ -27,6 +27,8 @@ SEQ_FACTS: dict[str, FactSpec] = {
         FactSpec("seq.prior_prrt", "bool", (), "prior PRRT"),
         FactSpec("seq.prior_tki", "bool", (), "prior VEGFR TKI"),
         FactSpec("seq.progressed_on_prrt", "bool", (), "progression after PRRT"),
+        FactSpec("seq.progressed_on_above_label_ssa", "bool", (),
+                 "progression on octreotide LAR or lanreotide at an above-label dose"),
         FactSpec("seq.last_progression_type", "enum", ("radiographic", "clinical", "symptomatic"),
                  "how the latest progression was established"),
         FactSpec("opt.received", "bool", (), "regimen received before"),
