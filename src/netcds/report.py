@@ -13,7 +13,7 @@ from rich.text import Text
 from netcds.engine.options import failed_conditions
 from netcds.engine.possible import beyond_setting
 from netcds.evaluation import Evaluation, Option, PossibleSetting
-from netcds.field_labels import agent_name, applied_rule_words
+from netcds.field_labels import agent_name, applied_rule_words, pending_rule_words
 
 TIER_TITLES = {
     "preferred": "Preferred",
@@ -92,6 +92,11 @@ def _option_cell(o: Option, verbose: bool = False) -> RenderableType:
             elif o.regimen in SINGLE_AGENT:  # the whole dose text, wrapped in the cell: never cut short
                 text = f"  Dose {agent_name(d.agent)}: {d.standard}"
                 lines.append(Text(text, style="cyan", overflow="fold"))
+            if d.pending:  # dose rules waiting on data: the dose shown is not checked against them
+                waiting = pending_rule_words(d.pending, d.rule_names, ", ".join)
+                lines.append(
+                    Text(f"  Dose {agent_name(d.agent)} not final until recorded: {waiting}", style="yellow")
+                )
     letters = ", ".join(o.footnotes)
     src = f"Source: NCCN NET V.{o.source.version} {o.source.page}, {o.source.table}"
     lines.append(Text(src + (f"; footnotes {letters}" if letters else ""), style="dim italic"))

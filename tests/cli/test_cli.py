@@ -62,6 +62,18 @@ def test_text_report_says_when_a_higher_category_waits_on_missing_data(tmp_path)
     assert "Category not settled" not in settled.stdout
 
 
+def test_text_report_says_when_a_dose_waits_on_unrecorded_data(tmp_path):
+    # no hepatic status and no medication list: the everolimus dose rules cannot be checked yet
+    record = pancreas(comorbidities=..., medications=...)
+    res = runner.invoke(app, ["evaluate", "-"], input=json.dumps(record), env={"COLUMNS": "220"})
+    assert res.exit_code == 0, res.output
+    waiting = [ln for ln in res.stdout.splitlines() if "Dose everolimus not final until recorded" in ln]
+    assert waiting and "comorbidities.hepatic_impairment" in waiting[0]
+    recorded = pancreas(age_years=60, comorbidities={"hepatic_impairment": "none"}, medications=[])
+    res = runner.invoke(app, ["evaluate", "-"], input=json.dumps(recorded), env={"COLUMNS": "220"})
+    assert "Dose everolimus not final" not in res.stdout
+
+
 def test_same_input_gives_byte_identical_json():
     a = runner.invoke(app, ["evaluate", str(EXAMPLE), "-f", "json"]).stdout
     b = runner.invoke(app, ["evaluate", str(EXAMPLE), "-f", "json"]).stdout
