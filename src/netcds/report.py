@@ -81,14 +81,9 @@ def _option_cell(o: Option, verbose: bool = False) -> RenderableType:
     if o.dose is not None:
         for d in o.dose.agents:
             if d.adjusted:
-                lines.append(
-                    Text(
-                        f"  Dose {agent_name(d.agent)}: {d.adjusted} ("
-                        + "; ".join(applied_rule_words(r, d.rule_names) for r in d.rules_applied)
-                        + ")",
-                        style="bold cyan",
-                    )
-                )
+                applied = "; ".join(applied_rule_words(r, d.rule_names) for r in d.rules_applied)
+                text = f"  Dose {agent_name(d.agent)}: {d.adjusted}" + (f" ({applied})" if applied else "")
+                lines.append(Text(text, style="bold cyan", overflow="fold"))
             elif o.regimen in SINGLE_AGENT:  # the whole dose text, wrapped in the cell: never cut short
                 text = f"  Dose {agent_name(d.agent)}: {d.standard}"
                 lines.append(Text(text, style="cyan", overflow="fold"))

@@ -89,7 +89,8 @@ def test_dose_summary_calls_no_avoid_or_undetermined_dose_adjusted():
     ev = run(gi(medications=["clarithromycin"]))  # a strong CYP3A4 inhibitor: the label avoids everolimus
     summary = opt(ev, "gi.everolimus").dose.summary
     assert "avoid" in summary and "(adjusted)" not in summary
-    hepatic = run(gi(comorbidities={"hepatic_impairment": "moderate"}))
+    # an adult (an unrecorded age leaves the dose "not determined until recorded": no adult is assumed)
+    hepatic = run(gi(age_years=60, comorbidities={"hepatic_impairment": "moderate"}))
     assert opt(hepatic, "gi.everolimus").dose.summary.endswith("(adjusted)")  # 5 mg for Child-Pugh B
 
 

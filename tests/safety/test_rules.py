@@ -174,6 +174,8 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("temozolomide", "renal_severe", comorb(creatinine_clearance_ml_min=25), {}),
     ("temozolomide", "pregnancy", PREG, NOT_PREG),
     ("temozolomide", "breastfeeding", BF, {}),
+    ("temozolomide", "age_under_18", {"age_years": 17.9}, {"age_years": 18}),
+    ("capecitabine", "age_under_18", {"age_years": 17.9}, {"age_years": 18}),
     ("capecitabine", "renal_severe", comorb(creatinine_clearance_ml_min=29), comorb(creatinine_clearance_ml_min=30)),
     ("capecitabine", "renal_moderate", comorb(creatinine_clearance_ml_min=40), comorb(creatinine_clearance_ml_min=51)),
     ("capecitabine", "vitamin_k_antagonist", meds("Coumadin"), {}),

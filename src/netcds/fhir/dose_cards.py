@@ -1,6 +1,6 @@
 """Dose cards of order-sign / order-select: the label-based dose for this patient against the draft order.
 
-Two checks, both from the agent's monograph only (no dose is made up here):
+Three checks, all from the agent's monograph only (no dose is made up here):
 
 - an **adjusted dose** (a patient fact such as an interacting drug or hepatic function changes the label
   dose): the card of the finding that caused it, or a stand-alone dose card, gives the adjusted dose and
@@ -9,6 +9,9 @@ Two checks, both from the agent's monograph only (no dose is made up here):
   leave the dose "not determined"; a percentage, a per-m2 or a GBq dose), a stand-alone dose card says
   so in its summary, cites the rules, compares the draft with the highest labelled amount, and carries
   no suggestion;
+- a **dose not yet determined** (a population fact such as the age or a weight band is not recorded, so
+  which labelled dose applies, if any, is open): a stand-alone warning that says so, names the facts to
+  record, compares the draft with the highest labelled amount, and carries no suggestion;
 - an **over-label dose** (no adjustment applies and the draft's mg dose is above the monograph's flat
   dose): a warning with the monograph's dose source and an ``update`` suggestion setting the labelled
   dose. A labelled alternative schedule (e.g. a double dose at twice the interval) counts as labelled
@@ -137,6 +140,18 @@ def adjustment_applies(d: DoseAdvice | None) -> bool:
     return d is not None and (d.adjusted_mg is not None or (d.adjusted is not None and bool(d.rules_applied)))
 
 
+def dose_open(d: DoseAdvice | None) -> bool:
+    """Whether the dose waits on a population fact not yet recorded (an age or a weight band: "not
+    determined until recorded: ..."), with no rule applying: the label's dose may not apply to this
+    patient at all (e.g. no dose under 12 years), so the standard dose is not offered as if it did."""
+    return (
+        d is not None
+        and bool(d.pending)
+        and not adjustment_applies(d)
+        and str(d.adjusted or "").removeprefix(UNVERIFIED).startswith(PENDING)
+    )
+
+
 def _rule_items(screen: AgentScreenView) -> dict[str, SafetyFinding]:
     """The adjustment item of each rule the dose applied, first per rule id, in the screen's order (the
     notes of ``rules_applied``, such as a "not determined: ..." conflict, are not rules)."""
@@ -202,7 +217,7 @@ def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list
     against it; when the rules give no mg amount, the words, the rules' sources and no suggestion."""
     d = screen.dose
     assert d is not None
-    assert adjustment_applies(d)
+    assert adjustment_applies(d) or dose_open(d)
     name, current = agent_name(screen.agent), draft_dose_mg(draft) if draft else None
     words = (
         dose_words(d.adjusted) if d.adjusted else f"{dose_value(d.adjusted_mg)} mg" if d.adjusted_mg else ""
@@ -233,7 +248,12 @@ def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list
         lines.append(f"**Draft {name} dose:** {current:g} mg, {ABOVE} for this patient")
     else:
         lines.append(f"**Draft {name} dose:** {current:g} mg")
-    if d.adjusted_mg is None:
+    if dose_open(d):
+        lines.append(
+            "**No dose change suggested:** which labelled dose applies to this patient depends on the facts "
+            "above, so netcds has no dose to offer until they are recorded."
+        )
+    elif d.adjusted_mg is None:
         lines.append(
             "**No dose change suggested:** the label-based dose for this patient is no single mg amount, "
             "so netcds has no dose to offer."
@@ -272,14 +292,16 @@ def _card(
 def dose_card(
     screen: AgentScreenView, draft: Mapping[str, Any] | None, base_url: str
 ) -> dict[str, Any] | None:
-    """A stand-alone dose card, for an adjustment no safety finding card carries, and for every adjustment
-    that gives no mg amount (its summary says the dose in words: avoid, not determined, a percentage)."""
+    """A stand-alone dose card, for an adjustment no safety finding card carries, for every adjustment
+    that gives no mg amount (its summary says the dose in words: avoid, not determined, a percentage), and
+    for a dose that waits on an unrecorded population fact such as the age ("not determined until
+    recorded": no suggestion; the standard dose is not offered as this patient's)."""
     d = screen.dose
-    if d is None or not adjustment_applies(d):
+    if d is None or not (adjustment_applies(d) or dose_open(d)):
         return None
     label = agent_label(screen.agent)
     source = adjustment_source(screen)
-    if d.adjusted_mg is None:  # avoid, not determined, or no mg amount: the words, no suggestion
+    if d.adjusted_mg is None:  # avoid, not determined (or not until recorded), no mg amount: words only
         lines = dose_lines(screen, draft)
         summary = f"{label} dose: {dose_words(d.adjusted)}"
         card = _card(screen, source, summary, "warning", lines, None, base_url)

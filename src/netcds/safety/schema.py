@@ -134,7 +134,11 @@ class Dose(Checked):
 
 
 class Adjustment(Checked):
-    """A patient fact that changes the dose (organ function, interacting drugs, body weight)."""
+    """A patient fact that changes the dose (organ function, interacting drugs, body weight).
+
+    ``population: true`` marks a rule that decides which labelled population the patient belongs to (an
+    age band, e.g. "no labelled dose under 12 years"): like a population ``base`` rule, while its facts are
+    unknown the dose stays "not determined until recorded" (an unknown age is never read as an adult)."""
 
     id: Slug
     when: Cond
@@ -143,6 +147,7 @@ class Adjustment(Checked):
     action: Text
     effect: Effect
     source: Cite
+    population: bool = False
 
     @model_validator(mode="after")
     def _has_when(self) -> Adjustment:

@@ -175,10 +175,11 @@ class _Screen:
         unverified += [f"{k}: {v}" for k, v in doubts.items()]
         if adjusted is not None and doubts:
             adjusted = UNVERIFIED + adjusted
-        base_pending = [a for a, _ in pending if a.effect.base is not None]
-        # a missing population fact leaves the dose open, unless the applied rules already give none at
-        # all (avoid, or rules that cannot be combined): recording the fact would not give one either
-        if base_pending and not no_dose and not any(a.effect.base is not None for a in applied):
+        base_pending = [a for a, _ in pending if _population(a)]
+        # a missing population fact (a weight band, an age the label gives no dose below) leaves the dose
+        # open, unless the applied rules already give none at all (avoid, or rules that cannot be
+        # combined): recording the fact would not give one either
+        if base_pending and not no_dose and not any(_population(a) for a in applied):
             need = sorted({m for a, r in pending if a in base_pending for m in (r.missing or _fields(r))})
             adjusted, value = f"{PENDING}{', '.join(need)}", None
         return DoseResult(
@@ -198,6 +199,12 @@ class _Screen:
             unverified=unverified,
             rule_names={a.id: situation_name(a.finding) for a in [*applied, *(a for a, _ in pending)]},
         )
+
+
+def _population(a: Adjustment) -> bool:
+    """Whether a rule decides the patient's labelled population (a ``base`` starting dose, or a rule marked
+    ``population``, such as an age the label gives no dose below): unknown facts leave the dose open."""
+    return a.effect.base is not None or a.population
 
 
 def _fmt(x: float) -> str:
