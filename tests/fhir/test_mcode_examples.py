@@ -158,12 +158,15 @@ NET_PRIMARY = {
 def test_official_john_anyperson_resources_with_a_net_primary(
     mcode_examples: dict[str, dict[str, Any]],
 ) -> None:
-    bundle = wrap(*(mcode_examples[n] for n in JOHN), NET_PRIMARY)
+    """John's official resources about his primary (Condition/primary-cancer-condition-nsclc), with a
+    NET recorded as that primary: the grade and the brain metastasis that name it apply to the NET."""
+    net = NET_PRIMARY | {"id": "primary-cancer-condition-nsclc"}
+    bundle = wrap(*(mcode_examples[n] for n in JOHN), net)
     p, report = bundle_to_patient(bundle, as_of=AS_OF)
     assert (p.id, p.sex, p.age_years) == ("cancer-patient-john-anyperson", "male", 74)
     assert p.tumor.primary_site == "lung"
-    assert p.tumor.grade == "G2"  # mCODE HistologicGrade 'intermediate'
-    assert p.disease.extent == "distant_metastatic"  # brain metastasis outranks the older cM0
+    assert p.tumor.grade == "G2"  # mCODE HistologicGrade 'intermediate' (related condition: the primary)
+    assert p.disease.extent == "distant_metastatic"  # brain metastasis of the primary outranks the older cM0
     assert p.disease.status == "stable"
     assert p.comorbidities.heart_failure is True  # I50.32, active
     assert p.comorbidities.interstitial_lung_disease is False  # recorded absent in mCODE Comorbidities
@@ -180,3 +183,21 @@ def test_official_john_anyperson_resources_with_a_net_primary(
     reasons = [u.reason for u in report.unmapped]
     assert any("conflicts with a recorded metastasis" in r for r in reasons)
     assert any("no end date" in r for r in reasons)
+
+
+def test_official_resources_about_another_primary_are_not_applied_to_the_net(
+    mcode_examples: dict[str, dict[str, Any]],
+) -> None:
+    """Correction (review defect 5): the official grade and brain metastasis name John's NSCLC primary
+    (Condition/primary-cancer-condition-nsclc, not in the bundle), so with a separate NET primary they are
+    set aside and reported, not used as the NET's grade and extent."""
+    bundle = wrap(*(mcode_examples[n] for n in JOHN), NET_PRIMARY)
+    p, report = bundle_to_patient(bundle, as_of=AS_OF)
+    assert p.tumor.grade is None and p.disease.extent is None
+    assert p.disease.status == "stable"  # the disease status names no condition: still used
+    reasons = {u.resource: u.reason for u in report.unmapped}
+    for ref in (
+        "Observation/histologic-grade-intermediate",
+        "Condition/secondary-cancer-condition-brain-mets",
+    ):
+        assert "primary-cancer-condition-nsclc" in reasons[ref] and "another cancer" in reasons[ref]

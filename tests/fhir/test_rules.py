@@ -27,12 +27,11 @@ def primary(icd: str, morphology: str | None = None, site: str | None = None) ->
         "code": {"coding": [{"system": ICD, "code": icd}]},
         "subject": {"reference": "Patient/p1"},
     }
-    if morphology:
+    if morphology:  # "code" or "code|display"
+        code, _, display = morphology.partition("|")
+        coding = {"system": ICDO, "code": code, **({"display": display} if display else {})}
         c["extension"] = [
-            {
-                "url": MC + "mcode-histology-morphology-behavior",
-                "valueCodeableConcept": {"coding": [{"system": ICDO, "code": morphology}]},
-            }
+            {"url": MC + "mcode-histology-morphology-behavior", "valueCodeableConcept": {"coding": [coding]}}
         ]
     if site:
         c["bodySite"] = [{"coding": [{"system": SCT, "code": site}]}]
@@ -51,13 +50,13 @@ def mapped(*resources: dict[str, Any]) -> Any:
 @pytest.mark.parametrize(
     ("icd", "morph", "expect"),
     [
-        (
-            "C7A.090",
-            "8240/3",
-            {"lung_subtype": "typical_carcinoid", "differentiation": "well", "grade": None},
-        ),
+        # ICD-O-3.2 8240/3 is also "NET, NOS" / "carcinoid, NOS": the code alone gives no subtype or grade
+        ("C7A.090", "8240/3", {"lung_subtype": None, "differentiation": "well", "grade": None}),
+        ("C7A.090", "8240/3|Typical carcinoid", {"lung_subtype": "typical_carcinoid", "grade": None}),
         ("C7A.090", "8249/3", {"lung_subtype": "atypical_carcinoid", "differentiation": "well"}),
-        ("C7A.012", "8240/3", {"differentiation": "well", "grade": "G1"}),  # GEP NET G1, nothing else grades
+        ("C7A.012", "8240/3", {"differentiation": "well", "grade": None}),
+        ("C7A.012", "8240/3|Neuroendocrine tumor, grade 1", {"grade": "G1"}),  # nothing else grades it
+        ("C7A.012", "8240/3|Neuroendocrine tumor, NOS", {"grade": None}),
         ("C7A.1", "8246/3", {"differentiation": "poor"}),
         ("C25.4", "M-8151/3", {"differentiation": "well", "functional": True, "syndromes": ["insulinoma"]}),
     ],
@@ -71,7 +70,7 @@ def test_histology(icd: str, morph: str, expect: dict[str, Any]) -> None:
 
 def test_grade_fallback_yields_to_ki67() -> None:
     ki67 = obs("k", "29593-1", valueQuantity={"value": 8, "unit": "%", "code": "%"})
-    p, _ = mapped(primary("C7A.012", "8240/3"), ki67)
+    p, _ = mapped(primary("C7A.012", "8240/3|Neuroendocrine tumor, grade 1"), ki67)
     assert p.tumor.grade is None  # Ki-67 8 % decides (G2 in the engine), not the 8240 code
     assert p.tumor.ki67_percent == 8
 

@@ -6,10 +6,10 @@ from datetime import date
 from typing import Any
 
 from netcds.fhir import codes as C  # noqa: N812
-from netcds.fhir.conditions import active, icd10, in_error, refuted
 from netcds.fhir.context import Ctx
 from netcds.fhir.observations import Cand, pick_latest
 from netcds.fhir.read import Res, cc_text, codings, extensions, parse_date, quantity
+from netcds.fhir.scope import active, icd10, in_error, refuted, unconfirmed
 
 HYPERTENSION_EXCLUDE = ("pulmonary", "portal", "intracranial", "ocular", "gestational")
 # plausible ranges, as in the Patient model; values outside are reported, never clamped
@@ -232,6 +232,9 @@ def map_comorbidities(
         if refuted(res):
             absent_later.append((res, cc))
             continue
+        if (status := unconfirmed(res)) is not None:
+            ctx.unmapped(res, f"condition is {status} (verification status), not confirmed: not used", cc)
+            continue
         if not active(res):
             ctx.unmapped(res, "condition not active (resolved, inactive or in remission)", cc)
             continue
@@ -268,3 +271,47 @@ def map_comorbidities(
             )
     if other:
         com["other"] = sorted(set(other))
+
+
+def _is_vhl(cc: Any) -> bool:
+    return any(
+        C.lookup(C.VHL_CONDITION, system, icd10(code) if system == C.ICD10 else code)
+        for system, code, _ in codings(cc)
+    )
+
+
+def map_vhl_conditions(ctx: Ctx, conditions: list[Res], out: dict[str, Any]) -> None:
+    """A confirmed von Hippel-Lindau disease diagnosis sets biomarkers.germline_vhl = true.
+
+    VHL disease is the hereditary syndrome caused by a germline VHL pathogenic variant
+    (NCI PDQ "Von Hippel-Lindau Disease", NBK568506), so the diagnosis states the germline
+    alteration the guideline asks for. A genetic result recorded as an Observation decides
+    first; a conflict leaves the field unknown. Refuted or unconfirmed diagnoses set nothing."""
+    bio: dict[str, Any] = out["biomarkers"]
+    field = "biomarkers.germline_vhl"
+    for res in conditions:
+        cc = res.data.get("code")
+        if not _is_vhl(cc):
+            continue
+        if in_error(res) or refuted(res) or (status := unconfirmed(res)) is not None:
+            why = (
+                "refuted or entered in error" if in_error(res) or refuted(res) else f"{status}, not confirmed"
+            )
+            ctx.report.skip(res.ref, f"von Hippel-Lindau disease {why}: {field} not set from it")
+            continue
+        if bio.get("germline_vhl") is False:
+            bio.pop("germline_vhl")
+            for m in [m for m in ctx.report.mapped if m.field == field]:
+                ctx.report.skip(m.from_.split()[0], f"germline VHL absent, but {res.ref} records VHL disease")
+            ctx.report.mapped = [m for m in ctx.report.mapped if m.field != field]
+            ctx.report.skip(
+                res.ref,
+                f"von Hippel-Lindau disease diagnosed, but a germline VHL result is recorded absent: {field} "
+                "left unknown (conflict)",
+            )
+            continue
+        note = "von Hippel-Lindau disease: the syndrome of a germline VHL alteration"
+        if bio.get("germline_vhl") is True:
+            note += "; agrees with the genetic result"
+        bio["germline_vhl"] = True
+        ctx.mapped(field, True, res, cc, note=note)

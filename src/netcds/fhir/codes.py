@@ -12,9 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from netcds.fhir.agent_codes import AGENTS as AGENTS  # re-exported: part of the code tables
+from netcds.fhir.agent_codes import OCTREOTIDE_LAR_MIN_MG as OCTREOTIDE_LAR_MIN_MG
+from netcds.fhir.agent_codes import OCTREOTIDE_LAR_WORDS as OCTREOTIDE_LAR_WORDS
+from netcds.fhir.agent_codes import Agent as Agent
+
 # ---- code systems (FHIR canonical URIs -> short key) ------------------------------------------
-SNOMED, LOINC, RXNORM, ICD10, ICDO3, NCIT, HGNC, V3 = (
-    "SNOMED", "LOINC", "RxNorm", "ICD-10-CM", "ICD-O-3", "NCIt", "HGNC", "v3-ObsInterp",
+SNOMED, LOINC, RXNORM, ICD10, ICDO3, NCIT, HGNC, V3, MRSR = (
+    "SNOMED", "LOINC", "RxNorm", "ICD-10-CM", "ICD-O-3", "NCIt", "HGNC", "v3-ObsInterp", "MR-status-reason",
 )  # fmt: skip
 SYSTEMS: dict[str, str] = {
     "http://snomed.info/sct": SNOMED,
@@ -28,6 +33,7 @@ SYSTEMS: dict[str, str] = {
     "http://www.genenames.org": HGNC,
     "http://www.genenames.org/geneId": HGNC,
     "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation": V3,
+    "http://terminology.hl7.org/CodeSystem/medicationrequest-status-reason": MRSR,
 }
 
 SOURCES: dict[str, str] = {
@@ -49,6 +55,17 @@ SOURCES: dict[str, str] = {
     "uscore": "US Core / ODH pregnancy status (LOINC 82810-3 answers, https://loinc.org/82810-3/)",
     "hgnc": "HGNC (https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/HGNC:12687)",
     "v3": "HL7 v3 ObservationInterpretation (https://terminology.hl7.org/CodeSystem-v3-ObservationInterpretation.html)",
+    "mcode-max": "mCODE 4.0.0 ConditionStatusTrendMaxVS (https://hl7.org/fhir/us/mcode/ValueSet-mcode-condition-status-"
+                 "trend-max-vs.html): the two remission codes it keeps from earlier releases",
+    "mcode-2nd": "mCODE 4.0.0 SecondaryCancerDisorderVS (SNOMED is-a 128462008, ICD-10-CM C77-C79, C7B; "
+                 "https://hl7.org/fhir/us/mcode/ValueSet-mcode-secondary-cancer-disorder-vs.html)",
+    "fhir-mrsr": "FHIR R4 MedicationRequest status reason codes (https://hl7.org/fhir/R4/codesystem-medicationrequest-"
+                 "status-reason.html)",
+    "pdq-vhl": "NCI PDQ Von Hippel-Lindau Disease, health professional version (https://www.ncbi.nlm.nih.gov/books/"
+               "NBK568506/): VHL disease is caused by germline VHL pathogenic variants",
+    "who-gca": "WHO Classification of Digestive System Tumours, 5th ed. (2019): goblet cell adenocarcinoma "
+               "(formerly goblet cell carcinoid) is an appendiceal adenocarcinoma; see Wang, J Clin Transl "
+               "Pathol 2022;2(3):69-74, doi:10.14218/JCTP.2022.00018",
 }  # fmt: skip
 
 
@@ -139,8 +156,9 @@ C7A_FAMILY = ("C7A.0", "D3A.0")
 
 # ---- morphology (ICD-O-3, in the mCODE histology-morphology-behavior extension) ----------------
 MORPHOLOGY = _rows("Histology (ICD-O-3 morphology)", ICDO3, "icdo3", [
-    ("8240", "Neuroendocrine tumor G1 / carcinoid tumor", "differentiation=well; lung: typical_carcinoid; "
-                                                           "GEP: grade G1 only if no grade/Ki-67/mitoses"),
+    ("8240", "Neuroendocrine tumor NOS / grade 1; carcinoid NOS / typical",
+     "differentiation=well; grade G1 (GEP) or typical_carcinoid (lung) only if the display says grade 1 "
+     "(lung: or typical) and no grade/Ki-67/mitoses observation exists"),
     ("8249", "NET G2-G3 / atypical carcinoid", "differentiation=well; lung: atypical_carcinoid"),
     ("8241", "Enterochromaffin-cell (serotonin-producing) NET", "differentiation=well"),
     ("8242", "Enterochromaffin-like-cell NET", "differentiation=well"),
@@ -153,6 +171,8 @@ MORPHOLOGY = _rows("Histology (ICD-O-3 morphology)", ICDO3, "icdo3", [
     ("8246", "Neuroendocrine carcinoma", "differentiation=poor"),
     ("8041", "Small cell carcinoma", "differentiation=poor"),
     ("8013", "Large cell neuroendocrine carcinoma", "differentiation=poor"),
+]) + _rows("Histology (ICD-O-3 morphology)", ICDO3, "who-gca", [
+    ("8243", "Goblet cell adenocarcinoma (goblet cell carcinoid)", "not a neuroendocrine tumour: refused"),
 ])  # fmt: skip
 # ICD-O-3 morphology ranges that are neuroendocrine at all (others, e.g. 8140 adenocarcinoma, are not)
 NEUROENDOCRINE_MORPHOLOGY = (
@@ -182,6 +202,10 @@ DISEASE_STATUS = _rows("Cancer disease status (LOINC 97509-4 / 88040-1)", SNOMED
     ("709137006", "Patient condition undetermined", "(unknown; reported unmapped)"),
 ]) + _rows("Cancer disease status (LOINC 97509-4 / 88040-1)", SNOMED, "mcode-old", [
     ("260415000", "Not detected", "disease.status = no_evidence_of_disease"),
+]) + _rows("Cancer disease status (LOINC 97509-4 / 88040-1)", SNOMED, "mcode-max", [
+    ("550991000124107", "Malignant neoplasm in full remission", "disease.status = no_evidence_of_disease"),
+    ("551001000124108", "Malignant neoplasm in partial remission",
+     "disease.status = stable (partial remission: not progressing)"),
 ])  # fmt: skip
 
 # ---- TNM ----------------------------------------------------------------------------------------
@@ -192,6 +216,23 @@ TNM_CATEGORY = _rows("TNM category (value parsed: T0-4, N0-3, M0/M1)", SNOMED, "
 ])  # fmt: skip
 
 # ---- treatment termination reason (statusReason or the mCODE extension) ------------------------
+# FHIR MedicationRequest.statusReason: intolerance and allergy are toxicity; the others (holds, surgery,
+# interactions, duplicate therapy ...) end a course for another reason.
+MR_STATUS_REASON = _rows("Treatment termination reason", MRSR, "fhir-mrsr", [
+    ("sintol", "Suspected intolerance", "stop_reason = toxicity"),
+    ("salg", "Allergy", "stop_reason = toxicity"),
+    ("drughigh", "Drug level too high", "stop_reason = other"),
+    ("altchoice", "Try another treatment first", "stop_reason = other"),
+    ("clarif", "Prescription requires clarification", "stop_reason = other"),
+    ("hospadm", "Admission to hospital", "stop_reason = other"),
+    ("labint", "Lab interference issues", "stop_reason = other"),
+    ("non-avail", "Patient not available", "stop_reason = other"),
+    ("preg", "Parent is pregnant/breast feeding", "stop_reason = other"),
+    ("sddi", "Drug interacts with another drug", "stop_reason = other"),
+    ("sdupther", "Duplicate therapy", "stop_reason = other"),
+    ("surg", "Patient scheduled for surgery", "stop_reason = other"),
+    ("washout", "Waiting for old drug to wash out", "stop_reason = other"),
+])  # fmt: skip
 TERMINATION = _rows("Treatment termination reason", SNOMED, "mcode", [
     ("266721009", "No response to treatment", "stop_reason = progression"),
     ("407563006", "Treatment not tolerated", "stop_reason = toxicity"),
@@ -227,6 +268,17 @@ SECONDARY = _rows("Distant metastasis (Condition)", ICD10, "icd10cm", [
 ]) + _rows("Distant metastasis (Condition)", SNOMED, "mcode", [
     ("94225005", "Secondary malignant neoplasm of brain", "disease.extent = distant_metastatic"),
     ("10200004", "Liver structure (bodySite of a secondary cancer)", "disease.liver_metastases = true"),
+]) + _rows("Distant metastasis (Condition)", SNOMED, "mcode-2nd", [
+    ("128462008", "Secondary malignant neoplastic disease",
+     "disease.extent = distant_metastatic (not lymph nodes)"),
+    ("94381002", "Secondary malignant neoplasm of liver", "+ disease.liver_metastases = true"),
+    ("94222008", "Secondary malignant neoplasm of bone", "disease.extent = distant_metastatic"),
+    ("94391008", "Secondary malignant neoplasm of lung", "disease.extent = distant_metastatic"),
+])  # fmt: skip
+VHL_CONDITION = _rows("Hereditary syndrome (Condition)", SNOMED, "pdq-vhl", [
+    ("46659004", "Von Hippel-Lindau syndrome", "biomarkers.germline_vhl = true (confirmed diagnosis)"),
+]) + _rows("Hereditary syndrome (Condition)", ICD10, "pdq-vhl", [
+    ("Q85.83", "Von Hippel-Lindau syndrome", "biomarkers.germline_vhl = true (confirmed diagnosis)"),
 ])  # fmt: skip
 
 # ---- comorbidities (Condition.code, mCODE Comorbidities related-condition[-absent]) -------------
@@ -349,116 +401,45 @@ VHL_GENE = "HGNC:12687"
 NOT_ALTERATION = frozenset({"LA26333-7", "LA26334-5", "LA6675-8"})
 
 
-# ---- agents (RxNorm ingredient CUIs + names) ----------------------------------------------------
-@dataclass(frozen=True)
-class Agent:
-    agent: str
-    rxcui: str | None
-    names: tuple[str, ...]
-
-
-AGENTS: tuple[Agent, ...] = (
-    Agent("octreotide", "7617", ("octreotide", "sandostatin", "mycapssa")),
-    Agent("lanreotide", None, ("lanreotide", "somatuline")),
-    Agent("everolimus", "141704", ("everolimus", "afinitor")),
-    Agent("sunitinib", "357977", ("sunitinib", "sutent")),
-    Agent("cabozantinib", None, ("cabozantinib", "cabometyx", "cometriq")),
-    Agent(
-        "lu177_dotatate",
-        None,
-        (
-            "lutetium lu 177 dotatate",
-            "lutetium lu-177 dotatate",
-            "lutathera",
-            "177lu-dotatate",
-            "lu-177 dotatate",
-            "lu177 dotatate",
-        ),
-    ),
-    Agent("temozolomide", "37776", ("temozolomide", "temodar")),
-    Agent("capecitabine", "194000", ("capecitabine", "xeloda")),
-    Agent("fluorouracil", "4492", ("fluorouracil", "5-fluorouracil", "5-fu")),
-    Agent("oxaliplatin", "32592", ("oxaliplatin", "eloxatin")),
-    Agent("irinotecan", "51499", ("irinotecan", "camptosar", "onivyde")),
-    Agent("leucovorin", "6313", ("leucovorin", "folinic acid", "levoleucovorin")),
-    Agent("cisplatin", "2555", ("cisplatin",)),
-    Agent("carboplatin", "40048", ("carboplatin",)),
-    Agent("etoposide", "4179", ("etoposide",)),
-    Agent("dacarbazine", "3098", ("dacarbazine",)),
-    Agent("pembrolizumab", "1547545", ("pembrolizumab", "keytruda")),
-    Agent("nivolumab", "1597876", ("nivolumab", "opdivo")),
-    Agent("ipilimumab", "1094833", ("ipilimumab", "yervoy")),
-    Agent("belzutifan", None, ("belzutifan", "welireg")),
-)
-# long-acting octreotide: words in the drug name, or a dose of at least this many mg
-OCTREOTIDE_LAR_WORDS = ("lar", "depot", "long-acting", "long acting", "extended", "suspension")
-OCTREOTIDE_LAR_MIN_MG = 5.0
+# ---- agents (RxNorm ingredient CUIs + names): netcds.fhir.agent_codes ------------------------------
 
 # ---- text rules where no standard code exists ---------------------------------------------------
 TEXT_RULES: dict[str, tuple[str, ...]] = {
-    "SSTR imaging (Observation.code text/display or method)": (
-        "dotatate",
-        "dotatoc",
-        "dotanoc",
-        "somatostatin receptor",
-        "sstr",
-        "octreoscan",
-        "pentetreotide",
-    ),
+    "SSTR imaging (Observation.code text/display or method; a tracer, or SSTR with PET/scan words)": (
+        "dotatate", "dotatoc", "dotanoc", "somatostatin receptor", "sstr", "octreoscan", "pentetreotide"),
+    "SSTR immunohistochemistry (reported, never tumor.sstr_status)": (
+        "immunohisto", "ihc", "immune stain", "immunostain"),
     "FDG PET (Observation.code text/display or method)": ("fdg", "fluorodeoxyglucose", "fludeoxyglucose"),
     "Mitotic count (Observation.code text; unit must be per 2 mm2)": ("mitos", "mitotic"),
     "Ki-67 with a local code (Observation.code text, unit %)": ("ki-67", "ki67", "mib-1"),
     "Radiotherapy (Procedure; or mCODE RadiotherapyCourseSummary profile)": (
-        "radiotherapy",
-        "radiation therapy",
-        "external beam",
-        "teleradiotherapy",
-    ),
-}
+        "radiotherapy", "radiation therapy", "external beam", "teleradiotherapy"),
+    "PRRT (Procedure): lu177_dotatate when the Lu-177 dotatate name is given, else reported": (
+        "peptide receptor radionuclide", "prrt", "radioligand", "radionuclide therapy"),
+    "Oral octreotide (never octreotide LAR)": ("oral", "capsule", "mycapssa", "delayed release"),
+}  # fmt: skip
 
 
 def agent_rows() -> list[Row]:
-    out: list[Row] = []
-    for a in AGENTS:
-        code = a.rxcui or "(name match only)"
-        out.append(
-            Row(
-                "Cancer agent",
-                RXNORM,
-                code,
-                ", ".join(a.names),
-                f"treatments[].agent = {a.agent}",
-                "rxnav" if a.rxcui else "no verified ingredient CUI; matched by name",
-            )
-        )
-    return out
+    unverified = "no verified ingredient CUI; matched by name"
+    return [
+        Row("Cancer agent", RXNORM, a.rxcui or "(name match only)", ", ".join(a.names),
+            f"treatments[].agent = {a.agent}", "rxnav" if a.rxcui else unverified)
+        for a in AGENTS
+    ]  # fmt: skip
 
 
 @cache
 def all_rows() -> tuple[Row, ...]:
     return tuple(
-        SITE_SNOMED
-        + SITE_TOPOGRAPHY
-        + SITE_C7A
-        + MORPHOLOGY
-        + GRADE
-        + DISEASE_STATUS
-        + TNM_CATEGORY
-        + TERMINATION
-        + SYNDROME
-        + SECONDARY
-        + COMORBIDITY
-        + OBSERVATION
-        + ANSWERS
-        + agent_rows()
-    )
+        SITE_SNOMED + SITE_TOPOGRAPHY + SITE_C7A + MORPHOLOGY + GRADE + DISEASE_STATUS + TNM_CATEGORY
+        + TERMINATION + MR_STATUS_REASON + SYNDROME + SECONDARY + VHL_CONDITION + COMORBIDITY + OBSERVATION
+        + ANSWERS + agent_rows()
+    )  # fmt: skip
 
 
 def lookup(rows: list[Row], system: str, code: str) -> Row | None:
-    for r in rows:
-        if r.system == system and r.code == code:
-            return r
-    return None
+    return next((r for r in rows if r.system == system and r.code == code), None)
 
 
 def markdown_table() -> str:

@@ -10,49 +10,46 @@ that is positively identified as not neuroendocrine is refused (netcds covers NE
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
-from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile
+from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile, instant
+from netcds.fhir.scope import (
+    NE_WORDS,
+    SKIP_OBS_STATUS,
+    about,
+    active,
+    icd10,
+    icd_codes,
+    in_error,
+    refuted,
+    topography,
+    unconfirmed,
+)
+from netcds.fhir.wording import hits
 
-NE_WORDS = ("neuroendocrine", "carcinoid", "islet cell", "insulinoma", "gastrinoma", "glucagonoma", "vipoma",
-            "somatostatinoma", "small cell carcinoma", "paraganglioma")  # fmt: skip
 NON_NE_WORDS = (
     "non-small cell", "adenocarcinoma", "ductal", "duct carcinoma", "lobular", "leukemia", "leukaemia",
     "lymphoma", "myeloma", "melanoma", "sarcoma", "squamous", "breast", "prostate", "glioma", "blastoma",
 )  # fmt: skip
-SECONDARY_WORDS = ("secondary", "metastatic to", "metastasis to", "metastases to")
 PANCREAS_SYNDROMES = ("insulinoma", "gastrinoma", "glucagonoma", "vipoma", "somatostatinoma")
+GOBLET_NOTE = (
+    "WHO 2019 classifies it as an adenocarcinoma of the appendix, not a neuroendocrine tumour, and the NET "
+    "guideline does not cover it"
+)
 _ICDO3 = re.compile(r"(\d{4})\s*/?\s*(\d)?")
+GRADE1_WORDS: dict[str, tuple[str, ...]] = {"g1": (r"\bgrade\s*(?:1|i|one)\b", r"\bG1\b")}
+TYPICAL_WORDS: dict[str, tuple[str, ...]] = {"typical": (r"(?<!a)typical\s+carcinoid",)}
+NODAL_WORDS = ("lymph node", "lymph nodes", "nodal", "lymphatic")
 
 
-def icd10(code: str) -> str:
-    """Normalise an ICD-10(-CM) code to dotted upper case (C7A012 -> C7A.012)."""
-    c = code.strip().upper()
-    if len(c) > 3 and "." not in c:
-        c = c[:3] + "." + c[3:]
-    return c
-
-
-def status_code(res: Res, key: str) -> str | None:
-    for _, code, _ in codings(res.data.get(key)):
-        return code
-    return None
-
-
-def refuted(res: Res) -> bool:
-    return status_code(res, "verificationStatus") == "refuted"
-
-
-def in_error(res: Res) -> bool:
-    return status_code(res, "verificationStatus") == "entered-in-error"
-
-
-def active(res: Res) -> bool:
-    clinical = status_code(res, "clinicalStatus")
-    return clinical in (None, "active", "recurrence", "relapse")
+def _explicit(text: str, terms: Mapping[str, tuple[str, ...]]) -> bool:
+    found = hits(text, terms)
+    return bool(found) and all(not negated for _, negated in found)
 
 
 # ---- histology -----------------------------------------------------------------------------------
@@ -65,10 +62,16 @@ class Histology:
     syndromes: list[str] = field(default_factory=list)
     label: str = ""
     source: Res | None = None  # an Observation that carried the histology, if not the Condition
+    unstated: str = ""  # why the grade / lung subtype is not taken from the morphology
+    superseded: list[Res] = field(default_factory=list)  # older histology Observations
 
 
 def histology_from(cc: Any, site: str | None) -> Histology | None:
-    """Histology from an ICD-O-3 morphology coding, else from the words of the concept."""
+    """Histology from an ICD-O-3 morphology coding, else from the words of the concept.
+
+    ICD-O-3.2 8240/3 is "neuroendocrine tumour, NOS" and "carcinoid, NOS" as well as
+    "NET grade 1" / "typical carcinoid": the code alone gives neither a grade nor a lung
+    subtype; only its display saying grade 1 (or typical carcinoid) does."""
     lung = site in ("lung", "thymus")
     for system, code, display in codings(cc):
         if system != C.ICDO3:
@@ -77,13 +80,27 @@ def histology_from(cc: Any, site: str | None) -> Histology | None:
         if not m:
             continue
         morph = m.group(1)
-        h = Histology(neuroendocrine=morph in C.NEUROENDOCRINE_MORPHOLOGY, label=f"ICD-O-3 {code} {display}")
+        label = f"ICD-O-3 {code} {display}".strip()
+        if morph == "8243":
+            return Histology(
+                neuroendocrine=False, label=f"{label} (goblet cell adenocarcinoma: {GOBLET_NOTE})"
+            )
+        h = Histology(neuroendocrine=morph in C.NEUROENDOCRINE_MORPHOLOGY, label=label)
         if morph in ("8240", "8249", "8241", "8242", "8150", "8151", "8152", "8153", "8155", "8156"):
             h.differentiation = "well"
         if morph in ("8246", "8041", "8013", "8042", "8043", "8044", "8045"):
             h.differentiation = "poor"
-        if morph == "8240":
+        words = " ".join([display, cc_text(cc)])
+        if morph == "8240" and (_explicit(words, GRADE1_WORDS) or (lung and _explicit(words, TYPICAL_WORDS))):
             h.lung_subtype, h.gep_grade_fallback = ("typical_carcinoid", None) if lung else (None, "G1")
+        elif morph == "8240":
+            h.unstated = (
+                "ICD-O-3 8240/3 without 'grade 1' or 'typical carcinoid' in its display (8240/3 is also "
+            )
+            h.unstated += "neuroendocrine tumour NOS and carcinoid NOS): grade" + (
+                " and lung subtype" if lung else ""
+            )
+            h.unstated += " not taken from it"
         if morph == "8249" and lung:
             h.lung_subtype = "atypical_carcinoid"
         syndrome = {"8151": "insulinoma", "8152": "glucagonoma", "8153": "gastrinoma", "8155": "vipoma",
@@ -96,7 +113,9 @@ def histology_from(cc: Any, site: str | None) -> Histology | None:
         return None
     h = Histology(label=cc_text(cc))
     ne = any(w in text for w in NE_WORDS) and "non-small cell" not in text
-    if ne:
+    if "goblet cell" in text:
+        h.neuroendocrine, h.label = False, f"{cc_text(cc)} ({GOBLET_NOTE})"
+    elif ne:
         h.neuroendocrine = True
         if "well differentiated" in text or "well-differentiated" in text:
             h.differentiation = "well"
@@ -106,7 +125,7 @@ def histology_from(cc: Any, site: str | None) -> Histology | None:
             h.differentiation = "well"
         if lung and "atypical carcinoid" in text:
             h.lung_subtype = "atypical_carcinoid"
-        elif lung and "typical carcinoid" in text:
+        elif lung and _explicit(text, TYPICAL_WORDS):
             h.lung_subtype = "typical_carcinoid"
     elif any(w in text for w in NON_NE_WORDS):
         h.neuroendocrine = False
@@ -114,15 +133,6 @@ def histology_from(cc: Any, site: str | None) -> Histology | None:
 
 
 # ---- site ------------------------------------------------------------------------------------------
-def _topography(code: str) -> str | None:
-    c = icd10(code)
-    best: tuple[int, str] | None = None
-    for row in C.SITE_TOPOGRAPHY:
-        if c.startswith(row.code) and (best is None or len(row.code) > best[0]):
-            best = (len(row.code), row.target)
-    return best[1] if best else None
-
-
 def site_from_condition(res: Res) -> tuple[str | None, Any, str]:
     """(site, the CodeableConcept it came from, how) from bodySite, then Condition.code."""
     for body in res.data.get("bodySite", []) or []:
@@ -132,7 +142,7 @@ def site_from_condition(res: Res) -> tuple[str | None, Any, str]:
                 if row:
                     return row.target, body, "bodySite"
             if system == C.ICDO3:
-                site = _topography(code)
+                site = topography(code)
                 if site:
                     return site, body, "bodySite"
     cc = res.data.get("code")
@@ -149,85 +159,66 @@ def site_from_condition(res: Res) -> tuple[str | None, Any, str]:
         if row:
             return row.target, cc, "code"
         if c.startswith("C") and not c.startswith(("C7A", "C7B", "C77", "C78", "C79")):
-            site = _topography(c)
+            site = topography(c)
             if site:
                 return site, cc, "code"
     return None, None, ""
 
 
-# ---- classification ---------------------------------------------------------------------------
-def _icd(res: Res) -> list[str]:
-    return [icd10(c) for s, c, _ in codings(res.data.get("code")) if s == C.ICD10]
-
-
-def is_secondary(res: Res) -> bool:
-    if has_profile(res, "mcode-secondary-cancer-condition"):
-        return True
-    if has_profile(res, "mcode-primary-cancer-condition"):
-        return False
-    if any(c.startswith(("C77", "C78", "C79", "C7B")) for c in _icd(res)):
-        return True
-    if any(s == C.SNOMED and C.lookup(C.SECONDARY, C.SNOMED, c) for s, c, _ in codings(res.data.get("code"))):
-        return True
-    text = cc_text(res.data.get("code")).lower()
-    return any(w in text for w in SECONDARY_WORDS)
-
-
-def is_primary(res: Res) -> bool:
-    if has_profile(res, "mcode-primary-cancer-condition"):
-        return True
-    if is_secondary(res) or syndrome_of(res):
-        return False
-    if any(c.startswith(("C7A", "D3A")) or c == "C25.4" for c in _icd(res)):
-        return True
-    if extensions(res.data, "mcode-histology-morphology-behavior"):
-        return True
-    if any(c.startswith("C") and _topography(c) for c in _icd(res)):
-        return True
-    text = cc_text(res.data.get("code")).lower()
-    return any(w in text for w in NE_WORDS) and "non-small cell" not in text and "syndrome" not in text
-
-
-def syndrome_of(res: Res) -> str | None:
-    for system, code, _ in codings(res.data.get("code")):
-        table = C.SYNDROME
-        key = icd10(code) if system == C.ICD10 else code
-        row = C.lookup(table, system, key)
-        if row:
-            return row.target.split("+=")[1]
-    return None
-
-
 # ---- the primary cancer -----------------------------------------------------------------------
 def histology_of(ctx: Ctx, res: Res, site: str | None) -> Histology | None:
+    """The histology of a primary cancer: its morphology extension, else the newest usable
+    HistologicBehaviorAndType Observation about it, else its ICD-10-CM code or words."""
     for ext in extensions(res.data, "mcode-histology-morphology-behavior"):
         h = histology_from(ext.get("valueCodeableConcept"), site)
         if h:
             return h
-    for obs in ctx.of_type("Observation"):
+    found: list[tuple[datetime, int, Res, Histology]] = []
+    for i, obs in enumerate(ctx.of_type("Observation")):
         if not (
             has_profile(obs, "mcode-histologic-behavior-and-type")
             or any(s == C.LOINC and c == "31206-6" for s, c, _ in codings(obs.data.get("code")))
         ):
             continue
+        if str(obs.data.get("status", "")) in SKIP_OBS_STATUS or about(ctx, obs, res)[0] == "other":
+            continue  # map_observations reports these
         h = histology_from(obs.data.get("valueCodeableConcept"), site)
         if h:
             h.source = obs
-            return h
-    if any(c.startswith("C7A.1") for c in _icd(res)):
+            found.append((instant(obs) or datetime.min.replace(tzinfo=UTC), i, obs, h))
+    if found:
+        found.sort(key=lambda f: (f[0], f[1]))
+        newest = found[-1][3]
+        newest.superseded = [f[2] for f in found[:-1]]
+        return newest
+    goblet = histology_from(res.data.get("code"), site)
+    if goblet is not None and goblet.neuroendocrine is False and "goblet" in goblet.label.lower():
+        return goblet
+    if any(c.startswith("C7A.1") for c in icd_codes(res)):
         return Histology(neuroendocrine=True, differentiation="poor", label="ICD-10-CM C7A.1")
-    if any(c.startswith(("C7A", "D3A")) for c in _icd(res)):
+    if any(c.startswith(("C7A", "D3A")) for c in icd_codes(res)):
         return Histology(neuroendocrine=True, label="ICD-10-CM carcinoid tumor code")
     return histology_from(res.data.get("code"), site)
 
 
 def choose_primary(ctx: Ctx, candidates: list[Res]) -> Res | None:
-    live = [r for r in candidates if not refuted(r) and not in_error(r)]
+    """The primary cancer evaluated; sets ``ctx.primary`` and ``ctx.other_primaries``."""
+    live: list[Res] = []
     for r in candidates:
-        if r not in live:
+        if refuted(r) or in_error(r):
             ctx.unmapped(r, "primary cancer condition refuted or entered in error", r.data.get("code"))
+        elif (status := unconfirmed(r)) is not None:
+            ctx.unmapped(
+                r,
+                f"primary cancer condition is {status} (verification status): the diagnosis is not "
+                "confirmed, so it is not used",
+                r.data.get("code"),
+            )
+        else:
+            live.append(r)
     if len(live) <= 1:
-        return live[0] if live else None
+        ctx.primary = live[0] if live else None
+        return ctx.primary
     ne = [r for r in live if (histology_of(ctx, r, None) or Histology()).neuroendocrine]
     pick = ne if ne else live
     sites = {site_from_condition(r)[0] for r in pick}
@@ -239,11 +230,17 @@ def choose_primary(ctx: Ctx, candidates: list[Res]) -> Res | None:
             "netcds evaluates one neuroendocrine primary",
         )
     chosen = pick[-1]
+    ctx.primary = chosen
     for r in live:
-        if r is not chosen:
-            ctx.unmapped(
-                r, f"another primary cancer condition; {chosen.ref} is the one evaluated", r.data.get("code")
-            )
+        if r is chosen:
+            continue
+        if r in pick and len(sites) == 1:
+            ctx.same_tumor.add(r.loc)
+        else:
+            ctx.other_primaries.append(r)
+        ctx.unmapped(
+            r, f"another primary cancer condition; {chosen.ref} is the one evaluated", r.data.get("code")
+        )
     return chosen
 
 
@@ -288,6 +285,10 @@ def map_primary(ctx: Ctx, res: Res, out: dict[str, dict[str, Any]]) -> Histology
     if hist.neuroendocrine is None:
         ctx.unmapped(res, f"histology {hist.label!r} not recognised as neuroendocrine or not")
     src = hist.source or res
+    for old in hist.superseded:
+        ctx.unmapped(old, f"older histology superseded by {src.ref}", old.data.get("valueCodeableConcept"))
+    if hist.unstated:
+        ctx.report.skip(src.ref, hist.unstated)
     if hist.differentiation:
         tumor["differentiation"] = hist.differentiation
         ctx.mapped("tumor.differentiation", hist.differentiation, src, note=hist.label)
@@ -305,24 +306,49 @@ def map_primary(ctx: Ctx, res: Res, out: dict[str, dict[str, Any]]) -> Histology
 
 
 # ---- metastases, syndromes ----------------------------------------------------------------------
+def _nodal(res: Res) -> bool:
+    """A lymph-node metastasis whose regional or distant nature is not stated."""
+    icds = icd_codes(res)
+    if any(c.startswith("C7B.01") for c in icds):
+        return False  # ICD-10-CM: secondary carcinoid tumors of distant lymph nodes
+    if icds and all(c.startswith("C77") for c in icds):
+        return True
+    words = " ".join(
+        [cc_text(res.data.get("code")), *(cc_text(b) for b in res.data.get("bodySite", []) or [])]
+    ).lower()
+    return any(w in words for w in NODAL_WORDS) and "distant" not in words
+
+
 def map_secondary(ctx: Ctx, res: Res, out: dict[str, dict[str, Any]]) -> None:
     cc = res.data.get("code")
     if refuted(res) or in_error(res) or not active(res):
         ctx.unmapped(res, "metastasis condition refuted, in error or not active", cc)
         return
-    icds = _icd(res)
-    if icds and all(c.startswith("C77") for c in icds):
-        ctx.unmapped(res, "lymph-node metastasis: regional or distant is not stated", cc)
+    if (status := unconfirmed(res)) is not None:
+        ctx.unmapped(
+            res, f"metastasis is {status} (verification status), not confirmed: extent left unknown", cc
+        )
         return
+    verdict, why = about(ctx, res)
+    if verdict == "other" and ctx.primary is not None:
+        ctx.unmapped(res, f"metastasis of another cancer ({why}), not of {ctx.primary.ref}; not used", cc)
+        return
+    if _nodal(res):
+        ctx.unmapped(
+            res, "lymph-node metastasis: regional or distant is not stated; extent not set from it", cc
+        )
+        return
+    note = "secondary (metastatic) cancer condition"
+    if verdict == "unstated" and ctx.other_primaries:
+        note += f"; does not say of which primary; read as of {ctx.primary.ref if ctx.primary else 'the NET'}"
     out["disease"]["extent"] = "distant_metastatic"
-    ctx.mapped(
-        "disease.extent", "distant_metastatic", res, cc, note="secondary (metastatic) cancer condition"
-    )
+    ctx.mapped("disease.extent", "distant_metastatic", res, cc, note=note)
+    icds = icd_codes(res)
     liver = (
         any(c.startswith(("C78.7", "C7B.02")) for c in icds)
         or any(
-            s == C.SNOMED and c == "10200004"
-            for b in res.data.get("bodySite", []) or []
+            s == C.SNOMED and c in ("10200004", "94381002")
+            for b in [*(res.data.get("bodySite", []) or []), cc]
             for s, c, _ in codings(b)
         )
         or "liver" in cc_text(cc).lower()
@@ -344,6 +370,8 @@ def map_syndromes(
         elif refuted(res):
             absent[syndrome] = res.ref
             ctx.used.add(res.loc)
+        elif (status := unconfirmed(res)) is not None:
+            ctx.unmapped(res, f"{syndrome.replace('_', ' ')} is {status} (verification status): not used", cc)
         elif not active(res):
             ctx.unmapped(res, f"{syndrome.replace('_', ' ')} recorded as not active", cc)
         else:

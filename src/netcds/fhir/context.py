@@ -26,6 +26,10 @@ class Ctx:
         self.patient: Res | None = None
         self.excluded: set[str] = set()  # loc of resources about another subject
         self.fatal: tuple[str, str] | None = None  # (field, message) raised after the report is complete
+        self.primary: Res | None = None  # the primary cancer condition evaluated
+        self.other_primaries: list[Res] = []  # other primary cancers in the record (another site or type)
+        self.same_tumor: set[str] = set()  # loc of other Conditions recording the evaluated primary again
+        self.caveats: dict[str, str] = {}  # res.loc -> note added to every value it maps
 
     # -- lookup ---------------------------------------------------------------------------------
     def of_type(self, *rtypes: str) -> Iterator[Res]:
@@ -61,6 +65,8 @@ class Ctx:
 
     def mapped(self, field: str, value: Any, res: Res, cc: Any = None, note: str | None = None) -> None:
         self.used.add(res.loc)
+        if res.loc in self.caveats:
+            note = f"{note}; {self.caveats[res.loc]}" if note else self.caveats[res.loc]
         self.report.add(field, value, self.source(res, cc), note)
 
     def unmapped(self, res: Res, reason: str, cc: Any = None) -> None:

@@ -23,22 +23,27 @@ from typing import Any
 from pydantic import ValidationError
 
 from netcds.errors import InputError
-from netcds.fhir.clinical import map_comorbidities, map_patient, map_vitals_labs
+from netcds.fhir.clinical import map_comorbidities, map_patient, map_vhl_conditions, map_vitals_labs
 from netcds.fhir.conditions import (
     Histology,
     choose_primary,
     histology_of,
-    is_primary,
-    is_secondary,
     map_primary,
     map_secondary,
     map_syndromes,
-    syndrome_of,
 )
 from netcds.fhir.context import Ctx
-from netcds.fhir.observations import map_observations
+from netcds.fhir.observations import classify, map_observations
 from netcds.fhir.read import Res, patient_id, read_bundle, read_prefetch
 from netcds.fhir.report import FhirMappingError, MappingReport
+from netcds.fhir.scope import (
+    SKIP_OBS_STATUS,
+    about,
+    is_primary,
+    is_secondary,
+    syndrome_of,
+    tumor_in_words_only,
+)
 from netcds.fhir.treatments import build_treatments, collect
 from netcds.io import input_error
 from netcds.patient import Patient
@@ -64,18 +69,30 @@ def prefetch_to_patient(prefetch: dict[str, Any], as_of: date | None = None) -> 
     return _map(read_prefetch(prefetch), as_of)
 
 
+def _identifiers(value: Any) -> set[tuple[str, str]]:
+    items = value if isinstance(value, list) else [value]
+    return {
+        (str(i.get("system", "")), str(i["value"])) for i in items if isinstance(i, dict) and i.get("value")
+    }
+
+
 def _subject_ok(ctx: Ctx, res: Res) -> bool:
-    """False when the resource is about a different patient than the one mapped."""
+    """False when the resource is about another subject than the Patient mapped.
+
+    The subject must resolve to the Patient (by id, absolute URL or fullUrl) or carry one
+    of its identifiers; a reference that resolves to nothing in the input (e.g. another
+    ``urn:uuid:``) names someone else. A subject given only as display text is not checked."""
     if ctx.patient is None or res is ctx.patient:
         return True
     subject = res.data.get("subject") or res.data.get("patient")
-    if not isinstance(subject, dict) or not subject.get("reference"):
+    if not isinstance(subject, dict):
         return True
-    target = ctx.resolve(subject)
-    if target is not None:
+    if subject.get("reference"):
+        target = ctx.resolve(subject)
         return target is ctx.patient
-    ref = str(subject["reference"])
-    return not (ref.startswith("Patient/") or "/Patient/" in ref)
+    if subject.get("identifier"):
+        return bool(_identifiers(subject["identifier"]) & _identifiers(ctx.patient.data.get("identifier")))
+    return True
 
 
 def _single_subject(resources: list[Res]) -> None:
@@ -121,11 +138,19 @@ def _map(resources: list[Res], as_of: date | None) -> tuple[Patient, MappingRepo
             map_secondary(ctx, res, out)
         elif (syndrome := syndrome_of(res)) is not None:
             syndrome_rows.append((res, syndrome))
+        elif tumor_in_words_only(res):
+            ctx.unmapped(
+                res,
+                "names a neuroendocrine tumour in words only (no mCODE PrimaryCancerCondition profile or "
+                "cancer code): not used as the primary cancer",
+                res.data.get("code"),
+            )
         else:
             comorbidity_conditions.append(res)
 
     kinds = map_observations(ctx, out)
     hist_fallback(ctx, primary, out)
+    map_vhl_conditions(ctx, comorbidity_conditions, out)
     map_syndromes(ctx, syndrome_rows, {}, out)
     map_vitals_labs(ctx, kinds, out)
     map_comorbidities(ctx, comorbidity_conditions, kinds.pop("comorbidities", []), out)
@@ -152,20 +177,42 @@ def _mentioned(ref: str, text: str) -> bool:
     return any(tok.rstrip("];,)") == ref for tok in text.split())
 
 
+def _grading_recorded(ctx: Ctx) -> list[Res]:
+    """Grade, Ki-67 or mitotic-count Observations about the tumour, usable or not."""
+    return [
+        r
+        for r in ctx.of_type("Observation")
+        if str(r.data.get("status", "")) not in SKIP_OBS_STATUS
+        and classify(r) in ("grade", "ki67", "ki67_qualitative", "mitoses")
+        and about(ctx, r)[0] != "other"
+    ]
+
+
 def hist_fallback(ctx: Ctx, primary: Res | None, out: dict[str, Any]) -> None:
-    """GEP ICD-O-3 8240/3 means NET G1; used for tumor.grade only when nothing else grades the tumor."""
+    """ICD-O-3 8240/3 whose display says grade 1 gives NET G1, only when no grade, Ki-67 or
+    mitotic-count Observation is recorded at all (even one that could not be used)."""
     tumor = out["tumor"]
     if primary is None or any(k in tumor for k in ("grade", "ki67_percent", "mitoses_per_2mm2")):
         return
     hist: Histology | None = histology_of(ctx, primary, tumor.get("primary_site"))
-    if hist and hist.gep_grade_fallback:
-        tumor["grade"] = hist.gep_grade_fallback
-        ctx.mapped(
-            "tumor.grade",
-            hist.gep_grade_fallback,
-            primary,
-            note=f"{hist.label}: NET G1 morphology; no grade, Ki-67 or mitotic count recorded",
+    if not (hist and hist.gep_grade_fallback):
+        return
+    recorded = _grading_recorded(ctx)
+    if recorded:
+        ctx.report.skip(
+            (hist.source or primary).ref,
+            f"{hist.label}: grade 1 morphology not used for tumor.grade, because a grade, Ki-67 or "
+            f"mitotic count is recorded ({', '.join(r.ref for r in recorded)}) but could not be used; "
+            "grade stays unknown",
         )
+        return
+    tumor["grade"] = hist.gep_grade_fallback
+    ctx.mapped(
+        "tumor.grade",
+        hist.gep_grade_fallback,
+        hist.source or primary,
+        note=f"{hist.label}: NET grade 1 morphology; no grade, Ki-67 or mitotic count observation recorded",
+    )
 
 
 def _build(ctx: Ctx, out: dict[str, Any]) -> Patient:
@@ -177,7 +224,12 @@ def _build(ctx: Ctx, out: dict[str, Any]) -> Patient:
             if not any(m.field.startswith("tumor.") for m in ctx.report.mapped)
             else "primary site not recorded"
         )
-        if ctx.excluded and why.startswith("no primary"):  # one may be among those set aside
+        unsure = [
+            u.resource for u in ctx.report.unmapped if u.reason.startswith("primary cancer condition is ")
+        ]
+        if unsure and why.startswith("no primary"):
+            why = f"no confirmed primary cancer condition ({', '.join(unsure)} not confirmed; see the report)"
+        elif ctx.excluded and why.startswith("no primary"):  # one may be among those set aside
             why = (
                 f"no primary cancer condition about the patient mapped ({len(ctx.excluded)} resource(s) "
                 "about another patient were set aside; see the mapping report)"

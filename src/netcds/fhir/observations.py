@@ -9,16 +9,36 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime
 from typing import Any
 
 from netcds.fhir import codes as C  # noqa: N812
+from netcds.fhir.biomarkers import map_mmr, msi_of, result_polarity, tmb_of, variant_of
 from netcds.fhir.context import Ctx
-from netcds.fhir.read import Res, cc_text, codings, effective, has_code, has_profile, quantity
+from netcds.fhir.read import Res, cc_text, codings, has_code, has_profile, instant, quantity
+from netcds.fhir.scope import SKIP_OBS_STATUS, for_the_net
 
 _TNM = re.compile(r"(?<![A-Za-z])(?:[cpyra]{0,3})([TNM])(is|[0-4]|X|x)")
 _GRADE_TEXT = re.compile(r"\b(?:G|grade\s*)([123])\b", re.IGNORECASE)
-SKIP_STATUS = ("entered-in-error", "cancelled", "registered")
+SKIP_STATUS = SKIP_OBS_STATUS
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+# kinds that are about a tumour: a resource that says it is about another cancer is not used for them
+TUMOR_KINDS = (
+    "disease_status", "tnm", "stage_group", "grade", "histology", "ki67", "ki67_qualitative", "msi", "tmb",
+    "mmr", "sstr", "sstr_ihc", "sstr_method", "fdg", "imaging_ambiguous", "mitoses",
+)  # fmt: skip
+IMAGING_WORDS = (
+    "pet",
+    "scan",
+    "scintigra",
+    "spect",
+    "imaging",
+    "uptake",
+    "krenning",
+    "ga-68",
+    "68ga",
+    "cu-64",
+)
 
 
 @dataclass
@@ -30,36 +50,19 @@ class Cand:
 
 
 def pick_latest(ctx: Ctx, field: str, cands: list[Cand]) -> Any:
-    """Map the newest candidate to ``field``; report the others as superseded."""
+    """Map the newest candidate to ``field``; report the others as superseded.
+
+    Candidates are ordered by their full effective instant in UTC (a date-only value is the
+    start of that day, 00:00 UTC), then by input order."""
     if not cands:
         return None
-    order = sorted(range(len(cands)), key=lambda i: (effective(cands[i].res) or date.min, i))
+    order = sorted(range(len(cands)), key=lambda i: (instant(cands[i].res) or EARLIEST, i))
     chosen = cands[order[-1]]
     ctx.mapped(field, chosen.value, chosen.res, chosen.cc, chosen.note)
     for i in order[:-1]:
         c = cands[i]
         ctx.unmapped(c.res, f"{field}: older value {c.value!r} superseded by {chosen.res.ref}", c.cc)
     return chosen.value
-
-
-def polarity(res: Res) -> bool | None:
-    """Positive (True) / negative (False) from interpretation, coded value, boolean or words."""
-    d = res.data
-    ccs = [*(d.get("interpretation", []) or []), d.get("valueCodeableConcept")]
-    for cc in ccs:
-        for system, code, _ in codings(cc):
-            if (system, code) in C.POSITIVE:
-                return True
-            if (system, code) in C.NEGATIVE:
-                return False
-    if isinstance(d.get("valueBoolean"), bool):
-        return bool(d["valueBoolean"])
-    words = " ".join([str(d.get("valueString", "")), cc_text(d.get("valueCodeableConcept"))]).lower()
-    if "negative" in words or "non-avid" in words or "not avid" in words:
-        return False
-    if "positive" in words or "avid" in words:
-        return True
-    return None
 
 
 def _words(res: Res) -> str:
@@ -113,11 +116,17 @@ def classify(res: Res) -> str:
         return "pregnancy"
     if loinc & set(C.LAB_FIELD):
         return "lab"
-    sstr = any(w in words for w in _rule("SSTR"))
+    sstr = any(w in words for w in _rule("SSTR imaging"))
     fdg = any(w in words for w in _rule("FDG"))
     if sstr and fdg:
         return "imaging_ambiguous"
     if sstr:
+        if any(w in words for w in _rule("SSTR immuno")):
+            return "sstr_ihc"
+        tracer = any(w in words for w in ("dotatate", "dotatoc", "dotanoc", "octreoscan", "pentetreotide"))
+        category = " ".join(cc_text(c) for c in res.data.get("category", []) or []).lower()
+        if not (tracer or any(w in words for w in IMAGING_WORDS) or "imaging" in category):
+            return "sstr_method"
         return "sstr"
     if fdg:
         return "fdg"
@@ -181,113 +190,6 @@ def _mitoses(ctx: Ctx, res: Res) -> float | None:
     return None
 
 
-def _msi(res: Res) -> str | None:
-    cc = res.data.get("valueCodeableConcept")
-    for system, code, _ in codings(cc):
-        if system == C.LOINC and code == "LA26203-2":
-            return "high"
-        if system == C.LOINC and code == "LA14122-8":
-            return "stable"
-    text = (cc_text(cc) + " " + str(res.data.get("valueString", ""))).lower()
-    if "msi-h" in text or "msi high" in text or "high" in text:
-        return "high"
-    if "mss" in text or text.strip() == "stable" or "microsatellite stable" in text:
-        return "stable"
-    return None
-
-
-def _tmb(ctx: Ctx, res: Res) -> float | None:
-    q = quantity(res.data.get("valueQuantity"))
-    if q is None:
-        ctx.unmapped(res, "TMB: no numeric value", res.data.get("code"))
-        return None
-    unit = q[1].lower()
-    if unit and not ("1000000" in unit or "mb" in unit or "megabase" in unit):
-        ctx.unmapped(res, f"TMB unit {q[1]!r} is not mutations per megabase", res.data.get("code"))
-        return None
-    return q[0] if q[0] >= 0 else None
-
-
-def _components(res: Res, loinc: str) -> list[Any]:
-    return [
-        c.get("valueCodeableConcept")
-        for c in res.data.get("component", []) or []
-        if has_code(c.get("code"), C.LOINC, {loinc})
-    ]
-
-
-def _variant(ctx: Ctx, res: Res) -> bool | None:
-    genes = _components(res, "48018-6")
-    vhl = any(has_code(g, C.HGNC, {C.VHL_GENE}) or cc_text(g).strip().upper() == "VHL" for g in genes)
-    cc = res.data.get("code")
-    if not vhl:
-        names = ", ".join(cc_text(g) or "unnamed" for g in genes) or "gene not stated"
-        ctx.unmapped(res, f"genomic variant in {names}: not a gene netcds uses", cc)
-        return None
-    source = [c for g in _components(res, "48002-0") for s, c, _ in codings(g) if s == C.LOINC]
-    if "LA6683-2" not in source:
-        why = "somatic" if "LA6684-0" in source else "germline or somatic not stated"
-        ctx.unmapped(res, f"VHL variant ({why}): not a germline alteration", cc)
-        return None
-    present = polarity(res)
-    if present is None:
-        ctx.unmapped(res, "VHL germline result neither present nor absent", cc)
-        return None
-    significance = [c for g in _components(res, "53037-8") for s, c, _ in codings(g) if s == C.LOINC]
-    if present and any(c in C.NOT_ALTERATION for c in significance):
-        ctx.unmapped(res, "germline VHL variant of uncertain or benign significance: not an alteration", cc)
-        return None
-    return present
-
-
-def _mmr(ctx: Ctx, rows: list[Res], out: dict[str, dict[str, Any]]) -> None:
-    """dMMR if any of MLH1/MSH2/MSH6/PMS2 is lost; pMMR only when all four are intact."""
-    intact: dict[str, Res] = {}
-    lost: list[Res] = []
-    for res in rows:
-        d = res.data
-        words = (cc_text(d.get("valueCodeableConcept")) + " " + str(d.get("valueString", ""))).lower()
-        p = polarity(res)
-        if any(w in words for w in ("loss", "lost", "deficient")):
-            p = False
-        elif any(w in words for w in ("intact", "retained", "preserved")):
-            p = True
-        code = sorted(_loinc(res) & C.MMR_IHC)[0]
-        if p is True:
-            intact[code] = res
-        elif p is False:
-            lost.append(res)
-        else:
-            ctx.unmapped(res, "MMR protein result not readable as intact or lost", d.get("code"))
-    if lost:
-        out["biomarkers"]["mmr"] = "deficient"
-        for res in lost:
-            ctx.mapped(
-                "biomarkers.mmr", "deficient", res, res.data.get("code"), note="MMR protein expression lost"
-            )
-        for res in intact.values():
-            ctx.mapped(
-                "biomarkers.mmr",
-                "deficient",
-                res,
-                res.data.get("code"),
-                note="this protein is intact; the loss of another decides",
-            )
-    elif len(intact) == 4:
-        out["biomarkers"]["mmr"] = "proficient"
-        for res in intact.values():
-            ctx.mapped(
-                "biomarkers.mmr", "proficient", res, res.data.get("code"), note="all four MMR proteins intact"
-            )
-    else:
-        for res in intact.values():
-            ctx.unmapped(
-                res,
-                "MMR protein intact, but not all four proteins reported: MMR status stays unknown",
-                res.data.get("code"),
-            )
-
-
 def _tnm_value(res: Res) -> tuple[str, str] | None:
     cc = res.data.get("valueCodeableConcept")
     for text in [d for _, _, d in codings(cc)] + [cc_text(cc)]:
@@ -299,7 +201,7 @@ def _tnm_value(res: Res) -> tuple[str, str] | None:
 
 def map_extent_from_tnm(ctx: Ctx, rows: list[Res], out: dict[str, dict[str, Any]]) -> None:
     """Extent from the newest T, N and M categories (M1 distant; N+ or T4 locoregional; else localized)."""
-    latest: dict[str, tuple[tuple[date, int], Res, str]] = {}
+    latest: dict[str, tuple[tuple[datetime, int], Res, str]] = {}
     for i, res in enumerate(rows):
         v = _tnm_value(res)
         if v is None:
@@ -315,7 +217,7 @@ def map_extent_from_tnm(ctx: Ctx, rows: list[Res], out: dict[str, dict[str, Any]
                 res.data.get("valueCodeableConcept"),
             )
             continue
-        key = (effective(res) or date.min, i)
+        key = (instant(res) or EARLIEST, i)
         prev = latest.get(letter)
         if prev is not None and prev[0] > key:
             ctx.unmapped(res, f"TNM {letter} category superseded by {prev[1].ref}", res.data.get("code"))
@@ -370,7 +272,10 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
         if status in SKIP_STATUS:
             ctx.unmapped(res, f"observation status {status!r}: no usable result", res.data.get("code"))
             continue
-        kinds.setdefault(classify(res), []).append(res)
+        kind = classify(res)
+        if kind in TUMOR_KINDS and not for_the_net(ctx, res, kind.replace("_", " ")):
+            continue
+        kinds.setdefault(kind, []).append(res)
     tumor, disease, bio = out["tumor"], out["disease"], out["biomarkers"]
     lists: dict[str, list[Cand]] = {}
 
@@ -408,39 +313,47 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
             add("tumor.mitoses_per_2mm2", res, v)
     for kind, field in (("sstr", "tumor.sstr_status"), ("fdg", "tumor.fdg_avid")):
         for res in kinds.pop(kind, []):
-            p = polarity(res)
+            p, how = result_polarity(res)
             if p is None:
                 ctx.unmapped(
                     res,
-                    f"{kind.upper()} imaging result not readable as positive or negative",
+                    f"{kind.upper()} imaging result not readable as positive or negative ({how})",
                     res.data.get("code"),
                 )
-            elif kind == "sstr":
-                add(field, res, "positive" if p else "negative")
             else:
-                add(field, res, p)
+                add(field, res, ("positive" if p else "negative") if kind == "sstr" else p, note=how or None)
+    for res in kinds.pop("sstr_ihc", []):
+        ctx.unmapped(
+            res,
+            "SSTR immunohistochemistry: tumor.sstr_status is the SSTR-PET/scintigraphy result (contract), so "
+            "an IHC result does not set it",
+            res.data.get("code"),
+        )
+    for res in kinds.pop("sstr_method", []):
+        ctx.unmapped(
+            res,
+            "SSTR result without its method (no tracer, PET/scan/scintigraphy or imaging category): "
+            "tumor.sstr_status is the SSTR imaging result, so it is not set from this",
+            res.data.get("code"),
+        )
     for res in kinds.pop("imaging_ambiguous", []):
         ctx.unmapped(
             res, "imaging names both an SSTR tracer and FDG; cannot tell which", res.data.get("code")
         )
     for res in kinds.pop("msi", []):
-        msi = _msi(res)
+        msi, how = msi_of(res)
         if msi is None:
-            ctx.unmapped(
-                res,
-                "MSI result is neither MSI-H nor stable (e.g. MSI-L or 'unstable')",
-                res.data.get("valueCodeableConcept"),
-            )
+            ctx.unmapped(res, how, res.data.get("valueCodeableConcept"))
         else:
-            add("biomarkers.msi", res, msi, res.data.get("valueCodeableConcept"))
+            add("biomarkers.msi", res, msi, res.data.get("valueCodeableConcept"), note=how or None)
     for res in kinds.pop("tmb", []):
-        v = _tmb(ctx, res)
+        v = tmb_of(ctx, res)
         if v is not None:
             add("biomarkers.tmb_mut_per_mb", res, v)
-    _mmr(ctx, kinds.pop("mmr", []), out)
+    map_mmr(ctx, kinds.pop("mmr", []), out)
     vhl: list[tuple[Res, bool]] = []
     for res in kinds.pop("variant", []):
-        found = _variant(ctx, res)
+        found = variant_of(ctx, res)
         if found is not None:
             vhl.append((res, found))
     if vhl:
@@ -465,7 +378,7 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
     for res in kinds.pop("histology", []):
         ctx.unmapped(
             res,
-            "histology observation not linked to the evaluated primary cancer",
+            "histology observation not used (the primary's own morphology or a newer histology decides)",
             res.data.get("valueCodeableConcept"),
         )
     for key, cands in lists.items():

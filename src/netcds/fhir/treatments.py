@@ -19,89 +19,26 @@ from pydantic import ValidationError
 
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
-from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile, parse_date, quantity
+from netcds.fhir.read import Res, cc_text, codings, extensions, has_code, has_profile, parse_date, quantity
 from netcds.fhir.report import FhirMappingError
+from netcds.fhir.scope import for_the_net
 from netcds.patient import Treatment
 
 MERGE_GAP_DAYS = 90
 PERIOD_DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}
-FORM_WORDS = frozenset(
-    [
-        "oral",
-        "tablet",
-        "tablets",
-        "capsule",
-        "capsules",
-        "injection",
-        "injectable",
-        "solution",
-        "suspension",
-        "extended",
-        "release",
-        "er",
-        "xr",
-        "sr",
-        "cr",
-        "dr",
-        "delayed",
-        "ml",
-        "mg",
-        "mcg",
-        "ug",
-        "g",
-        "hr",
-        "pen",
-        "prefilled",
-        "syringe",
-        "powder",
-        "for",
-        "chewable",
-        "film",
-        "coated",
-        "disintegrating",
-        "transdermal",
-        "patch",
-        "topical",
-        "cream",
-        "ointment",
-        "nasal",
-        "spray",
-        "inhalation",
-        "inhaler",
-        "ophthalmic",
-        "drops",
-        "cartridge",
-        "auto-injector",
-        "vial",
-        "kit",
-        "pack",
-    ]
-)
-SALT_WORDS = frozenset(
-    [
-        "hydrochloride",
-        "hcl",
-        "sodium",
-        "potassium",
-        "calcium",
-        "magnesium",
-        "succinate",
-        "tartrate",
-        "maleate",
-        "mesylate",
-        "besylate",
-        "citrate",
-        "acetate",
-        "sulfate",
-        "phosphate",
-        "malate",
-        "fumarate",
-        "bromide",
-        "hyclate",
-        "monohydrate",
-        "dihydrate",
-    ]
-)
+FORM_WORDS = frozenset((
+    "oral", "tablet", "tablets", "capsule", "capsules", "injection", "injectable", "solution", "suspension",
+    "extended", "release", "er", "xr", "sr", "cr", "dr", "delayed", "ml", "mg", "mcg", "ug", "g", "hr", "pen",
+    "prefilled", "syringe", "powder", "for", "chewable", "film", "coated", "disintegrating", "transdermal",
+    "patch", "topical", "cream", "ointment", "nasal", "spray", "inhalation", "inhaler", "ophthalmic", "drops",
+    "cartridge", "auto-injector", "vial", "kit", "pack",
+))  # fmt: skip
+SALT_WORDS = frozenset((
+    "hydrochloride", "hcl", "sodium", "potassium", "calcium", "magnesium", "succinate", "tartrate", "maleate",
+    "mesylate", "besylate", "citrate", "acetate", "sulfate", "phosphate", "malate", "fumarate", "bromide",
+    "hyclate", "monohydrate", "dihydrate",
+))  # fmt: skip
+ORAL_ROUTE = "26643006"  # SNOMED CT Oral route (FHIR R4 route-codes)
 # statuses: (is it a given/ongoing treatment?, is it still going?)
 REQUEST_STATUS = {"active": (True, True), "on-hold": (True, True), "completed": (True, False),
                   "stopped": (True, False)}  # fmt: skip
@@ -212,19 +149,30 @@ def _interval(dosage: dict[str, Any], notes: list[str]) -> float | None:
     return round(days, 3)
 
 
-def _stop_reason(res: Res) -> tuple[str | None, str]:
+def _stop_reason(res: Res) -> tuple[str | None, str, str]:
+    """``(stop_reason, how, note)`` from statusReason or the mCODE treatment-termination-reason
+    extension; ``note`` reports a reason that is recorded but not mapped (stop_reason stays unknown)."""
     ccs = [
         res.data.get("statusReason"),
         *[e.get("valueCodeableConcept") for e in extensions(res.data, "mcode-treatment-termination-reason")],
     ]
+    unknown: list[str] = []
     for cc in ccs:
-        items = cc if isinstance(cc, list) else [cc]
-        for one in items:
+        for one in cc if isinstance(cc, list) else [cc]:
             for system, code, display in codings(one):
-                row = C.lookup(C.TERMINATION, system, code)
+                row = C.lookup(C.TERMINATION, system, code) or C.lookup(C.MR_STATUS_REASON, system, code)
                 if row:
-                    return row.target.split("= ")[1], f"{system} {code} {display or row.meaning}"
-    return None, ""
+                    return row.target.split("= ")[1], f"{system} {code} {display or row.meaning}", ""
+                unknown.append(f"{system.rsplit('/', 1)[-1]} {code} {display}".strip())
+            if isinstance(one, dict) and not codings(one) and one.get("text"):
+                unknown.append(repr(one["text"]))
+    if unknown:
+        return (
+            None,
+            "",
+            f"status reason {', '.join(unknown)} is not a code netcds maps: stop_reason left unknown",
+        )
+    return None, "", ""
 
 
 def _period(res: Res, key: str) -> tuple[date | None, date | None]:
@@ -270,13 +218,35 @@ def _status_table(res: Res) -> dict[str, tuple[bool, bool]]:
             "MedicationAdministration": ADMIN_STATUS, "Procedure": PROCEDURE_STATUS}[res.rtype]  # fmt: skip
 
 
-def _octreotide_kind(cc: Any, dose_mg: float | None) -> str:
-    words = " ".join([cc_text(cc), *(d for _, _, d in codings(cc))]).lower()
+def _octreotide_kind(cc: Any, dose_mg: float | None, dosage: dict[str, Any]) -> tuple[str, str]:
+    """octreotide_lar or short-acting/oral octreotide, with a note for the oral form."""
+    words = " ".join([cc_text(cc), *(d for _, _, d in codings(cc)), cc_text(dosage.get("route"))]).lower()
+    oral_words = next(v for k, v in C.TEXT_RULES.items() if k.startswith("Oral octreotide"))
+    if has_code(dosage.get("route"), C.SNOMED, {ORAL_ROUTE}) or any(
+        re.search(rf"(?<![a-z]){w}(?![a-z])", words) for w in oral_words
+    ):
+        return "octreotide", "oral octreotide (route oral / capsule): not the long-acting injection"
     if any(re.search(rf"(?<![a-z]){w}(?![a-z])", words) for w in C.OCTREOTIDE_LAR_WORDS):
-        return "octreotide_lar"
+        return "octreotide_lar", ""
     if dose_mg is not None and dose_mg >= C.OCTREOTIDE_LAR_MIN_MG:
-        return "octreotide_lar"
-    return "octreotide"
+        return "octreotide_lar", ""
+    return "octreotide", ""
+
+
+def _ended_early(ctx: Ctx, status: str, going: bool, end: date | None, notes: list[str]) -> bool:
+    """Whether a course still 'going' by status has an explicit end before the record date."""
+    if not going or end is None:
+        return going
+    if ctx.as_of is not None and end < ctx.as_of:
+        notes.append(
+            f"status {status!r} conflicts with its end date {end}, before {ctx.as_of}: read as ended {end}"
+        )
+        return False
+    if ctx.as_of is None:
+        notes.append(
+            f"status {status!r} with an end date {end}; without as_of netcds cannot tell if it has passed"
+        )
+    return going
 
 
 def _scheduled(ctx: Ctx, start: date | None) -> bool:
@@ -284,124 +254,119 @@ def _scheduled(ctx: Ctx, start: date | None) -> bool:
     return ctx.as_of is not None and start is not None and start > ctx.as_of
 
 
+CANCER_MED_PROFILES = tuple(
+    f"mcode-cancer-related-medication-{kind}" for kind in ("request", "administration", "statement")
+)
+
+
+def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) -> None:
+    d = res.data
+    status = str(d.get("status", ""))
+    cc, via = medication_concept(ctx, res)
+    given, going = _status_table(res).get(status, (False, False))
+    if cc is None:
+        ctx.unmapped(res, "medication not identifiable (no code and unresolved reference)")
+        return
+    if not given:
+        ctx.unmapped(res, f"status {status!r}: not a treatment that was given", cc)
+        return
+    if res.rtype == "MedicationRequest" and d.get("intent") in ("proposal", "plan"):
+        ctx.unmapped(res, f"intent {d.get('intent')!r}: planned, not given", cc)
+        return
+    found = agents_in(cc)
+    if not found:
+        cancer = any(has_profile(res, p) for p in CANCER_MED_PROFILES)
+        name = generic_name(cc)
+        why = "cancer-related drug outside the netcds agent table" if cancer else "current drug"
+        if going and name:
+            meds.append(name)
+            ctx.mapped("medications", name, res, cc, note=why + via)
+        else:
+            ctx.unmapped(res, f"{why if cancer else 'not a current drug'}; not used", cc)
+        return
+    if not for_the_net(ctx, res, "treatment"):
+        return
+    notes: list[str] = []
+    if res.rtype == "MedicationAdministration":
+        dosage = d.get("dosage") or {}
+        dose, interval = _dose(dosage.get("dose"), notes), None
+    else:
+        dosage = (d.get("dosageInstruction") or d.get("dosage") or [{}])[0]
+        dose = _dose(((dosage.get("doseAndRate") or [{}])[0]).get("doseQuantity"), notes)
+        interval = _interval(dosage, notes)
+    start, end = _episode_dates(res)
+    if _scheduled(ctx, start):  # e.g. the next cycle, ordered ahead: not a treatment given yet
+        ctx.unmapped(res, f"starts {start}, after the record date {ctx.as_of}: scheduled, not given", cc)
+        return
+    going = _ended_early(ctx, status, going, end, notes)
+    reason, why, reason_note = _stop_reason(res)
+    if reason_note:
+        notes.append(reason_note)
+    for agent, how in found:
+        kind_note = ""
+        if agent == "octreotide":
+            agent, kind_note = _octreotide_kind(cc, dose, dosage)
+        how = "; ".join(x for x in (f"{how}{via}", kind_note, f"stop reason {why}" if why else "") if x)
+        episodes.append(
+            Episode(agent, res, res.rtype, start, end, going, dose, interval, reason, how, list(notes))
+        )
+
+
+def _procedure(ctx: Ctx, res: Res, episodes: list[Episode]) -> None:
+    """Radiotherapy courses, and PRRT when the procedure names Lu-177 dotatate."""
+    cc = res.data.get("code")
+    words = cc_text(cc).lower()
+    rule = next(v for k, v in C.TEXT_RULES.items() if k.startswith("Radiotherapy"))
+    prrt = next(v for k, v in C.TEXT_RULES.items() if k.startswith("PRRT"))
+    agent = "lu177_dotatate" if any(a == "lu177_dotatate" for a, _ in agents_in(cc)) else None
+    if agent is None and any(w in words for w in prrt):
+        ctx.unmapped(res, "PRRT procedure without the Lu-177 dotatate name: agent not known, not used", cc)
+        return
+    if agent is None and not (
+        has_profile(res, "mcode-radiotherapy-course-summary") or any(w in words for w in rule)
+    ):
+        ctx.unmapped(res, "procedure (surgery, biopsy, imaging ...) not used by netcds", cc)
+        return
+    agent = agent or "radiotherapy"
+    status = str(res.data.get("status", ""))
+    given, going = PROCEDURE_STATUS.get(status, (False, False))
+    if not given:
+        ctx.unmapped(res, f"{agent} procedure status {status!r}: not given", cc)
+        return
+    if not for_the_net(ctx, res, "treatment"):
+        return
+    start, end = _episode_dates(res)
+    if _scheduled(ctx, start):
+        ctx.unmapped(
+            res, f"{agent} starts {start}, after the record date {ctx.as_of}: scheduled, not given", cc
+        )
+        return
+    notes: list[str] = []
+    going = _ended_early(ctx, status, going, end, notes)
+    reason, why, reason_note = _stop_reason(res)
+    notes += [reason_note] if reason_note else []
+    how = "radiotherapy procedure" if agent == "radiotherapy" else "PRRT procedure naming Lu-177 dotatate"
+    how += f"; stop reason {why}" if why else ""
+    episodes.append(Episode(agent, res, "Procedure", start, end, going, None, None, reason, how, notes))
+
+
 def collect(ctx: Ctx, out: dict[str, Any]) -> list[Episode]:
     episodes: list[Episode] = []
     meds: list[str] = []
     for res in ctx.of_type("MedicationRequest", "MedicationStatement", "MedicationAdministration"):
-        d = res.data
-        status = str(d.get("status", ""))
-        cc, via = medication_concept(ctx, res)
-        given, going = _status_table(res).get(status, (False, False))
-        if cc is None:
-            ctx.unmapped(res, "medication not identifiable (no code and unresolved reference)")
-            continue
-        if not given:
-            ctx.unmapped(res, f"status {status!r}: not a treatment that was given", cc)
-            continue
-        if res.rtype == "MedicationRequest" and d.get("intent") in ("proposal", "plan"):
-            ctx.unmapped(res, f"intent {d.get('intent')!r}: planned, not given", cc)
-            continue
-        found = agents_in(cc)
-        if not found:
-            cancer = any(
-                has_profile(res, p)
-                for p in (
-                    "mcode-cancer-related-medication-request",
-                    "mcode-cancer-related-medication-administration",
-                    "mcode-cancer-related-medication-statement",
-                )
-            )
-            name = generic_name(cc)
-            if going and name:
-                meds.append(name)
-                ctx.mapped(
-                    "medications",
-                    name,
-                    res,
-                    cc,
-                    note=("cancer-related drug outside the netcds agent table" if cancer else "current drug")
-                    + via,
-                )
-            else:
-                why = "cancer-related drug outside the netcds agent table" if cancer else "not a current drug"
-                ctx.unmapped(res, f"{why}; not used", cc)
-            continue
-        notes: list[str] = []
-        if res.rtype == "MedicationAdministration":
-            dosage = d.get("dosage") or {}
-            dose = _dose(dosage.get("dose"), notes)
-            interval = None
-        else:
-            dosage = (d.get("dosageInstruction") or d.get("dosage") or [{}])[0]
-            dose = _dose(((dosage.get("doseAndRate") or [{}])[0]).get("doseQuantity"), notes)
-            interval = _interval(dosage, notes)
-        start, end = _episode_dates(res)
-        if _scheduled(ctx, start):  # e.g. the next cycle, ordered ahead: not a treatment given yet
-            ctx.unmapped(res, f"starts {start}, after the record date {ctx.as_of}: scheduled, not given", cc)
-            continue
-        reason, why = _stop_reason(res)
-        for agent, how in found:
-            if agent == "octreotide":
-                agent = _octreotide_kind(cc, dose)
-            episodes.append(
-                Episode(
-                    agent,
-                    res,
-                    res.rtype,
-                    start,
-                    end,
-                    going,
-                    dose,
-                    interval,
-                    reason,
-                    f"{how}{via}" + (f"; stop reason {why}" if why else ""),
-                    list(notes),
-                )
-            )
+        _medication(ctx, res, meds, episodes)
     for res in ctx.of_type("Procedure"):
-        words = cc_text(res.data.get("code")).lower()
-        rule = next(v for k, v in C.TEXT_RULES.items() if k.startswith("Radiotherapy"))
-        if not (has_profile(res, "mcode-radiotherapy-course-summary") or any(w in words for w in rule)):
-            ctx.unmapped(
-                res, "procedure (surgery, biopsy, imaging ...) not used by netcds", res.data.get("code")
-            )
-            continue
-        given, going = PROCEDURE_STATUS.get(str(res.data.get("status", "")), (False, False))
-        if not given:
-            ctx.unmapped(
-                res, f"radiotherapy status {res.data.get('status')!r}: not given", res.data.get("code")
-            )
-            continue
-        start, end = _episode_dates(res)
-        if _scheduled(ctx, start):
-            ctx.unmapped(
-                res,
-                f"radiotherapy starts {start}, after the record date {ctx.as_of}: scheduled, not given",
-                res.data.get("code"),
-            )
-            continue
-        reason, why = _stop_reason(res)
-        episodes.append(
-            Episode(
-                "radiotherapy",
-                res,
-                "Procedure",
-                start,
-                end,
-                going,
-                None,
-                None,
-                reason,
-                "radiotherapy procedure" + (f"; stop reason {why}" if why else ""),
-            )
-        )
+        _procedure(ctx, res, episodes)
     if meds:
         out["medications"] = sorted(set(meds))
     return episodes
 
 
 def _merge(eps: list[Episode]) -> list[list[Episode]]:
-    eps = sorted(eps, key=lambda e: (e.start or date.max, e.res.loc))
+    """Lines of one agent: dated records no more than MERGE_GAP_DAYS apart; records without a
+    start date form a line of their own (they cannot be placed in time, so never join a dated course)."""
+    undated = [e for e in eps if e.start is None]
+    eps = sorted((e for e in eps if e.start is not None), key=lambda e: (e.start or date.max, e.res.loc))
     lines: list[list[Episode]] = []
     for e in eps:
         if lines:
@@ -412,6 +377,10 @@ def _merge(eps: list[Episode]) -> list[list[Episode]]:
                 last.append(e)
                 continue
         lines.append([e])
+    if undated:
+        for e in undated:
+            e.notes.append("no start date: kept as a line of its own, not merged with dated courses")
+        lines.append(undated)
     return lines
 
 
