@@ -1,17 +1,19 @@
 """The netcds command line: a thin layer over the engine, knowledge and services.
 
-Bad input exits 2 with one line naming the field; knowledge errors exit 1
-listing every problem with its path. No tracebacks for either.
+Bad input exits 2 with one line naming the field (or the file or option); knowledge errors exit 1
+listing every problem with its path; output that cannot be written (standard output on a full disk)
+exits 1 with one line. No tracebacks for any of them.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console, RenderableType
@@ -50,9 +52,24 @@ def fail_input(e: InputError) -> typer.Exit:
     return typer.Exit(2)
 
 
+def unknown_version(e: UnknownVersionError) -> str:
+    """The one line for a version that is not there: the knowledge root looked in and what it holds."""
+    where, message = e.problems[0]
+    guideline_dir = Path(where).parent
+    root = guideline_dir.parent
+    if not root.exists():
+        return f"{message}: the knowledge root {root} does not exist"
+    if not root.is_dir():
+        return f"{message}: the knowledge root {root} is not a directory"
+    held = available_versions(guideline_dir.name, root)
+    if not held:
+        return f"{message}: the knowledge root {root} holds no {guideline_dir.name} version"
+    return f"{message} in {root} (available: {', '.join(held)})"
+
+
 def fail_knowledge(e: KnowledgeError) -> typer.Exit:
     if isinstance(e, UnknownVersionError):  # a wrong option, not broken knowledge: one line, exit 2
-        sys.stderr.write(f"error: {e.problems[0][1]} (available: {', '.join(available_versions())})\n")
+        sys.stderr.write(f"error: {printable(unknown_version(e), 600)}\n")
         return typer.Exit(2)
     sys.stderr.write(f"knowledge error ({len(e.problems)}):\n")
     for path, msg in e.problems:
@@ -145,6 +162,8 @@ def kb_validate(
     ] = None,
 ) -> None:
     """Validate knowledge files; every error is reported with its file and path."""
+    if path is not None:
+        _need_version_folder(path)
     folders = [path] if path else [default_knowledge_dir() / "nccn-net" / v for v in available_versions()]
     problems: list[tuple[str, str]] = []
     for folder in folders:
@@ -161,6 +180,24 @@ def kb_validate(
         problems += _validate_extra(extra)
     if problems:
         raise fail_knowledge(KnowledgeError(problems))
+
+
+def _need_version_folder(path: Path) -> None:
+    """A path that is not a guideline version folder at all is a wrong argument (one line, exit 2), not
+    invalid knowledge (exit 1, every problem listed)."""
+    why = ""
+    if not path.exists():
+        why = "no such folder"
+    elif not path.is_dir():
+        why = "not a folder"
+    elif not (path / "manifest.yaml").exists():
+        why = "no manifest.yaml in it"
+    if why:
+        sys.stderr.write(
+            f"error: {printable(str(path), 300)}: {why}: give a guideline version folder "
+            "(one holding manifest.yaml, e.g. knowledge/nccn-net/5.2024)\n"
+        )
+        raise typer.Exit(2)
 
 
 def _validate_extra(module: str) -> list[tuple[str, str]]:
@@ -246,7 +283,38 @@ _register_optional()
 
 
 def main() -> None:
-    app()
+    """The ``netcds`` command. Output that cannot be written (a full disk, ``> /dev/full``) ends the
+    command with one line on stderr and exit 1, never a traceback (a closed pipe, ``| head``, exits 1
+    quietly, as click handles it)."""
+    try:
+        try:
+            app()
+        finally:  # what is still buffered is written now, where a failure can be reported
+            sys.stdout.flush()
+    except OSError as exc:
+        output_failed(exc)
+
+
+def output_failed(exc: OSError) -> NoReturn:
+    """One line for an input/output failure of the environment (exit 1); standard output is then pointed
+    at the null device so the interpreter's last flush of the unwritten rest cannot fail again."""
+    reason = exc.strerror or type(exc).__name__
+    line = (
+        f"error: cannot write standard output: {reason}"
+        if exc.filename is None
+        else f"error: {printable(str(exc.filename), 300)}: {reason}"
+    )
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    raise SystemExit(1)
 
 
 if __name__ == "__main__":

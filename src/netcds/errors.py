@@ -17,12 +17,13 @@ class InputError(NetcdsError):
 
 
 class KnowledgeError(NetcdsError):
-    """A knowledge-base file is invalid; ``problems`` lists ``(path, message)`` pairs."""
+    """A knowledge-base file is invalid; ``problems`` lists ``(path, message)`` pairs, each once (the same
+    problem found twice at the same place, e.g. by two checks of one footnote letter, is kept once)."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        lines = [f"{path}: {msg}" for path, msg in problems]
-        super().__init__(f"{len(problems)} knowledge error(s):\n" + "\n".join(lines))
+        self.problems = list(dict.fromkeys((path, msg) for path, msg in problems))
+        lines = [f"{path}: {msg}" for path, msg in self.problems]
+        super().__init__(f"{len(self.problems)} knowledge error(s):\n" + "\n".join(lines))
 
 
 class UnknownVersionError(KnowledgeError):

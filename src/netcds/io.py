@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
@@ -13,6 +13,9 @@ from netcds.errors import InputError
 from netcds.patient import Patient
 
 MAX_DEPTH = 32
+# The most one patient record (a file or standard input) may hold: the HTTP service's default body limit
+# (settings ``server.max_body_bytes``), so a record the service takes is one the command line takes too.
+MAX_RECORD_BYTES = 2 * 1024 * 1024
 _FIELD = re.compile(r"^[a-z_][a-z0-9_]*(\[\d+\])?(\.[a-z_][a-z0-9_]*(\[\d+\])?)*$")
 
 
@@ -210,15 +213,27 @@ def read_patient_json(text: str | bytes) -> Patient:
     return patient_from_obj(parse_json(text))
 
 
+def read_limited(stream: BinaryIO, name: str, limit: int = MAX_RECORD_BYTES) -> bytes:
+    """At most ``limit`` bytes of ``stream``; more is an InputError naming ``name`` and the limit (an
+    endless input such as /dev/zero is never read whole)."""
+    raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        size = f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+        raise InputError("<file>", f"{name}: larger than {size}, the limit for one patient record")
+    return raw
+
+
 def read_patient(path: str | Path) -> Patient:
-    """Read one contract Patient from a JSON file ('-' reads standard input)."""
+    """Read one contract Patient from a JSON file ('-' reads standard input), at most
+    :data:`MAX_RECORD_BYTES` of it."""
     import sys
 
     if str(path) == "-":
-        return read_patient_json(sys.stdin.buffer.read())
+        return read_patient_json(read_limited(sys.stdin.buffer, "standard input"))
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        with p.open("rb") as fh:
+            raw = read_limited(fh, printable(str(p), 200))
     except FileNotFoundError:
         raise InputError("<file>", f"{p}: no such file") from None
     except OSError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from netcds.io import MAX_RECORD_BYTES
 from netcds.knowledge.load import DEFAULT_VERSION
 
 DEFAULT_HOST = "127.0.0.1"
@@ -73,7 +75,8 @@ class Settings(BaseModel):
     base_url: str | None = None
     db_url: str = Field(default=DEFAULT_DB_URL, repr=False)  # may hold a password: never in a repr or log
     guideline_version: str = DEFAULT_VERSION
-    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    # 2 MiB, the command line's limit for one patient record too
+    max_body_bytes: int = Field(default=MAX_RECORD_BYTES, ge=1024, le=256 * 1024 * 1024)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # browsers: origins allowed to call the API from a page (CORS); none by default
     cors_origins: tuple[str, ...] = ()
@@ -137,29 +140,59 @@ class Settings(BaseModel):
 
 
 def redact_url(url: str) -> str:
-    """``scheme://user:secret@host/db`` -> ``scheme://user:***@host/db``; other text unchanged."""
+    """``scheme://user:secret@host/db`` -> ``scheme://user:***@host/db`` (and ``?password=***``); other
+    text unchanged. The password runs to the last ``@`` of the address, so one holding ``/``, ``:`` or
+    ``@`` unencoded is hidden whole too."""
     scheme, sep, rest = url.partition("://")
-    if not sep:
+    if not sep or rest.startswith("/"):  # no address part (sqlite:///path): nothing secret in it
         return url
-    netloc, slash, path = rest.partition("/")
-    if "@" not in netloc:
-        return url
-    userinfo, _, host = netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}{slash}{path}"
+    head, q, query = rest.partition("?")
+    query = _QUERY_PASSWORD.sub(r"\1***", query)
+    userinfo, at, host = head.rpartition("@")
+    if at and ":" in userinfo:
+        head = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    return f"{scheme}://{head}{q}{query}"
+
+
+_QUERY_PASSWORD = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
+
+
+def _parse_url(url: str) -> Any:
+    """SQLAlchemy's reading of a database URL, or None when it reads none."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url)
+    except Exception:  # not a URL SQLAlchemy reads: the URL as given is all there is to hide
+        return None
+
+
+_CONNINFO_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
 def db_error_reason(exc: Exception, db_url: str) -> str:
-    """An exception met opening the database, as one line: its type and first line, with the URL and
-    any password in it blanked."""
+    """An exception met opening the database, as one line: its type and first line, with the URL (as
+    given or as SQLAlchemy renders it) shown redacted and the password blanked where it is a password (in
+    a URL's ``user:password@``, in a ``password=`` connection option). Only those places: the driver's
+    words stay readable even when they hold the password's characters (a one-letter password)."""
+    from urllib.parse import quote
+
     from netcds.io import printable
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    userinfo = db_url.partition("://")[2].partition("/")[0].rpartition("@")[0]
-    secret = userinfo.partition(":")[2]
-    for value in (db_url, secret):
-        if value:
-            text = text.replace(value, "***")
+    parsed = _parse_url(db_url)
+    urls = {db_url}
+    passwords = {db_url.partition("://")[2].partition("?")[0].rpartition("@")[0].partition(":")[2]}
+    if parsed is not None:
+        urls |= {parsed.render_as_string(hide_password=False), str(parsed)}
+        passwords |= {parsed.password or "", quote(parsed.password or "", safe="")}
+    # make_engine opens postgresql:// URLs as postgresql+psycopg://
+    urls |= {"postgresql+psycopg://" + u.removeprefix("postgresql://") for u in urls}
+    for url in sorted(urls, key=len, reverse=True):
+        text = text.replace(url, redact_url(url))
+    for secret in sorted(passwords - {""}, key=len, reverse=True):
+        text = text.replace(f":{secret}@", ":***@")
+    text = _CONNINFO_PASSWORD.sub(r"\1***", text)
     return printable(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, 300)
 
 
@@ -245,6 +278,14 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SettingsError(str(p), "config file not found") from None
+    except IsADirectoryError:
+        raise SettingsError(str(p), "is a directory, not a config file") from None
+    except OSError as exc:
+        raise SettingsError(str(p), f"cannot read the config file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            str(p), f"not UTF-8 text (byte {exc.start + 1}): not a TOML config file"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(str(p), f"not valid TOML: {exc}") from None
     return _flatten(data, str(p))
@@ -295,6 +336,8 @@ def _read_secret_file(path: str) -> str:
         raise SettingsError(
             "store.url_file / NETCDS_DB_URL_FILE", f"cannot read {path}: {exc.strerror}"
         ) from None
+    except UnicodeDecodeError:
+        raise SettingsError("store.url_file / NETCDS_DB_URL_FILE", f"{path} is not UTF-8 text") from None
     if not text:
         raise SettingsError("store.url_file / NETCDS_DB_URL_FILE", f"{path} is empty")
     return text.splitlines()[0].strip()

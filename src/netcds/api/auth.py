@@ -76,7 +76,7 @@ class _IssuerKeys:
         if cfg.jwks_url:
             self._client = PyJWKClient(cfg.jwks_url, cache_keys=True, lifespan=3600, timeout=5)
         else:
-            data = cfg.jwks if cfg.jwks is not None else _read_jwks_file(cfg.jwks_file or "")
+            data = cfg.jwks if cfg.jwks is not None else read_jwks_file(cfg.jwks_file or "")
             if "keys" not in data:  # a single JWK
                 data = {"keys": [data]}
             self._set = PyJWKSet.from_dict(data)
@@ -100,14 +100,29 @@ class _IssuerKeys:
         raise AuthError(f"no key '{kid}' in the JWKS configured for this issuer")
 
 
-def _read_jwks_file(path: str) -> dict[str, Any]:
+def read_jwks_file(path: str) -> dict[str, Any]:
+    """A JWK Set from a file, or ValueError with one line naming the file."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"JWKS file {path}: {exc}") from None
+    except OSError as exc:
+        raise ValueError(f"JWKS file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"JWKS file {path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"JWKS file {path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(data, dict):
         raise ValueError(f"JWKS file {path}: not a JSON object")
     return data
+
+
+def issuer_problem(cfg: IssuerConfig) -> str | None:
+    """Why this issuer's keys cannot be loaded (a JWKS file that cannot be read, no usable key), as one
+    line, or None; checked by ``netcds serve`` before it starts. A ``jwks_url`` is fetched only later."""
+    try:
+        _IssuerKeys(cfg)
+    except (ValueError, jwt.PyJWTError) as exc:
+        return str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return None
 
 
 class TokenVerifier:

@@ -7,9 +7,14 @@ import logging
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from netcds.errors import KnowledgeError
+
+if TYPE_CHECKING:
+    from netcds.settings import Settings
 
 SWITCH_INTERVAL_S = 0.0005
 
@@ -95,6 +100,15 @@ def register(app: typer.Typer) -> None:
         if settings.workers > 1 and is_memory_url(settings.db_url):
             typer.echo("error: --workers > 1 needs a database file or server, not in-memory SQLite", err=True)
             raise typer.Exit(2)
+        try:
+            problem = startup_problem(settings)
+        except KnowledgeError as exc:  # the installed knowledge is broken: every problem, exit 1
+            from netcds.cli import fail_knowledge
+
+            raise fail_knowledge(exc) from None
+        if problem:
+            typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(2)
         try:  # open (and migrate) the database once, before any worker starts
             Store.open(settings.db_url).close()
         except Exception as exc:  # the database could not be opened: one line, never the password
@@ -167,6 +181,38 @@ def register(app: typer.Typer) -> None:
                     remove_dir(cache_dir)
             raise typer.Exit(code)
         run_one(0)
+
+
+def startup_problem(settings: Settings) -> str | None:
+    """What in the settings would stop the service after it started, as one line naming the setting, or
+    None: a SQLite file in a folder that does not exist (a typo must not start an empty store; a new file
+    in an existing folder is created, as ``make demo`` does), an issuer's JWKS file that cannot be read,
+    a knowledge version that is not installed. Installed knowledge that does not load raises its
+    KnowledgeError."""
+    from netcds.api.auth import issuer_problem
+    from netcds.cli import unknown_version
+    from netcds.errors import UnknownVersionError
+    from netcds.knowledge.load import load_knowledge
+    from netcds.store.database import sqlite_file
+
+    try:
+        path = sqlite_file(settings.db_url)
+    except Exception:  # not a URL SQLAlchemy reads: opening it reports that, with the password hidden
+        path = None
+    if path is not None:
+        where = f"the database {settings.redacted_db_url}"
+        if path.is_dir():
+            return f"{where}: {path} is a directory, not a database file"
+        if not path.parent.is_dir():
+            return f"{where}: the folder {path.parent} does not exist (create it first; nothing created)"
+    for i, issuer in enumerate(settings.hooks_issuers):
+        if (why := issuer_problem(issuer)) is not None:
+            return f"hooks.issuers[{i}] ({issuer.iss}): {why}"
+    try:
+        load_knowledge(settings.guideline_version)
+    except UnknownVersionError as exc:
+        return f"knowledge.version / NETCDS_GUIDELINE_VERSION: {unknown_version(exc)}"
+    return None
 
 
 def _tcp_socket(host: str, port: int, reuse_port: bool) -> socket.socket:

@@ -8,13 +8,17 @@ when rows in != results + rejects.
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
-from netcds.cohort.read import detect_format, dump_json_line, iter_rows
+from netcds.cohort.parts import detect_format
+from netcds.cohort.read import dump_json_line, iter_rows
 from netcds.cohort.report import summarize, write_html, write_summary
 from netcds.knowledge.schema import Knowledge
 
@@ -87,11 +91,28 @@ def run_audit(
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine '{engine}' (one of {list(ENGINES)})")
+    if results_uri is not None and engine != "spark":
+        raise ValueError(RESULTS_URI_SPARK_ONLY)
+    _exists(cohort)
+    fmt = detect_format(Path(cohort), fmt)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fmt = fmt or detect_format(Path(cohort))
     if engine == "duckdb":
         return _run_duckdb(Path(cohort), out_dir, kb, fmt, progress)
     return _run_spark(cohort, out_dir, kb, fmt, master, progress, results_uri)
+
+
+RESULTS_URI_SPARK_ONLY = (
+    "--results-uri applies to --engine spark (where the executors write decisions.parquet); with DuckDB "
+    "the results are written to --out"
+)
+
+
+def _exists(cohort: str) -> None:
+    """A local cohort path that is not there is named now, the same for both backends (Spark would fail
+    inside a job); a URI (``s3a://...``) or a glob is Spark's to resolve."""
+    local = len(urlparse(cohort).scheme) <= 1 and not any(c in cohort for c in "*?[{")
+    if local and not Path(cohort).exists():
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), cohort)
 
 
 def _task(progress: Any, text: str, total: int | None = None) -> Any:

@@ -12,8 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from netcds.errors import KnowledgeError
-from netcds.knowledge.load import DEFAULT_VERSION, load_knowledge
+from netcds.errors import KnowledgeError, UnknownVersionError
+from netcds.io import printable
+from netcds.knowledge.load import DEFAULT_GUIDELINE, DEFAULT_VERSION, default_knowledge_dir, load_knowledge
 from netcds.knowledge.schema import Knowledge
 
 err = Console(stderr=True)
@@ -32,12 +33,21 @@ Root = Annotated[
 
 
 def _kb(version: str, root: Path | None) -> Knowledge:
+    """The knowledge an audit runs on, an input like the cohort: a version that is not under the root
+    (naming the root and what it holds) or knowledge that does not load is one line, exit 2."""
     try:
         return load_knowledge(version, root=root)
-    except KnowledgeError as e:
+    except UnknownVersionError as e:
         from netcds.cli import fail_knowledge  # the main CLI registers these commands: imported late
 
         raise fail_knowledge(e) from None
+    except KnowledgeError as e:
+        folder = (root or default_knowledge_dir()) / DEFAULT_GUIDELINE / version
+        where, message = e.problems[0]
+        more = f" (+{len(e.problems) - 1} more)" if len(e.problems) > 1 else ""
+        line = f"error: knowledge {folder}: {where}: {message}{more} (netcds kb validate {folder} lists all)"
+        sys.stderr.write(printable(line, 800) + "\n")
+        raise typer.Exit(2) from None
 
 
 def _fail(e: Exception) -> typer.Exit:
@@ -48,6 +58,18 @@ def _fail(e: Exception) -> typer.Exit:
     else:
         sys.stderr.write(f"error: {e}\n".replace("\n", " ").rstrip() + "\n")
     return typer.Exit(2)
+
+
+def _writable_file(path: Path, option: str) -> None:
+    """A file option checked before any work: not a directory, in a folder that exists."""
+    problem = ""
+    if path.is_dir():
+        problem = "is a directory; name a file"
+    elif not path.parent.is_dir():
+        problem = f"the folder {path.parent} does not exist"
+    if problem:
+        sys.stderr.write(printable(f"error: {option} {path}: {problem}", 600) + "\n")
+        raise typer.Exit(2)
 
 
 def _need_spark(engine: Engine) -> None:
@@ -111,6 +133,11 @@ def sql(
     """Print the audit SQL that the knowledge version compiles to."""
     from netcds.cohort.query import audit_sql
 
+    if not source.strip():
+        sys.stderr.write(
+            "error: --source must name the relation (table or view) holding the canonical rows\n"
+        )
+        raise typer.Exit(2)
     sys.stdout.write(audit_sql(_kb(version, root), engine.value, source) + "\n")
 
 
@@ -127,6 +154,8 @@ def diff(
     """List the decision points whose options change between two knowledge versions."""
     from netcds.cohort.diff import diff_versions
 
+    if out_file is not None:
+        _writable_file(out_file, "--out")
     try:
         result = diff_versions(cohort, _kb(from_version, from_root or root), _kb(to_version, to_root or root))
     except (ValueError, OSError, EOFError) as e:

@@ -14,10 +14,11 @@ Row shapes (docs/cohort.md):
   The row number counts data rows (the header is row 0).
 
 A directory of part files is one cohort (files in name order): the row number runs on across
-the files. In the columnar formats a null is the same as an absent field (unknown). Every row
-ends as exactly one canonical row or exactly one reject ``{row, file, line, field, message,
-errors, raw}`` (``file`` and ``line`` say where to fix it: see ``located``): nothing is dropped,
-so rows in = results + rejects.
+the files (which format a cohort has and which files are its parts: ``parts.py``). In the
+columnar formats a null is the same as an absent field (unknown). Every row ends as exactly one
+canonical row or exactly one reject ``{row, file, line, field, message, errors, raw}`` (``file``
+and ``line`` say where to fix it: see ``located``): nothing is dropped, so rows in = results +
+rejects.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,34 +34,23 @@ from typing import Any
 from pydantic import ValidationError
 
 from netcds.cohort.layout import Decision, canonical_row, json_default
+from netcds.cohort.parts import (
+    FORMATS,
+    detect_format,
+    first_line,
+    open_bytes,
+    open_text,
+    part_files,
+    part_name,
+    readable,
+)
 from netcds.errors import InputError
 from netcds.io import loads
 from netcds.patient import Patient
 from netcds.vocabulary import fact_specs
 
-FORMATS = ("ndjson", "parquet", "csv")
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?(\.[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?)*$")
 JSON_COLUMNS = ("treatments", "assessments")
-
-
-def detect_format(path: Path) -> str:
-    name = path.name.lower()
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if not p.name.startswith(("_", ".")))
-        if not files:
-            raise ValueError(f"{path}: empty directory")
-        return detect_format(files[0])
-    for ext, fmt in (
-        (".ndjson", "ndjson"),
-        (".jsonl", "ndjson"),
-        (".json", "ndjson"),
-        (".parquet", "parquet"),
-        (".pq", "parquet"),
-        (".csv", "csv"),
-    ):
-        if name.endswith(ext) or name.endswith(ext + ".gz"):
-            return fmt
-    raise ValueError(f"{path}: unknown cohort format (use .ndjson/.jsonl, .parquet or .csv)")
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -268,37 +257,28 @@ def record_from_columns(row: dict[str, Any]) -> dict[str, Any]:
     return _drop_nulls(row)  # type: ignore[no-any-return]
 
 
-def _files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(("_", ".")))
-    return [path]
-
-
-def part_name(cohort: Path, f: Path) -> str:
-    """How a reject names its file: relative to the cohort directory, or the file's name."""
-    return f.relative_to(cohort).as_posix() if cohort.is_dir() else f.name
-
-
 def iter_rows(
     path: Path, fmt: str | None = None
 ) -> Iterator[tuple[dict[str, Any] | None, dict[str, Any] | None]]:
     """Every row of a cohort file (or a directory of part files) validated, in order."""
-    fmt = fmt or detect_format(path)
+    fmt = detect_format(path, fmt)
     row = 0
     if fmt == "ndjson":
-        for f in _files(path):
+        for f in part_files(path):
             name = part_name(path, f)
-            with _readable(f), _open_bytes(f) as fh:
+            with readable(f), open_bytes(f) as fh:
                 for n_line, raw_line in enumerate(fh):
                     row += 1
-                    # a row that is not UTF-8 is rejected (parse_ndjson_line), not the whole cohort
+                    # a row that is not UTF-8 is rejected (parse_ndjson_line), not the whole cohort; the
+                    # line ending is not part of the row (a reject's raw text is Spark's text line)
                     line = raw_line.decode("utf-8-sig" if n_line == 0 else "utf-8", "replace")
+                    line = line.removesuffix("\n").removesuffix("\r")
                     if line.strip():
                         yield located(parse_ndjson_line(row, line), name, n_line + 1)
     elif fmt == "csv":
-        for f in _files(path):
+        for f in part_files(path):
             name = part_name(path, f)
-            with _readable(f), _open_text(f) as fh:
+            with readable(f), open_text(f) as fh:
                 for n_rec, rec in enumerate(csv.DictReader(fh), start=1):
                     row += 1
                     extra = rec.pop(None, None)
@@ -311,7 +291,7 @@ def iter_rows(
         import duckdb
 
         con = duckdb.connect()
-        for f in _files(path):
+        for f in part_files(path):
             name = part_name(path, f)
             try:
                 cur = con.execute("SELECT * FROM read_parquet(?)", [str(f)])
@@ -333,48 +313,14 @@ def _jsonable(v: Any) -> Any:
     return json.loads(json.dumps(v, default=json_default))
 
 
-def _open_text(f: Path) -> Any:
-    """A text cohort file (gzip by name); a UTF-8 byte-order mark, as spreadsheets write, is skipped."""
-    if f.name.endswith(".gz"):
-        import gzip
-
-        return gzip.open(f, "rt", encoding="utf-8-sig", newline="")
-    return f.open(encoding="utf-8-sig", newline="" if f.name.lower().endswith((".csv", ".csv.gz")) else None)
-
-
-def _open_bytes(f: Path) -> Any:
-    if f.name.endswith(".gz"):
-        import gzip
-
-        return gzip.open(f, "rb")
-    return f.open("rb")
-
-
-def first_line(exc: Exception) -> str:
-    """An exception's first line (its type when it says nothing), for one-line errors."""
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-@contextmanager
-def _readable(f: Path) -> Iterator[None]:
-    """Name the file when it cannot be read to the end: a damaged gzip stream, text that is not UTF-8."""
-    try:
-        yield
-    except (EOFError, UnicodeDecodeError, OSError) as exc:
-        if isinstance(exc, OSError) and exc.filename is not None:
-            raise  # names its own file (missing, not readable): the command line reports it
-        what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "damaged or not gzip"
-        raise ValueError(f"{f}: {what} ({first_line(exc)})") from None
-
-
 def count_rows(path: Path, fmt: str | None = None) -> int | None:
     """Rows to expect (for a progress bar), when cheap to know; blank NDJSON lines are not counted."""
-    fmt = fmt or detect_format(path)
+    fmt = detect_format(path, fmt)
     if fmt == "parquet":
         import duckdb
 
         total = 0
-        for f in _files(path):
+        for f in part_files(path):
             try:
                 got = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(f)]).fetchone()
             except duckdb.Error as exc:
@@ -382,10 +328,10 @@ def count_rows(path: Path, fmt: str | None = None) -> int | None:
             total += int(got[0]) if got else 0
         return total
     n = 0
-    for f in _files(path):
-        with _readable(f), _open_bytes(f) as fh:
+    for f in part_files(path):
+        with readable(f), open_bytes(f) as fh:
             n += sum(1 for line in fh if line.strip())
-    return n - (len(_files(path)) if fmt == "csv" else 0)
+    return n - (len(part_files(path)) if fmt == "csv" else 0)
 
 
 def dump_json_line(obj: Any) -> str:

@@ -255,12 +255,15 @@ def _open_out(out: Path) -> Any:
 
 
 def write_cohort(records: Iterator[dict[str, Any]], out: Path) -> int:
-    """Write records as NDJSON, CSV or Parquet (by the file extension); returns the count."""
-    from netcds.cohort.read import detect_format, first_line
+    """Write records as NDJSON, CSV or Parquet (by the file extension, gzip for NDJSON and CSV named
+    ``.gz``); returns the count. A name of any other format is refused, never written as another."""
+    from netcds.cohort.parts import EXTENSIONS_TEXT, first_line, format_of
 
     if out.is_dir():
         raise ValueError(f"{out}: is a directory; name a .ndjson, .csv or .parquet file")
-    fmt = detect_format(out)
+    fmt = format_of(out.name)
+    if fmt is None:
+        raise ValueError(f"{out}: cannot write this format; name the file {EXTENSIONS_TEXT}")
     n = 0
     if fmt == "ndjson":
         with _open_out(out) as fh:

@@ -150,12 +150,13 @@ def _cross_check(
         if table.id in seen_tables:
             problems.append((f"{rel}: id", f"duplicate table id '{table.id}'"))
         seen_tables.add(table.id)
-        for letter in [
-            *table.title_footnotes,
-            *([table.ssa_plan_footnote] if table.ssa_plan_footnote else []),
-        ]:
-            if letter not in footnotes:
-                problems.append((f"{rel}: title_footnotes", f"unknown footnote '{letter}'"))
+        for key, letters in (
+            ("title_footnotes", table.title_footnotes),
+            ("ssa_plan_footnote", [table.ssa_plan_footnote] if table.ssa_plan_footnote else []),
+        ):
+            for letter in letters:
+                if letter not in footnotes:
+                    problems.append((f"{rel}: {key}", f"unknown footnote '{letter}'"))
         for i, pid in enumerate(table.principles):
             if pid not in principles:
                 problems.append((f"{rel}: principles[{i}]", f"unknown principle '{pid}'"))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from netcds.errors import KnowledgeError
+from netcds.errors import KnowledgeError, UnknownVersionError
 from netcds.settings import SettingsError, db_error_reason, load_settings
 
 
@@ -51,8 +51,19 @@ def register(app: typer.Typer) -> None:
         except NotFoundError:
             typer.echo(f"error: no evaluation {shown_id}", err=True)
             raise typer.Exit(2) from None
-        except KnowledgeError as exc:
-            typer.echo(f"error: the pinned guideline version cannot be loaded: {exc}", err=True)
+        except UnknownVersionError as exc:
+            from netcds.cli import unknown_version
+
+            typer.echo(
+                f"error: the pinned guideline version is not installed: {unknown_version(exc)}", err=True
+            )
+            raise typer.Exit(2) from None
+        except KnowledgeError as exc:  # one line: the first problem
+            where, message = exc.problems[0]
+            more = f" (+{len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+            typer.echo(
+                f"error: the pinned guideline version cannot be loaded: {where}: {message}{more}", err=True
+            )
             raise typer.Exit(2) from None
         finally:
             store.close()

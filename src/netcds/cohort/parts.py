@@ -1,0 +1,174 @@
+"""The files of a cohort: its format (by name, or as told), its part files, opening them, and the
+checks a directory of part files passes before either backend reads it (docs/cohort.md).
+
+A directory of part files is one cohort, read in name order; files whose names start with ``_`` or
+``.`` (Spark's ``_SUCCESS``, checksum files) are not part of it.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from netcds.io import printable
+
+FORMATS = ("ndjson", "parquet", "csv")
+
+# name ending -> format; NDJSON and CSV may be gzipped (``.ndjson.gz``). Parquet compresses inside the file:
+# a ``.parquet.gz`` is neither read nor written.
+_EXTENSIONS = (
+    (".ndjson", "ndjson"),
+    (".jsonl", "ndjson"),
+    (".json", "ndjson"),
+    (".csv", "csv"),
+    (".parquet", "parquet"),
+    (".pq", "parquet"),
+)
+EXTENSIONS_TEXT = ".ndjson, .jsonl, .json or .csv (each optionally .gz), .parquet or .pq"
+
+
+def format_of(name: str) -> str | None:
+    """The format a file name says (``c.ndjson.gz`` -> ``ndjson``), or None."""
+    name = name.lower()
+    for ext, fmt in _EXTENSIONS:
+        if name.endswith(ext) or (fmt != "parquet" and name.endswith(ext + ".gz")):
+            return fmt
+    return None
+
+
+def detect_format(path: Path, fmt: str | None = None) -> str:
+    """The cohort's format: ``fmt`` when given, else what the file's name says, or for a directory what
+    the names of all its part files say: one format, or a ValueError naming the part files of each
+    (mixed or unknown part files are never read as whichever format the first one has). Either way a
+    directory's part files are checked to be readable as that format: CSV part files share one header
+    (the reader takes each file's first line as its header; Spark applies one file's to all), Parquet part
+    files start as Parquet files do. Both backends read the same checked directory."""
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"--input-format: unknown cohort format '{fmt}' (one of {', '.join(FORMATS)})")
+    if not path.is_dir():
+        found = fmt or format_of(path.name)
+        if found is None:
+            raise ValueError(
+                f"{path}: unknown cohort format (name it {EXTENSIONS_TEXT}, or give --input-format)"
+            )
+        if found == "parquet" and path.is_file():
+            _parquet_magic([path])
+        return found
+    files = part_files(path)
+    if not files:
+        raise ValueError(f"{path}: empty directory")
+    found = fmt or _one_format(path, files)
+    if found == "csv":
+        _one_header(path, files)
+    elif found == "parquet":
+        _parquet_magic(files)
+    return found
+
+
+def _names(cohort: Path, files: list[Path]) -> str:
+    shown = [part_name(cohort, f) for f in files[:5]]
+    return ", ".join(shown) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+
+
+def _one_format(cohort: Path, files: list[Path]) -> str:
+    kinds = {f: format_of(f.name) for f in files}
+    unknown = [f for f, k in kinds.items() if k is None]
+    if unknown:
+        raise ValueError(
+            f"{cohort}: cannot tell the format of the part file(s) {_names(cohort, unknown)} (a cohort's "
+            f"part files are named {EXTENSIONS_TEXT}); give --input-format to read every part file as one"
+        )
+    found = sorted({k for k in kinds.values() if k is not None})
+    if len(found) > 1:
+        each = "; ".join(f"{k}: {_names(cohort, [f for f in files if kinds[f] == k])}" for k in found)
+        raise ValueError(
+            f"{cohort}: part files of more than one format ({each}); a cohort directory holds one "
+            "format (or give --input-format to read every part file as one)"
+        )
+    return found[0]
+
+
+def _one_header(cohort: Path, files: list[Path]) -> None:
+    """Every CSV part file (but empty ones) starts with the first one's header; else a ValueError naming
+    the file and the first column that differs (e.g. an NDJSON file read as CSV: its first record would
+    be taken as a header and vanish from the count)."""
+    first: tuple[Path, list[str]] | None = None
+    for f in files:
+        with readable(f), open_text(f) as fh:
+            header = next(csv.reader(fh), None)
+        if header is None:
+            continue
+        if first is None:
+            first = (f, header)
+            continue
+        if header != first[1]:
+            at = next((i for i, (a, b) in enumerate(zip(header, first[1], strict=False)) if a != b), None)
+            where = (
+                f"column {at + 1} is {printable(header[at], 40)!r}, not {printable(first[1][at], 40)!r}"
+                if at is not None
+                else f"{len(header)} columns, not {len(first[1])}"
+            )
+            raise ValueError(
+                f"{cohort}: the CSV header of {part_name(cohort, f)} differs from that of "
+                f"{part_name(cohort, first[0])} ({where}): the part files of a CSV cohort share one header"
+            )
+
+
+def _parquet_magic(files: list[Path]) -> None:
+    """Each file starts as a Parquet file does (``PAR1``; ``PARE`` encrypted): anything else is named
+    here, before a backend reads it (Spark would fail deep inside a job)."""
+    for f in files:
+        with f.open("rb") as fh:
+            head = fh.read(4)
+        if head not in (b"PAR1", b"PARE"):
+            raise ValueError(f"{f}: not a readable Parquet file (it does not start with Parquet's header)")
+
+
+def part_files(path: Path) -> list[Path]:
+    """A cohort directory's part files in name order (``_`` and ``.`` files are not parts), or the file."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(("_", ".")))
+    return [path]
+
+
+def part_name(cohort: Path, f: Path) -> str:
+    """How a reject names its file: relative to the cohort directory, or the file's name."""
+    return f.relative_to(cohort).as_posix() if cohort.is_dir() else f.name
+
+
+def open_text(f: Path) -> Any:
+    """A CSV cohort file as text for the csv module (gzip by name; newlines as written, as csv needs
+    them, whatever the file is named); a UTF-8 byte-order mark, as spreadsheets write, is skipped."""
+    if f.name.endswith(".gz"):
+        import gzip
+
+        return gzip.open(f, "rt", encoding="utf-8-sig", newline="")
+    return f.open(encoding="utf-8-sig", newline="")
+
+
+def open_bytes(f: Path) -> Any:
+    if f.name.endswith(".gz"):
+        import gzip
+
+        return gzip.open(f, "rb")
+    return f.open("rb")
+
+
+def first_line(exc: Exception) -> str:
+    """An exception's first line (its type when it says nothing), for one-line errors."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@contextmanager
+def readable(f: Path) -> Iterator[None]:
+    """Name the file when it cannot be read to the end: a damaged gzip stream, text that is not UTF-8."""
+    try:
+        yield
+    except (EOFError, UnicodeDecodeError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.filename is not None:
+            raise  # names its own file (missing, not readable): the command line reports it
+        what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "damaged or not gzip"
+        raise ValueError(f"{f}: {what} ({first_line(exc)})") from None
