@@ -47,5 +47,5 @@ def test_combination_partly_known(akb: AgentKnowledge) -> None:
 
 
 def test_unknown_name_is_unmatched(akb: AgentKnowledge) -> None:
-    assert [m.generic for m in akb.registry.match(0, "metformin")] == [None]
+    assert [m.generic for m in akb.registry.match(0, "allopurinol")] == [None]
     assert akb.registry.screen(None) is None

@@ -135,6 +135,9 @@ ALLOWED = {
     ("octreotide_lar", "prrt_timing", "lu177_dotatate"),
     ("nivolumab", "subcutaneous_form", "ipilimumab"),  # footnote p
     ("temozolomide", "dacarbazine_hypersensitivity", "dacarbazine"),  # label contraindication
+    ("lu177_dotatate", "ongoing_long_acting_ssa", "octreotide"),  # label 2.3: stop long-acting SSAs first
+    ("lu177_dotatate", "ongoing_long_acting_ssa", "octreotide_lar"),
+    ("lu177_dotatate", "ongoing_long_acting_ssa", "lanreotide"),
 }
 
 
@@ -377,7 +380,8 @@ def test_normal_value_gives_nothing_whatever_the_history(
     s = lu({**c.normal, **history}, akb)
     assert s.dose.adjusted is None and s.dose.pending == []
     assert not [i for i in s.safety if i.id in (c.rule, c.first)]
-    assert not [i for i in s.safety if i.kind == "not_assessed"]
+    # (an unrecorded history still leaves the SSA-timing check, ongoing_long_acting_ssa, not assessed)
+    assert not [i for i in s.safety if i.kind == "not_assessed" and i.id != "ongoing_long_acting_ssa"]
 
 
 def test_history_decides_between_toxicity_and_baseline_impairment_at_the_same_bilirubin(

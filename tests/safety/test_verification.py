@@ -137,7 +137,9 @@ def test_capecitabine_breastfeeding_interval_is_two_weeks(akb: AgentKnowledge) -
 
 def test_belzutifan_moderate_hepatic_impairment_not_studied(akb: AgentKnowledge) -> None:
     s = screen_agent("belzutifan", patient(comorb(hepatic_impairment="moderate")), akb)
-    assert item(s.safety, "hepatic_moderate_severe").severity == "info"
+    it = item(s.safety, "hepatic_moderate_severe")
+    # no data, so no labelled dose: the dose rule gives "not determined" and the item is a warning
+    assert it.severity == "warning" and it.kind == "adjustment" and it.verified
 
 
 def test_everolimus_male_contraception_interval_flagged(akb: AgentKnowledge) -> None:

@@ -125,7 +125,11 @@ def test_avoid_dose_places_the_option_after_the_others():
     order = _evaluated_order(ev)
     assert order.index("gi.everolimus") > order.index("gi.lu177_dotatate")  # PRRT scores 0
     assert order[-1] == "gi.everolimus"
-    assert "the label says to avoid everolimus here" in (evero.order_explanation or "")
+    explanation = evero.order_explanation or ""
+    # an "avoid" dose is a critical finding: the hold-back names it and the label's word
+    assert (
+        "critical safety finding for everolimus" in explanation and "the label says to avoid" in explanation
+    )
     # cabozantinib's dose is only lowered with the same inhibitor: not held back
     assert "placed after" not in (opt(ev, "gi.cabozantinib").order_explanation or "")
 

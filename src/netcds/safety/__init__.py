@@ -30,7 +30,11 @@ def validate_knowledge(root: Path | None = None) -> str:
 
     kb = load_folder((root or default_knowledge_dir()).resolve())
     n_drugs = len(kb.drugs)
-    items = [x for m in kb.agents.values() for x in (m.dose, *m.adjustments, *m.warnings, *m.monitoring)]
+    items = [
+        x
+        for m in kb.agents.values()
+        for x in (m.dose, *m.adjustments, *m.warnings, *m.monitoring, *m.unrecorded)
+    ]
     n_unverified = sum(1 for x in items if not x.verified)
     return (
         f"drug safety: {len(kb.agents)} agent monographs, {len(kb.interactions)} interaction lists "

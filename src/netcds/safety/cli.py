@@ -169,6 +169,20 @@ def render_monograph(kb: AgentKnowledge, mono: Monograph) -> list[object]:
         for m in mono.monitoring:
             t.add_row(escape(describe(m.when, labels)), _flag(m, m.what), _short(mono, m.source))
         blocks.append(t)
+    if mono.unrecorded:
+        t = Table(title="Checks the record has no field for (always reported as not assessed)",
+                  box=box.SIMPLE_HEAD, expand=True)  # fmt: skip
+        for col in ("severity", "fact", "finding", "action", "source"):
+            t.add_column(col)
+        for u in mono.unrecorded:
+            t.add_row(
+                f"[{STYLE[u.severity]}]{u.severity}[/]",
+                escape(u.fact),
+                _flag(u, u.finding),
+                escape(u.action),
+                _short(mono, u.source),
+            )
+        blocks.append(t)
     src = Table(title="Sources", box=box.SIMPLE_HEAD, expand=True)
     src.add_column("ref", no_wrap=True)
     src.add_column("document")

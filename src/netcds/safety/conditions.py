@@ -13,7 +13,11 @@ A safety condition is a mapping. ``all`` / ``any`` / ``not`` combine conditions
   ``{date: PATH, beyond_next_days: N}`` (date - as_of > N) or
   ``{date: PATH, within_past_days: N}`` (0 <= as_of - date < N). Dates are
   compared with ``patient.as_of``, never the clock; without ``as_of`` the leaf
-  is unknown and names ``as_of``.
+  is unknown and names ``as_of``;
+- ``{ongoing: [AGENT, ...]}``: a recorded treatment line of one of the agents has
+  no ``end`` (the contract's "ongoing"); with ``ended_within_days: N`` a line
+  that ended fewer than N days before ``as_of`` counts too. An unrecorded
+  treatment history is unknown and names ``treatments``.
 
 Every leaf may carry ``says`` (clinician wording).
 """
@@ -24,10 +28,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from netcds.facts import Facts
+from netcds.facts import Facts, treatment_agents
+from netcds.field_labels import agent_name
 from netcds.logic.ast import Compare, Condition, ConditionSyntaxError, History, parse_condition
 from netcds.logic.evaluate import evaluate as evaluate_leaf
 from netcds.logic.evaluate import show
+from netcds.patient import AGENT_IDS
 from netcds.vocabulary import fact_specs, label
 
 DATE_OPS = ("within_next_days", "beyond_next_days", "within_past_days")
@@ -76,7 +82,14 @@ class DateLeaf:
     says: str | None = None
 
 
-SafetyCondition = SAll | SAny | SNot | Leaf | MedLeaf | DateLeaf
+@dataclass(frozen=True)
+class OngoingLeaf:
+    agents: tuple[str, ...]
+    ended_within_days: int | None = None
+    says: str | None = None
+
+
+SafetyCondition = SAll | SAny | SNot | Leaf | MedLeaf | DateLeaf | OngoingLeaf
 
 
 class SafetyConditionError(ValueError):
@@ -126,6 +139,8 @@ def _parse(obj: Any, path: str, problems: list[tuple[str, str]]) -> SafetyCondit
         return _parse_medication(obj, keys, says, path, problems)
     if "date" in keys:
         return _parse_date(obj, keys, says, path, problems)
+    if "ongoing" in keys:
+        return _parse_ongoing(obj, keys, says, path, problems)
     try:
         return Leaf(parse_condition(obj, path), says)
     except ConditionSyntaxError as exc:
@@ -178,6 +193,25 @@ def _parse_date(
         problems.append((_join(path, op), "must be a whole number of days >= 0"))
         return None
     return DateLeaf(fact, op, days, says)
+
+
+def _parse_ongoing(
+    obj: dict[str, Any], keys: set[str], says: str | None, path: str, problems: list[tuple[str, str]]
+) -> OngoingLeaf | None:
+    extra = sorted(keys - {"ongoing", "ended_within_days"})
+    if extra:
+        problems.append((path, f"'ongoing' cannot be mixed with {extra}"))
+        return None
+    agents = _names(obj["ongoing"], _join(path, "ongoing"), problems)
+    unknown = [a for a in agents if a not in AGENT_IDS]
+    if unknown:
+        problems.append((_join(path, "ongoing"), f"not agent ids of the contract: {unknown}"))
+        return None
+    days = obj.get("ended_within_days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
+        problems.append((_join(path, "ended_within_days"), "must be a whole number of days >= 1"))
+        return None
+    return OngoingLeaf(agents, days, says) if agents else None
 
 
 def walk(c: SafetyCondition) -> list[SafetyCondition]:
@@ -247,6 +281,8 @@ def evaluate(c: SafetyCondition, ctx: Context) -> Result:
         return _medication(c, ctx)
     if isinstance(c, DateLeaf):
         return _date(c, ctx)
+    if isinstance(c, OngoingLeaf):
+        return _ongoing(c, ctx)
     if isinstance(c, SNot):
         inner = evaluate(c.item, ctx)
         flip = {True: False, False: True, None: None}[inner.value]
@@ -342,6 +378,40 @@ def _date(c: DateLeaf, ctx: Context) -> Result:
     return Result(ok, [Hit(text, ok, (c.fact, "as_of"))])
 
 
+def _ongoing(c: OngoingLeaf, ctx: Context) -> Result:
+    wanted = " or ".join(agent_name(a) for a in c.agents)
+    p = ctx.facts.patient
+    if p.treatments is None:
+        text = f"treatment history not recorded (checking for an ongoing {wanted} course)"
+        return Result(None, [Hit(text, None, ("treatments",))], ["treatments"])
+    hits: list[Hit] = []
+    unknown: list[Hit] = []
+    for i, t in enumerate(p.treatments):
+        named = [a for a in treatment_agents(t) if a in c.agents]
+        if not named:
+            continue
+        where = f"treatments[{i}]"
+        since = f" since {t.start.isoformat()}" if t.start else ""
+        if t.end is None:
+            hits.append(Hit(f"{where}: {agent_name(named[0])}{since}, no end recorded (ongoing)", True,
+                            (f"{where}.end",)))  # fmt: skip
+        elif c.ended_within_days is not None:
+            if ctx.as_of is None:
+                unknown.append(Hit(f"{where}: {agent_name(named[0])} ended {t.end.isoformat()}; as_of not "
+                                   "recorded", None, (f"{where}.end", "as_of")))  # fmt: skip
+                continue
+            days = (ctx.as_of - t.end).days
+            if 0 <= days < c.ended_within_days:
+                text = f"{where}: {agent_name(named[0])} ended {t.end.isoformat()}, {days} days before as_of"
+                hits.append(Hit(text, True, (f"{where}.end", "as_of")))
+    if hits:
+        return Result(True, hits)
+    if unknown:
+        return Result(None, unknown, ["as_of"])
+    recent = f" or ended in the last {c.ended_within_days} days" if c.ended_within_days else ""
+    return Result(False, [Hit(f"no {wanted} course recorded as ongoing{recent}", False, ("treatments",))])
+
+
 # --------------------------------------------------------------------------- words
 
 
@@ -361,6 +431,10 @@ def describe(c: SafetyCondition | None, class_labels: dict[str, str] | None = No
     if isinstance(c, MedLeaf):
         wanted = [labels.get(k, k.replace("_", " ")) for k in c.classes] + list(c.names)
         return "taking " + " or ".join(wanted)
+    if isinstance(c, OngoingLeaf):
+        names = " or ".join(n.replace("_", " ") for n in c.agents)
+        recent = f" (or ended in the last {c.ended_within_days} days)" if c.ended_within_days else ""
+        return f"ongoing {names}{recent}"
     if isinstance(c, DateLeaf):
         word = {"within_next_days": "within the next", "beyond_next_days": "more than",
                 "within_past_days": "within the past"}[c.op]  # fmt: skip

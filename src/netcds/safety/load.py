@@ -187,7 +187,7 @@ def _check_monograph(rel: str, stem: str, mono: Monograph, drugs: dict[str, Drug
     _check_cites(rel, mono.sources, mono.cites(), problems)
     seen: set[str] = set()
     items = [("adjustments", a.id) for a in mono.adjustments] + [("warnings", w.id) for w in mono.warnings]
-    items += [("monitoring", m.id) for m in mono.monitoring]
+    items += [("monitoring", m.id) for m in mono.monitoring] + [("unrecorded", u.id) for u in mono.unrecorded]
     for i, (where, ident) in enumerate(items):
         if ident in seen:
             problems.append((f"{rel}: {where}", f"duplicate item id '{ident}' (item {i})"))
@@ -206,9 +206,15 @@ def _check_monograph(rel: str, stem: str, mono: Monograph, drugs: dict[str, Drug
         if mono.id not in REGIMEN_AGENTS.get(key, ()):
             problems.append((f"{rel}: dose.variants.{key}", f"'{key}' is not a regimen containing {mono.id}"))
     for i, a in enumerate(mono.adjustments):
-        e = a.effect
-        if (e.change is not None or e.base is not None) and mono.dose.amount is None:
-            problems.append((f"{rel}: adjustments[{i}].effect", "base/change need a flat dose (dose.amount)"))
+        effects = [("effect", a.effect)] + [(f"variant_effects.{k}", e) for k, e in a.variant_effects.items()]
+        for where, e in effects:
+            if (e.change is not None or e.base is not None) and mono.dose.amount is None:
+                at = f"{rel}: adjustments[{i}].{where}"
+                problems.append((at, "base/change need a flat dose (dose.amount)"))
+        for key in a.variant_effects:
+            if key not in mono.dose.variants:
+                at = f"{rel}: adjustments[{i}].variant_effects.{key}"
+                problems.append((at, f"'{key}' is not a dose variant of {mono.id}"))
 
 
 def load_folder(root: Path) -> AgentKnowledge:

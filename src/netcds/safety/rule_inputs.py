@@ -10,8 +10,8 @@ reasons only through a ``not``. So each fact the conditions compare contributes:
 - its truth and its value (and a derived fact's explanation), when it is true or under a ``not``;
 - the fields that would settle it (and the explanation), when it is unknown.
 
-Medication, date and treatment-history leaves contribute everything they read. The property test in
-``tests/safety/test_screen_memo.py`` checks shared judgements against judging afresh.
+Medication, date and treatment-history leaves (``ongoing`` too) contribute everything they read. The
+property test in ``tests/safety/test_screen_memo.py`` checks shared judgements against judging afresh.
 """
 
 from __future__ import annotations
@@ -22,13 +22,23 @@ from typing import TYPE_CHECKING, Any
 
 from netcds.logic.ast import Compare
 from netcds.logic.evaluate import compare_value
-from netcds.safety.conditions import Context, DateLeaf, Leaf, MedLeaf, SafetyCondition, SAll, SAny, SNot
+from netcds.safety.conditions import (
+    Context,
+    DateLeaf,
+    Leaf,
+    MedLeaf,
+    OngoingLeaf,
+    SafetyCondition,
+    SAll,
+    SAny,
+    SNot,
+)
 from netcds.safety.conditions import evaluate as evaluate_condition
 
 if TYPE_CHECKING:
     from netcds.safety.schema import Monograph
 
-Node = Leaf | MedLeaf | DateLeaf
+Node = Leaf | MedLeaf | DateLeaf | OngoingLeaf
 
 
 @dataclass(frozen=True)
@@ -88,7 +98,7 @@ def rule_inputs(leaves: tuple[Reader, ...], ctx: Context) -> tuple[Hashable, ...
             parts.append(None if ctx.meds is None else tuple(ctx.meds))
         elif isinstance(node, DateLeaf):
             parts.append((_plain(facts.get(node.fact)), ctx.as_of))
-        else:  # a treatment-history leaf: its whole result
+        else:  # a treatment-history leaf (received, progressed_on, ongoing): its whole result
             res = evaluate_condition(node, ctx)
             parts.append((res.value, tuple(res.hits), tuple(res.missing)))
     return tuple(parts)

@@ -138,7 +138,10 @@ class Adjustment(Checked):
 
     ``population: true`` marks a rule that decides which labelled population the patient belongs to (an
     age band, e.g. "no labelled dose under 12 years"): like a population ``base`` rule, while its facts are
-    unknown the dose stays "not determined until recorded" (an unknown age is never read as an adult)."""
+    unknown the dose stays "not determined until recorded" (an unknown age is never read as an adult).
+
+    ``variant_effects`` gives the rule another effect inside one dose variant (a regimen id of
+    ``dose.variants``), e.g. a labelled starting dose that cannot apply to an above-label escalation."""
 
     id: Slug
     when: Cond
@@ -148,6 +151,12 @@ class Adjustment(Checked):
     effect: Effect
     source: Cite
     population: bool = False
+    variant_effects: dict[Slug, Effect] = Field(default_factory=dict)
+
+    def for_variant(self, variant: str | None) -> Adjustment:
+        """The rule as it acts on the dose of ``variant`` (itself unless a variant effect is given)."""
+        effect = self.variant_effects.get(variant) if variant else None
+        return self if effect is None else self.model_copy(update={"effect": effect})
 
     @model_validator(mode="after")
     def _has_when(self) -> Adjustment:
@@ -173,6 +182,19 @@ class WarningRule(Checked):
         return self
 
 
+class Unrecorded(Checked):
+    """A label check whose fact the patient record has no field for (e.g. a boxed-warning DPYD test before
+    the first dose). Always reported as "not assessed: <fact> (not a field of the record)" at ``severity``:
+    it says the check was not made and why, never that it passed."""
+
+    id: Slug
+    fact: Annotated[str, Field(min_length=3, max_length=200)]  # the missing fact, in words
+    severity: Severity
+    finding: Text  # the label fact the check needs
+    action: Text
+    source: Cite
+
+
 class Monitoring(Checked):
     """A monitoring requirement; always reported (info), or only when ``when`` holds."""
 
@@ -194,6 +216,7 @@ class Monograph(_Data):
     adjustments: list[Adjustment] = Field(default_factory=list)
     warnings: list[WarningRule] = Field(default_factory=list)
     monitoring: list[Monitoring] = Field(default_factory=list)
+    unrecorded: list[Unrecorded] = Field(default_factory=list)
 
     def cites(self) -> list[tuple[str, Cite]]:
         """Every citation in the file with its path, for the loader's cross-check."""
@@ -202,6 +225,7 @@ class Monograph(_Data):
         out += [(f"adjustments[{i}].source", a.source) for i, a in enumerate(self.adjustments)]
         out += [(f"warnings[{i}].source", w.source) for i, w in enumerate(self.warnings)]
         out += [(f"monitoring[{i}].source", m.source) for i, m in enumerate(self.monitoring)]
+        out += [(f"unrecorded[{i}].source", u.source) for i, u in enumerate(self.unrecorded)]
         return out
 
     def conditions(self) -> list[tuple[str, SafetyCondition]]:

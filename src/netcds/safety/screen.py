@@ -28,7 +28,23 @@ RT_FINDING = (
     "fluorouracil and as capecitabine (either may be used)"
 )
 UNVERIFIED = "UNVERIFIED — "
+NOT_ASSESSED = "not assessed: "
+NOT_A_FIELD = "not a field of the record"
 NA_ACTION = "Record the missing facts to complete this check; an unknown is not treated as absent."
+# what a "not screened" item rests on: netcds's own screening scope (docs/drug-safety.md), not a label or
+# FDA's table, which say nothing about names outside the curated lists
+SCREENING_SCOPE = "netcds drug-safety screening scope (docs/drug-safety.md), not a label statement"
+SCOPE_MEDICATIONS = SourceOut(
+    document=SCREENING_SCOPE,
+    section=(
+        "Interaction lists and matching: only the medications in the curated lists (knowledge/interactions/) "
+        "are screened; any other name is reported as not screened"
+    ),
+)
+SCOPE_FREE_TEXT = SourceOut(
+    document=SCREENING_SCOPE,
+    section="Conditions: free-text comorbidities (comorbidities.other) are not interpreted",
+)
 SEED_TABLES = SourceOut(
     document="NCCN Guidelines NET V.5.2024, Principles of Systemic Anti-Tumor Therapy tables (seed 003)",
     section="entries 'Consider RT ± concurrent fluoropyrimidine-based chemotherapy' and 'Clinical trial'",
@@ -115,7 +131,7 @@ class _Screen:
             SafetyItem.model_construct(
                 severity="info",
                 agent=self.mono.id,
-                finding=f"not assessed: {', '.join(missing)} — needed to check: {what}",
+                finding=f"{NOT_ASSESSED}{', '.join(missing)} — needed to check: {what}",
                 action=NA_ACTION,
                 source=self.src(cite),
                 fields=missing,
@@ -133,6 +149,9 @@ class _Screen:
                          _doubt(w, r))  # fmt: skip
             elif r.value is None:
                 self.not_assessed(w.id, w.finding, r, w.source, _doubt(w))
+        for u in self.mono.unrecorded:  # a check the record cannot hold: said, never passed
+            finding = f"{NOT_ASSESSED}{u.fact} ({NOT_A_FIELD}) — needed to check: {u.finding}"
+            self.add(u.severity, u.id, finding, u.action, u.source, [], "not_assessed", _doubt(u))
         for m, r in zip(self.mono.monitoring, self.monitoring, strict=True):
             if r.value is True:
                 self.add(
@@ -162,7 +181,7 @@ class _Screen:
         judged = zip(self.mono.adjustments, self.adjustments, strict=True)
         for a, r in sorted(judged, key=lambda p: p[0].effect.base is None):  # population base first
             if r.value is True:
-                applied.append(a)
+                applied.append(a.for_variant(variant))
                 doubt = _doubt(a, r)
                 if doubt:
                     doubts[a.id] = doubt
@@ -327,11 +346,11 @@ def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -
     return f"{prefix}{_fmt(value)} {d.unit} {d.schedule}", value, notes, False
 
 
-def _generic_items(agent: str, patient: Patient, ctx: Context, kb: AgentKnowledge, used: set[str],
-                   label_cite: SourceOut) -> list[SafetyItem]:  # fmt: skip
-    """Medications not recognised / recognised without a rule, and free-text comorbidities."""
+def _generic_items(agent: str, patient: Patient, ctx: Context, kb: AgentKnowledge,
+                   used: set[str]) -> list[SafetyItem]:  # fmt: skip
+    """Medications not recognised / recognised without a rule, and free-text comorbidities; what is not
+    screened cites netcds's own screening scope (SCOPE_MEDICATIONS, SCOPE_FREE_TEXT)."""
     out: list[SafetyItem] = []
-    lists_src = next(iter(kb.class_sources.values()), label_cite)
     for m in ctx.meds or []:
         where = f"medications[{m.index}]"
         if m.generic is None:
@@ -344,7 +363,7 @@ def _generic_items(agent: str, patient: Patient, ctx: Context, kb: AgentKnowledg
                     finding=f"not screened: '{m.raw.strip()}' is not in the curated interaction lists",
                     action="Check this medication against the full label and a drug-interaction reference; "
                     "an unrecognised name is not evidence of safety.",
-                    source=lists_src,
+                    source=SCOPE_MEDICATIONS,
                     fields=[where],
                 )
             )
@@ -362,7 +381,7 @@ def _generic_items(agent: str, patient: Patient, ctx: Context, kb: AgentKnowledg
                     kind="screened",
                     finding=f"screened: {m.generic} ({listed}) triggers no rule of this monograph",
                     action="The curated lists give examples, not every interaction; check the full label.",
-                    source=(info.sources[0] if info and info.sources else lists_src),
+                    source=(info.sources[0] if info and info.sources else SCOPE_MEDICATIONS),
                     fields=[where],
                     verified=doubt is None,
                     verification=doubt,
@@ -377,7 +396,7 @@ def _generic_items(agent: str, patient: Patient, ctx: Context, kb: AgentKnowledg
                 kind="not_screened",
                 finding=f"not screened: comorbidity '{text.strip()}' (free text is not interpreted)",
                 action="Review this condition against the label's warnings yourself.",
-                source=label_cite,
+                source=SCOPE_FREE_TEXT,
                 fields=[f"comorbidities.other[{i}]"],
             )
         )
@@ -469,8 +488,7 @@ def _screen(
     items, dose = list(core[0]), core[1]
     if generic:
         used = {f for it in items if it.kind in ("warning", "adjustment") for f in it.fields}
-        label = resolve(mono.sources, mono.dose.source)
-        items += _generic_items(agent_id, patient, ctx, kb, used, label)
+        items += _generic_items(agent_id, patient, ctx, kb, used)
     return mono, items, dose
 
 
@@ -517,8 +535,7 @@ def screen_regimen(
         doses.append(dose)
         used |= {f for it in its if it.kind in ("warning", "adjustment") for f in it.fields}
     if agents:
-        label = resolve(kb.agents[agents[0]].sources, kb.agents[agents[0]].dose.source)
-        items += _generic_items(regimen_id, patient, ctx, kb, used, label)
+        items += _generic_items(regimen_id, patient, ctx, kb, used)
     if regimen_id == "rt_fluoropyrimidine":
         items.append(
             scope_item(
