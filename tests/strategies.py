@@ -105,7 +105,18 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
         tumor["lung_subtype"] = draw(maybe(st.sampled_from(allowed)))
     if site == "colon":
         tumor["colon_segment"] = draw(
-            maybe(st.sampled_from(["ascending", "transverse", "descending", "sigmoid"]))
+            maybe(
+                st.sampled_from(
+                    [
+                        "ascending",
+                        "transverse",
+                        "transverse_proximal",
+                        "transverse_distal",
+                        "descending",
+                        "sigmoid",
+                    ]
+                )
+            )
         )
     return {
         "id": draw(maybe(st.text(min_size=1, max_size=8))),

@@ -27,7 +27,12 @@ GUT_BY_SITE: dict[str, str] = {
     "thymus": "foregut", "jejunum": "midgut", "ileum": "midgut", "small_bowel": "midgut",
     "appendix": "midgut", "cecum": "midgut", "rectum": "hindgut",
 }  # fmt: skip
-GUT_BY_COLON_SEGMENT = {"ascending": "midgut", "descending": "hindgut", "sigmoid": "hindgut"}
+# the transverse colon is midgut in its proximal two-thirds and hindgut in its distal third: "transverse"
+# alone does not say which (transverse_proximal / transverse_distal do)
+GUT_BY_COLON_SEGMENT = {
+    "ascending": "midgut", "transverse_proximal": "midgut", "transverse_distal": "hindgut",
+    "descending": "hindgut", "sigmoid": "hindgut",
+}  # fmt: skip
 GRADE_RANK = {"G1": 1, "G2": 2, "G3": 3}
 UNKNOWN_WORDS = frozenset({"unknown"})  # enum values that mean "not known"
 
@@ -306,7 +311,15 @@ def _gut(p: Patient) -> Derived:
     if site == "colon":
         seg = p.tumor.colon_segment
         if seg in GUT_BY_COLON_SEGMENT:
-            return Derived(GUT_BY_COLON_SEGMENT[seg], f"{seg} colon is {GUT_BY_COLON_SEGMENT[seg]}")
+            words = seg.replace("transverse_", "transverse (") + ("" if "_" not in seg else " part)")
+            return Derived(GUT_BY_COLON_SEGMENT[seg], f"{words} colon is {GUT_BY_COLON_SEGMENT[seg]}")
+        if seg == "transverse":
+            return Derived(
+                None,
+                "the transverse colon is midgut in its proximal two-thirds and hindgut in its distal third; "
+                "which part is not recorded (colon segment transverse_proximal or transverse_distal)",
+                ("tumor.colon_segment",),
+            )
         return Derived(
             None, "colon origin spans midgut and hindgut; segment not recorded", ("tumor.colon_segment",)
         )

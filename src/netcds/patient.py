@@ -101,7 +101,12 @@ class Tumor(_Model):
     sstr_status: Literal["positive", "negative", "unknown"] | None = None
     fdg_avid: Bool | None = None
     # extensions (docs/contract.md)
-    colon_segment: Literal["ascending", "transverse", "descending", "sigmoid"] | None = None
+    colon_segment: (
+        Literal[
+            "ascending", "transverse", "transverse_proximal", "transverse_distal", "descending", "sigmoid"
+        ]
+        | None
+    ) = None
     proliferation_high_end: Bool | None = None
 
     @model_validator(mode="after")

@@ -177,7 +177,20 @@ def patient_record(draw: st.DrawFn) -> dict[str, Any]:
         _put(
             tumor,
             "colon_segment",
-            draw(maybe(st.sampled_from(["ascending", "transverse", "descending", "sigmoid"]))),
+            draw(
+                maybe(
+                    st.sampled_from(
+                        [
+                            "ascending",
+                            "transverse",
+                            "transverse_proximal",
+                            "transverse_distal",
+                            "descending",
+                            "sigmoid",
+                        ]
+                    )
+                )
+            ),
         )
     _put(tumor, "proliferation_high_end", draw(maybe(BOOL)))
     disease: dict[str, Any] = {}

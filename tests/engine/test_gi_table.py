@@ -124,6 +124,10 @@ def test_lu177_requires_sstr_positive_and_progression_on_ssa(over, status, missi
         ({"tumor": {"primary_site": "rectum"}}, "2A", []),  # hindgut
         ({"tumor": {"primary_site": "colon"}}, "2A", ["tumor.colon_segment"]),
         ({"tumor": {"primary_site": "colon", "colon_segment": "ascending"}}, "1", []),
+        # the transverse colon spans midgut (proximal two-thirds) and hindgut (distal third)
+        ({"tumor": {"primary_site": "colon", "colon_segment": "transverse"}}, "2A", ["tumor.colon_segment"]),
+        ({"tumor": {"primary_site": "colon", "colon_segment": "transverse_proximal"}}, "1", []),
+        ({"tumor": {"primary_site": "colon", "colon_segment": "transverse_distal"}}, "2A", []),
         ({"disease": {"status": "stable"}}, "2A", []),
     ],
 )

@@ -65,6 +65,8 @@ VALUE_LABELS: dict[str, str] = {
     "poor": "poorly differentiated", "unknown": "unknown (as stated)",
     "msi": "MSI", "high": "high", "stable": "stable",
     "octreotide_lar": "octreotide LAR", "lu177_dotatate": "Lu-177 dotatate (PRRT)",
+    "transverse_proximal": "transverse (proximal two-thirds)",
+    "transverse_distal": "transverse (distal third)",
     "ssa": "SSA (octreotide LAR or lanreotide)", "ssa_above_label": "above-label SSA",
     "capecitabine_temozolomide": "capecitabine + temozolomide (CAPTEM)",
     "temozolomide_pm_capecitabine": "temozolomide ± capecitabine",
