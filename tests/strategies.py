@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from hypothesis import strategies as st
 
-from netcds.patient import AGENT_IDS
+from netcds.patient import AGENT_IDS, ColonSegment
 
 SITES = ["stomach", "duodenum", "jejunum", "ileum", "small_bowel", "appendix", "cecum", "colon", "rectum",
          "pancreas", "lung", "thymus", "unknown_primary"]  # fmt: skip
@@ -104,20 +104,7 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
         }[grade]
         tumor["lung_subtype"] = draw(maybe(st.sampled_from(allowed)))
     if site == "colon":
-        tumor["colon_segment"] = draw(
-            maybe(
-                st.sampled_from(
-                    [
-                        "ascending",
-                        "transverse",
-                        "transverse_proximal",
-                        "transverse_distal",
-                        "descending",
-                        "sigmoid",
-                    ]
-                )
-            )
-        )
+        tumor["colon_segment"] = draw(maybe(st.sampled_from(get_args(ColonSegment))))
     return {
         "id": draw(maybe(st.text(min_size=1, max_size=8))),
         "age_years": draw(maybe(st.floats(12, 95, allow_nan=False))),

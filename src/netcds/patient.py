@@ -67,6 +67,10 @@ REGIMEN_AGENTS: dict[str, tuple[str, ...]] = {
     "cytotoxic_chemotherapy": ("fluorouracil", "capecitabine", "dacarbazine", "oxaliplatin", "temozolomide"),
     "clinical_trial": (),
 }
+# the transverse colon is midgut in its proximal two-thirds and hindgut in its distal third
+ColonSegment = Literal[
+    "ascending", "transverse", "transverse_proximal", "transverse_distal", "descending", "sigmoid"
+]
 TreatmentAgent = Literal[
     "octreotide_lar", "octreotide", "lanreotide", "everolimus", "sunitinib", "cabozantinib",
     "lu177_dotatate", "temozolomide", "capecitabine", "fluorouracil", "oxaliplatin", "irinotecan",
@@ -101,12 +105,7 @@ class Tumor(_Model):
     sstr_status: Literal["positive", "negative", "unknown"] | None = None
     fdg_avid: Bool | None = None
     # extensions (docs/contract.md)
-    colon_segment: (
-        Literal[
-            "ascending", "transverse", "transverse_proximal", "transverse_distal", "descending", "sigmoid"
-        ]
-        | None
-    ) = None
+    colon_segment: ColonSegment | None = None
     proliferation_high_end: Bool | None = None
 
     @model_validator(mode="after")

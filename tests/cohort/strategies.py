@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from netcds.cohort.layout import DECISION_IDS
 from netcds.logic.sql import TREATMENT_AGENT_VALUES
-from netcds.patient import Patient
+from netcds.patient import ColonSegment, Patient
 
 SITES = [
     "stomach",
@@ -177,20 +177,7 @@ def patient_record(draw: st.DrawFn) -> dict[str, Any]:
         _put(
             tumor,
             "colon_segment",
-            draw(
-                maybe(
-                    st.sampled_from(
-                        [
-                            "ascending",
-                            "transverse",
-                            "transverse_proximal",
-                            "transverse_distal",
-                            "descending",
-                            "sigmoid",
-                        ]
-                    )
-                )
-            ),
+            draw(maybe(st.sampled_from(get_args(ColonSegment)))),
         )
     _put(tumor, "proliferation_high_end", draw(maybe(BOOL)))
     disease: dict[str, Any] = {}
