@@ -336,3 +336,12 @@ def test_a_primary_about_another_patient_is_named_as_set_aside_not_as_missing() 
     with pytest.raises(FhirMappingError) as err:  # nothing set aside: the plain message
         bundle_to_patient(wrap(PATIENT), as_of=AS_OF)
     assert "no primary cancer condition in the input" in str(err.value)
+
+
+@pytest.mark.parametrize("lobe", ["31094006", "45653009", "72481006", "90572001", "41224006"])
+def test_a_lung_lobe_body_site_is_a_lung_primary(lobe: str) -> None:
+    lung = copy.deepcopy(PRIMARY)
+    lung["code"] = {"coding": [{"system": "http://snomed.info/sct", "code": "1187332001"}]}  # NET, no site
+    lung["bodySite"] = [{"coding": [{"system": "http://snomed.info/sct", "code": lobe}]}]
+    p, _ = bundle_to_patient(wrap(PATIENT, lung), as_of=AS_OF)
+    assert p.tumor.primary_site == "lung"

@@ -109,6 +109,13 @@ SITE_SNOMED = _rows("Primary site (bodySite)", SNOMED, "mcode", [
     ("39607008", "Lung structure", "lung"),
     ("955009", "Bronchial structure", "lung"),
     ("102297006", "Main bronchus structure", "lung"),
+    # lobes: 31094006 and 41224006 are in the mCODE 4.0.0 package; 45653009, 72481006 and 90572001 are
+    # DICOM PS3.16 CID 6170 "Lobe of Lung"
+    ("31094006", "Structure of lobe of lung", "lung"),
+    ("45653009", "Upper lobe of lung", "lung"),
+    ("72481006", "Middle lobe of right lung", "lung"),
+    ("90572001", "Lower lobe of lung", "lung"),
+    ("41224006", "Structure of lower lobe of left lung", "lung"),
     ("9875009", "Thymus gland structure", "thymus"),
 ])  # fmt: skip
 # ICD-O-3 topography (bodySite) and ICD-10-CM site codes (Condition.code): matched on the code prefix,
