@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -96,6 +97,27 @@ def _depth(obj: Any, limit: int) -> int:
         level = below
         depth += 1
     return deepest
+
+
+def first_non_finite(data: Any, prefix: str = "") -> tuple[str, str] | None:
+    """The path of the first NaN or infinite number in parsed JSON (Python's parser accepts ``NaN``,
+    ``Infinity`` and literals too large for a float, which no JSON reader downstream can write back),
+    with how it reads; None when every number is finite."""
+    stack: list[tuple[str, Any]] = [(prefix, data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return path or "<json>", "NaN" if math.isnan(node) else ("Infinity" if node > 0 else "-Infinity")
+        if isinstance(node, dict):
+            stack += [(f"{path}.{k}" if path else str(k), v) for k, v in reversed(node.items())]
+        elif isinstance(node, list):
+            stack += [(f"{path}[{i}]", v) for i, v in reversed(list(enumerate(node)))]
+    return None
+
+
+def first_line(exc: Exception) -> str:
+    """An exception's first line (its type when it says nothing), for one-line errors."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 class _RepeatedKeyError(Exception):

@@ -20,6 +20,7 @@ import jwt
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 
 from netcds.api.problems import ApiProblem
+from netcds.io import first_line
 from netcds.settings import ALLOWED_JWT_ALGORITHMS, IssuerConfig, Settings
 from netcds.store.repo import Store
 
@@ -121,7 +122,7 @@ def issuer_problem(cfg: IssuerConfig) -> str | None:
     try:
         _IssuerKeys(cfg)
     except (ValueError, jwt.PyJWTError) as exc:
-        return str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return first_line(exc)
     return None
 
 

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from netcds.api.orders import DraftMedication
-from netcds.api.problems import ApiProblem, first_non_finite
+from netcds.api.problems import ApiProblem
 from netcds.errors import InputError
 from netcds.fhir.read import patient_id as patient_id_of
+from netcds.io import first_non_finite
 
 # what a non-finite number can look like in a body: NaN / Infinity (not JSON, but Python's parser takes
 # them) or a literal too large for a float (an exponent of 3+ digits, or 300+ digits in a row)

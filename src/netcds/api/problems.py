@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from http import HTTPStatus
 from typing import Any
@@ -289,19 +288,3 @@ def problem_bytes(
 
 
 __all__ = ["MAX_DEPTH", "ApiProblem", "FieldError", "PayloadTooLarge", "Problem", "install_handlers"]
-
-
-def first_non_finite(data: Any, prefix: str = "") -> tuple[str, str] | None:
-    """The path of the first NaN or infinite number in parsed JSON (Python's parser accepts ``NaN``,
-    ``Infinity`` and literals too large for a float, which no JSON reader downstream can write back),
-    with how it reads; None when every number is finite."""
-    stack: list[tuple[str, Any]] = [(prefix, data)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, float) and not math.isfinite(node):
-            return path or "<json>", "NaN" if math.isnan(node) else ("Infinity" if node > 0 else "-Infinity")
-        if isinstance(node, dict):
-            stack += [(f"{path}.{k}" if path else str(k), v) for k, v in reversed(node.items())]
-        elif isinstance(node, list):
-            stack += [(f"{path}[{i}]", v) for i, v in reversed(list(enumerate(node)))]
-    return None

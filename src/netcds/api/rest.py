@@ -30,7 +30,6 @@ from netcds.api.knowledge_view import knowledge_document
 from netcds.api.problems import (
     ApiProblem,
     Problem,
-    first_non_finite,
     parse_json_body,
     read_body,
     read_json,
@@ -46,6 +45,7 @@ from netcds.api.schemas import (
 )
 from netcds.errors import InputError, KnowledgeError
 from netcds.evaluation import Evaluation
+from netcds.io import first_non_finite
 from netcds.knowledge.load import available_versions, default_knowledge_dir, load_knowledge
 from netcds.knowledge.schema import Knowledge
 from netcds.patient import Patient

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from netcds.io import printable
+from netcds.io import first_line, printable
 
 FORMATS = ("ndjson", "parquet", "csv")
 
@@ -155,11 +155,6 @@ def open_bytes(f: Path) -> Any:
 
         return gzip.open(f, "rb")
     return f.open("rb")
-
-
-def first_line(exc: Exception) -> str:
-    """An exception's first line (its type when it says nothing), for one-line errors."""
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 @contextmanager

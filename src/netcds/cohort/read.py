@@ -37,7 +37,6 @@ from netcds.cohort.layout import Decision, canonical_row, json_default
 from netcds.cohort.parts import (
     FORMATS,
     detect_format,
-    first_line,
     open_bytes,
     open_text,
     part_files,
@@ -45,7 +44,7 @@ from netcds.cohort.parts import (
     readable,
 )
 from netcds.errors import InputError
-from netcds.io import loads
+from netcds.io import first_line, loads
 from netcds.patient import Patient
 from netcds.vocabulary import fact_specs
 

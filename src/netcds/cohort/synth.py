@@ -257,7 +257,8 @@ def _open_out(out: Path) -> Any:
 def write_cohort(records: Iterator[dict[str, Any]], out: Path) -> int:
     """Write records as NDJSON, CSV or Parquet (by the file extension, gzip for NDJSON and CSV named
     ``.gz``); returns the count. A name of any other format is refused, never written as another."""
-    from netcds.cohort.parts import EXTENSIONS_TEXT, first_line, format_of
+    from netcds.cohort.parts import EXTENSIONS_TEXT, format_of
+    from netcds.io import first_line
 
     if out.is_dir():
         raise ValueError(f"{out}: is a directory; name a .ndjson, .csv or .parquet file")
