@@ -411,9 +411,11 @@ NOT_ALTERATION = frozenset({"LA26333-7", "LA26334-5", "LA6675-8"})
 # ---- agents (RxNorm ingredient CUIs + names): netcds.fhir.agent_codes ------------------------------
 
 # ---- text rules where no standard code exists ---------------------------------------------------
+# the SSTR imaging tracers: naming one says the result is an imaging result
+SSTR_TRACERS = ("dotatate", "dotatoc", "dotanoc", "octreoscan", "pentetreotide")
 TEXT_RULES: dict[str, tuple[str, ...]] = {
     "SSTR imaging (Observation.code text/display or method; a tracer, or SSTR with PET/scan words)": (
-        "dotatate", "dotatoc", "dotanoc", "somatostatin receptor", "sstr", "octreoscan", "pentetreotide"),
+        *SSTR_TRACERS, "somatostatin receptor", "sstr"),
     "SSTR immunohistochemistry (reported, never tumor.sstr_status)": (
         "immunohisto", "ihc", "immune stain", "immunostain"),
     "FDG PET (Observation.code text/display or method)": ("fdg", "fluorodeoxyglucose", "fludeoxyglucose"),

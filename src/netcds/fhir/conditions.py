@@ -208,6 +208,7 @@ def choose_primary(ctx: Ctx, candidates: list[Res]) -> Res | None:
         if refuted(r) or in_error(r):
             ctx.unmapped(r, "primary cancer condition refuted or entered in error", r.data.get("code"))
         elif (status := unconfirmed(r)) is not None:
+            ctx.unconfirmed_primaries.append(r.ref)
             ctx.unmapped(
                 r,
                 f"primary cancer condition is {status} (verification status): the diagnosis is not "

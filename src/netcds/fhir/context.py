@@ -28,6 +28,7 @@ class Ctx:
         self.fatal: tuple[str, str] | None = None  # (field, message) raised after the report is complete
         self.primary: Res | None = None  # the primary cancer condition evaluated
         self.other_primaries: list[Res] = []  # other primary cancers in the record (another site or type)
+        self.unconfirmed_primaries: list[str] = []  # refs of primary cancers not confirmed (not used)
         self.same_tumor: set[str] = set()  # loc of other Conditions recording the evaluated primary again
         self.caveats: dict[str, str] = {}  # res.loc -> note added to every value it maps
 

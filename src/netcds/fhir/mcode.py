@@ -224,11 +224,9 @@ def _build(ctx: Ctx, out: dict[str, Any]) -> Patient:
             if not any(m.field.startswith("tumor.") for m in ctx.report.mapped)
             else "primary site not recorded"
         )
-        unsure = [
-            u.resource for u in ctx.report.unmapped if u.reason.startswith("primary cancer condition is ")
-        ]
-        if unsure and why.startswith("no primary"):
-            why = f"no confirmed primary cancer condition ({', '.join(unsure)} not confirmed; see the report)"
+        if ctx.unconfirmed_primaries and why.startswith("no primary"):
+            unsure = ", ".join(ctx.unconfirmed_primaries)
+            why = f"no confirmed primary cancer condition ({unsure} not confirmed; see the report)"
         elif ctx.excluded and why.startswith("no primary"):  # one may be among those set aside
             why = (
                 f"no primary cancer condition about the patient mapped ({len(ctx.excluded)} resource(s) "

@@ -20,13 +20,20 @@ from netcds.fhir.scope import SKIP_OBS_STATUS, for_the_net
 
 _TNM = re.compile(r"(?<![A-Za-z])(?:[cpyra]{0,3})([TNM])(is|[0-4]|X|x)")
 _GRADE_TEXT = re.compile(r"\b(?:G|grade\s*)([123])\b", re.IGNORECASE)
-SKIP_STATUS = SKIP_OBS_STATUS
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 # kinds that are about a tumour: a resource that says it is about another cancer is not used for them
 TUMOR_KINDS = (
     "disease_status", "tnm", "stage_group", "grade", "histology", "ki67", "ki67_qualitative", "msi", "tmb",
     "mmr", "sstr", "sstr_ihc", "sstr_method", "fdg", "imaging_ambiguous", "mitoses",
 )  # fmt: skip
+# kinds that are reported and never set a field, with why
+REPORTED_ONLY = {
+    "sstr_ihc": "SSTR immunohistochemistry: tumor.sstr_status is the SSTR-PET/scintigraphy result "
+    "(contract), so an IHC result does not set it",
+    "sstr_method": "SSTR result without its method (no tracer, PET/scan/scintigraphy or imaging category): "
+    "tumor.sstr_status is the SSTR imaging result, so it is not set from this",
+    "imaging_ambiguous": "imaging names both an SSTR tracer and FDG; cannot tell which",
+}
 IMAGING_WORDS = (
     "pet",
     "scan",
@@ -123,7 +130,7 @@ def classify(res: Res) -> str:
     if sstr:
         if any(w in words for w in _rule("SSTR immuno")):
             return "sstr_ihc"
-        tracer = any(w in words for w in ("dotatate", "dotatoc", "dotanoc", "octreoscan", "pentetreotide"))
+        tracer = any(w in words for w in C.SSTR_TRACERS)
         category = " ".join(cc_text(c) for c in res.data.get("category", []) or []).lower()
         if not (tracer or any(w in words for w in IMAGING_WORDS) or "imaging" in category):
             return "sstr_method"
@@ -269,7 +276,7 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
         if res.loc in ctx.used:
             continue
         status = str(res.data.get("status", ""))
-        if status in SKIP_STATUS:
+        if status in SKIP_OBS_STATUS:
             ctx.unmapped(res, f"observation status {status!r}: no usable result", res.data.get("code"))
             continue
         kind = classify(res)
@@ -322,24 +329,9 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
                 )
             else:
                 add(field, res, ("positive" if p else "negative") if kind == "sstr" else p, note=how or None)
-    for res in kinds.pop("sstr_ihc", []):
-        ctx.unmapped(
-            res,
-            "SSTR immunohistochemistry: tumor.sstr_status is the SSTR-PET/scintigraphy result (contract), so "
-            "an IHC result does not set it",
-            res.data.get("code"),
-        )
-    for res in kinds.pop("sstr_method", []):
-        ctx.unmapped(
-            res,
-            "SSTR result without its method (no tracer, PET/scan/scintigraphy or imaging category): "
-            "tumor.sstr_status is the SSTR imaging result, so it is not set from this",
-            res.data.get("code"),
-        )
-    for res in kinds.pop("imaging_ambiguous", []):
-        ctx.unmapped(
-            res, "imaging names both an SSTR tracer and FDG; cannot tell which", res.data.get("code")
-        )
+    for kind, why in REPORTED_ONLY.items():
+        for res in kinds.pop(kind, []):
+            ctx.unmapped(res, why, res.data.get("code"))
     for res in kinds.pop("msi", []):
         msi, how = msi_of(res)
         if msi is None:
