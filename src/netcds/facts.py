@@ -33,6 +33,10 @@ GUT_BY_COLON_SEGMENT = {
     "ascending": "midgut", "transverse_proximal": "midgut", "transverse_distal": "hindgut",
     "descending": "hindgut", "sigmoid": "hindgut",
 }  # fmt: skip
+SEGMENT_WORDS = {
+    "transverse_proximal": "transverse (proximal part)",
+    "transverse_distal": "transverse (distal part)",
+}
 GRADE_RANK = {"G1": 1, "G2": 2, "G3": 3}
 UNKNOWN_WORDS = frozenset({"unknown"})  # enum values that mean "not known"
 
@@ -311,7 +315,7 @@ def _gut(p: Patient) -> Derived:
     if site == "colon":
         seg = p.tumor.colon_segment
         if seg in GUT_BY_COLON_SEGMENT:
-            words = seg.replace("transverse_", "transverse (") + ("" if "_" not in seg else " part)")
+            words = SEGMENT_WORDS.get(seg, seg)
             return Derived(GUT_BY_COLON_SEGMENT[seg], f"{words} colon is {GUT_BY_COLON_SEGMENT[seg]}")
         if seg == "transverse":
             return Derived(
