@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -96,6 +97,23 @@ def test_release_r2_changes_no_decision_point(tmp_path: Path) -> None:
     assert (result.compared, result.rejects, result.changed) == (3000, 0, [])
 
 
+SSA_ENTRIES = {"gi.ssa", "lung.ssa", "pancreas.ssa_sstr_positive", "pancreas.ssa_sstr_negative"}
+
+
+def _ssa_status_moves(result: Any, allowed: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Every change is a status move of an octreotide LAR / lanreotide entry among ``allowed``, and no
+    setting moves; returns the moves seen."""
+    moves = set()
+    for change in result.changed:
+        assert change.setting_from == change.setting_to
+        for text in change.changes:
+            entry, _, move = text.partition(": status ")
+            before, _, after = move.partition(" -> ")
+            assert entry in SSA_ENTRIES and (before, after) in allowed, text
+            moves.add((before, after))
+    return moves
+
+
 def test_release_r3_moves_only_the_ssa_entries_footnote_a_stops(tmp_path: Path) -> None:
     """5.2024-r3 makes footnote a a condition of the octreotide LAR / lanreotide entries: those entries, and
     only they, move from eligible towards not eligible (or needs data when a fact footnote a reads is
@@ -104,15 +122,10 @@ def test_release_r3_moves_only_the_ssa_entries_footnote_a_stops(tmp_path: Path) 
     write_cohort(synth_records(3000, seed=11), path)
     result = diff_versions(path, load_knowledge("5.2024-r2"), load_knowledge("5.2024-r3"))
     assert (result.compared, result.rejects) == (3000, 0) and len(result.changed) > 100
-    ssa_entries = {"gi.ssa", "lung.ssa", "pancreas.ssa_sstr_positive", "pancreas.ssa_sstr_negative"}
     allowed = {("eligible", "not_eligible"), ("eligible", "needs_data"), ("needs_data", "not_eligible")}
     for change in result.changed:
-        assert change.setting_from == change.setting_to
         assert change.verdict_from == change.verdict_to or change.verdict_from == "concordant"
-        for text in change.changes:
-            entry, _, move = text.partition(": status ")
-            before, _, after = move.partition(" -> ")
-            assert entry in ssa_entries and (before, after) in allowed, text
+    _ssa_status_moves(result, allowed)
 
 
 def test_release_r4_moves_only_verdicts_where_no_table_applies(tmp_path: Path) -> None:
@@ -145,15 +158,7 @@ def test_release_r5_moves_only_the_ssa_entries_towards_eligible(tmp_path: Path) 
     write_cohort(synth_records(3000, seed=11), path)
     result = diff_versions(path, load_knowledge("5.2024-r4"), load_knowledge("5.2024-r5"))
     assert (result.compared, result.rejects) == (3000, 0) and len(result.changed) > 20
-    ssa_entries = {"gi.ssa", "lung.ssa", "pancreas.ssa_sstr_positive", "pancreas.ssa_sstr_negative"}
     allowed = {("not_eligible", "eligible"), ("not_eligible", "needs_data"), ("needs_data", "eligible")}
-    moves = set()
     for change in result.changed:
-        assert change.setting_from == change.setting_to
         assert change.verdict_from == change.verdict_to or change.verdict_to in ("concordant", "needs_data")
-        for text in change.changes:
-            entry, _, move = text.partition(": status ")
-            before, _, after = move.partition(" -> ")
-            assert entry in ssa_entries and (before, after) in allowed, text
-            moves.add((before, after))
-    assert ("not_eligible", "eligible") in moves
+    assert ("not_eligible", "eligible") in _ssa_status_moves(result, allowed)
