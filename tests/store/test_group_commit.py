@@ -71,7 +71,9 @@ def test_the_writer_waits_for_company_only_after_a_shared_commit(
     """A lone append is committed at once; once a batch held several appends (concurrent requests), the
     writer waits the commit window before the next commit so that more appends share its fsync."""
     waits: list[float] = []
-    monkeypatch.setattr(batch.time, "sleep", waits.append)
+    monkeypatch.setattr(
+        batch, "_pause", waits.append
+    )  # this writer's wait only, not time.sleep for every thread
     store = Store.open(db_url)
     taken, gate = threading.Event(), threading.Event()
 

@@ -43,6 +43,9 @@ MAX_BATCH = 512
 # under concurrent writes the writer waits this long before a commit, so that one fsync serves more
 # appends (each commit costs ~0.1 ms of CPU and a disk flush); a lone writer never waits
 WINDOW_S = 0.002
+# the writer's wait, by this module's own name: a test replaces it here, never ``time.sleep`` for the whole
+# process (other threads, e.g. py4j's finalizer, poll with time.sleep and would spin)
+_pause = time.sleep
 _INSERTS = "netcds.inserts"
 _RESOLVING = threading.local()  # in the writer thread while it resolves a batch: {loop: [waiters]}
 
@@ -154,7 +157,7 @@ class GroupCommit:
             if first is None:
                 return
             if busy:  # let the appends of requests already under way join this commit
-                time.sleep(WINDOW_S)
+                _pause(WINDOW_S)
             batch: list[_Item[Any]] = [first]
             stop = False
             while len(batch) < MAX_BATCH:
