@@ -98,6 +98,24 @@ def test_an_unreadable_config_file_is_one_line(tmp_path: Path) -> None:
     assert line == f"error: {config}: cannot read the config file: Permission denied"
 
 
+def test_an_unreadable_config_file_is_one_line_even_as_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # root reads any file, so CI (root) sees the refusal the kernel gives others through the same OSError path
+    config = tmp_path / "c.toml"
+    config.write_text("[server]\nport = 1\n")
+    real = Path.read_text
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> str:
+        if self == config:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    line = one_error_line(runner.invoke(app, ["serve", "--config", str(config)]))
+    assert line == f"error: {config}: cannot read the config file: Permission denied"
+
+
 # --- 2. serve never creates the folder of a SQLite database -------------------------------------------------
 def test_serve_refuses_a_sqlite_file_in_a_folder_that_does_not_exist(tmp_path: Path) -> None:
     missing = tmp_path / "typo" / "deeper"
