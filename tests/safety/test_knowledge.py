@@ -101,3 +101,30 @@ def test_brand_clash_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError) as exc:
         load_folder(tmp_path / "k")
     assert any("'Biaxin' already names 'clarithromycin'" in m for _, m in exc.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("    population: true\n", ""),  # a per-kg dose decides the population: unknown weight leaves it open
+        ("        - {fact: weight_kg, gt: 0}\n", ""),  # the amount comes from the weight the rule reads
+    ],
+    ids=["not_population", "weight_not_read"],
+)
+def test_a_per_kg_dose_rule_must_be_a_population_rule_reading_the_weight(tmp_path: Path, old: str,
+                                                                         new: str) -> None:  # fmt: skip
+    shutil.copytree(
+        default_knowledge_dir(), tmp_path / "k", ignore=shutil.ignore_patterns("nccn-net", "sequencing")
+    )
+    path = tmp_path / "k" / "agents" / "pembrolizumab.yaml"
+    text = path.read_text()
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new))
+    with pytest.raises(KnowledgeError) as exc:
+        load_folder(tmp_path / "k")
+    assert exc.value.problems == [
+        (
+            "agents/pembrolizumab.yaml: adjustments[0].effect",
+            "per_kg needs a population rule whose condition reads weight_kg",
+        )
+    ]

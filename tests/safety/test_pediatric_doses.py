@@ -188,3 +188,86 @@ def test_order_sign_card_for_an_unknown_age_says_the_dose_waits_for_it() -> None
     assert missing in card["detail"].split("\n\n")
     # an adult with a recorded age and weight: no dose card at all for the labelled 60 mg
     assert not [c for c in _cards({"age_years": 62, "weight_kg": 68}) if "dose" in c["summary"].lower()]
+
+
+# --- pembrolizumab: the label's pediatric dose is by weight (2 mg/kg, at most 200 mg, every 3 weeks) --------
+@pytest.mark.parametrize(
+    ("age", "weight", "adjusted", "mg"),
+    [
+        (10, 30, "60 mg (pediatric dose 2 mg/kg, up to 200 mg, intravenously every 3 weeks)", 60),
+        (17.9, 31.25, "62.5 mg (pediatric dose 2 mg/kg, up to 200 mg, intravenously every 3 weeks)", 62.5),
+        (
+            16,
+            100,
+            "200 mg (pediatric dose 2 mg/kg, up to 200 mg, intravenously every 3 weeks)",
+            200,
+        ),  # at the cap
+        (
+            16,
+            120,
+            "200 mg (pediatric dose 2 mg/kg, up to 200 mg, intravenously every 3 weeks)",
+            200,
+        ),  # capped
+        (18, 30, None, None),  # adults: the flat 200 mg (or 400 mg) whatever the weight
+        (15, None, f"{PENDING}weight_kg", None),  # never the adult 200 mg for a child of unknown weight
+        (None, 70, f"{PENDING}age_years", None),  # never an assumed adult
+    ],
+)
+def test_pembrolizumab_pediatric_dose_is_by_weight(age: float | None, weight: float | None,
+                                                   adjusted: str | None, mg: float | None,
+                                                   akb: AgentKnowledge) -> None:  # fmt: skip
+    over: dict[str, Any] = {"age_years": age, "weight_kg": weight}
+    over = {k: ... if v is None else v for k, v in over.items()}
+    s = screen_agent("pembrolizumab", patient(over), akb)
+    d = s.dose
+    assert d.adjusted == adjusted and d.adjusted_mg == mg and d.adjusted_amount == mg
+    if mg is None and adjusted is None:
+        assert "200 mg" in d.standard and not d.rules_applied
+    elif mg is not None:
+        raw = 2 * float(weight or 0)
+        note = f"pediatric_weight_dose: 2 mg/kg x {weight:g} kg = {raw:g} mg"
+        assert note + (", capped at 200 mg" if raw > 200 else "") in d.rules_applied
+        (item,) = [i for i in s.safety if i.id == "pediatric_weight_dose"]
+        assert item.kind == "adjustment" and sorted(item.fields) == ["age_years", "weight_kg"]
+        assert "pediatric" in item.source.section and item.source.url
+    else:
+        assert d.pending == [f"pediatric_weight_dose: needs {adjusted.removeprefix(PENDING)}"]
+
+
+def test_order_sign_for_a_child_ordered_the_adult_pembrolizumab_dose_suggests_the_weight_dose() -> None:
+    from netcds.api.optional import screen
+    from netcds.fhir.cards import order_cards
+
+    data = json.loads(EXAMPLE.read_text())
+    view = screen("pembrolizumab", Patient.model_validate({**data, "age_years": 10, "weight_kg": 30}))
+    assert view is not None
+    draft = {
+        **DRAFT,
+        "medicationCodeableConcept": {"text": "pembrolizumab 200 mg"},
+        "dosageInstruction": [
+            {"doseAndRate": [{"doseQuantity": {"value": 200, "unit": "mg", "code": "mg"}}]}
+        ],
+    }
+    cards = order_cards(view, draft, base_url="http://cds.example.test", seed="s")
+    (card,) = [c for c in cards if "**Label-based dose for this patient:**" in c["detail"]]
+    assert "60 mg" in card["detail"] and "**Draft pembrolizumab dose:** 200 mg" in card["detail"]
+    (suggestion,) = card["suggestions"]
+    (action,) = suggestion["actions"]
+    quantity = action["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    assert quantity["value"] == 60 and quantity["unit"] == "mg"
+
+
+@pytest.mark.parametrize(
+    ("effect", "message"),
+    [
+        ({"per_kg": 2, "base": 40, "text": "some dose"}, "exactly one of"),
+        ({"up_to": 200, "set": 100, "text": "some dose"}, "up_to caps a per_kg dose"),
+    ],
+)
+def test_a_per_kg_effect_is_checked(effect: dict[str, Any], message: str) -> None:
+    from pydantic import ValidationError
+
+    from netcds.safety.schema import Effect
+
+    with pytest.raises(ValidationError, match=message):
+        Effect.model_validate(effect)

@@ -230,7 +230,7 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("leucovorin", "tmp_smx", meds("Bactrim DS"), {}),
     ("leucovorin", "antiepileptics", meds("primidone"), {}),
     # ---------------------------------------------------------------- immunotherapy, belzutifan
-    ("pembrolizumab", "pediatric_dose", {"age_years": 15}, {"age_years": 18}),
+    ("pembrolizumab", "pediatric_weight_dose", {"age_years": 15, "weight_kg": 50}, {"age_years": 18}),
     ("pembrolizumab", "interstitial_lung_disease", ILD, {}),
     ("pembrolizumab", "diabetes", DIAB, {}),
     ("pembrolizumab", "pregnancy", PREG, NOT_PREG),

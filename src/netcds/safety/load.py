@@ -19,7 +19,7 @@ from netcds.errors import KnowledgeError
 from netcds.knowledge.load import content_digest, default_knowledge_dir, read_yaml, validate_model
 from netcds.memo import BoundedMemo
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS
-from netcds.safety.conditions import MedLeaf, walk
+from netcds.safety.conditions import Leaf, MedLeaf, SafetyCondition, walk
 from netcds.safety.medications import Registry
 from netcds.safety.models import DoseResult, SafetyItem, SourceOut
 from netcds.safety.schema import Cite, CiteRef, InteractionList, Monograph, SourceDoc
@@ -211,10 +211,18 @@ def _check_monograph(rel: str, stem: str, mono: Monograph, drugs: dict[str, Drug
             if (e.change is not None or e.base is not None) and mono.dose.amount is None:
                 at = f"{rel}: adjustments[{i}].{where}"
                 problems.append((at, "base/change need a flat dose (dose.amount)"))
+            if e.per_kg is not None and not (a.population and _reads(a.when, "weight_kg")):
+                at = f"{rel}: adjustments[{i}].{where}"
+                problems.append((at, "per_kg needs a population rule whose condition reads weight_kg"))
         for key in a.variant_effects:
             if key not in mono.dose.variants:
                 at = f"{rel}: adjustments[{i}].variant_effects.{key}"
                 problems.append((at, f"'{key}' is not a dose variant of {mono.id}"))
+
+
+def _reads(cond: SafetyCondition, fact: str) -> bool:
+    """Whether a condition compares ``fact`` somewhere."""
+    return any(isinstance(n, Leaf) and getattr(n.cond, "fact", None) == fact for n in walk(cond))
 
 
 def load_folder(root: Path) -> AgentKnowledge:

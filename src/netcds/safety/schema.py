@@ -90,6 +90,10 @@ class Effect(_Data):
     """What an adjustment does to the dose; exactly one kind."""
 
     base: float | None = Field(default=None, gt=0)  # population starting dose (replaces the standard)
+    # population dose by body weight (dose unit per kg, e.g. 2 mg/kg), at most ``up_to``; its rule must read
+    # weight_kg (the amount is computed from the recorded weight)
+    per_kg: float | None = Field(default=None, gt=0)
+    up_to: float | None = Field(default=None, gt=0)
     set: float | None = Field(default=None, gt=0)  # a fixed adjusted dose
     change: float | None = None  # add/subtract, in the dose unit
     percent: float | None = Field(default=None, gt=0, le=100)  # of the protocol dose
@@ -101,14 +105,16 @@ class Effect(_Data):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Effect:
-        kinds = [k for k in ("base", "set", "change", "percent") if getattr(self, k) is not None]
+        kinds = [k for k in ("base", "per_kg", "set", "change", "percent") if getattr(self, k) is not None]
         kinds += ["avoid"] if self.avoid else []
         kinds += ["undetermined"] if self.undetermined else []
         if len(kinds) != 1:
             raise ValueError(
-                "effect: needs exactly one of base, set, change, percent, avoid, undetermined "
+                "effect: needs exactly one of base, per_kg, set, change, percent, avoid, undetermined "
                 f"(got {kinds or 'none'})"
             )
+        if self.up_to is not None and self.per_kg is None:
+            raise ValueError("effect: up_to caps a per_kg dose; it needs per_kg")
         return self
 
 

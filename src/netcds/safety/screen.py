@@ -85,9 +85,10 @@ def _because(r: Result) -> str:
 class _Screen:
     """Collects the items of one monograph for one patient."""
 
-    def __init__(self, mono: Monograph, judged: Judged) -> None:
+    def __init__(self, mono: Monograph, judged: Judged, weight_kg: float | None = None) -> None:
         self.mono = mono
         self.warnings, self.monitoring, self.adjustments = judged
+        self.weight_kg = weight_kg  # read only by a per-kg dose rule (then part of the screen's memo key)
         self.items: list[SafetyItem] = []
 
     def src(self, cite: Cite) -> SourceOut:
@@ -179,7 +180,7 @@ class _Screen:
         doubts: dict[str, str] = {}
         pending: list[tuple[Adjustment, Result]] = []
         judged = zip(self.mono.adjustments, self.adjustments, strict=True)
-        for a, r in sorted(judged, key=lambda p: p[0].effect.base is None):  # population base first
+        for a, r in sorted(judged, key=lambda p: not _sets_population_dose(p[0])):  # population dose first
             if r.value is True:
                 applied.append(a.for_variant(variant))
                 doubt = _doubt(a, r)
@@ -190,7 +191,7 @@ class _Screen:
             elif r.value is None:
                 pending.append((a, r))
                 self.not_assessed(a.id, a.finding, r, a.source, _doubt(a))
-        adjusted, value, notes, no_dose = _combine(self.mono, applied, amount)
+        adjusted, value, notes, no_dose = _combine(self.mono, applied, amount, self.weight_kg)
         unverified += [f"{k}: {v}" for k, v in doubts.items()]
         if adjusted is not None and doubts:
             adjusted = UNVERIFIED + adjusted
@@ -220,10 +221,24 @@ class _Screen:
         )
 
 
+def _sets_population_dose(a: Adjustment) -> bool:
+    """A population starting dose: a fixed ``base`` or a dose by body weight (``per_kg``)."""
+    return a.effect.base is not None or a.effect.per_kg is not None
+
+
 def _population(a: Adjustment) -> bool:
-    """Whether a rule decides the patient's labelled population (a ``base`` starting dose, or a rule marked
-    ``population``, such as an age the label gives no dose below): unknown facts leave the dose open."""
-    return a.effect.base is not None or a.population
+    """Whether a rule decides the patient's labelled population (a population starting dose, or a rule
+    marked ``population``, such as an age the label gives no dose below): unknown facts leave the dose
+    open."""
+    return _sets_population_dose(a) or a.population
+
+
+def _per_kg(e: Effect, weight_kg: float | None) -> float | None:
+    """The amount of a per-kg dose for this weight, capped at ``up_to``; None without a weight."""
+    if e.per_kg is None or weight_kg is None:
+        return None
+    amount = round(e.per_kg * weight_kg, 1)
+    return min(amount, e.up_to) if e.up_to is not None else amount
 
 
 def _fmt(x: float) -> str:
@@ -279,8 +294,10 @@ def _conflict(numeric: list[Adjustment], reference: float | None) -> str | None:
     return None
 
 
-def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -> Combined:
-    """The adjusted dose from the applied rules, in data order (population base first).
+def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None,
+             weight_kg: float | None = None) -> Combined:  # fmt: skip
+    """The adjusted dose from the applied rules, in data order (population dose first; a per-kg dose is
+    computed from ``weight_kg``, which its rule reads, so the rule applies only with a recorded weight).
 
     No dose when a rule says to avoid, when a rule's situation has no labelled dose (``undetermined``),
     when the dose-changing rules that apply cannot be combined (:func:`_conflict`): the label gives no
@@ -296,8 +313,15 @@ def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -
     if unlabelled:  # the label gives no dose here (e.g. not studied) without saying to avoid
         return NOT_DETERMINED + "; ".join(a.effect.text for a in unlabelled), None, [], True
     notes: list[str] = []
-    bases = [a.effect.base for a in applied if a.effect.base is not None]
-    numeric = [a for a in applied if a.effect.base is None]
+    by_weight = [a for a in applied if a.effect.per_kg is not None]
+    if by_weight and _per_kg(by_weight[0].effect, weight_kg) is None:  # cannot happen: the rule reads weight
+        return f"{PENDING}weight_kg", None, [], False
+    bases = [
+        a.effect.base if a.effect.base is not None else _per_kg(a.effect, weight_kg)
+        for a in applied
+        if _sets_population_dose(a)
+    ]
+    numeric = [a for a in applied if not _sets_population_dose(a)]
     why = _conflict(numeric, bases[-1] if bases else amount)
     if why:
         situations = " together with ".join(dict.fromkeys(_situation(a) for a in numeric))
@@ -312,7 +336,13 @@ def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -
     for a in applied:
         e = a.effect
         withhold = withhold or e.withhold_first
-        if e.base is not None or e.set is not None:
+        if e.per_kg is not None:
+            value = _per_kg(e, weight_kg)
+            raw = round(e.per_kg * (weight_kg or 0), 1)
+            capped = f", capped at {_fmt(e.up_to)} {d.unit}" if e.up_to is not None and raw > e.up_to else ""
+            per_kg = f"{_fmt(e.per_kg)} {d.unit}/kg x {_fmt(weight_kg or 0)} kg"
+            notes.append(f"{a.id}: {per_kg} = {_fmt(raw)} {d.unit}{capped}")
+        elif e.base is not None or e.set is not None:
             value = e.base if e.base is not None else e.set
         elif e.change is not None:
             value = None if value is None else value + e.change
@@ -343,7 +373,8 @@ def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None) -
             f"({lowest}); the label gives no dose below it, so none is given here"
         )
         return text, None, notes, False
-    return f"{prefix}{_fmt(value)} {d.unit} {d.schedule}", value, notes, False
+    schedule = f"({by_weight[0].effect.text})" if by_weight else d.schedule  # a per-kg dose has its own
+    return f"{prefix}{_fmt(value)} {d.unit} {schedule}", value, notes, False
 
 
 def _generic_items(agent: str, patient: Patient, ctx: Context, kb: AgentKnowledge,
@@ -477,10 +508,11 @@ def _screen(
 ) -> tuple[Monograph, list[SafetyItem], DoseResult]:
     mono = kb.monograph(agent_id)
     judged = judged if judged is not None else judge_shared(mono, ctx, kb)
-    key = (agent_id, variant, *(rule_signature(r) for r in judged))
+    weight = _weight(mono, ctx)
+    key = (agent_id, variant, weight, *(rule_signature(r) for r in judged))
     core = kb.screens.get(key)
     if core is None:
-        s = _Screen(mono, judged)
+        s = _Screen(mono, judged, weight)
         s.rules()
         dose = s.dose(variant)  # adds the adjustment items
         core = (tuple(s.items), dose)
@@ -490,6 +522,14 @@ def _screen(
         used = {f for it in items if it.kind in ("warning", "adjustment") for f in it.fields}
         items += _generic_items(agent_id, patient, ctx, kb, used)
     return mono, items, dose
+
+
+def _weight(mono: Monograph, ctx: Context) -> float | None:
+    """The recorded weight when a dose rule of the monograph is per kg (it then decides the amount)."""
+    if not any(a.effect.per_kg is not None for a in mono.adjustments):
+        return None
+    value = ctx.facts.get("weight_kg")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def screen_agent(
