@@ -201,3 +201,22 @@ def test_official_resources_about_another_primary_are_not_applied_to_the_net(
         "Condition/secondary-cancer-condition-brain-mets",
     ):
         assert "primary-cancer-condition-nsclc" in reasons[ref] and "another cancer" in reasons[ref]
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        "Observation-history-of-cancer-metastatic-to-liver.json",
+        "Observation-no-history-of-metastatic-cancer.json",
+    ],
+)
+def test_official_history_of_metastatic_cancer_is_reported_not_read_as_the_extent(
+    mcode_examples: dict[str, dict[str, Any]], example: str
+) -> None:
+    # a history (to the liver, or none) is not the decision's current extent, in either direction
+    _, report, err = report_of(wrap(mcode_examples[example]))
+    assert err is not None and err.field == "tumor.primary_site"
+    assert not report.mapped
+    (item,) = report.unmapped
+    assert item.reason.startswith("mCODE history of metastatic cancer: a past fact")
+    assert "neither disease.extent nor disease.liver_metastases" in item.reason

@@ -312,3 +312,41 @@ def test_goblet_cell_adenocarcinoma_is_refused_with_the_reason() -> None:
     with pytest.raises(FhirMappingError) as err:
         mapped(goblet)
     assert "not a neuroendocrine" in err.value.message and "goblet cell adenocarcinoma" in err.value.message
+
+
+# ---- MiNEN: a mixed tumour is neuroendocrine in part, but its differentiation is not read from it ----------
+def _text_histology(text: str) -> dict[str, Any]:
+    resource = net()
+    resource["extension"] = [
+        {"url": MC + "mcode-histology-morphology-behavior", "valueCodeableConcept": {"text": text}}
+    ]
+    return resource
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        net("8244/3", "Mixed adenoneuroendocrine carcinoma"),
+        net("8244/3", "Mixed neuroendocrine non-neuroendocrine neoplasm (MiNEN)"),
+        net("8154/3", "Mixed pancreatic endocrine and exocrine tumor, malignant"),
+        _text_histology(
+            "Mixed adenoneuroendocrine carcinoma"
+        ),  # had been read as a (poorly differentiated) NEC
+        _text_histology("MiNEN of the colon"),
+    ],
+    ids=["8244-manec", "8244-minen", "8154", "text-manec", "text-minen"],
+)
+def test_a_mixed_neuroendocrine_neoplasm_is_reported_and_leaves_differentiation_open(
+    resource: dict[str, Any],
+) -> None:
+    p, report = mapped(resource)
+    assert p.tumor.differentiation is None and p.tumor.grade is None and p.tumor.lung_subtype is None
+    assert "tumor.differentiation" not in report.fields()
+    why = reason(report, "Condition/net")
+    assert "mixed neuroendocrine-non-neuroendocrine neoplasm (MiNEN)" in why
+    assert "do not address mixed tumours" in why and "record the neuroendocrine component's" in why
+
+
+def test_a_pure_neuroendocrine_carcinoma_in_words_is_still_poorly_differentiated() -> None:
+    p, report = mapped(_text_histology("Poorly differentiated neuroendocrine carcinoma"))
+    assert p.tumor.differentiation == "poor" and "MiNEN" not in reason(report, "Condition/net")

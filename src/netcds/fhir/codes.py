@@ -178,6 +178,12 @@ MORPHOLOGY = _rows("Histology (ICD-O-3 morphology)", ICDO3, "icdo3", [
     ("8246", "Neuroendocrine carcinoma", "differentiation=poor"),
     ("8041", "Small cell carcinoma", "differentiation=poor"),
     ("8013", "Large cell neuroendocrine carcinoma", "differentiation=poor"),
+    ("8244", "Mixed neuroendocrine-non-neuroendocrine neoplasm (MiNEN; mixed adenoneuroendocrine carcinoma)",
+     "neuroendocrine; differentiation not taken from it (mixed tumour, not addressed by the seed's tables: "
+     "reported)"),
+    ("8154", "Mixed pancreatic endocrine and exocrine tumour (mixed ductal/acinar-neuroendocrine carcinoma)",
+     "neuroendocrine; differentiation not taken from it (mixed tumour, not addressed by the seed's tables: "
+     "reported)"),
 ]) + _rows("Histology (ICD-O-3 morphology)", ICDO3, "who-gca", [
     ("8243", "Goblet cell adenocarcinoma (goblet cell carcinoid)", "not a neuroendocrine tumour: refused"),
 ])  # fmt: skip

@@ -41,6 +41,17 @@ GOBLET_NOTE = (
     "WHO 2019 classifies it as an adenocarcinoma of the appendix, not a neuroendocrine tumour, and the NET "
     "guideline does not cover it"
 )
+# mixed neuroendocrine-non-neuroendocrine neoplasms (ICD-O-3 8244/3 MiNEN / mixed adenoneuroendocrine
+# carcinoma, 8154/3 mixed pancreatic endocrine-exocrine): the seed's tables do not address mixed tumours
+MIXED_MORPHOLOGY = frozenset({"8244", "8154"})
+MIXED_WORDS = ("minen", "manec", "mixed neuroendocrine", "adenoneuroendocrine", "mixed adeno-neuroendocrine",
+               "non-neuroendocrine neoplasm", "mixed endocrine and exocrine")  # fmt: skip
+MIXED_NOTE = (
+    "mixed neuroendocrine-non-neuroendocrine neoplasm (MiNEN): the guideline tables netcds encodes do not "
+    "address mixed tumours and netcds reads only the neuroendocrine component, so differentiation is not "
+    "taken from the histology (record the neuroendocrine component's); the non-neuroendocrine component is "
+    "outside netcds"
+)
 _ICDO3 = re.compile(r"(\d{4})\s*/?\s*(\d)?")
 GRADE1_WORDS: dict[str, tuple[str, ...]] = {"g1": (r"\bgrade\s*(?:1|i|one)\b", r"\bG1\b")}
 TYPICAL_WORDS: dict[str, tuple[str, ...]] = {"typical": (r"(?<!a)typical\s+carcinoid",)}
@@ -86,6 +97,9 @@ def histology_from(cc: Any, site: str | None) -> Histology | None:
                 neuroendocrine=False, label=f"{label} (goblet cell adenocarcinoma: {GOBLET_NOTE})"
             )
         h = Histology(neuroendocrine=morph in C.NEUROENDOCRINE_MORPHOLOGY, label=label)
+        if morph in MIXED_MORPHOLOGY:
+            h.unstated = MIXED_NOTE
+            return h
         if morph in ("8240", "8249", "8241", "8242", "8150", "8151", "8152", "8153", "8155", "8156"):
             h.differentiation = "well"
         if morph in ("8246", "8041", "8013", "8042", "8043", "8044", "8045"):
@@ -115,6 +129,10 @@ def histology_from(cc: Any, site: str | None) -> Histology | None:
     ne = any(w in text for w in NE_WORDS) and "non-small cell" not in text
     if "goblet cell" in text:
         h.neuroendocrine, h.label = False, f"{cc_text(cc)} ({GOBLET_NOTE})"
+    elif any(
+        w in text for w in MIXED_WORDS
+    ):  # before the NE words: "adenoneuroendocrine carcinoma" is no NEC
+        h.neuroendocrine, h.unstated = True, MIXED_NOTE
     elif ne:
         h.neuroendocrine = True
         if "well differentiated" in text or "well-differentiated" in text:

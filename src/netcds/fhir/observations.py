@@ -33,6 +33,9 @@ REPORTED_ONLY = {
     "sstr_method": "SSTR result without its method (no tracer, PET/scan/scintigraphy or imaging category): "
     "tumor.sstr_status is the SSTR imaging result, so it is not set from this",
     "imaging_ambiguous": "imaging names both an SSTR tracer and FDG; cannot tell which",
+    "history_of_metastasis": "mCODE history of metastatic cancer: a past fact, not tied to this tumour or "
+    "to the decision's date, so it sets neither disease.extent nor disease.liver_metastases (record the "
+    "current extent from staging or imaging)",
 }
 IMAGING_WORDS = (
     "pet",
@@ -95,6 +98,8 @@ def classify(res: Res) -> str:
         return "disease_status"
     if has_profile(res, "mcode-comorbidities") or has_code(code, C.SNOMED, {"398192003"}):
         return "comorbidities"
+    if has_profile(res, "mcode-history-of-metastatic-cancer") or has_code(code, C.SNOMED, {"1287652008"}):
+        return "history_of_metastasis"
     if has_code(code, C.SNOMED, {r.code for r in C.TNM_CATEGORY}):
         return "tnm"
     if has_profile(res, "mcode-tnm-stage-group") or has_code(code, C.SNOMED, {"399537006", "399588009"}):
