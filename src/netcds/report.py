@@ -14,6 +14,7 @@ from netcds.engine.options import failed_conditions
 from netcds.engine.possible import beyond_setting
 from netcds.evaluation import Evaluation, Option, PossibleSetting
 from netcds.field_labels import agent_name, applied_rule_words, pending_rule_words
+from netcds.sequencing.ordering import held_back_reasons, position_words
 
 TIER_TITLES = {
     "preferred": "Preferred",
@@ -46,11 +47,57 @@ def badge(category: str) -> Text:
     return Text(f" cat {category} ", style=style)
 
 
-def _option_cell(o: Option, verbose: bool = False) -> RenderableType:
+def _top_level(text: str, sep: str = "; ") -> list[str]:
+    """``text`` split at ``sep`` outside parentheses."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and text.startswith(sep, i):
+            out.append(text[start:i])
+            start = i + len(sep)
+    return [*out, text[start:]]
+
+
+def positions(ev: Evaluation) -> dict[str, str]:
+    """Per ranked option, its discussion position in words ('2 of 4', or '1-3 of 4' when options of
+    equal standing share it), from ``discussion_rank`` (tied options carry the same number)."""
+    out: dict[str, str] = {}
+    for tier in TIER_TITLES:
+        ranks = [o.discussion_rank for o in ev.options if o.tier == tier and o.discussion_rank is not None]
+        for o in ev.options:
+            if o.tier == tier and o.discussion_rank is not None:
+                last = o.discussion_rank + ranks.count(o.discussion_rank) - 1
+                out[o.entry_id] = position_words(o.discussion_rank, last, len(ranks))
+    return out
+
+
+def order_line(o: Option, position: str | None) -> Text | None:
+    """One compact line: the discussion position (shared for ties), why it is held back (the reasons'
+    headings) and the factors counted for and against; None for an option that is not ranked."""
+    if position is None:
+        return None
+    bits = [f"Discussion position {position}" + (" (shared)" if "-" in position else "")]
+    reasons = held_back_reasons(o.order_explanation or "")
+    if reasons is not None:
+        bits.append("held back: " + "; ".join(r.split(": ", 1)[0] for r in _top_level(reasons)))
+    pro = list(dict.fromkeys(f.factor for f in o.order_factors if f.effect > 0))
+    con = list(dict.fromkeys(f.factor for f in o.order_factors if f.effect < 0))
+    if pro:
+        bits.append("for: " + ", ".join(pro))
+    if con:
+        bits.append("against: " + ", ".join(con))
+    if not pro and not con:
+        bits.append("no directional consideration")
+    return Text(" · ".join(bits), style="yellow" if reasons is not None else "dim")
+
+
+def _option_cell(o: Option, verbose: bool = False, position: str | None = None) -> RenderableType:
     head = Text(o.label, style="bold")
     if o.intent:
         head.append(f"  [{o.intent}]", style="magenta")
     lines: list[RenderableType] = [head]
+    if (order := order_line(o, position)) is not None:
+        lines.append(order)
     for r in o.reasons:
         style = "green" if r.startswith("Met") else "red" if r.startswith("Not met") else "yellow"
         lines.append(Text("• " + r, style=style if not r.startswith("Qualifier") else "dim"))
@@ -158,6 +205,7 @@ def render(
     if s.missing:
         body.append(Text("Missing to confirm the setting: " + ", ".join(s.missing), style="yellow"))
     out.append(Panel(Group(*body), title="Setting", border_style=st))
+    where = positions(ev)
     for title, opts in _tiers(ev):
         t = Table(title=title, title_justify="left", show_lines=True, expand=True)
         t.add_column("Category", no_wrap=True, width=9)
@@ -167,7 +215,7 @@ def render(
             t.add_row(
                 badge(o.category),
                 Text(STATUS_WORDS[o.status], style=STATUS_STYLE[o.status]),
-                _option_cell(o, verbose),
+                _option_cell(o, verbose, where.get(o.entry_id)),
             )
         out.append(t)
     out += [_possible(p, verbose) for p in ev.possible_settings]

@@ -58,7 +58,9 @@ def test_options_are_exactly_the_applicable_column(record):
     for tier in {o.tier for o in ev.options}:
         ranks = [o.discussion_rank for o in ev.options if o.tier == tier]
         ranked = [r for r in ranks if r is not None]
-        assert ranked == list(range(1, len(ranked) + 1)) and ranks[: len(ranked)] == ranked
+        # positions 1..n in list order; options of equal standing share the first of theirs
+        assert ranks[: len(ranked)] == ranked and (not ranked or ranked[0] == 1)
+        assert all(r == ranked[i - 1] or r == i + 1 for i, r in enumerate(ranked))
         for o in ev.options:
             assert (o.discussion_rank is None) == (o.status == "not_eligible")
 

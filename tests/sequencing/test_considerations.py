@@ -59,9 +59,12 @@ def test_no_burden_consideration_without_bulk_or_symptoms_and_unknown_is_named()
 
 
 def test_meaningful_sstr_positive_progression_favours_early_prrt():
+    """ "Meaningful progression" is about whether the progression matters, not how fast it is: the
+    point carries the progression_significance factor, never progression_pace."""
     _, r = seq(gi())
-    c = [c for c in by_id(r, "gi.lu177_dotatate").considerations if c.factor == "progression_pace"]
+    c = [c for c in by_id(r, "gi.lu177_dotatate").considerations if c.factor == "progression_significance"]
     assert [x.rule_id for x in c] == ["prrt.early.meaningful_progression"]
+    assert factors(r, "progression_pace") == []
     assert c[0].direction == "for" and c[0].source.section == "positioning of PRRT"
     assert any("clinically significant" in b for b in c[0].basis)
     _, not_meaningful = seq(gi(disease={"progression_clinically_significant": False}))
@@ -102,7 +105,9 @@ def test_pace_derived_from_assessments_is_stated_without_a_direction():
 # ---- prior durability --------------------------------------------------------------------------
 
 
-def test_short_benefit_from_the_same_regimen_counts_against_it():
+def test_short_benefit_on_a_line_already_stated_as_progression_is_not_said_twice():
+    """Everolimus progressed after 3.4 months: the progressed-on point states that line with its
+    months; the short-benefit point would count the same line a second time, so it is not given."""
     short = tx(
         "everolimus",
         "2021-07-05",
@@ -112,12 +117,11 @@ def test_short_benefit_from_the_same_regimen_counts_against_it():
         stop_reason="progression",
     )
     _, r = seq(gi(treatments=[OCT_STD, short]))
-    c = [c for c in by_id(r, "gi.everolimus").considerations if c.factor == "prior_durability"]
-    assert [(x.rule_id, x.direction) for x in c] == [
-        ("durability.progressed_on", "against"),
-        ("durability.same_regimen.short", "against"),
-    ]
-    assert "3.4 months" in c[1].basis[0] and "netcds convention" in c[1].basis[0]
+    evero = by_id(r, "gi.everolimus")
+    c = [c for c in evero.considerations if c.factor == "prior_durability"]
+    assert [(x.rule_id, x.direction) for x in c] == [("durability.progressed_on", "against")]
+    assert "3.4 months from its start" in c[0].text
+    assert evero.order_score == -1
     long = tx(
         "everolimus",
         "2021-07-05",
@@ -435,3 +439,133 @@ def test_no_rule_text_is_worded_as_a_directive():
     data = load_sequencing_data()
     offenders = [r.id for r in data.rules if DIRECTIVE.search(r.text)]
     assert offenders == []
+
+
+# ---- review of the sequencing layer (2026): scope, wording and sources --------------------------
+
+CIS_ETO = [
+    tx("cisplatin", "2024-01-10", "2024-05-01", progressed=True, progression_date="2024-06-20",
+       stop_reason="completed"),
+    tx("etoposide", "2024-01-10", "2024-05-01", progressed=True, progression_date="2024-06-20",
+       stop_reason="completed"),
+]  # fmt: skip
+LUNG_CE = {
+    "tumor": {"sstr_status": "negative", "hormonal_symptoms": None},
+    "disease": {"progression_clinically_significant": True},
+    "treatments": CIS_ETO,
+}
+
+
+def test_progression_on_a_variant_is_not_counted_again_as_a_same_class_short_benefit():
+    _, r = seq(lung(**LUNG_CE))
+    carbo = by_id(r, "lung.carboplatin_etoposide")
+    durability = [c.rule_id for c in carbo.considerations if c.factor == "prior_durability"]
+    assert durability == ["durability.progressed_on_variant"]
+    cis = by_id(r, "lung.cisplatin_etoposide")
+    assert [c.rule_id for c in cis.considerations if c.factor == "prior_durability"] == [
+        "durability.progressed_on"
+    ]
+
+
+def test_variant_point_is_worded_and_cited_for_the_patients_own_table():
+    """A lung patient is not told about the WD G3 table: the lung/thymus table lists the two doublets
+    as separate entries under footnote i; the G3 table groups them."""
+    _, r = seq(lung(**LUNG_CE))
+    c = next(c for c in by_id(r, "lung.carboplatin_etoposide").considerations
+             if c.rule_id == "durability.progressed_on_variant")  # fmt: skip
+    assert "WD G3" not in c.text and "lung/thymus table" in c.text
+    cited = [c.source, *c.additional_sources]
+    assert not any(s.table == "WD G3 NETs" for s in cited)
+    assert any(s.table == "Lung/Thymus NETs" and s.footnote == "i" for s in cited)
+    _, g3r = seq(g3(disease={"biology": "unfavorable"}, treatments=CIS_ETO))
+    c3 = next(c for c in by_id(g3r, "g3adv.carboplatin_etoposide").considerations
+              if c.rule_id == "durability.progressed_on_variant")  # fmt: skip
+    assert "WD G3 table" in c3.text and "lung/thymus" not in c3.text
+    assert any(s.table == "WD G3 NETs" for s in [c3.source, *c3.additional_sources])
+
+
+def test_oxaliplatin_regimens_read_the_same_response_findings_as_captem():
+    """Hormone-excess symptoms alone fire neither the CAPTEM nor the FOLFOX/CAPEOX burden point, and a
+    response priority is the table's qualifier for temozolomide + capecitabine only."""
+    hormonal = pancreas(tumor={"hormonal_symptoms": True, "functional": True, "syndromes": ["vipoma"]},
+                        preferences={"priority": "response"})  # fmt: skip
+    _, r = seq(hormonal)
+    for entry in ("pancreas.folfox", "pancreas.capeox"):
+        o = by_id(r, entry)
+        assert o.status == "eligible"
+        assert not {
+            "burden.response_needed.oxaliplatin_pancreas",
+            "preference.response.cytotoxic_pancreas",
+        } & rules(o)
+    assert "preference.response.cytotoxic_pancreas" in rules(by_id(r, "pancreas.capecitabine_temozolomide"))
+    _, tumor_symptoms = seq(pancreas(disease={"tumor_symptoms": True}))
+    assert "burden.response_needed.oxaliplatin_pancreas" in rules(by_id(tumor_symptoms, "pancreas.folfox"))
+
+
+def test_a_recorded_priority_no_rule_reads_is_listed_as_considered_without_direction():
+    _, r = seq(gi(preferences={"route": "injection", "priority": "lowest_toxicity"}))
+    evero = by_id(r, "gi.everolimus")
+    assert "the patient's stated priority (lowest toxicity)" in evero.order_explanation
+    _, ltc = seq(gi(preferences={"priority": "long_term_control"}))
+    # PRRT has a rule reading the priority: not listed as undirected there; everolimus has none
+    assert "stated priority" not in by_id(ltc, "gi.lu177_dotatate").order_explanation
+    assert (
+        "the patient's stated priority (long term control)" in by_id(ltc, "gi.everolimus").order_explanation
+    )
+
+
+def test_prior_cisplatin_is_covered_by_the_cisplatin_label():
+    _, r = seq(lung(**LUNG_CE))
+    c = next(c for c in by_id(r, "lung.temozolomide_pm_capecitabine").considerations
+             if c.rule_id == "cumulative_toxicity.myelosuppressive_before_chemo")  # fmt: skip
+    cis = [s for s in c.additional_sources if s.document.startswith("Cisplatin injection")]
+    assert (
+        cis
+        and cis[0].url
+        and cis[0].url.startswith("https://")
+        and "myelosuppression" in (cis[0].section or "")
+    )
+
+
+def test_a_group_entry_is_not_said_to_have_been_given_as_such():
+    _, r = seq(gi(treatments=[OCT_STD, *CAPTEM], context={"no_other_options_feasible": True}))
+    c = next(c for c in by_id(r, "gi.cytotoxic_chemotherapy").considerations
+             if c.rule_id == "durability.progressed_on")  # fmt: skip
+    assert "an agent of this group was given" in c.text and "counted as this option" not in c.text
+
+
+def test_prrt_offered_again_states_the_cumulative_radiation_exposure_from_its_label():
+    done = tx("lu177_dotatate", "2021-07-01", "2021-12-20", interval_days=56, progressed=True,
+              progression_date="2025-03-01", stop_reason="completed")  # fmt: skip
+    _, r = seq(gi(as_of="2025-06-01", treatments=[OCT_STD, done]))
+    prrt = by_id(r, "gi.lu177_dotatate")
+    c = next(c for c in prrt.considerations if c.rule_id == "cumulative_toxicity.prrt_again")
+    assert c.factor == "cumulative_toxicity" and c.direction == "against"
+    assert "about 4 administrations" in c.text
+    label = [s for s in c.additional_sources if s.document.startswith("LUTATHERA")]
+    assert any("radiation exposure" in (s.section or "") for s in label)
+    assert all(s.url and s.url.startswith("https://") for s in label)
+    _, naive = seq(gi())
+    assert "cumulative_toxicity.prrt_again" not in rules(by_id(naive, "gi.lu177_dotatate"))
+
+
+def test_the_no_sequence_statement_is_attributed_only_where_the_guideline_page_says_it():
+    _, gi_r = seq(gi())
+    assert "The guideline gives no data-driven sequence" in gi_r.statement
+    _, g3_r = seq(g3())
+    assert "The guideline gives no data-driven sequence" not in g3_r.statement
+    assert "netcds adds no data-driven sequence" in g3_r.statement and "not a ranking" in g3_r.statement
+
+
+def test_output_texts_name_the_lieu_2026_discussion_not_the_seed():
+    from netcds.sequencing.annotation import STATEMENT, STATEMENT_NO_PRINCIPLE
+
+    data = load_sequencing_data()
+    texts = [r.text for r in data.rules] + [d.document for d in data.documents.values()]
+    texts += [v.says for v in data.variants] + [t.says for v in data.variants for t in v.tables.values()]
+    assert [t for t in [*texts, STATEMENT, STATEMENT_NO_PRINCIPLE] if re.search(r"\bseed\b", t, re.I)] == []
+    _, r = seq(gi(disease={"progression_pace": "rapid"}))
+    for o in r.options:
+        assert not re.search(r"\bseed\b", o.order_explanation, re.I), o.entry_id
+        for c in o.considerations:
+            assert not re.search(r"\bseed\b", c.text, re.I), c.rule_id

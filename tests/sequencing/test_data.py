@@ -13,9 +13,11 @@ from netcds.errors import KnowledgeError
 from netcds.sequencing import load_sequencing_data
 from netcds.sequencing.data import default_path
 
+# the factors the Lieu 2026 discussion names that rules give a direction; the pace of progression is
+# named there without one and is covered by the order explanation instead (annotation.UNDIRECTED)
 FACTORS = {
     "tumor_burden",
-    "progression_pace",
+    "progression_significance",
     "prior_durability",
     "comorbidity",
     "preference",
@@ -27,8 +29,11 @@ FACTORS = {
 
 
 def test_every_rule_is_sourced_and_every_seed_factor_is_covered():
+    from netcds.sequencing.annotation import UNDIRECTED
+
     data = load_sequencing_data()
     assert {r.factor for r in data.rules} >= FACTORS
+    assert "seq.pace" in dict(UNDIRECTED) and not [r.id for r in data.rules if r.factor == "progression_pace"]
     for rule in data.rules:
         docs = [data.documents[s.doc].document for s in rule.sources]
         assert docs, rule.id
@@ -73,6 +78,19 @@ def broken(tmp_path: Path, mutate) -> Path:
         (
             lambda r: r["variants"][0].update(regimens=["folfiri"]),
             "variants[0].regimens: List should have at least 2",
+        ),
+        (
+            lambda r: r["rules"][0].update(excludes_in={"ssa": ["nowhere"]}),
+            "excludes_in.ssa: unknown table 'nowhere'",
+        ),
+        (
+            lambda r: r["variants"][0]["tables"].update(nowhere=r["variants"][0]["tables"]["wd_g3"]),
+            "variants[0].tables: unknown table 'nowhere'",
+        ),
+        (lambda r: r["shared_statements"][0]["rules"].append("no.such.rule"), "unknown rule 'no.such.rule'"),
+        (
+            lambda r: r["shared_statements"][1]["rules"].append(r["shared_statements"][0]["rules"][0]),
+            "already in 'prrt_early'",
         ),
     ],
 )

@@ -103,7 +103,8 @@ def test_ssa_continued_with_a_new_agent_is_backbone_not_a_new_line():
     assert ssa_line.regimen == "ssa" and ssa_line.ssa_dose_level == "standard"
     assert ssa_line.end.isoformat() == "2021-06-07" and not ssa_line.ongoing
     assert "backbone of line 2" in ssa_line.end_basis
-    assert ssa_line.progressed is True and ssa_line.stop_reason == "progression"
+    # the SSA was not stopped (it continued as line 2's backbone): no stop reason is made up for it
+    assert ssa_line.progressed is True and ssa_line.stop_reason is None and ssa_line.stop_reasons == []
     assert evero.regimen == "everolimus"
     assert evero.backbone == ["octreotide_lar"]
     assert evero.counts_as == ["everolimus"]  # the backbone does not change what the line is

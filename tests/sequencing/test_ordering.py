@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import gi, opt, pancreas, run
+from tests.conftest import gi, lung, opt, pancreas, run
 from tests.sequencing.util import seq
 
 
@@ -24,39 +24,48 @@ def _ranked(r, tier="preferred", skip=("gi.ssa",)):
 def test_order_within_tier_follows_considerations_and_names_them():
     _, r = seq(gi(preferences={"priority": "long_term_control"}, comorbidities={"diabetes": True}))
     # table order: cabozantinib, everolimus, lu177, ssa
-    # lu177 +2 (early PRRT, long-term control); everolimus -1 (diabetes); cabozantinib 0
+    # lu177 +1 (early PRRT; the long-term-control point restates the same sentence of the Lieu 2026
+    # discussion and is shown but not counted again); everolimus -1 (diabetes); cabozantinib 0
     assert _ranked(r) == ["gi.lu177_dotatate", "gi.cabozantinib", "gi.everolimus"]
     lu = r.for_option("gi.lu177_dotatate")
-    assert lu.discussion_rank == 1 and lu.order_score == 2
-    assert [f.rule_id for f in lu.order_factors] == [
-        "prrt.early.meaningful_progression",
-        "preference.long_term_control.prrt",
+    assert lu.discussion_rank == 1 and lu.order_score == 1
+    assert [(f.rule_id, f.effect) for f in lu.order_factors] == [
+        ("prrt.early.meaningful_progression", 1),
+        ("preference.long_term_control.prrt", 0),
     ]
-    assert "score +2" in lu.order_explanation and "for: progression_pace" in lu.order_explanation
+    assert "score +1" in lu.order_explanation
+    assert "for: progression_significance (prrt.early.meaningful_progression)" in lu.order_explanation
+    assert "not counted again" in lu.order_explanation
     ev = r.for_option("gi.everolimus")
     pref = next(t for t in r.discussion_order if t.tier == "preferred")
     assert ev.discussion_rank == len(pref.entry_ids) and ev.order_score == -1
     assert "against: comorbidity (comorbidity.diabetes.everolimus)" in ev.order_explanation
 
 
-def test_equal_scores_are_ordered_by_category_then_table_order():
+def test_equal_scores_share_a_position_listed_by_category_then_table_order():
     _, r = seq(gi(preferences={"route": "oral", "priority": "long_term_control"}))
     # cabozantinib +1 (oral, category 2A here: no prior everolimus or Lu-177), everolimus +1 (oral,
-    # category 1), lu177 +2 -1 (infusion) = +1 (category 1): the category 1 options come first, in
-    # table order, then cabozantinib
-    assert [r.for_option(e).order_score for e in _ranked(r)] == [1, 1, 1]
-    assert _ranked(r) == ["gi.everolimus", "gi.lu177_dotatate", "gi.cabozantinib"]
+    # category 1); lu177 +1 (early PRRT, counted once with long-term control) -1 (infusion) = 0
+    assert [r.for_option(e).order_score for e in _ranked(r)] == [1, 1, 0]
+    assert _ranked(r) == ["gi.everolimus", "gi.cabozantinib", "gi.lu177_dotatate"]
+    evero, cabo = r.for_option("gi.everolimus"), r.for_option("gi.cabozantinib")
+    assert evero.discussion_rank == cabo.discussion_rank == 1
+    assert r.for_option("gi.lu177_dotatate").discussion_rank == 3
+    for o in (evero, cabo):
+        assert "Discussion position 1-2 of 3" in o.order_explanation
 
 
-def test_ties_are_broken_by_guideline_category_before_table_order():
-    """Without the category tie-break, cabozantinib (listed first, category 2A for this patient)
-    would come before everolimus (category 1 for a non-functional tumor)."""
+def test_ties_are_listed_by_guideline_category_before_table_order_without_ranking_them():
+    """Without the category listing, cabozantinib (listed first, category 2A for this patient) would
+    come before everolimus (category 1 for a non-functional tumor); the two share a position."""
     ev, r = seq(gi(preferences={}))
     assert opt(ev, "gi.cabozantinib").category == "2A" and opt(ev, "gi.everolimus").category == "1"
     # only PRRT gets a directional consideration (meaningful SSTR-positive progression)
     assert _ranked(r) == ["gi.lu177_dotatate", "gi.everolimus", "gi.cabozantinib"]
     cabo = r.for_option("gi.cabozantinib")
-    assert "ordered by guideline category (1, 2A, 2B, 3), then by the table's order" in cabo.order_explanation
+    assert r.for_option("gi.everolimus").discussion_rank == cabo.discussion_rank == 2
+    assert "listed by guideline category (1, 2A, 2B, 3), then by the table's order" in cabo.order_explanation
+    assert "which is not a ranking" in cabo.order_explanation
 
 
 def test_neutral_considerations_do_not_move_an_option():
@@ -91,8 +100,9 @@ def test_deterministic_and_states_it_is_a_discussion_aid():
     assert a.model_dump_json() == b.model_dump_json()
     assert "no data-driven sequence" in a.statement
     assert "discussion aid" in a.statement and "no single recommended therapy" in a.statement
-    ranks = [o.discussion_rank for o in a.options if o.tier == "preferred"]
-    assert sorted(r for r in ranks if r is not None) == list(range(1, len([r for r in ranks if r]) + 1))
+    ranked = [o.discussion_rank for o in a.options if o.tier == "preferred" and o.discussion_rank]
+    # positions are 1..n, options of equal standing sharing the first of theirs
+    assert all(r == ranked[i - 1] or r == i + 1 for i, r in enumerate(ranked)) and ranked[0] == 1
 
 
 # ---- held back: progression on the regimen, critical safety findings, "avoid" doses --------------
@@ -161,3 +171,65 @@ def test_recorded_burden_and_pace_without_a_rule_are_said_in_the_explanation():
     assert "tumor burden (bulky)" not in captem and "pace of progression (moderate)" in captem
     _, unknown = seq(pancreas(disease={"tumor_burden": None}))
     assert "no rule gives it a direction" not in unknown.for_option("pancreas.everolimus").order_explanation
+
+
+# ---- one source statement counts once; ties share a position ------------------------------------
+
+
+def test_a_factor_or_a_restated_source_statement_moves_an_option_once_each_way():
+    """Limited visits read by route preference, fewest visits, travel and monitoring used to give PRRT
+    -4 (lung, carboplatin/etoposide alike); now the patient's route preference counts once and the
+    visit burden (logistics, monitoring and access, one sentence of the Lieu 2026 discussion) once."""
+    record = lung(
+        disease={"progression_clinically_significant": True},
+        preferences={"route": "oral", "priority": "fewest_visits", "travel_limit": True,
+                     "prrt_center_access": False},
+    )  # fmt: skip
+    _, r = seq(record)
+    for entry in ("lung.lu177_dotatate", "lung.carboplatin_etoposide"):
+        o = r.for_option(entry)
+        against = [c.rule_id for c in o.considerations if c.direction == "against"]
+        assert len(against) >= 4, entry  # every consideration is still shown
+        assert o.order_score == -2, entry
+        assert sorted(f.factor for f in o.order_factors if f.effect) == ["logistics", "preference"], entry
+        assert "not counted again" in o.order_explanation
+
+
+def test_captem_response_qualifier_counts_once_whether_read_from_findings_or_priority():
+    _, r = seq(pancreas(disease={"tumor_burden": "bulky"}, preferences={"priority": "response"}))
+    captem = r.for_option("pancreas.capecitabine_temozolomide")
+    assert {"burden.response_needed.captem_pancreas", "preference.response.cytotoxic_pancreas"} <= {
+        c.rule_id for c in captem.considerations
+    }
+    assert captem.order_score == 1
+
+
+def test_ties_share_one_position_in_the_json_field_and_the_words():
+    """Three preferred options with the same score (-1, route) are not ranked 1, 2, 3."""
+    record = gi(
+        tumor={"grade": "G1"},
+        disease={"tumor_burden": "mild", "status": "stable", "progression_clinically_significant": None},
+        treatments=[],
+        preferences={"priority": "long_term_control", "route": "infusion", "travel_limit": False,
+                     "prrt_center_access": True},
+    )  # fmt: skip
+    ev, r = seq(record)
+    pref = next(t for t in r.discussion_order if t.tier == "preferred")
+    assert pref.entry_ids == ["gi.everolimus", "gi.cabozantinib", "gi.ssa"]  # category 1 listed first
+    for e in pref.entry_ids:
+        o = r.for_option(e)
+        assert o.order_score == -1 and o.discussion_rank == 1, e
+        assert (
+            "Discussion position 1-3 of 3" in o.order_explanation and "not a ranking" in o.order_explanation
+        )
+    # the evaluation lists the options in the same order (grouped by tier, then the discussion order)
+    assert [o.entry_id for o in ev.options if o.tier == "preferred" and o.discussion_rank] == pref.entry_ids
+
+
+def test_held_back_reasons_are_read_back_from_the_explanation():
+    from netcds.sequencing.ordering import held_back_reasons
+
+    ev = run(gi(preferences={"route": "oral"}, comorbidities={"recent_hemorrhage": True}))
+    reasons = held_back_reasons(opt(ev, "gi.cabozantinib").order_explanation or "")
+    assert reasons is not None and reasons.startswith("critical safety finding for cabozantinib")
+    assert held_back_reasons(opt(ev, "gi.everolimus").order_explanation or "") is None

@@ -95,12 +95,14 @@ def add_sequencing(
     ev.progression_pace = seq.progression_pace
     ev.discussion_order = seq.discussion_order
     ev.sequencing_statement = seq.statement
-    # grouped by tier as the guideline gives them; within a tier, the discussion order
+    # grouped by tier as the guideline gives them; within a tier, the discussion order (options of
+    # equal standing share a discussion_rank, so the order's own list decides among them)
     table_pos = {o.entry_id: i for i, o in enumerate(ev.options)}
+    listed = {e: k for t in seq.discussion_order for k, e in enumerate(t.entry_ids)}
     ev.options.sort(
         key=lambda o: (
             TIER_ORDER.index(o.tier),
-            o.discussion_rank if o.discussion_rank is not None else 10_000,
+            listed.get(o.entry_id, 10_000),
             table_pos[o.entry_id],
         )
     )

@@ -37,6 +37,28 @@ STATEMENT = (
     "logistics, monitoring, access); this is a discussion aid, not a ranking, and names no single "
     "recommended therapy."
 )
+# for a table whose page carries no such principle (the WD G3 table): nothing is attributed to it
+STATEMENT_NO_PRINCIPLE = (
+    "The guideline's table (NCCN NET V.5.2024, NE-H) lists these systemic options without setting an order "
+    "of use, and netcds adds no data-driven sequence of its own. They stay grouped by tier and category "
+    "exactly as the guideline lists them. Within a tier, netcds suggests where a discussion might start "
+    "from the considerations shown for this patient (tumor burden, pace of progression, durability of "
+    "earlier treatment, comorbidities, preferences, cumulative toxicity, logistics, monitoring, access); "
+    "this is a discussion aid, not a ranking, and names no single recommended therapy."
+)
+NO_SEQUENCE_PRINCIPLE = "no_sequence_data"
+
+
+def statement_for(kb: Knowledge, table_id: str | None) -> str:
+    """The sequencing statement, attributing 'no data guide the sequence' to the guideline only where
+    the table's page says it (its principles include ``no_sequence_data``)."""
+    if table_id is None:
+        return STATEMENT_NO_PRINCIPLE
+    try:
+        principles = kb.table(table_id).principles
+    except KeyError:
+        return STATEMENT_NO_PRINCIPLE
+    return STATEMENT if NO_SEQUENCE_PRINCIPLE in principles else STATEMENT_NO_PRINCIPLE
 
 
 def _entries(kb: Knowledge, table_id: str | None) -> dict[str, Entry]:
@@ -49,8 +71,14 @@ def _entries(kb: Knowledge, table_id: str | None) -> dict[str, Entry]:
     return {e.id: e for col in table.columns for e in col.entries}
 
 
-# factors the seed names whose recorded value may have no rule for an option: (fact, words)
-UNDIRECTED = (("disease.tumor_burden", "tumor burden"), ("seq.pace", "pace of progression"))
+# factors the Lieu 2026 discussion names whose recorded value may have no rule for an option:
+# (fact, words); listed in the order explanation as considered, with no direction, where no
+# consideration of the option reads them
+UNDIRECTED = (
+    ("disease.tumor_burden", "tumor burden"),
+    ("seq.pace", "pace of progression"),
+    ("preferences.priority", "the patient's stated priority"),
+)
 
 
 def _undirected(considerations: list[Consideration], facts: Facts, data: SequencingData) -> tuple[str, ...]:
@@ -100,7 +128,7 @@ def annotate(
     inputs: dict[str, OrderInput] = {}
     holding = {r.id for r in data.rules if r.holds_back}  # the rules that hold an option back
     for o in evaluation.options:
-        opt_facts = extend(base, option_facts(o, base, lines, data))
+        opt_facts = extend(base, option_facts(o, base, lines, data, evaluation.setting.table))
         considerations, undecided = considerations_for(o, evaluation.setting.table, opt_facts, data)
         extra = (held_back or {}).get(o.entry_id, ())
         inputs[o.entry_id] = _order_input(o, considerations, opt_facts, data, extra, holding)
@@ -116,9 +144,9 @@ def annotate(
                 order_explanation="",
             )
         )
-    order = order_options(options, inputs)
+    order = order_options(options, inputs, data.statement_of())
     return SequencingResult(
-        statement=STATEMENT,
+        statement=statement_for(kb, evaluation.setting.table),
         lines_of_therapy=lines,
         history=summary,
         progression_pace=pace,

@@ -17,12 +17,22 @@ from netcds.logic.evaluate import evaluate
 from netcds.patient import Patient
 from netcds.sequencing.data import PLACEHOLDER, SequencingData
 from netcds.sequencing.lines import PROGRESSING_NOW, months
-from netcds.sequencing.models import Consideration, HistorySummary, LineOfTherapy, ProgressionPace
+from netcds.sequencing.models import (
+    Consideration,
+    HistorySummary,
+    LineMember,
+    LineOfTherapy,
+    ProgressionPace,
+)
 from netcds.sequencing.option_history import courses_of, lines_giving, same_class_lines
 from netcds.sequencing.rulefacts import SEQ_FACTS
 
 NOT_RECORDED = ("treatments",)
 REGIMEN_FACTS = frozenset({"opt.route", "opt.route_matches_preference", "opt.lab_monitoring"})
+VARIANT_FACT = "opt.progressed_on_variant"
+SSA_REGIMENS = frozenset({"ssa", "ssa_above_label"})
+SSA_MEMBER_AGENTS = frozenset({"octreotide_lar", "lanreotide", "ssa", "ssa_above_label"})
+LOCAL_ONLY_AGENTS = frozenset({"radiotherapy"})  # a line of these alone is not systemic therapy
 # the option facts read from the treatment history (unknown, naming `treatments`, when it is not recorded)
 HISTORY_FACTS = tuple(n for n in SEQ_FACTS if n.startswith("opt.") and n not in REGIMEN_FACTS)
 
@@ -109,16 +119,33 @@ def _without_durable_control(
     )
 
 
-def _progressed_on_variant(
-    regimen: str, given: list[tuple[LineOfTherapy, str]], lines: list[LineOfTherapy], data: SequencingData
-) -> Derived:
-    """``opt.progressed_on_variant``: progression on a regimen offered as one choice with this one
-    (cisplatin/etoposide for carboplatin/etoposide), not on this regimen itself (``given``)."""
-    others, says = data.variants_of(regimen)
-    if not others:
-        return Derived(False, "no regimen is offered as one choice with it")
+def _variant_lines(
+    regimen: str,
+    given: list[tuple[LineOfTherapy, str]],
+    lines: list[LineOfTherapy],
+    data: SequencingData,
+    table: str | None,
+) -> dict[int, LineOfTherapy]:
+    """The lines of the regimens this table offers as one choice with this one (not its own lines)."""
+    others, _, _ = data.variants_of(regimen, table)
     own = {ln.line for ln, _ in given}
-    by_line = {ln.line: ln for o in others for ln in courses_of(o, lines) if ln.line not in own}
+    return {ln.line: ln for o in others for ln in courses_of(o, lines) if ln.line not in own}
+
+
+def _progressed_on_variant(
+    regimen: str,
+    given: list[tuple[LineOfTherapy, str]],
+    lines: list[LineOfTherapy],
+    data: SequencingData,
+    table: str | None,
+) -> Derived:
+    """``opt.progressed_on_variant``: progression on a regimen this table offers as one choice with this
+    one (cisplatin/etoposide for carboplatin/etoposide), not on this regimen itself (``given``); the
+    words say how this table lists them."""
+    others, says, _ = data.variants_of(regimen, table)
+    if not others:
+        return Derived(False, "this table offers no regimen as one choice with it")
+    by_line = _variant_lines(regimen, given, lines, data, table)
     words = ", ".join(o.replace("_", " ") for o in others)
     return _progression(
         [(by_line[n], "") for n in sorted(by_line)], "no progression recorded on " + words, f" ({says})"
@@ -172,6 +199,93 @@ def _progressed_on_above_label_ssa(patient: Patient, lines: list[LineOfTherapy])
     return Derived(True, _above_label_course_words(patient, lines) or d.why)
 
 
+def _start_fields(lns: list[LineOfTherapy]) -> tuple[str, ...]:
+    return tuple(f"treatments[{m.index}].start" for ln in lns for m in ln.members if m.role == "line")
+
+
+def _latest_progression_on_ssa(lines: list[LineOfTherapy]) -> Derived:
+    """``seq.latest_progression_on_ssa``: the disease progressed on an SSA line (octreotide LAR or
+    lanreotide on its own) and no other systemic line is recorded after it, so the progression the
+    record describes now is the one on the SSA. Unknown (naming the fields) when an SSA line's
+    progression or the order of the lines is not recorded; radiotherapy alone is not a systemic line."""
+    ssa = [ln for ln in lines if ln.regimen in SSA_REGIMENS]
+    progressed = [ln for ln in ssa if ln.progressed]
+    if not progressed:
+        unknown = [ln for ln in ssa if ln.progressed is None]
+        if unknown:
+            missing = tuple(
+                f"treatments[{m.index}].progressed" for ln in unknown for m in ln.members if m.role == "line"
+            )
+            return Derived(
+                None, "progression not recorded for " + "; ".join(_line_named(ln) for ln in unknown), missing
+            )
+        return Derived(False, "no progression recorded on an SSA line")
+    last = progressed[-1]
+    systemic = [
+        ln
+        for ln in lines
+        if ln.regimen not in SSA_REGIMENS and not (ln.agents and set(ln.agents) <= LOCAL_ONLY_AGENTS)
+    ]
+    later = [ln for ln in systemic if ln.line > last.line]
+    dated_later = [ln for ln in later if ln.start is not None and last.start is not None]
+    if dated_later:
+        return Derived(
+            False,
+            "; ".join(_line_named(ln) for ln in dated_later) + f" came after {_line_named(last)}",
+        )
+    unsure = later + [
+        ln for ln in systemic if ln.line < last.line and (ln.start is None or last.start is None)
+    ]
+    if unsure:
+        return Derived(
+            None,
+            "the order of " + "; ".join(_line_named(ln) for ln in [*unsure, last]) + " is not recorded",
+            tuple(dict.fromkeys(_start_fields([ln for ln in [*unsure, last] if ln.start is None]))),
+        )
+    return Derived(True, f"{_line_named(last)}: progressed; no other systemic line recorded after it")
+
+
+def _ssa_stopped_for_toxicity(lines: list[LineOfTherapy]) -> Derived:
+    """``seq.ssa_stopped_for_toxicity``: an octreotide LAR or lanreotide course (a line of its own or the
+    backbone of another) stopped for toxicity; unknown (naming the field) when a finished course has no
+    stop reason recorded and none was stopped for toxicity."""
+    seen: dict[int, tuple[LineMember, str]] = {}
+    for ln in lines:
+        for m in ln.members:
+            if m.agent in SSA_MEMBER_AGENTS and m.index not in seen:
+                seen[m.index] = (m, f"line {ln.line}" if m.role == "line" else f"backbone of line {ln.line}")
+    courses = [seen[i][0] for i in sorted(seen)]
+
+    def named(m: LineMember) -> str:
+        name = "octreotide LAR or lanreotide" if m.agent in SSA_REGIMENS else agent_name(m.agent)
+        return f"{name} ({seen[m.index][1]}, {m.start or 'start not recorded'} to {m.end or 'ongoing'})"
+
+    tox = [m for m in courses if m.stop_reason == "toxicity"]
+    if tox:
+        return Derived(True, "; ".join(named(m) for m in tox) + " stopped for toxicity")
+    unknown = [m for m in courses if m.end is not None and m.stop_reason is None]
+    if unknown:
+        return Derived(
+            None,
+            "why " + "; ".join(named(m) for m in unknown) + " stopped is not recorded",
+            tuple(f"{m.field}.stop_reason" for m in unknown),
+        )
+    return Derived(False, "no octreotide LAR or lanreotide course stopped for toxicity")
+
+
+def _prior_prrt_words(prrt: list[LineOfTherapy], summary: HistorySummary) -> str:
+    """The PRRT lines, with the administrations estimated from the dates where the record allows."""
+    words = "; ".join(_line_named(ln) for ln in prrt)
+    for e in summary.cumulative_exposures:
+        if e.agent == "lu177_dotatate" and e.estimated_administrations is not None:
+            n = e.estimated_administrations
+            words += (
+                f"; about {n} administration{'' if n == 1 else 's'} in all "
+                "(estimated from the dates and interval_days)"
+            )
+    return words
+
+
 def seq_facts(
     lines: list[LineOfTherapy], summary: HistorySummary, pace: ProgressionPace, patient: Patient
 ) -> dict[str, Derived]:
@@ -188,6 +302,8 @@ def seq_facts(
             "seq.prior_tki",
             "seq.progressed_on_prrt",
             "seq.last_progression_type",
+            "seq.latest_progression_on_ssa",
+            "seq.ssa_stopped_for_toxicity",
         ):
             out[name] = Derived(None, why, NOT_RECORDED)
         return out
@@ -199,7 +315,7 @@ def seq_facts(
     out["seq.line_count"] = Derived(len(lines), f"{len(lines)} line(s) of therapy recorded")
     out["seq.prior_myelosuppressive"] = Derived(bool(myelo), _lines_words(myelo) or none)
     out["seq.prior_myelosuppressive_chemotherapy"] = Derived(bool(chemo), _lines_words(chemo) or none)
-    out["seq.prior_prrt"] = Derived(bool(prrt), _lines_words(prrt) or none)
+    out["seq.prior_prrt"] = Derived(bool(prrt), _prior_prrt_words(prrt, summary) if prrt else none)
     out["seq.prior_tki"] = Derived(bool(tki), _lines_words(tki) or none)
     prog = any3([ln.progressed for ln in prrt]) if prrt else False
     missing = tuple(
@@ -225,6 +341,8 @@ def seq_facts(
     )
     out["seq.progressed_on_prrt"] = Derived(prog, words, missing if prog is None else ())
     out["seq.progressed_on_above_label_ssa"] = _progressed_on_above_label_ssa(patient, lines)
+    out["seq.latest_progression_on_ssa"] = _latest_progression_on_ssa(lines)
+    out["seq.ssa_stopped_for_toxicity"] = _ssa_stopped_for_toxicity(lines)
     lp = summary.last_progression
     need: tuple[str, ...] = ()
     if lp is not None and summary.last_progression_type is None:
@@ -242,9 +360,10 @@ def seq_facts(
 
 
 def option_facts(
-    option: Option, facts: Facts, lines: list[LineOfTherapy], data: SequencingData
+    option: Option, facts: Facts, lines: list[LineOfTherapy], data: SequencingData, table: str | None = None
 ) -> dict[str, Derived]:
-    """Option-level facts (``opt.*``): this regimen held against the history and the preferences."""
+    """Option-level facts (``opt.*``): this regimen held against the history and the preferences, in
+    the option's table (``table``: how that table groups variant regimens)."""
     reg = option.regimen
     out: dict[str, Derived] = {}
     route = data.route_of(reg)
@@ -288,7 +407,7 @@ def option_facts(
     out["opt.progressed_without_durable_control"] = _without_durable_control(
         out["opt.progressed_on"], given, c.durable_control_months
     )
-    out["opt.progressed_on_variant"] = _progressed_on_variant(reg, given, lines, data)
+    out["opt.progressed_on_variant"] = _progressed_on_variant(reg, given, lines, data, table)
     tox = [ln for ln in mine if "toxicity" in ln.stop_reasons]
     out["opt.stopped_for_toxicity"] = Derived(
         bool(tox), _lines_words(tox) + " stopped for toxicity" if tox else "not stopped for toxicity"
@@ -305,13 +424,27 @@ def option_facts(
             if ln.durability.months is not None
         )
 
-    shorts = [ln for ln in mine if short(ln)]
-    out["opt.short_durability"] = Derived(
-        bool(shorts),
-        (dur_words(shorts) + f" (< {c.short_durability_months:g} months, netcds convention)")
-        if shorts
-        else "no short benefit recorded",
-    )
+    # a line whose progression the progressed-on rules already state (on this regimen, or on a regimen
+    # the table offers as one choice with it) is not counted a second time as a short benefit
+    stated = {
+        ln.line
+        for ln, _ in given
+        if ln.progressed and not _after_durable_course(ln, c.durable_control_months)
+    }
+    stated |= {n for n, ln in _variant_lines(reg, given, lines, data, table).items() if ln.progressed}
+
+    def short_fact(cands: list[LineOfTherapy], none: str) -> Derived:
+        hits = [ln for ln in cands if short(ln) and ln.line not in stated]
+        if hits:
+            return Derived(
+                True, dur_words(hits) + f" (< {c.short_durability_months:g} months, netcds convention)"
+            )
+        already = [ln for ln in cands if short(ln)]
+        if already:
+            return Derived(False, dur_words(already) + ": already stated as progression on it or its variant")
+        return Derived(False, none)
+
+    out["opt.short_durability"] = short_fact(mine, "no short benefit recorded")
     durable = [
         ln
         for ln in mine
@@ -326,13 +459,7 @@ def option_facts(
         else "no durable control recorded",
     )
     comparable = [ln for ln, shared in related if any(data.classes[s].compare_durability for s in shared)]
-    cls_short = [ln for ln in comparable if short(ln)]
-    out["opt.same_class_short_durability"] = Derived(
-        bool(cls_short),
-        (dur_words(cls_short) + f" (< {c.short_durability_months:g} months, netcds convention)")
-        if cls_short
-        else "no short benefit from a same-class drug",
-    )
+    out["opt.same_class_short_durability"] = short_fact(comparable, "no short benefit from a same-class drug")
     cls_tox = [ln for ln, _ in related if "toxicity" in ln.stop_reasons]
     out["opt.same_class_stopped_for_toxicity"] = Derived(
         bool(cls_tox),
@@ -366,8 +493,13 @@ def considerations_for(
             continue
         sources = [data.source(s) for s in rule.sources]
         info = data.regimens.get(option.regimen)
-        if info is not None and facts_of(rule.condition) & REGIMEN_FACTS:  # the regimen facts' own sources
+        read = facts_of(rule.condition)
+        if info is not None and read & REGIMEN_FACTS:  # the regimen facts' own sources
             sources += [src for s in info.sources if (src := data.source(s)) not in sources]
+        if VARIANT_FACT in read:  # how this table lists the variants, cited per table
+            cite = data.variants_of(option.regimen, table)[2]
+            if cite is not None and (src := data.source(cite)) not in sources:
+                sources.append(src)
         text = PLACEHOLDER.sub(lambda m: facts.why(m.group(1)) or "not recorded", " ".join(rule.text.split()))
         out.append(
             Consideration(

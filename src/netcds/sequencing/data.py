@@ -96,12 +96,32 @@ class Recognition(_Data):
     optional: list[str] = Field(default_factory=list)
 
 
+class VariantListing(_Data):
+    """How one table lists a group of variant regimens, in words, with its citation."""
+
+    says: Annotated[str, Field(min_length=5)]
+    source: Cite
+
+
 class Variants(_Data):
     """Regimens the guideline offers as one choice (one bullet naming them as alternatives), so
-    progression on one is stated at the others."""
+    progression on one is stated at the others. ``says`` is what relates them (table-neutral);
+    ``tables`` says, per table, how that table lists them, with the citation. A table not named
+    there does not group them, and nothing is stated."""
 
     regimens: list[str] = Field(min_length=2)
     says: Annotated[str, Field(min_length=5)]
+    tables: dict[str, VariantListing] = Field(min_length=1)
+
+
+class SharedStatement(_Data):
+    """Rules that restate one statement of a source from different angles (factors). Each fires and
+    is shown on its own; in the discussion order the statement moves an option at most once in each
+    direction, like a factor (ordering.py)."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    says: Annotated[str, Field(min_length=10)]
+    rules: list[str] = Field(min_length=2)
 
 
 class RegimenInfo(_Data):
@@ -117,6 +137,9 @@ class Rule(_Data):
     applies_to: list[str] | Literal["all"]
     # regimens the rule never concerns even when `applies_to` is "all"
     excludes: list[str] = Field(default_factory=list)
+    # regimens the rule does not concern in the named tables only (regimen -> table ids), e.g. where
+    # a footnote those tables carry speaks for the regimen instead
+    excludes_in: dict[str, list[str]] = Field(default_factory=dict)
     tables: list[str] | None = None
     # an option this rule fires for is placed after the options without such a concern
     holds_back: bool = False
@@ -133,7 +156,7 @@ class Rule(_Data):
     def applies(self, regimen: str, table: str | None) -> bool:
         if self.tables is not None and table not in self.tables:
             return False
-        if regimen in self.excludes:
+        if regimen in self.excludes or table in self.excludes_in.get(regimen, ()):
             return False
         return self.applies_to == "all" or regimen in self.applies_to
 
@@ -151,6 +174,7 @@ class SequencingData(_Data):
     recognition: list[Recognition]
     regimens: dict[str, RegimenInfo]
     variants: list[Variants] = Field(default_factory=list)
+    shared_statements: list[SharedStatement] = Field(default_factory=list)
     rules: list[Rule]
 
     @model_validator(mode="after")
@@ -179,6 +203,10 @@ class SequencingData(_Data):
                 if reg in grouped:
                     problems.append(f"variants[{i}].regimens: '{reg}' already in another group")
                 grouped.add(reg)
+            for t, listing in v.tables.items():
+                if t not in TABLE_IDS:
+                    problems.append(f"variants[{i}].tables: unknown table '{t}'")
+                problems += self._check_cites(f"variants[{i}].tables.{t}.source", [listing.source])
         for rid, info in self.regimens.items():
             if rid not in REGIMEN_AGENTS:
                 problems.append(f"regimens.{rid}: unknown regimen id")
@@ -196,6 +224,12 @@ class SequencingData(_Data):
             for reg in rule.excludes:
                 if reg not in REGIMEN_AGENTS:
                     problems.append(f"{where}.excludes: unknown regimen '{reg}'")
+            for reg, tables in rule.excludes_in.items():
+                if reg not in REGIMEN_AGENTS:
+                    problems.append(f"{where}.excludes_in: unknown regimen '{reg}'")
+                problems += [
+                    f"{where}.excludes_in.{reg}: unknown table '{t}'" for t in tables if t not in TABLE_IDS
+                ]
             for name in rule.placeholders:
                 if name not in SEQ_FACTS:
                     problems.append(f"{where}.text: unknown sequencing fact '{{{name}}}'")
@@ -205,6 +239,16 @@ class SequencingData(_Data):
             problems += self._check_cites(f"{where}.sources", rule.sources)
         for cid, cls in self.classes.items():
             problems += self._check_cites(f"classes.{cid}.sources", cls.sources)
+        stated: dict[str, str] = {}
+        for i, st in enumerate(self.shared_statements):
+            for rid in st.rules:
+                if rid not in ids:
+                    problems.append(f"shared_statements[{i}] ({st.id}).rules: unknown rule '{rid}'")
+                if rid in stated:
+                    problems.append(
+                        f"shared_statements[{i}] ({st.id}).rules: '{rid}' already in '{stated[rid]}'"
+                    )
+                stated[rid] = st.id
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -225,12 +269,19 @@ class SequencingData(_Data):
             date=d.date,
         )
 
-    def variants_of(self, regimen: str) -> tuple[list[str], str]:
-        """The other regimens offered as one choice with this one, and how the guideline puts it."""
+    def variants_of(self, regimen: str, table: str | None) -> tuple[list[str], str, Cite | None]:
+        """The other regimens offered as one choice with this one in this table, what relates them and
+        how this table lists them (in words), and the citation; nothing when the table does not
+        group them."""
         for v in self.variants:
-            if regimen in v.regimens:
-                return [r for r in v.regimens if r != regimen], v.says
-        return [], ""
+            if regimen in v.regimens and table in v.tables:
+                listing = v.tables[table]
+                return [r for r in v.regimens if r != regimen], f"{v.says}; {listing.says}", listing.source
+        return [], "", None
+
+    def statement_of(self) -> dict[str, str]:
+        """Rule id -> the shared statement it restates (rules in no shared statement are absent)."""
+        return {rid: st.id for st in self.shared_statements for rid in st.rules}
 
     def class_of(self, agent: str) -> str | None:
         for cid, cls in self.classes.items():

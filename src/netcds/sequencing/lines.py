@@ -313,9 +313,9 @@ def _finish(n: int, d: _Draft, p: Patient, data: SequencingData, window: int, la
     types = [m.progression_type for m in own if m.progression_type and m.progressed is not False]
     prog_type = prog_dates[0][1] if prog_dates and prog_dates[0][1] else (types[0] if types else None)
     best = best_response([m.best_response for m in own])
+    # a superseded SSA line continued as the next line's backbone: it was not stopped, so no stop
+    # reason is made up for it (its end_basis says why the line ends)
     stops = list(dict.fromkeys(m.stop_reason for m in own if m.stop_reason))
-    if d.superseded_by is not None and not stops and progressed:
-        stops = ["progression"]
     stop = next((s for s in STOP_PRIORITY if s in stops), None)
     classes = list(dict.fromkeys(c for a in agents if (c := data.class_of(a)) is not None))
     level = None

@@ -19,8 +19,8 @@ StopReason = Literal["progression", "toxicity", "completed", "patient_choice", "
 ProgressionType = Literal["radiographic", "clinical", "symptomatic"]
 DoseLevel = Literal["standard", "above_label", "below_standard"]
 Factor = Literal[
-    "tumor_burden", "progression_pace", "prior_durability", "comorbidity", "preference",
-    "cumulative_toxicity", "logistics", "monitoring", "access", "tumor_biology",
+    "tumor_burden", "progression_pace", "progression_significance", "prior_durability", "comorbidity",
+    "preference", "cumulative_toxicity", "logistics", "monitoring", "access", "tumor_biology",
 ]  # fmt: skip
 Direction = Literal["for", "against", "neutral"]
 

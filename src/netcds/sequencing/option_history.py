@@ -45,12 +45,22 @@ def lines_giving(
 ) -> list[tuple[LineOfTherapy, str]]:
     """Lines that gave this regimen's agents, each with how in words: the line counts as the regimen
     (``counts_as``), or it held every agent the regimen requires inside a larger combination (FOLFOX's
-    agents inside FOLFIRINOX). A backbone SSA is not counted: the SSA plan speaks for it."""
-    requires = [set(r.requires) for r in data.recognition if r.regimen == regimen and r.requires]
+    agents inside FOLFIRINOX). A backbone SSA is not counted: the SSA plan speaks for it. An entry that
+    is a group of agents (the GI table's cytotoxic chemotherapy, recognised with no required agent) was
+    not given as such: the words say an agent of the group was."""
+    recognised = [r for r in data.recognition if r.regimen == regimen]
+    requires = [set(r.requires) for r in recognised if r.requires]
+    group = bool(recognised) and not requires
     out: list[tuple[LineOfTherapy, str]] = []
     for ln in lines:
         if regimen in ln.counts_as:
-            how = "" if ln.regimen == regimen else "counted as this option"
+            how = (
+                ""
+                if ln.regimen == regimen and not group
+                else "an agent of this group was given"
+                if group
+                else "counted as this option"
+            )
         elif any(req <= set(ln.agents) for req in requires):
             how = "it held every agent of this regimen"
         else:

@@ -9,9 +9,19 @@ tier, in this order of precedence:
    safety finding or a dose the label says to avoid. The reasons are stated in
    the explanation; the option stays listed with its status and category.
 2. eligible options before those that need data;
-3. a score of +1 per consideration *for* and -1 per consideration *against*
-   (neutral ones inform but do not move), higher first;
-4. equal scores: the guideline category (1, 2A, 2B, 3), then the table order.
+3. a score: each factor moves the option at most once in each direction (+1 if
+   a consideration of that factor is *for* it, -1 if one is *against* it;
+   neutral ones inform but do not move), and so does each statement of a source
+   that several rules restate from different angles (the data file's
+   ``shared_statements``, e.g. "PRRT early" and the long-term-control priority
+   read from the same sentence of the Lieu 2026 discussion). Every consideration
+   stays shown; one not counted again says so in the explanation. Higher first.
+
+Options equal on all three *share* a position ("position 1-3 of 4"): nothing
+netcds weighs tells them apart. Within a shared position the list shows them by
+guideline category (1, 2A, 2B, 3), then the table order, so the output is
+stable; that listing is not a ranking. ``discussion_rank`` is the first
+position of the shared group (tied options carry the same number).
 
 Options that are not eligible are not ranked. The guideline gives no
 data-driven sequence: this order only suggests where a discussion might start.
@@ -33,7 +43,15 @@ TIER_WORDS = {
     "useful_in_certain_circumstances": "useful in certain circumstances",
     "listed": "listed",
 }
-TIES = "equal scores are ordered by guideline category (1, 2A, 2B, 3), then by the table's order"
+TIES = (
+    "options of equal standing share a position; within it they are listed by guideline category "
+    "(1, 2A, 2B, 3), then by the table's order, which is not a ranking"
+)
+COUNTING = "a factor, or a source statement several rules restate, counts at most once each way"
+HELD_BACK_OPEN = (
+    " (placed after the options without such a concern, and still listed with its guideline status and "
+    "category, because: "
+)
 
 
 @dataclass(frozen=True)
@@ -50,43 +68,77 @@ class OrderInput:
     undirected: tuple[str, ...] = ()
 
 
-def _factors(o: OptionSequencing) -> list[OrderFactor]:
-    return [
-        OrderFactor(
-            rule_id=c.rule_id,
-            factor=c.factor,
-            direction=c.direction,
-            effect=1 if c.direction == "for" else -1,
-        )
-        for c in o.considerations
-        if c.direction != "neutral"
-    ]
+def _factors(o: OptionSequencing, statements: Mapping[str, str]) -> tuple[list[OrderFactor], dict[str, str]]:
+    """The directional considerations with their effect on the score, in rule order, and for those not
+    counted (effect 0) why, in words. A consideration counts unless an earlier counted one of the same
+    direction shares its factor or the source statement it restates."""
+    claimed: dict[str, dict[tuple[str, str], str]] = {"for": {}, "against": {}}
+    out: list[OrderFactor] = []
+    why: dict[str, str] = {}
+    for c in o.considerations:
+        if c.direction == "neutral":
+            continue
+        keys: list[tuple[str, str]] = [("factor", c.factor)]
+        if c.rule_id in statements:
+            keys.append(("statement", statements[c.rule_id]))
+        seen = claimed[c.direction]
+        hit = next((k for k in keys if k in seen), None)
+        if hit is None:
+            effect = 1 if c.direction == "for" else -1
+            seen.update(dict.fromkeys(keys, c.rule_id))
+        else:
+            effect = 0
+            why[c.rule_id] = (
+                f"same factor as {seen[hit]}" if hit[0] == "factor" else f"restates the source of {seen[hit]}"
+            )
+        out.append(OrderFactor(rule_id=c.rule_id, factor=c.factor, direction=c.direction, effect=effect))
+    return out, why
 
 
 def order_options(
-    options: list[OptionSequencing], inputs: Mapping[str, OrderInput] | None = None
+    options: list[OptionSequencing],
+    inputs: Mapping[str, OrderInput] | None = None,
+    statements: Mapping[str, str] | None = None,
 ) -> list[TierOrder]:
-    """Set discussion_rank, order_score, order_factors and order_explanation in place; return the order."""
+    """Set discussion_rank, order_score, order_factors and order_explanation in place; return the order.
+
+    ``statements``: rule id -> the shared source statement it restates (``SequencingData.statement_of``).
+    """
     inputs = inputs or {}
+    statements = statements or {}
     tiers = [t for t in TIER_ORDER if any(o.tier == t for o in options)]
     out: list[TierOrder] = []
     for tier in tiers:
         members = [(i, o) for i, o in enumerate(options) if o.tier == tier]
         ranked = [(i, o) for i, o in members if o.status in STATUS_RANK]
+        not_counted: dict[str, dict[str, str]] = {}
         for _, o in ranked:
-            o.order_factors = _factors(o)
+            o.order_factors, not_counted[o.entry_id] = _factors(o, statements)
             o.order_score = sum(f.effect for f in o.order_factors)
 
-        def key(x: tuple[int, OptionSequencing]) -> tuple[int, int, int, int, int]:
+        def standing(o: OptionSequencing) -> tuple[int, int, int]:
+            """What netcds weighs: held back, status, score (equal standing shares a position)."""
+            info = inputs.get(o.entry_id, OrderInput())
+            return (1 if info.held_back else 0, STATUS_RANK[o.status], -o.order_score)
+
+        def key(x: tuple[int, OptionSequencing]) -> tuple[tuple[int, int, int], int, int]:
             i, o = x
             info = inputs.get(o.entry_id, OrderInput())
-            category = CATEGORY_RANK.get(info.category or "", len(CATEGORY_RANK))
-            return (1 if info.held_back else 0, STATUS_RANK[o.status], -o.order_score, category, i)
+            return (standing(o), CATEGORY_RANK.get(info.category or "", len(CATEGORY_RANK)), i)
 
         ranked.sort(key=key)
-        for rank, (_, o) in enumerate(ranked, start=1):
-            o.discussion_rank = rank
-            o.order_explanation = _explain(o, rank, len(ranked), tier, inputs.get(o.entry_id, OrderInput()))
+        n = len(ranked)
+        for _, o in ranked:
+            group = [p for p, (_, x) in enumerate(ranked, start=1) if standing(x) == standing(o)]
+            o.discussion_rank = group[0]
+            o.order_explanation = _explain(
+                o,
+                (group[0], group[-1]),
+                n,
+                tier,
+                inputs.get(o.entry_id, OrderInput()),
+                not_counted[o.entry_id],
+            )
         unranked = [o for _, o in members if o.status not in STATUS_RANK]
         for o in unranked:
             o.discussion_rank = None
@@ -103,31 +155,63 @@ def order_options(
     return out
 
 
-def _explain(o: OptionSequencing, rank: int, n: int, tier: str, info: OrderInput) -> str:
-    head = f"Discussion position {rank} of {n} among {TIER_WORDS.get(tier, tier)} options"
+def position_words(first: int, last: int, n: int) -> str:
+    """'1 of 4', or '1-3 of 4' for a position shared by options of equal standing."""
+    return f"{first} of {n}" if first == last else f"{first}-{last} of {n}"
+
+
+def held_back_reasons(explanation: str) -> str | None:
+    """The reasons an explanation gives for holding the option back, or None when it is not held back."""
+    start = explanation.find(HELD_BACK_OPEN)
+    if start < 0:
+        return None
+    i = start + len(HELD_BACK_OPEN)
+    depth = 1
+    for j in range(i, len(explanation)):
+        depth += {"(": 1, ")": -1}.get(explanation[j], 0)
+        if depth == 0:
+            return explanation[i:j]
+    return explanation[i:]
+
+
+def _explain(
+    o: OptionSequencing,
+    span: tuple[int, int],
+    n: int,
+    tier: str,
+    info: OrderInput,
+    not_counted: dict[str, str],
+) -> str:
+    first, last = span
+    head = f"Discussion position {position_words(first, last, n)} among {TIER_WORDS.get(tier, tier)} options"
+    if first != last:
+        head += f" (shared by {last - first + 1} options of equal standing)"
     if info.held_back:
-        head += (
-            " (placed after the options without such a concern, and still listed with its guideline "
-            "status and category, because: " + "; ".join(info.held_back) + ")"
-        )
+        head += HELD_BACK_OPEN + "; ".join(info.held_back) + ")"
     if o.status == "needs_data":
         head += " (placed after the eligible ones not held back, until the missing data are known)"
+    ties = f"; {TIES}" if first != last else ""
     if not o.order_factors:
-        text = f"{head}: no directional consideration applies; {TIES}."
+        text = f"{head}: no directional consideration applies{ties}."
     else:
         pro = [f"{f.factor} ({f.rule_id})" for f in o.order_factors if f.effect > 0]
         con = [f"{f.factor} ({f.rule_id})" for f in o.order_factors if f.effect < 0]
+        again = [
+            f"{f.factor} ({f.rule_id}: {not_counted[f.rule_id]})" for f in o.order_factors if f.effect == 0
+        ]
         parts = []
         if pro:
             parts.append("for: " + ", ".join(pro))
         if con:
             parts.append("against: " + ", ".join(con))
-        text = f"{head}; score {o.order_score:+d} ({'; '.join(parts)}); {TIES}."
+        if again:
+            parts.append(f"shown but not counted again ({COUNTING}): " + ", ".join(again))
+        text = f"{head}; score {o.order_score:+d} ({'; '.join(parts)}){ties}."
     if info.undirected:
         text += (
             " Recorded for this patient, but no rule gives it a direction for this option: "
             + "; ".join(info.undirected)
-            + ". The seed discussion lists it among the factors weighed without saying how it bears "
-            "on this option, so it is left to the discussion."
+            + ". The Lieu 2026 discussion names these among the factors weighed without saying how they "
+            "bear on this option, so they are left to the discussion."
         )
     return text
