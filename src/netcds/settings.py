@@ -100,6 +100,8 @@ class Settings(BaseModel):
     hooks_as_of_today: bool = True
     fhir_fetch: bool = False
     fhir_fetch_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    # all FHIR requests of one hook call together (prefetch keys and their pages); over it: 412
+    fhir_fetch_budget_s: float = Field(default=10.0, gt=0, le=300)
     # REST
     api_require_token: bool = False
 
@@ -223,6 +225,7 @@ _TOML_KEYS: dict[str, str] = {
     "hooks.as_of_today": "hooks_as_of_today",
     "hooks.fhir_fetch": "fhir_fetch",
     "hooks.fhir_fetch_timeout_s": "fhir_fetch_timeout_s",
+    "hooks.fhir_fetch_budget_s": "fhir_fetch_budget_s",
 }
 # environment variable -> (Settings field, kind)
 _ENV_KEYS: dict[str, tuple[str, str]] = {
@@ -251,6 +254,7 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
     "NETCDS_HOOKS_AS_OF_TODAY": ("hooks_as_of_today", "bool"),
     "NETCDS_FHIR_FETCH": ("fhir_fetch", "bool"),
     "NETCDS_FHIR_FETCH_TIMEOUT_S": ("fhir_fetch_timeout_s", "float"),
+    "NETCDS_FHIR_FETCH_BUDGET_S": ("fhir_fetch_budget_s", "float"),
 }
 _FIELD_NAME = {field: key for key, field in _TOML_KEYS.items()}
 _FIELD_ENV = {field: env for env, (field, _) in _ENV_KEYS.items()}

@@ -254,10 +254,14 @@ def draft_daily(rid: str, display: str, mg: float | None, text: str | None = Non
     return out
 
 
-def draft_cabozantinib(mg: float = 60) -> dict[str, Any]:
-    return draft_daily(
-        "draft-cabo", "cabozantinib 60 MG Oral Tablet [Cabometyx]", mg, f"{mg:g} mg by mouth once daily"
-    )
+# the product of the cabozantinib drafts: a dose form without a strength, so a dose change can be offered as
+# an update of the order (a product stating a strength, e.g. "cabozantinib 60 MG Oral Tablet", cannot take
+# another dose: tests/api/test_dose_update.py)
+CABOZANTINIB_PRODUCT = "cabozantinib Oral Tablet [Cabometyx]"
+
+
+def draft_cabozantinib(mg: float = 60, display: str = CABOZANTINIB_PRODUCT) -> dict[str, Any]:
+    return draft_daily("draft-cabo", display, mg, f"{mg:g} mg by mouth once daily")
 
 
 def hook_request(

@@ -13,7 +13,14 @@ from fastapi.testclient import TestClient
 from netcds.api.app import create_app
 from netcds.settings import Settings
 from netcds.store import Store
-from tests.api.conftest import CLARITHROMYCIN, Keys, auth, draft_cabozantinib, hook_request, prefetch
+from tests.api.conftest import (
+    CLARITHROMYCIN,
+    Keys,
+    auth,
+    draft_cabozantinib,
+    hook_request,
+    prefetch,
+)
 
 PV = "/cds-services/netcds-patient-view"
 OS = "/cds-services/netcds-order-sign"
@@ -138,3 +145,25 @@ def test_cards_are_recorded_without_stored_evaluations(tmp_path: Any, keys: Keys
         cards = hook(client, keys, PV, hook_request("patient-view", prefetch_data=prefetch()))
         assert _store(client).count_evaluations() == 0
         assert send(client, keys, PV, overridden(cards[0]["uuid"])).json() == {"stored": 1}
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2025-13-45T99:99:00Z",  # no such month, day, hour or minute
+        "2025-02-30T10:15:00Z",  # no such day
+        "2025-03-02T24:00:00Z",
+        "2025-03-02T10:60:00+01:00",
+        "2025-03-02T10:15:00+24:00",  # no such offset
+    ],
+)
+def test_an_impossible_outcome_timestamp_is_422(client: TestClient, keys: Keys, stamp: str) -> None:
+    issued = "5d9f4c3e-1b2a-5c6d-8e7f-0a1b2c3d4e5f"
+    _store(client).record_issued_cards("netcds-order-sign", [(issued, [])])
+    refused(
+        send(client, keys, OS, {**overridden(issued), "outcomeTimestamp": stamp}),
+        "feedback[0].outcomeTimestamp",
+    )
+    nothing_stored(client)
+    for fine in ("2024-02-29T23:59:59.123456789-05:00", "2025-03-02T10:15Z"):
+        assert send(client, keys, OS, {**overridden(issued), "outcomeTimestamp": fine}).status_code == 200

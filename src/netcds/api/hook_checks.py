@@ -1,5 +1,6 @@
 """Checks of a CDS Hooks request that refuse it as a whole: the prefetched record and the draft orders
-must be about the context patient; a refusal is a 422 problem naming the one field at fault."""
+must be about the context patient, and a draft order netcds reads must be valid FHIR R4; a refusal is a
+422 problem naming the one field at fault."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from netcds.api.orders import DraftMedication
 from netcds.api.problems import ApiProblem
 from netcds.errors import InputError
 from netcds.fhir.read import patient_id as patient_id_of
+from netcds.fhir.read import validate_resource
 from netcds.io import first_non_finite
 
 # what a non-finite number can look like in a body: NaN / Infinity (not JSON, but Python's parser takes
@@ -67,6 +69,23 @@ def check_draft_subjects(patient_id: Any, orders: Mapping[str, Any]) -> None:
             raise invalid_hook(where, message)
 
 
+def check_draft(d: DraftMedication) -> None:
+    """A draft MedicationRequest netcds reads (an order of a tabled agent, or one whose drug it cannot read)
+    must be valid FHIR R4, as every prefetched resource must (fhir.resources R4B models, netcds.fhir.read:
+    unknown elements, wrong types, a missing required element, two values of a choice such as dose[x]),
+    and so must a Medication of the Bundle it references. Otherwise: 422 naming the place, e.g.
+    ``context.draftOrders.entry[0].resource.dosageInstruction[0].doseAndRate``. Valid R4 that netcds
+    does not read (a dose in tablets, a dose range) is not refused. A resource seen before is not validated
+    again (netcds.fhir.read.VALIDATED); the order hooks call this only before they build a draft's cards,
+    not when the cards come from the cache (so a cached answer costs nothing more)."""
+    try:
+        validate_resource(d.resource, d.loc or "context.draftOrders.entry")
+        if d.drug.medication is not None:
+            validate_resource(d.drug.medication.resource, d.drug.medication.loc)
+    except InputError as exc:
+        raise invalid_hook(exc.field, exc.message) from None
+
+
 def invalid_hook(field: str, message: str, detail: str | None = None) -> ApiProblem:
     """A 422 problem naming the one hook-request field at fault."""
     detail = detail or f"{field}: {message}"
@@ -90,3 +109,16 @@ def order_targets(
         )
     chosen = set(selections)
     return [d for d in tabled if d.reference in chosen]
+
+
+def unread_orders(
+    hook: str, context: Mapping[str, Any], drafts: list[DraftMedication]
+) -> list[DraftMedication]:
+    """The drafts whose drug netcds could not read (each gets a "not checked" card); for order-select, only
+    the selected ones (:func:`order_targets` has checked ``context.selections``)."""
+    unread = [d for d in drafts if d.unread]
+    if hook != "order-select" or not unread:
+        return unread
+    selections = context.get("selections")
+    chosen = set(selections) if isinstance(selections, list) else set()
+    return [d for d in unread if d.reference in chosen]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -108,6 +109,22 @@ class HookRequest(BaseModel):
 
 
 ISO_INSTANT = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"
+_PAST_MICROSECONDS = re.compile(r"(\.\d{6})\d+")
+
+
+def _instant(value: str) -> str:
+    """An ISO 8601 date-time with its offset (the pattern) that names a real moment: a calendar date, a time
+    of day (hours 00-23, minutes and seconds 00-59) and an offset within ±23:59; "2025-13-45T99:99:00Z"
+    has the form but is no time at all."""
+    stamp = value[:-1] + "+00:00" if value.endswith("Z") else value
+    stamp = _PAST_MICROSECONDS.sub(r"\1", stamp)  # datetime reads 6 digits of a second; more do not matter
+    try:
+        datetime.fromisoformat(stamp)
+    except ValueError:
+        raise ValueError(
+            "must be a real date and time with a time zone, e.g. 2025-03-02T10:15:00Z (an ISO 8601 date-time)"
+        ) from None
+    return value
 
 
 class Coding(BaseModel):
@@ -159,6 +176,11 @@ class FeedbackItem(BaseModel):
     @classmethod
     def _card_uuid(cls, value: str) -> str:
         return _uuid_of_ours(value, "card")
+
+    @field_validator("outcomeTimestamp")
+    @classmethod
+    def _real_instant(cls, value: str) -> str:
+        return _instant(value)
 
     @model_validator(mode="after")
     def _accepted_has_suggestions(self) -> FeedbackItem:

@@ -28,11 +28,13 @@ from netcds.api.eval_cache import OBJECT_FACTOR, MappedPatient, knowledge_key
 from netcds.api.examples import FEEDBACK_EXAMPLE, ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
 from netcds.api.hook_checks import (
     check_context_patient,
+    check_draft,
     check_draft_subjects,
     check_finite,
     check_patient_id,
     invalid_hook,
     order_targets,
+    unread_orders,
 )
 from netcds.api.hook_models import (
     SERVICES,
@@ -66,6 +68,7 @@ from netcds.fhir.cards import (
     AgentScreenView,
     guideline_url,
     order_cards,
+    unread_order_card,
     unscreened_card,
     with_explanation,
 )
@@ -262,6 +265,7 @@ def _patient(call: _Call) -> MappedPatient:
             call.raw,
             fetch_enabled=ctx.settings.fhir_fetch,
             timeout_s=ctx.settings.fhir_fetch_timeout_s,
+            budget_s=ctx.settings.fhir_fetch_budget_s,
             transport=ctx.fhir_transport,
         )
         # a live hook reads the record as of today (UTC), so ages and "within 3 weeks" checks can be
@@ -348,10 +352,14 @@ def _order_check(call: _Call) -> Response:
     check_draft_subjects(req.context.get("patientId"), orders)
     drafts = draft_medications(orders, optional.rxnorm_codes())
     targets = order_targets(req.hook, req.context, drafts)
+    unread = unread_orders(req.hook, req.context, drafts)
     action = f"hooks.{req.hook}"
-    if not targets:  # nothing tabled is being ordered: nothing to say, no patient data needed
-        call.audit(action, {"service": service_id, "agents": []})
-        return _cards([])
+    not_checked = _unread_cards(call, unread)
+    if not targets:  # nothing tabled is being ordered: no patient data needed
+        cards = not_checked
+        record_issued(call.later, ctx.store, service_id, cards)
+        call.audit(action, {"service": service_id, "agents": [], **_unread_detail(unread, cards)})
+        return _cards(cards)
     try:
         mapped = _patient(call)
     except InputError as exc:
@@ -359,11 +367,17 @@ def _order_check(call: _Call) -> Response:
             raise input_problem(exc) from None
         seed = f"{service_id}|{req.context.get('patientId')}"
         reason = "no neuroendocrine tumor diagnosis could be read from the record"
-        cards = [unscreened_card(d.agent or "", reason, ctx.base_url, seed) for d in targets]
+        unscreened = [unscreened_card(d.agent or "", reason, ctx.base_url, seed) for d in targets]
+        cards = unscreened + not_checked
         record_issued(call.later, ctx.store, service_id, cards)
         call.audit(
             action,
-            {"service": service_id, "agents": [d.agent for d in targets], "result": "unscreened"},
+            {
+                "service": service_id,
+                "agents": [d.agent for d in targets],
+                "result": "unscreened",
+                **_unread_detail(unread, cards),
+            },
         )
         return _cards(cards)
     patient, digest = mapped.patient, mapped.digest
@@ -376,27 +390,31 @@ def _order_check(call: _Call) -> Response:
     failed: list[str] = []  # error ids of the parts of this check that failed inside netcds
     for d in targets:
         # an ordered agent's cards follow from the record (as recorded, for the guideline card; with the
-        # drafts as concomitant medicines, for the screen), the draft order, the agent data and the
-        # guideline version (the key)
+        # drafts as concomitant medicines, for the screen), the draft order (and a Medication of the
+        # Bundle it references), the agent data and the guideline version (the key)
+        order = d.resource if d.drug.medication is None else [d.resource, d.drug.medication.resource]
         key = (
             "ordercards",
             service_id,
             digest,
             mapped.digest,
             d.agent or "",
-            sha256_hex(canonical_json(d.resource)),
+            sha256_hex(canonical_json(order)),
             __version__,
             *knowledge_key(kb),
             ctx.base_url,
         )
         built = ctx.eval_cache.get(key)
         if not isinstance(built, list):
+            # only a valid draft's cards are built (and so cached): a cached answer's draft was checked
+            check_draft(d)
             built, faults = _agent_cards(call, d, patient, digest, mapped)
             if faults:  # not kept: the next call tries again
                 failed += faults
             else:
                 ctx.eval_cache.put_json(key, built)
         cards += built
+    cards += not_checked
     record_issued(call.later, ctx.store, service_id, cards)
     call.audit(
         action,
@@ -406,9 +424,27 @@ def _order_check(call: _Call) -> Response:
             "agents": [d.agent for d in targets],
             "cards": [c["uuid"] for c in cards],
             **({"failed": failed} if failed else {}),
+            **({"unread_orders": len(unread)} if unread else {}),
         },
     )
     return _cards(cards)
+
+
+def _unread_cards(call: _Call, unread: list[DraftMedication]) -> list[dict[str, Any]]:
+    """An info card for each draft MedicationRequest whose drug netcds could not read (each checked as FHIR
+    R4 first: an invalid one is refused with a 422, not reported as unread)."""
+    out = []
+    for d in unread:
+        check_draft(d)
+        where = d.reference or d.loc.removesuffix(".resource")
+        seed = f"{call.service_id}|{call.req.context.get('patientId')}|unread|{where}"
+        out.append(unread_order_card(where, d.unread or "", seed))
+    return out
+
+
+def _unread_detail(unread: list[DraftMedication], cards: list[dict[str, Any]]) -> dict[str, Any]:
+    """What an audit entry adds for drafts whose drug could not be read (nothing when there are none)."""
+    return {"cards": [c["uuid"] for c in cards], "unread_orders": len(unread)} if unread else {}
 
 
 def _agent_cards(
@@ -450,7 +486,7 @@ def _agent_cards(
             else "no safety data is encoded for it"
         )
         return with_guideline_card([unscreened_card(agent, why, ctx.base_url, seed)], listed), faults
-    cards = order_cards(found, d.resource, base_url=ctx.base_url, seed=seed)
+    cards = order_cards(found, d.resource, base_url=ctx.base_url, seed=seed, drug=d.drug)
     return with_guideline_card(cards, listed), faults
 
 

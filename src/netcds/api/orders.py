@@ -2,23 +2,28 @@
 
 A MedicationRequest names its drug by an RxNorm coding (whose ``display`` carries
 the ingredient, e.g. "cabozantinib 20 MG Oral Tablet [Cabometyx]") and/or by
-text. The ingredient or brand name is matched as a whole word; codes listed by
-the safety module's agent data (``rxnorm``) are matched exactly when present.
-An order that names no tabled agent is kept as a concomitant medicine name so the
-screen of the tabled agent sees it (e.g. clarithromycin ordered together with
-cabozantinib).
+text, in its ``medicationCodeableConcept`` or in the Medication its
+``medicationReference`` names (contained, or an entry of the draftOrders Bundle;
+else the reference's ``display``: netcds.fhir.medication). The ingredient or
+brand name is matched as a whole word; codes listed by the safety module's agent
+data (``rxnorm``) are matched exactly when present. An order that names no tabled
+agent is kept as a concomitant medicine name so the screen of the tabled agent
+sees it (e.g. clarithromycin ordered together with cabozantinib). An order whose
+drug cannot be read at all is marked ``unread`` (with the reason): the order
+hooks answer with a card saying it was not checked.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from netcds.fhir.medication import BundleMedication, OrderedDrug, bundle_medications, ordered_drug
 from netcds.patient import AGENT_IDS
 
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+DRAFTS = "context.draftOrders."  # where the draft orders are in a hook request
 
 # generic and brand names (US labels) -> agent id; brands from the products' labels
 _NAMES: dict[str, str] = {
@@ -67,42 +72,21 @@ assert set(_NAMES.values()) <= set(AGENT_IDS)
 
 @dataclass(frozen=True)
 class DraftMedication:
-    """One draft MedicationRequest: its FHIR id, the tabled agent it names (if any), its drug text."""
+    """One draft MedicationRequest: its FHIR id, the tabled agent it names (if any), its drug name, the drug
+    as the order states it (:class:`netcds.fhir.medication.OrderedDrug`: words, codes, stated strengths, a
+    referenced Medication of the Bundle) and where it is in the request (``loc``)."""
 
     resource_id: str | None
     agent: str | None
     name: str
     resource: Mapping[str, Any]
+    drug: OrderedDrug = field(default_factory=OrderedDrug)
+    loc: str = ""
+    unread: str | None = None  # why netcds could not tell which drug it orders (None: it could)
 
     @property
     def reference(self) -> str | None:
         return f"MedicationRequest/{self.resource_id}" if self.resource_id else None
-
-
-def _texts(resource: Mapping[str, Any]) -> list[str]:
-    out: list[str] = []
-    concept = resource.get("medicationCodeableConcept")
-    if not isinstance(concept, Mapping):  # R5 style: medication.concept
-        med = resource.get("medication")
-        concept = med.get("concept") if isinstance(med, Mapping) else None
-    if isinstance(concept, Mapping):
-        if isinstance(concept.get("text"), str):
-            out.append(concept["text"])
-        for c in concept.get("coding") or []:
-            if isinstance(c, Mapping) and isinstance(c.get("display"), str):
-                out.append(c["display"])
-    return out
-
-
-def _codes(resource: Mapping[str, Any]) -> list[str]:
-    concept = resource.get("medicationCodeableConcept")
-    if not isinstance(concept, Mapping):
-        return []
-    return [
-        str(c.get("code"))
-        for c in concept.get("coding") or []
-        if isinstance(c, Mapping) and c.get("system") == RXNORM and c.get("code")
-    ]
 
 
 def agent_from_text(text: str) -> str | None:
@@ -120,37 +104,54 @@ def generic_name(text: str) -> str:
     return " ".join(low.split()) or text.lower().strip()
 
 
-def identify(resource: Mapping[str, Any], rxnorm_codes: Mapping[str, str] | None = None) -> DraftMedication:
-    """Which tabled agent (if any) a draft MedicationRequest orders, and its drug name."""
+def identify(
+    resource: Mapping[str, Any],
+    rxnorm_codes: Mapping[str, str] | None = None,
+    medications: Mapping[str, BundleMedication] | None = None,
+    loc: str = "",
+) -> DraftMedication:
+    """Which tabled agent (if any) a draft MedicationRequest orders, and its drug name (``medications``: the
+    Medication entries of its Bundle, which a ``medicationReference`` may name)."""
     rid = resource.get("id")
-    agent = None
-    for code in _codes(resource):
-        if rxnorm_codes and code in rxnorm_codes:
-            agent = rxnorm_codes[code]
-            break
-    texts = _texts(resource)
+    drug = ordered_drug(resource, medications)
+    agent = next((rxnorm_codes[c] for c in drug.codes if rxnorm_codes and c in rxnorm_codes), None)
     if agent is None:
-        for t in texts:
-            agent = agent_from_text(t)
-            if agent:
-                break
-    name = agent or (generic_name(texts[0]) if texts else "")
+        agent = next((a for a in map(agent_from_text, drug.texts) if a), None)
+    name = agent or (generic_name(drug.texts[0]) if drug.texts else "")
+    unread = drug.unread
+    if unread is None and not name:
+        unread = (
+            f"it names its drug only by RxNorm code ({', '.join(drug.codes)}), which netcds does not know"
+        )
     return DraftMedication(
-        resource_id=str(rid) if rid is not None else None, agent=agent, name=name, resource=resource
+        resource_id=str(rid) if isinstance(rid, str | int) and not isinstance(rid, bool) else None,
+        agent=agent,
+        name=name,
+        resource=resource,
+        drug=drug,
+        loc=loc,
+        unread=unread,
     )
 
 
 def draft_medications(
     draft_orders: Any, rxnorm_codes: Mapping[str, str] | None = None
 ) -> list[DraftMedication]:
-    """Every MedicationRequest in a draftOrders Bundle, identified; other resource types are skipped."""
+    """Every MedicationRequest in a draftOrders Bundle, identified; other resource types are skipped
+    (a Medication entry is read where a MedicationRequest references it)."""
     if not isinstance(draft_orders, Mapping):
         return []
+    entries = draft_orders.get("entry")
+    if not isinstance(entries, list):
+        return []
+    medications: dict[str, BundleMedication] | None = None
     out = []
-    for entry in draft_orders.get("entry") or []:
+    for i, entry in enumerate(entries):
         res = entry.get("resource") if isinstance(entry, Mapping) else None
         if isinstance(res, Mapping) and res.get("resourceType") == "MedicationRequest":
-            out.append(identify(res, rxnorm_codes))
+            if medications is None and "medicationReference" in res:  # most orders name the drug inline
+                medications = bundle_medications(draft_orders, DRAFTS)
+            out.append(identify(res, rxnorm_codes, medications, f"{DRAFTS}entry[{i}].resource"))
     return out
 
 

@@ -4,15 +4,21 @@ Per CDS Hooks 2.0, a key the client did not satisfy is absent; ``null`` means "n
 data"; an OperationOutcome in place of a resource means the client's fetch
 failed. The service fetches a missing key itself only when fetching is enabled in
 the settings and the request carries ``fhirServer`` and ``fhirAuthorization``;
-otherwise it answers 412 Precondition Failed naming the missing keys.
+otherwise it answers 412 Precondition Failed naming the missing keys. A fetched
+search result is read whole or not at all: a ``next`` link to another origin than
+fhirServer's (the bearer token goes to fhirServer only), more than MAX_PAGES pages,
+or a page that is no Bundle answers 412 naming the key, as does running out of the
+time one call's fetches share (``hooks.fhir_fetch_budget_s``) for the keys not
+fetched yet.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
@@ -21,7 +27,8 @@ from netcds.errors import InputError
 from netcds.io import parse_json
 
 _TOKEN = re.compile(r"\{\{\s*context\.([A-Za-z0-9_]+)\s*\}\}")
-MAX_PAGES = 10
+MAX_PAGES = 10  # pages of one search result followed; a longer result is not cut silently: 412
+DEFAULT_BUDGET_S = 10.0  # the fetches of one hook call together (settings: hooks.fhir_fetch_budget_s)
 
 
 class PrefetchMissing(ApiProblem):
@@ -61,32 +68,124 @@ def _fetch_allowed(server: str) -> bool:
     )
 
 
-def _get(client: httpx.Client, url: str, headers: dict[str, str]) -> Any:
-    r = client.get(url, headers=headers)
-    if r.status_code == 404:
+class FetchStopped(Exception):  # noqa: N818 (the reason a fetch was given up, for its 412)
+    """Why a prefetch key's fetch was given up (the search result is not read as complete)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class BudgetExceeded(Exception):  # noqa: N818
+    """The time this service allows the FHIR requests of one hook call is used up."""
+
+
+class Budget:
+    """The time left for the FHIR requests of one hook call (``seconds`` in all, each request at most
+    ``per_request``), on the monotonic clock."""
+
+    def __init__(self, seconds: float, per_request: float) -> None:
+        self.seconds = seconds
+        self.per_request = per_request
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def timeout(self) -> float:
+        """The timeout of the next request: the per-request timeout, or less when less time is left."""
+        left = self.left()
+        if left <= 0:
+            raise BudgetExceeded
+        return min(self.per_request, left)
+
+    def check(self) -> None:
+        if self.left() <= 0:
+            raise BudgetExceeded
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None] | None:
+    """(scheme, host, port) of a URL, the port made explicit; None when the URL has no readable origin."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
         return None
-    r.raise_for_status()
-    return parse_json(r.content)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
 
 
-def fetch_one(client: httpx.Client, server: str, query: str, token: str) -> Any:
-    """GET one prefetch query from the FHIR server, following searchset ``next`` links (bounded)."""
+def _get(client: httpx.Client, url: str, headers: dict[str, str], budget: Budget) -> Any:
+    """GET ``url``, read within the budget (checked between the chunks of the body, so a server that
+    trickles its answer cannot hold the call beyond it)."""
+    try:
+        with client.stream("GET", url, headers=headers, timeout=budget.timeout()) as r:
+            if r.status_code == 404:
+                return None
+            r.raise_for_status()
+            chunks = []
+            for chunk in r.iter_bytes():
+                budget.check()
+                chunks.append(chunk)
+    except httpx.TimeoutException:
+        if budget.left() <= 0:  # the request's timeout was the time left: the budget ran out
+            raise BudgetExceeded from None
+        raise
+    return parse_json(b"".join(chunks))
+
+
+def _next_link(page: Mapping[str, Any]) -> str | None:
+    links = page.get("link")
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, Mapping) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            return str(link["url"])
+    return None
+
+
+def fetch_one(client: httpx.Client, server: str, query: str, token: str, budget: Budget) -> Any:
+    """GET one prefetch query from the FHIR server, following searchset ``next`` links (at most MAX_PAGES
+    pages, all on the fhirServer's origin). The FHIR token goes only to fhirServer's origin (scheme, host
+    and port): a ``next`` link elsewhere is not followed. A result that is not read whole (a ``next`` link
+    to another origin, more than MAX_PAGES pages, a page that is no Bundle) raises FetchStopped: cards read
+    from part of a record could say something the whole record contradicts."""
     headers = {"Accept": "application/fhir+json", "Authorization": f"Bearer {token}"}
-    first = _get(client, f"{server.rstrip('/')}/{query.lstrip('/')}", headers)
+    url = f"{server.rstrip('/')}/{query.lstrip('/')}"
+    first = _get(client, url, headers, budget)
     if not isinstance(first, dict) or first.get("resourceType") != "Bundle":
         return first
-    entries = list(first.get("entry") or [])
-    page = first
-    for _ in range(MAX_PAGES - 1):
-        nxt = next(
-            (link.get("url") for link in page.get("link") or [] if link.get("relation") == "next"), None
-        )
+    home = _origin(server)
+    entries = first.get("entry") if first.get("entry") is not None else []
+    if not isinstance(entries, list):
+        return first  # not a list of entries: the mapping refuses it, naming the field
+    entries = list(entries)
+    page: Mapping[str, Any] = first
+    for n in range(MAX_PAGES):
+        nxt = _next_link(page)
         if not nxt:
             break
-        page = _get(client, nxt, headers)
-        if not isinstance(page, dict):
-            break
-        entries += page.get("entry") or []
+        if n == MAX_PAGES - 1:
+            raise FetchStopped(
+                f"its search result has more than {MAX_PAGES} pages, more than this service follows; "
+                "send it in the prefetch"
+            )
+        url = urljoin(url, nxt)
+        there = _origin(url)
+        if there is None or there != home:
+            where = f"{there[0]}://{there[1]}:{there[2]}" if there else "an unreadable URL"
+            raise FetchStopped(
+                f"its search result continues at another origin than fhirServer's ({where}): netcds sends "
+                "the FHIR token only to fhirServer and did not follow it"
+            )
+        got = _get(client, url, headers, budget)
+        more = got.get("entry", []) if isinstance(got, dict) and got.get("resourceType") == "Bundle" else None
+        if not isinstance(more, list):
+            raise FetchStopped(
+                f"page {n + 2} of its search result is not a FHIR Bundle with a list of entries"
+            )
+        entries += more
+        page = got
     out = {k: v for k, v in first.items() if k != "link"}
     out["entry"] = entries
     if not entries:
@@ -100,9 +199,11 @@ def resolve(
     *,
     fetch_enabled: bool,
     timeout_s: float,
+    budget_s: float = DEFAULT_BUDGET_S,
     transport: httpx.BaseTransport | None = None,
 ) -> dict[str, Any]:
-    """Every template key with its data: sent by the client, or fetched, else PrefetchMissing (412)."""
+    """Every template key with its data: sent by the client, or fetched, else PrefetchMissing (412). The
+    fetches of one call share ``budget_s`` seconds (each request at most ``timeout_s``)."""
     given = request.get("prefetch") or {}
     context = request.get("context") or {}
     out: dict[str, Any] = {}
@@ -123,13 +224,22 @@ def resolve(
         raise PrefetchMissing(missing, "the request gives no fhirServer with fhirAuthorization")
     if not _fetch_allowed(server):
         raise PrefetchMissing(missing, "the fhirServer is not https")
+    budget = Budget(budget_s, timeout_s)
     with httpx.Client(timeout=timeout_s, transport=transport, follow_redirects=False) as client:
-        for key in missing:
+        for n, key in enumerate(missing):
             query = render_template(templates[key], context)
             if query is None:
                 raise PrefetchMissing([key], "the hook context lacks a value its template needs")
             try:
-                out[key] = fetch_one(client, server, query, token)
+                out[key] = fetch_one(client, server, query, token, budget)
+            except BudgetExceeded:
+                why = (
+                    f"fetching from the FHIR server took longer than the {budget_s:g} s this service allows "
+                    "for one hook call (hooks.fhir_fetch_budget_s)"
+                )
+                raise PrefetchMissing(missing[n:], why) from None
+            except FetchStopped as exc:
+                raise PrefetchMissing([key], exc.reason) from None
             except (httpx.HTTPError, ValueError) as exc:
                 raise PrefetchMissing([key], f"fetching it failed ({type(exc).__name__})") from None
             except InputError as exc:  # the server's JSON: broken, not UTF-8, a key twice

@@ -3,9 +3,10 @@
 A card's ``uuid`` is a UUIDv5 of its content and the input hash, so the same input
 gives the same cards (no clock, no randomness); links are left out of the hash
 because they carry stored ids. Text from the patient record or the EHR (medication
-names, free-text conditions, order texts) reaches card summaries and details, so
-every card is cleaned of control and bidirectional-formatting characters when it is
-finalized (:func:`clean_text`).
+names, free-text conditions, order texts) reaches card summaries and details: where
+it is put into a card's Markdown it is escaped (:func:`md_text`), and every card is
+cleaned of control and bidirectional-formatting characters when it is finalized
+(:func:`clean_text`).
 """
 
 from __future__ import annotations
@@ -165,9 +166,9 @@ def indicator_for(severity: str) -> str:
 
 
 def summary_text(text: str) -> str:
-    """One line, under 140 characters."""
+    """One line, under 140 characters (a cut does not end in a lone escaping backslash: :func:`md_text`)."""
     one = " ".join(text.split())
-    return one if len(one) <= MAX_SUMMARY else one[: MAX_SUMMARY - 1].rstrip() + "…"
+    return one if len(one) <= MAX_SUMMARY else one[: MAX_SUMMARY - 1].rstrip().rstrip("\\") + "…"
 
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidirectional formatting characters (marks,
@@ -178,6 +179,25 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202
 def clean_text(text: str) -> str:
     """``text`` without control or bidirectional-formatting characters (tab and newline are kept)."""
     return _UNSAFE.sub("", text)
+
+
+# what Markdown (GFM) or the HTML it may carry reads as markup: raw HTML and autolinks (< >), character
+# references (&), link and image syntax ([ ]: no link or image without them), emphasis, strikethrough and
+# code (* _ ~ `), and the backslash that escapes the others
+_MARKUP = re.compile(r"([\\`*_~<>&\[\]])")
+_ACTIVE = re.compile(r"([\\<>&\[\]])")  # what can make a link, an image or HTML (not mere emphasis)
+
+
+def md_text(text: str, *, emphasis: bool = True) -> str:
+    """Text from the patient record or the EHR (a medication name, a free-text condition, an order's words,
+    a reference) as literal text in a card's Markdown: each character Markdown or HTML would read as markup
+    is backslash-escaped (CommonMark), so ``<a href=...>``, ``<img onerror=...>`` or ``[x](url)`` show as
+    typed instead of becoming a link, an image or HTML. netcds's own markup around it (bold labels, its
+    links) is not passed through here. ``emphasis`` False (a card's one-line summary, plain text in CDS
+    Hooks): only what could make a link, an image or HTML is escaped, so "UGT1A1*28" keeps its look where
+    a client shows the summary as it is."""
+    pattern = _MARKUP if emphasis else _ACTIVE
+    return pattern.sub(r"\\\1", text) if pattern.search(text) else text
 
 
 def _cleaned(card: dict[str, Any]) -> dict[str, Any]:

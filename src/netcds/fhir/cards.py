@@ -34,6 +34,7 @@ from netcds.fhir.card_base import (
     field_labels,
     finalize,
     indicator_for,
+    md_text,
     summary_text,
     summary_with_fields,
 )
@@ -51,12 +52,13 @@ from netcds.fhir.dose_cards import (
     with_dose,
 )
 from netcds.fhir.dose_cards import dose_lines as _dose_lines
+from netcds.fhir.medication import OrderedDrug
 
 __all__ = [
     "EXPLANATION", "INDICATORS", "MAX_SUMMARY", "NAMESPACE", "OVERRIDE_REASONS", "OVERRIDE_SYSTEM",
     "TOPIC_SYSTEM", "UCUM", "AgentScreenView", "DoseAdvice", "SafetyFinding", "cite", "clean_text",
     "dose_card", "dose_suggestion", "draft_dose_mg", "field_label", "field_labels", "finalize",
-    "guideline_url", "indicator_for", "missing_data_card", "options_card", "order_cards",
+    "guideline_url", "indicator_for", "md_text", "missing_data_card", "options_card", "order_cards",
     "over_label_card", "patient_view_cards", "readable_finding", "safety_card", "ssa_plan_lines",
     "summary_text", "unscreened_card", "with_dose", "with_explanation",
 ]  # fmt: skip
@@ -232,14 +234,15 @@ def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None
 
 def safety_card(f: SafetyFinding, base_url: str, agent_label: str, *, overrides: bool) -> dict[str, Any]:
     label, url = cite(f.source)
-    lines = [f"**{agent_label}:** {f.finding}"]
+    finding = md_text(f.finding)  # may quote record text (a medication's name as recorded)
+    lines = [f"**{agent_label}:** {finding}"]
     if f.action:  # the source's advice in words (agent data: descriptive, never an order)
         lines.append(f"**What the source says:** {f.action}")
     if f.fields:
         lines.append("**Based on (this patient's record):** " + field_labels(f.fields))
     lines.append(f"**Source:** {label}")
     card: dict[str, Any] = {
-        "summary": summary_text(f"{agent_label}: {f.finding}"),
+        "summary": summary_text(f"{agent_label}: {md_text(f.finding, emphasis=False)}"),
         "indicator": indicator_for(f.severity),
         "detail": "\n\n".join(lines),
         "source": _source(label, url, "drug-safety", "Drug safety"),
@@ -315,7 +318,7 @@ def _info_card(screen: AgentScreenView, items: list[SafetyFinding], base_url: st
     ):
         if group:
             lines.append(f"**{title}:**")
-            lines += [f"- {readable_finding(f)} ({cite(f.source)[0]})" for f in group]
+            lines += [f"- {md_text(readable_finding(f))} ({cite(f.source)[0]})" for f in group]
             lines.append("")
     bits = [
         f"{len(unassessed)} check(s) not assessed for missing data" if unassessed else "",
@@ -337,7 +340,12 @@ def _info_card(screen: AgentScreenView, items: list[SafetyFinding], base_url: st
 
 
 def order_cards(
-    screen: AgentScreenView, draft: Mapping[str, Any] | None, *, base_url: str, seed: str
+    screen: AgentScreenView,
+    draft: Mapping[str, Any] | None,
+    *,
+    base_url: str,
+    seed: str,
+    drug: OrderedDrug | None = None,
 ) -> list[dict[str, Any]]:
     """Cards for order-select / order-sign of one tabled agent: one card per critical or warning finding
     (the one that caused a dose adjustment carries it: a mg amount with the ``update`` suggestion, or, when
@@ -346,13 +354,16 @@ def order_cards(
     several rules together leave the dose without a mg amount (rules the label does not combine: said in
     words, without a suggestion), a warning when no adjustment applies and the draft's dose is above the
     monograph's dose for this patient (netcds.fhir.dose_cards), and one info card gathering monitoring and
-    not-assessed checks."""
+    not-assessed checks. ``drug``: the ordered drug as the hook read it (a Medication the order references
+    may be elsewhere in its Bundle); read from ``draft`` when not given. A dose change is offered as an
+    ``update`` only to a draft that can take one (netcds.fhir.dose_cards.no_update_reason); otherwise the
+    card says why not."""
     label = _agent_label(screen.agent)
     order = {"critical": 0, "warning": 1, "info": 2}
     findings = sorted(screen.safety, key=lambda f: order[indicator_for(f.severity)])
     serious = [f for f in findings if indicator_for(f.severity) != "info"]
     minor = [f for f in findings if indicator_for(f.severity) == "info"]
-    suggestion = dose_suggestion(screen, draft)
+    suggestion = dose_suggestion(screen, draft, drug)
     d = screen.dose
     causes = d.rule_ids() if d else set()
     # the finding card of the rule behind the dose carries it: any mg amount, and a dose without one (avoid,
@@ -369,7 +380,7 @@ def order_cards(
         seen.add(f.finding)
         card = safety_card(f, base_url, label, overrides=True)
         if carried and f.id in causes and not dose_shown:
-            card["detail"] += "\n\n" + "\n\n".join(_dose_lines(screen, draft))
+            card["detail"] += "\n\n" + "\n\n".join(_dose_lines(screen, draft, drug))
             if suggestion:
                 card["suggestions"] = [suggestion]
                 card["selectionBehavior"] = "at-most-one"
@@ -377,7 +388,7 @@ def order_cards(
         cards.append(card)
     if not dose_shown:
         # an adjusted dose's card, else a warning for a draft above the dose the label gives this patient
-        dose = dose_card(screen, draft, base_url) or over_label_card(screen, draft, base_url)
+        dose = dose_card(screen, draft, base_url, drug) or over_label_card(screen, draft, base_url, drug)
         if dose:
             cards.insert(0, dose)
     if minor:
@@ -395,6 +406,28 @@ def unscreened_card(agent: str, reason: str, base_url: str, seed: str) -> dict[s
             "detail": f"No safety or dose findings are shown for {agent_name(agent)} because {reason}. "
             "This is not an all-clear.",
             "source": _source("netcds", f"{base_url}/api/v1/agents/{agent}", "drug-safety", "Drug safety"),
+        },
+        seed,
+    )
+
+
+def unread_order_card(order: str, reason: str, seed: str) -> dict[str, Any]:
+    """An info card saying a draft MedicationRequest was not checked because netcds could not read which drug
+    it orders (and why), instead of passing it over in silence. ``order`` and ``reason`` quote the request
+    (a reference): escaped as record text."""
+    where = md_text(order)
+    return finalize(
+        {
+            "summary": summary_text(
+                f"Draft order {md_text(order, emphasis=False)} not checked: netcds could not read which "
+                "drug it orders"
+            ),
+            "indicator": "info",
+            "detail": f"netcds could not read which drug the draft order {where} orders: {md_text(reason)}. "
+            "It was not checked against netcds's agent data (safety findings and dose of the NET agents), "
+            "and the other orders were not screened against it as a concomitant medicine. "
+            "This is not an all-clear.",
+            "source": _source("netcds order check", None, "drug-safety", "Drug safety"),
         },
         seed,
     )

@@ -20,11 +20,19 @@ Three checks, all from the agent's monograph only (no dose is made up here):
   could make it worse). When no rule applies but the monograph gives no single dose for this patient
   yet (data missing), a draft above its highest labelled amount is warned about, without a suggestion.
   Agents whose monograph gives no flat mg dose (mg/m2, mg/kg, AUC, ranges) get no over-label check.
+
+An ``update`` suggestion is offered only to a draft that can take one (:func:`no_update_reason`): it has an
+id (the client replaces the order the resource names), its one dose is a mg ``doseQuantity`` (not tablets,
+a range or several instructions), and its product states no other strength than the new dose (a "60 MG
+Oral Tablet" order set to 40 mg would contradict itself). Otherwise the card gives the dose in words and
+says why no update is offered. The update replaces every dose[x] of that dose (a choice element) and
+leaves out the instruction's free text, which states the old dose; it never writes into the sig.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,8 +51,10 @@ from netcds.fhir.card_base import (
     card_source,
     cite,
     field_labels,
+    md_text,
     summary_text,
 )
+from netcds.fhir.medication import OrderedDrug, ordered_drug, stated_strengths
 from netcds.field_labels import applied_rule_words, pending_rule_words
 
 EPS = 1e-9
@@ -57,13 +67,20 @@ _ALTERNATIVE = re.compile(r"(\d+(?:\.\d+)?) ?mg every (\d+(?:\.\d+)?) (day|week)
 
 
 def _draft_dose(resource: Mapping[str, Any]) -> tuple[float, Mapping[str, Any]] | None:
-    """The first dose stated as a UCUM/mg quantity, and the dosage instruction stating it."""
-    for di in resource.get("dosageInstruction") or []:
-        for dr in (di or {}).get("doseAndRate") or []:
-            q = (dr or {}).get("doseQuantity") or {}
-            unit = str(q.get("code") or q.get("unit") or "").lower()
-            if isinstance(q.get("value"), int | float) and unit == "mg":
-                return float(q["value"]), di
+    """The first dose stated as a UCUM/mg quantity, and the dosage instruction stating it. Reads any JSON:
+    an element of an unexpected type is no dose (the hooks validate a draft before its cards are built)."""
+    instructions = resource.get("dosageInstruction")
+    for di in instructions if isinstance(instructions, list) else []:
+        rates = di.get("doseAndRate") if isinstance(di, Mapping) else None
+        for dr in rates if isinstance(rates, list) else []:
+            q = dr.get("doseQuantity") if isinstance(dr, Mapping) else None
+            if not isinstance(q, Mapping):
+                continue
+            unit, value = q.get("code") or q.get("unit"), q.get("value")
+            mg = isinstance(unit, str) and unit.lower() == "mg"
+            if mg and isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+                assert isinstance(di, Mapping)
+                return float(value), di
     return None
 
 
@@ -73,19 +90,82 @@ def draft_dose_mg(resource: Mapping[str, Any]) -> float | None:
     return found[0] if found else None
 
 
+def _only_mg_dose(resource: Mapping[str, Any]) -> float | None:
+    """The draft's dose when it is the order's one dose and a mg ``doseQuantity`` (one dosage instruction with
+    one ``doseAndRate``): the only dose an ``update`` can set without changing what the order means."""
+    instructions = resource.get("dosageInstruction")
+    if (
+        not isinstance(instructions, list)
+        or len(instructions) != 1
+        or not isinstance(instructions[0], Mapping)
+    ):
+        return None
+    rates = instructions[0].get("doseAndRate")
+    if not isinstance(rates, list) or len(rates) != 1 or not isinstance(rates[0], Mapping):
+        return None
+    if any(k.startswith("dose") and k != "doseQuantity" for k in rates[0]):  # dose[x] is a choice
+        return None
+    return draft_dose_mg(resource)
+
+
+def _product_words(drug: OrderedDrug) -> str:
+    """The ordered product as the order names it, for a card line (EHR text: escaped, bounded)."""
+    text = next((t for t in drug.texts if stated_strengths([t])), drug.texts[0] if drug.texts else "")
+    one = " ".join(text.split())
+    return md_text(one if len(one) <= 80 else one[:79].rstrip() + "…")
+
+
+def no_update_reason(draft: Mapping[str, Any], mg: float, drug: OrderedDrug | None = None) -> str | None:
+    """Why a draft order cannot be offered as an ``update`` to ``mg`` mg; None when it can. An update needs
+    the draft's id (the client replaces the order it names), one mg dose to set (not tablets, a range or
+    several instructions: setting mg there would change what the order means), and a product that states
+    no other strength than the new dose (a 60 mg tablet ordered at 40 mg would be an order that
+    contradicts itself)."""
+    rid = draft.get("id")
+    if not isinstance(rid, str) or not rid:
+        return "the draft order has no id, so an update could not name the order it replaces"
+    if _only_mg_dose(draft) is None:
+        return (
+            "the draft does not state its dose as one amount in mg (it is in other units, a range, or in "
+            "several instructions), so setting a mg dose on it could change what the order means"
+        )
+    product = drug if drug is not None else ordered_drug(draft)
+    other = [x for x in product.strengths_mg if abs(x - float(mg)) > EPS]
+    if other:
+        stated = f"{dose_value(other[0])} mg ({_product_words(product)})"
+        return (
+            f"the ordered product states a strength of {stated}, which a {dose_value(mg)} mg dose does not "
+            "match: the product and the dose would change together"
+        )
+    return None
+
+
+def no_update_line(reason: str) -> str:
+    return f"**No order update offered:** {reason}. Any change to the order is the prescriber's."
+
+
 def with_dose(resource: Mapping[str, Any], mg: float) -> dict[str, Any]:
-    """A copy of the draft MedicationRequest with its (first) dose set to ``mg`` mg, timing kept."""
+    """A copy of the draft MedicationRequest with its (first) dose set to ``mg`` mg as a UCUM doseQuantity,
+    timing kept. Every dose[x] of that dose is replaced (a choice element holds one), and the instruction's
+    free text (``text``, ``patientInstruction``) is left out: it states the old dose, and a sig is the
+    prescriber's to write."""
     out = copy.deepcopy(dict(resource))
     value = dose_value(mg)
     quantity = {"value": value, "unit": "mg", "system": UCUM, "code": "mg"}
-    instructions = out.get("dosageInstruction") or [{}]
-    first = dict(instructions[0] or {})
-    rates = first.get("doseAndRate") or [{}]
-    rate0 = dict(rates[0] or {})
+    instructions = out.get("dosageInstruction")
+    instructions = instructions if isinstance(instructions, list) and instructions else [{}]
+    first = dict(instructions[0]) if isinstance(instructions[0], Mapping) else {}
+    rates = first.get("doseAndRate")
+    rates = rates if isinstance(rates, list) and rates else [{}]
+    rate0 = {
+        k: v
+        for k, v in (rates[0] if isinstance(rates[0], Mapping) else {}).items()
+        if not k.startswith("dose")
+    }
     rate0["doseQuantity"] = quantity
     first["doseAndRate"] = [rate0, *rates[1:]]
-    if "text" in first:
-        first["text"] = f"{value} mg (adjusted; was: {first['text']})"
+    for words in ("text", "patientInstruction"):
+        first.pop(words, None)
     out["dosageInstruction"] = [first, *instructions[1:]]
     return out
 
@@ -104,35 +184,64 @@ def dose_value(mg: float) -> int | float:
 
 
 def update_suggestion(agent: str, draft: Mapping[str, Any], mg: float) -> dict[str, Any]:
-    """An ``update`` suggestion replacing the draft order by the same order at ``mg`` mg (timing kept)."""
+    """An ``update`` suggestion replacing the draft order by the same order at ``mg`` mg (timing kept); only
+    for a draft :func:`no_update_reason` finds nothing against."""
     value = dose_value(mg)
     name = agent_name(agent)
+    resource = with_dose(draft, float(mg))
+    instructions = draft.get("dosageInstruction")
+    first = instructions[0] if isinstance(instructions, list) and instructions else None
+    dropped = isinstance(first, Mapping) and ("text" in first or "patientInstruction" in first)
     return {
         "label": f"Change {name} dose to {value} mg",
         "actions": [
             {
                 "type": "update",
-                "description": f"Set the draft {name} order's dose to {value} mg",
-                "resource": with_dose(draft, float(mg)),
+                "description": f"Set the draft {name} order's dose to {value} mg (timing kept"
+                + (
+                    "; its free-text dosage instructions are left out, to be written for the new dose)"
+                    if dropped
+                    else ")"
+                ),
+                "resource": resource,
             }
         ],
     }
 
 
-def dose_suggestion(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """An ``update`` suggestion setting the draft order to the adjusted dose; None when none applies."""
-    d = screen.dose
+def dose_update(
+    agent: str, draft: Mapping[str, Any], mg: float, drug: OrderedDrug | None = None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The ``update`` suggestion setting the draft to ``mg`` mg, or why none is offered."""
+    why = no_update_reason(draft, mg, drug)
+    return (None, why) if why else (update_suggestion(agent, draft, mg), None)
+
+
+def _differs(draft: Mapping[str, Any] | None, d: DoseAdvice | None) -> bool:
+    """Whether there is a draft MedicationRequest whose dose is not already the adjusted mg dose."""
     if (
         d is None
         or d.adjusted_mg is None
         or draft is None
         or draft.get("resourceType") != "MedicationRequest"
     ):
-        return None
+        return False
     current = draft_dose_mg(draft)
-    if current is not None and abs(current - float(d.adjusted_mg)) < EPS:
+    return current is None or abs(current - float(d.adjusted_mg)) >= EPS
+
+
+def dose_suggestion(
+    screen: AgentScreenView, draft: Mapping[str, Any] | None, drug: OrderedDrug | None = None
+) -> dict[str, Any] | None:
+    """An ``update`` suggestion setting the draft order to the adjusted dose; None when none applies or the
+    draft cannot take one (:func:`no_update_reason`)."""
+    d = screen.dose
+    if not _differs(draft, d):
         return None
-    return update_suggestion(screen.agent, draft, d.adjusted_mg)
+    assert d is not None
+    assert d.adjusted_mg is not None
+    assert draft is not None
+    return dose_update(screen.agent, draft, d.adjusted_mg, drug)[0]
 
 
 def adjustment_applies(d: DoseAdvice | None) -> bool:
@@ -212,9 +321,12 @@ def dose_words(adjusted: str | None) -> str:
     return text
 
 
-def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list[str]:
+def dose_lines(
+    screen: AgentScreenView, draft: Mapping[str, Any] | None, drug: OrderedDrug | None = None
+) -> list[str]:
     """The dose part of an adjustment's card: the label-based dose for this patient, why, the draft's dose
-    against it; when the rules give no mg amount, the words, the rules' sources and no suggestion."""
+    against it; when the rules give no mg amount, the words, the rules' sources and no suggestion; when the
+    draft cannot take an ``update`` to the adjusted dose, why (:func:`no_update_reason`)."""
     d = screen.dose
     assert d is not None
     assert adjustment_applies(d) or dose_open(d)
@@ -258,6 +370,11 @@ def dose_lines(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> list
             "**No dose change suggested:** the label-based dose for this patient is no single mg amount, "
             "so netcds has no dose to offer."
         )
+    elif _differs(draft, d):
+        assert draft is not None
+        why = no_update_reason(draft, d.adjusted_mg, drug)
+        if why:
+            lines.append(no_update_line(why))
     lines.append(f"**Dose source:** {src_label}")
     return lines
 
@@ -290,7 +407,7 @@ def _card(
 
 
 def dose_card(
-    screen: AgentScreenView, draft: Mapping[str, Any] | None, base_url: str
+    screen: AgentScreenView, draft: Mapping[str, Any] | None, base_url: str, drug: OrderedDrug | None = None
 ) -> dict[str, Any] | None:
     """A stand-alone dose card, for an adjustment no safety finding card carries, for every adjustment
     that gives no mg amount (its summary says the dose in words: avoid, not determined, a percentage), and
@@ -302,25 +419,26 @@ def dose_card(
     label = agent_label(screen.agent)
     source = adjustment_source(screen)
     if d.adjusted_mg is None:  # avoid, not determined (or not until recorded), no mg amount: words only
-        lines = dose_lines(screen, draft)
+        lines = dose_lines(screen, draft, drug)
         summary = f"{label} dose: {dose_words(d.adjusted)}"
         card = _card(screen, source, summary, "warning", lines, None, base_url)
         card["overrideReasons"] = [dict(r) for r in OVERRIDE_REASONS]
         return card
     value = dose_value(d.adjusted_mg)
-    suggestion = dose_suggestion(screen, draft)
+    current = draft_dose_mg(draft) if draft is not None else None
+    matches = current is not None and abs(current - float(d.adjusted_mg)) < EPS
     card = _card(
         screen,
         source,
-        f"{label}: the label-based dose for this patient is {value} mg (adjusted)"
-        if suggestion or draft is None
-        else f"{label}: draft dose {value} mg matches the label-based adjustment",
-        "warning" if suggestion or draft is None else "info",
-        dose_lines(screen, draft),
-        suggestion,
+        f"{label}: draft dose {value} mg matches the label-based adjustment"
+        if matches
+        else f"{label}: the label-based dose for this patient is {value} mg (adjusted)",
+        "info" if matches else "warning",
+        dose_lines(screen, draft, drug),
+        dose_suggestion(screen, draft, drug),
         base_url,
     )
-    if suggestion:
+    if not matches:
         card["overrideReasons"] = [dict(r) for r in OVERRIDE_REASONS]
     return card
 
@@ -429,7 +547,7 @@ def over_label(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> Over
 
 
 def over_label_card(
-    screen: AgentScreenView, draft: Mapping[str, Any] | None, base_url: str
+    screen: AgentScreenView, draft: Mapping[str, Any] | None, base_url: str, drug: OrderedDrug | None = None
 ) -> dict[str, Any] | None:
     """A warning for a draft dose above the monograph's dose for this patient; None when there is none, or
     when an adjustment applies, with or without a mg amount (its card already gives the draft dose
@@ -459,15 +577,17 @@ def over_label_card(
         lines.append(f"**Label dose:** {d.standard}")
     if d.pending:
         lines.append("**Dose not final, data missing:** " + pending_text(d))
+    suggestion: dict[str, Any] | None = None
     if found.suggest_mg is None:
         lines.append(
             f"**No dose change suggested:** {found.why_no_suggestion}, so netcds has no single labelled "
             "dose to offer."
         )
+    else:
+        suggestion, why = dose_update(screen.agent, draft, found.suggest_mg, drug)
+        if why:
+            lines.append(no_update_line(why))
     lines.append(f"**Dose source:** {src_label}")
-    suggestion = (
-        update_suggestion(screen.agent, draft, found.suggest_mg) if found.suggest_mg is not None else None
-    )
     card = _card(screen, d.source, summary, "warning", lines, suggestion, base_url)
     card["overrideReasons"] = [dict(r) for r in OVERRIDE_REASONS]
     return card

@@ -34,6 +34,7 @@ from netcds.fhir.card_base import (
     card_source,
     field_labels,
     finalize,
+    md_text,
     summary_text,
 )
 from netcds.fhir.cards import TABLE_SHORT, TIER_LABEL, guideline_label, guideline_url, ssa_plan_lines
@@ -133,8 +134,9 @@ def status_text(o: OptionFacts, *, short: bool = False, bare: bool = False) -> s
         return f"needs data ({field_labels(o.missing)})" if o.missing and not bare else "needs data"
     if bare:
         return "not eligible"
-    why = _failing(o)
-    return f"not eligible (not met: {_head(why) if short else why})"
+    why = _failing(o)  # the engine's words, which may quote a safety finding, and so record text
+    # (escaped as a summary's words are: this status is read in summaries too)
+    return f"not eligible (not met: {md_text(_head(why) if short else why, emphasis=False)})"
 
 
 def _option_lines(o: OptionFacts) -> list[str]:
@@ -142,7 +144,7 @@ def _option_lines(o: OptionFacts) -> list[str]:
     if o.footnotes:
         head += f" (footnotes {', '.join(o.footnotes)})"
     lines = [head]
-    lines += [f"  - {r}" for r in o.reasons]
+    lines += [f"  - {md_text(r)}" for r in o.reasons]
     if o.guideline_dose:  # the table that applies states the dose (its own citation: this card's source)
         lines.append(f"  - dose stated in this table: {o.guideline_dose}")
     if o.category_missing:
