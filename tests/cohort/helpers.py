@@ -22,6 +22,7 @@ COMPARED = (
     "verdict",
     "verdict_entry_id",
     "failing_condition",
+    "missing_fields",
     "chosen_tier",
     "chosen_category",
     "scope_exclusions",
@@ -213,4 +214,64 @@ def engine_derived(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     for i, rec in enumerate(records, start=1):
         f = build_facts(Patient.model_validate({k: v for k, v in rec.items() if k != "decision"}))
         out[i] = {fact: f.get(fact) for fact in DERIVED_WORDS}
+    return out
+
+
+def history_records(n: int, seed: int) -> list[dict[str, Any]]:
+    """``n`` decision points (GI, pancreatic and lung NETs whose setting is settled) with 1-3 random SSA,
+    everolimus or chemotherapy lines, each with its progression, stop reason, end, dose and interval
+    recorded or not, and the disease status recorded or not: what a ``needs_data`` verdict waits for is
+    then often a treatment line's field (``treatments[1].progressed``, ``treatments[0].dose_mg``)."""
+    import random
+
+    from pydantic import ValidationError
+
+    from tests.conftest import gi, lung, pancreas
+
+    rng = random.Random(seed)
+    agents = [
+        "octreotide_lar",
+        "lanreotide",
+        "ssa",
+        "ssa_above_label",
+        "everolimus",
+        "capecitabine_temozolomide",
+    ]
+    regimens = [
+        "lu177_dotatate",
+        "ssa_above_label",
+        "octreotide_lar",
+        "lanreotide",
+        "everolimus",
+        "observation",
+    ]
+    out: list[dict[str, Any]] = []
+    while len(out) < n:
+        lines = []
+        for k in range(rng.randint(1, 3)):
+            line: dict[str, Any] = {"agent": rng.choice(agents), "start": f"{2018 + 2 * k}-01-01"}
+            if rng.random() < 0.6:
+                line["end"] = f"{2018 + 2 * k}-12-01"
+            for key, values in (
+                ("progressed", [True, False]),
+                ("stop_reason", ["progression", "completed"]),
+                ("dose_mg", [20.0, 30.0, 60.0, 120.0, 180.0]),
+                ("interval_days", [14.0, 28.0, 56.0]),
+            ):
+                if rng.random() < 0.5:
+                    line[key] = rng.choice(values)
+            if line.get("stop_reason") and "end" not in line:
+                line["end"] = f"{2018 + 2 * k}-12-01"
+            lines.append(line)
+        status = rng.choice(["progressive", "stable", None])
+        base = rng.choice([gi, pancreas, lung])(treatments=lines)
+        base["disease"] = {k: v for k, v in base["disease"].items() if k != "status"}
+        if status:
+            base["disease"]["status"] = status
+        rec = {**base, "decision": {"date": "2024-06-01", "regimen": rng.choice(regimens)}}
+        try:
+            Patient.model_validate({k: v for k, v in rec.items() if k != "decision"})
+        except ValidationError:
+            continue
+        out.append(rec)
     return out

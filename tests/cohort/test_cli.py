@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -169,3 +170,80 @@ def test_a_gz_name_writes_gzip_that_audits_like_the_plain_file(tmp_path: Path) -
         summary = json.loads((tmp_path / f.name.replace(".", "_") / "summary.json").read_text())
         outs.append({k: v for k, v in summary.items() if not (isinstance(v, str) and f.name in v)})
     assert outs[0] == outs[1] and outs[0]["rows_in"] == 30
+
+
+def test_summary_csv_holds_the_run_and_the_concordance_share_and_counts_duplicates(tmp_path: Path) -> None:
+    """summary.csv carries what summary.json does for a reader of the CSV alone: the run (guideline release,
+    rows in = results + rejects), the concordance share with its numerator and denominator; an unknown
+    (no decision date) is an empty cell, not 'None'. Decision points repeating a patient id, decision date
+    and regimen are each audited and counted, and the summary and the closing lines say how many."""
+    from netcds.cohort.synth import synth_records
+
+    records = list(synth_records(40, seed=3))
+    records[5] = {**records[5], "decision": {"regimen": records[5]["decision"]["regimen"]}}  # no date
+    lines = [json.dumps(r) for r in records]
+    lines += [lines[1], lines[1], lines[2], lines[5]]  # 1 twice more, 2 once more; 5 has no date: not counted
+    lines.append(json.dumps({**records[3], "decision": {**records[3]["decision"], "regimen": "other"}}))
+    lines.append('{"tumor": {"primary_site": "ileum"}, "decision": {"regimen": "aspirin"}}')  # a reject
+    cohort = tmp_path / "c.ndjson"
+    cohort.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "audit"
+    res = runner.invoke(app, ["cohort", "audit", str(cohort), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "46 rows in = 45 results + 1 rejects" in res.stdout
+    assert "3 duplicate decision points" in res.stdout and "5 rows in 2 groups" in res.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["duplicates"] == {
+        "key": ["patient_id", "decision_date", "decision_regimen"],
+        "groups": 2,
+        "rows": 5,
+        "repeats": 3,
+    }
+    assert sum(summary["verdict_counts"].values()) == 45  # duplicates are counted, not dropped
+    with (out / "summary.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    meta = {r["group"]: r["n"] for r in rows if r["section"] == "meta"}
+    assert meta["guideline_release"] == summary["guideline"]["release"] == "5.2024-r5"
+    assert (meta["rows_in"], meta["results"], meta["rejects"]) == ("46", "45", "1")
+    assert (meta["duplicate_groups"], meta["duplicate_rows"], meta["duplicate_repeats"]) == ("2", "5", "3")
+    conc = {(r["group"], r["verdict"]): r["n"] for r in rows if r["section"] == "concordance"}
+    c = summary["concordance"]
+    assert conc[("share", "")] == str(c["share"])
+    assert conc[("numerator", "concordant")] == str(c["numerator"])
+    assert conc[("denominator", "concordant + listed_not_eligible + not_listed")] == str(c["denominator"])
+    assert {v: int(conc[("not_counted", v)]) for v in c["not_counted"]} == c["not_counted"]
+    years = [r["group"] for r in rows if r["section"] == "by_year"]
+    assert "" in years and "None" not in years
+    assert "None" not in (out / "summary.csv").read_text()
+
+
+def test_report_shows_the_concordance_share_by_setting_year_and_site(tmp_path: Path) -> None:
+    """Beside the whole cohort's share, the report gives each setting's, year's and site's (numerator /
+    denominator / share, counted like the whole share); the by-year plot of verdict shares is labelled so
+    that it is not read as the concordance share, and the tier/category plot has a value axis label."""
+    from netcds.cohort.report import CONCORDANCE_DENOMINATOR
+
+    cohort = tmp_path / "c.ndjson"
+    assert runner.invoke(app, ["synth", "--n", "300", "--seed", "3", "--out", str(cohort)]).exit_code == 0
+    out = tmp_path / "audit"
+    assert runner.invoke(app, ["cohort", "audit", str(cohort), "--out", str(out)]).exit_code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    html = (out / "report.html").read_text()
+    for section, key, label in (("by_year", "year", "year"), ("by_site", "primary_site", "primary site")):
+        assert f"<th>{label}</th><th>concordant (numerator)</th><th>settled (denominator)</th>" in html
+        groups: dict[str, list[int]] = {}
+        for r in summary[section]:
+            g = groups.setdefault(str(r[key] or "no date"), [0, 0])
+            g[0] += r["n"] if r["verdict"] == "concordant" else 0
+            g[1] += r["n"] if r["verdict"] in CONCORDANCE_DENOMINATOR else 0
+        for group, (num, den) in groups.items():
+            share = f"{num / den:.1%}" if den else "-"
+            assert f"<td>{group}</td><td>{num}</td><td>{den}</td><td>{share}</td>" in html, group
+    assert "<th>setting (table / column)</th><th>concordant (numerator)</th>" in html
+    assert "<td>gi_wd_g12</td>" in html
+    assert (
+        "<!-- Share of each verdict among the year's decision points (not the concordance share) -->" in html
+    )
+    assert "<!-- share of the year's decision points -->" in html
+    chosen = html[html.index("<h2>Tier and category") : html.index("<h2>Top discordance reasons</h2>")]
+    assert chosen.count("<!-- decision points -->") == 2

@@ -117,6 +117,27 @@ def test_a_directory_of_mixed_or_unknown_part_files_is_refused(tmp_path: Path, e
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_a_csv_header_naming_a_column_twice_is_refused(tmp_path: Path, engine: str) -> None:
+    """Which of two cells under one column name holds the value is unknown (like a JSON key given twice):
+    the file, or a directory of such part files, is refused naming the column, never read last-one-wins."""
+    if engine == "spark":
+        pytest.importorskip("pyspark")  # refused before Spark starts, like DuckDB
+    text = "id,tumor.primary_site,tumor.grade,decision.regimen,tumor.grade\np1,ileum,G1,everolimus,G3\n"
+    single = tmp_path / "dup.csv"
+    single.write_text(text, encoding="utf-8")
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    (parts / "a.csv").write_text(text, encoding="utf-8")
+    (parts / "b.csv").write_text(text, encoding="utf-8")
+    for cohort, name in ((single, "dup.csv"), (parts, "a.csv")):
+        out = tmp_path / f"o-{cohort.name}"
+        res = runner.invoke(app, ["cohort", "audit", str(cohort), "--engine", engine, "--out", str(out)])
+        line = one_error_line(res)
+        assert name in line and "names the column 'tumor.grade' twice (columns 3 and 5)" in line
+        assert not out.exists()
+
+
 def test_told_how_to_read_a_mixed_directory_every_line_is_a_row(tmp_path: Path) -> None:
     mixed, csvdir = _mixed(tmp_path)
     for cohort, bad in ((csvdir, "x.csv"), (mixed, "b.csv")):

@@ -14,6 +14,7 @@ from netcds.cohort.synth import synth_records, write_cohort
 from netcds.cohort.verdict import reference_result
 from netcds.knowledge.load import load_knowledge
 from netcds.knowledge.schema import Knowledge
+from tests.conftest import gi
 
 from .helpers import reference
 
@@ -89,6 +90,43 @@ def test_diff_reference_result_differs_only_in_options(kb: Knowledge) -> None:
     assert a["verdict"] == b["verdict"]
 
 
+def test_diff_names_a_change_of_the_failing_condition(kb: Knowledge, tmp_path: Path) -> None:
+    """A copied knowledge root whose PRRT entry tests its two conditions in the other order: no setting,
+    option or verdict moves, but where both conditions fail the reason given first does. Exactly those
+    decision points are listed, each with ``failing_condition A -> B``."""
+    import shutil
+
+    import yaml
+
+    root = tmp_path / "k"
+    shutil.copytree(
+        Path(__file__).parent.parent.parent / "knowledge" / "nccn-net" / kb.release, root / "nccn-net" / "x"
+    )
+    path = root / "nccn-net" / "x" / "tables" / "gi.yaml"
+    data = yaml.safe_load(path.read_text())
+    entry = next(e for e in data["columns"][0]["entries"] if e["id"] == "gi.lu177_dotatate")
+    entry["when"]["all"].reverse()
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    swapped = load_knowledge("x", root=root)
+    records = list(synth_records(2000, seed=5, off_guideline=0.3))
+    records += [
+        {**gi(tumor={"sstr_status": "negative"}, treatments=[]), "decision": {"regimen": "lu177_dotatate"}}
+    ]
+    cohort = tmp_path / "c.ndjson"
+    write_cohort(iter(records), cohort)
+    result = diff_versions(cohort, kb, swapped)
+    before, after = reference(records, kb), reference(records, swapped)
+    moved = {i for i in before if before[i]["failing_condition"] != after[i]["failing_condition"]}
+    assert moved and {c.row_id for c in result.changed} == moved
+    for c in result.changed:
+        a, b = before[c.row_id]["failing_condition"], after[c.row_id]["failing_condition"]
+        assert c.changes == [f"failing_condition {a} -> {b}"]
+        assert c.verdict_from == c.verdict_to == "listed_not_eligible"
+    assert "failing_condition SSTR-positive disease -> progression on octreotide LAR or lanreotide" in (
+        result.changed[-1].changes
+    )
+
+
 def test_release_r2_changes_no_decision_point(tmp_path: Path) -> None:
     """5.2024-r2 corrects wording and provenance only: no setting, status, tier, category or verdict moves."""
     path = tmp_path / "cohort.ndjson"
@@ -107,6 +145,9 @@ def _ssa_status_moves(result: Any, allowed: set[tuple[str, str]]) -> set[tuple[s
     for change in result.changed:
         assert change.setting_from == change.setting_to
         for text in change.changes:
+            if text.startswith("failing_condition "):  # with a status move, a listed_not_eligible's reason
+                assert "listed_not_eligible" in (change.verdict_from, change.verdict_to), text
+                continue
             entry, _, move = text.partition(": status ")
             before, _, after = move.partition(" -> ")
             assert entry in SSA_ENTRIES and (before, after) in allowed, text

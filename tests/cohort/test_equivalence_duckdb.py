@@ -21,6 +21,7 @@ from .helpers import (
     derived_values,
     engine_derived,
     generated_records,
+    history_records,
     mismatches,
     reference,
     thoracic_grading_records,
@@ -68,6 +69,17 @@ def test_duckdb_matches_engine_on_synthetic_cohort(kb: Knowledge, tmp_path: Path
     records = list(synth_records(3000, seed=5, off_guideline=0.25, missing=0.15))
     problems = mismatches(audit_duckdb(records, kb, tmp_path), reference(records, kb), records)
     assert not problems, "\n".join(problems[:5])
+
+
+def test_duckdb_matches_engine_on_treatment_histories(kb: Knowledge, tmp_path: Path) -> None:
+    """Random SSA, everolimus and chemotherapy lines with their fields recorded or not: the verdicts and what
+    a needs_data verdict waits for (a line's progression, an SSA line's dose and interval) equal the engine's."""
+    records = history_records(1500, seed=1)
+    want = reference(records, kb)
+    problems = mismatches(audit_duckdb(records, kb, tmp_path), want, records)
+    assert not problems, "\n".join(problems[:5])
+    named = {f.partition("]")[2] for r in want.values() for f in r["missing_fields"] or []}
+    assert named >= {".progressed", ".dose_mg", ".interval_days"}
 
 
 def test_duckdb_grades_lung_and_thymus_without_ki67_like_the_engine(kb: Knowledge, tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from .helpers import (
     derived_values,
     engine_derived,
     generated_records,
+    history_records,
     mismatches,
     reference,
     thoracic_grading_records,
@@ -74,6 +75,19 @@ def test_spark_matches_engine_on_generated_patients(engine: SparkEngine, kb: Kno
     assert not problems, "\n".join(problems[:5])
 
 
+def test_spark_matches_engine_on_treatment_histories(engine: SparkEngine, kb: Knowledge) -> None:
+    """What a needs_data verdict waits for, down to a treatment line's field, as in the engine (and DuckDB)."""
+    from .test_verdicts import MISSING_CASES
+
+    records = history_records(800, seed=2) + [c[1] for c in MISSING_CASES]
+    want = reference(records, kb)
+    problems = mismatches(audit_spark(engine, records, kb), want, records)
+    assert not problems, "\n".join(problems[:5])
+    assert [
+        want[len(records) - len(MISSING_CASES) + i + 1]["missing_fields"] for i in range(len(MISSING_CASES))
+    ] == [c[2] for c in MISSING_CASES]
+
+
 def test_spark_grades_lung_and_thymus_without_ki67_like_the_engine(
     engine: SparkEngine, kb: Knowledge
 ) -> None:
@@ -86,6 +100,20 @@ def test_spark_grades_lung_and_thymus_without_ki67_like_the_engine(
         engine.close()
     problems = mismatches(audit_spark(engine, records, kb), reference(records, kb), records)
     assert not problems, "\n".join(problems[:5])
+
+
+def test_spark_undetermined_setting_gives_no_negative(engine: SparkEngine, kb: Knowledge) -> None:
+    """Under an undetermined setting a verdict that holds only if the setting applies is needs_data, on
+    Spark as in the engine (tests/cohort/test_verdicts.py has the cases, checked there on DuckDB)."""
+    from .test_verdicts import UNDETERMINED_CASES, undetermined_expected, verdict_fields
+
+    records = [c[1] for c in UNDETERMINED_CASES]
+    got = audit_spark(engine, records, kb)
+    assert not mismatches(got, reference(records, kb), records)
+    by_row = {int(r["row_id"]): r for r in got}
+    assert [verdict_fields(by_row[i + 1]) for i in range(len(records))] == [
+        undetermined_expected(i) for i in range(len(records))
+    ]
 
 
 def test_spark_validates_on_executors_and_loses_no_row(
@@ -134,6 +162,7 @@ def test_spark_audit_reads_columnar_files_like_duckdb(
         "by_regimen",
         "out_of_scope",
         "concordance",
+        "duplicates",
     ):
         assert spark_run.summary[key] == duck_run.summary[key], key
     assert engine.spark.sparkContext._jsc is not None  # the shared session was not stopped
@@ -158,6 +187,31 @@ def test_spark_rejects_name_the_part_file_and_line_like_duckdb(
     assert [w[:2] for w in want] == [(f"part-1.{ext}", 5), (f"part-2.{ext}", blank + 7)]
     if ext == "csv":
         got, want = [g[:2] + g[3:] for g in got], [w[:2] + w[3:] for w in want]
+    assert got == want
+
+
+def test_spark_rejects_csv_rows_with_more_or_fewer_cells_like_duckdb(
+    engine: SparkEngine, tmp_path: Path
+) -> None:
+    """Spark's CSV reader would drop a row's extra cells and make missing ones null; the row is the same
+    reject as on DuckDB (row, file, line, field, message and the cells as read)."""
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "id,tumor.primary_site,disease.extent,decision.regimen\n"
+        "p1,ileum,distant_metastatic,everolimus\n"
+        "p2,ileum\n"
+        'p3,"ileum",distant_metastatic,everolimus,"x\ny"\n'
+        "p4,ileum,,everolimus\n",
+        encoding="utf-8",
+    )
+    valid, lines = engine.load_cohort(str(path), "csv")
+    engine.close()
+    want = [r for _, r in iter_rows(path) if r is not None]
+    got = sorted((json.loads(r) for r in lines), key=lambda r: r["row"])
+    assert valid == 2 and [r["message"] for r in want] == [
+        "2 fewer cell(s) than the header",
+        "1 more cell(s) than the header",
+    ]
     assert got == want
 
 

@@ -150,6 +150,32 @@ def test_ragged_csv_rows_and_non_utf8_lines_are_rejected_not_fatal(kb: Knowledge
     assert (run.rows_in, run.results, run.rejects) == (3, 2, 1)
 
 
+def test_a_csv_row_with_fewer_cells_than_the_header_is_a_reject(kb: Knowledge, tmp_path: Path) -> None:
+    """A short row's missing cells are not unknowns anyone recorded (which value is which is unknown): the
+    row is a reject naming how many cells are missing, like a row with more cells; a blank line is no row."""
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "id,tumor.primary_site,disease.extent,decision.regimen\n"
+        "p1,ileum,distant_metastatic,everolimus\n"
+        "p2,ileum\n"
+        "\n"
+        "p3,ileum,,everolimus\n"
+        "p4,ileum,distant_metastatic,everolimus,x,y\n",
+        encoding="utf-8",
+    )
+    rows = list(iter_rows(path))
+    assert [r is not None for r, _ in rows] == [True, False, True, False]
+    short, long = rows[1][1], rows[3][1]
+    assert short is not None and long is not None
+    assert (short["row"], short["file"], short["line"], short["field"]) == (2, "c.csv", 2, "<row>")
+    assert short["message"] == "2 fewer cell(s) than the header"
+    assert short["raw"] == {"id": "p2", "tumor.primary_site": "ileum"}
+    assert (long["row"], long["message"]) == (4, "2 more cell(s) than the header")
+    assert long["raw"]["<extra cells>"] == ["x", "y"]
+    run = run_audit(str(path), tmp_path / "out", kb, "duckdb")
+    assert (run.rows_in, run.results, run.rejects) == (4, 2, 2)
+
+
 @pytest.mark.parametrize("decision", ["null", "absent"])
 def test_missing_decision_names_only_the_required_regimen(decision: str) -> None:
     from netcds.cohort.read import validate_record

@@ -256,6 +256,16 @@ SCOPE_CASES: list[tuple[str, dict[str, Any], str, str | None, str]] = [
         "not_listed",
     ),
     (
+        "observation, no evidence of disease after a resectable localized G2 tumor: judged, as the doc says",
+        _case(
+            gi(disease={"status": "no_evidence_of_disease", "extent": "localized", "resectable": True}),
+            "observation",
+        ),
+        "no_systemic_indicated",
+        None,
+        "no_systemic_indicated",
+    ),
+    (
         "SSA for a resectable localized G2 tumor with disease present: resectable_g12 is marked",
         _case(gi(disease={"status": "stable", "extent": "localized", "resectable": True}), "ssa"),
         "out_of_scope",
@@ -347,6 +357,225 @@ def test_no_table_applies_out_of_scope_or_not(
             assert got["setting_status"] == "not_applicable", release
             assert (got["verdict"], got["scope_exclusions"]) == want, release
             assert (got["verdict_entry_id"], got["failing_condition"], got["options"]) == (None, None, [])
+
+
+# The setting undetermined (one candidate setting; a fact its row or column reads is unknown): a verdict
+# that holds only if that setting applies is needs_data, never a negative (cohort/verdict.py rule 5). The
+# first three are one decision point with the extent unrecorded, then localized and resectable (no table
+# applies: out_of_scope), then distant (the GI table applies: listed_not_eligible).
+CECUM_G2 = {
+    "id": "cecum-g2",
+    "tumor": {"primary_site": "cecum", "differentiation": "well", "grade": "G2", "ki67_percent": 6.9,
+              "sstr_status": "positive", "functional": False, "hormonal_symptoms": False},
+    "disease": {"tumor_burden": "clinically_significant", "status": "stable"},
+    "treatments": [{"agent": "lanreotide", "dose_mg": 120.0, "interval_days": 28.0, "start": "2019-07-30",
+                    "end": "2020-12-22", "progressed": False, "stop_reason": "completed"}],
+    "decision": {"date": "2022-02-22", "regimen": "ssa_above_label"},
+}  # fmt: skip
+NO_EXTENT = {"extent": ...}
+UNDETERMINED_CASES: list[tuple[str, dict[str, Any], str, str, str | None, str | None, str | None]] = [
+    # (name, record, setting status, verdict, verdict entry, failing condition, scope_exclusions)
+    (
+        "above-label SSA without progression on standard doses, extent unrecorded",
+        CECUM_G2,
+        "needs_data",
+        "needs_data",
+        "gi.ssa_above_label",
+        None,
+        None,
+    ),
+    (
+        "the same, localized and resectable",
+        merge(CECUM_G2, {"disease": {"extent": "localized", "resectable": True}}),
+        "not_applicable",
+        "out_of_scope",
+        None,
+        None,
+        "resectable_g12",
+    ),
+    (
+        "the same, distant metastatic",
+        merge(CECUM_G2, {"disease": {"extent": "distant_metastatic"}}),
+        "applies",
+        "listed_not_eligible",
+        "gi.ssa_above_label",
+        "progression on standard SSA doses",
+        None,
+    ),
+    (
+        "sunitinib (not in the GI table), extent unrecorded",
+        _case(gi(disease=NO_EXTENT), "sunitinib"),
+        "needs_data",
+        "needs_data",
+        None,
+        None,
+        None,
+    ),
+    (
+        "PRRT before any SSA, extent unrecorded",
+        _case(gi(disease=NO_EXTENT, treatments=[]), "lu177_dotatate"),
+        "needs_data",
+        "needs_data",
+        "gi.lu177_dotatate",
+        None,
+        None,
+    ),
+    (
+        "observation while progressing with significant burden, extent unrecorded",
+        _case(gi(disease=NO_EXTENT), "observation"),
+        "needs_data",
+        "needs_data",
+        None,
+        None,
+        None,
+    ),
+    (
+        "observation, stable disease with mild burden, extent unrecorded: the table names it",
+        _case(gi(disease={**NO_EXTENT, "status": "stable", "tumor_burden": "mild"}), "observation"),
+        "needs_data",
+        "no_systemic_indicated",
+        None,
+        None,
+        None,
+    ),
+]
+
+
+def undetermined_expected(i: int) -> tuple[Any, ...]:
+    _, _, setting, verdict, entry, failing, scope = UNDETERMINED_CASES[i]
+    return setting, verdict, entry, failing, scope
+
+
+def verdict_fields(r: dict[str, Any]) -> tuple[Any, ...]:
+    keys = ("setting_status", "verdict", "verdict_entry_id", "failing_condition", "scope_exclusions")
+    return tuple(r[k] for k in keys)
+
+
+@pytest.fixture(scope="module")
+def undetermined_audited(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    from netcds import load_knowledge
+
+    kb = load_knowledge()
+    records = [c[1] for c in UNDETERMINED_CASES]
+    sql = {int(r["row_id"]): r for r in audit_duckdb(records, kb, tmp_path_factory.mktemp("u"))}
+    return [sql[i] for i in range(1, len(records) + 1)], reference(records, kb)
+
+
+@pytest.mark.parametrize("i", range(len(UNDETERMINED_CASES)), ids=[c[0] for c in UNDETERMINED_CASES])
+def test_undetermined_setting_gives_no_negative(
+    undetermined_audited: tuple[list[dict[str, Any]], dict[int, dict[str, Any]]], i: int
+) -> None:
+    sql, ref = undetermined_audited[0][i], undetermined_audited[1][i + 1]
+    for got in (sql, ref):
+        assert verdict_fields(got) == undetermined_expected(i)
+
+
+def test_undetermined_setting_concordant_is_needs_data_too(kb: Knowledge, tmp_path: Path) -> None:
+    """Where the undetermined setting names no missing field (a fact unknown without one), the engine keeps
+    its options eligible; a concordant choice there is needs_data too, in both implementations (forced with
+    a knowledge version whose GI row reads the carcinoid subtype, unknown for a non-thoracic primary)."""
+    import shutil
+
+    import yaml
+
+    from netcds.knowledge.load import load_knowledge
+
+    root = tmp_path / "k"
+    shutil.copytree(
+        Path(__file__).parent.parent.parent / "knowledge" / "nccn-net" / kb.release, root / "nccn-net" / "x"
+    )
+    path = root / "nccn-net" / "x" / "tables" / "gi.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["applies_when"]["all"].append({"not": {"fact": "derived.lung_subtype", "eq": "atypical_carcinoid"}})
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    silent = load_knowledge("x", root=root)
+    records = [_case(gi(), "lu177_dotatate")]
+    ref = reference(records, silent)[1]
+    sql = audit_duckdb(records, silent, tmp_path)[0]
+    for got in (ref, sql):
+        status = {o["entry_id"]: o["status"] for o in got["options"]}["gi.lu177_dotatate"]
+        assert (got["setting_status"], status) == ("needs_data", "eligible")
+        assert (got["verdict"], got["verdict_entry_id"]) == ("needs_data", "gi.lu177_dotatate")
+
+
+OCT_ENDED = {"agent": "octreotide_lar", "dose_mg": 30, "interval_days": 28, "start": "2023-01-01",
+             "end": "2024-01-01"}  # fmt: skip
+EVEROLIMUS_PROGRESSED = {
+    "agent": "everolimus",
+    "start": "2022-01-01",
+    "end": "2022-12-01",
+    "progressed": True,
+}
+# A needs_data verdict names the fields it waits for (missing_fields): the picked entry's, the table's
+# principles' for a non-systemic decision, or the setting's when the setting is undetermined.
+MISSING_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
+    (
+        "PRRT, progression on the SSA line not recorded",
+        _case(gi(disease={"status": "stable"}, treatments=[OCT_ENDED]), "lu177_dotatate"),
+        ["treatments[0].progressed"],
+    ),
+    (
+        "PRRT, the SSA line second in the history",
+        _case(gi(disease={"status": "stable"}, treatments=[EVEROLIMUS_PROGRESSED, OCT_ENDED]), "lu177_dotatate"),
+        ["treatments[1].progressed"],
+    ),
+    (
+        "above-label SSA after lanreotide progression at an unrecorded dose",
+        _case(
+            gi(treatments=[{"agent": "lanreotide", "start": "2023-01-01", "end": "2024-01-01", "progressed": True}]),
+            "ssa_above_label",
+        ),
+        ["treatments[0].dose_mg", "treatments[0].interval_days"],
+    ),
+    ("PRRT, treatment history not recorded", _case(gi(treatments=...), "lu177_dotatate"), ["treatments"]),
+    ("PRRT with SSTR status unknown", _case(gi(tumor={"sstr_status": "unknown"}), "lu177_dotatate"), ["tumor.sstr_status"]),
+    (
+        "observation with the burden unrecorded: the observation principle waits for it",
+        _case(gi(disease={"status": "stable", "tumor_burden": ...}), "observation"),
+        ["disease.tumor_burden"],
+    ),
+    (
+        "lung: carboplatin/etoposide needs the high-end proliferation judgement",
+        _case(lung(tumor={"proliferation_high_end": ...}), "carboplatin_etoposide"),
+        ["tumor.proliferation_high_end"],
+    ),
+    ("the setting undetermined: the setting's missing field", CECUM_G2, ["disease.extent"]),
+    (
+        "the setting undetermined, several candidate settings (GI G1/2 or WD G3, by biology)",
+        _case(gi(tumor={"grade": ..., "ki67_percent": ..., "differentiation": ...}), "everolimus"),
+        ["disease.biology", "tumor.differentiation", "tumor.grade", "tumor.ki67_percent", "tumor.mitoses_per_2mm2"],
+    ),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def missing_audited(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    from netcds import load_knowledge
+
+    kb = load_knowledge()
+    records = [c[1] for c in MISSING_CASES]
+    sql = {int(r["row_id"]): r for r in audit_duckdb(records, kb, tmp_path_factory.mktemp("m"))}
+    return [sql[i] for i in range(1, len(records) + 1)], reference(records, kb)
+
+
+@pytest.mark.parametrize("i", range(len(MISSING_CASES)), ids=[c[0] for c in MISSING_CASES])
+def test_needs_data_names_the_missing_fields(
+    missing_audited: tuple[list[dict[str, Any]], dict[int, dict[str, Any]]], i: int
+) -> None:
+    sql, ref = missing_audited[0][i], missing_audited[1][i + 1]
+    for got in (sql, ref):
+        assert (got["verdict"], got["missing_fields"]) == ("needs_data", MISSING_CASES[i][2])
+
+
+def test_only_needs_data_names_missing_fields(
+    audited: tuple[list[dict[str, Any]], dict[int, dict[str, Any]]],
+) -> None:
+    for sql in audited[0]:
+        assert (sql["missing_fields"] is None) == (sql["verdict"] != "needs_data"), sql["verdict"]
 
 
 def test_agent_level_matching_is_documented_and_narrow() -> None:

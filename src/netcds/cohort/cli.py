@@ -119,6 +119,11 @@ def audit(
     )
     for verdict, n in counts.items():
         out.print(f"  {verdict:<24} {n}")
+    dup = run.summary["duplicates"]
+    out.print(
+        f"{dup['repeats']} duplicate decision points (the same patient id, decision date and regimen as an"
+        f" earlier row: {dup['rows']} rows in {dup['groups']} groups; each audited and counted)"
+    )
     out.print(f"wrote {out_dir}/decisions.parquet, rejects.ndjson, summary.json, summary.csv, report.html")
 
 

@@ -1,9 +1,10 @@
 """Version impact: which decision points get different options or verdicts under another knowledge version.
 
 Both versions are compiled to SQL and run over the same validated cohort (DuckDB); a decision
-point is listed when its setting, any option (entry, regimen, status, tier, category), its verdict or
-the exclusions that make it out of scope (``scope_exclusions``) differ, with each change of the setting,
-the options and the exclusions in words (the verdicts are in ``verdict_from`` / ``verdict_to``).
+point is listed when its setting, any option (entry, regimen, status, tier, category), its verdict, the
+condition a ``listed_not_eligible`` choice fails (``failing_condition``) or the exclusions that make it out
+of scope (``scope_exclusions``) differ, with each change of the setting, the options, the failing condition
+and the exclusions in words (the verdicts are in ``verdict_from`` / ``verdict_to``).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def diff_versions(cohort: Path, kb_from: Knowledge, kb_to: Knowledge, fmt: str |
         engine.load_canonical(work / "canonical.ndjson")
         engine.audit(kb_from, into="before")
         engine.audit(kb_to, into="after")
-        compared_cols = (*_SETTING, "options", "verdict", "scope_exclusions")
+        compared_cols = (*_SETTING, "options", "verdict", "failing_condition", "scope_exclusions")
         cols = ", ".join(f"a.{c} AS a_{c}, b.{c} AS b_{c}" for c in compared_cols)
         differs = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in compared_cols)
         rows = engine.query(
@@ -94,10 +95,9 @@ def diff_versions(cohort: Path, kb_from: Knowledge, kb_to: Knowledge, fmt: str |
         if _setting(before) != _setting(after):
             words.append(f"setting {_setting(before)} -> {_setting(after)}")
         words += option_changes(before["options"], after["options"])
-        if before["scope_exclusions"] != after["scope_exclusions"]:
-            words.append(
-                f"scope_exclusions {before['scope_exclusions'] or '-'} -> {after['scope_exclusions'] or '-'}"
-            )
+        for key in ("failing_condition", "scope_exclusions"):
+            if before[key] != after[key]:
+                words.append(f"{key} {before[key] or '-'} -> {after[key] or '-'}")
         changed.append(
             Change(
                 int(r["row_id"]),

@@ -45,7 +45,8 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     (mixed or unknown part files are never read as whichever format the first one has). Either way a
     directory's part files are checked to be readable as that format: CSV part files share one header
     (the reader takes each file's first line as its header; Spark applies one file's to all), Parquet part
-    files start as Parquet files do. Both backends read the same checked directory."""
+    files start as Parquet files do. A CSV header (a file's or a directory's) naming a column twice is
+    refused. Both backends read the same checked file or directory."""
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"--input-format: unknown cohort format '{fmt}' (one of {', '.join(FORMATS)})")
     if not path.is_dir():
@@ -56,6 +57,8 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
             )
         if found == "parquet" and path.is_file():
             _parquet_magic([path])
+        elif found == "csv" and path.is_file():
+            _one_header(path, [path])
         return found
     files = part_files(path)
     if not files:
@@ -91,10 +94,25 @@ def _one_format(cohort: Path, files: list[Path]) -> str:
     return found[0]
 
 
+def repeated_column(f: Path, header: list[str]) -> None:
+    """A ValueError naming the first column a CSV header names twice (a repeated JSON key is refused the
+    same way): which of the two cells holds the value is unknown. Unnamed (empty) columns may repeat: a
+    cell under one is an unknown field of its row."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        if name in seen and name:
+            raise ValueError(
+                f"{f}: the CSV header names the column {printable(name, 60)!r} twice (columns {seen[name]}"
+                f" and {i}): which of the two cells is meant is unknown"
+            )
+        seen.setdefault(name, i)
+
+
 def _one_header(cohort: Path, files: list[Path]) -> None:
-    """Every CSV part file (but empty ones) starts with the first one's header; else a ValueError naming
-    the file and the first column that differs (e.g. an NDJSON file read as CSV: its first record would
-    be taken as a header and vanish from the count)."""
+    """Every CSV part file (but empty ones) starts with the first one's header, which names no column
+    twice (:func:`repeated_column`); else a ValueError naming the file and the first column that differs
+    (e.g. an NDJSON file read as CSV: its first record would be taken as a header and vanish from the
+    count) or is repeated."""
     first: tuple[Path, list[str]] | None = None
     for f in files:
         with readable(f), open_text(f) as fh:
@@ -102,6 +120,7 @@ def _one_header(cohort: Path, files: list[Path]) -> None:
         if header is None:
             continue
         if first is None:
+            repeated_column(f, header)
             first = (f, header)
             continue
         if header != first[1]:

@@ -17,6 +17,8 @@ Stages (CTEs), each adding columns to the one before:
                  positions of the entries the decision matches, packed (one constant lookup)
 8. ``verdict*``  the verdict's pick, ``scope_exclusions`` (the exclusions that make a decision
                  ``out_of_scope``) and the concordance verdict (cohort/verdict.py) as codes
+9. ``missing``   ``missing_fields``: for a needs_data verdict, the fields it waits for
+                 (cohort/missing_sql.py)
 
 Keys, statuses and verdicts are small integers until the last SELECT, which spells the words by
 indexing constant lists (ENUMs on DuckDB, see cohort/sqltext.py). The result has one row per
@@ -39,6 +41,7 @@ from netcds.cohort.layout import (
     matching_decisions,
     scope_exclusions,
 )
+from netcds.cohort.missing_sql import MissingSql
 from netcds.cohort.setting_sql import Candidate, setting_stages
 from netcds.cohort.sqltext import as_text, case, cte, ident, in_ints, typed, word, word_index, words
 from netcds.cohort.stages import fact_stages, names_in, substitute
@@ -52,7 +55,7 @@ from netcds.vocabulary import fact_specs
 RESULT_COLUMNS: tuple[str, ...] = (
     "row_id", "patient_id", "decision_date", "decision_regimen", "primary_site",
     "setting_table", "setting_column", "setting_status", "option_status", "option_category", "options",
-    "verdict", "verdict_entry_id", "failing_condition", "chosen_tier", "chosen_category",
+    "verdict", "verdict_entry_id", "failing_condition", "missing_fields", "chosen_tier", "chosen_category",
     "scope_exclusions",
 )  # fmt: skip
 OPTION_FIELDS: tuple[str, ...] = ("entry_id", "regimen", "status", "tier", "category")
@@ -262,8 +265,9 @@ class AuditQuery:
     def _verdict(self) -> list[str]:
         """``pick``: the least ``status * POS + position`` over the entries the decision matches (the
         first eligible match, else the first needs_data match, else the first match);
-        ``scope_exclusions`` (:meth:`_scope`); ``vc``: the verdict as an index into VERDICTS; ``vpos``:
-        the position of the picked entry."""
+        ``scope_exclusions`` (:meth:`_scope`); ``vc``: the verdict as an index into VERDICTS (under an
+        undetermined setting, ``sst`` 1, only needs_data or no_systemic_indicated: cohort/verdict.py rule
+        5); ``vpos``: the position of the picked entry."""
         d, v = self.d, {w: str(i) for i, w in enumerate(VERDICTS)}
         ms = self._matches()[1]
         status = {m: word_index(d, d.list_at("option_status", m), STATUS_WORDS) for m in ms}
@@ -284,9 +288,13 @@ class AuditQuery:
             f"CASE WHEN okey IS NULL THEN (CASE WHEN sst = 2 THEN (CASE WHEN scope_exclusions IS NOT NULL"
             f" THEN {v['out_of_scope']} WHEN {is_ns} THEN {v['no_systemic_indicated']}"
             f" ELSE {v['not_listed']} END) ELSE {v['needs_data']} END)"
-            # named TRUE: no_systemic_indicated, FALSE: not_listed (one less), NULL: needs_data
-            f" WHEN {is_ns} THEN COALESCE({v['no_systemic_indicated']} - CAST(NOT ({named}) AS INTEGER),"
+            # named TRUE: no_systemic_indicated, FALSE: not_listed (one less), NULL: needs_data; under an
+            # undetermined setting (sst 1) not_listed is needs_data too (cohort/verdict.py rule 5)
+            f" WHEN {is_ns} THEN COALESCE(NULLIF({v['no_systemic_indicated']}"
+            f" - CAST(NOT ({named}) AS INTEGER), CASE WHEN sst = 1 THEN {v['not_listed']} END),"
             f" {v['needs_data']})"
+            # a systemic decision under an undetermined setting: needs_data whatever it matches (rule 5)
+            f" WHEN sst = 1 THEN {v['needs_data']}"
             f" WHEN pick IS NULL THEN {v['not_listed']}"
             f" ELSE ({d.int_div('pick', str(POS))} * 2) % 3 END"
         )
@@ -295,6 +303,49 @@ class AuditQuery:
             cte("verdict1", "per_key", [("pick", pick), ("scope_exclusions", self._scope())]),
             cte("verdict", "verdict1", [("vc", vc), ("vpos", vpos)]),
         ]
+
+    def _missing(self) -> str:
+        """``missing_fields`` of a needs_data verdict (cohort/verdict.py ``missing_fields``), sorted, each
+        once: under an undetermined setting (``sst`` 1) what the candidate settings wait for
+        (engine/setting.py ``SettingResult.missing``); for a non-systemic decision what the table's
+        principles for it wait for; else what the picked entry's condition waits for; none for an
+        ``ambiguous`` record. NULL for every other verdict."""
+        ms = MissingSql(self.cc)
+        # a candidate's table row is a column of ``nodes``; where the setting applies, the picked needs_data
+        # entry's condition is unknown (no test needed)
+        setting = ms.concat(
+            [
+                f"CASE WHEN v{k.key} IS NULL THEN"
+                f" {ms.concat([ms.node(k.table.applies_when, k.t), ms.node(k.column.when)])} END"
+                for k in self.candidates
+            ]
+        )
+        entries, nonsys = [], []
+        for cand in self.candidates:
+            inner = [
+                (str(r.pos), ms.node(r.entry.when, "NULL"))
+                for r in self._refs(cand)
+                if r.entry.when is not None
+            ]
+            if inner:
+                entries.append((str(cand.key), case(inner, subject="vpos")))
+            by_r = []
+            for r in NON_SYSTEMIC:
+                parts = [
+                    ms.node(self.kb.principles[pid].when)
+                    for pid in NON_SYSTEMIC_BASIS[r]
+                    if pid in cand.table.principles
+                ]
+                if parts:
+                    by_r.append((lit(r), ms.concat(parts)))
+            if by_r:
+                nonsys.append((str(cand.key), case(by_r, subject="decision_regimen")))
+        is_ns = in_ints("di", {DECISION_IDS.index(r) + 1 for r in NON_SYSTEMIC})
+        text = (
+            f"CASE WHEN sst = 1 THEN {setting} WHEN sst = 3 THEN NULL"
+            f" WHEN {is_ns} THEN {case(nonsys, subject='okey')} ELSE {case(entries, subject='okey')} END"
+        )
+        return f"CASE WHEN vc = {VERDICTS.index('needs_data')} THEN {ms.settled(text)} END"
 
     def _entry_at(self, values: list[str], vocab: tuple[str, ...] | list[str]) -> str:
         """The picked entry's value from a constant list over every entry of the knowledge (NULL when
@@ -376,7 +427,12 @@ class AuditQuery:
         ``option_status`` / ``option_category`` lists (aligned with the column's entries)."""
         # every leaf and history bit is registered (by _compile_nodes) before any stage is written
         setting = self._setting()
-        later = [*setting, self._per_key(), *self._verdict()]
+        later = [
+            *setting,
+            self._per_key(),
+            *self._verdict(),
+            cte("missing", "verdict", [("missing_fields", self._missing())]),
+        ]
         finals = self._finals(expand)
         # leaves read only by category rules and non-systemic principles (a few rows of one branch
         # each) are written inline there instead of computed for every row
@@ -392,7 +448,7 @@ class AuditQuery:
             f"-- netcds cohort audit: {self.kb.id} {self.kb.release} (digest {self.kb.digest}),"
             f" dialect {self.d.name}\n"
         )
-        return head + "WITH\n" + ",\n".join(ctes) + "\nSELECT\n  " + ",\n  ".join(outs) + "\nFROM verdict"
+        return head + "WITH\n" + ",\n".join(ctes) + "\nSELECT\n  " + ",\n  ".join(outs) + "\nFROM missing"
 
 
 def conditions_sql(

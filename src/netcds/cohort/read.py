@@ -11,7 +11,8 @@ Row shapes (docs/cohort.md):
 - **CSV** flattened: one column per dotted path (``tumor.primary_site``, ``decision.regimen``);
   ``treatments``, ``assessments`` and string lists (``tumor.syndromes``, ``medications``,
   ``comorbidities.other``) hold JSON text; bools are ``true``/``false``; an empty cell is unknown.
-  The row number counts data rows (the header is row 0).
+  The row number counts data rows (the header is row 0). A row with more or fewer cells than the
+  header is rejected; a header naming a column twice stops the run (which cell is meant is unknown).
 
 A directory of part files is one cohort (files in name order): the row number runs on across
 the files (which format a cohort has and which files are its parts: ``parts.py``). In the
@@ -42,6 +43,7 @@ from netcds.cohort.parts import (
     part_files,
     part_name,
     readable,
+    repeated_column,
 )
 from netcds.errors import InputError
 from netcds.io import first_line, loads
@@ -202,6 +204,26 @@ def validate_columns(
     return validate_record(row, record, raw)
 
 
+def validate_csv_cells(
+    row: int, header: list[str], cells: list[str]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A CSV data row's cells under ``header`` -> (canonical row, None) or (None, reject). A row with more
+    or fewer cells than the header names is rejected (field ``<row>``): which value belongs to which column
+    is unknown, and a short row's missing cells are not unknowns anyone recorded. Both backends use it
+    (Spark hands over the text of the rows its CSV reader finds malformed)."""
+    named: dict[str, Any] = {}
+    for column, cell in zip(header, cells, strict=False):
+        if column in named and not cell:
+            continue  # only unnamed columns repeat (parts.repeated_column): keep a cell under one
+        named[column] = cell
+    if len(cells) != len(header):
+        n = len(cells) - len(header)
+        message = f"{abs(n)} {'more' if n > 0 else 'fewer'} cell(s) than the header"
+        raw = {**named, "<extra cells>": cells[len(header) :]} if n > 0 else named
+        return None, reject(row, [{"field": "<row>", "message": message}], raw)
+    return validate_columns(row, named, dict(named), flat_to_nested)
+
+
 def _drop_nulls(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
@@ -278,14 +300,18 @@ def iter_rows(
         for f in part_files(path):
             name = part_name(path, f)
             with readable(f), open_text(f) as fh:
-                for n_rec, rec in enumerate(csv.DictReader(fh), start=1):
-                    row += 1
-                    extra = rec.pop(None, None)
-                    if extra:  # more cells than the header names: which value is which is unknown
-                        bad = [{"field": "<row>", "message": f"{len(extra)} more cell(s) than the header"}]
-                        yield located((None, reject(row, bad, {**rec, "<extra cells>": extra})), name, n_rec)
+                reader = csv.reader(fh)
+                header = next(reader, None)
+                if header is None:
+                    continue
+                repeated_column(f, header)  # detect_format refused it already; a reader stands alone
+                n_rec = 0
+                for cells in reader:
+                    if not cells:  # a blank line is not a row
                         continue
-                    yield located(validate_columns(row, dict(rec), dict(rec), flat_to_nested), name, n_rec)
+                    row += 1
+                    n_rec += 1
+                    yield located(validate_csv_cells(row, header, cells), name, n_rec)
     elif fmt == "parquet":
         import duckdb
 

@@ -68,6 +68,17 @@ SUMMARY_QUERIES: dict[str, str] = {
 }
 
 
+# Decision points with the same patient id, decision date and regimen as another (both recorded): each is
+# audited and counted (none is dropped: which one is the copy, if any, the data cannot say); the summary
+# counts them so a double extract shows.
+DUPLICATE_KEY: tuple[str, ...] = ("patient_id", "decision_date", "decision_regimen")
+DUPLICATES_QUERY = (
+    "SELECT count(*) AS groups, COALESCE(sum(n), 0) AS rows_in_groups FROM ("
+    "SELECT count(*) AS n FROM results WHERE patient_id IS NOT NULL AND decision_date IS NOT NULL"
+    " GROUP BY patient_id, decision_date, decision_regimen HAVING count(*) > 1) d"
+)
+
+
 def summarize(query: Callable[[str], list[dict[str, Any]]], meta: dict[str, Any]) -> dict[str, Any]:
     """Run every summary query through ``query`` (a backend's) and assemble the summary."""
     out: dict[str, Any] = dict(meta)
@@ -76,6 +87,9 @@ def summarize(query: Callable[[str], list[dict[str, Any]]], meta: dict[str, Any]
             {k: (int(v) if k in ("n", "year") and v is not None else v) for k, v in r.items()}
             for r in query(sql)
         ]
+    (dup,) = query(DUPLICATES_QUERY)
+    groups, rows = int(dup["groups"]), int(dup["rows_in_groups"])
+    out["duplicates"] = {"key": list(DUPLICATE_KEY), "groups": groups, "rows": rows, "repeats": rows - groups}
     counts = {r["verdict"]: r["n"] for r in out["verdicts"]}
     out["verdict_counts"] = {v: counts.get(v, 0) for v in VERDICTS}
     agree = sum(counts.get(v, 0) for v in CONCORDANCE_NUMERATOR)
@@ -93,16 +107,52 @@ def summarize(query: Callable[[str], list[dict[str, Any]]], meta: dict[str, Any]
     return out
 
 
+def _cell(v: Any) -> str:
+    """A summary value as a CSV cell: unknown (a decision without a date, a site not recorded) is empty."""
+    return "" if v is None else str(v)
+
+
+def summary_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """summary.csv (docs/cohort.md): ``section, group, verdict, n``. First the run (section ``meta``: the
+    key in ``group``, its value in ``n``), then the concordance share (section ``concordance``: ``share``,
+    ``numerator`` and ``denominator`` with the verdicts they count in ``verdict``, one ``not_counted`` row
+    per verdict in neither), then the counts of each summary query."""
+    g, dup, c = summary["guideline"], summary["duplicates"], summary["concordance"]
+    meta = {
+        "guideline_id": g["id"],
+        "guideline_version": g["version"],
+        "guideline_release": g.get("release"),
+        "guideline_digest": g["digest"],
+        "engine": summary["engine"],
+        "input": summary["input"],
+        "rows_in": summary["rows_in"],
+        "results": summary["results"],
+        "rejects": summary["rejects"],
+        "duplicate_groups": dup["groups"],
+        "duplicate_rows": dup["rows"],
+        "duplicate_repeats": dup["repeats"],
+    }
+    rows = [["meta", k, "", _cell(v)] for k, v in meta.items()]
+    rows += [
+        ["concordance", "share", "", _cell(c["share"])],
+        ["concordance", "numerator", " + ".join(c["numerator_verdicts"]), _cell(c["numerator"])],
+        ["concordance", "denominator", " + ".join(c["denominator_verdicts"]), _cell(c["denominator"])],
+        *(["concordance", "not_counted", v, _cell(n)] for v, n in c["not_counted"].items()),
+    ]
+    for name in SUMMARY_QUERIES:
+        for r in summary[name]:
+            group = " / ".join(_cell(v) for k, v in r.items() if k not in ("verdict", "n"))
+            rows.append([name, group, _cell(r.get("verdict")), _cell(r["n"])])
+    return rows
+
+
 def write_summary(summary: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     jpath, cpath = out_dir / "summary.json", out_dir / "summary.csv"
     jpath.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     with cpath.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["section", "group", "verdict", "n"])
-        for name in SUMMARY_QUERIES:
-            for r in summary[name]:
-                group = " / ".join(str(v) for k, v in r.items() if k not in ("verdict", "n"))
-                w.writerow([name, group, r.get("verdict", ""), r["n"]])
+        w.writerows(summary_rows(summary))
     return jpath, cpath
 
 
@@ -122,6 +172,8 @@ def _svg(fig: Any) -> str:
 def _stacked(
     groups: dict[str, dict[str, int]], title: str, xlabel: str, share: bool = False, horizontal: bool = True
 ) -> str:
+    """Stacked bars of the verdicts of each group (``share``: as the share of the group's decision
+    points); ``xlabel`` labels the value axis."""
     import matplotlib.pyplot as plt
 
     labels = list(groups)
@@ -179,6 +231,7 @@ def _chosen_plot(rows: list[dict[str, Any]]) -> str:
             ax.bar(labels, vals, bottom=base, color=VERDICT_COLORS[v], label=v)
             base = [b + x for b, x in zip(base, vals, strict=True)]
         ax.set_title(title, fontsize=10)
+        ax.set_ylabel("decision points")
         ax.tick_params(axis="x", rotation=20, labelsize=8)
     axes[1].legend(fontsize=8)
     return _svg(fig)
@@ -225,6 +278,25 @@ def _concordance_html(summary: dict[str, Any]) -> str:
     )
 
 
+def concordance_by(groups: dict[str, dict[str, int]], label: str) -> list[dict[str, Any]]:
+    """The concordance share of each group (its verdict counts): numerator, denominator and share as in
+    summary.json ``concordance``, and the decision points counted in neither."""
+    rows = []
+    for group, counts in groups.items():
+        agree = sum(counts.get(v, 0) for v in CONCORDANCE_NUMERATOR)
+        decided = sum(counts.get(v, 0) for v in CONCORDANCE_DENOMINATOR)
+        rows.append(
+            {
+                label: group,
+                "concordant (numerator)": agree,
+                "settled (denominator)": decided,
+                "concordance share": f"{agree / decided:.1%}" if decided else "-",
+                "not counted": sum(counts.values()) - decided,
+            }
+        )
+    return rows
+
+
 def _table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "<p><em>none</em></p>"
@@ -241,10 +313,19 @@ def write_html(summary: dict[str, Any], out_dir: Path) -> Path:
     matplotlib.use("Agg")
     matplotlib.rcParams["svg.hashsalt"] = "netcds-cohort"
     total = summary["results"]
+    by_setting = _group(summary["by_setting"], _setting_label)
+    by_year = _group(summary["by_year"], lambda r: str(r["year"] or "no date"))
+    by_site = _group(summary["by_site"], lambda r: str(r["primary_site"]))
+    per_group = (
+        "<p>The concordance share of each group, counted as for the whole cohort (<code>concordant</code>"
+        " over <code>concordant</code> + <code>listed_not_eligible</code> + <code>not_listed</code>):</p>"
+    )
     charts = [
         (
             "Verdict by setting (table / column)",
-            _stacked(_group(summary["by_setting"], _setting_label), "Verdict by setting", "decision points"),
+            _stacked(by_setting, "Verdict by setting", "decision points")
+            + per_group
+            + _table(concordance_by(by_setting, "setting (table / column)")),
         ),
         (
             "Tier and category of the chosen therapies",
@@ -259,20 +340,20 @@ def write_html(summary: dict[str, Any], out_dir: Path) -> Path:
         (
             "Verdicts by year of decision",
             _stacked(
-                _group(summary["by_year"], lambda r: str(r["year"] or "no date")),
-                "Share of verdicts by year",
-                "share",
+                by_year,
+                "Share of each verdict among the year's decision points (not the concordance share)",
+                "share of the year's decision points",
                 share=True,
                 horizontal=False,
-            ),
+            )
+            + per_group
+            + _table(concordance_by(by_year, "year")),
         ),
         (
             "Verdicts by primary site",
-            _stacked(
-                _group(summary["by_site"], lambda r: str(r["primary_site"])),
-                "Verdict by primary site",
-                "decision points",
-            ),
+            _stacked(by_site, "Verdict by primary site", "decision points")
+            + per_group
+            + _table(concordance_by(by_site, "primary site")),
         ),
     ]
     counts = summary["verdict_counts"]

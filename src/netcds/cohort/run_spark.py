@@ -33,6 +33,8 @@ Tagged = tuple[str, Any]
 WHOLE_STAGE = "spark.sql.codegen.wholeStage"
 # where each row was read (Spark's hidden ``_metadata`` columns), under names no cohort column has
 FILE, BLOCK, INDEX = "__netcds_file", "__netcds_block", "__netcds_row_index"
+# the text of a CSV row Spark's reader finds malformed (more or fewer cells than the header)
+MALFORMED = "__netcds_malformed"
 Where = dict[tuple[str, int], tuple[str, int, int]]
 
 
@@ -132,6 +134,25 @@ def _validate_lines(where: Where, part: Iterable[Row]) -> Iterator[Tagged]:
             yield _tag(*located(parse_ndjson_line(before + n, r["value"]), name, before_in_file + n))
 
 
+def _validate_csv_rows(
+    header: list[str], part: Iterable[tuple[int, str, int, dict[str, Any]]]
+) -> Iterator[Tagged]:
+    """CSV rows: a row Spark's reader found malformed (its text in MALFORMED) is read again as the DuckDB
+    reader reads it, so a row with more or fewer cells than the header is the same reject there."""
+    import csv
+    import io
+
+    from netcds.cohort.read import validate_csv_cells
+
+    for row, name, line, rec in part:
+        text = rec.pop(MALFORMED, None)
+        cells = next(csv.reader(io.StringIO(text)), []) if text is not None else None
+        if cells is not None and len(cells) != len(header):
+            yield _tag(*located(validate_csv_cells(row, header, cells), name, line))
+        else:
+            yield from _validate_rows([(row, name, line, rec)])
+
+
 def _validate_rows(part: Iterable[tuple[int, str, int, dict[str, Any]]]) -> Iterator[Tagged]:
     import json
 
@@ -205,17 +226,25 @@ class SparkEngine:
             where = blocks_where(counts, root)
             tagged = df.rdd.map(lambda r: _parquet_row(where, cols, r)).mapPartitions(_validate_rows)
         elif fmt == "csv":
+            from pyspark.sql.types import StringType, StructField, StructType
+
+            reader = self.spark.read.option("header", True).option("escape", '"').option("multiLine", True)
+            header = reader.csv(path).columns
+            # every cell as text, as the DuckDB reader reads them; a row with more or fewer cells than the
+            # header is kept whole in MALFORMED (Spark would drop the extra cells, or make the missing ones
+            # null) and rejected as DuckDB rejects it
+            schema = StructType([StructField(c, StringType()) for c in [*header, MALFORMED]])
             df = (
-                self.spark.read.option("header", True)
-                .option("escape", '"')
-                .option("multiLine", True)
+                reader.schema(schema)
+                .option("mode", "PERMISSIVE")
+                .option("columnNameOfCorruptRecord", MALFORMED)
                 .csv(path)
             )
             df = df.select("*", col("_metadata.file_path").alias(FILE))
             tagged = (
                 df.rdd.zipWithIndex()
                 .mapPartitions(lambda part: _csv_rows(root, part))
-                .mapPartitions(_validate_rows)
+                .mapPartitions(lambda part: _validate_csv_rows(header, part))
             )
         else:
             raise ValueError(f"unknown cohort format '{fmt}'")

@@ -20,7 +20,16 @@ engine's Evaluation for the patient and the decision actually taken:
    (:func:`netcds.cohort.layout.matching_decisions`), in table order (the order of the knowledge
    data; the engine itself orders options for discussion, which does not matter here). None -> ``not_listed``;
    one eligible -> ``concordant`` (the first eligible); else one needs_data -> ``needs_data``;
-   else ``listed_not_eligible`` with the failing condition (:func:`decisive`).
+   else ``listed_not_eligible`` with the failing condition (:func:`decisive`);
+5. the setting undetermined (``needs_data``: one candidate setting, not confirmed): a verdict that holds
+   only if that setting applies (``concordant``, ``listed_not_eligible``, ``not_listed``) becomes
+   ``needs_data`` (:data:`UNSETTLED`), its entry kept, no failing condition: were the setting to turn out
+   not to apply, the decision would be judged by rule 1 instead (``not_listed`` or ``out_of_scope``), so an
+   unknown fact never gives a negative. ``no_systemic_indicated`` stays: the table names the approach if it
+   applies, and where no table applies a non-systemic decision is ``no_systemic_indicated`` or
+   ``out_of_scope``, in the concordance share neither way.
+
+A ``needs_data`` verdict names what it waits for (``missing_fields``, :func:`reference_result`).
 
 ``ambiguous`` is a setting status of its own: the record makes two settings apply at once
 (e.g. a G3 tumor recorded as a typical carcinoid); the engine refuses such a record.
@@ -48,6 +57,8 @@ from netcds.logic.evaluate import says_of
 from netcds.patient import Patient
 
 AMBIGUITY = "knowledge ambiguity"
+# rule 5: the verdicts that hold only if the undetermined setting applies (needs_data under it)
+UNSETTLED: tuple[str, ...] = ("concordant", "listed_not_eligible", "not_listed")
 
 
 def decisive(c: Condition, value: bool, facts: Facts) -> str:
@@ -96,8 +107,35 @@ def _column(table: Table, column_id: str | None) -> Column:
     return next(c for c in table.columns if c.id == column_id)
 
 
+def non_systemic_waits(kb: Knowledge, table: Table, decision: str, facts: Facts) -> list[str]:
+    """The fields an unknown :func:`non_systemic_named` waits for: those of its unknown principles."""
+    out: list[str] = []
+    for pid in NON_SYSTEMIC_BASIS[decision]:
+        when = kb.principles[pid].when if pid in table.principles else None
+        if when is not None:
+            outcome = evaluate_condition(when, facts)
+            out += outcome.missing if outcome.value is None else []
+    return out
+
+
 def reference_result(row_id: int, patient: Patient, decision: Decision, kb: Knowledge) -> dict[str, Any]:
-    """One decision point audited by the per-patient engine: the same fields as the SQL result."""
+    """One decision point audited by the per-patient engine: the same fields as the SQL result.
+
+    ``missing_fields`` (a needs_data verdict only; else None): what the verdict waits for, sorted, each
+    field once: under an undetermined setting the setting's missing fields (``Evaluation.setting.missing``),
+    for a non-systemic decision those of the table's principles for it, else the picked entry's
+    (``Option.missing``); none for an ``ambiguous`` record."""
+    out, waits = _judged(row_id, patient, decision, kb)
+    if out["setting_status"] == "needs_data" and out["verdict"] in UNSETTLED:
+        out.update(verdict="needs_data", failing_condition=None)  # rule 5
+    out["missing_fields"] = sorted(set(waits)) if out["verdict"] == "needs_data" else None
+    return out
+
+
+def _judged(
+    row_id: int, patient: Patient, decision: Decision, kb: Knowledge
+) -> tuple[dict[str, Any], list[str]]:
+    """Rules 1-4 (module docstring), and the fields the verdict waits for should it be needs_data."""
     out: dict[str, Any] = {
         "row_id": row_id, "patient_id": patient.id, "decision_date": decision.date,
         "decision_regimen": decision.regimen, "primary_site": patient.tumor.primary_site,
@@ -111,10 +149,11 @@ def reference_result(row_id: int, patient: Patient, decision: Decision, kb: Know
     except ValueError as exc:
         if AMBIGUITY not in str(exc):
             raise
-        return out
+        return out, []  # the record contradicts itself: no field is missing
     out["setting_table"] = ev.setting.table
     out["setting_column"] = ev.setting.column
     out["setting_status"] = ev.setting.status
+    unsettled = ev.setting.status == "needs_data"
     r = decision.regimen
     if ev.setting.status == "not_applicable":
         scope = out_of_scope(kb, build_facts(patient))
@@ -122,10 +161,10 @@ def reference_result(row_id: int, patient: Patient, decision: Decision, kb: Know
             out.update(verdict="out_of_scope", scope_exclusions=SCOPE_SEPARATOR.join(scope))
         else:
             out["verdict"] = "no_systemic_indicated" if r in NON_SYSTEMIC else "not_listed"
-        return out
+        return out, []
     if not ev.options:
         out["verdict"] = "needs_data"
-        return out
+        return out, list(ev.setting.missing)
     assert ev.setting.table is not None
     table = kb.table(ev.setting.table)
     column = _column(table, ev.setting.column)
@@ -147,11 +186,11 @@ def reference_result(row_id: int, patient: Patient, decision: Decision, kb: Know
     if r in NON_SYSTEMIC:
         named = non_systemic_named(kb, table, column, r, facts)
         out["verdict"] = {True: "no_systemic_indicated", False: "not_listed", None: "needs_data"}[named]
-        return out
+        return out, list(ev.setting.missing) if unsettled else non_systemic_waits(kb, table, r, facts)
     matches = [o for o in options if r in matching_decisions(o.regimen)]
     if not matches:
         out["verdict"] = "not_listed"
-        return out
+        return out, list(ev.setting.missing)
     for status, verdict in (
         ("eligible", "concordant"),
         ("needs_data", "needs_data"),
@@ -169,7 +208,7 @@ def reference_result(row_id: int, patient: Patient, decision: Decision, kb: Know
                 entry = next(e for e in column.entries if e.id == hit.entry_id)
                 assert entry.when is not None
                 out["failing_condition"] = decisive(entry.when, False, facts)
-            return out
+            return out, list(ev.setting.missing) if unsettled else list(hit.missing)
     raise AssertionError("an option has no status")  # pragma: no cover
 
 

@@ -52,6 +52,7 @@ class Dialect:
 
     name = "generic"
     types: ClassVar[dict[str, str]] = {}
+    index_base = 1  # the index a two-parameter transform lambda (element, index) gives the first element
 
     def lam(self, params: tuple[str, ...], body: str) -> str:
         raise NotImplementedError
@@ -83,6 +84,18 @@ class Dialect:
 
     def list_bit_or(self, lst: str) -> str:
         """Bitwise OR of a BIGINT list; NULL for an empty list."""
+        raise NotImplementedError
+
+    def sorted_distinct(self, lst: str) -> str:
+        """The list sorted ascending, each value once."""
+        raise NotImplementedError
+
+    def split_nonempty(self, s: str, sep: str) -> str:
+        """The text ``s`` split at the one-character ``sep`` (not a regex character), empty parts left out."""
+        raise NotImplementedError
+
+    def join(self, lst: str, sep: str) -> str:
+        """The strings of a list joined by ``sep``."""
         raise NotImplementedError
 
     def int_div(self, a: str, b: str) -> str:
@@ -154,6 +167,15 @@ class DuckDBDialect(Dialect):
     def list_bit_or(self, lst: str) -> str:
         return f"list_bit_or({lst})"
 
+    def sorted_distinct(self, lst: str) -> str:
+        return f"list_sort(list_distinct({lst}))"
+
+    def split_nonempty(self, s: str, sep: str) -> str:
+        return f"list_filter(string_split({s}, {sep}), lambda x: x <> '')"
+
+    def join(self, lst: str, sep: str) -> str:
+        return f"array_to_string({lst}, {sep})"
+
     def int_div(self, a: str, b: str) -> str:
         return f"({a} // {b})"
 
@@ -174,6 +196,7 @@ class DuckDBDialect(Dialect):
 
 class SparkDialect(Dialect):
     name = "spark"
+    index_base = 0
     position_function = "array_position"
     types: ClassVar[dict[str, str]] = {
         "bigint": "BIGINT", "string": "STRING", "bool": "BOOLEAN", "double": "DOUBLE", "date": "DATE",
@@ -204,6 +227,15 @@ class SparkDialect(Dialect):
 
     def list_bit_or(self, lst: str) -> str:
         return f"aggregate({lst}, CAST(0 AS BIGINT), (acc, x) -> acc | x)"
+
+    def sorted_distinct(self, lst: str) -> str:
+        return f"array_sort(array_distinct({lst}))"
+
+    def split_nonempty(self, s: str, sep: str) -> str:
+        return f"filter(split({s}, {sep}), x -> x <> '')"
+
+    def join(self, lst: str, sep: str) -> str:
+        return f"array_join({lst}, {sep})"
 
     def bigint_array(self, values: Sequence[int]) -> str:
         return self.array([f"CAST({v} AS BIGINT)" if i == 0 else str(v) for i, v in enumerate(values)])
