@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import uuid
-from importlib.util import find_spec
 from typing import Any
 
 import pytest
@@ -22,15 +21,12 @@ from tests.api.conftest import (
     hook_request,
     prefetch,
 )
+from tests.api.test_card_markup import BASE, OS
+from tests.api.test_card_markup import needs_layers as needs_safety
 from tests.api.test_cards import _screen, spec_ok
 
-BASE = "http://cds.example.test"
-OS = "/cds-services/netcds-order-sign"
 SIXTY_MG_TABLET = "cabozantinib 60 MG Oral Tablet [Cabometyx]"
 NO_UPDATE = "**No order update offered:**"
-needs_safety = pytest.mark.skipif(
-    find_spec("netcds.safety") is None or find_spec("netcds.fhir.mcode") is None, reason="layers absent"
-)
 
 
 def _carrier(cards: list[dict[str, Any]]) -> dict[str, Any]:

@@ -149,8 +149,6 @@ def thoracic_grading_records() -> list[dict[str, Any]]:
     only the digestive one (facts._thoracic_grade)."""
     import itertools
 
-    from pydantic import ValidationError
-
     out = []
     for site, grade, sub, ki67, mitoses, necrosis, diff in itertools.product(
         ["lung", "thymus", "ileum"],
@@ -170,11 +168,7 @@ def thoracic_grading_records() -> list[dict[str, Any]]:
             "disease": {"extent": "distant_metastatic", "status": "progressive"},
             "decision": {"date": "2024-06-01", "regimen": "everolimus"},
         }
-        try:
-            Patient.model_validate({k: v for k, v in rec.items() if k != "decision"})
-        except ValidationError:
-            continue
-        out.append(rec)
+        _keep_valid(out, rec)
     return out
 
 
@@ -224,8 +218,6 @@ def history_records(n: int, seed: int) -> list[dict[str, Any]]:
     then often a treatment line's field (``treatments[1].progressed``, ``treatments[0].dose_mg``)."""
     import random
 
-    from pydantic import ValidationError
-
     from tests.conftest import gi, lung, pancreas
 
     rng = random.Random(seed)
@@ -269,9 +261,16 @@ def history_records(n: int, seed: int) -> list[dict[str, Any]]:
         if status:
             base["disease"]["status"] = status
         rec = {**base, "decision": {"date": "2024-06-01", "regimen": rng.choice(regimens)}}
-        try:
-            Patient.model_validate({k: v for k, v in rec.items() if k != "decision"})
-        except ValidationError:
-            continue
-        out.append(rec)
+        _keep_valid(out, rec)
     return out
+
+
+def _keep_valid(out: list[dict[str, Any]], rec: dict[str, Any]) -> None:
+    """Append ``rec`` when its patient part is a valid contract Patient (a generator may draw invalid ones)."""
+    from pydantic import ValidationError
+
+    try:
+        Patient.model_validate({k: v for k, v in rec.items() if k != "decision"})
+    except ValidationError:
+        return
+    out.append(rec)
