@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from netcds.fhir.cards import draft_dose_mg, order_cards, with_dose
-from netcds.fhir.dose_cards import no_update_reason
+from netcds.fhir.draft_dose import no_update_reason
 from netcds.fhir.read import validate_resource
 from tests.api.conftest import (
     CLARITHROMYCIN,

@@ -243,7 +243,7 @@ def test_order_sign_for_a_child_ordered_the_adult_pembrolizumab_dose_suggests_th
     assert view is not None
     draft = {
         **DRAFT,
-        "id": "draft-pembro",  # an update names the order it replaces (netcds.fhir.dose_cards.no_update_reason)
+        "id": "draft-pembro",  # an update names the order it replaces (netcds.fhir.draft_dose.no_update_reason)
         "medicationCodeableConcept": {"text": "pembrolizumab 25 MG/ML Injectable Solution"},
         "dosageInstruction": [
             {"doseAndRate": [{"doseQuantity": {"value": 200, "unit": "mg", "code": "mg"}}]}

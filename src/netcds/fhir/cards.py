@@ -47,11 +47,10 @@ from netcds.fhir.dose_cards import (
     causing_rules,
     dose_card,
     dose_suggestion,
-    draft_dose_mg,
     over_label_card,
-    with_dose,
 )
 from netcds.fhir.dose_cards import dose_lines as _dose_lines
+from netcds.fhir.draft_dose import draft_dose_mg, with_dose
 from netcds.fhir.medication import OrderedDrug
 
 __all__ = [
@@ -356,7 +355,7 @@ def order_cards(
     monograph's dose for this patient (netcds.fhir.dose_cards), and one info card gathering monitoring and
     not-assessed checks. ``drug``: the ordered drug as the hook read it (a Medication the order references
     may be elsewhere in its Bundle); read from ``draft`` when not given. A dose change is offered as an
-    ``update`` only to a draft that can take one (netcds.fhir.dose_cards.no_update_reason); otherwise the
+    ``update`` only to a draft that can take one (netcds.fhir.draft_dose.no_update_reason); otherwise the
     card says why not."""
     label = _agent_label(screen.agent)
     order = {"critical": 0, "warning": 1, "info": 2}
