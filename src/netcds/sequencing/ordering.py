@@ -128,12 +128,18 @@ def order_options(
 
         ranked.sort(key=key)
         n = len(ranked)
-        for _, o in ranked:
-            group = [p for p, (_, x) in enumerate(ranked, start=1) if standing(x) == standing(o)]
-            o.discussion_rank = group[0]
+        standings = [standing(o) for _, o in ranked]  # sorted by it first: equal standings are adjacent
+        first = 0
+        for p, (_, o) in enumerate(ranked):
+            if standings[p] != standings[first]:
+                first = p
+            last = first
+            while last + 1 < n and standings[last + 1] == standings[first]:
+                last += 1
+            o.discussion_rank = first + 1
             o.order_explanation = _explain(
                 o,
-                (group[0], group[-1]),
+                (first + 1, last + 1),
                 n,
                 tier,
                 inputs.get(o.entry_id, OrderInput()),
