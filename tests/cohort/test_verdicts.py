@@ -306,6 +306,14 @@ SCOPE_CASES: list[tuple[str, dict[str, Any], str, str | None, str]] = [
 ]
 
 
+def audit_both(
+    records: list[dict[str, Any]], kb: Any, folder: Path
+) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    """The DuckDB audit of ``records`` in input order, and the per-patient reference by row id."""
+    sql = {int(r["row_id"]): r for r in audit_duckdb(records, kb, folder)}
+    return [sql[i] for i in range(1, len(records) + 1)], reference(records, kb)
+
+
 @pytest.fixture(scope="module")
 def audited(
     tmp_path_factory: pytest.TempPathFactory,
@@ -313,9 +321,7 @@ def audited(
     from netcds import load_knowledge
 
     kb = load_knowledge()
-    records = [c[1] for c in CASES]
-    sql = {int(r["row_id"]): r for r in audit_duckdb(records, kb, tmp_path_factory.mktemp("v"))}
-    return [sql[i] for i in range(1, len(records) + 1)], reference(records, kb)
+    return audit_both([c[1] for c in CASES], kb, tmp_path_factory.mktemp("v"))
 
 
 @pytest.mark.parametrize("i", range(len(CASES)), ids=[c[0] for c in CASES])
@@ -340,9 +346,7 @@ def scope_audited(
     out = {}
     for release in ("default", "5.2024-r3"):
         kb = load_knowledge() if release == "default" else load_knowledge(release)
-        rows = audit_duckdb(records, kb, tmp_path_factory.mktemp("scope"))
-        sql = {int(r["row_id"]): r for r in rows}
-        out[release] = ([sql[i] for i in range(1, len(records) + 1)], reference(records, kb))
+        out[release] = audit_both(records, kb, tmp_path_factory.mktemp("scope"))
     return out
 
 
@@ -458,9 +462,7 @@ def undetermined_audited(
     from netcds import load_knowledge
 
     kb = load_knowledge()
-    records = [c[1] for c in UNDETERMINED_CASES]
-    sql = {int(r["row_id"]): r for r in audit_duckdb(records, kb, tmp_path_factory.mktemp("u"))}
-    return [sql[i] for i in range(1, len(records) + 1)], reference(records, kb)
+    return audit_both([c[1] for c in UNDETERMINED_CASES], kb, tmp_path_factory.mktemp("u"))
 
 
 @pytest.mark.parametrize("i", range(len(UNDETERMINED_CASES)), ids=[c[0] for c in UNDETERMINED_CASES])
@@ -557,9 +559,7 @@ def missing_audited(
     from netcds import load_knowledge
 
     kb = load_knowledge()
-    records = [c[1] for c in MISSING_CASES]
-    sql = {int(r["row_id"]): r for r in audit_duckdb(records, kb, tmp_path_factory.mktemp("m"))}
-    return [sql[i] for i in range(1, len(records) + 1)], reference(records, kb)
+    return audit_both([c[1] for c in MISSING_CASES], kb, tmp_path_factory.mktemp("m"))
 
 
 @pytest.mark.parametrize("i", range(len(MISSING_CASES)), ids=[c[0] for c in MISSING_CASES])

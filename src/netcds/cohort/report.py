@@ -12,7 +12,7 @@ import html
 import io
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,14 @@ DUPLICATES_QUERY = (
 )
 
 
+def _settled(counts: Mapping[str, int]) -> tuple[int, int]:
+    """The concordance numerator and denominator of a set of verdict counts."""
+    return (
+        sum(counts.get(v, 0) for v in CONCORDANCE_NUMERATOR),
+        sum(counts.get(v, 0) for v in CONCORDANCE_DENOMINATOR),
+    )
+
+
 def summarize(query: Callable[[str], list[dict[str, Any]]], meta: dict[str, Any]) -> dict[str, Any]:
     """Run every summary query through ``query`` (a backend's) and assemble the summary."""
     out: dict[str, Any] = dict(meta)
@@ -92,8 +100,7 @@ def summarize(query: Callable[[str], list[dict[str, Any]]], meta: dict[str, Any]
     out["duplicates"] = {"key": list(DUPLICATE_KEY), "groups": groups, "rows": rows, "repeats": rows - groups}
     counts = {r["verdict"]: r["n"] for r in out["verdicts"]}
     out["verdict_counts"] = {v: counts.get(v, 0) for v in VERDICTS}
-    agree = sum(counts.get(v, 0) for v in CONCORDANCE_NUMERATOR)
-    decided = sum(counts.get(v, 0) for v in CONCORDANCE_DENOMINATOR)
+    agree, decided = _settled(counts)
     share = round(agree / decided, 4) if decided else None
     out["concordance_of_settled_systemic_choices"] = share
     out["concordance"] = {
@@ -283,8 +290,7 @@ def concordance_by(groups: dict[str, dict[str, int]], label: str) -> list[dict[s
     summary.json ``concordance``, and the decision points counted in neither."""
     rows = []
     for group, counts in groups.items():
-        agree = sum(counts.get(v, 0) for v in CONCORDANCE_NUMERATOR)
-        decided = sum(counts.get(v, 0) for v in CONCORDANCE_DENOMINATOR)
+        agree, decided = _settled(counts)
         rows.append(
             {
                 label: group,
