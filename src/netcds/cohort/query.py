@@ -17,8 +17,8 @@ Stages (CTEs), each adding columns to the one before:
                  positions of the entries the decision matches, packed (one constant lookup)
 8. ``verdict*``  the verdict's pick, ``scope_exclusions`` (the exclusions that make a decision
                  ``out_of_scope``) and the concordance verdict (cohort/verdict.py) as codes
-9. ``missing``   ``missing_fields``: for a needs_data verdict, the fields it waits for
-                 (cohort/missing_sql.py)
+9. ``missing``   ``missing_bits``: for a needs_data verdict, the fields it waits for as the bits of
+                 an integer, decoded into ``missing_fields`` by the last SELECT (cohort/missing_sql.py)
 
 Keys, statuses and verdicts are small integers until the last SELECT, which spells the words by
 indexing constant lists (ENUMs on DuckDB, see cohort/sqltext.py). The result has one row per
@@ -41,7 +41,7 @@ from netcds.cohort.layout import (
     matching_decisions,
     scope_exclusions,
 )
-from netcds.cohort.missing_sql import MissingSql
+from netcds.cohort.missing_sql import missing_columns
 from netcds.cohort.setting_sql import Candidate, setting_stages
 from netcds.cohort.sqltext import as_text, case, cte, ident, in_ints, typed, word, word_index, words
 from netcds.cohort.stages import fact_stages, names_in, substitute
@@ -304,48 +304,11 @@ class AuditQuery:
             cte("verdict", "verdict1", [("vc", vc), ("vpos", vpos)]),
         ]
 
-    def _missing(self) -> str:
-        """``missing_fields`` of a needs_data verdict (cohort/verdict.py ``missing_fields``), sorted, each
-        once: under an undetermined setting (``sst`` 1) what the candidate settings wait for
-        (engine/setting.py ``SettingResult.missing``); for a non-systemic decision what the table's
-        principles for it wait for; else what the picked entry's condition waits for; none for an
-        ``ambiguous`` record. NULL for every other verdict."""
-        ms = MissingSql(self.cc)
-        # a candidate's table row is a column of ``nodes``; where the setting applies, the picked needs_data
-        # entry's condition is unknown (no test needed)
-        setting = ms.concat(
-            [
-                f"CASE WHEN v{k.key} IS NULL THEN"
-                f" {ms.concat([ms.node(k.table.applies_when, k.t), ms.node(k.column.when)])} END"
-                for k in self.candidates
-            ]
-        )
-        entries, nonsys = [], []
-        for cand in self.candidates:
-            inner = [
-                (str(r.pos), ms.node(r.entry.when, "NULL"))
-                for r in self._refs(cand)
-                if r.entry.when is not None
-            ]
-            if inner:
-                entries.append((str(cand.key), case(inner, subject="vpos")))
-            by_r = []
-            for r in NON_SYSTEMIC:
-                parts = [
-                    ms.node(self.kb.principles[pid].when)
-                    for pid in NON_SYSTEMIC_BASIS[r]
-                    if pid in cand.table.principles
-                ]
-                if parts:
-                    by_r.append((lit(r), ms.concat(parts)))
-            if by_r:
-                nonsys.append((str(cand.key), case(by_r, subject="decision_regimen")))
-        is_ns = in_ints("di", {DECISION_IDS.index(r) + 1 for r in NON_SYSTEMIC})
-        text = (
-            f"CASE WHEN sst = 1 THEN {setting} WHEN sst = 3 THEN NULL"
-            f" WHEN {is_ns} THEN {case(nonsys, subject='okey')} ELSE {case(entries, subject='okey')} END"
-        )
-        return f"CASE WHEN vc = {VERDICTS.index('needs_data')} THEN {ms.settled(text)} END"
+    def _missing(self) -> tuple[str, str]:
+        """The ``missing_bits`` stage's column and ``missing_fields`` decoded from it
+        (cohort/missing_sql.py :func:`missing_columns`)."""
+        entries = {cand.key: [(r.pos, r.entry.when) for r in self._refs(cand)] for cand in self.candidates}
+        return missing_columns(self.cc, self.kb, self.candidates, entries)
 
     def _entry_at(self, values: list[str], vocab: tuple[str, ...] | list[str]) -> str:
         """The picked entry's value from a constant list over every entry of the knowledge (NULL when
@@ -427,13 +390,14 @@ class AuditQuery:
         ``option_status`` / ``option_category`` lists (aligned with the column's entries)."""
         # every leaf and history bit is registered (by _compile_nodes) before any stage is written
         setting = self._setting()
+        missing_bits, missing_fields = self._missing()
         later = [
             *setting,
             self._per_key(),
             *self._verdict(),
-            cte("missing", "verdict", [("missing_fields", self._missing())]),
+            cte("missing", "verdict", [("missing_bits", missing_bits)]),
         ]
-        finals = self._finals(expand)
+        finals = {**self._finals(expand), "missing_fields": missing_fields}
         # leaves read only by category rules and non-systemic principles (a few rows of one branch
         # each) are written inline there instead of computed for every row
         eager = [e for _, e in self.node_cols] + setting + [self._status(r) for r in self.entries]

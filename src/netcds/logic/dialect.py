@@ -94,6 +94,17 @@ class Dialect:
         """The text ``s`` split at the one-character ``sep`` (not a regex character), empty parts left out."""
         raise NotImplementedError
 
+    def filter_indexed(self, lst: str, params: tuple[str, str], cond: str) -> str:
+        """The elements of a list for which ``cond`` holds, over (element, index from ``index_base``)."""
+        raise NotImplementedError
+
+    def shift_right(self, a: str, k: str) -> str:
+        """The BIGINT ``a`` shifted right by ``k`` bits."""
+        raise NotImplementedError
+
+    def list_concat(self, a: str, b: str) -> str:
+        raise NotImplementedError
+
     def join(self, lst: str, sep: str) -> str:
         """The strings of a list joined by ``sep``."""
         raise NotImplementedError
@@ -173,6 +184,15 @@ class DuckDBDialect(Dialect):
     def split_nonempty(self, s: str, sep: str) -> str:
         return f"list_filter(string_split({s}, {sep}), lambda x: x <> '')"
 
+    def filter_indexed(self, lst: str, params: tuple[str, str], cond: str) -> str:
+        return f"list_filter({lst}, {self.lam(params, cond)})"
+
+    def shift_right(self, a: str, k: str) -> str:
+        return f"({a} >> {k})"
+
+    def list_concat(self, a: str, b: str) -> str:
+        return f"list_concat({a}, {b})"
+
     def join(self, lst: str, sep: str) -> str:
         return f"array_to_string({lst}, {sep})"
 
@@ -233,6 +253,15 @@ class SparkDialect(Dialect):
 
     def split_nonempty(self, s: str, sep: str) -> str:
         return f"filter(split({s}, {sep}), x -> x <> '')"
+
+    def filter_indexed(self, lst: str, params: tuple[str, str], cond: str) -> str:
+        return f"filter({lst}, {self.lam(params, cond)})"
+
+    def shift_right(self, a: str, k: str) -> str:
+        return f"shiftright({a}, {k})"
+
+    def list_concat(self, a: str, b: str) -> str:
+        return f"concat({a}, {b})"
 
     def join(self, lst: str, sep: str) -> str:
         return f"array_join({lst}, {sep})"
