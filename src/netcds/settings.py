@@ -23,6 +23,8 @@ from netcds.knowledge.load import DEFAULT_VERSION
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_DB_URL = "sqlite:///netcds.db"
+DEFAULT_LINK_LIFETIME_S = 24 * 3600
+MIN_LINK_SECRET_CHARS = 32
 ALLOWED_JWT_ALGORITHMS: tuple[str, ...] = ("RS256", "RS384", "ES256", "ES384")
 
 
@@ -104,6 +106,10 @@ class Settings(BaseModel):
     fhir_fetch_budget_s: float = Field(default=10.0, gt=0, le=300)
     # REST
     api_require_token: bool = False
+    # signed card links (netcds.api.signed_links): the HMAC key's secret (None: a random key per start) and
+    # how long a link opens its stored evaluation
+    link_secret: str | None = Field(default=None, repr=False)  # a secret: never in a repr or log
+    link_lifetime_s: int = Field(default=DEFAULT_LINK_LIFETIME_S, ge=60, le=30 * 24 * 3600)
 
     @field_validator("base_url")
     @classmethod
@@ -113,6 +119,18 @@ class Settings(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("link_secret")
+    @classmethod
+    def _link_secret(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if len(value.strip()) < MIN_LINK_SECRET_CHARS:
+            # the value itself is never echoed
+            raise ValueError(
+                f"must be at least {MIN_LINK_SECRET_CHARS} characters (e.g. `openssl rand -hex 32`)"
+            )
+        return value.strip()
 
     @field_validator("cors_origins")
     @classmethod
@@ -226,6 +244,9 @@ _TOML_KEYS: dict[str, str] = {
     "hooks.fhir_fetch": "fhir_fetch",
     "hooks.fhir_fetch_timeout_s": "fhir_fetch_timeout_s",
     "hooks.fhir_fetch_budget_s": "fhir_fetch_budget_s",
+    "links.secret": "link_secret",
+    "links.secret_file": "link_secret_file",
+    "links.lifetime_s": "link_lifetime_s",
 }
 # environment variable -> (Settings field, kind)
 _ENV_KEYS: dict[str, tuple[str, str]] = {
@@ -255,6 +276,9 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
     "NETCDS_FHIR_FETCH": ("fhir_fetch", "bool"),
     "NETCDS_FHIR_FETCH_TIMEOUT_S": ("fhir_fetch_timeout_s", "float"),
     "NETCDS_FHIR_FETCH_BUDGET_S": ("fhir_fetch_budget_s", "float"),
+    "NETCDS_LINK_SECRET": ("link_secret", "str"),
+    "NETCDS_LINK_SECRET_FILE": ("link_secret_file", "str"),
+    "NETCDS_LINK_LIFETIME_S": ("link_lifetime_s", "int"),
 }
 _FIELD_NAME = {field: key for key, field in _TOML_KEYS.items()}
 _FIELD_ENV = {field: env for env, (field, _) in _ENV_KEYS.items()}
@@ -332,18 +356,20 @@ def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-def _read_secret_file(path: str) -> str:
+DB_URL_FILE_KEY = "store.url_file / NETCDS_DB_URL_FILE"
+LINK_SECRET_FILE_KEY = "links.secret_file / NETCDS_LINK_SECRET_FILE"  # noqa: S105 (a setting's name)
+
+
+def _read_secret_file(path: str, key: str = DB_URL_FILE_KEY) -> str:
     """The first line of a secret file (e.g. a container secret); the value itself is never echoed."""
     try:
         text = Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise SettingsError(
-            "store.url_file / NETCDS_DB_URL_FILE", f"cannot read {path}: {exc.strerror}"
-        ) from None
+        raise SettingsError(key, f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise SettingsError("store.url_file / NETCDS_DB_URL_FILE", f"{path} is not UTF-8 text") from None
+        raise SettingsError(key, f"{path} is not UTF-8 text") from None
     if not text:
-        raise SettingsError("store.url_file / NETCDS_DB_URL_FILE", f"{path} is empty")
+        raise SettingsError(key, f"{path} is empty")
     return text.splitlines()[0].strip()
 
 
@@ -365,6 +391,10 @@ def load_settings(
     url_file = values.pop("db_url_file", None)
     if url_file and (overrides or {}).get("db_url") is None:
         values["db_url"] = _read_secret_file(str(url_file))
+    # likewise the link secret's file (links.secret_file / NETCDS_LINK_SECRET_FILE) wins over links.secret
+    secret_file = values.pop("link_secret_file", None)
+    if secret_file:
+        values["link_secret"] = _read_secret_file(str(secret_file), LINK_SECRET_FILE_KEY)
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -109,6 +110,13 @@ def open_client(tmp_path: Path, keys: Keys) -> Iterator[TestClient]:
         create_app(make_settings(tmp_path, keys, hooks_open=True)), raise_server_exceptions=False
     ) as c:
         yield c
+
+
+def evaluation_id_of(link: str) -> str:
+    """The stored evaluation's id in a card's signed link (``{base}/ui/evaluations/{id}?exp=...&sig=...``)."""
+    path = urlsplit(link).path
+    assert path.startswith("/ui/evaluations/"), link
+    return path.rsplit("/", 1)[1]
 
 
 def auth(keys: Keys, path: str, **kw: Any) -> dict[str, str]:

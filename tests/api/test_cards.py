@@ -109,8 +109,8 @@ def test_a_setting_left_open_shows_what_each_possible_setting_lists() -> None:
 
 def test_uuids_are_deterministic_and_depend_on_input() -> None:
     ev = ev_of()
-    a = patient_view_cards(ev, base_url=BASE, seed="hash-a", explanation_url=f"{BASE}/api/v1/evaluations/1")
-    b = patient_view_cards(ev, base_url=BASE, seed="hash-a", explanation_url=f"{BASE}/api/v1/evaluations/2")
+    a = patient_view_cards(ev, base_url=BASE, seed="hash-a", explanation_url=f"{BASE}/ui/evaluations/1")
+    b = patient_view_cards(ev, base_url=BASE, seed="hash-a", explanation_url=f"{BASE}/ui/evaluations/2")
     c = patient_view_cards(ev, base_url=BASE, seed="hash-b")
     assert [x["uuid"] for x in a] == [x["uuid"] for x in b]  # links carry stored ids; not hashed
     assert [x["uuid"] for x in a] != [x["uuid"] for x in c]

@@ -20,6 +20,7 @@ from tests.api.conftest import (
     Keys,
     auth,
     draft_cabozantinib,
+    evaluation_id_of,
     hook_request,
     make_settings,
     prefetch,
@@ -70,10 +71,10 @@ def test_patient_view_with_realistic_prefetch(client: TestClient, keys: Keys) ->
     missing = by_topic(cards, "missing-data")[0]
     assert "SSTR status (SSTR-PET / scintigraphy)" in missing["detail"]  # tumor.sstr_status, as labelled
     assert all(len(c["summary"]) < 140 for c in cards)
-    # the link goes to the stored evaluation, which holds the card uuids
+    # the link goes to the stored evaluation's page (signed), whose record holds the card uuids
     link = main["links"][0]["url"]
-    assert link.startswith("http://testserver/api/v1/evaluations/")
-    stored = client.get(link.removeprefix("http://testserver")).json()
+    assert link.startswith("http://testserver/ui/evaluations/") and "&sig=" in link
+    stored = client.get(f"/api/v1/evaluations/{evaluation_id_of(link)}").json()
     assert stored["origin"] == "cds-hooks"
     assert stored["card_uuids"] == [c["uuid"] for c in cards]
     assert stored["output"]["setting"]["table"] == "gi_wd_g12"
@@ -89,9 +90,9 @@ def test_repeated_patient_view_reuses_work_but_records_every_call(client: TestCl
     gets its own stored evaluation (own id, hook instance, explanation link) pointing at one output."""
     calls = [hook_request("patient-view", prefetch_data=prefetch()) for _ in range(3)]
     answers = [post(client, keys, PV, b).json()["cards"] for b in calls]
-    links = [a[0]["links"][0]["url"].removeprefix("http://testserver") for a in answers]
-    assert len(set(links)) == 3  # one explanation per call
-    stored = [client.get(link).json() for link in links]
+    ids = [evaluation_id_of(a[0]["links"][0]["url"]) for a in answers]
+    assert len(set(ids)) == 3  # one explanation per call
+    stored = [client.get(f"/api/v1/evaluations/{i}").json() for i in ids]
     assert [s["hook_instance"] for s in stored] == [b["hookInstance"] for b in calls]
     assert len({s["output_hash"] for s in stored}) == 1  # the same output, stored once
     assert all(s["card_uuids"] == [c["uuid"] for c in answers[0]] for s in stored)

@@ -22,6 +22,7 @@ from tests.api.conftest import (
     Keys,
     auth,
     draft_cabozantinib,
+    evaluation_id_of,
     hook_request,
     make_settings,
     prefetch,
@@ -72,7 +73,7 @@ def test_a_chart_opened_again_is_answered_inline_with_the_same_cards_and_records
     assert _without_links(a) == _without_links(b)
     # each call still gets its own stored evaluation, with the canonical input and an identical replay
     ctx = open_client.app.state.netcds  # type: ignore[attr-defined]
-    ids = [c[0]["links"][0]["url"].rsplit("/", 1)[1] for c in (a, b)]
+    ids = [evaluation_id_of(c[0]["links"][0]["url"]) for c in (a, b)]
     assert ids[0] != ids[1]
     stored = [ctx.store.get_evaluation(i) for i in ids]
     assert [s.hook_instance for s in stored] == [first_call["hookInstance"], second_call["hookInstance"]]

@@ -89,7 +89,7 @@ def one_guideline_card(cards: list[dict[str, Any]]) -> dict[str, Any]:
     assert card["indicator"] == "info"  # decision support: never a warning about a listed or unlisted agent
     assert "suggestions" not in card
     assert card["source"]["url"].startswith(f"{BASE}/api/v1/guidelines/nccn-net/")
-    assert card["links"][0]["url"].startswith(f"{BASE}/api/v1/guidelines/nccn-net/")
+    assert card["links"][0]["url"].startswith(f"{BASE}/ui/guideline")  # a page to read, not JSON
     return card
 
 

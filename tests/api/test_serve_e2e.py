@@ -140,7 +140,7 @@ def test_serve_end_to_end(server: Server, keys: Keys) -> None:
         assert r.status_code == 200, r.text
         cards = r.json()["cards"]
         assert "GI WD G1/2" in cards[0]["summary"]
-        assert cards[0]["links"][0]["url"].startswith(f"{base}/api/v1/evaluations/")
+        assert cards[0]["links"][0]["url"].startswith(f"{base}/ui/evaluations/")
 
         # order-sign: cabozantinib with clarithromycin (a strong CYP3A4 inhibitor) in the prefetch
         os_url = f"{base}/cds-services/netcds-order-sign"

@@ -27,6 +27,7 @@ from netcds.api.middleware import ServiceMiddleware
 from netcds.api.problems import install_handlers
 from netcds.api.security import docs_csp
 from netcds.api.shared_cache import SharedCache
+from netcds.api.signed_links import LinkSigner
 from netcds.engine import evaluate
 from netcds.patient import Patient
 from netcds.settings import Settings, load_settings
@@ -51,6 +52,10 @@ OPEN_MODE_BANNER = (
     "machine for development; never expose this service to a network in this mode."
 )
 
+RANDOM_LINK_KEY = (
+    "card links to stored evaluations are signed with a random key made at start, so they stop working "
+    "when the service restarts: configure a key with NETCDS_LINK_SECRET or NETCDS_LINK_SECRET_FILE"
+)
 
 PROBLEM_422_EXAMPLE: dict[str, Any] = {
     "type": "urn:netcds:problem:validation",
@@ -206,9 +211,11 @@ def create_app(
     store: Store | None = None,
     fhir_transport: httpx.BaseTransport | None = None,
     shared_cache_dir: Path | None = None,
+    link_key: bytes | None = None,
 ) -> FastAPI:
     """Build the service. Opens (and migrates) the store unless one is given; closes it on shutdown.
-    ``shared_cache_dir``: where the workers of one ``serve --workers N`` share their second cache level."""
+    ``shared_cache_dir``: where the workers of one ``serve --workers N`` share their second cache level;
+    ``link_key``: the key that signs card links when no ``links.secret`` is set (one for all workers)."""
     settings = settings or load_settings()
     # the HTTP client logs each request URL at INFO; FHIR URLs carry patient ids: keep them out of the logs
     for name in ("httpx", "httpcore"):
@@ -219,6 +226,9 @@ def create_app(
         log.warning("!" * 20 + " " + OPEN_MODE_BANNER + " " + "!" * 20)
     elif not settings.hooks_issuers:
         log.warning("no CDS Hooks issuers configured: every hook call will be refused with 401")
+    signer = LinkSigner.of(settings, link_key)
+    if signer.random_key:
+        log.warning(RANDOM_LINK_KEY)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -243,6 +253,7 @@ def create_app(
         store=the_store,
         verifier=TokenVerifier(settings, the_store),
         fhir_transport=fhir_transport,
+        link_signer=signer,
         eval_cache=EvaluationCache(
             settings.eval_cache_mb * 1024 * 1024,
             SharedCache(shared_cache_dir / "entries", settings.shared_cache_mb * 1024 * 1024)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import secrets
 import socket
 import sys
 from pathlib import Path
@@ -135,6 +136,8 @@ def register(app: typer.Typer) -> None:
         # the workers' shared cache level (one file for this server, removed when it stops)
         shares = settings.workers > 1 and settings.shared_cache_mb > 0 and settings.eval_cache_mb > 0
         cache_dir = make_dir() if shares else None
+        # without links.secret: one random key signs the card links of every worker of this server
+        link_key = None if settings.link_secret else secrets.token_bytes(32)
 
         class Server(uvicorn.Server):
             announce = True
@@ -156,7 +159,7 @@ def register(app: typer.Typer) -> None:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
             server = Server(
                 uvicorn.Config(
-                    create_app(served, shared_cache_dir=cache_dir),
+                    create_app(served, shared_cache_dir=cache_dir, link_key=link_key),
                     log_level=served.log_level,
                     access_log=False,
                     lifespan="on",

@@ -19,6 +19,7 @@ from fastapi import Request
 from netcds.api.auth import LOCAL, Principal, TokenVerifier
 from netcds.api.eval_cache import CachedEvaluation, EvaluationCache, cache_key
 from netcds.api.problems import ApiProblem
+from netcds.api.signed_links import LinkSigner
 from netcds.engine import evaluate
 from netcds.errors import KnowledgeError
 from netcds.evaluation_json import evaluation_json
@@ -39,6 +40,8 @@ class ServiceContext:
     verifier: TokenVerifier
     fhir_transport: httpx.BaseTransport | None = None
     eval_cache: EvaluationCache = field(default_factory=lambda: EvaluationCache(0))
+    # signs the card links to stored evaluations (a random key unless one is given)
+    link_signer: LinkSigner = field(default_factory=lambda: LinkSigner.of(Settings()))
     _knowledge: dict[tuple[str, str], Knowledge] = field(default_factory=dict)
 
     @property

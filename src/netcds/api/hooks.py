@@ -61,12 +61,11 @@ from netcds.api.problems import (
     read_body,
     validation_problem,
 )
-from netcds.api.view_cards import cached_cards, keep_cards
+from netcds.api.view_cards import cached_cards, explanation_url, keep_cards
 from netcds.errors import InputError
 from netcds.fhir.cards import (
     EXPLANATION,
     AgentScreenView,
-    guideline_url,
     order_cards,
     unread_order_card,
     unscreened_card,
@@ -313,10 +312,7 @@ def _patient_view(call: _Call) -> Response:
         template = keep_cards(ctx, service_id, found.evaluation, digest, kb)
     assert found is not None
     evaluation_id = new_id() if ctx.settings.hooks_persist_evaluations else None
-    explanation = f"{ctx.base_url}/api/v1/evaluations/{evaluation_id}" if evaluation_id else None
-    cards = with_explanation(
-        template, EXPLANATION, explanation or guideline_url(ctx.base_url, found.guideline)
-    )
+    cards = with_explanation(template, EXPLANATION, explanation_url(ctx, evaluation_id))
     uuids = [c["uuid"] for c in cards]
     if evaluation_id:
         call.later.append(

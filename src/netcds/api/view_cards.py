@@ -14,6 +14,7 @@ from typing import Any
 from netcds.api.context import ServiceContext
 from netcds.api.eval_cache import CacheKey, knowledge_key
 from netcds.api.hook_models import SERVICES
+from netcds.api.signed_links import evaluation_path
 from netcds.evaluation import Evaluation
 from netcds.fhir.cards import EXPLANATION, patient_view_cards
 from netcds.knowledge.schema import Knowledge
@@ -48,3 +49,12 @@ def keep_all_cards(ctx: ServiceContext, evaluation: Evaluation, digest: str, kb:
     """Every patient-view service's cards for a just-computed Evaluation (see the module docstring)."""
     for service_id in PATIENT_VIEW_SERVICES:
         keep_cards(ctx, service_id, evaluation, digest, kb)
+
+
+def explanation_url(ctx: ServiceContext, evaluation_id: str | None) -> str | None:
+    """The link a call's cards give to its stored evaluation: the evaluation's web page, signed for the
+    configured lifetime (netcds.api.signed_links), so a clinician's browser opens it without a bearer
+    token. None when the call stored no evaluation (``hooks.persist_evaluations`` off)."""
+    if evaluation_id is None:
+        return None
+    return ctx.link_signer.url(ctx.base_url, evaluation_path(evaluation_id))

@@ -2,7 +2,9 @@
 
 A card's ``uuid`` is a UUIDv5 of its content and the input hash, so the same input
 gives the same cards (no clock, no randomness); links are left out of the hash
-because they carry stored ids. Text from the patient record or the EHR (medication
+because they carry stored ids and, to a stored evaluation, a signature with an expiry
+(netcds.api.signed_links). Links go to the web pages (``/ui``), which a clinician reads.
+Text from the patient record or the EHR (medication
 names, free-text conditions, order texts) reaches card summaries and details: where
 it is put into a card's Markdown it is escaped (:func:`md_text`), and every card is
 cleaned of control and bidirectional-formatting characters when it is finalized
@@ -16,6 +18,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -267,7 +270,19 @@ def card_source(label: str, url: str | None, topic: str, topic_display: str) -> 
 
 
 def card_links(url: str | None, label: str) -> list[dict[str, str]]:
+    """A card's ``links``: ``absolute`` (loaded as it is in the clinician's browser; netcds is no SMART app,
+    so never ``smart``), to a web page under ``/ui``, never to a JSON endpoint."""
     return [{"label": label, "url": url, "type": "absolute"}] if url else []
+
+
+def agent_page(base_url: str, agent: str) -> str:
+    """An agent's monograph as a web page (doses, adjustments, warnings, sources)."""
+    return f"{base_url}/ui/agents/{quote(agent, safe='')}"
+
+
+def guideline_page(base_url: str, table: str | None = None) -> str:
+    """A table of the encoded guideline as a web page, or the list of its tables when ``table`` is None."""
+    return f"{base_url}/ui/guideline/{quote(table, safe='')}" if table else f"{base_url}/ui/guideline"
 
 
 # what one row of a record list is called on a card ("treatments[0].dose_mg" -> "... of recorded treatment 1")

@@ -5,7 +5,9 @@ eligible option by tier as the guideline does (no single "best" option), the
 missing-data card names the fields that would change them, safety cards cite
 their source. A card's ``uuid`` is a UUIDv5 of its content and the input hash,
 so the same input gives the same cards (no clock, no randomness); links are
-left out of the hash because they carry stored ids. The shared parts (screen views,
+left out of the hash because they carry stored ids (and a signed link's expiry). Links go
+to the web pages a clinician reads (``/ui``): the stored evaluation (a signed link, set per
+call by the service), the guideline table, the agent's monograph. The shared parts (screen views,
 citations, uuids, the cleaning of record text) are in card_base.py, the dose cards
 of order checks in dose_cards.py; their names are importable from here as before.
 """
@@ -28,11 +30,13 @@ from netcds.fhir.card_base import (
     DoseAdvice,
     SafetyFinding,
     agent_name,
+    agent_page,
     cite,
     clean_text,
     field_label,
     field_labels,
     finalize,
+    guideline_page,
     indicator_for,
     md_text,
     summary_text,
@@ -54,12 +58,13 @@ from netcds.fhir.draft_dose import draft_dose_mg, with_dose
 from netcds.fhir.medication import OrderedDrug
 
 __all__ = [
-    "EXPLANATION", "INDICATORS", "MAX_SUMMARY", "NAMESPACE", "OVERRIDE_REASONS", "OVERRIDE_SYSTEM",
-    "TOPIC_SYSTEM", "UCUM", "AgentScreenView", "DoseAdvice", "SafetyFinding", "cite", "clean_text",
-    "dose_card", "dose_suggestion", "draft_dose_mg", "field_label", "field_labels", "finalize",
-    "guideline_url", "indicator_for", "md_text", "missing_data_card", "options_card", "order_cards",
-    "over_label_card", "patient_view_cards", "readable_finding", "safety_card", "ssa_plan_lines",
-    "summary_text", "unscreened_card", "with_dose", "with_explanation",
+    "EXPLANATION", "EXPLANATION_LINK", "INDICATORS", "MAX_SUMMARY", "NAMESPACE", "OVERRIDE_REASONS",
+    "OVERRIDE_SYSTEM", "TOPIC_SYSTEM", "UCUM", "AgentScreenView", "DoseAdvice", "SafetyFinding", "cite",
+    "clean_text", "dose_card", "dose_suggestion", "draft_dose_mg", "evaluation_links", "field_label",
+    "field_labels", "finalize", "guideline_page", "guideline_url", "indicator_for", "md_text",
+    "missing_data_card", "options_card", "order_cards", "over_label_card", "patient_view_cards",
+    "readable_finding", "safety_card", "ssa_plan_lines", "summary_text", "unscreened_card", "with_dose",
+    "with_explanation",
 ]  # fmt: skip
 
 TIER_ORDER = ("preferred", "other_recommended", "useful_in_certain_circumstances", "listed")
@@ -196,8 +201,23 @@ def options_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> 
         "source": _source(
             guideline_label(ev.guideline), guide_url, "therapy-options", "Systemic therapy options"
         ),
-        "links": _links(explanation_url or guide_url, "netcds: explanation of this evaluation"),
+        "links": evaluation_links(ev, base_url, explanation_url),
     }
+
+
+def evaluation_links(ev: Evaluation, base_url: str, explanation_url: str | None) -> list[dict[str, str]]:
+    """The links of the options and missing-data cards: the stored evaluation's page (when there is one;
+    in a cached card the ``EXPLANATION`` marker, see :func:`with_explanation`), and the applicable table's
+    page of the guideline (the list of tables when none applies yet)."""
+    table = ev.setting.table
+    where = TABLE_SHORT.get(table or "", "tables")
+    return [
+        *_links(explanation_url, EXPLANATION_LINK),
+        *_links(
+            guideline_page(base_url, table),
+            f"netcds: the guideline's {where} (entries, conditions, footnotes)",
+        ),
+    ]
 
 
 def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> dict[str, Any] | None:
@@ -227,7 +247,7 @@ def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None
         "source": _source(
             guideline_label(ev.guideline), guide_url, "missing-data", "Data that would change options"
         ),
-        "links": _links(explanation_url or guide_url, "netcds: explanation of this evaluation"),
+        "links": evaluation_links(ev, base_url, explanation_url),
     }
 
 
@@ -245,7 +265,7 @@ def safety_card(f: SafetyFinding, base_url: str, agent_label: str, *, overrides:
         "indicator": indicator_for(f.severity),
         "detail": "\n\n".join(lines),
         "source": _source(label, url, "drug-safety", "Drug safety"),
-        "links": _links(f"{base_url}/api/v1/agents/{f.agent}", f"netcds: {agent_label} safety information"),
+        "links": _links(agent_page(base_url, f.agent), f"netcds: {agent_label} safety information"),
     }
     if overrides:
         card["overrideReasons"] = [dict(r) for r in OVERRIDE_REASONS]
@@ -253,19 +273,28 @@ def safety_card(f: SafetyFinding, base_url: str, agent_label: str, *, overrides:
 
 
 EXPLANATION = "urn:netcds:explanation"  # stands for a call's explanation URL in a cached card
+EXPLANATION_LINK = "netcds: this evaluation explained (record, options, reasons)"
 
 
 def guideline_url(base_url: str, guideline: GuidelineRef) -> str:
     return f"{base_url}/api/v1/guidelines/{guideline.id}/{guideline.release_id}"
 
 
-def with_explanation(cards: Sequence[Mapping[str, Any]], marker: str, url: str) -> list[dict[str, Any]]:
-    """Copies of ``cards`` whose links to ``marker`` point at ``url``. Links are not part of a card's
-    uuid, so the uuids stay those of the cached cards."""
-    return [
-        {**c, "links": [{**k, "url": url} if k.get("url") == marker else k for k in c.get("links") or []]}
-        for c in cards
-    ]
+def with_explanation(
+    cards: Sequence[Mapping[str, Any]], marker: str, url: str | None
+) -> list[dict[str, Any]]:
+    """Copies of ``cards`` whose links to ``marker`` point at ``url`` (dropped when ``url`` is None: no
+    evaluation was stored). Links are not part of a card's uuid, so the uuids stay those of the cached
+    cards."""
+    out = []
+    for c in cards:
+        links = [
+            {**k, "url": url} if k.get("url") == marker else k
+            for k in c.get("links") or []
+            if url is not None or k.get("url") != marker
+        ]
+        out.append({**c, "links": links} if links else {k: v for k, v in c.items() if k != "links"})
+    return out
 
 
 def patient_view_cards(
@@ -334,7 +363,7 @@ def _info_card(screen: AgentScreenView, items: list[SafetyFinding], base_url: st
             "drug-safety",
             "Drug safety",
         ),
-        "links": _links(f"{base_url}/api/v1/agents/{screen.agent}", f"netcds: {label} safety information"),
+        "links": _links(agent_page(base_url, screen.agent), f"netcds: {label} safety information"),
     }
 
 

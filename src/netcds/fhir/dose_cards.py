@@ -43,6 +43,7 @@ from netcds.fhir.card_base import (
     SafetyFinding,
     agent_label,
     agent_name,
+    agent_page,
     canonical,
     card_links,
     card_source,
@@ -266,9 +267,7 @@ def _card(
         "indicator": indicator,
         "detail": "\n\n".join(lines),
         "source": card_source(src_label, src_url, "dose-adjustment", "Dose adjustment"),
-        "links": card_links(
-            f"{base_url}/api/v1/agents/{screen.agent}", f"netcds: {label} dosing information"
-        ),
+        "links": card_links(agent_page(base_url, screen.agent), f"netcds: {label} dosing information"),
     }
     if suggestion:
         card["suggestions"] = [suggestion]

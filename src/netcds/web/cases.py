@@ -21,6 +21,7 @@ from netcds.ids import new_id
 from netcds.patient import Patient
 
 ACTOR = "web"
+SIGNED_LINK_ACTOR = "web-signed-link"  # a stored evaluation opened by a card's signed link
 
 
 class CaseNotFoundError(LookupError):
@@ -81,7 +82,7 @@ class CaseRepository(Protocol):
     def add_version(self, case_id: str, patient: Patient, evaluation: Evaluation) -> tuple[int, str]: ...
     def get_case(self, case_id: str) -> CaseDetail: ...
     def get_evaluation(self, evaluation_id: str) -> StoredEvaluationView: ...
-    def audit(self, action: str, target: str | None, request_id: str | None) -> None: ...
+    def audit(self, action: str, target: str | None, request_id: str | None, actor: str = ACTOR) -> None: ...
 
 
 def valid_id(text: str) -> bool:
@@ -216,8 +217,8 @@ class StoreCases:
             raise CaseNotFoundError(evaluation_id) from None
         return StoredEvaluationView(_summary(found), dict(found.input), dict(found.output))
 
-    def audit(self, action: str, target: str | None, request_id: str | None) -> None:
-        self.store.audit(ACTOR, action, target, request_id)
+    def audit(self, action: str, target: str | None, request_id: str | None, actor: str = ACTOR) -> None:
+        self.store.audit(actor, action, target, request_id)
 
 
 def _summary(e: Any) -> EvaluationSummary:
@@ -331,5 +332,5 @@ class MemoryCases:
                 raise CaseNotFoundError(evaluation_id)
             return found
 
-    def audit(self, action: str, target: str | None, request_id: str | None) -> None:
-        _ = (action, target, request_id)  # nothing persisted, nothing to audit
+    def audit(self, action: str, target: str | None, request_id: str | None, actor: str = ACTOR) -> None:
+        _ = (action, target, request_id, actor)  # nothing persisted, nothing to audit

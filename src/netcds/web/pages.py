@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,7 +174,10 @@ def evaluation_page(
     base: dict[str, Any] | None = None,
     whatif_error: tuple[str, str] | None = None,
     current_version: str | None = None,
+    signed: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
+    """The evaluation page; ``signed``: the queries that sign the stored evaluation's page links when it
+    was opened by a signed link (netcds.web.link_access)."""
     view = build_view(ev, patient)
     lines = lines_for(ev, patient)
     return render(
@@ -192,6 +196,7 @@ def evaluation_page(
         timeline=build_timeline(lines, patient.get("as_of")),
         cases_enabled=cases_enabled(request),
         current_version=current_version,
+        signed=signed or {},
         nav="patient",
     )
 

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from netcds.api.signed_links import LinkCheck
 from netcds.errors import KnowledgeError
-from netcds.web.cases import CaseNotFoundError, StoredEvaluationView, valid_id
+from netcds.web.cases import ACTOR, SIGNED_LINK_ACTOR, CaseNotFoundError, StoredEvaluationView, valid_id
 from netcds.web.evaluation_view import current_knowledge, knowledge_version, lines_for
 from netcds.web.guideline_view import cite, raw_condition_words, table_index, table_view
+from netcds.web.link_access import LinkAccess, evaluation_access
 from netcds.web.pages import (
     cases_enabled,
     error_page,
@@ -65,8 +67,16 @@ def case(request: Request, case_id: str, saved: int | None = None) -> Response:
     )
 
 
-def _stored(request: Request, evaluation_id: str) -> StoredEvaluationView | Response:
-    if not cases_enabled(request):
+def _stored(
+    request: Request, evaluation_id: str, subpage: str = ""
+) -> tuple[StoredEvaluationView, LinkAccess] | Response:
+    """The stored evaluation, when this request may open it: by a valid signed link (a card's), else by
+    the web pages' rule (netcds.web.link_access); a refusal names no patient data."""
+    access = evaluation_access(request, evaluation_id, subpage)
+    if access.refusal is not None:
+        return error_page(403, *access.refusal)
+    signed = access.check is LinkCheck.VALID
+    if not signed and not cases_enabled(request):
         return error_page(403, *NO_CASES)
     if not valid_id(evaluation_id):
         return error_page(404, "No such evaluation", "That is not an evaluation id.")
@@ -75,29 +85,32 @@ def _stored(request: Request, evaluation_id: str) -> StoredEvaluationView | Resp
         found = repo.get_evaluation(evaluation_id)
     except CaseNotFoundError:
         return error_page(404, "No such evaluation", f"No evaluation {evaluation_id}.")
-    repo.audit("evaluation.read", evaluation_id, request_id(request))
-    return found
+    repo.audit("evaluation.read", evaluation_id, request_id(request), SIGNED_LINK_ACTOR if signed else ACTOR)
+    return found, access
 
 
 @router.get("/ui/evaluations/{evaluation_id}")
 def stored_evaluation(request: Request, evaluation_id: str) -> Response:
-    found = _stored(request, evaluation_id)
-    if isinstance(found, Response):
-        return found
+    got = _stored(request, evaluation_id)
+    if isinstance(got, Response):
+        return got
+    found, access = got
     return evaluation_page(
         request,
         found.output,
         found.input,
         stored=found.summary,
         current_version=current_knowledge(request.app.state).release,
+        signed=access.signed,
     )
 
 
 @router.get("/ui/evaluations/{evaluation_id}/timeline")
 def stored_timeline(request: Request, evaluation_id: str) -> Response:
-    found = _stored(request, evaluation_id)
-    if isinstance(found, Response):
-        return found
+    got = _stored(request, evaluation_id, "/timeline")
+    if isinstance(got, Response):
+        return got
+    found, access = got
     lines = lines_for(found.output, found.input)
     return render(
         "timeline.html",
@@ -107,15 +120,17 @@ def stored_timeline(request: Request, evaluation_id: str) -> Response:
         lines=lines,
         timeline=build_timeline(lines, found.input.get("as_of")),
         stored=found.summary,
+        signed=access.signed,
         nav="cases",
     )
 
 
 @router.get("/ui/evaluations/{evaluation_id}/pdf")
 async def stored_pdf(request: Request, evaluation_id: str) -> Response:
-    found = _stored(request, evaluation_id)
-    if isinstance(found, Response):
-        return found
+    got = _stored(request, evaluation_id, "/pdf")
+    if isinstance(got, Response):
+        return got
+    found = got[0]
     lines = lines_for(found.output, found.input)
     return await run_in_threadpool(pdf_response, found.output, found.input, lines, found.summary)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -76,6 +77,7 @@ def environment() -> Environment:
     )
     env.globals.update(
         prefix=PREFIX,
+        signed=MappingProxyType({}),  # a page opened by a signed link: the queries signing its links
         version=__version__,
         static=lambda p: f"{PREFIX}/static/{p}?v={__version__}",
         TIER_LABELS=labels.TIER_LABELS,
