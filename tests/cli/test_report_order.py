@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from rich.console import Console
 
 from netcds import Patient, evaluate, load_knowledge
@@ -40,3 +41,12 @@ def test_not_ranked_options_get_no_position_line() -> None:
     ranked = [o for o in ev.options if o.discussion_rank is not None]
     assert 0 < len(ranked) < len(ev.options)
     assert report(gi()).count("Discussion position") == len(ranked)
+
+
+@pytest.mark.parametrize("make", [gi])
+def test_an_entry_note_is_printed_with_its_option(make) -> None:
+    """An entry's note (e.g. the GI cytotoxic entry's category 3) reaches the text report, not only the
+    web page."""
+    notes = [o.note for o in evaluate(Patient.model_validate(make()), load_knowledge()).options if o.note]
+    text = report(make())
+    assert notes and all("Note: " + " ".join(n.split()[:6]) in text for n in notes)  # the cell wraps the rest
