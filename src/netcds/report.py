@@ -101,6 +101,8 @@ def _option_cell(o: Option, verbose: bool = False, position: str | None = None) 
     for r in o.reasons:
         style = "green" if r.startswith("Met") else "red" if r.startswith("Not met") else "yellow"
         lines.append(Text("• " + r, style=style if not r.startswith("Qualifier") else "dim"))
+    if o.note:  # the entry's own note (e.g. a judgement left to the clinician), as on the web page
+        lines.append(Text("Note: " + o.note, style="dim"))
     if o.category_basis:
         lines.append(Text("Category: " + o.category_basis[0], style="dim"))
     if o.category_missing:  # a higher category depends on data not recorded: the shown one is not settled

@@ -57,7 +57,7 @@ def test_options_card_lists_every_eligible_option_by_tier() -> None:
     assert "*Preferred:*" in main["detail"]
     assert "not a ranking" in main["detail"]
     assert ev.disclaimer in main["detail"]
-    assert main["source"]["url"] == f"{BASE}/api/v1/guidelines/nccn-net/5.2024-r5"
+    assert main["source"]["url"] == f"{BASE}/api/v1/guidelines/nccn-net/5.2024-r6"
     assert main["source"]["topic"]["code"] == "therapy-options"
     assert "best" not in main["summary"].lower()
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from rich.console import Console
 
 from netcds import Patient, evaluate, load_knowledge
 from netcds.report import render
-from tests.conftest import gi
+from tests.conftest import gi, pancreas
 
 
 def report(record: dict, verbose: bool = False) -> str:
@@ -40,3 +41,13 @@ def test_not_ranked_options_get_no_position_line() -> None:
     ranked = [o for o in ev.options if o.discussion_rank is not None]
     assert 0 < len(ranked) < len(ev.options)
     assert report(gi()).count("Discussion position") == len(ranked)
+
+
+@pytest.mark.parametrize("make", [gi, pancreas])
+def test_an_entry_note_is_printed_with_its_option(make) -> None:
+    """An entry's note (the GI cytotoxic entry's category 3; from 5.2024-r6 the pancreas table's
+    temozolomide + capecitabine preference, left to the clinician) reaches the text report, not only
+    the web page."""
+    notes = [o.note for o in evaluate(Patient.model_validate(make()), load_knowledge()).options if o.note]
+    text = report(make())
+    assert notes and all("Note: " + " ".join(n.split()[:6]) in text for n in notes)  # the cell wraps the rest

@@ -203,3 +203,13 @@ def test_release_r5_moves_only_the_ssa_entries_towards_eligible(tmp_path: Path) 
     for change in result.changed:
         assert change.verdict_from == change.verdict_to or change.verdict_to in ("concordant", "needs_data")
     assert ("not_eligible", "eligible") in _ssa_status_moves(result, allowed)
+
+
+def test_release_r6_moves_no_decision_point(tmp_path: Path) -> None:
+    """5.2024-r6 changes words only for the audit: the pancreas temozolomide + capecitabine preference
+    becomes a note (it was a qualifier, never gating), and the mdt_choice principle and footnote o are
+    reworded. No status, tier, category, setting or verdict moves."""
+    path = tmp_path / "cohort.ndjson"
+    write_cohort(synth_records(3000, seed=11), path)
+    result = diff_versions(path, load_knowledge("5.2024-r5"), load_knowledge("5.2024-r6"))
+    assert (result.compared, result.rejects, result.changed) == (3000, 0, [])

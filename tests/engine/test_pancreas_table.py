@@ -87,17 +87,21 @@ def test_lu177_if_sstr_positive_and_progression_on_ssa(over, status):
 
 
 @pytest.mark.parametrize(
-    ("over", "met"),
+    "over",
     [
-        ({"disease": {"tumor_symptoms": True}}, True),
-        ({"disease": {"tumor_burden": "bulky"}}, True),
-        ({"preferences": {"priority": "response"}}, True),
-        ({"disease": {"tumor_symptoms": False}, "preferences": {"priority": "long_term_control"}}, False),
+        {"disease": {"tumor_symptoms": True}},
+        {"disease": {"tumor_burden": "bulky"}},
+        {"preferences": {"priority": "response"}},
+        {"tumor": {"hormonal_symptoms": True}, "preferences": {"priority": "response"}},
+        {"disease": {"tumor_symptoms": False}, "preferences": {"priority": "long_term_control"}},
     ],
 )
-def test_captem_preferred_when_response_needed_qualifier(over, met):
+def test_captem_response_needed_is_a_note_for_the_clinician_not_a_computed_qualifier(over):
+    """The table prefers CAPTEM where a tumor response is needed (for symptoms or cytoreduction); no
+    recorded fact states that need, so 5.2024-r6 shows it as the entry's note (5.2024-r5 computed it)."""
     o = opt(run(pancreas(**over)), "pancreas.capecitabine_temozolomide")
-    assert o.status == "eligible" and o.qualifiers[0].met is met
+    assert o.status == "eligible" and o.qualifiers == []
+    assert o.note is not None and "clinician's judgement" in o.note
 
 
 @pytest.mark.parametrize("entry", ["pancreas.folfox", "pancreas.capeox"])

@@ -1,4 +1,4 @@
-"""Knowledge releases: 5.2024-r5 (the default) and 5.2024-r2 to r4 re-encode NCCN NET V.5.2024; the
+"""Knowledge releases: 5.2024-r6 (the default) and 5.2024-r2 to r5 re-encode NCCN NET V.5.2024; the
 earlier releases stay loadable as released.
 
 Each change of a release (its manifest's ``changes``) is tested here against the release it replaces,
@@ -17,7 +17,7 @@ from netcds.knowledge.load import DEFAULT_VERSION, available_versions, default_k
 from tests.conftest import g3, gi, lung, merge, opt, pancreas, run
 
 R1, R2, R3 = load_knowledge("5.2024"), load_knowledge("5.2024-r2"), load_knowledge("5.2024-r3")
-R4, R5 = load_knowledge("5.2024-r4"), load_knowledge("5.2024-r5")
+R4, R5, R6 = load_knowledge("5.2024-r4"), load_knowledge("5.2024-r5"), load_knowledge("5.2024-r6")
 SCOPE_MARKED = {
     "poorly_differentiated",
     "resectable_g12",
@@ -28,13 +28,14 @@ SCOPE_MARKED = {
 
 
 def test_default_is_the_newest_release_of_the_same_guideline_version():
-    assert DEFAULT_VERSION == "5.2024-r5" and load_knowledge() is R5
+    assert DEFAULT_VERSION == "5.2024-r6" and load_knowledge() is R6
     assert (R1.version, R1.release, R1.manifest.replaces) == ("5.2024", "5.2024", None)
     assert (R2.version, R2.release, R2.manifest.replaces) == ("5.2024", "5.2024-r2", "5.2024")
     assert (R3.version, R3.release, R3.manifest.replaces) == ("5.2024", "5.2024-r3", "5.2024-r2")
     assert (R4.version, R4.release, R4.manifest.replaces) == ("5.2024", "5.2024-r4", "5.2024-r3")
     assert (R5.version, R5.release, R5.manifest.replaces) == ("5.2024", "5.2024-r5", "5.2024-r4")
-    assert [len(kb.manifest.changes) for kb in (R2, R3, R4, R5)] == [5, 2, 3, 1]
+    assert (R6.version, R6.release, R6.manifest.replaces) == ("5.2024", "5.2024-r6", "5.2024-r5")
+    assert [len(kb.manifest.changes) for kb in (R2, R3, R4, R5, R6)] == [5, 2, 3, 1, 3]
 
 
 def test_the_first_release_is_unchanged():
@@ -43,6 +44,7 @@ def test_the_first_release_is_unchanged():
     assert R2.digest == "7bef4424f74a5b55"
     assert R3.digest == "e3ad2d4c5b7d4ae2"
     assert R4.digest == "ebeadd7943ec76e1"
+    assert R5.digest == "3261a94300710810"
 
 
 @pytest.mark.parametrize("folder", available_versions())
@@ -55,8 +57,8 @@ def test_evaluation_names_version_and_release():
     ev = run(gi())
     assert (ev.guideline.version, ev.guideline.release, ev.guideline.digest) == (
         "5.2024",
-        "5.2024-r5",
-        R5.digest,
+        "5.2024-r6",
+        R6.digest,
     )
     old = run(gi(), R1)
     assert (old.guideline.version, old.guideline.release) == ("5.2024", "5.2024")
@@ -167,8 +169,8 @@ def test_r4_g3_favorable_resectable_exclusion_says_the_source_gives_no_guidance(
     assert [o.entry_id for o in run(p).options] == [o.entry_id for o in run(p, R3).options] == []
 
 
-def test_bundled_folders_are_the_five_releases():
-    assert available_versions() == ["5.2024", "5.2024-r2", "5.2024-r3", "5.2024-r4", "5.2024-r5"]
+def test_bundled_folders_are_the_six_releases():
+    assert available_versions() == ["5.2024", "5.2024-r2", "5.2024-r3", "5.2024-r4", "5.2024-r5", "5.2024-r6"]
     assert all((Path(default_knowledge_dir()) / "nccn-net" / v).is_dir() for v in available_versions())
 
 
@@ -252,3 +254,76 @@ def test_r5_changes_only_the_footnote_a_course_test():
             changed |= {e5.id for e5, e4 in zip(c5.entries, c4.entries, strict=True) if e5 != e4}
     above = {"gi.ssa_above_label", "lung.ssa_above_label", "pancreas.ssa_above_label"}
     assert changed == SSA_IDS | above
+
+
+# ---- 5.2024-r6: the pancreas CAPTEM preference is the clinician's judgement; wording of mdt_choice, o ----
+CAPTEM = "pancreas.capecitabine_temozolomide"
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        # hormone symptoms and a stated priority of response, but no stated need for a response
+        {"tumor": {"functional": True, "hormonal_symptoms": True}, "preferences": {"priority": "response"}},
+        {"tumor": {"functional": True, "hormonal_symptoms": True}},
+        {"preferences": {"priority": "response"}},
+        {"disease": {"tumor_burden": "bulky"}},
+        {"disease": {"tumor_symptoms": True}},
+    ],
+)
+def test_r6_captem_is_not_qualified_by_symptoms_bulk_or_a_stated_priority(over):
+    record = pancreas(**over)
+    old = opt(run(record, R5), CAPTEM)
+    assert [q.met for q in old.qualifiers] == [True]  # r5: read as "a tumor response is needed"
+    new = opt(run(record, R6), CAPTEM)
+    assert new.qualifiers == [] and not any(r.startswith("Qualifier") for r in new.reasons)
+    assert new.note is not None and "clinician's judgement" in new.note and "cytoreduction" in new.note
+    same = ("status", "tier", "category", "footnotes")
+    assert [getattr(new, k) for k in same] == [getattr(old, k) for k in same]
+
+
+def test_r6_captem_note_is_the_same_whatever_is_recorded():
+    records = (pancreas(), pancreas(preferences={"priority": "response"}))
+    notes = {opt(run(record, R6), CAPTEM).note for record in records}
+    assert len(notes) == 1 and opt(run(pancreas(), R5), CAPTEM).note is None
+
+
+def _notes(kb):
+    return {n.id: n.text for n in run(gi(), kb).notes}
+
+
+def test_r6_mdt_principle_suggests_considering_a_discussion_rather_than_directing_a_choice():
+    old, new = _notes(R5)["mdt_choice"], _notes(R6)["mdt_choice"]
+    assert "should choose" in old and "is not right for every patient" in old
+    assert "should" not in new and "considering a multidisciplinary discussion" in new
+    assert "may not suit every patient" in new
+    for approach in ("observation", "locoregional therapy", "cytoreductive surgery", "systemic therapy"):
+        assert approach in new
+
+
+def _footnote_o(kb):
+    (f,) = [f for f in opt(run(g3(), kb), "g3fav.lu177_dotatate").footnote_details if f.letter == "o"]
+    return f.text or ""
+
+
+def test_r6_footnote_o_suggests_considering_an_ssa_trial_rather_than_ordering_one():
+    assert _footnote_o(R5).startswith("Try an SSA before PRRT")
+    assert "suggested for consideration" in _footnote_o(R6) and not _footnote_o(R6).startswith("Try")
+    assert "FDG-PET avid" in _footnote_o(R6)
+
+
+def test_r6_changes_only_the_captem_entry_mdt_choice_and_footnote_o():
+    assert R6.exclusions == R5.exclusions and R6.manifest.references == R5.manifest.references
+    assert {k for k in R6.footnotes if R6.footnotes[k] != R5.footnotes[k]} == {"o"}
+    assert {k for k in R6.principles if R6.principles[k] != R5.principles[k]} == {"mdt_choice"}
+    assert (list(R6.footnotes), list(R6.principles)) == (list(R5.footnotes), list(R5.principles))
+    changed = set()
+    for t6, t5 in zip(R6.tables, R5.tables, strict=True):
+        assert t6.model_copy(update={"columns": []}) == t5.model_copy(update={"columns": []})
+        for c6, c5 in zip(t6.columns, t5.columns, strict=True):
+            assert [e.id for e in c6.entries] == [e.id for e in c5.entries]
+            changed |= {e6.id for e6, e5 in zip(c6.entries, c5.entries, strict=True) if e6 != e5}
+    assert changed == {CAPTEM}
+    (e6,) = [e for t in R6.tables for c in t.columns for e in c.entries if e.id == CAPTEM]
+    (e5,) = [e for t in R5.tables for c in t.columns for e in c.entries if e.id == CAPTEM]
+    assert e6.model_copy(update={"qualifiers": [], "note": None}) == e5.model_copy(update={"qualifiers": []})

@@ -523,6 +523,15 @@ def test_guideline_browser_lays_out_tiers_and_g3_columns(client: TestClient) -> 
     assert columns == ["favorable_advanced", "unfavorable_resectable", "unfavorable_advanced"]
 
 
+def test_guideline_browser_shows_an_entry_note(client: TestClient) -> None:
+    """An entry's note is shown with it (5.2024-r6: the pancreatic table's temozolomide + capecitabine
+    preference where a tumor response is needed, left to the clinician; it had been a qualifier)."""
+    page = client.get("/ui/guideline/pancreas_wd_g12").text
+    captem = page.split('data-entry="pancreas.capecitabine_temozolomide"', 1)[1].split("</div>", 1)[0]
+    assert "note: The table prefers this regimen where the tumor needs to respond" in captem
+    assert "clinician&#39;s judgement" in captem or "clinician's judgement" in captem
+
+
 def test_monograph_shows_dose_and_sources(client: TestClient) -> None:
     r = client.get("/ui/agents/cabozantinib")
     assert "60 mg" in r.text and "dailymed.nlm.nih.gov" in r.text and "Dose adjustments" in r.text
