@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import threading
+import time
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,33 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "browser: drives headless Chromium (/usr/bin/chromium) with Playwright"
     )
+
+
+def loopback_socket() -> tuple[socket.socket, str]:
+    """A socket bound to a free loopback port, and its base URL (known before the app is made)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@contextmanager
+def served_on(app: FastAPI, sock: socket.socket) -> Iterator[None]:
+    """``app`` served by uvicorn on ``sock`` in a thread, from when it has started until the block ends."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
 
 
 def make_app(db_url: str) -> FastAPI:

@@ -8,9 +8,6 @@ writes them to docs/screenshots/).
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
@@ -18,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import ROOT, make_app
+from tests.web.conftest import ROOT, loopback_socket, make_app, served_on
 
 CHROMIUM = Path("/usr/bin/chromium")
 if os.environ.get("CI") == "true" and not CHROMIUM.exists():  # CI must run them, never skip silently
@@ -50,23 +47,10 @@ MAX_SHOT_BYTES = 300 * 1024
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     app = make_app(f"sqlite:///{tmp_path_factory.mktemp('web')}/browser.db")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    sock, base = loopback_socket()
+    with served_on(app, sock):
+        yield base
 
 
 @pytest.fixture(scope="module")

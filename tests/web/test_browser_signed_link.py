@@ -4,8 +4,6 @@ evaluation's page and its timeline; a changed or expired link shows a refusal pa
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from importlib.util import find_spec
@@ -17,6 +15,7 @@ import pytest
 from netcds.api.app import create_app
 from netcds.settings import Settings
 from tests.api.conftest import hook_request, prefetch
+from tests.web.conftest import loopback_socket, served_on
 from tests.web.test_browser import browser, page, pytestmark  # noqa: F401 (fixtures and markers)
 
 MARKER = "phi-marker-4417"
@@ -30,12 +29,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     """The service (token required on REST and stored cases, hooks open for the test) on a free port."""
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
+    sock, base = loopback_socket()
     settings = Settings(
         db_url=f"sqlite:///{tmp_path_factory.mktemp('signed')}/signed.db",
         base_url=base,
@@ -44,17 +38,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]
         link_secret=SECRET,
     )
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield base, app
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with served_on(app, sock):
+        yield base, app
 
 
 def card_link(base: str) -> str:
