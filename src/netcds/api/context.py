@@ -118,6 +118,12 @@ async def rest_principal(request: Request) -> Principal:
 
 
 INLINE_BYTES = 64 * 1024  # a request body up to this size may be answered on the event loop when cached
+
+
+class NeedsWork(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by a hook call tried on the event loop when answering needs the engine, the mapping or I/O."""
+
+
 WORK_SLOTS = max(2, os.cpu_count() or 2)
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 

@@ -24,6 +24,7 @@ from netcds import __version__
 from netcds.api import optional
 from netcds.api.auth import OPEN, MissingTokenError, Principal
 from netcds.api.context import INLINE_BYTES, Later, ServiceContext, app_context, run_later, run_work, service
+from netcds.api.context import NeedsWork as NeedsWork
 from netcds.api.eval_cache import OBJECT_FACTOR, MappedPatient, knowledge_key
 from netcds.api.examples import FEEDBACK_EXAMPLE, ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
 from netcds.api.hook_checks import (
@@ -51,7 +52,8 @@ from netcds.api.order_guideline import (
     logged_fault,
     unchecked_card,
 )
-from netcds.api.orders import DraftMedication, concomitant_names, draft_medications
+from netcds.api.order_interactions import concomitant_cards, concomitant_orders, record_or_reason, with_drafts
+from netcds.api.orders import DraftMedication, draft_medications
 from netcds.api.prefetch import resolve
 from netcds.api.problems import (
     ApiProblem,
@@ -74,7 +76,7 @@ from netcds.fhir.cards import (
 from netcds.fhir.guideline_cards import with_guideline_card
 from netcds.ids import new_id
 from netcds.patient import Patient
-from netcds.store.canonical import canonical_json, content_hash, sha256_hex
+from netcds.store.canonical import canonical_json, sha256_hex
 
 log = logging.getLogger("netcds.api.hooks")
 T = TypeVar("T")
@@ -189,10 +191,6 @@ async def call_service(service_id: ServiceId, request: Request) -> Response:
         response = await run_work(work)
     await run_later(later)
     return response
-
-
-class NeedsWork(Exception):  # noqa: N818 (a signal, not an error)
-    """Raised by a hook call tried on the event loop when answering needs the engine, the mapping or I/O."""
 
 
 def _once(scratch: dict[str, Any], name: str, compute: Callable[[], T]) -> T:
@@ -351,13 +349,16 @@ def _order_check(call: _Call) -> Response:
     unread = unread_orders(req.hook, req.context, drafts)
     action = f"hooks.{req.hook}"
     not_checked = _unread_cards(call, unread)
-    if not targets:  # nothing tabled is being ordered: no patient data needed
+    ordered = concomitant_orders(req.hook, req.context, drafts)  # other drugs: checked against current agents
+    found, why = record_or_reason(partial(_patient, call)) if ordered and not targets else (None, "")
+    if found is None and not targets:  # no tabled agent ordered, no record needed or readable for the others
         cards = not_checked
         record_issued(call.later, ctx.store, service_id, cards)
-        call.audit(action, {"service": service_id, "agents": [], **_unread_detail(unread, cards)})
+        extra = {"concomitant": why} if why else {}
+        call.audit(action, {"service": service_id, "agents": [], **_unread_detail(unread, cards), **extra})
         return _cards(cards)
     try:
-        mapped = _patient(call)
+        mapped = found if found is not None else _patient(call)
     except InputError as exc:
         if not _no_tumor(exc):
             raise input_problem(exc) from None
@@ -376,11 +377,7 @@ def _order_check(call: _Call) -> Response:
             },
         )
         return _cards(cards)
-    patient, digest = mapped.patient, mapped.digest
-    meds = concomitant_names(drafts, patient.medications)
-    if meds != patient.medications:
-        patient = Patient.model_validate({**patient.model_dump(exclude_none=True), "medications": meds})
-        digest = content_hash(patient)
+    patient, digest = with_drafts(mapped, drafts)
     kb = ctx.knowledge()
     cards = []
     failed: list[str] = []  # error ids of the parts of this check that failed inside netcds
@@ -410,7 +407,9 @@ def _order_check(call: _Call) -> Response:
             else:
                 ctx.eval_cache.put_json(key, built)
         cards += built
-    cards += not_checked
+    more, faults, current = concomitant_cards(call, patient, digest, ordered, targets)
+    cards += more + not_checked
+    failed += faults
     record_issued(call.later, ctx.store, service_id, cards)
     call.audit(
         action,
@@ -421,6 +420,7 @@ def _order_check(call: _Call) -> Response:
             "cards": [c["uuid"] for c in cards],
             **({"failed": failed} if failed else {}),
             **({"unread_orders": len(unread)} if unread else {}),
+            **({"current_agents": current} if current else {}),
         },
     )
     return _cards(cards)

@@ -68,6 +68,7 @@ _NAMES: dict[str, str] = {
 _LONGEST_FIRST = sorted(_NAMES, key=len, reverse=True)
 _WORDS = re.compile(r"[a-z0-9]+(?:[ -][a-z0-9]+)*")
 assert set(_NAMES.values()) <= set(AGENT_IDS)
+DRUG_AGENTS = frozenset(_NAMES.values())  # the agents that are drugs (every agent id but radiotherapy)
 
 
 @dataclass(frozen=True)
