@@ -20,6 +20,7 @@ from tests.api.conftest import (
     Keys,
     auth,
     draft_cabozantinib,
+    draft_daily,
     evaluation_id_of,
     hook_request,
     make_settings,
@@ -295,6 +296,24 @@ def test_order_sign_inhibitor_ordered_together(client: TestClient, keys: Keys) -
     )
     cards = post(client, keys, OS, body).json()["cards"]
     assert _interaction_card(cards)["suggestions"][0]["label"] == "Change cabozantinib dose to 40 mg"
+
+
+@needs_mapping
+@needs_safety
+@pytest.mark.parametrize("display", ["warfarin sodium 5 MG Oral Tablet", "warfarin 5 MG Oral Tablet"])
+def test_order_sign_drafted_drug_named_with_its_salt_is_screened(
+    client: TestClient, keys: Keys, display: str
+) -> None:
+    """A concomitant draft named by its salt form (as RxNorm names warfarin's products) is the drug the
+    interaction data lists: capecitabine ordered beside it gets the vitamin K antagonist warning."""
+    drafts = [
+        draft_daily("draft-cape", "capecitabine 500 MG Oral Tablet", 1000),
+        draft_daily("draft-warf", display, 5),
+    ]
+    cards = post(client, keys, OS, hook_request("order-sign", prefetch_data=prefetch(), drafts=drafts)).json()
+    assert any(
+        "warfarin" in c["summary"].lower() or "vitamin k" in c["summary"].lower() for c in cards["cards"]
+    )
 
 
 @needs_mapping

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcds.fhir.medication import BundleMedication, OrderedDrug, bundle_medications, ordered_drug
+from netcds.fhir.treatments import SALT_WORDS
 from netcds.patient import AGENT_IDS
 
 DRAFTS = "context.draftOrders."  # where the draft orders are in a hook request
@@ -99,10 +100,13 @@ def agent_from_text(text: str) -> str | None:
 
 
 def generic_name(text: str) -> str:
-    """A lower-case drug name from an order text: the leading words before a strength or form."""
+    """A lower-case drug name from an order text: the leading words before a strength or form, without a
+    salt after the base name ("warfarin sodium 5 MG Oral Tablet" -> "warfarin"), as the FHIR mapping
+    names a recorded medicine (netcds.fhir.treatments.generic_name): the interaction data lists base names."""
     low = text.lower()
-    low = re.split(r"\d|\[|\(|,", low, maxsplit=1)[0]
-    return " ".join(low.split()) or text.lower().strip()
+    words = re.split(r"\d|\[|\(|,", low, maxsplit=1)[0].split()
+    core = words[:1] + [w for w in words[1:] if w not in SALT_WORDS]
+    return " ".join(core) or text.lower().strip()
 
 
 def identify(
