@@ -17,8 +17,9 @@ from netcds.memo import BoundedMemo
 from netcds.patient import AGENT_IDS, Patient
 from netcds.safety import AgentKnowledge, screen_agent
 from netcds.safety.conditions import parse_safety_condition
+from netcds.safety.judgement import judge, judge_shared
 from netcds.safety.rule_inputs import readers, rule_inputs
-from netcds.safety.screen import ScreenSession, _context, judge, judge_shared, screen_regimen
+from netcds.safety.screen import ScreenSession, _context, screen_regimen
 
 from .conftest import AS_OF, CLEAR, merge
 
@@ -110,8 +111,9 @@ def test_patients_whose_rules_agree_share_one_entry(akb: AgentKnowledge) -> None
 
 
 def test_a_decisive_fact_in_other_words_is_not_shared(akb: AgentKnowledge) -> None:
-    """Same truth values, different decisive facts (which medication triggered the rule): two entries."""
-    shared = dataclasses.replace(akb, screens=BoundedMemo(100))
+    """Same truth values, different decisive facts (which medication triggered the rule): two entries.
+    (Fresh judgements too: a judgement kept from an earlier test carries its screen, read before the memo.)"""
+    shared = dataclasses.replace(akb, screens=BoundedMemo(100), judgements=BoundedMemo(100))
     a = screen_agent("cabozantinib", Patient.model_validate(merge(CLEAR, {"medications": ["clarithromycin"]})),
                      shared)  # fmt: skip
     b = screen_agent("cabozantinib", Patient.model_validate(merge(CLEAR, {"medications": ["ketoconazole"]})),
@@ -155,3 +157,20 @@ def test_a_false_fact_under_not_keeps_its_value_in_the_shared_judgement(akb: Age
         got, want = judge_shared(negated, ctx, shared)[0][0], judge(negated, ctx)[0][0]
         assert got.value is True and [h.text for h in got.hits] == [h.text for h in want.hits]
     assert [h.text for h in judge_shared(negated, ctx61, shared)[0][0].hits] == ["LVEF (%) = 61"]
+
+
+def test_a_shared_judgement_carries_its_screen(akb: AgentKnowledge) -> None:
+    """A patient whose rule inputs agree with an earlier one's reads the agent's screen from the shared
+    judgement (no screen-memo lookup); a per-kg dose is not kept there (the weight sets it): the memo is
+    read for it."""
+    shared = dataclasses.replace(akb, screens=BoundedMemo(100), judgements=BoundedMemo(100))
+    first, second = (
+        screen_agent("cabozantinib", Patient.model_validate(merge(CLEAR, {"id": pid})), shared)
+        for pid in ("first", "second")
+    )
+    assert (shared.judgements.hits, shared.screens.hits, shared.screens.misses) == (1, 0, 1)
+    assert first == second
+    heavy = Patient.model_validate(merge(CLEAR, {"weight_kg": 71.5}))
+    once, again = (screen_agent("pembrolizumab", heavy, shared) for _ in range(2))
+    assert (shared.judgements.hits, shared.screens.hits, shared.screens.misses) == (2, 1, 2)
+    assert once == again

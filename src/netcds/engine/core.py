@@ -11,7 +11,7 @@ from netcds.engine.ssa_plan import ssa_plan
 from netcds.evaluation import DerivedFact, Evaluation, GuidelineRef, Note, PageRef, Setting, SourceRef
 from netcds.facts import Facts, build_facts
 from netcds.knowledge.schema import Knowledge, Table
-from netcds.logic.evaluate import evaluate as evaluate_condition
+from netcds.logic.evaluate import settle
 from netcds.patient import Patient
 from netcds.safety import AgentKnowledge, load_agents
 from netcds.sequencing.data import SequencingData, load_sequencing_data
@@ -38,7 +38,7 @@ def _notes(kb: Knowledge, table: Table | None, facts_eval: Facts) -> list[Note]:
     out: list[Note] = []
     for pid in table.principles:
         p = kb.principles[pid]
-        if p.when is not None and evaluate_condition(p.when, facts_eval).value is not True:
+        if p.when is not None and settle(p.when, facts_eval)[0] is not True:
             continue
         out.append(
             Note(

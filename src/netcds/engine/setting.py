@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from netcds.facts import Facts
 from netcds.knowledge.schema import Column, Knowledge, Table
-from netcds.logic.evaluate import Outcome, evaluate
+from netcds.logic.evaluate import Outcome, evaluate, settle
 
 
 @dataclass
@@ -51,13 +51,17 @@ def _texts(*outcomes: Outcome) -> list[str]:
 
 def select_setting(kb: Knowledge, facts: Facts) -> SettingResult:
     candidates: list[Candidate] = []
-    table_outcomes: list[tuple[Table, Outcome]] = []
+    # a table or column that is false is only ever read for its value, unless no setting remains
+    # (its reasons are then the explanation): its findings are not built here (``settle``)
+    false_tables: set[int] = set()  # their ids
     for table in kb.tables:
-        t_out = evaluate(table.applies_when, facts)
-        table_outcomes.append((table, t_out))
-        if t_out.value is False:
+        if settle(table.applies_when, facts)[0] is False:
+            false_tables.add(id(table))
             continue
+        t_out = evaluate(table.applies_when, facts)
         for col in table.columns:
+            if settle(col.when, facts)[0] is False:
+                continue
             c_out = evaluate(col.when, facts)
             value = _and(t_out.value, c_out.value)
             if value is not False:
@@ -90,12 +94,12 @@ def select_setting(kb: Knowledge, facts: Facts) -> SettingResult:
         )
         common = candidates[0].table if len(tables) == 1 else None
         return SettingResult("needs_data", common, None, reasons, missing, candidates)
-    reasons = [e.text for e in kb.exclusions if evaluate(e.when, facts).value is True]
+    reasons = [e.text for e in kb.exclusions if settle(e.when, facts)[0] is True]
     if not reasons:
-        for table, t_out in table_outcomes:
+        for table in kb.tables:
             why = (
-                "; ".join(f.text for f in t_out.negatives)
-                if t_out.value is False
+                "; ".join(f.text for f in evaluate(table.applies_when, facts).negatives)
+                if id(table) in false_tables
                 else "its row criteria are not met"
             )
             reasons.append(f"{table.title}: does not apply ({why})")

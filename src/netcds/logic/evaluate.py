@@ -200,6 +200,43 @@ def _negate(c: Not, facts: Facts) -> Outcome:
     )
 
 
+def settle(c: Condition, facts: Facts) -> tuple[bool | None, list[str]]:
+    """``evaluate(c, facts)``'s value and missing fields, without its findings.
+
+    For callers that read a condition's reasons only when it is true (most consideration rules of
+    an option are false or unknown): no finding, wording or outcome is built. The missing fields are
+    those ``evaluate`` reports (only an unknown result has any); the value is the same, found with
+    the first decisive item of an ``all`` / ``any`` (the conditions have no side effects).
+    """
+    if isinstance(c, Compare):
+        v = facts.values.get(c.fact)
+        if v is None:
+            return None, list(facts.missing_for(c.fact))
+        return bool(_OPS[c.op](v, c.value)), []
+    if isinstance(c, All | AnyOf):
+        decisive = not isinstance(c, All)
+        missing: list[str] | None = None
+        for item in c.items:
+            value, item_missing = settle(item, facts)
+            if value is decisive:
+                return decisive, []
+            if value is None:
+                missing = item_missing if missing is None else missing + item_missing
+        if missing is None:
+            return not decisive, []
+        return None, list(dict.fromkeys(missing))
+    if isinstance(c, Not):
+        value, missing = settle(c.item, facts)
+        return (None if value is None else not value), missing
+    p = facts.patient
+    if c.op == "progressed_on":
+        d = progressed_on(p, frozenset(c.agents), " or ".join(n.replace("_", " ") for n in c.named))
+        return d.value, (list(d.missing) if d.value is None else [])
+    if p.treatments is None:
+        return None, ["treatments"]
+    return any(set(c.agents) & set(treatment_agents(t)) for t in p.treatments), []
+
+
 def evaluate(c: Condition, facts: Facts) -> Outcome:
     """Evaluate ``c`` over ``facts`` with three-valued logic, keeping the reasons."""
     if isinstance(c, Compare):

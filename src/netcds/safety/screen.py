@@ -13,10 +13,10 @@ from typing import Any
 from netcds.facts import Facts, build_facts
 from netcds.field_labels import UNVERIFIED_RULE, in_sentence, situation_name
 from netcds.patient import REGIMEN_AGENTS, Patient
-from netcds.safety.conditions import Context, Result, evaluate
+from netcds.safety.conditions import Context, Result
+from netcds.safety.judgement import Judged, Judgement, known, shared_judgement
 from netcds.safety.load import AgentKnowledge, load_agents, resolve
 from netcds.safety.models import AgentScreen, DoseResult, Kind, RegimenScreen, SafetyItem, SourceOut
-from netcds.safety.rule_inputs import Reader, readers, rule_inputs
 from netcds.safety.schema import SEVERITY_ORDER, Adjustment, Checked, Cite, Effect, Monograph, Severity
 
 __all__ = ["NO_DOSE", "gives_no_dose", "load_agents", "option_safety", "screen_agent", "screen_regimen"]
@@ -443,7 +443,7 @@ class ScreenSession:
         self.kb = kb
         self.ctx = _context(patient, kb, facts)
         self._memo: dict[tuple[str, str | None], tuple[Monograph, list[SafetyItem], DoseResult]] = {}
-        self._judged: dict[str, Judged] = {}  # an agent's rules do not depend on the dose variant
+        self._judged: dict[str, Judgement] = {}  # an agent's rules do not depend on the dose variant
 
     def agent(self, agent_id: str, variant: str | None) -> tuple[Monograph, list[SafetyItem], DoseResult]:
         mono = self.kb.monograph(agent_id)
@@ -452,49 +452,10 @@ class ScreenSession:
         if hit is None:
             judged = self._judged.get(agent_id)
             if judged is None:
-                judged = self._judged[agent_id] = judge_shared(mono, self.ctx, self.kb)
+                judged = self._judged[agent_id] = shared_judgement(mono, self.ctx, self.kb)
             hit = _screen(agent_id, self.patient, self.kb, self.ctx, key[1], generic=False, judged=judged)
             self._memo[key] = hit
         return hit[0], list(hit[1]), hit[2]
-
-
-# the results of a monograph's warnings, monitoring and adjustments
-Judged = tuple[tuple[Result, ...], tuple[Result, ...], tuple[Result, ...]]
-ALWAYS = Result(True)
-NEVER = Result(False)
-
-
-def judge(mono: Monograph, ctx: Context) -> Judged:
-    """The result of every rule condition of a monograph for one patient (in data order)."""
-    return (
-        tuple(evaluate(w.when, ctx) for w in mono.warnings),
-        tuple(evaluate(m.when, ctx) if m.when is not None else ALWAYS for m in mono.monitoring),
-        tuple(evaluate(a.when, ctx) for a in mono.adjustments),
-    )
-
-
-_READERS: dict[int, tuple[Monograph, tuple[Reader, ...]]] = {}
-
-
-def judge_shared(mono: Monograph, ctx: Context, kb: AgentKnowledge) -> Judged:
-    """:func:`judge`, shared with earlier patients whose rule inputs agree (:mod:`.rule_inputs`)."""
-    known = _READERS.get(id(mono))
-    if known is None or known[0] is not mono:
-        known = _READERS[id(mono)] = (mono, readers(mono))
-    key = (mono.id, rule_inputs(known[1], ctx))
-    found: Judged | None = kb.judgements.get(key)
-    if found is None:
-        # a false rule is never read past its value: one shared result stands for all of them
-        w, m, a = (tuple(NEVER if r.value is False else r for r in g) for g in judge(mono, ctx))
-        found = (w, m, a)
-        kb.judgements.put(key, found)
-    return found
-
-
-def rule_signature(results: tuple[Result, ...]) -> tuple[object, ...]:
-    """What the items and dose can depend on: a false rule adds nothing, so it is just False; a true or
-    unknown one adds text built from its decisive facts and the fields it names."""
-    return tuple(False if r.value is False else (r.value, tuple(r.hits), tuple(r.missing)) for r in results)
 
 
 def _screen(
@@ -504,19 +465,23 @@ def _screen(
     ctx: Context,
     variant: str | None,
     generic: bool,
-    judged: Judged | None = None,
+    judged: Judgement | None = None,
 ) -> tuple[Monograph, list[SafetyItem], DoseResult]:
     mono = kb.monograph(agent_id)
-    judged = judged if judged is not None else judge_shared(mono, ctx, kb)
+    judged = judged if judged is not None else shared_judgement(mono, ctx, kb)
     weight = _weight(mono, ctx)
-    key = (agent_id, variant, weight, *(rule_signature(r) for r in judged))
-    core = kb.screens.get(key)
+    core = judged.screens.get(variant) if weight is None else None  # built before from these results
     if core is None:
-        s = _Screen(mono, judged, weight)
-        s.rules()
-        dose = s.dose(variant)  # adds the adjustment items
-        core = (tuple(s.items), dose)
-        kb.screens.put(key, core)
+        key = (agent_id, variant, weight, *judged.signature)
+        core = kb.screens.get(key)
+        if core is None:
+            s = _Screen(mono, judged.judged, weight)
+            s.rules()
+            dose = s.dose(variant)  # adds the adjustment items
+            core = (tuple(s.items), dose)
+            kb.screens.put(key, core)
+        if weight is None:
+            judged.screens[variant] = core
     items, dose = list(core[0]), core[1]
     if generic:
         used = {f for it in items if it.kind in ("warning", "adjustment") for f in it.fields}
@@ -526,7 +491,7 @@ def _screen(
 
 def _weight(mono: Monograph, ctx: Context) -> float | None:
     """The recorded weight when a dose rule of the monograph is per kg (it then decides the amount)."""
-    if not any(a.effect.per_kg is not None for a in mono.adjustments):
+    if not known(mono).per_kg:
         return None
     value = ctx.facts.get("weight_kg")
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

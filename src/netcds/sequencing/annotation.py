@@ -17,11 +17,10 @@ from netcds.evaluation import Evaluation, Option
 from netcds.facts import Facts
 from netcds.knowledge import Knowledge, load_knowledge
 from netcds.knowledge.schema import Entry
-from netcds.logic.ast import facts_of
 from netcds.logic.evaluate import show
 from netcds.patient import Patient
 from netcds.sequencing.considerations import considerations_for, extend, option_facts, seq_facts
-from netcds.sequencing.data import SequencingData, load_sequencing_data
+from netcds.sequencing.data import SequencingData, load_sequencing_data, lookups
 from netcds.sequencing.lines import build_lines
 from netcds.sequencing.models import Consideration, OptionSequencing, SequencingResult
 from netcds.sequencing.option_history import option_history
@@ -83,8 +82,8 @@ UNDIRECTED = (
 
 def _undirected(considerations: list[Consideration], facts: Facts, data: SequencingData) -> tuple[str, ...]:
     """Recorded factors that no consideration of this option reads (shown in the order's explanation)."""
-    fired = {c.rule_id for c in considerations}
-    read = {f for r in data.rules if r.id in fired for f in facts_of(r.condition)}
+    reads = lookups(data).reads
+    read = {f for c in considerations for f in reads[c.rule_id]}
     return tuple(
         f"{words} ({show(facts.get(fact))})"
         for fact, words in UNDIRECTED
@@ -98,7 +97,7 @@ def _order_input(
     facts: Facts,
     data: SequencingData,
     extra: Sequence[str],
-    holding: set[str],
+    holding: frozenset[str],
 ) -> OrderInput:
     held = ["; ".join(c.basis) or c.text for c in considerations if c.rule_id in holding]
     return OrderInput(
@@ -126,7 +125,7 @@ def annotate(
     base = extend(facts, seq_facts(lines, summary, pace, patient))
     options: list[OptionSequencing] = []
     inputs: dict[str, OrderInput] = {}
-    holding = {r.id for r in data.rules if r.holds_back}  # the rules that hold an option back
+    holding = lookups(data).holding  # the rules that hold an option back
     for o in evaluation.options:
         opt_facts = extend(base, option_facts(o, base, lines, data, evaluation.setting.table))
         considerations, undecided = considerations_for(o, evaluation.setting.table, opt_facts, data)

@@ -13,9 +13,9 @@ from netcds.evaluation import Option
 from netcds.facts import SSA_AGENTS, Derived, Facts, any3, progressed_on
 from netcds.field_labels import agent_name
 from netcds.logic.ast import facts_of
-from netcds.logic.evaluate import evaluate
+from netcds.logic.evaluate import evaluate, settle
 from netcds.patient import Patient
-from netcds.sequencing.data import PLACEHOLDER, SequencingData
+from netcds.sequencing.data import PLACEHOLDER, SequencingData, lookups
 from netcds.sequencing.lines import PROGRESSING_NOW, months
 from netcds.sequencing.models import (
     Consideration,
@@ -482,15 +482,16 @@ def considerations_for(
     """The option's considerations (rule order) and the fields that left rules undecided."""
     out: list[Consideration] = []
     undecided: list[str] = []
-    for rule in data.rules:
-        if option.status not in rule.statuses or not rule.applies(option.regimen, table):
+    for rule in lookups(data).rules_for(option.regimen, table):
+        if option.status not in rule.statuses:
+            continue
+        value, missing = settle(rule.condition, facts)  # most are false or unknown: no reasons built
+        if value is None:
+            undecided += missing
+            continue
+        if value is not True:
             continue
         result = evaluate(rule.condition, facts)
-        if result.value is None:
-            undecided += result.missing
-            continue
-        if result.value is not True:
-            continue
         sources = [data.source(s) for s in rule.sources]
         info = data.regimens.get(option.regimen)
         read = facts_of(rule.condition)

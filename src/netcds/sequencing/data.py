@@ -19,7 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from netcds.errors import KnowledgeError
 from netcds.evaluation import SourceRef
 from netcds.knowledge.load import default_knowledge_dir, validation_problems
-from netcds.logic.ast import Condition, ConditionSyntaxError
+from netcds.logic.ast import Condition, ConditionSyntaxError, facts_of
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS
 from netcds.sequencing.models import Direction, Factor
 from netcds.sequencing.rulefacts import SEQ_FACTS, parse_rule_condition
@@ -257,8 +257,77 @@ class SequencingData(_Data):
         return [f"{where}: unknown document '{c.doc}'" for c in cites if c.doc not in self.documents]
 
     def source(self, cite: Cite) -> SourceRef:
-        d = self.documents[cite.doc]
-        return SourceRef(
+        """The citation as an output source (one object per citation of this data: never changed)."""
+        return lookups(self).source(cite)
+
+    def variants_of(self, regimen: str, table: str | None) -> tuple[list[str], str, Cite | None]:
+        """The other regimens offered as one choice with this one in this table, what relates them and
+        how this table lists them (in words), and the citation; nothing when the table does not
+        group them."""
+        others, says, cite = lookups(self).variants_of(regimen, table)
+        return list(others), says, cite
+
+    def statement_of(self) -> dict[str, str]:
+        """Rule id -> the shared statement it restates (rules in no shared statement are absent)."""
+        return dict(lookups(self).statements)
+
+    def class_of(self, agent: str) -> str | None:
+        return lookups(self).agent_class.get(agent)
+
+    def route_of(self, regimen: str) -> str | None:
+        info = self.regimens.get(regimen)
+        return info.route if info else None
+
+
+class Lookups:
+    """What the sequencing layer looks up in one loaded SequencingData for every option of every
+    patient, found once per loaded object (the data is frozen): each agent's class, the rules that may
+    concern a regimen in a table (in data order), the facts each rule reads, the rules that hold an
+    option back, the shared statements, each table's variants of a regimen and each citation's
+    output source. The per-regimen parts fill in on first use; they only ever gain entries."""
+
+    def __init__(self, data: SequencingData) -> None:
+        self.data = data
+        self.agent_class: dict[str, str] = {}
+        for cid, cls in data.classes.items():
+            for a in cls.agents:
+                self.agent_class.setdefault(a, cid)
+        self.holding = frozenset(r.id for r in data.rules if r.holds_back)
+        self.statements = {rid: st.id for st in data.shared_statements for rid in st.rules}
+        self.reads: dict[str, frozenset[str]] = {}
+        for r in data.rules:
+            self.reads[r.id] = self.reads.get(r.id, frozenset()) | facts_of(r.condition)
+        self._rules: dict[tuple[str, str | None], tuple[Rule, ...]] = {}
+        self._variants: dict[tuple[str, str | None], tuple[tuple[str, ...], str, Cite | None]] = {}
+        self._sources: dict[int, tuple[Cite, SourceRef]] = {}
+
+    def rules_for(self, regimen: str, table: str | None) -> tuple[Rule, ...]:
+        """The rules that apply to this regimen in this table (``Rule.applies``), in data order."""
+        found = self._rules.get((regimen, table))
+        if found is None:
+            found = tuple(r for r in self.data.rules if r.applies(regimen, table))
+            self._rules[(regimen, table)] = found
+        return found
+
+    def variants_of(self, regimen: str, table: str | None) -> tuple[tuple[str, ...], str, Cite | None]:
+        found = self._variants.get((regimen, table))
+        if found is None:
+            found = ((), "", None)
+            for v in self.data.variants:
+                if regimen in v.regimens and table in v.tables:
+                    listing = v.tables[table]
+                    others = tuple(r for r in v.regimens if r != regimen)
+                    found = (others, f"{v.says}; {listing.says}", listing.source)
+                    break
+            self._variants[(regimen, table)] = found
+        return found
+
+    def source(self, cite: Cite) -> SourceRef:
+        hit = self._sources.get(id(cite))
+        if hit is not None and hit[0] is cite:
+            return hit[1]
+        d = self.data.documents[cite.doc]
+        out = SourceRef(
             document=d.document,
             version=d.version,
             page=cite.page,
@@ -268,30 +337,19 @@ class SequencingData(_Data):
             url=d.url,
             date=d.date,
         )
+        self._sources[id(cite)] = (cite, out)
+        return out
 
-    def variants_of(self, regimen: str, table: str | None) -> tuple[list[str], str, Cite | None]:
-        """The other regimens offered as one choice with this one in this table, what relates them and
-        how this table lists them (in words), and the citation; nothing when the table does not
-        group them."""
-        for v in self.variants:
-            if regimen in v.regimens and table in v.tables:
-                listing = v.tables[table]
-                return [r for r in v.regimens if r != regimen], f"{v.says}; {listing.says}", listing.source
-        return [], "", None
 
-    def statement_of(self) -> dict[str, str]:
-        """Rule id -> the shared statement it restates (rules in no shared statement are absent)."""
-        return {rid: st.id for st in self.shared_statements for rid in st.rules}
+_LOOKUPS: dict[int, Lookups] = {}
 
-    def class_of(self, agent: str) -> str | None:
-        for cid, cls in self.classes.items():
-            if agent in cls.agents:
-                return cid
-        return None
 
-    def route_of(self, regimen: str) -> str | None:
-        info = self.regimens.get(regimen)
-        return info.route if info else None
+def lookups(data: SequencingData) -> Lookups:
+    """The :class:`Lookups` of this loaded data (built on first use)."""
+    found = _LOOKUPS.get(id(data))
+    if found is None or found.data is not data:
+        found = _LOOKUPS[id(data)] = Lookups(data)
+    return found
 
 
 def default_path() -> Path:
