@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from netcds import evaluation_json
 from netcds.api import optional
 from netcds.api.app import create_app
+from netcds.fhir.read import VALIDATED
 from netcds.settings import Settings
 from tests.api.conftest import patient_record
 
@@ -34,10 +36,15 @@ def test_heap_does_not_grow_with_requests(tmp_path: Path, monkeypatch: pytest.Mo
     settings = Settings(db_url=f"sqlite:///{tmp_path / 'm.db'}", hooks_open=True, eval_cache_mb=0)
     work = load.workload(300, 300, 7)
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
-        # likewise the bounded memo of monograph rule results shared across patients (its bound is tested
-        # in tests/safety/test_screen_memo.py)
-        judgements = optional._agents().judgements  # type: ignore[union-attr]
-        monkeypatch.setattr(judgements, "capacity", 0)
+        # likewise the bounded memos that fill as new patients come, up to their bounds (tested in
+        # tests/safety/test_screen_memo.py, tests/fhir/test_validated_memo.py and
+        # tests/engine/test_evaluation_json.py): monograph rule results and agent screens shared across
+        # patients, FHIR resources validated before, Evaluation JSON fragments
+        agents = optional._agents()
+        for memo in (agents.judgements, agents.screens, VALIDATED, evaluation_json._fragments):  # type: ignore[union-attr]
+            monkeypatch.setattr(memo, "capacity", 0)
+            monkeypatch.setattr(memo, "_items", type(memo._items)())  # empty from the start, not by evictions
+            monkeypatch.setattr(memo, "size", 0)
 
         def run(items: list[tuple[str, dict[str, Any]]]) -> None:
             for kind, body in items:
