@@ -73,9 +73,8 @@ OCTREOTIDE_LAR = {
         "text": "octreotide LAR 30 mg IM every 4 weeks",
     },
 }
-# RxNorm names the product with its salt ("metoprolol tartrate 25 MG Oral Tablet"); a draft's drug name keeps
-# the salt, which the curated lists do not spell, so these drafts name the base drug (see the report of
-# netcds.api.orders.generic_name)
+# drafts named by their base drug (a salt, as RxNorm names many products, is dropped as well:
+# tests/api/test_hooks.py test_order_sign_drafted_drug_named_with_its_salt_is_screened)
 CLARITHROMYCIN_DRAFT = draft_daily("draft-clari", "clarithromycin 500 MG Oral Tablet", 500)
 METOPROLOL_DRAFT = draft_daily("draft-meto", "metoprolol 25 MG Oral Tablet", 25)
 ACETAMINOPHEN_DRAFT = draft_daily("draft-apap", "acetaminophen 500 MG Oral Tablet", 500)
@@ -388,3 +387,59 @@ def test_a_repeated_concomitant_order_is_answered_inline(
         answers.append(r.json()["cards"])
     assert workers == ["work"]
     assert answers[0] == answers[1] and len(concomitant(answers[0])) == 1
+
+
+@pytest.mark.parametrize(
+    "display",
+    [
+        "amoxicillin 500 MG / clarithromycin 500 MG / lansoprazole 30 MG",  # a combination pack's RxNorm name
+        "clarithromycin 50 MG/ML Oral Suspension",
+        "10 ML ketoconazole 20 MG/ML Oral Suspension",  # RxNorm names liquids with a leading quantity
+    ],
+)
+def test_a_drafted_drug_named_as_rxnorm_names_products_is_screened(
+    client: TestClient, keys: Keys, display: str
+) -> None:
+    """The draft's drug is named as the FHIR mapping names a recorded one: every part of a combination,
+    no leading quantity, strength or form (the first part alone, or the whole text, had missed the
+    strong CYP3A4 inhibitor)."""
+    draft = draft_daily("draft-combo", display, None)
+    (card,) = concomitant(order(client, keys, [CABOZANTINIB], [draft]))
+    assert "Strong CYP3A4 inhibitor" in card["summary"]
+
+
+def test_an_interaction_is_shown_whatever_else_the_draft_holds(client: TestClient, keys: Keys) -> None:
+    """The other drug's draft is read for its drug only: a field elsewhere in it that is not valid FHIR R4
+    does not turn the answer into a 422 that hides the interaction."""
+    odd = copy.deepcopy(CLARITHROMYCIN_DRAFT)
+    odd["dosageInstruction"] = [{"timing": {"repeat": {"frequency": "once"}}}]
+    (card,) = concomitant(order(client, keys, [CABOZANTINIB], [odd]))
+    assert "Strong CYP3A4 inhibitor" in card["summary"]
+
+
+def test_an_order_of_another_drug_fetches_nothing_and_maps_a_record_once(
+    tmp_path: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every order of every chart comes to order-sign: for a drug that is not an agent no FHIR fetch is made
+    (a key the EHR did not send: the record is not available, answered as before), and a record that cannot
+    be mapped (no NET) is not mapped again on the next order."""
+    fetched: list[str] = []
+
+    def fhir(request: httpx.Request) -> httpx.Response:
+        fetched.append(str(request.url))
+        return httpx.Response(200, json={"resourceType": "Bundle", "type": "searchset", "entry": []})
+
+    maps: list[int] = []
+    real = optional.prefetch_to_patient
+    monkeypatch.setattr(optional, "prefetch_to_patient", lambda *a: maps.append(1) or real(*a))
+    settings = make_settings(tmp_path, keys, fhir_fetch=True)
+    with TestClient(create_app(settings, fhir_transport=httpx.MockTransport(fhir))) as c:
+        body = hook_request(
+            "order-sign", drafts=[CLARITHROMYCIN_DRAFT], fhirServer="https://ehr.example.test/fhir"
+        )
+        assert post(c, keys, OS, body).json() == {"cards": []}
+        assert fetched == []
+        maps.clear()  # the service's warm-up at start maps an example record
+        for _ in range(2):
+            assert order(c, keys, [], [CLARITHROMYCIN_DRAFT], pf=_without_net([CABOZANTINIB])) == []
+    assert len(maps) == 1

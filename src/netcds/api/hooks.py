@@ -253,14 +253,16 @@ def _require_header(request: Request, ctx: ServiceContext) -> None:
         raise MissingTokenError("missing Authorization: Bearer <JWT> header")
 
 
-def _patient(call: _Call) -> MappedPatient:
+def _patient(call: _Call, fetch: bool = True) -> MappedPatient:
+    """The record of the hook's prefetch (fetched from ``fhirServer`` for missing keys where allowed and
+    ``fetch``), mapped once per prefetch and as-of date."""
     ctx = call.ctx
 
     def prefetched() -> tuple[dict[str, Any], str, date | None]:
         prefetch = resolve(
             SERVICES[call.service_id].prefetch,
             call.raw,
-            fetch_enabled=ctx.settings.fhir_fetch,
+            fetch_enabled=ctx.settings.fhir_fetch and fetch,
             timeout_s=ctx.settings.fhir_fetch_timeout_s,
             budget_s=ctx.settings.fhir_fetch_budget_s,
             transport=ctx.fhir_transport,
@@ -274,12 +276,21 @@ def _patient(call: _Call) -> MappedPatient:
         return prefetch, canonical_json(prefetch), as_of
 
     prefetch, text, as_of = _once(call.scratch, "prefetch", prefetched)
-    patient = ctx.eval_cache.memo(  # the same prefetch maps to the same record (deterministic)
-        ("mapping", sha256_hex(text), str(as_of)),
-        MappedPatient,
-        call.fresh(lambda: MappedPatient.of(optional.prefetch_to_patient(prefetch, as_of)[0])),
-        lambda m: len(m.text) * (1 + OBJECT_FACTOR),  # its canonical JSON and the Patient (not the prefetch)
-    )
+    key = (sha256_hex(text), str(as_of))
+    if isinstance(failed := ctx.eval_cache.get(("unmapped", *key)), InputError):
+        raise InputError(failed.field, failed.message)  # not mapped again on every call (e.g. no NET)
+    try:
+        # the same prefetch maps to the same record (deterministic); weighed as its canonical JSON and
+        # the Patient (not the prefetch)
+        patient = ctx.eval_cache.memo(
+            ("mapping", *key),
+            MappedPatient,
+            call.fresh(lambda: MappedPatient.of(optional.prefetch_to_patient(prefetch, as_of)[0])),
+            lambda m: len(m.text) * (1 + OBJECT_FACTOR),
+        )
+    except InputError as exc:
+        ctx.eval_cache.put(("unmapped", *key), InputError(exc.field, exc.message), 512 + len(exc.message))
+        raise
     assert patient is not None
     return patient
 
@@ -350,7 +361,8 @@ def _order_check(call: _Call) -> Response:
     action = f"hooks.{req.hook}"
     not_checked = _unread_cards(call, unread)
     ordered = concomitant_orders(req.hook, req.context, drafts)  # other drugs: checked against current agents
-    found, why = record_or_reason(partial(_patient, call)) if ordered and not targets else (None, "")
+    # the record as sent (never fetched for an order of other drugs only: every order of every chart comes)
+    found, why = record_or_reason(partial(_patient, call, False)) if ordered and not targets else (None, "")
     if found is None and not targets:  # no tabled agent ordered, no record needed or readable for the others
         cards = not_checked
         record_issued(call.later, ctx.store, service_id, cards)

@@ -33,7 +33,6 @@ from netcds import __version__
 from netcds.api import optional
 from netcds.api.context import NeedsWork, ServiceContext
 from netcds.api.eval_cache import MappedPatient
-from netcds.api.hook_checks import check_draft
 from netcds.api.order_guideline import logged_fault
 from netcds.api.orders import DRUG_AGENTS, DraftMedication, concomitant_names
 from netcds.api.problems import ApiProblem
@@ -101,7 +100,9 @@ def record_or_reason(read: Callable[[], MappedPatient]) -> tuple[MappedPatient |
     the audit entry says why. Without a tumor the mapping reads no treatment line as the NET's
     (netcds.fhir.scope.for_the_net): a cabozantinib line of a renal cancer is outside netcds's scope, and an
     "unscreened" card on every order of every chart netcds cannot read would be noise, so no card is made.
-    A record without an ongoing agent line is answered at once (the drafts are not added to it)."""
+    A record without an ongoing agent line is answered at once (the drafts are not added to it). ``read``
+    fetches nothing: a prefetch key the EHR did not send makes the record not available (every order of
+    every chart comes here, so no FHIR fetch is made for it)."""
     try:
         found = read()
     except ApiProblem as exc:
@@ -236,9 +237,9 @@ def _agent_cards(
         involved = ordered_in(f, rows)
         if not involved:
             continue
+        # the drafts are read for their drug only, as when they sit beside an ordered agent: whether one is
+        # valid FHIR R4 elsewhere does not decide whether this interaction is shown (a 422 would hide it)
         drafts = [d for d in ordered if d.name in involved]
-        for d in drafts:  # a draft whose card netcds builds must be valid FHIR R4 (422 otherwise)
-            check_draft(d)
         refs = [f"{d.reference or d.loc.removesuffix('.resource')} ({d.name})" for d in drafts]
         out.append(concomitant_card(f, screen, involved, refs, lines, base_url=ctx.base_url, seed=seed))
     return out, fault

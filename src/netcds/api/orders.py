@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcds.fhir.medication import BundleMedication, OrderedDrug, bundle_medications, ordered_drug
-from netcds.fhir.treatments import SALT_WORDS
+from netcds.fhir.treatments import name_of_text
 from netcds.patient import AGENT_IDS
 
 DRAFTS = "context.draftOrders."  # where the draft orders are in a hook request
@@ -100,13 +100,13 @@ def agent_from_text(text: str) -> str | None:
 
 
 def generic_name(text: str) -> str:
-    """A lower-case drug name from an order text: the leading words before a strength or form, without a
-    salt after the base name ("warfarin sodium 5 MG Oral Tablet" -> "warfarin"), as the FHIR mapping
-    names a recorded medicine (netcds.fhir.treatments.generic_name): the interaction data lists base names."""
+    """A lower-case drug name from an order text, as the FHIR mapping names a recorded medicine
+    (netcds.fhir.treatments.name_of_text: the generic names of a combination joined by " / ", without a
+    leading quantity, strength, form or salt), which the safety data's names and combinations are read
+    against; when that leaves no name, the words before the first digit, bracket or comma (else the whole
+    text), lower-cased."""
     low = text.lower()
-    words = re.split(r"\d|\[|\(|,", low, maxsplit=1)[0].split()
-    core = words[:1] + [w for w in words[1:] if w not in SALT_WORDS]
-    return " ".join(core) or text.lower().strip()
+    return name_of_text(text) or " ".join(re.split(r"\d|\[|\(|,", low, maxsplit=1)[0].split()) or low.strip()
 
 
 def identify(
@@ -122,7 +122,10 @@ def identify(
     agent = next((rxnorm_codes[c] for c in drug.codes if rxnorm_codes and c in rxnorm_codes), None)
     if agent is None:
         agent = next((a for a in map(agent_from_text, drug.texts) if a), None)
-    name = agent or (generic_name(drug.texts[0]) if drug.texts else "")
+    # the first text that names a drug (a local order text may hold only a code or a sig: the coding's
+    # display, tried next, names it)
+    name = agent or next((n for n in map(name_of_text, drug.texts) if n), None)
+    name = name or (generic_name(drug.texts[0]) if drug.texts else "")
     unread = drug.unread
     if unread is None and not name:
         unread = (

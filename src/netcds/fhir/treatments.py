@@ -102,8 +102,15 @@ def agents_in(cc: Any) -> list[tuple[str, str]]:
 def generic_name(cc: Any) -> str | None:
     """Lower-case generic name(s) from a drug concept: 'lisinopril 10 MG Oral Tablet' -> 'lisinopril'."""
     rx = [d for s, _, d in codings(cc) if s == C.RXNORM and d]
-    text = (rx[0] if rx else cc_text(cc)).lower()
-    text = re.sub(r"\[[^\]]*\]", " ", text)
+    return name_of_text(rx[0] if rx else cc_text(cc))
+
+
+def name_of_text(text: str) -> str | None:
+    """Lower-case generic name(s) in a drug's name as written: each part of a combination
+    ('amoxicillin 500 MG / clarithromycin 500 MG' -> 'amoxicillin / clarithromycin'), without a leading
+    quantity ('10 ML ketoconazole 20 MG/ML Oral Suspension' -> 'ketoconazole'), strength, form or a salt
+    after the base name; None when no name is left."""
+    text = re.sub(r"\[[^\]]*\]", " ", text.lower())
     parts = []
     for piece in text.split("/"):
         words = piece.replace(",", " ").split()
