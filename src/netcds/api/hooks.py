@@ -52,7 +52,13 @@ from netcds.api.order_guideline import (
     logged_fault,
     unchecked_card,
 )
-from netcds.api.order_interactions import concomitant_cards, concomitant_orders, record_or_reason, with_drafts
+from netcds.api.order_interactions import (
+    agent_screen,
+    concomitant_cards,
+    concomitant_orders,
+    record_or_reason,
+    with_drafts,
+)
 from netcds.api.orders import DraftMedication, draft_medications
 from netcds.api.prefetch import resolve
 from netcds.api.problems import (
@@ -67,7 +73,6 @@ from netcds.api.view_cards import cached_cards, explanation_url, keep_cards
 from netcds.errors import InputError
 from netcds.fhir.cards import (
     EXPLANATION,
-    AgentScreenView,
     order_cards,
     unread_order_card,
     unscreened_card,
@@ -80,7 +85,6 @@ from netcds.store.canonical import canonical_json, sha256_hex
 
 log = logging.getLogger("netcds.api.hooks")
 T = TypeVar("T")
-SCREEN_BYTES = 64 * 1024  # size estimate of a cached agent screen (items with their sources)
 router = APIRouter(tags=["cds-hooks"])
 Ctx = Annotated[ServiceContext, Depends(service)]
 P = {"model": Problem, "content": {"application/problem+json": {}}}
@@ -475,12 +479,7 @@ def _agent_cards(
         faults.append(logged_fault("guideline", _rid(call.request), exc))
         listed = unchecked_card(ctx, agent, faults[-1], seed)
     try:
-        found = ctx.eval_cache.memo(  # the agent data is read once per process
-            ("screen", agent, digest, __version__),
-            AgentScreenView,
-            call.fresh(partial(optional.screen, agent, patient)),
-            lambda _s: SCREEN_BYTES,
-        )
+        found = agent_screen(call, agent, patient, digest)
     except NeedsWork:
         raise
     except Exception as exc:

@@ -49,7 +49,7 @@ from netcds.patient import Patient
 from netcds.store.canonical import canonical_json, content_hash, sha256_hex
 
 T = TypeVar("T")
-SCREEN_BYTES = 64 * 1024  # size estimate of a cached agent screen (as the order hooks weigh theirs)
+SCREEN_BYTES = 64 * 1024  # size estimate of a cached agent screen (items with their sources)
 # how the FHIR mapping reports a line read as ongoing only because its ended records state no end date
 # (netcds.fhir.treatments.build_treatments; tests/api/test_order_interactions.py holds it to that wording)
 _ENDED_UNDATED = re.compile(r"treatments\[(\d+)\] \([a-z0-9_]+\) has ended but no end date is recorded")
@@ -181,6 +181,18 @@ def concomitant_cards(
     return cards, faults, list(current)
 
 
+def agent_screen(call: OrderCall, agent: str, patient: Patient, digest: str) -> AgentScreenView | None:
+    """The safety screen of ``agent`` for the record ``patient`` (``digest`` its content hash), kept per
+    record and version: shared by the cards of an order of the agent and of other drugs ordered beside a
+    current course of it (None: no safety data for the agent, or the safety layer is not installed)."""
+    return call.ctx.eval_cache.memo(
+        ("screen", agent, digest, __version__),
+        AgentScreenView,
+        call.fresh(partial(optional.screen, agent, patient)),
+        lambda _s: SCREEN_BYTES,
+    )
+
+
 def ended_undated(call: OrderCall) -> frozenset[int]:
     """The treatment rows the FHIR mapping read as ongoing only because their records ended without stating
     an end date (from its report: the prefetch is mapped again, once per prefetch and as-of date, kept with
@@ -215,12 +227,7 @@ def _agent_cards(
     seed = f"{call.service_id}|{digest}|{agent}|concomitant"
     fault, screen = None, None
     try:
-        screen = ctx.eval_cache.memo(  # shared with the cards of an order of this agent for the same record
-            ("screen", agent, digest, __version__),
-            AgentScreenView,
-            call.fresh(partial(optional.screen, agent, patient)),
-            lambda _s: SCREEN_BYTES,
-        )
+        screen = agent_screen(call, agent, patient, digest)
     except NeedsWork:
         raise
     except Exception as exc:
