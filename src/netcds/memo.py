@@ -3,15 +3,18 @@
 Used for agent screens shared by patients whose rule results agree (:mod:`netcds.safety.screen`), for
 the rule results themselves, shared by patients whose rule inputs agree (:mod:`netcds.safety.rule_inputs`),
 and for FHIR resources already validated (:mod:`netcds.fhir.read`). Entries must be immutable once stored.
+:class:`PerObject` keeps what is derived from one loaded object (a monograph's leaves, the sequencing
+data's lookups).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+K = TypeVar("K")
 V = TypeVar("V")
 
 
@@ -52,3 +55,19 @@ class BoundedMemo(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class PerObject(Generic[K, V]):
+    """``build(obj)`` once per object: for what is derived from a loaded object that never changes (kept by
+    identity, so a copy such as ``model_copy(update=...)`` is another object and gets its own). A value
+    may be built twice by two threads at once; both are equal and either is kept."""
+
+    def __init__(self, build: Callable[[K], V]) -> None:
+        self._build = build
+        self._kept: dict[int, tuple[K, V]] = {}
+
+    def __call__(self, obj: K) -> V:
+        hit = self._kept.get(id(obj))
+        if hit is None or hit[0] is not obj:
+            hit = self._kept[id(obj)] = (obj, self._build(obj))
+        return hit[1]

@@ -16,6 +16,7 @@ from netcds.evaluation import Evaluation, Option, RegimenDose
 from netcds.facts import Facts
 from netcds.field_labels import agent_name
 from netcds.knowledge.schema import TIER_ORDER, Knowledge
+from netcds.memo import PerObject
 from netcds.patient import Patient
 from netcds.safety import AgentKnowledge, DoseResult, screen_regimen
 from netcds.safety.screen import ScreenSession, gives_no_dose
@@ -25,16 +26,12 @@ from netcds.sequencing.data import SequencingData
 SEVERITIES = ("critical", "warning", "info")
 
 
-_DIGESTS: dict[int, tuple[SequencingData, str]] = {}
+def _digest(data: SequencingData) -> str:
+    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:16]
 
 
-def sequencing_digest(data: SequencingData) -> str:
-    """Content digest of the sequencing rules (computed once per loaded object)."""
-    hit = _DIGESTS.get(id(data))
-    if hit is None or hit[0] is not data:
-        hit = (data, hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:16])
-        _DIGESTS[id(data)] = hit
-    return hit[1]
+# content digest of the sequencing rules (computed once per loaded object)
+sequencing_digest: PerObject[SequencingData, str] = PerObject(_digest)
 
 
 def _dose_summary(doses: list[DoseResult]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from netcds.memo import PerObject
 from netcds.safety.conditions import Context, Result, evaluate
 from netcds.safety.rule_inputs import Reader, readers, rule_inputs
 
@@ -62,22 +63,14 @@ class _Monograph:
     """What is read of a monograph for every patient, found once per loaded monograph: its distinct
     condition leaves and whether a dose rule is per kg (the weight then decides the amount)."""
 
-    __slots__ = ("mono", "per_kg", "readers")
+    __slots__ = ("per_kg", "readers")
 
     def __init__(self, mono: Monograph) -> None:
-        self.mono = mono
         self.readers: tuple[Reader, ...] = readers(mono)
         self.per_kg = any(a.effect.per_kg is not None for a in mono.adjustments)
 
 
-_KNOWN: dict[int, _Monograph] = {}
-
-
-def known(mono: Monograph) -> _Monograph:
-    found = _KNOWN.get(id(mono))
-    if found is None or found.mono is not mono:
-        found = _KNOWN[id(mono)] = _Monograph(mono)
-    return found
+known: PerObject[Monograph, _Monograph] = PerObject(_Monograph)
 
 
 def shared_judgement(mono: Monograph, ctx: Context, kb: AgentKnowledge) -> Judgement:

@@ -20,6 +20,7 @@ from netcds.errors import KnowledgeError
 from netcds.evaluation import SourceRef
 from netcds.knowledge.load import default_knowledge_dir, validation_problems
 from netcds.logic.ast import Condition, ConditionSyntaxError, facts_of
+from netcds.memo import PerObject
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS
 from netcds.sequencing.models import Direction, Factor
 from netcds.sequencing.rulefacts import SEQ_FACTS, parse_rule_condition
@@ -288,6 +289,7 @@ class Lookups:
 
     def __init__(self, data: SequencingData) -> None:
         self.data = data
+        self.source: PerObject[Cite, SourceRef] = PerObject(self._source)
         self.agent_class: dict[str, str] = {}
         for cid, cls in data.classes.items():
             for a in cls.agents:
@@ -299,7 +301,6 @@ class Lookups:
             self.reads[r.id] = self.reads.get(r.id, frozenset()) | facts_of(r.condition)
         self._rules: dict[tuple[str, str | None], tuple[Rule, ...]] = {}
         self._variants: dict[tuple[str, str | None], tuple[tuple[str, ...], str, Cite | None]] = {}
-        self._sources: dict[int, tuple[Cite, SourceRef]] = {}
 
     def rules_for(self, regimen: str, table: str | None) -> tuple[Rule, ...]:
         """The rules that apply to this regimen in this table (``Rule.applies``), in data order."""
@@ -322,12 +323,9 @@ class Lookups:
             self._variants[(regimen, table)] = found
         return found
 
-    def source(self, cite: Cite) -> SourceRef:
-        hit = self._sources.get(id(cite))
-        if hit is not None and hit[0] is cite:
-            return hit[1]
+    def _source(self, cite: Cite) -> SourceRef:
         d = self.data.documents[cite.doc]
-        out = SourceRef(
+        return SourceRef(
             document=d.document,
             version=d.version,
             page=cite.page,
@@ -337,19 +335,10 @@ class Lookups:
             url=d.url,
             date=d.date,
         )
-        self._sources[id(cite)] = (cite, out)
-        return out
 
 
-_LOOKUPS: dict[int, Lookups] = {}
-
-
-def lookups(data: SequencingData) -> Lookups:
-    """The :class:`Lookups` of this loaded data (built on first use)."""
-    found = _LOOKUPS.get(id(data))
-    if found is None or found.data is not data:
-        found = _LOOKUPS[id(data)] = Lookups(data)
-    return found
+# the Lookups of a loaded data (built on first use)
+lookups: PerObject[SequencingData, Lookups] = PerObject(Lookups)
 
 
 def default_path() -> Path:
