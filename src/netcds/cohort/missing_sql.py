@@ -262,48 +262,46 @@ def missing_columns(
     (engine/setting.py ``SettingResult.missing``); for a non-systemic decision what the table's
     principles for it wait for; else what the picked entry's condition waits for; none for an
     ``ambiguous`` record. NULL for every other verdict. ``entries``: each candidate's (position, condition)
-    of its column's entries. Gives (the ``missing_bits`` stage's column, the list decoded from it)."""
-    ms = MissingSql(cc, _bits(MissingSql.probe(cc), kb, candidates, entries)[1])
-    return _bits(ms, kb, candidates, entries)[0], ms.settled("missing_bits")
+    of its column's entries. Gives (the ``missing_bits`` stage's column, the list decoded from it).
+    Written twice: a probe finds the paths and line flags the conditions name, which fix the bits."""
 
-
-def _bits(
-    ms: MissingSql,
-    kb: Knowledge,
-    candidates: Sequence[Candidate],
-    entries: dict[int, list[tuple[int, Condition | None]]],
-) -> tuple[str, MissingSql]:
-    # a candidate's table row is a column of ``nodes``; where the setting applies, the picked needs_data
-    # entry's condition is unknown (no test needed)
-    setting = ms.concat(
-        [
-            f"CASE WHEN v{k.key} IS NULL THEN"
-            f" {ms.concat([ms.node(k.table.applies_when, k.t), ms.node(k.column.when)])} ELSE 0 END"
-            for k in candidates
-        ]
-    )
-    by_entry, nonsys = [], []
-    for cand in candidates:
-        inner = [(str(pos), ms.node(when, "NULL")) for pos, when in entries[cand.key] if when is not None]
-        if inner:
-            by_entry.append((str(cand.key), case(inner, "0", subject="vpos")))
-        by_r = []
-        for r in NON_SYSTEMIC:
-            parts = [
-                ms.node(kb.principles[pid].when)
-                for pid in NON_SYSTEMIC_BASIS[r]
-                if pid in cand.table.principles
+    def column(ms: MissingSql) -> str:
+        # a candidate's table row is a column of ``nodes``; where the setting applies, the picked needs_data
+        # entry's condition is unknown (no test needed)
+        setting = ms.concat(
+            [
+                f"CASE WHEN v{k.key} IS NULL THEN"
+                f" {ms.concat([ms.node(k.table.applies_when, k.t), ms.node(k.column.when)])} ELSE 0 END"
+                for k in candidates
             ]
-            if parts:
-                by_r.append((lit(r), ms.concat(parts)))
-        if by_r:
-            nonsys.append((str(cand.key), case(by_r, "0", subject="decision_regimen")))
-    is_ns = in_ints("di", {DECISION_IDS.index(r) + 1 for r in NON_SYSTEMIC})
-    bits = (
-        f"CASE WHEN sst = 1 THEN {setting} WHEN sst = 3 THEN 0 WHEN {is_ns}"
-        f" THEN {case(nonsys, '0', subject='okey')} ELSE {case(by_entry, '0', subject='okey')} END"
-    )
-    return f"CASE WHEN vc = {VERDICTS.index('needs_data')} THEN {bits} END", ms
+        )
+        by_entry, nonsys = [], []
+        for cand in candidates:
+            inner = [(str(pos), ms.node(when, "NULL")) for pos, when in entries[cand.key] if when is not None]
+            if inner:
+                by_entry.append((str(cand.key), case(inner, "0", subject="vpos")))
+            by_r = []
+            for r in NON_SYSTEMIC:
+                parts = [
+                    ms.node(kb.principles[pid].when)
+                    for pid in NON_SYSTEMIC_BASIS[r]
+                    if pid in cand.table.principles
+                ]
+                if parts:
+                    by_r.append((lit(r), ms.concat(parts)))
+            if by_r:
+                nonsys.append((str(cand.key), case(by_r, "0", subject="decision_regimen")))
+        is_ns = in_ints("di", {DECISION_IDS.index(r) + 1 for r in NON_SYSTEMIC})
+        bits = (
+            f"CASE WHEN sst = 1 THEN {setting} WHEN sst = 3 THEN 0 WHEN {is_ns}"
+            f" THEN {case(nonsys, '0', subject='okey')} ELSE {case(by_entry, '0', subject='okey')} END"
+        )
+        return f"CASE WHEN vc = {VERDICTS.index('needs_data')} THEN {bits} END"
+
+    probe = MissingSql.probe(cc)
+    column(probe)
+    ms = MissingSql(cc, probe)
+    return column(ms), ms.settled("missing_bits")
 
 
 def _ssa_level(t: str) -> str:
