@@ -63,8 +63,8 @@ __all__ = [
     "clean_text", "dose_card", "dose_suggestion", "draft_dose_mg", "evaluation_links", "field_label",
     "field_labels", "finalize", "guideline_page", "guideline_url", "indicator_for", "md_text",
     "missing_data_card", "options_card", "order_cards", "over_label_card", "patient_view_cards",
-    "readable_finding", "safety_card", "ssa_plan_lines", "summary_text", "unscreened_card", "with_dose",
-    "with_explanation",
+    "readable_finding", "safety_card", "ssa_plan_lines", "summary_text", "table_links", "unscreened_card",
+    "with_dose", "with_explanation",
 ]  # fmt: skip
 
 TIER_ORDER = ("preferred", "other_recommended", "useful_in_certain_circumstances", "listed")
@@ -209,15 +209,19 @@ def evaluation_links(ev: Evaluation, base_url: str, explanation_url: str | None)
     """The links of the options and missing-data cards: the stored evaluation's page (when there is one;
     in a cached card the ``EXPLANATION`` marker, see :func:`with_explanation`), and the applicable table's
     page of the guideline (the list of tables when none applies yet)."""
-    table = ev.setting.table
-    where = TABLE_SHORT.get(table or "", "tables")
-    return [
-        *_links(explanation_url, EXPLANATION_LINK),
-        *_links(
+    return [*_links(explanation_url, EXPLANATION_LINK), *table_links(base_url, ev.setting.table)]
+
+
+def table_links(base_url: str, table: str | None) -> list[dict[str, str]]:
+    """A link to the web page of the guideline table a card speaks of, or of the guideline's tables when
+    none applies (yet)."""
+    if table:
+        where = TABLE_SHORT.get(table, table)
+        return _links(
             guideline_page(base_url, table),
             f"netcds: the guideline's {where} (entries, conditions, footnotes)",
-        ),
-    ]
+        )
+    return _links(guideline_page(base_url), "netcds: the encoded guideline (tables, conditions, footnotes)")
 
 
 def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> dict[str, Any] | None:

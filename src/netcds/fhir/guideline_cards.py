@@ -30,22 +30,25 @@ from netcds.facts import SSA_AGENTS
 from netcds.fhir.card_base import (
     agent_label,
     agent_name,
-    card_links,
     card_source,
     field_labels,
     finalize,
-    guideline_page,
     md_text,
     summary_text,
 )
-from netcds.fhir.cards import TABLE_SHORT, TIER_LABEL, guideline_label, guideline_url, ssa_plan_lines
+from netcds.fhir.cards import (
+    TABLE_SHORT,
+    TIER_LABEL,
+    guideline_label,
+    guideline_url,
+    ssa_plan_lines,
+    table_links,
+)
 from netcds.knowledge.schema import Knowledge
 
 # an order of these shows the SSA plan (footnote a is about octreotide LAR / lanreotide; short-acting
 # octreotide orders see it too)
 SSA_PLAN_AGENTS = SSA_AGENTS | {"octreotide"}
-GUIDELINE_LINK = "netcds: the encoded guideline (tables, conditions, footnotes)"
-TABLE_LINK = "netcds: the guideline's {} (entries, conditions, footnotes)"
 
 
 class _View(BaseModel):
@@ -298,16 +301,9 @@ def guideline_order_card(
         "indicator": "info",
         "detail": "\n\n".join(parts),
         "source": card_source(_source(facts), url, "therapy-options", "Systemic therapy options"),
-        "links": _table_links(base_url, s.table),
+        "links": table_links(base_url, s.table),
     }
     return finalize(card, seed)
-
-
-def _table_links(base_url: str, table: str | None) -> list[dict[str, str]]:
-    """A link to the web page of the table the card speaks of, or of the guideline's tables when none."""
-    if table:
-        return card_links(guideline_page(base_url, table), TABLE_LINK.format(TABLE_SHORT.get(table, table)))
-    return card_links(guideline_page(base_url), GUIDELINE_LINK)
 
 
 def guideline_unchecked_card(
@@ -334,7 +330,7 @@ def guideline_unchecked_card(
         "indicator": "info",
         "detail": "\n\n".join(parts),
         "source": card_source(guideline_label(guideline), url, "therapy-options", "Systemic therapy options"),
-        "links": _table_links(base_url, None),
+        "links": table_links(base_url, None),
     }
     return finalize(card, seed)
 
