@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, date, datetime, timedelta
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from netcds.api import hooks, optional
 from netcds.api.app import create_app
+from netcds.fhir.report import MappingReport
 from netcds.patient import Patient
 from tests.api.conftest import (
     CLARITHROMYCIN,
@@ -37,6 +39,10 @@ OS = "/cds-services/netcds-order-sign"
 OSEL = "/cds-services/netcds-order-select"
 MCODE = Path(__file__).resolve().parents[1] / "fixtures" / "mcode"
 CANCER_REQUEST = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-related-medication-request"
+CANCER_ADMINISTRATION = (
+    "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-related-medication-administration"
+)
+LANREOTIDE_DEPOT = {"text": "lanreotide 120 MG/0.5ML Prefilled Syringe [Somatuline Depot]"}
 pytestmark = pytest.mark.skipif(
     find_spec("netcds.fhir.mcode") is None or find_spec("netcds.safety") is None,
     reason="FHIR mapping or safety layer not present",
@@ -178,13 +184,83 @@ def test_an_ended_cabozantinib_line_is_not_current(client: TestClient, keys: Key
 
 def test_a_line_that_ended_without_an_end_date_is_not_current(client: TestClient, keys: Keys) -> None:
     """The test prefetch's octreotide LAR request is stopped and states no end date: the contract reads the
-    line as ongoing (the mapping reports it), but it is no current agent here, so metoprolol (which slows the
-    heart rate with octreotide LAR) ordered for a patient on cabozantinib gets no card."""
+    line as ongoing (the mapping report lists its row in ``treatments_ended_without_end_date``), but it is no
+    current agent here, so metoprolol (which slows the heart rate with octreotide LAR) ordered for a patient on
+    cabozantinib gets no card."""
     pf = prefetch([CABOZANTINIB])
     assert "end" not in json.dumps(pf["medicationRequests"]["entry"][0]["resource"])
+    patient, report = optional.prefetch_to_patient(pf, None)
+    assert [t.agent for t in patient.treatments or []] == ["octreotide_lar", "cabozantinib"]
+    assert report["treatments_ended_without_end_date"] == [0]  # what order-sign reads
     assert order(client, keys, [], [METOPROLOL_DRAFT], pf=pf) == []
     (card,) = order(client, keys, [CABOZANTINIB, OCTREOTIDE_LAR], [METOPROLOL_DRAFT])  # with a current one
     assert card["summary"].startswith("Metoprolol order with current octreotide LAR: Bradycardia")
+
+
+def test_the_ended_rows_are_read_from_the_reports_field_not_its_wording(
+    client: TestClient, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reworded, the report's sentence about the stopped octreotide LAR request no longer says "has ended but no
+    end date is recorded"; the line is still no current agent, because order-sign reads the structured field."""
+    real = MappingReport.skip
+
+    def reworded(self: MappingReport, resource: str, reason: str, code: str | None = None) -> None:
+        real(
+            self,
+            resource,
+            reason.replace("has ended but no end date is recorded", "stopped, date not given"),
+            code,
+        )
+
+    monkeypatch.setattr(MappingReport, "skip", reworded)
+    pf = prefetch([CABOZANTINIB])
+    report = optional.prefetch_to_patient(pf, None)[1]
+    assert not any("has ended but no end date" in u["reason"] for u in report["unmapped"])
+    assert order(client, keys, [], [METOPROLOL_DRAFT], pf=pf) == []
+
+
+def lanreotide_given(rid: str, day: date) -> dict[str, Any]:
+    """Lanreotide 120 mg given in clinic on ``day``: a completed CancerRelatedMedicationAdministration."""
+    return {
+        "resourceType": "MedicationAdministration",
+        "id": rid,
+        "meta": {"profile": [CANCER_ADMINISTRATION]},
+        "status": "completed",
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": day.isoformat(),
+        "medicationCodeableConcept": LANREOTIDE_DEPOT,
+        "dosage": {"dose": {"value": 120, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}},
+    }
+
+
+def test_an_agent_recorded_only_as_recent_administrations_is_current(client: TestClient, keys: Keys) -> None:
+    """Lanreotide injected every 4 weeks in clinic and recorded only as completed MedicationAdministrations, the
+    last 12 days before today (the hook's record date): metoprolol ordered now gets the same bradycardia card
+    as when lanreotide is recorded as an active MedicationRequest (it had been read as stopped at the last
+    injection). Given last 100 days ago, the course has ended: no card. (The prefetch's searchsets are read
+    by resource type, whatever key carries them.)"""
+    today = datetime.now(UTC).date()
+    given = [lanreotide_given(f"adm{k}", today - timedelta(days=12 + 28 * k)) for k in range(3)]
+    first = today - timedelta(days=12 + 28 * 2)
+    requested = {
+        "resourceType": "MedicationRequest",
+        "id": "m-lan",
+        "meta": {"profile": [CANCER_REQUEST]},
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/p1"},
+        "authoredOn": first.isoformat(),
+        "medicationCodeableConcept": LANREOTIDE_DEPOT,
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 4, "periodUnit": "wk"}}}],
+    }
+    (card,) = order(client, keys, given, [METOPROLOL_DRAFT])
+    (as_requested,) = order(client, keys, [requested], [METOPROLOL_DRAFT])
+    assert card["summary"].startswith("Metoprolol order with current lanreotide: Bradycardia")
+    assert f"lanreotide since {first}, no end date (ongoing)" in card["detail"]
+    assert {**card, "uuid": None} == {**as_requested, "uuid": None}  # the uuid derives from the record
+
+    ended = [lanreotide_given(f"adm{k}", today - timedelta(days=100 + 28 * k)) for k in range(3)]
+    assert order(client, keys, ended, [METOPROLOL_DRAFT]) == []
 
 
 def test_cabozantinib_ordered_with_clarithromycin_recorded_keeps_its_cards(

@@ -22,7 +22,6 @@ screen the drafts beside it), radiotherapy (no drug), and records the hook canno
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol, TypeVar
@@ -50,9 +49,9 @@ from netcds.store.canonical import canonical_json, content_hash, sha256_hex
 
 T = TypeVar("T")
 SCREEN_BYTES = 64 * 1024  # size estimate of a cached agent screen (items with their sources)
-# how the FHIR mapping reports a line read as ongoing only because its ended records state no end date
-# (netcds.fhir.treatments.build_treatments; tests/api/test_order_interactions.py holds it to that wording)
-_ENDED_UNDATED = re.compile(r"treatments\[(\d+)\] \([a-z0-9_]+\) has ended but no end date is recorded")
+# the mapping report's rows read as ongoing only because their ended records state no end date
+# (netcds.fhir.report.MappingReport, written by netcds.fhir.treatments.build_treatments)
+ENDED_UNDATED_FIELD = "treatments_ended_without_end_date"
 
 
 class OrderCall(Protocol):
@@ -195,8 +194,8 @@ def agent_screen(call: OrderCall, agent: str, patient: Patient, digest: str) -> 
 
 def ended_undated(call: OrderCall) -> frozenset[int]:
     """The treatment rows the FHIR mapping read as ongoing only because their records ended without stating
-    an end date (from its report: the prefetch is mapped again, once per prefetch and as-of date, kept with
-    the other per-record entries; none when the call has no prefetch)."""
+    an end date (its report's ``treatments_ended_without_end_date``: the prefetch is mapped again, once per
+    prefetch and as-of date, kept with the other per-record entries; none when the call has no prefetch)."""
     found = call.scratch.get("prefetch")
     if found is None:
         return frozenset()
@@ -204,8 +203,7 @@ def ended_undated(call: OrderCall) -> frozenset[int]:
 
     def rows() -> frozenset[int]:
         report = optional.prefetch_to_patient(prefetch, as_of)[1]
-        reasons = [str(u.get("reason", "")) for u in report.get("unmapped") or []]
-        return frozenset(int(m[1]) for r in reasons if (m := _ENDED_UNDATED.match(r)))
+        return frozenset(int(i) for i in report.get(ENDED_UNDATED_FIELD) or [])
 
     key = ("ended", sha256_hex(text), str(as_of))
     kept = call.ctx.eval_cache.memo(key, frozenset, call.fresh(rows), lambda v: 256 + 32 * len(v))

@@ -70,7 +70,13 @@ class CaseResult(_Out):
 
 class FhirEvaluation(_Out):
     patient: dict[str, Any] = Field(description="the contract Patient mapped from the Bundle")
-    mapping: dict[str, Any] = Field(description="the mapping report: what was mapped, skipped or unknown")
+    mapping: dict[str, Any] = Field(
+        description=(
+            "the mapping report: what was mapped (`mapped`), skipped or unknown (`unmapped`), and the rows "
+            "of `patient.treatments` read as ongoing only because their ended records state no end date "
+            "(`treatments_ended_without_end_date`)"
+        )
+    )
     evaluation: Evaluation
 
 

@@ -4,6 +4,9 @@
 (resource reference and code). ``unmapped`` lists what was present in the
 input but could not (or may not) be used, with the reason. Nothing is dropped
 silently; anything absent simply stays unknown (``None``) in the Patient.
+``treatments_ended_without_end_date`` names, for programs, the treatment rows
+the contract reads as ongoing only because their records ended without an end
+date (each also has its sentence in ``unmapped``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,14 @@ class MappingReport(BaseModel):
 
     mapped: list[MappedItem] = Field(default_factory=list)
     unmapped: list[UnmappedItem] = Field(default_factory=list)
+    treatments_ended_without_end_date: list[int] = Field(
+        default_factory=list,
+        description=(
+            "indices into the Patient's treatments[], ascending, of the lines whose records have ended (a "
+            "completed or stopped request or statement) but state no end date: the contract reads such a "
+            "line as ongoing, so a reader asking what the patient is on now should not count it"
+        ),
+    )
 
     def add(self, field: str, value: Any, source: str, note: str | None = None) -> None:
         self.mapped.append(MappedItem(field=field, value=value, from_=source, note=note))

@@ -4,8 +4,9 @@ MedicationRequest, MedicationAdministration and MedicationStatement (mCODE
 CancerRelated* or plain) are read into episodes; episodes of the same agent no
 more than :data:`MERGE_GAP_DAYS` apart become one line. An agent is recognised
 by its RxNorm ingredient CUI or, failing that, by name in the coding display or
-text. Current medications that are not tabled agents become ``medications[]``
-(lower-case generic names).
+text. A line made only of administrations stays open while its next dose is not
+overdue (netcds.fhir.administrations). Current medications that are not tabled
+agents become ``medications[]`` (lower-case generic names).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from netcds.fhir import codes as C  # noqa: N812
+from netcds.fhir.administrations import CourseReading, read_course
 from netcds.fhir.context import Ctx
 from netcds.fhir.read import Res, cc_text, codings, extensions, has_code, has_profile, parse_date, quantity
 from netcds.fhir.report import FhirMappingError
@@ -391,6 +393,22 @@ def _merge(eps: list[Episode]) -> list[list[Episode]]:
     return lines
 
 
+def _administered_course(ctx: Ctx, line: list[Episode], row: int) -> tuple[CourseReading, Res] | None:
+    """How a line made only of dated MedicationAdministrations reads at the record date
+    (netcds.fhir.administrations), and its last administration (where the report says so); None for any
+    other line, and for one whose last administration was stopped or gives a stop reason (ended at it, as
+    recorded)."""
+    if any(e.kind != "MedicationAdministration" or e.start is None for e in line):
+        return None
+    doses = [(e.start, e.end or e.start) for e in line if e.start is not None]
+    last_day = max(end for _, end in doses)
+    last = [e for e in line if (e.end or e.start) == last_day]
+    if any(e.res.data.get("status") != "completed" or e.stop_reason for e in last):
+        return None
+    recorded = next((e.interval_days for e in line if e.interval_days is not None), None)
+    return read_course(line[0].agent, row, doses, recorded, ctx.as_of, MERGE_GAP_DAYS), last[-1].res
+
+
 def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> None:
     by_agent: dict[str, list[Episode]] = {}
     for e in episodes:
@@ -399,8 +417,12 @@ def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> 
     lines.sort(key=lambda ln: (min((e.start for e in ln if e.start), default=date.max), ln[0].agent))
     treatments: list[dict[str, Any]] = []
     for line in lines:
+        i = len(treatments)
         starts = [e.start for e in line if e.start]
         going = any(e.ongoing for e in line)
+        # administrations only: running while the next dose is not overdue (no end), else ended at the last
+        course = None if going else _administered_course(ctx, line, i)
+        going = going or (course is not None and course[0].ongoing)
         ends = [e.end for e in line if e.end]
         t: dict[str, Any] = {"agent": line[0].agent}
         if starts:
@@ -416,7 +438,6 @@ def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> 
         reasons = [e for e in line if e.stop_reason]
         if reasons and not going:
             t["stop_reason"] = reasons[-1].stop_reason
-        i = len(treatments)
         try:
             Treatment.model_validate(t)
         except ValidationError as exc:
@@ -432,7 +453,10 @@ def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> 
             ctx.mapped(f"treatments[{i}]", t, e.res, note=e.how)
             for n in e.notes:
                 ctx.report.skip(e.res.ref, n)
+        if course is not None:
+            ctx.report.skip(course[1].ref, course[0].why)
         if not going and "end" not in t:
+            ctx.report.treatments_ended_without_end_date.append(i)  # rows in order: the list stays sorted
             ctx.report.skip(
                 line[-1].res.ref,
                 f"treatments[{i}] ({t['agent']}) has ended but no end date is "
