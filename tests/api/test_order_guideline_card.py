@@ -88,8 +88,9 @@ def one_guideline_card(cards: list[dict[str, Any]]) -> dict[str, Any]:
     card = found[0]
     assert card["indicator"] == "info"  # decision support: never a warning about a listed or unlisted agent
     assert "suggestions" not in card
-    assert card["source"]["url"].startswith(f"{BASE}/api/v1/guidelines/nccn-net/")
-    assert card["links"][0]["url"].startswith(f"{BASE}/ui/guideline")  # a page to read, not JSON
+    # pages to read, not JSON: of the knowledge release the card was computed with
+    assert card["source"]["url"].startswith(f"{BASE}/ui/guideline/nccn-net/5.2024-r6")
+    assert card["links"][0]["url"].startswith(f"{BASE}/ui/guideline/nccn-net/5.2024-r6")
     return card
 
 

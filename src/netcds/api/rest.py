@@ -46,7 +46,12 @@ from netcds.api.schemas import (
 from netcds.errors import InputError, KnowledgeError
 from netcds.evaluation import Evaluation
 from netcds.io import first_non_finite
-from netcds.knowledge.load import available_versions, default_knowledge_dir, load_knowledge
+from netcds.knowledge.load import (
+    available_versions,
+    default_knowledge_dir,
+    load_knowledge,
+    release_installed,
+)
 from netcds.knowledge.schema import Knowledge
 from netcds.patient import Patient
 from netcds.store.canonical import content_hash
@@ -321,11 +326,7 @@ def guideline(
 ) -> Response:
     """The knowledge files of this version as JSON: each table's columns and entries with their conditions
     (in the file form), category rules, footnotes and sources."""
-    if (
-        not _ID.match(guideline_id)
-        or not _ID.match(version)
-        or version not in available_versions(guideline_id)
-    ):
+    if not release_installed(guideline_id, version):
         raise ApiProblem(404, f"no guideline {guideline_id} {version}", kind="unknown-guideline")
     return _json(knowledge_document(load_knowledge(version, guideline_id)))
 

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from netcds.evaluation import GuidelineRef
 from netcds.field_labels import agent_name as agent_name
 from netcds.field_labels import field_label as _shared_label
 from netcds.field_labels import rule_id
@@ -280,9 +281,15 @@ def agent_page(base_url: str, agent: str) -> str:
     return f"{base_url}/ui/agents/{quote(agent, safe='')}"
 
 
-def guideline_page(base_url: str, table: str | None = None) -> str:
-    """A table of the encoded guideline as a web page, or the list of its tables when ``table`` is None."""
-    return f"{base_url}/ui/guideline/{quote(table, safe='')}" if table else f"{base_url}/ui/guideline"
+def guideline_page(base_url: str, table: str | None = None, release: GuidelineRef | None = None) -> str:
+    """A table of the encoded guideline as a web page, or the list of its tables when ``table`` is None: as
+    the knowledge ``release`` a card was computed with encodes it (``/ui/guideline/{id}/{release}[/{table}]``,
+    which keeps showing that release when the service moves on), else as the service's current release
+    (``/ui/guideline[/{table}]``)."""
+    page = f"{base_url}/ui/guideline"
+    if release is not None:
+        page += f"/{quote(release.id, safe='')}/{quote(release.release_id, safe='')}"
+    return f"{page}/{quote(table, safe='')}" if table else page
 
 
 # what one row of a record list is called on a card ("treatments[0].dose_mg" -> "... of recorded treatment 1")

@@ -7,7 +7,10 @@ their source. A card's ``uuid`` is a UUIDv5 of its content and the input hash,
 so the same input gives the same cards (no clock, no randomness); links are
 left out of the hash because they carry stored ids (and a signed link's expiry). Links go
 to the web pages a clinician reads (``/ui``): the stored evaluation (a signed link, set per
-call by the service), the guideline table, the agent's monograph. The shared parts (screen views,
+call by the service), the guideline table, the agent's monograph. A guideline card's ``source.url``
+(loaded in the clinician's browser as a link is) is a web page too, never JSON: the page of the
+knowledge release the card was computed with (``/ui/guideline/{id}/{release}``, the table's page when the
+card is about one table), as are its links to the guideline's tables. The shared parts (screen views,
 citations, uuids, the cleaning of record text) are in card_base.py, the dose cards
 of order checks in dose_cards.py; their names are importable from here as before.
 """
@@ -61,7 +64,7 @@ __all__ = [
     "EXPLANATION", "EXPLANATION_LINK", "INDICATORS", "MAX_SUMMARY", "NAMESPACE", "OVERRIDE_REASONS",
     "OVERRIDE_SYSTEM", "TOPIC_SYSTEM", "UCUM", "AgentScreenView", "DoseAdvice", "SafetyFinding", "cite",
     "clean_text", "dose_card", "dose_suggestion", "draft_dose_mg", "evaluation_links", "field_label",
-    "field_labels", "finalize", "guideline_page", "guideline_url", "indicator_for", "md_text",
+    "field_labels", "finalize", "guideline_page", "indicator_for", "md_text",
     "missing_data_card", "options_card", "order_cards", "over_label_card", "patient_view_cards",
     "readable_finding", "safety_card", "ssa_plan_lines", "summary_text", "table_links", "unscreened_card",
     "with_dose", "with_explanation",
@@ -146,7 +149,6 @@ def possible_setting_lines(ev: Evaluation) -> list[str]:
 
 def options_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> dict[str, Any]:
     s = ev.setting
-    guide_url = guideline_url(base_url, ev.guideline)
     eligible = [o for o in ev.options if o.status == "eligible"]
     waiting = [o for o in ev.options if o.status == "needs_data"]
     table = TABLE_SHORT.get(s.table or "", "table")
@@ -199,7 +201,10 @@ def options_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> 
         "indicator": indicator,
         "detail": "\n".join(lines),
         "source": _source(
-            guideline_label(ev.guideline), guide_url, "therapy-options", "Systemic therapy options"
+            guideline_label(ev.guideline),
+            guideline_page(base_url, s.table, ev.guideline),
+            "therapy-options",
+            "Systemic therapy options",
         ),
         "links": evaluation_links(ev, base_url, explanation_url),
     }
@@ -208,20 +213,26 @@ def options_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> 
 def evaluation_links(ev: Evaluation, base_url: str, explanation_url: str | None) -> list[dict[str, str]]:
     """The links of the options and missing-data cards: the stored evaluation's page (when there is one;
     in a cached card the ``EXPLANATION`` marker, see :func:`with_explanation`), and the applicable table's
-    page of the guideline (the list of tables when none applies yet)."""
-    return [*_links(explanation_url, EXPLANATION_LINK), *table_links(base_url, ev.setting.table)]
+    page of the guideline (the list of tables when none applies yet), of the release it was computed with."""
+    return [
+        *_links(explanation_url, EXPLANATION_LINK),
+        *table_links(base_url, ev.setting.table, ev.guideline),
+    ]
 
 
-def table_links(base_url: str, table: str | None) -> list[dict[str, str]]:
+def table_links(base_url: str, table: str | None, release: GuidelineRef) -> list[dict[str, str]]:
     """A link to the web page of the guideline table a card speaks of, or of the guideline's tables when
-    none applies (yet)."""
+    none applies (yet), as the knowledge ``release`` the card was computed with encodes them."""
     if table:
         where = TABLE_SHORT.get(table, table)
         return _links(
-            guideline_page(base_url, table),
+            guideline_page(base_url, table, release),
             f"netcds: the guideline's {where} (entries, conditions, footnotes)",
         )
-    return _links(guideline_page(base_url), "netcds: the encoded guideline (tables, conditions, footnotes)")
+    return _links(
+        guideline_page(base_url, None, release),
+        "netcds: the encoded guideline (tables, conditions, footnotes)",
+    )
 
 
 def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> dict[str, Any] | None:
@@ -240,7 +251,6 @@ def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None
     ]
     for f, labels in depends.items():
         lines.append(f"- {field_label(f)}" + (f": {', '.join(dict.fromkeys(labels))}" if labels else ""))
-    guide_url = guideline_url(base_url, ev.guideline)
     n = len(ev.needs_data)
     return {
         "summary": summary_with_fields(
@@ -249,7 +259,10 @@ def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None
         "indicator": "info",
         "detail": "\n".join(lines),
         "source": _source(
-            guideline_label(ev.guideline), guide_url, "missing-data", "Data that would change options"
+            guideline_label(ev.guideline),
+            guideline_page(base_url, ev.setting.table, ev.guideline),
+            "missing-data",
+            "Data that would change options",
         ),
         "links": evaluation_links(ev, base_url, explanation_url),
     }
@@ -278,10 +291,6 @@ def safety_card(f: SafetyFinding, base_url: str, agent_label: str, *, overrides:
 
 EXPLANATION = "urn:netcds:explanation"  # stands for a call's explanation URL in a cached card
 EXPLANATION_LINK = "netcds: this evaluation explained (record, options, reasons)"
-
-
-def guideline_url(base_url: str, guideline: GuidelineRef) -> str:
-    return f"{base_url}/api/v1/guidelines/{guideline.id}/{guideline.release_id}"
 
 
 def with_explanation(
@@ -363,7 +372,7 @@ def _info_card(screen: AgentScreenView, items: list[SafetyFinding], base_url: st
         "detail": "\n".join(lines).strip(),
         "source": _source(
             f"{label} label information (netcds safety data)",
-            f"{base_url}/api/v1/agents/{screen.agent}",
+            agent_page(base_url, screen.agent),
             "drug-safety",
             "Drug safety",
         ),
@@ -437,7 +446,7 @@ def unscreened_card(agent: str, reason: str, base_url: str, seed: str) -> dict[s
             "indicator": "info",
             "detail": f"No safety or dose findings are shown for {agent_name(agent)} because {reason}. "
             "This is not an all-clear.",
-            "source": _source("netcds", f"{base_url}/api/v1/agents/{agent}", "drug-safety", "Drug safety"),
+            "source": _source("netcds", agent_page(base_url, agent), "drug-safety", "Drug safety"),
         },
         seed,
     )

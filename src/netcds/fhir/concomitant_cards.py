@@ -145,9 +145,7 @@ def concomitant_unscreened_card(
             "indicator": "info",
             "detail": f"The ordered {md_text(drug)} was not screened against {agent_name(agent)}, which the "
             f"record shows as current ({md_text(current)}), because {reason}. This is not an all-clear.",
-            "source": card_source(
-                "netcds", f"{base_url}/api/v1/agents/{agent}", "drug-safety", "Drug safety"
-            ),
+            "source": card_source("netcds", agent_page(base_url, agent), "drug-safety", "Drug safety"),
         },
         seed,
     )

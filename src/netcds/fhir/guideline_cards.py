@@ -40,7 +40,7 @@ from netcds.fhir.cards import (
     TABLE_SHORT,
     TIER_LABEL,
     guideline_label,
-    guideline_url,
+    guideline_page,
     ssa_plan_lines,
     table_links,
 )
@@ -295,13 +295,13 @@ def guideline_order_card(
     if plan:
         parts.append("\n".join(plan))
     parts.append(f"*{facts.disclaimer}*")
-    url = guideline_url(base_url, facts.guideline)
+    url = guideline_page(base_url, s.table, facts.guideline)
     card = {
         "summary": summary_text(summary),
         "indicator": "info",
         "detail": "\n\n".join(parts),
         "source": card_source(_source(facts), url, "therapy-options", "Systemic therapy options"),
-        "links": table_links(base_url, s.table),
+        "links": table_links(base_url, s.table, facts.guideline),
     }
     return finalize(card, seed)
 
@@ -318,7 +318,7 @@ def guideline_unchecked_card(
     """The info card of an order whose guideline check failed inside netcds (error ``error_id``, logged):
     says so, claims nothing about the patient's options, and still names the tables that list the agent
     (read from the knowledge, not from the failed evaluation)."""
-    name, url = agent_label(agent), guideline_url(base_url, guideline)
+    name, url = agent_label(agent), guideline_page(base_url, None, guideline)
     parts = [
         f"netcds could not evaluate the guideline for this record (internal error {error_id}; it has "
         f"been logged). This card says nothing about whether {agent_name(agent)} is among this patient's "
@@ -330,7 +330,7 @@ def guideline_unchecked_card(
         "indicator": "info",
         "detail": "\n\n".join(parts),
         "source": card_source(guideline_label(guideline), url, "therapy-options", "Systemic therapy options"),
-        "links": table_links(base_url, None),
+        "links": table_links(base_url, None, guideline),
     }
     return finalize(card, seed)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -211,3 +212,17 @@ _DEFAULTS: dict[tuple[str, str], tuple[str | None, Knowledge]] = {}
 def available_versions(guideline: str = DEFAULT_GUIDELINE, root: Path | None = None) -> list[str]:
     base = (root or default_knowledge_dir()) / guideline
     return sorted(p.name for p in base.iterdir() if (p / "manifest.yaml").is_file()) if base.is_dir() else []
+
+
+# a guideline id or release as a URL names it: a folder name, never a path ("..", "/") or other text
+RELEASE_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def release_installed(guideline: str, release: str) -> bool:
+    """Whether ``guideline`` / ``release`` (as a URL or request names them) is a release installed in the
+    knowledge root; text that is not a well-formed id is not, and no file is looked up for it."""
+    return (
+        RELEASE_ID.fullmatch(guideline) is not None
+        and RELEASE_ID.fullmatch(release) is not None
+        and release in available_versions(guideline)
+    )

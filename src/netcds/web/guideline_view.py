@@ -14,11 +14,13 @@ from typing import Any
 from netcds.knowledge.schema import TIER_ORDER, Column, Entry, Knowledge, Table
 from netcds.logic.ast import All, AnyOf, Compare, History, Not
 from netcds.web.labels import TABLE_LABELS, TIER_SHORT, field_label, value_label
+from netcds.web.templating import PREFIX
 
 OPS = {
     "eq": "is", "ne": "is not", "gt": ">", "ge": "≥", "lt": "<", "le": "≤", "in": "is one of",
     "not_in": "is none of", "is": "is", "contains": "includes",
 }  # fmt: skip
+PAGES = f"{PREFIX}/guideline"  # the guideline browser: the current release; a release's under /{id}/{release}
 
 
 def condition_words(c: Any) -> str:
@@ -175,6 +177,41 @@ def table_view(kb: Knowledge, table_id: str) -> TableView:
 
 def table_index(kb: Knowledge) -> list[tuple[str, str, str]]:
     return [(t.id, TABLE_LABELS.get(t.id, t.id), t.title) for t in kb.tables]
+
+
+@dataclass(frozen=True)
+class ReleaseView:
+    """Which knowledge release a guideline page shows, where that release's pages are, and the release the
+    service uses now (a page of another release says so and links to the current one)."""
+
+    guideline: str
+    release: str
+    pages: str  # the URL path of this release's pages: /ui/guideline (current), /ui/guideline/{id}/{release}
+    current_guideline: str
+    current_release: str
+    current_tables: frozenset[str]
+
+    @property
+    def is_current(self) -> bool:
+        return (self.guideline, self.release) == (self.current_guideline, self.current_release)
+
+    def current_page(self, table_id: str | None = None) -> str:
+        """The current release's page of the same table (its index when it has no such table)."""
+        index = f"{PAGES}/{self.current_guideline}/{self.current_release}"
+        return f"{index}/{table_id}" if table_id in self.current_tables else index
+
+
+def release_view(kb: Knowledge, current: Knowledge, *, versioned: bool) -> ReleaseView:
+    """``kb``'s pages (``versioned``: under ``/ui/guideline/{id}/{release}``, where card links lead, else
+    the unversioned ``/ui/guideline`` of the current release) beside the ``current`` release's."""
+    return ReleaseView(
+        guideline=kb.id,
+        release=kb.release,
+        pages=f"{PAGES}/{kb.id}/{kb.release}" if versioned else PAGES,
+        current_guideline=current.id,
+        current_release=current.release,
+        current_tables=frozenset(t.id for t in current.tables),
+    )
 
 
 # --- agent monographs (as authored in knowledge/agents/*.yaml) ---------------------------------------

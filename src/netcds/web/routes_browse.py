@@ -10,9 +10,18 @@ from starlette.responses import Response
 
 from netcds.api.signed_links import LinkCheck
 from netcds.errors import KnowledgeError
+from netcds.knowledge.load import load_knowledge, release_installed
+from netcds.knowledge.schema import Knowledge
 from netcds.web.cases import ACTOR, SIGNED_LINK_ACTOR, CaseNotFoundError, StoredEvaluationView, valid_id
 from netcds.web.evaluation_view import current_knowledge, knowledge_version, lines_for
-from netcds.web.guideline_view import cite, raw_condition_words, table_index, table_view
+from netcds.web.guideline_view import (
+    ReleaseView,
+    cite,
+    raw_condition_words,
+    release_view,
+    table_index,
+    table_view,
+)
 from netcds.web.link_access import LinkAccess, evaluation_access
 from netcds.web.pages import (
     cases_enabled,
@@ -138,26 +147,81 @@ async def stored_pdf(request: Request, evaluation_id: str) -> Response:
 # --- guideline browser ---------------------------------------------------------------------------------
 
 
-@router.get("/ui/guideline")
-def guideline_index(request: Request) -> Response:
-    kb = current_knowledge(request.app.state)
+def _guideline_index(kb: Knowledge, release: ReleaseView) -> Response:
     return render(
-        "guideline_index.html", kb=kb, tables=table_index(kb), nav="guideline", manifest=kb.manifest
+        "guideline_index.html",
+        kb=kb,
+        tables=table_index(kb),
+        nav="guideline",
+        manifest=kb.manifest,
+        release=release,
     )
 
 
-@router.get("/ui/guideline/{table_id}")
-def guideline_table(request: Request, table_id: str) -> Response:
-    kb = current_knowledge(request.app.state)
+def _guideline_table(kb: Knowledge, table_id: str, release: ReleaseView) -> Response:
     if table_id not in {t.id for t in kb.tables}:
-        return error_page(404, "No such table", f"The guideline has no table {table_id[:40]!r}.")
+        return error_page(
+            404, "No such table", f"Release {kb.release} of the guideline has no table {table_id[:40]!r}."
+        )
     return render(
         "guideline_table.html",
         kb=kb,
         table=table_view(kb, table_id),
         tables=table_index(kb),
         nav="guideline",
+        release=release,
     )
+
+
+@router.get("/ui/guideline")
+def guideline_index(request: Request) -> Response:
+    kb = current_knowledge(request.app.state)
+    return _guideline_index(kb, release_view(kb, kb, versioned=False))
+
+
+@router.get("/ui/guideline/{table_id}")
+def guideline_table(request: Request, table_id: str) -> Response:
+    kb = current_knowledge(request.app.state)
+    return _guideline_table(kb, table_id, release_view(kb, kb, versioned=False))
+
+
+def _release(request: Request, guideline_id: str, release: str) -> tuple[Knowledge, ReleaseView] | Response:
+    """An installed knowledge release, read as ``GET /api/v1/guidelines/{id}/{release}`` reads it (the same
+    id check; each release loaded once per process by netcds.knowledge.load), with the release the service
+    uses now; a 404 page for anything else, a 503 page for a release installed but not loadable."""
+    if not release_installed(guideline_id, release):
+        return error_page(
+            404,
+            "No such guideline release",
+            f"No knowledge release {release[:40]!r} of the guideline {guideline_id[:40]!r} is installed.",
+        )
+    try:
+        kb = load_knowledge(release, guideline_id)
+    except KnowledgeError as exc:
+        where, what = exc.problems[0] if exc.problems else ("", "invalid")
+        return error_page(
+            503,
+            "Guideline release not available",
+            f"Knowledge release {release} of {guideline_id} cannot be loaded ({where}: {what})"[:300],
+        )
+    return kb, release_view(kb, current_knowledge(request.app.state), versioned=True)
+
+
+@router.get("/ui/guideline/{guideline_id}/{release}")
+def guideline_release_index(request: Request, guideline_id: str, release: str) -> Response:
+    """The tables of one knowledge release (a card computed with it links here)."""
+    found = _release(request, guideline_id, release)
+    return found if isinstance(found, Response) else _guideline_index(*found)
+
+
+@router.get("/ui/guideline/{guideline_id}/{release}/{table_id}")
+def guideline_release_table(request: Request, guideline_id: str, release: str, table_id: str) -> Response:
+    """One table as a knowledge release encodes it (a card computed with that release links here)."""
+    found = _release(request, guideline_id, release)
+    if isinstance(found, Response):
+        return found
+    kb, view = found
+    return _guideline_table(kb, table_id, view)
 
 
 def _agents() -> Any:
