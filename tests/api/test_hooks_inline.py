@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from netcds.api import hooks
+from netcds.api import hooks, optional
 from netcds.api.app import create_app
 from netcds.patient import Patient
 from netcds.store.canonical import canonical_json, content_hash
@@ -138,13 +138,13 @@ def test_order_cards_follow_the_draft_order_not_an_earlier_one(
     """Cached order cards are keyed by the draft order too: the same record ordered at another dose gets
     that dose's cards (the ones a server without a cache gives), and the agent is screened once."""
     screens: list[str] = []
-    real = hooks.optional.screen
+    real = optional.screen
 
     def counting(agent: str, patient: Patient) -> Any:
         screens.append(agent)
         return real(agent, patient)
 
-    monkeypatch.setattr(hooks.optional, "screen", counting)
+    monkeypatch.setattr(optional, "screen", counting)
 
     def body(mg: float) -> dict[str, Any]:
         return hook_request(

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from netcds.api import hooks, optional
+from netcds.api import hooks, optional, order_hooks
 from netcds.api.app import create_app
 from netcds.fhir.report import MappingReport
 from netcds.patient import Patient
@@ -276,7 +276,7 @@ def test_cabozantinib_ordered_with_clarithromycin_recorded_keeps_its_cards(
         ([EVEROLIMUS], [draft_cabozantinib(60), CLARITHROMYCIN_DRAFT]),
     ]
     now = [order(client, keys, meds, drafts) for meds, drafts in cases]
-    monkeypatch.setattr(hooks, "concomitant_cards", lambda *args: ([], [], []))
+    monkeypatch.setattr(order_hooks, "concomitant_cards", lambda *args: ([], [], []))
     before = [order(client, keys, meds, drafts) for meds, drafts in cases]
     assert now[:3] == before[:3]
     for cards in now:

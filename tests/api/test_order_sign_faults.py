@@ -52,7 +52,7 @@ def test_a_failed_guideline_check_keeps_the_safety_cards_and_says_it_was_not_don
     open_client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     with monkeypatch.context() as m, caplog.at_level(logging.ERROR, logger="netcds.api"):
-        m.setattr("netcds.api.hooks.guideline_facts", boom)
+        m.setattr("netcds.api.order_hooks.guideline_facts", boom)
         degraded = order(open_client)
     unchecked = [c for c in degraded if topic(c) == "therapy-options"]
     assert len(unchecked) == 1

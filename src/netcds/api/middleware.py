@@ -156,7 +156,7 @@ def new_error_id() -> str:
 
 
 def where_raised(exc: BaseException) -> str:
-    """Where ``exc`` was raised ("hooks.py:412 in _agent_cards"): logged instead of its message, which
+    """Where ``exc`` was raised ("order_hooks.py:141 in _agent_cards"): logged instead of its message, which
     could quote input."""
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     return f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} in {frame.name}" if frame else "?"

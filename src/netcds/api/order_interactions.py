@@ -55,7 +55,7 @@ ENDED_UNDATED_FIELD = "treatments_ended_without_end_date"
 
 
 class OrderCall(Protocol):
-    """What this module reads of an order hook call (netcds.api.hooks._Call)."""
+    """What this module reads of an order hook call (netcds.api.hook_call.HookCall)."""
 
     @property
     def ctx(self) -> ServiceContext: ...

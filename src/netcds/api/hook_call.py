@@ -1,0 +1,128 @@
+"""One CDS Hooks call as the services read it: who asked, the request, where its audit entries go, the
+record of its prefetch (mapped once per prefetch and as-of date), and what the call's try on the event loop
+already computed (``scratch``). Shared by patient-view (hooks.py) and the order hooks (order_hooks.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from netcds.api import optional
+from netcds.api.auth import Principal
+from netcds.api.context import Later, NeedsWork, ServiceContext
+from netcds.api.eval_cache import OBJECT_FACTOR, MappedPatient
+from netcds.api.hook_checks import check_context_patient, check_finite
+from netcds.api.hook_models import SERVICES, HookRequest
+from netcds.api.prefetch import resolve
+from netcds.errors import InputError
+from netcds.store.canonical import canonical_json, sha256_hex
+
+T = TypeVar("T")
+
+
+def request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def no_tumor(exc: InputError) -> bool:
+    """The record holds no neuroendocrine tumor this service can read (not a malformed request)."""
+    return exc.field in ("tumor", "tumor.primary_site", "<patient>.tumor")
+
+
+def once(scratch: dict[str, Any], name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, once per call: the worker reuses what the try on the event loop already did."""
+    if name not in scratch:
+        scratch[name] = compute()
+    found: T = scratch[name]
+    return found
+
+
+@dataclass(frozen=True)
+class HookCall:
+    """One hook call: who asked, what, and where its audit entries go (``inline``: tried on the event
+    loop, so anything not cached raises NeedsWork)."""
+
+    request: Request
+    ctx: ServiceContext
+    who: Principal
+    service_id: str
+    req: HookRequest
+    raw: dict[str, Any]
+    later: Later
+    inline: bool
+    scratch: dict[str, Any]
+
+    def fresh(self, compute: Callable[[], T]) -> Callable[[], T]:
+        """``compute`` (the mapping, the engine, a screen), or on the event loop one raising NeedsWork."""
+        if not self.inline:
+            return compute
+
+        def not_here() -> T:
+            raise NeedsWork
+
+        return not_here
+
+    def audit(self, action: str, detail: dict[str, Any]) -> None:
+        """Queue this call's audit entry (committed before the answer)."""
+        self.later.append(
+            partial(
+                self.ctx.store.submit_audit,
+                self.who.actor,
+                action,
+                self.req.hookInstance,
+                request_id(self.request),
+                detail,
+            )
+        )
+
+
+def mapped_patient(call: HookCall, fetch: bool = True) -> MappedPatient:
+    """The record of the hook's prefetch (fetched from ``fhirServer`` for missing keys where allowed and
+    ``fetch``), mapped once per prefetch and as-of date."""
+    ctx = call.ctx
+
+    def prefetched() -> tuple[dict[str, Any], str, date | None]:
+        prefetch = resolve(
+            SERVICES[call.service_id].prefetch,
+            call.raw,
+            fetch_enabled=ctx.settings.fhir_fetch and fetch,
+            timeout_s=ctx.settings.fhir_fetch_timeout_s,
+            budget_s=ctx.settings.fhir_fetch_budget_s,
+            transport=ctx.fhir_transport,
+        )
+        # a live hook reads the record as of today (UTC), so ages and "within 3 weeks" checks can be
+        # assessed; the date is part of the stored input (Patient.as_of), so a replay stays exact
+        as_of = datetime.now(UTC).date() if ctx.settings.hooks_as_of_today else None
+        if ctx.settings.fhir_fetch:  # what the FHIR server sent was not in the checked request body
+            check_finite(None, prefetch, "prefetch")
+        check_context_patient(call.req.context.get("patientId"), prefetch)
+        return prefetch, canonical_json(prefetch), as_of
+
+    prefetch, text, as_of = once(call.scratch, "prefetch", prefetched)
+    key = (sha256_hex(text), str(as_of))
+    if isinstance(failed := ctx.eval_cache.get(("unmapped", *key)), InputError):
+        raise InputError(failed.field, failed.message)  # not mapped again on every call (e.g. no NET)
+    try:
+        # the same prefetch maps to the same record (deterministic); weighed as its canonical JSON and
+        # the Patient (not the prefetch)
+        patient = ctx.eval_cache.memo(
+            ("mapping", *key),
+            MappedPatient,
+            call.fresh(lambda: MappedPatient.of(optional.prefetch_to_patient(prefetch, as_of)[0])),
+            lambda m: len(m.text) * (1 + OBJECT_FACTOR),
+        )
+    except InputError as exc:
+        ctx.eval_cache.put(("unmapped", *key), InputError(exc.field, exc.message), 512 + len(exc.message))
+        raise
+    assert patient is not None
+    return patient
+
+
+def cards_response(cards: list[dict[str, Any]]) -> Response:
+    return JSONResponse({"cards": cards})
