@@ -25,8 +25,8 @@ demo: $(STAMP)
 	$(BIN)/netcds serve --db sqlite:///netcds.db --open-hooks
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

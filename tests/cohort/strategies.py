@@ -101,7 +101,9 @@ def treatment(draw: st.DrawFn) -> dict[str, Any]:
     if draw(BOOL):
         t["dose_mg"] = draw(st.sampled_from([10.0, 20.0, 30.0, 30.5, 60.0, 90.0, 120.0, 120.5, 180.0]))
     if draw(BOOL):
-        t["interval_days"] = draw(st.sampled_from([7.0, 14.0, 21.0, 25.9, 26.0, 28.0, 30.0]))
+        t["interval_days"] = draw(
+            st.sampled_from([7.0, 14.0, 21.0, 25.9, 26.0, 28.0, 30.0, 35.0, 35.1, 42.0, 56.0])
+        )
     progressed = draw(maybe(BOOL))
     end = draw(maybe(st.integers(0, 900)))
     if end is not None and start is not None:

@@ -222,7 +222,7 @@ def register(app: typer.Typer) -> None:
     app.command("synth")(synth)
 
 
-if __name__ == "__main__":  # spark-submit .../netcds/cohort/cli.py audit ... (see docs/cohort.md)
+if __name__ == "__main__":  # spark-submit .../netcds/cohort/cli.py cohort audit ... (see docs/cohort.md)
     main_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     register(main_app)
     main_app(prog_name="netcds")
