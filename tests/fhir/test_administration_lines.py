@@ -176,7 +176,7 @@ def test_a_single_dose_without_any_interval_ends_as_before_and_says_why() -> Non
     assert (only_line(p).agent, only_line(p).end) == ("cisplatin", day)
     assert line_notes(report) == [
         f"treatments[0] (cisplatin) read as ended on {day}, its last administration: a single administration, "
-        "and no dosing interval is recorded for it or stated in the cisplatin monograph, so netcds cannot tell "
+        "and no dosing interval is stated in the cisplatin monograph, so netcds cannot tell "
         "whether a further dose is due (check whether the course continues)"
     ]
 
@@ -244,3 +244,83 @@ def test_rows_ended_without_an_end_date_are_listed_in_the_report() -> None:
     assert any(
         u.reason.startswith("treatments[1] (cisplatin) has ended but no end date") for u in report.unmapped
     )
+
+
+# --- from the review of the first version ----------------------------------------------------------------------
+@pytest.mark.parametrize("status", ["not-done", "on-hold"])
+def test_a_later_dose_recorded_as_not_given_ends_the_course_at_the_last_given_one(status: str) -> None:
+    """Lanreotide given three times, then a dose recorded as not given two days before the record date: the
+    newest record says the course did not continue, so it is not read as running."""
+    last = AS_OF - timedelta(days=30)
+    skipped = administration("skip", AS_OF - timedelta(days=2), LANREOTIDE, status=status)
+    p, report = mapped(*monthly(last, 3), skipped)
+    assert only_line(p).end == last
+    [note] = line_notes(report)
+    assert note == (
+        f"treatments[0] (lanreotide) read as ended on {last}, its last administration: a later dose, on "
+        f"{AS_OF - timedelta(days=2)}, is recorded as not given (MedicationAdministration/skip, status "
+        f"{status!r}); check whether the course continues"
+    )
+    # a dose not given before the last one given changes nothing
+    early = administration("early", last - timedelta(days=10), LANREOTIDE, status=status)
+    assert only_line(mapped(*monthly(last, 3), early)[0]).end is None
+
+
+def test_a_last_dose_giving_a_reason_in_words_is_not_read_as_running() -> None:
+    """A completed last dose with a statusReason netcds has no code for (free text) still ends the line there."""
+    doses = monthly(AS_OF - timedelta(days=10), 3)
+    doses[-1]["statusReason"] = [{"text": "discontinued: disease progression"}]
+    assert only_line(mapped(*doses)[0]).end == AS_OF - timedelta(days=10)
+
+
+def test_a_multi_day_cycle_is_one_cycle_for_the_interval() -> None:
+    """Etoposide on days 1-3 every 21 days, two cycles, the record date 7 days after the last dose: the interval
+    is the 21 days between the cycles (not the 1 day between a cycle's doses), so the course is running."""
+    first = AS_OF - timedelta(days=30)
+    days = [first + timedelta(days=d) for d in (0, 1, 2, 21, 22, 23)]
+    etoposide = {"coding": [{"system": RX, "code": "4179", "display": "etoposide"}]}
+    p, report = mapped(*(administration(f"e{k}", d, etoposide, mg=100) for k, d in enumerate(days)))
+    assert only_line(p).end is None
+    [note] = line_notes(report)
+    assert "dosing interval of 21 days plus a tolerance of 10.5 days" in note
+    assert f"the gap between its 2 cycles (6 administrations), {first} and {days[3]}" in note
+
+
+def test_a_dose_recorded_again_the_next_day_does_not_shorten_the_interval() -> None:
+    """Lanreotide on days -54, -26 and -25 (a duplicate record): cycles 28 days apart, running at day 25."""
+    days = [AS_OF - timedelta(days=d) for d in (54, 26, 25)]
+    p, _ = mapped(*(administration(f"l{k}", d, LANREOTIDE) for k, d in enumerate(days)))
+    assert only_line(p).end is None
+
+
+def test_a_single_pembrolizumab_dose_uses_the_longest_labelled_interval() -> None:
+    """The monograph names 3- and 6-weekly schedules; a single dose 35 days ago may be a 6-weekly one, so the
+    course is not read as ended (42 + 21 days)."""
+    pembro = {"coding": [{"system": RX, "code": "1547545", "display": "pembrolizumab"}]}
+    p, report = mapped(administration("k", AS_OF - timedelta(days=35), pembro, mg=400))
+    assert only_line(p).end is None
+    [note] = line_notes(report)
+    assert "dosing interval of 42 days" in note
+
+
+def test_an_ended_reading_gives_the_line_its_end_date() -> None:
+    """A single old dose given as a period with a start only: read as ended, and the treatment says so (an end
+    date), so it is not among the rows ended without an end date."""
+    day = AS_OF - timedelta(days=100)
+    dose = administration("p", day, LANREOTIDE)
+    del dose["effectiveDateTime"]
+    dose["effectivePeriod"] = {"start": day.isoformat()}
+    p, report = mapped(dose)
+    assert only_line(p).end == day
+    assert report.treatments_ended_without_end_date == []
+
+
+def test_a_completed_dose_running_past_the_record_date_is_read_as_running_in_plain_words() -> None:
+    dose = administration("f", AS_OF - timedelta(days=1), LANREOTIDE)
+    del dose["effectiveDateTime"]
+    dose["effectivePeriod"] = {"start": (AS_OF - timedelta(days=1)).isoformat(), "end": "2025-06-03"}
+    p, report = mapped(dose)
+    assert only_line(p).end is None
+    [note] = line_notes(report)
+    assert "runs to 2025-06-03, after the record date 2025-06-01 (check the record)" in note
+    assert "-" not in note.split("runs to")[0].split("administration")[-1]  # no negative day count

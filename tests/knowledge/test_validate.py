@@ -84,3 +84,20 @@ def test_an_invalid_manifest_does_not_hide_the_other_files_errors(tmp_path):
 def test_missing_folder_is_a_knowledge_error(tmp_path):
     with pytest.raises(KnowledgeError):
         load_folder(tmp_path / "nope")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"\xff\xfe footnotes", "not UTF-8 text"), (b"[" * 100_000, "not readable: nested too deeply")],
+    ids=["not_utf8", "nested_too_deeply"],
+)
+def test_a_file_that_is_not_text_or_nests_too_deeply_is_a_problem_not_a_crash(tmp_path, content, message):
+    """Bytes that are not UTF-8, or brackets nested past the parser's recursion, are reported as the file's
+    problem (a KnowledgeError, so the CLI exits with one line and the web page answers 503), never an
+    exception of another kind."""
+    folder = tmp_path / "kb"
+    shutil.copytree(BUNDLED, folder)
+    (folder / "footnotes.yaml").write_bytes(content)
+    with pytest.raises(KnowledgeError) as e:
+        load_folder(folder)
+    assert [m for p, m in e.value.problems if p == "footnotes.yaml" and message in m], e.value.problems

@@ -153,14 +153,19 @@ def test_a_release_is_loaded_once_per_process_not_per_request(
         assert client.get(url).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "content",
+    [b"- letter: A\n  available: maybe\n", b"\xff\xfe not UTF-8", b"[" * 100_000],
+    ids=["invalid", "not_utf8", "nested_too_deeply"],
+)
 def test_an_installed_release_that_does_not_load_is_a_503_page(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes
 ) -> None:
     root = tmp_path / "knowledge"
     shutil.copytree(default_knowledge_dir(), root)
     broken = root / "nccn-net" / "9.9-broken"
     shutil.copytree(root / "nccn-net" / "5.2024-r5", broken)
-    (broken / "footnotes.yaml").write_text("- letter: A\n  available: maybe\n", encoding="utf-8")
+    (broken / "footnotes.yaml").write_bytes(content)
     monkeypatch.setenv("NETCDS_KNOWLEDGE_DIR", str(root))
     with TestClient(create_app(Settings(db_url=f"sqlite:///{tmp_path}/t.db"))) as c:
         r = c.get("/ui/guideline/nccn-net/9.9-broken/gi_wd_g12")

@@ -31,6 +31,8 @@ class Ctx:
         self.unconfirmed_primaries: list[str] = []  # refs of primary cancers not confirmed (not used)
         self.same_tumor: set[str] = set()  # loc of other Conditions recording the evaluated primary again
         self.caveats: dict[str, str] = {}  # res.loc -> note added to every value it maps
+        # agent -> (date, ref, status) of its administrations recorded as not given (not-done, on-hold)
+        self.withheld: dict[str, list[tuple[date, str, str]]] = {}
 
     # -- lookup ---------------------------------------------------------------------------------
     def of_type(self, *rtypes: str) -> Iterator[Res]:

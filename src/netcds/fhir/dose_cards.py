@@ -320,6 +320,15 @@ def _days(amount: str, unit: str) -> float:
     return float(amount) * (7.0 if unit == "week" else 1.0)
 
 
+def schedule_intervals(text: str) -> list[float]:
+    """Days between doses of every schedule a monograph's words state, in the order stated ("every 3 weeks
+    (or 400 mg every 6 weeks)": [21.0, 42.0])."""
+    low = text.lower()
+    found = [(low.index(k), days) for k, days in _PER_DAY.items() if k in low]
+    found += [(m.start(), _days(m.group(1), m.group(2))) for m in _EVERY.finditer(low)]
+    return [days for _, days in sorted(found)]
+
+
 def schedule_interval(text: str) -> float | None:
     """Days between doses of the first schedule a monograph's words state ("orally once daily",
     "intravenously every 3 weeks (or ...)"); None when none is stated."""

@@ -50,8 +50,8 @@ class MappingReport(BaseModel):
         default_factory=list,
         description=(
             "indices into the Patient's treatments[], ascending, of the lines whose records have ended (a "
-            "completed or stopped request or statement) but state no end date: the contract reads such a "
-            "line as ongoing, so a reader asking what the patient is on now should not count it"
+            "completed or stopped record, e.g. a request or statement) but state no end date: the contract "
+            "reads such a line as ongoing, so a reader asking what the patient is on now should not count it"
         ),
     )
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from netcds.errors import InputError
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.administrations import CourseReading, read_course
 from netcds.fhir.context import Ctx
@@ -189,8 +190,6 @@ def _period(res: Res, key: str) -> tuple[date | None, date | None]:
     start = parse_date(p.get("start"), f"{res.loc}.{key}.start")
     end = parse_date(p.get("end"), f"{res.loc}.{key}.end")
     if start and end and end < start:
-        from netcds.errors import InputError
-
         raise InputError(f"{res.loc}.{key}.end", f"end {end} is before start {start}")
     return start, end
 
@@ -268,6 +267,26 @@ CANCER_MED_PROFILES = tuple(
 )
 
 
+WITHHELD_STATUS = frozenset(("not-done", "on-hold"))  # an administration of a dose that was not given
+
+
+def _withheld(ctx: Ctx, res: Res, cc: Any, status: str) -> None:
+    """Keep the date of a dose of a tabled agent recorded as not given (``ctx.withheld``): an
+    administration-only line with a later such dose is not read as running (netcds.fhir.administrations).
+    A record whose date cannot be read is left out of this (it is reported as not given already)."""
+    try:
+        day = _episode_dates(res)[0]
+    except InputError:
+        return
+    if day is None:
+        return
+    dosage = res.data.get("dosage") or {}
+    for agent, _ in agents_in(cc):
+        if agent == "octreotide":
+            agent = _octreotide_kind(cc, _dose(dosage.get("dose"), []), dosage)[0]
+        ctx.withheld.setdefault(agent, []).append((day, res.ref, status))
+
+
 def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) -> None:
     d = res.data
     status = str(d.get("status", ""))
@@ -278,6 +297,8 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
         return
     if not given:
         ctx.unmapped(res, f"status {status!r}: not a treatment that was given", cc)
+        if res.rtype == "MedicationAdministration" and status in WITHHELD_STATUS:
+            _withheld(ctx, res, cc, status)
         return
     if res.rtype == "MedicationRequest" and d.get("intent") in ("proposal", "plan"):
         ctx.unmapped(res, f"intent {d.get('intent')!r}: planned, not given", cc)
@@ -396,17 +417,19 @@ def _merge(eps: list[Episode]) -> list[list[Episode]]:
 def _administered_course(ctx: Ctx, line: list[Episode], row: int) -> tuple[CourseReading, Res] | None:
     """How a line made only of dated MedicationAdministrations reads at the record date
     (netcds.fhir.administrations), and its last administration (where the report says so); None for any
-    other line, and for one whose last administration was stopped or gives a stop reason (ended at it, as
-    recorded)."""
+    other line, and for one whose last administration was stopped or gives a reason (a stop reason netcds
+    reads, or any ``statusReason``): it ended at that dose, as recorded."""
     if any(e.kind != "MedicationAdministration" or e.start is None for e in line):
         return None
     doses = [(e.start, e.end or e.start) for e in line if e.start is not None]
     last_day = max(end for _, end in doses)
     last = [e for e in line if (e.end or e.start) == last_day]
-    if any(e.res.data.get("status") != "completed" or e.stop_reason for e in last):
+    if any(e.res.data.get("status") != "completed" or e.res.data.get("statusReason") for e in last) or any(
+        e.stop_reason for e in last
+    ):
         return None
-    recorded = next((e.interval_days for e in line if e.interval_days is not None), None)
-    return read_course(line[0].agent, row, doses, recorded, ctx.as_of, MERGE_GAP_DAYS), last[-1].res
+    withheld = ctx.withheld.get(line[0].agent, [])
+    return read_course(line[0].agent, row, doses, withheld, ctx.as_of, MERGE_GAP_DAYS), last[-1].res
 
 
 def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> None:
@@ -429,6 +452,8 @@ def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> 
             t["start"] = min(starts).isoformat()
         if not going and ends and all(e.end or e.kind == "MedicationAdministration" for e in line):
             t["end"] = max(ends).isoformat()
+        if course is not None and not course[0].ongoing:  # ended at its last administration, as reported
+            t["end"] = max(e.end or e.start or date.min for e in line).isoformat()
         planned = [e for e in line if e.kind != "MedicationAdministration"] or line
         for key in ("dose_mg", "interval_days"):
             val = next((getattr(e, key) for e in planned if getattr(e, key) is not None), None)

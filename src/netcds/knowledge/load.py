@@ -46,6 +46,10 @@ def read_yaml(path: Path, rel: str, problems: list[tuple[str, str]]) -> Any:
         problems.append((rel, "file not found"))
     except yaml.YAMLError as exc:
         problems.append((rel, f"not valid YAML: {exc}".replace("\n", " ")))
+    except UnicodeDecodeError as exc:
+        problems.append((rel, f"not UTF-8 text (byte {exc.start})"))
+    except RecursionError:
+        problems.append((rel, "not readable: nested too deeply"))
     except OSError as exc:
         problems.append((rel, f"cannot read: {exc.strerror}"))
     return None

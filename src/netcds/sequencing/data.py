@@ -367,6 +367,10 @@ def _load(path: str) -> SequencingData:
         raise KnowledgeError([(path, "file not found")]) from None
     except yaml.YAMLError as exc:
         raise KnowledgeError([(rel, f"not valid YAML: {exc}".replace("\n", " "))]) from None
+    except UnicodeDecodeError as exc:
+        raise KnowledgeError([(rel, f"not UTF-8 text (byte {exc.start})")]) from None
+    except RecursionError:
+        raise KnowledgeError([(rel, "not readable: nested too deeply")]) from None
     try:
         return SequencingData.model_validate(raw)
     except ValidationError as exc:
