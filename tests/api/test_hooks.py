@@ -55,7 +55,16 @@ def test_discovery(client: TestClient, keys: Keys) -> None:
     pf = services["netcds-patient-view"]["prefetch"]
     assert pf["patient"] == "Patient/{{context.patientId}}"
     assert pf["conditions"] == "Condition?patient={{context.patientId}}"
-    assert set(pf) == {"patient", "conditions", "observations", "medicationRequests", "medicationStatements"}
+    assert set(pf) == {
+        "patient",
+        "conditions",
+        "observations",
+        "medicationRequests",
+        "medicationStatements",
+        "medicationAdministrations",  # optional (tests/api/test_optional_prefetch.py)
+    }
+    administrations = "MedicationAdministration?patient={{context.patientId}}"  # clinic-given doses
+    assert all(s["prefetch"]["medicationAdministrations"] == administrations for s in services.values())
     assert all(s["description"] and s["title"] for s in services.values())
 
 
@@ -172,8 +181,9 @@ def test_missing_prefetch_fetched_from_fhir_server_when_enabled(tmp_path: Path, 
             "Observation": "observations",
             "MedicationRequest": "medicationRequests",
             "MedicationStatement": "medicationStatements",
+            "MedicationAdministration": "medicationAdministrations",
         }[path]
-        value = data[key]
+        value = data.get(key)
         if value is None:
             return httpx.Response(200, json={"resourceType": "Bundle", "type": "searchset", "entry": []})
         return httpx.Response(200, json=value)
@@ -198,6 +208,7 @@ def test_missing_prefetch_fetched_from_fhir_server_when_enabled(tmp_path: Path, 
     assert r.status_code == 200, r.text
     assert sorted(str(q.url) for q in seen) == [
         "https://ehr.example.test/fhir/Condition?patient=p1",
+        "https://ehr.example.test/fhir/MedicationAdministration?patient=p1",  # the optional key, not sent
         "https://ehr.example.test/fhir/Observation?patient=p1",
     ]
     assert all(q.headers["authorization"] == "Bearer fhir-token" for q in seen)

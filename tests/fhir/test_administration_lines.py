@@ -324,3 +324,14 @@ def test_a_completed_dose_running_past_the_record_date_is_read_as_running_in_pla
     [note] = line_notes(report)
     assert "runs to 2025-06-03, after the record date 2025-06-01 (check the record)" in note
     assert "-" not in note.split("runs to")[0].split("administration")[-1]  # no negative day count
+
+
+def test_the_gap_between_its_own_doses_is_the_lines_dosing_interval() -> None:
+    """The interval the report names as measured between the line's doses is written as its interval_days (so
+    the SSA dose level, lanreotide 120 mg every 28 days, can be judged); an interval taken from the monograph
+    is not written (it was not given)."""
+    p, report = mapped(*monthly(AS_OF - timedelta(days=12), 3))
+    assert (only_line(p).dose_mg, only_line(p).interval_days) == (120, 28)
+    assert "the interval is the median gap between its 3 administrations" in line_notes(report)[0]
+    single, _ = mapped(administration("one", AS_OF - timedelta(days=12), LANREOTIDE))
+    assert only_line(single).interval_days is None

@@ -18,7 +18,7 @@ from netcds.api.auth import Principal
 from netcds.api.context import Later, NeedsWork, ServiceContext
 from netcds.api.eval_cache import OBJECT_FACTOR, MappedPatient
 from netcds.api.hook_checks import check_context_patient, check_finite
-from netcds.api.hook_models import SERVICES, HookRequest
+from netcds.api.hook_models import OPTIONAL_PREFETCH, SERVICES, HookRequest
 from netcds.api.prefetch import resolve
 from netcds.errors import InputError
 from netcds.store.canonical import canonical_json, sha256_hex
@@ -84,7 +84,8 @@ class HookCall:
 
 def mapped_patient(call: HookCall, fetch: bool = True) -> MappedPatient:
     """The record of the hook's prefetch (fetched from ``fhirServer`` for missing keys where allowed and
-    ``fetch``), mapped once per prefetch and as-of date."""
+    ``fetch``; an optional key neither sent nor fetched is left out), mapped once per prefetch and as-of
+    date."""
     ctx = call.ctx
 
     def prefetched() -> tuple[dict[str, Any], str, date | None]:
@@ -95,6 +96,7 @@ def mapped_patient(call: HookCall, fetch: bool = True) -> MappedPatient:
             timeout_s=ctx.settings.fhir_fetch_timeout_s,
             budget_s=ctx.settings.fhir_fetch_budget_s,
             transport=ctx.fhir_transport,
+            optional=OPTIONAL_PREFETCH,
         )
         # a live hook reads the record as of today (UTC), so ages and "within 3 weeks" checks can be
         # assessed; the date is part of the stored input (Patient.as_of), so a replay stays exact

@@ -9,14 +9,18 @@ search result is read whole or not at all: a ``next`` link to another origin tha
 fhirServer's (the bearer token goes to fhirServer only), more than MAX_PAGES pages,
 or a page that is no Bundle answers 412 naming the key, as does running out of the
 time one call's fetches share (``hooks.fhir_fetch_budget_s``) for the keys not
-fetched yet.
+fetched yet. An optional key (the record is read without it as it was before it was
+asked for) the client did not satisfy is fetched the same way, after the required
+ones, where fetching is allowed; otherwise, or when its fetch fails or finds
+nothing, it is left out: never a 412.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -26,6 +30,7 @@ from netcds.api.problems import ApiProblem
 from netcds.errors import InputError
 from netcds.io import parse_json
 
+log = logging.getLogger("netcds.api.prefetch")
 _TOKEN = re.compile(r"\{\{\s*context\.([A-Za-z0-9_]+)\s*\}\}")
 MAX_PAGES = 10  # pages of one search result followed; a longer result is not cut silently: 412
 DEFAULT_BUDGET_S = 10.0  # the fetches of one hook call together (settings: hooks.fhir_fetch_budget_s)
@@ -193,6 +198,36 @@ def fetch_one(client: httpx.Client, server: str, query: str, token: str, budget:
     return out
 
 
+def _fetch_key(
+    client: httpx.Client, server: str, template: str, context: Mapping[str, Any], token: str, budget: Budget
+) -> Any:
+    """One prefetch key fetched whole from fhirServer; FetchStopped says why it was not (BudgetExceeded:
+    the call's time is used up)."""
+    query = render_template(template, context)
+    if query is None:
+        raise FetchStopped("the hook context lacks a value its template needs")
+    try:
+        return fetch_one(client, server, query, token, budget)
+    except (httpx.HTTPError, ValueError) as exc:
+        raise FetchStopped(f"fetching it failed ({type(exc).__name__})") from None
+    except InputError as exc:  # the server's JSON: broken, not UTF-8, a key twice
+        raise FetchStopped(f"fetching it failed ({exc.field}: {exc.message})") from None
+
+
+def _fetch_access(fetch_enabled: bool, request: Mapping[str, Any]) -> tuple[str, str] | str:
+    """The fhirServer and bearer token this call's missing keys may be fetched with, or why they cannot."""
+    server = request.get("fhirServer")
+    auth = request.get("fhirAuthorization") or {}
+    token = auth.get("access_token") if isinstance(auth, Mapping) else None
+    if not fetch_enabled:
+        return "fetching from the FHIR server is disabled in this service"
+    if not isinstance(server, str) or not isinstance(token, str) or not token:
+        return "the request gives no fhirServer with fhirAuthorization"
+    if not _fetch_allowed(server):
+        return "the fhirServer is not https"
+    return server, token
+
+
 def resolve(
     templates: Mapping[str, str],
     request: Mapping[str, Any],
@@ -201,37 +236,36 @@ def resolve(
     timeout_s: float,
     budget_s: float = DEFAULT_BUDGET_S,
     transport: httpx.BaseTransport | None = None,
+    optional: Collection[str] = frozenset(),
 ) -> dict[str, Any]:
     """Every template key with its data: sent by the client, or fetched, else PrefetchMissing (412). The
-    fetches of one call share ``budget_s`` seconds (each request at most ``timeout_s``)."""
+    fetches of one call share ``budget_s`` seconds (each request at most ``timeout_s``). A key in
+    ``optional`` the client did not satisfy is fetched after the required ones when fetching is allowed, and
+    is otherwise, or when its fetch fails or finds nothing, left out (absent from the answer, as if it were
+    not in the template): a 412 names required keys only."""
     given = request.get("prefetch") or {}
     context = request.get("context") or {}
     out: dict[str, Any] = {}
     missing: list[str] = []
+    absent: list[str] = []  # optional keys the client did not satisfy
     for key in templates:
         if key in given and _usable(given[key]):
             out[key] = given[key]
         else:
-            missing.append(key)
-    if not missing:
+            (absent if key in optional else missing).append(key)
+    if not missing and not absent:
         return out
-    server = request.get("fhirServer")
-    auth = request.get("fhirAuthorization") or {}
-    token = auth.get("access_token") if isinstance(auth, Mapping) else None
-    if not fetch_enabled:
-        raise PrefetchMissing(missing, "fetching from the FHIR server is disabled in this service")
-    if not isinstance(server, str) or not isinstance(token, str) or not token:
-        raise PrefetchMissing(missing, "the request gives no fhirServer with fhirAuthorization")
-    if not _fetch_allowed(server):
-        raise PrefetchMissing(missing, "the fhirServer is not https")
+    access = _fetch_access(fetch_enabled, request)
+    if isinstance(access, str):
+        if missing:
+            raise PrefetchMissing(missing, access)
+        return out
+    server, token = access
     budget = Budget(budget_s, timeout_s)
     with httpx.Client(timeout=timeout_s, transport=transport, follow_redirects=False) as client:
         for n, key in enumerate(missing):
-            query = render_template(templates[key], context)
-            if query is None:
-                raise PrefetchMissing([key], "the hook context lacks a value its template needs")
             try:
-                out[key] = fetch_one(client, server, query, token, budget)
+                out[key] = _fetch_key(client, server, templates[key], context, token, budget)
             except BudgetExceeded:
                 why = (
                     f"fetching from the FHIR server took longer than the {budget_s:g} s this service allows "
@@ -240,8 +274,15 @@ def resolve(
                 raise PrefetchMissing(missing[n:], why) from None
             except FetchStopped as exc:
                 raise PrefetchMissing([key], exc.reason) from None
-            except (httpx.HTTPError, ValueError) as exc:
-                raise PrefetchMissing([key], f"fetching it failed ({type(exc).__name__})") from None
-            except InputError as exc:  # the server's JSON: broken, not UTF-8, a key twice
-                raise PrefetchMissing([key], f"fetching it failed ({exc.field}: {exc.message})") from None
+        for key in absent:
+            try:
+                found = _fetch_key(client, server, templates[key], context, token, budget)
+            except BudgetExceeded:
+                log.warning("optional prefetch key %s left out: this call's time for fetches ran out", key)
+                break
+            except FetchStopped:
+                log.warning("optional prefetch key %s left out: its fetch failed", key)
+                continue
+            if found is not None and _usable(found):  # nothing found, or an OperationOutcome: left out
+                out[key] = found
     return out

@@ -56,6 +56,9 @@ class CourseReading:
 
     ongoing: bool
     why: str
+    # the interval between the line's own cycles, when the reading measured it (its sentence names it): the
+    # line's dosing interval as given, written as its ``interval_days``
+    given_interval: float | None = None
 
 
 def usual_schedule(agent: str) -> UsualSchedule | None:
@@ -152,7 +155,7 @@ def read_course(
             f"{label} read as ongoing, no end date: its last administration, recorded as completed, runs to "
             f"{last}, after the record date {as_of} (check the record)",
         )
-    found = _own_interval(days)
+    found = own = _own_interval(days)
     if found is None and usual is not None and usual.interval_days is not None:
         found = usual.interval_days, f"the usual one of {usual.words}"
     if found is None:
@@ -163,6 +166,7 @@ def read_course(
             "due (check whether the course continues)",
         )
     interval, basis = found
+    given = own[0] if own is not None else None
     tolerance = interval * TOLERANCE_FRACTION
     window = min(interval + tolerance, float(longest_gap_days))
     capped = (
@@ -177,9 +181,11 @@ def read_course(
             True,
             f"{label} read as ongoing, no end date: recorded only as administrations, the last on {last}, "
             f"{_days(since)} before the record date {as_of}, within {rule}; the interval is {basis}",
+            given,
         )
     return CourseReading(
         False,
         f"{ended}: no dose was given within {rule} before the record date {as_of} ({_days(since)} later); "
         f"the interval is {basis}",
+        given,
     )

@@ -454,6 +454,8 @@ def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> 
             t["end"] = max(ends).isoformat()
         if course is not None and not course[0].ongoing:  # ended at its last administration, as reported
             t["end"] = max(e.end or e.start or date.min for e in line).isoformat()
+        if course is not None and course[0].given_interval is not None:  # the gap its report sentence names
+            t["interval_days"] = course[0].given_interval
         planned = [e for e in line if e.kind != "MedicationAdministration"] or line
         for key in ("dose_mg", "interval_days"):
             val = next((getattr(e, key) for e in planned if getattr(e, key) is not None), None)
