@@ -29,11 +29,10 @@ from netcds.api.prefetch import PrefetchMissing, resolve
 from netcds.store.canonical import canonical_json
 from tests.api.conftest import CLARITHROMYCIN, Keys, auth, draft_cabozantinib, hook_request, make_settings
 from tests.api.test_order_interactions import (
-    CANCER_REQUEST,
-    LANREOTIDE_DEPOT,
     METOPROLOL_DRAFT,
     OCTREOTIDE_LAR,
     lanreotide_given,
+    lanreotide_requested,
     record,
 )
 
@@ -57,22 +56,6 @@ def given_in_clinic(days_since_last: int = 12) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     doses = [lanreotide_given(f"adm{k}", today - timedelta(days=days_since_last + 28 * k)) for k in range(3)]
     return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in doses]}
-
-
-def lanreotide_requested() -> dict[str, Any]:
-    """The same course recorded as an active MedicationRequest (every 4 weeks since the first dose)."""
-    first = datetime.now(UTC).date() - timedelta(days=12 + 28 * 2)
-    return {
-        "resourceType": "MedicationRequest",
-        "id": "m-lan",
-        "meta": {"profile": [CANCER_REQUEST]},
-        "status": "active",
-        "intent": "order",
-        "subject": {"reference": "Patient/p1"},
-        "authoredOn": first.isoformat(),
-        "medicationCodeableConcept": LANREOTIDE_DEPOT,
-        "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 4, "periodUnit": "wk"}}}],
-    }
 
 
 def _app(tmp_path: Path, keys: Keys, name: str, fhir: Handler | None = None) -> Iterator[TestClient]:

@@ -219,6 +219,22 @@ def test_the_ended_rows_are_read_from_the_reports_field_not_its_wording(
     assert order(client, keys, [], [METOPROLOL_DRAFT], pf=pf) == []
 
 
+def lanreotide_requested() -> dict[str, Any]:
+    """The same course recorded as an active MedicationRequest (every 4 weeks since the first dose)."""
+    first = datetime.now(UTC).date() - timedelta(days=12 + 28 * 2)
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "m-lan",
+        "meta": {"profile": [CANCER_REQUEST]},
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/p1"},
+        "authoredOn": first.isoformat(),
+        "medicationCodeableConcept": LANREOTIDE_DEPOT,
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 4, "periodUnit": "wk"}}}],
+    }
+
+
 def lanreotide_given(rid: str, day: date) -> dict[str, Any]:
     """Lanreotide 120 mg given in clinic on ``day``: a completed CancerRelatedMedicationAdministration."""
     return {
@@ -242,17 +258,7 @@ def test_an_agent_recorded_only_as_recent_administrations_is_current(client: Tes
     today = datetime.now(UTC).date()
     given = [lanreotide_given(f"adm{k}", today - timedelta(days=12 + 28 * k)) for k in range(3)]
     first = today - timedelta(days=12 + 28 * 2)
-    requested = {
-        "resourceType": "MedicationRequest",
-        "id": "m-lan",
-        "meta": {"profile": [CANCER_REQUEST]},
-        "status": "active",
-        "intent": "order",
-        "subject": {"reference": "Patient/p1"},
-        "authoredOn": first.isoformat(),
-        "medicationCodeableConcept": LANREOTIDE_DEPOT,
-        "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 4, "periodUnit": "wk"}}}],
-    }
+    requested = lanreotide_requested()
     (card,) = order(client, keys, given, [METOPROLOL_DRAFT])
     (as_requested,) = order(client, keys, [requested], [METOPROLOL_DRAFT])
     assert card["summary"].startswith("Metoprolol order with current lanreotide: Bradycardia")

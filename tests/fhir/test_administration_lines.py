@@ -17,17 +17,9 @@ from netcds.fhir import MappingReport, bundle_to_patient
 from netcds.fhir.administrations import TOLERANCE_FRACTION
 from netcds.patient import Patient, Treatment
 from tests.fhir.conftest import wrap
+from tests.fhir.test_review_results import AS_OF, MC, NET, PATIENT, RX
 
-AS_OF = date(2025, 6, 1)
-SCT, ICD, UCUM = "http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10-cm", "http://unitsofmeasure.org"
-RX = "http://www.nlm.nih.gov/research/umls/rxnorm"
-MC = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
-PATIENT = {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1960-01-15"}
-NET = {
-    "resourceType": "Condition", "id": "net", "meta": {"profile": [MC + "mcode-primary-cancer-condition"]},
-    "code": {"coding": [{"system": ICD, "code": "C7A.012"}]}, "subject": {"reference": "Patient/p1"},
-    "bodySite": [{"coding": [{"system": SCT, "code": "34516001"}]}],
-}  # fmt: skip
+UCUM = "http://unitsofmeasure.org"
 LANREOTIDE = {"text": "lanreotide 120 MG/0.5ML Prefilled Syringe [Somatuline Depot]"}
 OCTREOTIDE_LAR = {"coding": [{"system": RX, "code": "7617", "display": "octreotide"}],
                   "text": "octreotide LAR 30 mg IM depot"}  # fmt: skip
