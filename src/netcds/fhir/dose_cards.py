@@ -332,12 +332,8 @@ def schedule_intervals(text: str) -> list[float]:
 def schedule_interval(text: str) -> float | None:
     """Days between doses of the first schedule a monograph's words state ("orally once daily",
     "intravenously every 3 weeks (or ...)"); None when none is stated."""
-    low = text.lower()
-    found = [(low.index(k), days) for k, days in _PER_DAY.items() if k in low]
-    every = _EVERY.search(low)
-    if every:
-        found.append((every.start(), _days(every.group(1), every.group(2))))
-    return min(found)[1] if found else None
+    found = schedule_intervals(text)
+    return found[0] if found else None
 
 
 def draft_interval(resource: Mapping[str, Any]) -> float | None:

@@ -218,10 +218,7 @@ def guideline_release_index(request: Request, guideline_id: str, release: str) -
 def guideline_release_table(request: Request, guideline_id: str, release: str, table_id: str) -> Response:
     """One table as a knowledge release encodes it (a card computed with that release links here)."""
     found = _release(request, guideline_id, release)
-    if isinstance(found, Response):
-        return found
-    kb, view = found
-    return _guideline_table(kb, table_id, view)
+    return found if isinstance(found, Response) else _guideline_table(found[0], table_id, found[1])
 
 
 def _agents() -> Any:
