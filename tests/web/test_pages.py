@@ -365,6 +365,29 @@ def test_bad_imports_are_422_at_the_field(
     assert words in where
 
 
+def test_import_fhir_bundle_reads_it_as_of_the_record_date_given(client: TestClient) -> None:
+    body = (FHIR / "ileal_net_ssa_progression.json").read_bytes()  # birthDate 1962-05-10
+    files = {"file": ("bundle.json", BytesIO(body), "application/json")}
+    dated = client.post("/ui/patient/import", files=files, data={"as_of": "2026-05-09"})
+    assert dated.status_code == 200
+    assert 'value="63"' in field_block(dated.text, "age_years")  # the day before the 64th birthday
+    assert 'value="2026-05-09"' in field_block(dated.text, "as_of")
+    undated = _upload(client, "bundle.json", body)  # no record date: no age (no clock is read)
+    assert undated.status_code == 200 and 'value="6' not in field_block(undated.text, "age_years")
+    assert "no as_of date given: age not computed" in undated.text
+
+
+@pytest.mark.parametrize("as_of", ["2024-13-01", "09/05/2024", "yesterday"])
+def test_import_fhir_bundle_with_a_record_date_that_is_not_a_date_is_422(
+    client: TestClient, as_of: str
+) -> None:
+    body = (FHIR / "ileal_net_ssa_progression.json").read_bytes()
+    files = {"file": ("bundle.json", BytesIO(body), "application/json")}
+    r = client.post("/ui/patient/import", files=files, data={"as_of": as_of})
+    assert r.status_code == 422
+    assert 'aria-invalid="true"' in r.text and f"not a calendar date (YYYY-MM-DD): {as_of}" in r.text
+
+
 def test_import_without_a_file_is_422(client: TestClient) -> None:
     r = client.post("/ui/patient/import", data={})
     assert r.status_code == 422

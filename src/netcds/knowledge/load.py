@@ -206,8 +206,22 @@ def load_knowledge(
         raise UnknownVersionError([(str(folder), f"no knowledge for {guideline} {version}")])
     kb = _load_cached(str(folder.resolve()))
     if root is None:
+        # an installed release is named by its folder in URLs, stored records and card links: the
+        # manifest must name the same release and guideline, or a link would open other knowledge
+        _check_names(kb, guideline, version, folder)
         _DEFAULTS[(guideline, version)] = (os.environ.get("NETCDS_KNOWLEDGE_DIR"), kb)
     return kb
+
+
+def _check_names(kb: Knowledge, guideline: str, version: str, folder: Path) -> None:
+    where = str(folder / "manifest.yaml")
+    problems = [
+        (f"{where}: {field}", f"names '{said}', but the release is installed as {guideline}/{version}")
+        for field, said, want in (("id", kb.id, guideline), ("release", kb.release, version))
+        if said != want
+    ]
+    if problems:
+        raise KnowledgeError(problems)
 
 
 _DEFAULTS: dict[tuple[str, str], tuple[str | None, Knowledge]] = {}

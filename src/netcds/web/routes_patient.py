@@ -8,6 +8,7 @@ HTTP 422; never an error page.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -153,7 +154,15 @@ async def import_file(request: Request) -> Response:
         state.add_error("file", exc.message)
         return form_page(state, status=422, import_error=f"{upload.filename}: {exc.message}")
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
-        return await _import_bundle(data, upload.filename)
+        as_of_text = _str(form, "as_of").strip()
+        try:
+            as_of = date.fromisoformat(as_of_text) if as_of_text else None
+        except ValueError:
+            state = FormState()
+            state.add_error("import_as_of", f"not a calendar date (YYYY-MM-DD): {as_of_text[:40]}")
+            error = f"{upload.filename}: the record date is not a date"
+            return form_page(state, status=422, import_error=error)
+        return await _import_bundle(data, upload.filename, as_of)
     if not isinstance(data, dict):
         state = FormState()
         state.add_error("file", "the file must hold one JSON object (a contract Patient or a FHIR Bundle)")
@@ -167,7 +176,7 @@ async def import_file(request: Request) -> Response:
     return form_page(state_from_record(record(patient)), loaded=f"Imported {upload.filename}")
 
 
-async def _import_bundle(bundle: dict[str, Any], filename: str) -> Response:
+async def _import_bundle(bundle: dict[str, Any], filename: str, as_of: date | None) -> Response:
     try:
         from netcds.fhir.mcode import bundle_to_patient
     except ImportError:
@@ -175,7 +184,7 @@ async def _import_bundle(bundle: dict[str, Any], filename: str) -> Response:
         state.add_error("file", "the FHIR mapping layer is not installed")
         return form_page(state, status=422, import_error="FHIR import is not available.")
     try:
-        patient, report = await run_in_threadpool(bundle_to_patient, bundle, None)
+        patient, report = await run_in_threadpool(bundle_to_patient, bundle, as_of)
     except InputError as exc:
         state = FormState()
         place_errors([(exc.field, exc.message)], state)
