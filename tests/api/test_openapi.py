@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
-from netcds.api.openapi import DEFAULT_PATH, build_openapi, render
+from netcds.api.openapi import DEFAULT_PATH, build_openapi, main, render
 
 
 def test_checked_in_openapi_is_current() -> None:
@@ -15,6 +17,16 @@ def test_checked_in_openapi_is_current() -> None:
     assert DEFAULT_PATH.read_text(encoding="utf-8") == render(), (
         "docs/openapi.json is stale: run python -m netcds.api.openapi"
     )
+
+
+def test_the_writer_never_takes_an_option_for_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["--help"]) == 0 and "usage:" in capsys.readouterr().out
+    assert main(["--bogus"]) == 2 and main(["a.json", "b.json"]) == 2
+    assert list(tmp_path.iterdir()) == []  # nothing written under an option's name
+    assert main(["--check", str(DEFAULT_PATH)]) == 0
 
 
 def test_openapi_is_complete() -> None:

@@ -53,7 +53,11 @@ P = {"model": Problem, "content": {"application/problem+json": {}}}
 HOOK_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {**P, "description": "missing, invalid, expired or replayed JWT"},
     404: {**P, "description": "no such CDS service"},
-    412: {**P, "description": "prefetch missing and no FHIR server access (lists `missing_prefetch`)"},
+    412: {
+        **P,
+        "description": "a required prefetch key missing and no FHIR server access (lists `missing_prefetch`; "
+        "an optional key never causes it)",
+    },
     413: {**P, "description": "request body over the configured limit"},
     415: {**P, "description": "the body is not JSON"},
     422: {**P, "description": "malformed hook request; `errors` lists the fields"},

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+USAGE = "usage: python -m netcds.api.openapi [--check] [PATH]  (default PATH: docs/openapi.json)\n"
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "docs" / "openapi.json"
 
 
@@ -35,8 +36,14 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if "-h" in args or "--help" in args:
+        sys.stdout.write(USAGE)
+        return 0
     check = "--check" in args
     rest = [a for a in args if a != "--check"]
+    if len(rest) > 1 or any(a.startswith("-") for a in rest):  # never write a file named like an option
+        sys.stderr.write(USAGE)
+        return 2
     path = Path(rest[0]) if rest else DEFAULT_PATH
     text = render()
     if check:
