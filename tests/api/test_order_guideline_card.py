@@ -89,8 +89,8 @@ def one_guideline_card(cards: list[dict[str, Any]]) -> dict[str, Any]:
     assert card["indicator"] == "info"  # decision support: never a warning about a listed or unlisted agent
     assert "suggestions" not in card
     # pages to read, not JSON: of the knowledge release the card was computed with
-    assert card["source"]["url"].startswith(f"{BASE}/ui/guideline/nccn-net/5.2024-r6")
-    assert card["links"][0]["url"].startswith(f"{BASE}/ui/guideline/nccn-net/5.2024-r6")
+    assert card["source"]["url"].startswith(f"{BASE}/ui/guideline/nccn-net/5.2024-r7")
+    assert card["links"][0]["url"].startswith(f"{BASE}/ui/guideline/nccn-net/5.2024-r7")
     return card
 
 
@@ -296,7 +296,8 @@ def test_an_ssa_order_matches_both_ssa_entries_and_names_the_failing_condition()
     )
     assert "in 2 options" in card["summary"]
     assert "Preferred, cat 2A, not eligible" in card["summary"]
-    assert "Useful in certain circumstances, cat 2A, eligible" in card["summary"]
+    # 5.2024-r7: footnote a gates the above-label entry too, so a higher dose is not offered beside "stop"
+    assert "Useful in certain circumstances, cat 2A, not eligible" in card["summary"]
     assert (
         "**Octreotide LAR or lanreotide:** Preferred, category 2A, not eligible (not met: footnote a does "
         "not call for stopping the SSA" in card["detail"]

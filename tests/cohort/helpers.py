@@ -212,7 +212,7 @@ def engine_derived(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
 
 
 def history_records(n: int, seed: int) -> list[dict[str, Any]]:
-    """``n`` decision points (GI, pancreatic and lung NETs whose setting is settled) with 1-3 random SSA,
+    """``n`` decision points (GI, pancreatic and lung NETs; the setting settled once the status is) with 1-3 random SSA,
     everolimus or chemotherapy lines, each with its progression, stop reason, end, dose and interval
     recorded or not, and the disease status recorded or not: what a ``needs_data`` verdict waits for is
     then often a treatment line's field (``treatments[1].progressed``, ``treatments[0].dose_mg``)."""
@@ -260,6 +260,11 @@ def history_records(n: int, seed: int) -> list[dict[str, Any]]:
         base["disease"] = {k: v for k, v in base["disease"].items() if k != "status"}
         if status:
             base["disease"]["status"] = status
+        # footnote a (stop the SSA after clinically significant progression in a non-functional tumor)
+        # gates the SSA entries at every dose: vary what it reads, or it would decide most of them
+        base["disease"]["progression_clinically_significant"] = rng.choice([True, False])
+        if rng.random() < 0.4:
+            base["tumor"] = {**base["tumor"], "functional": True, "hormonal_symptoms": True}
         rec = {**base, "decision": {"date": "2024-06-01", "regimen": rng.choice(regimens)}}
         _keep_valid(out, rec)
     return out

@@ -213,3 +213,36 @@ def test_release_r6_moves_no_decision_point(tmp_path: Path) -> None:
     write_cohort(synth_records(3000, seed=11), path)
     result = diff_versions(path, load_knowledge("5.2024-r5"), load_knowledge("5.2024-r6"))
     assert (result.compared, result.rejects, result.changed) == (3000, 0, [])
+
+
+def test_release_r7_moves_settings_only_where_no_disease_remains_or_its_status_is_unknown(
+    tmp_path: Path,
+) -> None:
+    """5.2024-r7: every column also requires that disease remains, and footnote a gates the above-label
+    SSA entries. A decision point's setting moves only to no table (no evidence of disease) or to
+    needs_data (status not recorded); otherwise only above-label SSA entries move, towards not
+    eligible, and a verdict moves only away from concordant."""
+    path = tmp_path / "cohort.ndjson"
+    records = list(synth_records(3000, seed=11))
+    write_cohort(iter(records), path)
+    status = {r["id"]: (r.get("disease") or {}).get("status") for r in records}
+    result = diff_versions(path, load_knowledge("5.2024-r6"), load_knowledge("5.2024-r7"))
+    assert (result.compared, result.rejects) == (3000, 0) and len(result.changed) > 100
+    moved_setting = [c for c in result.changed if c.setting_from != c.setting_to]
+    assert moved_setting and any(c.setting_to.startswith("not_applicable") for c in moved_setting)
+    for change in moved_setting:
+        expected = "not_applicable" if status[change.patient_id] == "no_evidence_of_disease" else "needs_data"
+        assert status[change.patient_id] in ("no_evidence_of_disease", None), change
+        assert change.setting_to.startswith(expected), change
+    allowed = {("eligible", "not_eligible"), ("eligible", "needs_data"), ("needs_data", "not_eligible")}
+    for change in result.changed:
+        if change.setting_from == change.setting_to:
+            moves = (change.verdict_from, change.verdict_to)
+            assert moves[0] in (moves[1], "concordant") or moves == ("needs_data", "listed_not_eligible")
+            for text in change.changes:
+                if text.startswith("failing_condition "):
+                    continue
+                entry, _, what = text.partition(": ")
+                assert entry.endswith("ssa_above_label") and what.startswith("status "), text
+                before, _, after = what.removeprefix("status ").partition(" -> ")
+                assert (before, after) in allowed, text

@@ -67,10 +67,18 @@ CASES: list[tuple[str, dict[str, Any], str, str | None, str | None]] = [
     ),
     (
         "above-label SSA after standard-dose progression",
-        _case(gi(), "ssa_above_label"),
+        _case(gi(disease={"progression_clinically_significant": False}), "ssa_above_label"),
         "concordant",
         "gi.ssa_above_label",
         None,
+    ),
+    (
+        "above-label SSA where footnote a calls for stopping the SSA (5.2024-r7)",
+        _case(gi(), "ssa_above_label"),
+        "listed_not_eligible",
+        "gi.ssa_above_label",
+        "footnote a does not call for stopping octreotide LAR or lanreotide, at any dose (it does once "
+        "progression on them is clinically significant in a non-functional tumor)",
     ),
     (
         "RT in mesenteric small-bowel disease",
@@ -526,7 +534,10 @@ MISSING_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "above-label SSA after lanreotide progression at an unrecorded dose",
         _case(
-            gi(treatments=[{"agent": "lanreotide", "start": "2023-01-01", "end": "2024-01-01", "progressed": True}]),
+            gi(
+                treatments=[{"agent": "lanreotide", "start": "2023-01-01", "end": "2024-01-01", "progressed": True}],
+                disease={"progression_clinically_significant": False},
+            ),
             "ssa_above_label",
         ),
         ["treatments[0].dose_mg", "treatments[0].interval_days"],

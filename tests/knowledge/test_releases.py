@@ -1,4 +1,4 @@
-"""Knowledge releases: 5.2024-r6 (the default) and 5.2024-r2 to r5 re-encode NCCN NET V.5.2024; the
+"""Knowledge releases: 5.2024-r7 (the default) and 5.2024-r2 to r6 re-encode NCCN NET V.5.2024; the
 earlier releases stay loadable as released.
 
 Each change of a release (its manifest's ``changes``) is tested here against the release it replaces,
@@ -18,6 +18,7 @@ from tests.conftest import g3, gi, lung, merge, opt, pancreas, run
 
 R1, R2, R3 = load_knowledge("5.2024"), load_knowledge("5.2024-r2"), load_knowledge("5.2024-r3")
 R4, R5, R6 = load_knowledge("5.2024-r4"), load_knowledge("5.2024-r5"), load_knowledge("5.2024-r6")
+R7 = load_knowledge("5.2024-r7")
 SCOPE_MARKED = {
     "poorly_differentiated",
     "resectable_g12",
@@ -28,14 +29,15 @@ SCOPE_MARKED = {
 
 
 def test_default_is_the_newest_release_of_the_same_guideline_version():
-    assert DEFAULT_VERSION == "5.2024-r6" and load_knowledge() is R6
+    assert DEFAULT_VERSION == "5.2024-r7" and load_knowledge() is R7
     assert (R1.version, R1.release, R1.manifest.replaces) == ("5.2024", "5.2024", None)
     assert (R2.version, R2.release, R2.manifest.replaces) == ("5.2024", "5.2024-r2", "5.2024")
     assert (R3.version, R3.release, R3.manifest.replaces) == ("5.2024", "5.2024-r3", "5.2024-r2")
     assert (R4.version, R4.release, R4.manifest.replaces) == ("5.2024", "5.2024-r4", "5.2024-r3")
     assert (R5.version, R5.release, R5.manifest.replaces) == ("5.2024", "5.2024-r5", "5.2024-r4")
     assert (R6.version, R6.release, R6.manifest.replaces) == ("5.2024", "5.2024-r6", "5.2024-r5")
-    assert [len(kb.manifest.changes) for kb in (R2, R3, R4, R5, R6)] == [5, 2, 3, 1, 3]
+    assert (R7.version, R7.release, R7.manifest.replaces) == ("5.2024", "5.2024-r7", "5.2024-r6")
+    assert [len(kb.manifest.changes) for kb in (R2, R3, R4, R5, R6, R7)] == [5, 2, 3, 1, 3, 4]
 
 
 def test_the_first_release_is_unchanged():
@@ -45,6 +47,7 @@ def test_the_first_release_is_unchanged():
     assert R3.digest == "e3ad2d4c5b7d4ae2"
     assert R4.digest == "ebeadd7943ec76e1"
     assert R5.digest == "3261a94300710810"
+    assert R6.digest == "d417f498e662f99b"
 
 
 @pytest.mark.parametrize("folder", available_versions())
@@ -57,8 +60,8 @@ def test_evaluation_names_version_and_release():
     ev = run(gi())
     assert (ev.guideline.version, ev.guideline.release, ev.guideline.digest) == (
         "5.2024",
-        "5.2024-r6",
-        R6.digest,
+        "5.2024-r7",
+        R7.digest,
     )
     old = run(gi(), R1)
     assert (old.guideline.version, old.guideline.release) == ("5.2024", "5.2024")
@@ -124,9 +127,9 @@ def test_ssa_entries_carry_footnote_a_where_the_table_has_it(make, entry):
 )
 def test_above_label_ssa_entries_gain_the_footnote_a_qualifier_in_r3(make, entry):
     p = make(disease={"progression_clinically_significant": True}, tumor={"functional": False})
-    assert [q.met for q in opt(run(p), entry).qualifiers if q.footnote == "a"] == [False]
+    assert [q.met for q in opt(run(p, R6), entry).qualifiers if q.footnote == "a"] == [False]
     assert not [q for q in opt(run(p, R2), entry).qualifiers if q.footnote == "a"]
-    assert opt(run(p), entry).status == opt(run(p, R2), entry).status  # status unchanged
+    assert opt(run(p, R6), entry).status == opt(run(p, R2), entry).status  # status unchanged until r7
 
 
 def test_g3_has_no_footnote_a_qualifier():
@@ -136,7 +139,7 @@ def test_g3_has_no_footnote_a_qualifier():
 
 @pytest.mark.parametrize("make", [gi, lung])
 def test_table_pages_come_from_the_data_and_match_the_first_release(make):
-    assert [r.ref for r in run(make()).unavailable_references] == [
+    assert [r.ref for r in run(make(), R6).unavailable_references] == [
         r.ref for r in run(make(), R1).unavailable_references
     ]
 
@@ -169,8 +172,16 @@ def test_r4_g3_favorable_resectable_exclusion_says_the_source_gives_no_guidance(
     assert [o.entry_id for o in run(p).options] == [o.entry_id for o in run(p, R3).options] == []
 
 
-def test_bundled_folders_are_the_six_releases():
-    assert available_versions() == ["5.2024", "5.2024-r2", "5.2024-r3", "5.2024-r4", "5.2024-r5", "5.2024-r6"]
+def test_bundled_folders_are_the_seven_releases():
+    assert available_versions() == [
+        "5.2024",
+        "5.2024-r2",
+        "5.2024-r3",
+        "5.2024-r4",
+        "5.2024-r5",
+        "5.2024-r6",
+        "5.2024-r7",
+    ]
     assert all((Path(default_knowledge_dir()) / "nccn-net" / v).is_dir() for v in available_versions())
 
 
@@ -234,7 +245,7 @@ def test_r5_above_label_qualifier_follows_the_same_course_test():
         treatments=_ssa_course(end="2019-03-01", progressed=False, stop_reason="patient_choice"),
         disease={"status": "progressive", "progression_clinically_significant": True},
     )
-    q5 = [q for q in opt(run(stopped), "gi.ssa_above_label").qualifiers if q.footnote == "a"]
+    q5 = [q for q in opt(run(stopped, R5), "gi.ssa_above_label").qualifiers if q.footnote == "a"]
     q4 = [q for q in opt(run(stopped, R4), "gi.ssa_above_label").qualifiers if q.footnote == "a"]
     assert [q.met for q in q5] == [True] and [q.met for q in q4] == [False]
 
@@ -327,3 +338,142 @@ def test_r6_changes_only_the_captem_entry_mdt_choice_and_footnote_o():
     (e6,) = [e for t in R6.tables for c in t.columns for e in c.entries if e.id == CAPTEM]
     (e5,) = [e for t in R5.tables for c in t.columns for e in c.entries if e.id == CAPTEM]
     assert e6.model_copy(update={"qualifiers": [], "note": None}) == e5.model_copy(update={"qualifiers": []})
+
+
+# ---- 5.2024-r7: no evidence of disease, footnote a on above-label SSA, footnote b, the Discussion ------
+NED = {"disease": {"status": "no_evidence_of_disease"}}
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        gi(**NED),
+        lung(**NED),
+        pancreas(**NED),
+        pancreas(disease={"status": "no_evidence_of_disease", "extent": "locoregional", "resectable": False}),
+        g3(**NED),
+        g3(disease={"status": "no_evidence_of_disease", "biology": "unfavorable"}),
+        g3(
+            disease={
+                "status": "no_evidence_of_disease",
+                "biology": "unfavorable",
+                "extent": "localized",
+                "resectable": True,
+            }
+        ),
+    ],
+    ids=[
+        "gi",
+        "lung",
+        "pancreas_metastatic",
+        "pancreas_unresectable",
+        "g3",
+        "g3_unfavorable",
+        "g3_resectable",
+    ],
+)
+def test_r7_no_table_applies_without_evidence_of_disease(record):
+    ev = run(record)
+    assert ev.setting.status == "not_applicable" and ev.options == []
+    assert any(r.startswith("No evidence of disease") for r in ev.setting.reasons)
+    assert run(record, R6).setting.status != "not_applicable"  # r6 listed the table's options
+
+
+@pytest.mark.parametrize("make", [gi, lung, pancreas, g3])
+def test_r7_a_table_waits_for_the_disease_status_when_it_is_not_recorded(make):
+    ev = run(make(disease={"status": None}))
+    assert ev.setting.status == "needs_data" and "disease.status" in ev.setting.missing
+    assert all(o.status != "eligible" for o in ev.options)
+
+
+@pytest.mark.parametrize("status", ["stable", "progressive"])
+@pytest.mark.parametrize("make", [gi, lung, pancreas])
+def test_r7_disease_that_remains_keeps_the_table(make, status):
+    ev = run(make(disease={"status": status}))
+    assert ev.setting.status == run(make(disease={"status": status}), R6).setting.status
+
+
+ABOVE_LABEL = [
+    (gi, "gi.ssa_above_label"),
+    (lung, "lung.ssa_above_label"),
+    (pancreas, "pancreas.ssa_above_label"),
+]
+
+
+def _progressed_on_standard_ssa(make, **over):
+    line = {
+        "agent": "lanreotide",
+        "dose_mg": 120,
+        "interval_days": 28,
+        "start": "2020-01-01",
+        "progressed": True,
+    }
+    return make(**merge({"treatments": [line], "disease": {"status": "progressive"}}, over))
+
+
+@pytest.mark.parametrize(("make", "entry"), ABOVE_LABEL)
+def test_r7_above_label_ssa_follows_footnote_a(make, entry):
+    stop = _progressed_on_standard_ssa(
+        make, disease={"progression_clinically_significant": True}, tumor={"functional": False}
+    )
+    now = opt(run(stop), entry)
+    assert now.status == "not_eligible" and "a" in now.footnotes
+    assert any(r.startswith("Not met: footnote a") for r in now.reasons)
+    assert opt(run(stop, R6), entry).status == "eligible"  # r6: a qualifier only
+    assert run(stop).ssa_plan.action == "discontinue"
+    functional = _progressed_on_standard_ssa(
+        make,
+        disease={"progression_clinically_significant": True},
+        tumor={"functional": True, "hormonal_symptoms": True},
+    )
+    assert opt(run(functional), entry).status == "eligible"  # footnote a: continue in functional tumors
+    minor = _progressed_on_standard_ssa(
+        make, disease={"progression_clinically_significant": False}, tumor={"functional": False}
+    )
+    assert opt(run(minor), entry).status == "eligible"
+    unknown = _progressed_on_standard_ssa(
+        make, disease={"progression_clinically_significant": None}, tumor={"functional": False}
+    )
+    o = opt(run(unknown), entry)
+    assert o.status == "needs_data" and "disease.progression_clinically_significant" in o.missing
+
+
+@pytest.mark.parametrize(("make", "entry"), [(gi, "gi.everolimus"), (lung, "lung.everolimus")])
+def test_r7_everolimus_footnote_b_is_met_for_a_non_functional_tumor(make, entry):
+    p = make(tumor={"functional": False, "syndromes": None})
+    assert [q.met for q in opt(run(p), entry).qualifiers if q.footnote == "b"] == [True]
+    assert [q.met for q in opt(run(p, R6), entry).qualifiers if q.footnote == "b"] == [None]
+    carcinoid = make(tumor={"functional": True, "syndromes": ["carcinoid_syndrome"]})
+    assert [q.met for q in opt(run(carcinoid), entry).qualifiers if q.footnote == "b"] == [False]
+    unknown = make(tumor={"functional": None, "syndromes": None})
+    assert [q.met for q in opt(run(unknown), entry).qualifiers if q.footnote == "b"] == [None]
+
+
+def test_r7_the_gi_discussion_reference_is_shown_as_unavailable():
+    refs = {r.ref: r for r in run(gi()).unavailable_references}
+    assert "Discussion" in refs and "Discussion" not in {r.ref for r in run(gi(), R6).unavailable_references}
+    assert "Discussion" in [r.ref for r in opt(run(gi()), "gi.cytotoxic_chemotherapy").see]
+    assert "Discussion" not in {r.ref for r in run(pancreas()).unavailable_references}
+
+
+def test_r7_changes_only_the_columns_the_above_label_and_everolimus_entries_and_one_reference():
+    assert (R7.footnotes, R7.principles, R7.exclusions) == (R6.footnotes, R6.principles, R6.exclusions)
+    assert [r for r in R7.manifest.references if r.id != "Discussion"] == R6.manifest.references
+    changed = set()
+    for t7, t6 in zip(R7.tables, R6.tables, strict=True):
+        assert t7.model_copy(update={"columns": []}) == t6.model_copy(update={"columns": []})
+        for c7, c6 in zip(t7.columns, t6.columns, strict=True):
+            assert c7.model_copy(update={"when": None, "entries": []}) == c6.model_copy(
+                update={"when": None, "entries": []}
+            )
+            assert c7.when != c6.when  # every column gained the evidence-of-disease condition
+            assert [e.id for e in c7.entries] == [e.id for e in c6.entries]
+            changed |= {e7.id for e7, e6 in zip(c7.entries, c6.entries, strict=True) if e7 != e6}
+    assert changed == {
+        "gi.ssa_above_label",
+        "lung.ssa_above_label",
+        "pancreas.ssa_above_label",
+        "gi.everolimus",
+        "lung.everolimus",
+        "gi.cytotoxic_chemotherapy",
+    }
