@@ -426,9 +426,14 @@ def _progressed_after_prior(p: Patient) -> Derived:
         return Derived(True, "progressed after prior treatment (recorded in history)")
     if p.disease.status == "progressive":
         return Derived(True, "progressive disease after prior treatment")
+    # unknown is not false: a line whose progression is not recorded may have progressed
+    missing = [f"treatments[{i}].progressed" for i, t in enumerate(p.treatments) if t.progressed is None]
     if p.disease.status is None:
-        return Derived(None, "prior treatment recorded but progression not", ("disease.status",))
-    return Derived(False, "prior treatment recorded without progression")
+        missing.append("disease.status")
+    if missing:
+        why = "prior treatment recorded, but whether the disease progressed is not"
+        return Derived(None, why, tuple(missing))
+    return Derived(False, "prior treatment recorded, each line without progression")
 
 
 def _functional(p: Patient) -> Derived:

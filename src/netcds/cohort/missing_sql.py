@@ -37,7 +37,14 @@ from netcds.history import (
 )
 from netcds.knowledge.schema import Knowledge
 from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
-from netcds.logic.sql import ConditionCompiler, SqlCompileError, in_expr, lit, matching_treatment_agents
+from netcds.logic.sql import (
+    TREATMENT_AGENT_VALUES,
+    ConditionCompiler,
+    SqlCompileError,
+    in_expr,
+    lit,
+    matching_treatment_agents,
+)
 
 _GRADE_FIELDS = ("tumor.grade", "tumor.ki67_percent", "tumor.mitoses_per_2mm2")
 _SUBTYPE_FIELDS = ("tumor.lung_subtype", "tumor.grade", "tumor.mitoses_per_2mm2", "tumor.necrosis")
@@ -202,8 +209,11 @@ class MissingSql:
                     )
                 ]
             )
-        if fact == "derived.progressed_after_prior_therapy":
-            return f"CASE WHEN treatments IS NULL THEN {p(['treatments'])} ELSE {p(['disease.status'])} END"
+        if fact == "derived.progressed_after_prior_therapy":  # every line of unrecorded progression
+            lines = self._progressed_on(TREATMENT_AGENT_VALUES, None)
+            status = f"CASE WHEN disease__status IS NULL THEN {p(['disease.status'])} ELSE 0 END"
+            known = self.concat([lines, status])
+            return f"CASE WHEN treatments IS NULL THEN {p(['treatments'])} ELSE {known} END"
         if fact == "derived.progressed_on_ssa":
             return self._progressed_on(tuple(SSA_AGENTS), None)
         if fact == "derived.progressed_on_standard_ssa":

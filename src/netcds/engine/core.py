@@ -7,7 +7,7 @@ from netcds.engine.layers import attach_layers
 from netcds.engine.options import build_options
 from netcds.engine.possible import possible_settings
 from netcds.engine.setting import select_setting
-from netcds.engine.ssa_plan import ssa_plan
+from netcds.engine.ssa_plan import setting_plan
 from netcds.evaluation import DerivedFact, Evaluation, GuidelineRef, Note, PageRef, Setting, SourceRef
 from netcds.facts import Facts, build_facts
 from netcds.knowledge.schema import Knowledge, Table
@@ -84,7 +84,7 @@ def evaluate(
     setting = select_setting(kb, facts)
     table, column = setting.table, setting.column
     options = build_options(kb, table, column, facts, setting.missing) if table and column else []
-    plan = ssa_plan(kb, table if setting.status != "not_applicable" else None, facts)
+    plan = setting_plan(kb, setting, facts)
     possible = possible_settings(kb, setting, facts)
     needs: list[str] = list(setting.missing)
     for o in [*options, *(o for p in possible for o in p.options)]:

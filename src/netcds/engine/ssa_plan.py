@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from netcds.engine.setting import SettingResult
 from netcds.evaluation import SourceRef, SsaPlan
 from netcds.facts import SSA_AGENTS, Facts, treatment_agents
 from netcds.field_labels import agent_name
@@ -157,4 +158,39 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
             "lists discontinuing octreotide LAR or lanreotide for a non-functional tumor.",
             current,
         ],
+    )
+
+
+def setting_plan(kb: Knowledge, setting: SettingResult, facts: Facts) -> SsaPlan:
+    """Footnote a's plan for the setting as far as it is known: a setting that waits for data may turn
+    out to be no table at all, so a plan a possible table would give is only that table's, said as such
+    (``needs_data`` naming what the setting waits for); plans that agree whatever the setting stand."""
+    if setting.status == "applies":
+        return ssa_plan(kb, setting.table, facts)
+    if setting.status != "needs_data":
+        return ssa_plan(kb, None, facts)
+    tables = list({c.table.id: c.table for c in setting.candidates}.values())
+    if not tables and setting.table is not None:
+        tables = [setting.table]
+    plans = [(t, ssa_plan(kb, t, facts)) for t in tables]
+    open_plans = [(t, p) for t, p in plans if p.action != "not_applicable"]
+    if not open_plans:  # footnote a does not apply in any possible setting, nor without a table
+        return plans[0][1] if plans else ssa_plan(kb, None, facts)
+    first = open_plans[0][1]
+    reasons = [
+        f"Which table applies is not settled yet (the setting needs data), and footnote {first.footnote} "
+        "speaks only where a table carrying it applies."
+    ]
+    missing = list(setting.missing)
+    for t, p in open_plans:
+        said = p.action.replace("_", " ")
+        why = "; ".join(r.rstrip(".") for r in p.reasons if r)
+        reasons.append(f"If the {t.title} table applies: {said} ({why}).")
+        missing += p.missing
+    return SsaPlan(
+        action="needs_data",
+        reasons=reasons,
+        missing=list(dict.fromkeys(missing)),
+        footnote=first.footnote,
+        source=first.source,
     )

@@ -171,10 +171,12 @@ class HistoryBits:
     def progressed_after_prior(self) -> str:
         any_line = self._alloc("any_line", 1, (), lambda _: 1)
         prog = self._alloc("any_progression", 1, ("ap",), lambda x: x[2])
+        # a line whose progression is unrecorded and shows no sign of it (pt 1 or 2): unknown, not false
+        unrecorded = self._alloc("any_unrecorded_progression", 1, ("pt",), lambda x: int(x[1] in (1, 2)))
         return (
             f"CASE WHEN {self._col(any_line)} IS NULL THEN NULL WHEN NOT {self.test(any_line)} THEN FALSE"
             f" WHEN {self.test(prog)} THEN TRUE WHEN disease__status = 'progressive' THEN TRUE"
-            " WHEN disease__status IS NULL THEN NULL ELSE FALSE END"
+            f" WHEN {self.test(unrecorded)} OR disease__status IS NULL THEN NULL ELSE FALSE END"
         )
 
     def _line_bits(self, x: Line) -> int:
