@@ -173,9 +173,11 @@ def setting_plan(kb: Knowledge, setting: SettingResult, facts: Facts) -> SsaPlan
     if not tables and setting.table is not None:
         tables = [setting.table]
     plans = [(t, ssa_plan(kb, t, facts)) for t in tables]
-    open_plans = [(t, p) for t, p in plans if p.action != "not_applicable"]
-    if not open_plans:  # footnote a does not apply in any possible setting, nor without a table
-        return plans[0][1] if plans else ssa_plan(kb, None, facts)
+    silent = ("not_applicable", "not_specified")  # the footnote asks nothing of this patient there
+    open_plans = [(t, p) for t, p in plans if p.action not in silent]
+    if not open_plans:  # footnote a asks nothing in any possible setting, nor without a table
+        quiet = [p for _, p in plans if p.action == "not_applicable"]
+        return quiet[0] if quiet else ssa_plan(kb, None, facts)
     first = open_plans[0][1]
     reasons = [
         f"Which table applies is not settled yet (the setting needs data), and footnote {first.footnote} "
