@@ -176,14 +176,21 @@ def test_ssa_eligible_without_prior_ssa_even_after_significant_progression():
 
 
 @pytest.mark.parametrize(
-    ("significant", "functional", "met"),
-    [(True, False, False), (True, True, True), (False, False, True), (None, False, None), (True, None, None)],
+    ("significant", "functional", "status"),
+    [
+        (True, False, "not_eligible"),
+        (True, True, "eligible"),
+        (False, False, "eligible"),
+        (None, False, "needs_data"),
+        (True, None, "needs_data"),
+    ],
 )
-def test_above_label_ssa_carries_the_footnote_a_qualifier(significant, functional, met):
+def test_above_label_ssa_follows_footnote_a(significant, functional, status):
+    """5.2024-r7: footnote a (stop octreotide LAR / lanreotide after clinically significant progression in
+    a non-functional tumor) is a condition of the above-label entry, as of the standard-dose one."""
     p = gi(disease={"progression_clinically_significant": significant}, tumor={"functional": functional})
     o = opt(run(p), "gi.ssa_above_label")
-    q = [q for q in o.qualifiers if q.footnote == "a"]
-    assert len(q) == 1 and q[0].met is met
+    assert o.status == status and not [q for q in o.qualifiers if q.footnote == "a"]
 
 
 @pytest.mark.parametrize(
@@ -245,8 +252,9 @@ def test_above_label_ssa_carries_the_footnote_a_qualifier(significant, functiona
     ],
 )
 def test_above_label_ssa_after_progression_on_standard_dose_if_sstr_positive(over, status, missing):
-    o = opt(run(gi(**over)), "gi.ssa_above_label")
-    assert (o.status, o.missing) == (status, missing) and o.footnotes == ["h", "a"]  # a: its qualifier
+    minor = {"disease": {"progression_clinically_significant": False}}  # footnote a does not stop the SSA
+    o = opt(run(gi(**{**minor, **over})), "gi.ssa_above_label")
+    assert (o.status, o.missing) == (status, missing) and o.footnotes == ["a", "h"]
 
 
 def _ssa_line(agent, dose, interval, **more):
@@ -284,7 +292,8 @@ def _ssa_line(agent, dose, interval, **more):
 def test_progression_below_the_standard_ssa_dose_is_not_progression_on_standard_doses(lines, status):
     """Footnote h speaks of progression on standard SSA doses (footnote e: octreotide LAR 20-30 mg or
     lanreotide 120 mg every 4 weeks); an under-dosed or stretched schedule has not reached them."""
-    o = opt(run(gi(treatments=lines)), "gi.ssa_above_label")
+    minor = {"progression_clinically_significant": False}  # footnote a does not call for stopping the SSA
+    o = opt(run(gi(treatments=lines, disease=minor)), "gi.ssa_above_label")
     assert o.status == status, o.reasons
 
 

@@ -186,7 +186,8 @@ def test_lu177_if_sstr_positive_and_progression_on_ssa(over, status):
 )
 def test_above_label_ssa_category_2b(tumor, treatments, status):
     over = {"tumor": tumor} if treatments is None else {"tumor": tumor, "treatments": treatments}
-    o = opt(run(lung(**over)), "lung.ssa_above_label")
+    minor = {"disease": {"progression_clinically_significant": False}}  # footnote a does not stop the SSA
+    o = opt(run(lung(**minor, **over)), "lung.ssa_above_label")
     assert o.status == status and o.category == "2B"
 
 

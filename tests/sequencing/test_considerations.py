@@ -185,7 +185,9 @@ def test_oral_route_preference_for_oral_agents_and_against_infusion_or_injection
     assert "preference.route.matches" in rules(by_id(r, "gi.everolimus"))
     assert "preference.route.matches" in rules(by_id(r, "gi.cabozantinib"))
     assert "preference.route.differs" in rules(by_id(r, "gi.lu177_dotatate"))
-    assert "preference.route.differs" in rules(by_id(r, "gi.ssa_above_label"))
+    # 5.2024-r7: footnote a gates the above-label entry; with a minor progression it is eligible and ranked
+    _, minor = seq(gi(preferences={"route": "oral"}, disease={"progression_clinically_significant": False}))
+    assert "preference.route.differs" in rules(by_id(minor, "gi.ssa_above_label"))
     _, none = seq(gi(preferences={"route": "no_preference"}))
     assert factors(none, "preference") == []
 
@@ -339,7 +341,7 @@ def test_above_label_ssa_is_not_marked_down_for_short_benefit_from_the_standard_
     """Footnote h: progression on standard SSA doses is the very situation of the above-label entry."""
     short_oct = tx("octreotide_lar", "2023-01-02", "2023-05-01", dose_mg=30, interval_days=28,
                    progressed=True, progression_date="2023-04-17", stop_reason="progression")  # fmt: skip
-    _, r = seq(gi(treatments=[short_oct]))
+    _, r = seq(gi(treatments=[short_oct], disease={"progression_clinically_significant": False}))
     above = by_id(r, "gi.ssa_above_label")
     assert above.status == "eligible"
     assert "durability.same_class.short" not in rules(above)

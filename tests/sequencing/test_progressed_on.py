@@ -291,7 +291,9 @@ def test_progression_on_above_label_dose_is_stated_at_the_above_label_entry_and_
     above-label dose after progression on standard doses; the entry now says the disease already
     progressed on it, citing footnote h, and is placed after the options without such a concern."""
     patient = Patient.model_validate_json(FIVE_LINES.read_text(encoding="utf-8"))
-    ev = evaluate(patient, load_knowledge())
+    # 5.2024-r6: the entry is eligible there (from r7 footnote a, clinically significant progression in
+    # this non-functional tumor, makes it not eligible, and an entry not eligible is not ranked)
+    ev = evaluate(patient, load_knowledge("5.2024-r6"))
     r = annotate(ev, patient, build_facts(patient))
     o = r.for_option("gi.ssa_above_label")
     assert o.status == "eligible" and opt(ev, "gi.ssa_above_label").category == "2A"
@@ -303,22 +305,27 @@ def test_progression_on_above_label_dose_is_stated_at_the_above_label_entry_and_
 
 def test_above_label_progression_moves_the_entry_after_its_tier_mates():
     # lung table, useful tier: the above-label SSA (2B) would lead on the injection preference
-    record = {"treatments": [OCT_STD, LAN_Q14], "preferences": {"route": "injection"}}
+    record = {
+        "treatments": [OCT_STD, LAN_Q14],
+        "preferences": {"route": "injection"},
+        "disease": {"progression_clinically_significant": False},  # footnote a leaves the entry open
+    }
     _, r = seq(lung(**record))
     assert ABOVE in rules(r.for_option("lung.ssa_above_label"))
     assert _ranked(r, "useful_in_certain_circumstances")[-1] == "lung.ssa_above_label"
 
 
 def test_above_label_point_needs_progression_at_an_above_label_dose():
-    _, standard_only = seq(gi(treatments=[OCT_STD]))
+    minor = {"progression_clinically_significant": False}  # footnote a leaves the entry open (5.2024-r7)
+    _, standard_only = seq(gi(treatments=[OCT_STD], disease=minor))
     assert ABOVE not in rules(standard_only.for_option("gi.ssa_above_label"))
     no_prog = tx("lanreotide", "2021-07-05", "2022-01-03", dose_mg=120, interval_days=14, progressed=False,
                  stop_reason="patient_choice")  # fmt: skip
-    _, r = seq(gi(treatments=[OCT_STD, no_prog]))
+    _, r = seq(gi(treatments=[OCT_STD, no_prog], disease=minor))
     assert ABOVE not in rules(r.for_option("gi.ssa_above_label"))
     # a progressed lanreotide course without dose or interval: unknown, the fields are named
     undosed = tx("lanreotide", "2021-07-05", "2022-01-03", progressed=True, stop_reason="progression")
-    _, unknown = seq(gi(treatments=[OCT_STD, undosed]))
+    _, unknown = seq(gi(treatments=[OCT_STD, undosed], disease=minor))
     o = unknown.for_option("gi.ssa_above_label")
     assert ABOVE not in rules(o)
     assert {"treatments[1].dose_mg", "treatments[1].interval_days"} <= set(o.not_assessed)

@@ -177,7 +177,7 @@ def setting_plan(kb: Knowledge, setting: SettingResult, facts: Facts) -> SsaPlan
     open_plans = [(t, p) for t, p in plans if p.action not in silent]
     if not open_plans:  # footnote a asks nothing in any possible setting, nor without a table
         quiet = [p for _, p in plans if p.action == "not_applicable"]
-        return quiet[0] if quiet else ssa_plan(kb, None, facts)
+        return quiet[0] if quiet else plans[0][1] if plans else ssa_plan(kb, None, facts)
     first = open_plans[0][1]
     reasons = [
         f"Which table applies is not settled yet (the setting needs data), and footnote {first.footnote} "
