@@ -377,7 +377,7 @@ def test_import_fhir_bundle_reads_it_as_of_the_record_date_given(client: TestCli
     assert "no as_of date given: age not computed" in undated.text
 
 
-@pytest.mark.parametrize("as_of", ["2024-13-01", "09/05/2024", "yesterday"])
+@pytest.mark.parametrize("as_of", ["2024-13-01", "09/05/2024", "yesterday", "2026-W45-1", "20261101"])
 def test_import_fhir_bundle_with_a_record_date_that_is_not_a_date_is_422(
     client: TestClient, as_of: str
 ) -> None:

@@ -99,16 +99,65 @@ def _parse_scalar(f: FieldDef, raw: str, name: str, state: FormState) -> tuple[b
         state.add_error(name, "choose yes, no or unknown")
         return False, None
     if f.kind == "number":
-        try:
-            x = float(raw.replace(",", ".")) if raw.count(",") == 1 and "." not in raw else float(raw)
-        except ValueError:
-            state.add_error(name, f"must be a number (got {raw[:40]!r})")
+        x, problem = _parse_count(raw) if is_count(f) else _parse_measure(raw)
+        if problem:
+            state.add_error(name, problem)
             return False, None
-        if not math.isfinite(x):
+        if x is None or not math.isfinite(x):
             state.add_error(name, "must be a finite number")
             return False, None
         return True, x
     return True, raw
+
+
+# A comma or dot followed by exactly three digits and nothing more ("150,000", "1.500"): a thousands
+# separator or a decimal mark, which is unknown. A leading "0" ("0,125") can only be a decimal.
+_AMBIGUOUS = re.compile(r"([+-]?)([0-9]{1,3})([.,])([0-9]{3})")
+# Whole numbers with thousands grouped by commas or spaces (ordinary, no-break, narrow no-break), one kind.
+_GROUPED = re.compile(r"[0-9]{1,3}(?P<sep>[, \u00a0\u202f])[0-9]{3}(?:(?P=sep)[0-9]{3})*")
+COUNT_SUFFIX = "_per_ul"
+
+
+def is_count(f: FieldDef) -> bool:
+    """A cell count per µL (platelets, neutrophils): only whole numbers make sense, so "150,000" is 150000."""
+    return f.kind == "number" and f.leaf.endswith(COUNT_SUFFIX)
+
+
+def _ambiguous(raw: str) -> re.Match[str] | None:
+    m = _AMBIGUOUS.fullmatch(raw)
+    return m if m is not None and int(m.group(2)) != 0 else None
+
+
+def _parse_measure(raw: str) -> tuple[float | None, str | None]:
+    """A measured value: a decimal comma ("12,5") or dot; "1,500" / "1.500" is refused as ambiguous."""
+    m = _ambiguous(raw)
+    if m is not None:
+        sign, whole, _, frac = m.groups()
+        decimal = f"{sign}{whole}.{frac.rstrip('0') or '0'}"
+        return None, f"ambiguous: write {sign}{whole}{frac} or {decimal} (got {raw!r})"
+    try:
+        return (float(raw.replace(",", ".")) if raw.count(",") == 1 and "." not in raw else float(raw)), None
+    except ValueError:
+        return None, f"must be a number (got {raw[:40]!r})"
+
+
+def _parse_count(raw: str) -> tuple[float | None, str | None]:
+    """A count per µL: a whole number, thousands optionally grouped ("150,000", "150 000"); a dot before
+    three digits ("150.000") is refused as ambiguous, a decimal ("1.5", "1,5") as no count."""
+    m = _ambiguous(raw)
+    if m is not None and m.group(3) == ".":
+        sign, whole, _, frac = m.groups()
+        return None, f"ambiguous: write {sign}{whole}{frac} or {sign}{whole}.0 (got {raw!r})"
+    if m is not None or _GROUPED.fullmatch(raw):
+        return float(re.sub(r"[, \u00a0\u202f]", "", raw)), None
+    whole_number = f"a count per µL is a whole number: write it as e.g. 150000 or 150,000 (got {raw[:40]!r})"
+    try:
+        x = float(raw)
+    except ValueError:
+        return None, whole_number
+    if math.isfinite(x) and not x.is_integer():
+        return None, whole_number
+    return x, None
 
 
 def _lines(raw: str) -> list[str]:
