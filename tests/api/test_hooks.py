@@ -343,8 +343,11 @@ def test_order_select_screens_only_the_selection(client: TestClient, keys: Keys)
     body = hook_request(
         "order-select", prefetch_data=prefetch([CLARITHROMYCIN]), drafts=[draft_cabozantinib(60)]
     )
-    body["context"]["selections"] = ["MedicationRequest/other"]
+    body["context"]["selections"] = []
     assert post(client, keys, OSEL, body).json() == {"cards": []}
+    body["context"]["selections"] = ["MedicationRequest/other"]  # no such draft: refused, not "no cards"
+    r = post(client, keys, OSEL, body)
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["context.selections[0]"]
     body["context"]["selections"] = ["MedicationRequest/draft-cabo"]
     assert _interaction_card(post(client, keys, OSEL, body).json()["cards"])
 

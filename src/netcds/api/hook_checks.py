@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from netcds.api.orders import DraftMedication
+from netcds.api.orders import DraftMedication, names_order
 from netcds.api.problems import ApiProblem
 from netcds.errors import InputError
 from netcds.fhir.read import patient_id as patient_id_of
@@ -84,6 +84,73 @@ def check_draft(d: DraftMedication) -> None:
             validate_resource(d.drug.medication.resource, d.drug.medication.loc)
     except InputError as exc:
         raise invalid_hook(exc.field, exc.message) from None
+    check_dose_numbers(d.resource, d.loc or "context.draftOrders.entry")
+
+
+# the numbers of a Dosage (FHIR R4) netcds reads or could: each Quantity's value (decimal) by where the
+# Quantity sits, and the decimals and integers of its timing's repeat
+_DOSE_QUANTITIES = ("doseQuantity", "rateQuantity")
+_DOSE_PAIRS = {
+    "doseRange": ("low", "high"),
+    "rateRange": ("low", "high"),
+    "rateRatio": ("numerator", "denominator"),
+}
+_REPEAT_NUMBERS = (
+    "duration",
+    "durationMax",
+    "period",
+    "periodMax",
+    "count",
+    "countMax",
+    "frequency",
+    "frequencyMax",
+)
+
+
+def check_dose_numbers(resource: Mapping[str, Any], loc: str) -> None:
+    """A number of a draft's dosage given as a JSON string (``"value": "600000"``) is refused, 422 naming it:
+    FHIR JSON writes a decimal or an integer as a number, and the R4 models netcds validates with accept the
+    string, which the dose check would then pass over (a string dose is no dose to compare)."""
+    instructions = resource.get("dosageInstruction")
+    for i, di in enumerate(instructions if isinstance(instructions, list) else []):
+        if not isinstance(di, Mapping):
+            continue
+        where = f"{loc}.dosageInstruction[{i}]"
+        places: list[tuple[str, Any]] = []
+        rates = di.get("doseAndRate")
+        for j, dr in enumerate(rates if isinstance(rates, list) else []):
+            if not isinstance(dr, Mapping):
+                continue
+            at = f"{where}.doseAndRate[{j}]"
+            places += [(f"{at}.{k}", dr.get(k)) for k in _DOSE_QUANTITIES]
+            for k, parts in _DOSE_PAIRS.items():
+                pair = dr.get(k)
+                if isinstance(pair, Mapping):
+                    places += [(f"{at}.{k}.{p}", pair.get(p)) for p in parts]
+        per_period = di.get("maxDosePerPeriod")
+        if isinstance(per_period, Mapping):
+            places += [
+                (f"{where}.maxDosePerPeriod.{p}", per_period.get(p)) for p in ("numerator", "denominator")
+            ]
+        places += [(f"{where}.{k}", di.get(k)) for k in ("maxDosePerAdministration", "maxDosePerLifetime")]
+        timing = di.get("timing")
+        repeat = timing.get("repeat") if isinstance(timing, Mapping) else None
+        if isinstance(repeat, Mapping):
+            places.append((f"{where}.timing.repeat.boundsDuration", repeat.get("boundsDuration")))
+            for k in _REPEAT_NUMBERS:
+                if isinstance(repeat.get(k), str):
+                    raise _string_number(f"{where}.timing.repeat.{k}", repeat[k])
+        for at, quantity in places:
+            if isinstance(quantity, Mapping) and isinstance(quantity.get("value"), str):
+                raise _string_number(f"{at}.value", quantity["value"])
+
+
+def _string_number(field: str, value: str) -> ApiProblem:
+    shown = value if len(value) <= 40 else value[:39] + "…"
+    return invalid_hook(
+        field,
+        f"must be a JSON number, not a string (got {shown!r}): FHIR JSON writes a number without quotes",
+    )
 
 
 def invalid_hook(field: str, message: str, detail: str | None = None) -> ApiProblem:
@@ -92,13 +159,17 @@ def invalid_hook(field: str, message: str, detail: str | None = None) -> ApiProb
     return ApiProblem(422, detail, kind="validation", title="Invalid hook request", errors=[(field, message)])
 
 
-def order_targets(
+def selected_drafts(
     hook: str, context: Mapping[str, Any], drafts: list[DraftMedication]
 ) -> list[DraftMedication]:
-    """The drafts an order hook checks: those of a tabled agent; for order-select, only the selected."""
-    tabled = [d for d in drafts if d.agent]
+    """The drafts an order hook checks: every one for order-sign; for order-select, those that
+    ``context.selections`` names (by ``MedicationRequest/<id>``, by the entry's ``fullUrl``, or by an absolute
+    URL ending in ``/MedicationRequest/<id>``: netcds.api.orders.names_order). A selection that names no draft
+    order of the Bundle (of any type: a lab order may be selected too) is refused, 422 naming
+    ``context.selections[i]``: CDS Hooks selections identify draft orders, and one read as "nothing selected"
+    would skip the check without a sign."""
     if hook != "order-select":
-        return tabled
+        return list(drafts)
     selections = context.get("selections")
     if not isinstance(selections, list) or not all(isinstance(s, str) for s in selections):
         # required by order-select: without it every draft would be read as the clinician's choice
@@ -107,18 +178,44 @@ def order_targets(
             "required: a list of references, e.g. MedicationRequest/123",
             "context.selections: required for order-select, a list of the selected orders' references",
         )
-    chosen = set(selections)
-    return [d for d in tabled if d.reference in chosen]
+    orders = context.get("draftOrders")
+    entries = orders.get("entry") if isinstance(orders, Mapping) else None
+    named = [_entry_names(e) for e in entries] if isinstance(entries, list) else []
+    for i, selection in enumerate(selections):
+        if not any(names_order(selection, *n) for n in named):
+            raise invalid_hook(
+                f"context.selections[{i}]",
+                "names no draft order of context.draftOrders (a selection is an order's reference, e.g. "
+                "MedicationRequest/123, its entry's fullUrl, or an absolute URL ending in "
+                "MedicationRequest/123)",
+            )
+    return [d for d in drafts if any(d.named_by(s) for s in selections)]
+
+
+def _entry_names(entry: Any) -> tuple[str, str | None, str | None]:
+    """What a selection can name a draftOrders entry by: its resource type and id, and its fullUrl."""
+    if not isinstance(entry, Mapping):
+        return "", None, None
+    resource, url = entry.get("resource"), entry.get("fullUrl")
+    kind = resource.get("resourceType") if isinstance(resource, Mapping) else None
+    rid = resource.get("id") if isinstance(resource, Mapping) else None
+    return (
+        kind if isinstance(kind, str) else "",
+        str(rid) if isinstance(rid, str | int) and not isinstance(rid, bool) and kind else None,
+        url if isinstance(url, str) else None,
+    )
+
+
+def order_targets(
+    hook: str, context: Mapping[str, Any], drafts: list[DraftMedication]
+) -> list[DraftMedication]:
+    """The drafts an order hook checks as a tabled agent's order (:func:`selected_drafts`)."""
+    return [d for d in selected_drafts(hook, context, drafts) if d.agent]
 
 
 def unread_orders(
     hook: str, context: Mapping[str, Any], drafts: list[DraftMedication]
 ) -> list[DraftMedication]:
-    """The drafts whose drug netcds could not read (each gets a "not checked" card); for order-select, only
-    the selected ones (:func:`order_targets` has checked ``context.selections``)."""
-    unread = [d for d in drafts if d.unread]
-    if hook != "order-select" or not unread:
-        return unread
-    selections = context.get("selections")
-    chosen = set(selections) if isinstance(selections, list) else set()
-    return [d for d in unread if d.reference in chosen]
+    """The drafts whose drug netcds could not read (each gets a "not checked" card), of those an order hook
+    checks (:func:`selected_drafts`)."""
+    return [d for d in selected_drafts(hook, context, drafts) if d.unread]

@@ -14,13 +14,7 @@ from netcds.api import optional
 from netcds.api.context import NeedsWork
 from netcds.api.eval_cache import MappedPatient, knowledge_key
 from netcds.api.hook_call import HookCall, cards_response, mapped_patient, no_tumor, once, request_id
-from netcds.api.hook_checks import (
-    check_draft,
-    check_draft_subjects,
-    invalid_hook,
-    order_targets,
-    unread_orders,
-)
+from netcds.api.hook_checks import check_draft, check_draft_subjects, invalid_hook, selected_drafts
 from netcds.api.issued_cards import record_issued
 from netcds.api.order_guideline import guideline_card, guideline_facts, logged_fault, unchecked_card
 from netcds.api.order_interactions import (
@@ -33,7 +27,10 @@ from netcds.api.order_interactions import (
 from netcds.api.orders import DraftMedication, draft_medications
 from netcds.api.problems import input_problem
 from netcds.errors import InputError
+from netcds.fhir.card_base import AgentScreenView
 from netcds.fhir.cards import order_cards, unread_order_card, unscreened_card
+from netcds.fhir.dose_cards import adjustment_applies, dose_open, patient_dose_mg
+from netcds.fhir.draft_dose import dose_not_compared_card, dose_value
 from netcds.fhir.guideline_cards import with_guideline_card
 from netcds.patient import Patient
 from netcds.store.canonical import canonical_json, sha256_hex
@@ -46,17 +43,19 @@ def order_check(call: HookCall) -> Response:
         raise invalid_hook("context.draftOrders", "must be a FHIR Bundle")
     check_draft_subjects(req.context.get("patientId"), orders)
     drafts = draft_medications(orders, optional.rxnorm_codes())
-    targets = order_targets(req.hook, req.context, drafts)
-    unread = unread_orders(req.hook, req.context, drafts)
+    chosen = selected_drafts(req.hook, req.context, drafts)  # order-select: the selected drafts only
+    targets = [d for d in chosen if d.agent]
+    unread = [d for d in chosen if d.unread]
     action = f"hooks.{req.hook}"
     not_checked = _unread_cards(call, unread)
-    ordered = concomitant_orders(req.hook, req.context, drafts)  # other drugs: checked against current agents
+    # other drugs, checked against current agents (``chosen`` is already the selection: read as order-sign)
+    ordered = concomitant_orders("order-sign", req.context, chosen)
     # the record as sent (never fetched for an order of other drugs only: every order of every chart comes)
     found, why = (
         record_or_reason(partial(mapped_patient, call, False)) if ordered and not targets else (None, "")
     )
     if found is None and not targets:  # no tabled agent ordered, no record needed or readable for the others
-        cards = not_checked
+        cards = each_once(not_checked)
         record_issued(call.later, ctx.store, service_id, cards)
         extra = {"concomitant": why} if why else {}
         call.audit(action, {"service": service_id, "agents": [], **_unread_detail(unread, cards), **extra})
@@ -69,7 +68,7 @@ def order_check(call: HookCall) -> Response:
         seed = f"{service_id}|{req.context.get('patientId')}"
         reason = "no neuroendocrine tumor diagnosis could be read from the record"
         unscreened = [unscreened_card(d.agent or "", reason, ctx.base_url, seed) for d in targets]
-        cards = unscreened + not_checked
+        cards = each_once(unscreened + not_checked)
         record_issued(call.later, ctx.store, service_id, cards)
         call.audit(
             action,
@@ -112,7 +111,7 @@ def order_check(call: HookCall) -> Response:
                 ctx.eval_cache.put_json(key, built)
         cards += built
     more, faults, current = concomitant_cards(call, patient, digest, ordered, targets)
-    cards += more + not_checked
+    cards = each_once(cards + more + not_checked)
     failed += faults
     record_issued(call.later, ctx.store, service_id, cards)
     call.audit(
@@ -130,13 +129,25 @@ def order_check(call: HookCall) -> Response:
     return cards_response(cards)
 
 
+def each_once(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cards with each uuid once (the first kept, in order): the same draft twice in the Bundle is one
+    clinical question, and its cards (whose uuid is a hash of their content and the draft) are given once."""
+    seen: set[str] = set()
+    out = []
+    for card in cards:
+        if card["uuid"] not in seen:
+            seen.add(card["uuid"])
+            out.append(card)
+    return out
+
+
 def _unread_cards(call: HookCall, unread: list[DraftMedication]) -> list[dict[str, Any]]:
     """An info card for each draft MedicationRequest whose drug netcds could not read (each checked as FHIR
     R4 first: an invalid one is refused with a 422, not reported as unread)."""
     out = []
     for d in unread:
         check_draft(d)
-        where = d.reference or d.loc.removesuffix(".resource")
+        where = d.reference or d.full_url or d.loc.removesuffix(".resource")
         seed = f"{call.service_id}|{call.req.context.get('patientId')}|unread|{where}"
         out.append(unread_order_card(where, d.unread or "", seed))
     return out
@@ -182,4 +193,27 @@ def _agent_cards(
         )
         return with_guideline_card([unscreened_card(agent, why, ctx.base_url, seed)], listed), faults
     cards = order_cards(found, d.resource, base_url=ctx.base_url, seed=seed, drug=d.drug)
-    return with_guideline_card(cards, listed), faults
+    not_compared = _dose_not_compared(found, d, ctx.base_url, seed)
+    return with_guideline_card(cards + ([not_compared] if not_compared else []), listed), faults
+
+
+def _dose_not_compared(
+    screen: AgentScreenView, d: DraftMedication, base_url: str, seed: str
+) -> dict[str, Any] | None:
+    """A card saying the draft's dose was not compared with the labelled dose, when the over-label check
+    (netcds.fhir.dose_cards.over_label_card) would compare it but its unit cannot be read as a mass (mL,
+    tablets, no unit). With an adjusted or an open dose, the dose card's "Draft ... dose" line says it is
+    not stated as a mg quantity; an agent without a flat mg dose (per m2, per kg) is not checked at all."""
+    dose = screen.dose
+    if dose is None or adjustment_applies(dose) or dose_open(dose):
+        return None
+    mine = patient_dose_mg(dose)
+    if mine is not None:
+        schedule = f" (label schedule: {dose.schedule})" if dose.schedule else ""
+        line = f"**Labelled dose for this patient:** {dose_value(mine)} mg{schedule}"
+    elif dose.maximum_mg is not None:
+        line = f"**Highest labelled dose:** {dose_value(dose.maximum_mg)} mg (no single labelled dose is "
+        line += "determined for this patient)"
+    else:
+        return None
+    return dose_not_compared_card(screen.agent, d.resource, line, dose.source, base_url, seed)

@@ -66,6 +66,7 @@ _NAMES: dict[str, str] = {
     "belzutifan": "belzutifan",
     "welireg": "belzutifan",
 }
+_VERSION = re.compile(r"/_history/[^/]+$")  # a version-specific reference's version part
 _LONGEST_FIRST = sorted(_NAMES, key=len, reverse=True)
 _WORDS = re.compile(r"[a-z0-9]+(?:[ -][a-z0-9]+)*")
 assert set(_NAMES.values()) <= set(AGENT_IDS)
@@ -85,10 +86,29 @@ class DraftMedication:
     drug: OrderedDrug = field(default_factory=OrderedDrug)
     loc: str = ""
     unread: str | None = None  # why netcds could not tell which drug it orders (None: it could)
+    full_url: str | None = None  # its Bundle entry's fullUrl (a draft not yet saved may have no id)
 
     @property
     def reference(self) -> str | None:
         return f"MedicationRequest/{self.resource_id}" if self.resource_id else None
+
+    def named_by(self, selection: str) -> bool:
+        """Whether a reference (an item of order-select's ``selections``) names this draft (names_order)."""
+        return names_order(selection, "MedicationRequest", self.resource_id, self.full_url)
+
+
+def names_order(selection: str, resource_type: str, rid: str | None, full_url: str | None) -> bool:
+    """Whether ``selection`` names the draft order ``resource_type``/``rid`` whose Bundle entry has the
+    ``full_url``: by its relative reference (``MedicationRequest/123``), by the entry's fullUrl (e.g.
+    ``urn:uuid:...``, the one way to name an order without an id) or by an absolute URL ending in
+    ``/MedicationRequest/123`` (either may name a version: ``.../_history/2``)."""
+    if full_url and selection == full_url:
+        return True
+    if not rid:
+        return False
+    relative = f"{resource_type}/{rid}"
+    bare = _VERSION.sub("", selection)
+    return bare == relative or ("://" in bare and bare.endswith("/" + relative))
 
 
 def agent_from_text(text: str) -> str | None:
@@ -114,9 +134,10 @@ def identify(
     rxnorm_codes: Mapping[str, str] | None = None,
     medications: Mapping[str, BundleMedication] | None = None,
     loc: str = "",
+    full_url: str | None = None,
 ) -> DraftMedication:
     """Which tabled agent (if any) a draft MedicationRequest orders, and its drug name (``medications``: the
-    Medication entries of its Bundle, which a ``medicationReference`` may name)."""
+    Medication entries of its Bundle, which a ``medicationReference`` may name; ``full_url``: its entry's)."""
     rid = resource.get("id")
     drug = ordered_drug(resource, medications)
     agent = next((rxnorm_codes[c] for c in drug.codes if rxnorm_codes and c in rxnorm_codes), None)
@@ -139,6 +160,7 @@ def identify(
         drug=drug,
         loc=loc,
         unread=unread,
+        full_url=full_url or None,
     )
 
 
@@ -159,7 +181,9 @@ def draft_medications(
         if isinstance(res, Mapping) and res.get("resourceType") == "MedicationRequest":
             if medications is None and "medicationReference" in res:  # most orders name the drug inline
                 medications = bundle_medications(draft_orders, DRAFTS)
-            out.append(identify(res, rxnorm_codes, medications, f"{DRAFTS}entry[{i}].resource"))
+            url = entry.get("fullUrl")
+            where = f"{DRAFTS}entry[{i}].resource"
+            out.append(identify(res, rxnorm_codes, medications, where, url if isinstance(url, str) else None))
     return out
 
 

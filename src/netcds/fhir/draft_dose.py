@@ -1,10 +1,12 @@
 """A draft MedicationRequest's dose as the order cards read it, and the ``update`` that sets another dose.
 
 An ``update`` is offered only to a draft that can take one (:func:`no_update_reason`): it has an id (the
-client replaces the order the resource names), its one dose is a mg ``doseQuantity`` (not tablets, a range or
-several instructions), and its product states no other strength than the new dose. The update replaces every
-dose[x] of that dose (a choice element) and leaves out the instruction's free text, which states the old
-dose; it never writes into the sig. The cards that use these are in :mod:`netcds.fhir.dose_cards`.
+client replaces the order the resource names), its one dose is a ``doseQuantity`` in a mass unit (mg, g, ug or
+mcg, read in mg; not tablets, a range or several instructions), and its product states no other strength than
+the new dose. The update replaces every dose[x] of that dose (a choice element) and leaves out the
+instruction's free text, which states the old dose; it never writes into the sig. The cards that use these
+are in :mod:`netcds.fhir.dose_cards`; a draft whose dose is an amount in a unit netcds cannot read as a mass
+(mL, tablets, none) gets a card saying its dose was not compared (:func:`dose_not_compared_card`).
 """
 
 from __future__ import annotations
@@ -14,39 +16,106 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from netcds.fhir.card_base import UCUM, agent_name, md_text
+from netcds.fhir.card_base import (
+    UCUM,
+    agent_label,
+    agent_name,
+    agent_page,
+    card_links,
+    card_source,
+    cite,
+    finalize,
+    md_text,
+    summary_text,
+)
 from netcds.fhir.medication import OrderedDrug, ordered_drug, stated_strengths
 
 EPS = 1e-9
 
 
-def draft_dose_and_instruction(resource: Mapping[str, Any]) -> tuple[float, Mapping[str, Any]] | None:
-    """The first dose stated as a UCUM/mg quantity, and the dosage instruction stating it. Reads any JSON:
-    an element of an unexpected type is no dose (the hooks validate a draft before its cards are built)."""
+# mass units a draft's dose is read in, as mg per unit: UCUM's mg, g and ug, and mcg as orders often write it
+# (the unit is read in any case, as "MG" in RxNorm's words; UCUM's codes are case-sensitive, but no other
+# UCUM unit of a dose is spelled as these in another case)
+MG_PER_UNIT = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001, "µg": 0.001, "μg": 0.001}
+
+
+def _unit_of(q: Mapping[str, Any]) -> str | None:
+    """A dose quantity's unit as a card shows it: its ``unit`` words ("tablet") when it has them, else its
+    ``code`` ("{tbl}")."""
+    for key in ("unit", "code"):
+        value = q.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _mg_factor(q: Mapping[str, Any]) -> float | None:
+    """mg per unit of a dose quantity, by its code, else its unit words (None: no mass unit netcds reads)."""
+    for key in ("code", "unit"):
+        value = q.get(key)
+        if isinstance(value, str) and value.strip().lower() in MG_PER_UNIT:
+            return MG_PER_UNIT[value.strip().lower()]
+    return None
+
+
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def _dose_quantities(resource: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """Every ``doseQuantity`` of the draft with its dosage instruction, in order. Reads any JSON: an element
+    of an unexpected type is no dose (the hooks validate a draft before its cards are built)."""
+    out = []
     instructions = resource.get("dosageInstruction")
     for di in instructions if isinstance(instructions, list) else []:
         rates = di.get("doseAndRate") if isinstance(di, Mapping) else None
         for dr in rates if isinstance(rates, list) else []:
             q = dr.get("doseQuantity") if isinstance(dr, Mapping) else None
-            if not isinstance(q, Mapping):
-                continue
-            unit, value = q.get("code") or q.get("unit"), q.get("value")
-            mg = isinstance(unit, str) and unit.lower() == "mg"
-            if mg and isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-                assert isinstance(di, Mapping)
-                return float(value), di
+            if isinstance(q, Mapping) and isinstance(di, Mapping):
+                out.append((q, di))
+    return out
+
+
+def draft_dose_and_instruction(resource: Mapping[str, Any]) -> tuple[float, Mapping[str, Any]] | None:
+    """The first dose stated as a quantity in a mass unit (mg, g, ug or mcg), in mg, and the dosage
+    instruction stating it. A dose given as a string is no dose here: the hooks refuse it first
+    (netcds.api.hook_checks.check_dose_numbers)."""
+    for q, di in _dose_quantities(resource):
+        value, factor = _number(q.get("value")), _mg_factor(q)
+        if value is not None and factor is not None:
+            # 0.06 g is 60 mg, not 60.00000000000001 mg: twelve significant digits are more than a dose has
+            return float(f"{value * factor:.12g}"), di
     return None
 
 
 def draft_dose_mg(resource: Mapping[str, Any]) -> float | None:
-    """The dose of a draft MedicationRequest in mg, when stated as a UCUM/mg quantity."""
+    """The dose of a draft MedicationRequest in mg, when stated as a quantity in a mass unit."""
     found = draft_dose_and_instruction(resource)
     return found[0] if found else None
 
 
+def dose_not_read(resource: Mapping[str, Any]) -> tuple[str, str] | None:
+    """When the draft states a dose amount but in no unit netcds reads as a mass (mL, tablets, no unit at
+    all), so its dose cannot be compared with a labelled mg dose: the dose as ordered ("5 mL") and why ("unit
+    mL", "no unit"), from its first such ``doseQuantity``. None when a dose is read in mg, or none is stated
+    as an amount."""
+    if draft_dose_and_instruction(resource) is not None:
+        return None
+    for q, _ in _dose_quantities(resource):
+        value = _number(q.get("value"))
+        if value is None:
+            continue
+        unit = _unit_of(q)
+        shown = unit if unit is None or len(unit) <= 30 else unit[:29] + "…"
+        amount = f"{dose_value(value)}" + (f" {shown}" if shown else "")
+        return amount, f"unit {shown}" if shown else "no unit"
+    return None
+
+
 def _only_mg_dose(resource: Mapping[str, Any]) -> float | None:
-    """The draft's dose when it is the order's one dose and a mg ``doseQuantity`` (one dosage instruction with
-    one ``doseAndRate``): the only dose an ``update`` can set without changing what the order means."""
+    """The draft's dose in mg when it is the order's one dose and a mass ``doseQuantity`` (one instruction
+    with one ``doseAndRate``): the only dose an ``update`` can set without changing what the order means."""
     instructions = resource.get("dosageInstruction")
     if (
         not isinstance(instructions, list)
@@ -152,3 +221,36 @@ def update_suggestion(agent: str, draft: Mapping[str, Any], mg: float) -> dict[s
             }
         ],
     }
+
+
+def dose_not_compared_card(
+    agent: str, draft: Mapping[str, Any], labelled: str, source: Any, base_url: str, seed: str
+) -> dict[str, Any] | None:
+    """An info card saying the draft's dose was not compared with the labelled dose because its unit cannot
+    be read as a mass (:func:`dose_not_read`), instead of passing over it; ``labelled``: the card line of the
+    dose it would have been compared with (e.g. "**Labelled dose for this patient:** 60 mg"), ``source``: that
+    dose's source. None when the draft's dose is read in mg or it states no amount. The order's words are
+    record text (escaped)."""
+    found = dose_not_read(draft)
+    if found is None:
+        return None
+    ordered, why = found
+    label, name = agent_label(agent), agent_name(agent)
+    src_label, src_url = cite(source)
+    lines = [
+        f"**Draft {name} dose:** {md_text(ordered)}, ordered dose not compared: {md_text(why)} (netcds "
+        "compares a dose stated as an amount in mg, g, ug or mcg)",
+        labelled,
+        "This is not an all-clear: the ordered amount has not been checked against the labelled dose.",
+        f"**Dose source:** {src_label}",
+    ]
+    card: dict[str, Any] = {
+        "summary": summary_text(
+            f"{label}: ordered dose not compared with the labelled dose: {md_text(why, emphasis=False)}"
+        ),
+        "indicator": "info",
+        "detail": "\n\n".join(lines),
+        "source": card_source(src_label, src_url, "dose-adjustment", "Dose adjustment"),
+        "links": card_links(agent_page(base_url, agent), f"netcds: {label} dosing information"),
+    }
+    return finalize(card, seed)
