@@ -131,13 +131,13 @@ def map_mmr(ctx: Ctx, rows: list[Res], out: dict[str, dict[str, Any]]) -> None:
 
     LOINC LA9633-4 Present / LA9634-2 Absent (or another coded answer) decide; words are
     read only without a code ("no loss of expression" is intact, never lost)."""
-    intact: dict[str, tuple[Res, str]] = {}
+    intact: dict[str, list[tuple[Res, str]]] = {}
     lost: list[tuple[Res, str]] = []
     for res in rows:
         p, note = result_polarity(res, MMR_INTACT_WORDS, MMR_LOST_WORDS)
         code = sorted({c for s, c, _ in codings(res.data.get("code")) if s == C.LOINC} & C.MMR_IHC)[0]
         if p is True:
-            intact[code] = (res, note)
+            intact.setdefault(code, []).append((res, note))
         elif p is False:
             lost.append((res, note))
         else:
@@ -155,16 +155,21 @@ def map_mmr(ctx: Ctx, rows: list[Res], out: dict[str, dict[str, Any]]) -> None:
         bio["mmr"] = "deficient"
         for res, note in lost:
             put("deficient", res, "MMR protein expression lost", note)
-        for res, note in intact.values():
+        for res, note in _each(intact):
             put("deficient", res, "this protein is intact; the loss of another decides", note)
     elif len(intact) == 4:
         bio["mmr"] = "proficient"
-        for res, note in intact.values():
+        for res, note in _each(intact):
             put("proficient", res, "all four MMR proteins intact", note)
     else:
-        for res, _ in intact.values():
+        for res, _ in _each(intact):
             ctx.unmapped(
                 res,
                 "MMR protein intact, but not all four proteins reported: MMR status stays unknown",
                 res.data.get("code"),
             )
+
+
+def _each(intact: dict[str, list[tuple[Res, str]]]) -> list[tuple[Res, str]]:
+    """Every intact result, each protein's in an order that does not depend on the input order."""
+    return [row for code in sorted(intact) for row in sorted(intact[code], key=lambda r: r[0].ref)]

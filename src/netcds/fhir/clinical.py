@@ -124,8 +124,8 @@ def map_vitals_labs(ctx: Ctx, kinds: dict[str, list[Res]], out: dict[str, Any]) 
         kg = round(q[0] * factor, 2)
         if _in_range(ctx, res, "weight_kg", kg):
             weights.append(Cand(res, kg, res.data.get("code"), note=f"{q[0]:g} {q[1]}"))
-    if weights:
-        out["weight_kg"] = pick_latest(ctx, "weight_kg", weights)
+    if (kg_value := pick_latest(ctx, "weight_kg", weights)) is not None:
+        out["weight_kg"] = kg_value
     preg: list[Cand] = []
     for res in kinds.pop("pregnancy", []):
         value: bool | None = None
@@ -137,8 +137,8 @@ def map_vitals_labs(ctx: Ctx, kinds: dict[str, list[Res]], out: dict[str, Any]) 
             ctx.unmapped(res, "pregnancy status unknown or not coded", res.data.get("valueCodeableConcept"))
         else:
             preg.append(Cand(res, value, res.data.get("valueCodeableConcept")))
-    if preg:
-        out["pregnant"] = pick_latest(ctx, "pregnant", preg)
+    if (pregnant := pick_latest(ctx, "pregnant", preg)) is not None:
+        out["pregnant"] = pregnant
     labs: dict[str, list[Cand]] = {}
     for res in kinds.pop("lab", []):
         loinc = next(c for s, c, _ in codings(res.data.get("code")) if s == C.LOINC and c in C.LAB_FIELD)
@@ -147,7 +147,8 @@ def map_vitals_labs(ctx: Ctx, kinds: dict[str, list[Res]], out: dict[str, Any]) 
         if v is not None:
             labs.setdefault(field, []).append(Cand(res, v, res.data.get("code")))
     for field, cands in sorted(labs.items()):
-        out["comorbidities"][field] = pick_latest(ctx, f"comorbidities.{field}", cands)
+        if (lab := pick_latest(ctx, f"comorbidities.{field}", cands)) is not None:
+            out["comorbidities"][field] = lab
 
 
 # ---- comorbidity conditions ------------------------------------------------------------------------

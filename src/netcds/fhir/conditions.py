@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
-from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile, instant
+from netcds.fhir.observations import newest_first
+from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile
 from netcds.fhir.scope import (
     NE_WORDS,
     SKIP_OBS_STATUS,
@@ -75,6 +75,8 @@ class Histology:
     source: Res | None = None  # an Observation that carried the histology, if not the Condition
     unstated: str = ""  # why the grade / lung subtype is not taken from the morphology
     superseded: list[Res] = field(default_factory=list)  # older histology Observations
+    tied: list[Res] = field(default_factory=list)  # other newest histology Observations (no date order)
+    conflict: str = ""  # set when the newest histology Observations disagree: the histology is unknown
 
 
 def histology_from(cc: Any, site: str | None) -> Histology | None:
@@ -150,6 +152,12 @@ def histology_from(cc: Any, site: str | None) -> Histology | None:
     return h
 
 
+def _reading(h: Histology) -> tuple[object, ...]:
+    """What a histology says for the Patient (two labels with the same reading agree)."""
+    return (h.neuroendocrine, h.differentiation, h.lung_subtype, h.gep_grade_fallback, tuple(h.syndromes),
+            h.unstated)  # fmt: skip
+
+
 # ---- site ------------------------------------------------------------------------------------------
 def site_from_condition(res: Res) -> tuple[str | None, Any, str]:
     """(site, the CodeableConcept it came from, how) from bodySite, then Condition.code."""
@@ -191,8 +199,8 @@ def histology_of(ctx: Ctx, res: Res, site: str | None) -> Histology | None:
         h = histology_from(ext.get("valueCodeableConcept"), site)
         if h:
             return h
-    found: list[tuple[datetime, int, Res, Histology]] = []
-    for i, obs in enumerate(ctx.of_type("Observation")):
+    found: list[tuple[Res, Histology]] = []
+    for obs in ctx.of_type("Observation"):
         if not (
             has_profile(obs, "mcode-histologic-behavior-and-type")
             or any(s == C.LOINC and c == "31206-6" for s, c, _ in codings(obs.data.get("code")))
@@ -203,12 +211,20 @@ def histology_of(ctx: Ctx, res: Res, site: str | None) -> Histology | None:
         h = histology_from(obs.data.get("valueCodeableConcept"), site)
         if h:
             h.source = obs
-            found.append((instant(obs) or datetime.min.replace(tzinfo=UTC), i, obs, h))
+            found.append((obs, h))
     if found:
-        found.sort(key=lambda f: (f[0], f[1]))
-        newest = found[-1][3]
-        newest.superseded = [f[2] for f in found[:-1]]
-        return newest
+        newest, older = newest_first(found, lambda f: f[0])
+        if len({_reading(h) for _, h in newest}) > 1:
+            listing = "; ".join(sorted(f"{h.label} in {ctx.source(o)}" for o, h in newest))
+            return Histology(
+                label="conflicting histology",
+                conflict=f"conflicting histology values and their dates do not say which is newer: {listing}",
+                tied=[o for o, _ in newest],
+                superseded=[o for o, _ in older],
+            )
+        chosen = newest[0][1]
+        chosen.tied, chosen.superseded = [o for o, _ in newest[1:]], [o for o, _ in older]
+        return chosen
     goblet = histology_from(res.data.get("code"), site)
     if goblet is not None and goblet.neuroendocrine is False and "goblet" in goblet.label.lower():
         return goblet
@@ -301,9 +317,19 @@ def map_primary(ctx: Ctx, res: Res, out: dict[str, dict[str, Any]]) -> Histology
     if hist is None:
         ctx.unmapped(res, "histology not recorded: neuroendocrine type not confirmed", res.data.get("code"))
         return None
+    if hist.conflict:
+        refs = ", ".join(sorted({o.ref for o in hist.tied}))
+        for o in hist.tied:
+            ctx.unmapped(o, f"{hist.conflict}; left unknown", o.data.get("valueCodeableConcept"))
+        for old in hist.superseded:
+            ctx.unmapped(old, f"older histology superseded by {refs} (conflicting)", old.data.get("code"))
+        ctx.used.add(res.loc)
+        return hist
     if hist.neuroendocrine is None:
         ctx.unmapped(res, f"histology {hist.label!r} not recognised as neuroendocrine or not")
     src = hist.source or res
+    for o in hist.tied:
+        ctx.unmapped(o, f"same histology as {src.ref}, not ordered by date; used once", o.data.get("code"))
     for old in hist.superseded:
         ctx.unmapped(old, f"older histology superseded by {src.ref}", old.data.get("valueCodeableConcept"))
     if hist.unstated:

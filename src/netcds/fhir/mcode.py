@@ -33,7 +33,7 @@ from netcds.fhir.conditions import (
     map_syndromes,
 )
 from netcds.fhir.context import Ctx
-from netcds.fhir.observations import classify, map_observations
+from netcds.fhir.observations import classify, earliest_day, effective_text, map_observations
 from netcds.fhir.read import Res, patient_id, read_bundle, read_prefetch
 from netcds.fhir.report import FhirMappingError, MappingReport
 from netcds.fhir.scope import (
@@ -123,6 +123,7 @@ def _map(resources: list[Res], as_of: date | None) -> tuple[Patient, MappingRepo
         if not _subject_ok(ctx, res):
             ctx.excluded.add(res.loc)
             ctx.unmapped(res, "about another patient than the one mapped; not used")
+    later = _set_aside_later(ctx)
 
     conditions = list(ctx.of_type("Condition"))
     primaries = [r for r in conditions if is_primary(r)]
@@ -170,7 +171,27 @@ def _map(resources: list[Res], as_of: date | None) -> tuple[Patient, MappingRepo
             ctx.unmapped(res, f"{kind} not used by netcds")
         elif not _mentioned(res.ref, mentioned):
             ctx.unmapped(res, "read, but it carried nothing netcds maps")
-    return _build(ctx, out), ctx.report
+    return _build(ctx, out, len(ctx.excluded - later)), ctx.report
+
+
+def _set_aside_later(ctx: Ctx) -> set[str]:
+    """With a record date (``as_of``), Observations dated after it are left out and reported: the record
+    is read as it stood on that day. A partial date is after only if its first day is. Conditions are
+    not read by date, so they are not filtered. Returns the ``loc`` of those left out."""
+    later: set[str] = set()
+    if ctx.as_of is None:
+        return later
+    for res in list(ctx.of_type("Observation")):
+        day = earliest_day(res)
+        if day is not None and day > ctx.as_of:
+            later.add(res.loc)
+            ctx.unmapped(
+                res,
+                f"dated after the record date {ctx.as_of} ({effective_text(res)}): not used",
+                res.data.get("code"),
+            )
+    ctx.excluded |= later
+    return later
 
 
 def _mentioned(ref: str, text: str) -> bool:
@@ -215,7 +236,7 @@ def hist_fallback(ctx: Ctx, primary: Res | None, out: dict[str, Any]) -> None:
     )
 
 
-def _build(ctx: Ctx, out: dict[str, Any]) -> Patient:
+def _build(ctx: Ctx, out: dict[str, Any], other_subjects: int) -> Patient:
     if ctx.fatal is not None:
         raise FhirMappingError(ctx.fatal[0], ctx.fatal[1], ctx.report)
     if not out["tumor"].get("primary_site"):
@@ -227,9 +248,9 @@ def _build(ctx: Ctx, out: dict[str, Any]) -> Patient:
         if ctx.unconfirmed_primaries and why.startswith("no primary"):
             unsure = ", ".join(ctx.unconfirmed_primaries)
             why = f"no confirmed primary cancer condition ({unsure} not confirmed; see the report)"
-        elif ctx.excluded and why.startswith("no primary"):  # one may be among those set aside
+        elif other_subjects and why.startswith("no primary"):  # one may be among those set aside
             why = (
-                f"no primary cancer condition about the patient mapped ({len(ctx.excluded)} resource(s) "
+                f"no primary cancer condition about the patient mapped ({other_subjects} resource(s) "
                 "about another patient were set aside; see the mapping report)"
             )
         raise FhirMappingError(
