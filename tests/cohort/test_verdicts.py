@@ -281,12 +281,13 @@ SCOPE_CASES: list[tuple[str, dict[str, Any], str, str | None, str]] = [
         "not_listed",
     ),
     (
-        "unknown is not true: a G3 tumor of unrecorded differentiation, outside the favorable column",
+        "unknown is neither true nor false: a G3 tumor of unrecorded differentiation, outside the"
+        " favorable column (poorly_differentiated unknown: needs_data, not out_of_scope nor not_listed)",
         _case(
             g3(tumor={"differentiation": ...}, disease={"tumor_burden": "mild", "status": "stable"}),
             "everolimus",
         ),
-        "not_listed",
+        "needs_data",
         None,
         "not_listed",
     ),
@@ -633,3 +634,113 @@ def test_ambiguous_record_stays_in_the_results(kb: Knowledge, tmp_path: Path) ->
             [],
         )
     assert SSA_PROGRESSED  # the GI builder's history: progression on standard-dose SSA
+
+
+NED_MILD = {"status": "no_evidence_of_disease", "tumor_burden": "mild", "tumor_symptoms": False}
+RESECTABLE_G2 = {"extent": "localized", "resectable": True}
+# Where no table applies and no marked exclusion is TRUE, one that is UNKNOWN makes a systemic decision
+# needs_data (were it TRUE, the decision would be out_of_scope): unknown is not false (cohort/verdict.py
+# rule 1). (name, record, verdict and missing_fields with the default release, verdict with 5.2024-r3,
+# which marks no exclusion.)
+SCOPE_UNKNOWN_CASES: list[tuple[str, dict[str, Any], str, list[str] | None, str]] = [
+    (
+        "everolimus, resectable localized ileal G2, disease status unrecorded (resectable_g12 unknown)",
+        _case(gi(disease={**RESECTABLE_G2, "status": ...}), "everolimus"),
+        "needs_data",
+        ["disease.status"],
+        "not_listed",
+    ),
+    (
+        "observation, the same: stays no_systemic_indicated (out_of_scope or not, never counted)",
+        _case(gi(disease={**RESECTABLE_G2, "status": ...}), "observation"),
+        "no_systemic_indicated",
+        None,
+        "no_systemic_indicated",
+    ),
+    (
+        "everolimus, G3 of unrecorded differentiation, no evidence of disease (poorly_differentiated)",
+        _case(
+            gi(tumor={"differentiation": ..., "grade": "G3", "ki67_percent": 40}, disease=NED_MILD),
+            "everolimus",
+        ),
+        "needs_data",
+        ["tumor.differentiation"],
+        "needs_data",  # r3: the setting itself is undetermined there (biology)
+    ),
+    (
+        "everolimus, typical lung carcinoid, no evidence of disease, extent unrecorded (lung_thymus)",
+        _case(
+            lung(tumor={"lung_subtype": "typical_carcinoid"}, disease={**NED_MILD, "extent": ...}),
+            "everolimus",
+        ),
+        "needs_data",
+        ["disease.extent"],
+        "not_listed",
+    ),
+    (
+        "everolimus, favorable WD G3, mild and stable, extent unrecorded (g3_favorable_resectable)",
+        _case(g3(disease={"extent": ..., "tumor_burden": "mild", "status": "stable"}), "everolimus"),
+        "needs_data",
+        ["disease.extent"],
+        "not_listed",
+    ),
+    (
+        "adjuvant SSA, resectable localized G2, no evidence of disease: every marked exclusion known",
+        _case(gi(disease={**RESECTABLE_G2, "status": "no_evidence_of_disease"}), "ssa"),
+        "not_listed",
+        None,
+        "not_listed",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def scope_unknown_audited(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]]:
+    from netcds import load_knowledge
+
+    records = [c[1] for c in SCOPE_UNKNOWN_CASES]
+    return {
+        release: audit_both(
+            records,
+            load_knowledge() if release == "default" else load_knowledge(release),
+            tmp_path_factory.mktemp("su"),
+        )
+        for release in ("default", "5.2024-r3")
+    }
+
+
+@pytest.mark.parametrize("i", range(len(SCOPE_UNKNOWN_CASES)), ids=[c[0] for c in SCOPE_UNKNOWN_CASES])
+def test_no_table_applies_unknown_marked_exclusion_is_needs_data(
+    scope_unknown_audited: dict[str, tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]], i: int
+) -> None:
+    _, _, verdict, missing, verdict_r3 = SCOPE_UNKNOWN_CASES[i]
+    sql, ref = scope_unknown_audited["default"][0][i], scope_unknown_audited["default"][1][i + 1]
+    for got in (sql, ref):
+        assert got["setting_status"] == "not_applicable"
+        assert (got["verdict"], got["missing_fields"], got["scope_exclusions"]) == (verdict, missing, None)
+        assert (got["verdict_entry_id"], got["failing_condition"], got["options"]) == (None, None, [])
+    sql, ref = scope_unknown_audited["5.2024-r3"][0][i], scope_unknown_audited["5.2024-r3"][1][i + 1]
+    assert sql["verdict"] == ref["verdict"] == verdict_r3
+
+
+def test_unknown_marked_exclusion_flips_to_out_of_scope_once_recorded(kb: Knowledge, tmp_path: Path) -> None:
+    """The reviewer's record: no disease status is needs_data (waiting for it), progressive disease is
+    out_of_scope (resectable_g12), in both implementations; never the negative not_listed."""
+    record = {
+        "id": "A",
+        "tumor": {"primary_site": "ileum", "grade": "G2", "differentiation": "well"},
+        "disease": {"extent": "localized", "resectable": True},
+        "decision": {"date": "2024-01-01", "regimen": "everolimus"},
+    }
+    records = [record, merge(record, {"disease": {"status": "progressive"}})]
+    ref = reference(records, kb)
+    sql = {int(r["row_id"]): r for r in audit_duckdb(records, kb, tmp_path)}
+    want = {
+        1: ("needs_data", ["disease.status"], None),
+        2: ("out_of_scope", None, "resectable_g12"),
+    }
+    for i, expected in want.items():
+        for got in (sql[i], ref[i]):
+            assert (got["verdict"], got["missing_fields"], got["scope_exclusions"]) == expected

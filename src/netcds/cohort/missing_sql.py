@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from netcds.cohort.layout import DECISION_IDS, NON_SYSTEMIC, NON_SYSTEMIC_BASIS, VERDICTS
+from netcds.cohort.layout import DECISION_IDS, NON_SYSTEMIC, NON_SYSTEMIC_BASIS, VERDICTS, scope_exclusions
 from netcds.cohort.setting_sql import Candidate
 from netcds.cohort.sqltext import case, in_ints
 from netcds.facts import SSA_AGENTS, THORACIC_GRADE_FIELDS, THORACIC_SITES
@@ -269,7 +269,8 @@ def missing_columns(
 ) -> tuple[str, str]:
     """``missing_fields`` of a needs_data verdict (cohort/verdict.py ``missing_fields``), sorted, each
     once: under an undetermined setting (``sst`` 1) what the candidate settings wait for
-    (engine/setting.py ``SettingResult.missing``); for a non-systemic decision what the table's
+    (engine/setting.py ``SettingResult.missing``); where no table applies (``sst`` 2) what the unknown
+    marked exclusions wait for; for a non-systemic decision what the table's
     principles for it wait for; else what the picked entry's condition waits for; none for an
     ``ambiguous`` record. NULL for every other verdict. ``entries``: each candidate's (position, condition)
     of its column's entries. Gives (the ``missing_bits`` stage's column, the list decoded from it).
@@ -302,8 +303,10 @@ def missing_columns(
             if by_r:
                 nonsys.append((str(cand.key), case(by_r, "0", subject="decision_regimen")))
         is_ns = in_ints("di", {DECISION_IDS.index(r) + 1 for r in NON_SYSTEMIC})
+        # no table applies (sst 2, a systemic decision): what the unknown marked exclusions wait for
+        scope = ms.concat([ms.node(e.when) for e in scope_exclusions(kb)])
         bits = (
-            f"CASE WHEN sst = 1 THEN {setting} WHEN sst = 3 THEN 0 WHEN {is_ns}"
+            f"CASE WHEN sst = 1 THEN {setting} WHEN sst = 3 THEN 0 WHEN sst = 2 THEN {scope} WHEN {is_ns}"
             f" THEN {case(nonsys, '0', subject='okey')} ELSE {case(by_entry, '0', subject='okey')} END"
         )
         return f"CASE WHEN vc = {VERDICTS.index('needs_data')} THEN {bits} END"

@@ -18,7 +18,8 @@ Stages (CTEs), each adding columns to the one before:
 8. ``verdict*``  the verdict's pick, ``scope_exclusions`` (the exclusions that make a decision
                  ``out_of_scope``) and the concordance verdict (cohort/verdict.py) as codes
 9. ``missing``   ``missing_bits``: for a needs_data verdict, the fields it waits for as the bits of
-                 an integer, decoded into ``missing_fields`` by the last SELECT (cohort/missing_sql.py)
+                 an integer, decoded into ``missing_fields`` by the last SELECT (cohort/missing_sql.py;
+                 where no table applies, those of the unknown marked exclusions)
 
 Keys, statuses and verdicts are small integers until the last SELECT, which spells the words by
 indexing constant lists (ENUMs on DuckDB, see cohort/sqltext.py). The result has one row per
@@ -267,7 +268,8 @@ class AuditQuery:
         first eligible match, else the first needs_data match, else the first match);
         ``scope_exclusions`` (:meth:`_scope`); ``vc``: the verdict as an index into VERDICTS (under an
         undetermined setting, ``sst`` 1, only needs_data or no_systemic_indicated: cohort/verdict.py rule
-        5); ``vpos``: the position of the picked entry."""
+        5; where no table applies, needs_data for a systemic decision while a marked exclusion is unknown
+        and none is TRUE: rule 1); ``vpos``: the position of the picked entry."""
         d, v = self.d, {w: str(i) for i, w in enumerate(VERDICTS)}
         ms = self._matches()[1]
         status = {m: word_index(d, d.list_at("option_status", m), STATUS_WORDS) for m in ms}
@@ -284,9 +286,13 @@ class AuditQuery:
         # a picked status s (0 eligible, 1 needs_data, 2 not_eligible) is verdict (2 s) mod 3
         assert VERDICTS[:3] == ("concordant", "listed_not_eligible", "needs_data")
         assert VERDICTS.index("no_systemic_indicated") == VERDICTS.index("not_listed") + 1
+        # no table applies (sst 2): with no marked exclusion TRUE, a systemic decision is needs_data while
+        # one is unknown (cohort/verdict.py rule 1), tested only for those rows
+        unknown = " OR ".join(f"({x}) IS NULL" for _, x in self.scope)
+        scope_nd = f" WHEN {unknown} THEN {v['needs_data']}" if unknown else ""
         vc = (
             f"CASE WHEN okey IS NULL THEN (CASE WHEN sst = 2 THEN (CASE WHEN scope_exclusions IS NOT NULL"
-            f" THEN {v['out_of_scope']} WHEN {is_ns} THEN {v['no_systemic_indicated']}"
+            f" THEN {v['out_of_scope']} WHEN {is_ns} THEN {v['no_systemic_indicated']}{scope_nd}"
             f" ELSE {v['not_listed']} END) ELSE {v['needs_data']} END)"
             # named TRUE: no_systemic_indicated, FALSE: not_listed (one less), NULL: needs_data; under an
             # undetermined setting (sst 1) not_listed is needs_data too (cohort/verdict.py rule 5)

@@ -6,8 +6,12 @@ engine's Evaluation for the patient and the decision actually taken:
 1. setting ``not_applicable`` (no table applies): ``out_of_scope`` when an exclusion marked as
    covered on pages not in the source (:func:`netcds.cohort.layout.scope_exclusions`) is TRUE for the
    patient (their ids, in knowledge order, go to ``scope_exclusions``), whatever the decision; else
-   ``no_systemic_indicated`` when the decision is non-systemic (observation, surgery, locoregional),
-   else ``not_listed``;
+   ``no_systemic_indicated`` when the decision is non-systemic (observation, surgery, locoregional);
+   else ``needs_data`` when such an exclusion is unknown (waiting for the fields those unknown
+   exclusions name: were one TRUE, the decision would be ``out_of_scope``, so an unknown fact never
+   gives a negative), else ``not_listed``. A non-systemic decision stays ``no_systemic_indicated``
+   whatever the unknown exclusions: like ``out_of_scope`` it is in the concordance share neither way
+   (as in rule 5);
 2. no options (setting ``needs_data`` with several candidate settings, or ``ambiguous``):
    ``needs_data``;
 3. a non-systemic decision where a table applies: ``no_systemic_indicated`` when the table names
@@ -103,6 +107,14 @@ def out_of_scope(kb: Knowledge, facts: Facts) -> list[str]:
     return [e.id for e in scope_exclusions(kb) if evaluate_condition(e.when, facts).value is True]
 
 
+def scope_unknown(kb: Knowledge, facts: Facts) -> tuple[bool, list[str]]:
+    """Is one of those marked exclusions unknown for the patient (rule 1: then, with none TRUE, a
+    systemic decision is ``needs_data``), and the fields the unknown ones wait for."""
+    outcomes = [evaluate_condition(e.when, facts) for e in scope_exclusions(kb)]
+    unknown = [o for o in outcomes if o.value is None]
+    return bool(unknown), [field for o in unknown for field in o.missing]
+
+
 def _column(table: Table, column_id: str | None) -> Column:
     return next(c for c in table.columns if c.id == column_id)
 
@@ -123,6 +135,7 @@ def reference_result(row_id: int, patient: Patient, decision: Decision, kb: Know
 
     ``missing_fields`` (a needs_data verdict only; else None): what the verdict waits for, sorted, each
     field once: under an undetermined setting the setting's missing fields (``Evaluation.setting.missing``),
+    where no table applies those of the unknown marked exclusions (rule 1),
     for a non-systemic decision those of the table's principles for it, else the picked entry's
     (``Option.missing``); none for an ``ambiguous`` record."""
     out, waits = _judged(row_id, patient, decision, kb)
@@ -156,12 +169,17 @@ def _judged(
     unsettled = ev.setting.status == "needs_data"
     r = decision.regimen
     if ev.setting.status == "not_applicable":
-        scope = out_of_scope(kb, build_facts(patient))
+        facts = build_facts(patient)
+        scope = out_of_scope(kb, facts)
         if scope:
             out.update(verdict="out_of_scope", scope_exclusions=SCOPE_SEPARATOR.join(scope))
-        else:
-            out["verdict"] = "no_systemic_indicated" if r in NON_SYSTEMIC else "not_listed"
-        return out, []
+            return out, []
+        if r in NON_SYSTEMIC:
+            out["verdict"] = "no_systemic_indicated"
+            return out, []
+        unknown, waits = scope_unknown(kb, facts)  # rule 1: an unknown marked exclusion is not false
+        out["verdict"] = "needs_data" if unknown else "not_listed"
+        return out, waits
     if not ev.options:
         out["verdict"] = "needs_data"
         return out, list(ev.setting.missing)
