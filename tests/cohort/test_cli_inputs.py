@@ -141,7 +141,7 @@ def test_a_csv_header_naming_a_column_twice_is_refused(tmp_path: Path, engine: s
 def test_told_how_to_read_a_mixed_directory_every_line_is_a_row(tmp_path: Path) -> None:
     mixed, csvdir = _mixed(tmp_path)
     for cohort, bad in ((csvdir, "x.csv"), (mixed, "b.csv")):
-        out = tmp_path / cohort.name
+        out = tmp_path / f"o-{cohort.name}"
         res = runner.invoke(
             app, ["cohort", "audit", str(cohort), "--out", str(out), "--input-format", "ndjson"]
         )

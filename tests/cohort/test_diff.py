@@ -185,6 +185,9 @@ def test_release_r4_moves_only_verdicts_where_no_table_applies(tmp_path: Path) -
     for change in result.changed:
         assert change.setting_from == change.setting_to == "not_applicable:-"
         assert change.verdict_from in ("not_listed", "no_systemic_indicated")
+        if change.verdict_to == "needs_data":  # a scope exclusion is unknown: the decision waits for it
+            assert change.verdict_from == "not_listed" and change.changes == [], change
+            continue
         assert change.verdict_to == "out_of_scope"
         (text,) = change.changes
         before, _, after = text.removeprefix("scope_exclusions ").partition(" -> ")

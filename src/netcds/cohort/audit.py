@@ -17,12 +17,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from netcds.cohort.parts import detect_format
+from netcds.cohort.parts import detect_format, is_part, refuse_overlap
 from netcds.cohort.read import dump_json_line, iter_rows
 from netcds.cohort.report import summarize, write_html, write_summary
+from netcds.io import first_line
 from netcds.knowledge.schema import Knowledge
 
 ENGINES = ("duckdb", "spark")
+# what an audit writes in --out (``_work`` is removed at the end of a DuckDB run)
+OUTPUTS = ("decisions.parquet", "rejects.ndjson", "summary.json", "summary.csv", "report.html", "_work")
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,11 @@ def validate_to_files(
     fmt: str | None = None,
     advance: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
-    """Validate every row; valid ones to ``canonical`` NDJSON, the others to ``rejects``."""
+    """Validate every row; valid ones to ``canonical`` NDJSON, the others to ``rejects``. Neither may be
+    a part file of ``cohort`` (a ValueError before anything is opened for writing)."""
+    for target in (canonical, rejects):
+        if is_part(cohort, target):
+            raise ValueError(f"{target} is a file of the cohort {cohort}: it is not overwritten with output")
     ok = bad = 0
     with canonical.open("w", encoding="utf-8") as good_fh, rejects.open("w", encoding="utf-8") as bad_fh:
         for row, rej in iter_rows(cohort, fmt):
@@ -94,6 +101,7 @@ def run_audit(
     if results_uri is not None and engine != "spark":
         raise ValueError(RESULTS_URI_SPARK_ONLY)
     _exists(cohort)
+    check_outputs(cohort, out_dir, results_uri)
     fmt = detect_format(Path(cohort), fmt)
     out_dir.mkdir(parents=True, exist_ok=True)
     if engine == "duckdb":
@@ -107,11 +115,25 @@ RESULTS_URI_SPARK_ONLY = (
 )
 
 
+def check_outputs(cohort: str, out_dir: Path, results_uri: str | None = None) -> None:
+    """A ValueError when an output of the audit would be, or be among, its input (``parts.refuse_overlap``):
+    ``--out`` (or a local ``--results-uri``) is the cohort or inside its folder, or an output file would
+    overwrite the cohort. A URI cohort is not checked (Spark's to list)."""
+    if _local(cohort):
+        refuse_overlap(Path(cohort), out_dir, "--out", OUTPUTS)
+        if results_uri is not None and _local(results_uri):
+            refuse_overlap(Path(cohort), Path(results_uri), "--results-uri")
+
+
+def _local(path: str) -> bool:
+    """A local path (not a URI such as ``s3a://...``, nor a glob: those are Spark's to resolve)."""
+    return len(urlparse(path).scheme) <= 1 and not any(c in path for c in "*?[{")
+
+
 def _exists(cohort: str) -> None:
     """A local cohort path that is not there is named now, the same for both backends (Spark would fail
     inside a job); a URI (``s3a://...``) or a glob is Spark's to resolve."""
-    local = len(urlparse(cohort).scheme) <= 1 and not any(c in cohort for c in "*?[{")
-    if local and not Path(cohort).exists():
+    if _local(cohort) and not Path(cohort).exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), cohort)
 
 
@@ -189,6 +211,7 @@ def _run_spark(
     progress: Any,
     results_uri: str | None,
 ) -> AuditRun:
+    from pyspark.errors import AnalysisException
     from pyspark.sql import SparkSession
 
     from netcds.cohort.run_spark import SparkEngine, spark_session
@@ -200,7 +223,12 @@ def _run_spark(
     engine = SparkEngine(spark)
     try:
         task = _task(progress, "validate rows (Spark executors)", 1)
-        ok, rejects = engine.load_cohort(cohort, fmt)
+        try:
+            ok, rejects = engine.load_cohort(cohort, fmt)
+        except AnalysisException as exc:  # e.g. a Parquet type Spark cannot read (DuckDB's INTERVAL, UUID)
+            raise ValueError(f"{cohort}: Spark cannot read it ({first_line(exc)})") from None
+        if _local(cohort) and is_part(Path(cohort), out_dir / "rejects.ndjson"):
+            raise ValueError(f"{out_dir / 'rejects.ndjson'} is a file of the cohort {cohort}: not written")
         with (out_dir / "rejects.ndjson").open("w", encoding="utf-8") as fh:
             fh.writelines(rejects)
         _done(progress, task)

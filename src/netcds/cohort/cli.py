@@ -72,6 +72,19 @@ def _writable_file(path: Path, option: str) -> None:
         raise typer.Exit(2)
 
 
+def _not_the_input(cohort: Path, out_file: Path) -> None:
+    """``cohort diff --out`` is neither the cohort, nor inside its folder, nor one of its files (through a
+    link): one line, exit 2, before any work (it would overwrite the input, or be read back next time)."""
+    from netcds.cohort.parts import is_part, refuse_overlap
+
+    try:
+        refuse_overlap(cohort, out_file, "--out")
+        if is_part(cohort, out_file):
+            raise ValueError(f"--out {out_file} is a file of the cohort {cohort}; name a file outside it")
+    except ValueError as e:
+        raise _fail(e) from None
+
+
 def _need_spark(engine: Engine) -> None:
     if engine is Engine.spark:
         try:
@@ -102,9 +115,13 @@ def audit(
     """Audit a cohort of decision points: per-decision results, summary and an HTML report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from netcds.cohort.audit import run_audit
+    from netcds.cohort.audit import check_outputs, run_audit
 
     _need_spark(engine)
+    try:
+        check_outputs(cohort, out_dir, results_uri)  # run_audit checks too; here before the progress bars
+    except ValueError as e:
+        raise _fail(e) from None
     kb = _kb(version, root)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
@@ -161,6 +178,7 @@ def diff(
 
     if out_file is not None:
         _writable_file(out_file, "--out")
+        _not_the_input(cohort, out_file)
     try:
         result = diff_versions(cohort, _kb(from_version, from_root or root), _kb(to_version, to_root or root))
     except (ValueError, OSError, EOFError) as e:

@@ -169,7 +169,16 @@ def _get(model: BaseModel, path: str) -> Any:
 
 
 def json_default(v: Any) -> Any:
-    """``json.dumps(default=...)`` for canonical rows: dates as ISO text."""
+    """``json.dumps(default=...)`` for canonical rows and columnar values: dates as ISO text, a DECIMAL as
+    a number (an int when integral, else a float), a UUID as its text. Anything else (bytes, an interval)
+    is a TypeError: the readers reject such a value naming its column (``read.validate_typed_columns``)."""
+    from decimal import Decimal
+    from uuid import UUID
+
+    if isinstance(v, Decimal) and v.is_finite():
+        return int(v) if v == v.to_integral_value() else float(v)
+    if isinstance(v, UUID):
+        return str(v)
     if hasattr(v, "isoformat"):
         return v.isoformat()
     raise TypeError(f"not JSON serialisable: {type(v).__name__}")

@@ -186,3 +186,42 @@ def readable(f: Path) -> Iterator[None]:
             raise  # names its own file (missing, not readable): the command line reports it
         what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "damaged or not gzip"
         raise ValueError(f"{f}: {what} ({first_line(exc)})") from None
+
+
+def _within(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def refuse_overlap(cohort: Path, out: Path, option: str, outputs: tuple[str, ...] = ()) -> None:
+    """A ValueError when an output would be, or be among, the input: ``out`` is the cohort or lies inside
+    the cohort folder (what is written there is read back as cohort rows by the next run, or by this one),
+    or one of the ``outputs`` written in the folder ``out`` (``out`` itself when none are named) is the
+    cohort or holds it (opening it for writing empties the input before it is read). Paths are compared
+    resolved (symbolic links followed); :func:`is_part` catches a hard-linked part file."""
+    c, o = cohort.resolve(), out.resolve()
+    if o == c and not c.is_dir():
+        raise ValueError(
+            f"{option} {out} is the cohort file: writing it would destroy the input; name another"
+        )
+    if _within(o, c):
+        where = "is the cohort folder" if o == c else f"lies inside the cohort folder {cohort}"
+        raise ValueError(
+            f"{option} {out} {where}: what the command writes there would be read back as cohort rows; "
+            f"name an {option} outside the cohort"
+        )
+    for name in outputs or ("",):
+        target = o / name if name else o
+        if _within(c, target):
+            what = f"its output {name}" if name else "the output"
+            raise ValueError(
+                f"{option} {out}: {what} would overwrite the cohort {cohort}; name another {option} "
+                "or move the cohort"
+            )
+
+
+def is_part(cohort: Path, target: Path) -> bool:
+    """Whether ``target`` (a file about to be opened for writing) is one of the cohort's part files, also
+    through a link: opening it for writing would empty, or endlessly grow, the input being read."""
+    if not target.exists() or not cohort.exists():
+        return False
+    return any(target.samefile(f) for f in part_files(cohort))

@@ -28,9 +28,11 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from pydantic import ValidationError
 
@@ -46,7 +48,7 @@ from netcds.cohort.parts import (
     repeated_column,
 )
 from netcds.errors import InputError
-from netcds.io import first_line, loads
+from netcds.io import first_line, loads, printable
 from netcds.patient import Patient
 from netcds.vocabulary import fact_specs
 
@@ -329,13 +331,51 @@ def iter_rows(
                     row += 1
                     n_rec += 1
                     rec = dict(zip(names, values, strict=True))
-                    yield located(validate_columns(row, rec, _jsonable(rec)), name, n_rec)
+                    yield located(validate_typed_columns(row, rec), name, n_rec)
     else:
         raise ValueError(f"unknown cohort format '{fmt}' (one of {list(FORMATS)})")
 
 
-def _jsonable(v: Any) -> Any:
-    return json.loads(json.dumps(v, default=json_default))
+def validate_typed_columns(
+    row: int, rec: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A Parquet row of typed values (DuckDB's or Spark's) -> (canonical row, None) or (None, reject), never
+    an exception: a DECIMAL is a number (an int when integral, as exports from JDBC, Spark or SAS write
+    numbers), a UUID its text; a binary value, an interval or any other type the contract has no form for
+    rejects the row naming the column and the type."""
+    problems: list[dict[str, str]] = []
+    values = _plain(rec, "", problems)
+    raw = json.loads(json.dumps(values, default=json_default))
+    if problems:
+        return None, reject(row, problems, raw)
+    return validate_columns(row, values, raw)
+
+
+def _plain(value: Any, field: str, problems: list[dict[str, str]]) -> Any:
+    """A typed columnar value -> plain Python (dates stay dates); what has no contract form is noted in
+    ``problems`` under its field and replaced by a description (the reject's ``raw``)."""
+    if value is None or isinstance(value, str | bool | int | float | date | time):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{field}.{k}" if field else str(k), problems) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, f"{field}[{i}]", problems) for i, v in enumerate(value)]
+    if isinstance(value, Decimal) and value.is_finite():
+        return json_default(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        n = len(bytes(value))
+        why = f"binary value ({n} bytes, BLOB): the contract has no binary field; give text or a number"
+        problems.append({"field": field or "<row>", "message": why})
+        return f"<binary value, {n} bytes>"
+    if isinstance(value, timedelta):
+        why = "interval value (INTERVAL): the contract has no interval field; give a number or a date"
+        problems.append({"field": field or "<row>", "message": why})
+        return str(value)
+    why = f"a value of type {type(value).__name__} ({printable(repr(value), 60)}): not a contract value"
+    problems.append({"field": field or "<row>", "message": why})
+    return printable(repr(value), 200)
 
 
 def count_rows(path: Path, fmt: str | None = None) -> int | None:
@@ -355,8 +395,9 @@ def count_rows(path: Path, fmt: str | None = None) -> int | None:
     n = 0
     for f in part_files(path):
         with readable(f), open_bytes(f) as fh:
-            n += sum(1 for line in fh if line.strip())
-    return n - (len(part_files(path)) if fmt == "csv" else 0)
+            lines = sum(1 for line in fh if line.strip())
+        n += max(lines - 1, 0) if fmt == "csv" else lines  # a CSV file's header, when it has one
+    return n
 
 
 def dump_json_line(obj: Any) -> str:

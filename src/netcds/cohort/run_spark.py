@@ -23,7 +23,7 @@ from netcds.cohort.read import (
     dump_json_line,
     located,
     parse_ndjson_line,
-    validate_columns,
+    validate_typed_columns,
 )
 from netcds.knowledge.schema import Knowledge
 from netcds.logic.dialect import SparkDialect
@@ -154,13 +154,9 @@ def _validate_csv_rows(
 
 
 def _validate_rows(part: Iterable[tuple[int, str, int, dict[str, Any]]]) -> Iterator[Tagged]:
-    import json
-
-    from netcds.cohort.layout import json_default
-
+    """Parquet (or CSV) rows: typed values read as on DuckDB (DECIMAL, UUID; BINARY, INTERVAL rejected)."""
     for row, name, line, rec in part:
-        raw = json.loads(json.dumps(rec, default=json_default))
-        yield _tag(*located(validate_columns(row, rec, raw), name, line))
+        yield _tag(*located(validate_typed_columns(row, rec), name, line))
 
 
 def _csv_rows(root: str, part: Iterable[tuple[Row, int]]) -> Iterator[tuple[int, str, int, dict[str, Any]]]:
