@@ -19,17 +19,9 @@ from netcds.fhir import MappingReport, bundle_to_patient, prefetch_to_patient
 from netcds.patient import Patient
 from netcds.settings import Settings
 from tests.fhir.conftest import load, wrap
+from tests.fhir.test_review_results import ICDO, LNC, MC, NET, PATIENT, SCT
 
 AS_OF = date(2025, 6, 1)
-SCT, LNC = "http://snomed.info/sct", "http://loinc.org"
-ICD, ICDO = "http://hl7.org/fhir/sid/icd-10-cm", "http://terminology.hl7.org/CodeSystem/icd-o-3"
-MC = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
-PATIENT = {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1960-01-15"}
-NET = {
-    "resourceType": "Condition", "id": "net", "meta": {"profile": [MC + "mcode-primary-cancer-condition"]},
-    "code": {"coding": [{"system": ICD, "code": "C7A.012"}]}, "subject": {"reference": "Patient/p1"},
-    "bodySite": [{"coding": [{"system": SCT, "code": "34516001"}]}],
-}  # fmt: skip
 
 
 def obs(i: str, code: dict[str, Any], when: str | None, **value: Any) -> dict[str, Any]:
