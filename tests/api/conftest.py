@@ -21,6 +21,9 @@ from netcds.api.examples import PATIENT_EXAMPLE
 from netcds.settings import IssuerConfig, Settings
 
 BASE = "http://testserver"
+PV = "/cds-services/netcds-patient-view"
+OS = "/cds-services/netcds-order-sign"
+OSEL = "/cds-services/netcds-order-select"
 ISS = "https://ehr.example.test"
 KID = "ehr-key-1"
 EC_KID = "ehr-ec-1"

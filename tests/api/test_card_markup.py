@@ -11,11 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from netcds.fhir.cards import AgentScreenView, SafetyFinding, md_text, order_cards, patient_view_cards
-from tests.api.conftest import draft_cabozantinib, hook_request, prefetch
+from tests.api.conftest import OS, draft_cabozantinib, hook_request, prefetch
 from tests.api.test_cards import ev_of, spec_ok
 
 BASE = "http://cds.example.test"
-OS = "/cds-services/netcds-order-sign"
 LINK = "<a href='https://evil.example'>clarithromycin</a>"
 IMAGE = '<img src=x onerror="fetch(1)">'
 MD_LINK = "[re-authenticate](https://evil.example/login) ![x](https://evil.example/x.png)"

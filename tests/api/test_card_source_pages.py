@@ -24,6 +24,8 @@ from netcds.knowledge.load import DEFAULT_VERSION
 from tests.api.conftest import (
     BASE,
     CLARITHROMYCIN,
+    OS,
+    PV,
     Keys,
     auth,
     draft_cabozantinib,
@@ -33,8 +35,6 @@ from tests.api.conftest import (
     prefetch,
 )
 
-PV = "/cds-services/netcds-patient-view"
-OS = "/cds-services/netcds-order-sign"
 GUIDELINE_TOPICS = ("therapy-options", "missing-data")
 needs_mapping = pytest.mark.skipif(find_spec("netcds.fhir.mcode") is None, reason="FHIR mapping absent")
 needs_safety = pytest.mark.skipif(find_spec("netcds.safety") is None, reason="safety layer absent")

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from netcds.fhir.cards import AgentScreenView, DoseAdvice, SafetyFinding, draft_dose_mg, order_cards
 from tests.api.conftest import (
     CLARITHROMYCIN,
+    OS,
     RXNORM,
     UCUM,
     Keys,
@@ -216,7 +217,6 @@ def test_an_adjustment_without_a_mg_dose_is_said_on_its_finding_card_without_ove
 
 
 # --- through the order-sign service, with the real monograph ------------------------------------------
-OS = "/cds-services/netcds-order-sign"
 needs_layers = pytest.mark.skipif(
     find_spec("netcds.fhir.mcode") is None or find_spec("netcds.safety") is None,
     reason="FHIR mapping or safety layer not present",

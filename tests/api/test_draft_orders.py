@@ -13,11 +13,18 @@ from fastapi.testclient import TestClient
 
 from netcds.api.orders import draft_medications
 from netcds.fhir.cards import order_cards
-from tests.api.conftest import CLARITHROMYCIN, RXNORM, UCUM, draft_cabozantinib, hook_request, prefetch
+from tests.api.conftest import (
+    CLARITHROMYCIN,
+    OS,
+    OSEL,
+    RXNORM,
+    UCUM,
+    draft_cabozantinib,
+    hook_request,
+    prefetch,
+)
 from tests.api.test_cards import _screen
 
-OS = "/cds-services/netcds-order-sign"
-OSEL = "/cds-services/netcds-order-select"
 needs_layers = pytest.mark.skipif(
     find_spec("netcds.safety") is None or find_spec("netcds.fhir.mcode") is None, reason="layers absent"
 )

@@ -15,6 +15,8 @@ from netcds.settings import Settings
 from netcds.store import Store
 from tests.api.conftest import (
     CLARITHROMYCIN,
+    OS,
+    PV,
     Keys,
     auth,
     draft_cabozantinib,
@@ -22,8 +24,6 @@ from tests.api.conftest import (
     prefetch,
 )
 
-PV = "/cds-services/netcds-patient-view"
-OS = "/cds-services/netcds-order-sign"
 UNKNOWN = "0b1e7a52-8d4c-5f0e-9a57-2f4a1c6f9e11"
 needs_mapping = pytest.mark.skipif(find_spec("netcds.fhir.mcode") is None, reason="FHIR mapping absent")
 needs_safety = pytest.mark.skipif(find_spec("netcds.safety") is None, reason="safety layer absent")

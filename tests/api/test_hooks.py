@@ -16,6 +16,9 @@ from netcds.api.app import create_app
 from netcds.fhir.cards import draft_dose_mg
 from tests.api.conftest import (
     CLARITHROMYCIN,
+    OS,
+    OSEL,
+    PV,
     RXNORM,
     Keys,
     auth,
@@ -27,9 +30,6 @@ from tests.api.conftest import (
     prefetch,
 )
 
-PV = "/cds-services/netcds-patient-view"
-OS = "/cds-services/netcds-order-sign"
-OSEL = "/cds-services/netcds-order-select"
 needs_mapping = pytest.mark.skipif(
     find_spec("netcds.fhir.mcode") is None, reason="FHIR mapping not present yet"
 )

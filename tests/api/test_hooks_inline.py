@@ -19,6 +19,8 @@ from netcds.store.canonical import canonical_json, content_hash
 from netcds.store.replay import replay
 from tests.api.conftest import (
     CLARITHROMYCIN,
+    OS,
+    PV,
     Keys,
     auth,
     draft_cabozantinib,
@@ -28,8 +30,6 @@ from tests.api.conftest import (
     prefetch,
 )
 
-PV = "/cds-services/netcds-patient-view"
-OS = "/cds-services/netcds-order-sign"
 pytestmark = pytest.mark.skipif(
     find_spec("netcds.fhir.mcode") is None or find_spec("netcds.safety") is None,
     reason="FHIR mapping or safety layer not present",

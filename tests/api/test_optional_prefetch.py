@@ -27,7 +27,16 @@ from netcds.api.app import create_app
 from netcds.api.hook_models import OPTIONAL_PREFETCH, PREFETCH, SERVICES
 from netcds.api.prefetch import PrefetchMissing, resolve
 from netcds.store.canonical import canonical_json
-from tests.api.conftest import CLARITHROMYCIN, Keys, auth, draft_cabozantinib, hook_request, make_settings
+from tests.api.conftest import (
+    CLARITHROMYCIN,
+    OS,
+    PV,
+    Keys,
+    auth,
+    draft_cabozantinib,
+    hook_request,
+    make_settings,
+)
 from tests.api.test_order_interactions import (
     METOPROLOL_DRAFT,
     OCTREOTIDE_LAR,
@@ -40,8 +49,6 @@ pytestmark = pytest.mark.skipif(
     find_spec("netcds.fhir.mcode") is None or find_spec("netcds.safety") is None,
     reason="FHIR mapping or safety layer not present",
 )
-PV = "/cds-services/netcds-patient-view"
-OS = "/cds-services/netcds-order-sign"
 KEY = "medicationAdministrations"
 SERVER = "https://ehr.example.test/fhir"
 AUTH = {"access_token": "fhir-token", "token_type": "Bearer", "expires_in": 300, "scope": "s", "subject": "s"}

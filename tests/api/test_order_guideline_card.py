@@ -25,6 +25,8 @@ from netcds.fhir.guideline_cards import (
 from tests.api.conftest import (
     BASE,
     ICD10,
+    OS,
+    PV,
     SNOMED,
     draft_daily,
     hook_request,
@@ -32,8 +34,6 @@ from tests.api.conftest import (
     prefetch,
 )
 
-PV = "/cds-services/netcds-patient-view"
-OS = "/cds-services/netcds-order-sign"
 THERAPY = "therapy-options"
 pytestmark = [
     pytest.mark.skipif(find_spec("netcds.fhir.mcode") is None, reason="FHIR mapping absent"),

@@ -25,6 +25,8 @@ from netcds.patient import Patient
 from tests.api.conftest import (
     CLARITHROMYCIN,
     ICD10,
+    OS,
+    OSEL,
     RXNORM,
     Keys,
     auth,
@@ -35,8 +37,6 @@ from tests.api.conftest import (
     prefetch,
 )
 
-OS = "/cds-services/netcds-order-sign"
-OSEL = "/cds-services/netcds-order-select"
 MCODE = Path(__file__).resolve().parents[1] / "fixtures" / "mcode"
 CANCER_REQUEST = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-related-medication-request"
 CANCER_ADMINISTRATION = (

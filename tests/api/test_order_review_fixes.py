@@ -14,11 +14,9 @@ from fastapi.testclient import TestClient
 
 from netcds.api.orders import draft_medications
 from netcds.fhir.draft_dose import dose_not_read, draft_dose_mg
-from tests.api.conftest import UCUM, draft_cabozantinib, draft_daily, hook_request, prefetch
+from tests.api.conftest import OS, OSEL, UCUM, draft_cabozantinib, draft_daily, hook_request, prefetch
 from tests.api.test_order_interactions import CABOZANTINIB, CLARITHROMYCIN_DRAFT, concomitant, record
 
-OS = "/cds-services/netcds-order-sign"
-OSEL = "/cds-services/netcds-order-select"
 needs_layers = pytest.mark.skipif(
     find_spec("netcds.safety") is None or find_spec("netcds.fhir.mcode") is None, reason="layers absent"
 )

@@ -18,9 +18,8 @@ from fastapi.testclient import TestClient
 
 from netcds.api import optional
 from netcds.errors import RuleError
-from tests.api.conftest import CLARITHROMYCIN, draft_cabozantinib, hook_request, prefetch
+from tests.api.conftest import CLARITHROMYCIN, OS, draft_cabozantinib, hook_request, prefetch
 
-OS = "/cds-services/netcds-order-sign"
 SECRET = "ki67-value-7.3-from-the-record"  # in the exception's message: must never reach a log or a card
 pytestmark = [
     pytest.mark.skipif(find_spec("netcds.fhir.mcode") is None, reason="FHIR mapping absent"),

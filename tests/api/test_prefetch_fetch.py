@@ -14,12 +14,11 @@ from fastapi.testclient import TestClient
 
 from netcds.api.app import create_app
 from netcds.api.prefetch import MAX_PAGES, PrefetchMissing, resolve
-from tests.api.conftest import Keys, auth, hook_request, make_settings, prefetch
+from tests.api.conftest import PV, Keys, auth, hook_request, make_settings, prefetch
 
 SERVER = "https://ehr.example.test/fhir"
 TEMPLATES = {"conditions": "Condition?patient={{context.patientId}}"}
 AUTH = {"access_token": "fhir-token", "token_type": "Bearer", "expires_in": 300, "scope": "s", "subject": "s"}
-PV = "/cds-services/netcds-patient-view"
 
 
 def _request(**over: Any) -> dict[str, Any]:

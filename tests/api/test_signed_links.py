@@ -27,6 +27,8 @@ from netcds.settings import Settings, SettingsError, load_settings
 from tests.api.conftest import (
     BASE,
     CLARITHROMYCIN,
+    OS,
+    PV,
     Keys,
     auth,
     draft_cabozantinib,
@@ -36,8 +38,6 @@ from tests.api.conftest import (
     prefetch,
 )
 
-PV = "/cds-services/netcds-patient-view"
-OS = "/cds-services/netcds-order-sign"
 SECRET = "k" * 16 + "0123456789abcdef0123"  # 36 characters, as a configured secret would be
 OTHER_SECRET = "z" * 40
 MARKER = "phi-marker-7731"  # the patient's id: must show on the page, never on a refusal
