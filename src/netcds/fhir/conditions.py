@@ -16,7 +16,7 @@ from typing import Any
 
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
-from netcds.fhir.observations import newest_first
+from netcds.fhir.dating import newest_first
 from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile
 from netcds.fhir.scope import (
     NE_WORDS,

@@ -33,7 +33,8 @@ from netcds.fhir.conditions import (
     map_syndromes,
 )
 from netcds.fhir.context import Ctx
-from netcds.fhir.observations import classify, earliest_day, effective_text, map_observations
+from netcds.fhir.dating import earliest_day, effective_text
+from netcds.fhir.observations import classify, map_observations
 from netcds.fhir.read import Res, patient_id, read_bundle, read_prefetch
 from netcds.fhir.report import FhirMappingError, MappingReport
 from netcds.fhir.scope import (

@@ -8,32 +8,21 @@ and that disagree leave the fact unknown (never decided by input order).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.biomarkers import map_mmr, msi_of, result_polarity, tmb_of, variant_of
 from netcds.fhir.context import Ctx
-from netcds.fhir.read import (
-    EFFECTIVE_KEYS,
-    EFFECTIVE_PERIODS,
-    Res,
-    cc_text,
-    codings,
-    has_code,
-    has_profile,
-    instant,
-    quantity,
-)
+from netcds.fhir.dating import newest_first
+from netcds.fhir.read import Res, cc_text, codings, has_code, has_profile, quantity
 from netcds.fhir.scope import SKIP_OBS_STATUS, for_the_net
 
 _TNM = re.compile(r"(?<![A-Za-z])(?:[cpyra]{0,3})([TNM])(is|[0-4]|X|x)")
 _GRADE_TEXT = re.compile(r"\b(?:G|grade\s*)([123])\b", re.IGNORECASE)
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+T = TypeVar("T")
 # kinds that are about a tumour: a resource that says it is about another cancer is not used for them
 TUMOR_KINDS = (
     "disease_status", "tnm", "stage_group", "grade", "histology", "ki67", "ki67_qualitative", "msi", "tmb",
@@ -73,116 +62,57 @@ class Cand:
 
 
 def pick_latest(ctx: Ctx, field: str, cands: list[Cand]) -> Any:
-    """Map the newest candidate to ``field``; report the others as superseded.
-
-    The newest are the candidates no other one is dated after (:func:`newest_first`).
-    Several newest that agree map the value once; several that disagree leave ``field`` unknown
-    (``None``) and every candidate is reported, the newest ones as conflicting values."""
-    if not cands:
+    """Map the newest candidate to ``field`` (:func:`newest_value`); ``None`` (unknown) when there is none
+    or the newest disagree."""
+    chosen = newest_value(ctx, field, cands, lambda c: c.res, lambda c: c.value, lambda c: c.cc)
+    if chosen is None:
         return None
-    newest, older = newest_first(cands, lambda c: c.res)
-    if len({_same(c.value) for c in newest}) > 1:
-        listing = "; ".join(sorted(f"{c.value!r} in {ctx.source(c.res)}" for c in newest))
-        for c in newest:
+    ctx.mapped(field, chosen.value, chosen.res, chosen.cc, chosen.note)
+    return chosen.value
+
+
+def newest_value(
+    ctx: Ctx,
+    label: str,
+    items: list[T],
+    res_of: Callable[[T], Res],
+    value_of: Callable[[T], Any],
+    cc_of: Callable[[T], Any],
+) -> T | None:
+    """The item whose value stands for ``label``: the newest (:func:`newest_first`); several newest that
+    agree stand once; several that disagree give ``None`` (unknown). Every other item is reported, as the
+    same value used once, as superseded, or as a conflicting value."""
+    if not items:
+        return None
+    newest, older = newest_first(items, res_of)
+    if len({_same(value_of(i)) for i in newest}) > 1:
+        listing = "; ".join(sorted(f"{value_of(i)!r} in {ctx.source(res_of(i))}" for i in newest))
+        for i in newest:
             ctx.unmapped(
-                c.res,
-                f"{field}: conflicting values and their dates do not say which is newer ({listing}); "
+                res_of(i),
+                f"{label}: conflicting values and their dates do not say which is newer ({listing}); "
                 "left unknown",
-                c.cc,
+                cc_of(i),
             )
-        refs = ", ".join(sorted({c.res.ref for c in newest}))
-        for c in older:
-            ctx.unmapped(c.res, f"{field}: older value {c.value!r} superseded by {refs} (conflicting)", c.cc)
+        refs = ", ".join(sorted({res_of(i).ref for i in newest}))
+        for i in older:
+            why = f"{label}: older value {value_of(i)!r} superseded by {refs} (conflicting)"
+            ctx.unmapped(res_of(i), why, cc_of(i))
         return None
     chosen = newest[0]
-    ctx.mapped(field, chosen.value, chosen.res, chosen.cc, chosen.note)
-    for c in newest[1:]:
-        why = f"{field}: same value {c.value!r} as {chosen.res.ref}, not ordered by date; mapped once"
-        ctx.unmapped(c.res, why, c.cc)
-    for c in older:
-        ctx.unmapped(c.res, f"{field}: older value {c.value!r} superseded by {chosen.res.ref}", c.cc)
-    return chosen.value
+    ref = res_of(chosen).ref
+    for i in newest[1:]:
+        why = f"{label}: same value {value_of(i)!r} as {ref}, not ordered by date; mapped once"
+        ctx.unmapped(res_of(i), why, cc_of(i))
+    for i in older:
+        ctx.unmapped(res_of(i), f"{label}: older value {value_of(i)!r} superseded by {ref}", cc_of(i))
+    return chosen
 
 
 def _same(value: Any) -> str:
     """A key under which equal values compare equal (8 and 8.0 too)."""
     number = isinstance(value, int | float) and not isinstance(value, bool)
     return repr(float(value)) if number else repr(value)
-
-
-# ---- dates: which records are newest, which are after the record date ------------------------------------
-T = TypeVar("T")
-
-
-def effective_text(res: Res) -> str | None:
-    """The effective date as written (``effective[x]``, ``issued``, ``onset[x]`` ...; a period's end, else
-    its start), as :func:`netcds.fhir.read.instant` reads it."""
-    d = res.data
-    for key in EFFECTIVE_KEYS:
-        if key in d:
-            return str(d[key])
-    for key in EFFECTIVE_PERIODS:
-        if key in d and isinstance(d[key], dict) and (d[key].get("end") or d[key].get("start")):
-            return str(d[key].get("end") or d[key].get("start"))
-    return None
-
-
-def earliest_day(res: Res) -> date | None:
-    """The first calendar day the effective date can mean (``2024`` -> 2024-01-01), as written."""
-    m = _DATE.match(effective_text(res) or "")
-    if not m:
-        return None
-    try:
-        return date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
-    except ValueError:
-        return None
-
-
-def span(res: Res) -> tuple[datetime, datetime] | None:
-    """The effective time as a half-open UTC interval: a dateTime is one instant, a date-only value
-    its whole day, a year-month its month and a year its year; ``None`` when undated."""
-    text = effective_text(res)
-    m = _DATE.match(text or "")
-    if text is None or not m:
-        return None
-    point = instant(res)
-    if point is not None and "T" in text:
-        return point, point + timedelta(microseconds=1)
-    y, mo, d = int(m.group(1)), m.group(2), m.group(3)
-    if d is not None and point is not None:
-        return point, point + timedelta(days=1)
-    if mo is not None and 1 <= int(mo) <= 12:
-        start = datetime(y, int(mo), 1, tzinfo=UTC)
-        nxt = datetime(y + int(mo) // 12, int(mo) % 12 + 1, 1, tzinfo=UTC)
-        return start, nxt
-    return datetime(y, 1, 1, tzinfo=UTC), datetime(y + 1, 1, 1, tzinfo=UTC)
-
-
-def newest_first(items: list[T], res_of: Callable[[T], Res]) -> tuple[list[T], list[T]]:
-    """(newest, older): the newest are the items no other item is surely dated after.
-
-    An item is older than another when its effective interval (:func:`span`) ends before the other's
-    begins; undated items are older than any dated one. So records of the same date, undated records,
-    or partial dates that overlap ("2024" and "2024-05") are all newest together. Both lists are in
-    an order that does not depend on the input order (by reference, then content)."""
-
-    def key(item: T) -> tuple[str, str]:
-        res = res_of(item)
-        return res.ref, json.dumps(res.data, sort_keys=True, default=str)
-
-    ordered = sorted(items, key=key)
-    spans = [span(res_of(i)) for i in ordered]
-    dated = [s for s in spans if s is not None]
-    newest: list[T] = []
-    older: list[T] = []
-    for item, s in zip(ordered, spans, strict=True):
-        if s is None:
-            (older if dated else newest).append(item)
-        elif any(s[1] <= other[0] for other in dated):
-            older.append(item)
-        else:
-            newest.append(item)
-    return newest, older
 
 
 def _words(res: Res) -> str:
@@ -343,28 +273,11 @@ def map_extent_from_tnm(ctx: Ctx, rows: list[Res], out: dict[str, dict[str, Any]
     cat: dict[str, str] = {}
     src: dict[str, Res] = {}
     for letter, found in sorted(by_letter.items()):
-        newest, older = newest_first(found, lambda f: f[0])
-        if len({val for _, val in newest}) > 1:
-            listing = "; ".join(sorted(f"{letter}{val} in {ctx.source(r)}" for r, val in newest))
-            for r, _ in newest:
-                ctx.unmapped(
-                    r,
-                    f"TNM {letter} category: conflicting values and their dates do not say which is newer "
-                    f"({listing}); left unknown",
-                    r.data.get("code"),
-                )
-            refs = ", ".join(sorted({r.ref for r, _ in newest}))
-            for r, _ in older:
-                ctx.unmapped(r, f"TNM {letter} superseded by {refs} (conflicting)", r.data.get("code"))
-            continue
-        (chosen, val), rest = newest[0], newest[1:]
-        cat[letter], src[letter] = val, chosen
-        for r, _ in rest:
-            ctx.unmapped(
-                r, f"TNM {letter}{val} as in {chosen.ref}, not ordered by date; used once", r.data.get("code")
-            )
-        for r, _ in older:
-            ctx.unmapped(r, f"TNM {letter} category superseded by {chosen.ref}", r.data.get("code"))
+        chosen = newest_value(
+            ctx, f"TNM {letter}", found, lambda f: f[0], lambda f: f[1], lambda f: f[0].data.get("code")
+        )
+        if chosen is not None:
+            src[letter], cat[letter] = chosen
     m, n, t = cat.get("M"), cat.get("N"), cat.get("T")
     extent: str | None = None
     used: list[str] = []

@@ -1,0 +1,96 @@
+"""Effective dates of FHIR resources: which records are newest, and which lie after the record date.
+
+A dateTime is one instant (UTC), a date-only value its whole day, a year-month its month and a year its
+year; records whose intervals overlap cannot be ordered, so none of them is newer (never input order).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
+
+from netcds.fhir.read import EFFECTIVE_KEYS, EFFECTIVE_PERIODS, Res, instant
+
+T = TypeVar("T")
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def effective_text(res: Res) -> str | None:
+    """The effective date as written (``effective[x]``, ``issued``, ``onset[x]`` ...; a period's end, else
+    its start), as :func:`netcds.fhir.read.instant` reads it."""
+    d = res.data
+    for key in EFFECTIVE_KEYS:
+        if key in d:
+            return str(d[key])
+    for key in EFFECTIVE_PERIODS:
+        if key in d and isinstance(d[key], dict) and (d[key].get("end") or d[key].get("start")):
+            return str(d[key].get("end") or d[key].get("start"))
+    return None
+
+
+def earliest_day(res: Res) -> date | None:
+    """The first calendar day the effective date can mean (``2024`` -> 2024-01-01), as written."""
+    m = _DATE.match(effective_text(res) or "")
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+    except ValueError:
+        return None
+
+
+def span(res: Res) -> tuple[datetime, datetime] | None:
+    """The effective time as a half-open UTC interval: a dateTime is one instant, a date-only value
+    its whole day, a year-month its month and a year its year; ``None`` when undated."""
+    text = effective_text(res)
+    m = _DATE.match(text or "")
+    if text is None or not m:
+        return None
+    point = instant(res)
+    if point is not None and "T" in text:
+        return point, point + timedelta(microseconds=1)
+    y, mo, d = int(m.group(1)), m.group(2), m.group(3)
+    if d is not None and point is not None:
+        return point, point + timedelta(days=1)
+    if mo is not None and 1 <= int(mo) <= 12:
+        start = datetime(y, int(mo), 1, tzinfo=UTC)
+        nxt = datetime(y + int(mo) // 12, int(mo) % 12 + 1, 1, tzinfo=UTC)
+        return start, nxt
+    return datetime(y, 1, 1, tzinfo=UTC), datetime(y + 1, 1, 1, tzinfo=UTC)
+
+
+def newest_first(items: list[T], res_of: Callable[[T], Res]) -> tuple[list[T], list[T]]:
+    """(newest, older): the newest are the items no other item is surely dated after.
+
+    An item is older than another when its effective interval (:func:`span`) ends before the other's
+    begins; undated items are older than any dated one. So records of the same date, undated records,
+    or partial dates that overlap ("2024" and "2024-05") are all newest together. Both lists are in
+    an order that does not depend on the input order (by reference, then content)."""
+
+    if len(items) == 1:
+        return list(items), []
+    refs = [res_of(i).ref for i in items]
+    if len(set(refs)) == len(refs):
+        ordered = [i for _, i in sorted(zip(refs, items, strict=True), key=lambda p: p[0])]
+    else:  # records sharing a reference are ordered by their content (never by input order)
+
+        def key(item: T) -> tuple[str, str]:
+            res = res_of(item)
+            return res.ref, json.dumps(res.data, sort_keys=True, default=str)
+
+        ordered = sorted(items, key=key)
+    spans = [span(res_of(i)) for i in ordered]
+    dated = [s for s in spans if s is not None]
+    newest: list[T] = []
+    older: list[T] = []
+    for item, s in zip(ordered, spans, strict=True):
+        if s is None:
+            (older if dated else newest).append(item)
+        elif any(s[1] <= other[0] for other in dated):
+            older.append(item)
+        else:
+            newest.append(item)
+    return newest, older
