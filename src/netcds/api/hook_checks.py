@@ -204,18 +204,3 @@ def _entry_names(entry: Any) -> tuple[str, str | None, str | None]:
         str(rid) if isinstance(rid, str | int) and not isinstance(rid, bool) and kind else None,
         url if isinstance(url, str) else None,
     )
-
-
-def order_targets(
-    hook: str, context: Mapping[str, Any], drafts: list[DraftMedication]
-) -> list[DraftMedication]:
-    """The drafts an order hook checks as a tabled agent's order (:func:`selected_drafts`)."""
-    return [d for d in selected_drafts(hook, context, drafts) if d.agent]
-
-
-def unread_orders(
-    hook: str, context: Mapping[str, Any], drafts: list[DraftMedication]
-) -> list[DraftMedication]:
-    """The drafts whose drug netcds could not read (each gets a "not checked" card), of those an order hook
-    checks (:func:`selected_drafts`)."""
-    return [d for d in selected_drafts(hook, context, drafts) if d.unread]

@@ -27,10 +27,7 @@ from netcds.api.order_interactions import (
 from netcds.api.orders import DraftMedication, draft_medications
 from netcds.api.problems import input_problem
 from netcds.errors import InputError
-from netcds.fhir.card_base import AgentScreenView
 from netcds.fhir.cards import order_cards, unread_order_card, unscreened_card
-from netcds.fhir.dose_cards import adjustment_applies, dose_open, patient_dose_mg
-from netcds.fhir.draft_dose import dose_not_compared_card, dose_value
 from netcds.fhir.guideline_cards import with_guideline_card
 from netcds.patient import Patient
 from netcds.store.canonical import canonical_json, sha256_hex
@@ -48,8 +45,7 @@ def order_check(call: HookCall) -> Response:
     unread = [d for d in chosen if d.unread]
     action = f"hooks.{req.hook}"
     not_checked = _unread_cards(call, unread)
-    # other drugs, checked against current agents (``chosen`` is already the selection: read as order-sign)
-    ordered = concomitant_orders("order-sign", req.context, chosen)
+    ordered = concomitant_orders(chosen)  # other drugs: checked against current agents
     # the record as sent (never fetched for an order of other drugs only: every order of every chart comes)
     found, why = (
         record_or_reason(partial(mapped_patient, call, False)) if ordered and not targets else (None, "")
@@ -193,27 +189,4 @@ def _agent_cards(
         )
         return with_guideline_card([unscreened_card(agent, why, ctx.base_url, seed)], listed), faults
     cards = order_cards(found, d.resource, base_url=ctx.base_url, seed=seed, drug=d.drug)
-    not_compared = _dose_not_compared(found, d, ctx.base_url, seed)
-    return with_guideline_card(cards + ([not_compared] if not_compared else []), listed), faults
-
-
-def _dose_not_compared(
-    screen: AgentScreenView, d: DraftMedication, base_url: str, seed: str
-) -> dict[str, Any] | None:
-    """A card saying the draft's dose was not compared with the labelled dose, when the over-label check
-    (netcds.fhir.dose_cards.over_label_card) would compare it but its unit cannot be read as a mass (mL,
-    tablets, no unit). With an adjusted or an open dose, the dose card's "Draft ... dose" line says it is
-    not stated as a mg quantity; an agent without a flat mg dose (per m2, per kg) is not checked at all."""
-    dose = screen.dose
-    if dose is None or adjustment_applies(dose) or dose_open(dose):
-        return None
-    mine = patient_dose_mg(dose)
-    if mine is not None:
-        schedule = f" (label schedule: {dose.schedule})" if dose.schedule else ""
-        line = f"**Labelled dose for this patient:** {dose_value(mine)} mg{schedule}"
-    elif dose.maximum_mg is not None:
-        line = f"**Highest labelled dose:** {dose_value(dose.maximum_mg)} mg (no single labelled dose is "
-        line += "determined for this patient)"
-    else:
-        return None
-    return dose_not_compared_card(screen.agent, d.resource, line, dose.source, base_url, seed)
+    return with_guideline_card(cards, listed), faults

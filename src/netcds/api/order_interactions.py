@@ -68,17 +68,10 @@ class OrderCall(Protocol):
     def fresh(self, compute: Callable[[], T]) -> Callable[[], T]: ...
 
 
-def concomitant_orders(
-    hook: str, context: Mapping[str, Any], drafts: Sequence[DraftMedication]
-) -> list[DraftMedication]:
-    """The drafts of a drug that is not a netcds agent and whose drug was read; for order-select only the
-    selected ones (``context.selections``, already checked by netcds.api.hook_checks.order_targets)."""
-    found = [d for d in drafts if d.agent is None and d.name and not d.unread]
-    if hook != "order-select" or not found:
-        return found
-    selections = context.get("selections")
-    chosen = set(selections) if isinstance(selections, list) else set()
-    return [d for d in found if d.reference in chosen]
+def concomitant_orders(drafts: Sequence[DraftMedication]) -> list[DraftMedication]:
+    """Of the drafts a hook checks (netcds.api.hook_checks.selected_drafts: for order-select, the selected
+    ones), those of a drug that is not a netcds agent and whose drug was read."""
+    return [d for d in drafts if d.agent is None and d.name and not d.unread]
 
 
 def with_drafts(mapped: MappedPatient, drafts: Sequence[DraftMedication]) -> tuple[Patient, str]:

@@ -54,6 +54,7 @@ from netcds.fhir.dose_cards import (
     causing_rules,
     dose_card,
     dose_suggestion,
+    not_compared_card,
     over_label_card,
 )
 from netcds.fhir.dose_cards import dose_lines as _dose_lines
@@ -428,8 +429,13 @@ def order_cards(
             dose_shown = True
         cards.append(card)
     if not dose_shown:
-        # an adjusted dose's card, else a warning for a draft above the dose the label gives this patient
-        dose = dose_card(screen, draft, base_url, drug) or over_label_card(screen, draft, base_url, drug)
+        # an adjusted dose's card, else a warning for a draft above the dose the label gives this patient,
+        # else, for a draft dose in a unit that is no mass, a card saying it was not compared
+        dose = (
+            dose_card(screen, draft, base_url, drug)
+            or over_label_card(screen, draft, base_url, drug)
+            or not_compared_card(screen, draft, base_url)
+        )
         if dose:
             cards.insert(0, dose)
     if minor:

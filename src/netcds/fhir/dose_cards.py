@@ -53,6 +53,7 @@ from netcds.fhir.card_base import (
 )
 from netcds.fhir.draft_dose import (
     EPS,
+    dose_not_compared_card,
     dose_value,
     draft_dose_and_instruction,
     draft_dose_mg,
@@ -465,3 +466,25 @@ def over_label_card(
     card = _card(screen, d.source, summary, "warning", lines, suggestion, base_url)
     card["overrideReasons"] = [dict(r) for r in OVERRIDE_REASONS]
     return card
+
+
+def not_compared_card(
+    screen: AgentScreenView, draft: Mapping[str, Any] | None, base_url: str
+) -> dict[str, Any] | None:
+    """The card saying the draft's dose was not compared with the labelled dose, when :func:`over_label_card`
+    would compare it but its unit cannot be read as a mass (mL, tablets, no unit). With an adjusted or an
+    open dose the dose card's "Draft ... dose" line says it is not stated as a mg quantity; an agent
+    without a flat mg dose (per m2, per kg) is not compared at all."""
+    dose = screen.dose
+    if draft is None or dose is None or adjustment_applies(dose) or dose_open(dose):
+        return None
+    mine = patient_dose_mg(dose)
+    if mine is not None:
+        schedule = f" (label schedule: {dose.schedule})" if dose.schedule else ""
+        line = f"**Labelled dose for this patient:** {dose_value(mine)} mg{schedule}"
+    elif dose.maximum_mg is not None:
+        line = f"**Highest labelled dose:** {dose_value(dose.maximum_mg)} mg (no single labelled dose is "
+        line += "determined for this patient)"
+    else:
+        return None
+    return dose_not_compared_card(screen.agent, draft, line, dose.source, base_url)

@@ -24,7 +24,6 @@ from netcds.fhir.card_base import (
     card_links,
     card_source,
     cite,
-    finalize,
     md_text,
     summary_text,
 )
@@ -224,7 +223,7 @@ def update_suggestion(agent: str, draft: Mapping[str, Any], mg: float) -> dict[s
 
 
 def dose_not_compared_card(
-    agent: str, draft: Mapping[str, Any], labelled: str, source: Any, base_url: str, seed: str
+    agent: str, draft: Mapping[str, Any], labelled: str, source: Any, base_url: str
 ) -> dict[str, Any] | None:
     """An info card saying the draft's dose was not compared with the labelled dose because its unit cannot
     be read as a mass (:func:`dose_not_read`), instead of passing over it; ``labelled``: the card line of the
@@ -244,7 +243,7 @@ def dose_not_compared_card(
         "This is not an all-clear: the ordered amount has not been checked against the labelled dose.",
         f"**Dose source:** {src_label}",
     ]
-    card: dict[str, Any] = {
+    return {
         "summary": summary_text(
             f"{label}: ordered dose not compared with the labelled dose: {md_text(why, emphasis=False)}"
         ),
@@ -253,4 +252,3 @@ def dose_not_compared_card(
         "source": card_source(src_label, src_url, "dose-adjustment", "Dose adjustment"),
         "links": card_links(agent_page(base_url, agent), f"netcds: {label} dosing information"),
     }
-    return finalize(card, seed)
