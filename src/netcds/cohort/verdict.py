@@ -56,8 +56,8 @@ from netcds.engine import evaluate
 from netcds.facts import Facts, any3, build_facts
 from netcds.knowledge.schema import Column, Knowledge, Table
 from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
+from netcds.logic.evaluate import Outcome, says_of
 from netcds.logic.evaluate import evaluate as evaluate_condition
-from netcds.logic.evaluate import says_of
 from netcds.patient import Patient
 
 AMBIGUITY = "knowledge ambiguity"
@@ -101,18 +101,12 @@ def non_systemic_named(
     return any3(values)
 
 
-def out_of_scope(kb: Knowledge, facts: Facts) -> list[str]:
+def out_of_scope(kb: Knowledge, facts: Facts) -> tuple[list[str], list[Outcome]]:
     """The ids of the exclusions marked as covered on pages not in the source that are TRUE for the
-    patient (unknown is not true), in knowledge order."""
-    return [e.id for e in scope_exclusions(kb) if evaluate_condition(e.when, facts).value is True]
-
-
-def scope_unknown(kb: Knowledge, facts: Facts) -> tuple[bool, list[str]]:
-    """Is one of those marked exclusions unknown for the patient (rule 1: then, with none TRUE, a
-    systemic decision is ``needs_data``), and the fields the unknown ones wait for."""
-    outcomes = [evaluate_condition(e.when, facts) for e in scope_exclusions(kb)]
-    unknown = [o for o in outcomes if o.value is None]
-    return bool(unknown), [field for o in unknown for field in o.missing]
+    patient (unknown is not true), in knowledge order; and the outcomes of those that are unknown (rule 1:
+    with none TRUE, a systemic decision then waits for what they name)."""
+    outcomes = [(e.id, evaluate_condition(e.when, facts)) for e in scope_exclusions(kb)]
+    return [i for i, o in outcomes if o.value is True], [o for _, o in outcomes if o.value is None]
 
 
 def _column(table: Table, column_id: str | None) -> Column:
@@ -169,17 +163,15 @@ def _judged(
     unsettled = ev.setting.status == "needs_data"
     r = decision.regimen
     if ev.setting.status == "not_applicable":
-        facts = build_facts(patient)
-        scope = out_of_scope(kb, facts)
+        scope, unknown = out_of_scope(kb, build_facts(patient))
         if scope:
             out.update(verdict="out_of_scope", scope_exclusions=SCOPE_SEPARATOR.join(scope))
             return out, []
         if r in NON_SYSTEMIC:
             out["verdict"] = "no_systemic_indicated"
             return out, []
-        unknown, waits = scope_unknown(kb, facts)  # rule 1: an unknown marked exclusion is not false
-        out["verdict"] = "needs_data" if unknown else "not_listed"
-        return out, waits
+        out["verdict"] = "needs_data" if unknown else "not_listed"  # rule 1: unknown is not false
+        return out, [field for o in unknown for field in o.missing]
     if not ev.options:
         out["verdict"] = "needs_data"
         return out, list(ev.setting.missing)
