@@ -17,7 +17,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, mode
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _iso_date(value: Any) -> Any:
+def iso_date(value: Any) -> Any:
+    """A date written exactly as YYYY-MM-DD and a real calendar day (a ValueError otherwise: Python's
+    ``date.fromisoformat`` alone also takes week dates and the basic form 20261101)."""
     if value is None or isinstance(value, date):
         return value
     if not isinstance(value, str) or not _ISO_DATE.match(value):
@@ -28,7 +30,7 @@ def _iso_date(value: Any) -> Any:
         raise ValueError(f"not a calendar date ({exc})") from None
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDate = Annotated[date, BeforeValidator(iso_date)]
 Bool = Annotated[bool, Strict()]
 Num = Annotated[float, Strict()]
 Percent = Annotated[float, Strict(), Field(ge=0, le=100)]

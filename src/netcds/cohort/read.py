@@ -360,10 +360,8 @@ def _plain(value: Any, field: str, problems: list[dict[str, str]]) -> Any:
         return {str(k): _plain(v, f"{field}.{k}" if field else str(k), problems) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v, f"{field}[{i}]", problems) for i, v in enumerate(value)]
-    if isinstance(value, Decimal) and value.is_finite():
-        return json_default(value)
-    if isinstance(value, UUID):
-        return str(value)
+    if (isinstance(value, Decimal) and value.is_finite()) or isinstance(value, UUID):
+        return json_default(value)  # a number, or the UUID's text
     if isinstance(value, bytes | bytearray | memoryview):
         n = len(bytes(value))
         why = f"binary value ({n} bytes, BLOB): the contract has no binary field; give text or a number"

@@ -8,7 +8,6 @@ HTTP 422; never an error page.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -18,6 +17,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from netcds.errors import InputError
+from netcds.patient import iso_date
 from netcds.sequencing.whatif import apply_assignments, compare
 from netcds.web.cases import CaseNotFoundError, valid_id
 from netcds.web.evaluation_view import current_knowledge, lines_for, parse_whatif_value, run
@@ -157,7 +157,7 @@ async def import_file(request: Request) -> Response:
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
         as_of_text = _str(form, "as_of").strip()
         try:
-            as_of = _record_date(as_of_text) if as_of_text else None
+            as_of = iso_date(as_of_text) if as_of_text else None
         except ValueError:
             state = FormState()
             state.add_error("import_as_of", f"not a calendar date (YYYY-MM-DD): {as_of_text[:40]}")
@@ -175,17 +175,6 @@ async def import_file(request: Request) -> Response:
             state, status=422, import_error=f"{upload.filename}: the record has problems, shown at each field"
         )
     return form_page(state_from_record(record(patient)), loaded=f"Imported {upload.filename}")
-
-
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _record_date(text: str) -> date:
-    """A record date written exactly as YYYY-MM-DD (a real calendar date); ValueError otherwise. Python's
-    ``date.fromisoformat`` alone also takes week dates (2026-W45-1) and the basic form (20261101)."""
-    if not _ISO_DATE.fullmatch(text):
-        raise ValueError(text)
-    return date.fromisoformat(text)
 
 
 async def _import_bundle(bundle: dict[str, Any], filename: str, as_of: date | None) -> Response:
