@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcds.field_labels import agent_name
-from netcds.history import ssa_dose_level
+from netcds.history import progressing_on_ongoing, ssa_dose_level
 from netcds.patient import REGIMEN_AGENTS, Patient, Treatment, Tumor
 
 GI_SITES = frozenset(
@@ -394,8 +394,8 @@ def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | No
         prog: bool | None = t.progressed
         if prog is None and (t.stop_reason == "progression" or t.progression_date):
             prog = True
-        if prog is None and t.end is None and p.disease.status == "progressive":
-            prog = True  # progressing now, on an ongoing line
+        if prog is None and progressing_on_ongoing(p, t):
+            prog = True  # progressing now: a progression assessed after this ongoing line began
         if prog is True and level is not None and lv is None:
             prog = None
             missing += [f"treatments[{i}].dose_mg", f"treatments[{i}].interval_days"]

@@ -9,8 +9,10 @@ standard SSA doses" is then not met: the standard dose was not given).
 
 from __future__ import annotations
 
+from datetime import date
+
 from netcds.field_labels import agent_name
-from netcds.patient import Treatment
+from netcds.patient import Patient, Treatment
 
 # a 4-weekly schedule, allowing the usual few days either side; more than a week late by plan (e.g.
 # every 6 or 8 weeks) is a longer schedule than the standard (a netcds convention, docs/sequencing.md)
@@ -42,3 +44,20 @@ def ssa_dose_level(t: Treatment) -> tuple[str | None, str]:
     if t.dose_mg is not None and t.interval_days is not None:
         return "standard", f"{name} {t.dose_mg:g} mg every {t.interval_days:g} days (standard)"
     return None, f"{name} dose or interval not recorded"
+
+
+def last_pd_date(p: Patient) -> date | None:
+    """The newest dated RECIST progressive-disease assessment, if any."""
+    dates = [a.date for a in p.assessments or [] if a.recist_response == "PD"]
+    return max(dates) if dates else None
+
+
+def progressing_on_ongoing(p: Patient, t: Treatment) -> bool:
+    """Whether a line whose progression is unrecorded can be read as progressing now: it is ongoing,
+    the disease status is progressive, and a progression assessment is dated after the line started.
+    Without that date the progression may be the one that led to this line, so nothing is inferred
+    (the line's ``progressed`` stays unknown and is named)."""
+    if t.end is not None or p.disease.status != "progressive" or t.start is None:
+        return False
+    pd = last_pd_date(p)
+    return pd is not None and pd > t.start

@@ -209,6 +209,17 @@ def patient_record(draw: st.DrawFn) -> dict[str, Any]:
     rec: dict[str, Any] = {"tumor": tumor, "disease": disease, "biomarkers": biomarkers}
     treatments = draw(maybe(st.lists(treatment(), max_size=4)))
     _put(rec, "treatments", treatments)
+    # assessments: only the newest PD date is read (an ongoing line progressing since it began); dates
+    # are drawn freely and sometimes on a line's start (a baseline scan: not after it)
+    starts = [t["start"] for t in treatments or [] if "start" in t]
+    iso = DATES.map(date.isoformat)
+    when = st.one_of(iso, st.sampled_from(starts)) if starts else iso
+    scans = draw(maybe(st.lists(when, max_size=3, unique=True)))
+    if scans is not None:
+        response = st.sampled_from(["PD", "PD", "SD", "PR", "CR", None])
+        rec["assessments"] = [
+            {"date": d, **({"recist_response": r} if (r := draw(response)) else {})} for d in scans
+        ]
     context: dict[str, Any] = {}
     _put(context, "no_other_options_feasible", draw(maybe(BOOL)))
     _put(context, "no_satisfactory_alternative", draw(maybe(BOOL)))
@@ -247,5 +258,5 @@ def _latest_history_date(rec: dict[str, Any]) -> date | None:
         for t in rec.get("treatments") or []
         for k in ("start", "end", "progression_date")
         if k in t
-    ]
+    ] + [date.fromisoformat(a["date"]) for a in rec.get("assessments") or []]
     return max(dates, default=None)

@@ -15,6 +15,10 @@ from .helpers import reference
 from .test_equivalence_duckdb import audit_duckdb
 
 
+LAN_ONGOING = {"agent": "lanreotide", "dose_mg": 120, "interval_days": 28, "start": "2023-01-01"}
+PD_SCAN = {"date": "2023-09-04", "recist_response": "PD"}
+
+
 def _case(record: dict[str, Any], regimen: str) -> dict[str, Any]:
     return merge(record, {"decision": {"date": "2024-06-01", "regimen": regimen}})
 
@@ -156,6 +160,13 @@ CASES: list[tuple[str, dict[str, Any], str, str | None, str | None]] = [
         None,
     ),
     ("a therapy outside the vocabulary", _case(gi(), "other"), "not_listed", None, None),
+    (
+        "PRRT while progressive on an ongoing SSA, progression assessed after it began",
+        _case(gi(treatments=[LAN_ONGOING], assessments=[PD_SCAN]), "lu177_dotatate"),
+        "concordant",
+        "gi.lu177_dotatate",
+        None,
+    ),
 ]
 
 
@@ -522,6 +533,16 @@ EVEROLIMUS_PROGRESSED = {
 # A needs_data verdict names the fields it waits for (missing_fields): the picked entry's, the table's
 # principles' for a non-systemic decision, or the setting's when the setting is undetermined.
 MISSING_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
+    (
+        "PRRT while progressive on an ongoing SSA, no progression dated after it began",
+        _case(gi(treatments=[LAN_ONGOING]), "lu177_dotatate"),
+        ["treatments[0].progressed"],
+    ),
+    (
+        "PRRT while progressive on an ongoing SSA started after the dated progression",
+        _case(gi(treatments=[LAN_ONGOING], assessments=[{**PD_SCAN, "date": "2023-01-01"}]), "lu177_dotatate"),
+        ["treatments[0].progressed"],
+    ),
     (
         "PRRT, progression on the SSA line not recorded",
         _case(gi(disease={"status": "stable"}, treatments=[OCT_ENDED]), "lu177_dotatate"),

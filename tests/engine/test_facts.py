@@ -114,12 +114,31 @@ def test_ssa_dose_level(t, level):
     assert ssa_dose_level(Treatment.model_validate(t))[0] == level
 
 
-def test_progression_on_current_ssa_counts_when_disease_progressive():
-    f = facts(
-        gi(treatments=[{"agent": "lanreotide", "dose_mg": 120, "interval_days": 28, "start": "2024-01-01"}])
-    )
+LAN_ONGOING = {"agent": "lanreotide", "dose_mg": 120, "interval_days": 28, "start": "2024-01-01"}
+
+
+def test_progression_on_current_ssa_counts_when_disease_progressive_and_assessed_since_it_began():
+    f = facts(gi(treatments=[LAN_ONGOING], assessments=[{"date": "2024-07-01", "recist_response": "PD"}]))
     assert f.get("derived.progressed_on_ssa") is True
     assert f.get("derived.progressed_on_standard_ssa") is True
+
+
+@pytest.mark.parametrize(
+    "assessments",
+    [
+        None,
+        [{"date": "2023-12-01", "recist_response": "PD"}],  # the progression that led to the SSA
+        [{"date": "2024-01-01", "recist_response": "PD"}],  # its baseline scan
+        [{"date": "2023-12-01", "recist_response": "PD"}, {"date": "2024-07-01", "recist_response": "SD"}],
+    ],
+)
+def test_ongoing_ssa_while_progressive_is_unknown_without_progression_assessed_after_it_began(assessments):
+    """Progressive now and still on the SSA: the progression may predate it (it may be why the SSA was
+    started days ago), so neither yes nor no: the line's progression is asked for."""
+    f = facts(gi(treatments=[LAN_ONGOING], assessments=assessments))
+    for fact in ("derived.progressed_on_ssa", "derived.progressed_on_standard_ssa"):
+        assert f.get(fact) is None
+        assert f.missing_for(fact) == ("treatments[0].progressed",)
 
 
 def test_progression_unknown_names_the_line_field():

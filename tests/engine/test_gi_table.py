@@ -85,7 +85,19 @@ def test_everolimus_footnote_b_qualifier_flags_carcinoid_syndrome():
         ({"tumor": {"sstr_status": None}}, "needs_data", ["tumor.sstr_status"]),
         ({"treatments": []}, "not_eligible", []),
         ({"treatments": None}, "needs_data", ["treatments"]),
-        ({"treatments": [{"agent": "lanreotide", "start": "2023-01-01", "end": None}]}, "eligible", []),
+        (
+            {
+                "treatments": [{"agent": "lanreotide", "start": "2023-01-01", "end": None}],
+                "assessments": [{"date": "2023-10-02", "recist_response": "PD"}],
+            },
+            "eligible",
+            [],
+        ),
+        (  # ongoing while progressive, but no progression dated after it began
+            {"treatments": [{"agent": "lanreotide", "start": "2023-01-01", "end": None}]},
+            "needs_data",
+            ["treatments[0].progressed"],
+        ),
         (
             {
                 "treatments": [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from netcds import Patient
 from netcds.sequencing import build_lines, load_sequencing_data
 from netcds.sequencing.summary import summarize
@@ -170,12 +172,34 @@ def test_ongoing_line_measured_to_as_of_only():
     assert "as_of" in dated[0].duration_basis
 
 
+PD_AFTER = [{"date": "2024-06-03", "recist_response": "PD"}]
+
+
 def test_latest_ongoing_line_progressing_now_when_status_progressive():
-    lines, _ = lines_of([tx("everolimus", "2024-01-01", None)])
+    lines, _ = lines_of([tx("everolimus", "2024-01-01", None)], assessments=PD_AFTER)
     assert lines[0].progressed is True
     assert any("progressive" in n for n in lines[0].notes)
-    stable, _ = lines_of([tx("everolimus", "2024-01-01", None)], disease={"status": "stable"})
+    stable, _ = lines_of(
+        [tx("everolimus", "2024-01-01", None)], disease={"status": "stable"}, assessments=PD_AFTER
+    )
     assert stable[0].progressed is None
+
+
+@pytest.mark.parametrize(
+    "assessments",
+    [
+        None,  # no dated progression: it may be the one that led to this line
+        [{"date": "2023-12-18", "recist_response": "PD"}],  # progression before the line began
+        [{"date": "2024-01-01", "recist_response": "PD"}],  # the baseline scan of the line
+        [{"date": "2024-06-03", "recist_response": "SD"}],  # a later scan, not progression
+    ],
+)
+def test_ongoing_line_is_not_read_as_progressing_without_progression_assessed_after_it_began(assessments):
+    lines, _ = lines_of([tx("everolimus", "2024-01-01", None)], assessments=assessments)
+    assert lines[0].progressed is None
+    assert not any("progressive" in n for n in lines[0].notes)
+    no_start, _ = lines_of([tx("everolimus", None, None)], assessments=PD_AFTER)
+    assert no_start[0].progressed is None
 
 
 def test_progression_on_standard_vs_above_label_ssa():
@@ -311,8 +335,11 @@ def test_progression_on_ssa_detected_from_stop_reason_date_or_ongoing_progressiv
     lines, summary = lines_of([by_date])
     assert lines[0].progression_date.isoformat() == "2020-12-07" and summary.progressed_on_ssa is True
     ongoing = tx("octreotide_lar", "2020-01-06", None, dose_mg=30, interval_days=28)
-    lines, summary = lines_of([ongoing])  # disease status progressive while still on it
+    scans = [{"date": "2020-01-02", "recist_response": "SD"}, {"date": "2021-03-01", "recist_response": "PD"}]
+    lines, summary = lines_of([ongoing], assessments=scans)  # progressive, assessed so while still on it
     assert lines[0].progressed is True and summary.progressed_on_ssa is True
+    lines, summary = lines_of([ongoing])  # progressive, but when it progressed is not recorded
+    assert lines[0].progressed is None and summary.progressed_on_ssa is None
     no_prog = tx(
         "octreotide_lar",
         "2020-01-06",

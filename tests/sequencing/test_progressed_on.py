@@ -32,7 +32,8 @@ def _ranked(result, tier):
 
 def test_ongoing_line_while_the_disease_progresses_is_stated_and_placed_last():
     ongoing = tx("everolimus", "2024-07-01", None, dose_mg=10)
-    ev, r = seq(gi(as_of="2025-04-01", treatments=[LAN, ongoing]))
+    scan = [{"date": "2025-03-10", "recist_response": "PD"}]  # progression assessed while on it
+    ev, r = seq(gi(as_of="2025-04-01", treatments=[LAN, ongoing], assessments=scan))
     c = _claim(r, "gi.everolimus")
     assert c is not None and c.direction == "against" and c.factor == "prior_durability"
     assert "line 2 everolimus (2024-07-01 to ongoing)" in c.text and "progressing now" in c.text

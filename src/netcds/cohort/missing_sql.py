@@ -38,6 +38,7 @@ from netcds.history import (
 from netcds.knowledge.schema import Knowledge
 from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
 from netcds.logic.sql import (
+    LAST_PD_DATE,
     TREATMENT_AGENT_VALUES,
     ConditionCompiler,
     SqlCompileError,
@@ -243,11 +244,13 @@ class MissingSql:
         def line_path(field: str) -> str:
             return f"('treatments[' || {at} || '].{field}')"
 
-        # the line's progression as facts.progressed_on infers it (a sign of it, or ongoing while progressing)
+        # the line's progression as facts.progressed_on infers it (a sign of it, or ongoing while progressing,
+        # progression assessed after the line began)
         prog = (
             f"COALESCE({t}.progressed,"
             f" CASE WHEN {t}.stop_reason = 'progression' OR {t}.progression_date IS NOT NULL THEN TRUE END,"
-            f" CASE WHEN {t}.end_date IS NULL AND disease__status = 'progressive' THEN TRUE END)"
+            f" CASE WHEN {t}.end_date IS NULL AND {t}.start_date < {LAST_PD_DATE}"
+            " AND disease__status = 'progressive' THEN TRUE END)"
         )
         arms = [(f"NOT COALESCE({in_expr(f'{t}.agent', hits)}, FALSE)", "''")]
         lv = _ssa_level(t)

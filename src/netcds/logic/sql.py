@@ -87,10 +87,12 @@ def _ssa_level(agent: str | None, ds: int, iv: int) -> int:
     return 1 if ds and iv else 0
 
 
+LAST_PD_DATE = "last_pd_date"  # the canonical column of history.last_pd_date (cohort/layout.py)
 Line = tuple[str | None, int, int, int]  # a treatment line's (agent, pt, ap, lv): see HistoryBits
 # (pt, ap) of a line for progressed (0 false, 1 true, 2 unknown) x any sign of progression (0/1) x
-# ongoing (0/1): progressed false -> (0, signs); true, or unknown with a sign -> (3, 1); unknown without
-# a sign -> 2 (ongoing: yes if the disease is progressive now) or 1 (ended: unknown)
+# ongoing with progression assessed after its start (0/1): progressed false -> (0, signs); true, or
+# unknown with a sign -> (3, 1); unknown without a sign -> 2 (ongoing and progression assessed since
+# it began: yes if the disease is progressive now) or 1 (unknown)
 _PROGRESSION = [
     {"pt": pt, "ap": ap}
     for ongoing in (0, 1)
@@ -104,7 +106,8 @@ class HistoryBits:
     """Every history predicate in one pass over ``treatments``, through a lookup table.
 
     A line's flags depend only on a few small features: its agent, ``pt`` (progression on the line: 0 no,
-    1 unknown, 2 unknown but the line is ongoing, 3 yes), ``ap`` (any sign of progression) and ``lv`` (SSA
+    1 unknown, 2 unknown but the line is ongoing
+    with progression assessed since it began, 3 yes), ``ap`` (any sign of progression) and ``lv`` (SSA
     dose level: 0 unknown or not an SSA, 1 standard, 2 above label, 3 below standard; from the agent and
     the dose and interval states, :func:`_ssa_level`). The SQL computes the features some predicate reads
     and indexes a constant list, tabulated here in Python, holding the line's flags: one per ``received``
@@ -211,9 +214,12 @@ class HistoryBits:
             feats.append((values, self.d.position(agents, f"{t}.agent") if agents else "0"))
         if self.reads & {"pt", "ap"}:  # one feature for both: (pt, ap) takes only five values
             signs = f"COALESCE({t}.stop_reason = 'progression' OR {t}.progression_date IS NOT NULL, FALSE)"
+            # 'ongoing' as facts.progressed_on reads it (history.progressing_on_ongoing): no end, and a
+            # progression assessed after the line began (the status is tested by the predicate)
+            ongoing = f"COALESCE({t}.end_date IS NULL AND {t}.start_date < {LAST_PD_DATE}, FALSE)"
             sql = (
                 f"(COALESCE(CAST({t}.progressed AS INTEGER), 2) + 3 * CAST({signs} AS INTEGER)"
-                f" + 6 * CAST({t}.end_date IS NULL AS INTEGER))"
+                f" + 6 * CAST({ongoing} AS INTEGER))"
             )
             feats.append((list(_PROGRESSION), sql))
         if "lv" in self.reads:  # the dose level from the dose and interval states (_ssa_level)

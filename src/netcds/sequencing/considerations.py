@@ -12,6 +12,7 @@ from __future__ import annotations
 from netcds.evaluation import Option
 from netcds.facts import SSA_AGENTS, Derived, Facts, any3, progressed_on
 from netcds.field_labels import agent_name
+from netcds.history import last_pd_date
 from netcds.logic.ast import facts_of
 from netcds.logic.evaluate import evaluate, settle
 from netcds.patient import Patient
@@ -52,7 +53,7 @@ def _line_named(ln: LineOfTherapy) -> str:
 def _progression_words(ln: LineOfTherapy, how: str) -> str:
     """How the disease progressed on or after one line, in words, with the line named."""
     if PROGRESSING_NOW in ln.notes:
-        what = "progressing now (disease status progressive while it is ongoing)"
+        what = "progressing now (status progressive while ongoing, progression assessed after it began)"
     elif ln.progression_date is not None:
         after = ln.end is not None and ln.progression_date > ln.end
         what = f"progression on {ln.progression_date}" + (" (after the course ended)" if after else "")
@@ -156,12 +157,20 @@ def _above_label_course_words(patient: Patient, lines: list[LineOfTherapy]) -> s
     """The above-label SSA courses the disease progressed on, each with its lines and progression."""
     out: list[str] = []
     seen: set[int] = set()
+    pd = last_pd_date(patient)
     for ln in lines:
         for m in ln.members:
             if m.ssa_dose_level != "above_label" or m.index in seen:
                 continue
             seen.add(m.index)
-            now = m.progressed is None and m.end is None and patient.disease.status == "progressive"
+            now = (
+                m.progressed is None
+                and m.end is None
+                and patient.disease.status == "progressive"
+                and m.start is not None
+                and pd is not None
+                and pd > m.start
+            )
             if not (m.progressed or now):
                 continue
             where = ", then ".join(
@@ -174,7 +183,7 @@ def _above_label_course_words(patient: Patient, lines: list[LineOfTherapy]) -> s
             dose = f" {m.dose_mg:g} mg" if m.dose_mg else ""
             every = f" every {m.interval_days:g} days" if m.interval_days else ""
             what = (
-                "progressing now (disease status progressive while it is ongoing)"
+                "progressing now (status progressive while ongoing, progression assessed after it began)"
                 if now
                 else f"progression on {m.progression_date}"
                 if m.progression_date

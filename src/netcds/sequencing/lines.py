@@ -23,7 +23,7 @@ from datetime import date
 
 from netcds.facts import treatment_agents
 from netcds.field_labels import agent_name
-from netcds.history import ssa_dose_level
+from netcds.history import last_pd_date, ssa_dose_level
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS, Patient, Treatment
 from netcds.sequencing.data import SequencingData
 from netcds.sequencing.models import Durability, LineMember, LineOfTherapy, Response
@@ -32,7 +32,9 @@ LONG_ACTING_SSA = frozenset({"octreotide_lar", "lanreotide"})
 RESPONSE_RANK = {"CR": 4, "PR": 3, "SD": 2, "PD": 1}
 STOP_PRIORITY = ("progression", "toxicity", "patient_choice", "completed", "other")
 DAYS_PER_MONTH = 30.4375
-PROGRESSING_NOW = "disease status is progressive while this latest line is ongoing"
+PROGRESSING_NOW = (
+    "disease status is progressive while this latest line is ongoing, progression assessed after it began"
+)
 REGIMEN_LABELS = {
     "folfox": "FOLFOX", "capeox": "CAPEOX", "folfiri": "FOLFIRI", "folfirinox": "FOLFIRINOX",
     "capecitabine_temozolomide": "capecitabine + temozolomide (CAPTEM)",
@@ -305,7 +307,9 @@ def _finish(n: int, d: _Draft, p: Patient, data: SequencingData, window: int, la
         progressed = True
     else:
         progressed = None
-    if progressed is None and ongoing and last and p.disease.status == "progressive":
+    pd = last_pd_date(p)  # progressing now only when progression was assessed after the line began
+    now = p.disease.status == "progressive" and start is not None and pd is not None and pd > start
+    if progressed is None and ongoing and last and now:
         progressed = True
         notes.append(PROGRESSING_NOW)
     prog_dates.sort(key=lambda x: x[0])
