@@ -6,7 +6,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -72,17 +72,31 @@ def _writable_file(path: Path, option: str) -> None:
         raise typer.Exit(2)
 
 
-def _not_the_input(cohort: Path, out_file: Path) -> None:
-    """``cohort diff --out`` is neither the cohort, nor inside its folder, nor one of its files (through a
-    link): one line, exit 2, before any work (it would overwrite the input, or be read back next time)."""
+def _not_the_input(cohort: Path, out_file: Path, option: str = "--out") -> None:
+    """``cohort diff --out`` (``--rejects``) is neither the cohort, nor inside its folder, nor one of its
+    files (through a link): one line, exit 2, before any work (it would overwrite the input, or be read back
+    next time)."""
     from netcds.cohort.parts import is_part, refuse_overlap
 
     try:
-        refuse_overlap(cohort, out_file, "--out")
+        refuse_overlap(cohort, out_file, option)
         if is_part(cohort, out_file):
-            raise ValueError(f"--out {out_file} is a file of the cohort {cohort}; name a file outside it")
+            raise ValueError(f"{option} {out_file} is a file of the cohort {cohort}; name a file outside it")
     except ValueError as e:
         raise _fail(e) from None
+
+
+def _diff_outputs(cohort: Path, out_file: Path | None, rejects_file: Path | None) -> None:
+    """``cohort diff --out`` and ``--rejects``: each a writable file outside the cohort, and not the same
+    file (the one would overwrite the other); else one line, exit 2, before any work."""
+    for path, option in ((out_file, "--out"), (rejects_file, "--rejects")):
+        if path is not None:
+            _writable_file(path, option)
+            _not_the_input(cohort, path, option)
+    if out_file is not None and rejects_file is not None and out_file.resolve() == rejects_file.resolve():
+        sys.stderr.write(printable(f"error: --rejects {rejects_file} is the --out file; name another", 600))
+        sys.stderr.write("\n")
+        raise typer.Exit(2)
 
 
 def _need_spark(engine: Engine) -> None:
@@ -172,20 +186,23 @@ def diff(
     to_root: Annotated[Path | None, typer.Option("--to-root", help="knowledge root of --to")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="write every change as NDJSON")] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="rows shown in the terminal")] = 20,
+    rejects_file: Annotated[
+        Path | None, typer.Option("--rejects", help="write every rejected row as NDJSON (as an audit's)")
+    ] = None,
 ) -> None:
     """List the decision points whose options change between two knowledge versions."""
     from netcds.cohort.diff import diff_versions
 
-    if out_file is not None:
-        _writable_file(out_file, "--out")
-        _not_the_input(cohort, out_file)
+    _diff_outputs(cohort, out_file, rejects_file)
     try:
-        result = diff_versions(cohort, _kb(from_version, from_root or root), _kb(to_version, to_root or root))
+        kbs = _kb(from_version, from_root or root), _kb(to_version, to_root or root)
+        result = diff_versions(cohort, *kbs, rejects_file=rejects_file, keep=limit)
     except (ValueError, OSError, EOFError) as e:
         raise _fail(e) from None
     out.print(
         f"{len(result.changed)} of {result.compared} decision points change from {result.version_from} "
-        f"to {result.version_to} ({result.rejects} rows rejected)"
+        f"to {result.version_to} ({result.rows_in} rows in = {result.compared} compared + {result.rejects}"
+        " rejects)"
     )
     if result.changed:
         t = RichTable("row", "patient", "setting", "verdict", "changes")
@@ -198,6 +215,7 @@ def diff(
             )
             t.add_row(str(c.row_id), c.patient_id or "", setting, verdict, "\n".join(c.changes))
         out.print(t)
+    _print_rejects(result.rejects, result.first_rejects, rejects_file)
     if out_file is not None:
         try:
             with out_file.open("w", encoding="utf-8") as fh:
@@ -205,6 +223,24 @@ def diff(
                     fh.write(json.dumps(c.as_dict()) + "\n")
         except OSError as e:
             raise _fail(e) from None
+
+
+def _print_rejects(count: int, first: list[dict[str, Any]], rejects_file: Path | None) -> None:
+    """A diff's rejects in the terminal: the first ones, and where all of them are (or how to get them)."""
+    if not count:
+        return
+    from rich.text import Text
+
+    t = RichTable("row", "file", "line", "field", "message")
+    for r in first:
+        cells = (r["row"], r.get("file", ""), r.get("line", ""), r["field"], r["message"])
+        t.add_row(*(Text(str(c)) for c in cells))  # the row's own text, never read as markup
+    if first:
+        out.print(t)
+    if rejects_file is not None:
+        out.print(Text(f"wrote {count} rejects to {rejects_file}"))
+    else:
+        out.print(f"{count} rows rejected, not compared: --rejects FILE writes every one, with its reasons")
 
 
 def synth(

@@ -5,17 +5,23 @@ point is listed when its setting, any option (entry, regimen, status, tier, cate
 condition a ``listed_not_eligible`` choice fails (``failing_condition``) or the exclusions that make it out
 of scope (``scope_exclusions``) differ, with each change of the setting, the options, the failing condition
 and the exclusions in words (the verdicts are in ``verdict_from`` / ``verdict_to``).
+
+Rows that fail validation are rejects, as in an audit: counted, the first few kept for the terminal, and
+every one written (``{row, file, line, field, message, errors, raw}`` per line) to ``rejects_file`` when
+given; rows in = compared + rejects, or the diff fails loudly.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from netcds.cohort.audit import validate_to_files
+from netcds.cohort.audit import LostRowsError, validate_to_files
 from netcds.cohort.run_duckdb import DuckDBEngine
 from netcds.knowledge.schema import Knowledge
 
@@ -44,6 +50,7 @@ class VersionDiff:
     compared: int
     rejects: int
     changed: list[Change]
+    first_rejects: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _setting(r: dict[str, Any]) -> str:
@@ -68,11 +75,23 @@ def option_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) ->
     return out
 
 
-def diff_versions(cohort: Path, kb_from: Knowledge, kb_to: Knowledge, fmt: str | None = None) -> VersionDiff:
+def diff_versions(
+    cohort: Path,
+    kb_from: Knowledge,
+    kb_to: Knowledge,
+    fmt: str | None = None,
+    rejects_file: Path | None = None,
+    keep: int = 20,
+) -> VersionDiff:
+    """Run both versions over ``cohort``; every rejected row goes to ``rejects_file`` (NDJSON, as an
+    audit's ``rejects.ndjson``) when given, and the first ``keep`` to ``VersionDiff.first_rejects``."""
     work = Path(tempfile.mkdtemp(prefix="netcds-diff-"))
     engine = DuckDBEngine()
+    rejects = rejects_file if rejects_file is not None else work / "rejects.ndjson"
     try:
-        ok, bad = validate_to_files(cohort, work / "canonical.ndjson", work / "rejects.ndjson", fmt)
+        ok, bad = validate_to_files(cohort, work / "canonical.ndjson", rejects, fmt)
+        with rejects.open(encoding="utf-8") as fh:
+            first_rejects = [json.loads(line) for line in islice(fh, keep)]
         engine.load_canonical(work / "canonical.ndjson")
         engine.audit(kb_from, into="before")
         engine.audit(kb_to, into="after")
@@ -87,6 +106,8 @@ def diff_versions(cohort: Path, kb_from: Knowledge, kb_to: Knowledge, fmt: str |
     finally:
         engine.close()
         shutil.rmtree(work, ignore_errors=True)
+    if compared != ok:
+        raise LostRowsError(f"rows in {ok + bad} != {compared} compared + {bad} rejects")
     changed = []
     for r in rows:
         before = {k[2:]: v for k, v in r.items() if k.startswith("a_")}
@@ -109,4 +130,4 @@ def diff_versions(cohort: Path, kb_from: Knowledge, kb_to: Knowledge, fmt: str |
                 words,
             )
         )
-    return VersionDiff(kb_from.release, kb_to.release, ok + bad, compared, bad, changed)
+    return VersionDiff(kb_from.release, kb_to.release, ok + bad, compared, bad, changed, first_rejects)

@@ -1,8 +1,9 @@
 """The files of a cohort: its format (by name, or as told), its part files, opening them, and the
 checks a directory of part files passes before either backend reads it (docs/cohort.md).
 
-A directory of part files is one cohort, read in name order; files whose names start with ``_`` or
-``.`` (Spark's ``_SUCCESS``, checksum files) are not part of it.
+A directory of part files is one cohort, read in name order; files (and folders) whose names start with
+``_`` or ``.`` (Spark's ``_SUCCESS``, checksum files) are not part of it. Any other folder inside it is
+refused, never skipped: its rows would vanish from the count.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
             )
         if found == "parquet" and path.is_file():
             _parquet_magic([path])
+            _parquet_columns([path])
         elif found == "csv" and path.is_file():
             _one_header(path, [path])
         return found
@@ -68,6 +70,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
         _one_header(path, files)
     elif found == "parquet":
         _parquet_magic(files)
+        _parquet_columns(files)
     return found
 
 
@@ -108,11 +111,48 @@ def repeated_column(f: Path, header: list[str]) -> None:
         seen.setdefault(name, i)
 
 
+def column_clash(names: list[str] | tuple[str, ...]) -> tuple[tuple[int, str], tuple[int, str]] | None:
+    """The first two columns (1-based position, name) that give one field in two places: a column named
+    like the dotted path of another's enclosing object (``tumor``, a nested or JSON column, beside
+    ``tumor.ki67_percent``; ``decision`` beside ``decision.regimen``), or None. Unnamed columns name
+    nothing."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, start=1):
+        if name:
+            seen.setdefault(name, i)
+    for j, name in enumerate(names, start=1):
+        parts = name.split(".")
+        for k in range(1, len(parts)):
+            outer = ".".join(parts[:k])
+            if outer in seen:
+                return (seen[outer], outer), (j, name)
+    return None
+
+
+def clash_message(outer: str, inner: str, at: tuple[int, int] | None = None) -> str:
+    """Why two columns giving one field (:func:`column_clash`) are refused; ``at``: their positions."""
+    i, j = (f" (column {at[0]})", f" (column {at[1]})") if at else ("", "")
+    a, b = printable(outer, 60), printable(inner, 60)
+    return (
+        f"the columns {a!r}{i} and {b!r}{j} both give {b} ({a!r} gives the whole of {a}): which value is"
+        " meant is unknown; give each field in one column, nested or flattened"
+    )
+
+
+def clashing_columns(f: Path, names: list[str], what: str) -> None:
+    """A ValueError naming the file and the two columns when ``names`` give one field twice
+    (:func:`column_clash`): refused before any row is read, like a column named twice."""
+    clash = column_clash(names)
+    if clash is not None:
+        (i, outer), (j, inner) = clash
+        raise ValueError(f"{f}: {what}: {clash_message(outer, inner, (i, j))}")
+
+
 def _one_header(cohort: Path, files: list[Path]) -> None:
-    """Every CSV part file (but empty ones) starts with the first one's header, which names no column
-    twice (:func:`repeated_column`); else a ValueError naming the file and the first column that differs
-    (e.g. an NDJSON file read as CSV: its first record would be taken as a header and vanish from the
-    count) or is repeated."""
+    """Every CSV part file (but empty ones) starts with the first one's header, which names no column twice
+    (:func:`repeated_column`) and no field twice (:func:`clashing_columns`); else a ValueError naming the
+    file and the first column that differs (e.g. an NDJSON file read as CSV: its first record would be taken
+    as a header and vanish from the count), is repeated or clashes."""
     first: tuple[Path, list[str]] | None = None
     for f in files:
         with readable(f), open_text(f) as fh:
@@ -121,6 +161,7 @@ def _one_header(cohort: Path, files: list[Path]) -> None:
             continue
         if first is None:
             repeated_column(f, header)
+            clashing_columns(f, header, "the CSV header")
             first = (f, header)
             continue
         if header != first[1]:
@@ -146,11 +187,45 @@ def _parquet_magic(files: list[Path]) -> None:
             raise ValueError(f"{f}: not a readable Parquet file (it does not start with Parquet's header)")
 
 
+def _parquet_columns(files: list[Path]) -> None:
+    """No Parquet file gives a field both nested and flattened (:func:`clashing_columns`), checked from
+    each file's schema before either backend reads a row. A file DuckDB cannot open is left to the reader,
+    which names it."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        for f in files:
+            try:
+                cur = con.execute("SELECT * FROM read_parquet(?) LIMIT 0", [str(f)])
+            except duckdb.Error:
+                continue
+            clashing_columns(f, [d[0] for d in cur.description or []], "the Parquet columns")
+    finally:
+        con.close()
+
+
 def part_files(path: Path) -> list[Path]:
-    """A cohort directory's part files in name order (``_`` and ``.`` files are not parts), or the file."""
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(("_", ".")))
-    return [path]
+    """A cohort directory's part files in name order (``_`` and ``.`` entries are not parts), or the file.
+    A folder inside the directory (a Hive-style ``year=2024/`` partition, say) or an entry that is not a
+    regular file (a broken link) is refused, naming it: its rows would otherwise vanish from the count."""
+    if not path.is_dir():
+        return [path]
+    entries = sorted(p for p in path.iterdir() if not p.name.startswith(("_", ".")))
+    folders = [p for p in entries if p.is_dir()]
+    if folders:
+        raise ValueError(
+            f"{path}: the cohort folder holds the folder(s) {_names(path, folders)}: a cohort folder's part "
+            "files are the files directly in it, and a folder inside it (e.g. a Hive-style year=2024/) is "
+            "not read; move its files up, or give each folder as a cohort of its own"
+        )
+    odd = [p for p in entries if not p.is_file()]
+    if odd:
+        raise ValueError(
+            f"{path}: {_names(path, odd)} in the cohort folder is not a regular file (a broken link?): "
+            "remove it, or name it with a leading _ or ."
+        )
+    return entries
 
 
 def part_name(cohort: Path, f: Path) -> str:

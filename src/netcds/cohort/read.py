@@ -10,9 +10,11 @@ Row shapes (docs/cohort.md):
   ``patient`` + ``decision``), or flattened like CSV. The row number is the 1-based row index.
 - **CSV** flattened: one column per dotted path (``tumor.primary_site``, ``decision.regimen``);
   ``treatments``, ``assessments`` and string lists (``tumor.syndromes``, ``medications``,
-  ``comorbidities.other``) hold JSON text; bools are ``true``/``false``; an empty cell is unknown.
+  ``comorbidities.other``) hold JSON text; numbers are plain decimals (``-1.5``, ``2e-3``: anything else
+  rejects the row naming the column); bools are ``true``/``false``; an empty cell is unknown.
   The row number counts data rows (the header is row 0). A row with more or fewer cells than the
-  header is rejected; a header naming a column twice stops the run (which cell is meant is unknown).
+  header is rejected; a header naming a column twice, or one field in two columns (``tumor`` and
+  ``tumor.ki67_percent``), stops the run (which cell is meant is unknown).
 
 A directory of part files is one cohort (files in name order): the row number runs on across
 the files (which format a cohort has and which files are its parts: ``parts.py``). In the
@@ -30,6 +32,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import date, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -39,6 +42,9 @@ from pydantic import ValidationError
 from netcds.cohort.layout import Decision, canonical_row, json_default
 from netcds.cohort.parts import (
     FORMATS,
+    clash_message,
+    clashing_columns,
+    column_clash,
     detect_format,
     open_bytes,
     open_text,
@@ -54,6 +60,16 @@ from netcds.vocabulary import fact_specs
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?(\.[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?)*$")
 JSON_COLUMNS = ("treatments", "assessments")
+# a number in a text cell (CSV, flattened Parquet): ASCII digits, an optional sign, decimal point and
+# exponent; not what else Python's float() reads ("1_0", " 1e3", "inf", "nan", full-width digits)
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+class NotPlainNumber(str):
+    """A text cell under a number column that is not a plain decimal: left as text, which the contract
+    model refuses (numbers are strict), and worded by :func:`_errors`."""
+
+    __slots__ = ()
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -78,6 +94,11 @@ def _errors(exc: ValidationError, prefix: str) -> list[dict[str, str]]:
             path, msg = (f"{path}.{head}" if path else head), rest
         if err["type"] == "extra_forbidden":
             msg = "unknown field (not in the contract)"
+        elif isinstance(err.get("input"), NotPlainNumber):
+            msg = (
+                f"not a plain decimal number ({printable(str(err['input']), 40)!r}): ASCII digits with an"
+                " optional sign, decimal point and exponent (-1.5, .5, 2e-3)"
+            )
         elif err["type"] == "missing":
             msg = "required field is missing"
         out.append({"field": prefix + path if path else prefix.rstrip(".") or "<row>", "message": msg})
@@ -166,6 +187,9 @@ def after_decision(patient: Patient, decision: Decision) -> list[tuple[str, str]
     for i, a in enumerate(patient.assessments or []):
         if a.date > d:
             out.append((f"assessments[{i}].date", f"is after decision.date ({d})"))
+    status_date = patient.disease.status_date
+    if status_date is not None and status_date > d:
+        out.append(("disease.status_date", f"is after decision.date ({d})"))
     return out
 
 
@@ -247,29 +271,40 @@ def _convert(path: str, value: Any) -> Any:
     if spec is None:
         return value
     if spec.kind == "number":
-        try:
-            return float(value)
-        except ValueError:
-            return value
+        if _NUMBER.fullmatch(value):
+            return float(value)  # 1e999 is inf: the model says it must be finite
+        return NotPlainNumber(value)
     if spec.kind == "bool" and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     return value
 
 
+@lru_cache(maxsize=64)
+def _clash(columns: tuple[str, ...]) -> tuple[str, str] | None:
+    found = column_clash(columns)
+    return (found[0][1], found[1][1]) if found else None
+
+
 def flat_to_nested(flat: dict[str, Any]) -> dict[str, Any]:
-    """``{"tumor.primary_site": "ileum", "decision.regimen": "ssa"}`` -> nested; empty cells dropped."""
+    """``{"tumor.primary_site": "ileum", "decision.regimen": "ssa"}`` -> nested; empty cells dropped. Columns
+    that give one field twice (``tumor`` beside ``tumor.ki67_percent``, whatever their cells hold) are an
+    InputError naming both (the row's reject): one is never merged into or over the other. The readers
+    refuse such a header or schema before any row (``parts.clashing_columns``); this catches the rest (a
+    cohort Spark lists from a URI)."""
+    clash = _clash(tuple(flat))
+    if clash is not None:
+        raise InputError(clash[1], clash_message(*clash))
     out: dict[str, Any] = {}
     for key, value in flat.items():
         if value is None or (isinstance(value, str) and value.strip() == ""):
             continue
-        parts = key.split(".")
+        *outer, leaf = key.split(".")
         node = out
-        for part in parts[:-1]:
-            nxt = node.setdefault(part, {})
-            if not isinstance(nxt, dict):
-                nxt = node[part] = {}
-            node = nxt
-        node[parts[-1]] = value if key.startswith("decision.") else _convert(key, value)
+        for part in outer:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):  # an unnamed column holding a value, beside ".x"
+                raise InputError(key, clash_message(part, key))
+        node[leaf] = value if key.startswith("decision.") else _convert(key, value)
     return out
 
 
@@ -307,6 +342,7 @@ def iter_rows(
                 if header is None:
                     continue
                 repeated_column(f, header)  # detect_format refused it already; a reader stands alone
+                clashing_columns(f, header, "the CSV header")
                 n_rec = 0
                 for cells in reader:
                     if not cells:  # a blank line is not a row
