@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
@@ -25,6 +25,7 @@ from netcds.api.fast_routes import FastRoutes, View
 from netcds.api.memory import fix_mmap_threshold
 from netcds.api.middleware import ServiceMiddleware
 from netcds.api.problems import install_handlers
+from netcds.api.request_checks import known_query
 from netcds.api.security import docs_csp
 from netcds.api.shared_cache import SharedCache
 from netcds.api.signed_links import LinkSigner
@@ -267,7 +268,13 @@ def create_app(
     app.include_router(rest.router)
     app.include_router(cases.router)
     app.include_router(hooks.router)
-    app.add_api_route("/api/v1/docs", _docs_page, methods=["GET"], include_in_schema=False)
+    app.add_api_route(
+        "/api/v1/docs",
+        _docs_page,
+        methods=["GET"],
+        include_in_schema=False,
+        dependencies=[Depends(known_query)],
+    )
     from netcds.web import mount
 
     mount(app, settings)  # the tumor-board pages under /ui (not part of the OpenAPI document)

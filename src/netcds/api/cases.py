@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from netcds.api.auth import Principal
 from netcds.api.context import ServiceContext, rest_principal, run_io, run_work, service
 from netcds.api.problems import ApiProblem, Problem, read_json
+from netcds.api.request_checks import known_query, single_header
 from netcds.api.rest import ERRORS, NOT_FOUND, PATIENT_BODY, knowledge, parse_patient
 from netcds.api.schemas import CaseResult
 from netcds.engine import evaluate
@@ -31,7 +32,7 @@ from netcds.store.records import CaseInfo, EvaluationInfo, StoredEvaluation
 from netcds.store.replay import ReplayResult, replay
 from netcds.store.repo import DuplicateError, NotFoundError
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(known_query)])
 Ctx = Annotated[ServiceContext, Depends(service)]
 Who = Annotated[Principal, Depends(rest_principal)]
 P = {"model": Problem, "content": {"application/problem+json": {}}}
@@ -54,6 +55,11 @@ REUSED = {
     "for another request (`urn:netcds:problem:idempotency-key-reused`)",
 }
 CONFLICT = {**P, "description": "a request with the same Idempotency-Key is still running"}
+VERSION_CONFLICT = {
+    **P,
+    "description": "a request with the same Idempotency-Key is still running, or the record's `id` is not "
+    "the case's patient id (`urn:netcds:problem:case-patient-mismatch`)",
+}
 
 
 def _rid(request: Request) -> str | None:
@@ -61,7 +67,7 @@ def _rid(request: Request) -> str | None:
 
 
 def idempotency_key(request: Request) -> str | None:
-    raw = request.headers.get(IDEMPOTENCY_HEADER)
+    raw = single_header(request, IDEMPOTENCY_HEADER)
     if raw is None:
         return None
     key = raw.strip()
@@ -116,6 +122,27 @@ def _replay(ctx: ServiceContext, evaluation_id: str, case_id: str, digest: str) 
     return _result(case_id, info.case_version, digest, evaluation_id, output, True)
 
 
+def _same_patient(ctx: ServiceContext, case_id: str, patient: Patient) -> None:
+    """A case holds one patient's record: a new version must carry the ``id`` its earlier versions carry
+    (none when they have none), or it would mix two patients' records under one case (409)."""
+    try:
+        stored = ctx.store.get_case(case_id).patient.get("id")
+    except NotFoundError:
+        raise ApiProblem(404, f"no case {case_id}", kind="unknown-case") from None
+    if stored == patient.id:
+        return
+    said = f"'{stored}'" if stored is not None else "no id"
+    given = f"'{patient.id}'" if patient.id is not None else "no id"
+    message = f"must be the case's patient id: its earlier versions have {said}, this record has {given}"
+    raise ApiProblem(
+        409,
+        f"id: {message}; store another patient's record as a new case",
+        kind="case-patient-mismatch",
+        title="Record of another patient",
+        errors=[("id", message)],
+    )
+
+
 async def _store_case(request: Request, ctx: ServiceContext, who: Principal, case_id: str | None) -> Response:
     key = idempotency_key(request)
     data = await read_json(request, ctx.settings.max_body_bytes)
@@ -131,6 +158,8 @@ async def _store_case(request: Request, ctx: ServiceContext, who: Principal, cas
             earlier = _replay(ctx, evaluation_id, case_id or new_case_id, digest)
             if earlier is not None:
                 return earlier
+        if case_id is not None:
+            _same_patient(ctx, case_id, patient)
         try:
             cid, version, digest, info = ctx.store.save_case_evaluation(
                 patient,
@@ -178,7 +207,7 @@ async def create_case(request: Request, ctx: Ctx, who: Who) -> Response:
     response_model=CaseResult,
     status_code=201,
     tags=["cases"],
-    responses={**ERRORS, **NOT_FOUND, 409: CONFLICT, 422: REUSED},
+    responses={**ERRORS, **NOT_FOUND, 409: VERSION_CONFLICT, 422: REUSED},
     openapi_extra=CASE_WRITE,
     summary="Store a new version of a case's patient record and evaluate it",
 )

@@ -2,7 +2,9 @@
 
 Spec: https://cds-hooks.hl7.org/2.0/ (Discovery, Calling a CDS Service, CDS Service
 Response, Feedback). Unknown request members are tolerated (extensions); the
-members the spec requires are checked.
+members the spec requires are checked. A feedback body is stored, so its members are
+exactly the spec's: an unknown one is refused (422 naming it), only the reserved
+``extension`` object (on every CDS Hooks object) is accepted, and not stored.
 """
 
 from __future__ import annotations
@@ -133,17 +135,22 @@ def _instant(value: str) -> str:
     return value
 
 
-class Coding(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class _FeedbackPart(BaseModel):
+    """A member of a feedback body: the spec's members and its reserved ``extension`` object, nothing else
+    (a misspelt ``overideReason`` would otherwise be dropped unnoticed)."""
 
+    model_config = ConfigDict(extra="forbid")
+
+    extension: dict[str, Any] | None = None
+
+
+class Coding(_FeedbackPart):
     system: str | None = None
     code: str | None = None
     display: str | None = None
 
 
-class OverrideReason(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+class OverrideReason(_FeedbackPart):
     reason: Coding | None = None
     userComment: str | None = Field(default=None, max_length=4000)  # noqa: N815
 
@@ -158,9 +165,7 @@ def _uuid_of_ours(value: str, what: str) -> str:
     return value
 
 
-class AcceptedSuggestion(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+class AcceptedSuggestion(_FeedbackPart):
     id: str = Field(min_length=1, max_length=100)
 
     @field_validator("id")
@@ -169,9 +174,7 @@ class AcceptedSuggestion(BaseModel):
         return _uuid_of_ours(value, "suggestion")
 
 
-class FeedbackItem(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+class FeedbackItem(_FeedbackPart):
     card: str = Field(min_length=1, max_length=100)
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: list[AcceptedSuggestion] | None = None  # noqa: N815
@@ -195,9 +198,7 @@ class FeedbackItem(BaseModel):
         return self
 
 
-class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+class FeedbackRequest(_FeedbackPart):
     feedback: list[FeedbackItem] = Field(min_length=1, max_length=100)
 
 

@@ -41,13 +41,14 @@ from netcds.api.problems import (
     read_body,
     validation_problem,
 )
+from netcds.api.request_checks import known_query
 from netcds.api.view_cards import cached_cards, explanation_url, keep_cards
 from netcds.errors import InputError
 from netcds.fhir.cards import EXPLANATION, with_explanation
 from netcds.ids import new_id
 
 log = logging.getLogger("netcds.api.hooks")
-router = APIRouter(tags=["cds-hooks"])
+router = APIRouter(tags=["cds-hooks"], dependencies=[Depends(known_query)])
 Ctx = Annotated[ServiceContext, Depends(service)]
 P = {"model": Problem, "content": {"application/problem+json": {}}}
 HOOK_ERRORS: dict[int | str, dict[str, Any]] = {

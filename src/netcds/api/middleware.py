@@ -2,8 +2,11 @@
 
 In order: request id; CORS preflight (only configured origins); rate limit (token bucket per
 client, 429 with Retry-After); body-size ceiling (by Content-Length, and counted while the body
-streams in); the app; security headers and CORS headers on every response; the catch-all; and
-one log line per request.
+streams in); a body with a ``Content-Encoding`` (gzip, ...) refused, 415 (netcds reads identity
+bodies only, so it never sees compressed bytes as JSON nor inflates a zip bomb); the app (a HEAD
+request answered as the GET would be, without the body: every page and endpoint that answers GET
+answers HEAD); security headers and CORS headers on every response; the catch-all; and one log
+line per request.
 
 The log line holds the method, the route template (never the raw path of an unknown URL, which
 could carry anything), the status, the duration and the request id; never a body, a header value,
@@ -95,6 +98,9 @@ class ServiceMiddleware:
             return message
 
         declared = headers.get("content-length", "")
+        encoding = content_coding(scope.get("headers", []))
+        # HEAD is served by the GET route; the server's own scope keeps HEAD (it sends no body for it)
+        app_scope = {**scope, "method": "GET"} if method == "HEAD" else scope
         try:
             if security.cors_preflight(method, headers):
                 if cors_ok:
@@ -119,6 +125,18 @@ class ServiceMiddleware:
                 await reply(
                     413, problem(413, f"the request body is larger than {limit} bytes", "payload-too-large")
                 )
+            elif encoding:
+                await reply(
+                    415,
+                    problem(
+                        415,
+                        f"Content-Encoding {encoding} is not supported: send the body unencoded",
+                        "unsupported-content-encoding",
+                    ),
+                    [(b"accept-encoding", b"identity")],  # RFC 9110 15.5.16: the codings accepted
+                )
+            elif method == "HEAD":
+                await self.app(app_scope, receive_limited, without_body(send_wrapped))
             else:
                 await self.app(scope, receive_limited, send_wrapped)
         except PayloadTooLarge:  # raised while reading a body outside the views' own handling
@@ -143,11 +161,36 @@ class ServiceMiddleware:
             log.info(
                 "%s %s %d %.1fms request=%s",
                 method if method.isalpha() and len(method) <= 10 else "?",
-                _route_path(scope) or "(no route)",
+                _route_path(app_scope) or "(no route)",
                 status_holder["status"],
                 (time.perf_counter() - started) * 1000,
                 request_id,
             )
+
+
+def content_coding(raw: list[tuple[bytes, bytes]]) -> str:
+    """The request's content codings other than ``identity`` (all its Content-Encoding lines), "" if none."""
+    codings = [
+        c.strip().lower()
+        for k, v in raw
+        if k.lower() == b"content-encoding"
+        for c in v.decode("latin-1").split(",")
+    ]
+    return ", ".join(c for c in codings if c and c != "identity")
+
+
+def without_body(send: Send) -> Send:
+    """``send`` for a HEAD request answered by its GET route: the status and headers (Content-Length
+    included) as they are, the body left out."""
+
+    async def send_head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(message)
+
+    return send_head
 
 
 def new_error_id() -> str:

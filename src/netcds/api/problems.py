@@ -147,6 +147,8 @@ def model_errors(exc: ValidationError) -> list[tuple[str, str]]:
                 path, msg = (f"{path}.{head}" if path else head), rest
         if err.get("type") == "missing":
             msg = "required field is missing"
+        elif err.get("type") == "extra_forbidden":
+            msg = "unknown member (not in the CDS Hooks 2.0 object)"
         out.append((path or "<json>", msg.replace("Input should be", "must be")))
     return out
 

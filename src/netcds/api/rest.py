@@ -35,6 +35,7 @@ from netcds.api.problems import (
     read_json,
     validation_problem,
 )
+from netcds.api.request_checks import known_query
 from netcds.api.schemas import (
     AgentList,
     EvalCacheInfo,
@@ -53,11 +54,11 @@ from netcds.knowledge.load import (
     release_installed,
 )
 from netcds.knowledge.schema import Knowledge
-from netcds.patient import Patient
+from netcds.patient import Patient, iso_date
 from netcds.store.canonical import content_hash
 from netcds.store.repo import schema_revision
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(known_query)])
 Ctx = Annotated[ServiceContext, Depends(service)]
 Who = Annotated[Principal, Depends(rest_principal)]
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -259,11 +260,12 @@ async def evaluate_fhir(
 
 
 def _iso_date(text: str | None) -> date | None:
-    """A calendar date in ISO form only (a bare number is not a date: no epoch-seconds reading)."""
+    """A real calendar date written exactly YYYY-MM-DD (the contract's own reader, ``iso_date``: no basic
+    form 20261101, no week date 2026-W45-1, no bare number read as epoch seconds)."""
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        day = iso_date(text)
     except ValueError:
         raise ApiProblem(
             422,
@@ -272,6 +274,8 @@ def _iso_date(text: str | None) -> date | None:
             title="Invalid request",
             errors=[("query.as_of", "must be a calendar date YYYY-MM-DD")],
         ) from None
+    assert isinstance(day, date)
+    return day
 
 
 def _guideline_ids() -> list[str]:
