@@ -392,7 +392,7 @@ def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | No
             if lv is not None and lv != level:
                 continue
         prog: bool | None = t.progressed
-        if prog is None and (t.stop_reason == "progression" or t.progression_date):
+        if prog is None and (t.stop_reason == "progression" or t.progression_date or t.best_response == "PD"):
             prog = True
         if prog is None and progressing_on_ongoing(p, t):
             prog = True  # progressing now: a progression assessed after this ongoing line began
@@ -422,7 +422,10 @@ def _progressed_after_prior(p: Patient) -> Derived:
         return Derived(None, "treatment history not recorded", ("treatments",))
     if not p.treatments:
         return Derived(False, "no prior systemic treatment recorded")
-    if any(t.progressed or t.stop_reason == "progression" or t.progression_date for t in p.treatments):
+    if any(
+        t.progressed or t.stop_reason == "progression" or t.progression_date or t.best_response == "PD"
+        for t in p.treatments
+    ):
         return Derived(True, "progressed after prior treatment (recorded in history)")
     if p.disease.status == "progressive":
         return Derived(True, "progressive disease after prior treatment")

@@ -42,6 +42,7 @@ FIELD_LABELS: dict[str, str] = {
     "disease.tumor_burden": "Tumor burden",
     "disease.tumor_symptoms": "Symptoms from tumor bulk",
     "disease.status": "Disease status",
+    "disease.status_date": "Date the disease status was assessed",
     "disease.progression_clinically_significant": "Progression clinically significant",
     "disease.progression_pace": "Pace of progression",
     "disease.biology": "Biology (WD G3 only)",

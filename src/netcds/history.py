@@ -52,12 +52,18 @@ def last_pd_date(p: Patient) -> date | None:
     return max(dates) if dates else None
 
 
+def progression_assessed_after(p: Patient, start: date | None) -> bool:
+    """Whether progression was assessed after ``start``: the progressive status's own date
+    (``disease.status_date``) or an assessment with RECIST PD is later than it."""
+    if start is None or p.disease.status != "progressive":
+        return False
+    pd, status = last_pd_date(p), p.disease.status_date
+    return (pd is not None and pd > start) or (status is not None and status > start)
+
+
 def progressing_on_ongoing(p: Patient, t: Treatment) -> bool:
     """Whether a line whose progression is unrecorded can be read as progressing now: it is ongoing,
-    the disease status is progressive, and a progression assessment is dated after the line started.
-    Without that date the progression may be the one that led to this line, so nothing is inferred
-    (the line's ``progressed`` stays unknown and is named)."""
-    if t.end is not None or p.disease.status != "progressive" or t.start is None:
-        return False
-    pd = last_pd_date(p)
-    return pd is not None and pd > t.start
+    the disease status is progressive, and progression was assessed after the line started. Without
+    that date the progression may be the one that led to this line, so nothing is inferred (the
+    line's ``progressed`` stays unknown and is named)."""
+    return t.end is None and progression_assessed_after(p, t.start)

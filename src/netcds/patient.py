@@ -148,6 +148,9 @@ class Disease(_Model):
     tumor_burden: Literal["mild", "clinically_significant", "bulky"] | None = None
     tumor_symptoms: Bool | None = None
     status: Literal["stable", "progressive", "no_evidence_of_disease"] | None = None
+    # extension: the date the status was assessed (an ongoing line counts as progressing on it only when
+    # progression was assessed after the line began: netcds.history.progressing_on_ongoing)
+    status_date: IsoDate | None = None
     progression_clinically_significant: Bool | None = None
     biology: Literal["favorable", "unfavorable"] | None = None
     # extensions
@@ -293,6 +296,9 @@ def history_problems(patient: Patient) -> list[tuple[str, str]]:
                 problems.append(
                     (f"treatments[{j}]", f"overlaps treatments[{i}] with the same agent ({a.agent})")
                 )
+    status_date = patient.disease.status_date
+    if as_of is not None and status_date is not None and status_date > as_of:
+        problems.append(("disease.status_date", f"is after as_of ({as_of})"))
     seen: dict[date, int] = {}
     for i, s in enumerate(patient.assessments or []):
         if as_of is not None and s.date > as_of:

@@ -129,6 +129,10 @@ def treatment(draw: st.DrawFn) -> dict[str, Any]:
             t["progression_date"] = pd
     else:
         t["stop_reason"] = draw(maybe(st.sampled_from(["toxicity", "completed", "patient_choice", "other"])))
+    if draw(st.integers(0, 3)) == 0:  # PD is a sign of progression on the line (never with progressed false)
+        t["best_response"] = draw(
+            st.sampled_from(["SD", "PR", "CR"] if progressed is False else ["PD", "SD", "PR"])
+        )
     if draw(st.integers(0, 5)) == 0:
         t["progression_type"] = draw(st.sampled_from(["radiographic", "clinical", "symptomatic"]))
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in t.items() if v is not None}
@@ -209,11 +213,13 @@ def patient_record(draw: st.DrawFn) -> dict[str, Any]:
     rec: dict[str, Any] = {"tumor": tumor, "disease": disease, "biomarkers": biomarkers}
     treatments = draw(maybe(st.lists(treatment(), max_size=4)))
     _put(rec, "treatments", treatments)
-    # assessments: only the newest PD date is read (an ongoing line progressing since it began); dates
-    # are drawn freely and sometimes on a line's start (a baseline scan: not after it)
     starts = [t["start"] for t in treatments or [] if "start" in t]
     iso = DATES.map(date.isoformat)
     when = st.one_of(iso, st.sampled_from(starts)) if starts else iso
+    # the status's own date: drawn freely, sometimes on a line's start (not after it)
+    _put(disease, "status_date", draw(maybe(when)))
+    # assessments: only the newest PD date is read (an ongoing line progressing since it began); dates
+    # are drawn freely and sometimes on a line's start (a baseline scan: not after it)
     scans = draw(maybe(st.lists(when, max_size=3, unique=True)))
     if scans is not None:
         response = st.sampled_from(["PD", "PD", "SD", "PR", "CR", None])
@@ -259,4 +265,6 @@ def _latest_history_date(rec: dict[str, Any]) -> date | None:
         for k in ("start", "end", "progression_date")
         if k in t
     ] + [date.fromisoformat(a["date"]) for a in rec.get("assessments") or []]
+    if "status_date" in rec.get("disease", {}):
+        dates.append(date.fromisoformat(rec["disease"]["status_date"]))
     return max(dates, default=None)

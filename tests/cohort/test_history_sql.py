@@ -29,7 +29,10 @@ class PlainHistoryBits(HistoryBits):
     made cheaper)."""
 
     def _features(self, t: str) -> list[tuple[list[dict[str, Any]], str]]:
-        signs = f"COALESCE({t}.stop_reason = 'progression', FALSE) OR {t}.progression_date IS NOT NULL"
+        signs = (
+            f"COALESCE({t}.stop_reason = 'progression', FALSE) OR {t}.progression_date IS NOT NULL"
+            f" OR COALESCE({t}.best_response = 'PD', FALSE)"
+        )
         feats: list[tuple[list[dict[str, Any]], str]] = []
         if "agent" in self.reads:
             agents = [None, *TREATMENT_AGENT_VALUES]
@@ -41,7 +44,8 @@ class PlainHistoryBits(HistoryBits):
             sql = (
                 f"(CASE WHEN {t}.progressed IS FALSE THEN CAST({signs} AS INTEGER)"
                 f" WHEN {t}.progressed OR {signs} THEN 4"
-                f" WHEN {t}.end_date IS NULL AND {t}.start_date < last_pd_date THEN 3 ELSE 2 END)"
+                f" WHEN {t}.end_date IS NULL AND ({t}.start_date < last_pd_date"
+                f" OR {t}.start_date < disease__status_date) THEN 3 ELSE 2 END)"
             )
             feats.append(([{"pt": pt, "ap": ap} for pt, ap in pa], sql))
         if "lv" in self.reads:
@@ -84,6 +88,7 @@ def test_lean_features_give_the_same_flags(kb: Knowledge) -> None:
         "progressed": [True, False, None],
         "stop_reason": ["progression", "toxicity", None],
         "progression_date": [date(2024, 1, 1), None],
+        "best_response": ["PD", "SD", None],
         "end_date": [date(2024, 2, 1), None],
         "start_date": [date(2023, 6, 1), date(2023, 9, 1), None],  # before, on and without the PD date
         "dose_mg": [None, 10.0, 19.9, 20.0, 29.9, 30.0, 30.1, 119.5, 120.0, 120.5],
@@ -93,14 +98,16 @@ def test_lean_features_give_the_same_flags(kb: Knowledge) -> None:
     lines = " CROSS JOIN ".join(f"(SELECT unnest(${k}) AS {k})" for k in values)
     one = ", ".join(f"{k} := {k}" for k in values)
     con.execute(
-        f"CREATE TABLE decisions AS SELECT [struct_pack({one})] AS treatments, pd AS last_pd_date FROM {lines}"
+        f"CREATE TABLE decisions AS SELECT [struct_pack({one})] AS treatments, pd AS last_pd_date,"
+        f" sd AS disease__status_date FROM {lines}"
         " CROSS JOIN (SELECT unnest([DATE '2023-09-01', NULL]) AS pd)"
-        " UNION ALL SELECT [], NULL UNION ALL SELECT NULL, NULL",
+        " CROSS JOIN (SELECT unnest([DATE '2023-09-01', NULL]) AS sd)"
+        " UNION ALL SELECT [], NULL, NULL UNION ALL SELECT NULL, NULL, NULL",
         values,
     )
     got = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE ({_bits_sql(reference)}) IS DISTINCT FROM"
         f" ({_bits_sql(lean)})) FROM decisions"
     ).fetchone()
-    assert got == (2 * math.prod(len(v) for v in values.values()) + 2, 0)
+    assert got == (4 * math.prod(len(v) for v in values.values()) + 2, 0)
     assert 0 < len(lean.bits._telling_agents()) < len(TREATMENT_AGENT_VALUES)

@@ -14,7 +14,6 @@ from tests.conftest import SSA_PROGRESSED, g3, gi, lung, merge, pancreas
 from .helpers import reference
 from .test_equivalence_duckdb import audit_duckdb
 
-
 LAN_ONGOING = {"agent": "lanreotide", "dose_mg": 120, "interval_days": 28, "start": "2023-01-01"}
 PD_SCAN = {"date": "2023-09-04", "recist_response": "PD"}
 
@@ -160,6 +159,26 @@ CASES: list[tuple[str, dict[str, Any], str, str | None, str | None]] = [
         None,
     ),
     ("a therapy outside the vocabulary", _case(gi(), "other"), "not_listed", None, None),
+    (
+        "PRRT while progressive on an ongoing SSA, the progressive status dated after it began",
+        _case(gi(treatments=[LAN_ONGOING], disease={"status_date": "2023-09-04"}), "lu177_dotatate"),
+        "concordant",
+        "gi.lu177_dotatate",
+        None,
+    ),
+    (
+        "PRRT after an SSA line whose best response was PD",
+        _case(
+            gi(
+                treatments=[{**LAN_ONGOING, "end": "2023-06-01", "best_response": "PD"}],
+                disease={"status": "stable"},
+            ),
+            "lu177_dotatate",
+        ),
+        "concordant",
+        "gi.lu177_dotatate",
+        None,
+    ),
     (
         "PRRT while progressive on an ongoing SSA, progression assessed after it began",
         _case(gi(treatments=[LAN_ONGOING], assessments=[PD_SCAN]), "lu177_dotatate"),
@@ -536,6 +555,11 @@ MISSING_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "PRRT while progressive on an ongoing SSA, no progression dated after it began",
         _case(gi(treatments=[LAN_ONGOING]), "lu177_dotatate"),
+        ["treatments[0].progressed"],
+    ),
+    (
+        "PRRT while progressive on an ongoing SSA begun after the progressive status was assessed",
+        _case(gi(treatments=[LAN_ONGOING], disease={"status_date": "2022-12-20"}), "lu177_dotatate"),
         ["treatments[0].progressed"],
     ),
     (

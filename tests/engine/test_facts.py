@@ -124,6 +124,40 @@ def test_progression_on_current_ssa_counts_when_disease_progressive_and_assessed
 
 
 @pytest.mark.parametrize(
+    ("status_date", "value", "missing"),
+    [
+        ("2024-07-01", True, ()),  # the progressive status assessed after the SSA began
+        ("2024-01-01", None, ("treatments[0].progressed",)),  # assessed the day it began
+        ("2023-12-01", None, ("treatments[0].progressed",)),  # the progression that led to the SSA
+    ],
+)
+def test_progressive_status_date_after_the_ongoing_line_began_counts_as_progression_on_it(
+    status_date, value, missing
+):
+    f = facts(gi(treatments=[LAN_ONGOING], disease={"status": "progressive", "status_date": status_date}))
+    assert f.get("derived.progressed_on_ssa") is value
+    assert f.missing_for("derived.progressed_on_ssa") == missing
+    stable = facts(gi(treatments=[LAN_ONGOING], disease={"status": "stable", "status_date": "2024-07-01"}))
+    assert stable.get("derived.progressed_on_ssa") is None  # stable now: nothing inferred either way
+
+
+def test_best_response_pd_is_progression_on_the_line():
+    line = {"agent": "lanreotide", "start": "2023-01-01", "end": "2023-06-01", "best_response": "PD"}
+    f = facts(gi(disease={"status": "stable"}, treatments=[line]))
+    assert f.get("derived.progressed_on_ssa") is True
+    assert f.get("derived.progressed_after_prior_therapy") is True
+    sd = facts(gi(disease={"status": "stable"}, treatments=[{**line, "best_response": "SD"}]))
+    assert sd.get("derived.progressed_on_ssa") is None
+
+
+def test_status_date_after_as_of_is_refused():
+    with pytest.raises(ValueError, match=r"disease\.status_date: is after as_of"):
+        Patient.model_validate(
+            gi(as_of="2024-06-01", disease={"status": "progressive", "status_date": "2024-06-02"})
+        )
+
+
+@pytest.mark.parametrize(
     "assessments",
     [
         None,

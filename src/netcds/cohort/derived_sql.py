@@ -127,7 +127,7 @@ class DerivedSql:
     silent_null: str | None = None
 
 
-_T = ("treatments", "disease__status", "last_pd_date")
+_T = ("treatments", "disease__status", "last_pd_date", "disease__status_date")
 DERIVED_SQL: dict[str, DerivedSql] = {
     d.name: d
     for d in (

@@ -248,8 +248,10 @@ class MissingSql:
         # progression assessed after the line began)
         prog = (
             f"COALESCE({t}.progressed,"
-            f" CASE WHEN {t}.stop_reason = 'progression' OR {t}.progression_date IS NOT NULL THEN TRUE END,"
-            f" CASE WHEN {t}.end_date IS NULL AND {t}.start_date < {LAST_PD_DATE}"
+            f" CASE WHEN {t}.stop_reason = 'progression' OR {t}.progression_date IS NOT NULL"
+            f" OR {t}.best_response = 'PD' THEN TRUE END,"
+            f" CASE WHEN {t}.end_date IS NULL"
+            f" AND ({t}.start_date < {LAST_PD_DATE} OR {t}.start_date < disease__status_date)"
             " AND disease__status = 'progressive' THEN TRUE END)"
         )
         arms = [(f"NOT COALESCE({in_expr(f'{t}.agent', hits)}, FALSE)", "''")]

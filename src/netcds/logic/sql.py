@@ -213,10 +213,14 @@ class HistoryBits:
             values: list[dict[str, Any]] = [{"agent": a} for a in (None, *agents)]
             feats.append((values, self.d.position(agents, f"{t}.agent") if agents else "0"))
         if self.reads & {"pt", "ap"}:  # one feature for both: (pt, ap) takes only five values
-            signs = f"COALESCE({t}.stop_reason = 'progression' OR {t}.progression_date IS NOT NULL, FALSE)"
+            signs = (
+                f"COALESCE({t}.stop_reason = 'progression' OR {t}.progression_date IS NOT NULL"
+                f" OR {t}.best_response = 'PD', FALSE)"
+            )
             # 'ongoing' as facts.progressed_on reads it (history.progressing_on_ongoing): no end, and a
             # progression assessed after the line began (the status is tested by the predicate)
-            ongoing = f"COALESCE({t}.end_date IS NULL AND {t}.start_date < {LAST_PD_DATE}, FALSE)"
+            after = f"({t}.start_date < {LAST_PD_DATE} OR {t}.start_date < disease__status_date)"
+            ongoing = f"COALESCE({t}.end_date IS NULL AND {after}, FALSE)"
             sql = (
                 f"(COALESCE(CAST({t}.progressed AS INTEGER), 2) + 3 * CAST({signs} AS INTEGER)"
                 f" + 6 * CAST({ongoing} AS INTEGER))"

@@ -23,7 +23,7 @@ from datetime import date
 
 from netcds.facts import treatment_agents
 from netcds.field_labels import agent_name
-from netcds.history import last_pd_date, ssa_dose_level
+from netcds.history import progression_assessed_after, ssa_dose_level
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS, Patient, Treatment
 from netcds.sequencing.data import SequencingData
 from netcds.sequencing.models import Durability, LineMember, LineOfTherapy, Response
@@ -67,8 +67,8 @@ def progressed_value(t: Treatment) -> bool | None:
     """The record's own answer to 'did the disease progress on it' (three-valued)."""
     if t.progressed is not None:
         return t.progressed
-    if t.stop_reason == "progression" or t.progression_date is not None:
-        return True
+    if t.stop_reason == "progression" or t.progression_date is not None or t.best_response == "PD":
+        return True  # a best response of PD: it progressed on it
     return None
 
 
@@ -307,9 +307,8 @@ def _finish(n: int, d: _Draft, p: Patient, data: SequencingData, window: int, la
         progressed = True
     else:
         progressed = None
-    pd = last_pd_date(p)  # progressing now only when progression was assessed after the line began
-    now = p.disease.status == "progressive" and start is not None and pd is not None and pd > start
-    if progressed is None and ongoing and last and now:
+    # progressing now only when progression was assessed after the line began
+    if progressed is None and ongoing and last and progression_assessed_after(p, start):
         progressed = True
         notes.append(PROGRESSING_NOW)
     prog_dates.sort(key=lambda x: x[0])
