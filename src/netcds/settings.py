@@ -7,6 +7,7 @@ setting must never pass silently).
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -280,6 +281,17 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
     "NETCDS_LINK_SECRET_FILE": ("link_secret_file", "str"),
     "NETCDS_LINK_LIFETIME_S": ("link_lifetime_s", "int"),
 }
+# NETCDS_* variables that are no Settings field but are read elsewhere; every other NETCDS_* variable is
+# refused at settings load (a misspelt token setting must never leave a service open)
+OTHER_ENV: dict[str, str] = {
+    "NETCDS_CONFIG": "the TOML config file (read here)",
+    "NETCDS_KNOWLEDGE_DIR": "another knowledge root (netcds.knowledge.load)",
+    "NETCDS_TEST_POSTGRES_URL": "tests only: also run the store tests on this PostgreSQL database",
+    "NETCDS_UPDATE_GOLDEN": "tests only: rewrite golden files",
+    "NETCDS_SCREENSHOT_DIR": "tests only: where the browser tests write screenshots (make screenshots)",
+}
+KNOWN_ENV: frozenset[str] = frozenset(_ENV_KEYS) | frozenset(OTHER_ENV)
+_ENV_PREFIX = "NETCDS_"
 _FIELD_NAME = {field: key for key, field in _TOML_KEYS.items()}
 _FIELD_ENV = {field: env for env, (field, _) in _ENV_KEYS.items()}
 _TRUE = {"1", "true", "yes", "on"}
@@ -347,8 +359,25 @@ def _env_value(env: str, kind: str, raw: str) -> Any:
     return raw
 
 
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Refuse a ``NETCDS_*`` variable (any letter case) that netcds does not know (:data:`KNOWN_ENV`),
+    naming it and the closest known name: a typo must not pass silently."""
+    from netcds.io import printable
+
+    for name in sorted(environ):
+        if not name.upper().startswith(_ENV_PREFIX) or name in KNOWN_ENV:
+            continue
+        # compared without the shared prefix, which would make any two names look alike
+        tails = {known.removeprefix(_ENV_PREFIX): known for known in sorted(KNOWN_ENV)}
+        close = difflib.get_close_matches(name[len(_ENV_PREFIX) :].upper(), list(tails), n=1, cutoff=0.6)
+        hint = f"did you mean {tails[close[0]]}?" if close else "docs/configuration.md lists the known ones"
+        raise SettingsError(printable(name, 80), f"unknown environment variable; {hint}")
+
+
 def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Settings fields from ``NETCDS_*`` variables; an unknown ``NETCDS_`` service variable is ignored."""
+    """Settings fields from ``NETCDS_*`` variables; an unknown ``NETCDS_*`` variable is an error naming it
+    (:func:`check_environment`)."""
+    check_environment(environ)
     out: dict[str, Any] = {}
     for env, (field, kind) in _ENV_KEYS.items():
         if env in environ:
@@ -381,6 +410,7 @@ def load_settings(
     """Build the settings: defaults, then the TOML file (``config_path`` or ``$NETCDS_CONFIG``),
     then the environment, then ``overrides`` (command-line options; ``None`` values are skipped)."""
     env = os.environ if environ is None else environ
+    check_environment(env)  # before the file: a misspelt NETCDS_CONFIG is named, not silently skipped
     values: dict[str, Any] = {}
     path = config_path or env.get("NETCDS_CONFIG")
     if path:

@@ -33,13 +33,37 @@ def effective_text(res: Res) -> str | None:
 
 def earliest_day(res: Res) -> date | None:
     """The first calendar day the effective date can mean (``2024`` -> 2024-01-01), as written."""
-    m = _DATE.match(effective_text(res) or "")
+    return first_day(effective_text(res))
+
+
+def first_day(text: str | None) -> date | None:
+    """The first calendar day a FHIR date, dateTime or instant can mean (``2024-07`` -> 2024-07-01)."""
+    m = _DATE.match(text or "")
     if not m:
         return None
     try:
         return date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
     except ValueError:
         return None
+
+
+def condition_after(res: Res, as_of: date) -> str | None:
+    """For a Condition: which of its dates lies after ``as_of`` (``"onset 2025-03-02"``, ``"recorded
+    2025-03-02"``), or None. Either one puts it after the record date: a condition that began later did not
+    exist on that day, one recorded later was not in the record on that day. A partial date is after only if
+    its first day is; an onset given as an age, range or words is not a date and is not compared."""
+    d = res.data
+    period = d.get("onsetPeriod")
+    dates = (
+        ("onset", d.get("onsetDateTime")),
+        ("onset", period.get("start") if isinstance(period, dict) else None),
+        ("recorded", d.get("recordedDate")),
+    )
+    for what, text in dates:
+        day = first_day(str(text)) if text else None
+        if day is not None and day > as_of:
+            return f"{what} {text}"
+    return None
 
 
 def span(res: Res) -> tuple[datetime, datetime] | None:

@@ -33,7 +33,7 @@ from netcds.fhir.conditions import (
     map_syndromes,
 )
 from netcds.fhir.context import Ctx
-from netcds.fhir.dating import earliest_day, effective_text
+from netcds.fhir.dating import condition_after, earliest_day, effective_text
 from netcds.fhir.observations import classify, map_observations
 from netcds.fhir.read import Res, patient_id, read_bundle, read_prefetch
 from netcds.fhir.report import FhirMappingError, MappingReport
@@ -172,24 +172,31 @@ def _map(resources: list[Res], as_of: date | None) -> tuple[Patient, MappingRepo
             ctx.unmapped(res, f"{kind} not used by netcds")
         elif not _mentioned(res.ref, mentioned):
             ctx.unmapped(res, "read, but it carried nothing netcds maps")
-    return _build(ctx, out, len(ctx.excluded - later)), ctx.report
+    later_primaries = [
+        r.ref for r in resources if r.loc in later and r.rtype == "Condition" and is_primary(r)
+    ]
+    return _build(ctx, out, len(ctx.excluded - later), later_primaries), ctx.report
 
 
 def _set_aside_later(ctx: Ctx) -> set[str]:
-    """With a record date (``as_of``), Observations dated after it are left out and reported: the record
-    is read as it stood on that day. A partial date is after only if its first day is. Conditions are
-    not read by date, so they are not filtered. Returns the ``loc`` of those left out."""
+    """With a record date (``as_of``), Observations and Conditions dated after it are left out and
+    reported: the record is read as it stood on that day. An Observation by its effective date; a Condition
+    when its onset or its recorded date is after (dating.condition_after). A partial date is after only if
+    its first day is. (Courses starting after it are left out where they are read, netcds.fhir.treatments:
+    scheduled, not given.) Returns the ``loc`` of those left out."""
     later: set[str] = set()
     if ctx.as_of is None:
         return later
-    for res in list(ctx.of_type("Observation")):
-        day = earliest_day(res)
-        if day is not None and day > ctx.as_of:
+    for res in list(ctx.of_type("Observation", "Condition")):
+        if res.rtype == "Condition":
+            when = condition_after(res, ctx.as_of)
+        else:
+            day = earliest_day(res)
+            when = effective_text(res) if day is not None and day > ctx.as_of else None
+        if when is not None:
             later.add(res.loc)
             ctx.unmapped(
-                res,
-                f"dated after the record date {ctx.as_of} ({effective_text(res)}): not used",
-                res.data.get("code"),
+                res, f"dated after the record date {ctx.as_of} ({when}): not used", res.data.get("code")
             )
     ctx.excluded |= later
     return later
@@ -237,7 +244,7 @@ def hist_fallback(ctx: Ctx, primary: Res | None, out: dict[str, Any]) -> None:
     )
 
 
-def _build(ctx: Ctx, out: dict[str, Any], other_subjects: int) -> Patient:
+def _build(ctx: Ctx, out: dict[str, Any], other_subjects: int, later_primaries: list[str]) -> Patient:
     if ctx.fatal is not None:
         raise FhirMappingError(ctx.fatal[0], ctx.fatal[1], ctx.report)
     if not out["tumor"].get("primary_site"):
@@ -249,6 +256,11 @@ def _build(ctx: Ctx, out: dict[str, Any], other_subjects: int) -> Patient:
         if ctx.unconfirmed_primaries and why.startswith("no primary"):
             unsure = ", ".join(ctx.unconfirmed_primaries)
             why = f"no confirmed primary cancer condition ({unsure} not confirmed; see the report)"
+        elif later_primaries and why.startswith("no primary"):
+            why = (
+                f"no primary cancer condition dated on or before the record date {ctx.as_of} "
+                f"({', '.join(sorted(later_primaries))} dated after it; see the report)"
+            )
         elif other_subjects and why.startswith("no primary"):  # one may be among those set aside
             why = (
                 f"no primary cancer condition about the patient mapped ({other_subjects} resource(s) "

@@ -308,6 +308,12 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
         cancer = any(has_profile(res, p) for p in CANCER_MED_PROFILES)
         name = generic_name(cc)
         why = "cancer-related drug outside the netcds agent table" if cancer else "current drug"
+        start = _episode_dates(res)[0] if going and name and ctx.as_of is not None else None
+        if _scheduled(ctx, start):  # not yet taken on the record date: no current drug then
+            ctx.unmapped(
+                res, f"starts {start}, after the record date {ctx.as_of}: not a current drug then", cc
+            )
+            return
         if going and name:
             meds.append(name)
             ctx.mapped("medications", name, res, cc, note=why + via)

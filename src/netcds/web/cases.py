@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from pydantic import TypeAdapter, ValidationError
+
 from netcds.evaluation import Evaluation
 from netcds.ids import new_id
 from netcds.patient import Patient
@@ -85,12 +87,22 @@ class CaseRepository(Protocol):
     def audit(self, action: str, target: str | None, request_id: str | None, actor: str = ACTOR) -> None: ...
 
 
-def valid_id(text: str) -> bool:
+# The REST API reads a case or evaluation id as a ``uuid.UUID`` path parameter (pydantic); the pages read
+# it the same way, so they take exactly the spellings the API takes (upper case, no hyphens, braces,
+# ``urn:uuid:``) and no others (Python's own ``uuid.UUID`` is laxer: hyphens anywhere, an unclosed brace).
+_UUID: TypeAdapter[uuid.UUID] = TypeAdapter(uuid.UUID)
+
+
+def canonical_id(text: str) -> str | None:
+    """The id in its stored form (lower case, hyphenated), or None when the API would refuse it too."""
     try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
+        return str(_UUID.validate_python(text))
+    except ValidationError:
+        return None
+
+
+def valid_id(text: str) -> bool:
+    return canonical_id(text) is not None
 
 
 def _matches(query: str | None, case_id: str, patient_id: str | None) -> bool:

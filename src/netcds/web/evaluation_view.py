@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcds.engine import evaluate
+from netcds.errors import InputError
 from netcds.io import loads
 from netcds.knowledge.load import load_knowledge
 from netcds.knowledge.schema import TIER_ORDER, Knowledge
 from netcds.patient import Patient
+from netcds.web.form_data import parse_number
 from netcds.web.form_schema import FieldDef, form_schema
 from netcds.web.labels import (
     COLUMN_LABELS,
@@ -245,10 +247,18 @@ def build_view(ev: dict[str, Any], patient: dict[str, Any]) -> EvaluationView:
 
 def parse_whatif_value(text: str, path: str = "") -> object:
     """The posted JSON value of a what-if choice for ``path``; a bare word is taken as a string, blank as
-    unknown. An object with a key twice is an InputError naming it."""
+    unknown. An object with a key twice is an InputError naming it. For a numeric fact the text is read
+    as the patient form reads it (web.form_data.parse_number): "1.500" or "1,500" is ambiguous, an
+    InputError at ``path``, never 1.5; a count per µL takes "150,000"; ``null`` is unknown."""
     raw = text.strip()
     if raw == "":
         return None
+    f = _row_def(path) if path else None
+    if f is not None and f.kind == "number" and raw != "null":
+        x, problem = parse_number(f, raw)
+        if x is None:
+            raise InputError(path, problem or "must be a number")
+        return int(x) if x.is_integer() and abs(x) < 1e15 else x
     try:
         return loads(raw, path)
     except (ValueError, RecursionError):  # not JSON (or brackets nested thousands deep): the text itself

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from netcds.io import all_errors, printable
 from netcds.patient import Patient
+from netcds.web.bidi import restore
 from netcds.web.form_schema import FieldDef, FormSchema, form_schema
 
 NONE_SUFFIX = ":none"
@@ -99,15 +100,25 @@ def _parse_scalar(f: FieldDef, raw: str, name: str, state: FormState) -> tuple[b
         state.add_error(name, "choose yes, no or unknown")
         return False, None
     if f.kind == "number":
-        x, problem = _parse_count(raw) if is_count(f) else _parse_measure(raw)
-        if problem:
+        x, problem = parse_number(f, raw)
+        if problem is not None:
             state.add_error(name, problem)
             return False, None
-        if x is None or not math.isfinite(x):
-            state.add_error(name, "must be a finite number")
-            return False, None
         return True, x
-    return True, raw
+    return True, restore(raw)  # the page shows a bidirectional control as its escape (web.bidi)
+
+
+def parse_number(f: FieldDef, raw: str) -> tuple[float | None, str | None]:
+    """A number typed for field ``f`` (the form's rules, also the what-if box's): ``(value, None)``, or
+    ``(None, message)``. A cell count per µL takes grouped thousands; elsewhere a comma or dot before
+    exactly three digits is ambiguous and refused; a decimal comma works."""
+    raw = raw.strip()
+    x, problem = _parse_count(raw) if is_count(f) else _parse_measure(raw)
+    if problem:
+        return None, problem
+    if x is None or not math.isfinite(x):
+        return None, "must be a finite number"
+    return x, None
 
 
 # A comma or dot followed by exactly three digits and nothing more ("150,000", "1.500"): a thousands
@@ -161,7 +172,7 @@ def _parse_count(raw: str) -> tuple[float | None, str | None]:
 
 
 def _lines(raw: str) -> list[str]:
-    return [p.strip() for p in re.split(r"[\n,;]", raw) if p.strip()]
+    return [restore(p.strip()) for p in re.split(r"[\n,;]", raw) if p.strip()]
 
 
 def _row_indices(form: FormLike, group: str) -> list[int]:

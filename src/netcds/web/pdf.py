@@ -19,6 +19,7 @@ from fpdf.enums import XPos, YPos
 from starlette.responses import Response
 
 from netcds import __version__
+from netcds.web.bidi import visible
 from netcds.web.cases import EvaluationSummary
 from netcds.web.labels import (
     SSA_ACTION_WORDS,
@@ -45,7 +46,7 @@ MUTED = (75, 85, 99)
 
 
 def latin1(text: Any) -> str:
-    s = "" if text is None else str(text)
+    s = visible("" if text is None else str(text))  # bidirectional controls as escapes, as on the pages
     for k, v in _TRANSLIT.items():
         s = s.replace(k, v)
     return s.encode("latin-1", "replace").decode("latin-1")

@@ -12,7 +12,8 @@ from netcds.api.signed_links import LinkCheck
 from netcds.errors import KnowledgeError
 from netcds.knowledge.load import load_knowledge, release_installed
 from netcds.knowledge.schema import Knowledge
-from netcds.web.cases import ACTOR, SIGNED_LINK_ACTOR, CaseNotFoundError, StoredEvaluationView, valid_id
+from netcds.web.bidi import restore
+from netcds.web.cases import ACTOR, SIGNED_LINK_ACTOR, CaseNotFoundError, StoredEvaluationView, canonical_id
 from netcds.web.evaluation_view import current_knowledge, knowledge_version, lines_for
 from netcds.web.guideline_view import (
     ReleaseView,
@@ -47,7 +48,7 @@ NO_CASES = (
 def cases(request: Request, q: str | None = None) -> Response:
     if not cases_enabled(request):
         return error_page(403, *NO_CASES)
-    query = (q or "").strip()[:100]
+    query = restore((q or "").strip()[:100])  # a direction control copied as shown (web.bidi)
     repo = repository(request)
     found = repo.list_cases(query or None)
     return render("cases.html", cases=found, q=query, persistent=repo.persistent, nav="cases", saved=None)
@@ -57,14 +58,15 @@ def cases(request: Request, q: str | None = None) -> Response:
 def case(request: Request, case_id: str, saved: int | None = None) -> Response:
     if not cases_enabled(request):
         return error_page(403, *NO_CASES)
-    if not valid_id(case_id):
+    cid = canonical_id(case_id)  # the spellings the REST API takes, in the stored form
+    if cid is None:
         return error_page(404, "No such case", "That is not a case id.")
     repo = repository(request)
     try:
-        detail = repo.get_case(case_id)
+        detail = repo.get_case(cid)
     except CaseNotFoundError:
-        return error_page(404, "No such case", f"No case {case_id}.")
-    repo.audit("case.read", case_id, request_id(request))
+        return error_page(404, "No such case", f"No case {cid}.")
+    repo.audit("case.read", cid, request_id(request))
     return render(
         "case.html",
         case=detail,
@@ -80,14 +82,16 @@ def _stored(
     request: Request, evaluation_id: str, subpage: str = ""
 ) -> tuple[StoredEvaluationView, LinkAccess] | Response:
     """The stored evaluation, when this request may open it: by a valid signed link (a card's), else by
-    the web pages' rule (netcds.web.link_access); a refusal names no patient data."""
+    the web pages' rule (netcds.web.link_access); a refusal names no patient data. The id is read in the
+    spellings the REST API takes and used in its stored form (which a card's link is signed for)."""
+    evaluation_id = canonical_id(evaluation_id) or evaluation_id
     access = evaluation_access(request, evaluation_id, subpage)
     if access.refusal is not None:
         return error_page(403, *access.refusal)
     signed = access.check is LinkCheck.VALID
     if not signed and not cases_enabled(request):
         return error_page(403, *NO_CASES)
-    if not valid_id(evaluation_id):
+    if canonical_id(evaluation_id) is None:
         return error_page(404, "No such evaluation", "That is not an evaluation id.")
     repo = repository(request)
     try:

@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from netcds.errors import InputError
 from netcds.patient import iso_date
 from netcds.sequencing.whatif import apply_assignments, compare
-from netcds.web.cases import CaseNotFoundError, valid_id
+from netcds.web.cases import CaseNotFoundError, canonical_id
 from netcds.web.evaluation_view import current_knowledge, lines_for, parse_whatif_value, run
 from netcds.web.form_data import FormState, place_errors, read_form, state_from_record, validate
 from netcds.web.pages import (
@@ -68,16 +68,17 @@ def patient_form(request: Request, example: str | None = None, case: str | None 
     if case:
         if not cases_enabled(request):
             return error_page(403, "Cases are not available", "Stored cases need a signed-in API client.")
-        if not valid_id(case):
+        cid = canonical_id(case)
+        if cid is None:
             return error_page(404, "No such case", "That is not a case id.")
         try:
-            detail = repository(request).get_case(case)
+            detail = repository(request).get_case(cid)
         except CaseNotFoundError:
-            return error_page(404, "No such case", f"No case {case}.")
+            return error_page(404, "No such case", f"No case {cid}.")
         state = state_from_record(detail.patient)
-        state.case_id = case
+        state.case_id = cid
         return form_page(
-            state, loaded=f"Case {case[:8]}, version {detail.latest_version}: edit to save a new version"
+            state, loaded=f"Case {cid[:8]}, version {detail.latest_version}: edit to save a new version"
         )
     return form_page(FormState())
 
@@ -94,8 +95,7 @@ async def submit_patient(request: Request) -> Response:
     form = await request.form()
     action = _str(form, "action") or "evaluate"
     data, state = read_form(form, remove=_remove_target(action))  # type: ignore[arg-type]
-    case_id = _str(form, "case_id") or None
-    state.case_id = case_id if case_id and valid_id(case_id) else None
+    state.case_id = canonical_id(_str(form, "case_id"))
     if action.startswith("add:"):
         group = action.split(":", 1)[1]
         state.row_counts[group] = state.row_counts.get(group, 0) + 1
@@ -208,8 +208,7 @@ async def edit_record(request: Request) -> Response:
     except InputError as exc:
         return error_page(422, "Invalid record", f"{exc.field}: {exc.message}")
     state = state_from_record(record(patient))
-    cid = _str(form, "case_id")
-    state.case_id = cid if cid and valid_id(cid) else None
+    state.case_id = canonical_id(_str(form, "case_id"))
     return form_page(state)
 
 
@@ -321,5 +320,4 @@ async def save_record(request: Request) -> Response:
     except InputError as exc:
         return error_page(422, "Invalid record", f"{exc.field}: {exc.message}")
     ev, _data = await run_in_threadpool(run, patient, current_knowledge(request.app.state))
-    cid = _str(form, "case_id")
-    return await _save(request, patient, ev, cid if cid and valid_id(cid) else None)
+    return await _save(request, patient, ev, canonical_id(_str(form, "case_id")))

@@ -1,4 +1,5 @@
-"""Jinja2 environment (autoescape on), shared filters, and the HTML response with its security headers."""
+"""Jinja2 environment (autoescape on; bidirectional controls shown as escapes), shared filters, and the HTML
+response with its security headers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from netcds import __version__
@@ -16,6 +18,7 @@ from netcds.engine.options import failed_conditions
 from netcds.engine.possible import beyond_setting
 from netcds.field_labels import applied_rule_words, pending_rule_words
 from netcds.web import labels
+from netcds.web.bidi import BIDI_CONTROLS, visible
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -67,6 +70,19 @@ def _fmt(value: Any) -> str:
     return labels.value_label(value)
 
 
+def _finalize(value: Any) -> Any:
+    """Every rendered expression: bidirectional controls in text shown as escapes (netcds.web.bidi), also
+    in text already marked safe (a macro's output, a joined list), where the escape adds no markup."""
+    if isinstance(value, Markup):  # Markup.replace keeps it Markup (and would escape the new text)
+        for c in BIDI_CONTROLS:
+            if c in value:
+                value = value.replace(c, visible(c))
+        return value
+    if isinstance(value, str):
+        return visible(value)
+    return value
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -74,6 +90,7 @@ def environment() -> Environment:
         autoescape=select_autoescape(enabled_extensions=("html", "svg", "xml"), default=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
     env.globals.update(
         prefix=PREFIX,
