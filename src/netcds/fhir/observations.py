@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.biomarkers import map_mmr, msi_of, result_polarity, tmb_of, variant_of
 from netcds.fhir.context import Ctx
-from netcds.fhir.dating import newest_first
+from netcds.fhir.dating import earliest_day, newest_first
 from netcds.fhir.read import Res, cc_text, codings, has_code, has_profile, quantity
 from netcds.fhir.scope import SKIP_OBS_STATUS, for_the_net
 
@@ -64,11 +64,16 @@ class Cand:
 def pick_latest(ctx: Ctx, field: str, cands: list[Cand]) -> Any:
     """Map the newest candidate to ``field`` (:func:`newest_value`); ``None`` (unknown) when there is none
     or the newest disagree."""
+    chosen = latest_cand(ctx, field, cands)
+    return None if chosen is None else chosen.value
+
+
+def latest_cand(ctx: Ctx, field: str, cands: list[Cand]) -> Cand | None:
+    """:func:`pick_latest`, giving the chosen candidate (its resource dates it)."""
     chosen = newest_value(ctx, field, cands, lambda c: c.res, lambda c: c.value, lambda c: c.cc)
-    if chosen is None:
-        return None
-    ctx.mapped(field, chosen.value, chosen.res, chosen.cc, chosen.note)
-    return chosen.value
+    if chosen is not None:
+        ctx.mapped(field, chosen.value, chosen.res, chosen.cc, chosen.note)
+    return chosen
 
 
 def newest_value(
@@ -419,7 +424,13 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
         )
     for key, cands in lists.items():
         section, name = key.split(".")
-        if (value := pick_latest(ctx, key, cands)) is not None:
-            out[section][name] = value
+        if (chosen := latest_cand(ctx, key, cands)) is not None:
+            out[section][name] = chosen.value
+            if key == "disease.status" and (day := earliest_day(chosen.res)) is not None:
+                # when the status was assessed: a progressive status after an ongoing line began is
+                # progression on it (netcds.history); a partial date counts from its first day
+                why = "the effective date of the disease-status observation (a partial date: its first day)"
+                ctx.mapped("disease.status_date", day.isoformat(), chosen.res, None, why)
+                disease["status_date"] = day.isoformat()
     del tumor, disease
     return kinds
