@@ -196,6 +196,7 @@ LAYOUT: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
             "disease.tumor_burden",
             "disease.tumor_symptoms",
             "disease.status",
+            "disease.status_date",
             "disease.progression_clinically_significant",
             "disease.progression_pace",
             "disease.biology",
