@@ -219,11 +219,12 @@ def test_r5_a_course_stopped_without_progression_does_not_trigger_footnote_a(mak
     [
         {"end": "2024-06-01", "progressed": True},  # progression recorded on a stopped course
         {"end": "2024-06-01", "stop_reason": "progression"},
-        {},  # ongoing while the disease is progressing: progression on it
+        {},  # ongoing while the disease is progressing, assessed so after it began: progression on it
     ],
 )
 def test_r5_significant_progression_on_the_ssa_still_stops_it_for_a_non_functional_tumor(make, line):
-    record = make(treatments=_ssa_course(**line))
+    dated = {} if line else {"disease": {"status_date": "2019-03-04"}}
+    record = make(treatments=_ssa_course(**line), **dated)
     entry, plan = _ssa_and_plan(record)
     assert entry.status == "not_eligible" and plan.action == "discontinue"
     assert any(r.startswith("Not met: footnote a") for r in entry.reasons)

@@ -163,11 +163,21 @@ def test_progression_after_prrt_favours_oral_targeted_therapy():
 def test_diabetes_against_everolimus_and_uncontrolled_hypertension_against_tkis():
     _, r = seq(pancreas(comorbidities={"diabetes": True, "hypertension": "uncontrolled"}))
     assert "comorbidity.diabetes.everolimus" in rules(by_id(r, "pancreas.everolimus"))
-    for entry, agent in (("pancreas.cabozantinib", "cabozantinib"), ("pancreas.sunitinib", "sunitinib")):
+    # sunitinib also carries its label's warning on diabetes (hypoglycemia) as the generic point; the
+    # hypertension its own rule states is not stated again there
+    for entry, agent, more in (
+        ("pancreas.cabozantinib", "cabozantinib", []),
+        ("pancreas.sunitinib", "sunitinib", [("comorbidity.safety_findings", "against")]),
+    ):
         c = [c for c in by_id(r, entry).considerations if c.factor == "comorbidity"]
         assert [(x.rule_id, x.direction) for x in c] == [
-            (f"comorbidity.uncontrolled_hypertension.{agent}", "against")
+            (f"comorbidity.uncontrolled_hypertension.{agent}", "against"),
+            *more,
         ]
+    suni = next(
+        c for c in by_id(r, "pancreas.sunitinib").considerations if c.rule_id == "comorbidity.safety_findings"
+    )
+    assert "Diabetes" in suni.text and "hypertension" not in suni.text
     cabo = next(c for c in by_id(r, "pancreas.cabozantinib").considerations if c.factor == "comorbidity")
     assert any("CABOMETYX" in s.document for s in cabo.additional_sources)
     _, fine = seq(pancreas(comorbidities={"diabetes": False, "hypertension": "controlled"}))

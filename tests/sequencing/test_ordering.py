@@ -113,12 +113,13 @@ def _evaluated_order(ev, tier="preferred"):
 
 
 def test_critical_safety_finding_places_the_option_after_the_others_and_keeps_it():
-    """Recent hemorrhage is a critical cabozantinib finding (no sequencing rule reads it): without
-    the hold-back cabozantinib (+1 oral, category 2A) would come before PRRT (0)."""
+    """Recent hemorrhage is a critical cabozantinib finding: without the hold-back cabozantinib (+1 oral,
+    -1 the recorded comorbidity behind the item, category 2A) would share the first position with PRRT
+    (0)."""
     ev = run(gi(preferences={"route": "oral"}, comorbidities={"recent_hemorrhage": True}))
     cabo = opt(ev, "gi.cabozantinib")
     assert any(i.severity == "critical" for i in cabo.safety)
-    assert cabo.status == "eligible" and cabo.order_score == 1
+    assert cabo.status == "eligible" and cabo.order_score == 0
     order = _evaluated_order(ev)
     assert order.index("gi.cabozantinib") > order.index("gi.lu177_dotatate")  # PRRT scores 0
     assert order[-1] == "gi.cabozantinib"

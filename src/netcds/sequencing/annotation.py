@@ -6,7 +6,9 @@ the considerations and a discussion position within the option's tier, plus
 the patient's lines of therapy and the pace of progression. ``held_back``
 (entry id -> reasons in words) lets the caller place options after the others
 for reasons the sequencing layer does not see itself: the engine passes the
-safety screen's critical findings and "avoid" doses.
+safety screen's critical findings and "avoid" doses. The safety items already on
+the options (``Option.safety``) are read for one point only: a recorded
+comorbidity behind a warning or critical item (``sequencing/comorbidity.py``).
 """
 
 from __future__ import annotations

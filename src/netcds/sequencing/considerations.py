@@ -12,10 +12,12 @@ from __future__ import annotations
 from netcds.evaluation import Option
 from netcds.facts import SSA_AGENTS, Derived, Facts, any3, progressed_on
 from netcds.field_labels import agent_name
-from netcds.history import last_pd_date
+from netcds.history import progression_assessed_after
 from netcds.logic.ast import facts_of
 from netcds.logic.evaluate import evaluate, settle
 from netcds.patient import Patient
+from netcds.sequencing.comorbidity import FACT as COMORBIDITY_FACT
+from netcds.sequencing.comorbidity import comorbidity_fact, item_sources
 from netcds.sequencing.data import PLACEHOLDER, SequencingData, lookups
 from netcds.sequencing.lines import PROGRESSING_NOW, months
 from netcds.sequencing.models import (
@@ -26,16 +28,18 @@ from netcds.sequencing.models import (
     ProgressionPace,
 )
 from netcds.sequencing.option_history import courses_of, lines_giving, same_class_lines
+from netcds.sequencing.practical import REGIMEN_FACTS, regimen_facts
 from netcds.sequencing.rulefacts import SEQ_FACTS
 
 NOT_RECORDED = ("treatments",)
-REGIMEN_FACTS = frozenset({"opt.route", "opt.route_matches_preference", "opt.lab_monitoring"})
 VARIANT_FACT = "opt.progressed_on_variant"
 SSA_REGIMENS = frozenset({"ssa", "ssa_above_label"})
 SSA_MEMBER_AGENTS = frozenset({"octreotide_lar", "lanreotide", "ssa", "ssa_above_label"})
 LOCAL_ONLY_AGENTS = frozenset({"radiotherapy"})  # a line of these alone is not systemic therapy
 # the option facts read from the treatment history (unknown, naming `treatments`, when it is not recorded)
-HISTORY_FACTS = tuple(n for n in SEQ_FACTS if n.startswith("opt.") and n not in REGIMEN_FACTS)
+HISTORY_FACTS = tuple(
+    n for n in SEQ_FACTS if n.startswith("opt.") and n not in REGIMEN_FACTS and n != COMORBIDITY_FACT
+)
 
 
 def _lines_words(lines: list[LineOfTherapy]) -> str:
@@ -157,20 +161,12 @@ def _above_label_course_words(patient: Patient, lines: list[LineOfTherapy]) -> s
     """The above-label SSA courses the disease progressed on, each with its lines and progression."""
     out: list[str] = []
     seen: set[int] = set()
-    pd = last_pd_date(patient)
     for ln in lines:
         for m in ln.members:
             if m.ssa_dose_level != "above_label" or m.index in seen:
                 continue
             seen.add(m.index)
-            now = (
-                m.progressed is None
-                and m.end is None
-                and patient.disease.status == "progressive"
-                and m.start is not None
-                and pd is not None
-                and pd > m.start
-            )
+            now = m.progressed is None and m.end is None and progression_assessed_after(patient, m.start)
             if not (m.progressed or now):
                 continue
             where = ", then ".join(
@@ -372,35 +368,11 @@ def option_facts(
     option: Option, facts: Facts, lines: list[LineOfTherapy], data: SequencingData, table: str | None = None
 ) -> dict[str, Derived]:
     """Option-level facts (``opt.*``): this regimen held against the history and the preferences, in
-    the option's table (``table``: how that table groups variant regimens)."""
+    the option's table (``table``: how that table groups variant regimens), and the recorded
+    comorbidities behind the option's safety items (``option.safety``, set by the engine's screen)."""
     reg = option.regimen
-    out: dict[str, Derived] = {}
-    route = data.route_of(reg)
-    info = data.regimens.get(reg)
-    out["opt.route"] = Derived(
-        route, f"{option.label} is given {route}" if route else "route not encoded for this regimen"
-    )
-    pref = facts.patient.preferences.route
-    if pref is None:
-        out["opt.route_matches_preference"] = Derived(
-            None, "route preference not recorded", ("preferences.route",)
-        )
-    elif pref == "no_preference" or route is None:
-        out["opt.route_matches_preference"] = Derived(
-            None, "no route preference" if route else "route not encoded"
-        )
-    else:
-        out["opt.route_matches_preference"] = Derived(
-            route == pref, f"prefers {pref}; {option.label} is {route}"
-        )
-    out["opt.lab_monitoring"] = Derived(
-        info.lab_monitoring if info else None,
-        "regular checks during treatment (label)"
-        if info and info.lab_monitoring
-        else "no regular monitoring encoded"
-        if info
-        else "monitoring not encoded for this regimen",
-    )
+    out = regimen_facts(option, facts, data)
+    out[COMORBIDITY_FACT] = comorbidity_fact(option, table, facts, data)
     if facts.patient.treatments is None:
         for name in HISTORY_FACTS:
             out[name] = Derived(None, "treatments not recorded", NOT_RECORDED)
@@ -502,6 +474,8 @@ def considerations_for(
             continue
         result = evaluate(rule.condition, facts)
         sources = [data.source(s) for s in rule.sources]
+        if COMORBIDITY_FACT in facts_of(rule.condition):  # the safety items' own sources come first
+            sources = [*item_sources(option, table, facts, data), *sources]
         info = data.regimens.get(option.regimen)
         read = facts_of(rule.condition)
         if info is not None and read & REGIMEN_FACTS:  # the regimen facts' own sources

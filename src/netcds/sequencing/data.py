@@ -126,9 +126,22 @@ class SharedStatement(_Data):
 
 
 class RegimenInfo(_Data):
+    """Practical attributes of a regimen. An attribute left out (or null) is *unknown*, never "no":
+    the rules that read it are not assessed and name it (``regimens.<id>.<attribute>``); ``note``
+    says why it is not encoded (e.g. the entry is a choice of agents that differ)."""
+
     route: Literal["oral", "infusion", "injection"] | None = None
-    lab_monitoring: bool = False
+    lab_monitoring: bool | None = None
+    note: str | None = None
     sources: list[Cite] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unknown_explained(self) -> RegimenInfo:
+        if (self.route is None or self.lab_monitoring is None) and not self.note:
+            raise ValueError(
+                "note: say why an attribute left unknown (route or lab_monitoring) is not encoded"
+            )
+        return self
 
 
 class Rule(_Data):
@@ -278,6 +291,11 @@ class SequencingData(_Data):
     def route_of(self, regimen: str) -> str | None:
         info = self.regimens.get(regimen)
         return info.route if info else None
+
+    def lab_monitoring_of(self, regimen: str) -> bool | None:
+        """Whether the regimen's labels ask for regular checks during treatment; None when not encoded."""
+        info = self.regimens.get(regimen)
+        return info.lab_monitoring if info else None
 
 
 class Lookups:

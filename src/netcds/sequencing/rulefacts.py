@@ -49,6 +49,8 @@ SEQ_FACTS: dict[str, FactSpec] = {
         FactSpec("opt.route", "enum", ROUTES, "route of administration"),
         FactSpec("opt.route_matches_preference", "bool", (), "route matches the patient's preference"),
         FactSpec("opt.lab_monitoring", "bool", (), "regular monitoring during treatment"),
+        FactSpec("opt.comorbidity_safety_findings", "bool", (),
+                 "a recorded comorbidity raises a warning or critical safety item for this regimen"),
     )
 }  # fmt: skip
 
