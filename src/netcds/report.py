@@ -13,7 +13,8 @@ from rich.text import Text
 from netcds.engine.options import failed_conditions
 from netcds.engine.possible import beyond_setting
 from netcds.evaluation import Evaluation, Option, PossibleSetting
-from netcds.field_labels import agent_name, applied_rule_words, pending_rule_words
+from netcds.field_labels import agent_name, applied_rule_words, pending_rule_words, situation_name
+from netcds.safety.screen import NO_DOSE, UNVERIFIED
 from netcds.sequencing.ordering import held_back_reasons, position_words
 
 TIER_TITLES = {
@@ -71,6 +72,19 @@ def positions(ev: Evaluation) -> dict[str, str]:
     return out
 
 
+def held_back_words(reasons: str) -> str:
+    """The held-back reasons, each heading once with the situations of its findings ("critical safety
+    finding for cabozantinib: Recent hemorrhage; Uncontrolled hypertension")."""
+    heads: dict[str, list[str]] = {}
+    for r in _top_level(reasons):
+        head, _, rest = r.partition(": ")
+        what = situation_name(rest) if rest else ""
+        heads.setdefault(head, [])
+        if what and what not in heads[head]:
+            heads[head].append(what)
+    return "; ".join(f"{h}: {', '.join(w)}" if w else h for h, w in heads.items())
+
+
 def order_line(o: Option, position: str | None) -> Text | None:
     """One compact line: the discussion position (shared for ties), why it is held back (the reasons'
     headings) and the factors counted for and against; None for an option that is not ranked."""
@@ -79,7 +93,7 @@ def order_line(o: Option, position: str | None) -> Text | None:
     bits = [f"Discussion position {position}" + (" (shared)" if "-" in position else "")]
     reasons = held_back_reasons(o.order_explanation or "")
     if reasons is not None:
-        bits.append("held back: " + "; ".join(r.split(": ", 1)[0] for r in _top_level(reasons)))
+        bits.append("held back: " + held_back_words(reasons))
     pro = list(dict.fromkeys(f.factor for f in o.order_factors if f.effect > 0))
     con = list(dict.fromkeys(f.factor for f in o.order_factors if f.effect < 0))
     if pro:
@@ -117,9 +131,10 @@ def _option_cell(o: Option, verbose: bool = False, position: str | None = None) 
         arrow = {"for": "+", "against": "-", "neutral": "·"}[c.direction]
         lines.append(Text(f"  {arrow} [{c.factor}] {c.text}", style="blue"))
     for item in o.safety:
-        if item.severity == "info" and not item.finding.startswith("not assessed"):
-            continue
-        if item.severity == "info" and not verbose:
+        # what was not screened is always shown (an unknown is named); other info items: only what was not
+        # assessed, with --verbose
+        unassessed = verbose and item.finding.startswith("not assessed")
+        if item.severity == "info" and item.kind != "not_screened" and not unassessed:
             continue
         lines.append(
             Text(
@@ -136,10 +151,13 @@ def _option_cell(o: Option, verbose: bool = False, position: str | None = None) 
             elif o.regimen in SINGLE_AGENT:  # the whole dose text, wrapped in the cell: never cut short
                 text = f"  Dose {agent_name(d.agent)}: {d.standard}"
                 lines.append(Text(text, style="cyan", overflow="fold"))
-            if d.pending:  # dose rules waiting on data: the dose shown is not checked against them
+            # dose rules waiting on data: the dose shown is not checked against them (with a rule that says to
+            # avoid, no fact still to record would give a dose)
+            if d.pending and not (d.adjusted or "").removeprefix(UNVERIFIED).startswith(NO_DOSE[0]):
                 waiting = pending_rule_words(d.pending, d.rule_names, ", ".join)
+                until = "checked or recorded" if "medications[" in waiting else "recorded"
                 lines.append(
-                    Text(f"  Dose {agent_name(d.agent)} not final until recorded: {waiting}", style="yellow")
+                    Text(f"  Dose {agent_name(d.agent)} not final until {until}: {waiting}", style="yellow")
                 )
     letters = ", ".join(o.footnotes)
     src = f"Source: NCCN NET V.{o.source.version} {o.source.page}, {o.source.table}"

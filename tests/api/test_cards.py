@@ -362,3 +362,20 @@ def test_patient_view_safety_card_strips_bidi_characters() -> None:
         assert not any(ch in text for ch in [*UNSAFE, "\u202c", "\x07"]), repr(text)
     assert "gnideelb melena" in card["summary"]
     assert "\t" in card["detail"]
+
+
+def test_checks_not_assessed_are_one_gathering_card_raised_to_a_warning() -> None:
+    """Unknown facts behind critical checks (surgery dates, bleeding, blood pressure) are warnings in the
+    screen; the order cards gather them into one card, not a card per unknown fact."""
+    safety = pytest.importorskip("netcds.safety")
+    rec = patient_record()
+    rec["comorbidities"] = {}
+    raw = safety.screen_agent("cabozantinib", Patient.model_validate(rec), safety.load_agents())
+    view = AgentScreenView.from_screen("cabozantinib", raw)
+    unassessed = [f for f in view.safety if f.kind == "not_assessed" and f.severity == "warning"]
+    assert len(unassessed) >= 2
+    cards = order_cards(view, draft_cabozantinib(60), base_url=BASE, seed="s")
+    gathering = [c for c in cards if "**Checks not assessed" in c["detail"]]
+    assert len(gathering) == 1 and gathering[0]["indicator"] == "warning"
+    for f in unassessed:
+        assert sum(f.finding.split(" — ")[0] in c["summary"] for c in cards) == 0  # no card of its own

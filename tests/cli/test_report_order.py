@@ -30,8 +30,8 @@ def test_report_shows_shared_positions_held_back_reasons_and_factors() -> None:
     )
     assert "Discussion position 1-2 of 3 (shared) · for: preference · against: comorbidity" in text
     assert (
-        "Discussion position 3 of 3 · held back: critical safety finding for cabozantinib · for: preference"
-        in text
+        "Discussion position 3 of 3 · held back: critical safety finding for cabozantinib: Recent hemorrhage "
+        "· for: preference" in text
     )
     assert report(record, verbose=True).count("Discussion position") == text.count("Discussion position")
 

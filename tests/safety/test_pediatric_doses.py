@@ -185,7 +185,8 @@ def test_order_sign_card_for_an_unknown_age_says_the_dose_waits_for_it() -> None
     ]
     assert card["indicator"] == "warning"
     missing = "**Dose not final, data missing:** Age (years) (for the dose rule on age under 12 years)"
-    assert missing in card["detail"].split("\n\n")
+    # (the example's amlodipine is not screened: the medication dose rules wait on it too, review M item 1)
+    assert any(x.startswith(missing) for x in card["detail"].split("\n\n"))
     # an adult with a recorded age and weight: no dose card at all for the labelled 60 mg
     assert not [c for c in _cards({"age_years": 62, "weight_kg": 68}) if "dose" in c["summary"].lower()]
 

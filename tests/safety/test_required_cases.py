@@ -72,7 +72,8 @@ def test_dental_timing_without_as_of_is_not_assessed(akb: AgentKnowledge) -> Non
     s = screen_agent("cabozantinib", p, akb)
     assert not [i for i in s.safety if i.id == "dental_procedure_within_3_weeks" and i.kind == "warning"]
     na = [i for i in s.safety if i.kind == "not_assessed" and "as_of" in i.fields]
-    assert na and na[0].severity == "info" and na[0].finding.startswith("not assessed: as_of")
+    # a check that would be critical is a warning while it cannot be made (review M item 2)
+    assert na and na[0].severity == "warning" and na[0].finding.startswith("not assessed: as_of")
 
 
 def test_cabozantinib_age_13_35kg_pediatric_weight_based_dose(akb: AgentKnowledge) -> None:
@@ -256,8 +257,12 @@ def test_unknown_facts_are_not_assessed(akb: AgentKnowledge) -> None:
         "medications",
         "pregnant",
     } <= fields
-    assert all(i.severity == "info" and i.finding.startswith("not assessed: ") for i in na)
-    assert not [i for i in s.safety if i.severity != "info"]
+    assert all(i.finding.startswith("not assessed: ") for i in na)
+    # one step below what each check guards (review M item 2): critical checks give warnings, others info
+    by_field = {f: i.severity for i in na for f in i.fields}
+    assert by_field["comorbidities.recent_hemorrhage"] == by_field["pregnant"] == "warning"
+    assert by_field["comorbidities.proteinuria"] == "info"
+    assert not [i for i in s.safety if i.severity == "critical"]
 
 
 def test_medications_not_recorded_is_not_assessed_not_safe(akb: AgentKnowledge) -> None:

@@ -347,11 +347,16 @@ def patient_view_cards(
     return [finalize(c, seed) for c in cards]
 
 
+UNASSESSED = ("not_assessed", "not_screened")
+
+
 def _info_card(screen: AgentScreenView, items: list[SafetyFinding], base_url: str) -> dict[str, Any]:
+    """One card gathering the checks not assessed for missing data, monitoring and notes: a warning when a
+    check not assessed guards a critical finding (netcds.safety: one step below what it guards)."""
     label = _agent_label(screen.agent)
     monitoring = [f for f in items if f.kind == "monitoring"]
-    unassessed = [f for f in items if f.kind in ("not_assessed", "not_screened")]
-    other = [f for f in items if f.kind not in ("monitoring", "not_assessed", "not_screened")]
+    unassessed = [f for f in items if f.kind in UNASSESSED]
+    other = [f for f in items if f.kind not in ("monitoring", *UNASSESSED)]
     lines: list[str] = []
     for title, group in (
         ("Checks not assessed (record the facts; unknown is not read as absent)", unassessed),
@@ -367,9 +372,10 @@ def _info_card(screen: AgentScreenView, items: list[SafetyFinding], base_url: st
         f"{len(monitoring)} monitoring item(s)" if monitoring else "",
         f"{len(other)} note(s)" if other else "",
     ]
+    serious = any(indicator_for(f.severity) != "info" for f in unassessed)
     return {
         "summary": summary_text(f"{label}: " + ", ".join(b for b in bits if b)),
-        "indicator": "info",
+        "indicator": "warning" if serious else "info",
         "detail": "\n".join(lines).strip(),
         "source": _source(
             f"{label} label information (netcds safety data)",
@@ -403,8 +409,10 @@ def order_cards(
     label = _agent_label(screen.agent)
     order = {"critical": 0, "warning": 1, "info": 2}
     findings = sorted(screen.safety, key=lambda f: order[indicator_for(f.severity)])
-    serious = [f for f in findings if indicator_for(f.severity) != "info"]
-    minor = [f for f in findings if indicator_for(f.severity) == "info"]
+    # a check not possible for missing data (however serious what it guards) joins the one gathering card,
+    # raising it to a warning, rather than a card of its own per unknown fact
+    serious = [f for f in findings if indicator_for(f.severity) != "info" and f.kind not in UNASSESSED]
+    minor = [f for f in findings if indicator_for(f.severity) == "info" or f.kind in UNASSESSED]
     suggestion = dose_suggestion(screen, draft, drug)
     d = screen.dose
     causes = d.rule_ids() if d else set()

@@ -157,7 +157,7 @@ def render_monograph(kb: AgentKnowledge, mono: Monograph) -> list[object]:
                 sev,
                 escape(describe(w.when, labels)),
                 _flag(w, w.finding),
-                escape(w.action),
+                escape(w.action + (f" Dose: avoid: {w.no_dose}." if w.no_dose else "")),
                 _short(mono, w.source),
             )
         blocks.append(t)

@@ -13,7 +13,8 @@ A safety condition is a mapping. ``all`` / ``any`` / ``not`` combine conditions
   ``{date: PATH, beyond_next_days: N}`` (date - as_of > N) or
   ``{date: PATH, within_past_days: N}`` (0 <= as_of - date < N). Dates are
   compared with ``patient.as_of``, never the clock; without ``as_of`` the leaf
-  is unknown and names ``as_of``;
+  is unknown and names ``as_of``; a planned date before ``as_of`` or a past date
+  after it is unknown and names the field (the item says why);
 - ``{ongoing: [AGENT, ...]}``: a recorded treatment line of one of the agents has
   no ``end`` (the contract's "ongoing"); with ``ended_within_days: N`` a line
   that ended fewer than N days before ``as_of`` counts too. An unrecorded
@@ -228,12 +229,15 @@ def walk(c: SafetyCondition) -> list[SafetyCondition]:
 
 @dataclass(frozen=True)
 class MedMatch:
-    """One recorded medication as screened: the generic it was recognised as, if any."""
+    """One recorded medication as screened: the generic it was recognised as, if any. A topical or local
+    form of a listed drug (a shampoo, an eye drop) is not matched (``generic`` None) and names the drug in
+    ``local``: it is not screened as a systemic interaction."""
 
     index: int
     raw: str
     generic: str | None
     classes: frozenset[str] = frozenset()
+    local: str | None = None
 
 
 @dataclass
@@ -245,6 +249,10 @@ class Context:
     unverified_meds: dict[str, dict[str, str]] = field(default_factory=dict)  # generic -> class -> note
     # results of fact leaves for this patient: monographs share many (pregnancy, renal, hepatic, ...)
     leaf_memo: dict[Condition, Result] = field(default_factory=dict)
+    # True: a recorded name that was not screened makes a medication leaf without a match unknown (what a
+    # dose rule would be if that name were one of the listed drugs); False: such a leaf is false and the
+    # name is reported once as "not screened"
+    unscreened_unknown: bool = False
 
 
 @dataclass(frozen=True)
@@ -255,6 +263,9 @@ class Hit:
     value: bool | None
     fields: tuple[str, ...]
     unverified: str | None = None  # set when the hit rests on an unconfirmed class membership
+    # why a fact is unknown although recorded (a name not screened, a date on the wrong side of as_of):
+    # a "not assessed" item says it beside the field
+    note: bool = False
 
 
 @dataclass
@@ -356,6 +367,12 @@ def _medication(c: MedLeaf, ctx: Context) -> Result:
         hits.append(Hit(f"{shown}: {why}", True, (f"medications[{m.index}]",), doubt))
     if hits:
         return Result(True, hits)
+    unscreened = [m for m in ctx.meds if m.generic is None] if ctx.unscreened_unknown else []
+    if unscreened:  # a name outside the lists may be one of them: unknown, never "none recorded"
+        where = list(dict.fromkeys(f"medications[{m.index}]" for m in unscreened))
+        names = ", ".join(dict.fromkeys(f"'{m.raw.strip()}'" for m in unscreened))
+        text = f"{names} not screened"
+        return Result(None, [Hit(text, None, tuple(where), note=True)], where)
     return Result(False, [Hit(f"no recorded medication is listed as {wanted}", False, ("medications",))])
 
 
@@ -367,14 +384,18 @@ def _date(c: DateLeaf, ctx: Context) -> Result:
         why = " and ".join(f"{m} not recorded" for m in missing)
         return Result(None, [Hit(f"{name}: {why}", None, tuple(missing))], missing)
     delta = (value - ctx.as_of).days
+    rel = f"{delta} days after" if delta >= 0 else f"{-delta} days before"
+    text = f"{name} {value.isoformat()} is {rel} as_of {ctx.as_of.isoformat()}"
+    planned = c.op != "within_past_days"
+    if (planned and delta < 0) or (not planned and delta > 0):  # a planned date past, a recent one ahead
+        wrong = "a planned date already past" if planned else "a past date after as_of"
+        return Result(None, [Hit(f"{text}: {wrong}", None, (c.fact, "as_of"), note=True)], [c.fact])
     if c.op == "within_next_days":
         ok = 0 <= delta <= c.days
     elif c.op == "beyond_next_days":
         ok = delta > c.days
     else:
         ok = delta <= 0 and -delta < c.days
-    rel = f"{delta} days after" if delta >= 0 else f"{-delta} days before"
-    text = f"{name} {value.isoformat()} is {rel} as_of {ctx.as_of.isoformat()}"
     return Result(ok, [Hit(text, ok, (c.fact, "as_of"))])
 
 

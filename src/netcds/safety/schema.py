@@ -172,7 +172,11 @@ class Adjustment(Checked):
 
 
 class WarningRule(Checked):
-    """A label warning mapped to patient facts; fires when ``when`` is true."""
+    """A label warning mapped to patient facts; fires when ``when`` is true.
+
+    ``no_dose`` (critical warnings only): the label says not to give or start the agent in this situation
+    (recent hemorrhage, within 2 weeks of major surgery, ...), so when the warning applies the dose reads
+    "avoid: <no_dose>" with no amount, the rule named in ``rules_applied``, like an ``avoid`` adjustment."""
 
     id: Slug
     severity: Severity
@@ -180,11 +184,14 @@ class WarningRule(Checked):
     finding: Text
     action: Text
     source: Cite
+    no_dose: Text | None = None
 
     @model_validator(mode="after")
     def _has_when(self) -> WarningRule:
         if self.when is None:
             raise ValueError("when: a warning needs a condition (use monitoring for unconditional items)")
+        if self.no_dose is not None and self.severity != "critical":
+            raise ValueError("no_dose: only a critical warning (do not give as things stand) leaves no dose")
         return self
 
 

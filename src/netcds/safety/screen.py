@@ -1,9 +1,12 @@
 """Screen one agent or one regimen for one patient: safety items and the dose.
 
 Safety sits beside guideline eligibility and never changes it. A rule whose
-facts are unknown gives an info item "not assessed: <field>"; a medication name
-that is not in the curated lists gives "not screened: <name>"; nothing unknown
-is read as safe. Dates are compared with ``patient.as_of``, never the clock.
+facts are unknown gives an item "not assessed: <field>" (one step below the rule's
+severity, see :mod:`netcds.safety.unscreened`); a medication name that is not in the
+curated lists gives "not screened: <name>" and leaves the medication dose rules it
+could trigger pending; nothing unknown is read as safe. A critical warning with
+``no_dose`` (do not give as things stand) leaves no dose, like an avoid rule.
+Dates are compared with ``patient.as_of``, never the clock.
 """
 
 from __future__ import annotations
@@ -18,8 +21,18 @@ from netcds.safety.judgement import Judged, Judgement, known, shared_judgement
 from netcds.safety.load import AgentKnowledge, load_agents, resolve
 from netcds.safety.models import AgentScreen, DoseResult, Kind, RegimenScreen, SafetyItem, SourceOut
 from netcds.safety.schema import SEVERITY_ORDER, Adjustment, Checked, Cite, Effect, Monograph, Severity
+from netcds.safety.unscreened import (
+    SCOPE_FREE_TEXT,
+    SCOPE_MEDICATIONS,
+    generic_items,
+    unassessed_severity,
+    unscreened_pending,
+)
 
-__all__ = ["NO_DOSE", "gives_no_dose", "load_agents", "option_safety", "screen_agent", "screen_regimen"]
+__all__ = [
+    "NO_DOSE", "SCOPE_FREE_TEXT", "SCOPE_MEDICATIONS", "gives_no_dose", "load_agents", "option_safety",
+    "screen_agent", "screen_regimen",
+]  # fmt: skip
 
 # regimens whose drug part differs from REGIMEN_AGENTS (radiotherapy has no monograph)
 REGIMEN_DRUGS: dict[str, tuple[str, ...]] = {"rt_fluoropyrimidine": ("fluorouracil", "capecitabine")}
@@ -31,20 +44,6 @@ UNVERIFIED = "UNVERIFIED — "
 NOT_ASSESSED = "not assessed: "
 NOT_A_FIELD = "not a field of the record"
 NA_ACTION = "Record the missing facts to complete this check; an unknown is not treated as absent."
-# what a "not screened" item rests on: netcds's own screening scope (docs/drug-safety.md), not a label or
-# FDA's table, which say nothing about names outside the curated lists
-SCREENING_SCOPE = "netcds drug-safety screening scope (docs/drug-safety.md), not a label statement"
-SCOPE_MEDICATIONS = SourceOut(
-    document=SCREENING_SCOPE,
-    section=(
-        "Interaction lists and matching: only the medications in the curated lists (knowledge/interactions/) "
-        "are screened; any other name is reported as not screened"
-    ),
-)
-SCOPE_FREE_TEXT = SourceOut(
-    document=SCREENING_SCOPE,
-    section="Conditions: free-text comorbidities (comorbidities.other) are not interpreted",
-)
 SEED_TABLES = SourceOut(
     document="NCCN Guidelines NET V.5.2024, Principles of Systemic Anti-Tumor Therapy tables (seed 003)",
     section="entries 'Consider RT ± concurrent fluoropyrimidine-based chemotherapy' and 'Clinical trial'",
@@ -111,9 +110,13 @@ class _Screen:
             )
         )
 
-    def not_assessed(self, ident: str, what: str, r: Result, cite: Cite, doubt: str | None = None) -> None:
+    def not_assessed(self, ident: str, what: str, r: Result, cite: Cite, guards: Severity,
+                     doubt: str | None = None) -> None:  # fmt: skip
+        """An item saying a check of severity ``guards`` was not made: one step below it while its fact is
+        unknown (unscreened.unassessed_severity), with why a recorded fact could not be used."""
         missing = r.missing or _fields(r)
         what = f"[UNVERIFIED] {what}" if doubt else what
+        severity = unassessed_severity(guards)
         for i, it in enumerate(self.items):  # one item per set of missing facts
             if it.kind == "not_assessed" and it.fields == missing:
                 extra = self.src(cite)
@@ -126,13 +129,16 @@ class _Screen:
                 self.items[i] = it.model_copy(update={
                     "finding": f"{it.finding}; {what}", "source": src,
                     "verified": notes is None, "verification": notes,
+                    "severity": min(it.severity, severity, key=SEVERITY_ORDER.__getitem__),
                 })  # fmt: skip
                 return
+        why = "; ".join(dict.fromkeys(h.text for h in r.hits if h.note))
+        why = f" ({why})" if why else ""
         self.items.append(
             SafetyItem.model_construct(
-                severity="info",
+                severity=severity,
                 agent=self.mono.id,
-                finding=f"{NOT_ASSESSED}{', '.join(missing)} — needed to check: {what}",
+                finding=f"{NOT_ASSESSED}{', '.join(missing)}{why} — needed to check: {what}",
                 action=NA_ACTION,
                 source=self.src(cite),
                 fields=missing,
@@ -149,7 +155,7 @@ class _Screen:
                 self.add(w.severity, w.id, w.finding + _because(r), w.action, w.source, _fields(r), "warning",
                          _doubt(w, r))  # fmt: skip
             elif r.value is None:
-                self.not_assessed(w.id, w.finding, r, w.source, _doubt(w))
+                self.not_assessed(w.id, w.finding, r, w.source, w.severity, _doubt(w))
         for u in self.mono.unrecorded:  # a check the record cannot hold: said, never passed
             finding = f"{NOT_ASSESSED}{u.fact} ({NOT_A_FIELD}) — needed to check: {u.finding}"
             self.add(u.severity, u.id, finding, u.action, u.source, [], "not_assessed", _doubt(u))
@@ -166,7 +172,7 @@ class _Screen:
                     _doubt(m, r),
                 )
             elif r.value is None:
-                self.not_assessed(m.id, m.what, r, m.source, _doubt(m))
+                self.not_assessed(m.id, m.what, r, m.source, "info", _doubt(m))
 
     def dose(self, variant: str | None) -> DoseResult:
         d = self.mono.dose
@@ -190,8 +196,17 @@ class _Screen:
                 self.add(a.severity, a.id, finding, a.action, a.source, _fields(r), "adjustment", doubt)
             elif r.value is None:
                 pending.append((a, r))
-                self.not_assessed(a.id, a.finding, r, a.source, _doubt(a))
+                self.not_assessed(a.id, a.finding, r, a.source, a.severity, _doubt(a))
         adjusted, value, notes, no_dose = _combine(self.mono, applied, amount, self.weight_kg)
+        # a critical warning saying not to give the agent as things stand leaves no dose, like an avoid rule
+        stops = [(w, r) for w, r in zip(self.mono.warnings, self.warnings, strict=True)
+                 if r.value is True and w.no_dose]  # fmt: skip
+        for w, r in stops:
+            if doubt := _doubt(w, r):
+                doubts[w.id] = doubt
+        if stops:
+            texts = [a.effect.text for a in applied if a.effect.avoid] + [str(w.no_dose) for w, _ in stops]
+            adjusted, value, notes, no_dose = NO_DOSE[0] + "; ".join(texts), None, [], True
         unverified += [f"{k}: {v}" for k, v in doubts.items()]
         if adjusted is not None and doubts:
             adjusted = UNVERIFIED + adjusted
@@ -212,12 +227,14 @@ class _Screen:
             rules_applied=[
                 f"{a.id}{UNVERIFIED_RULE if a.id in doubts else ''}: {a.effect.text}" for a in applied
             ]
+            + [f"{w.id}{UNVERIFIED_RULE if w.id in doubts else ''}: {w.no_dose}" for w, _ in stops]
             + notes,
             pending=[f"{a.id}: needs {', '.join(r.missing or _fields(r))}" for a, r in pending],
             source=self.src(cite),
             net_label=d.net_label,
             unverified=unverified,
-            rule_names={a.id: situation_name(a.finding) for a in [*applied, *(a for a, _ in pending)]},
+            rule_names={a.id: situation_name(a.finding) for a in [*applied, *(a for a, _ in pending)]}
+            | {w.id: situation_name(w.finding) for w, _ in stops},
         )
 
 
@@ -377,63 +394,6 @@ def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None,
     return f"{prefix}{_fmt(value)} {d.unit} {schedule}", value, notes, False
 
 
-def _generic_items(agent: str, patient: Patient, ctx: Context, kb: AgentKnowledge,
-                   used: set[str]) -> list[SafetyItem]:  # fmt: skip
-    """Medications not recognised / recognised without a rule, and free-text comorbidities; what is not
-    screened cites netcds's own screening scope (SCOPE_MEDICATIONS, SCOPE_FREE_TEXT)."""
-    out: list[SafetyItem] = []
-    for m in ctx.meds or []:
-        where = f"medications[{m.index}]"
-        if m.generic is None:
-            out.append(
-                SafetyItem(
-                    severity="info",
-                    agent=agent,
-                    id=f"medication_{m.index:02d}_not_screened",
-                    kind="not_screened",
-                    finding=f"not screened: '{m.raw.strip()}' is not in the curated interaction lists",
-                    action="Check this medication against the full label and a drug-interaction reference; "
-                    "an unrecognised name is not evidence of safety.",
-                    source=SCOPE_MEDICATIONS,
-                    fields=[where],
-                )
-            )
-        elif where not in used:
-            info = kb.drugs.get(m.generic)
-            classes = ", ".join(sorted(kb.class_labels[c] for c in (info.classes if info else ())))
-            listed = f"listed as {classes}" if classes else "listed"
-            doubt = "; ".join(dict.fromkeys(info.unverified.values())) if info and info.unverified else None
-            listed += "; class membership UNVERIFIED" if doubt else ""
-            out.append(
-                SafetyItem(
-                    severity="info",
-                    agent=agent,
-                    id=f"medication_{m.index:02d}_screened",
-                    kind="screened",
-                    finding=f"screened: {m.generic} ({listed}) triggers no rule of this monograph",
-                    action="The curated lists give examples, not every interaction; check the full label.",
-                    source=(info.sources[0] if info and info.sources else SCOPE_MEDICATIONS),
-                    fields=[where],
-                    verified=doubt is None,
-                    verification=doubt,
-                )
-            )
-    for i, text in enumerate(patient.comorbidities.other or []):
-        out.append(
-            SafetyItem(
-                severity="info",
-                agent=agent,
-                id=f"comorbidity_other_{i:02d}",
-                kind="not_screened",
-                finding=f"not screened: comorbidity '{text.strip()}' (free text is not interpreted)",
-                action="Review this condition against the label's warnings yourself.",
-                source=SCOPE_FREE_TEXT,
-                fields=[f"comorbidities.other[{i}]"],
-            )
-        )
-    return out
-
-
 class ScreenSession:
     """One patient's screen across many regimens: the context is built once and each agent is
     screened once per dose variant, then shared by every regimen that contains it."""
@@ -482,10 +442,10 @@ def _screen(
             kb.screens.put(key, core)
         if weight is None:
             judged.screens[variant] = core
-    items, dose = list(core[0]), core[1]
+    items, dose = list(core[0]), unscreened_pending(mono, judged.judged[2], core[1], ctx)
     if generic:
         used = {f for it in items if it.kind in ("warning", "adjustment") for f in it.fields}
-        items += _generic_items(agent_id, patient, ctx, kb, used)
+        items += generic_items(agent_id, [agent_id], patient, ctx, kb, used)
     return mono, items, dose
 
 
@@ -540,7 +500,7 @@ def screen_regimen(
         doses.append(dose)
         used |= {f for it in its if it.kind in ("warning", "adjustment") for f in it.fields}
     if agents:
-        items += _generic_items(regimen_id, patient, ctx, kb, used)
+        items += generic_items(regimen_id, agents, patient, ctx, kb, used)
     if regimen_id == "rt_fluoropyrimidine":
         items.append(
             scope_item(
