@@ -29,9 +29,10 @@ class Sent:
     case_id: str | None  # the case a version was added to (None: a new case)
 
 
-def record(n: int) -> dict[str, Any]:
-    """Varied records: distinct ids, ages and Ki-67 values (so inputs, hashes and outputs differ)."""
-    rec = patient_record(id=f"crash-{n}", age_years=30 + n % 50)
+def record(n: int, patient: str | None = None) -> dict[str, Any]:
+    """Varied records: distinct ids, ages and Ki-67 values (so inputs, hashes and outputs differ); a new
+    version of a case keeps the case's patient id (``patient``)."""
+    rec = patient_record(id=patient or f"crash-{n}", age_years=30 + n % 50)
     rec["tumor"]["ki67_percent"] = 1 + n % 19
     return rec
 
@@ -52,11 +53,13 @@ class Load:
 
     def worker(self) -> None:
         mine: list[str] = []  # acknowledged cases of this thread
+        patients: dict[str, str] = {}  # case id -> its patient id
         with httpx.Client(base_url=self.url, timeout=10) as client:
             while not self.stop.is_set():
                 n = self.next_n()
                 if mine and n % 4 == 0:
-                    s = Sent(str(uuid.uuid4()), f"/api/v1/cases/{mine[-1]}/versions", record(n), mine[-1])
+                    body = record(n, patients[mine[-1]])
+                    s = Sent(str(uuid.uuid4()), f"/api/v1/cases/{mine[-1]}/versions", body, mine[-1])
                 else:
                     s = Sent(str(uuid.uuid4()), "/api/v1/cases", record(n), None)
                 with self.lock:
@@ -71,6 +74,7 @@ class Load:
                         self.acked[s.key] = {k: body[k] for k in ("case_id", "version", "evaluation_id")}
                     if s.case_id is None:
                         mine.append(body["case_id"])
+                        patients[body["case_id"]] = s.body["id"]
 
 
 def check_database(path: Path, load: Load) -> None:
