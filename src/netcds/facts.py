@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcds.field_labels import agent_name
-from netcds.history import progressing_on_ongoing, ssa_dose_level
+from netcds.history import progressed_value, progressing_on_ongoing, ssa_dose_level
 from netcds.patient import REGIMEN_AGENTS, Patient, Treatment, Tumor
 
 GI_SITES = frozenset(
@@ -391,9 +391,7 @@ def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | No
             lv, _ = ssa_dose_level(t)
             if lv is not None and lv != level:
                 continue
-        prog: bool | None = t.progressed
-        if prog is None and (t.stop_reason == "progression" or t.progression_date or t.best_response == "PD"):
-            prog = True
+        prog = progressed_value(t)
         if prog is None and progressing_on_ongoing(p, t):
             prog = True  # progressing now: a progression assessed after this ongoing line began
         if prog is True and level is not None and lv is None:
@@ -422,10 +420,7 @@ def _progressed_after_prior(p: Patient) -> Derived:
         return Derived(None, "treatment history not recorded", ("treatments",))
     if not p.treatments:
         return Derived(False, "no prior systemic treatment recorded")
-    if any(
-        t.progressed or t.stop_reason == "progression" or t.progression_date or t.best_response == "PD"
-        for t in p.treatments
-    ):
+    if any(progressed_value(t) for t in p.treatments):
         return Derived(True, "progressed after prior treatment (recorded in history)")
     if p.disease.status == "progressive":
         return Derived(True, "progressive disease after prior treatment")

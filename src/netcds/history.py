@@ -46,19 +46,31 @@ def ssa_dose_level(t: Treatment) -> tuple[str | None, str]:
     return None, f"{name} dose or interval not recorded"
 
 
-def last_pd_date(p: Patient) -> date | None:
-    """The newest dated RECIST progressive-disease assessment, if any."""
+def progressed_value(t: Treatment) -> bool | None:
+    """The record's own answer to 'did the disease progress on it' (three-valued): ``progressed``, else
+    a sign of it (a stop for progression, a progression date, a best response of PD), else unknown."""
+    if t.progressed is not None:
+        return t.progressed
+    if t.stop_reason == "progression" or t.progression_date is not None or t.best_response == "PD":
+        return True
+    return None
+
+
+def progression_assessed_on(p: Patient) -> date | None:
+    """While the disease is progressive, the newest date progression was assessed: the status's own date
+    (``disease.status_date``) or an assessment with RECIST PD; ``None`` otherwise."""
+    if p.disease.status != "progressive":
+        return None
     dates = [a.date for a in p.assessments or [] if a.recist_response == "PD"]
-    return max(dates) if dates else None
+    if p.disease.status_date is not None:
+        dates.append(p.disease.status_date)
+    return max(dates, default=None)
 
 
 def progression_assessed_after(p: Patient, start: date | None) -> bool:
-    """Whether progression was assessed after ``start``: the progressive status's own date
-    (``disease.status_date``) or an assessment with RECIST PD is later than it."""
-    if start is None or p.disease.status != "progressive":
-        return False
-    pd, status = last_pd_date(p), p.disease.status_date
-    return (pd is not None and pd > start) or (status is not None and status > start)
+    """Whether the disease is progressive and progression was assessed after ``start``."""
+    assessed = progression_assessed_on(p)
+    return start is not None and assessed is not None and assessed > start
 
 
 def progressing_on_ongoing(p: Patient, t: Treatment) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from netcds.facts import GUT_BY_COLON_SEGMENT, GUT_BY_SITE, SMALL_BOWEL_SITES, SSA_AGENTS, THORACIC_SITES
-from netcds.logic.sql import Dialect, HistoryBits, in_expr
+from netcds.logic.sql import PROGRESSION_ASSESSED, Dialect, HistoryBits, in_expr
 from netcds.vocabulary import fact_specs
 
 _NOT_PROGRESSIVE = ("stable", "no_evidence_of_disease")  # facts._progressive: False
@@ -127,7 +127,7 @@ class DerivedSql:
     silent_null: str | None = None
 
 
-_T = ("treatments", "disease__status", "last_pd_date", "disease__status_date")
+_T = ("treatments", "disease__status", PROGRESSION_ASSESSED)
 DERIVED_SQL: dict[str, DerivedSql] = {
     d.name: d
     for d in (

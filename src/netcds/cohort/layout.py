@@ -10,9 +10,10 @@ canonical relation ``decisions`` (documented in docs/cohort.md):
 - string lists ``tumor__syndromes``, ``medications``, ``comorbidities__other``;
 - ``treatments``: a list of structs (``start``/``end`` renamed ``start_date``/``end_date``).
 
-- ``last_pd_date``: the newest assessment with RECIST ``PD`` (history.last_pd_date), the one fact of
-  ``assessments`` a condition reads (an ongoing line counts as progressing now only when progression
-  was assessed after it began, facts.progressed_on). The assessments themselves are not carried.
+- ``progression_assessed_on``: while the disease is progressive, the newest date progression was
+  assessed (``disease.status_date`` or an assessment with RECIST ``PD``; history.progression_assessed_on):
+  an ongoing line counts as progressing now only when progression was assessed after it began
+  (facts.progressed_on). The assessments themselves are not carried.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from netcds.history import last_pd_date
+from netcds.history import progression_assessed_on
 from netcds.knowledge.schema import Exclusion, ExclusionScope, Knowledge
-from netcds.logic.sql import LAST_PD_DATE
+from netcds.logic.sql import PROGRESSION_ASSESSED
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS, IsoDate, Patient
 from netcds.vocabulary import fact_specs
 
@@ -162,8 +163,8 @@ def canonical_columns() -> tuple[Column, ...]:
         else:
             cols.append(Column(column_name(spec.path), _KIND_TYPE[spec.kind], spec.path))
     cols.append(Column("treatments", "treatments", "treatments"))
-    # the one fact of ``assessments`` a condition reads (history.last_pd_date, for facts.progressed_on)
-    cols.append(Column(LAST_PD_DATE, "date", "assessments"))
+    # the one date a condition reads of ``assessments`` and ``disease.status_date`` (facts.progressed_on)
+    cols.append(Column(PROGRESSION_ASSESSED, "date", "assessments"))
     return tuple(cols)
 
 
@@ -206,8 +207,8 @@ def canonical_row(row_id: int, patient: Patient, decision: Decision) -> dict[str
                 if ts is None
                 else [{name: getattr(t, attr) for name, attr, _ in TREATMENT_FIELDS} for t in ts]
             )
-        elif col.name == LAST_PD_DATE:
-            out[col.name] = last_pd_date(patient)
+        elif col.name == PROGRESSION_ASSESSED:
+            out[col.name] = progression_assessed_on(patient)
         else:
             assert col.path is not None
             value = _get(patient, col.path)
@@ -228,7 +229,7 @@ def record_from_canonical(row: dict[str, Any]) -> dict[str, Any]:
                  if (v := t.get(name)) is not None}
                 for t in value
             ]  # fmt: skip
-        elif col.name == LAST_PD_DATE:  # the newest progression assessment stands for them all
+        elif col.name == PROGRESSION_ASSESSED:  # the newest progression assessment stands for them all
             rec["assessments"] = [{"date": value.isoformat(), "recist_response": "PD"}]
             continue
         elif hasattr(value, "isoformat"):

@@ -38,13 +38,14 @@ from netcds.history import (
 from netcds.knowledge.schema import Knowledge
 from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
 from netcds.logic.sql import (
-    LAST_PD_DATE,
     TREATMENT_AGENT_VALUES,
     ConditionCompiler,
     SqlCompileError,
+    assessed_since_start_sql,
     in_expr,
     lit,
     matching_treatment_agents,
+    progression_sign_sql,
 )
 
 _GRADE_FIELDS = ("tumor.grade", "tumor.ki67_percent", "tumor.mitoses_per_2mm2")
@@ -248,11 +249,8 @@ class MissingSql:
         # progression assessed after the line began)
         prog = (
             f"COALESCE({t}.progressed,"
-            f" CASE WHEN {t}.stop_reason = 'progression' OR {t}.progression_date IS NOT NULL"
-            f" OR {t}.best_response = 'PD' THEN TRUE END,"
-            f" CASE WHEN {t}.end_date IS NULL"
-            f" AND ({t}.start_date < {LAST_PD_DATE} OR {t}.start_date < disease__status_date)"
-            " AND disease__status = 'progressive' THEN TRUE END)"
+            f" CASE WHEN {progression_sign_sql(t)} THEN TRUE END,"
+            f" CASE WHEN {t}.end_date IS NULL AND {assessed_since_start_sql(t)} THEN TRUE END)"
         )
         arms = [(f"NOT COALESCE({in_expr(f'{t}.agent', hits)}, FALSE)", "''")]
         lv = _ssa_level(t)

@@ -87,7 +87,21 @@ def _ssa_level(agent: str | None, ds: int, iv: int) -> int:
     return 1 if ds and iv else 0
 
 
-LAST_PD_DATE = "last_pd_date"  # the canonical column of history.last_pd_date (cohort/layout.py)
+PROGRESSION_ASSESSED = "progression_assessed_on"  # history.progression_assessed_on (cohort/layout.py)
+
+
+def progression_sign_sql(t: str) -> str:
+    """A sign of progression on the line ``t`` (history.progressed_value), NULL where none is recorded."""
+    return (
+        f"({t}.stop_reason = 'progression' OR {t}.progression_date IS NOT NULL OR {t}.best_response = 'PD')"
+    )
+
+
+def assessed_since_start_sql(t: str) -> str:
+    """Progression assessed after the line ``t`` began (history.progression_assessed_after)."""
+    return f"({t}.start_date < {PROGRESSION_ASSESSED})"
+
+
 Line = tuple[str | None, int, int, int]  # a treatment line's (agent, pt, ap, lv): see HistoryBits
 # (pt, ap) of a line for progressed (0 false, 1 true, 2 unknown) x any sign of progression (0/1) x
 # ongoing with progression assessed after its start (0/1): progressed false -> (0, signs); true, or
@@ -213,14 +227,10 @@ class HistoryBits:
             values: list[dict[str, Any]] = [{"agent": a} for a in (None, *agents)]
             feats.append((values, self.d.position(agents, f"{t}.agent") if agents else "0"))
         if self.reads & {"pt", "ap"}:  # one feature for both: (pt, ap) takes only five values
-            signs = (
-                f"COALESCE({t}.stop_reason = 'progression' OR {t}.progression_date IS NOT NULL"
-                f" OR {t}.best_response = 'PD', FALSE)"
-            )
-            # 'ongoing' as facts.progressed_on reads it (history.progressing_on_ongoing): no end, and a
-            # progression assessed after the line began (the status is tested by the predicate)
-            after = f"({t}.start_date < {LAST_PD_DATE} OR {t}.start_date < disease__status_date)"
-            ongoing = f"COALESCE({t}.end_date IS NULL AND {after}, FALSE)"
+            signs = f"COALESCE({progression_sign_sql(t)}, FALSE)"
+            # 'ongoing' as facts.progressed_on reads it (history.progressing_on_ongoing): no end, and
+            # progression assessed after the line began
+            ongoing = f"COALESCE({t}.end_date IS NULL AND {assessed_since_start_sql(t)}, FALSE)"
             sql = (
                 f"(COALESCE(CAST({t}.progressed AS INTEGER), 2) + 3 * CAST({signs} AS INTEGER)"
                 f" + 6 * CAST({ongoing} AS INTEGER))"

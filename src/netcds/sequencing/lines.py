@@ -23,7 +23,7 @@ from datetime import date
 
 from netcds.facts import treatment_agents
 from netcds.field_labels import agent_name
-from netcds.history import progression_assessed_after, ssa_dose_level
+from netcds.history import progressed_value, progression_assessed_after, ssa_dose_level
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS, Patient, Treatment
 from netcds.sequencing.data import SequencingData
 from netcds.sequencing.models import Durability, LineMember, LineOfTherapy, Response
@@ -61,15 +61,6 @@ def best_response(values: list[Response | None]) -> Response | None:
 
 def is_ssa(t: Treatment) -> bool:
     return t.agent in ("ssa", "ssa_above_label") or set(treatment_agents(t)) <= LONG_ACTING_SSA
-
-
-def progressed_value(t: Treatment) -> bool | None:
-    """The record's own answer to 'did the disease progress on it' (three-valued)."""
-    if t.progressed is not None:
-        return t.progressed
-    if t.stop_reason == "progression" or t.progression_date is not None or t.best_response == "PD":
-        return True  # a best response of PD: it progressed on it
-    return None
 
 
 def _member(i: int, t: Treatment, role: str) -> LineMember:
