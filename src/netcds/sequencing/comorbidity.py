@@ -49,12 +49,11 @@ def comorbidity_items(
 ) -> list[SafetyItem]:
     """The option's warning or critical safety items raised by a recorded comorbidity, in the screen's
     order, without those whose comorbidity another comorbidity rule of the option states."""
+    raised = [it for it in option.safety if it.severity in SEVERITIES and it.kind in KINDS and _fields(it)]
+    if not raised:  # most options: no comorbidity rule need be settled
+        return []
     stated = _stated(option, table, facts, data)
-    return [
-        it
-        for it in option.safety
-        if it.severity in SEVERITIES and it.kind in KINDS and (f := _fields(it)) and not set(f) <= stated
-    ]
+    return [it for it in raised if not set(_fields(it)) <= stated]
 
 
 def _words(item: SafetyItem, facts: Facts) -> str:

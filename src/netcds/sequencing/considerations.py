@@ -474,10 +474,10 @@ def considerations_for(
             continue
         result = evaluate(rule.condition, facts)
         sources = [data.source(s) for s in rule.sources]
-        if COMORBIDITY_FACT in facts_of(rule.condition):  # the safety items' own sources come first
+        read = facts_of(rule.condition)
+        if COMORBIDITY_FACT in read:  # the safety items' own sources come first
             sources = [*item_sources(option, table, facts, data), *sources]
         info = data.regimens.get(option.regimen)
-        read = facts_of(rule.condition)
         if info is not None and read & REGIMEN_FACTS:  # the regimen facts' own sources
             sources += [src for s in info.sources if (src := data.source(s)) not in sources]
         if VARIANT_FACT in read:  # how this table lists the variants, cited per table
