@@ -227,6 +227,10 @@ class Comorbidities(_Model):
     planned_dental_procedure_date: IsoDate | None = None
     recent_major_surgery_date: IsoDate | None = None
     wound_healed: Bool | None = None
+    # extensions: whether there is one at all, so "none" can be recorded (an absent date stays unknown)
+    surgery_planned: Bool | None = None
+    dental_procedure_planned: Bool | None = None
+    recent_major_surgery: Bool | None = None
     other: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
 
 
@@ -296,6 +300,7 @@ def history_problems(patient: Patient) -> list[tuple[str, str]]:
                 problems.append(
                     (f"treatments[{j}]", f"overlaps treatments[{i}] with the same agent ({a.agent})")
                 )
+    problems += _procedure_problems(patient.comorbidities, as_of)
     status_date = patient.disease.status_date
     if as_of is not None and status_date is not None and status_date > as_of:
         problems.append(("disease.status_date", f"is after as_of ({as_of})"))
@@ -315,3 +320,31 @@ def history_problems(patient: Patient) -> list[tuple[str, str]]:
         else:
             seen[s.date] = i
     return problems
+
+
+#: How far back ``comorbidities.recent_major_surgery`` looks (days before ``as_of``).
+RECENT_SURGERY_DAYS = 28
+
+
+def _procedure_problems(c: Comorbidities, as_of: date | None) -> list[tuple[str, str]]:
+    """A procedure flag that contradicts its date (which of the two is wrong is unknown)."""
+    out: list[tuple[str, str]] = []
+    for flag, when in (
+        ("surgery_planned", "planned_surgery_date"),
+        ("dental_procedure_planned", "planned_dental_procedure_date"),
+    ):
+        if getattr(c, flag) is False and getattr(c, when) is not None:
+            out.append((f"comorbidities.{when}", f"is given but comorbidities.{flag} is false"))
+    day = c.recent_major_surgery_date
+    if as_of is not None and day is not None and c.recent_major_surgery is not None and day <= as_of:
+        recent = (as_of - day).days < RECENT_SURGERY_DAYS
+        if recent != c.recent_major_surgery:
+            within = "within" if recent else "more than"
+            out.append(
+                (
+                    "comorbidities.recent_major_surgery",
+                    f"is {str(c.recent_major_surgery).lower()} but recent_major_surgery_date is {within} "
+                    f"{RECENT_SURGERY_DAYS} days before as_of ({as_of})",
+                )
+            )
+    return out

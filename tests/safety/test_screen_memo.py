@@ -58,6 +58,11 @@ def safety_patients(draw: st.DrawFn) -> dict[str, Any]:
                  "proteinuria", "diabetes", "interstitial_lung_disease", "heart_failure", "qt_prolongation",
                  "wound_healed"):  # fmt: skip
         com[flag] = draw(BOOL)
+    # "none recorded" flags, drawn only where they cannot contradict the drawn date (AS_OF: 2025-03-01)
+    for flag, when in (("surgery_planned", "planned_surgery_date"),
+                       ("dental_procedure_planned", "planned_dental_procedure_date")):  # fmt: skip
+        com[flag] = draw(BOOL) if com[when] is None else draw(st.sampled_from([True, None]))
+    com["recent_major_surgery"] = draw(BOOL) if com["recent_major_surgery_date"] is None else None
     over: dict[str, Any] = {
         "age_years": draw(maybe(st.sampled_from([10.0, 13.0, 17.0, 18.0, 40.0, 41.0, 70.0, 85.0]))),
         "weight_kg": draw(maybe(st.sampled_from([30.0, 35.0, 39.9, 40.0, 70.0, 71.5]))),

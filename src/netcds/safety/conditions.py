@@ -14,7 +14,11 @@ A safety condition is a mapping. ``all`` / ``any`` / ``not`` combine conditions
   ``{date: PATH, within_past_days: N}`` (0 <= as_of - date < N). Dates are
   compared with ``patient.as_of``, never the clock; without ``as_of`` the leaf
   is unknown and names ``as_of``; a planned date before ``as_of`` or a past date
-  after it is unknown and names the field (the item says why);
+  after it is unknown and names the field (the item says why). An absent date is
+  false, not unknown, where the record says there is none
+  (``comorbidities.surgery_planned`` / ``dental_procedure_planned`` false for
+  the planned dates; ``recent_major_surgery`` false for a look-back of at most
+  28 days, see ``NONE_FLAGS``);
 - ``{ongoing: [AGENT, ...]}``: a recorded treatment line of one of the agents has
   no ``end`` (the contract's "ongoing"); with ``ended_within_days: N`` a line
   that ended fewer than N days before ``as_of`` counts too. An unrecorded
@@ -34,7 +38,7 @@ from netcds.field_labels import agent_name
 from netcds.logic.ast import Compare, Condition, ConditionSyntaxError, History, parse_condition
 from netcds.logic.evaluate import evaluate as evaluate_leaf
 from netcds.logic.evaluate import show
-from netcds.patient import AGENT_IDS
+from netcds.patient import AGENT_IDS, RECENT_SURGERY_DAYS
 from netcds.vocabulary import fact_specs, label
 
 DATE_OPS = ("within_next_days", "beyond_next_days", "within_past_days")
@@ -324,6 +328,9 @@ FACT_WORDS: dict[str, str] = {
     "comorbidities.hepatic_impairment": "hepatic impairment (Child-Pugh)",
     "comorbidities.gi_perforation_or_fistula_history": "history of GI perforation or fistula",
     "comorbidities.qt_prolongation": "QT prolongation", "comorbidities.wound_healed": "wound healed",
+    "comorbidities.surgery_planned": "elective surgery planned",
+    "comorbidities.dental_procedure_planned": "invasive dental procedure planned",
+    "comorbidities.recent_major_surgery": "major surgery in the 4 weeks before as_of",
 }  # fmt: skip
 
 
@@ -376,8 +383,30 @@ def _medication(c: MedLeaf, ctx: Context) -> Result:
     return Result(False, [Hit(f"no recorded medication is listed as {wanted}", False, ("medications",))])
 
 
+#: A date fact and the yes/no fact that can say there is none: (flag, days back a "no" covers; None for a
+#: planned date, where "no" covers every future day). See ``patient.RECENT_SURGERY_DAYS``.
+NONE_FLAGS: dict[str, tuple[str, int | None]] = {
+    "comorbidities.planned_surgery_date": ("comorbidities.surgery_planned", None),
+    "comorbidities.planned_dental_procedure_date": ("comorbidities.dental_procedure_planned", None),
+    "comorbidities.recent_major_surgery_date": ("comorbidities.recent_major_surgery", RECENT_SURGERY_DAYS),
+}
+
+
+def none_recorded(c: DateLeaf, facts: Facts) -> str | None:
+    """The flag path when the record says there is no such date for what ``c`` looks at, else None."""
+    flag = NONE_FLAGS.get(c.fact)
+    if flag is None or facts.get(c.fact) is not None or facts.get(flag[0]) is not False:
+        return None
+    back = flag[1]
+    covered = c.op != "within_past_days" if back is None else c.op == "within_past_days" and c.days <= back
+    return flag[0] if covered else None
+
+
 def _date(c: DateLeaf, ctx: Context) -> Result:
     value = ctx.facts.get(c.fact)
+    flag = none_recorded(c, ctx.facts)
+    if flag is not None:
+        return Result(False, [Hit(f"no {fact_words(flag)} (recorded)", False, (flag,))])
     missing = ([c.fact] if value is None else []) + (["as_of"] if ctx.as_of is None else [])
     name = fact_words(c.fact)
     if missing or ctx.as_of is None or not isinstance(value, date):

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from netcds.logic.ast import Compare
 from netcds.logic.evaluate import compare_value
 from netcds.safety.conditions import (
+    NONE_FLAGS,
     Context,
     DateLeaf,
     Leaf,
@@ -97,7 +98,8 @@ def rule_inputs(leaves: tuple[Reader, ...], ctx: Context) -> tuple[Hashable, ...
         elif isinstance(node, MedLeaf):
             parts.append(None if ctx.meds is None else tuple(ctx.meds))
         elif isinstance(node, DateLeaf):
-            parts.append((_plain(facts.get(node.fact)), ctx.as_of))
+            flag = NONE_FLAGS.get(node.fact)
+            parts.append((_plain(facts.get(node.fact)), ctx.as_of, flag and facts.get(flag[0])))
         else:  # a treatment-history leaf (received, progressed_on, ongoing): its whole result
             res = evaluate_condition(node, ctx)
             parts.append((res.value, tuple(res.hits), tuple(res.missing)))
