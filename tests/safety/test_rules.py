@@ -278,19 +278,28 @@ def test_every_conditional_rule_has_a_case(akb: AgentKnowledge) -> None:
 
 def test_clear_patient_fires_no_warning_or_adjustment(akb: AgentKnowledge) -> None:
     for agent in akb.agents:
-        s = screen_agent(agent, patient(), akb)
+        # no procedure planned or recent: recorded as "none" (an absent date alone stays "not assessed")
+        none = comorb(surgery_planned=False, dental_procedure_planned=False, recent_major_surgery=False)
+        s = screen_agent(agent, patient(none), akb)
         # a check the record has no field for (unrecorded, e.g. DPYD before fluoropyrimidines) is said for
         # every patient: it is "not assessed", never cleared by facts that are recorded
         unrecorded = {u.id for u in akb.agents[agent].unrecorded}
-        # the record can hold no "none planned" for a procedure date: an absent date stays "not assessed"
-        # (a warning for a check that would be critical), never cleared
-        dates = {"comorbidities.planned_surgery_date", "comorbidities.planned_dental_procedure_date",
-                 "comorbidities.recent_major_surgery_date"}  # fmt: skip
         loud = [
             i.id
             for i in s.safety
-            if (i.severity != "info" or i.kind == "adjustment")
-            and i.id not in unrecorded
-            and not (i.kind == "not_assessed" and set(i.fields) <= dates)
+            if (i.severity != "info" or i.kind == "adjustment") and i.id not in unrecorded
         ]
         assert loud == [], f"{agent}: {loud}"
+
+
+def test_absent_procedure_dates_stay_not_assessed_naming_date_and_flag(akb: AgentKnowledge) -> None:
+    s = screen_agent("cabozantinib", patient(), akb)
+    got = {i.id: i.fields for i in s.safety if i.kind == "not_assessed" and i.severity == "warning"}
+    assert got["surgery_within_3_weeks"] == [
+        "comorbidities.planned_surgery_date",
+        "comorbidities.surgery_planned",
+    ]
+    assert got["recent_major_surgery"] == [
+        "comorbidities.recent_major_surgery_date",
+        "comorbidities.recent_major_surgery",
+    ]

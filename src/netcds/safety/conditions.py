@@ -392,14 +392,22 @@ NONE_FLAGS: dict[str, tuple[str, int | None]] = {
 }
 
 
-def none_recorded(c: DateLeaf, facts: Facts) -> str | None:
-    """The flag path when the record says there is no such date for what ``c`` looks at, else None."""
+def _flag_for(c: DateLeaf) -> str | None:
+    """The flag whose "no" would settle ``c`` (its look-back covered), if any."""
     flag = NONE_FLAGS.get(c.fact)
-    if flag is None or facts.get(c.fact) is not None or facts.get(flag[0]) is not False:
+    if flag is None:
         return None
     back = flag[1]
     covered = c.op != "within_past_days" if back is None else c.op == "within_past_days" and c.days <= back
     return flag[0] if covered else None
+
+
+def none_recorded(c: DateLeaf, facts: Facts) -> str | None:
+    """The flag path when the record says there is no such date for what ``c`` looks at, else None."""
+    flag = _flag_for(c)
+    if flag is None or facts.get(c.fact) is not None or facts.get(flag) is not False:
+        return None
+    return flag
 
 
 def _date(c: DateLeaf, ctx: Context) -> Result:
@@ -407,7 +415,9 @@ def _date(c: DateLeaf, ctx: Context) -> Result:
     flag = none_recorded(c, ctx.facts)
     if flag is not None:
         return Result(False, [Hit(f"no {fact_words(flag)} (recorded)", False, (flag,))])
-    missing = ([c.fact] if value is None else []) + (["as_of"] if ctx.as_of is None else [])
+    flag = _flag_for(c) if value is None else None
+    either = [flag] if flag is not None and ctx.facts.get(flag) is None else []  # "none" would settle it too
+    missing = ([c.fact, *either] if value is None else []) + (["as_of"] if ctx.as_of is None else [])
     name = fact_words(c.fact)
     if missing or ctx.as_of is None or not isinstance(value, date):
         why = " and ".join(f"{m} not recorded" for m in missing)
