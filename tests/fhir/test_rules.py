@@ -228,9 +228,12 @@ def test_a_course_scheduled_after_the_record_date_is_not_history_and_is_reported
 
 
 def test_a_mapped_value_failing_a_record_check_names_its_field() -> None:
-    """A completed course recorded as ending after the record date contradicts it: the error names
-    the contract field (it had named none: the check belongs to the whole record)."""
+    """Mapped values that contradict each other (a male patient recorded as pregnant): the error names
+    the contract field (it had named none: the check belongs to the whole record). (A course ending after
+    the record date was the earlier example; it is now read as ongoing on that date.)"""
+    pregnant = obs("o1", "82810-3", effectiveDateTime="2025-03-01",
+                   valueCodeableConcept={"coding": [{"system": LNC, "code": "LA15173-0"}]})  # fmt: skip
     with pytest.raises(InputError) as err:
-        mapped(primary("C7A.012", "8240/3"), _everolimus("2025-01-10", "2025-08-01", status="completed"))
-    assert err.value.field == "treatments[0].end"
-    assert "after as_of" in err.value.message
+        mapped(primary("C7A.012", "8240/3"), pregnant)
+    assert err.value.field == "pregnant"
+    assert "male" in err.value.message

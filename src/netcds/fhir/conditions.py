@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcds.fhir import codes as C  # noqa: N812
+from netcds.fhir.clinical import condition_on
 from netcds.fhir.context import Ctx
 from netcds.fhir.dating import newest_first
+from netcds.fhir.observations import not_known_then
 from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile
 from netcds.fhir.scope import (
     NE_WORDS,
     SKIP_OBS_STATUS,
     about,
-    active,
     icd10,
     icd_codes,
     in_error,
@@ -208,6 +209,8 @@ def histology_of(ctx: Ctx, res: Res, site: str | None) -> Histology | None:
             continue
         if str(obs.data.get("status", "")) in SKIP_OBS_STATUS or about(ctx, obs, res)[0] == "other":
             continue  # map_observations reports these
+        if not_known_then(ctx, obs) is not None:
+            continue  # issued after the record date, or dated across it: map_observations reports these
         h = histology_from(obs.data.get("valueCodeableConcept"), site)
         if h:
             h.source = obs
@@ -366,12 +369,18 @@ def _nodal(res: Res) -> bool:
 
 def map_secondary(ctx: Ctx, res: Res, out: dict[str, dict[str, Any]]) -> None:
     cc = res.data.get("code")
-    if refuted(res) or in_error(res) or not active(res):
-        ctx.unmapped(res, "metastasis condition refuted, in error or not active", cc)
+    if refuted(res) or in_error(res):
+        ctx.unmapped(res, "metastasis condition refuted or entered in error", cc)
         return
     if (status := unconfirmed(res)) is not None:
         ctx.unmapped(
             res, f"metastasis is {status} (verification status), not confirmed: extent left unknown", cc
+        )
+        return
+    state, then = condition_on(ctx, res)  # as it was on the record date, never its later state
+    if state != "present":
+        ctx.unmapped(
+            res, f"metastasis condition {then}" if state == "not_active" else f"metastasis: {then}", cc
         )
         return
     verdict, why = about(ctx, res)
@@ -417,8 +426,9 @@ def map_syndromes(
             ctx.used.add(res.loc)
         elif (status := unconfirmed(res)) is not None:
             ctx.unmapped(res, f"{syndrome.replace('_', ' ')} is {status} (verification status): not used", cc)
-        elif not active(res):
-            ctx.unmapped(res, f"{syndrome.replace('_', ' ')} recorded as not active", cc)
+        elif (state := condition_on(ctx, res))[0] != "present":
+            name = syndrome.replace("_", " ")
+            ctx.unmapped(res, f"{name} {state[1]}" if state[0] == "not_active" else f"{name}: {state[1]}", cc)
         else:
             if syndrome not in tumor.setdefault("syndromes", []):
                 tumor["syndromes"].append(syndrome)

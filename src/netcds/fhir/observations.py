@@ -17,7 +17,7 @@ from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.biomarkers import map_mmr, msi_of, result_polarity, tmb_of, variant_of
 from netcds.fhir.context import Ctx
 from netcds.fhir.dating import earliest_day, newest_first
-from netcds.fhir.read import Res, cc_text, codings, has_code, has_profile, quantity
+from netcds.fhir.read import Res, cc_text, codings, day_span, has_code, has_profile, quantity
 from netcds.fhir.scope import SKIP_OBS_STATUS, for_the_net
 
 _TNM = re.compile(r"(?<![A-Za-z])(?:[cpyra]{0,3})([TNM])(is|[0-4]|X|x)")
@@ -318,6 +318,17 @@ def map_extent_from_tnm(ctx: Ctx, rows: list[Res], out: dict[str, dict[str, Any]
             ctx.unmapped(res, f"TNM {k}{cat[k]} not needed for the extent", res.data.get("code"))
 
 
+def not_known_then(ctx: Ctx, res: Res) -> str | None:
+    """Why an Observation cannot be read as known on the record date (``as_of``), or None. Those dated after
+    it are set aside before (netcds.fhir.mcode); here, a result ``issued`` after it: its effective date is
+    when the sample was taken or the study done, its issue date when the result became known."""
+    issued = res.data.get("issued")
+    span = day_span(issued) if ctx.as_of is not None and issued else None
+    if span is not None and ctx.as_of is not None and span[0] > ctx.as_of:
+        return f"issued {issued}, after the record date {ctx.as_of}: the result was not known then; not used"
+    return None
+
+
 def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list[Res]]:
     """Map every Observation; return the ones the caller handles (comorbidities, labs, vitals)."""
     kinds: dict[str, list[Res]] = {}
@@ -327,6 +338,9 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
         status = str(res.data.get("status", ""))
         if status in SKIP_OBS_STATUS:
             ctx.unmapped(res, f"observation status {status!r}: no usable result", res.data.get("code"))
+            continue
+        if (why := not_known_then(ctx, res)) is not None:
+            ctx.unmapped(res, why, res.data.get("code"))
             continue
         kind = classify(res)
         if kind in TUMOR_KINDS and not for_the_net(ctx, res, kind.replace("_", " ")):

@@ -233,6 +233,43 @@ def parse_date(value: Any, loc: str) -> date | None:
         raise InputError(loc, f"not a calendar date: {value!r} ({exc})") from None
 
 
+def day_span(value: Any) -> tuple[date, date] | None:
+    """The first and last calendar day a FHIR date, dateTime or instant can mean, as written
+    (``2024`` -> 2024-01-01..2024-12-31, ``2024-07`` -> its month, a full date or dateTime -> that day);
+    None when it is not a date. Used to tell whether a date lies before, after or across a record date."""
+    m = _DATE.match(str(value)) if value is not None else None
+    if not m:
+        return None
+    y, mo, d = int(m.group(1)), m.group(2), m.group(3)
+    try:
+        if d is not None and mo is not None:
+            day = date(y, int(mo), int(d))
+            return day, day
+        if mo is not None:
+            first = date(y, int(mo), 1)
+            nxt = date(y + int(mo) // 12, int(mo) % 12 + 1, 1)
+            return first, date.fromordinal(nxt.toordinal() - 1)
+        return date(y, 1, 1), date(y, 12, 31)
+    except ValueError:
+        return None
+
+
+def written_bounds(res: Res) -> tuple[Any, Any]:
+    """Start and end of a MedicationRequest / Statement / Administration or Procedure as written (partial
+    dates too): ``boundsPeriod`` (else ``authoredOn``; end else ``dispenseRequest.validityPeriod.end``),
+    ``effective[x]``, ``performed[x]`` (an administration's single date is its start and end)."""
+    d = res.data
+    if res.rtype == "MedicationRequest":
+        rep = ((d.get("dosageInstruction") or [{}])[0].get("timing") or {}).get("repeat") or {}
+        bounds, valid = rep.get("boundsPeriod") or {}, (d.get("dispenseRequest") or {}).get("validityPeriod")
+        return bounds.get("start") or d.get("authoredOn"), bounds.get("end") or (valid or {}).get("end")
+    period = d.get("effectivePeriod") or d.get("performedPeriod") or {}
+    one = d.get("effectiveDateTime") or d.get("performedDateTime")
+    return period.get("start") or one, period.get("end") or (
+        one if res.rtype == "MedicationAdministration" else None
+    )
+
+
 def _effective_raw(res: Res) -> tuple[str, Any] | None:
     d = res.data
     for key in EFFECTIVE_KEYS:

@@ -22,7 +22,18 @@ from netcds.errors import InputError
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.administrations import CourseReading, read_course
 from netcds.fhir.context import Ctx
-from netcds.fhir.read import Res, cc_text, codings, extensions, has_code, has_profile, parse_date, quantity
+from netcds.fhir.read import (
+    Res,
+    cc_text,
+    codings,
+    day_span,
+    extensions,
+    has_code,
+    has_profile,
+    parse_date,
+    quantity,
+    written_bounds,
+)
 from netcds.fhir.report import FhirMappingError
 from netcds.fhir.scope import for_the_net
 from netcds.patient import Treatment
@@ -257,9 +268,31 @@ def _ended_early(ctx: Ctx, status: str, going: bool, end: date | None, notes: li
     return going
 
 
-def _scheduled(ctx: Ctx, start: date | None) -> bool:
-    """Whether a course starts after the date the record is read as of (ordered ahead, not yet given)."""
+def _scheduled(ctx: Ctx, start: date | None, res: Res) -> bool:
+    """Whether a course starts after the date the record is read as of (ordered ahead, not yet given); a
+    partial start (``2025-07``) does when all of it is after that date."""
+    if start is None and ctx.as_of is not None:
+        span = day_span(written_bounds(res)[0])
+        return span is not None and span[0] > ctx.as_of
     return ctx.as_of is not None and start is not None and start > ctx.as_of
+
+
+def _then(ctx: Ctx, res: Res, status: str, going: bool, end: date | None, reason: str | None,
+          notes: list[str]) -> tuple[bool, str | None]:  # fmt: skip
+    """(going, stop_reason) on the record date. A record that has ended now but whose end date is after
+    ``as_of`` (all of a partial one) was running then: ongoing, and its end and stop reason are later facts.
+    When a partial end date spans ``as_of``, whether it had ended is unknown: so is its stop reason."""
+    text = written_bounds(res)[1]
+    span = (end, end) if end else day_span(text)
+    if ctx.as_of is None or going or span is None or span[1] <= ctx.as_of:
+        return going, reason
+    if span[0] > ctx.as_of:
+        notes.append(f"status {status!r} now, but its end {text} is after the record date {ctx.as_of}: "
+                     "read as ongoing on that day (its end and any stop reason are later facts)")  # fmt: skip
+        return True, None
+    notes.append(f"its end {text} spans the record date {ctx.as_of}: whether it had ended then, and any stop "
+                 "reason, is unknown")  # fmt: skip
+    return going, None
 
 
 CANCER_MED_PROFILES = tuple(
@@ -308,10 +341,12 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
         cancer = any(has_profile(res, p) for p in CANCER_MED_PROFILES)
         name = generic_name(cc)
         why = "cancer-related drug outside the netcds agent table" if cancer else "current drug"
-        start = _episode_dates(res)[0] if going and name and ctx.as_of is not None else None
-        if _scheduled(ctx, start):  # not yet taken on the record date: no current drug then
+        start, end = _episode_dates(res) if name and ctx.as_of is not None else (None, None)
+        going = _then(ctx, res, status, going, end, None, [])[0]  # ended after the record date: current then
+        if going and name and _scheduled(ctx, start, res):  # not yet taken on the record date: not current
+            when = start or written_bounds(res)[0]
             ctx.unmapped(
-                res, f"starts {start}, after the record date {ctx.as_of}: not a current drug then", cc
+                res, f"starts {when}, after the record date {ctx.as_of}: not a current drug then", cc
             )
             return
         if going and name:
@@ -331,13 +366,17 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
         dose = _dose(((dosage.get("doseAndRate") or [{}])[0]).get("doseQuantity"), notes)
         interval = _interval(dosage, notes)
     start, end = _episode_dates(res)
-    if _scheduled(ctx, start):  # e.g. the next cycle, ordered ahead: not a treatment given yet
-        ctx.unmapped(res, f"starts {start}, after the record date {ctx.as_of}: scheduled, not given", cc)
+    if _scheduled(ctx, start, res):  # e.g. the next cycle, ordered ahead: not a treatment given yet
+        when = start or written_bounds(res)[0]
+        ctx.unmapped(res, f"starts {when}, after the record date {ctx.as_of}: scheduled, not given", cc)
         return
     going = _ended_early(ctx, status, going, end, notes)
     reason, why, reason_note = _stop_reason(res)
     if reason_note:
         notes.append(reason_note)
+    if res.rtype != "MedicationAdministration" or status != "completed" or reason or d.get("statusReason"):
+        going, reason = _then(ctx, res, status, going, end, reason, notes)  # completed doses: administrations
+        why = why if reason else ""
     for agent, how in found:
         kind_note = ""
         if agent == "octreotide":
@@ -372,15 +411,18 @@ def _procedure(ctx: Ctx, res: Res, episodes: list[Episode]) -> None:
     if not for_the_net(ctx, res, "treatment"):
         return
     start, end = _episode_dates(res)
-    if _scheduled(ctx, start):
+    if _scheduled(ctx, start, res):
+        when = start or written_bounds(res)[0]
         ctx.unmapped(
-            res, f"{agent} starts {start}, after the record date {ctx.as_of}: scheduled, not given", cc
+            res, f"{agent} starts {when}, after the record date {ctx.as_of}: scheduled, not given", cc
         )
         return
     notes: list[str] = []
     going = _ended_early(ctx, status, going, end, notes)
     reason, why, reason_note = _stop_reason(res)
     notes += [reason_note] if reason_note else []
+    going, reason = _then(ctx, res, status, going, end, reason, notes)
+    why = why if reason else ""
     how = "radiotherapy procedure" if agent == "radiotherapy" else "PRRT procedure naming Lu-177 dotatate"
     how += f"; stop reason {why}" if why else ""
     episodes.append(Episode(agent, res, "Procedure", start, end, going, None, None, reason, how, notes))
@@ -452,6 +494,12 @@ def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> 
         # administrations only: running while the next dose is not overdue (no end), else ended at the last
         course = None if going else _administered_course(ctx, line, i)
         going = going or (course is not None and course[0].ongoing)
+        late = [e for e in line if ctx.as_of and e.end and e.end > ctx.as_of] if course is None else []
+        for e in late if not going else []:  # a completed dose running past the record date, in a mixed line
+            e.notes.append(
+                f"completed, but its end {e.end} is after the record date {ctx.as_of}: ongoing then"
+            )
+        going = going or bool(late)
         ends = [e.end for e in line if e.end]
         t: dict[str, Any] = {"agent": line[0].agent}
         if starts:
