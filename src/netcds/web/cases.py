@@ -5,6 +5,9 @@ only its public operations, except for listing cases, which the store does not
 offer yet: until ``Store.list_cases`` exists it is a read-only query on the
 store's own tables. ``MemoryCases`` is the fallback when the web app is mounted
 on an app without a store (kept in memory, lost at restart; the pages say so).
+
+Both store a new version only under the REST API's rules: the case must exist, and the record must carry
+the case's patient id (``PatientMismatchError`` otherwise).
 """
 
 from __future__ import annotations
@@ -28,6 +31,30 @@ SIGNED_LINK_ACTOR = "web-signed-link"  # a stored evaluation opened by a card's 
 
 class CaseNotFoundError(LookupError):
     """No case or evaluation with that id."""
+
+
+class CaseConflictError(RuntimeError):
+    """A concurrent save changed the same case first; nothing was stored."""
+
+
+class PatientMismatchError(ValueError):
+    """A new version whose patient id (``id``) is not the one the case's earlier versions carry."""
+
+    def __init__(self, case_id: str, stored: str | None, given: str | None) -> None:
+        said = f"'{stored}'" if stored is not None else "no id"
+        got = f"'{given}'" if given is not None else "no id"
+        self.case_id = case_id
+        self.message = (
+            f"must be the case's patient id: its earlier versions have {said}, this record has {got}"
+        )
+        super().__init__(self.message)
+
+
+def check_patient(case_id: str, stored: Any, patient: Patient) -> None:
+    """The REST API's rule (``urn:netcds:problem:case-patient-mismatch``): one case, one patient."""
+    known = stored if isinstance(stored, str) else None
+    if known != patient.id:
+        raise PatientMismatchError(case_id, known, patient.id)
 
 
 @dataclass(frozen=True)
@@ -80,8 +107,12 @@ class CaseRepository(Protocol):
     persistent: bool
 
     def list_cases(self, query: str | None = None, limit: int = 200) -> list[CaseSummary]: ...
-    def create_case(self, patient: Patient, evaluation: Evaluation) -> tuple[str, int, str]: ...
-    def add_version(self, case_id: str, patient: Patient, evaluation: Evaluation) -> tuple[int, str]: ...
+    def create_case(
+        self, patient: Patient, evaluation: Evaluation, request_id: str | None = None
+    ) -> tuple[str, int, str]: ...
+    def add_version(
+        self, case_id: str, patient: Patient, evaluation: Evaluation, request_id: str | None = None
+    ) -> tuple[int, str]: ...
     def get_case(self, case_id: str) -> CaseDetail: ...
     def get_evaluation(self, evaluation_id: str) -> StoredEvaluationView: ...
     def audit(self, action: str, target: str | None, request_id: str | None, actor: str = ACTOR) -> None: ...
@@ -181,24 +212,35 @@ class StoreCases:
                     break
         return out
 
-    def _save(self, patient: Patient, ev: Evaluation, case_id: str, version: int) -> str:
-        info = self.store.save_evaluation(
-            patient, ev, origin="case", actor=ACTOR, case_id=case_id, case_version=version
+    def create_case(
+        self, patient: Patient, evaluation: Evaluation, request_id: str | None = None
+    ) -> tuple[str, int, str]:
+        """A new case: its record, evaluation and audit entry in one transaction."""
+        case_id, version, _digest, info = self.store.save_case_evaluation(
+            patient, evaluation, actor=ACTOR, request_id=request_id
         )
-        return str(info.evaluation_id)
+        return case_id, version, str(info.evaluation_id)
 
-    def create_case(self, patient: Patient, evaluation: Evaluation) -> tuple[str, int, str]:
-        case_id, version, _digest = self.store.create_case(patient, ACTOR)
-        return case_id, version, self._save(patient, evaluation, case_id, version)
-
-    def add_version(self, case_id: str, patient: Patient, evaluation: Evaluation) -> tuple[int, str]:
-        from netcds.store.repo import NotFoundError
+    def add_version(
+        self, case_id: str, patient: Patient, evaluation: Evaluation, request_id: str | None = None
+    ) -> tuple[int, str]:
+        """The next version of a case with its evaluation and audit entry, in one transaction."""
+        from netcds.store.repo import DuplicateError, NotFoundError
 
         try:
-            version, _digest = self.store.add_case_version(case_id, patient, ACTOR)
+            stored = self.store.get_case(case_id).patient.get("id")
         except NotFoundError:
             raise CaseNotFoundError(case_id) from None
-        return version, self._save(patient, evaluation, case_id, version)
+        check_patient(case_id, stored, patient)
+        try:
+            _cid, version, _digest, info = self.store.save_case_evaluation(
+                patient, evaluation, actor=ACTOR, case_id=case_id, request_id=request_id
+            )
+        except NotFoundError:
+            raise CaseNotFoundError(case_id) from None
+        except DuplicateError:  # a concurrent write to the same case committed first
+            raise CaseConflictError(case_id) from None
+        return version, str(info.evaluation_id)
 
     def get_case(self, case_id: str) -> CaseDetail:
         from netcds.store.repo import NotFoundError
@@ -305,18 +347,25 @@ class MemoryCases:
         )
         return version, eid
 
-    def create_case(self, patient: Patient, evaluation: Evaluation) -> tuple[str, int, str]:
+    def create_case(
+        self, patient: Patient, evaluation: Evaluation, request_id: str | None = None
+    ) -> tuple[str, int, str]:
+        _ = request_id  # nothing persisted, nothing to audit
         with self._lock:
             case = _MemCase(new_id(), datetime.now(UTC))
             self._cases[case.case_id] = case
             version, eid = self._add(case, patient, evaluation)
             return case.case_id, version, eid
 
-    def add_version(self, case_id: str, patient: Patient, evaluation: Evaluation) -> tuple[int, str]:
+    def add_version(
+        self, case_id: str, patient: Patient, evaluation: Evaluation, request_id: str | None = None
+    ) -> tuple[int, str]:
+        _ = request_id  # nothing persisted, nothing to audit
         with self._lock:
             case = self._cases.get(case_id)
             if case is None:
                 raise CaseNotFoundError(case_id)
+            check_patient(case_id, case.versions[-1][1].get("id"), patient)
             return self._add(case, patient, evaluation)
 
     def get_case(self, case_id: str) -> CaseDetail:

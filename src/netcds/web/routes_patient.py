@@ -4,6 +4,11 @@ Patient data travel in POST bodies only (hidden ``patient_json`` fields), never 
 URLs, so they do not end up in access logs or browser history. Every invalid
 input is answered with the page it came from, the message at the field, and
 HTTP 422; never an error page.
+
+A save goes to the case the form's ``case_id`` names, read as the REST API reads a case id, or to a new
+case when the form names none. A ``case_id`` the API would refuse (422), a case that does not exist
+(404), a record whose patient id is not the case's (409), or a case id in the address that is not the
+form's (422) is answered with the form, the user's input kept and the field named, and nothing saved.
 """
 
 from __future__ import annotations
@@ -19,7 +24,12 @@ from starlette.responses import RedirectResponse, Response
 from netcds.errors import InputError
 from netcds.patient import iso_date
 from netcds.sequencing.whatif import apply_assignments, compare
-from netcds.web.cases import CaseNotFoundError, canonical_id
+from netcds.web.cases import (
+    CaseConflictError,
+    CaseNotFoundError,
+    PatientMismatchError,
+    canonical_id,
+)
 from netcds.web.evaluation_view import current_knowledge, lines_for, parse_whatif_value, run
 from netcds.web.form_data import FormState, place_errors, read_form, state_from_record, validate
 from netcds.web.pages import (
@@ -46,6 +56,35 @@ MAX_UPLOAD = 5 * 1024 * 1024
 def _str(form: Any, key: str) -> str:
     v = form.get(key)
     return v if isinstance(v, str) else ""
+
+
+NOT_SAVED = "nothing was saved"
+
+
+def _read_case_id(request: Request, form: Any, state: FormState) -> bool:
+    """The form's ``case_id`` into ``state`` in its stored form; False, with the message on the form and
+    no case id kept, when the REST API would refuse that id, or when the address (query string) names a
+    case the form does not: the case a record is saved to comes from the form alone."""
+    raw = _str(form, "case_id")
+    cid = canonical_id(raw) if raw else None
+    state.case_id = cid
+    if raw and cid is None:
+        state.general_errors.append(
+            f"Case id (case_id): {raw[:60]!r} is not a case id, so {NOT_SAVED}. The form no longer refers "
+            "to a case: open the case again to save a new version of it, or save this record as a new case."
+        )
+        return False
+    for key in ("case", "case_id"):
+        for given in request.query_params.getlist(key):
+            if canonical_id(given) != cid or cid is None:
+                state.case_id = None
+                state.general_errors.append(
+                    f"Case id (case_id): the address names a case (?{key}=) that the form's case_id does "
+                    f"not, so {NOT_SAVED}. A record is saved to the case the form names; open the case again "
+                    "to save a new version of it."
+                )
+                return False
+    return True
 
 
 @router.get("/ui")
@@ -95,43 +134,64 @@ async def submit_patient(request: Request) -> Response:
     form = await request.form()
     action = _str(form, "action") or "evaluate"
     data, state = read_form(form, remove=_remove_target(action))  # type: ignore[arg-type]
-    state.case_id = canonical_id(_str(form, "case_id"))
+    case_ok = _read_case_id(request, form, state)
     if action.startswith("add:"):
         group = action.split(":", 1)[1]
         state.row_counts[group] = state.row_counts.get(group, 0) + 1
-        return form_page(state)
+        return form_page(state, status=200 if case_ok else 422)
     if action.startswith("remove:"):
-        return form_page(state)
+        return form_page(state, status=200 if case_ok else 422)
     patient = validate(data, state)
-    if patient is None:
+    if patient is None or not case_ok:
         return form_page(state, status=422)
     kb = current_knowledge(request.app.state)
     ev, ev_data = await run_in_threadpool(run, patient, kb)
     if action == "save":
-        return await _save(request, patient, ev, state.case_id)
+        return await _save(request, patient, ev, state)
     return evaluation_page(request, ev_data, record(patient))
 
 
-async def _save(request: Request, patient: Any, ev: Any, case_id: str | None) -> Response:
+async def _save(request: Request, patient: Any, ev: Any, state: FormState) -> Response:
+    """Store the record as a new case, or as the next version of ``state.case_id``; a refusal is the form
+    (``state``, the user's input) with the message at the field, and nothing stored."""
     if not cases_enabled(request):
         return error_page(403, "Cases are not available", "Stored cases need a signed-in API client.")
     if not same_origin(request):
         return error_page(403, "Not saved", "The save request came from another site.")
     repo = repository(request)
+    case_id = state.case_id
+    rid = request_id(request)
 
-    def work() -> str:
+    def work() -> str:  # the store writes the version, its evaluation and the audit entry together
         if case_id:
-            version, _eid = repo.add_version(case_id, patient, ev)
-            repo.audit("case.version", case_id, request_id(request))
+            version, _eid = repo.add_version(case_id, patient, ev, rid)
             return f"/ui/cases/{case_id}?saved={version}"
-        cid, version, _eid = repo.create_case(patient, ev)
-        repo.audit("case.create", cid, request_id(request))
+        cid, version, _eid = repo.create_case(patient, ev, rid)
         return f"/ui/cases/{cid}?saved={version}"
 
     try:
         where = await run_in_threadpool(work)
     except CaseNotFoundError:
-        return error_page(404, "No such case", "The case to add a version to does not exist.")
+        state.case_id = None
+        lost = "" if repo.persistent else " (cases kept in memory are lost when the service restarts)"
+        state.general_errors.append(
+            f"Case id (case_id): there is no case {case_id}{lost}, so {NOT_SAVED}. The form no longer "
+            "refers to it: save this record as a new case, or open an existing case to add a version."
+        )
+        return form_page(state, status=404)
+    except PatientMismatchError as exc:
+        state.add_error(
+            "id",
+            f"{exc.message}; {NOT_SAVED}. Correct it to save a new version of case {exc.case_id[:8]}, "
+            'or store another patient\'s record as a new case (Evaluate, then "Save as case").',
+        )
+        return form_page(state, status=409)
+    except CaseConflictError:
+        state.general_errors.append(
+            f"Case id (case_id): another save changed case {case_id} at the same time, so {NOT_SAVED}; "
+            "save again."
+        )
+        return form_page(state, status=409)
     return RedirectResponse(where, status_code=303)
 
 
@@ -208,7 +268,8 @@ async def edit_record(request: Request) -> Response:
     except InputError as exc:
         return error_page(422, "Invalid record", f"{exc.field}: {exc.message}")
     state = state_from_record(record(patient))
-    state.case_id = canonical_id(_str(form, "case_id"))
+    if not _read_case_id(request, form, state):
+        return form_page(state, status=422)
     return form_page(state)
 
 
@@ -319,5 +380,8 @@ async def save_record(request: Request) -> Response:
         patient = patient_from_field(_str(form, "patient_json"))
     except InputError as exc:
         return error_page(422, "Invalid record", f"{exc.field}: {exc.message}")
+    state = state_from_record(record(patient))
+    if not _read_case_id(request, form, state):
+        return form_page(state, status=422)
     ev, _data = await run_in_threadpool(run, patient, current_knowledge(request.app.state))
-    return await _save(request, patient, ev, canonical_id(_str(form, "case_id")))
+    return await _save(request, patient, ev, state)
