@@ -56,6 +56,12 @@ def _message(err: dict[str, Any]) -> tuple[str, str]:
         msg = "unknown field (not in the contract)"
     elif typ == "missing":
         msg = "required field is missing"
+    elif typ == "string_too_long":
+        limit = (err.get("ctx") or {}).get("max_length")
+        msg = f"is longer than {limit} characters" if limit is not None else "is too long"
+    elif typ == "string_too_short":
+        least = (err.get("ctx") or {}).get("min_length")
+        msg = "must not be empty" if least in (None, 1) else f"is shorter than {least} characters"
     elif typ == "literal_error":
         allowed = msg.removeprefix("Input should be ")
         shown = json.dumps(err.get("input"), default=str)[:40]

@@ -246,7 +246,24 @@ class Context(_Model):
     no_satisfactory_alternative: Bool | None = None
 
 
+#: Sections given as objects; ``null`` for one is unknown, the same as leaving it out (contract).
+NULLABLE_SECTIONS = ("disease", "biomarkers", "comorbidities", "context", "preferences")
+
+
+def _nullable_sections(schema: dict[str, Any]) -> None:
+    """The JSON schema says what the validator accepts: each section is its object or null."""
+    props = schema.get("properties", {})
+    for name in NULLABLE_SECTIONS:
+        prop = props.get(name)
+        if isinstance(prop, dict) and "anyOf" not in prop:
+            default = prop.pop("default", None)
+            extra = {} if default is None else {"default": default}
+            props[name] = {"anyOf": [prop, {"type": "null"}], **extra}
+
+
 class Patient(_Model):
+    model_config = ConfigDict(json_schema_extra=_nullable_sections)
+
     id: Annotated[str, Field(max_length=200)] | None = None
     age_years: Annotated[float, Strict(), Field(ge=0, le=130)] | None = None
     sex: Literal["female", "male", "other", "unknown"] | None = None
@@ -264,6 +281,13 @@ class Patient(_Model):
     # extensions
     as_of: IsoDate | None = None
     assessments: list[Assessment] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_sections_unknown(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(data.get(k, ...) is None for k in NULLABLE_SECTIONS):
+            return {k: ({} if k in NULLABLE_SECTIONS and v is None else v) for k, v in data.items()}
+        return data
 
     @model_validator(mode="after")
     def _history_consistent(self) -> Patient:

@@ -125,11 +125,24 @@ def _rid(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
+def json_kind(value: Any) -> str:
+    """What a parsed JSON value is, in JSON's words (not Python's type names)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
 def parse_patient(data: Any) -> Patient:
     if not isinstance(data, dict):
         raise ApiProblem(
             422,
-            f"the body must be a JSON object (a Patient), got {type(data).__name__}",
+            f"the body must be a JSON object (a Patient), got {json_kind(data)}",
             kind="validation",
             title="Invalid input",
             errors=[("<patient>", "must be a JSON object")],
