@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from netcds.fhir import codes as C  # noqa: N812
-from netcds.fhir.treatments import agents_in, generic_name
+from netcds.fhir.drug_names import agents_in, generic_name
 from netcds.patient import AGENT_IDS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "fhir-mapping.md"

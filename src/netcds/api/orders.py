@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from netcds.fhir.drug_names import name_of_text
 from netcds.fhir.medication import BundleMedication, OrderedDrug, bundle_medications, ordered_drug
-from netcds.fhir.treatments import name_of_text
 from netcds.patient import AGENT_IDS
 
 DRAFTS = "context.draftOrders."  # where the draft orders are in a hook request
@@ -121,7 +121,7 @@ def agent_from_text(text: str) -> str | None:
 
 def generic_name(text: str) -> str:
     """A lower-case drug name from an order text, as the FHIR mapping names a recorded medicine
-    (netcds.fhir.treatments.name_of_text: the generic names of a combination joined by " / ", without a
+    (netcds.fhir.drug_names.name_of_text: the generic names of a combination joined by " / ", without a
     leading quantity, strength, form or salt), which the safety data's names and combinations are read
     against; when that leaves no name, the words before the first digit, bracket or comma (else the whole
     text), lower-cased."""

@@ -22,6 +22,7 @@ from netcds.errors import InputError
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.administrations import CourseReading, read_course
 from netcds.fhir.context import Ctx
+from netcds.fhir.drug_names import agents_in, generic_name, medication_concept
 from netcds.fhir.read import (
     Res,
     cc_text,
@@ -40,18 +41,6 @@ from netcds.patient import Treatment
 
 MERGE_GAP_DAYS = 90
 PERIOD_DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}
-FORM_WORDS = frozenset((
-    "oral", "tablet", "tablets", "capsule", "capsules", "injection", "injectable", "solution", "suspension",
-    "extended", "release", "er", "xr", "sr", "cr", "dr", "delayed", "ml", "mg", "mcg", "ug", "g", "hr", "pen",
-    "prefilled", "syringe", "powder", "for", "chewable", "film", "coated", "disintegrating", "transdermal",
-    "patch", "topical", "cream", "ointment", "nasal", "spray", "inhalation", "inhaler", "ophthalmic", "drops",
-    "cartridge", "auto-injector", "vial", "kit", "pack",
-))  # fmt: skip
-SALT_WORDS = frozenset((
-    "hydrochloride", "hcl", "sodium", "potassium", "calcium", "magnesium", "succinate", "tartrate", "maleate",
-    "mesylate", "besylate", "citrate", "acetate", "sulfate", "phosphate", "malate", "fumarate", "bromide",
-    "hyclate", "monohydrate", "dihydrate",
-))  # fmt: skip
 ORAL_ROUTE = "26643006"  # SNOMED CT Oral route (FHIR R4 route-codes)
 # statuses: (is it a given/ongoing treatment?, is it still going?)
 REQUEST_STATUS = {"active": (True, True), "on-hold": (True, True), "completed": (True, False),
@@ -75,71 +64,6 @@ class Episode:
     stop_reason: str | None = None
     how: str = ""
     notes: list[str] = field(default_factory=list)
-
-
-# ---- concept -> agents / generic name ---------------------------------------------------------------
-def medication_concept(ctx: Ctx, res: Res) -> tuple[Any, str]:
-    """The drug concept of a medication resource and, if it came from a Medication, ' via <ref>'."""
-    d = res.data
-    if d.get("medicationCodeableConcept"):
-        return d["medicationCodeableConcept"], ""
-    ref = d.get("medicationReference")
-    if isinstance(ref, dict) and str(ref.get("reference", "")).startswith("#"):
-        cid = str(ref["reference"])[1:]
-        for c in d.get("contained", []) or []:
-            if c.get("resourceType") == "Medication" and c.get("id") == cid:
-                return c.get("code"), f" via contained Medication #{cid}"
-    med = ctx.resolve(ref)
-    if med is not None and med.rtype == "Medication":
-        ctx.use(med)
-        return med.data.get("code"), f" via {med.ref}"
-    return None, ""
-
-
-def agents_in(cc: Any) -> list[tuple[str, str]]:
-    """Tabled agents named by a medication concept: [(agent, how)] (RxNorm CUI first, then names)."""
-    found: dict[str, str] = {}
-    for system, code, _ in codings(cc):
-        if system == C.RXNORM:
-            for a in C.AGENTS:
-                if a.rxcui == code:
-                    found.setdefault(a.agent, f"RxNorm {code}")
-    words = " ".join([cc_text(cc), *(d for _, _, d in codings(cc))]).lower()
-    for a in C.AGENTS:
-        for name in a.names:
-            if re.search(rf"(?<![a-z]){re.escape(name)}(?![a-z])", words):
-                found.setdefault(a.agent, f"name {name!r}")
-                break
-    return list(found.items())
-
-
-def generic_name(cc: Any) -> str | None:
-    """Lower-case generic name(s) from a drug concept: 'lisinopril 10 MG Oral Tablet' -> 'lisinopril'."""
-    rx = [d for s, _, d in codings(cc) if s == C.RXNORM and d]
-    return name_of_text(rx[0] if rx else cc_text(cc))
-
-
-def name_of_text(text: str) -> str | None:
-    """Lower-case generic name(s) in a drug's name as written: each part of a combination
-    ('amoxicillin 500 MG / clarithromycin 500 MG' -> 'amoxicillin / clarithromycin'), without a leading
-    quantity ('10 ML ketoconazole 20 MG/ML Oral Suspension' -> 'ketoconazole'), strength, form or a salt
-    after the base name; None when no name is left."""
-    text = re.sub(r"\[[^\]]*\]", " ", text.lower())
-    parts = []
-    for piece in text.split("/"):
-        words = piece.replace(",", " ").split()
-        while words and (re.search(r"\d", words[0]) or words[0] in FORM_WORDS):
-            words.pop(0)  # a leading quantity such as '10 ML'
-        kept: list[str] = []
-        for w in words:
-            if re.search(r"\d", w) or w in FORM_WORDS:
-                break
-            kept.append(w)
-        core = kept[:1] + [w for w in kept[1:] if w not in SALT_WORDS]  # a salt only after the base name
-        if core:
-            parts.append(" ".join(core))
-    name = " / ".join(parts).strip()
-    return name[:200] or None
 
 
 # ---- dose / schedule / reason ---------------------------------------------------------------------
