@@ -7,7 +7,11 @@ store's own tables. ``MemoryCases`` is the fallback when the web app is mounted
 on an app without a store (kept in memory, lost at restart; the pages say so).
 
 Both store a new version only under the REST API's rules: the case must exist, and the record must carry
-the case's patient id (``PatientMismatchError`` otherwise).
+the case's patient id (``PatientMismatchError`` otherwise). With the form's one-time token the stored ids
+derive from token, case and record (``form_ids``), so a repeated submission returns its earlier save, as the
+REST API's ``Idempotency-Key`` does. A version saves only while the one its form started from
+(``base_version``) is the newest (``NewerVersionError``); the service store checks just before the write,
+not in its transaction (``MemoryCases`` under one lock).
 """
 
 from __future__ import annotations
@@ -35,6 +39,40 @@ class CaseNotFoundError(LookupError):
 
 class CaseConflictError(RuntimeError):
     """A concurrent save changed the same case first; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class CaseVersion:
+    version: int
+    created_at: datetime
+    created_by: str
+    patient_hash: str
+
+
+class NewerVersionError(RuntimeError):
+    """The case's newest version is not the one the form started from (``base``); nothing was stored."""
+
+    def __init__(self, case_id: str, base: int, newest: CaseVersion) -> None:
+        self.case_id, self.base, self.newest = case_id, base, newest
+        super().__init__(f"case {case_id}: version {newest.version} is newest, not {base}")
+
+
+def check_base(case_id: str, base: int | None, versions: list[CaseVersion]) -> None:
+    """A form that started from version ``base`` saves only while that is still the newest version."""
+    if base is not None and versions and versions[-1].version != base:
+        raise NewerVersionError(case_id, base, versions[-1])
+
+
+_FORM_NS = uuid.UUID("0f5c7a52-3a8e-4d61-b0a4-7765622d666f")
+
+
+def form_ids(token: str, case_id: str | None, patient: Patient) -> tuple[str, str]:
+    """(id of a new case, evaluation id) for one submission of a form: its token, the case it saves to and
+    the record; a repeat of the same submission derives the same ids, another record or case others."""
+    from netcds.store.canonical import content_hash
+
+    key = f"{token}|{case_id or 'new'}|{content_hash(patient)}"
+    return str(uuid.uuid5(_FORM_NS, "case|" + key)), str(uuid.uuid5(_FORM_NS, "evaluation|" + key))
 
 
 class PatientMismatchError(ValueError):
@@ -79,14 +117,6 @@ class EvaluationSummary:
 
 
 @dataclass(frozen=True)
-class CaseVersion:
-    version: int
-    created_at: datetime
-    created_by: str
-    patient_hash: str
-
-
-@dataclass(frozen=True)
 class CaseDetail:
     case_id: str
     created_at: datetime
@@ -108,10 +138,22 @@ class CaseRepository(Protocol):
 
     def list_cases(self, query: str | None = None, limit: int = 200) -> list[CaseSummary]: ...
     def create_case(
-        self, patient: Patient, evaluation: Evaluation, request_id: str | None = None
+        self,
+        patient: Patient,
+        evaluation: Evaluation,
+        request_id: str | None = None,
+        *,
+        token: str | None = None,
     ) -> tuple[str, int, str]: ...
     def add_version(
-        self, case_id: str, patient: Patient, evaluation: Evaluation, request_id: str | None = None
+        self,
+        case_id: str,
+        patient: Patient,
+        evaluation: Evaluation,
+        request_id: str | None = None,
+        *,
+        token: str | None = None,
+        base_version: int | None = None,
     ) -> tuple[int, str]: ...
     def get_case(self, case_id: str) -> CaseDetail: ...
     def get_evaluation(self, evaluation_id: str) -> StoredEvaluationView: ...
@@ -212,35 +254,80 @@ class StoreCases:
                     break
         return out
 
+    def _earlier(self, case_id: str, evaluation_id: str | None) -> tuple[str, int, str] | None:
+        """The earlier save of the same form submission (case id, version, evaluation id), if stored."""
+        found = self.store.find_evaluation(evaluation_id) if evaluation_id else None
+        if found is None or found[0].case_id != case_id or found[0].case_version is None:
+            return None
+        return case_id, found[0].case_version, str(evaluation_id)
+
     def create_case(
-        self, patient: Patient, evaluation: Evaluation, request_id: str | None = None
+        self,
+        patient: Patient,
+        evaluation: Evaluation,
+        request_id: str | None = None,
+        *,
+        token: str | None = None,
     ) -> tuple[str, int, str]:
-        """A new case: its record, evaluation and audit entry in one transaction."""
-        case_id, version, _digest, info = self.store.save_case_evaluation(
-            patient, evaluation, actor=ACTOR, request_id=request_id
-        )
+        """A new case: its record, evaluation and audit entry in one transaction (or the earlier save of
+        the same form submission)."""
+        from netcds.store.repo import DuplicateError
+
+        new_case_id, eid = form_ids(token, None, patient) if token else (None, None)
+        if new_case_id and (earlier := self._earlier(new_case_id, eid)):
+            return earlier
+        try:
+            case_id, version, _digest, info = self.store.save_case_evaluation(
+                patient,
+                evaluation,
+                actor=ACTOR,
+                new_case_id=new_case_id,
+                evaluation_id=eid,
+                request_id=request_id,
+            )
+        except DuplicateError:  # the same submission, sent twice at once, committed first
+            if new_case_id and (earlier := self._earlier(new_case_id, eid)):
+                return earlier
+            raise CaseConflictError(new_case_id or "") from None
         return case_id, version, str(info.evaluation_id)
 
     def add_version(
-        self, case_id: str, patient: Patient, evaluation: Evaluation, request_id: str | None = None
+        self,
+        case_id: str,
+        patient: Patient,
+        evaluation: Evaluation,
+        request_id: str | None = None,
+        *,
+        token: str | None = None,
+        base_version: int | None = None,
     ) -> tuple[int, str]:
-        """The next version of a case with its evaluation and audit entry, in one transaction."""
+        """The next version of a case with its evaluation and audit entry, in one transaction (or the
+        earlier save of the same form submission)."""
         from netcds.store.repo import DuplicateError, NotFoundError
 
+        eid = form_ids(token, case_id, patient)[1] if token else None
+        if earlier := self._earlier(case_id, eid):
+            return earlier[1], earlier[2]
         try:
-            stored = self.store.get_case(case_id).patient.get("id")
+            info = self.store.get_case(case_id)
         except NotFoundError:
             raise CaseNotFoundError(case_id) from None
-        check_patient(case_id, stored, patient)
+        versions = [
+            CaseVersion(v.version, _utc(v.created_at), v.created_by, v.patient_hash) for v in info.versions
+        ]
+        check_base(case_id, base_version, versions)
+        check_patient(case_id, info.patient.get("id"), patient)
         try:
-            _cid, version, _digest, info = self.store.save_case_evaluation(
-                patient, evaluation, actor=ACTOR, case_id=case_id, request_id=request_id
+            _cid, version, _digest, saved = self.store.save_case_evaluation(
+                patient, evaluation, actor=ACTOR, case_id=case_id, evaluation_id=eid, request_id=request_id
             )
         except NotFoundError:
             raise CaseNotFoundError(case_id) from None
         except DuplicateError:  # a concurrent write to the same case committed first
+            if earlier := self._earlier(case_id, eid):  # the same submission, sent twice at once
+                return earlier[1], earlier[2]
             raise CaseConflictError(case_id) from None
-        return version, str(info.evaluation_id)
+        return version, str(saved.evaluation_id)
 
     def get_case(self, case_id: str) -> CaseDetail:
         from netcds.store.repo import NotFoundError
@@ -323,14 +410,16 @@ class MemoryCases:
                     )
             return out[:limit]
 
-    def _add(self, case: _MemCase, patient: Patient, ev: Evaluation) -> tuple[int, str]:
+    def _add(
+        self, case: _MemCase, patient: Patient, ev: Evaluation, eid: str | None = None
+    ) -> tuple[int, str]:
         from netcds.store.canonical import content_hash
 
         version = len(case.versions) + 1
         now = datetime.now(UTC)
         body = patient.model_dump(mode="json", exclude_none=True)
         case.versions.append((CaseVersion(version, now, ACTOR, content_hash(patient)), body))
-        eid = new_id()
+        eid = eid or new_id()
         self._evals[eid] = StoredEvaluationView(
             EvaluationSummary(
                 eid,
@@ -347,26 +436,53 @@ class MemoryCases:
         )
         return version, eid
 
+    def _earlier(self, case_id: str, evaluation_id: str | None) -> tuple[str, int, str] | None:
+        found = self._evals.get(evaluation_id) if evaluation_id else None
+        if found is None or found.summary.case_id != case_id or found.summary.case_version is None:
+            return None
+        return case_id, found.summary.case_version, str(evaluation_id)
+
     def create_case(
-        self, patient: Patient, evaluation: Evaluation, request_id: str | None = None
+        self,
+        patient: Patient,
+        evaluation: Evaluation,
+        request_id: str | None = None,
+        *,
+        token: str | None = None,
     ) -> tuple[str, int, str]:
         _ = request_id  # nothing persisted, nothing to audit
+        new_case_id, eid = form_ids(token, None, patient) if token else (new_id(), None)
         with self._lock:
-            case = _MemCase(new_id(), datetime.now(UTC))
+            if earlier := self._earlier(new_case_id, eid):
+                return earlier
+            if new_case_id in self._cases:
+                raise CaseConflictError(new_case_id)
+            case = _MemCase(new_case_id, datetime.now(UTC))
             self._cases[case.case_id] = case
-            version, eid = self._add(case, patient, evaluation)
+            version, eid = self._add(case, patient, evaluation, eid)
             return case.case_id, version, eid
 
     def add_version(
-        self, case_id: str, patient: Patient, evaluation: Evaluation, request_id: str | None = None
+        self,
+        case_id: str,
+        patient: Patient,
+        evaluation: Evaluation,
+        request_id: str | None = None,
+        *,
+        token: str | None = None,
+        base_version: int | None = None,
     ) -> tuple[int, str]:
         _ = request_id  # nothing persisted, nothing to audit
-        with self._lock:
+        eid = form_ids(token, case_id, patient)[1] if token else None
+        with self._lock:  # the check and the write under one lock: no save slips in between
+            if earlier := self._earlier(case_id, eid):
+                return earlier[1], earlier[2]
             case = self._cases.get(case_id)
             if case is None:
                 raise CaseNotFoundError(case_id)
+            check_base(case_id, base_version, [v for v, _ in case.versions])
             check_patient(case_id, case.versions[-1][1].get("id"), patient)
-            return self._add(case, patient, evaluation)
+            return self._add(case, patient, evaluation, eid)
 
     def get_case(self, case_id: str) -> CaseDetail:
         with self._lock:

@@ -22,8 +22,9 @@ from netcds.web.form_schema import FieldDef, FormSchema, form_schema
 
 NONE_SUFFIX = ":none"
 _ROW = re.compile(r"^([a-z_]+)\[(\d+)\]\.([a-z_0-9]+)$")
-# Controls the patient form posts that are not patient fields: the submit buttons and the case being edited.
-FORM_CONTROLS = frozenset({"action", "case_id"})
+# Controls the patient form posts that are not patient fields: the submit buttons, the case being edited, the
+# version of it the form started from and the form's one-time token (a repeated submission saves once).
+FORM_CONTROLS = frozenset({"action", "case_id", "base_version", "form_token"})
 Value = str | list[str]
 
 
@@ -43,6 +44,9 @@ class FormState:
     general_errors: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     case_id: str | None = None
+    base_version: int | None = None  # the case version the form started from
+    form_token: str | None = None  # this form's one-time token (a new one when the page is drawn)
+    confirm_after: int | None = None  # a newer version was found: offer "save anyway" after it
 
     def add_error(self, name: str, message: str) -> None:
         self.errors.setdefault(name, []).append(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,20 @@ from netcds.web.templating import compact_json, render
 from netcds.web.timeline_svg import build_timeline
 
 MAX_FIELD_CHARS = 1_000_000
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    """The case a record being edited belongs to, and the version its form started from (hidden fields that
+    every page carries on: the form, the evaluation, what-if, timeline, edit and save)."""
+
+    case_id: str
+    base_version: int | None = None
+
+
+def new_token() -> str:
+    """A form's one-time token: a repeat of one submission (double click, resubmit) is saved once."""
+    return str(uuid.uuid4())
 
 
 @dataclass
@@ -150,6 +165,8 @@ def form_page(
     import_error: str | None = None,
     loaded: str | None = None,
 ) -> HTMLResponse:
+    if state.form_token is None:
+        state.form_token = new_token()
     return render(
         "patient.html",
         status=status,
@@ -175,9 +192,13 @@ def evaluation_page(
     whatif_error: tuple[str, str] | None = None,
     current_version: str | None = None,
     signed: Mapping[str, str] | None = None,
+    case: CaseRef | None = None,
 ) -> HTMLResponse:
     """The evaluation page; ``signed``: the queries that sign the stored evaluation's page links when it
-    was opened by a signed link (netcds.web.link_access)."""
+    was opened by a signed link (netcds.web.link_access); ``case``: the case being edited (a stored
+    evaluation's own case and version by default), carried on by every form of the page."""
+    if case is None and stored is not None and stored.case_id:
+        case = CaseRef(stored.case_id, stored.case_version)
     view = build_view(ev, patient)
     lines = lines_for(ev, patient)
     return render(
@@ -197,6 +218,8 @@ def evaluation_page(
         cases_enabled=cases_enabled(request),
         current_version=current_version,
         signed=signed or {},
+        case=case,
+        form_token=new_token(),
         nav="patient",
     )
 

@@ -9,10 +9,16 @@ A save goes to the case the form's ``case_id`` names, read as the REST API reads
 case when the form names none. A ``case_id`` the API would refuse (422), a case that does not exist
 (404), a record whose patient id is not the case's (409), or a case id in the address that is not the
 form's (422) is answered with the form, the user's input kept and the field named, and nothing saved.
+Every page carries the case id and the version the form started from (``base_version``) on, so an
+evaluation, a what-if, a timeline or an import while editing a case still saves to it. A case with a newer
+version than that is a 409 on the form, unless the user confirms ("save-after:N"). The form's one-time
+``form_token`` makes a repeated submission return the first one's result instead of saving twice.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -27,12 +33,14 @@ from netcds.sequencing.whatif import apply_assignments, compare
 from netcds.web.cases import (
     CaseConflictError,
     CaseNotFoundError,
+    NewerVersionError,
     PatientMismatchError,
     canonical_id,
 )
 from netcds.web.evaluation_view import current_knowledge, lines_for, parse_whatif_value, run
 from netcds.web.form_data import FormState, place_errors, read_form, state_from_record, validate
 from netcds.web.pages import (
+    CaseRef,
     cases_enabled,
     error_page,
     evaluation_page,
@@ -59,6 +67,8 @@ def _str(form: Any, key: str) -> str:
 
 
 NOT_SAVED = "nothing was saved"
+_VERSION = re.compile(r"^[0-9]{1,9}$")
+_SAVE_AFTER = re.compile(r"^save-after:([0-9]{1,9})$")
 
 
 def _read_case_id(request: Request, form: Any, state: FormState) -> bool:
@@ -85,6 +95,46 @@ def _read_case_id(request: Request, form: Any, state: FormState) -> bool:
                 )
                 return False
     return True
+
+
+def _read_case(request: Request, form: Any, state: FormState) -> bool:
+    """The form's own hidden controls into ``state``: ``case_id`` (:func:`_read_case_id`), ``base_version``
+    (the case version the form started from) and ``form_token``. False, with the message on the form,
+    when one cannot be read: what it stands for is then not kept (a new token is drawn)."""
+    ok = True
+    for key in ("case_id", "base_version", "form_token"):
+        if len(form.getlist(key)) > 1:
+            state.general_errors.append(f"{key}: sent more than once; which value is meant is unknown")
+            ok = False
+    ok = _read_case_id(request, form, state) and ok
+    raw = _str(form, "base_version").strip()
+    state.base_version = int(raw) if _VERSION.match(raw) and int(raw) > 0 and state.case_id else None
+    if raw and state.base_version is None and state.case_id:
+        state.general_errors.append(
+            f"Version (base_version): {raw[:20]!r} is not a version number, so {NOT_SAVED}. "
+            "Open the case again to save a new version of it."
+        )
+        ok = False
+    elif raw and ok and not state.case_id:
+        state.general_errors.append(f"Version (base_version): names no case (case_id), so {NOT_SAVED}.")
+        ok = False
+    token = _str(form, "form_token").strip()
+    state.form_token = canonical_id(token) if token else None
+    if token and state.form_token is None:
+        state.general_errors.append(
+            f"Form token (form_token): not one this page issues, so {NOT_SAVED}; the form has a new one."
+        )
+        ok = False
+    return ok
+
+
+def _posted_case(request: Request, form: Any, patient: Any) -> CaseRef | Response | None:
+    """The case a page's form carries on (None: no case), or the form with the message (422)."""
+    state = state_from_record(record(patient))
+    if not _read_case(request, form, state):
+        state.form_token = None
+        return form_page(state, status=422)
+    return CaseRef(state.case_id, state.base_version) if state.case_id else None
 
 
 @router.get("/ui")
@@ -116,6 +166,7 @@ def patient_form(request: Request, example: str | None = None, case: str | None 
             return error_page(404, "No such case", f"No case {cid}.")
         state = state_from_record(detail.patient)
         state.case_id = cid
+        state.base_version = detail.latest_version
         return form_page(
             state, loaded=f"Case {cid[:8]}, version {detail.latest_version}: edit to save a new version"
         )
@@ -134,7 +185,11 @@ async def submit_patient(request: Request) -> Response:
     form = await request.form()
     action = _str(form, "action") or "evaluate"
     data, state = read_form(form, remove=_remove_target(action))  # type: ignore[arg-type]
-    case_ok = _read_case_id(request, form, state)
+    case_ok = _read_case(request, form, state)
+    after = _SAVE_AFTER.match(action)
+    if action.startswith("save-after:") and after is None:
+        state.general_errors.append(f"action: {action[:40]!r} is not a version to save after; {NOT_SAVED}")
+        case_ok = False
     if action.startswith("add:"):
         group = action.split(":", 1)[1]
         state.row_counts[group] = state.row_counts.get(group, 0) + 1
@@ -146,27 +201,52 @@ async def submit_patient(request: Request) -> Response:
         return form_page(state, status=422)
     kb = current_knowledge(request.app.state)
     ev, ev_data = await run_in_threadpool(run, patient, kb)
-    if action == "save":
-        return await _save(request, patient, ev, state)
-    return evaluation_page(request, ev_data, record(patient))
+    if action == "save" or after is not None:
+        return await _save(request, patient, ev, state, int(after.group(1)) if after else None)
+    case = CaseRef(state.case_id, state.base_version) if state.case_id else None
+    return evaluation_page(request, ev_data, record(patient), case=case)
 
 
-async def _save(request: Request, patient: Any, ev: Any, state: FormState) -> Response:
-    """Store the record as a new case, or as the next version of ``state.case_id``; a refusal is the form
-    (``state``, the user's input) with the message at the field, and nothing stored."""
+def _newer(state: FormState, exc: NewerVersionError) -> int:
+    """The form again with a "save anyway" button: 409 for a newer version, 422 for a version not stored."""
+    n, cid = exc.newest, exc.case_id
+    state.confirm_after = n.version
+    if n.version < exc.base:
+        state.general_errors.append(
+            f"Version (base_version): case {cid[:8]} has no version {exc.base} (its newest is {n.version}), "
+            f"so {NOT_SAVED}."
+        )
+        return 422
+    when = f"{n.created_at:%Y-%m-%d %H:%M} UTC by {n.created_by}"
+    state.general_errors.append(
+        f"Case {cid[:8]} has version {n.version} (saved {when}), newer than version {exc.base} this form "
+        f"started from, so {NOT_SAVED}: saving would make this record the newest without you seeing "
+        f"version {n.version}. Compare, then save anyway or start again."
+    )
+    return 409
+
+
+async def _save(
+    request: Request, patient: Any, ev: Any, state: FormState, after: int | None = None
+) -> Response:
+    """Store the record as a new case, or as the next version of ``state.case_id`` while the version its
+    form started from (or ``after``, confirmed by the user) is the newest; a refusal is the form
+    (``state``, the user's input) with the message at the field, and nothing stored. The same form
+    token and record again return the first save's result."""
     if not cases_enabled(request):
         return error_page(403, "Cases are not available", "Stored cases need a signed-in API client.")
     if not same_origin(request):
         return error_page(403, "Not saved", "The save request came from another site.")
     repo = repository(request)
-    case_id = state.case_id
+    case_id, token = state.case_id, state.form_token
+    base = after if after is not None else state.base_version
     rid = request_id(request)
 
     def work() -> str:  # the store writes the version, its evaluation and the audit entry together
         if case_id:
-            version, _eid = repo.add_version(case_id, patient, ev, rid)
+            version, _eid = repo.add_version(case_id, patient, ev, rid, token=token, base_version=base)
             return f"/ui/cases/{case_id}?saved={version}"
-        cid, version, _eid = repo.create_case(patient, ev, rid)
+        cid, version, _eid = repo.create_case(patient, ev, rid, token=token)
         return f"/ui/cases/{cid}?saved={version}"
 
     try:
@@ -179,6 +259,8 @@ async def _save(request: Request, patient: Any, ev: Any, state: FormState) -> Re
             "refers to it: save this record as a new case, or open an existing case to add a version."
         )
         return form_page(state, status=404)
+    except NewerVersionError as exc:
+        return form_page(state, status=_newer(state, exc))
     except PatientMismatchError as exc:
         state.add_error(
             "id",
@@ -188,8 +270,8 @@ async def _save(request: Request, patient: Any, ev: Any, state: FormState) -> Re
         return form_page(state, status=409)
     except CaseConflictError:
         state.general_errors.append(
-            f"Case id (case_id): another save changed case {case_id} at the same time, so {NOT_SAVED}; "
-            "save again."
+            f"Case id (case_id): another save changed case {case_id or '(new)'} at the same time, so "
+            f"{NOT_SAVED}; save again."
         )
         return form_page(state, status=409)
     return RedirectResponse(where, status_code=303)
@@ -197,23 +279,36 @@ async def _save(request: Request, patient: Any, ev: Any, state: FormState) -> Re
 
 @router.post("/ui/patient/import")
 async def import_file(request: Request) -> Response:
+    """The imported record on the form; the case being edited (hidden fields) stays the form's case."""
     form = await request.form()
+    case = FormState()
+    case_ok = _read_case(request, form, case)
+
+    def show(state: FormState, status: int = 200, **kw: Any) -> Response:
+        state.case_id, state.base_version = case.case_id, case.base_version
+        state.general_errors.extend(case.general_errors)
+        return form_page(state, status=status if case_ok else 422, **kw)
+
+    return await _import(form, show)
+
+
+async def _import(form: Any, show: Callable[..., Response]) -> Response:
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         state = FormState()
         state.add_error("file", "choose a JSON file (contract Patient or FHIR Bundle)")
-        return form_page(state, status=422, import_error="No file chosen.")
+        return show(state, status=422, import_error="No file chosen.")
     raw = await upload.read(MAX_UPLOAD + 1)
     if len(raw) > MAX_UPLOAD:
         state = FormState()
         state.add_error("file", f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MB")
-        return form_page(state, status=422, import_error="File too large.")
+        return show(state, status=422, import_error="File too large.")
     try:
         data = parse_upload(raw)
     except InputError as exc:
         state = FormState()
         state.add_error("file", exc.message)
-        return form_page(state, status=422, import_error=f"{upload.filename}: {exc.message}")
+        return show(state, status=422, import_error=f"{upload.filename}: {exc.message}")
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
         as_of_text = _str(form, "as_of").strip()
         try:
@@ -222,28 +317,30 @@ async def import_file(request: Request) -> Response:
             state = FormState()
             state.add_error("import_as_of", f"not a calendar date (YYYY-MM-DD): {as_of_text[:40]}")
             error = f"{upload.filename}: the record date is not a date"
-            return form_page(state, status=422, import_error=error)
-        return await _import_bundle(data, upload.filename, as_of)
+            return show(state, status=422, import_error=error)
+        return await _import_bundle(data, upload.filename, as_of, show)
     if not isinstance(data, dict):
         state = FormState()
         state.add_error("file", "the file must hold one JSON object (a contract Patient or a FHIR Bundle)")
-        return form_page(state, status=422, import_error=f"{upload.filename}: not a JSON object")
+        return show(state, status=422, import_error=f"{upload.filename}: not a JSON object")
     state = state_from_record(data)
     patient = validate(data, state)
     if patient is None:
-        return form_page(
+        return show(
             state, status=422, import_error=f"{upload.filename}: the record has problems, shown at each field"
         )
-    return form_page(state_from_record(record(patient)), loaded=f"Imported {upload.filename}")
+    return show(state_from_record(record(patient)), loaded=f"Imported {upload.filename}")
 
 
-async def _import_bundle(bundle: dict[str, Any], filename: str, as_of: date | None) -> Response:
+async def _import_bundle(
+    bundle: dict[str, Any], filename: str, as_of: date | None, show: Callable[..., Response]
+) -> Response:
     try:
         from netcds.fhir.mcode import bundle_to_patient
     except ImportError:
         state = FormState()
         state.add_error("file", "the FHIR mapping layer is not installed")
-        return form_page(state, status=422, import_error="FHIR import is not available.")
+        return show(state, status=422, import_error="FHIR import is not available.")
     try:
         patient, report = await run_in_threadpool(bundle_to_patient, bundle, as_of)
     except InputError as exc:
@@ -253,9 +350,9 @@ async def _import_bundle(bundle: dict[str, Any], filename: str, as_of: date | No
             state.add_error("file", f"{exc.field}: {exc.message}")
         rep = getattr(exc, "report", None)
         mapping = rep.model_dump(mode="json", by_alias=True) if rep is not None else None
-        return form_page(state, status=422, mapping=mapping, import_error=f"{filename}: {exc.message}")
+        return show(state, status=422, mapping=mapping, import_error=f"{filename}: {exc.message}")
     mapping = report.model_dump(mode="json", by_alias=True)
-    return form_page(
+    return show(
         state_from_record(record(patient)), mapping=mapping, loaded=f"Imported FHIR Bundle {filename}"
     )
 
@@ -268,8 +365,10 @@ async def edit_record(request: Request) -> Response:
     except InputError as exc:
         return error_page(422, "Invalid record", f"{exc.field}: {exc.message}")
     state = state_from_record(record(patient))
-    if not _read_case_id(request, form, state):
+    if not _read_case(request, form, state):
+        state.form_token = None
         return form_page(state, status=422)
+    state.form_token = None  # a form drawn anew: a token of its own
     return form_page(state)
 
 
@@ -280,8 +379,11 @@ async def evaluate_record(request: Request) -> Response:
         patient = patient_from_field(_str(form, "patient_json"))
     except InputError as exc:
         return error_page(422, "Invalid record", f"{exc.field}: {exc.message}")
+    case = _posted_case(request, form, patient)
+    if isinstance(case, Response):
+        return case
     _ev, data = await run_in_threadpool(run, patient, current_knowledge(request.app.state))
-    return evaluation_page(request, data, record(patient))
+    return evaluation_page(request, data, record(patient), case=case)
 
 
 @router.post("/ui/whatif")
@@ -292,6 +394,9 @@ async def whatif(request: Request) -> Response:
         base = patient_from_field(_str(form, "base_json"), "base_json")
     except InputError as exc:
         return error_page(422, "Invalid record", f"{exc.field}: {exc.message}")
+    case = _posted_case(request, form, base)
+    if isinstance(case, Response):
+        return case
     kb = current_knowledge(request.app.state)
     assignments: dict[str, object] = {}
     prior = _str(form, "assignments")
@@ -314,15 +419,20 @@ async def whatif(request: Request) -> Response:
             assignments[path] = parse_whatif_value(value, path)
         except InputError as exc:
             return evaluation_page(
-                request, base_data, record(base), status=422, whatif_error=(exc.field, exc.message)
+                request, base_data, record(base), status=422, whatif_error=(exc.field, exc.message), case=case
             )
     if not assignments:
-        return evaluation_page(request, base_data, record(base))
+        return evaluation_page(request, base_data, record(base), case=case)
     try:
         changed, done = apply_assignments(base, assignments)
     except InputError as exc:
         return evaluation_page(
-            request, base_data, record(base), status=422, whatif_error=(path or exc.field, exc.message)
+            request,
+            base_data,
+            record(base),
+            status=422,
+            whatif_error=(path or exc.field, exc.message),
+            case=case,
         )
     after_ev, after_data = await run_in_threadpool(run, changed, kb)
     changes, unchanged = compare(base_ev, after_ev)
@@ -336,7 +446,7 @@ async def whatif(request: Request) -> Response:
         "ssa_before": base_data["ssa_plan"]["action"],
         "ssa_after": after_data["ssa_plan"]["action"],
     }
-    return evaluation_page(request, after_data, record(changed), whatif=result, base=record(base))
+    return evaluation_page(request, after_data, record(changed), whatif=result, base=record(base), case=case)
 
 
 @router.post("/ui/timeline")
@@ -346,6 +456,9 @@ async def timeline(request: Request) -> Response:
         patient = patient_from_field(_str(form, "patient_json"))
     except InputError as exc:
         return error_page(422, "Invalid record", f"{exc.field}: {exc.message}")
+    case = _posted_case(request, form, patient)
+    if isinstance(case, Response):
+        return case
     _ev, data = await run_in_threadpool(run, patient, current_knowledge(request.app.state))
     rec = record(patient)
     lines = lines_for(data, rec)
@@ -357,6 +470,7 @@ async def timeline(request: Request) -> Response:
         lines=lines,
         timeline=build_timeline(lines, rec.get("as_of")),
         stored=None,
+        case=case,
         nav="patient",
     )
 
@@ -381,7 +495,8 @@ async def save_record(request: Request) -> Response:
     except InputError as exc:
         return error_page(422, "Invalid record", f"{exc.field}: {exc.message}")
     state = state_from_record(record(patient))
-    if not _read_case_id(request, form, state):
+    if not _read_case(request, form, state):
+        state.form_token = None
         return form_page(state, status=422)
     ev, _data = await run_in_threadpool(run, patient, current_knowledge(request.app.state))
     return await _save(request, patient, ev, state)
