@@ -53,7 +53,7 @@ def treatments(draw: st.DrawFn) -> list[dict[str, Any]] | None:
             "end": end.isoformat() if end else None,
             "progressed": progressed,
         }
-        if agent in ("octreotide_lar", "lanreotide"):
+        if agent in ("octreotide_lar", "lanreotide", "ssa"):
             t["dose_mg"] = draw(maybe(st.sampled_from([20.0, 30.0, 60.0, 90.0, 120.0])))
             t["interval_days"] = draw(maybe(st.sampled_from([14.0, 21.0, 28.0])))
         if progressed and end is not None and draw(st.booleans()):

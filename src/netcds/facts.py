@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcds.field_labels import agent_name
-from netcds.history import progressed_value, progressing_on_ongoing, ssa_dose_level
+from netcds.history import progressed_value, progressing_on_ongoing, ssa_dose_fields, ssa_dose_level
 from netcds.patient import REGIMEN_AGENTS, Patient, Treatment, Tumor
 
 GI_SITES = frozenset(
@@ -396,7 +396,7 @@ def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | No
             prog = True  # progressing now: a progression assessed after this ongoing line began
         if prog is True and level is not None and lv is None:
             prog = None
-            missing += [f"treatments[{i}].dose_mg", f"treatments[{i}].interval_days"]
+            missing += [f"treatments[{i}].{f}" for f in ssa_dose_fields(t)]
         elif prog is None:
             missing.append(f"treatments[{i}].progressed")
         found.append(prog)

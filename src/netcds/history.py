@@ -4,7 +4,10 @@ SSA dose levels follow the guideline's footnotes e and h (NE-H): standard is
 octreotide LAR 20-30 mg or lanreotide 120 mg every 4 weeks; above-label goes
 up to octreotide LAR 60 mg monthly or lanreotide 120 mg every 14 days. A lower
 dose, or a longer interval, is below the standard (footnote h's "progression on
-standard SSA doses" is then not met: the standard dose was not given).
+standard SSA doses" is then not met: the standard dose was not given). The regimen
+id ``ssa`` (octreotide LAR or lanreotide, not saying which) reads as the standard
+dose only while no dose and no interval is recorded; a recorded one is judged as
+both agents would be, and where the two readings differ the level is unknown.
 """
 
 from __future__ import annotations
@@ -20,29 +23,73 @@ STANDARD_MIN_INTERVAL_DAYS = 26
 STANDARD_MAX_INTERVAL_DAYS = 35
 STANDARD_DOSE_CEILING_MG = {"octreotide_lar": 30.0, "lanreotide": 120.0}
 STANDARD_DOSE_FLOOR_MG = {"octreotide_lar": 20.0, "lanreotide": 120.0}
+# the agents the regimen id ``ssa`` (octreotide LAR or lanreotide) may be: a recorded dose or interval is
+# read as each of them (ssa_dose_level)
+SSA_READINGS = tuple(STANDARD_DOSE_CEILING_MG)
+LEVEL_WORDS = {
+    "standard": "standard",
+    "above_label": "above label",
+    "below_standard": "below the standard",
+    None: "dose level unknown",
+}
 
 
 def ssa_dose_level(t: Treatment) -> tuple[str | None, str]:
-    """Return ('standard' | 'above_label' | 'below_standard' | None, why) for an SSA line."""
+    """Return ('standard' | 'above_label' | 'below_standard' | None, why) for an SSA line.
+
+    ``ssa`` without a dose or interval keeps its convention (the standard dose); with either recorded,
+    it is read as octreotide LAR and as lanreotide: the level both readings agree on, else unknown
+    (which SSA it was would settle it: :func:`ssa_dose_fields`)."""
     if t.agent == "ssa":
-        return "standard", "recorded as standard-dose SSA"
+        if t.dose_mg is None and t.interval_days is None:
+            return "standard", "recorded as standard-dose SSA"
+        readings = {a: _long_acting_level(a, t.dose_mg, t.interval_days) for a in SSA_READINGS}
+        dose = f" {t.dose_mg:g} mg" if t.dose_mg is not None else ""
+        every = f" every {t.interval_days:g} days" if t.interval_days is not None else ""
+        head = f"SSA (octreotide LAR or lanreotide){dose}{every}"
+        levels = {lv for lv, _ in readings.values()}
+        if len(levels) == 1:
+            lv = levels.pop()
+            whys = "; ".join(why for _, why in readings.values())
+            return lv, f"{head}: {LEVEL_WORDS[lv]} for either agent ({whys})"
+        each = ", ".join(f"{LEVEL_WORDS[lv]} as {agent_name(a)}" for a, (lv, _) in readings.items())
+        return None, f"{head}: {each}; which SSA it was is not recorded"
     if t.agent == "ssa_above_label":
         return "above_label", "recorded as above-label SSA"
-    ceiling = STANDARD_DOSE_CEILING_MG.get(t.agent)
-    name = agent_name(t.agent)
-    if ceiling is None:
-        return None, f"{name} is not a long-acting SSA"
-    if t.dose_mg is not None and t.dose_mg > ceiling:
-        return "above_label", f"{name} {t.dose_mg:g} mg exceeds the standard {ceiling:g} mg"
-    if t.interval_days is not None and t.interval_days < STANDARD_MIN_INTERVAL_DAYS:
-        return "above_label", f"{name} every {t.interval_days:g} days is more often than every 4 weeks"
-    floor = STANDARD_DOSE_FLOOR_MG[t.agent]
-    if t.dose_mg is not None and t.dose_mg < floor:
-        return "below_standard", f"{name} {t.dose_mg:g} mg is below the standard {floor:g} mg"
-    if t.interval_days is not None and t.interval_days > STANDARD_MAX_INTERVAL_DAYS:
-        return "below_standard", f"{name} every {t.interval_days:g} days is less often than every 4 weeks"
-    if t.dose_mg is not None and t.interval_days is not None:
-        return "standard", f"{name} {t.dose_mg:g} mg every {t.interval_days:g} days (standard)"
+    if t.agent not in STANDARD_DOSE_CEILING_MG:
+        return None, f"{agent_name(t.agent)} is not a long-acting SSA"
+    return _long_acting_level(t.agent, t.dose_mg, t.interval_days)
+
+
+def ssa_dose_fields(t: Treatment) -> tuple[str, ...]:
+    """The fields of a line whose SSA dose level is unknown that would settle it: which SSA it was
+    (``agent``) where the regimen id ``ssa``'s readings as octreotide LAR and lanreotide differ, and the
+    dose and interval unless both readings are known."""
+    if t.agent == "ssa" and (t.dose_mg, t.interval_days) != (None, None):
+        readings = {_long_acting_level(a, t.dose_mg, t.interval_days)[0] for a in SSA_READINGS}
+        if len(readings) > 1:
+            return ("agent",) if None not in readings else ("agent", "dose_mg", "interval_days")
+    return ("dose_mg", "interval_days")
+
+
+def _long_acting_level(
+    agent: str, dose_mg: float | None, interval_days: float | None
+) -> tuple[str | None, str]:
+    """The dose level of a long-acting SSA ``agent`` (a key of STANDARD_DOSE_CEILING_MG) at this dose and
+    interval: above label, else below the standard, else standard when both are recorded, else unknown."""
+    ceiling = STANDARD_DOSE_CEILING_MG[agent]
+    name = agent_name(agent)
+    if dose_mg is not None and dose_mg > ceiling:
+        return "above_label", f"{name} {dose_mg:g} mg exceeds the standard {ceiling:g} mg"
+    if interval_days is not None and interval_days < STANDARD_MIN_INTERVAL_DAYS:
+        return "above_label", f"{name} every {interval_days:g} days is more often than every 4 weeks"
+    floor = STANDARD_DOSE_FLOOR_MG[agent]
+    if dose_mg is not None and dose_mg < floor:
+        return "below_standard", f"{name} {dose_mg:g} mg is below the standard {floor:g} mg"
+    if interval_days is not None and interval_days > STANDARD_MAX_INTERVAL_DAYS:
+        return "below_standard", f"{name} every {interval_days:g} days is less often than every 4 weeks"
+    if dose_mg is not None and interval_days is not None:
+        return "standard", f"{name} {dose_mg:g} mg every {interval_days:g} days (standard)"
     return None, f"{name} dose or interval not recorded"
 
 

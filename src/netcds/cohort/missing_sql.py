@@ -30,6 +30,7 @@ from netcds.cohort.setting_sql import Candidate
 from netcds.cohort.sqltext import case, in_ints
 from netcds.facts import SSA_AGENTS, THORACIC_GRADE_FIELDS, THORACIC_SITES
 from netcds.history import (
+    SSA_READINGS,
     STANDARD_DOSE_CEILING_MG,
     STANDARD_DOSE_FLOOR_MG,
     STANDARD_MAX_INTERVAL_DAYS,
@@ -259,7 +260,7 @@ class MissingSql:
         arms.append((f"{prog} IS NULL", line_path("progressed")))
         if level is not None:
             dose = f"{line_path('dose_mg')} || {lit(SEP)} || {line_path('interval_days')}"
-            arms.append((f"{prog} AND ({lv}) IS NULL", dose))
+            arms.append((f"{prog} AND ({lv}) IS NULL", _ssa_dose_fields(t, line_path("agent"), dose)))
         per_line = case(arms, "''")
         return d.join(d.transform("treatments", (t, i), per_line), lit(SEP))
 
@@ -321,16 +322,48 @@ def missing_columns(
 
 
 def _ssa_level(t: str) -> str:
-    """history.ssa_dose_level of the line ``t``: 'standard', 'above_label', 'below_standard' or NULL."""
+    """history.ssa_dose_level of the line ``t``: 'standard', 'above_label', 'below_standard' or NULL. The
+    regimen id ``ssa``: standard without a dose and an interval, else what its readings as each agent
+    (SSA_READINGS) agree on (NULL when they differ, or agree on NULL)."""
     ceiling = case([(f"{t}.agent = {lit(a)}", repr(float(v))) for a, v in STANDARD_DOSE_CEILING_MG.items()])
     floor = case([(f"{t}.agent = {lit(a)}", repr(float(v))) for a, v in STANDARD_DOSE_FLOOR_MG.items()])
     long_acting = in_expr(f"{t}.agent", tuple(STANDARD_DOSE_CEILING_MG))
+    first, *others = [
+        _level_at(t, repr(STANDARD_DOSE_CEILING_MG[a]), repr(STANDARD_DOSE_FLOOR_MG[a])) for a in SSA_READINGS
+    ]
+    agree = " AND ".join(f"{first} = {other}" for other in others) or "TRUE"
+    regimen = (
+        f"CASE WHEN {t}.dose_mg IS NULL AND {t}.interval_days IS NULL THEN 'standard'"
+        f" WHEN {agree} THEN {first} END"
+    )
     return (
-        f"CASE WHEN {t}.agent = 'ssa' THEN 'standard' WHEN {t}.agent = 'ssa_above_label' THEN 'above_label'"
-        f" WHEN NOT COALESCE({long_acting}, FALSE) THEN NULL"
-        f" WHEN {t}.dose_mg > {ceiling} THEN 'above_label'"
+        f"CASE WHEN {t}.agent = 'ssa' THEN {regimen} WHEN {t}.agent = 'ssa_above_label' THEN 'above_label'"
+        f" WHEN NOT COALESCE({long_acting}, FALSE) THEN NULL ELSE {_level_at(t, ceiling, floor)} END"
+    )
+
+
+def _level_at(t: str, ceiling: str, floor: str) -> str:
+    """history._long_acting_level of the line ``t`` against the standard dose ``ceiling`` and ``floor``."""
+    return (
+        f"CASE WHEN {t}.dose_mg > {ceiling} THEN 'above_label'"
         f" WHEN {t}.interval_days < {float(STANDARD_MIN_INTERVAL_DAYS)!r} THEN 'above_label'"
         f" WHEN {t}.dose_mg < {floor} THEN 'below_standard'"
         f" WHEN {t}.interval_days > {float(STANDARD_MAX_INTERVAL_DAYS)!r} THEN 'below_standard'"
         f" WHEN {t}.dose_mg IS NOT NULL AND {t}.interval_days IS NOT NULL THEN 'standard' END"
+    )
+
+
+def _ssa_dose_fields(t: str, agent: str, dose: str) -> str:
+    """history.ssa_dose_fields of the line ``t`` (an unknown SSA dose level): the ``agent`` path where the
+    regimen id ``ssa``'s readings as each agent differ (with the ``dose`` paths if one of them is unknown),
+    else the ``dose`` paths."""
+    first, *others = [
+        _level_at(t, repr(STANDARD_DOSE_CEILING_MG[a]), repr(STANDARD_DOSE_FLOOR_MG[a])) for a in SSA_READINGS
+    ]
+    differ = " OR ".join(f"({first}) IS DISTINCT FROM ({o})" for o in others) or "FALSE"
+    unknown = " OR ".join(f"({r}) IS NULL" for r in (first, *others))
+    return (
+        f"CASE WHEN {t}.agent = 'ssa' AND ({t}.dose_mg IS NOT NULL OR {t}.interval_days IS NOT NULL)"
+        f" AND ({differ}) THEN (CASE WHEN {unknown} THEN {agent} || {lit(SEP)} || {dose} ELSE {agent} END)"
+        f" ELSE {dose} END"
     )

@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from netcds.history import (
+    SSA_READINGS,
     STANDARD_DOSE_CEILING_MG,
     STANDARD_DOSE_FLOOR_MG,
     STANDARD_MAX_INTERVAL_DAYS,
@@ -72,9 +73,13 @@ def _ssa_level(agent: str | None, ds: int, iv: int) -> int:
     """history.ssa_dose_level of a line as 1 standard, 2 above-label, 3 below standard, 0 unknown (or
     not an SSA), from the dose state ``ds`` (0 unknown, else 1 + the number of EDGES the dose passes)
     and the interval state ``iv`` (0 unknown, 1 from STANDARD_MIN to STANDARD_MAX_INTERVAL_DAYS, 2
-    shorter, 3 longer), checked in ssa_dose_level's order."""
+    shorter, 3 longer), checked in ssa_dose_level's order. The regimen id ``ssa`` is standard while
+    neither is recorded, else the level its readings as each agent (SSA_READINGS) agree on, or unknown."""
     if agent == "ssa":
-        return 1
+        if not ds and not iv:
+            return 1
+        levels = {_ssa_level(a, ds, iv) for a in SSA_READINGS}
+        return levels.pop() if len(levels) == 1 else 0
     if agent == "ssa_above_label":
         return 2
     if agent not in STANDARD_DOSE_CEILING_MG:

@@ -325,7 +325,12 @@ def _finish(n: int, d: _Draft, p: Patient, data: SequencingData, window: int, la
             else None
         )
         if level is None:
-            notes.append("SSA dose or interval not recorded: dose level unknown")
+            unknown = [m for m in own if m.ssa_dose_level is None]
+            conflict = [m for m in unknown if m.dose_mg is not None or m.interval_days is not None]
+            if conflict and conflict[0].ssa_dose_basis:  # the readings as either SSA disagree
+                notes.append(f"dose level unknown: {conflict[0].ssa_dose_basis}")
+            else:
+                notes.append("SSA dose or interval not recorded: dose level unknown")
     return LineOfTherapy(
         line=n,
         regimen=regimen,
