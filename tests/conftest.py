@@ -129,6 +129,8 @@ def g3(**over: Any) -> dict[str, Any]:
         },
         "disease": {
             "extent": "distant_metastatic",
+            # the favorable column is for unresectable disease (5.2024-r8)
+            "resectable": False,
             "tumor_burden": "clinically_significant",
             "status": "progressive",
             "biology": "favorable",

@@ -58,7 +58,7 @@ def test_options_card_lists_every_eligible_option_by_tier() -> None:
     assert "not a ranking" in main["detail"]
     assert ev.disclaimer in main["detail"]
     # the applicable table's web page as the release the card was computed with encodes it (never JSON)
-    assert main["source"]["url"] == f"{BASE}/ui/guideline/nccn-net/5.2024-r7/gi_wd_g12"
+    assert main["source"]["url"] == f"{BASE}/ui/guideline/nccn-net/5.2024-r8/gi_wd_g12"
     assert main["source"]["topic"]["code"] == "therapy-options"
     assert "best" not in main["summary"].lower()
 
@@ -90,7 +90,8 @@ def test_setting_needing_data_is_a_warning() -> None:
 def test_a_setting_left_open_shows_what_each_possible_setting_lists() -> None:
     rec = patient_record()
     rec["tumor"] = {"primary_site": "pancreas", "differentiation": "well", "grade": "G3", "ki67_percent": 30}
-    rec["disease"] = {"extent": "distant_metastatic", "status": "progressive"}
+    # resectability recorded: from 5.2024-r8 the favorable column waits for it too, here only biology is open
+    rec["disease"] = {"extent": "distant_metastatic", "resectable": False, "status": "progressive"}
     ev = evaluate(Patient.model_validate(rec), load_knowledge())
     assert len(ev.possible_settings) == 2
     card = patient_view_cards(ev, base_url=BASE, seed="s")[0]

@@ -249,3 +249,33 @@ def test_release_r7_moves_settings_only_where_no_disease_remains_or_its_status_i
                 assert entry.endswith("ssa_above_label") and what.startswith("status "), text
                 before, _, after = what.removeprefix("status ").partition(" -> ")
                 assert (before, after) in allowed, text
+
+
+def test_release_r8_moves_only_favorable_wd_g3_decision_points_towards_waiting_for_resectability(
+    tmp_path: Path,
+) -> None:
+    """5.2024-r8: the WD G3 favorable column is for unresectable disease (``disease.resectable`` false).
+    Only favorable WD G3 decision points move: a setting moves from that column to ``needs_data`` where
+    the resectability is not recorded, or to no table where it is recorded resectable; a verdict moves
+    only to ``needs_data`` (resectability unrecorded) or ``out_of_scope`` (recorded resectable). The
+    labels and footnote wording move none."""
+    path = tmp_path / "cohort.ndjson"
+    records = list(synth_records(3000, seed=11))
+    write_cohort(iter(records), path)
+    disease = {r["id"]: r.get("disease") or {} for r in records}
+    result = diff_versions(path, load_knowledge("5.2024-r7"), load_knowledge("5.2024-r8"))
+    # 110 with the generator of 2026-11-22 (the manifest's count); the generator may change
+    assert (result.compared, result.rejects) == (3000, 0) and len(result.changed) > 50
+    for change in result.changed:
+        d = disease[change.patient_id]
+        assert d.get("biology") == "favorable" and d.get("status") != "no_evidence_of_disease", change
+        if change.setting_from != change.setting_to:
+            assert "wd_g3/favorable_advanced" in change.setting_from, change
+            expected = (
+                "not_applicable" if d.get("resectable") is True else "needs_data:wd_g3/favorable_advanced"
+            )
+            assert change.setting_to.startswith(expected), change
+        resectable = {"needs_data": None, "out_of_scope": True}
+        assert change.verdict_to in resectable and d.get("resectable") is resectable[change.verdict_to], (
+            change
+        )

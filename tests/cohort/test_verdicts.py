@@ -604,7 +604,15 @@ MISSING_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "the setting undetermined, several candidate settings (GI G1/2 or WD G3, by biology)",
         _case(gi(tumor={"grade": ..., "ki67_percent": ..., "differentiation": ...}), "everolimus"),
-        ["disease.biology", "tumor.differentiation", "tumor.grade", "tumor.ki67_percent", "tumor.mitoses_per_2mm2"],
+        # 5.2024-r8: the favorable G3 column is for unresectable disease, so it waits for resectability too
+        [
+            "disease.biology",
+            "disease.resectable",
+            "tumor.differentiation",
+            "tumor.grade",
+            "tumor.ki67_percent",
+            "tumor.mitoses_per_2mm2",
+        ],
     ),
 ]  # fmt: skip
 

@@ -164,6 +164,10 @@ def test_wd_g3_pembrolizumab_once_the_mdt_facts_are_added(kb: Knowledge, biology
     p, _ = mapped("wd_g3_msi_high.json")
     data: dict[str, Any] = p.model_dump(mode="json", exclude_none=True)
     data["disease"]["biology"] = biology
+    if biology == "favorable":  # 5.2024-r8: the favorable column is for unresectable disease only
+        [pem] = by_regimen(run(Patient.model_validate(data), kb), "pembrolizumab")
+        assert pem.missing == ["disease.resectable", "context.no_satisfactory_alternative"]
+        data["disease"]["resectable"] = False
     unknown = run(Patient.model_validate(data), kb)
     [pem] = by_regimen(unknown, "pembrolizumab")
     assert pem.status == "needs_data"

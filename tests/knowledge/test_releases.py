@@ -1,4 +1,4 @@
-"""Knowledge releases: 5.2024-r7 (the default) and 5.2024-r2 to r6 re-encode NCCN NET V.5.2024; the
+"""Knowledge releases: 5.2024-r8 (the default) and 5.2024-r2 to r7 re-encode NCCN NET V.5.2024; the
 earlier releases stay loadable as released.
 
 Each change of a release (its manifest's ``changes``) is tested here against the release it replaces,
@@ -18,7 +18,7 @@ from tests.conftest import g3, gi, lung, merge, opt, pancreas, run
 
 R1, R2, R3 = load_knowledge("5.2024"), load_knowledge("5.2024-r2"), load_knowledge("5.2024-r3")
 R4, R5, R6 = load_knowledge("5.2024-r4"), load_knowledge("5.2024-r5"), load_knowledge("5.2024-r6")
-R7 = load_knowledge("5.2024-r7")
+R7, R8 = load_knowledge("5.2024-r7"), load_knowledge("5.2024-r8")
 SCOPE_MARKED = {
     "poorly_differentiated",
     "resectable_g12",
@@ -29,7 +29,7 @@ SCOPE_MARKED = {
 
 
 def test_default_is_the_newest_release_of_the_same_guideline_version():
-    assert DEFAULT_VERSION == "5.2024-r7" and load_knowledge() is R7
+    assert DEFAULT_VERSION == "5.2024-r8" and load_knowledge() is R8
     assert (R1.version, R1.release, R1.manifest.replaces) == ("5.2024", "5.2024", None)
     assert (R2.version, R2.release, R2.manifest.replaces) == ("5.2024", "5.2024-r2", "5.2024")
     assert (R3.version, R3.release, R3.manifest.replaces) == ("5.2024", "5.2024-r3", "5.2024-r2")
@@ -37,7 +37,8 @@ def test_default_is_the_newest_release_of_the_same_guideline_version():
     assert (R5.version, R5.release, R5.manifest.replaces) == ("5.2024", "5.2024-r5", "5.2024-r4")
     assert (R6.version, R6.release, R6.manifest.replaces) == ("5.2024", "5.2024-r6", "5.2024-r5")
     assert (R7.version, R7.release, R7.manifest.replaces) == ("5.2024", "5.2024-r7", "5.2024-r6")
-    assert [len(kb.manifest.changes) for kb in (R2, R3, R4, R5, R6, R7)] == [5, 2, 3, 1, 3, 4]
+    assert (R8.version, R8.release, R8.manifest.replaces) == ("5.2024", "5.2024-r8", "5.2024-r7")
+    assert [len(kb.manifest.changes) for kb in (R2, R3, R4, R5, R6, R7, R8)] == [5, 2, 3, 1, 3, 4, 3]
 
 
 def test_the_first_release_is_unchanged():
@@ -48,6 +49,7 @@ def test_the_first_release_is_unchanged():
     assert R4.digest == "ebeadd7943ec76e1"
     assert R5.digest == "3261a94300710810"
     assert R6.digest == "d417f498e662f99b"
+    assert R7.digest == "ae9205c555a273a4"
 
 
 @pytest.mark.parametrize("folder", available_versions())
@@ -60,8 +62,8 @@ def test_evaluation_names_version_and_release():
     ev = run(gi())
     assert (ev.guideline.version, ev.guideline.release, ev.guideline.digest) == (
         "5.2024",
-        "5.2024-r7",
-        R7.digest,
+        "5.2024-r8",
+        R8.digest,
     )
     old = run(gi(), R1)
     assert (old.guideline.version, old.guideline.release) == ("5.2024", "5.2024")
@@ -172,7 +174,7 @@ def test_r4_g3_favorable_resectable_exclusion_says_the_source_gives_no_guidance(
     assert [o.entry_id for o in run(p).options] == [o.entry_id for o in run(p, R3).options] == []
 
 
-def test_bundled_folders_are_the_seven_releases():
+def test_bundled_folders_are_the_eight_releases():
     assert available_versions() == [
         "5.2024",
         "5.2024-r2",
@@ -181,6 +183,7 @@ def test_bundled_folders_are_the_seven_releases():
         "5.2024-r5",
         "5.2024-r6",
         "5.2024-r7",
+        "5.2024-r8",
     ]
     assert all((Path(default_knowledge_dir()) / "nccn-net" / v).is_dir() for v in available_versions())
 
@@ -478,3 +481,116 @@ def test_r7_changes_only_the_columns_the_above_label_and_everolimus_entries_and_
         "lung.everolimus",
         "gi.cytotoxic_chemotherapy",
     }
+
+
+# ---- 5.2024-r8: the G3 favorable column is for unresectable disease; "consider" kept in words -----------
+NO_GUIDANCE = "no systemic-therapy guidance"
+
+
+@pytest.mark.parametrize("status", ["stable", "progressive"])
+def test_r8_resectable_metastatic_g3_favorable_gets_no_column_and_the_pages_not_in_source_reason(status):
+    record = g3(disease={"resectable": True, "status": status})
+    ev = run(record, R8)
+    assert (ev.setting.status, ev.options) == ("not_applicable", [])
+    assert any(NO_GUIDANCE in r and "metastatic" in r for r in ev.setting.reasons)
+    (scoped,) = [e for e in R8.exclusions if e.id == "g3_favorable_resectable"]
+    assert scoped.scope == "pages_not_in_source"
+    old = run(record, R7)  # r7: any distant metastatic disease was "advanced", resectable or not
+    assert (old.setting.status, old.setting.column) == ("applies", "favorable_advanced")
+
+
+def test_r8_resected_metastatic_g3_favorable_without_disease_keeps_only_the_no_adjuvant_role_reason():
+    record = g3(disease={"resectable": True, "status": "no_evidence_of_disease"})
+    reasons = run(record, R8).setting.reasons
+    assert reasons == run(record, R7).setting.reasons
+    assert reasons[0].startswith("No evidence of disease") and not any(NO_GUIDANCE in r for r in reasons)
+
+
+def test_r8_g3_favorable_waits_for_resectability_when_it_is_not_recorded():
+    ev = run(g3(disease={"resectable": None}), R8)
+    assert (ev.setting.status, ev.setting.column) == ("needs_data", "favorable_advanced")
+    assert ev.setting.missing == ["disease.resectable"]
+    assert ev.options and all(o.status != "eligible" for o in ev.options)
+    assert opt(ev, "g3fav.cabozantinib").status == "needs_data"
+    assert run(g3(disease={"resectable": None}), R7).setting.status == "applies"
+
+
+@pytest.mark.parametrize(
+    "disease",
+    [{"resectable": False}, {"extent": "locoregional", "resectable": False}],
+    ids=["mets", "locadv"],
+)
+def test_r8_unresectable_g3_favorable_keeps_the_column_as_in_r7(disease):
+    new, old = run(g3(disease=disease), R8), run(g3(disease=disease), R7)
+    assert (new.setting.status, new.setting.column) == ("applies", "favorable_advanced")
+    assert [(o.entry_id, o.status) for o in new.options] == [(o.entry_id, o.status) for o in old.options]
+
+
+@pytest.mark.parametrize("resectable", [True, None])
+def test_r8_unfavorable_advanced_column_does_not_ask_for_resectability(resectable):
+    record = g3(disease={"biology": "unfavorable", "resectable": resectable})
+    for kb in (R7, R8):
+        ev = run(record, kb)
+        assert (ev.setting.status, ev.setting.column) == ("applies", "unfavorable_advanced")
+
+
+FOOTNOTE_HOLDERS = [
+    ("e", gi, "gi.ssa"),
+    ("i", lung, "lung.carboplatin_etoposide"),
+    ("n", g3, "g3fav.pembrolizumab"),
+]
+
+
+def _footnote(kb, letter, make, entry):
+    (f,) = [f for f in opt(run(make(), kb), entry).footnote_details if f.letter == letter]
+    return f.text or ""
+
+
+@pytest.mark.parametrize(("letter", "make", "entry"), FOOTNOTE_HOLDERS)
+def test_r8_footnotes_e_i_n_keep_the_guideline_tentative(letter, make, entry):
+    old, new = _footnote(R7, letter, make, entry), _footnote(R8, letter, make, entry)
+    assert any(s in old for s in ("are options for", "is an option for", "may be added"))
+    assert "consider" in new and not any(s in new for s in ("option for", "options for", "may be added"))
+
+
+CONSIDER_ENTRIES = {
+    "gi.rt_fluoropyrimidine",
+    "gi.cytotoxic_chemotherapy",
+    "pancreas.belzutifan",
+    "pancreas.rt_fluoropyrimidine",
+    "g3fav.rt_fluoropyrimidine",
+    "g3adv.rt_fluoropyrimidine",
+}
+
+
+def _entries(kb):
+    return {e.id: e for t in kb.tables for c in t.columns for e in c.entries}
+
+
+def test_r8_entries_the_guideline_prefixes_with_consider_say_so():
+    old, new = _entries(R7), _entries(R8)
+    for entry_id in CONSIDER_ENTRIES:
+        assert new[entry_id].label.startswith("Consider ") and not old[entry_id].label.startswith("Consider")
+        assert new[entry_id].model_copy(update={"label": old[entry_id].label}) == old[entry_id]
+    shown = opt(run(pancreas(biomarkers={"germline_vhl": True}), R8), "pancreas.belzutifan")
+    assert shown.label == "Consider belzutifan"
+
+
+def test_r8_changes_only_the_g3_favorable_column_one_exclusion_three_footnotes_and_six_labels():
+    assert R8.principles == R7.principles and R8.manifest.references == R7.manifest.references
+    assert {k for k in R8.footnotes if R8.footnotes[k] != R7.footnotes[k]} == {"e", "i", "n"}
+    assert [e.id for e in R8.exclusions] == [e.id for e in R7.exclusions]
+    assert {e.id for e, o in zip(R8.exclusions, R7.exclusions, strict=True) if e != o} == {
+        "g3_favorable_resectable"
+    }
+    changed, columns = set(), set()
+    for t8, t7 in zip(R8.tables, R7.tables, strict=True):
+        assert t8.model_copy(update={"columns": []}) == t7.model_copy(update={"columns": []})
+        for c8, c7 in zip(t8.columns, t7.columns, strict=True):
+            if c8.when != c7.when:
+                columns.add((t8.id, c8.id))
+            assert c8.model_copy(update={"when": None, "entries": []}) == c7.model_copy(
+                update={"when": None, "entries": []}
+            )
+            changed |= {e8.id for e8, e7 in zip(c8.entries, c7.entries, strict=True) if e8 != e7}
+    assert columns == {("wd_g3", "favorable_advanced")} and changed == CONSIDER_ENTRIES
