@@ -13,7 +13,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console, RenderableType
@@ -23,7 +23,13 @@ from netcds.engine import evaluate as run_evaluate
 from netcds.errors import InputError, KnowledgeError, UnknownVersionError
 from netcds.evaluation import Evaluation
 from netcds.io import printable, read_patient
-from netcds.knowledge.load import DEFAULT_VERSION, available_versions, default_knowledge_dir, load_folder
+from netcds.knowledge.load import (
+    DEFAULT_VERSION,
+    ReleaseIdError,
+    available_versions,
+    default_knowledge_dir,
+    load_folder,
+)
 from netcds.knowledge.load import load_knowledge as load_kb
 from netcds.knowledge.schema import Knowledge
 from netcds.patient import Patient
@@ -53,7 +59,10 @@ def fail_input(e: InputError) -> typer.Exit:
 
 
 def unknown_version(e: UnknownVersionError) -> str:
-    """The one line for a version that is not there: the knowledge root looked in and what it holds."""
+    """The one line for a version that is not there: the knowledge root looked in and what it holds (or,
+    for text that is not a release id at all, that and the releases installed)."""
+    if isinstance(e, ReleaseIdError):
+        return e.message
     where, message = e.problems[0]
     guideline_dir = Path(where).parent
     root = guideline_dir.parent
@@ -69,12 +78,30 @@ def unknown_version(e: UnknownVersionError) -> str:
 
 def fail_knowledge(e: KnowledgeError) -> typer.Exit:
     if isinstance(e, UnknownVersionError):  # a wrong option, not broken knowledge: one line, exit 2
-        sys.stderr.write(f"error: {printable(unknown_version(e), 600)}\n")
+        option = f"{_option_of(e)}: " if isinstance(e, ReleaseIdError) else ""
+        sys.stderr.write(f"error: {option}{printable(unknown_version(e), 600)}\n")
         return typer.Exit(2)
     sys.stderr.write(f"knowledge error ({len(e.problems)}):\n")
     for path, msg in e.problems:
         sys.stderr.write(f"  {path}: {msg}\n")
     return typer.Exit(1)
+
+
+def _option_of(e: ReleaseIdError) -> str:
+    """The option of the running command that gave the text refused as a release id (``--guideline-version``,
+    ``cohort diff``'s ``--from`` / ``--to``), found in the command's parsed options."""
+    ctx: Any = None
+    try:  # typer carries its own copy of click; its current context is not click's
+        from typer._click.globals import get_current_context
+
+        ctx = get_current_context(silent=True)
+    except ImportError:  # pragma: no cover - another typer: the option is not named
+        pass
+    for param in getattr(getattr(ctx, "command", None), "params", []):
+        opts = [str(o) for o in getattr(param, "opts", []) if str(o).startswith("--")]
+        if opts and param.name and ctx.params.get(param.name) == e.value:
+            return opts[0]
+    return "--guideline-version" if e.field == "version" else "guideline"
 
 
 def dump(ev: Evaluation) -> str:
@@ -127,7 +154,12 @@ def show_what_if(patient: Patient, kb: Knowledge, assignments: list[str], fmt: F
     from netcds.sequencing.whatif import parse_assignment, show_value
     from netcds.sequencing.whatif import what_if as run_what_if
 
-    pairs = dict(parse_assignment(a) for a in assignments)
+    pairs: dict[str, object] = {}
+    for text in assignments:
+        path, value = parse_assignment(text)
+        if path in pairs:  # the last would silently win: which one was meant is not known
+            raise InputError("--what-if", f"{path} given twice")
+        pairs[path] = value
     res = run_what_if(patient, kb, pairs)
     if fmt is Format.json:
         sys.stdout.write(res.model_dump_json(indent=2) + "\n")
@@ -235,7 +267,7 @@ def kb_show(
         raise fail_knowledge(e) from None
     ids = [t.id for t in kb.tables]
     if table is not None and table not in ids:
-        sys.stderr.write(f"error: table: unknown table '{table}'; one of {', '.join(ids)}\n")
+        sys.stderr.write(f"error: table: unknown table '{printable(table, 80)}'; one of {', '.join(ids)}\n")
         raise typer.Exit(2)
     tables = [kb.table(table)] if table else kb.tables
     if fmt is Format.json:

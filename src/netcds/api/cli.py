@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from netcds.errors import KnowledgeError
+from netcds.io import printable
 
 if TYPE_CHECKING:
     from netcds.settings import Settings
@@ -84,6 +85,9 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
+        if (refused := open_hooks_problem(settings, open_hooks, host)) is not None:
+            typer.echo(f"error: {refused}", err=True)
+            raise typer.Exit(2)
         if settings.hooks_open:
             typer.echo(f"WARNING: {OPEN_MODE_BANNER}", err=True)
         if not _loopback(settings.host) and not settings.api_require_token:
@@ -184,6 +188,20 @@ def register(app: typer.Typer) -> None:
                     remove_dir(cache_dir)
             raise typer.Exit(code)
         run_one(0)
+
+
+def open_hooks_problem(settings: Settings, flag: bool = False, host_option: str | None = None) -> str | None:
+    """Open mode (hook calls without a token) is for one local machine: with a host that is not loopback
+    the service would take unauthenticated calls from the network, so it does not start. One line naming
+    where each was set (the options, or the settings and their environment variables), or None."""
+    if not settings.hooks_open or _loopback(settings.host):
+        return None
+    asked = "--open-hooks" if flag else "hooks.open / NETCDS_HOOKS_OPEN"
+    where = "--host" if host_option is not None else "server.host / NETCDS_HOST"
+    return (
+        f"{asked} needs a loopback {where} (127.0.0.1, ::1 or localhost), "
+        f"not '{printable(settings.host, 80)}'"
+    )
 
 
 def startup_problem(settings: Settings) -> str | None:

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from netcds.errors import KnowledgeError, UnknownVersionError
-from netcds.io import field_path
+from netcds.io import field_path, printable
 from netcds.knowledge.schema import Exclusion, Footnote, Knowledge, Manifest, Principle, Table
 
 M = TypeVar("M", bound=BaseModel)
@@ -38,10 +38,44 @@ def default_knowledge_dir() -> Path:
     return here.parent.parent / "knowledge"
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping gives one key twice: YAML keys are unique, and PyYAML would keep the last one silently."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a mapping key given twice (a second ``id:``, a repeated field)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # ``<<:``: merged keys may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base constructor reports it
+                continue
+            if first is not None:
+                raise DuplicateKeyError(
+                    f"duplicate key '{printable(str(key), 80)}' at line {line}, "
+                    f"column {key_node.start_mark.column + 1} (first given at line {first})"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str) -> Any:
+    """Knowledge YAML as data (safe tags only); a key given twice in one mapping is a DuplicateKeyError."""
+    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml(path: Path, rel: str, problems: list[tuple[str, str]]) -> Any:
     """Parse one knowledge file; a problem is recorded (not raised) so every file gets reported."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return parse_yaml(path.read_text(encoding="utf-8"))
+    except DuplicateKeyError as exc:
+        problems.append((rel, str(exc)))
     except FileNotFoundError:
         problems.append((rel, "file not found"))
     except yaml.YAMLError as exc:
@@ -128,17 +162,29 @@ def _named_files(
         if isinstance(rel, str)
     ]
 
-    def items(key: str, model: type[M]) -> list[M | None]:
+    def items(key: str, model: type[M], ident: str) -> list[M | None]:
         rel = raw.get(key)
         if not isinstance(rel, str):
             return []
-        return [validate_model(model, x, f"{rel}: [{i}]", problems) for i, x in enumerate(read(rel) or [])]
+        out = [validate_model(model, x, f"{rel}: [{i}]", problems) for i, x in enumerate(read(rel) or [])]
+        # each is looked up by its id (footnote letter): a second one would silently replace the first
+        first: dict[str, int] = {}
+        for i, item in enumerate(out):
+            if item is None:
+                continue
+            name = getattr(item, ident)
+            if name in first:
+                problems.append(
+                    (f"{rel}: [{i}].{ident}", f"duplicate {ident} '{name}' (also at [{first[name]}])")
+                )
+            first.setdefault(name, i)
+        return out
 
     return (
         tables,
-        items("footnotes", Footnote),
-        items("principles", Principle),
-        items("exclusions", Exclusion),
+        items("footnotes", Footnote, "letter"),
+        items("principles", Principle, "id"),
+        items("exclusions", Exclusion, "id"),
     )
 
 
@@ -193,14 +239,40 @@ def _load_cached(path: str) -> Knowledge:
     return load_folder(Path(path))
 
 
+# a guideline id or release as a URL names it: a folder name, never a path ("..", "/") or other text
+RELEASE_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+class ReleaseIdError(UnknownVersionError):
+    """A release (or guideline) named by text that is not an id at all (empty, a path such as
+    ``5.2024/`` or ``r7/../5.2024``): a wrong input, refused before any file is looked up.
+    ``field`` is ``version`` or ``guideline``; ``message`` says what is available."""
+
+    def __init__(self, field: str, value: str, available: list[str]) -> None:
+        self.field = field
+        self.value = value
+        what = "release id" if field == "version" else "guideline id"
+        self.message = (
+            f"'{printable(value, 80)}' is not a {what} (available: {', '.join(available) or 'none'})"
+        )
+        super().__init__([(field, self.message)])
+
+
 def load_knowledge(
     version: str = DEFAULT_VERSION, guideline: str = DEFAULT_GUIDELINE, root: Path | None = None
 ) -> Knowledge:
-    """Load (once per process) the guideline ``version`` from the knowledge root."""
+    """Load (once per process) the guideline ``version`` from the knowledge root. A guideline or version
+    that is not an id (``RELEASE_ID``) raises ReleaseIdError; one not installed, UnknownVersionError."""
     if root is None:
         hit = _DEFAULTS.get((guideline, version))
         if hit is not None and hit[0] == os.environ.get("NETCDS_KNOWLEDGE_DIR"):
             return hit[1]
+    if RELEASE_ID.fullmatch(guideline) is None:
+        base = root or default_knowledge_dir()
+        held = sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+        raise ReleaseIdError("guideline", guideline, held)
+    if RELEASE_ID.fullmatch(version) is None:
+        raise ReleaseIdError("version", version, available_versions(guideline, root))
     folder = (root or default_knowledge_dir()) / guideline / version
     if not folder.is_dir():
         raise UnknownVersionError([(str(folder), f"no knowledge for {guideline} {version}")])
@@ -230,10 +302,6 @@ _DEFAULTS: dict[tuple[str, str], tuple[str | None, Knowledge]] = {}
 def available_versions(guideline: str = DEFAULT_GUIDELINE, root: Path | None = None) -> list[str]:
     base = (root or default_knowledge_dir()) / guideline
     return sorted(p.name for p in base.iterdir() if (p / "manifest.yaml").is_file()) if base.is_dir() else []
-
-
-# a guideline id or release as a URL names it: a folder name, never a path ("..", "/") or other text
-RELEASE_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 def release_installed(guideline: str, release: str) -> bool:

@@ -20,7 +20,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 from netcds.errors import InputError, KnowledgeError
-from netcds.patient import Patient
+from netcds.io import printable
+from netcds.patient import REGIMEN_AGENTS, Patient
 from netcds.safety.conditions import describe
 from netcds.safety.load import AgentKnowledge, load_agents, resolve
 from netcds.safety.models import AgentScreen, DoseResult, RegimenScreen, SafetyItem, SourceOut
@@ -51,7 +52,7 @@ NON_DRUG_HINT = (
 
 def _unknown_agent(agent: str, kb: AgentKnowledge) -> typer.Exit:
     known = ", ".join(sorted({*kb.agents, *NON_DRUG_AGENTS}))
-    return _input_error("agent", f"unknown agent '{agent}'; one of {known}")
+    return _input_error("agent", f"unknown agent '{printable(agent, 80)}'; one of {known}")
 
 
 def _non_drug_item(agent: str) -> SafetyItem:
@@ -65,7 +66,9 @@ def _non_drug_item(agent: str) -> SafetyItem:
 
 
 def _input_error(field: str, message: str) -> typer.Exit:
-    sys.stderr.write(f"error: {field}: {message}".replace("\n", " ") + "\n")
+    """One line on stderr, exit 2: control characters (ESC, bidi controls, line breaks) of text the user
+    gave are shown escaped, never sent to the terminal, and the line is capped."""
+    sys.stderr.write(printable(f"error: {field}: {message}", 1000) + "\n")
     return typer.Exit(2)
 
 
@@ -266,6 +269,8 @@ def register(app: typer.Typer) -> None:
         kb = _kb()
         if agent is not None and agent not in kb.agents and agent not in NON_DRUG_AGENTS:
             raise _unknown_agent(agent, kb)
+        if regimen is not None and regimen not in REGIMEN_AGENTS:  # the id shown capped and escaped
+            raise _input_error("regimen", f"unknown regimen id '{printable(regimen, 80)}'")
         try:
             p = _read_patient(patient)
         except InputError as e:
@@ -287,7 +292,7 @@ def register(app: typer.Typer) -> None:
                 screen_agent(agent, p, kb) if agent is not None else screen_regimen(str(regimen), p, kb)
             )
         except KeyError as e:
-            raise _input_error("regimen", str(e.args[0])) from None
+            raise _input_error("regimen", printable(str(e.args[0]), 200)) from None
         if fmt is Format.json:
             sys.stdout.write(result.model_dump_json(indent=2) + "\n")
             return

@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from netcds.errors import KnowledgeError
 from netcds.evaluation import SourceRef
-from netcds.knowledge.load import default_knowledge_dir, validation_problems
+from netcds.knowledge.load import default_knowledge_dir, parse_yaml, validation_problems
 from netcds.logic.ast import Condition, ConditionSyntaxError, facts_of
 from netcds.memo import PerObject
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS
@@ -380,7 +380,7 @@ def load_sequencing_data(path: Path | None = None) -> SequencingData:
 def _load(path: str) -> SequencingData:
     rel = "sequencing/considerations.yaml"
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = parse_yaml(Path(path).read_text(encoding="utf-8"))  # a key given twice is refused
     except FileNotFoundError:
         raise KnowledgeError([(path, "file not found")]) from None
     except yaml.YAMLError as exc:
