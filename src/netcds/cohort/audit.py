@@ -3,16 +3,22 @@
 Outputs in ``out_dir``: ``decisions.parquet`` (one row per decision point; a directory of
 part files with Spark), ``rejects.ndjson`` (one line per rejected row: row, file, line, field,
 message, errors, raw), ``summary.json``, ``summary.csv``, ``report.html``. A run fails loudly
-when rows in != results + rejects.
+when rows in != results + rejects. The outputs are written into a temporary folder beside ``out_dir``
+and moved into it together at the end (:func:`commit`): an interrupted or failed run leaves ``out_dir``
+as it was, with the previous run's outputs.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import secrets
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -96,17 +102,119 @@ def run_audit(
     With Spark, ``results_uri`` (e.g. ``s3a://bucket/audit/decisions.parquet``) is where the executors
     write the per-decision results; by default ``out_dir/decisions.parquet``.
     """
+    fmt = prepare(cohort, out_dir, engine, fmt, results_uri)
+    staging = staging_dir(out_dir)
+    try:
+        if engine == "duckdb":
+            run = _run_duckdb(Path(cohort), staging, kb, fmt, progress)
+        else:
+            run = _run_spark(cohort, staging, kb, fmt, master, progress, results_uri)
+    except BaseException:  # an interrupt (Ctrl-C, SIGTERM) too: nothing of this run is left
+        with deferred_signals():
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    commit(staging, out_dir)
+    return replace(run, out_dir=out_dir)
+
+
+def prepare(
+    cohort: str, out_dir: Path, engine: str, fmt: str | None = None, results_uri: str | None = None
+) -> str:
+    """The checks before any work (a ValueError or OSError naming the problem) and the cohort's format:
+    the engine, a ``results_uri`` only with Spark, a local cohort that exists, the outputs
+    (:func:`check_outputs`) and the format (``parts.detect_format``)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine '{engine}' (one of {list(ENGINES)})")
     if results_uri is not None and engine != "spark":
         raise ValueError(RESULTS_URI_SPARK_ONLY)
     _exists(cohort)
     check_outputs(cohort, out_dir, results_uri)
-    fmt = detect_format(Path(cohort), fmt)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if engine == "duckdb":
-        return _run_duckdb(Path(cohort), out_dir, kb, fmt, progress)
-    return _run_spark(cohort, out_dir, kb, fmt, master, progress, results_uri)
+    return detect_format(Path(cohort), fmt)
+
+
+def staging_dir(out_dir: Path) -> Path:
+    """A new empty folder for a run's outputs: beside ``out_dir`` (``.NAME.partial-XXXXXXXX``), or hidden
+    inside an existing ``out_dir`` whose parent folder cannot be written (one's own under a shared one)."""
+    name, parent = out_dir.absolute().name or "out", out_dir.absolute().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _new_folder(parent, name)
+    except PermissionError:
+        if not out_dir.is_dir():
+            raise
+        return _new_folder(out_dir, name)
+
+
+def _new_folder(where: Path, name: str) -> Path:
+    for _ in range(100):
+        path = where / f".{name}.partial-{secrets.token_hex(4)}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "cannot create a temporary folder for the outputs", str(where))
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Ctrl-C and SIGTERM are held off for the block (moving the outputs into place, removing a partial
+    run): the block is never left half done. One that arrives meanwhile is dropped (the work it would have
+    stopped is complete). Outside the main thread (where handlers cannot be set) the block runs as is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda *_: None) for s in held}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+
+
+def _move(src: Path, dst: Path) -> None:
+    try:
+        src.rename(dst)
+    except OSError as e:
+        if e.errno != errno.EXDEV:
+            raise
+        shutil.move(src, dst)  # another file system (``out_dir`` a mount point): copied, then removed
+
+
+def commit(staging: Path, out_dir: Path) -> None:
+    """Move a finished run's outputs from ``staging`` into ``out_dir``, all of them or (on an error, put
+    back) none, and remove ``staging``; uninterrupted by Ctrl-C/SIGTERM. A new ``out_dir`` is ``staging``
+    renamed; in an existing one the outputs of an earlier run (each name in OUTPUTS) are replaced as a set,
+    any other file is left alone."""
+    with deferred_signals():
+        if not out_dir.exists() and not out_dir.is_symlink():
+            _move(staging, out_dir)
+            return
+        out_dir.mkdir(exist_ok=True)
+        old = staging / ".replaced"
+        old.mkdir()
+        put: list[str] = []
+        taken: list[str] = []
+        try:
+            for name in OUTPUTS:
+                target = out_dir / name
+                if target.exists() or target.is_symlink():
+                    _move(target, old / name)
+                    taken.append(name)
+            for name in OUTPUTS:
+                if (staging / name).exists():
+                    _move(staging / name, out_dir / name)
+                    put.append(name)
+        except OSError:  # put back what was moved: the earlier outputs stay a set
+            with suppress(OSError):
+                for name in put:
+                    _move(out_dir / name, staging / name)
+                for name in taken:
+                    _move(old / name, out_dir / name)
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 RESULTS_URI_SPARK_ONLY = (
@@ -123,6 +231,8 @@ def check_outputs(cohort: str, out_dir: Path, results_uri: str | None = None) ->
         refuse_overlap(Path(cohort), out_dir, "--out", OUTPUTS)
         if results_uri is not None and _local(results_uri):
             refuse_overlap(Path(cohort), Path(results_uri), "--results-uri")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir}: is not a directory; name a folder for the outputs")
 
 
 def _local(path: str) -> bool:

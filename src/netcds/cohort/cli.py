@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import re
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from netcds.cohort.synth import MAX_ROWS
 from netcds.errors import KnowledgeError, UnknownVersionError
 from netcds.io import printable
 from netcds.knowledge.load import DEFAULT_GUIDELINE, DEFAULT_VERSION, default_knowledge_dir, load_knowledge
 from netcds.knowledge.schema import Knowledge
 
+if TYPE_CHECKING:
+    from netcds.cohort.audit import AuditRun
+
 err = Console(stderr=True)
 out = Console()
+
+
+MAX_LIMIT = 1_000_000  # ``cohort diff --limit``: rows shown in a terminal
 
 
 class Engine(StrEnum):
@@ -50,14 +63,74 @@ def _kb(version: str, root: Path | None) -> Knowledge:
         raise typer.Exit(2) from None
 
 
-def _fail(e: Exception) -> typer.Exit:
-    """One line naming the file for an input/output problem (exit 2), never a traceback."""
-    if isinstance(e, OSError) and e.filename is not None:
+# a file that cannot be written for a reason of the machine (a full disk, a quota, a device error): the
+# command could not finish, exit 1 (README, exit codes), not a wrong input
+_ENVIRONMENT = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})
+
+
+def _fail(e: Exception, path: Path | None = None) -> typer.Exit:
+    """One line naming the file (``path`` when the error does not) for an input/output problem, never a
+    traceback: exit 2 for a wrong input, 1 for a full disk or a device error."""
+    if isinstance(e, OSError) and (e.filename is not None or path is not None):
         reason = e.strerror or str(e)
-        sys.stderr.write(f"error: {e.filename}: {reason}\n")
+        name = e.filename if e.filename is not None else path
+        verb = "" if e.filename is not None else "cannot write: "
+        sys.stderr.write(printable(f"error: {name}: {verb}{reason}", 800) + "\n")
+    elif isinstance(e, OSError) and e.errno in _ENVIRONMENT:
+        sys.stderr.write(f"error: cannot write: {e.strerror or e}\n")
     else:
         sys.stderr.write(f"error: {e}\n".replace("\n", " ").rstrip() + "\n")
+    return typer.Exit(1 if isinstance(e, OSError) and e.errno in _ENVIRONMENT else 2)
+
+
+def _refuse(line: str) -> typer.Exit:
+    """A wrong option: one ``error:`` line, exit 2."""
+    sys.stderr.write(printable(f"error: {line}", 800) + "\n")
     return typer.Exit(2)
+
+
+def _not_stdin(cohort: str) -> None:
+    if cohort == "-":
+        raise _refuse(
+            "COHORT -: standard input is not supported for cohorts; name a file or a folder of part files"
+        )
+
+
+def _bounded(value: int, option: str, most: int) -> None:
+    if not 0 <= value <= most:
+        raise _refuse(f"{option} must be a whole number from 0 to {most:_} (got {value})")
+
+
+def _share(value: float, option: str) -> None:
+    if not 0 <= value <= 1:  # also NaN, which compares false
+        raise _refuse(f"{option} must be a number from 0 to 1 (got {value})")
+
+
+@contextmanager
+def _interrupts() -> Iterator[list[int]]:
+    """Within the block Ctrl-C and SIGTERM stop the command with a KeyboardInterrupt (so that what it had
+    begun to write is removed), and the list receives the signal's number: a library that turns the
+    interrupt into an error of its own (DuckDB's "Query interrupted") is still known to be interrupted."""
+    got: list[int] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        got.append(signum)
+        raise KeyboardInterrupt
+
+    main = threading.current_thread() is threading.main_thread()
+    caught = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, stop) for s in caught} if main else {}
+    try:
+        yield got
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+
+
+def _interrupted(got: list[int], what: str = "nothing written") -> typer.Exit:
+    """Ctrl-C (exit 130) or SIGTERM (exit 143): one line saying what is left."""
+    sys.stderr.write(f"interrupted: {what}\n")
+    return typer.Exit(128 + (got[0] if got else signal.SIGINT))
 
 
 def _writable_file(path: Path, option: str) -> None:
@@ -127,22 +200,61 @@ def audit(
     ] = None,
 ) -> None:
     """Audit a cohort of decision points: per-decision results, summary and an HTML report."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-    from netcds.cohort.audit import check_outputs, run_audit
+    from netcds.cohort.audit import prepare, run_audit
 
     _need_spark(engine)
-    try:
-        check_outputs(cohort, out_dir, results_uri)  # run_audit checks too; here before the progress bars
-    except ValueError as e:
+    _not_stdin(cohort)
+    if master is not None and engine is not Engine.spark:
+        raise _refuse(
+            "--master applies to --engine spark (the Spark master URL); DuckDB runs in this process"
+        )
+    try:  # run_audit checks too; here before the progress bars
+        fmt = prepare(cohort, out_dir, engine.value, fmt, results_uri)
+    except (ValueError, OSError) as e:
         raise _fail(e) from None
     kb = _kb(version, root)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    try:
-        with Progress(*columns, console=err, transient=False) as progress:
-            run = run_audit(cohort, out_dir, kb, engine.value, master, fmt, progress, results_uri)
-    except (ValueError, OSError, EOFError) as e:
-        raise _fail(e) from None
+    with _interrupts() as got:
+        try:
+            with _bars()(*columns, console=err, transient=False) as progress:
+                run = run_audit(cohort, out_dir, kb, engine.value, master, fmt, progress, results_uri)
+        except (KeyboardInterrupt, Exception) as e:
+            if got or isinstance(e, KeyboardInterrupt):
+                raise _interrupted(got, f"nothing written ({out_dir} is as it was)") from None
+            if isinstance(e, (ValueError, OSError, EOFError)):
+                raise _fail(e) from None
+            raise
+        try:
+            _print_run(run, out_dir, kb)
+        except KeyboardInterrupt:
+            raise _interrupted(got, f"the outputs in {out_dir} are complete") from None
+    _warn_rows(cohort, run.rows_in, run.rejects, f"{out_dir}/rejects.ndjson")
+
+
+def _bars() -> Any:
+    """rich's Progress, shown from its first bar on: a run that stops before (a file found damaged while
+    its rows are counted) prints its one error line with nothing, not even a blank line, before it."""
+    from rich.progress import Progress, TaskID
+
+    class Bars(Progress):
+        def start(self) -> None:
+            pass
+
+        def add_task(self, *args: Any, **kwargs: Any) -> TaskID:
+            if not self.live.is_started:
+                super().start()
+            return super().add_task(*args, **kwargs)
+
+        def stop(self) -> None:
+            if self.live.is_started:
+                super().stop()
+
+    return Bars
+
+
+def _print_run(run: AuditRun, out_dir: Path, kb: Knowledge) -> None:
     counts = run.summary["verdict_counts"]
     out.print(
         f"[bold]{run.rows_in}[/] rows in = {run.results} results + {run.rejects} rejects "
@@ -158,6 +270,22 @@ def audit(
     out.print(f"wrote {out_dir}/decisions.parquet, rejects.ndjson, summary.json, summary.csv, report.html")
 
 
+def _warn_rows(cohort: str, rows_in: int, rejects: int, where: str | None, done: str = "audited") -> None:
+    """A cohort without rows, or whose every row was rejected, is not a failure of the command (exit 0,
+    the outputs say so) but rarely what was meant: one ``warning:`` line on stderr."""
+    if rows_in == 0:
+        line = f"warning: {cohort} holds no rows: nothing was {done}"
+    elif rejects == rows_in:
+        reasons = f"the reasons are in {where}" if where else "--rejects FILE writes the reasons"
+        line = (
+            f"warning: every row of {cohort} ({rows_in}) was rejected, none {done} (not a cohort file, or"
+            f" a wrong --input-format?): {reasons}"
+        )
+    else:
+        return
+    sys.stderr.write(printable(line, 800) + "\n")
+
+
 def sql(
     engine: Annotated[Engine, typer.Option("--engine", help="SQL dialect")] = Engine.duckdb,
     version: Version = DEFAULT_VERSION,
@@ -169,12 +297,20 @@ def sql(
     """Print the audit SQL that the knowledge version compiles to."""
     from netcds.cohort.query import audit_sql
 
-    if not source.strip():
-        sys.stderr.write(
-            "error: --source must name the relation (table or view) holding the canonical rows\n"
+    source = source.strip()
+    if not _SOURCE.fullmatch(source):
+        got = f" (got {source!r})" if source else ""
+        raise _refuse(
+            "--source must name the relation (table or view) holding the canonical rows: a name, dotted for a"
+            " schema (each part plain or \"quoted\"), or a 'quoted' file path" + got
         )
-        raise typer.Exit(2)
     sys.stdout.write(audit_sql(_kb(version, root), engine.value, source) + "\n")
+
+
+# what ``cohort sql --source`` takes: a plain or quoted identifier, dotted (``db.schema.table``; Spark's
+# ``parquet.`/path```), or a single-quoted path (DuckDB reads the file); never SQL text
+_PART = r'(?:[^\W\d]\w*|"(?:[^"\x00-\x1f]|"")+"|`(?:[^`\x00-\x1f]|``)+`)'
+_SOURCE = re.compile(rf"{_PART}(?:\.{_PART})*|'(?:[^'\x00-\x1f]|'')+'")
 
 
 def diff(
@@ -185,18 +321,27 @@ def diff(
     from_root: Annotated[Path | None, typer.Option("--from-root", help="knowledge root of --from")] = None,
     to_root: Annotated[Path | None, typer.Option("--to-root", help="knowledge root of --to")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="write every change as NDJSON")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=0, help="rows shown in the terminal")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", help=f"rows shown in the terminal (at most {MAX_LIMIT})")
+    ] = 20,
     rejects_file: Annotated[
         Path | None, typer.Option("--rejects", help="write every rejected row as NDJSON (as an audit's)")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--input-format", help="ndjson | parquet | csv (default: by name)")
     ] = None,
 ) -> None:
     """List the decision points whose options change between two knowledge versions."""
     from netcds.cohort.diff import diff_versions
+    from netcds.cohort.parts import detect_format
 
+    _not_stdin(str(cohort))
+    _bounded(limit, "--limit", MAX_LIMIT)
     _diff_outputs(cohort, out_file, rejects_file)
     try:
+        fmt = detect_format(cohort, fmt) if cohort.exists() else fmt  # a missing one: named by the reader
         kbs = _kb(from_version, from_root or root), _kb(to_version, to_root or root)
-        result = diff_versions(cohort, *kbs, rejects_file=rejects_file, keep=limit)
+        result = diff_versions(cohort, *kbs, fmt=fmt, rejects_file=rejects_file, keep=limit)
     except (ValueError, OSError, EOFError) as e:
         raise _fail(e) from None
     out.print(
@@ -221,8 +366,10 @@ def diff(
             with out_file.open("w", encoding="utf-8") as fh:
                 for c in result.changed:
                     fh.write(json.dumps(c.as_dict()) + "\n")
-        except OSError as e:
-            raise _fail(e) from None
+        except OSError as e:  # e.g. a full disk (/dev/full): the file named, exit 1
+            raise _fail(e, out_file) from None
+    where = str(rejects_file) if rejects_file else None
+    _warn_rows(str(cohort), result.rows_in, result.rejects, where, "compared")
 
 
 def _print_rejects(count: int, first: list[dict[str, Any]], rejects_file: Path | None) -> None:
@@ -245,22 +392,28 @@ def _print_rejects(count: int, first: list[dict[str, Any]], rejects_file: Path |
 
 def synth(
     out_file: Annotated[Path, typer.Option("--out", help=".ndjson, .csv or .parquet")],
-    n: Annotated[int, typer.Option("--n", min=0, help="decision points")] = 1000,
+    n: Annotated[int, typer.Option("--n", help=f"decision points (at most {MAX_ROWS:_})")] = 1000,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     off_guideline: Annotated[
-        float, typer.Option("--off-guideline", min=0, max=1, help="share of off-guideline choices")
+        float, typer.Option("--off-guideline", help="share of off-guideline choices (0 to 1)")
     ] = 0.15,
-    missing: Annotated[
-        float, typer.Option("--missing", min=0, max=1, help="chance a field is unrecorded")
-    ] = 0.08,
+    missing: Annotated[float, typer.Option("--missing", help="chance a field is unrecorded (0 to 1)")] = 0.08,
 ) -> None:
     """Write a SYNTHETIC cohort of decision points (no real patient), reproducible by seed."""
     from netcds.cohort.synth import synth_records, write_cohort
 
-    try:
-        count = write_cohort(synth_records(n, seed, off_guideline, missing), out_file)
-    except (ValueError, OSError, EOFError) as e:
-        raise _fail(e) from None
+    _bounded(n, "--n", MAX_ROWS)
+    _share(off_guideline, "--off-guideline")
+    _share(missing, "--missing")
+    with _interrupts() as got:
+        try:
+            count = write_cohort(synth_records(n, seed, off_guideline, missing), out_file)
+        except (KeyboardInterrupt, Exception) as e:
+            if got or isinstance(e, KeyboardInterrupt):
+                raise _interrupted(got, f"nothing written ({out_file} is as it was)") from None
+            if isinstance(e, (ValueError, OSError, EOFError)):
+                raise _fail(e, out_file) from None
+            raise
     out.print(f"wrote {count} synthetic decision points to {out_file}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -254,17 +255,40 @@ def _open_out(out: Path) -> Any:
     return out.open("w", encoding="utf-8", newline="")
 
 
+MAX_ROWS = 1_000_000_000  # ``netcds synth --n`` at most (a typo of 1e23 would fill the disk)
+
+
 def write_cohort(records: Iterator[dict[str, Any]], out: Path) -> int:
     """Write records as NDJSON, CSV or Parquet (by the file extension, gzip for NDJSON and CSV named
-    ``.gz``); returns the count. A name of any other format is refused, never written as another."""
+    ``.gz``); returns the count. A name of any other format is refused, never written as another. The
+    file is written under a temporary name in the same folder and renamed when complete: an interrupted
+    or failed write leaves no partial file (and an earlier ``out`` as it was)."""
     from netcds.cohort.parts import EXTENSIONS_TEXT, format_of
-    from netcds.io import first_line
 
     if out.is_dir():
         raise ValueError(f"{out}: is a directory; name a .ndjson, .csv or .parquet file")
     fmt = format_of(out.name)
     if fmt is None:
         raise ValueError(f"{out}: cannot write this format; name the file {EXTENSIONS_TEXT}")
+    tmp = out.with_name(f".partial-{secrets.token_hex(4)}-{out.name}")  # the same ending: the same format
+    try:
+        n = _write(records, tmp, fmt, out)
+        tmp.replace(out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        if e.filename is not None and Path(e.filename) == tmp:  # named as asked, not by its temporary name
+            raise OSError(e.errno, e.strerror, str(out)) from None
+        raise
+    except BaseException:  # an interrupt (Ctrl-C, SIGTERM) too
+        tmp.unlink(missing_ok=True)
+        raise
+    return n
+
+
+def _write(records: Iterator[dict[str, Any]], out: Path, fmt: str, shown: Path) -> int:
+    """Write ``records`` to ``out`` as ``fmt``; ``shown`` is the name an error gives."""
+    from netcds.io import first_line
+
     n = 0
     if fmt == "ndjson":
         with _open_out(out) as fh:
@@ -273,23 +297,14 @@ def write_cohort(records: Iterator[dict[str, Any]], out: Path) -> int:
                 n += 1
         return n
     if fmt == "csv":
-        import csv
-
-        rows = [flatten_record(r) for r in records]
-        header = list(dict.fromkeys(k for r in rows for k in r))
-        with _open_out(out) as fh:
-            w = csv.DictWriter(fh, fieldnames=header)
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: ("true" if v is True else "false" if v is False else v) for k, v in r.items()})
-        return len(rows)
+        return _write_csv(records, out)
     import tempfile
 
     import duckdb
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "rows.ndjson"
-        n = write_cohort(records, src)
+        n = _write(records, src, "ndjson", src)
         con = duckdb.connect()
         q = "'" + str(out).replace("'", "''") + "'"
         try:
@@ -298,7 +313,31 @@ def write_cohort(records: Iterator[dict[str, Any]], out: Path) -> int:
                 f" TO {q} (FORMAT parquet)"
             )
         except duckdb.Error as exc:  # e.g. a folder that does not exist: one line, not a traceback
-            raise ValueError(f"{out}: cannot write ({first_line(exc)})") from None
+            raise ValueError(f"{shown}: cannot write ({first_line(exc)})") from None
         finally:
             con.close()
+    return n
+
+
+def _write_csv(records: Iterator[dict[str, Any]], out: Path) -> int:
+    """CSV: the header is every column of every row (in the order first seen), so the flattened rows wait
+    in a temporary file (not in memory) until all are known."""
+    import csv
+    import tempfile
+
+    header: dict[str, None] = {}
+    n = 0
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        for rec in records:
+            row = flatten_record(rec)
+            header.update(dict.fromkeys(row))
+            spool.write(json.dumps(row) + "\n")
+            n += 1
+        spool.seek(0)
+        with _open_out(out) as fh:
+            w = csv.DictWriter(fh, fieldnames=list(header))
+            w.writeheader()
+            for line in spool:
+                r = json.loads(line)
+                w.writerow({k: ("true" if v is True else "false" if v is False else v) for k, v in r.items()})
     return n
