@@ -67,7 +67,7 @@ class UniqueKeyLoader(yaml.SafeLoader):
 
 def parse_yaml(text: str) -> Any:
     """Knowledge YAML as data (safe tags only); a key given twice in one mapping is a DuplicateKeyError."""
-    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506  # nosec B506 - a SafeLoader subclass
 
 
 def read_yaml(path: Path, rel: str, problems: list[tuple[str, str]]) -> Any:
