@@ -77,6 +77,19 @@ def _message(err: dict[str, Any]) -> tuple[str, str]:
     return path or "<patient>", printable(msg.replace("Input should be", "must be"), 300)
 
 
+def json_kind(value: Any) -> str:
+    """What a parsed JSON value is, in JSON's words (not Python's type names)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
 def input_error(exc: ValidationError) -> InputError:
     errors = exc.errors()
     path, msg = _message(dict(errors[0]))

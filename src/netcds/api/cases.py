@@ -28,6 +28,7 @@ from netcds.errors import KnowledgeError
 from netcds.evaluation import Evaluation
 from netcds.patient import Patient
 from netcds.store.canonical import content_hash
+from netcds.store.case_rules import PatientMismatchError, check_patient
 from netcds.store.records import CaseInfo, EvaluationInfo, StoredEvaluation
 from netcds.store.replay import ReplayResult, replay
 from netcds.store.repo import DuplicateError, NotFoundError
@@ -129,18 +130,16 @@ def _same_patient(ctx: ServiceContext, case_id: str, patient: Patient) -> None:
         stored = ctx.store.get_case(case_id).patient.get("id")
     except NotFoundError:
         raise ApiProblem(404, f"no case {case_id}", kind="unknown-case") from None
-    if stored == patient.id:
-        return
-    said = f"'{stored}'" if stored is not None else "no id"
-    given = f"'{patient.id}'" if patient.id is not None else "no id"
-    message = f"must be the case's patient id: its earlier versions have {said}, this record has {given}"
-    raise ApiProblem(
-        409,
-        f"id: {message}; store another patient's record as a new case",
-        kind="case-patient-mismatch",
-        title="Record of another patient",
-        errors=[("id", message)],
-    )
+    try:
+        check_patient(case_id, stored, patient)
+    except PatientMismatchError as exc:
+        raise ApiProblem(
+            409,
+            f"id: {exc.message}; store another patient's record as a new case",
+            kind="case-patient-mismatch",
+            title="Record of another patient",
+            errors=[("id", exc.message)],
+        ) from None
 
 
 async def _store_case(request: Request, ctx: ServiceContext, who: Principal, case_id: str | None) -> Response:

@@ -13,7 +13,7 @@ from netcds.api.problems import ApiProblem
 from netcds.errors import InputError
 from netcds.fhir.read import patient_id as patient_id_of
 from netcds.fhir.read import validate_resource
-from netcds.io import first_non_finite
+from netcds.io import first_non_finite, json_kind
 
 # what a non-finite number can look like in a body: NaN / Infinity (not JSON, but Python's parser takes
 # them) or a literal too large for a float (an exponent of 3+ digits, or 300+ digits in a row)
@@ -39,7 +39,7 @@ def check_patient_id(value: Any) -> None:
         )
     if not isinstance(value, str):
         raise invalid_hook(
-            "context.patientId", f"must be a string (the FHIR id of the patient), got {type(value).__name__}"
+            "context.patientId", f"must be a string (the FHIR id of the patient), got {json_kind(value)}"
         )
 
 

@@ -46,7 +46,7 @@ from netcds.api.schemas import (
 )
 from netcds.errors import InputError, KnowledgeError
 from netcds.evaluation import Evaluation
-from netcds.io import first_non_finite
+from netcds.io import first_non_finite, json_kind
 from netcds.knowledge.load import (
     available_versions,
     default_knowledge_dir,
@@ -123,19 +123,6 @@ def _model_json(
 
 def _rid(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
-
-
-def json_kind(value: Any) -> str:
-    """What a parsed JSON value is, in JSON's words (not Python's type names)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
 
 
 def parse_patient(data: Any) -> Patient:

@@ -328,9 +328,7 @@ def _ssa_level(t: str) -> str:
     ceiling = case([(f"{t}.agent = {lit(a)}", repr(float(v))) for a, v in STANDARD_DOSE_CEILING_MG.items()])
     floor = case([(f"{t}.agent = {lit(a)}", repr(float(v))) for a, v in STANDARD_DOSE_FLOOR_MG.items()])
     long_acting = in_expr(f"{t}.agent", tuple(STANDARD_DOSE_CEILING_MG))
-    first, *others = [
-        _level_at(t, repr(STANDARD_DOSE_CEILING_MG[a]), repr(STANDARD_DOSE_FLOOR_MG[a])) for a in SSA_READINGS
-    ]
+    first, *others = _readings(t)
     agree = " AND ".join(f"{first} = {other}" for other in others) or "TRUE"
     regimen = (
         f"CASE WHEN {t}.dose_mg IS NULL AND {t}.interval_days IS NULL THEN 'standard'"
@@ -353,13 +351,17 @@ def _level_at(t: str, ceiling: str, floor: str) -> str:
     )
 
 
+def _readings(t: str) -> list[str]:
+    """The line ``t``'s dose level read as each agent the regimen id ``ssa`` may be (SSA_READINGS)."""
+    ceiling, floor = STANDARD_DOSE_CEILING_MG, STANDARD_DOSE_FLOOR_MG
+    return [_level_at(t, repr(ceiling[a]), repr(floor[a])) for a in SSA_READINGS]
+
+
 def _ssa_dose_fields(t: str, agent: str, dose: str) -> str:
     """history.ssa_dose_fields of the line ``t`` (an unknown SSA dose level): the ``agent`` path where the
     regimen id ``ssa``'s readings as each agent differ (with the ``dose`` paths if one of them is unknown),
     else the ``dose`` paths."""
-    first, *others = [
-        _level_at(t, repr(STANDARD_DOSE_CEILING_MG[a]), repr(STANDARD_DOSE_FLOOR_MG[a])) for a in SSA_READINGS
-    ]
+    first, *others = _readings(t)
     differ = " OR ".join(f"({first}) IS DISTINCT FROM ({o})" for o in others) or "FALSE"
     unknown = " OR ".join(f"({r}) IS NULL" for r in (first, *others))
     return (

@@ -412,11 +412,11 @@ def none_recorded(c: DateLeaf, facts: Facts) -> str | None:
 
 def _date(c: DateLeaf, ctx: Context) -> Result:
     value = ctx.facts.get(c.fact)
-    flag = none_recorded(c, ctx.facts)
-    if flag is not None:
-        return Result(False, [Hit(f"no {fact_words(flag)} (recorded)", False, (flag,))])
     flag = _flag_for(c) if value is None else None
-    either = [flag] if flag is not None and ctx.facts.get(flag) is None else []  # "none" would settle it too
+    said = ctx.facts.get(flag) if flag is not None else None
+    if flag is not None and said is False:  # the record says there is none (none_recorded)
+        return Result(False, [Hit(f"no {fact_words(flag)} (recorded)", False, (flag,))])
+    either = [flag] if flag is not None and said is None else []  # "none" would settle it too
     missing = ([c.fact, *either] if value is None else []) + (["as_of"] if ctx.as_of is None else [])
     name = fact_words(c.fact)
     if missing or ctx.as_of is None or not isinstance(value, date):

@@ -28,6 +28,7 @@ from pydantic import TypeAdapter, ValidationError
 from netcds.evaluation import Evaluation
 from netcds.ids import new_id
 from netcds.patient import Patient
+from netcds.store.case_rules import check_patient
 
 ACTOR = "web"
 SIGNED_LINK_ACTOR = "web-signed-link"  # a stored evaluation opened by a card's signed link
@@ -73,26 +74,6 @@ def form_ids(token: str, case_id: str | None, patient: Patient) -> tuple[str, st
 
     key = f"{token}|{case_id or 'new'}|{content_hash(patient)}"
     return str(uuid.uuid5(_FORM_NS, "case|" + key)), str(uuid.uuid5(_FORM_NS, "evaluation|" + key))
-
-
-class PatientMismatchError(ValueError):
-    """A new version whose patient id (``id``) is not the one the case's earlier versions carry."""
-
-    def __init__(self, case_id: str, stored: str | None, given: str | None) -> None:
-        said = f"'{stored}'" if stored is not None else "no id"
-        got = f"'{given}'" if given is not None else "no id"
-        self.case_id = case_id
-        self.message = (
-            f"must be the case's patient id: its earlier versions have {said}, this record has {got}"
-        )
-        super().__init__(self.message)
-
-
-def check_patient(case_id: str, stored: Any, patient: Patient) -> None:
-    """The REST API's rule (``urn:netcds:problem:case-patient-mismatch``): one case, one patient."""
-    known = stored if isinstance(stored, str) else None
-    if known != patient.id:
-        raise PatientMismatchError(case_id, known, patient.id)
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,11 @@ from starlette.responses import RedirectResponse, Response
 from netcds.errors import InputError
 from netcds.patient import iso_date
 from netcds.sequencing.whatif import apply_assignments, compare
+from netcds.store.case_rules import PatientMismatchError
 from netcds.web.cases import (
     CaseConflictError,
     CaseNotFoundError,
     NewerVersionError,
-    PatientMismatchError,
     canonical_id,
 )
 from netcds.web.evaluation_view import current_knowledge, lines_for, parse_whatif_value, run
