@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -101,6 +102,9 @@ class Settings(BaseModel):
     hooks_clock_skew_s: int = Field(default=30, ge=0, le=300)
     hooks_persist_evaluations: bool = True
     hooks_as_of_today: bool = True
+    # the time zone whose calendar date is a hook's record date (IANA name); None: the date furthest ahead
+    # on Earth (UTC+14), so nothing a site anywhere wrote today lies after the record date
+    hooks_time_zone: str | None = None
     fhir_fetch: bool = False
     fhir_fetch_timeout_s: float = Field(default=5.0, gt=0, le=60)
     # all FHIR requests of one hook call together (prefetch keys and their pages); over it: 412
@@ -131,6 +135,19 @@ class Settings(BaseModel):
             raise ValueError(
                 f"must be at least {MIN_LINK_SECRET_CHARS} characters (e.g. `openssl rand -hex 32`)"
             )
+        return value.strip()
+
+    @field_validator("hooks_time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "not a time zone name this machine knows (an IANA name such as Europe/Berlin)"
+            ) from None
         return value.strip()
 
     @field_validator("cors_origins")
@@ -242,6 +259,7 @@ _TOML_KEYS: dict[str, str] = {
     "hooks.clock_skew_s": "hooks_clock_skew_s",
     "hooks.persist_evaluations": "hooks_persist_evaluations",
     "hooks.as_of_today": "hooks_as_of_today",
+    "hooks.time_zone": "hooks_time_zone",
     "hooks.fhir_fetch": "fhir_fetch",
     "hooks.fhir_fetch_timeout_s": "fhir_fetch_timeout_s",
     "hooks.fhir_fetch_budget_s": "fhir_fetch_budget_s",
@@ -274,6 +292,7 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
     "NETCDS_HOOKS_CLOCK_SKEW_S": ("hooks_clock_skew_s", "int"),
     "NETCDS_HOOKS_PERSIST_EVALUATIONS": ("hooks_persist_evaluations", "bool"),
     "NETCDS_HOOKS_AS_OF_TODAY": ("hooks_as_of_today", "bool"),
+    "NETCDS_HOOKS_TIME_ZONE": ("hooks_time_zone", "str"),
     "NETCDS_FHIR_FETCH": ("fhir_fetch", "bool"),
     "NETCDS_FHIR_FETCH_TIMEOUT_S": ("fhir_fetch_timeout_s", "float"),
     "NETCDS_FHIR_FETCH_BUDGET_S": ("fhir_fetch_budget_s", "float"),

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
@@ -24,6 +25,29 @@ from netcds.errors import InputError
 from netcds.store.canonical import canonical_json, sha256_hex
 
 T = TypeVar("T")
+
+
+# the furthest time zone ahead of UTC (Line Islands): its date is the latest calendar date anywhere
+LATEST_OFFSET = timedelta(hours=14)
+
+
+def clock() -> datetime:
+    """Now, in UTC (one place, so tests can set the hour)."""
+    return datetime.now(UTC)
+
+
+def hook_day(time_zone: str | None, now: datetime | None = None) -> date:
+    """The record date of a live hook call: today in ``time_zone`` (an IANA name, checked when the settings
+    load), or, with none configured, the latest calendar date anywhere (UTC+14). A CDS client sends no time
+    zone, and dates in a FHIR record are local to the site that wrote them: with UTC's date a site east of
+    UTC would have, for up to 14 hours a day, this morning's orders, statements and results dated after the
+    record date and set aside (an interaction with a drug started today missed). The cost of the latest date:
+    for a site west of it the record date may be one day ahead of its own (ages and day counts off by at most
+    a day); a configured zone removes it."""
+    moment = now or clock()
+    if time_zone:
+        return moment.astimezone(ZoneInfo(time_zone)).date()
+    return (moment.astimezone(UTC) + LATEST_OFFSET).date()
 
 
 def request_id(request: Request) -> str | None:
@@ -98,9 +122,9 @@ def mapped_patient(call: HookCall, fetch: bool = True) -> MappedPatient:
             transport=ctx.fhir_transport,
             optional=OPTIONAL_PREFETCH,
         )
-        # a live hook reads the record as of today (UTC), so ages and "within 3 weeks" checks can be
-        # assessed; the date is part of the stored input (Patient.as_of), so a replay stays exact
-        as_of = datetime.now(UTC).date() if ctx.settings.hooks_as_of_today else None
+        # a live hook reads the record as of today, so ages and "within 3 weeks" checks can be assessed;
+        # the date is part of the stored input (Patient.as_of), so a replay stays exact
+        as_of = hook_day(ctx.settings.hooks_time_zone) if ctx.settings.hooks_as_of_today else None
         if ctx.settings.fhir_fetch:  # what the FHIR server sent was not in the checked request body
             check_finite(None, prefetch, "prefetch")
         check_context_patient(call.req.context.get("patientId"), prefetch)
