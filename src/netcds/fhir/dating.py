@@ -66,6 +66,24 @@ def condition_after(res: Res, as_of: date) -> str | None:
     return None
 
 
+# The element in which FHIR R4 states when a medication record was written, and what the record is; the
+# other records netcds reads: Condition.recordedDate (condition_after), Observation.issued
+# (netcds.fhir.observations.not_known_then); MedicationAdministration and Procedure have none in R4.
+WRITTEN = {"MedicationStatement": ("dateAsserted", "statement"), "MedicationRequest": ("authoredOn", "order")}
+
+
+def written_after(res: Res, as_of: date) -> str | None:
+    """Why a MedicationStatement or MedicationRequest was not known on ``as_of``, or None: the day it was
+    written (``dateAsserted``: asserted by its source; ``authoredOn``: the order first written) is after it,
+    whatever its effective dates. A partial date is after only if its first day is."""
+    element, what = WRITTEN.get(res.rtype, ("", ""))
+    text = res.data.get(element) if element else None
+    day = first_day(str(text)) if text else None
+    if day is None or day <= as_of:
+        return None
+    return f"{element} {text}, after the record date {as_of}: the {what} was not known then; not used"
+
+
 def span(res: Res) -> tuple[datetime, datetime] | None:
     """The effective time as a half-open UTC interval: a dateTime is one instant, a date-only value
     its whole day, a year-month its month and a year its year; ``None`` when undated."""

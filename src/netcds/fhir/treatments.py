@@ -22,6 +22,7 @@ from netcds.errors import InputError
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.administrations import CourseReading, read_course
 from netcds.fhir.context import Ctx
+from netcds.fhir.dating import written_after
 from netcds.fhir.drug_names import agents_in, generic_name, medication_concept
 from netcds.fhir.read import (
     Res,
@@ -273,6 +274,9 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
                 res, f"starts {when}, after the record date {ctx.as_of}: not a current drug then", cc
             )
             return
+        if ctx.as_of is not None and (later := written_after(res, ctx.as_of)) is not None:
+            ctx.unmapped(res, later, cc)  # written after the record date: not in the record then
+            return
         if going and name:
             meds.append(name)
             ctx.mapped("medications", name, res, cc, note=why + via)
@@ -293,6 +297,9 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
     if _scheduled(ctx, start, res):  # e.g. the next cycle, ordered ahead: not a treatment given yet
         when = start or written_bounds(res)[0]
         ctx.unmapped(res, f"starts {when}, after the record date {ctx.as_of}: scheduled, not given", cc)
+        return
+    if ctx.as_of is not None and (later := written_after(res, ctx.as_of)) is not None:
+        ctx.unmapped(res, later, cc)  # e.g. a course begun earlier but first recorded after the record date
         return
     going = _ended_early(ctx, status, going, end, notes)
     reason, why, reason_note = _stop_reason(res)
