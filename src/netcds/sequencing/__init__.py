@@ -4,6 +4,7 @@ Public API::
 
     from netcds.sequencing import annotate, what_if, parse_assignment, render_timeline
     seq = annotate(evaluation, patient, build_facts(patient))
+    validate_knowledge()    # `netcds kb validate`: a summary line, or KnowledgeError listing every problem
 
 Names are loaded on first use (PEP 562), so ``netcds.evaluation`` may import
 ``netcds.sequencing.models`` (which needs ``netcds.evaluation.SourceRef``)
@@ -32,6 +33,7 @@ _WHERE = {
     "render_timeline": "timeline",
     "history_problems": "validation",
     "parse_assignment": "whatif",
+    "validate_knowledge": "checks",
     "what_if": "whatif",
 }
 
@@ -52,6 +54,7 @@ __all__ = [
     "parse_assignment",
     "progression_pace",
     "render_timeline",
+    "validate_knowledge",
     "what_if",
 ]
 
@@ -65,6 +68,7 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from netcds.sequencing.annotation import STATEMENT, annotate
+    from netcds.sequencing.checks import validate_knowledge
     from netcds.sequencing.data import SequencingData, load_sequencing_data
     from netcds.sequencing.lines import build_lines
     from netcds.sequencing.models import (

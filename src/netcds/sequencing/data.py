@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from netcds.errors import KnowledgeError
 from netcds.evaluation import SourceRef
@@ -30,6 +38,8 @@ DEFAULT_STATUSES: tuple[OptionStatus, ...] = ("eligible", "needs_data")
 TABLE_IDS = ("gi_wd_g12", "lung_thymus", "pancreas_wd_g12", "wd_g3")
 # a rule text may name a seq.*/opt.* fact in braces; the option's own words for it are put there
 PLACEHOLDER = re.compile(r"\{((?:seq|opt)\.[a-z_]+)\}")
+# validation context key: leave the cross-references to parse_data, which lists each with its own path
+DEFER_CROSS_CHECK = "defer_cross_check"
 
 
 def _condition(value: Any) -> Any:
@@ -192,64 +202,77 @@ class SequencingData(_Data):
     rules: list[Rule]
 
     @model_validator(mode="after")
-    def _cross_check(self) -> SequencingData:
-        problems: list[str] = []
+    def _cross_check(self, info: ValidationInfo) -> SequencingData:
+        # parse_data() asks to collect these itself, so that each is reported with its own path
+        if info.context and info.context.get(DEFER_CROSS_CHECK):
+            return self
+        problems = self.cross_problems()
+        if problems:
+            raise ValueError("; ".join(f"{where}: {msg}" for where, msg in problems))
+        return self
+
+    def cross_problems(self) -> list[tuple[str, str]]:
+        """References between the parts of the file and to the contract's agent, regimen and table ids,
+        each as ``(path, message)``."""
+        problems: list[tuple[str, str]] = []
         agents = set(AGENT_IDS)
         seen_agents: dict[str, str] = {}
         for cid, cls in self.classes.items():
             for a in cls.agents:
                 if a not in agents:
-                    problems.append(f"classes.{cid}.agents: unknown agent '{a}'")
+                    problems.append((f"classes.{cid}.agents", f"unknown agent '{a}'"))
                 if a in seen_agents:
-                    problems.append(f"classes.{cid}.agents: '{a}' already in class '{seen_agents[a]}'")
+                    problems.append((f"classes.{cid}.agents", f"'{a}' already in class '{seen_agents[a]}'"))
                 seen_agents[a] = cid
         for i, r in enumerate(self.recognition):
             if r.regimen not in REGIMEN_AGENTS:
-                problems.append(f"recognition[{i}].regimen: unknown regimen '{r.regimen}'")
+                problems.append((f"recognition[{i}].regimen", f"unknown regimen '{r.regimen}'"))
             for a in [*r.requires, *r.optional]:
                 if a not in agents:
-                    problems.append(f"recognition[{i}]: unknown agent '{a}'")
+                    problems.append((f"recognition[{i}]", f"unknown agent '{a}'"))
         grouped: set[str] = set()
         for i, v in enumerate(self.variants):
             for reg in v.regimens:
                 if reg not in REGIMEN_AGENTS:
-                    problems.append(f"variants[{i}].regimens: unknown regimen '{reg}'")
+                    problems.append((f"variants[{i}].regimens", f"unknown regimen '{reg}'"))
                 if reg in grouped:
-                    problems.append(f"variants[{i}].regimens: '{reg}' already in another group")
+                    problems.append((f"variants[{i}].regimens", f"'{reg}' already in another group"))
                 grouped.add(reg)
             for t, listing in v.tables.items():
                 if t not in TABLE_IDS:
-                    problems.append(f"variants[{i}].tables: unknown table '{t}'")
+                    problems.append((f"variants[{i}].tables", f"unknown table '{t}'"))
                 problems += self._check_cites(f"variants[{i}].tables.{t}.source", [listing.source])
         for rid, info in self.regimens.items():
             if rid not in REGIMEN_AGENTS:
-                problems.append(f"regimens.{rid}: unknown regimen id")
+                problems.append((f"regimens.{rid}", "unknown regimen id"))
             problems += self._check_cites(f"regimens.{rid}.sources", info.sources)
         ids: set[str] = set()
         for i, rule in enumerate(self.rules):
             where = f"rules[{i}] ({rule.id})"
             if rule.id in ids:
-                problems.append(f"{where}.id: duplicate rule id")
+                problems.append((f"{where}.id", "duplicate rule id"))
             ids.add(rule.id)
             if rule.applies_to != "all":
                 for reg in rule.applies_to:
                     if reg not in REGIMEN_AGENTS:
-                        problems.append(f"{where}.applies_to: unknown regimen '{reg}'")
+                        problems.append((f"{where}.applies_to", f"unknown regimen '{reg}'"))
             for reg in rule.excludes:
                 if reg not in REGIMEN_AGENTS:
-                    problems.append(f"{where}.excludes: unknown regimen '{reg}'")
+                    problems.append((f"{where}.excludes", f"unknown regimen '{reg}'"))
             for reg, tables in rule.excludes_in.items():
                 if reg not in REGIMEN_AGENTS:
-                    problems.append(f"{where}.excludes_in: unknown regimen '{reg}'")
+                    problems.append((f"{where}.excludes_in", f"unknown regimen '{reg}'"))
                 problems += [
-                    f"{where}.excludes_in.{reg}: unknown table '{t}'" for t in tables if t not in TABLE_IDS
+                    (f"{where}.excludes_in.{reg}", f"unknown table '{t}'")
+                    for t in tables
+                    if t not in TABLE_IDS
                 ]
             for name in rule.placeholders:
                 if name not in SEQ_FACTS:
-                    problems.append(f"{where}.text: unknown sequencing fact '{{{name}}}'")
+                    problems.append((f"{where}.text", f"unknown sequencing fact '{{{name}}}'"))
             for t in rule.tables or []:
                 if t not in TABLE_IDS:
-                    problems.append(f"{where}.tables: unknown table '{t}'")
+                    problems.append((f"{where}.tables", f"unknown table '{t}'"))
             problems += self._check_cites(f"{where}.sources", rule.sources)
         for cid, cls in self.classes.items():
             problems += self._check_cites(f"classes.{cid}.sources", cls.sources)
@@ -257,18 +280,16 @@ class SequencingData(_Data):
         for i, st in enumerate(self.shared_statements):
             for rid in st.rules:
                 if rid not in ids:
-                    problems.append(f"shared_statements[{i}] ({st.id}).rules: unknown rule '{rid}'")
+                    problems.append((f"shared_statements[{i}] ({st.id}).rules", f"unknown rule '{rid}'"))
                 if rid in stated:
                     problems.append(
-                        f"shared_statements[{i}] ({st.id}).rules: '{rid}' already in '{stated[rid]}'"
+                        (f"shared_statements[{i}] ({st.id}).rules", f"'{rid}' already in '{stated[rid]}'")
                     )
                 stated[rid] = st.id
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+        return problems
 
-    def _check_cites(self, where: str, cites: list[Cite]) -> list[str]:
-        return [f"{where}: unknown document '{c.doc}'" for c in cites if c.doc not in self.documents]
+    def _check_cites(self, where: str, cites: list[Cite]) -> list[tuple[str, str]]:
+        return [(where, f"unknown document '{c.doc}'") for c in cites if c.doc not in self.documents]
 
     def source(self, cite: Cite) -> SourceRef:
         """The citation as an output source (one object per citation of this data: never changed)."""
@@ -389,7 +410,17 @@ def _load(path: str) -> SequencingData:
         raise KnowledgeError([(rel, f"not UTF-8 text (byte {exc.start})")]) from None
     except RecursionError:
         raise KnowledgeError([(rel, "not readable: nested too deeply")]) from None
+    return parse_data(raw, rel)
+
+
+def parse_data(raw: Any, rel: str) -> SequencingData:
+    """Validate the file's parsed YAML; KnowledgeError lists every problem as ``(f"{rel}: path", message)``,
+    each cross-reference problem on its own (the schema's first, as they hide the rest)."""
     try:
-        return SequencingData.model_validate(raw)
+        data = SequencingData.model_validate(raw, context={DEFER_CROSS_CHECK: True})
     except ValidationError as exc:
         raise KnowledgeError(validation_problems(exc, rel)) from None
+    problems = data.cross_problems()
+    if problems:
+        raise KnowledgeError([(f"{rel}: {where}", msg) for where, msg in problems])
+    return data
