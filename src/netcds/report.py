@@ -14,7 +14,7 @@ from netcds.engine.options import failed_conditions
 from netcds.engine.possible import beyond_setting
 from netcds.evaluation import Evaluation, Option, PossibleSetting
 from netcds.field_labels import agent_name, applied_rule_words, pending_rule_words, situation_name
-from netcds.safety.screen import NO_DOSE, UNVERIFIED
+from netcds.safety.adjusted_dose import NO_DOSE, UNVERIFIED
 from netcds.sequencing.ordering import held_back_reasons, position_words
 
 TIER_TITLES = {

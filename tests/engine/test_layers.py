@@ -97,8 +97,8 @@ def test_dose_summary_calls_no_avoid_or_undetermined_dose_adjusted():
 def test_dose_summary_sees_through_the_unverified_mark():
     """A no-dose text marked UNVERIFIED (a rule not confirmed against the label applied) is still no dose."""
     from netcds.engine.layers import _dose_summary
+    from netcds.safety.adjusted_dose import NOT_DETERMINED, UNVERIFIED
     from netcds.safety.models import DoseResult
-    from netcds.safety.screen import NOT_DETERMINED, UNVERIFIED
 
     src = opt(run(gi()), "gi.everolimus").dose.agents[0].source
     base = {"agent": "x", "standard": "10 mg", "source": src, "unit": "mg"}

@@ -14,7 +14,8 @@ import pytest
 from pydantic import ValidationError
 
 from netcds.safety import AgentKnowledge, screen_agent
-from netcds.safety.conditions import DateLeaf, none_recorded
+from netcds.safety.condition_eval import none_recorded
+from netcds.safety.conditions import DateLeaf
 from netcds.safety.rule_inputs import readers, rule_inputs
 from netcds.safety.screen import _context
 

@@ -16,7 +16,7 @@ import pytest
 
 from netcds.patient import Patient
 from netcds.safety import AgentKnowledge, screen_agent, screen_regimen
-from netcds.safety.screen import NO_DOSE, gives_no_dose
+from netcds.safety.adjusted_dose import NO_DOSE, gives_no_dose
 from tests.safety.conftest import comorb, meds, patient
 
 NOT_DETERMINED, PENDING = NO_DOSE[1], NO_DOSE[2]

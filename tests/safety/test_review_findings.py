@@ -14,7 +14,7 @@ import pytest
 from netcds.fhir.card_base import AgentScreenView
 from netcds.fhir.cards import order_cards
 from netcds.safety import AgentKnowledge, AgentScreen, SafetyItem, screen_agent
-from netcds.safety.screen import NO_DOSE
+from netcds.safety.adjusted_dose import NO_DOSE
 from tests.safety.conftest import comorb, meds, patient
 
 AFTER_LANREOTIDE = {

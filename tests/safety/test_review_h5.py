@@ -26,9 +26,9 @@ import pytest
 
 from netcds.patient import Patient
 from netcds.safety import AgentKnowledge, screen_agent, screen_regimen
+from netcds.safety.adjusted_dose import NO_DOSE, gives_no_dose
 from netcds.safety.conditions import SafetyConditionError, parse_safety_condition
 from netcds.safety.models import SafetyItem
-from netcds.safety.screen import NO_DOSE, gives_no_dose
 from tests.safety.conftest import comorb, meds, patient
 
 NOT_DETERMINED, PENDING = NO_DOSE[1], NO_DOSE[2]

@@ -10,7 +10,7 @@ import pytest
 
 from netcds.report import held_back_words
 from netcds.safety import AgentKnowledge, screen_agent, screen_regimen
-from netcds.safety.screen import NO_DOSE, gives_no_dose
+from netcds.safety.adjusted_dose import NO_DOSE, gives_no_dose
 from tests.safety.conftest import patient
 
 

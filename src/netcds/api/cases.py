@@ -29,9 +29,9 @@ from netcds.evaluation import Evaluation
 from netcds.patient import Patient
 from netcds.store.canonical import content_hash
 from netcds.store.case_rules import PatientMismatchError, check_patient
+from netcds.store.errors import DuplicateError, NotFoundError
 from netcds.store.records import CaseInfo, EvaluationInfo, StoredEvaluation
 from netcds.store.replay import ReplayResult, replay
-from netcds.store.repo import DuplicateError, NotFoundError
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(known_query)])
 Ctx = Annotated[ServiceContext, Depends(service)]

@@ -1,9 +1,9 @@
-"""The derived facts of facts.py as SQL over the canonical columns (cohort/layout.py).
+"""The derived facts of facts.py and grading.py as SQL over the canonical columns (cohort/layout.py).
 
-Each function mirrors its namesake in facts.py line by line (``_grade`` <-> ``facts._grade``
+Each function mirrors its namesake there line by line (``_grade`` <-> ``grading.derive_grade``
 ...); the history-based facts use the one-pass treatment coding of
 :class:`netcds.logic.sql.HistoryBits`. Stage 1 reads raw columns only, stage 2 reads stage 1.
-A change in facts.py must be mirrored here: tests/cohort compare both on thousands of
+A change in facts.py or grading.py must be mirrored here: tests/cohort compare both on thousands of
 generated patients.
 """
 
@@ -25,9 +25,9 @@ def _rank(x: str, g1_below: float, g2_upto: float) -> str:
 
 
 def _grade(d: Dialect) -> str:
-    # facts._grade: a lung or thymus primary (facts._thoracic_grade) is graded by the recorded grade,
-    # else the recorded carcinoid subtype, else the mitotic count by the thoracic cut-points (2-10); Ki-67
-    # never grades it, so with only Ki-67 the grade is NULL (naming fields, so no silent null)
+    # grading.derive_grade: a lung or thymus primary (grading._thoracic_grade) is graded by the recorded
+    # grade, else the recorded carcinoid subtype, else the mitotic count by the thoracic cut-points (2-10);
+    # Ki-67 never grades it, so with only Ki-67 the grade is NULL (naming fields, so no silent null)
     m = "tumor__mitoses_per_2mm2"
     thoracic = in_expr("tumor__primary_site", THORACIC_SITES)
     grades = [1, 2, 3], ["G1", "G2", "G3"]

@@ -19,7 +19,8 @@ from netcds.knowledge.schema import TIER_ORDER, Knowledge
 from netcds.memo import PerObject
 from netcds.patient import Patient
 from netcds.safety import AgentKnowledge, DoseResult, screen_regimen
-from netcds.safety.screen import ScreenSession, gives_no_dose
+from netcds.safety.adjusted_dose import gives_no_dose
+from netcds.safety.screen import ScreenSession
 from netcds.sequencing.annotation import annotate
 from netcds.sequencing.data import SequencingData
 

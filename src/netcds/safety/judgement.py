@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from netcds.memo import PerObject
-from netcds.safety.conditions import Context, Result, evaluate
+from netcds.safety.condition_eval import Context, Result, evaluate
 from netcds.safety.rule_inputs import Reader, readers, rule_inputs
 
 if TYPE_CHECKING:

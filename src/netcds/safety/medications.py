@@ -20,7 +20,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from netcds.safety.conditions import MedMatch
+from netcds.safety.condition_eval import MedMatch
 
 _FORM_WORDS = frozenset({
     "tablet", "tablets", "tab", "tabs", "capsule", "capsules", "cap", "caps", "oral", "po", "iv", "im", "sc",

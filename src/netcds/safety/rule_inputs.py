@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from netcds.logic.ast import Compare
 from netcds.logic.evaluate import compare_value
+from netcds.safety.condition_eval import NONE_FLAGS, Context
+from netcds.safety.condition_eval import evaluate as evaluate_condition
 from netcds.safety.conditions import (
-    NONE_FLAGS,
-    Context,
     DateLeaf,
     Leaf,
     MedLeaf,
@@ -34,7 +34,6 @@ from netcds.safety.conditions import (
     SAny,
     SNot,
 )
-from netcds.safety.conditions import evaluate as evaluate_condition
 
 if TYPE_CHECKING:
     from netcds.safety.schema import Monograph

@@ -14,13 +14,21 @@ from __future__ import annotations
 from typing import Any
 
 from netcds.facts import Facts, build_facts
-from netcds.field_labels import UNVERIFIED_RULE, in_sentence, situation_name
+from netcds.field_labels import UNVERIFIED_RULE, situation_name
 from netcds.patient import REGIMEN_AGENTS, Patient
-from netcds.safety.conditions import Context, Result
+from netcds.safety.adjusted_dose import (
+    NO_DOSE,
+    PENDING,
+    UNVERIFIED,
+    combine,
+    decides_population,
+    sets_population_dose,
+)
+from netcds.safety.condition_eval import Context, Result
 from netcds.safety.judgement import Judged, Judgement, known, shared_judgement
 from netcds.safety.load import AgentKnowledge, load_agents, resolve
 from netcds.safety.models import AgentScreen, DoseResult, Kind, RegimenScreen, SafetyItem, SourceOut
-from netcds.safety.schema import SEVERITY_ORDER, Adjustment, Checked, Cite, Effect, Monograph, Severity
+from netcds.safety.schema import SEVERITY_ORDER, Adjustment, Checked, Cite, Monograph, Severity
 from netcds.safety.unscreened import (
     SCOPE_FREE_TEXT,
     SCOPE_MEDICATIONS,
@@ -30,8 +38,7 @@ from netcds.safety.unscreened import (
 )
 
 __all__ = [
-    "NO_DOSE", "SCOPE_FREE_TEXT", "SCOPE_MEDICATIONS", "gives_no_dose", "load_agents", "option_safety",
-    "screen_agent", "screen_regimen",
+    "SCOPE_FREE_TEXT", "SCOPE_MEDICATIONS", "load_agents", "option_safety", "screen_agent", "screen_regimen",
 ]  # fmt: skip
 
 # regimens whose drug part differs from REGIMEN_AGENTS (radiotherapy has no monograph)
@@ -40,7 +47,6 @@ RT_FINDING = (
     "radiotherapy is outside the drug monographs; the concurrent fluoropyrimidine is screened as "
     "fluorouracil and as capecitabine (either may be used)"
 )
-UNVERIFIED = "UNVERIFIED — "
 NOT_ASSESSED = "not assessed: "
 NOT_A_FIELD = "not a field of the record"
 NA_ACTION = "Record the missing facts to complete this check; an unknown is not treated as absent."
@@ -186,7 +192,7 @@ class _Screen:
         doubts: dict[str, str] = {}
         pending: list[tuple[Adjustment, Result]] = []
         judged = zip(self.mono.adjustments, self.adjustments, strict=True)
-        for a, r in sorted(judged, key=lambda p: not _sets_population_dose(p[0])):  # population dose first
+        for a, r in sorted(judged, key=lambda p: not sets_population_dose(p[0])):  # population dose first
             if r.value is True:
                 applied.append(a.for_variant(variant))
                 doubt = _doubt(a, r)
@@ -197,7 +203,7 @@ class _Screen:
             elif r.value is None:
                 pending.append((a, r))
                 self.not_assessed(a.id, a.finding, r, a.source, a.severity, _doubt(a))
-        adjusted, value, notes, no_dose = _combine(self.mono, applied, amount, self.weight_kg)
+        adjusted, value, notes, no_dose = combine(self.mono, applied, amount, self.weight_kg)
         # a critical warning saying not to give the agent as things stand leaves no dose, like an avoid rule
         stops = [(w, r) for w, r in zip(self.mono.warnings, self.warnings, strict=True)
                  if r.value is True and w.no_dose]  # fmt: skip
@@ -210,11 +216,11 @@ class _Screen:
         unverified += [f"{k}: {v}" for k, v in doubts.items()]
         if adjusted is not None and doubts:
             adjusted = UNVERIFIED + adjusted
-        base_pending = [a for a, _ in pending if _population(a)]
+        base_pending = [a for a, _ in pending if decides_population(a)]
         # a missing population fact (a weight band, an age the label gives no dose below) leaves the dose
         # open, unless the applied rules already give none at all (avoid, or rules that cannot be
         # combined): recording the fact would not give one either
-        if base_pending and not no_dose and not any(_population(a) for a in applied):
+        if base_pending and not no_dose and not any(decides_population(a) for a in applied):
             need = sorted({m for a, r in pending if a in base_pending for m in (r.missing or _fields(r))})
             adjusted, value = f"{PENDING}{', '.join(need)}", None
         return DoseResult(
@@ -236,162 +242,6 @@ class _Screen:
             rule_names={a.id: situation_name(a.finding) for a in [*applied, *(a for a, _ in pending)]}
             | {w.id: situation_name(w.finding) for w, _ in stops},
         )
-
-
-def _sets_population_dose(a: Adjustment) -> bool:
-    """A population starting dose: a fixed ``base`` or a dose by body weight (``per_kg``)."""
-    return a.effect.base is not None or a.effect.per_kg is not None
-
-
-def _population(a: Adjustment) -> bool:
-    """Whether a rule decides the patient's labelled population (a population starting dose, or a rule
-    marked ``population``, such as an age the label gives no dose below): unknown facts leave the dose
-    open."""
-    return _sets_population_dose(a) or a.population
-
-
-def _per_kg(e: Effect, weight_kg: float | None) -> float | None:
-    """The amount of a per-kg dose for this weight, capped at ``up_to``; None without a weight."""
-    if e.per_kg is None or weight_kg is None:
-        return None
-    amount = round(e.per_kg * weight_kg, 1)
-    return min(amount, e.up_to) if e.up_to is not None else amount
-
-
-def _fmt(x: float) -> str:
-    return f"{x:g}"
-
-
-# the adjusted dose in words, its amount, notes for rules_applied, and whether the label gives no dose at all
-Combined = tuple[str | None, float | None, list[str], bool]
-NOT_DETERMINED = "not determined: "
-PENDING = "not determined until recorded: "
-NO_DOSE = ("avoid: ", NOT_DETERMINED, PENDING)  # how a dose text that gives no dose at all begins
-
-
-def gives_no_dose(adjusted: str | None) -> bool:
-    """Whether an adjusted-dose text gives no dose at all (avoid, not determined), UNVERIFIED mark or not."""
-    return str(adjusted or "").removeprefix(UNVERIFIED).startswith(NO_DOSE)
-
-
-def _situation(a: Adjustment) -> str:
-    """What an adjustment is about, from its finding ("Strong CYP3A4 inhibitor: ..." -> "strong CYP3A4
-    inhibitor"), for use inside a sentence."""
-    return in_sentence(situation_name(a.finding))
-
-
-def _way(e: Effect) -> str:
-    return "a fixed dose" if e.set is not None else "a percentage" if e.percent is not None else "a change"
-
-
-def _direction(e: Effect, reference: float | None) -> int:
-    """+1 when the effect raises the dose, -1 when it lowers it, 0 when neither (or unknown)."""
-    if e.change is not None:
-        return (e.change > 0) - (e.change < 0)
-    if e.percent is not None:
-        return -1 if e.percent < 100 else 0
-    if e.set is not None and reference is not None:
-        return (e.set > reference) - (e.set < reference)
-    return 0
-
-
-def _conflict(numeric: list[Adjustment], reference: float | None) -> str | None:
-    """Why the dose-changing rules that apply cannot be combined into one dose; None when they can
-    (one rule; changes of the same kind and direction; the same fixed dose more than once)."""
-    if len(numeric) < 2:
-        return None
-    directions = {_direction(a.effect, reference) for a in numeric}
-    if {1, -1} <= directions:
-        return "they change the dose in opposite directions"
-    ways = sorted({_way(a.effect) for a in numeric})
-    if len(ways) > 1:
-        return f"they change the dose in different ways ({' and '.join(ways)})"
-    if len({a.effect.set for a in numeric if a.effect.set is not None}) > 1:
-        return "each sets a different fixed dose"
-    return None
-
-
-def _combine(mono: Monograph, applied: list[Adjustment], amount: float | None,
-             weight_kg: float | None = None) -> Combined:  # fmt: skip
-    """The adjusted dose from the applied rules, in data order (population dose first; a per-kg dose is
-    computed from ``weight_kg``, which its rule reads, so the rule applies only with a recorded weight).
-
-    No dose when a rule says to avoid, when a rule's situation has no labelled dose (``undetermined``),
-    when the dose-changing rules that apply cannot be combined (:func:`_conflict`): the label gives no
-    dose for those situations together, so none is made up (the last rule applied is not allowed to win),
-    or when they would take the dose below the lowest labelled dose."""
-    d = mono.dose
-    if not applied:
-        return None, None, [], False
-    avoid = [a for a in applied if a.effect.avoid]
-    if avoid:
-        return NO_DOSE[0] + "; ".join(a.effect.text for a in avoid), None, [], True
-    unlabelled = [a for a in applied if a.effect.undetermined]
-    if unlabelled:  # the label gives no dose here (e.g. not studied) without saying to avoid
-        return NOT_DETERMINED + "; ".join(a.effect.text for a in unlabelled), None, [], True
-    notes: list[str] = []
-    by_weight = [a for a in applied if a.effect.per_kg is not None]
-    if by_weight and _per_kg(by_weight[0].effect, weight_kg) is None:  # cannot happen: the rule reads weight
-        return f"{PENDING}weight_kg", None, [], False
-    bases = [
-        a.effect.base if a.effect.base is not None else _per_kg(a.effect, weight_kg)
-        for a in applied
-        if _sets_population_dose(a)
-    ]
-    numeric = [a for a in applied if not _sets_population_dose(a)]
-    why = _conflict(numeric, bases[-1] if bases else amount)
-    if why:
-        situations = " together with ".join(dict.fromkeys(_situation(a) for a in numeric))
-        rules = " and ".join(f"{a.id} ({a.source.section})" for a in numeric)
-        notes.append(f"{NOT_DETERMINED}{rules}: {why}; the label gives no dose for them together")
-        text = (
-            f"{NOT_DETERMINED}the label gives no dose for {situations} ({why}); each rule's dose applies "
-            "only without the other"
-        )
-        return text, None, notes, True
-    value, percent, withhold = amount, None, False
-    for a in applied:
-        e = a.effect
-        withhold = withhold or e.withhold_first
-        if e.per_kg is not None:
-            value = _per_kg(e, weight_kg)
-            raw = round(e.per_kg * (weight_kg or 0), 1)
-            capped = f", capped at {_fmt(e.up_to)} {d.unit}" if e.up_to is not None and raw > e.up_to else ""
-            per_kg = f"{_fmt(e.per_kg)} {d.unit}/kg x {_fmt(weight_kg or 0)} kg"
-            notes.append(f"{a.id}: {per_kg} = {_fmt(raw)} {d.unit}{capped}")
-        elif e.base is not None or e.set is not None:
-            value = e.base if e.base is not None else e.set
-        elif e.change is not None:
-            value = None if value is None else value + e.change
-        elif e.percent is not None:
-            percent = e.percent if percent is None else percent * e.percent / 100
-    effects = {(a.effect.set, a.effect.change, a.effect.percent) for a in numeric}
-    if len(numeric) > 1 and (len(effects) > 1 or any(a.effect.set is None for a in numeric)):
-        notes.append(
-            "combined: the label does not describe these adjustments together; they are applied in "
-            "sequence here — verify against the label"
-        )
-    prefix = "withhold until recovery, then " if withhold else ""
-    if percent is not None:
-        return f"{prefix}{_fmt(percent)}% of the protocol dose", None, notes, False
-    if value is None:
-        return prefix + "; ".join(a.effect.text for a in applied), None, notes, False
-    if d.maximum is not None and value > d.maximum:
-        notes.append(f"capped at the labelled maximum of {_fmt(d.maximum)} {d.unit}")
-        value = d.maximum
-    if d.minimum is not None and value < d.minimum:
-        # no dose at all, never the minimum ("no labelled dose below 20 mg" reads as "give 20 mg"); the flag
-        # stays False: a population base still to be recorded could change the amount reached
-        lowest = f"{_fmt(d.minimum)} {d.unit} {d.schedule}"
-        rules = " and ".join(a.id for a in applied)
-        notes.append(f"{NOT_DETERMINED}{rules} would take the dose below the lowest labelled dose ({lowest})")
-        text = (
-            f"{NOT_DETERMINED}the adjustments that apply would take the dose below the lowest labelled dose "
-            f"({lowest}); the label gives no dose below it, so none is given here"
-        )
-        return text, None, notes, False
-    schedule = f"({by_weight[0].effect.text})" if by_weight else d.schedule  # a per-kg dose has its own
-    return f"{prefix}{_fmt(value)} {d.unit} {schedule}", value, notes, False
 
 
 class ScreenSession:

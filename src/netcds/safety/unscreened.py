@@ -15,7 +15,8 @@ from dataclasses import replace
 from netcds.field_labels import situation_name
 from netcds.memo import PerObject
 from netcds.patient import Patient
-from netcds.safety.conditions import Context, MedLeaf, Result, SafetyCondition, evaluate, walk
+from netcds.safety.condition_eval import Context, Result, evaluate
+from netcds.safety.conditions import MedLeaf, SafetyCondition, walk
 from netcds.safety.load import AgentKnowledge
 from netcds.safety.models import DoseResult, SafetyItem, SourceOut
 from netcds.safety.schema import SEVERITY_ORDER, Monograph, Severity

@@ -26,9 +26,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Re-run a stored evaluation; exit 0 when identical, 1 when it differs, 2 when not found."""
         from netcds.io import printable
+        from netcds.store.errors import NotFoundError
         from netcds.store.existing import MissingDatabaseError, open_existing
         from netcds.store.replay import replay
-        from netcds.store.repo import NotFoundError
 
         shown_id = printable(evaluation_id, 80)
         try:

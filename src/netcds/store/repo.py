@@ -2,7 +2,8 @@
 
 The engine and the migrations are made in ``database.py`` (re-exported here); the CDS Hooks feedback,
 the audit log and used token ids are in ``trail.py``, the cards the hook services issued in
-``issued.py``; this module holds the store itself, its cases and its evaluations. Every
+``issued.py``, the case record versions in ``cases.py``; the errors are in ``errors.py`` (re-exported
+here). This module holds the store itself and its evaluations. Every
 operation is one short transaction; the appends every request makes (audit
 entries, evaluations, used token ids) are group-committed (``batch.py``): many
 callers, one transaction and one fsync, each caller returning only after it.
@@ -30,6 +31,7 @@ from netcds.ids import new_id
 from netcds.patient import Patient
 from netcds.store.batch import GroupCommit, WriterLock, queue_insert
 from netcds.store.canonical import canonical_json, sha256_hex
+from netcds.store.cases import Cases
 from netcds.store.database import (
     MIGRATIONS,
     is_memory_url,
@@ -39,6 +41,7 @@ from netcds.store.database import (
     sqlite_file,
     writer_lock_path,
 )
+from netcds.store.errors import DuplicateError, NotFoundError
 from netcds.store.issued import IssuedCards
 from netcds.store.models import (
     AuditRow,
@@ -48,12 +51,7 @@ from netcds.store.models import (
     EvaluationRow,
 )
 from netcds.store.outputs import compress_output, output_text
-from netcds.store.records import (
-    CaseInfo,
-    CaseVersionInfo,
-    EvaluationInfo,
-    StoredEvaluation,
-)
+from netcds.store.records import EvaluationInfo, StoredEvaluation
 from netcds.store.trail import Trail, as_utc, now_utc
 
 __all__ = [
@@ -71,14 +69,6 @@ __all__ = [
     "sqlite_file",
 ]
 EVALUATIONS = cast(Table, EvaluationRow.__table__)
-
-
-class NotFoundError(LookupError):
-    """No row with that id."""
-
-
-class DuplicateError(ValueError):
-    """A row with that id already exists (an idempotent request met its earlier run)."""
 
 
 class Stamped(Protocol):
@@ -138,7 +128,7 @@ class KnownSet:
         return key in self._keys
 
 
-class Store(Trail, IssuedCards):
+class Store(Cases, Trail, IssuedCards):
     """Cases, evaluations, issued hook cards and their feedback, the audit log and used JWT ids."""
 
     def __init__(self, engine: Engine, *, writer_lock_file: bool = True) -> None:
@@ -185,90 +175,6 @@ class Store(Trail, IssuedCards):
             return True
         except Exception:
             return False
-
-    # cases -------------------------------------------------------------------------------------------
-    def create_case(self, patient: Patient, actor: str) -> tuple[str, int, str]:
-        """Store a new case with ``patient`` as version 1; returns (case id, version, patient hash)."""
-        case_id = new_id()
-        body = canonical_json(patient)
-        digest = sha256_hex(body)
-        now = now_utc()
-        with self._write() as s:
-            s.add(CaseRow(id=case_id, created_at=now, created_by=actor, latest_version=1))
-            s.flush()
-            s.add(
-                CaseVersionRow(
-                    case_id=case_id,
-                    version=1,
-                    patient_json=body,
-                    patient_hash=digest,
-                    created_at=now,
-                    created_by=actor,
-                )
-            )
-        return case_id, 1, digest
-
-    def add_case_version(self, case_id: str, patient: Patient, actor: str) -> tuple[int, str]:
-        """Store ``patient`` as the next version of a case; returns (version, patient hash)."""
-        body = canonical_json(patient)
-        digest = sha256_hex(body)
-        with self._write() as s:
-            case = s.get(CaseRow, case_id, with_for_update=True)
-            if case is None:
-                raise NotFoundError(case_id)
-            case.latest_version += 1
-            version = case.latest_version
-            s.add(
-                CaseVersionRow(
-                    case_id=case_id,
-                    version=version,
-                    patient_json=body,
-                    patient_hash=digest,
-                    created_at=now_utc(),
-                    created_by=actor,
-                )
-            )
-        return version, digest
-
-    def case_patient(self, case_id: str, version: int | None = None) -> Patient:
-        with self._tx() as s:
-            q = select(CaseVersionRow).where(CaseVersionRow.case_id == case_id)
-            q = (
-                q.where(CaseVersionRow.version == version)
-                if version
-                else q.order_by(CaseVersionRow.version.desc())
-            )
-            row = s.scalars(q.limit(1)).first()
-            if row is None:
-                raise NotFoundError(case_id)
-            return Patient.model_validate_json(row.patient_json)
-
-    def get_case(self, case_id: str) -> CaseInfo:
-        with self._tx() as s:
-            case = s.get(CaseRow, case_id)
-            if case is None:
-                raise NotFoundError(case_id)
-            rows = s.scalars(
-                select(CaseVersionRow)
-                .where(CaseVersionRow.case_id == case_id)
-                .order_by(CaseVersionRow.version)
-            ).all()
-            return CaseInfo(
-                case_id=case.id,
-                created_at=as_utc(case.created_at),
-                created_by=case.created_by,
-                latest_version=case.latest_version,
-                versions=[
-                    CaseVersionInfo(
-                        version=r.version,
-                        patient_hash=r.patient_hash,
-                        created_at=as_utc(r.created_at),
-                        created_by=r.created_by,
-                    )
-                    for r in rows
-                ],
-                patient=json.loads(rows[-1].patient_json),
-            )
 
     # evaluations -------------------------------------------------------------------------------------
     def save_evaluation(

@@ -252,7 +252,7 @@ class StoreCases:
     ) -> tuple[str, int, str]:
         """A new case: its record, evaluation and audit entry in one transaction (or the earlier save of
         the same form submission)."""
-        from netcds.store.repo import DuplicateError
+        from netcds.store.errors import DuplicateError
 
         new_case_id, eid = form_ids(token, None, patient) if token else (None, None)
         if new_case_id and (earlier := self._earlier(new_case_id, eid)):
@@ -284,7 +284,7 @@ class StoreCases:
     ) -> tuple[int, str]:
         """The next version of a case with its evaluation and audit entry, in one transaction (or the
         earlier save of the same form submission)."""
-        from netcds.store.repo import DuplicateError, NotFoundError
+        from netcds.store.errors import DuplicateError, NotFoundError
 
         eid = form_ids(token, case_id, patient)[1] if token else None
         if earlier := self._earlier(case_id, eid):
@@ -311,7 +311,7 @@ class StoreCases:
         return version, str(saved.evaluation_id)
 
     def get_case(self, case_id: str) -> CaseDetail:
-        from netcds.store.repo import NotFoundError
+        from netcds.store.errors import NotFoundError
 
         try:
             info = self.store.get_case(case_id)
@@ -331,7 +331,7 @@ class StoreCases:
         )
 
     def get_evaluation(self, evaluation_id: str) -> StoredEvaluationView:
-        from netcds.store.repo import NotFoundError
+        from netcds.store.errors import NotFoundError
 
         try:
             found = self.store.get_evaluation(evaluation_id)

@@ -1,0 +1,225 @@
+"""The WHO grade, the lung/thymus carcinoid subtype and the differentiation of the primary tumor.
+
+Derived facts ``derived.grade``, ``derived.lung_subtype`` and ``derived.differentiation`` (computed by
+:func:`netcds.facts.build_facts`). A digestive or other primary is graded by Ki-67 and the mitotic count
+at the WHO digestive cut-points; a lung or thymus primary by the WHO thoracic criteria (mitoses and
+necrosis; Ki-67 never grades it). A recorded value decides, and a measure that disagrees with it is
+pointed out for checking; an unknown grade names the fields that would settle it.
+"""
+
+from __future__ import annotations
+
+from netcds.derived_fact import Derived
+from netcds.patient import Patient, Tumor
+
+THORACIC_SITES = frozenset({"lung", "thymus"})  # graded by the WHO thoracic criteria
+GRADE_RANK = {"G1": 1, "G2": 2, "G3": 3}
+
+
+def _mitotic_grade(m: float, thoracic: bool) -> str:
+    """The grade a mitotic count per 2 mm² gives: WHO digestive cut-points (< 2, 2-20, > 20), or for a
+    lung or thymus primary the WHO thoracic ones (< 2 typical, 2-10 atypical carcinoid; above 10 is beyond
+    the carcinoid range, read as high grade)."""
+    return "G1" if m < 2 else "G2" if m <= (10 if thoracic else 20) else "G3"
+
+
+def _subtype_conflict(t: Tumor, subtype: str | None) -> str | None:
+    """Why a lung/thymus carcinoid subtype (recorded, or read from the recorded grade) disagrees with the
+    recorded mitoses and necrosis by the WHO thoracic criteria (typical: < 2 mitoses/2 mm² and no necrosis;
+    atypical: 2-10 or necrosis), else None."""
+    m, n = t.mitoses_per_2mm2, t.necrosis
+    if subtype == "typical_carcinoid":
+        bits = ([f"{m:g} mitoses/2 mm²"] if m is not None and m >= 2 else []) + (["necrosis"] if n else [])
+        return " and ".join(bits) + " point to an atypical carcinoid or higher" if bits else None
+    if subtype == "atypical_carcinoid":
+        if m is not None and m > 10:
+            return f"{m:g} mitoses/2 mm² is above the atypical carcinoid range (2-10)"
+        if m is not None and m < 2 and n is False:
+            return f"{m:g} mitoses/2 mm² without necrosis fits a typical carcinoid"
+    return None
+
+
+def _checked(notes: list[str | None]) -> str:
+    """The "check the record" remark for the disagreements in ``notes`` (None: no disagreement)."""
+    said = [n for n in notes if n]
+    return f" (check the record: {'; '.join(said)})" if said else ""
+
+
+def _check(t: Tumor, subtype: str | None, *more: str | None) -> str:
+    conflict = _subtype_conflict(t, subtype)
+    return _checked([f"{conflict} by the WHO thoracic criteria" if conflict else None, *more])
+
+
+# Ki-67 above this is high for a lung/thymus carcinoid (typical or atypical); it never grades one
+THORACIC_KI67_CARCINOID_MAX = 20.0
+_KI67_NOT_THORACIC = "the WHO thoracic criteria grade by mitoses and necrosis, not by Ki-67"
+# what settles the grade of a lung/thymus primary (Ki-67 cannot, so it is never named)
+THORACIC_GRADE_FIELDS = ("tumor.grade", "tumor.mitoses_per_2mm2", "tumor.lung_subtype")
+
+
+def _thoracic_ki67_conflict(t: Tumor, grade: str) -> str | None:
+    """Why the Ki-67 of a lung/thymus primary disagrees with the grade its morphology gives (the recorded
+    grade, the carcinoid subtype or the mitotic count), else None. The WHO thoracic criteria grade a
+    carcinoid by mitoses and necrosis; Ki-67 only supports them, chiefly in telling a carcinoid (G1/G2)
+    from a high-grade tumor, not typical from atypical, so only that disagreement is pointed out."""
+    k = t.ki67_percent
+    if k is None:
+        return None
+    if grade in ("G1", "G2") and k > THORACIC_KI67_CARCINOID_MAX:
+        return f"Ki-67 {k:g}% is high for a carcinoid, but {_KI67_NOT_THORACIC}"
+    if grade == "G3" and k <= THORACIC_KI67_CARCINOID_MAX:
+        return f"Ki-67 {k:g}% is low for a tumor beyond the carcinoid range, but {_KI67_NOT_THORACIC}"
+    return None
+
+
+def _thoracic_grade(t: Tumor) -> Derived:
+    """The grade of a lung or thymus primary: the recorded grade, else the recorded carcinoid subtype,
+    else the mitotic count by the thoracic cut-points. Ki-67 never sets it (nor, through it, the
+    differentiation); a Ki-67 that disagrees with the morphology is pointed out for checking."""
+    m, k = t.mitoses_per_2mm2, t.ki67_percent
+    if t.grade is not None:
+        recorded = t.grade
+        by_m = _mitotic_grade(m, True) if m is not None else recorded
+        off = (
+            f"{m:g} mitoses/2 mm² is {by_m} by the WHO cut-points"
+            " (mitoses: thoracic, 2-10 atypical carcinoid)"
+            if m is not None and by_m != recorded
+            else None
+        )
+        check = _checked([off, _thoracic_ki67_conflict(t, recorded)])
+        return Derived(recorded, f"grade {recorded} as recorded{check}")
+    if t.lung_subtype is not None:
+        g = "G1" if t.lung_subtype == "typical_carcinoid" else "G2"
+        word = "low" if g == "G1" else "intermediate"
+        check = _check(t, t.lung_subtype, _thoracic_ki67_conflict(t, g))
+        return Derived(g, f"{t.lung_subtype.replace('_', ' ')} is {word} grade{check}")
+    if m is None and t.necrosis is True:  # as in derive_lung_subtype: necrosis makes a carcinoid atypical
+        check = _checked([_thoracic_ki67_conflict(t, "G2")])
+        return Derived("G2", f"necrosis present -> atypical carcinoid, intermediate grade{check}")
+    if m is None:
+        # Only Ki-67 (or nothing): the grade stays unknown. Ki-67 does not grade a lung/thymus
+        # carcinoid, and no cut-point of it can stand in for the mitotic count: a low value does not
+        # tell typical from atypical, and a high one does not tell a carcinoid with a high
+        # proliferation index from a large-cell or small-cell carcinoma. Assuming a grade from it would
+        # make the lung/thymus table apply or not on a measure the WHO thoracic criteria do not grade
+        # by; unknown names the fields that would settle it instead (never tumor.ki67_percent).
+        said = f"; Ki-67 {k:g}% does not grade a lung/thymus carcinoid" if k is not None else ""
+        return Derived(
+            None,
+            f"grade not recorded and no carcinoid subtype or mitotic count{said} ({_KI67_NOT_THORACIC})",
+            THORACIC_GRADE_FIELDS,
+        )
+    g = _mitotic_grade(m, True)
+    necrosis = g == "G1" and t.necrosis is True  # < 2 mitoses with necrosis: atypical (WHO thoracic)
+    g = "G2" if necrosis else g
+    conflict = _thoracic_ki67_conflict(t, g)
+    measure = (
+        "single measure available"
+        if k is None
+        else "Ki-67 set aside"
+        if conflict
+        else f"Ki-67 {k:g}% does not grade a lung/thymus carcinoid"
+    )
+    rule = f"{measure}; mitoses by the WHO thoracic cut-points: 2-10 atypical carcinoid, above 10 beyond it"
+    basis = (
+        f"{m:g} mitoses/2 mm² with necrosis -> atypical carcinoid, G2"
+        if necrosis
+        else f"{m:g} mitoses/2 mm² -> {g}"
+    )
+    return Derived(g, f"WHO grade {g} derived ({basis}; {rule}){_checked([conflict])}")
+
+
+def derive_grade(p: Patient) -> Derived:
+    t = p.tumor
+    if t.primary_site in THORACIC_SITES:
+        return _thoracic_grade(t)
+    # digestive and other primaries: Ki-67 and mitoses by the WHO digestive cut-points
+    by: list[tuple[str, str]] = []
+    if t.ki67_percent is not None:
+        k = t.ki67_percent
+        by.append(("G1" if k < 3 else "G2" if k <= 20 else "G3", f"Ki-67 {k:g}%"))
+    if t.mitoses_per_2mm2 is not None:
+        m = t.mitoses_per_2mm2
+        by.append((_mitotic_grade(m, False), f"{m:g} mitoses/2 mm²"))
+    if t.grade is not None:
+        off = [f"{txt} is {g}" for g, txt in by if g != t.grade]
+        if off:  # the recorded grade decides; the disagreement is shown wherever the grade is cited
+            return Derived(
+                t.grade,
+                f"grade {t.grade} as recorded (check the record: {' and '.join(off)} by the WHO cut-points)",
+            )
+        return Derived(t.grade, f"grade {t.grade} as recorded")
+    if not by:
+        return Derived(
+            None,
+            "grade not recorded and no Ki-67 or mitotic count",
+            ("tumor.grade", "tumor.ki67_percent", "tumor.mitoses_per_2mm2"),
+        )
+    grade, _ = max(by, key=lambda b: GRADE_RANK[b[0]])
+    basis = " and ".join(f"{txt} -> {g}" for g, txt in by)
+    rule = "the higher of the two decides" if len(by) == 2 else "single measure available"
+    return Derived(grade, f"WHO grade {grade} derived ({basis}; {rule})")
+
+
+def derive_lung_subtype(p: Patient) -> Derived:
+    t = p.tumor
+    if t.primary_site not in THORACIC_SITES:
+        return Derived(None, "not a lung/thymus primary")
+    if t.lung_subtype is not None:
+        return Derived(
+            t.lung_subtype, f"{t.lung_subtype.replace('_', ' ')} as recorded{_check(t, t.lung_subtype)}"
+        )
+    if t.grade in ("G1", "G2"):
+        sub = "typical_carcinoid" if t.grade == "G1" else "atypical_carcinoid"
+        return Derived(
+            sub, f"grade {t.grade} read as {sub.replace('_', ' ')} (low/intermediate grade){_check(t, sub)}"
+        )
+    m, n = t.mitoses_per_2mm2, t.necrosis
+    if m is not None and m >= 2 and m <= 10:
+        return Derived("atypical_carcinoid", f"{m:g} mitoses/2 mm² (2-10) -> atypical carcinoid")
+    if n is True and (m is None or m <= 10):
+        return Derived("atypical_carcinoid", "necrosis present -> atypical carcinoid")
+    if m is not None and m < 2 and n is False:
+        return Derived("typical_carcinoid", f"{m:g} mitoses/2 mm² and no necrosis -> typical carcinoid")
+    return Derived(
+        None,
+        "carcinoid subtype not recorded and not derivable",
+        ("tumor.lung_subtype", "tumor.grade", "tumor.mitoses_per_2mm2", "tumor.necrosis"),
+    )
+
+
+def derive_differentiation(p: Patient, grade: Derived) -> Derived:
+    t = p.tumor
+    if t.differentiation is not None:
+        m = t.mitoses_per_2mm2
+        beyond = t.differentiation == "well" and t.primary_site in THORACIC_SITES and m is not None and m > 10
+        note = (
+            f"{m:g} mitoses/2 mm² is beyond the carcinoid range by the WHO thoracic criteria"
+            if beyond
+            else None
+        )
+        check = _checked([note])
+        return Derived(t.differentiation, f"{t.differentiation}-differentiated as recorded{check}")
+    if t.lung_subtype is not None:
+        return Derived("well", "carcinoid tumors are well-differentiated")
+    if grade.value in ("G1", "G2"):
+        return Derived("well", f"grade {grade.value} implies a well-differentiated tumor")
+    m = t.mitoses_per_2mm2
+    if t.primary_site in THORACIC_SITES and m is not None and m > 10:
+        return Derived(
+            None,
+            f"differentiation not recorded ({m:g} mitoses/2 mm² is beyond the carcinoid range by the WHO"
+            " thoracic criteria: a large-cell or small-cell carcinoma must be excluded)",
+            ("tumor.differentiation",),
+        )
+    if t.primary_site in THORACIC_SITES and grade.value is None:  # Ki-67 does not stand in for the grade
+        return Derived(
+            None,
+            f"differentiation not recorded and the grade unknown ({_KI67_NOT_THORACIC})",
+            ("tumor.differentiation",),
+        )
+    return Derived(
+        None,
+        "differentiation not recorded (G3 may be a WD NET or a poorly differentiated NEC)",
+        ("tumor.differentiation",),
+    )
