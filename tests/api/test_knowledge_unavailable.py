@@ -33,6 +33,11 @@ def test_a_broken_release_is_503_naming_the_problem(
         assert "9.9-broken cannot be loaded" in body["detail"] and "footnotes" in body["detail"]
         assert c.post(EVALUATE, params={"guideline_version": "8.8"}, json=patient_record()).status_code == 404
         assert c.post(EVALUATE, json=patient_record()).status_code == 200  # the others still answer
+        # the release as data: the same 503, not a 500
+        doc = c.get("/api/v1/guidelines/nccn-net/9.9-broken")
+        assert doc.status_code == 503, doc.text
+        assert doc.json()["type"] == "urn:netcds:problem:knowledge-unavailable"
+        assert c.get("/api/v1/guidelines/nccn-net/5.2024-r5").status_code == 200
 
 
 def test_a_release_installed_under_another_name_than_its_manifest_is_503(

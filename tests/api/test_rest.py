@@ -260,11 +260,12 @@ def test_audit_log_has_ids_and_hashes_only(client: TestClient) -> None:
     rec = patient_record(id="mrn-12345")
     created = client.post("/api/v1/cases", json=rec).json()
     client.get(f"/api/v1/cases/{created['case_id']}")
+    client.get(f"/api/v1/cases/{created['case_id']}/evaluations")
     client.post("/api/v1/evaluate", json=rec)
     store = client.app.state.netcds.store  # type: ignore[attr-defined]
     log = store.audit_log()
     actions = [e.action for e in log]
-    assert {"case.create", "case.read", "evaluate"} <= set(actions)
+    assert {"case.create", "case.read", "case.evaluations.read", "evaluate"} <= set(actions)
     assert all(e.actor == "local" and e.request_id for e in log)
     text = json.dumps([e.model_dump(mode="json") for e in log])
     assert "mrn-12345" not in text and "ileum" not in text
@@ -274,11 +275,21 @@ def test_rest_token_required_when_configured(tmp_path: Path, keys: Keys) -> None
     app = create_app(make_settings(tmp_path, keys, api_require_token=True))
     with TestClient(app) as c:
         problem(c.post("/api/v1/evaluate", json=patient_record()), 401)
-        token = keys.token("http://testserver/api/v1")
+        aud = "http://testserver/api/v1"
+        token = keys.token(aud)
         r = c.post("/api/v1/evaluate", json=patient_record(), headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200
         log = c.app.state.netcds.store.audit_log(action="evaluate")  # type: ignore[attr-defined]
         assert log[0].actor == "ehr-client@https://ehr.example.test"
+        # every read of stored cases and evaluations asks for the token too (the evaluations of a case did not)
+        created = c.post(
+            "/api/v1/cases", json=patient_record(), headers={"Authorization": f"Bearer {keys.token(aud)}"}
+        ).json()
+        case, ev = created["case_id"], created["evaluation_id"]
+        for path in (f"/cases/{case}", f"/cases/{case}/evaluations", f"/evaluations/{ev}"):
+            problem(c.get(f"/api/v1{path}"), 401)
+            ok = c.get(f"/api/v1{path}", headers={"Authorization": f"Bearer {keys.token(aud)}"})
+            assert ok.status_code == 200, (path, ok.text)
 
 
 def _bundle(*resources: dict[str, Any]) -> dict[str, Any]:

@@ -237,11 +237,13 @@ def get_case(case_id: uuid.UUID, request: Request, ctx: Ctx, who: Who) -> CaseIn
     responses=NOT_FOUND,
     summary="The evaluations stored for a case, oldest first",
 )
-def case_evaluations(case_id: uuid.UUID, ctx: Ctx) -> list[EvaluationInfo]:
+def case_evaluations(case_id: uuid.UUID, request: Request, ctx: Ctx, who: Who) -> list[EvaluationInfo]:
     try:
-        return ctx.store.case_evaluations(str(case_id))
+        found = ctx.store.case_evaluations(str(case_id))
     except NotFoundError:
         raise ApiProblem(404, f"no case {case_id}", kind="unknown-case") from None
+    ctx.store.audit(who.actor, "case.evaluations.read", str(case_id), _rid(request))
+    return found
 
 
 @router.get(

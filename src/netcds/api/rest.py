@@ -327,12 +327,14 @@ def guidelines(ctx: Ctx) -> list[GuidelineSummary]:
 def guideline(
     guideline_id: Annotated[str, Path(examples=["nccn-net"])],
     version: Annotated[str, Path(examples=["5.2024"])],
+    ctx: Ctx,
 ) -> Response:
     """The knowledge files of this version as JSON: each table's columns and entries with their conditions
     (in the file form), category rules, footnotes and sources."""
     if not release_installed(guideline_id, version):
         raise ApiProblem(404, f"no guideline {guideline_id} {version}", kind="unknown-guideline")
-    return _json(knowledge_document(load_knowledge(version, guideline_id)))
+    # installed but unreadable: 503 knowledge-unavailable, as for an evaluation against it
+    return _json(knowledge_document(ctx.knowledge(version, guideline_id)))
 
 
 @router.get(
