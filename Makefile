@@ -33,6 +33,7 @@ typecheck: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/install_browser.sh || echo "warning: Chromium not installed; browser tests will be skipped (fail under CI=true)"
+	bash scripts/install_postgres.sh || echo "warning: PostgreSQL not installed; the store tests on PostgreSQL will be skipped (fail under CI=true)"
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy

@@ -10,6 +10,7 @@ import pytest
 from netcds import Evaluation, Patient, evaluate, load_knowledge
 from netcds.evaluation import Option
 from netcds.knowledge import Knowledge
+from tests.postgres_plugin import postgres, postgres_url  # noqa: F401 -- the PostgreSQL fixtures, for every test
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,12 @@
-"""Store fixtures: every store test runs on SQLite, and on PostgreSQL when NETCDS_TEST_POSTGRES_URL is set."""
+"""Store fixtures: every store test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is the session's ``postgres`` (tests/postgres_plugin.py): ``NETCDS_TEST_POSTGRES_URL`` when set,
+else a private cluster started for the run; without one the PostgreSQL variants are skipped (and under
+CI=true ``test_postgresql_is_available`` fails).
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,16 +15,23 @@ from sqlalchemy import text
 
 from netcds.store.repo import make_engine
 
-PG_URL = os.environ.get("NETCDS_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+BACKENDS = ["sqlite", "postgresql"]
 
 
-def _reset_postgres(url: str) -> None:
+def reset_postgres(url: str) -> None:
+    """Empty the database: drop and recreate the ``public`` schema (tables, the audit trigger function)."""
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+@pytest.fixture
+def pg_url(postgres_url: str) -> str:
+    """An empty PostgreSQL database URL (skipped when there is no PostgreSQL)."""
+    reset_postgres(postgres_url)
+    return postgres_url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -29,6 +40,4 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
     else:
-        assert PG_URL
-        _reset_postgres(PG_URL)
-        yield PG_URL
+        yield request.getfixturevalue("pg_url")
