@@ -305,7 +305,7 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
 OTHER_ENV: dict[str, str] = {
     "NETCDS_CONFIG": "the TOML config file (read here)",
     "NETCDS_KNOWLEDGE_DIR": "another knowledge root (netcds.knowledge.load)",
-    "NETCDS_TEST_POSTGRES_URL": "tests only: also run the store tests on this PostgreSQL database",
+    "NETCDS_TEST_POSTGRES_URL": "tests only: the PostgreSQL database of the store tests (else a private one)",
     "NETCDS_UPDATE_GOLDEN": "tests only: rewrite golden files",
     "NETCDS_SCREENSHOT_DIR": "tests only: where the browser tests write screenshots (make screenshots)",
 }

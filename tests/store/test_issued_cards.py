@@ -75,7 +75,7 @@ def test_upgrade_takes_over_the_cards_of_stored_hook_evaluations(tmp_path: Any) 
             }
             conn.execute(text(insert), values)
     migrate(engine)
-    assert schema_revision(engine) == "0004"
+    assert schema_revision(engine) == "0005"
     with engine.connect() as conn:
         rows = conn.execute(
             text("SELECT service_id, card_uuid, suggestion_uuids, issued_at FROM issued_cards")

@@ -114,7 +114,7 @@ def test_upgrade_keeps_text_outputs_readable_and_downgrade_restores_text(tmp_pat
         )
     engine.dispose()
     store = Store.open(url)  # opening migrates to the newest revision
-    assert schema_revision(store.engine) == "0004"
+    assert schema_revision(store.engine) == "0005"
     assert "output_zstd" in {c["name"] for c in inspect(store.engine).get_columns("evaluation_outputs")}
     with store.engine.connect() as conn:
         kept = conn.execute(text("SELECT output_json, output_zstd FROM evaluation_outputs")).one()

@@ -46,7 +46,7 @@ def test_migrations_run_from_empty(db_url: str) -> None:
     engine = make_engine(db_url)
     assert schema_revision(engine) is None
     migrate(engine)
-    assert schema_revision(engine) == "0004"
+    assert schema_revision(engine) == "0005"
     assert set(inspect(engine).get_table_names()) >= TABLES
     migrate(engine)  # idempotent
     with engine.connect() as conn:  # the models match what the migrations built

@@ -378,7 +378,8 @@ class Store(Cases, Trail, IssuedCards):
             rows = s.scalars(
                 select(EvaluationRow)
                 .where(EvaluationRow.case_id == case_id)
-                .order_by(EvaluationRow.created_at, EvaluationRow.id)
+                # by version first: versions written at once may take their clock readings out of order
+                .order_by(EvaluationRow.case_version, EvaluationRow.created_at, EvaluationRow.id)
             ).all()
             return [_evaluation_info(r) for r in rows]
 
