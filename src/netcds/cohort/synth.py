@@ -3,7 +3,10 @@
 Nothing here describes real patients. The mix is a plausible picture of a NET clinic that
 treats advanced disease (site mix, grade, SSTR positivity, functional share, prior lines,
 the therapy chosen), with a tunable share of off-guideline choices and of missing values.
-The same ``seed`` gives the same cohort, record by record.
+The same ``seed`` gives the same cohort, record by record. A share of the SSA lines is recorded
+with the regimen id ``ssa`` (not saying octreotide LAR or lanreotide), with or without a dose and an
+interval (:func:`_as_regimen_ssa`), drawn from a random stream of its own so every other value stays
+the one the main stream gives.
 """
 
 from __future__ import annotations
@@ -61,7 +64,18 @@ def _ki67(rng: random.Random, grade: str, poor: bool) -> float:
     return round(rng.uniform(lo, hi), 1)
 
 
-def _ssa_line(rng: random.Random, start: date, progressed: bool, above: bool = False) -> dict[str, Any]:
+# SYNTHETIC: the share of SSA lines recorded as the regimen id ``ssa``, and of those the share recorded
+# without a dose and an interval (the standard dose by convention, docs/contract.md)
+SSA_REGIMEN_SHARE = 0.18
+SSA_REGIMEN_BARE = 0.35
+# the doses a line recorded as ``ssa`` may carry, by the agent actually given (octreotide LAR 10/20/30 mg;
+# lanreotide 60/90/120 mg): read as both agents, most of them give levels that disagree
+SSA_REGIMEN_DOSES = {"octreotide_lar": (10.0, 20.0, 30.0, 30.0), "lanreotide": (60.0, 90.0, 120.0, 120.0)}
+
+
+def _ssa_line(
+    rng: random.Random, start: date, progressed: bool, above: bool = False, alt: random.Random | None = None
+) -> dict[str, Any]:
     agent = rng.choice(["octreotide_lar", "lanreotide"])
     dose = {"octreotide_lar": 30.0, "lanreotide": 120.0}[agent]
     t: dict[str, Any] = {
@@ -70,7 +84,28 @@ def _ssa_line(rng: random.Random, start: date, progressed: bool, above: bool = F
         "interval_days": 14.0 if above and agent == "lanreotide" else 28.0,
         "start": start.isoformat(),
     }
+    if alt is not None and alt.random() < SSA_REGIMEN_SHARE:
+        _as_regimen_ssa(alt, t, above)
     return _close(rng, t, start, progressed)
+
+
+def _as_regimen_ssa(alt: random.Random, t: dict[str, Any], above: bool) -> None:
+    """Record the line ``t`` as the regimen id ``ssa``: without a dose and an interval, or with the dose
+    given (a usual one of the agent, or the above-label one), an interval of 4 weeks, 8 weeks or (above
+    label) 2 weeks, and either of the two left unrecorded. Draws from ``alt`` only."""
+    agent = t["agent"]
+    t["agent"] = "ssa"
+    if alt.random() < SSA_REGIMEN_BARE:
+        del t["dose_mg"], t["interval_days"]
+        return
+    if not above:
+        t["dose_mg"] = alt.choice(SSA_REGIMEN_DOSES[agent])
+        t["interval_days"] = 56.0 if alt.random() < 0.15 else 28.0
+    shape = alt.random()
+    if shape < 0.3:
+        del t["interval_days"]
+    elif shape < 0.45:
+        del t["dose_mg"]
 
 
 def _close(rng: random.Random, t: dict[str, Any], start: date, progressed: bool) -> dict[str, Any]:
@@ -87,7 +122,13 @@ def _close(rng: random.Random, t: dict[str, Any], start: date, progressed: bool)
 
 
 def _history(
-    rng: random.Random, site: str, grade: str, poor: bool, sstr: str, decided: date
+    rng: random.Random,
+    site: str,
+    grade: str,
+    poor: bool,
+    sstr: str,
+    decided: date,
+    alt: random.Random | None = None,
 ) -> list[dict[str, Any]]:
     n = rng.choices([0, 1, 2, 3], [0.42, 0.30, 0.17, 0.11])[0]
     lines: list[dict[str, Any]] = []
@@ -108,7 +149,7 @@ def _history(
         agent = seq[i]
         progressed = rng.random() < 0.85
         if agent == "ssa":
-            lines.append(_ssa_line(rng, when, progressed, above=rng.random() < 0.1))
+            lines.append(_ssa_line(rng, when, progressed, above=rng.random() < 0.1, alt=alt))
         else:
             lines.append(_close(rng, {"agent": agent, "start": when.isoformat()}, when, progressed))
         when = date.fromisoformat(lines[-1]["end"]) + timedelta(days=rng.randint(14, 120))
@@ -206,7 +247,10 @@ def synth_record(i: int, seed: int, off_guideline: float = 0.15, missing: float 
     if site == "pancreas" and rng.random() < 0.3:
         rec.setdefault("biomarkers", {})["germline_vhl"] = rng.random() < 0.05
     decided = date(2016, 1, 1) + timedelta(days=rng.randint(0, 365 * 10 - 1))
-    rec["treatments"] = _history(rng, site, grade, poor, tumor["sstr_status"], decided)
+    # a stream of its own for how the SSA lines are recorded: the main stream, and so every other value,
+    # is the same as without it
+    alt = random.Random(f"{seed}:{i}:ssa-regimen")  # noqa: S311 (reproducible test data)
+    rec["treatments"] = _history(rng, site, grade, poor, tumor["sstr_status"], decided, alt)
     if rng.random() < 0.25:
         rec["context"] = {
             "no_other_options_feasible": rng.random() < 0.3,

@@ -4,7 +4,8 @@ The Python generator (synth.py) validates every record through the Patient model
 the right path for files but too slow for a hundred million rows. This one writes canonical
 rows directly with SQL, in chunks, from a hash of (seed, row, field): the same seed and
 row give the same values. The mix follows synth.py in broad strokes (site, grade, SSTR,
-functional share, prior lines, choices with an off-guideline share, missing values). Every
+functional share, prior lines, SSA lines recorded as the regimen id ``ssa`` with or without a dose
+and an interval, choices with an off-guideline share, missing values). Every
 generated row is a valid contract record by construction.
 """
 
@@ -31,13 +32,56 @@ def _drop(expr: str, field: str, seed: int, missing: float) -> str:
     return f"(CASE WHEN {_u('miss_' + field, seed)} < {missing} THEN NULL ELSE {expr} END)"
 
 
+# SYNTHETIC: the share of first (SSA) lines recorded as the regimen id ``ssa`` (as synth.py), of those the
+# share without a dose and an interval, and the doses one may carry by the agent given (synth.py)
+SSA_REGIMEN_SHARE = 0.18
+SSA_REGIMEN_BARE = 0.35
+SSA_REGIMEN_DOSES = {"octreotide_lar": (10.0, 20.0, 30.0, 60.0), "lanreotide": (60.0, 90.0, 120.0, 120.0)}
+
+
+def _ssa_regimen(k: int, seed: int) -> tuple[str, str, str]:
+    """SQL of line ``k`` (the SSA line) for (recorded as the regimen id ``ssa``, its dose, its interval):
+    the dose and interval of an octreotide LAR / lanreotide line, or of an ``ssa`` one (none, or a usual
+    dose of the agent given, every 4 or 8 weeks, either of the two sometimes unrecorded). Fields of their
+    own (``r``, ``rb``, ``rd``, ``ri``, ``rs``): every other value is the one the generator gave before."""
+
+    def u(field: str) -> str:
+        return _u(f"{field}{k}", seed)
+
+    oct_ = f"{u('a')} < 0.5"
+    regimen = f"({u('r')} < {SSA_REGIMEN_SHARE})"
+    above = f"{u('d')} < 0.1"
+    n = len(SSA_REGIMEN_DOSES["octreotide_lar"])
+    pick = f"CAST(floor({u('rd')} * {n}) AS INTEGER)"
+    doses = " ".join(
+        f"WHEN {pick} = {j} THEN (CASE WHEN {oct_} THEN {o!r} ELSE {lan!r} END)"
+        for j, (o, lan) in enumerate(
+            zip(SSA_REGIMEN_DOSES["octreotide_lar"], SSA_REGIMEN_DOSES["lanreotide"], strict=True)
+        )
+    )
+    plain_dose = f"(CASE WHEN {oct_} THEN 30.0 ELSE 120.0 END)"
+    plain_interval = f"(CASE WHEN {above} THEN 14.0 ELSE 28.0 END)"
+    bare, shape = f"{u('rb')} < {SSA_REGIMEN_BARE}", u("rs")
+    dose = (
+        f"(CASE WHEN NOT {regimen} THEN {plain_dose} WHEN {bare} OR ({shape} >= 0.3 AND {shape} < 0.45)"
+        f" THEN NULL WHEN {above} THEN {plain_dose} ELSE (CASE {doses} END) END)"
+    )
+    interval = (
+        f"(CASE WHEN NOT {regimen} THEN {plain_interval} WHEN {bare} OR {shape} < 0.3 THEN NULL"
+        f" WHEN {above} THEN 14.0 WHEN {u('ri')} < 0.15 THEN 56.0 ELSE 28.0 END)"
+    )
+    return regimen, dose, interval
+
+
 def _line(k: int, seed: int) -> str:
 
     def u(field: str) -> str:
         return _u(f"{field}{k}", seed)
 
+    regimen, dose, interval = _ssa_regimen(k, seed)
     agent = (
-        f"(CASE WHEN {k} = 1 THEN (CASE WHEN {u('a')} < 0.5 THEN 'octreotide_lar' ELSE 'lanreotide' END)"
+        f"(CASE WHEN {k} = 1 THEN (CASE WHEN {regimen} THEN 'ssa' WHEN {u('a')} < 0.5 THEN 'octreotide_lar'"
+        " ELSE 'lanreotide' END)"
         f" WHEN g = 'G3' OR diff = 'poor' THEN (CASE WHEN {u('a')} < 0.5 THEN 'capecitabine_temozolomide'"
         f" ELSE 'cisplatin_etoposide' END)"
         f" WHEN {k} = 2 THEN (CASE WHEN {u('a')} < 0.5 THEN 'lu177_dotatate' ELSE 'everolimus' END)"
@@ -50,8 +94,8 @@ def _line(k: int, seed: int) -> str:
     return (
         f"CASE WHEN n_lines >= {k} THEN struct_pack(agent := {agent}, start_date := {start},"
         f" end_date := {end},"
-        f" dose_mg := CASE WHEN {k} = 1 THEN (CASE WHEN {u('a')} < 0.5 THEN 30.0 ELSE 120.0 END) END,"
-        f" interval_days := CASE WHEN {k} = 1 THEN (CASE WHEN {u('d')} < 0.1 THEN 14.0 ELSE 28.0 END) END,"
+        f" dose_mg := CASE WHEN {k} = 1 THEN {dose} END,"
+        f" interval_days := CASE WHEN {k} = 1 THEN {interval} END,"
         f" best_response := NULL::VARCHAR, progressed := {progressed},"
         f" progression_date := CASE WHEN {progressed} THEN {end} END,"
         f" stop_reason := CASE WHEN {progressed} THEN 'progression' ELSE 'toxicity' END,"
