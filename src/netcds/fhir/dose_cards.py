@@ -172,8 +172,8 @@ def pending_text(d: DoseAdvice) -> str:
     return pending_rule_words(d.pending, d.rule_names, field_labels)
 
 
-# how the safety screen words a dose that is no amount (netcds.safety.adjusted_dose NO_DOSE, PENDING, UNVERIFIED;
-# tests/api/test_card_review.py checks they agree)
+# how the safety screen words a dose that is no amount (netcds.safety.adjusted_dose NO_DOSE, PENDING,
+# UNVERIFIED; tests/api/test_card_review.py checks they agree)
 AVOID = "avoid: "
 PENDING = "not determined until recorded: "
 UNVERIFIED = "UNVERIFIED — "
