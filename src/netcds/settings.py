@@ -89,6 +89,11 @@ class Settings(BaseModel):
     rate_limit_burst: int = Field(default=120, ge=1, le=1_000_000)
     rate_limit_loopback: bool = False
     rate_limit_key: Literal["ip", "client"] = "ip"
+    # the Host header values answered (DNS rebinding); empty: `netcds serve` derives them, an app built
+    # otherwise checks nothing
+    allowed_hosts: tuple[str, ...] = ()
+    # all header fields of one request together (names, values, separators); over it: 431
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
     # in-memory LRU of serialized evaluations keyed by input hash + knowledge digest; 0 = off
     eval_cache_mb: int = Field(default=32, ge=0, le=4096)
     # with several workers: the cache level they share (a file in /dev/shm); 0 = off
@@ -163,6 +168,19 @@ class Settings(BaseModel):
             out.append(o.lower())
         return tuple(out)
 
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        out = []
+        for entry in value:
+            h = entry.strip().lower().rstrip(".")
+            if not _HOST_ENTRY.match(h):
+                raise ValueError(
+                    f"{entry!r} is not a host name (host, host:port, *.domain or [IPv6]; no scheme, no path)"
+                )
+            out.append(h)
+        return tuple(out)
+
     @property
     def redacted_db_url(self) -> str:
         """The database URL with any password replaced by ``***`` (for messages)."""
@@ -175,6 +193,11 @@ class Settings(BaseModel):
             return self.base_url
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+
+# an allowed_hosts entry: a name or IPv4 address (``*.`` allowed in front), or a bracketed IPv6 address,
+# with an optional port
+_HOST_ENTRY = re.compile(r"^(?:(?:\*\.)?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$")
 
 
 def redact_url(url: str) -> str:
@@ -247,6 +270,8 @@ _TOML_KEYS: dict[str, str] = {
     "server.rate_limit_burst": "rate_limit_burst",
     "server.rate_limit_loopback": "rate_limit_loopback",
     "server.rate_limit_key": "rate_limit_key",
+    "server.allowed_hosts": "allowed_hosts",
+    "server.max_header_bytes": "max_header_bytes",
     "server.eval_cache_mb": "eval_cache_mb",
     "server.shared_cache_mb": "shared_cache_mb",
     "server.workers": "workers",
@@ -279,6 +304,8 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
     "NETCDS_RATE_LIMIT_BURST": ("rate_limit_burst", "int"),
     "NETCDS_RATE_LIMIT_LOOPBACK": ("rate_limit_loopback", "bool"),
     "NETCDS_RATE_LIMIT_KEY": ("rate_limit_key", "str"),
+    "NETCDS_ALLOWED_HOSTS": ("allowed_hosts", "list"),
+    "NETCDS_MAX_HEADER_BYTES": ("max_header_bytes", "int"),
     "NETCDS_EVAL_CACHE_MB": ("eval_cache_mb", "int"),
     "NETCDS_SHARED_CACHE_MB": ("shared_cache_mb", "int"),
     "NETCDS_WORKERS": ("workers", "int"),

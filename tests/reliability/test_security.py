@@ -183,8 +183,10 @@ def _token(iss: str, sub: str) -> str:
     return f"Bearer {part({'alg': 'RS256'})}.{part({'iss': iss, 'sub': sub})}.c2ln"
 
 
-def test_rate_limit_per_client_token(tmp_path: Path) -> None:
-    """Keyed by the token's iss/sub: one EHR's burst does not use up another's."""
+def test_rate_limit_unverified_tokens_share_the_address_bucket(tmp_path: Path) -> None:
+    """rate_limit_key = "client" keys a bucket on a VERIFIED token only: unsigned iss/sub claims draw from the
+    sender's address bucket, so made-up subjects neither bypass the limit nor spend another client's bucket
+    (verified clients: tests/api/test_security_review26.py)."""
     with make(
         tmp_path,
         rate_limit_per_minute=6,
@@ -194,7 +196,7 @@ def test_rate_limit_per_client_token(tmp_path: Path) -> None:
     ) as c:
         a, b = {"authorization": _token("https://a", "x")}, {"authorization": _token("https://b", "x")}
         assert [c.get("/api/v1/health", headers=a).status_code for _ in range(3)] == [200, 200, 429]
-        assert c.get("/api/v1/health", headers=b).status_code == 200
+        assert c.get("/api/v1/health", headers=b).status_code == 429
 
 
 def test_token_bucket_refills() -> None:

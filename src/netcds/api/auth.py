@@ -1,17 +1,23 @@
 """Verifying the CDS client's JWT bearer token (CDS Hooks 2.0, "Trusting CDS Clients").
 
 Accepted only when: the algorithm is asymmetric (RS256/RS384/ES256/ES384; never
-``none`` or HMAC), the header names a ``kid`` found in the JWKS configured for the
-token's ``iss`` (an allow-list; the ``jku`` header is never fetched), the signature
-verifies, ``aud`` is the URL of the endpoint being called, ``exp``/``iat``/``jti``
-are present, the token is not expired, and its ``jti`` has not been seen before
-(used ids are kept in the store until they expire).
+``none`` or HMAC), the header has ``typ`` JWT and names a ``kid`` found in the JWKS
+configured for the token's ``iss`` (an allow-list; the ``jku`` header is never
+fetched), the signature verifies, ``aud`` is the URL of the endpoint being called,
+``exp``/``iat``/``jti`` are present, the token is not expired nor set to expire
+implausibly far ahead, and its ``jti`` has not been seen before (used ids are kept
+in the store until they expire).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import math
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +94,17 @@ class _IssuerKeys:
         alg = self._declared.get(kid)
         return alg if isinstance(alg, str) else None
 
+    def held_key(self, kid: str) -> PyJWK | None:
+        """The signing key ``kid`` when it is held already (configured, or fetched and cached), without any
+        network request; None otherwise."""
+        if self._client is None:
+            return self.key(kid)
+        cache = self._client.jwk_set_cache
+        held = cache.get() if cache is not None else None
+        if held is None:
+            return None
+        return next((k for k in held.keys if k.key_id == kid and k.public_key_use in ("sig", None)), None)
+
     def key(self, kid: str) -> PyJWK:
         if self._client is not None:
             try:
@@ -131,6 +148,8 @@ class TokenVerifier:
         self.settings = settings
         self.store = store
         self._issuers: dict[str, _IssuerKeys] = {}
+        self._checked: OrderedDict[bytes, tuple[str, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()  # the rate limiter (event loop) and the views (workers) share it
         for cfg in settings.hooks_issuers:
             self._issuers[cfg.iss] = _IssuerKeys(cfg)
 
@@ -148,6 +167,53 @@ class TokenVerifier:
         return self.verify(token.strip(), audiences)
 
     def verify(self, token: str, audiences: list[str]) -> Principal:
+        iss, claims = self._signed(token, fetch=True)
+        check_audience(claims, audiences)
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not jti or len(jti) > 200:
+            raise AuthError("token jti must be a non-empty string")
+        if not self.store.use_token_id(iss, jti, int(claims["exp"]) + self.settings.hooks_clock_skew_s):
+            log.warning("replayed token refused iss=%s", iss)
+            raise AuthError("token already used (jti replay)")
+        return _principal(iss, claims)
+
+    def client_of(self, authorization: str) -> Principal | None:
+        """Who sent a request, for the rate limiter: the principal of a bearer token that is signed by a
+        trusted issuer's key held already (never fetched here: this runs on the event loop), is not expired
+        and is addressed to this service (an ``aud`` under ``base_url`` or in ``hooks.audiences``); None for
+        anything else. Never raises. Its ``jti`` is not used up: the view's own check does that."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        try:
+            iss, claims = self._signed(token.strip(), fetch=False)
+        except AuthError:
+            return None
+        aud = claims.get("aud")
+        base = self.settings.public_base_url + "/"
+        mine = [
+            a
+            for a in ([aud] if isinstance(aud, str) else aud if isinstance(aud, list) else [])
+            if isinstance(a, str)
+        ]
+        if not any(a.startswith(base) or a in self.settings.hooks_audiences for a in mine):
+            return None
+        jti = claims.get("jti")
+        return _principal(iss, claims) if isinstance(jti, str) and jti else None
+
+    def _signed(self, token: str, *, fetch: bool) -> tuple[str, dict[str, Any]]:
+        """(issuer, claims) of a token whose header, issuer, key, signature, ``exp``, ``iat`` and required
+        claims check out; the audience and the ``jti`` are the caller's to check. AuthError otherwise.
+        ``fetch``: the issuer's keys may be fetched (a worker thread); without it only keys held already
+        count. A token that passed is remembered (by its hash) so that its signature is checked once, not
+        again by the view after the rate limiter read it."""
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        with self._lock:
+            known = self._checked.get(digest)
+        if known is not None:
+            if int(known[1]["exp"]) <= time.time() - self.settings.hooks_clock_skew_s:
+                raise AuthError("token has expired")
+            return known
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -158,8 +224,12 @@ class TokenVerifier:
             raise AuthError(
                 f"algorithm {alg!r} is not accepted (use one of {', '.join(ALLOWED_JWT_ALGORITHMS)})"
             )
+        # CDS Hooks 2.0, Trusting CDS Clients (JWT header table): typ is REQUIRED, fixed value "JWT"
+        # (explicit typing, RFC 8725 section 3.11); the comparison ignores case (RFC 7515 section 4.1.9)
         typ = header.get("typ")
-        if typ is not None and str(typ).upper() != "JWT":
+        if typ is None:
+            raise AuthError("token header lacks typ (it must be JWT)")
+        if str(typ).upper() != "JWT":
             raise AuthError("token header typ must be JWT")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
@@ -167,8 +237,13 @@ class TokenVerifier:
         iss = unverified.get("iss")
         if not isinstance(iss, str) or iss not in self._issuers:
             raise AuthError("token issuer is not trusted")
+        exp_problem = implausible_exp(unverified.get("exp"), self.settings.hooks_clock_skew_s)
+        if exp_problem:
+            raise AuthError(exp_problem)
         keys = self._issuers[iss]
-        jwk = keys.key(kid)
+        jwk = keys.key(kid) if fetch else keys.held_key(kid)
+        if jwk is None:
+            raise AuthError("the issuer's keys are not loaded yet")
         pinned = keys.declared_alg(kid)
         if pinned is not None and pinned != alg:
             raise AuthError("token algorithm does not match the key")
@@ -177,32 +252,67 @@ class TokenVerifier:
                 token,
                 jwk.key,
                 algorithms=[alg],
-                audience=audiences,
                 issuer=iss,
                 leeway=self.settings.hooks_clock_skew_s,
-                options={"require": ["iss", "aud", "exp", "iat", "jti"], "verify_iat": True},
+                options={
+                    "require": ["iss", "aud", "exp", "iat", "jti"],
+                    "verify_iat": True,
+                    "verify_aud": False,  # per endpoint: check_audience
+                },
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("token has expired") from None
-        except jwt.InvalidAudienceError:
-            raise AuthError(f"token audience must be {audiences[0]}") from None
         except jwt.MissingRequiredClaimError as exc:
             raise AuthError(f"token lacks the required claim '{exc.claim}'") from None
         except jwt.InvalidSignatureError:
             raise AuthError("token signature does not verify") from None
         except jwt.PyJWTError as exc:
             raise AuthError(f"token refused ({type(exc).__name__})") from None
-        jti = claims["jti"]
-        if not isinstance(jti, str) or not jti or len(jti) > 200:
-            raise AuthError("token jti must be a non-empty string")
-        if not self.store.use_token_id(iss, jti, int(claims["exp"]) + self.settings.hooks_clock_skew_s):
-            log.warning("replayed token refused iss=%s", iss)
-            raise AuthError("token already used (jti replay)")
-        sub = claims.get("sub")
-        tenant = claims.get("tenant")
-        return Principal(
-            iss=iss,
-            sub=str(sub) if sub is not None else None,
-            jti=jti,
-            tenant=str(tenant) if tenant is not None else None,
+        with self._lock:
+            self._checked[digest] = (iss, claims)
+            while len(self._checked) > CHECKED_TOKENS:
+                self._checked.popitem(last=False)
+        return iss, claims
+
+
+# CDS Hooks 2.0 (Trusting CDS Clients, JWT payload table) defines exp as a required number, the token's
+# expiry in seconds since the Epoch, and names no longest lifetime; the token authenticates one call (its
+# jti is a nonce against replay), so a lifetime of days is no real client's. An exp further ahead than this
+# is refused: it would also keep the token's used-jti row (store.use_token_id) that long, and a value past
+# SQLite's 64-bit INTEGER (2**63, 1e300) could not be stored at all.
+MAX_TOKEN_LIFETIME_S = 24 * 3600
+CHECKED_TOKENS = 4096  # tokens whose signature checked out, remembered for the view's own check
+
+
+def implausible_exp(exp: Any, skew_s: int) -> str | None:
+    """Why a token's ``exp`` claim is refused before its signature is checked, or None (a missing or
+    non-numeric exp is left to the decoder, which names it)."""
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+        return None
+    if not math.isfinite(exp) or exp > time.time() + MAX_TOKEN_LIFETIME_S + skew_s:
+        return (
+            f"token claim exp is implausibly far in the future (more than {MAX_TOKEN_LIFETIME_S // 3600} h "
+            "ahead; a CDS Hooks token authenticates one call)"
         )
+    return None
+
+
+def check_audience(claims: dict[str, Any], audiences: list[str]) -> None:
+    """``aud`` (a string or a list of strings) names one of ``audiences``: AuthError otherwise."""
+    aud = claims.get("aud")
+    if not aud:
+        raise AuthError("token lacks the required claim 'aud'")
+    given = [aud] if isinstance(aud, str) else aud
+    if not isinstance(given, list) or not any(isinstance(a, str) and a in audiences for a in given):
+        raise AuthError(f"token audience must be {audiences[0]}")
+
+
+def _principal(iss: str, claims: dict[str, Any]) -> Principal:
+    sub = claims.get("sub")
+    tenant = claims.get("tenant")
+    return Principal(
+        iss=iss,
+        sub=str(sub) if sub is not None else None,
+        jti=str(claims.get("jti")),
+        tenant=str(tenant) if tenant is not None else None,
+    )

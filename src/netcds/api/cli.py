@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import secrets
 import socket
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
+from urllib.parse import urlsplit
 
 import typer
 
@@ -136,7 +138,10 @@ def register(app: typer.Typer) -> None:
         url = f"http://{_url_host(settings.host)}:{bound_port}"
         if not per_worker:
             sock.listen(2048)
-        served = settings
+        hosts, host_warning = derived_hosts(settings)
+        if host_warning:
+            typer.echo(f"WARNING: {host_warning}", err=True)
+        served = settings.model_copy(update={"allowed_hosts": hosts})
         # the workers' shared cache level (one file for this server, removed when it stops)
         shares = settings.workers > 1 and settings.shared_cache_mb > 0 and settings.eval_cache_mb > 0
         cache_dir = make_dir() if shares else None
@@ -169,6 +174,10 @@ def register(app: typer.Typer) -> None:
                     lifespan="on",
                     log_config=None,
                     backlog=2048,
+                    # the request head's ceiling while it arrives (the middleware answers 431 for a whole
+                    # head over it): our httptools protocol counts it; h11 (without httptools) bounds it
+                    http=head_limited_protocol(served.max_header_bytes),
+                    h11_max_incomplete_event_size=served.max_header_bytes,
                 )
             )
             server.announce = index == 0
@@ -188,6 +197,86 @@ def register(app: typer.Typer) -> None:
                     remove_dir(cache_dir)
             raise typer.Exit(code)
         run_one(0)
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def derived_hosts(settings: Settings) -> tuple[tuple[str, ...], str | None]:
+    """The Host allow-list ``serve`` applies, and a warning when it applies none. ``server.allowed_hosts``
+    when given; else, bound to loopback: localhost, 127.0.0.1, [::1] (any port), the bound address and the
+    host of ``base_url``; bound elsewhere: the host of ``base_url``, and without one no check at all."""
+    if settings.allowed_hosts:
+        return settings.allowed_hosts, None
+    named: tuple[str, ...] = ()
+    if settings.base_url and (name := urlsplit(settings.base_url).hostname):
+        named = (f"[{name}]" if ":" in name else name,)
+    if _loopback(settings.host):
+        bound = f"[{settings.host}]" if ":" in settings.host else settings.host.lower()
+        hosts = (*LOOPBACK_HOSTS, bound, *named)
+        return tuple(dict.fromkeys(hosts)), None
+    if named:
+        return named, None
+    return (), (
+        f"listening on {printable(settings.host, 80)} without server.base_url or server.allowed_hosts: the "
+        "Host header is not checked (set either so that a page on another domain cannot reach the service "
+        "through DNS rebinding)"
+    )
+
+
+def head_limited_protocol(limit: int) -> type[asyncio.Protocol] | Literal["auto"]:
+    """uvicorn's httptools protocol (its default) that answers 431 and closes the connection once a request
+    head still incomplete has taken ``limit`` bytes past its first read: httptools itself buffers a head of
+    any size (a 30 MB header was taken whole). "auto" when httptools is not installed (uvicorn then uses
+    h11, bounded by ``h11_max_incomplete_event_size``)."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # pragma: no cover (httptools is a dependency)
+        return "auto"
+
+    from netcds.api.problems import PROBLEM_JSON, problem_bytes
+    from netcds.api.security import add_security_headers
+
+    class HeadLimited(HttpToolsProtocol):
+        head_open = False  # a request's head has begun and is not complete
+        head_bytes = 0  # bytes read while it stayed incomplete (the read that began it not counted)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self.head_open, self.head_bytes = True, 0
+
+        def on_headers_complete(self) -> None:
+            self.head_open = False
+            super().on_headers_complete()
+
+        def data_received(self, data: bytes) -> None:
+            counted = self.head_open
+            super().data_received(data)
+            if not (counted and self.head_open) or self.transport.is_closing():
+                return
+            self.head_bytes += len(data)
+            if self.head_bytes > limit:
+                self.refuse()
+
+        def refuse(self) -> None:
+            body = problem_bytes(
+                431,
+                f"the request head is larger than {limit} bytes (server.max_header_bytes)",
+                kind="header-fields-too-large",
+            )
+            lines = add_security_headers(
+                [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+                "",
+            )
+            head = b"".join(k + b": " + v + b"\r\n" for k, v in lines)
+            self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n" + head + b"\r\n" + body)
+            self.transport.close()
+
+    return HeadLimited
 
 
 def open_hooks_problem(settings: Settings, flag: bool = False, host_option: str | None = None) -> str | None:

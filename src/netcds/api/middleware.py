@@ -1,6 +1,7 @@
 """One pure-ASGI middleware around the whole app (API, hooks and web pages alike).
 
-In order: request id; CORS preflight (only configured origins); rate limit (token bucket per
+In order: request id; request-header ceiling (431); Host allow-list (400, against DNS rebinding);
+CORS preflight (only configured origins); rate limit (token bucket per address, or per verified
 client, 429 with Retry-After); body-size ceiling (by Content-Length, and counted while the body
 streams in); a body with a ``Content-Encoding`` (gzip, ...) refused, 415 (netcds reads identity
 bodies only, so it never sees compressed bytes as JSON nor inflates a zip bomb); the app (a HEAD
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from netcds.api import security
 from netcds.api.problems import PROBLEM_JSON, PayloadTooLarge, problem_bytes
 from netcds.ids import uuid4
+from netcds.io import printable
 from netcds.settings import Settings
 
 log = logging.getLogger("netcds.api")
@@ -39,12 +41,20 @@ class ServiceMiddleware:
         self.settings = settings
         self.max_body_bytes = settings.max_body_bytes
         self.buckets = security.TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.seen_tokens = security.SeenTokens()
+        self.good_hosts: set[bytes] = set()  # Host values found allowed already (a few at most)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        raw_headers = scope.get("headers", [])
+        head_bytes = security.header_bytes(raw_headers)
+        oversized = head_bytes > self.settings.max_header_bytes
+        # an oversized header block is answered without being decoded
+        headers = (
+            {} if oversized else {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers}
+        )
         given = headers.get("x-request-id", "")
         request_id = given if _SAFE_ID.match(given) else uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
@@ -102,6 +112,20 @@ class ServiceMiddleware:
         # HEAD is served by the GET route; the server's own scope keeps HEAD (it sends no body for it)
         app_scope = {**scope, "method": "GET"} if method == "HEAD" else scope
         try:
+            if oversized:
+                await reply(
+                    431,
+                    problem(
+                        431,
+                        f"the request header fields total {head_bytes} bytes, more than "
+                        f"{self.settings.max_header_bytes} (server.max_header_bytes)",
+                        "header-fields-too-large",
+                    ),
+                )
+                return
+            if self.settings.allowed_hosts and (bad := self._bad_host(raw_headers)) is not None:
+                await reply(400, problem(400, bad, "invalid-host"))
+                return
             if security.cors_preflight(method, headers):
                 if cors_ok:
                     await reply(204, b"", security.preflight_headers(origin))
@@ -110,7 +134,7 @@ class ServiceMiddleware:
                         403, problem(403, "cross-origin requests are not allowed from this origin", "cors")
                     )
                 return
-            key = security.client_key((scope.get("client") or ("", 0))[0], headers, self.settings)
+            key = self._bucket(scope, headers)
             wait = self.buckets.take(key) if key else 0.0
             if wait > 0:
                 after = security.retry_after(wait)
@@ -166,6 +190,42 @@ class ServiceMiddleware:
                 (time.perf_counter() - started) * 1000,
                 request_id,
             )
+
+    def _bad_host(self, raw: list[tuple[bytes, bytes]]) -> str | None:
+        """Why the request's Host header is refused (missing, repeated, or not in server.allowed_hosts), or
+        None. A page on an attacker's domain that resolves to this server (DNS rebinding) sends its own
+        name as Host: refused here, it never reaches a view as if it were same-origin."""
+        hosts = [v for k, v in raw if k.lower() == b"host"]
+        if len(hosts) != 1:
+            return f"the Host header is {'missing' if not hosts else 'repeated'}"
+        if hosts[0] in self.good_hosts:
+            return None
+        value = hosts[0].decode("latin-1")
+        if security.host_allowed(value, self.settings.allowed_hosts):
+            if len(self.good_hosts) < 64:
+                self.good_hosts.add(hosts[0])
+            return None
+        return (
+            f"the Host header '{printable(value, 100)}' names no host this service answers to "
+            "(server.allowed_hosts)"
+        )
+
+    def _bucket(self, scope: Scope, headers: dict[str, str]) -> str | None:
+        """The bucket a request draws from, or None when it is not limited. With rate_limit_key "client"
+        a request draws from its client's bucket only when its bearer token VERIFIES (a trusted issuer's
+        key, a good signature, not expired, addressed to this service) and is used for the first time;
+        every other request (no token, a forged or replayed one) draws from its address's bucket."""
+        host = (scope.get("client") or ("", 0))[0]
+        if not security.limited(host, self.settings):
+            return None
+        if self.settings.rate_limit_key == "client" and headers.get("authorization"):
+            verifier = getattr(
+                getattr(getattr(scope.get("app"), "state", None), "netcds", None), "verifier", None
+            )
+            who = verifier.client_of(headers["authorization"]) if verifier is not None else None
+            if who is not None and who.iss and who.jti and self.seen_tokens.first_use(who.iss, who.jti):
+                return security.client_bucket(who.iss, who.sub, who.tenant)
+        return "ip:" + host
 
 
 def content_coding(raw: list[tuple[bytes, bytes]]) -> str:

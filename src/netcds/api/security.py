@@ -1,6 +1,7 @@
-"""Response security headers, CORS for configured origins, and a per-client token-bucket rate limit.
+"""Response security headers, CORS for configured origins, the Host allow-list, the request-header ceiling,
+and a per-client token-bucket rate limit.
 
-All three are applied by the ASGI middleware (middleware.py) to every response, API
+All of them are applied by the ASGI middleware (middleware.py) to every response, API
 and problem documents included. The web pages (/ui) set their own stricter HTML
 policy (netcds.web.templating.CSP); a header a response already carries is kept.
 """
@@ -8,10 +9,8 @@ policy (netcds.web.templating.CSP); a header a response already carries is kept.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import ipaddress
-import json
 import math
 import re
 import time
@@ -104,36 +103,71 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _token_client(authorization: str) -> str | None:
-    """``iss|sub`` of a bearer JWT, read WITHOUT verification (only to pick a bucket; the token itself is
-    verified by the views). None when there is no readable token."""
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or token.count(".") != 2:
-        return None
-    payload = token.split(".")[1]
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (binascii.Error, ValueError):
-        return None
-    if not isinstance(claims, dict):
-        return None
-    iss, sub = claims.get("iss"), claims.get("sub")
-    if not isinstance(iss, str) or not isinstance(sub, str):
-        return None
-    return f"{iss[:200]}|{sub[:200]}"
-
-
-def client_key(client_host: str, headers: dict[str, str], settings: Settings) -> str | None:
-    """The bucket a request draws from, or None when the request is not limited."""
+def limited(client_host: str, settings: Settings) -> bool:
+    """Whether requests from this address are rate limited at all."""
     if settings.rate_limit_per_minute == 0:
-        return None
-    if is_loopback(client_host) and not settings.rate_limit_loopback:
-        return None
-    if settings.rate_limit_key == "client":
-        who = _token_client(headers.get("authorization", ""))
-        if who:
-            return "client:" + who
-    return "ip:" + client_host
+        return False
+    return settings.rate_limit_loopback or not is_loopback(client_host)
+
+
+@dataclass
+class SeenTokens:
+    """The verified tokens (issuer, jti) already charged to their client's bucket, in this process.
+
+    A token is single use (its ``jti`` is refused the second time), so a second request with it is a
+    replay: it is charged to the sender's address, never again to the client the token names. At most
+    ``max_keys`` are remembered (oldest forgotten first: a replay that old is charged to its client once
+    more, and still refused with 401)."""
+
+    max_keys: int = 50_000
+    _seen: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
+
+    def first_use(self, iss: str, jti: str) -> bool:
+        key = (iss, jti)
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        while len(self._seen) > self.max_keys:
+            self._seen.popitem(last=False)
+        return True
+
+
+def client_bucket(iss: str, sub: str | None, tenant: str | None) -> str:
+    """The bucket of a VERIFIED caller (issuer, subject and tenant of a token whose signature checked out)."""
+    return "client:" + "|".join(part[:200] for part in (iss, sub or "-", tenant or "-"))
+
+
+# --- Host allow-list (DNS rebinding) ------------------------------------------------------------------------
+def split_host(value: str) -> tuple[str, str]:
+    """A Host header value as (host, port): lower case, no trailing dot; port "" when none is given."""
+    v = value.strip().lower()
+    if v.startswith("["):
+        host, _, rest = v.partition("]")
+        host += "]"
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _, port = v.partition(":")
+    return host.rstrip("."), port
+
+
+def host_allowed(value: str | None, allowed: tuple[str, ...]) -> bool:
+    """Whether a Host header value names one of ``allowed`` (entries: ``host`` for any port, ``host:port``
+    for that port, ``*.domain`` for any name under the domain). No Host header is not allowed."""
+    if not value:
+        return False
+    host, port = split_host(value)
+    for entry in allowed:
+        want, want_port = split_host(entry)
+        if want_port and want_port != port:
+            continue
+        if want == host or (want.startswith("*.") and host.endswith(want[1:]) and len(host) > len(want) - 1):
+            return True
+    return False
+
+
+def header_bytes(raw: list[tuple[bytes, bytes]]) -> int:
+    """The size of a request's header fields as sent: each ``name: value`` line with its CRLF."""
+    return sum(len(k) + len(v) + 4 for k, v in raw)
 
 
 @dataclass
