@@ -26,7 +26,6 @@ rejects.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -53,6 +52,7 @@ from netcds.cohort.parts import (
     readable,
     repeated_column,
 )
+from netcds.cohort.textcells import csv_reader, lone_surrogate, next_cells
 from netcds.errors import InputError
 from netcds.io import first_line, loads, printable
 from netcds.patient import Patient
@@ -194,6 +194,9 @@ def after_decision(patient: Patient, decision: Decision) -> list[tuple[str, str]
 
 
 REPLACEMENT = "\ufffd"
+# what a blank NDJSON line may hold: JSON's whitespace (RFC 8259), not all that str.strip() removes (a form
+# feed, U+00A0, U+2028 make a line that is not JSON: a reject)
+JSON_SPACE = " \t\r\n"
 
 
 def parse_ndjson_line(row: int, line: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -215,6 +218,8 @@ def parse_ndjson_line(row: int, line: str) -> tuple[dict[str, Any] | None, dict[
     except (ValueError, RecursionError) as exc:  # a number of thousands of digits; thousands of brackets
         why = "a number has too many digits" if isinstance(exc, ValueError) else "nested too deeply"
         return None, reject(row, [{"field": "<row>", "message": f"not valid JSON ({why})"}], line)
+    if "\\u" in line and (lone := lone_surrogate(record)) is not None:
+        return None, reject(row, [{"field": "<row>", "message": lone}], line)
     return validate_record(row, record, record)
 
 
@@ -265,9 +270,14 @@ def _convert(path: str, value: Any) -> Any:
     spec = fact_specs().get(path)
     if path in JSON_COLUMNS or (spec is not None and spec.kind == "list"):
         try:
-            return loads(value, path)  # a key twice: InputError naming it (validate_columns rejects the row)
+            parsed = loads(
+                value, path
+            )  # a key twice: InputError naming it (validate_columns rejects the row)
         except (ValueError, RecursionError):
             return value  # the model names the field: "must be a valid list"
+        if "\\u" in value and (lone := lone_surrogate(parsed)) is not None:
+            raise InputError(path, lone)
+        return parsed
     if spec is None:
         return value
     if spec.kind == "number":
@@ -331,20 +341,20 @@ def iter_rows(
                     # line ending is not part of the row (a reject's raw text is Spark's text line)
                     line = raw_line.decode("utf-8-sig" if n_line == 0 else "utf-8", "replace")
                     line = line.removesuffix("\n").removesuffix("\r")
-                    if line.strip():
+                    if line.strip(JSON_SPACE):
                         yield located(parse_ndjson_line(row, line), name, n_line + 1)
     elif fmt == "csv":
         for f in part_files(path):
             name = part_name(path, f)
             with readable(f), open_text(f) as fh:
-                reader = csv.reader(fh)
-                header = next(reader, None)
+                reader = csv_reader(fh)
+                header = next_cells(reader, name, 0, row)
                 if header is None:
                     continue
                 repeated_column(f, header)  # detect_format refused it already; a reader stands alone
                 clashing_columns(f, header, "the CSV header")
                 n_rec = 0
-                for cells in reader:
+                while (cells := next_cells(reader, name, n_rec + 1, row + 1)) is not None:
                     if not cells:  # a blank line is not a row
                         continue
                     row += 1
@@ -354,10 +364,11 @@ def iter_rows(
         import duckdb
 
         con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")  # a time-zoned timestamp is read as its UTC time (as on Spark)
         for f in part_files(path):
             name = part_name(path, f)
             try:
-                cur = con.execute("SELECT * FROM read_parquet(?)", [str(f)])
+                cur = con.execute(parquet_select(con, f), [str(f)])
             except duckdb.Error as exc:
                 raise ValueError(f"{f}: not a readable Parquet file ({first_line(exc)})") from None
             names = [d[0] for d in cur.description or []]
@@ -370,6 +381,22 @@ def iter_rows(
                     yield located(validate_typed_columns(row, rec), name, n_rec)
     else:
         raise ValueError(f"unknown cohort format '{fmt}' (one of {list(FORMATS)})")
+
+
+_ZONED = re.compile(r"TIMESTAMP WITH TIME ZONE")
+
+
+def parquet_select(con: Any, f: Path) -> str:
+    """The query reading a Parquet file's columns, a time-zoned timestamp at any depth (``as_of``,
+    ``decision.date``, a struct's field, an unknown ``exported_at``) cast to the plain timestamp of its
+    UTC time: Python would need ``pytz`` for the zoned value, and Spark reads it as its UTC time too
+    (the session time zone). A date field then takes it when its time is midnight, as a date."""
+    columns = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(f)]).fetchall()
+    out = []
+    for name, typ, *_ in columns:
+        q = '"' + str(name).replace('"', '""') + '"'
+        out.append(f"CAST({q} AS {_ZONED.sub('TIMESTAMP', typ)}) AS {q}" if _ZONED.search(typ) else q)
+    return f"SELECT {', '.join(out) or '*'} FROM read_parquet(?)"  # noqa: S608 (names quoted)
 
 
 def validate_typed_columns(
@@ -429,10 +456,17 @@ def count_rows(path: Path, fmt: str | None = None) -> int | None:
     n = 0
     for f in part_files(path):
         with readable(f), open_bytes(f) as fh:
-            lines = sum(1 for line in fh if line.strip())
+            lines = sum(1 for line in fh if line.strip(JSON_SPACE.encode()))
         n += max(lines - 1, 0) if fmt == "csv" else lines  # a CSV file's header, when it has one
     return n
 
 
 def dump_json_line(obj: Any) -> str:
-    return json.dumps(obj, default=json_default, ensure_ascii=False) + "\n"
+    """One JSON line as UTF-8 can hold it: a string that is not text (a lone surrogate) escaped as JSON
+    writes it (``\\ud800``), never an error writing the file."""
+    text = json.dumps(obj, default=json_default, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, default=json_default)
+    return text + "\n"

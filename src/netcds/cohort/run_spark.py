@@ -20,6 +20,7 @@ from pyspark.sql.functions import col
 from netcds.cohort.layout import TREATMENT_FIELDS, canonical_columns, canonical_tuple
 from netcds.cohort.query import audit_sql
 from netcds.cohort.read import (
+    JSON_SPACE,
     dump_json_line,
     located,
     parse_ndjson_line,
@@ -130,8 +131,9 @@ def _validate_lines(where: Where, part: Iterable[Row]) -> Iterator[Tagged]:
             key, n = (r[FILE], r[BLOCK]), 0
             name, before, before_in_file = where[key]
         n += 1
-        if r["value"].strip():
-            yield _tag(*located(parse_ndjson_line(before + n, r["value"]), name, before_in_file + n))
+        line = r["value"].removesuffix("\r")  # a CRLF line ending, as the DuckDB reader reads it
+        if line.strip(JSON_SPACE):
+            yield _tag(*located(parse_ndjson_line(before + n, line), name, before_in_file + n))
 
 
 def _validate_csv_rows(
@@ -143,11 +145,17 @@ def _validate_csv_rows(
     import io
 
     from netcds.cohort.read import validate_csv_cells
+    from netcds.cohort.textcells import MAX_CELL, csv_reader, long_cell
 
     for row, name, line, rec in part:
         text = rec.pop(MALFORMED, None)
-        cells = next(csv.reader(io.StringIO(text)), []) if text is not None else None
-        if cells is not None and len(cells) != len(header):
+        try:
+            cells = next(csv_reader(io.StringIO(text)), []) if text is not None else None
+        except csv.Error:
+            cells = [text or ""]  # a cell over the limit: stops the run below, as on DuckDB
+        if any(len(c) > MAX_CELL for c in [*(cells or []), *(v or "" for v in rec.values())]):
+            yield ("stop", (row, long_cell(name, line, row)))
+        elif cells is not None and len(cells) != len(header):
             yield _tag(*located(validate_csv_cells(row, header, cells), name, line))
         else:
             yield from _validate_rows([(row, name, line, rec)])
@@ -204,7 +212,8 @@ class SparkEngine:
         """Read and validate a cohort on the executors; returns (valid rows, reject lines)."""
         root = cohort_root(path)
         if fmt == "ndjson":
-            text = self.spark.read.text(path).select(
+            # lines end at LF only, as on DuckDB (Spark's default also ends one at a bare CR)
+            text = self.spark.read.text(path, lineSep="\n").select(
                 "value",
                 col("_metadata.file_path").alias(FILE),
                 col("_metadata.file_block_start").alias(BLOCK),
@@ -216,7 +225,9 @@ class SparkEngine:
             df = self.spark.read.parquet(path)
             cols = df.columns
             df = df.select(
-                "*", col("_metadata.file_path").alias(FILE), col("_metadata.row_index").alias(INDEX)
+                *[_utc_wall_time(df, c) for c in cols],
+                col("_metadata.file_path").alias(FILE),
+                col("_metadata.row_index").alias(INDEX),
             )
             counts = [(r[FILE], 0, r["count"]) for r in df.groupBy(FILE).count().collect()]
             where = blocks_where(counts, root)
@@ -245,6 +256,10 @@ class SparkEngine:
         else:
             raise ValueError(f"unknown cohort format '{fmt}'")
         tagged = tagged.cache()
+        stops = tagged.filter(lambda t: t[0] == "stop").map(_payload).collect()
+        if stops:  # a CSV cell over the limit (a quote never closed): the DuckDB reader stops there too
+            tagged.unpersist()
+            raise ValueError(min(stops)[1])
         ok = tagged.filter(_is_ok).map(_payload)
         frame = self.spark.createDataFrame(ok, schema=schema_ddl())
         frame.createOrReplaceTempView(view)
@@ -282,6 +297,37 @@ def _parquet_row(where: Where, cols: list[str], r: Row) -> tuple[int, str, int, 
     name, before, _ = where[(r[FILE], 0)]
     line = r[INDEX] + 1
     return before + line, name, line, {c: _row_to_py(r[c]) for c in cols}
+
+
+def _without_zone(t: Any) -> Any:
+    """A Spark type with every time-zoned TIMESTAMP in it (at any depth) made TIMESTAMP_NTZ; None when it
+    holds none."""
+    from pyspark.sql.types import ArrayType, MapType, StructField, StructType, TimestampNTZType, TimestampType
+
+    if isinstance(t, TimestampType):
+        return TimestampNTZType()
+    if isinstance(t, ArrayType):
+        inner = _without_zone(t.elementType)
+        return None if inner is None else ArrayType(inner, t.containsNull)
+    if isinstance(t, MapType):
+        k, v = _without_zone(t.keyType), _without_zone(t.valueType)
+        if k is None and v is None:
+            return None
+        return MapType(k or t.keyType, v or t.valueType, t.valueContainsNull)
+    if isinstance(t, StructType):
+        fields = [(f, _without_zone(f.dataType)) for f in t.fields]
+        if all(n is None for _, n in fields):
+            return None
+        return StructType([StructField(f.name, n or f.dataType, f.nullable) for f, n in fields])
+    return None
+
+
+def _utc_wall_time(df: DataFrame, name: str) -> Any:
+    """A Parquet column, a time-zoned timestamp in it read as its UTC time without a zone (the session time
+    zone is UTC), as the DuckDB reader reads it: PySpark would give the executor's local time."""
+    c = col("`" + name.replace("`", "``") + "`")
+    plain = _without_zone(df.schema[name].dataType)
+    return c if plain is None else c.cast(plain).alias(name)
 
 
 def _row_to_py(v: Any) -> Any:
