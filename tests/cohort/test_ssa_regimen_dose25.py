@@ -89,16 +89,37 @@ def check_reach(records: list[dict[str, Any]], want: dict[int, dict[str, Any]]) 
     assert "treatments[0].dose_mg" in named
 
 
-def test_duckdb_reads_an_ssa_regimen_dose_like_the_engine(kb: Knowledge, tmp_path: Path) -> None:
-    records = ssa_records()
+def duckdb_audit(records: list[dict[str, Any]], kb: Knowledge, tmp_path: Path) -> list[dict[str, Any]]:
+    """The DuckDB audit's rows of ``records``, after checking its SSA facts equal the engine's."""
     engine = DuckDBEngine(threads=1)
     try:
         engine.load_canonical(write_canonical(canonical_rows(records), tmp_path / "c.ndjson"))
         assert sql_facts(engine.query(facts_sql("duckdb"))) == engine_facts(records)
         engine.audit(kb)
-        got = engine.rows()
+        return engine.rows()
     finally:
         engine.close()
+
+
+def spark_audit(spark_engine: Any, records: list[dict[str, Any]], kb: Knowledge) -> list[dict[str, Any]]:
+    """The Spark audit's rows of ``records``, after checking its SSA facts equal the engine's."""
+    spark_engine.load_rows(canonical_rows(records))
+    try:
+        assert sql_facts(spark_engine.query(facts_sql("spark"))) == engine_facts(records)
+    finally:
+        spark_engine.close()
+    spark_engine.load_rows(canonical_rows(records))
+    spark_engine.audit(kb)
+    try:
+        rows: list[dict[str, Any]] = spark_engine.rows()
+        return rows
+    finally:
+        spark_engine.close()
+
+
+def test_duckdb_reads_an_ssa_regimen_dose_like_the_engine(kb: Knowledge, tmp_path: Path) -> None:
+    records = ssa_records()
+    got = duckdb_audit(records, kb, tmp_path)
     want = reference(records, kb)
     problems = mismatches(got, want, records)
     assert not problems, "\n".join(problems[:5])
@@ -121,16 +142,6 @@ def spark_engine() -> Iterator[Any]:
 
 def test_spark_reads_an_ssa_regimen_dose_like_the_engine(spark_engine: Any, kb: Knowledge) -> None:
     records = ssa_records()
-    spark_engine.load_rows(canonical_rows(records))
-    try:
-        assert sql_facts(spark_engine.query(facts_sql("spark"))) == engine_facts(records)
-    finally:
-        spark_engine.close()
-    spark_engine.load_rows(canonical_rows(records))
-    spark_engine.audit(kb)
-    try:
-        got = spark_engine.rows()
-    finally:
-        spark_engine.close()
+    got = spark_audit(spark_engine, records, kb)
     problems = mismatches(got, reference(records, kb), records)
     assert not problems, "\n".join(problems[:5])

@@ -20,15 +20,14 @@ from typing import Any
 import pytest
 
 from netcds.cohort.layout import record_from_canonical
-from netcds.cohort.run_duckdb import DuckDBEngine
 from netcds.cohort.synth import synth_records
 from netcds.cohort.synth_sql import generate_sql
 from netcds.history import SSA_READINGS, ssa_dose_level
 from netcds.knowledge.schema import Knowledge
 from netcds.patient import Treatment
 
-from .helpers import canonical_rows, mismatches, reference, write_canonical
-from .test_ssa_regimen_dose25 import engine_facts, facts_sql, sql_facts
+from .helpers import mismatches, reference
+from .test_ssa_regimen_dose25 import duckdb_audit, engine_facts, spark_audit
 
 Kind = str | tuple[str | None, ...]
 # the readings of an ``ssa`` line as (octreotide LAR, lanreotide), SSA_READINGS's order
@@ -126,14 +125,7 @@ def check_reach(records: list[dict[str, Any]], want: dict[int, dict[str, Any]]) 
 
 def test_duckdb_audit_equals_engine_on_generated_ssa_lines(kb: Knowledge, tmp_path: Path) -> None:
     records = ssa_decision_points()
-    engine = DuckDBEngine(threads=1)
-    try:
-        engine.load_canonical(write_canonical(canonical_rows(records), tmp_path / "c.ndjson"))
-        assert sql_facts(engine.query(facts_sql("duckdb"))) == engine_facts(records)
-        engine.audit(kb)
-        got = engine.rows()
-    finally:
-        engine.close()
+    got = duckdb_audit(records, kb, tmp_path)
     want = reference(records, kb)
     problems = mismatches(got, want, records)
     assert not problems, "\n".join(problems[:5])
@@ -156,17 +148,7 @@ def spark_engine() -> Iterator[Any]:
 
 def test_spark_audit_equals_engine_on_generated_ssa_lines(spark_engine: Any, kb: Knowledge) -> None:
     records = ssa_decision_points()
-    spark_engine.load_rows(canonical_rows(records))
-    try:
-        assert sql_facts(spark_engine.query(facts_sql("spark"))) == engine_facts(records)
-    finally:
-        spark_engine.close()
-    spark_engine.load_rows(canonical_rows(records))
-    spark_engine.audit(kb)
-    try:
-        got = spark_engine.rows()
-    finally:
-        spark_engine.close()
+    got = spark_audit(spark_engine, records, kb)
     want = reference(records, kb)
     problems = mismatches(got, want, records)
     assert not problems, "\n".join(problems[:5])
