@@ -24,12 +24,6 @@ if dir=$(found); then
     echo "PostgreSQL already installed: $("$dir/pg_ctl" --version 2>/dev/null || echo "$dir")"
     exit 0
 fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends postgresql
+bash "$(dirname "$0")/apt_install.sh" --no-install-recommends postgresql
 dir=$(found)
 "$dir/pg_ctl" --version
