@@ -329,3 +329,15 @@ def test_kb_validate_exits_1_on_a_broken_sequencing_file(
     release = f"{DEFAULT_GUIDELINE}/{DEFAULT_VERSION}"
     assert f"{FILE}: {at(BIO, 'sources[0].footnote')}: unknown footnote 'z' in {release}" in lines, lines
     assert "ok sequencing" not in " ".join(res.stdout.split())
+
+
+def test_the_rule_parser_itself_refuses_a_combination_mixed_with_a_leaf() -> None:
+    # loading (not only kb validate) refuses it: the leaf would otherwise be silently ignored
+    from netcds.logic.ast import ConditionSyntaxError
+    from netcds.sequencing.rulefacts import parse_rule_condition
+
+    with pytest.raises(ConditionSyntaxError) as err:
+        parse_rule_condition(
+            {"all": [{"fact": "opt.received", "is": True}], "fact": "seq.prior_prrt", "is": True}
+        )
+    assert ("when", "'all' cannot be mixed with ['fact', 'is']") in err.value.problems

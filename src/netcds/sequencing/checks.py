@@ -5,8 +5,8 @@ collects EVERY problem as ``(file: path, message)`` before raising one Knowledge
 
 - the schema and the file's own cross-references (``SequencingData``; each problem with its own path,
   each problem inside a rule condition with its path in the condition);
-- condition forms the sequencing parser would silently drop (``all``/``any``/``not`` mixed with other
-  keys) and empty ``says``;
+- condition forms the sequencing parser refuses (``all``/``any``/``not`` mixed with other keys, an
+  empty ``says``: ``rulefacts.parse_rule_condition``, so loading refuses them too);
 - citations that do not say where in their document they point, a class marked myelosuppressive
   without a source, duplicate shared-statement ids, a regimen both in a rule's ``applies_to`` and its
   ``excludes``;
@@ -45,7 +45,6 @@ from netcds.sequencing.rulefacts import parse_rule_condition
 
 FILE = "considerations.yaml"
 REL = f"sequencing/{FILE}"
-COMBOS = ("all", "any", "not")
 
 Pair = tuple[str, str]  # (table id, regimen id) as a release places an entry
 
@@ -103,43 +102,9 @@ def release_of(root: Path, version: str = DEFAULT_VERSION) -> Release:
 # ---- the raw file --------------------------------------------------------------------------------
 
 
-def _condition_forms(obj: Any, path: str, problems: list[tuple[str, str]]) -> None:
-    """Forms the sequencing condition parser accepts but would drop part of (``{all: [...], fact: x}``
-    reads only the ``all``), and ``says`` that is no text. Leaves on contract facts are checked by the
-    project's parser already."""
-    if not isinstance(obj, dict):
-        return
-    keys = set(obj) - {"says"}
-    combo = next((c for c in COMBOS if c in obj), None)
-    own = combo is not None or str(obj.get("fact", "")).split(".", 1)[0] in ("seq", "opt")
-    says = obj.get("says")
-    if own and "says" in obj and not (isinstance(says, str) and says.strip()):
-        problems.append((f"{path}.says", "must be non-empty text"))
-    if combo is None:
-        return
-    if keys != {combo}:
-        problems.append((path, f"'{combo}' cannot be mixed with {sorted(map(str, keys - {combo}))}"))
-    inner = obj[combo]
-    if combo == "not":
-        _condition_forms(inner, f"{path}.not", problems)
-    elif isinstance(inner, list):
-        for i, item in enumerate(inner):
-            _condition_forms(item, f"{path}.{combo}[{i}]", problems)
-
-
 def _rule_where(raw: Any, i: int) -> str:
     rid = raw.get("id") if isinstance(raw, dict) else None
     return f"rules[{i}] ({rid})" if isinstance(rid, str) else f"rules[{i}]"
-
-
-def raw_problems(raw: Any) -> list[tuple[str, str]]:
-    """Problems in the rules' conditions as written (before the schema reads them)."""
-    problems: list[tuple[str, str]] = []
-    rules = raw.get("rules") if isinstance(raw, dict) else None
-    for i, r in enumerate(rules if isinstance(rules, list) else []):
-        if isinstance(r, dict) and "when" in r:
-            _condition_forms(r["when"], f"{_rule_where(r, i)}.when", problems)
-    return [(f"{REL}: {where}", msg) for where, msg in problems]
 
 
 def _expand_conditions(raw: Any, problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -342,7 +307,6 @@ def validate_knowledge(root: Path | None = None) -> str:
     raw = read_yaml(path, REL, problems)
     if problems:
         raise KnowledgeError(problems)
-    problems += raw_problems(raw)
     try:  # the schema first: nothing else can be read from a file that does not fit it
         data = SequencingData.model_validate(raw, context={DEFER_CROSS_CHECK: True})
     except ValidationError as exc:

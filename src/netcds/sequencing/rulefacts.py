@@ -78,6 +78,13 @@ def _parse(obj: Any, path: str, problems: list[tuple[str, str]]) -> Condition | 
         problems.append((path, f"a condition must be a mapping, got {type(obj).__name__}"))
         return None
     says = obj.get("says")
+    combo_key = next((c for c in ("all", "any", "not") if c in obj), None)
+    own = combo_key is not None or str(obj.get("fact", "")).split(".", 1)[0] in ("seq", "opt")
+    if own and "says" in obj and not (isinstance(says, str) and says.strip()):
+        problems.append((f"{path}.says", "must be non-empty text"))
+    if combo_key is not None and (extra := set(obj) - {"says", combo_key}):
+        # {all: [...], fact: x} would read only the all: refused, not half read
+        problems.append((path, f"'{combo_key}' cannot be mixed with {sorted(map(str, extra))}"))
     for combo in ("all", "any"):
         if combo in obj:
             items = obj[combo]
