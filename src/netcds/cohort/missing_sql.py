@@ -24,6 +24,7 @@ The bit positions come from a first pass over the same conditions (:meth:`Missin
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from netcds.cohort.layout import DECISION_IDS, NON_SYSTEMIC, NON_SYSTEMIC_BASIS, VERDICTS, scope_exclusions
 from netcds.cohort.setting_sql import Candidate
@@ -31,22 +32,18 @@ from netcds.cohort.sqltext import case, in_ints
 from netcds.facts import SSA_AGENTS, THORACIC_GRADE_FIELDS, THORACIC_SITES
 from netcds.history import (
     SSA_READINGS,
-    STANDARD_DOSE_CEILING_MG,
-    STANDARD_DOSE_FLOOR_MG,
-    STANDARD_MAX_INTERVAL_DAYS,
-    STANDARD_MIN_INTERVAL_DAYS,
 )
 from netcds.knowledge.schema import Knowledge
 from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
 from netcds.logic.sql import (
+    LEVEL_CODES,
     TREATMENT_AGENT_VALUES,
     ConditionCompiler,
     SqlCompileError,
-    assessed_since_start_sql,
     in_expr,
     lit,
     matching_treatment_agents,
-    progression_sign_sql,
+    ssa_level_code,
 )
 
 _GRADE_FIELDS = ("tumor.grade", "tumor.ki67_percent", "tumor.mitoses_per_2mm2")
@@ -233,36 +230,70 @@ class MissingSql:
         key = (hits, level)
         if self.probing:
             self.flags.setdefault(key, len(self.flags))
+            told = _told(hits)
+            self.cc.bits.need_lines(("pt", *(("agent",) if told else ()), *(("lv",) if level else ())), told)
             return f"CASE WHEN treatments IS NULL THEN {self.paths(['treatments'])} ELSE 1 END"
         flag = self._int(1 << (len(self.bit) + self.flags[key]))
         return f"CASE WHEN treatments IS NULL THEN {self.paths(['treatments'])} ELSE {flag} END"
 
     def _lines(self, hits: tuple[str, ...], level: str | None) -> str:
         """The paths (text, ``SEP``-separated) of each line of the agents ``hits`` (at ``level``) that
-        leaves facts.progressed_on unknown: its progression, or an SSA line's dose and interval."""
-        d, t, i = self.d, "t", "i"
+        leaves facts.progressed_on unknown: its progression, or an SSA line's dose and interval (its
+        agent where the regimen id ``ssa``'s readings differ). Read from each line's position in the
+        line table (``tl``, :meth:`HistoryBits.need_lines`): a lambda's cost on DuckDB grows with its
+        body for every vector it runs on, and a row needing these paths is in most vectors."""
+        d, i = self.d, "i"
+        told = _told(hits)
+        if not set(told) <= set(self.cc.bits.telling()):
+            raise SqlCompileError(f"the line table does not tell apart the agents {told}")
+        want = LEVEL_CODES[level] if level else None
+        # a line's agent meets ``hits``: told by name when they are the fewer, else by not being one of the
+        # others (an agent the table does not tell apart, None, is then one of ``hits``)
+        fewer = len(hits) <= len(TREATMENT_AGENT_VALUES) - len(hits)
+
+        def code(x: dict[str, Any]) -> int:
+            if (x.get("agent") in hits) != fewer:
+                return 0
+            lv, pt = x["lv"], x["pt"]
+            if want is not None and lv not in (0, want):
+                return 0
+            if pt == 1:  # progression unknown (no sign, not an ongoing line assessed since it began)
+                return 1
+            if want is None or pt not in (2, 3) or lv != 0:
+                return 0
+            ds, iv = x.get("ds", 0), x.get("is", 0)
+            readings = [ssa_level_code(a, ds, iv) for a in SSA_READINGS]
+            if x.get("agent") == "ssa" and (ds or iv) and len(set(readings)) > 1:
+                return 4 if 0 in readings else 3  # the agent path (and the dose's where a reading is unknown)
+            return 2
+
+        codes = self.cc.bits.line_table(code)
         at = f"CAST(({i} - {d.index_base}) AS {d.type_of('string')})"
 
         def line_path(field: str) -> str:
             return f"('treatments[' || {at} || '].{field}')"
 
-        # the line's progression as facts.progressed_on infers it (a sign of it, or ongoing while progressing,
-        # progression assessed after the line began)
-        prog = (
-            f"COALESCE({t}.progressed,"
-            f" CASE WHEN {progression_sign_sql(t)} THEN TRUE END,"
-            f" CASE WHEN {t}.end_date IS NULL AND {assessed_since_start_sql(t)} THEN TRUE END)"
+        dose = f"{line_path('dose_mg')} || {lit(SEP)} || {line_path('interval_days')}"
+        paths = {
+            1: line_path("progressed"),
+            2: dose,
+            3: line_path("agent"),
+            4: f"{line_path('agent')} || {lit(SEP)} || {dose}",
+        }
+        used = sorted(set(codes) - {0})
+        if not used:
+            return "''"
+        per_line = case(
+            [(str(k), paths[k]) for k in used], "''", subject=d.list_at(d.bigint_array(codes), "x")
         )
-        arms = [(f"NOT COALESCE({in_expr(f'{t}.agent', hits)}, FALSE)", "''")]
-        lv = _ssa_level(t)
-        if level is not None:
-            arms.append((f"({lv}) IS NOT NULL AND ({lv}) <> {lit(level)}", "''"))
-        arms.append((f"{prog} IS NULL", line_path("progressed")))
-        if level is not None:
-            dose = f"{line_path('dose_mg')} || {lit(SEP)} || {line_path('interval_days')}"
-            arms.append((f"{prog} AND ({lv}) IS NULL", _ssa_dose_fields(t, line_path("agent"), dose)))
-        per_line = case(arms, "''")
-        return d.join(d.transform("treatments", (t, i), per_line), lit(SEP))
+        return d.join(d.transform("tl", ("x", i), per_line), lit(SEP))
+
+
+def _told(hits: tuple[str, ...]) -> tuple[str, ...]:
+    """The agents the line table must tell apart to know whether a line's agent is one of ``hits``:
+    ``hits``, or the others where they are fewer (none when ``hits`` are every agent)."""
+    others = tuple(a for a in TREATMENT_AGENT_VALUES if a not in hits)
+    return hits if len(hits) <= len(others) else others
 
 
 def missing_columns(
@@ -319,53 +350,3 @@ def missing_columns(
     column(probe)
     ms = MissingSql(cc, probe)
     return column(ms), ms.settled("missing_bits")
-
-
-def _ssa_level(t: str) -> str:
-    """history.ssa_dose_level of the line ``t``: 'standard', 'above_label', 'below_standard' or NULL. The
-    regimen id ``ssa``: standard without a dose and an interval, else what its readings as each agent
-    (SSA_READINGS) agree on (NULL when they differ, or agree on NULL)."""
-    ceiling = case([(f"{t}.agent = {lit(a)}", repr(float(v))) for a, v in STANDARD_DOSE_CEILING_MG.items()])
-    floor = case([(f"{t}.agent = {lit(a)}", repr(float(v))) for a, v in STANDARD_DOSE_FLOOR_MG.items()])
-    long_acting = in_expr(f"{t}.agent", tuple(STANDARD_DOSE_CEILING_MG))
-    first, *others = _readings(t)
-    agree = " AND ".join(f"{first} = {other}" for other in others) or "TRUE"
-    regimen = (
-        f"CASE WHEN {t}.dose_mg IS NULL AND {t}.interval_days IS NULL THEN 'standard'"
-        f" WHEN {agree} THEN {first} END"
-    )
-    return (
-        f"CASE WHEN {t}.agent = 'ssa' THEN {regimen} WHEN {t}.agent = 'ssa_above_label' THEN 'above_label'"
-        f" WHEN NOT COALESCE({long_acting}, FALSE) THEN NULL ELSE {_level_at(t, ceiling, floor)} END"
-    )
-
-
-def _level_at(t: str, ceiling: str, floor: str) -> str:
-    """history._long_acting_level of the line ``t`` against the standard dose ``ceiling`` and ``floor``."""
-    return (
-        f"CASE WHEN {t}.dose_mg > {ceiling} THEN 'above_label'"
-        f" WHEN {t}.interval_days < {float(STANDARD_MIN_INTERVAL_DAYS)!r} THEN 'above_label'"
-        f" WHEN {t}.dose_mg < {floor} THEN 'below_standard'"
-        f" WHEN {t}.interval_days > {float(STANDARD_MAX_INTERVAL_DAYS)!r} THEN 'below_standard'"
-        f" WHEN {t}.dose_mg IS NOT NULL AND {t}.interval_days IS NOT NULL THEN 'standard' END"
-    )
-
-
-def _readings(t: str) -> list[str]:
-    """The line ``t``'s dose level read as each agent the regimen id ``ssa`` may be (SSA_READINGS)."""
-    ceiling, floor = STANDARD_DOSE_CEILING_MG, STANDARD_DOSE_FLOOR_MG
-    return [_level_at(t, repr(ceiling[a]), repr(floor[a])) for a in SSA_READINGS]
-
-
-def _ssa_dose_fields(t: str, agent: str, dose: str) -> str:
-    """history.ssa_dose_fields of the line ``t`` (an unknown SSA dose level): the ``agent`` path where the
-    regimen id ``ssa``'s readings as each agent differ (with the ``dose`` paths if one of them is unknown),
-    else the ``dose`` paths."""
-    first, *others = _readings(t)
-    differ = " OR ".join(f"({first}) IS DISTINCT FROM ({o})" for o in others) or "FALSE"
-    unknown = " OR ".join(f"({r}) IS NULL" for r in (first, *others))
-    return (
-        f"CASE WHEN {t}.agent = 'ssa' AND ({t}.dose_mg IS NOT NULL OR {t}.interval_days IS NOT NULL)"
-        f" AND ({differ}) THEN (CASE WHEN {unknown} THEN {agent} || {lit(SEP)} || {dose} ELSE {agent} END)"
-        f" ELSE {dose} END"
-    )

@@ -45,7 +45,7 @@ from netcds.cohort.layout import (
 from netcds.cohort.missing_sql import missing_columns
 from netcds.cohort.setting_sql import Candidate, setting_stages
 from netcds.cohort.sqltext import as_text, case, cte, ident, in_ints, typed, word, word_index, words
-from netcds.cohort.stages import fact_stages, names_in, substitute
+from netcds.cohort.stages import fact_stages, names_in, register_history, substitute
 from netcds.knowledge.schema import TIER_ORDER, Category, Entry, Knowledge
 from netcds.logic.ast import Condition
 from netcds.logic.evaluate import says_of
@@ -396,6 +396,7 @@ class AuditQuery:
         ``option_status`` / ``option_category`` lists (aligned with the column's entries)."""
         # every leaf and history bit is registered (by _compile_nodes) before any stage is written
         setting = self._setting()
+        register_history(self.cc)  # before the missing fields read a table over the lines
         missing_bits, missing_fields = self._missing()
         later = [
             *setting,

@@ -34,6 +34,13 @@ def names_in(sql: str) -> set[str]:
     return {m[1] for m in _NAME.finditer(sql) if m[1]}
 
 
+def register_history(cc: ConditionCompiler) -> None:
+    """Register the history predicates the derived facts read (idempotent), so that every predicate is
+    known before a table over the treatment lines is written (HistoryBits.line_table)."""
+    for n in derived_closure({f for f in cc.facts if f.startswith("derived.")}):
+        DERIVED_SQL[n].expr(cc.d, cc.bits)
+
+
 def fact_stages(
     cc: ConditionCompiler, source: str, extra: list[str] | None = None, inline: frozenset[str] = frozenset()
 ) -> tuple[list[str], dict[str, str]]:

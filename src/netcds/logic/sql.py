@@ -32,6 +32,7 @@ from netcds.patient import REGIMEN_AGENTS, TreatmentAgent
 from netcds.vocabulary import fact_specs
 
 __all__ = [  # with the dialect names (logic/dialect.py) that callers import from here
+    "LEVEL_CODES",
     "TREATMENT_AGENT_VALUES",
     "ConditionCompiler",
     "Dialect",
@@ -42,6 +43,7 @@ __all__ = [  # with the dialect names (logic/dialect.py) that callers import fro
     "in_expr",
     "lit",
     "matching_treatment_agents",
+    "ssa_level_code",
 ]
 
 TREATMENT_AGENT_VALUES: tuple[str, ...] = tuple(TreatmentAgent.__args__)  # type: ignore[attr-defined]
@@ -90,6 +92,9 @@ def _ssa_level(agent: str | None, ds: int, iv: int) -> int:
     if (ds and passed <= EDGES.index((STANDARD_DOSE_FLOOR_MG[agent], 0))) or iv == 3:
         return 3
     return 1 if ds and iv else 0
+
+
+ssa_level_code = _ssa_level  # the dose level code of a line's features, for tables over the lines
 
 
 PROGRESSION_ASSESSED = "progression_assessed_on"  # history.progression_assessed_on (cohort/layout.py)
@@ -143,9 +148,13 @@ class HistoryBits:
         self.keys: dict[Any, int] = {}
         self.n = 0
         self.reads: set[str] = set()  # the line features some predicate reads
+        self.per_line = False  # keep each line's table position as the list ``tl`` (need_lines)
+        self.told: set[str] = set()  # agents the line table tells apart whatever their flags (need_lines)
+        self.frozen = False  # set once a table over the lines was handed out (line_table)
 
     def _alloc(self, key: Any, width: int, reads: tuple[str, ...], bits: Callable[[Line], int]) -> int:
         if key not in self.keys:
+            self._thaw(reads)
             per = self.BITS_PER_COLUMN
             if self.n // per != (self.n + width - 1) // per:
                 self.n = (self.n // per + 1) * per  # a group stays in one column
@@ -154,6 +163,31 @@ class HistoryBits:
             self.reads.update(reads)
             self.n += width
         return self.keys[key]
+
+    def _thaw(self, reads: tuple[str, ...]) -> None:
+        if self.frozen:  # the positions a table over the lines was written for would no longer hold
+            raise SqlCompileError(f"a history predicate reading {reads} was added after the line table")
+
+    def need_lines(self, reads: tuple[str, ...], agents: tuple[str, ...] = ()) -> None:
+        """Keep each line's position in the line table as the list column ``tl`` (1-based, aligned with
+        ``treatments``; NULL when the history is unknown), with the features ``reads`` in it and the
+        ``agents`` told apart."""
+        if not set(reads) <= self.reads or not set(agents) <= self.told or not self.per_line:
+            self._thaw(reads)
+        self.per_line = True
+        self.reads.update(reads)
+        self.told.update(agents)
+
+    def line_table(self, value: Callable[[dict[str, Any]], int]) -> list[int]:
+        """``value`` of every line the table's positions stand for (its features, as feature -> value:
+        ``agent`` None for every agent no predicate tells apart), in position order; read ``tl``'s
+        elements into it. No predicate may be added afterwards."""
+        self.frozen = True
+        return [value(x) for x in self._index()[1]]
+
+    def telling(self) -> tuple[str, ...]:
+        """The agents the ``agent`` feature tells apart (every other agent reads as None)."""
+        return tuple(self._telling_agents()) if "agent" in self.reads else ()
 
     def _col(self, bit: int) -> str:
         return f"tx{bit // self.BITS_PER_COLUMN}"
@@ -219,7 +253,7 @@ class HistoryBits:
             )
 
         unknown = flags(None)
-        return [a for a in TREATMENT_AGENT_VALUES if flags(a) != unknown]
+        return [a for a in TREATMENT_AGENT_VALUES if a in self.told or flags(a) != unknown]
 
     def _features(self, t: str) -> list[tuple[list[dict[str, Any]], str]]:
         """The line features some predicate reads: (the values, as feature -> value, in the order of
@@ -236,10 +270,7 @@ class HistoryBits:
             # 'ongoing' as facts.progressed_on reads it (history.progressing_on_ongoing): no end, and
             # progression assessed after the line began
             ongoing = f"COALESCE({t}.end_date IS NULL AND {assessed_since_start_sql(t)}, FALSE)"
-            sql = (
-                f"(COALESCE(CAST({t}.progressed AS INTEGER), 2) + 3 * CAST({signs} AS INTEGER)"
-                f" + 6 * CAST({ongoing} AS INTEGER))"
-            )
+            sql = f"({progressed_on_sql(t)} + 3 * CAST({signs} AS INTEGER) + 6 * CAST({ongoing} AS INTEGER))"
             feats.append((list(_PROGRESSION), sql))
         if "lv" in self.reads:  # the dose level from the dose and interval states (_ssa_level)
             n = len(EDGES)
@@ -257,19 +288,29 @@ class HistoryBits:
             feats.append(([{"is": 1}, {"is": 2}, {"is": 3}, {"is": 0}], interval))
         return feats
 
-    def columns(self) -> list[tuple[str, str]]:
-        """The ``tx`` columns: (name, SQL over ``treatments``)."""
-        t, out = "t", []
+    def _index(self, t: str = "t") -> tuple[str, list[dict[str, Any]]]:
+        """The 1-based position of the line ``t`` in the line table (SQL), and the features of each
+        position (feature -> value, ``lv`` included)."""
         feats = self._features(t)
         index, stride = "1", 1
         for values, sql in feats:
             index += f" + {stride} * {sql}" if stride > 1 else f" + {sql}"
             stride *= len(values)
-        lines: list[Line] = []
+        xs = []
         for combo in itertools.product(*[values for values, _ in reversed(feats)]):
             x = {k: v for part in combo for k, v in part.items()}
-            lv = _ssa_level(x.get("agent"), x.get("ds", 0), x.get("is", 0))
-            lines.append((x.get("agent"), x.get("pt", 0), x.get("ap", 0), lv))
+            x["lv"] = _ssa_level(x.get("agent"), x.get("ds", 0), x.get("is", 0))
+            xs.append(x)
+        return index, xs
+
+    def columns(self) -> list[tuple[str, str]]:
+        """The ``tx`` columns (and ``tl`` with :meth:`need_lines`): (name, SQL over ``treatments``)."""
+        t, out = "t", []
+        index, xs = self._index(t)
+        lines: list[Line] = [(x.get("agent"), x.get("pt", 0), x.get("ap", 0), x["lv"]) for x in xs]
+        if self.per_line:
+            positions = self.d.transform("treatments", (t,), index)
+            out.append(("tl", f"CASE WHEN treatments IS NULL THEN NULL ELSE {positions} END"))
         for c in range((self.n + self.BITS_PER_COLUMN - 1) // self.BITS_PER_COLUMN):
             terms = [
                 (first % self.BITS_PER_COLUMN, f)
