@@ -53,6 +53,32 @@ def check_context_patient(patient_id: Any, prefetch: Mapping[str, Any]) -> None:
         found = patient.get("id")
         if isinstance(found, str) and found and found != patient_id:
             raise InputError("prefetch.patient.id", "is not the patient named by context.patientId")
+        return
+    # no Patient to hold the record to (null or left out): every resource naming a patient must name
+    # the context patient, or another chart's data would make cards in this one
+    for key, value in prefetch.items():
+        for where, resource in _resources(f"prefetch.{key}", value):
+            for member in ("subject", "patient"):
+                ref = resource.get(member)
+                named = patient_id_of(ref.get("reference")) if isinstance(ref, Mapping) else None
+                if named is not None and named != patient_id:
+                    raise InputError(
+                        f"{where}.{member}.reference", "names another patient than context.patientId"
+                    )
+
+
+def _resources(where: str, value: Any) -> list[tuple[str, Mapping[str, Any]]]:
+    """The resources of a prefetch value (a resource, or a Bundle's entries) with where each is."""
+    if not isinstance(value, Mapping):
+        return []
+    if value.get("resourceType") != "Bundle":
+        return [(where, value)]
+    out = []
+    for i, entry in enumerate(value.get("entry") or []):
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if isinstance(resource, Mapping):
+            out.append((f"{where}.entry[{i}].resource", resource))
+    return out
 
 
 def check_draft_subjects(patient_id: Any, orders: Mapping[str, Any]) -> None:
