@@ -18,7 +18,13 @@ from netcds.field_labels import agent_name
 from netcds.grading import THORACIC_GRADE_FIELDS as THORACIC_GRADE_FIELDS
 from netcds.grading import THORACIC_SITES as THORACIC_SITES
 from netcds.grading import derive_differentiation, derive_grade, derive_lung_subtype
-from netcds.history import progressed_value, progressing_on_ongoing, ssa_dose_fields, ssa_dose_level
+from netcds.history import (
+    progressed_after_course,
+    progressed_value,
+    progressing_on_ongoing,
+    ssa_dose_fields,
+    ssa_dose_level,
+)
 from netcds.patient import REGIMEN_AGENTS, Patient, Treatment
 
 GI_SITES = frozenset(
@@ -179,7 +185,7 @@ def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | No
             lv, _ = ssa_dose_level(t)
             if lv is not None and lv != level:
                 continue
-        prog = progressed_value(t)
+        prog = False if progressed_after_course(t) else progressed_value(t)
         if prog is None and progressing_on_ongoing(p, t):
             prog = True  # progressing now: a progression assessed after this ongoing line began
         if prog is True and level is not None and lv is None:

@@ -103,6 +103,21 @@ def progressed_value(t: Treatment) -> bool | None:
     return None
 
 
+def progressed_after_course(t: Treatment) -> bool:
+    """Whether the record dates the line's progression after the course ended for another recorded reason
+    (a stop reason other than progression, best response not PD): progression after it, not on it, which
+    "progression on" an agent (facts.progressed_on) does not count. An unrecorded stop reason leaves the
+    recorded progression as it is."""
+    return (
+        t.end is not None
+        and t.progression_date is not None
+        and t.progression_date > t.end
+        and t.stop_reason is not None
+        and t.stop_reason != "progression"
+        and t.best_response != "PD"
+    )
+
+
 def progression_assessed_on(p: Patient) -> date | None:
     """While the disease is progressive, the newest date progression was assessed: the status's own date
     (``disease.status_date``) or an assessment with RECIST PD; ``None`` otherwise."""

@@ -107,6 +107,16 @@ def progression_sign_sql(t: str) -> str:
     )
 
 
+def progressed_on_sql(t: str) -> str:
+    """The line ``t``'s recorded progression as 0 (no), 1 (yes), 2 (unrecorded), none where the record dates
+    it after a course that ended for another reason (history.progressed_after_course)."""
+    after = (
+        f"{t}.progression_date > {t}.end_date AND {t}.stop_reason <> 'progression'"
+        f" AND {t}.best_response IS DISTINCT FROM 'PD'"
+    )
+    return f"CASE WHEN {after} THEN 0 ELSE COALESCE(CAST({t}.progressed AS INTEGER), 2) END"
+
+
 def assessed_since_start_sql(t: str) -> str:
     """Progression assessed after the line ``t`` began (history.progression_assessed_after)."""
     return f"({t}.start_date < {PROGRESSION_ASSESSED})"
