@@ -117,6 +117,8 @@ def parse_number(f: FieldDef, raw: str) -> tuple[float | None, str | None]:
     ``(None, message)``. A cell count per µL takes grouped thousands; elsewhere a comma or dot before
     exactly three digits is ambiguous and refused; a decimal comma works."""
     raw = raw.strip()
+    if "_" in raw:  # Python's float() takes digit separators ("1_0" is 10): never guess
+        return None, f"must be a number (got {raw[:40]!r})"
     x, problem = _parse_count(raw) if is_count(f) else _parse_measure(raw)
     if problem:
         return None, problem
@@ -176,7 +178,7 @@ def _parse_count(raw: str) -> tuple[float | None, str | None]:
 
 
 def _lines(raw: str) -> list[str]:
-    return [restore(p.strip()) for p in re.split(r"[\n,;]", raw) if p.strip()]
+    return [restore(p.strip()) for p in raw.splitlines() if p.strip()]  # one per line: a comma is text
 
 
 def _row_indices(form: FormLike, group: str) -> list[int]:

@@ -150,8 +150,8 @@ def patient_summary(patient: dict[str, Any]) -> list[tuple[str, str]]:
         v = _get(patient, path)
         if v is not None:
             out.append((label, f"{v:g}" if isinstance(v, float) else value_label(v)))
-    n = len(patient.get("treatments") or [])
-    out.append(("Treatments recorded", str(n)))
+    treatments = patient.get("treatments")  # unknown is not none: an unrecorded history is not 0
+    out.append(("Treatments recorded", "not recorded" if treatments is None else str(len(treatments))))
     if patient.get("as_of"):
         out.append(("Record as of", str(patient["as_of"])))
     return out
