@@ -67,7 +67,8 @@ def plain_compiler(d: Dialect) -> ConditionCompiler:
 
 
 def _bits_sql(cc: ConditionCompiler) -> str:
-    cols = cc.bits.columns()
+    over_lines, over_positions = cc.bits.columns()
+    cols = over_lines + over_positions
     assert len(cols) == 1
     return cols[0][1]
 

@@ -243,13 +243,10 @@ class MissingSql:
         line table (``tl``, :meth:`HistoryBits.need_lines`): a lambda's cost on DuckDB grows with its
         body for every vector it runs on, and a row needing these paths is in most vectors."""
         d, i = self.d, "i"
-        told = _told(hits)
-        if not set(told) <= set(self.cc.bits.telling()):
-            raise SqlCompileError(f"the line table does not tell apart the agents {told}")
         want = LEVEL_CODES[level] if level else None
-        # a line's agent meets ``hits``: told by name when they are the fewer, else by not being one of the
-        # others (an agent the table does not tell apart, None, is then one of ``hits``)
-        fewer = len(hits) <= len(TREATMENT_AGENT_VALUES) - len(hits)
+        # a line's agent meets ``hits``: told by name when they are the ones told apart (need_lines, in the
+        # probe), else by not being one of the others (an agent not told apart, None, is one of ``hits``)
+        fewer = _told(hits) == hits
 
         def code(x: dict[str, Any]) -> int:
             if (x.get("agent") in hits) != fewer:

@@ -2,7 +2,8 @@
 
 ``base`` reads the canonical columns the knowledge needs (enum words meaning "unknown" -> NULL, as
 ``facts.flatten``), the treatment history packed into bit flags (``tx0``...,
-:class:`netcds.logic.sql.HistoryBits`) and any extra columns; ``derived1``/``derived2`` add the
+:class:`netcds.logic.sql.HistoryBits`) and any extra columns (where each line's position in the line table
+is kept, ``tl``, a ``history`` stage reads the flags from it); ``derived1``/``derived2`` add the
 derived facts (cohort/derived_sql.py); ``leaves`` adds every distinct comparison or history
 predicate once (``l0``, ``l1``, ...).
 """
@@ -59,6 +60,8 @@ def fact_stages(
     lazy = {n: e for n, e in exprs.items() if n not in kept_reads}
     for n in lazy:  # a lazy fact may read another lazy fact (stage 2 reads stage 1)
         lazy[n] = substitute(lazy[n], {k: v for k, v in lazy.items() if k != n})
+    over_lines, history = cc.bits.columns()  # the history flags read from each line's position, if kept
+    first = "history" if history else "base"
     stages = {}
     for stage in (1, 2):
         cols = [
@@ -66,7 +69,7 @@ def fact_stages(
             for n in derived
             if DERIVED_SQL[n].stage == stage and n.replace(".", "__") not in lazy
         ]
-        stages[stage] = cte(f"derived{stage}", "base" if stage == 1 else "derived1", cols)
+        stages[stage] = cte(f"derived{stage}", first if stage == 1 else "derived1", cols)
     reads = {c for n in derived for c in DERIVED_SQL[n].reads if not c.startswith("derived__")}
     raw = {f.replace(".", "__") for f in cc.facts if not f.startswith("derived.")}
     need = reads | raw | {"tumor__primary_site"}
@@ -82,9 +85,10 @@ def fact_stages(
                 lines.append(f"    nullif({column.name}, 'unknown') AS {column.name}")
             else:
                 lines.append(f"    {column.name}")
-    lines += [f"    {expr} AS {name}" for name, expr in cc.bits.columns()]
+    lines += [f"    {expr} AS {name}" for name, expr in over_lines]
     lines += [f"    {e}" for e in extra or []]
     base = "base AS (\n  SELECT\n" + ",\n".join(lines) + f"\n  FROM {source}\n)"
     leaves = cte("leaves", "derived2", kept_leaves)
     inlined = {name: substitute(sql, lazy) for sql, name in cc.leaves.items() if name in inline}
-    return [base, stages[1], stages[2], leaves], inlined
+    staged = [base, cte("history", "base", history)] if history else [base]
+    return [*staged, stages[1], stages[2], leaves], inlined

@@ -71,7 +71,7 @@ EDGES = sorted(
 INTERVAL_STATES = 4  # the interval state: 0 unknown, 1 standard, 2 shorter, 3 longer
 
 
-def _ssa_level(agent: str | None, ds: int, iv: int) -> int:
+def ssa_level_code(agent: str | None, ds: int, iv: int) -> int:
     """history.ssa_dose_level of a line as 1 standard, 2 above-label, 3 below standard, 0 unknown (or
     not an SSA), from the dose state ``ds`` (0 unknown, else 1 + the number of EDGES the dose passes)
     and the interval state ``iv`` (0 unknown, 1 from STANDARD_MIN to STANDARD_MAX_INTERVAL_DAYS, 2
@@ -80,7 +80,7 @@ def _ssa_level(agent: str | None, ds: int, iv: int) -> int:
     if agent == "ssa":
         if not ds and not iv:
             return 1
-        levels = {_ssa_level(a, ds, iv) for a in SSA_READINGS}
+        levels = {ssa_level_code(a, ds, iv) for a in SSA_READINGS}
         return levels.pop() if len(levels) == 1 else 0
     if agent == "ssa_above_label":
         return 2
@@ -92,9 +92,6 @@ def _ssa_level(agent: str | None, ds: int, iv: int) -> int:
     if (ds and passed <= EDGES.index((STANDARD_DOSE_FLOOR_MG[agent], 0))) or iv == 3:
         return 3
     return 1 if ds and iv else 0
-
-
-ssa_level_code = _ssa_level  # the dose level code of a line's features, for tables over the lines
 
 
 PROGRESSION_ASSESSED = "progression_assessed_on"  # history.progression_assessed_on (cohort/layout.py)
@@ -143,7 +140,7 @@ class HistoryBits:
     1 unknown, 2 unknown but the line is ongoing
     with progression assessed since it began, 3 yes), ``ap`` (any sign of progression) and ``lv`` (SSA
     dose level: 0 unknown or not an SSA, 1 standard, 2 above label, 3 below standard; from the agent and
-    the dose and interval states, :func:`_ssa_level`). The SQL computes the features some predicate reads
+    the dose and interval states, :func:`ssa_level_code`). The SQL computes the features some predicate reads
     and indexes a constant list, tabulated here in Python, holding the line's flags: one per ``received``
     set, four per ``progressed_on`` fact (a spare bit, then 'unknown', 'yes if progressive now', 'yes').
     The flags of all lines are OR-ed into ``tx0``, ``tx1``, ... (NULL when the history is unknown), which
@@ -194,10 +191,6 @@ class HistoryBits:
         elements into it. No predicate may be added afterwards."""
         self.frozen = True
         return [value(x) for x in self._index()[1]]
-
-    def telling(self) -> tuple[str, ...]:
-        """The agents the ``agent`` feature tells apart (every other agent reads as None)."""
-        return tuple(self._telling_agents()) if "agent" in self.reads else ()
 
     def _col(self, bit: int) -> str:
         return f"tx{bit // self.BITS_PER_COLUMN}"
@@ -259,7 +252,7 @@ class HistoryBits:
 
         def flags(agent: str | None) -> tuple[int, ...]:
             return tuple(
-                self._line_bits((agent, pt, ap, _ssa_level(agent, ds, iv))) for (pt, ap), ds, iv in states
+                self._line_bits((agent, pt, ap, ssa_level_code(agent, ds, iv))) for (pt, ap), ds, iv in states
             )
 
         unknown = flags(None)
@@ -282,7 +275,7 @@ class HistoryBits:
             ongoing = f"COALESCE({t}.end_date IS NULL AND {assessed_since_start_sql(t)}, FALSE)"
             sql = f"({progressed_on_sql(t)} + 3 * CAST({signs} AS INTEGER) + 6 * CAST({ongoing} AS INTEGER))"
             feats.append((list(_PROGRESSION), sql))
-        if "lv" in self.reads:  # the dose level from the dose and interval states (_ssa_level)
+        if "lv" in self.reads:  # the dose level from the dose and interval states (ssa_level_code)
             n = len(EDGES)
             passed = " + ".join(
                 f"CAST({t}.dose_mg {'>' if strict else '>='} {v!r} AS INTEGER)" for v, strict in EDGES
@@ -309,18 +302,19 @@ class HistoryBits:
         xs = []
         for combo in itertools.product(*[values for values, _ in reversed(feats)]):
             x = {k: v for part in combo for k, v in part.items()}
-            x["lv"] = _ssa_level(x.get("agent"), x.get("ds", 0), x.get("is", 0))
+            x["lv"] = ssa_level_code(x.get("agent"), x.get("ds", 0), x.get("is", 0))
             xs.append(x)
         return index, xs
 
-    def columns(self) -> list[tuple[str, str]]:
-        """The ``tx`` columns (and ``tl`` with :meth:`need_lines`): (name, SQL over ``treatments``)."""
-        t, out = "t", []
+    def columns(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The ``tx`` columns (name, SQL), as (columns over ``treatments``, columns over them). With
+        :meth:`need_lines` the first holds ``tl`` and the second the ``tx`` columns read from it (each
+        line's position is worked out once); else the first holds the ``tx`` columns."""
+        t = "t"
         index, xs = self._index(t)
         lines: list[Line] = [(x.get("agent"), x.get("pt", 0), x.get("ap", 0), x["lv"]) for x in xs]
-        if self.per_line:
-            positions = self.d.transform("treatments", (t,), index)
-            out.append(("tl", f"CASE WHEN treatments IS NULL THEN NULL ELSE {positions} END"))
+        over, param, position = ("tl", "x", "x") if self.per_line else ("treatments", t, f"({index})")
+        out = []
         for c in range((self.n + self.BITS_PER_COLUMN - 1) // self.BITS_PER_COLUMN):
             terms = [
                 (first % self.BITS_PER_COLUMN, f)
@@ -328,17 +322,19 @@ class HistoryBits:
                 if first // self.BITS_PER_COLUMN == c
             ]
             table = [sum(f(x) << shift for shift, f in terms) for x in lines]
-            per_line = (
-                self.d.list_at(self.d.bigint_array(table), f"({index})") if len(table) > 1 else str(table[0])
-            )
-            agg = self.d.list_bit_or(self.d.transform("treatments", (t,), per_line))
+            one = str(table[0]) if len(table) == 1 else None
+            per_line = one or self.d.list_at(self.d.bigint_array(table), position)
+            agg = self.d.list_bit_or(self.d.transform(over, (param,), per_line))
             out.append(
                 (
                     f"tx{c}",
-                    f"CASE WHEN treatments IS NULL THEN NULL ELSE COALESCE({agg}, CAST(0 AS BIGINT)) END",
+                    f"CASE WHEN {over} IS NULL THEN NULL ELSE COALESCE({agg}, CAST(0 AS BIGINT)) END",
                 )
             )
-        return out
+        if not self.per_line:
+            return out, []
+        positions = self.d.transform("treatments", (t,), index)
+        return [("tl", f"CASE WHEN treatments IS NULL THEN NULL ELSE {positions} END")], out
 
 
 # ---------------------------------------------------------------------------------------------
