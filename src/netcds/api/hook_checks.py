@@ -54,45 +54,46 @@ def check_context_patient(patient_id: Any, prefetch: Mapping[str, Any]) -> None:
         if isinstance(found, str) and found and found != patient_id:
             raise InputError("prefetch.patient.id", "is not the patient named by context.patientId")
         return
-    # no Patient to hold the record to (null or left out): every resource naming a patient must name
-    # the context patient, or another chart's data would make cards in this one
+    # no Patient to hold the record to (null): every resource naming a patient must name the context
+    # patient, or another chart's data would make cards in this one
     for key, value in prefetch.items():
-        for where, resource in _resources(f"prefetch.{key}", value):
-            for member in ("subject", "patient"):
-                ref = resource.get(member)
-                named = patient_id_of(ref.get("reference")) if isinstance(ref, Mapping) else None
-                if named is not None and named != patient_id:
-                    raise InputError(
-                        f"{where}.{member}.reference", "names another patient than context.patientId"
-                    )
+        where = _other_patient_at(patient_id, f"prefetch.{key}", value, ("subject", "patient"))
+        if where is not None:
+            raise InputError(where, _OTHER_PATIENT)
 
 
-def _resources(where: str, value: Any) -> list[tuple[str, Mapping[str, Any]]]:
-    """The resources of a prefetch value (a resource, or a Bundle's entries) with where each is."""
+_OTHER_PATIENT = "names another patient than context.patientId"
+
+
+def _other_patient_at(patient_id: str, where: str, value: Any, members: tuple[str, ...]) -> str | None:
+    """Where the first resource of ``value`` (a resource, or a Bundle's entries) names another patient
+    than ``patient_id`` in one of ``members`` (a ``urn:uuid`` reference cannot be compared), or None."""
     if not isinstance(value, Mapping):
-        return []
-    if value.get("resourceType") != "Bundle":
-        return [(where, value)]
-    out = []
-    for i, entry in enumerate(value.get("entry") or []):
+        return None
+    bundle = value.get("resourceType") == "Bundle"
+    for i, entry in enumerate((value.get("entry") or []) if bundle else [{"resource": value}]):
         resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        if isinstance(resource, Mapping):
-            out.append((f"{where}.entry[{i}].resource", resource))
-    return out
+        if not isinstance(resource, Mapping):
+            continue
+        for member in members:
+            ref = resource.get(member)
+            named = patient_id_of(ref.get("reference")) if isinstance(ref, Mapping) else None
+            if named is not None and named != patient_id:
+                return (
+                    f"{where}.entry[{i}].resource.{member}.reference"
+                    if bundle
+                    else f"{where}.{member}.reference"
+                )
+    return None
 
 
 def check_draft_subjects(patient_id: Any, orders: Mapping[str, Any]) -> None:
     """Each draft order must be for the context patient (an order for another chart is refused)."""
     if not isinstance(patient_id, str) or not patient_id:
         return
-    for i, entry in enumerate(orders.get("entry") or []):
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        subject = resource.get("subject") if isinstance(resource, Mapping) else None
-        named = patient_id_of(subject.get("reference")) if isinstance(subject, Mapping) else None
-        if named is not None and named != patient_id:  # a urn:uuid reference cannot be compared
-            where = f"context.draftOrders.entry[{i}].resource.subject.reference"
-            message = "names another patient than context.patientId"
-            raise invalid_hook(where, message)
+    where = _other_patient_at(patient_id, "context.draftOrders", orders, ("subject",))
+    if where is not None:
+        raise invalid_hook(where, _OTHER_PATIENT)
 
 
 def check_draft(d: DraftMedication) -> None:
