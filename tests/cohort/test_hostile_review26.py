@@ -106,16 +106,6 @@ def test_only_json_whitespace_makes_a_blank_ndjson_line(tmp_path: Path) -> None:
     assert ok == 2 and [(r[0], r[3]) for r in rej] == [(n, "<row>") for n in range(2, 8)]
 
 
-@pytest.fixture(scope="module")
-def spark_engine() -> Any:
-    pytest.importorskip("pyspark")
-    from netcds.cohort.run_spark import SparkEngine, spark_session
-
-    spark = spark_session("local[1]", "netcds-review26", {"spark.sql.shuffle.partitions": "1"})
-    yield SparkEngine(spark)
-    spark.stop()
-
-
 @pytest.mark.parametrize(
     "case",
     [

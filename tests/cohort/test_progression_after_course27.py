@@ -6,7 +6,6 @@ Spark audits must read every combination of stop reason, best response and date 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,20 +105,6 @@ def test_duckdb_audit_equals_engine(kb: Knowledge, tmp_path: Path) -> None:
     got = duckdb_audit(recs, kb, tmp_path)
     problems = mismatches(got, reference(recs, kb), recs)
     assert not problems, "\n".join(problems[:5])
-
-
-@pytest.fixture(scope="module")
-def spark_engine() -> Iterator[Any]:
-    pytest.importorskip("pyspark")
-    from netcds.cohort.run_spark import SparkEngine, spark_session
-
-    spark = spark_session(
-        "local[1]",
-        "netcds-progression-after-course",
-        {"spark.sql.shuffle.partitions": "1", "spark.default.parallelism": "1"},
-    )
-    yield SparkEngine(spark)
-    spark.stop()
 
 
 def test_spark_audit_equals_engine(spark_engine: Any, kb: Knowledge) -> None:

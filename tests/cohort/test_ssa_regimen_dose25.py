@@ -9,11 +9,8 @@ compared with the engine on every dose and interval state of an ``ssa`` line, on
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from netcds.cohort.query import conditions_sql
 from netcds.cohort.run_duckdb import DuckDBEngine
@@ -124,20 +121,6 @@ def test_duckdb_reads_an_ssa_regimen_dose_like_the_engine(kb: Knowledge, tmp_pat
     problems = mismatches(got, want, records)
     assert not problems, "\n".join(problems[:5])
     check_reach(records, want)
-
-
-@pytest.fixture(scope="module")
-def spark_engine() -> Iterator[Any]:
-    pytest.importorskip("pyspark")
-    from netcds.cohort.run_spark import SparkEngine, spark_session
-
-    spark = spark_session(
-        "local[1]",
-        "netcds-ssa-regimen-tests",
-        {"spark.sql.shuffle.partitions": "1", "spark.default.parallelism": "1"},
-    )
-    yield SparkEngine(spark)
-    spark.stop()
 
 
 def test_spark_reads_an_ssa_regimen_dose_like_the_engine(spark_engine: Any, kb: Knowledge) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -130,20 +129,6 @@ def test_duckdb_audit_equals_engine_on_generated_ssa_lines(kb: Knowledge, tmp_pa
     problems = mismatches(got, want, records)
     assert not problems, "\n".join(problems[:5])
     check_reach(records, want)
-
-
-@pytest.fixture(scope="module")
-def spark_engine() -> Iterator[Any]:
-    pytest.importorskip("pyspark")
-    from netcds.cohort.run_spark import SparkEngine, spark_session
-
-    spark = spark_session(
-        "local[1]",
-        "netcds-synth-ssa-tests",
-        {"spark.sql.shuffle.partitions": "1", "spark.default.parallelism": "1"},
-    )
-    yield SparkEngine(spark)
-    spark.stop()
 
 
 def test_spark_audit_equals_engine_on_generated_ssa_lines(spark_engine: Any, kb: Knowledge) -> None:
