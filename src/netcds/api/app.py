@@ -26,7 +26,7 @@ from netcds.api.memory import fix_mmap_threshold
 from netcds.api.middleware import ServiceMiddleware
 from netcds.api.problems import install_handlers
 from netcds.api.request_checks import known_query
-from netcds.api.security import docs_csp
+from netcds.api.security import SWAGGER_CSS, SWAGGER_JS, docs_csp, with_integrity
 from netcds.api.shared_cache import SharedCache
 from netcds.api.signed_links import LinkSigner
 from netcds.engine import evaluate
@@ -108,8 +108,53 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 }
     _response_example(doc, "/api/v1/evaluate")
     _hook_examples(doc)
+    _security(doc)
     app.openapi_schema = doc
     return doc
+
+
+BEARER = "bearerJWT"
+# the REST routes that take or return a patient record: a JWT is required there when server.require_token
+# is on (api/context.rest_principal); /health, /guidelines and /agents stay open (docs/configuration.md)
+TOKEN_ROUTES = ("/api/v1/evaluate", "/api/v1/cases", "/api/v1/evaluations")
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _security(doc: dict[str, Any]) -> None:
+    """The bearer JWT scheme (CDS Hooks 2.0 service authorization; the REST API's with server.require_token)
+    on the operations that check it, with their 401, and the rate limit's 429 on every operation."""
+    doc["components"]["securitySchemes"] = {
+        BEARER: {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A JWT signed by a configured issuer, `aud` = the URL called (CDS Hooks) or "
+            "`{base_url}/api/v1` (REST); see docs/api.md, Authentication.",
+        }
+    }
+    for path, ops in doc["paths"].items():
+        hooks = path.startswith("/cds-services")
+        for op in ops.values():
+            responses = op["responses"]
+            if hooks or path.startswith(TOKEN_ROUTES):
+                # a REST route takes no token unless server.require_token is on: {} = no security needed
+                op["security"] = [{BEARER: []}] if hooks else [{BEARER: []}, {}]
+                responses.setdefault(
+                    "401",
+                    {
+                        "description": "no bearer token, or one refused (only with server.require_token)",
+                        "content": _PROBLEM,
+                    },
+                )
+            responses.setdefault(
+                "429",
+                {
+                    "description": "rate limit reached for this client (server.rate_limit_per_minute); "
+                    "retry after the Retry-After header's seconds",
+                    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+                    "content": _PROBLEM,
+                },
+            )
 
 
 def _hook_examples(doc: dict[str, Any]) -> None:
@@ -158,9 +203,16 @@ TAGS = [
 
 
 def _docs_page() -> HTMLResponse:
-    """Swagger UI for the OpenAPI document (its script and style come from the jsDelivr CDN)."""
-    page = get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="netcds API")
-    html = bytes(page.body).decode()
+    """Swagger UI for the OpenAPI document (its script and style come from the jsDelivr CDN, pinned and
+    checked by Subresource Integrity; the icon is the web pages' own)."""
+    page = get_swagger_ui_html(
+        openapi_url="/api/v1/openapi.json",
+        title="netcds API",
+        swagger_js_url=SWAGGER_JS,
+        swagger_css_url=SWAGGER_CSS,
+        swagger_favicon_url="/ui/static/favicon.svg",
+    )
+    html = with_integrity(bytes(page.body).decode())
     return HTMLResponse(html, headers={"Content-Security-Policy": docs_csp(html)})
 
 

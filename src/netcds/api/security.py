@@ -50,18 +50,41 @@ def add_security_headers(raw: list[tuple[bytes, bytes]], path: str) -> list[tupl
 # --- the interactive API page (Swagger UI from its CDN) under a CSP that allows exactly that -------------
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 SWAGGER_CDN = "https://cdn.jsdelivr.net"
+# one pinned release of the npm package swagger-ui-dist (jsDelivr serves the package's files as published);
+# the digests are of that release's files (``npm pack swagger-ui-dist@5.35.0``, ``openssl dgst -sha384``),
+# so a changed file on the CDN is refused by the browser (Subresource Integrity) instead of run
+SWAGGER_UI_VERSION = "5.35.0"
+SWAGGER_JS = f"{SWAGGER_CDN}/npm/swagger-ui-dist@{SWAGGER_UI_VERSION}/swagger-ui-bundle.js"
+SWAGGER_CSS = f"{SWAGGER_CDN}/npm/swagger-ui-dist@{SWAGGER_UI_VERSION}/swagger-ui.css"
+SWAGGER_SRI = {
+    SWAGGER_JS: "sha384-gjRm0bEPMeTmMh5jT2cHccIwCUZSTd8YC+j0d0sXw0MdGEfScduGpSyF3ZSSLkX9",
+    SWAGGER_CSS: "sha384-WlYgdmXYOOBWL5apwjDEZwN+U3HmXSSu5R6V5aGxEcf7z+KuRNwBhoxKVN1i3D5I",
+}
+
+
+def with_integrity(html: str) -> str:
+    """The Swagger UI page with an ``integrity`` (and ``crossorigin``) attribute on its CDN script and
+    style; a page whose tags are not found as expected is an error, not a page without the check."""
+    for url, digest in SWAGGER_SRI.items():
+        for tag in (f'<script src="{url}"', f'<link type="text/css" rel="stylesheet" href="{url}"'):
+            if html.count(tag) == 1:
+                html = html.replace(tag, f'{tag} integrity="{digest}" crossorigin="anonymous"')
+                break
+        else:
+            raise RuntimeError(f"the API page has no single tag loading {url}")
+    return html
 
 
 def docs_csp(html: str) -> str:
-    """A policy for the Swagger UI page: its CDN bundle plus its one inline bootstrap script by hash
-    (no 'unsafe-inline')."""
+    """A policy for the Swagger UI page: its two pinned CDN files (nothing else from the CDN) plus its one
+    inline bootstrap script by hash (no 'unsafe-inline'); the icon is the web app's own."""
     hashes = " ".join(
         "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
         for s in _INLINE_SCRIPT.findall(html)
     )
     return (
-        f"default-src 'none'; script-src {SWAGGER_CDN} {hashes}; style-src {SWAGGER_CDN}; "
-        "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+        f"default-src 'none'; script-src {SWAGGER_JS} {hashes}; style-src {SWAGGER_CSS}; "
+        "img-src 'self' data:; connect-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     )
 
