@@ -1,8 +1,10 @@
 """Patient form <-> contract record: parse the posted form, fill the form from a record, place errors.
 
-A blank control means UNKNOWN and is left out of the record (never sent as
-``false``). Errors are keyed by control name, which is the contract path, so a
-validation error on ``tumor.ki67_percent`` is shown next to that input.
+A blank control means UNKNOWN and is left out of the record (never sent as ``false``). A list (a
+multi-select, a "lines" text, a row group) is known to be empty (``[]``) only when its "none" box
+(``<path>:none``) is ticked; ticked together with items it is an error at the list. Errors are keyed by
+control name, which is the contract path, so a validation error on ``tumor.ki67_percent`` is shown next
+to that input.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ class FormState:
     def selected(self, name: str) -> list[str]:
         v = self.values.get(name, [])
         return v if isinstance(v, list) else []
+
+    def none_ticked(self, path: str) -> bool:
+        """Whether the known-none box of the "lines" field or row group ``path`` is ticked."""
+        return self.values.get(path + NONE_SUFFIX) == "1"
 
     def rows_shown(self, group: str) -> int:
         """Rows drawn: the recorded ones, or one blank row to start from."""
@@ -195,8 +201,9 @@ def _is_known(name: str, schema: FormSchema) -> bool:
     if name in FORM_CONTROLS or name in schema.fields:
         return True
     if name.endswith(NONE_SUFFIX):
-        f = schema.fields.get(name.removesuffix(NONE_SUFFIX))
-        return f is not None and f.kind == "multi"
+        base = name.removesuffix(NONE_SUFFIX)
+        f = schema.fields.get(base)
+        return (f is not None and f.kind in ("multi", "lines")) or base in schema.rows
     m = _ROW.match(name)
     rows = schema.rows.get(m.group(1)) if m else None
     return m is not None and rows is not None and any(f.leaf == m.group(3) for f in rows.fields)
@@ -252,7 +259,9 @@ def read_form(form: FormLike, remove: tuple[str, int] | None = None) -> tuple[di
         state.values[path] = raw
         if f.kind == "lines":
             items = _lines(raw)
-            if items:
+            if _none_box(form, path, f.none_label, state, len(items), "item"):
+                _set(data, path, [])
+            elif items:
                 _set(data, path, items)
             continue
         present, value = _parse_scalar(f, raw, path, state)
@@ -276,9 +285,27 @@ def read_form(form: FormLike, remove: tuple[str, int] | None = None) -> tuple[di
                     row[f.leaf] = value
             out_rows.append(row)
         state.row_counts[group] = len(out_rows)
-        if out_rows:
+        if _none_box(form, group, rows.none_label, state, len(out_rows), "row"):
+            data[group] = []
+        elif out_rows:
             data[group] = out_rows
     return data, state
+
+
+def _none_box(form: FormLike, path: str, label: str, state: FormState, count: int, noun: str) -> bool:
+    """Whether the known-none box of list ``path`` records the list as empty: ticked with no item. Ticked
+    together with ``count`` items, which of the two is meant is unknown: an error at the list."""
+    if not form.get(path + NONE_SUFFIX):
+        return False
+    state.values[path + NONE_SUFFIX] = "1"
+    if count:
+        state.add_error(
+            path,
+            f"'{label}' is ticked together with {count} {noun}{'s' if count != 1 else ''} entered; "
+            f"untick it or clear the {noun}s",
+        )
+        return False
+    return True
 
 
 def state_from_record(record: dict[str, Any]) -> FormState:
@@ -293,12 +320,16 @@ def state_from_record(record: dict[str, Any]) -> FormState:
             state.values[path] = [str(x) for x in v] if v else [NONE_SUFFIX]
         elif f.kind == "lines" and isinstance(v, list):
             state.values[path] = "\n".join(str(x) for x in v)
+            if not v:
+                state.values[path + NONE_SUFFIX] = "1"  # known to be none, not unknown
         else:
             state.values[path] = _text(v)
     for group, rows in schema.rows.items():
         items = record.get(group)
         if not isinstance(items, list):
             continue
+        if not items:
+            state.values[group + NONE_SUFFIX] = "1"  # known to be none, not unknown
         for i, item in enumerate(items):
             if not isinstance(item, dict):
                 continue

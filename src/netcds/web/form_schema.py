@@ -34,6 +34,7 @@ class FieldDef:
     maximum: float | None = None
     required: bool = False
     hint: str = ""
+    none_label: str = ""  # a "lines" list: the label of its known-none box (the list known to be empty)
 
     @property
     def leaf(self) -> str:
@@ -53,6 +54,7 @@ class RowGroup:
     item_title: str
     fields: tuple[FieldDef, ...]
     add_label: str
+    none_label: str = ""  # the label of the group's known-none box ([] recorded: known to be none)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def _leaf(path: str, annotation: Any, required: bool) -> FieldDef | None:
         if get_origin(inner) is Literal:
             values = tuple(str(v) for v in get_args(inner))
             return FieldDef(path, "multi", label, tuple((v, value_label(v)) for v in values))
-        return FieldDef(path, "lines", label)
+        return FieldDef(path, "lines", label, none_label=none_label(path))
     if tp is str:
         return FieldDef(path, "text", label, required=required)
     return None
@@ -279,6 +281,22 @@ LAYOUT: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         ),
     ),
 )
+# A list left blank is unknown (null); its "None" box records the list as known to be empty ([]): a
+# treatment history known to be none makes the history predicates false instead of needs_data
+# (docs/contract.md), an empty medication list lets the interaction screen run.
+NONE_LABELS = {
+    "treatments": "None (known: no prior systemic treatments)",
+    "assessments": "None (known: no tumor assessments)",
+    "medications": "None (known: no concomitant medications)",
+    "comorbidities.other": "None (known: no other comorbidities)",
+}
+
+
+def none_label(path: str) -> str:
+    """The label of the known-none box of list ``path`` (any list field has one)."""
+    return NONE_LABELS.get(path, "None (known: the list is empty)")
+
+
 ROW_TITLES = {
     "treatments": ("Treatment", "Add treatment row"),
     "assessments": ("Assessment", "Add assessment row"),
@@ -298,7 +316,7 @@ def form_schema() -> FormSchema:
             if rpath not in row_defs:
                 continue
             item, add = ROW_TITLES.get(rpath, (rpath.capitalize(), f"Add {rpath} row"))
-            group = RowGroup(rpath, title, item, tuple(row_defs[rpath]), add)
+            group = RowGroup(rpath, title, item, tuple(row_defs[rpath]), add, none_label(rpath))
             rows[rpath] = group
             placed.add(rpath)
             sections.append(Section(sid, title, intro, rows=group))
@@ -310,7 +328,7 @@ def form_schema() -> FormSchema:
     for rpath, defs in row_defs.items():
         if rpath not in placed:  # a new list-of-records field: still editable
             item, add = ROW_TITLES.get(rpath, (rpath.capitalize(), f"Add {rpath} row"))
-            group = RowGroup(rpath, rpath.capitalize(), item, tuple(defs), add)
+            group = RowGroup(rpath, rpath.capitalize(), item, tuple(defs), add, none_label(rpath))
             rows[rpath] = group
             sections.append(Section(rpath, rpath.capitalize(), rows=group))
     if rest:
