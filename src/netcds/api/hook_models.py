@@ -13,8 +13,9 @@ import re
 import uuid
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
@@ -74,13 +75,26 @@ SERVICES: dict[str, ServiceDefinition] = {
 
 
 class FhirAuthorization(BaseModel):
+    """CDS Hooks 2.0, "Passing the Access Token to the CDS Service"
+    (https://cds-hooks.hl7.org/2.0/#passing-the-access-token-to-the-cds-service): every member is required;
+    ``token_type`` has the fixed value ``Bearer`` (read case-insensitively: RFC 6749 section 5.1 says a token
+    type's value is case insensitive) and ``expires_in`` is an *integer*, the token's lifetime in seconds: a
+    JSON number, never the string ``"300"`` (RFC 6749 erratum 5379) and never negative."""
+
     model_config = ConfigDict(extra="allow")
 
     access_token: str = Field(min_length=1)
     token_type: str
-    expires_in: int
+    expires_in: StrictInt = Field(ge=0)
     scope: str
     subject: str
+
+    @field_validator("token_type")
+    @classmethod
+    def _bearer(cls, value: str) -> str:
+        if value.lower() != "bearer":
+            raise ValueError("must be Bearer (the only token type CDS Hooks 2.0 defines)")
+        return value
 
 
 UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -91,6 +105,33 @@ def _uuid_text(value: str) -> str:
     requires for ``hookInstance``."""
     if not UUID_TEXT.fullmatch(value):
         raise ValueError("must be a UUID identifying this hook call (8-4-4-4-12 hex digits)")
+    return value
+
+
+_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+def _base_url(value: str) -> str:
+    """``fhirServer``: "the base URL of the CDS Client's FHIR server" (CDS Hooks 2.0, Calling a CDS Service;
+    type *URL*): an absolute http or https URL with a host, no query or fragment. Anything else is a malformed
+    request (422 naming the field), not a prefetch the service could not obtain (412 stays for that: a well
+    formed http URL that is not localhost, which this service does not fetch from)."""
+    try:
+        parts = urlsplit(value)  # raises on a broken IPv6 host ("http://[::1")
+        readable = parts.port is None or parts.port > 0  # raises on a port that is no number or too big
+    except ValueError:
+        readable = False
+    if (
+        not readable
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or _NOT_IN_URL.search(value)
+    ):
+        raise ValueError(
+            "must be the absolute http(s) base URL of the FHIR server, e.g. https://ehr.example.org/fhir"
+        )
     return value
 
 
@@ -108,6 +149,11 @@ class HookRequest(BaseModel):
     @classmethod
     def _instance_uuid(cls, value: str) -> str:
         return _uuid_text(value)
+
+    @field_validator("fhirServer")
+    @classmethod
+    def _server_url(cls, value: str | None) -> str | None:
+        return None if value is None else _base_url(value)
 
     @model_validator(mode="after")
     def _server_with_auth(self) -> HookRequest:
@@ -145,24 +191,38 @@ class _FeedbackPart(BaseModel):
 
 
 class Coding(_FeedbackPart):
-    system: str | None = None
-    code: str | None = None
+    """CDS Hooks 2.0 Coding (https://cds-hooks.hl7.org/2.0/#coding): ``code`` and ``system`` are REQUIRED (a
+    code is understood only with its code system), ``display`` optional; an empty one names no reason."""
+
+    system: str = Field(min_length=1)
+    code: str = Field(min_length=1)
     display: str | None = None
 
 
 class OverrideReason(_FeedbackPart):
+    """``reason`` (a Coding) and/or ``userComment``; CDS Hooks 2.0 allows no empty object (``{}``), and an
+    override reason with neither says nothing to store."""
+
     reason: Coding | None = None
-    userComment: str | None = Field(default=None, max_length=4000)  # noqa: N815
+    userComment: str | None = Field(default=None, min_length=1, max_length=4000)  # noqa: N815
+
+    @model_validator(mode="after")
+    def _says_something(self) -> OverrideReason:
+        if self.reason is None and self.userComment is None:
+            raise ValueError("must give a reason (a Coding with code and system) or a userComment")
+        return self
 
 
 def _uuid_of_ours(value: str, what: str) -> str:
     """Every card and suggestion netcds returns has a UUID (CDS Hooks 2.0): anything else cannot refer
     to one of them, and storing it would pollute the feedback record."""
     try:
-        uuid.UUID(value)
+        found = uuid.UUID(value)
     except ValueError:
         raise ValueError(f"must be the uuid of a {what} this service returned") from None
-    return value
+    # kept in the form netcds issues it (lower case, hyphenated): "urn:uuid:...", "{...}" or upper case name
+    # the same card, so they are checked, stored and looked up as the same record
+    return str(found)
 
 
 class AcceptedSuggestion(_FeedbackPart):
@@ -192,9 +252,25 @@ class FeedbackItem(_FeedbackPart):
         return _instant(value)
 
     @model_validator(mode="after")
-    def _accepted_has_suggestions(self) -> FeedbackItem:
-        if self.outcome == "accepted" and not self.acceptedSuggestions:
-            raise ValueError("acceptedSuggestions: is required when the outcome is accepted")
+    def _members_fit_the_outcome(self) -> FeedbackItem:
+        """CDS Hooks 2.0, Feedback (https://cds-hooks.hl7.org/2.0/#feedback): ``acceptedSuggestions`` is
+        required for an ``accepted`` outcome; an ``overrideReason`` comes with an ``overridden`` one
+        ("Explicit reject with override reasons"); suggestions are accepted, while a whole card is ignored or
+        overridden. An entry carrying the other outcome's member contradicts itself (which would be stored?),
+        so it is refused. The CDS Hooks 3.0 ballot's Feedback model adds constraints (cds-fb-1/2) on them."""
+        if self.outcome == "accepted":
+            if not self.acceptedSuggestions:
+                raise ValueError("acceptedSuggestions: is required when the outcome is accepted")
+            if self.overrideReason is not None:
+                raise ValueError(
+                    "overrideReason: only an overridden outcome carries an override reason "
+                    "(outcome is accepted)"
+                )
+        elif self.acceptedSuggestions is not None:
+            raise ValueError(
+                "acceptedSuggestions: only an accepted outcome carries accepted suggestions (outcome is "
+                f"{self.outcome})"
+            )
         return self
 
 

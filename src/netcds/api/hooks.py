@@ -61,7 +61,11 @@ HOOK_ERRORS: dict[int | str, dict[str, Any]] = {
     },
     413: {**P, "description": "request body over the configured limit"},
     415: {**P, "description": "the body is not JSON"},
-    422: {**P, "description": "malformed hook request; `errors` lists the fields"},
+    422: {
+        **P,
+        "description": "malformed hook request or feedback (e.g. a `fhirServer` that is no absolute http(s) "
+        "URL, a `fhirAuthorization.token_type` other than Bearer); `errors` lists the fields",
+    },
 }
 ServiceId = Annotated[
     str,
