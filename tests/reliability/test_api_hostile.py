@@ -254,6 +254,9 @@ def test_fhir_surrogates_in_resources_are_422(client: TestClient) -> None:
 
 
 # --- CDS Hooks ----------------------------------------------------------------------------------------------
+USER = "Practitioner/pr1"
+
+
 def _junk_prefetch() -> dict[str, Any]:
     pf = prefetch()
     pf["observations"] = {
@@ -276,12 +279,12 @@ def _junk_prefetch() -> dict[str, Any]:
         (VIEW, {"hookInstance": INSTANCE, "context": {"patientId": "p1"}}, "hook"),
         (
             VIEW,
-            {"hook": "patient-view", "hookInstance": INSTANCE, "context": {"patientId": "p1"},
+            {"hook": "patient-view", "hookInstance": INSTANCE, "context": {"patientId": "p1", "userId": USER},
              "prefetch": {"patient": 5, "conditions": "x", "observations": [1], "medicationRequests": None,
                           "medicationStatements": None}},
             "prefetch",
         ),
-        (ORDER, {"hook": "order-sign", "hookInstance": INSTANCE, "context": {"patientId": "p1", "draftOrders": 5}},
+        (ORDER, {"hook": "order-sign", "hookInstance": INSTANCE, "context": {"patientId": "p1", "userId": USER, "draftOrders": 5}},
          "context.draftOrders"),
         (FEEDBACK, {"feedback": [{"card": "x", "outcome": "accepted"}]}, "feedback[0]"),
         (FEEDBACK, {"feedback": "all good"}, "feedback"),

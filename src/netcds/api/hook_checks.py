@@ -43,6 +43,31 @@ def check_patient_id(value: Any) -> None:
         )
 
 
+# CDS Hooks 2.0 hooks: ``context.userId`` is REQUIRED, "[ResourceType]/[id]" of the current user, who is a
+# Practitioner, PractitionerRole, Patient or RelatedPerson in patient-view and a Practitioner or
+# PractitionerRole in order-sign (https://cds-hooks.org/hooks/patient-view/, /hooks/order-sign/)
+USER_TYPES: dict[str, tuple[str, ...]] = {
+    "patient-view": ("Practitioner", "PractitionerRole", "Patient", "RelatedPerson"),
+    "order-sign": ("Practitioner", "PractitionerRole"),
+}
+_USER_ID = re.compile(r"([A-Za-z]+)/([A-Za-z0-9.\-]{1,64})")  # a FHIR id: 1-64 of [A-Za-z0-9.-]
+
+
+def check_user_id(value: Any, hook: str) -> None:
+    """``context.userId`` names who is using the chart: required, ``Type/id`` with a user type of the hook.
+    The service answers the same cards whoever asks, but a call without its user is not a CDS Hooks call (and
+    the audit trail could not say whose screen the cards were for)."""
+    types = USER_TYPES.get(hook, USER_TYPES["patient-view"])
+    want = f"'[ResourceType]/[id]' of the current user ({', '.join(types)})"
+    if value is None or value == "":
+        raise invalid_hook("context.userId", f"required: {want}", "context.userId: required")
+    if not isinstance(value, str):
+        raise invalid_hook("context.userId", f"must be a string {want}, got {json_kind(value)}")
+    m = _USER_ID.fullmatch(value)
+    if m is None or m.group(1) not in types:
+        raise invalid_hook("context.userId", f"must be {want}")
+
+
 def check_context_patient(patient_id: Any, prefetch: Mapping[str, Any]) -> None:
     """The prefetched Patient must be the context patient: cards about another chart's data would be
     shown in this one (the mapping already refuses resources about another patient than the Patient)."""

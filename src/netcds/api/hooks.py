@@ -22,7 +22,7 @@ from netcds.api.context import INLINE_BYTES, Later, ServiceContext, app_context,
 from netcds.api.context import NeedsWork as NeedsWork
 from netcds.api.examples import FEEDBACK_EXAMPLE, ORDER_SIGN_EXAMPLE, PATIENT_VIEW_EXAMPLE
 from netcds.api.hook_call import HookCall, cards_response, mapped_patient, no_tumor, once, request_id
-from netcds.api.hook_checks import check_finite, check_patient_id, invalid_hook
+from netcds.api.hook_checks import check_finite, check_patient_id, check_user_id, invalid_hook
 from netcds.api.hook_models import (
     SERVICES,
     CardsResponse,
@@ -143,6 +143,7 @@ async def call_service(service_id: ServiceId, request: Request) -> Response:
                 f"service {service_id} answers the '{definition.hook}' hook, not '{req.hook}'",
             )
         check_patient_id(req.context.get("patientId"))
+        check_user_id(req.context.get("userId"), definition.hook)
         raw = data if isinstance(data, dict) else {}
         call = HookCall(request, ctx, who, service_id, req, raw, later, inline, scratch)
         return _patient_view(call) if definition.hook == "patient-view" else order_check(call)
