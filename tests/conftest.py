@@ -31,6 +31,32 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def built(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` merged into a builder's ``base``, leaving out a default of the base that the override
+    contradicts (docs/contract.md, contradictions): a base's ``functional: false`` when the override says
+    ``hormonal_symptoms: true``, its ``progression_clinically_significant: true`` when the override makes
+    the status stable or no evidence of disease. A value the caller gives is never left out."""
+    out = merge(base, over)
+    tumor, disease = out.get("tumor"), out.get("disease")
+    said_tumor = over.get("tumor") if isinstance(over.get("tumor"), dict) else {}
+    said_disease = over.get("disease") if isinstance(over.get("disease"), dict) else {}
+    if (
+        isinstance(tumor, dict)
+        and "functional" not in said_tumor
+        and tumor.get("functional") is False
+        and tumor.get("hormonal_symptoms") is True
+    ):
+        del tumor["functional"]
+    if (
+        isinstance(disease, dict)
+        and "progression_clinically_significant" not in said_disease
+        and disease.get("progression_clinically_significant") is True
+        and disease.get("status") in ("stable", "no_evidence_of_disease")
+    ):
+        del disease["progression_clinically_significant"]
+    return out
+
+
 SSA_PROGRESSED = [
     {
         "agent": "octreotide_lar",
@@ -65,7 +91,7 @@ def gi(**over: Any) -> dict[str, Any]:
         "treatments": SSA_PROGRESSED,
         "context": {"no_other_options_feasible": False, "no_satisfactory_alternative": False},
     }
-    return merge(base, over)
+    return built(base, over)
 
 
 def lung(**over: Any) -> dict[str, Any]:
@@ -87,7 +113,7 @@ def lung(**over: Any) -> dict[str, Any]:
         },
         "treatments": SSA_PROGRESSED,
     }
-    return merge(base, over)
+    return built(base, over)
 
 
 def pancreas(**over: Any) -> dict[str, Any]:
@@ -112,7 +138,7 @@ def pancreas(**over: Any) -> dict[str, Any]:
         "biomarkers": {"germline_vhl": False},
         "treatments": SSA_PROGRESSED,
     }
-    return merge(base, over)
+    return built(base, over)
 
 
 def g3(**over: Any) -> dict[str, Any]:
@@ -141,7 +167,7 @@ def g3(**over: Any) -> dict[str, Any]:
         "treatments": SSA_PROGRESSED,
         "context": {"no_satisfactory_alternative": True},
     }
-    return merge(base, over)
+    return built(base, over)
 
 
 def run(record: dict[str, Any], kb: Knowledge | None = None) -> Evaluation:

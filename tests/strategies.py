@@ -82,6 +82,13 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
     functional = draw(BOOL)
     if (syndromes == [] and functional is True) or (syndromes and functional is False):
         functional = None
+    hormonal_symptoms = draw(BOOL)
+    if functional is False and hormonal_symptoms is True:  # a contradiction (rejected): left unknown
+        hormonal_symptoms = None
+    status = draw(maybe(st.sampled_from(["stable", "progressive", "no_evidence_of_disease"])))
+    significant = draw(BOOL)
+    if significant is True and status in ("stable", "no_evidence_of_disease"):  # rejected: left unknown
+        significant = None
     tumor: dict[str, Any] = {
         "primary_site": site,
         "differentiation": differentiation,
@@ -91,7 +98,7 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
         "necrosis": draw(BOOL),
         "functional": functional,
         "syndromes": syndromes,
-        "hormonal_symptoms": draw(BOOL),
+        "hormonal_symptoms": hormonal_symptoms,
         "sstr_status": draw(maybe(st.sampled_from(["positive", "negative", "unknown"]))),
         "fdg_avid": draw(BOOL),
         "proliferation_high_end": draw(BOOL),
@@ -115,8 +122,8 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
             "small_bowel_mesenteric": draw(BOOL),
             "tumor_burden": draw(maybe(st.sampled_from(["mild", "clinically_significant", "bulky"]))),
             "tumor_symptoms": draw(BOOL),
-            "status": draw(maybe(st.sampled_from(["stable", "progressive", "no_evidence_of_disease"]))),
-            "progression_clinically_significant": draw(BOOL),
+            "status": status,
+            "progression_clinically_significant": significant,
             "biology": draw(maybe(st.sampled_from(["favorable", "unfavorable"]))),
         },
         "biomarkers": {
@@ -135,7 +142,8 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-# raw fields that refine monotonically (no derived override), with their possible values
+# raw fields that refine monotonically (no derived override), with their possible values; fill_values
+# leaves out a value that would contradict the record (a contradiction is rejected, not a refinement)
 FILLABLE: dict[str, list[Any]] = {
     "tumor.sstr_status": ["positive", "negative"],
     "tumor.hormonal_symptoms": [True, False],
@@ -156,3 +164,19 @@ FILLABLE: dict[str, list[Any]] = {
     "context.no_other_options_feasible": [True, False],
     "context.no_satisfactory_alternative": [True, False],
 }
+
+
+def fill_values(record: dict[str, Any], field: str) -> list[Any]:
+    """The FILLABLE values of ``field`` that keep ``record`` valid (docs/contract.md, contradictions)."""
+    tumor, disease = record.get("tumor") or {}, record.get("disease") or {}
+    values = FILLABLE[field]
+    if field == "tumor.hormonal_symptoms" and tumor.get("functional") is False:
+        return [v for v in values if v is not True]
+    if field == "disease.progression_clinically_significant" and disease.get("status") in (
+        "stable",
+        "no_evidence_of_disease",
+    ):
+        return [v for v in values if v is not True]
+    if field == "disease.status" and disease.get("progression_clinically_significant") is True:
+        return [v for v in values if v == "progressive"]
+    return values

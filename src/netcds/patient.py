@@ -136,6 +136,12 @@ class Tumor(_Model):
             raise ValueError("functional: false contradicts the hormone syndromes listed")
         if self.functional is True and self.syndromes == []:
             raise ValueError("functional: true contradicts an empty syndromes list (use 'other' if unnamed)")
+        if self.functional is False and self.hormonal_symptoms is True:
+            # named like the syndromes check: the tumor-level flag the recorded finding disagrees with
+            raise ValueError(
+                "functional: is false but hormonal_symptoms is true (symptoms from hormone excess mean a "
+                "functional tumor; which of the two is wrong is unknown, so neither is guessed)"
+            )
         if self.colon_segment is not None and self.primary_site != "colon":
             raise ValueError("colon_segment: only for a colon primary")
         return self
@@ -156,6 +162,17 @@ class Disease(_Model):
     # extensions
     progression_pace: Literal["slow", "moderate", "rapid"] | None = None
     liver_metastases: Bool | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Disease:
+        significant = self.progression_clinically_significant
+        if significant is True and self.status in ("stable", "no_evidence_of_disease"):
+            # named: the flag qualifies a progression that the status says is not there
+            raise ValueError(
+                f"progression_clinically_significant: is true but status is {self.status} (no progression "
+                "to qualify; which of the two is wrong is unknown, so neither is guessed)"
+            )
+        return self
 
 
 class Biomarkers(_Model):

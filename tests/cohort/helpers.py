@@ -262,7 +262,9 @@ def history_records(n: int, seed: int) -> list[dict[str, Any]]:
             base["disease"]["status"] = status
         # footnote a (stop the SSA after clinically significant progression in a non-functional tumor)
         # gates the SSA entries at every dose: vary what it reads, or it would decide most of them
-        base["disease"]["progression_clinically_significant"] = rng.choice([True, False])
+        significant = rng.choice([True, False])
+        if not (significant and status == "stable"):  # clinically significant progression in stable disease
+            base["disease"]["progression_clinically_significant"] = significant  # is rejected: left unknown
         if rng.random() < 0.4:
             base["tumor"] = {**base["tumor"], "functional": True, "hormonal_symptoms": True}
         rec = {**base, "decision": {"date": "2024-06-01", "regimen": rng.choice(regimens)}}

@@ -176,7 +176,10 @@ def patient_record(draw: st.DrawFn) -> dict[str, Any]:
         syndromes = None
     _put(tumor, "functional", functional)
     _put(tumor, "syndromes", syndromes)
-    _put(tumor, "hormonal_symptoms", draw(maybe(BOOL)))
+    hormonal_symptoms = draw(maybe(BOOL))
+    if functional is False and hormonal_symptoms is True:  # a contradiction (rejected): left unknown
+        hormonal_symptoms = None
+    _put(tumor, "hormonal_symptoms", hormonal_symptoms)
     _put(tumor, "sstr_status", draw(maybe(st.sampled_from(["positive", "positive", "negative", "unknown"]))))
     _put(tumor, "fdg_avid", draw(maybe(BOOL)))
     if site == "colon":
@@ -198,12 +201,12 @@ def patient_record(draw: st.DrawFn) -> dict[str, Any]:
     _put(disease, "small_bowel_mesenteric", draw(maybe(BOOL)))
     _put(disease, "tumor_burden", draw(maybe(st.sampled_from(["mild", "clinically_significant", "bulky"]))))
     _put(disease, "tumor_symptoms", draw(maybe(BOOL)))
-    _put(
-        disease,
-        "status",
-        draw(maybe(st.sampled_from(["stable", "progressive", "progressive", "no_evidence_of_disease"]))),
-    )
-    _put(disease, "progression_clinically_significant", draw(maybe(BOOL)))
+    status = draw(maybe(st.sampled_from(["stable", "progressive", "progressive", "no_evidence_of_disease"])))
+    _put(disease, "status", status)
+    significant = draw(maybe(BOOL))
+    if significant is True and status in ("stable", "no_evidence_of_disease"):  # rejected: left unknown
+        significant = None
+    _put(disease, "progression_clinically_significant", significant)
     _put(disease, "biology", draw(maybe(st.sampled_from(["favorable", "unfavorable"]))))
     biomarkers: dict[str, Any] = {}
     _put(biomarkers, "msi", draw(maybe(st.sampled_from(["high", "stable"]))))
