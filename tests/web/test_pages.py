@@ -181,11 +181,41 @@ def test_whatif_sstr_negative_makes_lu177_not_eligible(client: TestClient) -> No
         data={
             "base_json": hidden(r.text, "base_json"),
             "assignments": hidden(r.text, "assignments"),
-            "choice": 'disease.status="stable"',
+            "choice": "disease.progression_clinically_significant=false",
         },
     )
     assert r2.status_code == 200
     assert "SSTR status" in r2.text.split("whatif-result", 1)[1].split("</ul>", 1)[0]
+
+
+def test_whatif_offers_no_choice_that_contradicts_the_record(client: TestClient) -> None:
+    """The example records clinically significant progression: "stable" would contradict it (a 422), so the
+    status choices leave it out until that fact is changed; sent anyway, the 422 names the fact at fault."""
+    page = evaluate_form(client, example(SMALL_BOWEL)).text
+    assert 'value="disease.status=&#34;progressive&#34;"' not in page  # the recorded value is not a choice
+    assert "disease.status=&#34;stable&#34;" not in page and "disease.status=&#34;no_evidence" not in page
+    assert "disease.progression_clinically_significant=false" in page
+    r = client.post(
+        "/ui/whatif",
+        data={
+            "base_json": hidden(page, "base_json"),
+            "assignments": "{}",
+            "choice": 'disease.status="stable"',
+        },
+    )
+    assert r.status_code == 422
+    alert = re.search(r'<p class="field-error" role="alert">(.*?)</p>', r.text, re.S)
+    assert alert and "Progression clinically significant: is true but status is stable" in alert.group(1)
+    cleared = client.post(
+        "/ui/whatif",
+        data={
+            "base_json": hidden(page, "base_json"),
+            "assignments": "{}",
+            "choice": "disease.progression_clinically_significant=null",
+        },
+    )
+    assert cleared.status_code == 200
+    assert "disease.status=&#34;stable&#34;" in cleared.text  # offered once the contradiction is gone
 
 
 @pytest.mark.parametrize(

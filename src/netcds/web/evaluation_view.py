@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from netcds.io import loads
 from netcds.knowledge.load import load_knowledge
 from netcds.knowledge.schema import TIER_ORDER, Knowledge
 from netcds.patient import Patient
+from netcds.sequencing.whatif import apply_assignments
 from netcds.web.form_data import parse_number
 from netcds.web.form_schema import FieldDef, form_schema
 from netcds.web.labels import (
@@ -199,8 +201,28 @@ def _current(patient: dict[str, Any], path: str) -> Any:
     return node
 
 
+def _fits(patient: dict[str, Any]) -> Callable[[str, str], bool]:
+    """Whether a what-if choice (path, JSON value) leaves the record valid. A choice that contradicts another
+    recorded fact (``disease.status`` stable while progression is recorded as clinically significant) would
+    only answer 422, so it is not offered: the other fact is changed first."""
+    try:
+        base = Patient.model_validate(patient)
+    except ValueError:
+        return lambda _path, _value: True  # an invalid record shows every choice; its errors are shown
+
+    def fits(path: str, value: str) -> bool:
+        try:
+            apply_assignments(base, {path: json.loads(value)})
+        except InputError:
+            return False
+        return True
+
+    return fits
+
+
 def whatif_fields(patient: dict[str, Any], needs: list[str]) -> list[WhatIfField]:
     out: list[WhatIfField] = []
+    fits = _fits(patient)
     for path in list(dict.fromkeys([*needs, *KEY_WHATIF])):
         f = _row_def(path)
         if f is None or f.kind not in ("enum", "bool", "number"):
@@ -213,6 +235,7 @@ def whatif_fields(patient: dict[str, Any], needs: list[str]) -> list[WhatIfField
             choices = [WhatIfChoice(json.dumps(v), value_label(v)) for v in (True, False) if v is not cur]
         if cur is not None and path != "tumor.primary_site":
             choices.append(WhatIfChoice("null", "not recorded"))
+        choices = [c for c in choices if fits(path, c.value)]
         out.append(
             WhatIfField(
                 path=path,

@@ -431,7 +431,7 @@ async def whatif(request: Request) -> Response:
             base_data,
             record(base),
             status=422,
-            whatif_error=(path or exc.field, exc.message),
+            whatif_error=(exc.field, exc.message),  # the field at fault: not always the one just changed
             case=case,
         )
     after_ev, after_data = await run_in_threadpool(run, changed, kb)
