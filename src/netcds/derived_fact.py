@@ -1,5 +1,7 @@
 """One derived fact: its value (``None``: unknown), the reason in words and, when unknown, the fields
-that would settle it.
+that would settle it and, where known, the values it lies among (``among``: a lung carcinoid with
+fewer than 2 mitoses/2 mm² and necrosis not recorded is typical or atypical; a condition true, or
+false, for each of them is decided: logic/evaluate.py, and in SQL cohort/derived_sql.py ``among``).
 
 Made by :mod:`netcds.facts` (which computes every ``derived.*`` fact) and :mod:`netcds.grading` (the
 grade, carcinoid subtype and differentiation); imported from :mod:`netcds.facts` by its readers.
@@ -16,3 +18,4 @@ class Derived:
     value: Any
     why: str
     missing: tuple[str, ...] = ()
+    among: tuple[Any, ...] = ()  # when unknown: the values it is known to lie among (empty: any)

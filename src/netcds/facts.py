@@ -70,6 +70,11 @@ class Facts:
         d = self.derived.get(path)
         return d.why if d is not None else None
 
+    def among(self, path: str) -> tuple[Any, ...]:
+        """The values an unknown derived fact is known to lie among (empty: any; Derived.among)."""
+        d = self.derived.get(path)
+        return d.among if d is not None and d.value is None else ()
+
 
 SECTIONS = ("tumor", "disease", "biomarkers", "comorbidities", "context", "preferences")
 
@@ -144,6 +149,10 @@ def _advanced(p: Patient, lra: Derived) -> Derived:
         return Derived(True, "locoregional advanced (unresectable) disease")
     if lra.value is False:
         return Derived(False, "localized/locoregional resectable disease")
+    if p.disease.resectable is False:  # locoregional advanced or distant metastatic: advanced either way
+        return Derived(
+            True, "not resectable (extent not recorded): locoregional advanced or distant metastatic"
+        )
     return Derived(None, lra.why, lra.missing)
 
 

@@ -181,10 +181,29 @@ def derive_lung_subtype(p: Patient) -> Derived:
         return Derived("atypical_carcinoid", "necrosis present -> atypical carcinoid")
     if m is not None and m < 2 and n is False:
         return Derived("typical_carcinoid", f"{m:g} mitoses/2 mm² and no necrosis -> typical carcinoid")
+    if m is not None and m < 2:  # necrosis not recorded: it alone tells typical from atypical
+        among = ("typical_carcinoid", "atypical_carcinoid") if t.grade is None else ()
+        either = "; typical or atypical carcinoid either way" if among else ""
+        return Derived(
+            None,
+            f"{m:g} mitoses/2 mm² with necrosis not recorded: typical carcinoid without necrosis, atypical"
+            f" with it{either}",
+            ("tumor.lung_subtype", "tumor.necrosis"),
+            among,
+        )
+    if m is not None:  # above 10: beyond the carcinoid range, whatever the necrosis
+        return Derived(
+            None,
+            f"carcinoid subtype not recorded ({m:g} mitoses/2 mm² is beyond the carcinoid range by the WHO"
+            " thoracic criteria)",
+            ("tumor.lung_subtype",),
+        )
+    # no mitotic count: the fields not recorded that would settle it (a recorded one is never named)
+    unrecorded = (("tumor.grade", t.grade), ("tumor.mitoses_per_2mm2", m), ("tumor.necrosis", n))
     return Derived(
         None,
-        "carcinoid subtype not recorded and not derivable",
-        ("tumor.lung_subtype", "tumor.grade", "tumor.mitoses_per_2mm2", "tumor.necrosis"),
+        "carcinoid subtype not recorded and not derivable (no mitotic count)",
+        ("tumor.lung_subtype", *(f for f, v in unrecorded if v is None)),
     )
 
 
@@ -198,8 +217,14 @@ def derive_differentiation(p: Patient, grade: Derived) -> Derived:
             if beyond
             else None
         )
+        if t.differentiation == "poor" and grade.value in ("G1", "G2"):  # a recorded G1/G2 is refused
+            note = (
+                f"the grade derived from the record is {grade.value}, but a poorly differentiated carcinoma"
+                " is high grade by definition"
+            )
         check = _checked([note])
-        return Derived(t.differentiation, f"{t.differentiation}-differentiated as recorded{check}")
+        words = "poorly differentiated" if t.differentiation == "poor" else "well-differentiated"
+        return Derived(t.differentiation, f"{words} as recorded{check}")
     if t.lung_subtype is not None:
         return Derived("well", "carcinoid tumors are well-differentiated")
     if grade.value in ("G1", "G2"):

@@ -731,10 +731,15 @@ SCOPE_UNKNOWN_CASES: list[tuple[str, dict[str, Any], str, list[str] | None, str]
         "not_listed",
     ),
     (
-        "everolimus, favorable WD G3, mild and stable, extent unrecorded (g3_favorable_resectable)",
-        _case(g3(disease={"extent": ..., "tumor_burden": "mild", "status": "stable"}), "everolimus"),
+        # session 28: with the extent alone unrecorded, disease not resectable is advanced either way
+        "everolimus, favorable WD G3, mild and stable, extent and resectability unrecorded"
+        " (g3_favorable_resectable)",
+        _case(
+            g3(disease={"extent": ..., "resectable": ..., "tumor_burden": "mild", "status": "stable"}),
+            "everolimus",
+        ),
         "needs_data",
-        ["disease.extent"],
+        ["disease.extent", "disease.resectable"],
         "not_listed",
     ),
     (

@@ -84,10 +84,12 @@ def _locoregional_advanced() -> str:
 
 
 def _advanced() -> str:
+    # not resectable: locoregional advanced or distant metastatic, whatever the (unrecorded) extent
     return (
         "CASE WHEN disease__extent = 'distant_metastatic' THEN TRUE"
         " WHEN derived__locoregional_advanced = TRUE THEN TRUE"
-        " WHEN derived__locoregional_advanced = FALSE THEN FALSE END"
+        " WHEN derived__locoregional_advanced = FALSE THEN FALSE"
+        " WHEN disease__resectable = FALSE THEN TRUE END"
     )
 
 
@@ -125,6 +127,8 @@ class DerivedSql:
     reads: tuple[str, ...]  # canonical columns it needs
     # TRUE when the fact is unknown yet names no missing field (facts.py: Derived(None, why) with ())
     silent_null: str | None = None
+    # (SQL TRUE where the fact is unknown yet known to lie among values, those values): Derived.among
+    among: tuple[str, tuple[str, ...]] | None = None
 
 
 _T = ("treatments", "disease__status", PROGRESSION_ASSESSED)
@@ -156,6 +160,12 @@ DERIVED_SQL: dict[str, DerivedSql] = {
                 "tumor__necrosis",
             ),
             silent_null="tumor__primary_site NOT IN ('lung', 'thymus')",
+            # grading.derive_lung_subtype: < 2 mitoses, necrosis and grade not recorded (where unknown)
+            among=(
+                "tumor__primary_site IN ('lung', 'thymus') AND tumor__mitoses_per_2mm2 < 2.0"
+                " AND tumor__necrosis IS NULL AND tumor__grade IS NULL",
+                ("typical_carcinoid", "atypical_carcinoid"),
+            ),
         ),
         DerivedSql("derived.gut", 1, lambda d, _: _gut(d), ("tumor__primary_site", "tumor__colon_segment")),
         DerivedSql(
@@ -215,7 +225,7 @@ DERIVED_SQL: dict[str, DerivedSql] = {
             "derived.advanced",
             2,
             lambda _, __: _advanced(),
-            ("disease__extent", "derived__locoregional_advanced"),
+            ("disease__extent", "derived__locoregional_advanced", "disease__resectable"),
         ),
     )
 }
@@ -235,3 +245,5 @@ def derived_closure(names: set[str]) -> list[str]:
 
 # derived fact -> SQL that is TRUE when it is unknown without naming a missing field
 SILENT_NULLS: dict[str, str] = {n: d.silent_null for n, d in DERIVED_SQL.items() if d.silent_null}
+# derived fact -> (SQL TRUE where it is unknown but known to lie among values, the values)
+AMONG: dict[str, tuple[str, tuple[str, ...]]] = {n: d.among for n, d in DERIVED_SQL.items() if d.among}

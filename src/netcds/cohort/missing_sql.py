@@ -47,7 +47,6 @@ from netcds.logic.sql import (
 )
 
 _GRADE_FIELDS = ("tumor.grade", "tumor.ki67_percent", "tumor.mitoses_per_2mm2")
-_SUBTYPE_FIELDS = ("tumor.lung_subtype", "tumor.grade", "tumor.mitoses_per_2mm2", "tumor.necrosis")
 
 
 SEP = ","  # between the treatment-line paths of the text; no field path holds it
@@ -191,7 +190,24 @@ class MissingSql:
         if fact == "derived.grade":
             return f"CASE WHEN {thoracic} THEN {p(THORACIC_GRADE_FIELDS)} ELSE {p(_GRADE_FIELDS)} END"
         if fact == "derived.lung_subtype":  # unknown without naming a field for another primary
-            return f"CASE WHEN {thoracic} THEN {p(_SUBTYPE_FIELDS)} ELSE 0 END"
+            m = "tumor__mitoses_per_2mm2"
+            unrecorded = self.concat(
+                [
+                    f"CASE WHEN {column} IS NULL THEN {p([path])} ELSE 0 END"
+                    for column, path in (
+                        ("tumor__grade", "tumor.grade"),
+                        ("tumor__necrosis", "tumor.necrosis"),
+                    )
+                ]
+            )
+            # grading.derive_lung_subtype: unknown with < 2 mitoses only while necrosis is unrecorded
+            no_count = f"({p(['tumor.lung_subtype', 'tumor.mitoses_per_2mm2'])} | {unrecorded})"
+            by_count = (
+                f"CASE WHEN {m} IS NULL THEN {no_count}"
+                f" WHEN {m} < 2.0 THEN {p(['tumor.lung_subtype', 'tumor.necrosis'])}"
+                f" ELSE {p(['tumor.lung_subtype'])} END"
+            )
+            return f"CASE WHEN {thoracic} THEN {by_count} ELSE 0 END"
         if fact == "derived.gut":
             return (
                 f"CASE WHEN tumor__primary_site = 'colon' THEN {p(['tumor.colon_segment'])}"

@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from typing import get_args
 
-from netcds.cohort.derived_sql import SILENT_NULLS
+from netcds.cohort.derived_sql import AMONG, SILENT_NULLS
 from netcds.cohort.layout import (
     DECISION_IDS,
     NON_SYSTEMIC,
@@ -86,7 +86,7 @@ class AuditQuery:
     def __init__(self, kb: Knowledge, dialect: str | Dialect = "duckdb") -> None:
         self.kb = kb
         self.d = get_dialect(dialect) if isinstance(dialect, str) else dialect
-        self.cc = ConditionCompiler(self.d, SILENT_NULLS)
+        self.cc = ConditionCompiler(self.d, SILENT_NULLS, AMONG)
         self.taken: set[str] = set()
         self.node_cols: list[tuple[str, str]] = []
         self.node_notes: dict[str, str] = {}
@@ -430,7 +430,7 @@ def conditions_sql(
 ) -> str:
     """Any conditions as SQL: one row per decision point, one column per condition (TRUE/FALSE/NULL);
     with ``explain``, also ``<name>__why``: what decided it (cohort/verdict.py ``decisive``)."""
-    cc = ConditionCompiler(get_dialect(dialect), SILENT_NULLS)
+    cc = ConditionCompiler(get_dialect(dialect), SILENT_NULLS, AMONG)
     cols = [(name, cc.expr(c)) for name, c in conditions.items()]
     if explain:
         for name, c in conditions.items():

@@ -132,10 +132,27 @@ def compare_value(c: Compare, v: Any) -> bool:
     return bool(_OPS[c.op](v, c.value))
 
 
+# the comparisons an unknown fact known to lie among values (Derived.among) can decide
+AMONG_OPS = frozenset({"eq", "ne", "in", "not_in"})
+
+
+def among_value(c: Compare, among: tuple[Any, ...]) -> bool | None:
+    """``c`` over a fact that is unknown but lies among ``among``: its answer when it is the same for
+    each of them (a lung carcinoid of < 2 mitoses/2 mm², necrosis unrecorded, is typical or atypical:
+    one of the two either way), else None (unknown)."""
+    if not among or c.op not in AMONG_OPS:
+        return None
+    answers = {compare_value(c, x) for x in among}
+    return answers.pop() if len(answers) == 1 else None
+
+
 def _compare(c: Compare, facts: Facts) -> Outcome:
     v = facts.get(c.fact)
     says = says_of(c)
     why = facts.why(c.fact)
+    if v is None and (decided := among_value(c, facts.among(c.fact))) is not None:
+        f = Finding(says, decided, why, (c.fact,), fact=c.fact)
+        return Outcome(True, positives=[f]) if decided else Outcome(False, negatives=[f])
     if v is None:
         missing = list(facts.missing_for(c.fact))
         f = Finding(says, None, why, tuple(missing), fact=c.fact)
@@ -211,6 +228,9 @@ def settle(c: Condition, facts: Facts) -> tuple[bool | None, list[str]]:
     if isinstance(c, Compare):
         v = facts.values.get(c.fact)
         if v is None:
+            decided = among_value(c, facts.among(c.fact))
+            if decided is not None:
+                return decided, []
             return None, list(facts.missing_for(c.fact))
         return bool(_OPS[c.op](v, c.value)), []
     if isinstance(c, All | AnyOf):

@@ -28,6 +28,7 @@ from netcds.history import (
 )
 from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
 from netcds.logic.dialect import Dialect, SqlCompileError, dialect, in_expr, lit
+from netcds.logic.evaluate import among_value
 from netcds.patient import REGIMEN_AGENTS, TreatmentAgent
 from netcds.vocabulary import fact_specs
 
@@ -350,9 +351,16 @@ class ConditionCompiler:
     a node's three-valued value from those columns.
     """
 
-    def __init__(self, d: Dialect, silent_nulls: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        d: Dialect,
+        silent_nulls: Mapping[str, str] | None = None,
+        among: Mapping[str, tuple[str, tuple[str, ...]]] | None = None,
+    ) -> None:
         self.d = d
         self.silent_nulls = dict(silent_nulls or {})  # derived fact -> SQL: unknown, naming no field
+        # derived fact -> (SQL: unknown but known to lie among the values, the values): Derived.among
+        self.among = dict(among or {})
         self.bits = HistoryBits(d)
         self.leaves: dict[str, str] = {}  # leaf SQL -> column name
         self.facts: set[str] = set()  # fact paths read (raw and derived)
@@ -363,7 +371,13 @@ class ConditionCompiler:
             if c.op == "received":
                 return self.bits.received(c.agents)
             return self.bits.progressed_on(c.agents)
-        return self._compare(c)
+        sql = self._compare(c)
+        if c.fact in self.among:  # evaluate.among_value: decided where each of the values answers alike
+            where, values = self.among[c.fact]
+            decided = among_value(c, values)
+            if decided is not None:
+                return f"COALESCE({sql}, CASE WHEN {where} THEN {'TRUE' if decided else 'FALSE'} END)"
+        return sql
 
     def _compare(self, c: Compare) -> str:
         spec = fact_specs().get(c.fact)
