@@ -188,3 +188,24 @@ def test_poor_differentiation_with_a_low_derived_grade_is_pointed_out() -> None:
     assert f"{build_facts(Patient.model_validate(rec)).why('derived.differentiation')}" == (
         "poorly differentiated as recorded"
     )
+
+
+def test_a_doubt_the_record_raises_is_said_in_the_setting_it_excludes() -> None:
+    """Poorly differentiated with a Ki-67 of 1 % (G1 by the digestive cut-points): outside the tables, and
+    the setting's reasons say the record disagrees with itself, not only in the derived facts."""
+    from netcds import evaluate, load_knowledge
+    from netcds.patient import Patient
+
+    p = Patient.model_validate(
+        {"tumor": {"primary_site": "pancreas", "differentiation": "poor", "ki67_percent": 1},
+         "disease": {"extent": "distant_metastatic", "status": "progressive"}, "treatments": []}
+    )  # fmt: skip
+    ev = evaluate(p, load_knowledge())
+    assert ev.setting.status == "not_applicable" and ev.options == []
+    doubt = [r for r in ev.setting.reasons if "check the record" in r]
+    assert len(doubt) == 1 and "G1" in doubt[0] and doubt[0].endswith("[derived.differentiation]")
+    agreeing = Patient.model_validate(
+        {"tumor": {"primary_site": "pancreas", "differentiation": "poor", "ki67_percent": 60},
+         "disease": {"extent": "distant_metastatic", "status": "progressive"}, "treatments": []}
+    )  # fmt: skip
+    assert not [r for r in evaluate(agreeing, load_knowledge()).setting.reasons if "check the record" in r]

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 
 from netcds.facts import Facts
 from netcds.knowledge.schema import Column, Knowledge, Table
+from netcds.logic.ast import facts_of
 from netcds.logic.evaluate import Outcome, evaluate, settle
+
+CHECK = "(check the record:"  # how grading words a disagreement inside the record (grading._checked)
 
 
 @dataclass
@@ -94,7 +97,14 @@ def select_setting(kb: Knowledge, facts: Facts) -> SettingResult:
         )
         common = candidates[0].table if len(tables) == 1 else None
         return SettingResult("needs_data", common, None, reasons, missing, candidates)
-    reasons = [e.text for e in kb.exclusions if settle(e.when, facts)[0] is True]
+    excluded = [e for e in kb.exclusions if settle(e.when, facts)[0] is True]
+    reasons = [e.text for e in excluded]
+    # a derived fact behind an exclusion that the record itself puts in doubt (grading's "check the
+    # record", e.g. poorly differentiated with a G1 Ki-67) is said where the decision is shown
+    for name in sorted({f for e in excluded for f in facts_of(e.when)}):
+        why = facts.why(name)
+        if why is not None and CHECK in why:
+            reasons.append(f"{why[0].upper()}{why[1:]} [{name}]")
     if not reasons:
         for table in kb.tables:
             why = (
