@@ -148,6 +148,9 @@ def _ssa_status_moves(result: Any, allowed: set[tuple[str, str]]) -> set[tuple[s
             if text.startswith("failing_condition "):  # with a status move, a listed_not_eligible's reason
                 assert "listed_not_eligible" in (change.verdict_from, change.verdict_to), text
                 continue
+            if text.startswith("missing_fields "):  # with a status move, what a needs_data verdict waits for
+                assert "needs_data" in (change.verdict_from, change.verdict_to), text
+                continue
             entry, _, move = text.partition(": status ")
             before, _, after = move.partition(" -> ")
             assert entry in SSA_ENTRIES and (before, after) in allowed, text
@@ -186,7 +189,9 @@ def test_release_r4_moves_only_verdicts_where_no_table_applies(tmp_path: Path) -
         assert change.setting_from == change.setting_to == "not_applicable:-"
         assert change.verdict_from in ("not_listed", "no_systemic_indicated")
         if change.verdict_to == "needs_data":  # a scope exclusion is unknown: the decision waits for it
-            assert change.verdict_from == "not_listed" and change.changes == [], change
+            assert change.verdict_from == "not_listed", change
+            (text,) = change.changes
+            assert text.startswith("missing_fields added "), change
             continue
         assert change.verdict_to == "out_of_scope"
         (text,) = change.changes
@@ -245,6 +250,9 @@ def test_release_r7_moves_settings_only_where_no_disease_remains_or_its_status_i
             for text in change.changes:
                 if text.startswith("failing_condition "):
                     continue
+                if text.startswith("missing_fields "):
+                    assert "needs_data" in moves, change
+                    continue
                 entry, _, what = text.partition(": ")
                 assert entry.endswith("ssa_above_label") and what.startswith("status "), text
                 before, _, after = what.removeprefix("status ").partition(" -> ")
@@ -255,7 +263,8 @@ def test_release_r8_moves_only_favorable_wd_g3_decision_points_towards_waiting_f
     tmp_path: Path,
 ) -> None:
     """5.2024-r8: the WD G3 favorable column is for unresectable disease (``disease.resectable`` false).
-    Only favorable WD G3 decision points move: a setting moves from that column to ``needs_data`` where
+    Only favorable WD G3 decision points move (and those waiting for an unrecorded biology, which now
+    also wait for the resectability): a setting moves from that column to ``needs_data`` where
     the resectability is not recorded, or to no table where it is recorded resectable; a verdict moves
     only to ``needs_data`` (resectability unrecorded) or ``out_of_scope`` (recorded resectable). The
     labels and footnote wording move none."""
@@ -264,10 +273,16 @@ def test_release_r8_moves_only_favorable_wd_g3_decision_points_towards_waiting_f
     write_cohort(iter(records), path)
     disease = {r["id"]: r.get("disease") or {} for r in records}
     result = diff_versions(path, load_knowledge("5.2024-r7"), load_knowledge("5.2024-r8"))
-    # 110 with the generator of 2026-11-22 (the manifest's count); the generator may change
+    # 110 with the generator of 2026-11-22 (the manifest's count), 176 once missing_fields is compared;
+    # the generator may change
     assert (result.compared, result.rejects) == (3000, 0) and len(result.changed) > 50
     for change in result.changed:
         d = disease[change.patient_id]
+        if d.get("biology") is None:  # a decision already waiting for the biology now waits for both
+            assert change.verdict_from == change.verdict_to == "needs_data", change
+            assert change.changes == ["missing_fields added disease.resectable"], change
+            assert d.get("resectable") is None and change.setting_from == change.setting_to, change
+            continue
         assert d.get("biology") == "favorable" and d.get("status") != "no_evidence_of_disease", change
         if change.setting_from != change.setting_to:
             assert "wd_g3/favorable_advanced" in change.setting_from, change

@@ -2,9 +2,10 @@
 
 Both versions are compiled to SQL and run over the same validated cohort (DuckDB); a decision
 point is listed when its setting, any option (entry, regimen, status, tier, category), its verdict, the
-condition a ``listed_not_eligible`` choice fails (``failing_condition``) or the exclusions that make it out
-of scope (``scope_exclusions``) differ, with each change of the setting, the options, the failing condition
-and the exclusions in words (the verdicts are in ``verdict_from`` / ``verdict_to``).
+condition a ``listed_not_eligible`` choice fails (``failing_condition``), the exclusions that make it out
+of scope (``scope_exclusions``) or the fields a ``needs_data`` verdict waits for (``missing_fields``)
+differ, with each change of the setting, the options, the failing condition, the exclusions and the
+fields waited for (added, removed) in words (the verdicts are in ``verdict_from`` / ``verdict_to``).
 
 Rows that fail validation are rejects, as in an audit: counted, the first few kept for the terminal, and
 every one written (``{row, file, line, field, message, errors, raw}`` per line) to ``rejects_file`` when
@@ -26,6 +27,8 @@ from netcds.cohort.run_duckdb import DuckDBEngine
 from netcds.knowledge.schema import Knowledge
 
 _SETTING = ("setting_status", "setting_table", "setting_column")
+# a decision point is listed when any of these differs between the two versions
+_COMPARED = (*_SETTING, "options", "verdict", "failing_condition", "scope_exclusions", "missing_fields")
 
 
 @dataclass
@@ -75,6 +78,19 @@ def option_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) ->
     return out
 
 
+def missing_changes(before: list[str] | None, after: list[str] | None) -> list[str]:
+    """The fields a ``needs_data`` verdict waits for that ``after`` adds or drops, in words
+    (``missing_fields added disease.resectable``, ``missing_fields removed disease.biology``); a verdict
+    that is not ``needs_data`` waits for none (``None``)."""
+    a, b = list(before or []), list(after or [])
+    out = []
+    if added := [f for f in b if f not in a]:
+        out.append("missing_fields added " + ", ".join(added))
+    if removed := [f for f in a if f not in b]:
+        out.append("missing_fields removed " + ", ".join(removed))
+    return out
+
+
 def diff_versions(
     cohort: Path,
     kb_from: Knowledge,
@@ -95,9 +111,8 @@ def diff_versions(
         engine.load_canonical(work / "canonical.ndjson")
         engine.audit(kb_from, into="before")
         engine.audit(kb_to, into="after")
-        compared_cols = (*_SETTING, "options", "verdict", "failing_condition", "scope_exclusions")
-        cols = ", ".join(f"a.{c} AS a_{c}, b.{c} AS b_{c}" for c in compared_cols)
-        differs = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in compared_cols)
+        cols = ", ".join(f"a.{c} AS a_{c}, b.{c} AS b_{c}" for c in _COMPARED)
+        differs = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in _COMPARED)
         rows = engine.query(
             f"SELECT a.row_id, a.patient_id, {cols} FROM before a JOIN after b USING (row_id)"  # noqa: S608
             f" WHERE {differs} ORDER BY a.row_id"
@@ -119,6 +134,7 @@ def diff_versions(
         for key in ("failing_condition", "scope_exclusions"):
             if before[key] != after[key]:
                 words.append(f"{key} {before[key] or '-'} -> {after[key] or '-'}")
+        words += missing_changes(before["missing_fields"], after["missing_fields"])
         changed.append(
             Change(
                 int(r["row_id"]),
