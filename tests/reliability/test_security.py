@@ -103,7 +103,9 @@ def test_docs_page_allows_only_its_cdn_and_its_own_script_by_hash(client: TestCl
     assert len(inline) == 1
     digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
     assert f"'sha256-{digest}'" in csp
-    assert "script-src https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.35.0/swagger-ui-bundle.js 'sha256-" in csp
+    assert (
+        "script-src https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.35.0/swagger-ui-bundle.js 'sha256-" in csp
+    )
 
 
 # --- CORS ---------------------------------------------------------------------------------------------------
