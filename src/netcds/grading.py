@@ -39,10 +39,13 @@ def _subtype_conflict(t: Tumor, subtype: str | None) -> str | None:
     return None
 
 
+CHECK_THE_RECORD = "(check the record:"  # opens every remark on a disagreement inside the record
+
+
 def _checked(notes: list[str | None]) -> str:
     """The "check the record" remark for the disagreements in ``notes`` (None: no disagreement)."""
     said = [n for n in notes if n]
-    return f" (check the record: {'; '.join(said)})" if said else ""
+    return f" {CHECK_THE_RECORD} {'; '.join(said)})" if said else ""
 
 
 def _check(t: Tumor, subtype: str | None, *more: str | None) -> str:
@@ -146,7 +149,7 @@ def derive_grade(p: Patient) -> Derived:
         if off:  # the recorded grade decides; the disagreement is shown wherever the grade is cited
             return Derived(
                 t.grade,
-                f"grade {t.grade} as recorded (check the record: {' and '.join(off)} by the WHO cut-points)",
+                f"grade {t.grade} as recorded" + _checked([" and ".join(off) + " by the WHO cut-points"]),
             )
         return Derived(t.grade, f"grade {t.grade} as recorded")
     if not by:

@@ -21,7 +21,7 @@ from netcds.logic.evaluate import settle
 from netcds.patient import Patient
 from tests.conftest import lung, opt, run
 
-# the clinical review's ileal patient (/tmp/s27/r3/p_ext.json): not resectable, extent not recorded
+# the clinical review's ileal patient: not resectable, extent not recorded
 EXT: dict[str, Any] = {
     "tumor": {
         "primary_site": "ileum",
@@ -33,7 +33,7 @@ EXT: dict[str, Any] = {
     "disease": {"resectable": False, "status": "progressive", "progression_clinically_significant": True},
     "treatments": [],
 }
-# the review's lung patient (/tmp/s27/r3/p_lung.json): 1 mitosis/2 mm², necrosis not recorded
+# the review's lung patient: 1 mitosis/2 mm², necrosis not recorded
 LUNG: dict[str, Any] = {
     "tumor": {
         "primary_site": "lung",
@@ -193,19 +193,15 @@ def test_poor_differentiation_with_a_low_derived_grade_is_pointed_out() -> None:
 def test_a_doubt_the_record_raises_is_said_in_the_setting_it_excludes() -> None:
     """Poorly differentiated with a Ki-67 of 1 % (G1 by the digestive cut-points): outside the tables, and
     the setting's reasons say the record disagrees with itself, not only in the derived facts."""
-    from netcds import evaluate, load_knowledge
-    from netcds.patient import Patient
-
-    p = Patient.model_validate(
+    ev = run(
         {"tumor": {"primary_site": "pancreas", "differentiation": "poor", "ki67_percent": 1},
          "disease": {"extent": "distant_metastatic", "status": "progressive"}, "treatments": []}
     )  # fmt: skip
-    ev = evaluate(p, load_knowledge())
     assert ev.setting.status == "not_applicable" and ev.options == []
     doubt = [r for r in ev.setting.reasons if "check the record" in r]
     assert len(doubt) == 1 and "G1" in doubt[0] and doubt[0].endswith("[derived.differentiation]")
-    agreeing = Patient.model_validate(
+    agreeing = run(
         {"tumor": {"primary_site": "pancreas", "differentiation": "poor", "ki67_percent": 60},
          "disease": {"extent": "distant_metastatic", "status": "progressive"}, "treatments": []}
     )  # fmt: skip
-    assert not [r for r in evaluate(agreeing, load_knowledge()).setting.reasons if "check the record" in r]
+    assert not [r for r in agreeing.setting.reasons if "check the record" in r]

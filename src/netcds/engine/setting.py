@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from netcds.facts import Facts
+from netcds.grading import CHECK_THE_RECORD
 from netcds.knowledge.schema import Column, Knowledge, Table
 from netcds.logic.ast import facts_of
 from netcds.logic.evaluate import Outcome, evaluate, settle
-
-CHECK = "(check the record:"  # how grading words a disagreement inside the record (grading._checked)
 
 
 @dataclass
@@ -103,7 +102,7 @@ def select_setting(kb: Knowledge, facts: Facts) -> SettingResult:
     # record", e.g. poorly differentiated with a G1 Ki-67) is said where the decision is shown
     for name in sorted({f for e in excluded for f in facts_of(e.when)}):
         why = facts.why(name)
-        if why is not None and CHECK in why:
+        if why is not None and CHECK_THE_RECORD in why:
             reasons.append(f"{why[0].upper()}{why[1:]} [{name}]")
     if not reasons:
         for table in kb.tables:
