@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
+from netcds.api.prefetch import url_origin
+
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
     "conditions": "Condition?patient={{context.patientId}}",
@@ -116,15 +118,12 @@ def _base_url(value: str) -> str:
     type *URL*): an absolute http or https URL with a host, no query or fragment. Anything else is a malformed
     request (422 naming the field), not a prefetch the service could not obtain (412 stays for that: a well
     formed http URL that is not localhost, which this service does not fetch from)."""
-    try:
-        parts = urlsplit(value)  # raises on a broken IPv6 host ("http://[::1")
-        readable = parts.port is None or parts.port > 0  # raises on a port that is no number or too big
-    except ValueError:
-        readable = False
+    origin = url_origin(value)
+    parts = urlsplit(value) if origin is not None else None  # readable once it has an origin
     if (
-        not readable
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
+        parts is None
+        or origin is None
+        or origin[2] == 0
         or parts.query
         or parts.fragment
         or _NOT_IN_URL.search(value)

@@ -109,17 +109,18 @@ class Budget:
             raise BudgetExceeded
 
 
-def _origin(url: str) -> tuple[str, str | None, int | None] | None:
-    """(scheme, host, port) of a URL, the port made explicit; None when the URL has no readable origin."""
-    parts = urlsplit(url)
+def url_origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL, the port made explicit; None when the URL has no readable
+    http(s) origin (another scheme, no host, a broken IPv6 host, a port that is no number or too big)."""
     try:
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
         return None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         return None
-    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
+    return scheme, parts.hostname.lower(), (443 if scheme == "https" else 80) if port is None else port
 
 
 def _get(client: httpx.Client, url: str, headers: dict[str, str], budget: Budget) -> Any:
@@ -160,7 +161,7 @@ def fetch_one(client: httpx.Client, server: str, query: str, token: str, budget:
     first = _get(client, url, headers, budget)
     if not isinstance(first, dict) or first.get("resourceType") != "Bundle":
         return first
-    home = _origin(server)
+    home = url_origin(server)
     entries = first.get("entry") if first.get("entry") is not None else []
     if not isinstance(entries, list):
         return first  # not a list of entries: the mapping refuses it, naming the field
@@ -176,7 +177,7 @@ def fetch_one(client: httpx.Client, server: str, query: str, token: str, budget:
                 "send it in the prefetch"
             )
         url = urljoin(url, nxt)
-        there = _origin(url)
+        there = url_origin(url)
         if there is None or there != home:
             where = f"{there[0]}://{there[1]}:{there[2]}" if there else "an unreadable URL"
             raise FetchStopped(
