@@ -22,7 +22,7 @@ from netcds import __version__
 from netcds.engine import evaluate as run_evaluate
 from netcds.errors import InputError, KnowledgeError, UnknownVersionError
 from netcds.evaluation import Evaluation
-from netcds.io import printable, read_patient
+from netcds.io import other_problem_lines, printable, read_patient
 from netcds.knowledge.load import (
     DEFAULT_VERSION,
     ReleaseIdError,
@@ -53,8 +53,10 @@ class Format(StrEnum):
 
 
 def fail_input(e: InputError) -> typer.Exit:
-    """One plain line on stderr (never wrapped), exit 2."""
-    sys.stderr.write("error: " + printable(str(e), 400) + "\n")
+    """One plain line on stderr (never wrapped) naming the first field at fault, then one indented line
+    per further problem of the same input (io.other_problem_lines), exit 2."""
+    lines = ["error: " + printable(str(e), 400), *other_problem_lines(e)]
+    sys.stderr.write("\n".join(lines) + "\n")
     return typer.Exit(2)
 
 

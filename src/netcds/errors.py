@@ -8,11 +8,13 @@ class NetcdsError(Exception):
 
 
 class InputError(NetcdsError):
-    """A patient (or cohort row) is invalid; ``field`` is its dotted path."""
+    """A patient (or cohort row) is invalid; ``field`` is its dotted path, ``others`` the further problems
+    found in the same input as (path, message) pairs."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, others: tuple[tuple[str, str], ...] = ()) -> None:
         self.field = field
         self.message = message
+        self.others = others
         super().__init__(f"{field}: {message}" if field else message)
 
 

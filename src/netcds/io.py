@@ -94,7 +94,19 @@ def input_error(exc: ValidationError) -> InputError:
     errors = exc.errors()
     path, msg = _message(dict(errors[0]))
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-    return InputError(path, msg + more)
+    return InputError(path, msg + more, tuple(_message(dict(e)) for e in errors[1:]))
+
+
+SHOWN_OTHERS = 20  # further problems of one input a command lists under its first line
+
+
+def other_problem_lines(e: InputError) -> list[str]:
+    """The lines a command writes under an input error's first line: each further problem with its field
+    (``  also <path>: <message>``, escaped and capped), at most SHOWN_OTHERS, then how many were left out."""
+    lines = [printable(f"  also {p}: {m}", 400) for p, m in e.others[:SHOWN_OTHERS]]
+    if len(e.others) > SHOWN_OTHERS:
+        lines.append(f"  ... and {len(e.others) - SHOWN_OTHERS} more")
+    return lines
 
 
 def all_errors(exc: ValidationError) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from netcds.errors import InputError, KnowledgeError
-from netcds.io import printable
+from netcds.io import other_problem_lines, printable
 from netcds.patient import REGIMEN_AGENTS, Patient
 from netcds.safety.conditions import describe
 from netcds.safety.load import AgentKnowledge, load_agents, resolve
@@ -274,7 +274,10 @@ def register(app: typer.Typer) -> None:
         try:
             p = _read_patient(patient)
         except InputError as e:
-            raise _input_error(e.field, e.message) from None
+            error = _input_error(e.field, e.message)
+            for line in other_problem_lines(e):
+                sys.stderr.write(line + "\n")
+            raise error from None
         if agent in NON_DRUG_AGENTS:  # AgentScreen's shape with no dose: there is no drug to dose
             item = _non_drug_item(agent)
             if fmt is Format.json:

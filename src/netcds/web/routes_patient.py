@@ -318,7 +318,7 @@ async def _import(form: Any, show: Callable[..., Response]) -> Response:
             state.add_error("import_as_of", f"not a calendar date (YYYY-MM-DD): {as_of_text[:40]}")
             error = f"{upload.filename}: the record date is not a date"
             return show(state, status=422, import_error=error)
-        return await _import_bundle(data, upload.filename, as_of, show)
+        return await import_bundle_page(data, upload.filename, as_of, show)
     if not isinstance(data, dict):
         state = FormState()
         state.add_error("file", "the file must hold one JSON object (a contract Patient or a FHIR Bundle)")
@@ -332,9 +332,11 @@ async def _import(form: Any, show: Callable[..., Response]) -> Response:
     return show(state_from_record(record(patient)), loaded=f"Imported {upload.filename}")
 
 
-async def _import_bundle(
+async def import_bundle_page(
     bundle: dict[str, Any], filename: str, as_of: date | None, show: Callable[..., Response]
 ) -> Response:
+    """The form filled from a FHIR Bundle (mapped as of ``as_of``) with the mapping report, for review before
+    evaluating; a Bundle the mapping refuses shows the form with the error at its field (422)."""
     try:
         from netcds.fhir.mcode import bundle_to_patient
     except ImportError:
