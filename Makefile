@@ -40,6 +40,7 @@ test: $(STAMP)
 	$(BIN)/netcds kb validate
 	$(BIN)/python scripts/audit.py
 	$(BIN)/python scripts/fetch_mcode.py
+	$(BIN)/python scripts/fetch_axe.py
 	$(BIN)/python -m pytest
 
 screenshots: $(STAMP)
