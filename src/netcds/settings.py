@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from netcds.io import MAX_RECORD_BYTES
 from netcds.knowledge.load import DEFAULT_VERSION
+from netcds.settings_smart import SMART_ENV_KEYS, SMART_TOML_KEYS, SmartSettings, flat_field, nest_smart
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -120,6 +121,8 @@ class Settings(BaseModel):
     # how long a link opens its stored evaluation
     link_secret: str | None = Field(default=None, repr=False)  # a secret: never in a repr or log
     link_lifetime_s: int = Field(default=DEFAULT_LINK_LIFETIME_S, ge=60, le=30 * 24 * 3600)
+    # SMART on FHIR EHR launch of the web app (netcds.settings_smart, docs/smart.md); off by default
+    smart: SmartSettings = Field(default_factory=SmartSettings)
 
     @field_validator("base_url")
     @classmethod
@@ -291,6 +294,7 @@ _TOML_KEYS: dict[str, str] = {
     "links.secret": "link_secret",
     "links.secret_file": "link_secret_file",
     "links.lifetime_s": "link_lifetime_s",
+    **SMART_TOML_KEYS,
 }
 # environment variable -> (Settings field, kind)
 _ENV_KEYS: dict[str, tuple[str, str]] = {
@@ -326,6 +330,7 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
     "NETCDS_LINK_SECRET": ("link_secret", "str"),
     "NETCDS_LINK_SECRET_FILE": ("link_secret_file", "str"),
     "NETCDS_LINK_LIFETIME_S": ("link_lifetime_s", "int"),
+    **SMART_ENV_KEYS,
 }
 # NETCDS_* variables that are no Settings field but are read elsewhere; every other NETCDS_* variable is
 # refused at settings load (a misspelt token setting must never leave a service open)
@@ -472,10 +477,10 @@ def load_settings(
     if secret_file:
         values["link_secret"] = _read_secret_file(str(secret_file), LINK_SECRET_FILE_KEY)
     try:
-        return Settings.model_validate(values)
+        return Settings.model_validate(nest_smart(values))
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = [str(p) for p in err["loc"]]
+        loc = flat_field([str(p) for p in err["loc"]])
         field = loc[0] if loc else "settings"
         name = _FIELD_ENV.get(field, field)
         where = f"{_FIELD_NAME.get(field, field)} / {name}" if field in _FIELD_NAME else name

@@ -330,5 +330,10 @@ def create_app(
     from netcds.web import mount
 
     mount(app, settings)  # the tumor-board pages under /ui (not part of the OpenAPI document)
+    # the SMART on FHIR EHR launch (docs/smart.md); off: its paths are unknown (404)
+    if settings.smart.enabled:
+        from netcds.web.smart import router as smart_router
+
+        app.include_router(smart_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

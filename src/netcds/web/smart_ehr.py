@@ -1,0 +1,257 @@
+"""The requests a SMART launch makes to the EHR: its SMART configuration, the token exchange, and the
+patient's record read from the FHIR server with the access token.
+
+Every failure is an :class:`EhrError` whose message says, in the clinician's words, what the EHR answered
+or lacked (the web page shows it with 502); no httpx error leaves this module. The access token is sent to
+the issuer's origin only (``netcds.api.prefetch.fetch_one``: its ``next`` links are followed on that
+origin, at most ``MAX_PAGES`` pages, and a result not read whole is refused), never stored, logged or shown.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from netcds.api.hook_models import PREFETCH
+from netcds.api.prefetch import Budget, BudgetExceeded, FetchStopped, fetch_one, render_template
+from netcds.errors import InputError
+from netcds.io import parse_json, printable
+from netcds.settings_smart import SmartSettings, https_or_loopback
+
+MAX_ANSWER_BYTES = 1024 * 1024  # a SMART configuration or token response is a few KB
+# the patient-view hook's prefetch queries (the record a CDS Hooks call reads), plus the Procedures the
+# mapping reads PRRT and radiotherapy from (a hook's prefetch does not ask for them)
+RECORD_QUERIES: dict[str, str] = {**PREFETCH, "procedures": "Procedure?patient={{context.patientId}}"}
+_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+class EhrError(Exception):
+    """What the EHR answered or lacked, for the 502 page (no token, no patient data but the id)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class SmartEndpoints:
+    authorize: str
+    token: str
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    access_token: str = field(repr=False)
+    patient: str
+
+
+def new_state() -> str:
+    """An OAuth ``state``: 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
+def new_verifier() -> str:
+    """A PKCE code verifier (RFC 7636: 43 to 128 unreserved characters): 256 random bits, 43 characters."""
+    return secrets.token_urlsafe(32)
+
+
+def s256(verifier: str) -> str:
+    """The S256 code challenge of a verifier: BASE64URL(SHA256(verifier)) without padding."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def _why(exc: httpx.HTTPError, what: str, timeout_s: float) -> EhrError:
+    if isinstance(exc, httpx.TimeoutException):
+        return EhrError(f"{what} did not answer within {timeout_s:g} s (smart.timeout_s)")
+    return EhrError(f"{what} could not be reached ({type(exc).__name__})")
+
+
+def _body(response: httpx.Response, what: str) -> bytes:
+    """The answer's body, read up to MAX_ANSWER_BYTES."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise EhrError(f"{what} answered more than {MAX_ANSWER_BYTES // 1024} KB; not read")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The answer's JSON object, read up to MAX_ANSWER_BYTES."""
+    try:
+        data = parse_json(_body(response, what))
+    except InputError:
+        raise EhrError(f"{what} did not answer JSON") from None
+    if not isinstance(data, dict):
+        raise EhrError(f"{what} did not answer a JSON object")
+    return data
+
+
+def _endpoint(config: Mapping[str, Any], key: str) -> str:
+    value = config.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise EhrError(f"the EHR's SMART configuration has no {key}")
+    if not https_or_loopback(value.strip()):
+        raise EhrError(f"the EHR's SMART configuration gives a {key} that is not https")
+    return value.strip()
+
+
+def discover(client: httpx.Client, iss: str, timeout_s: float) -> SmartEndpoints:
+    """The authorization and token endpoints from ``{iss}/.well-known/smart-configuration``; the EHR must
+    support PKCE with S256 (SMART App Launch 2.x requires it)."""
+    what = "the EHR's SMART configuration (.well-known/smart-configuration)"
+    url = f"{iss}/.well-known/smart-configuration"
+    try:
+        with client.stream("GET", url, headers={"Accept": "application/json"}, timeout=timeout_s) as r:
+            if r.status_code != 200:
+                raise EhrError(f"{what} answered HTTP {r.status_code}")
+            config = _json_object(r, what)
+    except httpx.HTTPError as exc:
+        raise _why(exc, what, timeout_s) from None
+    authorize = _endpoint(config, "authorization_endpoint")
+    token = _endpoint(config, "token_endpoint")
+    methods = config.get("code_challenge_methods_supported")
+    if not isinstance(methods, list) or "S256" not in methods:
+        raise EhrError(
+            "the EHR's SMART configuration does not list S256 in code_challenge_methods_supported "
+            "(netcds is a public client and needs PKCE with S256)"
+        )
+    return SmartEndpoints(authorize=authorize, token=token)
+
+
+def exchange_code(
+    client: httpx.Client, token_endpoint: str, code: str, verifier: str, smart: SmartSettings
+) -> TokenGrant:
+    """POST the authorization code and the PKCE verifier to the token endpoint (a public client: no secret);
+    the grant must be a Bearer token with a ``patient`` in context."""
+    what = "the EHR's token endpoint"
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": smart.redirect_uri or "",
+        "client_id": smart.client_id or "",
+        "code_verifier": verifier,
+    }
+    try:
+        with client.stream(
+            "POST", token_endpoint, data=form, headers={"Accept": "application/json"}, timeout=smart.timeout_s
+        ) as r:
+            if r.status_code != 200:
+                raise EhrError(
+                    f"{what} refused the authorization code (HTTP {r.status_code}{_oauth_error(r, what)})"
+                )
+            answer = _json_object(r, what)
+    except httpx.HTTPError as exc:
+        raise _why(exc, what, smart.timeout_s) from None
+    token = answer.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise EhrError(f"{what} answered no access_token")
+    kind = answer.get("token_type")
+    if not isinstance(kind, str) or kind.lower() != "bearer":
+        raise EhrError(f"{what} answered a token_type that is not Bearer")
+    patient = answer.get("patient")
+    if not isinstance(patient, str) or not patient:
+        raise EhrError(
+            f"{what} answered no patient: the launch gave no patient in context (open netcds from a "
+            "patient's chart)"
+        )
+    if not _FHIR_ID.match(patient):
+        raise EhrError(f"{what} answered a patient that is not a FHIR id")
+    return TokenGrant(access_token=token, patient=patient)
+
+
+def _oauth_error(response: httpx.Response, what: str) -> str:
+    """``: invalid_grant`` when a refused token request names its OAuth error code, else ''."""
+    try:
+        data: Any = _json_object(response, what)
+    except EhrError:
+        return ""
+    code = data.get("error")
+    return f": {printable(code, 60)}" if isinstance(code, str) and code else ""
+
+
+def _type_of(query: str) -> str:
+    return query.split("?", 1)[0].split("/", 1)[0]
+
+
+def _fetch(
+    client: httpx.Client, iss: str, query: str, token: str, budget: Budget, smart: SmartSettings
+) -> Any:
+    what = f"the EHR's FHIR server, reading {_type_of(query)}"
+    try:
+        return fetch_one(client, iss, query, token, budget)
+    except BudgetExceeded:
+        raise EhrError(
+            f"reading the record took longer than the {smart.budget_s:g} s netcds allows (smart.budget_s); "
+            "it was not read whole, so nothing is shown"
+        ) from None
+    except FetchStopped as exc:
+        raise EhrError(f"{what}: {exc.reason.replace('fhirServer', 'the EHR')}; nothing is shown") from None
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
+        refused = " (the access token was refused)" if status in (401, 403) else ""
+        raise EhrError(f"{what}, answered HTTP {status}{refused}") from None
+    except httpx.HTTPError as exc:
+        raise _why(exc, what, smart.timeout_s) from None
+    except InputError as exc:
+        raise EhrError(
+            f"{what}, answered something that is not FHIR JSON ({exc.field}: {exc.message})"
+        ) from None
+
+
+def _entries(result: Any, query: str) -> list[dict[str, Any]]:
+    """A search result's entries (fullUrl and resource), outcome entries left out."""
+    if result is None:
+        return []
+    if not isinstance(result, dict) or result.get("resourceType") != "Bundle":
+        raise EhrError(f"the EHR's FHIR server did not answer the search for {_type_of(query)} with a Bundle")
+    out = []
+    for entry in result.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") == "OperationOutcome":
+            continue
+        kept: dict[str, Any] = {"resource": resource}
+        if isinstance(entry.get("fullUrl"), str):
+            kept["fullUrl"] = entry["fullUrl"]
+        out.append(kept)
+    return out
+
+
+def read_record(
+    client: httpx.Client, iss: str, grant: TokenGrant, smart: SmartSettings, budget: Budget
+) -> dict[str, Any]:
+    """The patient's record as one collection Bundle: the Patient and every result of RECORD_QUERIES, each
+    read whole from ``iss`` within the budget."""
+    context = {"patientId": grant.patient}
+    entries: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for template in RECORD_QUERIES.values():
+        query = render_template(template, context)
+        assert query is not None  # the patient id is a non-empty string
+        result = _fetch(client, iss, query, grant.access_token, budget, smart)
+        if _type_of(query) == "Patient":
+            if not isinstance(result, dict) or result.get("resourceType") != "Patient":
+                raise EhrError(f"the EHR's FHIR server has no Patient/{grant.patient}")
+            if result.get("id") != grant.patient:
+                raise EhrError(f"the EHR's FHIR server answered another Patient for Patient/{grant.patient}")
+            found: list[dict[str, Any]] = [{"fullUrl": f"{iss}/Patient/{grant.patient}", "resource": result}]
+        else:
+            found = _entries(result, query)
+        for entry in found:
+            res: dict[str, Any] = entry["resource"]
+            key = (str(res.get("resourceType")), str(res.get("id")))
+            if res.get("id") is not None and key in seen:
+                continue
+            seen.add(key)
+            entries.append(entry)
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}

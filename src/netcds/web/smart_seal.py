@@ -1,0 +1,88 @@
+"""A SMART launch waiting for its callback, kept in the browser: a sealed cookie.
+
+Between ``/ui/smart/launch`` and ``/ui/smart/callback`` netcds must remember the launch's ``state``, its
+PKCE verifier, the issuer and the EHR's token endpoint. With ``netcds serve --workers 2`` the callback may
+reach another process than the launch, so nothing is kept in memory: the pending launch travels in one
+cookie, encrypted and authenticated with Fernet (AES-128-CBC + HMAC-SHA256, ``cryptography``), whose token
+carries its creation time. It opens for ``LIFETIME_S`` seconds only. The key is derived from the key that
+signs card links (``links.secret``, or the random key ``netcds serve`` shares among its workers), so every
+worker of one service opens what another sealed, and a cookie made by anyone else fails to open.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+
+from cryptography.fernet import Fernet, InvalidToken
+
+COOKIE = "netcds_smart_launch"
+COOKIE_PATH = "/ui/smart"
+LIFETIME_S = 600  # ten minutes from the launch to its callback
+KEY_LABEL = b"netcds SMART launch cookie v1"  # the cookie key is derived from the link key for this one use
+MAX_COOKIE_CHARS = 4000  # browsers keep about 4 KB per cookie: anything longer is not one of ours
+
+
+def clock() -> int:
+    """Now, in Unix seconds (one place, so tests can move time)."""
+    return int(time.time())
+
+
+@dataclass(frozen=True)
+class PendingLaunch:
+    """What the callback needs: the ``state`` sent, the PKCE verifier, the issuer, and its token endpoint."""
+
+    state: str = field(repr=False)
+    verifier: str = field(repr=False)
+    iss: str
+    token_endpoint: str
+
+
+class Unsealed(Enum):
+    """Why a launch cookie gives no pending launch."""
+
+    MISSING = "missing"
+    INVALID = "invalid"  # tampered, truncated, or sealed with another key
+    EXPIRED = "expired"
+
+
+def cookie_key(link_key: bytes) -> Fernet:
+    """The Fernet key of launch cookies, derived from the link-signing key (never that key itself)."""
+    derived = hmac.new(link_key, KEY_LABEL, hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def seal(key: Fernet, launch: PendingLaunch, now: int | None = None) -> str:
+    body = json.dumps(
+        {"s": launch.state, "v": launch.verifier, "i": launch.iss, "t": launch.token_endpoint},
+        separators=(",", ":"),
+    )
+    return key.encrypt_at_time(body.encode(), clock() if now is None else now).decode("ascii")
+
+
+def unseal(key: Fernet, value: str | None, now: int | None = None) -> PendingLaunch | Unsealed:
+    """The pending launch a cookie holds, or why there is none (expired only when it is authentic)."""
+    if not value:
+        return Unsealed.MISSING
+    if len(value) > MAX_COOKIE_CHARS or not value.isascii():
+        return Unsealed.INVALID
+    token = value.encode("ascii")
+    at = clock() if now is None else now
+    try:
+        made = key.extract_timestamp(token)  # checks the HMAC first
+        if made + LIFETIME_S < at:
+            return Unsealed.EXPIRED
+        raw = key.decrypt_at_time(token, LIFETIME_S, at)
+        data = json.loads(raw)
+    except (InvalidToken, ValueError):
+        return Unsealed.INVALID
+    parts = [data.get(k) for k in ("s", "v", "i", "t")] if isinstance(data, dict) else []
+    texts = [p for p in parts if isinstance(p, str) and p]
+    if len(texts) != 4:
+        return Unsealed.INVALID
+    return PendingLaunch(state=texts[0], verifier=texts[1], iss=texts[2], token_endpoint=texts[3])
