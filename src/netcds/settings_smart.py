@@ -32,6 +32,7 @@ DEFAULT_SCOPE = " ".join(
         )
     ]
 )
+LAUNCH_PATH = "/ui/smart/launch"  # what an EHR opens (and a patient-view card's smart link names)
 CALLBACK_PATH = "/ui/smart/callback"
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")

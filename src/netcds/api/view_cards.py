@@ -18,12 +18,22 @@ from netcds.api.signed_links import evaluation_path
 from netcds.evaluation import Evaluation
 from netcds.fhir.cards import EXPLANATION, patient_view_cards
 from netcds.knowledge.schema import Knowledge
+from netcds.settings_smart import LAUNCH_PATH as SMART_LAUNCH_PATH
 
 PATIENT_VIEW_SERVICES = tuple(s.id for s in SERVICES.values() if s.hook == "patient-view")
 
 
+SMART_KEY = {True: "smart", False: ""}  # the options card links to the SMART launch (a part of the card)
+
+
 def cards_key(ctx: ServiceContext, service_id: str, digest: str, kb: Knowledge) -> CacheKey:
-    return ("cards", service_id, digest, *knowledge_key(kb), ctx.base_url)
+    smart = SMART_KEY[ctx.settings.smart.enabled]
+    return ("cards", service_id, digest, *knowledge_key(kb), ctx.base_url, smart)
+
+
+def smart_launch_url(ctx: ServiceContext) -> str | None:
+    """The SMART launch URL the options card links to when the service is a SMART app (docs/smart.md)."""
+    return f"{ctx.base_url}{SMART_LAUNCH_PATH}" if ctx.settings.smart.enabled else None
 
 
 def cached_cards(
@@ -39,7 +49,11 @@ def keep_cards(
 ) -> list[dict[str, Any]]:
     """Build the service's cards for this Evaluation of the record ``digest`` and cache them."""
     template = patient_view_cards(
-        evaluation, base_url=ctx.base_url, seed=f"{service_id}|{digest}", explanation_url=EXPLANATION
+        evaluation,
+        base_url=ctx.base_url,
+        seed=f"{service_id}|{digest}",
+        explanation_url=EXPLANATION,
+        smart_launch_url=smart_launch_url(ctx),
     )
     ctx.eval_cache.put_json(cards_key(ctx, service_id, digest, kb), template)
     return template

@@ -271,8 +271,9 @@ def card_source(label: str, url: str | None, topic: str, topic_display: str) -> 
 
 
 def card_links(url: str | None, label: str) -> list[dict[str, str]]:
-    """A card's ``links``: ``absolute`` (loaded as it is in the clinician's browser; netcds is no SMART app,
-    so never ``smart``), to a web page under ``/ui``, never to a JSON endpoint."""
+    """A card's ``links``: ``absolute`` (loaded as it is in the clinician's browser), to a web page under
+    ``/ui``, never to a JSON endpoint. The one ``smart`` link (the SMART launch, when enabled) is
+    ``cards.smart_link``."""
     return [{"label": label, "url": url, "type": "absolute"}] if url else []
 
 

@@ -63,12 +63,12 @@ from netcds.fhir.medication import OrderedDrug
 
 __all__ = [
     "EXPLANATION", "EXPLANATION_LINK", "INDICATORS", "MAX_SUMMARY", "NAMESPACE", "OVERRIDE_REASONS",
-    "OVERRIDE_SYSTEM", "TOPIC_SYSTEM", "UCUM", "AgentScreenView", "DoseAdvice", "SafetyFinding", "cite",
-    "clean_text", "dose_card", "dose_suggestion", "draft_dose_mg", "evaluation_links", "field_label",
-    "field_labels", "finalize", "guideline_page", "indicator_for", "md_text",
-    "missing_data_card", "options_card", "order_cards", "over_label_card", "patient_view_cards",
-    "readable_finding", "safety_card", "ssa_plan_lines", "summary_text", "table_links", "unscreened_card",
-    "with_dose", "with_explanation",
+    "OVERRIDE_SYSTEM", "SMART_LINK_LABEL", "TOPIC_SYSTEM", "UCUM", "AgentScreenView", "DoseAdvice",
+    "SafetyFinding", "cite", "clean_text", "dose_card", "dose_suggestion", "draft_dose_mg",
+    "evaluation_links", "field_label", "field_labels", "finalize", "guideline_page", "indicator_for",
+    "md_text", "missing_data_card", "options_card", "order_cards", "over_label_card", "patient_view_cards",
+    "readable_finding", "safety_card", "smart_link", "ssa_plan_lines", "summary_text", "table_links",
+    "unscreened_card", "with_dose", "with_explanation",
 ]  # fmt: skip
 
 TIER_ORDER = ("preferred", "other_recommended", "useful_in_certain_circumstances", "listed")
@@ -211,6 +211,15 @@ def options_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> 
     }
 
 
+SMART_LINK_LABEL = "netcds: open this patient's record from the EHR (SMART app)"
+
+
+def smart_link(url: str) -> dict[str, str]:
+    """A ``smart`` link (CDS Hooks 2.0, Link.type): the EHR launches the URL as a SMART app, with ``iss``
+    and ``launch``; netcds then reads the chart's record onto its patient form (web/smart.py)."""
+    return {"label": SMART_LINK_LABEL, "url": url, "type": "smart"}
+
+
 def evaluation_links(ev: Evaluation, base_url: str, explanation_url: str | None) -> list[dict[str, str]]:
     """The links of the options and missing-data cards: the stored evaluation's page (when there is one;
     in a cached card the ``EXPLANATION`` marker, see :func:`with_explanation`), and the applicable table's
@@ -318,9 +327,14 @@ def patient_view_cards(
     seed: str,
     explanation_url: str | None = None,
     screens: Sequence[AgentScreenView] = (),
+    smart_launch_url: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Cards for the patient-view hook: options by tier, missing data, critical safety findings."""
+    """Cards for the patient-view hook: options by tier, missing data, critical safety findings. With
+    ``smart_launch_url`` (the service is a SMART app, ``smart.enabled``) the options card also links to it
+    as a ``smart`` link, which the EHR opens with its launch context (docs/smart.md)."""
     cards = [options_card(ev, base_url, explanation_url)]
+    if smart_launch_url:
+        cards[0]["links"] = [*cards[0]["links"], smart_link(smart_launch_url)]
     missing = missing_data_card(ev, base_url, explanation_url)
     if missing:
         cards.append(missing)

@@ -30,7 +30,7 @@ from starlette.responses import RedirectResponse, Response
 from netcds.api.hook_call import hook_day
 from netcds.api.prefetch import Budget
 from netcds.io import printable
-from netcds.settings_smart import SmartSettings, normalise_issuer
+from netcds.settings_smart import LAUNCH_PATH, SmartSettings, normalise_issuer
 from netcds.web.form_data import FormState
 from netcds.web.pages import error_page, form_page, request_id
 from netcds.web.routes_patient import import_bundle_page
@@ -103,7 +103,7 @@ def _secure(request: Request, smart: SmartSettings) -> bool:
     return request.url.scheme == "https" or (smart.redirect_uri or "").startswith("https://")
 
 
-@router.get("/ui/smart/launch")
+@router.get(LAUNCH_PATH)
 def smart_launch(request: Request) -> Response:
     smart = _smart(request)
     try:
