@@ -147,3 +147,26 @@ def test_hook_call_answers_412_naming_the_key_fetched_in_part(tmp_path: Path, ke
     assert r.status_code == 412, r.text
     assert r.json()["missing_prefetch"] == ["conditions"]
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_null_answer_from_the_fhir_server_is_a_412_not_no_data() -> None:
+    """A prefetch key the client sends as null means "no data" (CDS Hooks); a FHIR server answering a
+    search with JSON null has answered no FHIR at all, so the key is not read as empty."""
+
+    def fhir(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"null", headers={"content-type": "application/fhir+json"})
+
+    with pytest.raises(PrefetchMissing) as err:
+        _resolve(fhir)
+    assert err.value.extensions["missing_prefetch"] == ["conditions"]
+    assert "answered null" in str(err.value.detail)
+
+
+def test_a_next_link_httpx_cannot_send_is_a_412_not_a_500() -> None:
+    def fhir(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=_page(1, f"{SERVER}/Condition?page=2\x7f"))
+
+    with pytest.raises(PrefetchMissing) as err:
+        _resolve(fhir)
+    assert err.value.extensions["missing_prefetch"] == ["conditions"]
+    assert "InvalidURL" in str(err.value.detail)

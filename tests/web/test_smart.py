@@ -31,6 +31,7 @@ from tests.web.test_smart_fake import (
     authorize,
     callback,
     cleared,
+    ehr_state,
     fake_ehr_socket,
     launch,
     load_bundle,
@@ -232,9 +233,9 @@ def test_an_unreachable_ehr_is_a_502_not_a_500(netcds: Netcds, tmp_path: Path) -
 
 # --- the callback refused -------------------------------------------------------------------------------
 def test_an_oauth_error_shows_its_description_escaped_and_cut(client: TestClient, ehr: FakeEhr) -> None:
-    launch(client, ehr)
+    state = ehr_state(launch(client, ehr))
     description = "<script>alert(1)</script> the user declined " + "x" * 600
-    page = callback(client, {"error": "access_denied", "error_description": description})
+    page = callback(client, {"error": "access_denied", "error_description": description, "state": state})
     assert page.status_code == 400
     assert "<script>alert(1)" not in page.text and "&lt;script&gt;alert(1)" in page.text
     assert "access_denied" in page.text and "the user declined" in page.text
@@ -247,8 +248,9 @@ def test_a_wrong_state_is_refused(client: TestClient, ehr: FakeEhr) -> None:
     params = authorize(launch(client, ehr))
     page = callback(client, {**params, "state": params["state"][:-2] + "xy"})
     assert page.status_code == 400 and "state parameter" in text(page)
-    assert cleared(page)
+    assert "set-cookie" not in page.headers  # a stray callback leaves this browser's launch alone
     assert ehr.token_forms == []
+    assert callback(client, params).status_code == 200  # which still finishes
 
 
 def test_a_missing_state_or_code_is_refused_naming_it(client: TestClient, ehr: FakeEhr) -> None:
@@ -256,7 +258,8 @@ def test_a_missing_state_or_code_is_refused_naming_it(client: TestClient, ehr: F
     for name in ("state", "code"):
         page = callback(client, {k: v for k, v in params.items() if k != name})
         assert page.status_code == 400 and f"The {name} parameter is missing" in text(page)
-        assert cleared(page)
+        # without the state the launch is not known to be this one's: kept; with it, the launch ends
+        assert cleared(page) is (name == "code") and ("set-cookie" in page.headers) is (name == "code")
     assert ehr.token_forms == []
 
 

@@ -64,6 +64,8 @@ class FakeEhr:
     fhir_status: int = 200
     slow_observations_s: float = 0.0
     foreign_next_link: bool = False
+    raw_search: dict[str, bytes] = field(default_factory=dict)  # resource type -> the search's raw body
+    next_link: str | None = None  # a next link on the Observation search (same origin or not)
     requests: list[tuple[str, str, dict[str, str]]] = field(
         default_factory=list
     )  # method, path?query, headers
@@ -140,6 +142,8 @@ class FakeEhr:
         if rid is not None:
             found = [r for r in resources if r.get("id") == rid]
             return JSONResponse(found[0]) if found else JSONResponse({}, status_code=404)
+        if rid is None and rtype in self.raw_search:
+            return Response(self.raw_search[rtype], media_type="application/fhir+json")
         if rtype == "Observation" and self.slow_observations_s:
             await asyncio.sleep(self.slow_observations_s)
         wanted = f"Patient/{request.query_params.get('patient')}"
@@ -153,6 +157,8 @@ class FakeEhr:
         }
         if rtype == "Observation" and self.foreign_next_link:
             page["link"] = [{"relation": "next", "url": self.iss.replace("127.0.0.1", "localhost") + "/x"}]
+        if rtype == "Observation" and self.next_link is not None:
+            page["link"] = [{"relation": "next", "url": self.next_link}]
         return JSONResponse(page)
 
     def app(self) -> Starlette:
@@ -213,6 +219,12 @@ def authorize(launched: httpx.Response) -> dict[str, str]:
     location = back.headers["location"]
     assert location.startswith(REDIRECT_URI + "?")
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def ehr_state(launched: httpx.Response) -> str:
+    """The state the launch sent to the authorization endpoint (as an EHR would send it back)."""
+    assert launched.status_code == 302, launched.text
+    return parse_qs(urlsplit(launched.headers["location"]).query)["state"][0]
 
 
 def callback(client: TestClient, params: dict[str, str]) -> httpx.Response:

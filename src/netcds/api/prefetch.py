@@ -139,7 +139,10 @@ def _get(client: httpx.Client, url: str, headers: dict[str, str], budget: Budget
         if budget.left() <= 0:  # the request's timeout was the time left: the budget ran out
             raise BudgetExceeded from None
         raise
-    return parse_json(b"".join(chunks))
+    data = parse_json(b"".join(chunks))
+    if data is None:  # JSON null: no FHIR resource (a prefetch key's null is the client's "no data")
+        raise FetchStopped("the FHIR server answered null, which is no FHIR resource or Bundle")
+    return data
 
 
 def _next_link(page: Mapping[str, Any]) -> str | None:
@@ -209,7 +212,7 @@ def _fetch_key(
         raise FetchStopped("the hook context lacks a value its template needs")
     try:
         return fetch_one(client, server, query, token, budget)
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # InvalidURL: an unsendable next link
         raise FetchStopped(f"fetching it failed ({type(exc).__name__})") from None
     except InputError as exc:  # the server's JSON: broken, not UTF-8, a key twice
         raise FetchStopped(f"fetching it failed ({exc.field}: {exc.message})") from None

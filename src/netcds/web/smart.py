@@ -30,7 +30,7 @@ from starlette.responses import RedirectResponse, Response
 from netcds.api.hook_call import hook_day
 from netcds.api.prefetch import Budget
 from netcds.io import printable
-from netcds.settings_smart import LAUNCH_PATH, SmartSettings, normalise_issuer
+from netcds.settings_smart import CALLBACK_PATH, LAUNCH_PATH, SmartSettings, normalise_issuer
 from netcds.web.form_data import FormState
 from netcds.web.pages import error_page, form_page, request_id
 from netcds.web.routes_patient import import_bundle_page
@@ -96,6 +96,8 @@ def _param(request: Request, name: str) -> str | None:
         return None
     if len(values[0]) > MAX_PARAM_CHARS or not values[0].isprintable():
         raise ValueError(f"the {name} parameter is not one netcds can use (too long or not printable)")
+    if "\ufffd" in values[0]:  # bytes that are not UTF-8, which the query decoding replaced
+        raise ValueError(f"the {name} parameter is not UTF-8 text")
     return values[0]
 
 
@@ -161,59 +163,66 @@ def smart_launch(request: Request) -> Response:
     return response
 
 
-@router.get("/ui/smart/callback")
+@router.get(CALLBACK_PATH)
 async def smart_callback(request: Request) -> Response:
+    """The cookie is cleared once the callback is this browser's launch (its state matched) whatever the
+    outcome, and when the cookie is unusable; a callback whose state is not the launch's (a forged or stray
+    request) leaves a launch in flight alone."""
     smart = _smart(request)
-    response = await _callback(request, smart)
-    response.delete_cookie(
-        COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax", secure=_secure(request, smart)
-    )
+    response, clear = await _callback(request, smart)
+    if clear:
+        response.delete_cookie(
+            COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax", secure=_secure(request, smart)
+        )
     return response
 
 
-def _authorization_error(request: Request) -> Response:
+def _authorization_error(request: Request, iss: str) -> Response:
+    """The authorization server's refusal, shown only for this browser's launch (the state matched)."""
     error = printable(request.query_params.get("error", ""), 60)
     description = request.query_params.get("error_description")
     said = f" It said: {printable(description, 300)}" if description else ""
-    _outcome(request, "callback", "authorization-error")
+    _outcome(request, "callback", "authorization-error", iss)
     return error_page(
         400, "The EHR did not authorize netcds", f"The authorization server answered {error}.{said} " + AGAIN
     )
 
 
-async def _callback(request: Request, smart: SmartSettings) -> Response:
-    if "error" in request.query_params:
-        return _authorization_error(request)
+async def _callback(request: Request, smart: SmartSettings) -> tuple[Response, bool]:
+    """The callback's page and whether to clear the launch cookie."""
     try:
-        state, code = _param(request, "state"), _param(request, "code")
+        state, code, error = _param(request, "state"), _param(request, "code"), _param(request, "error")
     except ValueError as exc:
         _outcome(request, "callback", "bad-parameter")
-        return error_page(400, REFUSED, f"{exc}. " + AGAIN)
-    for name, value in (("state", state), ("code", code)):
-        if value is None:
-            _outcome(request, "callback", f"no-{name}")
-            return error_page(400, REFUSED, f"The {name} parameter is missing. " + AGAIN)
-    assert state is not None
-    assert code is not None
+        return error_page(400, REFUSED, f"{exc}. " + AGAIN), False
+    if state is None:
+        _outcome(request, "callback", "no-state")
+        return error_page(400, REFUSED, "The state parameter is missing. " + AGAIN), False
     pending = unseal(_key(request), request.cookies.get(COOKIE))
     if isinstance(pending, Unsealed):
         _outcome(request, "callback", f"cookie-{pending.value}")
-        return error_page(400, REFUSED, f"No launch to finish: {_UNSEALED[pending]}. " + AGAIN)
-    if not hmac.compare_digest(pending.state.encode(), state.encode("utf-8", "replace")):
+        return error_page(400, REFUSED, f"No launch to finish: {_UNSEALED[pending]}. " + AGAIN), True
+    if not hmac.compare_digest(pending.state.encode(), state.encode("utf-8")):
         _outcome(request, "callback", "state-mismatch", pending.iss)
         return error_page(
             400, REFUSED, "The state parameter is not the one this browser's launch sent. " + AGAIN
-        )
+        ), False
+    # this browser's launch from here on: it ends with this answer, whatever it is
+    if error is not None:
+        return _authorization_error(request, pending.iss), True
+    if code is None:
+        _outcome(request, "callback", "no-code", pending.iss)
+        return error_page(400, REFUSED, "The code parameter is missing. " + AGAIN), True
     if pending.iss not in smart.issuers:
         _outcome(request, "callback", "unlisted-iss")
         return error_page(
             400, REFUSED, "The launch's FHIR server is no longer one netcds accepts (smart.issuers)."
-        )
+        ), True
     try:
         bundle, patient = await run_in_threadpool(_record, request, smart, pending, code)
     except EhrError as exc:
         _outcome(request, "callback", "ehr-error", pending.iss)
-        return error_page(502, EHR_FAILED, f"{exc.message}.")
+        return error_page(502, EHR_FAILED, f"{exc.message}."), True
 
     def show(state: FormState, status: int = 200, **kw: Any) -> Response:
         return form_page(state, status=status, **kw)
@@ -227,7 +236,7 @@ async def _callback(request: Request, smart: SmartSettings) -> Response:
     _outcome(
         request, "callback", "record-shown" if shown.status_code == 200 else "record-refused", pending.iss
     )
-    return shown
+    return shown, True
 
 
 def _record(

@@ -30,6 +30,10 @@ MAX_ANSWER_BYTES = 1024 * 1024  # a SMART configuration or token response is a f
 # mapping reads PRRT and radiotherapy from (a hook's prefetch does not ask for them)
 RECORD_QUERIES: dict[str, str] = {**PREFETCH, "procedures": "Procedure?patient={{context.patientId}}"}
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+# RFC 6750 section 2.1, b64token: what a Bearer token may hold (it is sent in an Authorization header)
+_B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+# what httpx cannot send: a URL it cannot encode, a header value that is not ASCII
+UNSENDABLE = (httpx.InvalidURL, UnicodeError, ValueError)
 
 
 class EhrError(Exception):
@@ -68,9 +72,11 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def _why(exc: httpx.HTTPError, what: str, timeout_s: float) -> EhrError:
+def _why(exc: Exception, what: str, timeout_s: float) -> EhrError:
     if isinstance(exc, httpx.TimeoutException):
         return EhrError(f"{what} did not answer within {timeout_s:g} s (smart.timeout_s)")
+    if isinstance(exc, UNSENDABLE):
+        return EhrError(f"netcds could not send the request to {what}: its address is not a usable URL")
     return EhrError(f"{what} could not be reached ({type(exc).__name__})")
 
 
@@ -101,9 +107,16 @@ def _endpoint(config: Mapping[str, Any], key: str) -> str:
     value = config.get(key)
     if not isinstance(value, str) or not value.strip():
         raise EhrError(f"the EHR's SMART configuration has no {key}")
-    if not https_or_loopback(value.strip()):
+    url = value.strip()
+    if not https_or_loopback(url):
         raise EhrError(f"the EHR's SMART configuration gives a {key} that is not https")
-    return value.strip()
+    if "#" in url or any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):  # RFC 6749 3.1: no fragment
+        raise EhrError(f"the EHR's SMART configuration gives a {key} that is not a usable URL")
+    try:
+        httpx.URL(url)
+    except UNSENDABLE:
+        raise EhrError(f"the EHR's SMART configuration gives a {key} that is not a usable URL") from None
+    return url
 
 
 def discover(client: httpx.Client, iss: str, timeout_s: float) -> SmartEndpoints:
@@ -116,7 +129,7 @@ def discover(client: httpx.Client, iss: str, timeout_s: float) -> SmartEndpoints
             if r.status_code != 200:
                 raise EhrError(f"{what} answered HTTP {r.status_code}")
             config = _json_object(r, what)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, *UNSENDABLE) as exc:
         raise _why(exc, what, timeout_s) from None
     authorize = _endpoint(config, "authorization_endpoint")
     token = _endpoint(config, "token_endpoint")
@@ -151,11 +164,13 @@ def exchange_code(
                     f"{what} refused the authorization code (HTTP {r.status_code}{_oauth_error(r, what)})"
                 )
             answer = _json_object(r, what)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, *UNSENDABLE) as exc:
         raise _why(exc, what, smart.timeout_s) from None
     token = answer.get("access_token")
     if not isinstance(token, str) or not token:
         raise EhrError(f"{what} answered no access_token")
+    if not _B64TOKEN.match(token):
+        raise EhrError(f"{what} answered an access_token with characters a Bearer token cannot hold")
     kind = answer.get("token_type")
     if not isinstance(kind, str) or kind.lower() != "bearer":
         raise EhrError(f"{what} answered a token_type that is not Bearer")
@@ -201,24 +216,34 @@ def _fetch(
         status = exc.response.status_code
         refused = " (the access token was refused)" if status in (401, 403) else ""
         raise EhrError(f"{what}, answered HTTP {status}{refused}") from None
-    except httpx.HTTPError as exc:
-        raise _why(exc, what, smart.timeout_s) from None
     except InputError as exc:
         raise EhrError(
             f"{what}, answered something that is not FHIR JSON ({exc.field}: {exc.message})"
         ) from None
+    except (httpx.HTTPError, *UNSENDABLE) as exc:
+        raise _why(exc, what, smart.timeout_s) from None
 
 
 def _entries(result: Any, query: str) -> list[dict[str, Any]]:
-    """A search result's entries (fullUrl and resource), outcome entries left out."""
-    if result is None:
+    """A search result's entries (fullUrl and resource), outcome entries left out. A result that is not a
+    searchset Bundle of entries each holding a resource is refused: read in part, a record could suggest
+    what the whole record contradicts."""
+    if result is None:  # no match (an empty searchset; fetch_one reads a JSON null answer as no FHIR)
         return []
+    what = f"the EHR's FHIR server did not answer the search for {_type_of(query)}"
     if not isinstance(result, dict) or result.get("resourceType") != "Bundle":
-        raise EhrError(f"the EHR's FHIR server did not answer the search for {_type_of(query)} with a Bundle")
+        raise EhrError(f"{what} with a Bundle")
+    listed = result.get("entry")
+    if listed is None:
+        return []
+    if not isinstance(listed, list):
+        raise EhrError(f"{what} with a list of entries")
     out = []
-    for entry in result.get("entry") or []:
+    for entry in listed:
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict) or resource.get("resourceType") == "OperationOutcome":
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise EhrError(f"{what} with entries that each hold a resource")
+        if resource.get("resourceType") == "OperationOutcome":  # a search's outcome entry, no record
             continue
         kept: dict[str, Any] = {"resource": resource}
         if isinstance(entry.get("fullUrl"), str):
