@@ -58,6 +58,9 @@ class Facts:
     patient: Patient
     values: dict[str, Any] = field(default_factory=dict)
     derived: dict[str, Derived] = field(default_factory=dict)
+    _unknown_among: dict[str, tuple[Any, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def get(self, path: str) -> Any:
         return self.values.get(path)
@@ -74,6 +77,24 @@ class Facts:
         """The values an unknown derived fact is known to lie among (empty: any; Derived.among)."""
         d = self.derived.get(path)
         return d.among if d is not None and d.value is None else ()
+
+    def unknown_among(self) -> dict[str, tuple[Any, ...]]:
+        """Every derived fact that is unknown but known to lie among values (Derived.among), with them:
+        what logic/evaluate.py tries one value at a time. Empty for most patients; worked out once (the
+        facts are not changed once built: a variant is a new Facts, see :meth:`trying`)."""
+        if self._unknown_among is None:
+            self._unknown_among = {
+                name: d.among
+                for name, d in self.derived.items()
+                if d.value is None and d.among and self.values.get(name) is None
+            }
+        return self._unknown_among
+
+    def trying(self, values: dict[str, Any]) -> Facts:
+        """These facts with some facts of :meth:`unknown_among` set to one of their values each (one trial
+        of logic/evaluate.py: never shown as the patient's facts)."""
+        tried = {name: Derived(v, f"tried as {v}") for name, v in values.items()}
+        return Facts(self.patient, {**self.values, **values}, {**self.derived, **tried})
 
 
 SECTIONS = ("tumor", "disease", "biomarkers", "comorbidities", "context", "preferences")

@@ -160,10 +160,10 @@ DERIVED_SQL: dict[str, DerivedSql] = {
                 "tumor__necrosis",
             ),
             silent_null="tumor__primary_site NOT IN ('lung', 'thymus')",
-            # grading.derive_lung_subtype: < 2 mitoses, necrosis and grade not recorded (where unknown)
+            # grading.derive_lung_subtype: no subtype recorded, < 2 mitoses, necrosis and grade not recorded
             among=(
-                "tumor__primary_site IN ('lung', 'thymus') AND tumor__mitoses_per_2mm2 < 2.0"
-                " AND tumor__necrosis IS NULL AND tumor__grade IS NULL",
+                "tumor__primary_site IN ('lung', 'thymus') AND tumor__lung_subtype IS NULL"
+                " AND tumor__mitoses_per_2mm2 < 2.0 AND tumor__necrosis IS NULL AND tumor__grade IS NULL",
                 ("typical_carcinoid", "atypical_carcinoid"),
             ),
         ),

@@ -71,7 +71,8 @@ def decisive(c: Condition, value: bool, facts: Facts) -> str:
     A comparison or history predicate speaks for itself (its ``says``, or the generated
     wording). Where the first decisive child settles the node (a false ``all``, a true
     ``any``) the walk descends into it; where every child counts (a false ``any``, a true
-    ``all``) a worded node speaks for itself, else its first child does. A ``not`` speaks
+    ``all``) a worded node speaks for itself, else its first child does; a node no child settles
+    (decided by trying each value of an among-fact) speaks for itself. A ``not`` speaks
     with its own words, else as ``not: `` + what settled its inner condition.
     """
     if isinstance(c, Compare | History):
@@ -84,7 +85,9 @@ def decisive(c: Condition, value: bool, facts: Facts) -> str:
     for kid in c.items:
         if evaluate_condition(kid, facts).value is value:
             return decisive(kid, value, facts)
-    raise AssertionError("no child decided the node")  # pragma: no cover
+    # no child decided it: the node came out the same for each value an unknown fact lies among
+    # (logic/evaluate.py trials), so it speaks for itself
+    return says_of(c)
 
 
 def non_systemic_named(

@@ -14,6 +14,7 @@ Every problem is reported with its path inside the condition.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from netcds.patient import REGIMEN_AGENTS
@@ -189,3 +190,9 @@ def facts_of(c: Condition) -> set[str]:
     if isinstance(c, Compare):
         return {c.fact}
     return {"treatments"}
+
+
+@cache
+def facts_read(c: Condition) -> frozenset[str]:
+    """:func:`facts_of`, worked out once per condition (conditions are immutable)."""
+    return frozenset(facts_of(c))

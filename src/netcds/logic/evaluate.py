@@ -9,6 +9,7 @@ are not reported as missing.
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 
 from netcds.facts import Facts, progressed_on, treatment_agents
 from netcds.field_labels import agent_name
-from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
+from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not, facts_read
 from netcds.vocabulary import label
 
 OP_WORDS = {"eq": "is", "ne": "is not", "gt": ">", "ge": "≥", "lt": "<", "le": "≤",
@@ -185,7 +186,10 @@ def _history(c: History, facts: Facts) -> Outcome:
 
 
 def _combine(c: All | AnyOf, facts: Facts) -> Outcome:
-    kids = [evaluate(i, facts) for i in c.items]
+    return _merge(c, [evaluate(i, facts) for i in c.items])
+
+
+def _merge(c: All | AnyOf, kids: list[Outcome]) -> Outcome:
     decisive = not isinstance(c, All)  # False decides an 'all', True decides an 'any'
     out = Outcome(None)
     if any(k.value is decisive for k in kids):
@@ -217,6 +221,92 @@ def _negate(c: Not, facts: Facts) -> Outcome:
     )
 
 
+# -- trials over the values an unknown fact lies among ------------------------------------------------
+# A fact unknown but known to lie among a few values (Derived.among: a lung carcinoid of < 2 mitoses/
+# 2 mm², necrosis unrecorded, is typical or atypical) decides an unknown ``all`` / ``any`` that reads it
+# when the node comes out the same, known, for each of them: its value then holds whichever it is, and
+# waits for nothing. Several such facts are tried in every combination; the other facts stay as they
+# are, derived ones too (with the subtype unknown, the grade is derived from the mitoses alone: no
+# derived fact carries ``among`` but the subtype). A combination the record rules out (a subtype with a
+# grade that contradicts it) can only add a trial that disagrees, never decide a node the possible ones
+# leave open, so trying it is safe. Kleene logic is monotone (a known node stays known, with the same
+# value, whatever an unknown fact turns out to be), so only an unknown node is tried, and only one that
+# reads such a fact (most patients have none: one dictionary test).
+
+
+def _trials(c: All | AnyOf, facts: Facts) -> list[tuple[dict[str, Any], Facts]]:
+    """One (values tried, facts with them) per combination of the values of the facts of
+    ``Facts.unknown_among`` that ``c`` reads; none when it reads none of them."""
+    among = facts.unknown_among()
+    if not among:
+        return []
+    read = [name for name in among if name in facts_read(c)]
+    if not read:
+        return []
+    combos = itertools.product(*(among[name] for name in read))
+    tried = [dict(zip(read, combo, strict=True)) for combo in combos]
+    return [(values, facts.trying(values)) for values in tried]
+
+
+def _settled_by_trials(c: All | AnyOf, facts: Facts) -> bool | None:
+    """``c``'s value when each trial (:func:`_trials`) gives the same known value, else None."""
+    found: bool | None = None
+    for _, tried in _trials(c, facts):
+        value, _ = settle(c, tried)
+        if value is None or (found is not None and value != found):
+            return None
+        found = value
+    return found
+
+
+def _without(names: frozenset[str], found: list[Finding]) -> list[Finding]:
+    """``found`` without the findings on the facts ``names`` (a trial's value of them is not the
+    patient's), also inside a worded node's finding."""
+    out = []
+    for f in found:
+        if f.fact in names:
+            continue
+        if f.children is not None:
+            f = Finding(f.says, f.value, None, f.fields, children=_without(names, f.children))
+        out.append(f)
+    return out
+
+
+def _decided_by_trials(c: All | AnyOf, facts: Facts) -> Outcome | None:
+    """An unknown ``c`` decided by trying each value its among-facts lie among (the same known value
+    each time), with its reasons: each such fact with the values it lies among and why (grading.py:
+    "typical or atypical carcinoid either way"), then, for each trial, what decided it under an "if"
+    (never a finding that the fact has the value tried). None when a trial disagrees or is unknown."""
+    trials = _trials(c, facts)
+    if not trials:
+        return None
+    outs: list[tuple[dict[str, Any], bool, list[Finding]]] = []
+    for tried, tried_facts in trials:
+        kids = [evaluate(i, tried_facts) for i in c.items]
+        value = _merge(c, kids).value
+        if value is None or (outs and value != outs[0][1]):
+            return None
+        # what decided this trial: the children that came out as the node did
+        decided = [f for k in kids if k.value is value for f in (k.positives if value else k.negatives)]
+        outs.append((tried, value, decided))
+    value = outs[0][1]
+    names = frozenset(outs[0][0])
+    either = [
+        Finding(says_of(Compare(n, "in", facts.among(n))), True, facts.why(n), (n,), fact=n)
+        for n in outs[0][0]
+    ]
+    cases = [
+        Finding(
+            "if " + " and ".join(f"{label(n)} is {show(v)}" for n, v in tried.items()),
+            value,
+            None,
+            children=_without(names, decided),
+        )
+        for tried, _, decided in outs
+    ]
+    return Outcome(value, positives=either + cases) if value else Outcome(value, negatives=either + cases)
+
+
 def settle(c: Condition, facts: Facts) -> tuple[bool | None, list[str]]:
     """``evaluate(c, facts)``'s value and missing fields, without its findings.
 
@@ -244,7 +334,8 @@ def settle(c: Condition, facts: Facts) -> tuple[bool | None, list[str]]:
                 missing = item_missing if missing is None else missing + item_missing
         if missing is None:
             return not decisive, []
-        return None, list(dict.fromkeys(missing))
+        tried = _settled_by_trials(c, facts)
+        return (tried, []) if tried is not None else (None, list(dict.fromkeys(missing)))
     if isinstance(c, Not):
         value, missing = settle(c.item, facts)
         return (None if value is None else not value), missing
@@ -265,6 +356,8 @@ def evaluate(c: Condition, facts: Facts) -> Outcome:
         out = _history(c, facts)
     elif isinstance(c, All | AnyOf):
         out = _combine(c, facts)
+        if out.value is None:
+            out = _decided_by_trials(c, facts) or out
     else:
         out = _negate(c, facts)
     if c.says and not isinstance(c, Compare | History):

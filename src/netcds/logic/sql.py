@@ -26,9 +26,9 @@ from netcds.history import (
     STANDARD_MAX_INTERVAL_DAYS,
     STANDARD_MIN_INTERVAL_DAYS,
 )
-from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
+from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not, facts_read
 from netcds.logic.dialect import Dialect, SqlCompileError, dialect, in_expr, lit
-from netcds.logic.evaluate import among_value
+from netcds.logic.evaluate import among_value, compare_value, says_of
 from netcds.patient import REGIMEN_AGENTS, TreatmentAgent
 from netcds.vocabulary import fact_specs
 
@@ -364,6 +364,8 @@ class ConditionCompiler:
         self.bits = HistoryBits(d)
         self.leaves: dict[str, str] = {}  # leaf SQL -> column name
         self.facts: set[str] = set()  # fact paths read (raw and derived)
+        self.tried: dict[str, Any] = {}  # among-fact -> the value it is tried as, while a trial is written
+        self.known: set[str] = set()  # among-facts not unknown-with-among where the SQL being written runs
 
     def leaf_sql(self, c: Compare | History) -> str:
         if isinstance(c, History):
@@ -404,7 +406,10 @@ class ConditionCompiler:
         raise SqlCompileError(f"unknown operator '{c.op}'")
 
     def leaf(self, c: Compare | History) -> str:
-        sql = self.leaf_sql(c)
+        return self._named(self.leaf_sql(c))
+
+    def _named(self, sql: str) -> str:
+        """The ``leaves`` column computing ``sql`` (once, whoever reads it)."""
         if sql not in self.leaves:
             self.leaves[sql] = f"l{len(self.leaves)}"
         return self.leaves[sql]
@@ -413,13 +418,52 @@ class ConditionCompiler:
         """The node's value (TRUE/FALSE/NULL) from the leaf columns; ``None`` (no condition) is TRUE."""
         if c is None:
             return "TRUE"
+        if isinstance(c, Compare) and c.fact in self.tried:
+            return "TRUE" if compare_value(c, self.tried[c.fact]) else "FALSE"
         if isinstance(c, Compare | History):
             return self.leaf(c)
-        if isinstance(c, All):
-            return "(" + " AND ".join(self.expr(i) for i in c.items) + ")"
-        if isinstance(c, AnyOf):
-            return "(" + " OR ".join(self.expr(i) for i in c.items) + ")"
-        return f"(NOT {self.expr(c.item)})"
+        if isinstance(c, All | AnyOf):
+            skip = self.tried.keys() | self.known
+            return self._trying(c, [f for f in self.among if f in facts_read(c) and f not in skip])
+        inner = self.expr(c.item)
+        return {"TRUE": "FALSE", "FALSE": "TRUE"}.get(inner, f"(NOT {inner})")
+
+    def _combined(self, c: All | AnyOf) -> str:
+        """``c`` as AND / OR of its items (a literal item of a trial folded away)."""
+        items = [self.expr(i) for i in c.items]
+        absorbing, neutral = ("FALSE", "TRUE") if isinstance(c, All) else ("TRUE", "FALSE")
+        if absorbing in items:
+            return absorbing
+        kept = [x for x in items if x != neutral]
+        if not kept:
+            return neutral
+        return "(" + (" AND " if isinstance(c, All) else " OR ").join(kept) + ")"
+
+    def _trying(self, c: All | AnyOf, pending: list[str]) -> str:
+        """``c``, tried with each value of the among-facts ``pending`` it reads where they are unknown but
+        lie among values (logic/evaluate.py ``_decided_by_trials``): where the first is, the value every
+        trial gives alike (NULL where they differ or one is unknown), the trials written with the fact's
+        comparisons as literals (so with no further trial of it inside); elsewhere the node as it is (no
+        node inside tried with it either), tried with the others. Equal to evaluate.py, which tries every
+        combination at once: a known node is the same in every trial (Kleene logic is monotone)."""
+        if not pending:
+            return self._combined(c)
+        fact, rest = pending[0], pending[1:]
+        where, values = self.among[fact]
+        trials = []
+        for v in values:
+            self.tried[fact] = v
+            try:
+                trials.append(self.expr(c))
+            finally:
+                del self.tried[fact]
+        self.known.add(fact)
+        try:
+            otherwise = self._trying(c, rest)
+        finally:
+            self.known.discard(fact)
+        self.facts.add(fact)  # the test reads the columns the fact is derived from
+        return f"(CASE WHEN {self._named(f'({where})')} THEN {_agreed(trials)} ELSE {otherwise} END)"
 
     def reports_missing(self, c: Condition | None) -> str | None:
         """For a node that is UNKNOWN: SQL that is TRUE when its ``missing`` list is non-empty
@@ -458,7 +502,24 @@ class ConditionCompiler:
         arms = " ".join(
             f"WHEN ({self.expr(k)} {test}) THEN {self.decisive_text(k, value, says)}" for k in c.items
         )
+        if any(f in self.among for f in facts_read(c)):  # decided by trials, no child settles it
+            arms += f" ELSE {lit(says_of(c))}"  # (cohort/verdict.py decisive)
         return f"(CASE {arms} END)"
+
+
+def _agreed(trials: list[str]) -> str:
+    """TRUE where every one of ``trials`` is TRUE, FALSE where every one is FALSE, else NULL; each trial
+    written once (a literal one folded away)."""
+    fixed = {t for t in trials if t in ("TRUE", "FALSE")}
+    rest = [t for t in trials if t not in fixed]
+    if len(fixed) > 1:
+        return "CAST(NULL AS BOOLEAN)"
+    if not rest:
+        return fixed.pop()
+    total = " + ".join(f"CAST({t} AS INTEGER)" for t in rest)
+    arms = {"TRUE": f" WHEN {len(rest)} THEN TRUE", "FALSE": " WHEN 0 THEN FALSE"}
+    kept = fixed or set(arms)  # beside a literal trial, only its own answer can be agreed on
+    return "(CASE " + total + "".join(arm for answer, arm in arms.items() if answer in kept) + " END)"
 
 
 def _values(v: Any) -> tuple[Any, ...]:
