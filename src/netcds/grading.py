@@ -58,6 +58,19 @@ THORACIC_KI67_CARCINOID_MAX = 20.0
 _KI67_NOT_THORACIC = "the WHO thoracic criteria grade by mitoses and necrosis, not by Ki-67"
 # what settles the grade of a lung/thymus primary (Ki-67 cannot, so it is never named)
 THORACIC_GRADE_FIELDS = ("tumor.grade", "tumor.mitoses_per_2mm2", "tumor.lung_subtype")
+# < 2 mitoses/2 mm², necrosis not recorded: G1 or G2; what settles it (the mitotic count is recorded)
+THORACIC_AMONG_FIELDS = ("tumor.grade", "tumor.lung_subtype", "tumor.necrosis")
+CARCINOID_GRADES = ("G1", "G2")  # typical, atypical carcinoid
+
+
+def possible_grades(grade: Derived) -> tuple[str, ...]:
+    """The grades a derived grade may be: its value, else those it lies among (empty: any)."""
+    return (grade.value,) if grade.value is not None else tuple(grade.among)
+
+
+def grade_words(grade: Derived) -> str | None:
+    """The derived grade as shown: "G1", "G1 or G2" (unknown among them), None when unknown."""
+    return " or ".join(possible_grades(grade)) or None
 
 
 def _thoracic_ki67_conflict(t: Tumor, grade: str) -> str | None:
@@ -112,24 +125,50 @@ def _thoracic_grade(t: Tumor) -> Derived:
             f"grade not recorded and no carcinoid subtype or mitotic count{said} ({_KI67_NOT_THORACIC})",
             THORACIC_GRADE_FIELDS,
         )
+    if m < 2 and t.necrosis is None:
+        return _typical_or_atypical_grade(t, m)
     g = _mitotic_grade(m, True)
     necrosis = g == "G1" and t.necrosis is True  # < 2 mitoses with necrosis: atypical (WHO thoracic)
     g = "G2" if necrosis else g
     conflict = _thoracic_ki67_conflict(t, g)
-    measure = (
-        "single measure available"
-        if k is None
-        else "Ki-67 set aside"
-        if conflict
-        else f"Ki-67 {k:g}% does not grade a lung/thymus carcinoid"
+    rule = (
+        f"{_ki67_said(k, conflict)}; mitoses by the WHO thoracic cut-points: 2-10 atypical carcinoid,"
+        " above 10 beyond it"
     )
-    rule = f"{measure}; mitoses by the WHO thoracic cut-points: 2-10 atypical carcinoid, above 10 beyond it"
     basis = (
         f"{m:g} mitoses/2 mm² with necrosis -> atypical carcinoid, G2"
         if necrosis
         else f"{m:g} mitoses/2 mm² -> {g}"
     )
     return Derived(g, f"WHO grade {g} derived ({basis}; {rule}){_checked([conflict])}")
+
+
+def _ki67_said(k: float | None, conflict: str | None) -> str:
+    if k is None:
+        return "single measure available"
+    return "Ki-67 set aside" if conflict else f"Ki-67 {k:g}% does not grade a lung/thymus carcinoid"
+
+
+def _typical_or_atypical_grade(t: Tumor, m: float) -> Derived:
+    """< 2 mitoses/2 mm², necrosis not recorded (no grade or subtype recorded): as derive_lung_subtype
+    says, a typical carcinoid (G1) without necrosis, an atypical one (G2) with it: unknown, but G1 or G2.
+    Ki-67 tells a carcinoid from a high-grade tumor, not typical from atypical, so it disagrees with G1
+    and G2 alike (one above the carcinoid range) or with neither: that is pointed out, for both."""
+    conflict = _thoracic_ki67_conflict(t, "G1")  # the same for G2 (THORACIC_KI67_CARCINOID_MAX)
+    k = t.ki67_percent
+    said = (
+        f"Ki-67 {k:g}% is high for a carcinoid, typical or atypical, but {_KI67_NOT_THORACIC}"
+        if conflict
+        else None
+    )
+    return Derived(
+        None,
+        f"{m:g} mitoses/2 mm² with necrosis not recorded: G1 (typical carcinoid) without necrosis, G2"
+        f" (atypical carcinoid) with it; low or intermediate grade either way"
+        f" ({_ki67_said(k, conflict)}){_checked([said])}",
+        THORACIC_AMONG_FIELDS,
+        CARCINOID_GRADES,
+    )
 
 
 def derive_grade(p: Patient) -> Derived:
@@ -220,10 +259,11 @@ def derive_differentiation(p: Patient, grade: Derived) -> Derived:
             if beyond
             else None
         )
-        if t.differentiation == "poor" and grade.value in ("G1", "G2"):  # a recorded G1/G2 is refused
+        grades = possible_grades(grade)
+        if t.differentiation == "poor" and grades and set(grades) <= {"G1", "G2"}:  # G1/G2 is refused
             note = (
-                f"the grade derived from the record is {grade.value}, but a poorly differentiated carcinoma"
-                " is high grade by definition"
+                f"the grade derived from the record is {grade_words(grade)}, but a poorly differentiated"
+                " carcinoma is high grade by definition"
             )
         check = _checked([note])
         words = "poorly differentiated" if t.differentiation == "poor" else "well-differentiated"
@@ -232,6 +272,11 @@ def derive_differentiation(p: Patient, grade: Derived) -> Derived:
         return Derived("well", "carcinoid tumors are well-differentiated")
     if grade.value in ("G1", "G2"):
         return Derived("well", f"grade {grade.value} implies a well-differentiated tumor")
+    if grade.among and set(grade.among) <= {"G1", "G2"}:  # unknown, but G1 or G2: well either way
+        return Derived(
+            "well",
+            f"grade {grade_words(grade)} (not known which) implies a well-differentiated tumor either way",
+        )
     m = t.mitoses_per_2mm2
     if t.primary_site in THORACIC_SITES and m is not None and m > 10:
         return Derived(

@@ -195,7 +195,8 @@ def derived_values(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
         got = {}
         for fact, words in DERIVED_WORDS.items():
             hits = [v for v in words if r[f"{fact.split('.')[1]}_{v}"] is True]
-            assert len(hits) <= 1 and (hits or all(r[f"{fact.split('.')[1]}_{v}"] is None for v in words))
+            # unknown: some value NULL (an unknown known to lie among values is FALSE for the others)
+            assert len(hits) <= 1 and (hits or any(r[f"{fact.split('.')[1]}_{v}"] is None for v in words))
             got[fact] = hits[0] if hits else None
         out[int(r["row_id"])] = got
     return out

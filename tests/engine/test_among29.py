@@ -231,7 +231,10 @@ def _claims_subtype(found: list[Finding]) -> bool:
 @given(conditions(), records())
 def test_settle_equals_evaluate_and_decisions_are_sound(c: Condition, rec: dict[str, Any]) -> None:
     f = facts(rec)
-    assert f.unknown_among() == {"derived.lung_subtype": ("typical_carcinoid", "atypical_carcinoid")}
+    assert f.unknown_among() == {  # the grade too: G1 or G2 (session 29, tests/engine/test_grade_among29.py)
+        "derived.grade": ("G1", "G2"),
+        "derived.lung_subtype": ("typical_carcinoid", "atypical_carcinoid"),
+    }
     out = evaluate(c, f)
     assert settle(c, f) == (out.value, out.missing)
     assert not _claims_subtype(out.findings())

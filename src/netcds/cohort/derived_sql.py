@@ -24,10 +24,19 @@ def _rank(x: str, g1_below: float, g2_upto: float) -> str:
     return f"(1 + CAST({x} >= {g1_below!r} AS INTEGER) + CAST({x} > {g2_upto!r} AS INTEGER))"
 
 
+# a lung/thymus primary with no subtype or grade recorded, < 2 mitoses/2 mm² and necrosis not recorded:
+# typical or atypical carcinoid (grading.derive_lung_subtype), G1 or G2 (grading._typical_or_atypical_grade)
+_CARCINOID_UNSETTLED = (
+    "tumor__primary_site IN ('lung', 'thymus') AND tumor__lung_subtype IS NULL"
+    " AND tumor__mitoses_per_2mm2 < 2.0 AND tumor__necrosis IS NULL AND tumor__grade IS NULL"
+)
+
+
 def _grade(d: Dialect) -> str:
     # grading.derive_grade: a lung or thymus primary (grading._thoracic_grade) is graded by the recorded
     # grade, else the recorded carcinoid subtype, else the mitotic count by the thoracic cut-points (2-10);
-    # Ki-67 never grades it, so with only Ki-67 the grade is NULL (naming fields, so no silent null)
+    # Ki-67 never grades it, so with only Ki-67 the grade is NULL (naming fields, so no silent null);
+    # with < 2 mitoses and necrosis unrecorded it is NULL too, known to be G1 or G2 (the ``among`` below)
     m = "tumor__mitoses_per_2mm2"
     thoracic = in_expr("tumor__primary_site", THORACIC_SITES)
     grades = [1, 2, 3], ["G1", "G2", "G3"]
@@ -40,7 +49,9 @@ def _grade(d: Dialect) -> str:
         " THEN (CASE WHEN tumor__lung_subtype = 'typical_carcinoid' THEN 'G1' ELSE 'G2' END)"
         # necrosis with fewer than 2 mitoses (or no count) makes a carcinoid atypical: G2
         f" WHEN {thoracic} THEN (CASE WHEN tumor__necrosis AND ({m} IS NULL OR {m} < 2.0) THEN 'G2'"
-        f" ELSE {d.lookup(_rank(m, 2.0, 10.0), *grades)} END)"
+        # < 2 mitoses with necrosis unrecorded: G1 or G2, NULL (no ELSE)
+        f" WHEN NOT (tumor__necrosis IS NULL AND {m} < 2.0)"
+        f" THEN {d.lookup(_rank(m, 2.0, 10.0), *grades)} END)"
         f" ELSE {d.lookup(f'greatest({rk}, {_rank(m, 2.0, 20.0)})', *grades)} END"
     )
 
@@ -59,10 +70,11 @@ def _lung_subtype() -> str:
 
 
 def _differentiation() -> str:
+    # a grade unknown but G1 or G2 implies well-differentiated either way (grading.derive_differentiation)
     return (
         "CASE WHEN tumor__differentiation IS NOT NULL THEN tumor__differentiation"
         " WHEN tumor__lung_subtype IS NOT NULL THEN 'well'"
-        " WHEN derived__grade IN ('G1', 'G2') THEN 'well' END"
+        f" WHEN derived__grade IN ('G1', 'G2') OR ({_CARCINOID_UNSETTLED}) THEN 'well' END"
     )
 
 
@@ -147,6 +159,8 @@ DERIVED_SQL: dict[str, DerivedSql] = {
                 "tumor__mitoses_per_2mm2",
                 "tumor__necrosis",
             ),
+            # grading._typical_or_atypical_grade: no grade or subtype recorded, < 2 mitoses, no necrosis
+            among=(_CARCINOID_UNSETTLED, ("G1", "G2")),
         ),
         DerivedSql(
             "derived.lung_subtype",
@@ -161,11 +175,7 @@ DERIVED_SQL: dict[str, DerivedSql] = {
             ),
             silent_null="tumor__primary_site NOT IN ('lung', 'thymus')",
             # grading.derive_lung_subtype: no subtype recorded, < 2 mitoses, necrosis and grade not recorded
-            among=(
-                "tumor__primary_site IN ('lung', 'thymus') AND tumor__lung_subtype IS NULL"
-                " AND tumor__mitoses_per_2mm2 < 2.0 AND tumor__necrosis IS NULL AND tumor__grade IS NULL",
-                ("typical_carcinoid", "atypical_carcinoid"),
-            ),
+            among=(_CARCINOID_UNSETTLED, ("typical_carcinoid", "atypical_carcinoid")),
         ),
         DerivedSql("derived.gut", 1, lambda d, _: _gut(d), ("tumor__primary_site", "tumor__colon_segment")),
         DerivedSql(
@@ -219,7 +229,15 @@ DERIVED_SQL: dict[str, DerivedSql] = {
             "derived.differentiation",
             2,
             lambda _, __: _differentiation(),
-            ("tumor__differentiation", "tumor__lung_subtype", "derived__grade"),
+            (
+                "tumor__differentiation",
+                "tumor__lung_subtype",
+                "derived__grade",
+                "tumor__primary_site",
+                "tumor__mitoses_per_2mm2",
+                "tumor__necrosis",
+                "tumor__grade",
+            ),
         ),
         DerivedSql(
             "derived.advanced",

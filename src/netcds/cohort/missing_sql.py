@@ -30,6 +30,7 @@ from netcds.cohort.layout import DECISION_IDS, NON_SYSTEMIC, NON_SYSTEMIC_BASIS,
 from netcds.cohort.setting_sql import Candidate
 from netcds.cohort.sqltext import case, in_ints
 from netcds.facts import SSA_AGENTS, THORACIC_GRADE_FIELDS, THORACIC_SITES
+from netcds.grading import THORACIC_AMONG_FIELDS
 from netcds.history import (
     SSA_READINGS,
 )
@@ -188,7 +189,13 @@ class MissingSql:
         if fact in one:
             return p([one[fact]])
         if fact == "derived.grade":
-            return f"CASE WHEN {thoracic} THEN {p(THORACIC_GRADE_FIELDS)} ELSE {p(_GRADE_FIELDS)} END"
+            # grading._thoracic_grade: a count below 2 with the grade unknown leaves only the necrosis
+            # unrecorded (grading._typical_or_atypical_grade: G1 or G2)
+            by_count = (
+                f"CASE WHEN tumor__mitoses_per_2mm2 < 2.0 THEN {p(THORACIC_AMONG_FIELDS)}"
+                f" ELSE {p(THORACIC_GRADE_FIELDS)} END"
+            )
+            return f"CASE WHEN {thoracic} THEN {by_count} ELSE {p(_GRADE_FIELDS)} END"
         if fact == "derived.lung_subtype":  # unknown without naming a field for another primary
             m = "tumor__mitoses_per_2mm2"
             unrecorded = self.concat(

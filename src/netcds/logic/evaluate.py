@@ -225,13 +225,14 @@ def _negate(c: Not, facts: Facts) -> Outcome:
 # A fact unknown but known to lie among a few values (Derived.among: a lung carcinoid of < 2 mitoses/
 # 2 mm², necrosis unrecorded, is typical or atypical) decides an unknown ``all`` / ``any`` that reads it
 # when the node comes out the same, known, for each of them: its value then holds whichever it is, and
-# waits for nothing. Several such facts are tried in every combination; the other facts stay as they
-# are, derived ones too (with the subtype unknown, the grade is derived from the mitoses alone: no
-# derived fact carries ``among`` but the subtype). A combination the record rules out (a subtype with a
-# grade that contradicts it) can only add a trial that disagrees, never decide a node the possible ones
-# leave open, so trying it is safe. Kleene logic is monotone (a known node stays known, with the same
-# value, whatever an unknown fact turns out to be), so only an unknown node is tried, and only one that
-# reads such a fact (most patients have none: one dictionary test).
+# waits for nothing. Several such facts are tried in every combination (the subtype and the grade of
+# such a tumor: typical or atypical, G1 or G2); the other facts stay as they are. A combination the
+# record rules out (typical with G2) can only add a trial that disagrees, never decide a node the
+# possible ones leave open, so trying it is safe (a node telling G1 from G2 together with the subtype
+# stays unknown, where it could be decided: no guideline condition does). Kleene logic is monotone (a
+# known node stays known, with the same value, whatever an unknown fact turns out to be), so only an
+# unknown node is tried, and only one that reads such a fact (most patients have none: one dictionary
+# test).
 
 
 def _trials(c: All | AnyOf, facts: Facts) -> list[tuple[dict[str, Any], Facts]]:
