@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from netcds.cli import app
+from netcds.io import SHOWN_OTHERS
 from tests.conftest import gi
 
 runner = CliRunner()
@@ -39,9 +41,13 @@ FIELDS = [
 def _check(res) -> None:
     assert res.exit_code in (0, 2), res.output
     assert "Traceback" not in res.output
-    if res.exit_code == 2:
+    if res.exit_code == 2:  # one line naming the first field, then one "also" line per further problem
         lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-        assert len(lines) == 1 and lines[0].startswith("error: ")
+        assert lines and lines[0].startswith("error: "), res.stderr
+        assert all(ln.startswith(("  also ", "  ... and ")) for ln in lines[1:]), res.stderr
+        more = re.search(r"\(\+(\d+) more\)$", lines[0])
+        if len(lines[0]) < 390:  # not cut at the line cap: the count it gives is the lines that follow
+            assert len(lines) - 1 == (min(int(more[1]), SHOWN_OTHERS + 1) if more else 0), res.stderr
 
 
 @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
