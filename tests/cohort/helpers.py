@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -282,3 +283,44 @@ def _keep_valid(out: list[dict[str, Any]], rec: dict[str, Any]) -> None:
     except ValidationError:
         return
     out.append(rec)
+
+
+Query = Callable[[str], list[dict[str, Any]]]
+
+
+def check_on_duckdb(
+    records: list[dict[str, Any]], kb: Knowledge, tmp_path: Path, check: Callable[[Query], None]
+) -> None:
+    """Load ``records`` into DuckDB, run ``check`` with its query function (the SQL's condition values
+    against the engine's), then the audit: every row as the per-patient reference gives it."""
+    from netcds.cohort.run_duckdb import DuckDBEngine
+
+    engine = DuckDBEngine(threads=1)
+    try:
+        engine.load_canonical(write_canonical(canonical_rows(records), tmp_path / "c.ndjson"))
+        check(engine.query)
+        engine.audit(kb)
+        rows = engine.rows()
+    finally:
+        engine.close()
+    problems = mismatches(rows, reference(records, kb), records)
+    assert not problems, "\n".join(problems[:5])
+
+
+def check_on_spark(
+    spark_engine: Any, records: list[dict[str, Any]], kb: Knowledge, check: Callable[[Query], None]
+) -> None:
+    """:func:`check_on_duckdb` on Spark local mode (the rows loaded again for the audit)."""
+    spark_engine.load_rows(canonical_rows(records))
+    try:
+        check(spark_engine.query)
+    finally:
+        spark_engine.close()
+    spark_engine.load_rows(canonical_rows(records))
+    try:
+        spark_engine.audit(kb)
+        rows: list[dict[str, Any]] = spark_engine.rows()
+    finally:
+        spark_engine.close()
+    problems = mismatches(rows, reference(records, kb), records)
+    assert not problems, "\n".join(problems[:5])

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from netcds.cohort.derived_sql import AMONG, SILENT_NULLS
 from netcds.cohort.query import conditions_sql
-from netcds.cohort.run_duckdb import DuckDBEngine
 from netcds.cohort.verdict import decisive
 from netcds.facts import build_facts
 from netcds.knowledge.schema import Knowledge
@@ -26,7 +26,7 @@ from netcds.logic.evaluate import settle
 from netcds.logic.sql import ConditionCompiler, dialect
 from netcds.patient import Patient
 
-from .helpers import canonical_rows, mismatches, reference, write_canonical
+from .helpers import Query, check_on_duckdb, check_on_spark
 
 REGIMENS = ("everolimus", "carboplatin_etoposide", "ssa", "observation")
 
@@ -149,38 +149,21 @@ def test_only_nodes_reading_an_among_fact_are_tried() -> None:
     assert "tumor__lung_subtype IS NULL" in where and "tumor__necrosis IS NULL" in where
 
 
-def test_duckdb_equals_engine(kb: Knowledge, tmp_path: Path) -> None:
-    recs = lung_records()
-    engine = DuckDBEngine(threads=1)
-    try:
-        engine.load_canonical(write_canonical(canonical_rows(recs), tmp_path / "c.ndjson"))
-        sql = conditions_sql(CONDITIONS, "duckdb", explain=True) + " ORDER BY row_id"
-        got, want = sql_values(engine.query(sql)), engine_values(recs)
+def _conditions_agree(dialect_name: str, recs: list[dict[str, Any]]) -> Callable[[Query], None]:
+    def check(query: Query) -> None:
+        sql = conditions_sql(CONDITIONS, dialect_name, explain=True) + " ORDER BY row_id"
+        got, want = sql_values(query(sql)), engine_values(recs)
         bad = [(i, k, got[i][k], want[i][k]) for i in want for k in want[i] if got[i][k] != want[i][k]]
         assert not bad, bad[:5]
-        engine.audit(kb)
-        rows = engine.rows()
-    finally:
-        engine.close()
-    problems = mismatches(rows, reference(recs, kb), recs)
-    assert not problems, "\n".join(problems[:5])
+
+    return check
+
+
+def test_duckdb_equals_engine(kb: Knowledge, tmp_path: Path) -> None:
+    recs = lung_records()
+    check_on_duckdb(recs, kb, tmp_path, _conditions_agree("duckdb", recs))
 
 
 def test_spark_equals_engine(spark_engine: Any, kb: Knowledge) -> None:
     recs = lung_records()
-    spark_engine.load_rows(canonical_rows(recs))
-    try:
-        sql = conditions_sql(CONDITIONS, "spark", explain=True) + " ORDER BY row_id"
-        got, want = sql_values(spark_engine.query(sql)), engine_values(recs)
-        bad = [(i, k, got[i][k], want[i][k]) for i in want for k in want[i] if got[i][k] != want[i][k]]
-        assert not bad, bad[:5]
-    finally:
-        spark_engine.close()
-    spark_engine.load_rows(canonical_rows(recs))
-    try:
-        spark_engine.audit(kb)
-        rows: list[dict[str, Any]] = spark_engine.rows()
-    finally:
-        spark_engine.close()
-    problems = mismatches(rows, reference(recs, kb), recs)
-    assert not problems, "\n".join(problems[:5])
+    check_on_spark(spark_engine, recs, kb, _conditions_agree("spark", recs))

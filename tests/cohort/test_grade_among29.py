@@ -9,13 +9,13 @@ records (every field that could grade a tumor, crossed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from netcds.cohort.derived_sql import AMONG, DERIVED_SQL, SILENT_NULLS
 from netcds.cohort.missing_sql import MissingSql
 from netcds.cohort.query import conditions_sql
-from netcds.cohort.run_duckdb import DuckDBEngine
 from netcds.cohort.stages import fact_stages
 from netcds.cohort.verdict import decisive
 from netcds.facts import build_facts
@@ -25,7 +25,7 @@ from netcds.logic.evaluate import settle
 from netcds.logic.sql import ConditionCompiler, dialect
 from netcds.patient import Patient
 
-from .helpers import canonical_rows, mismatches, reference, thoracic_grading_records, write_canonical
+from .helpers import Query, check_on_duckdb, check_on_spark, thoracic_grading_records
 from .test_among29 import lung_records
 
 G = "derived.grade"
@@ -156,36 +156,19 @@ def test_the_batch_reaches_the_among_grade() -> None:
     assert any(v["poor"] is True and v["g1"] is None for v in values.values())  # poor, < 2 mitoses
 
 
+def _values_and_missing_agree(dialect_name: str, recs: list[dict[str, Any]]) -> Callable[[Query], None]:
+    def check(query: Query) -> None:
+        values = query(conditions_sql(CONDITIONS, dialect_name, explain=True) + " ORDER BY row_id")
+        compare(values, query(missing_sql(dialect_name)), recs)
+
+    return check
+
+
 def test_duckdb_equals_engine(kb: Knowledge, tmp_path: Path) -> None:
     recs = records()
-    engine = DuckDBEngine(threads=1)
-    try:
-        engine.load_canonical(write_canonical(canonical_rows(recs), tmp_path / "c.ndjson"))
-        values = engine.query(conditions_sql(CONDITIONS, "duckdb", explain=True) + " ORDER BY row_id")
-        missing = engine.query(missing_sql("duckdb"))
-        compare(values, missing, recs)
-        engine.audit(kb)
-        rows = engine.rows()
-    finally:
-        engine.close()
-    problems = mismatches(rows, reference(recs, kb), recs)
-    assert not problems, "\n".join(problems[:5])
+    check_on_duckdb(recs, kb, tmp_path, _values_and_missing_agree("duckdb", recs))
 
 
 def test_spark_equals_engine(spark_engine: Any, kb: Knowledge) -> None:
     recs = records()
-    spark_engine.load_rows(canonical_rows(recs))
-    try:
-        values = spark_engine.query(conditions_sql(CONDITIONS, "spark", explain=True) + " ORDER BY row_id")
-        missing = spark_engine.query(missing_sql("spark"))
-        compare(values, missing, recs)
-    finally:
-        spark_engine.close()
-    spark_engine.load_rows(canonical_rows(recs))
-    try:
-        spark_engine.audit(kb)
-        rows: list[dict[str, Any]] = spark_engine.rows()
-    finally:
-        spark_engine.close()
-    problems = mismatches(rows, reference(recs, kb), recs)
-    assert not problems, "\n".join(problems[:5])
+    check_on_spark(spark_engine, recs, kb, _values_and_missing_agree("spark", recs))

@@ -11,18 +11,18 @@ state of a lung primary.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from netcds.cohort.query import conditions_sql
-from netcds.cohort.run_duckdb import DuckDBEngine
 from netcds.facts import build_facts
 from netcds.knowledge.schema import Knowledge
 from netcds.logic.ast import parse_condition
 from netcds.logic.evaluate import settle
 from netcds.patient import Patient
 
-from .helpers import canonical_rows, mismatches, reference, write_canonical
+from .helpers import Query, check_on_duckdb, check_on_spark
 
 CARCINOID = ["typical_carcinoid", "atypical_carcinoid"]
 CONDITIONS = {
@@ -142,34 +142,20 @@ def test_batch_reaches_both_cases() -> None:
     check_reach(records())
 
 
+def _conditions_agree(dialect_name: str, recs: list[dict[str, Any]]) -> Callable[[Query], None]:
+    def check(query: Query) -> None:
+        assert sql_values(query(conditions_sql(PARSED, dialect_name) + " ORDER BY row_id")) == engine_values(
+            recs
+        )
+
+    return check
+
+
 def test_duckdb_equals_engine(kb: Knowledge, tmp_path: Path) -> None:
     recs = records()
-    engine = DuckDBEngine(threads=1)
-    try:
-        engine.load_canonical(write_canonical(canonical_rows(recs), tmp_path / "c.ndjson"))
-        sql = conditions_sql(PARSED, "duckdb") + " ORDER BY row_id"
-        assert sql_values(engine.query(sql)) == engine_values(recs)
-        engine.audit(kb)
-        got = engine.rows()
-    finally:
-        engine.close()
-    problems = mismatches(got, reference(recs, kb), recs)
-    assert not problems, "\n".join(problems[:5])
+    check_on_duckdb(recs, kb, tmp_path, _conditions_agree("duckdb", recs))
 
 
 def test_spark_equals_engine(spark_engine: Any, kb: Knowledge) -> None:
     recs = records()
-    spark_engine.load_rows(canonical_rows(recs))
-    try:
-        sql = conditions_sql(PARSED, "spark") + " ORDER BY row_id"
-        assert sql_values(spark_engine.query(sql)) == engine_values(recs)
-    finally:
-        spark_engine.close()
-    spark_engine.load_rows(canonical_rows(recs))
-    try:
-        spark_engine.audit(kb)
-        got: list[dict[str, Any]] = spark_engine.rows()
-    finally:
-        spark_engine.close()
-    problems = mismatches(got, reference(recs, kb), recs)
-    assert not problems, "\n".join(problems[:5])
+    check_on_spark(spark_engine, recs, kb, _conditions_agree("spark", recs))
