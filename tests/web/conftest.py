@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import socket
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -160,3 +162,13 @@ def unlabelled(html: str) -> list[str]:
         and (not c.get("id") or c.get("id") not in p.label_for)
         and not c.get("aria-label")
     ]
+
+
+def load_fetch_axe(module_name: str = "fetch_axe") -> ModuleType:
+    """scripts/fetch_axe.py as a module named ``module_name`` (where the pinned axe-core version, digests
+    and path are written); a test that patches it loads its own copy under another name."""
+    spec = importlib.util.spec_from_file_location(module_name, ROOT / "scripts" / "fetch_axe.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -8,18 +8,16 @@ Under CI=true a missing Chromium or a missing axe file fails; elsewhere the test
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from tests.conftest import g3
 from tests.web import test_browser as browser_tests
-from tests.web.conftest import EXAMPLES, FHIR, ROOT
+from tests.web.conftest import EXAMPLES, FHIR, load_fetch_axe
 from tests.web.test_browser import EVALUATE, submit
 
 # the browser tests' fixtures: the app served by uvicorn, Debian's Chromium, and a page that fails the test
@@ -27,15 +25,6 @@ from tests.web.test_browser import EVALUATE, submit
 base_url = browser_tests.base_url
 browser = browser_tests.browser
 page = browser_tests.page
-
-
-def load_fetch_axe() -> ModuleType:
-    """scripts/fetch_axe.py as a module (where the pinned version, digest and path are written)."""
-    spec = importlib.util.spec_from_file_location("fetch_axe", ROOT / "scripts" / "fetch_axe.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 fetch_axe = load_fetch_axe()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import io
 import stat
 import sys
@@ -18,18 +17,9 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.web.conftest import ROOT, load_fetch_axe
 
-
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fetch_axe_under_test", ROOT / "scripts" / "fetch_axe.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-loaded = load_script()
+loaded = load_fetch_axe("fetch_axe_under_test")
 
 SCRIPT = b"/*! axe v4.14.1 (a stand-in) */ window.axe = {version: '4.14.1'};\n"
 

@@ -5,47 +5,27 @@ refused naming it; an authorization endpoint with a fragment is refused."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import served_on
+from tests.web import test_smart as smart_tests
 from tests.web.test_smart_fake import (
     ACCESS_TOKEN,
     LAUNCH,
-    NET_BUNDLE,
     NET_PATIENT,
     FakeEhr,
-    Netcds,
     authorize,
     callback,
     cleared,
     ehr_state,
-    fake_ehr_socket,
     launch,
-    load_bundle,
-    smart_settings,
     text,
 )
 
-
-@pytest.fixture
-def ehr() -> Iterator[FakeEhr]:
-    fake = FakeEhr(load_bundle(NET_BUNDLE))
-    sock = fake_ehr_socket()
-    fake.base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    with served_on(fake.app(), sock):  # type: ignore[arg-type]
-        yield fake
-
-
-@pytest.fixture
-def client(ehr: FakeEhr, tmp_path: Path) -> Iterator[TestClient]:
-    made = Netcds()
-    yield made.client(smart_settings(tmp_path, ehr.iss))
-    made.close()
+# the SMART tests' fixtures: the fake EHR on loopback, and a netcds client with SMART on for it
+ehr, netcds, client = smart_tests.ehr, smart_tests.netcds, smart_tests.client
 
 
 # D1: a search answer that is no searchset of entries is refused (it was read as no results: 200, data lost)
