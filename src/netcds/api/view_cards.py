@@ -23,11 +23,8 @@ from netcds.settings_smart import LAUNCH_PATH as SMART_LAUNCH_PATH
 PATIENT_VIEW_SERVICES = tuple(s.id for s in SERVICES.values() if s.hook == "patient-view")
 
 
-SMART_KEY = {True: "smart", False: ""}  # the options card links to the SMART launch (a part of the card)
-
-
 def cards_key(ctx: ServiceContext, service_id: str, digest: str, kb: Knowledge) -> CacheKey:
-    smart = SMART_KEY[ctx.settings.smart.enabled]
+    smart = "smart" if ctx.settings.smart.enabled else ""  # the options card's SMART launch link
     return ("cards", service_id, digest, *knowledge_key(kb), ctx.base_url, smart)
 
 
