@@ -29,6 +29,7 @@ DEFAULT_SCOPE = " ".join(
             "MedicationStatement",
             "MedicationAdministration",
             "Procedure",
+            "Medication",  # the drugs medication resources name by reference (not in the patient compartment)
         )
     ]
 )

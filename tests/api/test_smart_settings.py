@@ -30,7 +30,7 @@ def test_off_by_default_with_the_documented_scope() -> None:
     assert DEFAULT_SCOPE.split() == [
         "launch", "patient/Patient.read", "patient/Condition.read", "patient/Observation.read",
         "patient/MedicationRequest.read", "patient/MedicationStatement.read",
-        "patient/MedicationAdministration.read", "patient/Procedure.read",
+        "patient/MedicationAdministration.read", "patient/Procedure.read", "patient/Medication.read",
     ]  # fmt: skip
 
 

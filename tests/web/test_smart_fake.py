@@ -66,6 +66,7 @@ class FakeEhr:
     foreign_next_link: bool = False
     raw_search: dict[str, bytes] = field(default_factory=dict)  # resource type -> the search's raw body
     next_link: str | None = None  # a next link on the Observation search (same origin or not)
+    refused_types: frozenset[str] = frozenset()  # resource types the token may not read (403)
     requests: list[tuple[str, str, dict[str, str]]] = field(
         default_factory=list
     )  # method, path?query, headers
@@ -138,6 +139,8 @@ class FakeEhr:
             status = self.fhir_status if self.fhir_status != 200 else 401
             return JSONResponse({"resourceType": "OperationOutcome", "issue": []}, status_code=status)
         rtype, rid = request.path_params["rtype"], request.path_params.get("rid")
+        if rtype in self.refused_types:
+            return JSONResponse({"resourceType": "OperationOutcome", "issue": []}, status_code=403)
         resources = [e["resource"] for e in self.bundle["entry"] if e["resource"]["resourceType"] == rtype]
         if rid is not None:
             found = [r for r in resources if r.get("id") == rid]

@@ -43,7 +43,17 @@ def medication_concept(ctx: Ctx, res: Res) -> tuple[Any, str]:
     if med is not None and med.rtype == "Medication":
         ctx.use(med)
         return med.data.get("code"), f" via {med.ref}"
-    return None, ""
+    return _by_display(ref)
+
+
+def _by_display(ref: Any) -> tuple[Any, str]:
+    """A reference whose Medication is not in the record (EHRs often send only the request, naming the drug
+    in the reference's display): the drug as that display names it, said so; else no concept."""
+    if not isinstance(ref, dict) or not isinstance(ref.get("display"), str) or not ref["display"].strip():
+        return None, ""
+    target = ref.get("reference")
+    absent = f" ({target} is not in the record)" if isinstance(target, str) and target.strip() else ""
+    return {"text": ref["display"].strip()}, f" via its medicationReference's display only{absent}"
 
 
 def agents_in(cc: Any) -> list[tuple[str, str]]:

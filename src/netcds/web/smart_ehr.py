@@ -29,6 +29,7 @@ MAX_ANSWER_BYTES = 1024 * 1024  # a SMART configuration or token response is a f
 # the patient-view hook's prefetch queries (the record a CDS Hooks call reads), plus the Procedures the
 # mapping reads PRRT and radiotherapy from (a hook's prefetch does not ask for them)
 RECORD_QUERIES: dict[str, str] = {**PREFETCH, "procedures": "Procedure?patient={{context.patientId}}"}
+MAX_MEDICATIONS = 100  # Medications read by id after the searches; any more are named by their display
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 # RFC 6750 section 2.1, b64token: what a Bearer token may hold (it is sent in an Authorization header)
 _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
@@ -200,8 +201,16 @@ def _type_of(query: str) -> str:
 
 
 def _fetch(
-    client: httpx.Client, iss: str, query: str, token: str, budget: Budget, smart: SmartSettings
+    client: httpx.Client,
+    iss: str,
+    query: str,
+    token: str,
+    budget: Budget,
+    smart: SmartSettings,
+    refused_is_none: bool = False,
 ) -> Any:
+    """``query`` read whole from ``iss``; None when nothing matches (and, with ``refused_is_none``, when the
+    token is refused for it: 401 or 403)."""
     what = f"the EHR's FHIR server, reading {_type_of(query)}"
     try:
         return fetch_one(client, iss, query, token, budget)
@@ -214,6 +223,8 @@ def _fetch(
         raise EhrError(f"{what}: {exc.reason.replace('fhirServer', 'the EHR')}; nothing is shown") from None
     except httpx.HTTPStatusError as exc:
         status = exc.response.status_code
+        if refused_is_none and status in (401, 403):
+            return None
         refused = " (the access token was refused)" if status in (401, 403) else ""
         raise EhrError(f"{what}, answered HTTP {status}{refused}") from None
     except InputError as exc:
@@ -279,4 +290,43 @@ def read_record(
                 continue
             seen.add(key)
             entries.append(entry)
+    for mid in referenced_medications(entries, iss)[:MAX_MEDICATIONS]:
+        entries += _medication(client, iss, mid, grant.access_token, budget, smart)
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def _medication_id(reference: Any, iss: str) -> str | None:
+    """The id of a Medication on ``iss`` that a reference names (relative, or absolute on ``iss``), or None
+    (contained, on another server: the token goes to ``iss`` only, or not a Medication)."""
+    if not isinstance(reference, str):
+        return None
+    path = reference[len(iss) + 1 :] if reference.startswith(f"{iss.rstrip('/')}/") else reference
+    kind, _, mid = path.partition("/")
+    return mid if kind == "Medication" and _FHIR_ID.match(mid) else None
+
+
+def referenced_medications(entries: list[dict[str, Any]], iss: str) -> list[str]:
+    """Ids of the Medications the record's medication resources name by reference but the searches did not
+    return (EHRs rarely include them), in the order first named."""
+    held = {r.get("id") for e in entries if (r := e["resource"]).get("resourceType") == "Medication"}
+    wanted: list[str] = []
+    for entry in entries:
+        ref = entry["resource"].get("medicationReference")
+        mid = _medication_id(ref.get("reference"), iss) if isinstance(ref, dict) else None
+        if mid is not None and mid not in held and mid not in wanted:
+            wanted.append(mid)
+    return wanted
+
+
+def _medication(
+    client: httpx.Client, iss: str, mid: str, token: str, budget: Budget, smart: SmartSettings
+) -> list[dict[str, Any]]:
+    """``Medication/mid`` read from ``iss`` as one entry; none when the server has no such Medication or the
+    grant does not cover Medications (the mapping then names the drug by the reference's display, and says
+    so, or reports it unread)."""
+    result = _fetch(client, iss, f"Medication/{mid}", token, budget, smart, refused_is_none=True)
+    if result is None:
+        return []
+    if not isinstance(result, dict) or result.get("resourceType") != "Medication" or result.get("id") != mid:
+        raise EhrError(f"the EHR's FHIR server answered something else than Medication/{mid} for it")
+    return [{"fullUrl": f"{iss}/Medication/{mid}", "resource": result}]
