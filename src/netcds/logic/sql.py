@@ -26,9 +26,10 @@ from netcds.history import (
     STANDARD_MAX_INTERVAL_DAYS,
     STANDARD_MIN_INTERVAL_DAYS,
 )
-from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not, facts_read
+from netcds.logic.ast import All, AnyOf, Compare, Condition, History, Not
 from netcds.logic.dialect import Dialect, SqlCompileError, dialect, in_expr, lit
-from netcds.logic.evaluate import among_value, compare_value, says_of
+from netcds.logic.evaluate import says_of
+from netcds.logic.sql_trials import Among, AmongTrials
 from netcds.patient import REGIMEN_AGENTS, TreatmentAgent
 from netcds.vocabulary import fact_specs
 
@@ -343,29 +344,24 @@ class HistoryBits:
 # ---------------------------------------------------------------------------------------------
 
 
-class ConditionCompiler:
+class ConditionCompiler(AmongTrials):
     """Compiles conditions to SQL over a staged relation.
 
     Leaves (comparisons, history predicates) become named columns of the ``leaves`` stage
     (shared between conditions: the same leaf is computed once); :meth:`expr` then gives
-    a node's three-valued value from those columns.
+    a node's three-valued value from those columns. Facts unknown yet known to lie among
+    values (``among``) are tried with each (logic/sql_trials.py).
     """
 
     def __init__(
-        self,
-        d: Dialect,
-        silent_nulls: Mapping[str, str] | None = None,
-        among: Mapping[str, tuple[str, tuple[str, ...]]] | None = None,
+        self, d: Dialect, silent_nulls: Mapping[str, str] | None = None, among: Among | None = None
     ) -> None:
+        super().__init__(among)
         self.d = d
         self.silent_nulls = dict(silent_nulls or {})  # derived fact -> SQL: unknown, naming no field
-        # derived fact -> (SQL: unknown but known to lie among the values, the values): Derived.among
-        self.among = dict(among or {})
         self.bits = HistoryBits(d)
         self.leaves: dict[str, str] = {}  # leaf SQL -> column name
         self.facts: set[str] = set()  # fact paths read (raw and derived)
-        self.tried: dict[str, Any] = {}  # among-fact -> the value it is tried as, while a trial is written
-        self.known: set[str] = set()  # among-facts not unknown-with-among where the SQL being written runs
 
     def leaf_sql(self, c: Compare | History) -> str:
         if isinstance(c, History):
@@ -373,13 +369,7 @@ class ConditionCompiler:
             if c.op == "received":
                 return self.bits.received(c.agents)
             return self.bits.progressed_on(c.agents)
-        sql = self._compare(c)
-        if c.fact in self.among:  # evaluate.among_value: decided where each of the values answers alike
-            where, values = self.among[c.fact]
-            decided = among_value(c, values)
-            if decided is not None:
-                return f"COALESCE({sql}, CASE WHEN {where} THEN {'TRUE' if decided else 'FALSE'} END)"
-        return sql
+        return self.among_leaf(c, self._compare(c))
 
     def _compare(self, c: Compare) -> str:
         spec = fact_specs().get(c.fact)
@@ -418,13 +408,12 @@ class ConditionCompiler:
         """The node's value (TRUE/FALSE/NULL) from the leaf columns; ``None`` (no condition) is TRUE."""
         if c is None:
             return "TRUE"
-        if isinstance(c, Compare) and c.fact in self.tried:
-            return "TRUE" if compare_value(c, self.tried[c.fact]) else "FALSE"
+        if (literal := self.tried_literal(c)) is not None:
+            return literal
         if isinstance(c, Compare | History):
             return self.leaf(c)
         if isinstance(c, All | AnyOf):
-            skip = self.tried.keys() | self.known
-            return self._trying(c, [f for f in self.among if f in facts_read(c) and f not in skip])
+            return self.tried_node(c)
         inner = self.expr(c.item)
         return {"TRUE": "FALSE", "FALSE": "TRUE"}.get(inner, f"(NOT {inner})")
 
@@ -438,32 +427,6 @@ class ConditionCompiler:
         if not kept:
             return neutral
         return "(" + (" AND " if isinstance(c, All) else " OR ").join(kept) + ")"
-
-    def _trying(self, c: All | AnyOf, pending: list[str]) -> str:
-        """``c``, tried with each value of the among-facts ``pending`` it reads where they are unknown but
-        lie among values (logic/evaluate.py ``_decided_by_trials``): where the first is, the value every
-        trial gives alike (NULL where they differ or one is unknown), the trials written with the fact's
-        comparisons as literals (so with no further trial of it inside); elsewhere the node as it is (no
-        node inside tried with it either), tried with the others. Equal to evaluate.py, which tries every
-        combination at once: a known node is the same in every trial (Kleene logic is monotone)."""
-        if not pending:
-            return self._combined(c)
-        fact, rest = pending[0], pending[1:]
-        where, values = self.among[fact]
-        trials = []
-        for v in values:
-            self.tried[fact] = v
-            try:
-                trials.append(self.expr(c))
-            finally:
-                del self.tried[fact]
-        self.known.add(fact)
-        try:
-            otherwise = self._trying(c, rest)
-        finally:
-            self.known.discard(fact)
-        self.facts.add(fact)  # the test reads the columns the fact is derived from
-        return f"(CASE WHEN {self._named(f'({where})')} THEN {_agreed(trials)} ELSE {otherwise} END)"
 
     def reports_missing(self, c: Condition | None) -> str | None:
         """For a node that is UNKNOWN: SQL that is TRUE when its ``missing`` list is non-empty
@@ -502,24 +465,9 @@ class ConditionCompiler:
         arms = " ".join(
             f"WHEN ({self.expr(k)} {test}) THEN {self.decisive_text(k, value, says)}" for k in c.items
         )
-        if any(f in self.among for f in facts_read(c)):  # decided by trials, no child settles it
+        if self.reads_among(c):  # decided by trials, no child settles it
             arms += f" ELSE {lit(says_of(c))}"  # (cohort/verdict.py decisive)
         return f"(CASE {arms} END)"
-
-
-def _agreed(trials: list[str]) -> str:
-    """TRUE where every one of ``trials`` is TRUE, FALSE where every one is FALSE, else NULL; each trial
-    written once (a literal one folded away)."""
-    fixed = {t for t in trials if t in ("TRUE", "FALSE")}
-    rest = [t for t in trials if t not in fixed]
-    if len(fixed) > 1:
-        return "CAST(NULL AS BOOLEAN)"
-    if not rest:
-        return fixed.pop()
-    total = " + ".join(f"CAST({t} AS INTEGER)" for t in rest)
-    arms = {"TRUE": f" WHEN {len(rest)} THEN TRUE", "FALSE": " WHEN 0 THEN FALSE"}
-    kept = fixed or set(arms)  # beside a literal trial, only its own answer can be agreed on
-    return "(CASE " + total + "".join(arm for answer, arm in arms.items() if answer in kept) + " END)"
 
 
 def _values(v: Any) -> tuple[Any, ...]:
