@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import secrets
 import socket
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 
 import typer
 
+from netcds.api.security import is_loopback  # a bind address: not Starlette's in-process client names
 from netcds.errors import KnowledgeError
 from netcds.io import printable
 
@@ -21,15 +21,6 @@ if TYPE_CHECKING:
     from netcds.settings import Settings
 
 SWITCH_INTERVAL_S = 0.0005
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def register(app: typer.Typer) -> None:
@@ -92,7 +83,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         if settings.hooks_open:
             typer.echo(f"WARNING: {OPEN_MODE_BANNER}", err=True)
-        if not _loopback(settings.host) and not settings.api_require_token:
+        if not is_loopback(settings.host) and not settings.api_require_token:
             typer.echo(
                 "WARNING: listening beyond loopback with the REST API open (no token required); "
                 "set server.require_token to protect stored cases.",
@@ -211,7 +202,7 @@ def derived_hosts(settings: Settings) -> tuple[tuple[str, ...], str | None]:
     named: tuple[str, ...] = ()
     if settings.base_url and (name := urlsplit(settings.base_url).hostname):
         named = (f"[{name}]" if ":" in name else name,)
-    if _loopback(settings.host):
+    if is_loopback(settings.host):
         bound = f"[{settings.host}]" if ":" in settings.host else settings.host.lower()
         hosts = (*LOOPBACK_HOSTS, bound, *named)
         return tuple(dict.fromkeys(hosts)), None
@@ -283,7 +274,7 @@ def open_hooks_problem(settings: Settings, flag: bool = False, host_option: str 
     """Open mode (hook calls without a token) is for one local machine: with a host that is not loopback
     the service would take unauthenticated calls from the network, so it does not start. One line naming
     where each was set (the options, or the settings and their environment variables), or None."""
-    if not settings.hooks_open or _loopback(settings.host):
+    if not settings.hooks_open or is_loopback(settings.host):
         return None
     asked = "--open-hooks" if flag else "hooks.open / NETCDS_HOOKS_OPEN"
     where = "--host" if host_option is not None else "server.host / NETCDS_HOST"

@@ -116,9 +116,12 @@ def actual_cors_headers(origin: str) -> list[tuple[bytes, bytes]]:
     ]
 
 
-# --- rate limit ---------------------------------------------------------------------------------------------
+# --- loopback -----------------------------------------------------------------------------------------------
 def is_loopback(host: str) -> bool:
-    if host in ("localhost", "testclient", "testserver"):  # the last two: Starlette's in-process client
+    """Whether the host name or address ``host`` is this machine's loopback: ``localhost`` or a loopback IP
+    literal (127.0.0.0/8, ::1). The one test for a real host: where ``serve`` binds (api/cli.py) and where a
+    request comes from (:func:`is_loopback_client`)."""
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -126,11 +129,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# the client and server names of Starlette's in-process client (no network: the same process)
+IN_PROCESS_CLIENTS = frozenset({"testclient", "testserver"})
+
+
+def is_loopback_client(client_host: str) -> bool:
+    """Whether a request's client is this machine: a loopback host, or Starlette's in-process client.
+    Never for a bind address (``serve`` cannot listen on "testserver")."""
+    return client_host in IN_PROCESS_CLIENTS or is_loopback(client_host)
+
+
+# --- rate limit ---------------------------------------------------------------------------------------------
 def limited(client_host: str, settings: Settings) -> bool:
     """Whether requests from this address are rate limited at all."""
     if settings.rate_limit_per_minute == 0:
         return False
-    return settings.rate_limit_loopback or not is_loopback(client_host)
+    return settings.rate_limit_loopback or not is_loopback_client(client_host)
 
 
 @dataclass
