@@ -238,7 +238,7 @@ def cleared(response: httpx.Response) -> bool:
     """The answer clears the launch cookie (its path, no value, expired)."""
     for header in response.headers.get_list("set-cookie"):
         if (
-            header.startswith(f"{smart_seal.COOKIE}=")
+            header.startswith(f"{smart_seal.COOKIE}_")
             and "Max-Age=0" in header
             and "Path=/ui/smart" in header
         ):

@@ -44,13 +44,14 @@ from netcds.web.smart_ehr import (
     s256,
 )
 from netcds.web.smart_seal import (
-    COOKIE,
     COOKIE_PATH,
     LIFETIME_S,
     PendingLaunch,
     Unsealed,
     cookie_key,
+    cookie_name,
     seal,
+    stale_cookies,
     unseal,
 )
 
@@ -61,8 +62,8 @@ REFUSED = "SMART launch refused"
 EHR_FAILED = "The patient's record could not be opened from the EHR"
 AGAIN = "Open netcds from the patient's chart again."
 _UNSEALED = {
-    Unsealed.MISSING: "this browser holds no launch waiting for it (the launch cookie is missing: it was "
-    "used already, it expired, or the browser did not keep it)",
+    Unsealed.MISSING: "this browser holds no launch with this state (its launch cookie is missing: it was "
+    "used already, it expired, the browser did not keep it, or the answer is not for this browser's launch)",
     Unsealed.INVALID: "the launch cookie could not be opened (changed, or sealed by another service)",
     Unsealed.EXPIRED: f"the launch began more than {LIFETIME_S // 60} minutes ago",
 }
@@ -150,14 +151,17 @@ def smart_launch(request: Request) -> Response:
     sep = "&" if urlsplit(endpoints.authorize).query else "?"
     response = RedirectResponse(f"{endpoints.authorize}{sep}{query}", status_code=302)
     pending = PendingLaunch(state=state, verifier=verifier, iss=iss, token_endpoint=endpoints.token)
+    secure = _secure(request, smart)
+    for name in stale_cookies(_key(request), request.cookies):  # expired ones, and the oldest beyond a few
+        response.delete_cookie(name, path=COOKIE_PATH, httponly=True, samesite="lax", secure=secure)
     response.set_cookie(
-        COOKIE,
+        cookie_name(state),
         seal(_key(request), pending),
         max_age=LIFETIME_S,
         path=COOKIE_PATH,
         httponly=True,
         samesite="lax",
-        secure=_secure(request, smart),
+        secure=secure,
     )
     _outcome(request, "launch", "authorize", iss)
     return response
@@ -165,14 +169,14 @@ def smart_launch(request: Request) -> Response:
 
 @router.get(CALLBACK_PATH)
 async def smart_callback(request: Request) -> Response:
-    """The cookie is cleared once the callback is this browser's launch (its state matched) whatever the
-    outcome, and when the cookie is unusable; a callback whose state is not the launch's (a forged or stray
-    request) leaves a launch in flight alone."""
+    """The launch's cookie (named for its state) is cleared once the callback is this browser's launch
+    whatever the outcome, and when the cookie is unusable; a callback whose state names no launch of this
+    browser (a forged or stray request) leaves every launch in flight alone."""
     smart = _smart(request)
     response, clear = await _callback(request, smart)
-    if clear:
+    if clear is not None:
         response.delete_cookie(
-            COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax", secure=_secure(request, smart)
+            clear, path=COOKIE_PATH, httponly=True, samesite="lax", secure=_secure(request, smart)
         )
     return response
 
@@ -188,41 +192,43 @@ def _authorization_error(request: Request, iss: str) -> Response:
     )
 
 
-async def _callback(request: Request, smart: SmartSettings) -> tuple[Response, bool]:
-    """The callback's page and whether to clear the launch cookie."""
+async def _callback(request: Request, smart: SmartSettings) -> tuple[Response, str | None]:
+    """The callback's page and the launch cookie to clear (None: leave every cookie alone)."""
     try:
         state, code, error = _param(request, "state"), _param(request, "code"), _param(request, "error")
     except ValueError as exc:
         _outcome(request, "callback", "bad-parameter")
-        return error_page(400, REFUSED, f"{exc}. " + AGAIN), False
+        return error_page(400, REFUSED, f"{exc}. " + AGAIN), None
     if state is None:
         _outcome(request, "callback", "no-state")
-        return error_page(400, REFUSED, "The state parameter is missing. " + AGAIN), False
-    pending = unseal(_key(request), request.cookies.get(COOKIE))
+        return error_page(400, REFUSED, "The state parameter is missing. " + AGAIN), None
+    name = cookie_name(state)
+    pending = unseal(_key(request), request.cookies.get(name))
     if isinstance(pending, Unsealed):
         _outcome(request, "callback", f"cookie-{pending.value}")
-        return error_page(400, REFUSED, f"No launch to finish: {_UNSEALED[pending]}. " + AGAIN), True
-    if not hmac.compare_digest(pending.state.encode(), state.encode("utf-8")):
+        clear = None if pending is Unsealed.MISSING else name  # no cookie of this state: nothing to clear
+        return error_page(400, REFUSED, f"No launch to finish: {_UNSEALED[pending]}. " + AGAIN), clear
+    if not hmac.compare_digest(pending.state.encode(), state.encode("utf-8")):  # a cookie under a wrong name
         _outcome(request, "callback", "state-mismatch", pending.iss)
         return error_page(
             400, REFUSED, "The state parameter is not the one this browser's launch sent. " + AGAIN
-        ), False
+        ), name
     # this browser's launch from here on: it ends with this answer, whatever it is
     if error is not None:
-        return _authorization_error(request, pending.iss), True
+        return _authorization_error(request, pending.iss), name
     if code is None:
         _outcome(request, "callback", "no-code", pending.iss)
-        return error_page(400, REFUSED, "The code parameter is missing. " + AGAIN), True
+        return error_page(400, REFUSED, "The code parameter is missing. " + AGAIN), name
     if pending.iss not in smart.issuers:
         _outcome(request, "callback", "unlisted-iss")
         return error_page(
             400, REFUSED, "The launch's FHIR server is no longer one netcds accepts (smart.issuers)."
-        ), True
+        ), name
     try:
         bundle, patient = await run_in_threadpool(_record, request, smart, pending, code)
     except EhrError as exc:
         _outcome(request, "callback", "ehr-error", pending.iss)
-        return error_page(502, EHR_FAILED, f"{exc.message}."), True
+        return error_page(502, EHR_FAILED, f"{exc.message}."), name
 
     def show(state: FormState, status: int = 200, **kw: Any) -> Response:
         return form_page(state, status=status, **kw)
@@ -236,7 +242,7 @@ async def _callback(request: Request, smart: SmartSettings) -> tuple[Response, b
     _outcome(
         request, "callback", "record-shown" if shown.status_code == 200 else "record-refused", pending.iss
     )
-    return shown, True
+    return shown, name
 
 
 def _record(

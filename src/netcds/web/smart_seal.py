@@ -2,11 +2,12 @@
 
 Between ``/ui/smart/launch`` and ``/ui/smart/callback`` netcds must remember the launch's ``state``, its
 PKCE verifier, the issuer and the EHR's token endpoint. With ``netcds serve --workers 2`` the callback may
-reach another process than the launch, so nothing is kept in memory: the pending launch travels in one
-cookie, encrypted and authenticated with Fernet (AES-128-CBC + HMAC-SHA256, ``cryptography``), whose token
-carries its creation time. It opens for ``LIFETIME_S`` seconds only. The key is derived from the key that
-signs card links (``links.secret``, or the random key ``netcds serve`` shares among its workers), so every
-worker of one service opens what another sealed, and a cookie made by anyone else fails to open.
+reach another process than the launch, so nothing is kept in memory: the pending launch travels in a
+cookie named for its ``state`` (so launches begun in several tabs each find their own), encrypted and
+authenticated with Fernet (AES-128-CBC + HMAC-SHA256, ``cryptography``), whose token carries its creation
+time. It opens for ``LIFETIME_S`` seconds only. The key is derived from the key that signs card links
+(``links.secret``, or the random key ``netcds serve`` shares among its workers), so every worker of one
+service opens what another sealed, and a cookie made by anyone else fails to open.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
 from cryptography.fernet import Fernet, InvalidToken
 
-COOKIE = "netcds_smart_launch"
+COOKIE = "netcds_smart_launch"  # the prefix of each launch's cookie name (cookie_name)
+MAX_PENDING = 4  # launches one browser may have waiting at once; a new launch drops the oldest beyond
 COOKIE_PATH = "/ui/smart"
 LIFETIME_S = 600  # ten minutes from the launch to its callback
 KEY_LABEL = b"netcds SMART launch cookie v1"  # the cookie key is derived from the link key for this one use
@@ -55,6 +58,30 @@ def cookie_key(link_key: bytes) -> Fernet:
     """The Fernet key of launch cookies, derived from the link-signing key (never that key itself)."""
     derived = hmac.new(link_key, KEY_LABEL, hashlib.sha256).digest()
     return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def cookie_name(state: str) -> str:
+    """The cookie of the launch that sent ``state`` (a digest: the name says nothing of the state)."""
+    return f"{COOKIE}_{hashlib.sha256(state.encode('utf-8')).hexdigest()[:20]}"
+
+
+def stale_cookies(key: Fernet, cookies: Mapping[str, str], now: int | None = None) -> list[str]:
+    """The launch cookies to delete when a new launch begins: those that no longer open (expired, changed,
+    sealed by another key) and the oldest beyond ``MAX_PENDING - 1`` others, so a browser never carries more
+    than ``MAX_PENDING``."""
+    at = clock() if now is None else now
+    stale: list[str] = []
+    waiting: list[tuple[int, str]] = []
+    for name, value in cookies.items():
+        if not name.startswith(f"{COOKIE}_"):
+            continue
+        opened = unseal(key, value, at)
+        if isinstance(opened, Unsealed) or name != cookie_name(opened.state):
+            stale.append(name)
+        else:
+            waiting.append((key.extract_timestamp(value.encode("ascii")), name))
+    waiting.sort(reverse=True)  # newest first
+    return sorted(stale + [name for _, name in waiting[MAX_PENDING - 1 :]])
 
 
 def seal(key: Fernet, launch: PendingLaunch, now: int | None = None) -> str:
