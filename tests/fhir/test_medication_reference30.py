@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from netcds.errors import InputError
-from netcds.fhir import MappingReport
+from netcds.fhir import MappingReport, bundle_to_patient
 from netcds.fhir.mcode import prefetch_to_patient
-from tests.fhir.test_review_results import NET, PATIENT, RX, bounds, mapped, reason
+from tests.fhir.test_review_results import AS_OF, NET, PATIENT, RX, bounds, mapped, reason
 
 
 def request(rid: str, ref: dict[str, Any], status: str = "active", **extra: Any) -> dict[str, Any]:
@@ -95,3 +95,44 @@ def test_a_medication_included_in_a_prefetch_search_names_the_drug() -> None:
     )
     assert p.treatments is not None and [t.agent for t in p.treatments] == ["cabozantinib"]
     assert "via Medication/mc" in notes(report) and "display only" not in notes(report)
+
+
+# --- review findings ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("contained", [False, True], ids=["in-the-record", "contained"])
+def test_a_medication_without_a_code_leaves_the_display(contained: bool) -> None:
+    med = {"resourceType": "Medication", "id": "m1", "ingredient": [{"itemCodeableConcept": {"text": "x"}}]}
+    ref = {"reference": "#m1" if contained else "Medication/m1", "display": "cabozantinib 60 MG Oral Tablet"}
+    order = request("c1", ref, authoredOn="2025-01-01") | ({"contained": [med]} if contained else {})
+    p, report = mapped(order) if contained else mapped(med, order)
+    assert p.treatments is not None and [t.agent for t in p.treatments] == ["cabozantinib"]
+    assert "display only" in notes(report) and "names no drug code" in notes(report)
+
+
+def test_a_reference_to_another_server_is_not_read_as_this_servers_medication() -> None:
+    """The same Type/id under another base is another resource: the display names the drug, not the
+    issuer's Medication/1."""
+    here = {"fullUrl": "https://ehr.example/fhir/Medication/1",
+            "resource": {"resourceType": "Medication", "id": "1", "code": {"text": "cabozantinib 60 mg tablet"}}}  # fmt: skip
+    far = request("s1", {"reference": "https://other.example/fhir/Medication/1", "display": "sunitinib 12.5 MG Oral Capsule"},
+                  authoredOn="2025-01-01")  # fmt: skip
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": PATIENT}, {"resource": NET}, here, {"resource": far}]}  # fmt: skip
+    p, report = bundle_to_patient(bundle, as_of=AS_OF)
+    assert p.treatments is not None and [t.agent for t in p.treatments] == ["sunitinib"]
+    assert "display only (https://other.example/fhir/Medication/1 is not in the record)" in notes(report)
+    same = request("c1", {"reference": "https://ehr.example/fhir/Medication/1"}, authoredOn="2025-01-01")
+    bundle["entry"][-1] = {"resource": same}
+    p, _ = bundle_to_patient(bundle, as_of=AS_OF)  # the same server's reference still resolves
+    assert p.treatments is not None and [t.agent for t in p.treatments] == ["cabozantinib"]
+
+
+def test_a_display_only_drug_reported_as_not_given_says_so() -> None:
+    nd = {"resourceType": "MedicationAdministration", "id": "nd", "status": "not-done",
+          "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2025-05-20",
+          "medicationReference": {"reference": "Medication/zz", "display": "lanreotide 120 MG injection"}}  # fmt: skip
+    _, report = mapped(nd)
+    said = reason(report, "MedicationAdministration/nd")
+    assert (
+        "not a treatment that was given" in said
+        and "display only (Medication/zz is not in the record)" in said
+    )

@@ -67,6 +67,8 @@ class FakeEhr:
     raw_search: dict[str, bytes] = field(default_factory=dict)  # resource type -> the search's raw body
     next_link: str | None = None  # a next link on the Observation search (same origin or not)
     refused_types: frozenset[str] = frozenset()  # resource types the token may not read (403)
+    medication_status: int | None = None  # the status every Medication read answers (e.g. 410), when set
+    slow_medications_s: float = 0.0  # how long each Medication read takes
     requests: list[tuple[str, str, dict[str, str]]] = field(
         default_factory=list
     )  # method, path?query, headers
@@ -142,6 +144,11 @@ class FakeEhr:
         if rtype in self.refused_types:
             return JSONResponse({"resourceType": "OperationOutcome", "issue": []}, status_code=403)
         resources = [e["resource"] for e in self.bundle["entry"] if e["resource"]["resourceType"] == rtype]
+        if rid is not None and rtype == "Medication":
+            await asyncio.sleep(self.slow_medications_s)
+            if self.medication_status is not None:
+                outcome = {"resourceType": "OperationOutcome", "issue": []}
+                return JSONResponse(outcome, status_code=self.medication_status)
         if rid is not None:
             found = [r for r in resources if r.get("id") == rid]
             return JSONResponse(found[0]) if found else JSONResponse({}, status_code=404)

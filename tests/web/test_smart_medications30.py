@@ -10,13 +10,23 @@ not let the token read it, names the drug by the reference's display, saying so 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.web import test_smart as smart_tests
-from tests.web.test_smart_fake import ACCESS_TOKEN, NET_PATIENT, FakeEhr, authorize, callback, launch, text
+from tests.web.test_smart_fake import (
+    ACCESS_TOKEN,
+    NET_PATIENT,
+    FakeEhr,
+    authorize,
+    callback,
+    launch,
+    smart_settings,
+    text,
+)
 
 ehr, netcds, client = smart_tests.ehr, smart_tests.netcds, smart_tests.client  # the launch tests' fixtures
 CABO_MEDICATION = {
@@ -86,3 +96,45 @@ def test_no_medication_is_fetched_from_another_server_or_for_a_contained_referen
     shown = launched_page(client, ehr)
     assert medication_reads(ehr) == []
     assert shown.count("display only") == 2
+
+
+# --- review findings: ids that would change the path, 410, a budget spent on Medications ---------------
+@pytest.mark.parametrize("reference", ["Medication/.", "Medication/..", "Medication/abc\n"])
+def test_a_reference_whose_id_is_no_fhir_id_is_not_fetched(
+    client: TestClient, ehr: FakeEhr, reference: str
+) -> None:
+    with_resources(ehr, cabo_request("odd", reference, "cabozantinib 40 MG Oral Tablet"))
+    shown = launched_page(client, ehr)  # the launch still works: the display names the drug
+    assert medication_reads(ehr) == []
+    assert not [w for _, w, _ in ehr.requests if w.split("?")[0] in ("/fhir/Medication", "/fhir", "/fhir/")]
+    assert "display only" in shown
+
+
+def test_a_medication_gone_410_leaves_the_display(client: TestClient, ehr: FakeEhr) -> None:
+    with_resources(
+        ehr, CABO_MEDICATION, cabo_request("cabo-1", "Medication/med-cabo", "cabozantinib 60 MG Oral Tablet")
+    )
+    ehr.medication_status = 410
+    assert "display only (Medication/med-cabo is not in the record)" in launched_page(client, ehr)
+
+
+def test_a_server_error_on_a_medication_read_is_a_502_not_a_500(client: TestClient, ehr: FakeEhr) -> None:
+    with_resources(
+        ehr, CABO_MEDICATION, cabo_request("cabo-1", "Medication/med-cabo", "cabozantinib 60 MG Oral Tablet")
+    )
+    ehr.medication_status = 500
+    page = callback(client, authorize(launch(client, ehr)))
+    assert page.status_code == 502 and "reading Medication, answered HTTP 500" in text(page)
+
+
+def test_medication_reads_stop_when_the_budget_runs_out_and_the_record_still_opens(
+    netcds: smart_tests.Netcds, ehr: FakeEhr, tmp_path: Path
+) -> None:
+    with_resources(
+        ehr, *[cabo_request(f"c{k}", f"Medication/m{k}", "cabozantinib 20 MG Oral Tablet") for k in range(6)]
+    )
+    ehr.slow_medications_s = 0.4
+    client = netcds.client(smart_settings(tmp_path, ehr.iss, budget_s=1.5))
+    shown = launched_page(client, ehr)
+    assert 1 <= len(medication_reads(ehr)) < 6  # stopped before reading all six
+    assert shown.count("display only") == 6

@@ -90,3 +90,19 @@ def test_a_browser_never_carries_more_than_max_pending_launches(client: TestClie
     assert len(held) <= MAX_PENDING
     newest = callback(client, {"state": states[-1], "code": "code-" + str(len(states) - 1)})
     assert newest.status_code == 200, text(newest)
+
+
+def test_a_planted_cookie_whose_name_is_no_cookie_key_does_not_break_the_launch(
+    client: TestClient, ehr: FakeEhr
+) -> None:
+    """Review finding: a sibling site could plant `netcds_smart_launch_(x)`; deleting it raised (a 500)."""
+    launched = client.get(
+        "/ui/smart/launch",
+        params={"iss": ehr.iss, "launch": "L"},
+        headers={"Cookie": "netcds_smart_launch_(x)=junk; netcds_smart_launch_zz=junk"},
+    )
+    assert launched.status_code == 302
+    assert deleted(launched) == set()  # only names cookie_name makes are netcds's to delete
+    assert stale_cookies(
+        KEY, {"netcds_smart_launch_(x)": "junk", f"{smart_seal.COOKIE}_{'0' * 20}": "junk"}
+    ) == [f"{smart_seal.COOKIE}_{'0' * 20}"]

@@ -52,7 +52,10 @@ class Ctx:
         if len(parts) >= 2:  # absolute URL ending in Type/id (or Type/id/_history/n)
             if len(parts) >= 4 and parts[-2] == "_history":
                 parts = parts[:-2]
-            return self.index.get(f"{parts[-2]}/{parts[-1]}")
+            found = self.index.get(f"{parts[-2]}/{parts[-1]}")
+            if found is not None and "://" in target and _elsewhere(found.full_url, "/".join(parts)):
+                return None  # the same Type/id on another server is another resource
+            return found
         return None
 
     # -- report ---------------------------------------------------------------------------------
@@ -79,3 +82,9 @@ class Ctx:
     def use(self, res: Res) -> None:
         """Mark a resource as consumed by another mapping (e.g. a Medication behind a request)."""
         self.used.add(res.loc)
+
+
+def _elsewhere(full_url: str | None, reference: str) -> bool:
+    """Whether a resource kept under the absolute ``full_url`` is not the one the absolute ``reference``
+    names (another server's base); a resource with no absolute fullUrl may be any server's."""
+    return full_url is not None and "://" in full_url and full_url.rstrip("/") != reference.rstrip("/")

@@ -27,33 +27,43 @@ SALT_WORDS = frozenset((
 ))  # fmt: skip
 
 
+DISPLAY_ONLY = " via its medicationReference's display only"  # how a drug named by a display is noted
+
+
 # ---- concept -> agents / generic name ---------------------------------------------------------------
 def medication_concept(ctx: Ctx, res: Res) -> tuple[Any, str]:
-    """The drug concept of a medication resource and, if it came from a Medication, ' via <ref>'."""
+    """The drug concept of a medication resource and how it was named: '' (inline), ' via <ref>' (a
+    Medication), or ' via its medicationReference's display only (...)' when the Medication is not in the
+    record or names no code (EHRs often send only the request, naming the drug in the display)."""
     d = res.data
     if d.get("medicationCodeableConcept"):
         return d["medicationCodeableConcept"], ""
     ref = d.get("medicationReference")
-    if isinstance(ref, dict) and str(ref.get("reference", "")).startswith("#"):
-        cid = str(ref["reference"])[1:]
+    target = str(ref.get("reference", "")) if isinstance(ref, dict) else ""
+    if target.startswith("#"):
         for c in d.get("contained", []) or []:
-            if c.get("resourceType") == "Medication" and c.get("id") == cid:
-                return c.get("code"), f" via contained Medication #{cid}"
+            if c.get("resourceType") == "Medication" and c.get("id") == target[1:]:
+                if c.get("code"):
+                    return c.get("code"), f" via contained Medication {target}"
+                return _by_display(ref, f"the contained Medication {target} names no drug code")
+        return _by_display(ref, f"{target} is not contained in the resource")
     med = ctx.resolve(ref)
     if med is not None and med.rtype == "Medication":
         ctx.use(med)
-        return med.data.get("code"), f" via {med.ref}"
-    return _by_display(ref)
+        if med.data.get("code"):
+            return med.data.get("code"), f" via {med.ref}"
+        return _by_display(ref, f"{med.ref} names no drug code")
+    if med is not None:
+        return _by_display(ref, f"{target} is a {med.rtype}, not a Medication")
+    return _by_display(ref, f"{target} is not in the record" if target else "")
 
 
-def _by_display(ref: Any) -> tuple[Any, str]:
-    """A reference whose Medication is not in the record (EHRs often send only the request, naming the drug
-    in the reference's display): the drug as that display names it, said so; else no concept."""
+def _by_display(ref: Any, why: str) -> tuple[Any, str]:
+    """The drug as the reference's display names it, said so with ``why`` the Medication did not; else no
+    concept."""
     if not isinstance(ref, dict) or not isinstance(ref.get("display"), str) or not ref["display"].strip():
         return None, ""
-    target = ref.get("reference")
-    absent = f" ({target} is not in the record)" if isinstance(target, str) and target.strip() else ""
-    return {"text": ref["display"].strip()}, f" via its medicationReference's display only{absent}"
+    return {"text": ref["display"].strip()}, DISPLAY_ONLY + (f" ({why})" if why else "")
 
 
 def agents_in(cc: Any) -> list[tuple[str, str]]:

@@ -23,7 +23,7 @@ from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.administrations import CourseReading, read_course
 from netcds.fhir.context import Ctx
 from netcds.fhir.dating import written_after
-from netcds.fhir.drug_names import agents_in, generic_name, medication_concept
+from netcds.fhir.drug_names import DISPLAY_ONLY, agents_in, generic_name, medication_concept
 from netcds.fhir.read import (
     Res,
     cc_text,
@@ -228,7 +228,7 @@ CANCER_MED_PROFILES = tuple(
 WITHHELD_STATUS = frozenset(("not-done", "on-hold"))  # an administration of a dose that was not given
 
 
-def _withheld(ctx: Ctx, res: Res, cc: Any, status: str) -> None:
+def _withheld(ctx: Ctx, res: Res, cc: Any, status: str, named: str = "") -> None:
     """Keep the date of a dose of a tabled agent recorded as not given (``ctx.withheld``): an
     administration-only line with a later such dose is not read as running (netcds.fhir.administrations).
     A record whose date cannot be read is left out of this (it is reported as not given already)."""
@@ -242,7 +242,8 @@ def _withheld(ctx: Ctx, res: Res, cc: Any, status: str) -> None:
     for agent, _ in agents_in(cc):
         if agent == "octreotide":
             agent = _octreotide_kind(cc, _dose(dosage.get("dose"), []), dosage)[0]
-        ctx.withheld.setdefault(agent, []).append((day, res.ref, status))
+        ref = f"{res.ref}, its drug named{named}" if named else res.ref
+        ctx.withheld.setdefault(agent, []).append((day, ref, status))
 
 
 def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) -> None:
@@ -251,15 +252,22 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
     cc, via = medication_concept(ctx, res)
     given, going = _status_table(res).get(status, (False, False))
     if cc is None:
-        ctx.unmapped(res, "medication not identifiable (no code and unresolved reference)")
+        ctx.unmapped(
+            res, "medication not identifiable (no drug code, and no Medication or display naming one)"
+        )
         return
+    named = via if via.startswith(DISPLAY_ONLY) else ""  # said wherever the resource is reported
+
+    def skip(reason: str) -> None:
+        ctx.unmapped(res, f"{reason}; drug named{named}" if named else reason, cc)
+
     if not given:
-        ctx.unmapped(res, f"status {status!r}: not a treatment that was given", cc)
+        skip(f"status {status!r}: not a treatment that was given")
         if res.rtype == "MedicationAdministration" and status in WITHHELD_STATUS:
-            _withheld(ctx, res, cc, status)
+            _withheld(ctx, res, cc, status, named)
         return
     if res.rtype == "MedicationRequest" and d.get("intent") in ("proposal", "plan"):
-        ctx.unmapped(res, f"intent {d.get('intent')!r}: planned, not given", cc)
+        skip(f"intent {d.get('intent')!r}: planned, not given")
         return
     found = agents_in(cc)
     if not found:
@@ -270,18 +278,16 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
         going = _then(ctx, res, status, going, end, None, [])[0]  # ended after the record date: current then
         if going and name and _scheduled(ctx, start, res):  # not yet taken on the record date: not current
             when = start or written_bounds(res)[0]
-            ctx.unmapped(
-                res, f"starts {when}, after the record date {ctx.as_of}: not a current drug then", cc
-            )
+            skip(f"starts {when}, after the record date {ctx.as_of}: not a current drug then")
             return
         if ctx.as_of is not None and (later := written_after(res, ctx.as_of)) is not None:
-            ctx.unmapped(res, later, cc)  # written after the record date: not in the record then
+            skip(later)  # written after the record date: not in the record then
             return
         if going and name:
             meds.append(name)
             ctx.mapped("medications", name, res, cc, note=why + via)
         else:
-            ctx.unmapped(res, f"{why if cancer else 'not a current drug'}; not used", cc)
+            skip(f"{why if cancer else 'not a current drug'}; not used")
         return
     if not for_the_net(ctx, res, "treatment"):
         return
@@ -296,10 +302,10 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
     start, end = _episode_dates(res)
     if _scheduled(ctx, start, res):  # e.g. the next cycle, ordered ahead: not a treatment given yet
         when = start or written_bounds(res)[0]
-        ctx.unmapped(res, f"starts {when}, after the record date {ctx.as_of}: scheduled, not given", cc)
+        skip(f"starts {when}, after the record date {ctx.as_of}: scheduled, not given")
         return
     if ctx.as_of is not None and (later := written_after(res, ctx.as_of)) is not None:
-        ctx.unmapped(res, later, cc)  # e.g. a course begun earlier but first recorded after the record date
+        skip(later)  # e.g. a course begun earlier but first recorded after the record date
         return
     going = _ended_early(ctx, status, going, end, notes)
     reason, why, reason_note = _stop_reason(res)

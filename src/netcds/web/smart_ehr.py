@@ -30,11 +30,15 @@ MAX_ANSWER_BYTES = 1024 * 1024  # a SMART configuration or token response is a f
 # mapping reads PRRT and radiotherapy from (a hook's prefetch does not ask for them)
 RECORD_QUERIES: dict[str, str] = {**PREFETCH, "procedures": "Procedure?patient={{context.patientId}}"}
 MAX_MEDICATIONS = 100  # Medications read by id after the searches; any more are named by their display
-_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id; used with fullmatch (no trailing newline)
 # RFC 6750 section 2.1, b64token: what a Bearer token may hold (it is sent in an Authorization header)
 _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 # what httpx cannot send: a URL it cannot encode, a header value that is not ASCII
 UNSENDABLE = (httpx.InvalidURL, UnicodeError, ValueError)
+
+
+class OutOfTimeError(Exception):
+    """The launch's time budget ran out during a read the record can do without."""
 
 
 class EhrError(Exception):
@@ -181,7 +185,7 @@ def exchange_code(
             f"{what} answered no patient: the launch gave no patient in context (open netcds from a "
             "patient's chart)"
         )
-    if not _FHIR_ID.match(patient):
+    if not _FHIR_ID.fullmatch(patient) or patient in (".", ".."):
         raise EhrError(f"{what} answered a patient that is not a FHIR id")
     return TokenGrant(access_token=token, patient=patient)
 
@@ -207,14 +211,17 @@ def _fetch(
     token: str,
     budget: Budget,
     smart: SmartSettings,
-    refused_is_none: bool = False,
+    optional: bool = False,
 ) -> Any:
-    """``query`` read whole from ``iss``; None when nothing matches (and, with ``refused_is_none``, when the
-    token is refused for it: 401 or 403)."""
+    """``query`` read whole from ``iss``; None when nothing matches. ``optional`` (a read the record can do
+    without): also None when the token may not read it (401, 403) or it is gone (410), and OutOfTimeError when
+    the budget runs out."""
     what = f"the EHR's FHIR server, reading {_type_of(query)}"
     try:
         return fetch_one(client, iss, query, token, budget)
     except BudgetExceeded:
+        if optional:
+            raise OutOfTimeError from None
         raise EhrError(
             f"reading the record took longer than the {smart.budget_s:g} s netcds allows (smart.budget_s); "
             "it was not read whole, so nothing is shown"
@@ -223,7 +230,7 @@ def _fetch(
         raise EhrError(f"{what}: {exc.reason.replace('fhirServer', 'the EHR')}; nothing is shown") from None
     except httpx.HTTPStatusError as exc:
         status = exc.response.status_code
-        if refused_is_none and status in (401, 403):
+        if optional and status in (401, 403, 410):
             return None
         refused = " (the access token was refused)" if status in (401, 403) else ""
         raise EhrError(f"{what}, answered HTTP {status}{refused}") from None
@@ -291,7 +298,10 @@ def read_record(
             seen.add(key)
             entries.append(entry)
     for mid in referenced_medications(entries, iss)[:MAX_MEDICATIONS]:
-        entries += _medication(client, iss, mid, grant.access_token, budget, smart)
+        try:
+            entries += _medication(client, iss, mid, grant.access_token, budget, smart)
+        except OutOfTimeError:  # the record is read whole; the drugs not read yet are named by their displays
+            break
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
@@ -302,7 +312,8 @@ def _medication_id(reference: Any, iss: str) -> str | None:
         return None
     path = reference[len(iss) + 1 :] if reference.startswith(f"{iss.rstrip('/')}/") else reference
     kind, _, mid = path.partition("/")
-    return mid if kind == "Medication" and _FHIR_ID.match(mid) else None
+    usable = _FHIR_ID.fullmatch(mid) is not None and mid not in (".", "..")  # ".." would change the path
+    return mid if kind == "Medication" and usable else None
 
 
 def referenced_medications(entries: list[dict[str, Any]], iss: str) -> list[str]:
@@ -321,10 +332,10 @@ def referenced_medications(entries: list[dict[str, Any]], iss: str) -> list[str]
 def _medication(
     client: httpx.Client, iss: str, mid: str, token: str, budget: Budget, smart: SmartSettings
 ) -> list[dict[str, Any]]:
-    """``Medication/mid`` read from ``iss`` as one entry; none when the server has no such Medication or the
-    grant does not cover Medications (the mapping then names the drug by the reference's display, and says
-    so, or reports it unread)."""
-    result = _fetch(client, iss, f"Medication/{mid}", token, budget, smart, refused_is_none=True)
+    """``Medication/mid`` read from ``iss`` as one entry; none when the server has no such Medication (404,
+    410) or the grant does not cover Medications (401, 403): the mapping then names the drug by the
+    reference's display, and says so, or reports it unread."""
+    result = _fetch(client, iss, f"Medication/{mid}", token, budget, smart, optional=True)
     if result is None:
         return []
     if not isinstance(result, dict) or result.get("resourceType") != "Medication" or result.get("id") != mid:

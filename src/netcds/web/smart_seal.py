@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,9 @@ def cookie_key(link_key: bytes) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
+_LAUNCH_COOKIE = re.compile(rf"{COOKIE}_[0-9a-f]{{20}}")
+
+
 def cookie_name(state: str) -> str:
     """The cookie of the launch that sent ``state`` (a digest: the name says nothing of the state)."""
     return f"{COOKIE}_{hashlib.sha256(state.encode('utf-8')).hexdigest()[:20]}"
@@ -73,7 +77,7 @@ def stale_cookies(key: Fernet, cookies: Mapping[str, str], now: int | None = Non
     stale: list[str] = []
     waiting: list[tuple[int, str]] = []
     for name, value in cookies.items():
-        if not name.startswith(f"{COOKIE}_"):
+        if not _LAUNCH_COOKIE.fullmatch(name):  # only names cookie_name makes (others may be no cookie key)
             continue
         opened = unseal(key, value, at)
         if isinstance(opened, Unsealed) or name != cookie_name(opened.state):
