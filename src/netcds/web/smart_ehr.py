@@ -310,7 +310,7 @@ def _medication_id(reference: Any, iss: str) -> str | None:
     (contained, on another server: the token goes to ``iss`` only, or not a Medication)."""
     if not isinstance(reference, str):
         return None
-    path = reference[len(iss) + 1 :] if reference.startswith(f"{iss.rstrip('/')}/") else reference
+    path = reference.removeprefix(f"{iss.rstrip('/')}/")
     kind, _, mid = path.partition("/")
     usable = _FHIR_ID.fullmatch(mid) is not None and mid not in (".", "..")  # ".." would change the path
     return mid if kind == "Medication" and usable else None

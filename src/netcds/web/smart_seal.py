@@ -45,6 +45,7 @@ class PendingLaunch:
     verifier: str = field(repr=False)
     iss: str
     token_endpoint: str
+    sealed_at: int = field(default=0, compare=False)  # Unix seconds, when opened from a cookie
 
 
 class Unsealed(Enum):
@@ -83,7 +84,7 @@ def stale_cookies(key: Fernet, cookies: Mapping[str, str], now: int | None = Non
         if isinstance(opened, Unsealed) or name != cookie_name(opened.state):
             stale.append(name)
         else:
-            waiting.append((key.extract_timestamp(value.encode("ascii")), name))
+            waiting.append((opened.sealed_at, name))
     waiting.sort(reverse=True)  # newest first
     return sorted(stale + [name for _, name in waiting[MAX_PENDING - 1 :]])
 
@@ -116,4 +117,6 @@ def unseal(key: Fernet, value: str | None, now: int | None = None) -> PendingLau
     texts = [p for p in parts if isinstance(p, str) and p]
     if len(texts) != 4:
         return Unsealed.INVALID
-    return PendingLaunch(state=texts[0], verifier=texts[1], iss=texts[2], token_endpoint=texts[3])
+    return PendingLaunch(
+        state=texts[0], verifier=texts[1], iss=texts[2], token_endpoint=texts[3], sealed_at=made
+    )
