@@ -20,7 +20,7 @@ from netcds.api.context import Later, NeedsWork, ServiceContext
 from netcds.api.eval_cache import OBJECT_FACTOR, MappedPatient
 from netcds.api.hook_checks import check_context_patient, check_finite
 from netcds.api.hook_models import OPTIONAL_PREFETCH, SERVICES, HookRequest
-from netcds.api.prefetch import resolve
+from netcds.api.prefetch import Budget, resolve, with_referenced_medications
 from netcds.errors import InputError
 from netcds.store.canonical import canonical_json, sha256_hex
 
@@ -113,14 +113,25 @@ def mapped_patient(call: HookCall, fetch: bool = True) -> MappedPatient:
     ctx = call.ctx
 
     def prefetched() -> tuple[dict[str, Any], str, date | None]:
+        settings = ctx.settings
+        budget = Budget(settings.fhir_fetch_budget_s, settings.fhir_fetch_timeout_s)  # the call's fetches
         prefetch = resolve(
             SERVICES[call.service_id].prefetch,
             call.raw,
-            fetch_enabled=ctx.settings.fhir_fetch and fetch,
-            timeout_s=ctx.settings.fhir_fetch_timeout_s,
-            budget_s=ctx.settings.fhir_fetch_budget_s,
+            fetch_enabled=settings.fhir_fetch and fetch,
+            timeout_s=settings.fhir_fetch_timeout_s,
+            budget_s=settings.fhir_fetch_budget_s,
             transport=ctx.fhir_transport,
             optional=OPTIONAL_PREFETCH,
+            budget=budget,
+        )
+        prefetch = with_referenced_medications(
+            prefetch,
+            call.raw,
+            fetch_enabled=settings.fhir_fetch and fetch,
+            timeout_s=settings.fhir_fetch_timeout_s,
+            budget=budget,
+            transport=ctx.fhir_transport,
         )
         # a live hook reads the record as of today, so ages and "within 3 weeks" checks can be assessed;
         # the date is part of the stored input (Patient.as_of), so a replay stays exact

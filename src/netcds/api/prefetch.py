@@ -12,7 +12,10 @@ time one call's fetches share (``hooks.fhir_fetch_budget_s``) for the keys not
 fetched yet. An optional key (the record is read without it as it was before it was
 asked for) the client did not satisfy is fetched the same way, after the required
 ones, where fetching is allowed; otherwise, or when its fetch fails or finds
-nothing, it is left out: never a 412.
+nothing, it is left out: never a 412. Where fetching is allowed, a Medication the
+record names by a reference with no display, and does not hold, is read by id
+(``with_referenced_medications``); one not read leaves the drug reported as not
+identifiable, never a 412.
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ import httpx
 
 from netcds.api.problems import ApiProblem
 from netcds.errors import InputError
+from netcds.fhir.medication_refs import prefetch_resources, referenced_medications
 from netcds.io import parse_json
 
 log = logging.getLogger("netcds.api.prefetch")
 _TOKEN = re.compile(r"\{\{\s*context\.([A-Za-z0-9_]+)\s*\}\}")
 MAX_PAGES = 10  # pages of one search result followed; a longer result is not cut silently: 412
 DEFAULT_BUDGET_S = 10.0  # the fetches of one hook call together (settings: hooks.fhir_fetch_budget_s)
+MAX_REFERENCED = 20  # Medications one hook call reads by id; a reference beyond them stays unread
+REFERENCED_MEDICATIONS = "referencedMedications"  # the prefetch key the Medications read by id are kept under
 
 
 class PrefetchMissing(ApiProblem):
@@ -241,12 +247,14 @@ def resolve(
     budget_s: float = DEFAULT_BUDGET_S,
     transport: httpx.BaseTransport | None = None,
     optional: Collection[str] = frozenset(),
+    budget: Budget | None = None,
 ) -> dict[str, Any]:
     """Every template key with its data: sent by the client, or fetched, else PrefetchMissing (412). The
-    fetches of one call share ``budget_s`` seconds (each request at most ``timeout_s``). A key in
-    ``optional`` the client did not satisfy is fetched after the required ones when fetching is allowed, and
-    is otherwise, or when its fetch fails or finds nothing, left out (absent from the answer, as if it were
-    not in the template): a 412 names required keys only."""
+        fetches of one call share ``budget_s`` seconds (each request at most ``timeout_s``). A key in
+        ``optional`` the client did not satisfy is fetched after the required ones when fetching is allowed, and
+        is otherwise, or when its fetch fails or finds nothing, left out (absent from the answer, as if it were
+        not in the template): a 412 names required keys only. ``budget``: the call's, when its other fetches
+    share it (a new one of ``budget_s`` seconds otherwise)."""
     given = request.get("prefetch") or {}
     context = request.get("context") or {}
     out: dict[str, Any] = {}
@@ -265,7 +273,7 @@ def resolve(
             raise PrefetchMissing(missing, access)
         return out
     server, token = access
-    budget = Budget(budget_s, timeout_s)
+    budget = budget or Budget(budget_s, timeout_s)
     with httpx.Client(timeout=timeout_s, transport=transport, follow_redirects=False) as client:
         for n, key in enumerate(missing):
             try:
@@ -290,3 +298,62 @@ def resolve(
             if found is not None and _usable(found):  # nothing found, or an OperationOutcome: left out
                 out[key] = found
     return out
+
+
+def with_referenced_medications(
+    prefetch: dict[str, Any],
+    request: Mapping[str, Any],
+    *,
+    fetch_enabled: bool,
+    timeout_s: float,
+    budget: Budget,
+    transport: httpx.BaseTransport | None = None,
+) -> dict[str, Any]:
+    """``prefetch`` with, under REFERENCED_MEDICATIONS, the Medications its medication resources name by a
+    reference that has no display and that the prefetch does not hold, each read by id from fhirServer where
+    fetching is allowed (at most MAX_REFERENCED, within the call's ``budget``). A reference with a display is
+    not read (the display names the drug, without a round trip on every call). A Medication not read (404,
+    410, a token that may not read it, a failed read, the budget used up) is left out: the mapping then
+    reports the drug as not identifiable. ``prefetch`` itself when nothing was read."""
+    access = _fetch_access(fetch_enabled, request)
+    if isinstance(access, str):
+        return prefetch
+    server, token = access
+    wanted = referenced_medications(prefetch_resources(prefetch), server, without_display_only=True)
+    entries: list[dict[str, Any]] = []
+    if wanted:
+        with httpx.Client(timeout=timeout_s, transport=transport, follow_redirects=False) as client:
+            for mid in wanted[:MAX_REFERENCED]:
+                try:
+                    med = _read_medication(client, server, mid, token, budget)
+                except BudgetExceeded:
+                    log.warning("referenced Medications left unread: this call's time for fetches ran out")
+                    break
+                if med is not None:
+                    entries.append({"fullUrl": f"{server.rstrip('/')}/Medication/{mid}", "resource": med})
+    if not entries:
+        return prefetch
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    return {**prefetch, REFERENCED_MEDICATIONS: bundle}
+
+
+def _read_medication(
+    client: httpx.Client, server: str, mid: str, token: str, budget: Budget
+) -> dict[str, Any] | None:
+    """``Medication/mid`` from fhirServer, or None (logged without the id) when it was not read."""
+    headers = {"Accept": "application/fhir+json", "Authorization": f"Bearer {token}"}
+    try:
+        got = _get(client, f"{server.rstrip('/')}/Medication/{mid}", headers, budget)
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
+        log.warning("a referenced Medication left unread: the FHIR server answered %d", status)
+        return None
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, FetchStopped, InputError) as exc:
+        log.warning("a referenced Medication left unread: reading it failed (%s)", type(exc).__name__)
+        return None
+    if got is None:
+        return None  # 404: the server has no such Medication
+    if not isinstance(got, dict) or got.get("resourceType") != "Medication" or got.get("id") != mid:
+        log.warning("a referenced Medication left unread: the FHIR server answered something else")
+        return None
+    return got

@@ -22,6 +22,7 @@ import httpx
 from netcds.api.hook_models import PREFETCH
 from netcds.api.prefetch import Budget, BudgetExceeded, FetchStopped, fetch_one, render_template
 from netcds.errors import InputError
+from netcds.fhir.medication_refs import is_fhir_id, referenced_medications
 from netcds.io import parse_json, printable
 from netcds.settings_smart import SmartSettings, https_or_loopback
 
@@ -30,7 +31,6 @@ MAX_ANSWER_BYTES = 1024 * 1024  # a SMART configuration or token response is a f
 # mapping reads PRRT and radiotherapy from (a hook's prefetch does not ask for them)
 RECORD_QUERIES: dict[str, str] = {**PREFETCH, "procedures": "Procedure?patient={{context.patientId}}"}
 MAX_MEDICATIONS = 100  # Medications read by id after the searches; any more are named by their display
-_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id; used with fullmatch (no trailing newline)
 # RFC 6750 section 2.1, b64token: what a Bearer token may hold (it is sent in an Authorization header)
 _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 # what httpx cannot send: a URL it cannot encode, a header value that is not ASCII
@@ -185,7 +185,7 @@ def exchange_code(
             f"{what} answered no patient: the launch gave no patient in context (open netcds from a "
             "patient's chart)"
         )
-    if not _FHIR_ID.fullmatch(patient) or patient in (".", ".."):
+    if not is_fhir_id(patient):
         raise EhrError(f"{what} answered a patient that is not a FHIR id")
     return TokenGrant(access_token=token, patient=patient)
 
@@ -297,36 +297,12 @@ def read_record(
                 continue
             seen.add(key)
             entries.append(entry)
-    for mid in referenced_medications(entries, iss)[:MAX_MEDICATIONS]:
+    for mid in referenced_medications((e["resource"] for e in entries), iss)[:MAX_MEDICATIONS]:
         try:
             entries += _medication(client, iss, mid, grant.access_token, budget, smart)
         except OutOfTimeError:  # the record is read whole; the drugs not read yet are named by their displays
             break
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
-
-
-def _medication_id(reference: Any, iss: str) -> str | None:
-    """The id of a Medication on ``iss`` that a reference names (relative, or absolute on ``iss``), or None
-    (contained, on another server: the token goes to ``iss`` only, or not a Medication)."""
-    if not isinstance(reference, str):
-        return None
-    path = reference.removeprefix(f"{iss.rstrip('/')}/")
-    kind, _, mid = path.partition("/")
-    usable = _FHIR_ID.fullmatch(mid) is not None and mid not in (".", "..")  # ".." would change the path
-    return mid if kind == "Medication" and usable else None
-
-
-def referenced_medications(entries: list[dict[str, Any]], iss: str) -> list[str]:
-    """Ids of the Medications the record's medication resources name by reference but the searches did not
-    return (EHRs rarely include them), in the order first named."""
-    held = {r.get("id") for e in entries if (r := e["resource"]).get("resourceType") == "Medication"}
-    wanted: list[str] = []
-    for entry in entries:
-        ref = entry["resource"].get("medicationReference")
-        mid = _medication_id(ref.get("reference"), iss) if isinstance(ref, dict) else None
-        if mid is not None and mid not in held and mid not in wanted:
-            wanted.append(mid)
-    return wanted
 
 
 def _medication(
