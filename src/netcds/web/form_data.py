@@ -19,14 +19,17 @@ from pydantic import ValidationError
 
 from netcds.io import all_errors, printable
 from netcds.patient import Patient
-from netcds.web.bidi import restore
+from netcds.web.bidi import form_text, read_form_text
 from netcds.web.form_schema import FieldDef, FormSchema, form_schema
 
 NONE_SUFFIX = ":none"
-_ROW = re.compile(r"^([a-z_]+)\[(\d+)\]\.([a-z_0-9]+)$")
+# a row index as the form writes it: "treatments[1].agent", never "treatments[01].agent" (which is no field)
+_ROW = re.compile(r"^([a-z_]+)\[(0|[1-9][0-9]*)\]\.([a-z_0-9]+)$")
 # Controls the patient form posts that are not patient fields: the submit buttons, the case being edited, the
 # version of it the form started from and the form's one-time token (a repeated submission saves once).
 FORM_CONTROLS = frozenset({"action", "case_id", "base_version", "form_token"})
+# The form's hidden controls, read (and refused when sent as a file) by the routes (web.routes_patient).
+CASE_CONTROLS = {"case_id": "Case id", "base_version": "Version", "form_token": "Form token"}
 Value = str | list[str]
 
 
@@ -75,11 +78,16 @@ class FormState:
 
 
 def fmt_number(x: float | int) -> str:
+    """``x`` as the form writes it, in a spelling :func:`parse_number` reads back as the same float: the
+    shortest one, except that a dot before exactly three digits ("1.125", which would be ambiguous with a
+    thousands separator) gets a trailing zero ("1.1250"), and a negative zero is "-0"."""
     if isinstance(x, bool):
         return str(x).lower()
-    if float(x).is_integer() and abs(x) < 1e15:
-        return str(int(x))
-    return repr(float(x))
+    value = float(x)
+    if value.is_integer() and abs(value) < 1e15:
+        return "-0" if math.copysign(1.0, value) < 0 and value == 0 else str(int(value))
+    text = repr(value)
+    return text + "0" if _ambiguous(text) else text
 
 
 def _set(data: dict[str, Any], path: str, value: Any) -> None:
@@ -100,7 +108,10 @@ def _get(data: Any, path: str) -> Any:
 
 
 def _parse_scalar(f: FieldDef, raw: str, name: str, state: FormState) -> tuple[bool, Any]:
-    """(present, value) for one control's text; records a message at the control when it cannot be read."""
+    """(present, value) for one control's text; records a message at the control when it cannot be read.
+    A text (the patient id) is kept exactly as given, spaces included (web.bidi: escapes read back)."""
+    if f.kind == "text":
+        return _parse_text(raw, name, state)
     raw = raw.strip()
     if raw == "":
         return False, None
@@ -115,7 +126,18 @@ def _parse_scalar(f: FieldDef, raw: str, name: str, state: FormState) -> tuple[b
             state.add_error(name, problem)
             return False, None
         return True, x
-    return True, restore(raw)  # the page shows a bidirectional control as its escape (web.bidi)
+    return True, read_form_text(raw)
+
+
+def _parse_text(raw: str, name: str, state: FormState) -> tuple[bool, Any]:
+    """A free text: empty is unknown; only spaces is an error (neither unknown nor a text anyone means)."""
+    if raw == "":
+        return False, None
+    value = read_form_text(raw)  # the page shows a control character as its escape (web.bidi)
+    if not value.strip():
+        state.add_error(name, "holds only spaces: clear it (unknown) or write the text")
+        return False, None
+    return True, value
 
 
 def parse_number(f: FieldDef, raw: str) -> tuple[float | None, str | None]:
@@ -152,11 +174,13 @@ def _ambiguous(raw: str) -> re.Match[str] | None:
 
 
 def _parse_measure(raw: str) -> tuple[float | None, str | None]:
-    """A measured value: a decimal comma ("12,5") or dot; "1,500" / "1.500" is refused as ambiguous."""
+    """A measured value: a decimal comma ("12,5") or dot; "1,500" / "1.500" is refused as ambiguous, with
+    both readings written so that each is read as meant ("1.125": 1125 or 1.1250)."""
     m = _ambiguous(raw)
     if m is not None:
         sign, whole, _, frac = m.groups()
-        decimal = f"{sign}{whole}.{frac.rstrip('0') or '0'}"
+        decimals = frac.rstrip("0") or "0"
+        decimal = f"{sign}{whole}.{decimals}{'0' if len(decimals) == 3 else ''}"
         return None, f"ambiguous: write {sign}{whole}{frac} or {decimal} (got {raw!r})"
     try:
         return (float(raw.replace(",", ".")) if raw.count(",") == 1 and "." not in raw else float(raw)), None
@@ -170,6 +194,11 @@ def _parse_count(raw: str) -> tuple[float | None, str | None]:
     m = _ambiguous(raw)
     if m is not None and m.group(3) == ".":
         sign, whole, _, frac = m.groups()
+        if frac != "000":  # read as a decimal it is no whole number, so no count: one reading is left
+            return None, (
+                f"ambiguous: write {sign}{whole}{frac} if that is the count (a whole number per µL) "
+                f"(got {raw!r})"
+            )
         return None, f"ambiguous: write {sign}{whole}{frac} or {sign}{whole}.0 (got {raw!r})"
     if m is not None or _GROUPED.fullmatch(raw):
         return float(re.sub(r"[, \u00a0\u202f]", "", raw)), None
@@ -183,8 +212,36 @@ def _parse_count(raw: str) -> tuple[float | None, str | None]:
     return x, None
 
 
-def _lines(raw: str) -> list[str]:
-    return [restore(p.strip()) for p in raw.splitlines() if p.strip()]  # one per line: a comma is text
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what a browser posts between the lines of a text area
+
+
+def _lines(raw: str, name: str, state: FormState) -> list[str]:
+    """One item per line, kept exactly as given (a comma is text; spaces are kept, so an item stored with
+    them is saved unchanged); an empty line is no item. A line of only spaces, or one whose escapes hold a
+    line break (:func:`_item_text` shows a stored item's that way), is no item the list can hold: an
+    error at the field, never dropped or split silently."""
+    items: list[str] = []
+    for number, line in enumerate(_LINE_BREAK.split(raw), start=1):
+        if line == "":
+            continue
+        item = read_form_text(line)
+        if not item.strip():
+            state.add_error(name, f"line {number} holds only spaces, so no item: delete it or write the item")
+        elif "\n" in item or "\r" in item:
+            state.add_error(
+                name,
+                f"line {number} holds a line break (shown as \\u000a or \\u000d), but each line is one item: "
+                "remove it, or put the two parts on lines of their own",
+            )
+        else:
+            items.append(item)
+    return items
+
+
+def _item_text(items: list[Any]) -> str:
+    """A list's items as its text area shows them: one per line, each as :func:`form_text` writes it (a
+    line break inside an item as its escape, so that it is not read as two items)."""
+    return "\n".join(form_text(str(x)) for x in items)
 
 
 def _row_indices(form: FormLike, group: str) -> list[int]:
@@ -232,6 +289,34 @@ def _reject_repeated(form: FormLike, schema: FormSchema, state: FormState) -> No
             )
 
 
+def _reject_files(form: FormLike, state: FormState) -> None:
+    """A control sent as a file part of a multipart post holds no text: an error naming it, never read as
+    blank (unknown) or as the file object's description."""
+    for name in dict.fromkeys(form):
+        if name not in CASE_CONTROLS and any(not isinstance(v, str) for v in form.getlist(name)):
+            state.general_errors.append(f"{printable(name, 80)}: sent as a file, not as text; not used")
+
+
+def refuse_case_files(form: FormLike, state: FormState) -> bool:
+    """False, with a message naming each, when a case control (:data:`CASE_CONTROLS`) was sent as a file
+    part: the form then refers to no case, as when its case id cannot be read (web.routes_patient)."""
+    files = [key for key in CASE_CONTROLS if any(not isinstance(v, str) for v in form.getlist(key))]
+    for key in files:
+        state.general_errors.append(
+            f"{CASE_CONTROLS[key]} ({key}): sent as a file, not as text, so nothing was saved. The form no "
+            "longer refers to a case: open the case again to save a new version of it."
+        )
+    if files:
+        state.case_id = state.base_version = None
+    return not files
+
+
+def _posted(form: FormLike, name: str) -> str:
+    """The text posted for control ``name``; "" when none (a file part is reported by _reject_files)."""
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
 def read_form(form: FormLike, remove: tuple[str, int] | None = None) -> tuple[dict[str, Any], FormState]:
     """The record the form describes and the form state to redraw it (values renumbered, rows compacted).
 
@@ -243,9 +328,10 @@ def read_form(form: FormLike, remove: tuple[str, int] | None = None) -> tuple[di
     data: dict[str, Any] = {}
     _reject_unknown(form, schema, state)
     _reject_repeated(form, schema, state)
+    _reject_files(form, state)
     for path, f in schema.fields.items():
         if f.kind == "multi":
-            chosen = [str(v) for v in form.getlist(path) if str(v)]
+            chosen = [v for v in form.getlist(path) if isinstance(v, str) and v]
             none = bool(form.get(path + NONE_SUFFIX))
             state.values[path] = chosen + ([NONE_SUFFIX] if none else [])
             if none and chosen:
@@ -255,10 +341,10 @@ def read_form(form: FormLike, remove: tuple[str, int] | None = None) -> tuple[di
             elif chosen:
                 _set(data, path, chosen)
             continue
-        raw = str(form.get(path, "") or "")
+        raw = _posted(form, path)
         state.values[path] = raw
         if f.kind == "lines":
-            items = _lines(raw)
+            items = _lines(raw, path, state)
             if _none_box(form, path, f.none_label, state, len(items), "item"):
                 _set(data, path, [])
             elif items:
@@ -272,7 +358,7 @@ def read_form(form: FormLike, remove: tuple[str, int] | None = None) -> tuple[di
         for idx in _row_indices(form, group):
             if remove is not None and remove == (group, idx):
                 continue
-            raws = {f.leaf: str(form.get(f.name(idx), "") or "") for f in rows.fields}
+            raws = {f.leaf: _posted(form, f.name(idx)) for f in rows.fields}
             if not any(v.strip() for v in raws.values()):
                 continue  # a blank row is no row
             new = len(out_rows)
@@ -319,7 +405,7 @@ def state_from_record(record: dict[str, Any]) -> FormState:
         if f.kind == "multi" and isinstance(v, list):
             state.values[path] = [str(x) for x in v] if v else [NONE_SUFFIX]
         elif f.kind == "lines" and isinstance(v, list):
-            state.values[path] = "\n".join(str(x) for x in v)
+            state.values[path] = _item_text(v)
             if not v:
                 state.values[path + NONE_SUFFIX] = "1"  # known to be none, not unknown
         else:
@@ -346,8 +432,8 @@ def _text(v: Any) -> str:
     if isinstance(v, int | float):
         return fmt_number(v)
     if isinstance(v, list):
-        return "\n".join(str(x) for x in v)
-    return str(v)
+        return _item_text(v)
+    return form_text(str(v))
 
 
 def control_for(path: str, state: FormState, schema: FormSchema | None = None) -> str | None:

@@ -5,7 +5,9 @@ line-of-therapy timeline, the SSA plan, every option by tier with its status,
 reasons, footnotes, history, considerations, dose and safety alerts, the data
 that would change the result, the notes, the sequencing statement and the
 disclaimer. The built-in PDF fonts cover Latin-1 only, so text is transliterated
-(``≥`` -> ``>=``) rather than dropped.
+(``≥`` -> ``>=``) rather than dropped, and a character with no such spelling is printed as its escape
+(``\\u0639``), never as ``?``. The record id is printed whole (wrapped, each broken line ending in ``¬``)
+and so that two ids never print alike (:func:`id_text`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,50 @@ def latin1(text: Any) -> str:
     s = visible("" if text is None else str(text))  # bidirectional controls as escapes, as on the pages
     for k, v in _TRANSLIT.items():
         s = s.replace(k, v)
-    return s.encode("latin-1", "replace").decode("latin-1")
+    return s.encode("latin-1", "backslashreplace").decode("latin-1")
+
+
+WRAP_MARK = "\u00ac"  # "¬" ends a line of the record id that goes on on the next line
+ID_LINE = 70  # characters of the record id per line (Courier: each character as wide as the next)
+
+
+def _id_escaped(value: str, i: int) -> bool:
+    """Whether character ``i`` of an id is printed as its escape: beyond Latin-1, a control character, a
+    no-break space or soft hyphen (printed like a space or not at all), the wrap mark, a space at an end."""
+    c = value[i]
+    return (
+        ord(c) > 0xFF
+        or ord(c) < 0x20
+        or 0x7F <= ord(c) <= 0xA0
+        or c in ("\u00ad", WRAP_MARK)
+        or (c == " " and i in (0, len(value) - 1))
+    )
+
+
+def id_text(value: str) -> list[str]:
+    """The record id as printed, in pieces that are never split across lines: what :func:`_id_escaped`
+    names as its escape (``\\u0639``, ``\\U0001f600``), and a backslash before ``u``, ``U``, a backslash or an
+    escape doubled, so that the printed text reads back as exactly one id. Nothing is transliterated."""
+    pieces: list[str] = []
+    for i, c in enumerate(value):
+        if _id_escaped(value, i):
+            pieces.append(f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+        elif c == "\\" and i + 1 < len(value) and (value[i + 1] in "uU\\" or _id_escaped(value, i + 1)):
+            pieces.append("\\\\")
+        else:
+            pieces.append(c)
+    return pieces
+
+
+def id_lines(value: str) -> list[str]:
+    """The printed record id in lines of at most :data:`ID_LINE` characters, each but the last ending in
+    :data:`WRAP_MARK` (so a space at a line's end shows)."""
+    lines = [""]
+    for piece in id_text(value):
+        if lines[-1] and len(lines[-1]) + len(piece) > ID_LINE:
+            lines.append("")
+        lines[-1] += piece
+    return [line + WRAP_MARK for line in lines[:-1]] + lines[-1:]
 
 
 class SummaryPDF(FPDF):
@@ -101,6 +146,23 @@ class Writer:
     ) -> None:
         for it in items:
             self.text(f"- {it}", size=size, indent=indent, rgb=rgb)
+
+    def record_id(self, value: Any) -> None:
+        """The record id, whole: in Courier (one width for every character), wrapped by :func:`id_lines`."""
+        p = self.pdf
+        p.set_font("Helvetica", "B", 8.5)
+        p.set_text_color(*MUTED)
+        p.cell(38, 5, "Patient / record")
+        p.set_text_color(*INK)
+        if not isinstance(value, str) or value == "":
+            p.set_font("Helvetica", "I", 8.5)
+            p.cell(self.w - 38, 5, "no id recorded" if value is None else "empty id", new_x=XPos.LMARGIN)
+            p.ln(5)
+            return
+        p.set_font("Courier", "", 8.5)
+        for line in id_lines(value):
+            p.set_x(p.l_margin + 38)
+            p.cell(self.w - 38, 5, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def pairs(self, items: list[tuple[str, str]]) -> None:
         p = self.pdf
@@ -236,7 +298,8 @@ def summary_pdf(
     p = w.pdf
     guideline = f"{g.get('title') or g.get('id')} V.{g.get('version')}"
     p.footer_text = f"netcds {ev.get('engine_version', __version__)} - {guideline} - decision support only"
-    p.set_title(latin1(f"Tumor-board summary {patient.get('id') or ''}".strip()))
+    record_id = patient.get("id")
+    p.set_title(f"Tumor-board summary {''.join(id_text(record_id))}" if record_id else "Tumor-board summary")
     p.set_creator("netcds")
     p.set_font("Helvetica", "B", 17)
     p.set_text_color(*INK)
@@ -253,9 +316,9 @@ def summary_pdf(
         else f"evaluated on request, {(today or datetime.now(UTC).date()).isoformat()}"
     )
     p.ln(1)
+    w.record_id(record_id)
     w.pairs(
         [
-            ("Patient / record", str(patient.get("id") or "not given")),
             ("Guideline", f"{g.get('id')} {g.get('version')} ({g.get('version_date') or 'date n/a'})"),
             ("Evaluation", when),
             ("Knowledge digest", str(g.get("digest") or "n/a")),

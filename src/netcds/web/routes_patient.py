@@ -31,14 +31,16 @@ from netcds.errors import InputError
 from netcds.patient import iso_date
 from netcds.sequencing.whatif import apply_assignments, compare
 from netcds.store.case_rules import PatientMismatchError
-from netcds.web.cases import (
-    CaseConflictError,
-    CaseNotFoundError,
-    NewerVersionError,
-    canonical_id,
-)
+from netcds.web.cases import CaseConflictError, CaseNotFoundError, NewerVersionError, canonical_id
 from netcds.web.evaluation_view import current_knowledge, lines_for, parse_whatif_value, run
-from netcds.web.form_data import FormState, place_errors, read_form, state_from_record, validate
+from netcds.web.form_data import (
+    FormState,
+    place_errors,
+    read_form,
+    refuse_case_files,
+    state_from_record,
+    validate,
+)
 from netcds.web.pages import (
     CaseRef,
     cases_enabled,
@@ -125,7 +127,7 @@ def _read_case(request: Request, form: Any, state: FormState) -> bool:
             f"Form token (form_token): not one this page issues, so {NOT_SAVED}; the form has a new one."
         )
         ok = False
-    return ok
+    return refuse_case_files(form, state) and ok
 
 
 def _posted_case(request: Request, form: Any, patient: Any) -> CaseRef | Response | None:
