@@ -201,7 +201,7 @@ class Knowledge(_Data):
 
     @property
     def release(self) -> str:
-        """The knowledge release: the folder that selects exactly this data (e.g. 5.2024-r8)."""
+        """The knowledge release: the folder that selects exactly this data (e.g. 5.2024-r9)."""
         return self.manifest.release or self.manifest.version
 
     def table(self, table_id: str) -> Table:

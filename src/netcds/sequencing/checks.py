@@ -53,7 +53,7 @@ Pair = tuple[str, str]  # (table id, regimen id) as a release places an entry
 class Release:
     """What the sequencing data may cite or name in one guideline release."""
 
-    name: str  # nccn-net/5.2024-r8
+    name: str  # nccn-net/5.2024-r9
     version: str
     documents: set[str]  # the document names its sources give (NCCN NET V.5.2024)
     pages: set[str]  # pages whose content the release encodes
