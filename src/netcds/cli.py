@@ -19,6 +19,7 @@ import typer
 from rich.console import Console, RenderableType
 
 from netcds import __version__
+from netcds.cli_options import refuse_repeated_options
 from netcds.engine import evaluate as run_evaluate
 from netcds.errors import InputError, KnowledgeError, UnknownVersionError
 from netcds.evaluation import Evaluation
@@ -314,6 +315,7 @@ def _register_optional() -> None:
 
 
 _register_optional()
+refuse_repeated_options(app)  # every command, at any depth: a single-valued option given twice is refused
 
 
 def main() -> None:

@@ -89,7 +89,8 @@ def test_replay_of_an_unknown_id_leaves_no_new_file(tmp_path: Path) -> None:
     Store.open(f"sqlite:///{db}").close()
     (db.parent / "store.db.writer-lock").unlink()
     before = sorted(p.name for p in db.parent.iterdir())
-    result = CliRunner().invoke(_app(), ["evaluations", "replay", "nope", "--db", f"sqlite:///{db}"])
+    unknown = "00000000-0000-4000-8000-000000000000"  # a well-formed id no evaluation has
+    result = CliRunner().invoke(_app(), ["evaluations", "replay", unknown, "--db", f"sqlite:///{db}"])
     assert result.exit_code == 2
-    assert result.output.strip().splitlines() == ["error: no evaluation nope"]
+    assert result.output.strip().splitlines() == [f"error: no evaluation {unknown}"]
     assert sorted(p.name for p in db.parent.iterdir()) == before

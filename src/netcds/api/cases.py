@@ -31,7 +31,7 @@ from netcds.store.canonical import content_hash
 from netcds.store.case_rules import PatientMismatchError, check_patient
 from netcds.store.errors import DuplicateError, NotFoundError
 from netcds.store.records import CaseInfo, EvaluationInfo, StoredEvaluation
-from netcds.store.replay import ReplayResult, replay
+from netcds.store.replay import ReplayResult, StoredInputError, replay
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(known_query)])
 Ctx = Annotated[ServiceContext, Depends(service)]
@@ -266,7 +266,15 @@ def get_evaluation(evaluation_id: uuid.UUID, request: Request, ctx: Ctx, who: Wh
     "/evaluations/{evaluation_id}/replay",
     response_model=ReplayResult,
     tags=["cases"],
-    responses={**NOT_FOUND, 409: {**P, "description": "the pinned guideline version is not installed"}},
+    responses={
+        **NOT_FOUND,
+        409: {
+            **P,
+            "description": "the pinned guideline version is not installed (`guideline-unavailable`), or "
+            "the stored input no longer passes today's Patient contract (`stored-input-invalid`, "
+            "`errors` names the fields)",
+        },
+    },
     summary="Re-run a stored evaluation with its pinned guideline version",
 )
 def replay_evaluation(evaluation_id: uuid.UUID, request: Request, ctx: Ctx, who: Who) -> ReplayResult:
@@ -274,6 +282,8 @@ def replay_evaluation(evaluation_id: uuid.UUID, request: Request, ctx: Ctx, who:
         result = replay(ctx.store, str(evaluation_id))
     except NotFoundError:
         raise ApiProblem(404, f"no evaluation {evaluation_id}", kind="unknown-evaluation") from None
+    except StoredInputError as exc:  # the stored row, not this request, is what today's contract refuses
+        raise stored_input_problem(exc) from None
     except KnowledgeError:
         raise ApiProblem(
             409, "the pinned guideline version is no longer available", kind="guideline-unavailable"
@@ -286,3 +296,17 @@ def replay_evaluation(evaluation_id: uuid.UUID, request: Request, ctx: Ctx, who:
         {"identical": result.identical, "differences": len(result.differences)},
     )
     return result
+
+
+def stored_input_problem(exc: StoredInputError) -> ApiProblem:
+    """409: the evaluation is stored but cannot be re-run, its input being refused by today's contract."""
+    more = f" (+{len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+    return ApiProblem(
+        409,
+        f"the stored input of evaluation {exc.evaluation_id} no longer passes today's Patient contract "
+        f"(tightened since it was stored): {exc.field}: {exc.message}{more}; the stored evaluation is "
+        "still readable with GET",
+        kind="stored-input-invalid",
+        title="Stored input no longer valid",
+        errors=exc.problems,
+    )

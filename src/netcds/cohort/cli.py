@@ -430,6 +430,9 @@ def register(app: typer.Typer) -> None:
 
 
 if __name__ == "__main__":  # spark-submit .../netcds/cohort/cli.py cohort audit ... (see docs/cohort.md)
+    from netcds.cli_options import refuse_repeated_options
+
     main_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     register(main_app)
+    refuse_repeated_options(main_app)
     main_app(prog_name="netcds")

@@ -6,16 +6,35 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from netcds import __version__
 from netcds.engine import evaluate
+from netcds.errors import NetcdsError
+from netcds.io import all_errors
 from netcds.knowledge.load import load_knowledge
 from netcds.patient import Patient
 from netcds.store.canonical import sha256_hex
 from netcds.store.repo import Store
 
 MAX_DIFFERENCES = 200
+
+
+class StoredInputError(NetcdsError):
+    """A stored evaluation's input no longer passes today's Patient contract (the contract was tightened
+    since it was stored, e.g. a contradiction now refused): it cannot be re-run. ``field`` and
+    ``message`` name the first problem, ``problems`` lists every one as (field, message) pairs. The stored
+    evaluation itself stays readable; nothing about the request that asked for the replay is wrong."""
+
+    def __init__(self, evaluation_id: str, problems: list[tuple[str, str]]) -> None:
+        self.evaluation_id = evaluation_id
+        self.problems = problems
+        self.field, self.message = problems[0]
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(
+            f"evaluation {evaluation_id}: its stored input no longer passes today's Patient contract: "
+            f"{self.field}: {self.message}{more}"
+        )
 
 
 class Difference(BaseModel):
@@ -77,9 +96,13 @@ def diff_json(a: Any, b: Any, path: str = "", out: list[Difference] | None = Non
 def replay(store: Store, evaluation_id: str, knowledge_root: Path | None = None) -> ReplayResult:
     """Re-evaluate the stored input with its stored guideline id+version.
 
-    Raises NotFoundError (no such evaluation) or KnowledgeError (that version cannot be loaded)."""
+    Raises NotFoundError (no such evaluation), StoredInputError (the stored input is refused by today's
+    Patient contract) or KnowledgeError (that version cannot be loaded)."""
     stored = store.get_evaluation(evaluation_id)
-    patient = Patient.model_validate(stored.input)
+    try:
+        patient = Patient.model_validate(stored.input)
+    except ValidationError as exc:  # every field, named as the CLI and the API name a record's fields
+        raise StoredInputError(evaluation_id, all_errors(exc)) from None
     kb = load_knowledge(stored.guideline_version, stored.guideline_id, root=knowledge_root)
     text = evaluate(patient, kb).model_dump_json()
     fresh = json.loads(text)
