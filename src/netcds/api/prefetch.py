@@ -250,10 +250,10 @@ def resolve(
     budget: Budget | None = None,
 ) -> dict[str, Any]:
     """Every template key with its data: sent by the client, or fetched, else PrefetchMissing (412). The
-        fetches of one call share ``budget_s`` seconds (each request at most ``timeout_s``). A key in
-        ``optional`` the client did not satisfy is fetched after the required ones when fetching is allowed, and
-        is otherwise, or when its fetch fails or finds nothing, left out (absent from the answer, as if it were
-        not in the template): a 412 names required keys only. ``budget``: the call's, when its other fetches
+    fetches of one call share ``budget_s`` seconds (each request at most ``timeout_s``). A key in
+    ``optional`` the client did not satisfy is fetched after the required ones when fetching is allowed, and
+    is otherwise, or when its fetch fails or finds nothing, left out (absent from the answer, as if it were
+    not in the template): a 412 names required keys only. ``budget``: the call's, when its other fetches
     share it (a new one of ``budget_s`` seconds otherwise)."""
     given = request.get("prefetch") or {}
     context = request.get("context") or {}
