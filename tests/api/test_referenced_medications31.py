@@ -10,6 +10,7 @@ does), within the call's time budget; one it cannot read leaves the drug reporte
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -235,3 +236,42 @@ def test_order_sign_screens_a_drug_recorded_by_a_reference_without_display(
     unsaid = " ".join(c["summary"] + c.get("detail", "") for c in unread_cards).lower()
     assert "clarithromycin" in said and "cyp3a4" in said
     assert "clarithromycin" not in unsaid
+
+
+INVALID_MEDICATIONS = {
+    "code-a-string": {"resourceType": "Medication", "id": "m-k", "code": "clarithromycin"},
+    "coding-not-a-list": {"resourceType": "Medication", "id": "m-k", "code": {"coding": "x"}},
+    "no-such-element": {**medication("m-k"), "subject": {"reference": "Patient/p1"}},
+    "not-finite": {**medication("m-k"), "amount": {"numerator": {"value": 1e400}}},
+}
+
+
+@pytest.mark.parametrize("answer", INVALID_MEDICATIONS.values(), ids=INVALID_MEDICATIONS.keys())
+def test_a_medication_the_mapping_would_refuse_is_left_out(answer: dict[str, Any]) -> None:
+    """The client never sent it, so it must not turn the call into a 422 naming a key it did not send."""
+    pf = prefetch_of(requested("r1", {"reference": "Medication/m-k"}))
+    body = json.dumps(answer).replace("1e+400", "1e400").encode()  # json.dumps writes inf as Infinity
+    got = read(pf, server({"/fhir/Medication/m-k": httpx.Response(200, content=body)}, []))
+    assert REFERENCED_MEDICATIONS not in got
+    patient, _ = prefetch_to_patient(got)
+    assert not patient.medications
+
+
+def test_order_sign_with_an_invalid_referenced_medication_still_screens_the_order(
+    tmp_path: Path, keys: Keys
+) -> None:
+    answers = {"/fhir/Medication/m-k": httpx.Response(200, json=INVALID_MEDICATIONS["code-a-string"])}
+    settings = make_settings(tmp_path, keys, fhir_fetch=True, hooks_persist_evaluations=False)
+    app = create_app(settings, fhir_transport=httpx.MockTransport(server(answers, [])))
+    pf = record([requested("m-req", {"reference": "Medication/m-k"})])
+    body = hook_request(
+        "order-sign",
+        prefetch_data=pf,
+        drafts=[draft_cabozantinib(60)],
+        fhirServer=SERVER,
+        fhirAuthorization=AUTH,
+    )
+    with TestClient(app) as c:
+        r = c.post(OS, json=body, headers=auth(keys, OS))
+    assert r.status_code == 200, r.text
+    assert any("cabozantinib" in card["summary"].lower() for card in r.json()["cards"])

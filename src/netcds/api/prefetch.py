@@ -32,7 +32,8 @@ import httpx
 from netcds.api.problems import ApiProblem
 from netcds.errors import InputError
 from netcds.fhir.medication_refs import prefetch_resources, referenced_medications
-from netcds.io import parse_json
+from netcds.fhir.read import validate_resource
+from netcds.io import first_non_finite, parse_json
 
 log = logging.getLogger("netcds.api.prefetch")
 _TOKEN = re.compile(r"\{\{\s*context\.([A-Za-z0-9_]+)\s*\}\}")
@@ -355,5 +356,13 @@ def _read_medication(
         return None  # 404: the server has no such Medication
     if not isinstance(got, dict) or got.get("resourceType") != "Medication" or got.get("id") != mid:
         log.warning("a referenced Medication left unread: the FHIR server answered something else")
+        return None
+    try:  # one the mapping would refuse is left out here: the client never sent it, so no 422 names it
+        validate_resource(got, "Medication")
+    except InputError as exc:
+        log.warning("a referenced Medication left unread: it is no valid FHIR R4 Medication (%s)", exc.field)
+        return None
+    if first_non_finite(got, "Medication") is not None:
+        log.warning("a referenced Medication left unread: it holds a number that is not finite")
         return None
     return got
