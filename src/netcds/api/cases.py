@@ -300,12 +300,10 @@ def replay_evaluation(evaluation_id: uuid.UUID, request: Request, ctx: Ctx, who:
 
 def stored_input_problem(exc: StoredInputError) -> ApiProblem:
     """409: the evaluation is stored but cannot be re-run, its input being refused by today's contract."""
-    more = f" (+{len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
     return ApiProblem(
         409,
         f"the stored input of evaluation {exc.evaluation_id} no longer passes today's Patient contract "
-        f"(tightened since it was stored): {exc.field}: {exc.message}{more}; the stored evaluation is "
-        "still readable with GET",
+        f"(tightened since it was stored): {exc.summary}; the stored evaluation is still readable with GET",
         kind="stored-input-invalid",
         title="Stored input no longer valid",
         errors=exc.problems,

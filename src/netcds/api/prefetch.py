@@ -130,6 +130,11 @@ def url_origin(url: str) -> tuple[str, str, int] | None:
     return scheme, parts.hostname.lower(), (443 if scheme == "https" else 80) if port is None else port
 
 
+def _headers(token: str) -> dict[str, str]:
+    """The headers of a FHIR read from fhirServer: FHIR JSON, the client's bearer token."""
+    return {"Accept": "application/fhir+json", "Authorization": f"Bearer {token}"}
+
+
 def _get(client: httpx.Client, url: str, headers: dict[str, str], budget: Budget) -> Any:
     """GET ``url``, read within the budget (checked between the chunks of the body, so a server that
     trickles its answer cannot hold the call beyond it)."""
@@ -166,7 +171,7 @@ def fetch_one(client: httpx.Client, server: str, query: str, token: str, budget:
     and port): a ``next`` link elsewhere is not followed. A result that is not read whole (a ``next`` link
     to another origin, more than MAX_PAGES pages, a page that is no Bundle) raises FetchStopped: cards read
     from part of a record could say something the whole record contradicts."""
-    headers = {"Accept": "application/fhir+json", "Authorization": f"Bearer {token}"}
+    headers = _headers(token)
     url = f"{server.rstrip('/')}/{query.lstrip('/')}"
     first = _get(client, url, headers, budget)
     if not isinstance(first, dict) or first.get("resourceType") != "Bundle":
@@ -325,13 +330,14 @@ def with_referenced_medications(
     if wanted:
         with httpx.Client(timeout=timeout_s, transport=transport, follow_redirects=False) as client:
             for mid in wanted[:MAX_REFERENCED]:
+                url = f"{server.rstrip('/')}/Medication/{mid}"
                 try:
-                    med = _read_medication(client, server, mid, token, budget)
+                    med = _read_medication(client, url, mid, token, budget)
                 except BudgetExceeded:
                     log.warning("referenced Medications left unread: this call's time for fetches ran out")
                     break
                 if med is not None:
-                    entries.append({"fullUrl": f"{server.rstrip('/')}/Medication/{mid}", "resource": med})
+                    entries.append({"fullUrl": url, "resource": med})
     if not entries:
         return prefetch
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
@@ -339,12 +345,12 @@ def with_referenced_medications(
 
 
 def _read_medication(
-    client: httpx.Client, server: str, mid: str, token: str, budget: Budget
+    client: httpx.Client, url: str, mid: str, token: str, budget: Budget
 ) -> dict[str, Any] | None:
-    """``Medication/mid`` from fhirServer, or None (logged without the id) when it was not read."""
-    headers = {"Accept": "application/fhir+json", "Authorization": f"Bearer {token}"}
+    """``Medication/mid`` read from its ``url`` on fhirServer, or None (logged without the id) when it was
+    not read."""
     try:
-        got = _get(client, f"{server.rstrip('/')}/Medication/{mid}", headers, budget)
+        got = _get(client, url, _headers(token), budget)
     except httpx.HTTPStatusError as exc:
         status = exc.response.status_code
         log.warning("a referenced Medication left unread: the FHIR server answered %d", status)

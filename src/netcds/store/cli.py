@@ -61,9 +61,8 @@ def _replay(store: Store, evaluation_id: str, shown_id: str) -> ReplayResult:
     except NotFoundError:
         raise _fail(f"no evaluation {shown_id}") from None
     except StoredInputError as exc:  # the contract was tightened since it was stored; the row is unchanged
-        more = f" (+{len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
         raise _fail(
-            f"evaluation {evaluation_id}: {exc.field}: {exc.message}{more}: the stored input no longer "
+            f"evaluation {evaluation_id}: {exc.summary}: the stored input no longer "
             "passes today's Patient contract, so it cannot be re-run (the stored evaluation is unchanged)"
         ) from None
     except UnknownVersionError as exc:

@@ -23,7 +23,8 @@ MAX_DIFFERENCES = 200
 class StoredInputError(NetcdsError):
     """A stored evaluation's input no longer passes today's Patient contract (the contract was tightened
     since it was stored, e.g. a contradiction now refused): it cannot be re-run. ``field`` and
-    ``message`` name the first problem, ``problems`` lists every one as (field, message) pairs. The stored
+    ``message`` name the first problem, ``problems`` lists every one as (field, message) pairs, and
+    ``summary`` is the first with the count of the others ("field: message (+2 more)"). The stored
     evaluation itself stays readable; nothing about the request that asked for the replay is wrong."""
 
     def __init__(self, evaluation_id: str, problems: list[tuple[str, str]]) -> None:
@@ -31,9 +32,10 @@ class StoredInputError(NetcdsError):
         self.problems = problems
         self.field, self.message = problems[0]
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        self.summary = f"{self.field}: {self.message}{more}"
         super().__init__(
             f"evaluation {evaluation_id}: its stored input no longer passes today's Patient contract: "
-            f"{self.field}: {self.message}{more}"
+            f"{self.summary}"
         )
 
 

@@ -289,18 +289,23 @@ def _reject_repeated(form: FormLike, schema: FormSchema, state: FormState) -> No
             )
 
 
+def _sent_as_file(form: FormLike, name: str) -> bool:
+    """Whether control ``name`` came as a file part of a multipart post (no text)."""
+    return any(not isinstance(v, str) for v in form.getlist(name))
+
+
 def _reject_files(form: FormLike, state: FormState) -> None:
     """A control sent as a file part of a multipart post holds no text: an error naming it, never read as
     blank (unknown) or as the file object's description."""
     for name in dict.fromkeys(form):
-        if name not in CASE_CONTROLS and any(not isinstance(v, str) for v in form.getlist(name)):
+        if name not in CASE_CONTROLS and _sent_as_file(form, name):
             state.general_errors.append(f"{printable(name, 80)}: sent as a file, not as text; not used")
 
 
 def refuse_case_files(form: FormLike, state: FormState) -> bool:
     """False, with a message naming each, when a case control (:data:`CASE_CONTROLS`) was sent as a file
     part: the form then refers to no case, as when its case id cannot be read (web.routes_patient)."""
-    files = [key for key in CASE_CONTROLS if any(not isinstance(v, str) for v in form.getlist(key))]
+    files = [key for key in CASE_CONTROLS if _sent_as_file(form, key)]
     for key in files:
         state.general_errors.append(
             f"{CASE_CONTROLS[key]} ({key}): sent as a file, not as text, so nothing was saved. The form no "
