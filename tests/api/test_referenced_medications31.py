@@ -210,24 +210,28 @@ def test_the_reads_stop_when_the_calls_budget_is_used_up() -> None:
     assert 1 <= len(read_ids(got)) < 6 and seen[0] == "/fhir/Condition"
 
 
+def order_sign_app(tmp_path: Path, keys: Keys, answer: dict[str, Any], seen: list[httpx.Request]) -> Any:
+    """The service with fetching on, its FHIR server answering ``answer`` for ``Medication/m-k``."""
+    answers = {"/fhir/Medication/m-k": httpx.Response(200, json=answer)}
+    settings = make_settings(tmp_path, keys, fhir_fetch=True, hooks_persist_evaluations=False)
+    return create_app(settings, fhir_transport=httpx.MockTransport(server(answers, seen)))
+
+
+def cabozantinib_order(**access: Any) -> dict[str, Any]:
+    """Order-sign of cabozantinib 60 mg for the test record holding ``Medication/m-k`` (no display)."""
+    pf = record([requested("m-req", {"reference": "Medication/m-k"})])
+    return hook_request("order-sign", prefetch_data=pf, drafts=[draft_cabozantinib(60)], **access)
+
+
 def test_order_sign_screens_a_drug_recorded_by_a_reference_without_display(
     tmp_path: Path, keys: Keys
 ) -> None:
     """Cabozantinib ordered for a patient whose record holds clarithromycin only as ``Medication/m-k``: with
     fhirServer the Medication is read and the strong CYP3A4 inhibitor is screened; without, it is not."""
-    answers = {"/fhir/Medication/m-k": httpx.Response(200, json=medication("m-k"))}
     seen: list[httpx.Request] = []
-    settings = make_settings(tmp_path, keys, fhir_fetch=True, hooks_persist_evaluations=False)
-    app = create_app(settings, fhir_transport=httpx.MockTransport(server(answers, seen)))
-    pf = record([requested("m-req", {"reference": "Medication/m-k"})])
-    with_access = hook_request(
-        "order-sign",
-        prefetch_data=pf,
-        drafts=[draft_cabozantinib(60)],
-        fhirServer=SERVER,
-        fhirAuthorization=AUTH,
-    )
-    without = hook_request("order-sign", prefetch_data=pf, drafts=[draft_cabozantinib(60)])
+    app = order_sign_app(tmp_path, keys, medication("m-k"), seen)
+    with_access = cabozantinib_order(fhirServer=SERVER, fhirAuthorization=AUTH)
+    without = cabozantinib_order()
     with TestClient(app) as c:
         read_cards = c.post(OS, json=with_access, headers=auth(keys, OS)).json()["cards"]
         unread_cards = c.post(OS, json=without, headers=auth(keys, OS)).json()["cards"]
@@ -260,17 +264,8 @@ def test_a_medication_the_mapping_would_refuse_is_left_out(answer: dict[str, Any
 def test_order_sign_with_an_invalid_referenced_medication_still_screens_the_order(
     tmp_path: Path, keys: Keys
 ) -> None:
-    answers = {"/fhir/Medication/m-k": httpx.Response(200, json=INVALID_MEDICATIONS["code-a-string"])}
-    settings = make_settings(tmp_path, keys, fhir_fetch=True, hooks_persist_evaluations=False)
-    app = create_app(settings, fhir_transport=httpx.MockTransport(server(answers, [])))
-    pf = record([requested("m-req", {"reference": "Medication/m-k"})])
-    body = hook_request(
-        "order-sign",
-        prefetch_data=pf,
-        drafts=[draft_cabozantinib(60)],
-        fhirServer=SERVER,
-        fhirAuthorization=AUTH,
-    )
+    app = order_sign_app(tmp_path, keys, INVALID_MEDICATIONS["code-a-string"], [])
+    body = cabozantinib_order(fhirServer=SERVER, fhirAuthorization=AUTH)
     with TestClient(app) as c:
         r = c.post(OS, json=body, headers=auth(keys, OS))
     assert r.status_code == 200, r.text

@@ -68,6 +68,15 @@ def _one_error_line(res: Any) -> str:
     return str(lines[0])
 
 
+def _tampered(tmp_path: Path, record: dict[str, Any]) -> tuple[str, str]:
+    """(database URL, evaluation id) of an evaluation stored in a new database, its input then set to
+    ``record`` as an earlier release could have stored it."""
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    eid = _stored(url)
+    _set_input(url, eid, record)
+    return url, eid
+
+
 # --- 1. the stored input is refused by today's contract ------------------------------------------------------
 @pytest.mark.parametrize(("change", "field"), TIGHTENED)
 def test_store_replay_names_the_field_of_a_stored_input_now_refused(
@@ -75,9 +84,7 @@ def test_store_replay_names_the_field_of_a_stored_input_now_refused(
 ) -> None:
     from netcds.store.replay import StoredInputError
 
-    url = f"sqlite:///{tmp_path / 'r.db'}"
-    eid = _stored(url)
-    _set_input(url, eid, _merge(patient_record(), change))
+    url, eid = _tampered(tmp_path, _merge(patient_record(), change))
     store = Store.open(url)
     try:
         with pytest.raises(StoredInputError) as caught:
@@ -93,19 +100,15 @@ def test_store_replay_names_the_field_of_a_stored_input_now_refused(
 def test_cli_replay_of_a_stored_input_now_refused_is_one_line(
     tmp_path: Path, change: dict[str, Any], field: str
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'r.db'}"
-    eid = _stored(url)
-    _set_input(url, eid, _merge(patient_record(), change))
+    url, eid = _tampered(tmp_path, _merge(patient_record(), change))
     line = _one_error_line(runner.invoke(app, ["evaluations", "replay", eid, "--db", url]))
     assert f"evaluation {eid}: {field}: " in line
     assert "no longer passes today's Patient contract" in line
 
 
 def test_cli_replay_counts_further_problems_of_the_stored_input(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'r.db'}"
-    eid = _stored(url)
     record = _merge(patient_record(), {"tumor": {"ki67_percent": 150}, "age_years": -1})
-    _set_input(url, eid, record)
+    url, eid = _tampered(tmp_path, record)
     line = _one_error_line(runner.invoke(app, ["evaluations", "replay", eid, "--db", url]))
     assert "(+1 more)" in line and ("age_years" in line or "tumor.ki67_percent" in line)
 
