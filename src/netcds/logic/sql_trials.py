@@ -103,11 +103,13 @@ def agreed(trials: list[str]) -> str:
     """TRUE where every one of ``trials`` is TRUE, FALSE where every one is FALSE, else NULL; each trial
     written once (a literal one folded away)."""
     fixed = {t for t in trials if t in ("TRUE", "FALSE")}
-    rest = [t for t in trials if t not in fixed]
+    rest = list(dict.fromkeys(t for t in trials if t not in fixed))  # a trial the value does not change: once
     if len(fixed) > 1:
         return "CAST(NULL AS BOOLEAN)"
     if not rest:
         return fixed.pop()
+    if not fixed and len(rest) == 1:
+        return rest[0]  # every trial is the same expression: its value is the agreed one
     total = " + ".join(f"CAST({t} AS INTEGER)" for t in rest)
     arms = {"TRUE": f" WHEN {len(rest)} THEN TRUE", "FALSE": " WHEN 0 THEN FALSE"}
     kept = fixed or set(arms)  # beside a literal trial, only its own answer can be agreed on
