@@ -37,6 +37,11 @@ def _refused(res: Any, option: str) -> str:
     return text
 
 
+def _evaluate_json(*args: str) -> Any:
+    """``netcds evaluate EXAMPLE -f json`` with ``args`` after it."""
+    return runner.invoke(app, ["evaluate", EXAMPLE, "-f", "json", *args])
+
+
 # --- the reviewer's cases ----------------------------------------------------------------------------------
 def test_check_refuses_agent_given_twice() -> None:
     res = runner.invoke(app, ["check", EXAMPLE, "--agent", "cabozantinib", "--agent", "everolimus"])
@@ -45,19 +50,7 @@ def test_check_refuses_agent_given_twice() -> None:
 
 
 def test_evaluate_refuses_guideline_version_given_twice() -> None:
-    res = runner.invoke(
-        app,
-        [
-            "evaluate",
-            EXAMPLE,
-            "-f",
-            "json",
-            "--guideline-version",
-            "5.2024",
-            "--guideline-version",
-            "5.2024-r8",
-        ],
-    )
+    res = _evaluate_json("--guideline-version", "5.2024", "--guideline-version", "5.2024-r8")
     assert "which of those given is meant is not known" in _refused(res, "--guideline-version")
     assert '"guideline"' not in res.output
 
@@ -83,19 +76,7 @@ def test_a_flag_given_twice_is_refused_too() -> None:
 
 
 def test_repeatable_options_keep_repeating() -> None:
-    res = runner.invoke(
-        app,
-        [
-            "evaluate",
-            EXAMPLE,
-            "-f",
-            "json",
-            "--what-if",
-            "tumor.sstr_status=negative",
-            "--what-if",
-            "tumor.ki67_percent=5",
-        ],
-    )
+    res = _evaluate_json("--what-if", "tumor.sstr_status=negative", "--what-if", "tumor.ki67_percent=5")
     assert res.exit_code == 0, res.output
     said = {a["path"] for a in json.loads(res.stdout)["assignments"]}
     assert said == {"tumor.sstr_status", "tumor.ki67_percent"}
