@@ -11,6 +11,7 @@ from typing import Any
 from netcds.api.orders import DraftMedication, names_order
 from netcds.api.problems import ApiProblem
 from netcds.errors import InputError
+from netcds.fhir.ids import FHIR_ID
 from netcds.fhir.read import patient_id as patient_id_of
 from netcds.fhir.read import validate_resource
 from netcds.io import first_non_finite, json_kind
@@ -50,7 +51,6 @@ USER_TYPES: dict[str, tuple[str, ...]] = {
     "patient-view": ("Practitioner", "PractitionerRole", "Patient", "RelatedPerson"),
     "order-sign": ("Practitioner", "PractitionerRole"),
 }
-_USER_ID = re.compile(r"([A-Za-z]+)/([A-Za-z0-9.\-]{1,64})")  # a FHIR id: 1-64 of [A-Za-z0-9.-]
 
 
 def check_user_id(value: Any, hook: str) -> None:
@@ -63,8 +63,8 @@ def check_user_id(value: Any, hook: str) -> None:
         raise invalid_hook("context.userId", f"required: {want}", "context.userId: required")
     if not isinstance(value, str):
         raise invalid_hook("context.userId", f"must be a string {want}, got {json_kind(value)}")
-    m = _USER_ID.fullmatch(value)
-    if m is None or m.group(1) not in types:
+    rtype, _, rid = value.partition("/")
+    if rtype not in types or FHIR_ID.fullmatch(rid) is None:
         raise invalid_hook("context.userId", f"must be {want}")
 
 

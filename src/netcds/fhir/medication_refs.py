@@ -6,16 +6,10 @@ the reference's display does not name). The reads themselves are the callers' (`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id; used with fullmatch (no trailing newline)
-
-
-def is_fhir_id(value: str) -> bool:
-    """A FHIR R4 id that is safe in a request path (``.`` and ``..`` would change the path)."""
-    return FHIR_ID.fullmatch(value) is not None and value not in (".", "..")
+from netcds.fhir.ids import is_fhir_id
 
 
 def medication_id(reference: Any, server: str) -> str | None:

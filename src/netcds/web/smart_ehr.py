@@ -22,7 +22,8 @@ import httpx
 from netcds.api.hook_models import PREFETCH
 from netcds.api.prefetch import Budget, BudgetExceeded, FetchStopped, fetch_one, render_template
 from netcds.errors import InputError
-from netcds.fhir.medication_refs import is_fhir_id, referenced_medications
+from netcds.fhir.ids import is_fhir_id
+from netcds.fhir.medication_refs import referenced_medications
 from netcds.io import parse_json, printable
 from netcds.settings_smart import SmartSettings, https_or_loopback
 
