@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -90,11 +91,21 @@ def json_kind(value: Any) -> str:
     return "an array" if isinstance(value, list) else "an object"
 
 
+def and_more(count: int) -> str:
+    """What follows the first of ``count`` problems in a one-line message: " (+2 more)", or "" for one."""
+    return f" (+{count - 1} more)" if count > 1 else ""
+
+
+def first_problem(problems: Sequence[tuple[str, str]]) -> str:
+    """The first of (field, message) ``problems`` and how many follow: "field: message (+2 more)"."""
+    where, message = problems[0]
+    return f"{where}: {message}{and_more(len(problems))}"
+
+
 def input_error(exc: ValidationError) -> InputError:
     errors = exc.errors()
     path, msg = _message(dict(errors[0]))
-    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-    return InputError(path, msg + more, tuple(_message(dict(e)) for e in errors[1:]))
+    return InputError(path, msg + and_more(len(errors)), tuple(_message(dict(e)) for e in errors[1:]))
 
 
 SHOWN_OTHERS = 20  # further problems of one input a command lists under its first line

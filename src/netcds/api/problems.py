@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from netcds.errors import InputError
-from netcds.io import MAX_DEPTH, all_errors, field_path, printable
+from netcds.io import MAX_DEPTH, all_errors, field_path, first_problem, printable
 
 log = logging.getLogger("netcds.api")
 PROBLEM_JSON = "application/problem+json"
@@ -122,11 +122,7 @@ def from_problem(request: Request, exc: ApiProblem) -> JSONResponse:
 
 
 def invalid(errors: list[tuple[str, str]], what: str = "input") -> ApiProblem:
-    first = errors[0]
-    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-    return ApiProblem(
-        422, f"{first[0]}: {first[1]}{more}", kind="validation", title=f"Invalid {what}", errors=errors
-    )
+    return ApiProblem(422, first_problem(errors), kind="validation", title=f"Invalid {what}", errors=errors)
 
 
 def input_problem(exc: InputError, prefix: str = "") -> ApiProblem:

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import Request
 
 from netcds.api.problems import ApiProblem
+from netcds.io import first_problem
 
 _SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set)
 MAX_LISTED = 20  # a query string of thousands of unknown names is named by its first ones
@@ -68,11 +69,9 @@ async def known_query(request: Request) -> None:
         elif n > 1 and not declared[name]:
             errors.append((f"query.{name}", f"given {n} times; it takes one value"))
     if errors:
-        first = errors[0]
-        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ApiProblem(
             422,
-            f"{first[0]}: {first[1]}{more}",
+            first_problem(errors),
             kind="validation",
             title="Invalid request",
             errors=errors[:MAX_LISTED],

@@ -20,7 +20,7 @@ from rich.table import Table as RichTable
 
 from netcds.cohort.synth import MAX_ROWS
 from netcds.errors import KnowledgeError, UnknownVersionError
-from netcds.io import printable
+from netcds.io import first_problem, printable
 from netcds.knowledge.load import DEFAULT_GUIDELINE, DEFAULT_VERSION, default_knowledge_dir, load_knowledge
 from netcds.knowledge.schema import Knowledge
 
@@ -56,9 +56,8 @@ def _kb(version: str, root: Path | None) -> Knowledge:
         raise fail_knowledge(e) from None
     except KnowledgeError as e:
         folder = (root or default_knowledge_dir()) / DEFAULT_GUIDELINE / version
-        where, message = e.problems[0]
-        more = f" (+{len(e.problems) - 1} more)" if len(e.problems) > 1 else ""
-        line = f"error: knowledge {folder}: {where}: {message}{more} (netcds kb validate {folder} lists all)"
+        first = first_problem(e.problems)
+        line = f"error: knowledge {folder}: {first} (netcds kb validate {folder} lists all)"
         sys.stderr.write(printable(line, 800) + "\n")
         raise typer.Exit(2) from None
 

@@ -10,7 +10,7 @@ import typer
 from pydantic import TypeAdapter, ValidationError
 
 from netcds.errors import KnowledgeError, UnknownVersionError
-from netcds.io import printable
+from netcds.io import first_problem, printable
 from netcds.settings import Settings, SettingsError, db_error_reason, load_settings
 
 if TYPE_CHECKING:
@@ -70,9 +70,7 @@ def _replay(store: Store, evaluation_id: str, shown_id: str) -> ReplayResult:
 
         raise _fail(f"the pinned guideline version is not installed: {unknown_version(exc)}") from None
     except KnowledgeError as exc:  # one line: the first problem
-        where, message = exc.problems[0]
-        more = f" (+{len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
-        raise _fail(f"the pinned guideline version cannot be loaded: {where}: {message}{more}") from None
+        raise _fail(f"the pinned guideline version cannot be loaded: {first_problem(exc.problems)}") from None
 
 
 def _show(result: ReplayResult) -> None:

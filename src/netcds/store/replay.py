@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from netcds import __version__
 from netcds.engine import evaluate
 from netcds.errors import NetcdsError
-from netcds.io import all_errors
+from netcds.io import all_errors, first_problem
 from netcds.knowledge.load import load_knowledge
 from netcds.patient import Patient
 from netcds.store.canonical import sha256_hex
@@ -31,8 +31,7 @@ class StoredInputError(NetcdsError):
         self.evaluation_id = evaluation_id
         self.problems = problems
         self.field, self.message = problems[0]
-        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        self.summary = f"{self.field}: {self.message}{more}"
+        self.summary = first_problem(problems)
         super().__init__(
             f"evaluation {evaluation_id}: its stored input no longer passes today's Patient contract: "
             f"{self.summary}"
