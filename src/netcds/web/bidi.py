@@ -23,13 +23,14 @@ import re
 
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 _CONTROL = re.compile(f"[{BIDI_CONTROLS}]")
-_ESCAPE = re.compile(r"\\u(202[a-e]|206[6-9]|200[ef]|061c)", re.IGNORECASE)
+_BIDI_CODES = r"202[a-e]|206[6-9]|200[ef]|061c"  # the hex codes of BIDI_CONTROLS, as their escapes spell them
+_ESCAPE = re.compile(f"\\\\u({_BIDI_CODES})", re.IGNORECASE)
 
 
 # What a form control shows as its escape: the bidirectional controls, and the C0 and C1 control
 # characters but the tab (which an input keeps).
 _FORM_CHARS = f"{BIDI_CONTROLS}\x00-\x08\x0a-\x1f\x7f-\x9f"
-_FORM_CODES = r"202[a-e]|206[6-9]|200[ef]|061c|000[0-8]|000[a-f]|001[0-9a-f]|007f|00[89][0-9a-f]"
+_FORM_CODES = _BIDI_CODES + r"|000[0-8]|000[a-f]|001[0-9a-f]|007f|00[89][0-9a-f]"
 _TO_FORM = re.compile(f"(\\\\+)(u(?:{_FORM_CODES}))|(\\\\*)([{_FORM_CHARS}])", re.IGNORECASE)
 _FROM_FORM = re.compile(f"(\\\\+)u({_FORM_CODES})", re.IGNORECASE)
 
