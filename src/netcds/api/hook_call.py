@@ -120,7 +120,6 @@ def mapped_patient(call: HookCall, fetch: bool = True) -> MappedPatient:
             call.raw,
             fetch_enabled=settings.fhir_fetch and fetch,
             timeout_s=settings.fhir_fetch_timeout_s,
-            budget_s=settings.fhir_fetch_budget_s,
             transport=ctx.fhir_transport,
             optional=OPTIONAL_PREFETCH,
             budget=budget,
