@@ -71,6 +71,8 @@ class SmartSettings(BaseModel):
     timeout_s: float = Field(default=5.0, gt=0, le=60)
     # all FHIR requests reading one patient's record together
     budget_s: float = Field(default=20.0, gt=0, le=300)
+    # the standalone launch too: opened outside the EHR, the EHR's authorization server asks for the patient
+    standalone: bool = False
     enabled: bool = False
 
     @field_validator("client_id")
@@ -133,6 +135,12 @@ class SmartSettings(BaseModel):
             raise ValueError("must include 'launch' (an EHR launch passes its context through it)")
         return " ".join(tokens)
 
+    @property
+    def standalone_scope(self) -> str:
+        """``scope`` for a standalone launch: ``launch/patient`` (the authorization server asks the user for
+        a patient) in place of ``launch`` (an EHR launch's context)."""
+        return " ".join("launch/patient" if t == "launch" else t for t in self.scope.split())
+
     @field_validator("enabled")
     @classmethod
     def _complete(cls, value: bool, info: ValidationInfo) -> bool:
@@ -152,10 +160,17 @@ class SmartSettings(BaseModel):
 
 
 # config-file key -> flat name; environment variable -> (flat name, kind); merged into netcds.settings' tables
-SMART_TOML_KEYS: dict[str, str] = {
-    f"smart.{name}": f"smart_{name}"
-    for name in ("enabled", "client_id", "redirect_uri", "issuers", "scope", "timeout_s", "budget_s")
-}
+_SMART_NAMES = (
+    "enabled",
+    "client_id",
+    "redirect_uri",
+    "issuers",
+    "scope",
+    "timeout_s",
+    "budget_s",
+    "standalone",
+)
+SMART_TOML_KEYS: dict[str, str] = {f"smart.{name}": f"smart_{name}" for name in _SMART_NAMES}
 SMART_ENV_KEYS: dict[str, tuple[str, str]] = {
     "NETCDS_SMART_ENABLED": ("smart_enabled", "bool"),
     "NETCDS_SMART_CLIENT_ID": ("smart_client_id", "str"),
@@ -164,6 +179,7 @@ SMART_ENV_KEYS: dict[str, tuple[str, str]] = {
     "NETCDS_SMART_SCOPE": ("smart_scope", "str"),
     "NETCDS_SMART_TIMEOUT_S": ("smart_timeout_s", "float"),
     "NETCDS_SMART_BUDGET_S": ("smart_budget_s", "float"),
+    "NETCDS_SMART_STANDALONE": ("smart_standalone", "bool"),
 }
 _PREFIX = "smart_"
 

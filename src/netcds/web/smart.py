@@ -1,9 +1,13 @@
-"""netcds as a SMART on FHIR app: the EHR launch (SMART App Launch 2.x, public client, PKCE S256).
+"""netcds as a SMART on FHIR app: the EHR launch and, with ``smart.standalone``, the standalone launch
+(SMART App Launch 2.x, public client, PKCE S256).
 
 ``GET /ui/smart/launch?iss=...&launch=...`` (the EHR opens it from the chart): the issuer must be one of
 ``smart.issuers``, else 400 and nothing is fetched; its ``.well-known/smart-configuration`` gives the
 authorization and token endpoints; the launch waiting for its callback is sealed into a cookie
-(netcds.web.smart_seal) and the browser is sent to the authorization endpoint.
+(netcds.web.smart_seal) and the browser is sent to the authorization endpoint. With ``smart.standalone``
+a launch without ``launch`` is a standalone launch (scope ``launch/patient`` for ``launch``: the EHR's
+authorization server asks the user for the patient), and ``GET /ui/smart/launch`` without parameters is
+a page listing the configured issuers to open one from.
 
 ``GET /ui/smart/callback?code=...&state=...``: the state must be the sealed launch's; the code and the PKCE
 verifier buy an access token with a patient in context; the patient's record is read from the issuer and
@@ -54,6 +58,7 @@ from netcds.web.smart_seal import (
     stale_cookies,
     unseal,
 )
+from netcds.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("netcds.web.smart")
@@ -61,6 +66,7 @@ MAX_PARAM_CHARS = 2048
 REFUSED = "SMART launch refused"
 EHR_FAILED = "The patient's record could not be opened from the EHR"
 AGAIN = "Open netcds from the patient's chart again."
+STANDALONE_TITLE = "Open a patient's record from an EHR"
 _UNSEALED = {
     Unsealed.MISSING: "this browser holds no launch with this state (its launch cookie is missing: it was "
     "used already, it expired, the browser did not keep it, or the answer is not for this browser's launch)",
@@ -115,6 +121,9 @@ def smart_launch(request: Request) -> Response:
         _outcome(request, "launch", "bad-parameter")
         return error_page(400, REFUSED, f"{exc}.")
     if given_iss is None:
+        if smart.standalone and launch is None:  # opened outside the EHR: which EHR to open a patient from
+            _outcome(request, "launch", "choose-issuer")
+            return render("smart_start.html", title=STANDALONE_TITLE, issuers=smart.issuers, nav=None)
         _outcome(request, "launch", "no-iss")
         return error_page(400, REFUSED, "The iss parameter (the EHR's FHIR base URL) is missing. " + AGAIN)
     iss = normalise_issuer(given_iss)
@@ -123,10 +132,13 @@ def smart_launch(request: Request) -> Response:
         return error_page(
             400, REFUSED, "The iss parameter names a FHIR server this netcds does not accept (smart.issuers)."
         )
-    if launch is None:
+    if launch is None and not smart.standalone:
         _outcome(request, "launch", "no-launch", iss)
         return error_page(
-            400, REFUSED, "The launch parameter (the EHR's launch context) is missing. " + AGAIN
+            400,
+            REFUSED,
+            "The launch parameter (the EHR's launch context) is missing, and this netcds accepts no "
+            "standalone launch (smart.standalone). " + AGAIN,
         )
     try:
         with _client(request, smart) as client:
@@ -135,13 +147,14 @@ def smart_launch(request: Request) -> Response:
         _outcome(request, "launch", "bad-configuration", iss)
         return error_page(502, EHR_FAILED, f"{exc.message}.")
     state, verifier = new_state(), new_verifier()
+    # an EHR launch passes the EHR's context on; a standalone one asks for a patient (launch/patient)
+    context = {"launch": launch, "scope": smart.scope} if launch else {"scope": smart.standalone_scope}
     query = urlencode(
         {
             "response_type": "code",
             "client_id": smart.client_id,
             "redirect_uri": smart.redirect_uri,
-            "launch": launch,
-            "scope": smart.scope,
+            **context,
             "state": state,
             "aud": given_iss,
             "code_challenge": s256(verifier),
@@ -163,7 +176,7 @@ def smart_launch(request: Request) -> Response:
         samesite="lax",
         secure=secure,
     )
-    _outcome(request, "launch", "authorize", iss)
+    _outcome(request, "launch", "authorize" if launch else "authorize-standalone", iss)
     return response
 
 
