@@ -554,6 +554,9 @@ def test_prrt_offered_again_states_the_cumulative_radiation_exposure_from_its_la
     c = next(c for c in prrt.considerations if c.rule_id == "cumulative_toxicity.prrt_again")
     assert c.factor == "cumulative_toxicity" and c.direction == "against"
     assert "about 4 administrations" in c.text
+    # no claim about what the whole guideline says: the pages the source holds, and NE-J named as missing
+    assert "guideline does not address" not in c.text
+    assert "not addressed on the guideline pages in the source" in c.text and "NE-J" in c.text
     label = [s for s in c.additional_sources if s.document.startswith("LUTATHERA")]
     assert any("radiation exposure" in (s.section or "") for s in label)
     assert all(s.url and s.url.startswith("https://") for s in label)
