@@ -12,7 +12,7 @@ from typing import Any
 
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
-from netcds.fhir.read import Res, cc_text, codings, has_code, quantity
+from netcds.fhir.read import Res, cc_text, codings, has_code, no_value_reason, quantity
 from netcds.fhir.wording import one_of, polarity_words
 
 POSITIVE_WORDS = (r"\bpositive\b", r"\bavid(?:ity)?\b")
@@ -83,9 +83,10 @@ def msi_of(res: Res) -> tuple[str | None, str]:
 
 
 def tmb_of(ctx: Ctx, res: Res) -> float | None:
+    """Mutations per megabase; a bound ("<10") or a value in another unit leaves TMB unknown (reported)."""
     q = quantity(res.data.get("valueQuantity"))
     if q is None:
-        ctx.unmapped(res, "TMB: no numeric value", res.data.get("code"))
+        ctx.unmapped(res, no_value_reason("TMB", res.data.get("valueQuantity")), res.data.get("code"))
         return None
     unit = q[1].lower()
     if unit and not ("1000000" in unit or "mb" in unit or "megabase" in unit):

@@ -8,7 +8,16 @@ from typing import Any
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
 from netcds.fhir.observations import Cand, pick_latest
-from netcds.fhir.read import Res, cc_text, codings, day_span, extensions, parse_date, quantity
+from netcds.fhir.read import (
+    Res,
+    cc_text,
+    codings,
+    day_span,
+    extensions,
+    no_value_reason,
+    parse_date,
+    quantity,
+)
 from netcds.fhir.scope import active, icd10, in_error, refuted, status_code, unconfirmed
 
 HYPERTENSION_EXCLUDE = ("pulmonary", "portal", "intracranial", "ocular", "gestational")
@@ -155,7 +164,7 @@ def _lab_value(ctx: Ctx, res: Res, field: str) -> float | None:
     q = quantity(res.data.get("valueQuantity"))
     cc = res.data.get("code")
     if q is None:
-        ctx.unmapped(res, f"{field}: no numeric value", cc)
+        ctx.unmapped(res, no_value_reason(field, res.data.get("valueQuantity")), cc)
         return None
     value, unit = q
     if field.endswith("_x_uln"):
@@ -183,8 +192,13 @@ def map_vitals_labs(ctx: Ctx, kinds: dict[str, list[Res]], out: dict[str, Any]) 
     weights: list[Cand] = []
     for res in kinds.pop("weight", []):
         q = quantity(res.data.get("valueQuantity"))
-        factor = _unit_factor("weight_kg", q[1]) if q else None
-        if q is None or factor is None:
+        if q is None:
+            ctx.unmapped(
+                res, no_value_reason("body weight", res.data.get("valueQuantity")), res.data.get("code")
+            )
+            continue
+        factor = _unit_factor("weight_kg", q[1])
+        if factor is None:
             ctx.unmapped(res, "body weight without a kg/g/lb value", res.data.get("code"))
             continue
         kg = round(q[0] * factor, 2)

@@ -1,9 +1,9 @@
 """Observations: pathology, imaging, disease status, TNM, genomics, vitals and labs.
 
 Each Observation is classified by its code (tables in :mod:`netcds.fhir.codes`).
-When several carry the same fact, the newest (by effective time, see :func:`newest_first`)
-wins and the older ones are reported as superseded; newest values whose dates cannot be ordered
-and that disagree leave the fact unknown (never decided by input order).
+When several carry the same fact, a final result is preferred to a preliminary one, then the newest
+(by effective time, see :func:`newest_first`) wins and the older ones are reported as superseded; newest
+values whose dates cannot be ordered and that disagree leave the fact unknown (never decided by input order).
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from typing import Any, TypeVar
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.biomarkers import map_mmr, msi_of, result_polarity, tmb_of, variant_of
 from netcds.fhir.context import Ctx
-from netcds.fhir.dating import earliest_day, newest_first
-from netcds.fhir.read import Res, cc_text, codings, day_span, has_code, has_profile, quantity
+from netcds.fhir.dating import earliest_day, newest_first, span
+from netcds.fhir.read import Res, cc_text, codings, day_span, has_code, has_profile, no_value_reason, quantity
 from netcds.fhir.scope import SKIP_OBS_STATUS, for_the_net
 
 _TNM = re.compile(r"(?<![A-Za-z])(?:[cpyra]{0,3})([TNM])(is|[0-4]|X|x)")
 _GRADE_TEXT = re.compile(r"\b(?:G|grade\s*)([123])\b", re.IGNORECASE)
 T = TypeVar("T")
+# Observation statuses of a result that is not final yet: used only when no final result of its kind exists
+# (``registered`` results are not read at all: netcds.fhir.scope.SKIP_OBS_STATUS)
+PRELIMINARY = ("preliminary", "registered")
 # kinds that are about a tumour: a resource that says it is about another cancer is not used for them
 TUMOR_KINDS = (
     "disease_status", "tnm", "stage_group", "grade", "histology", "ki67", "ki67_qualitative", "msi", "tmb",
@@ -84,9 +87,61 @@ def newest_value(
     value_of: Callable[[T], Any],
     cc_of: Callable[[T], Any],
 ) -> T | None:
-    """The item whose value stands for ``label``: the newest (:func:`newest_first`); several newest that
-    agree stand once; several that disagree give ``None`` (unknown). Every other item is reported, as the
-    same value used once, as superseded, or as a conflicting value."""
+    """The item whose value stands for ``label``. Final results (final, amended, corrected, ...) are preferred
+    to preliminary ones (:data:`PRELIMINARY`) whatever their dates; a preliminary result stands only when
+    no other is recorded, and then every value it maps says so (``ctx.caveats``). Among those, the newest
+    (:func:`_newest`). Every preliminary result set aside is reported, saying so when it is newer than the
+    final value used and disagrees with it."""
+    prelim = [i for i in items if _preliminary(res_of(i))]
+    final = [i for i in items if not _preliminary(res_of(i))]
+    chosen = _newest(ctx, label, final or prelim, res_of, value_of, cc_of)
+    if not final:
+        if chosen is not None:
+            status = res_of(chosen).data.get("status")
+            note = f"a preliminary result (status {status!r}): no final result of this kind is recorded"
+            old = ctx.caveats.get(res_of(chosen).loc)
+            ctx.caveats[res_of(chosen).loc] = note if not old else old if note in old else f"{old}; {note}"
+        return chosen
+    for i in prelim:
+        value = value_of(i)
+        if chosen is None:
+            why = "not used: final results of this kind are recorded (they conflict; left unknown)"
+        elif _same(value) == _same(value_of(chosen)):
+            why = f"not used: the final result in {res_of(chosen).ref} (the same value) is preferred"
+        elif _after(res_of(i), res_of(chosen)):
+            why = (
+                f"is newer than the final value {value_of(chosen)!r} in {res_of(chosen).ref} and disagrees "
+                "with it; the final result is used until this one is final"
+            )
+        else:
+            why = (
+                f"disagrees with the final value {value_of(chosen)!r} in {res_of(chosen).ref}, which is used"
+            )
+        ctx.unmapped(res_of(i), f"{label}: preliminary value {value!r} {why}", cc_of(i))
+    return chosen
+
+
+def _preliminary(res: Res) -> bool:
+    return res.rtype == "Observation" and str(res.data.get("status", "")) in PRELIMINARY
+
+
+def _after(res: Res, other: Res) -> bool:
+    """Whether ``res`` is surely dated after ``other``: its effective time begins after the other's ends."""
+    mine, theirs = span(res), span(other)
+    return mine is not None and theirs is not None and mine[0] >= theirs[1]
+
+
+def _newest(
+    ctx: Ctx,
+    label: str,
+    items: list[T],
+    res_of: Callable[[T], Res],
+    value_of: Callable[[T], Any],
+    cc_of: Callable[[T], Any],
+) -> T | None:
+    """The newest item (:func:`newest_first`); several newest that agree stand once; several that disagree
+    give ``None`` (unknown). Every other item is reported, as the same value used once, as superseded, or as
+    a conflicting value."""
     if not items:
         return None
     newest, older = newest_first(items, res_of)
@@ -194,19 +249,31 @@ def classify(res: Res) -> str:
     return "other"
 
 
+# the elements of a panel Observation that its components share (FHIR R4 Observation.component)
+PANEL_SHARED = ("resourceType", "id", "status", "category", "subject", "focus", "encounter", "issued",
+                "effectiveDateTime", "effectivePeriod", "effectiveInstant", "effectiveTiming", "extension",
+                "specimen")  # fmt: skip
+
+
+def ki67_components(res: Res) -> list[Res]:
+    """The Ki-67 percentage components of a panel Observation (e.g. a synoptic pathology report), each as an
+    Observation with the panel's status, dates, subject, focus and extensions and the component's code and
+    value; its ``loc`` ends in ``.component[i]`` and its ``ref`` is the panel's, so the report names it."""
+    out: list[Res] = []
+    for i, comp in enumerate(res.data.get("component", []) or []):
+        data = {k: v for k, v in res.data.items() if k in PANEL_SHARED}
+        data.update({k: v for k, v in comp.items() if k != "extension"})
+        part = Res(f"{res.loc}.component[{i}]", res.rtype, data, res.ref, res.full_url, set(res.aliases))
+        if classify(part) == "ki67":
+            out.append(part)
+    return out
+
+
 # ---- handlers --------------------------------------------------------------------------------------
 def _percent(ctx: Ctx, res: Res, what: str) -> float | None:
     q = quantity(res.data.get("valueQuantity"))
-    vq = res.data.get("valueQuantity") or {}
     if q is None:
-        ctx.unmapped(res, f"{what}: no numeric value", res.data.get("code"))
-        return None
-    if vq.get("comparator"):
-        ctx.unmapped(
-            res,
-            f"{what} given as a bound ({vq['comparator']}{q[0]:g}); an exact value is needed",
-            res.data.get("code"),
-        )
+        ctx.unmapped(res, no_value_reason(what, res.data.get("valueQuantity")), res.data.get("code"))
         return None
     if q[1] not in ("%", "percent"):
         ctx.unmapped(res, f"{what}: unit {q[1]!r} is not %", res.data.get("code"))
@@ -230,7 +297,9 @@ def _grade(res: Res) -> str | None:
 def _mitoses(ctx: Ctx, res: Res) -> float | None:
     q = quantity(res.data.get("valueQuantity"))
     if q is None:
-        ctx.unmapped(res, "mitotic count: no numeric value", res.data.get("code"))
+        ctx.unmapped(
+            res, no_value_reason("mitotic count", res.data.get("valueQuantity")), res.data.get("code")
+        )
         return None
     unit = re.sub(r"[\s{}()^²]", "", q[1].lower()).replace("mm2", "mm").replace("mm", "mm2")
     text = _words(res)
@@ -343,9 +412,14 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
             ctx.unmapped(res, why, res.data.get("code"))
             continue
         kind = classify(res)
-        if kind in TUMOR_KINDS and not for_the_net(ctx, res, kind.replace("_", " ")):
+        parts = ki67_components(res) if kind != "ki67" else []
+        if kind == "other" and parts:
+            ctx.use(res)  # a panel: read through its Ki-67 components
+        elif kind in TUMOR_KINDS and not for_the_net(ctx, res, kind.replace("_", " ")):
             continue
-        kinds.setdefault(kind, []).append(res)
+        else:
+            kinds.setdefault(kind, []).append(res)
+        kinds.setdefault("ki67", []).extend(p for p in parts if for_the_net(ctx, p, "Ki-67 component"))
     tumor, disease, bio = out["tumor"], out["disease"], out["biomarkers"]
     lists: dict[str, list[Cand]] = {}
 
@@ -372,9 +446,10 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
         else:
             add("tumor.grade", res, g, res.data.get("valueCodeableConcept"))
     for res in kinds.pop("ki67", []):
-        v = _percent(ctx, res, "Ki-67")
+        part = res.loc.rsplit(".", 1)[-1] if ".component[" in res.loc else None
+        v = _percent(ctx, res, f"Ki-67 ({part} of this panel)" if part else "Ki-67")
         if v is not None:
-            add("tumor.ki67_percent", res, v)
+            add("tumor.ki67_percent", res, v, note=f"{part} of {res.ref}" if part else None)
     for res in kinds.pop("ki67_qualitative", []):
         ctx.unmapped(res, "Ki-67 reported as presence only; a percentage is needed", res.data.get("code"))
     for res in kinds.pop("mitoses", []):

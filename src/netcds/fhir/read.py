@@ -12,7 +12,9 @@ here too.
 from __future__ import annotations
 
 import json
+import math
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -95,6 +97,8 @@ def validate_resource(raw: Any, loc: str) -> dict[str, Any]:
     if known is not None:
         data: dict[str, Any] = json.loads(known)  # a fresh copy: callers may change theirs
         return data
+    if (odd := _not_a_number(raw, loc)) is not None:
+        raise InputError(odd[0], f"must be a finite number (got {odd[1]})")
     cls = _model_class(rtype, loc)
     try:
         model = cls.model_validate(raw)
@@ -105,6 +109,27 @@ def validate_resource(raw: Any, loc: str) -> dict[str, Any]:
     if key is not None:
         VALIDATED.put(key, json.dumps(data, separators=(",", ":")))
     return data
+
+
+def _not_a_number(raw: Any, loc: str) -> tuple[str, str] | None:
+    """The place and reading of the first number in a resource that is no finite float: NaN, an infinity,
+    or an integer beyond the largest float (valid JSON, e.g. a value of 10**309 written out, that FHIR
+    validation lets through as a decimal but no reader can compute with); None when every number is finite.
+    The place is named as validation errors are, e.g. ``entry[3].resource.valueQuantity.value``."""
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), raw)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return _where(loc, path), "NaN" if math.isnan(node) else ("Infinity" if node > 0 else "-Infinity")
+        if isinstance(node, int) and not isinstance(node, bool) and abs(node) > sys.float_info.max:
+            # counted, not printed: str() of a huge int may be refused (sys.set_int_max_str_digits)
+            digits = int(math.log10(abs(node))) + 1
+            return _where(loc, path), f"an integer of {digits} digits, beyond the largest number"
+        if isinstance(node, dict):
+            stack += [((*path, str(k)), v) for k, v in reversed(node.items())]
+        elif isinstance(node, list):
+            stack += [((*path, i), v) for i, v in reversed(list(enumerate(node)))]
+    return None
 
 
 def _new_res(data: dict[str, Any], loc: str, full_url: str | None) -> Res:
@@ -313,11 +338,33 @@ def instant(res: Res) -> datetime | None:
 
 
 def quantity(q: Any) -> tuple[float, str] | None:
-    """(value, unit) of a Quantity; the UCUM code is preferred over the free-text unit."""
-    if not isinstance(q, dict) or q.get("value") is None:
+    """(value, unit) of a Quantity that states a measured value; the UCUM code is preferred over the
+    free-text unit. None when it has no value, or when it has a ``comparator`` (``<``, ``<=``, ``>=``, ``>``,
+    ``ad``): "<30 mL/min" is a bound, not a value, and is never read as 30 (:func:`no_value_reason` says
+    why for the report). Numbers are finite: :func:`validate_resource` refuses any other."""
+    if not isinstance(q, dict) or q.get("value") is None or bound(q) is not None:
         return None
     unit = str(q.get("code") or q.get("unit") or "")
     return float(q["value"]), unit
+
+
+def bound(q: Any) -> str | None:
+    """A Quantity with a ``comparator`` as written (``"<30 mL/min"``, ``">=2.5"``), or None without one."""
+    if not isinstance(q, dict) or not q.get("comparator"):
+        return None
+    value = q.get("value")
+    number = f"{float(value):g}" if isinstance(value, int | float) and not isinstance(value, bool) else "?"
+    unit = str(q.get("unit") or q.get("code") or "")
+    comparator = str(q["comparator"])
+    return f"{comparator}{' ' if comparator.isalpha() else ''}{number}" + (f" {unit}" if unit else "")
+
+
+def no_value_reason(what: str, q: Any) -> str:
+    """The report's reason why :func:`quantity` gave ``what`` no value: a bound, or no numeric value."""
+    written = bound(q)
+    if written is not None:
+        return f"{what} recorded as {written}: a bound, not a value; record the measured value"
+    return f"{what}: no numeric value"
 
 
 def profiles(res: Res) -> list[str]:
