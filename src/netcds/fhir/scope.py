@@ -8,18 +8,29 @@
   histology-morphology-behavior extension); a secondary cancer by the mCODE
   SecondaryCancerCondition profile, ICD-10-CM C77-C79/C7B, a SNOMED CT metastasis concept
   or an unnegated metastasis phrase -- never by the word "secondary" alone.
-* A resource says which cancer it is about through ``focus``, ``reasonReference`` or a
+* Any other ICD-10-CM primary malignant neoplasm (C00-C96 less C7A, C77-C80, e.g. C50.912) is
+  another cancer (``other_cancer``): never a candidate for the evaluated primary and never a
+  metastasis, but what names it is not about the neuroendocrine tumour, and it counts as one
+  more primary cancer for the "does not say which cancer" caveat.
+* A resource says which cancer it is about through ``focus``, ``reasonReference``, a
   related-condition extension (FHIR ``condition-related``, mCODE
-  ``mcode-related-primary-cancer-condition`` / ``mcode-related-condition``).
+  ``mcode-related-primary-cancer-condition`` / ``mcode-related-condition``) or a
+  ``reasonCode`` (read like a reasonReference to a Condition with that code: the code of a
+  Condition in the record, an ICD-10-CM NET code, or another ICD-10-CM primary cancer). An
+  Observation that names none of these and is a ``hasMember`` of another Observation (a TNM
+  category under its stage group) is about what its parent is about.
 """
 
 from __future__ import annotations
 
+import re
+import weakref
 from typing import Any
 
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
-from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile
+from netcds.fhir.dating import condition_after
+from netcds.fhir.read import Res, cc_text, code_label, codings, extensions, has_profile
 from netcds.fhir.wording import metastasis_words
 
 UNCONFIRMED = ("unconfirmed", "provisional", "differential")
@@ -29,6 +40,11 @@ RELATED_EXTENSIONS = (
     "mcode-related-primary-cancer-condition",
     "mcode-related-condition",
 )
+# ICD-10-CM primary malignant neoplasms (C00-C96, with C4A Merkel cell carcinoma and C7A malignant NETs);
+# C77-C79 and C7B are secondary, C80 is the unknown-primary site code
+_ICD_MALIGNANT = re.compile(r"C(\d\d|4A|7A)(\..*)?")
+SECONDARY_ICD = ("C77", "C78", "C79", "C7B")
+NET_ICD = ("C7A", "D3A")  # + C25.4 (malignant neoplasm of the endocrine pancreas)
 NE_WORDS = ("neuroendocrine", "carcinoid", "islet cell", "insulinoma", "gastrinoma", "glucagonoma", "vipoma",
             "somatostatinoma", "small cell carcinoma", "paraganglioma")  # fmt: skip
 
@@ -90,8 +106,23 @@ def syndrome_of(res: Res) -> str | None:
     return None
 
 
+def net_icd(code: str) -> bool:
+    """An ICD-10-CM code of a neuroendocrine tumour netcds maps (C7A, D3A, C25.4) or its metastasis (C7B)."""
+    c = icd10(code)
+    return c.startswith((*NET_ICD, "C7B")) or c == "C25.4"
+
+
+def malignant_icd(code: str) -> bool:
+    """An ICD-10-CM primary malignant neoplasm code (C00-C96 less the secondary C77-C79/C7B)."""
+    c = icd10(code)
+    m = _ICD_MALIGNANT.fullmatch(c)
+    if m is None or c.startswith(SECONDARY_ICD):
+        return False
+    return not m.group(1).isdigit() or int(m.group(1)) <= 96
+
+
 def _secondary_by_code(res: Res) -> bool:
-    if any(c.startswith(("C77", "C78", "C79", "C7B")) for c in icd_codes(res)):
+    if any(c.startswith(SECONDARY_ICD) for c in icd_codes(res)):
         return True
     return any(
         s == C.SNOMED and C.lookup(C.SECONDARY, C.SNOMED, c) for s, c, _ in codings(res.data.get("code"))
@@ -100,7 +131,7 @@ def _secondary_by_code(res: Res) -> bool:
 
 def _primary_by_code(res: Res) -> bool:
     icds = icd_codes(res)
-    if any(c.startswith(("C7A", "D3A")) or c == "C25.4" for c in icds):
+    if any(c.startswith(NET_ICD) or c == "C25.4" for c in icds):
         return True
     if any(c.startswith("C") and topography(c) for c in icds):
         return True
@@ -114,9 +145,32 @@ def is_secondary(res: Res) -> bool:
         return False
     if _secondary_by_code(res):
         return True
-    if _primary_by_code(res) or syndrome_of(res):
+    if _primary_by_code(res) or _other_cancer_by_code(res) or syndrome_of(res):
         return False
     return metastasis_words(cc_text(res.data.get("code"))) is True
+
+
+def _other_cancer_by_code(res: Res) -> bool:
+    return any(malignant_icd(c) and not net_icd(c) and not topography(c) for c in icd_codes(res))
+
+
+def other_cancer(res: Res) -> bool:
+    """A Condition coded only as another primary cancer in ICD-10-CM (C50.912 breast, C61 prostate ...):
+    not a neuroendocrine tumour netcds maps, not a site it maps, not a metastasis."""
+    return _other_cancer_by_code(res) and not is_primary(res) and not is_secondary(res)
+
+
+def other_cancers(ctx: Ctx) -> list[Res]:
+    """The other primary cancers of the record: those ``choose_primary`` set aside and the Conditions that
+    are ``other_cancer`` (confirmed or not stated, not dated after the record date)."""
+    extra = [
+        r
+        for r in ctx.of_type("Condition")
+        if other_cancer(r)
+        and not (refuted(r) or in_error(r) or unconfirmed(r))
+        and (ctx.as_of is None or condition_after(r, ctx.as_of) is None)
+    ]
+    return ctx.other_primaries + extra
 
 
 def is_primary(res: Res) -> bool:
@@ -160,7 +214,7 @@ def _condition_about(ctx: Ctx, cond: Res, primary: Res, depth: int = 0) -> str |
     """'net' / 'other' when a Condition is (or belongs to) the evaluated primary or another cancer."""
     if cond is primary or cond.loc in ctx.same_tumor:
         return "net"
-    if cond in ctx.other_primaries or is_primary(cond):
+    if cond in ctx.other_primaries or is_primary(cond) or other_cancer(cond):
         return "other"
     if syndrome_of(cond):
         return "net"  # hormone syndromes come from the neuroendocrine tumour
@@ -168,18 +222,12 @@ def _condition_about(ctx: Ctx, cond: Res, primary: Res, depth: int = 0) -> str |
         verdict = about(ctx, cond, primary, depth=1)[0]
         if verdict != "unstated":
             return verdict
-        return "net" if not ctx.other_primaries else None
+        return "net" if not other_cancers(ctx) else None
     return None
 
 
-def about(ctx: Ctx, res: Res, primary: Res | None = None, depth: int = 0) -> tuple[str, str]:
-    """``('net' | 'other' | 'unstated', the reference that decided)`` for one resource.
-
-    A reference to a Condition that is not in the input is taken as naming another
-    condition than the evaluated primary (which is in the input): 'other'."""
-    primary = primary if primary is not None else ctx.primary
-    if primary is None:
-        return "unstated", ""
+def _ref_verdicts(ctx: Ctx, res: Res, primary: Res, depth: int) -> list[tuple[str, str]]:
+    """Verdicts of the references a resource names (``focus``, ``reasonReference``, extensions)."""
     verdicts: list[tuple[str, str]] = []
     for how, ref in cancer_refs(res):
         target = ctx.resolve(ref)
@@ -193,6 +241,140 @@ def about(ctx: Ctx, res: Res, primary: Res | None = None, depth: int = 0) -> tup
         verdict = _condition_about(ctx, target, primary, depth)
         if verdict:
             verdicts.append((verdict, f"{how} {target.ref}"))
+    return verdicts
+
+
+def _keys(cc: Any) -> set[tuple[str, str]]:
+    return {(s, icd10(c) if s == C.ICD10 else c) for s, c, _ in codings(cc) if c}
+
+
+def _site_about(ctx: Ctx, code: str, primary: Res) -> str | None:
+    """An ICD-10-CM primary cancer code against the evaluated primary: the primary when it is the primary's
+    site; another cancer when it is another organ, or an organ netcds does not map (C50 breast) while the
+    primary is a NET at a mapped site or recorded as neuroendocrine; unsaid when either is unknown (a non-NET
+    primary, refused anyway, may be that very cancer), the organ is the same at another level of detail, or
+    another primary cancer of the record is in the same organ."""
+    from netcds.fhir.conditions import site_from_condition  # conditions imports this module
+
+    site, own = topography(code), site_from_condition(primary)[0]
+    if site is None:
+        return "other" if own is not None or _recorded_as_net(primary) else None
+    if own is None or "unknown_primary" in (site, own):
+        return None
+    if _organ(site) != _organ(own):
+        return "other"
+    if site != own or any(_organ(site_from_condition(r)[0] or "") == _organ(own) for r in other_cancers(ctx)):
+        return None
+    return "net"
+
+
+def _recorded_as_net(primary: Res) -> bool:
+    """The primary's code or morphology says neuroendocrine (ICD-10-CM NET code, ICD-O-3 NE morphology,
+    neuroendocrine words)."""
+    if any(net_icd(c) for c in icd_codes(primary)):
+        return True
+    for ext in extensions(primary.data, "mcode-histology-morphology-behavior"):
+        for system, code, _ in codings(ext.get("valueCodeableConcept")):
+            if system == C.ICDO3 and code.split("/")[0].strip() in C.NEUROENDOCRINE_MORPHOLOGY:
+                return True
+    text = cc_text(primary.data.get("code")).lower()
+    return "non-small cell" not in text and any(w in text for w in NE_WORDS)
+
+
+def _organ(site: str) -> str:
+    if site in ("duodenum", "jejunum", "ileum", "small_bowel"):
+        return "small_bowel"
+    if site in ("cecum", "appendix") or site.startswith("colon"):
+        return "colon"
+    return site
+
+
+def _code_about(ctx: Ctx, cc: Any, primary: Res, depth: int) -> tuple[str, str] | None:
+    """What a ``reasonCode`` says, read as a reasonReference to a Condition with that code would be."""
+    keys = _keys(cc)
+    label = f"reasonCode {code_label(cc)}"
+    found: list[tuple[str, str]] = []
+    for cond in ctx.of_type("Condition"):
+        if keys & _keys(cond.data.get("code")):
+            verdict = _condition_about(ctx, cond, primary, depth)
+            if verdict:
+                found.append((verdict, f"{label}, the code of {cond.ref}"))
+    for wanted in ("net", "other"):
+        for verdict, why in found:
+            if verdict == wanted:
+                return verdict, why
+    for system, code in sorted(keys):
+        if system != C.ICD10:
+            continue
+        if net_icd(code):
+            return "net", f"{label}, a neuroendocrine tumour code"
+        if malignant_icd(code) and (verdict := _site_about(ctx, code, primary)) is not None:
+            how = "the primary's site" if verdict == "net" else "another primary cancer"
+            return verdict, f"{label}, {how}"
+    return None
+
+
+def _own_verdicts(ctx: Ctx, res: Res, primary: Res, depth: int) -> list[tuple[str, str]]:
+    verdicts = _ref_verdicts(ctx, res, primary, depth)
+    for cc in res.data.get("reasonCode") or []:
+        if isinstance(cc, dict) and (verdict := _code_about(ctx, cc, primary, depth)) is not None:
+            verdicts.append(verdict)
+    return verdicts
+
+
+_PARENTS: weakref.WeakKeyDictionary[Ctx, dict[str, list[Res]]] = weakref.WeakKeyDictionary()
+
+
+def parents(ctx: Ctx, res: Res) -> list[Res]:
+    """The Observations that list ``res`` in their ``hasMember`` (e.g. the stage group of a TNM category)."""
+    index = _PARENTS.get(ctx)
+    if index is None:
+        index = {}
+        for obs in ctx.of_type("Observation"):
+            for ref in obs.data.get("hasMember") or []:
+                member = ctx.resolve(ref)
+                if member is not None and member is not obs:
+                    index.setdefault(member.loc, []).append(obs)
+        _PARENTS[ctx] = index
+    return index.get(res.loc, [])
+
+
+def _inherited(ctx: Ctx, res: Res, primary: Res, depth: int) -> list[tuple[str, str]]:
+    """An Observation that does not say which cancer it is about takes what its parent Observation
+    (``hasMember``) says, up the chain of parents."""
+    seen = {res.loc}
+    level = [res]
+    for _ in range(5):
+        nxt: list[Res] = []
+        verdicts: list[tuple[str, str]] = []
+        for child in level:
+            for parent in parents(ctx, child):
+                if parent.loc in seen:
+                    continue
+                seen.add(parent.loc)
+                nxt.append(parent)
+                verdicts += [
+                    (verdict, f"{why} of {parent.ref}, which lists {child.ref} in hasMember")
+                    for verdict, why in _own_verdicts(ctx, parent, primary, depth)
+                ]
+        if verdicts or not nxt:
+            return verdicts
+        level = nxt
+    return []
+
+
+def about(ctx: Ctx, res: Res, primary: Res | None = None, depth: int = 0) -> tuple[str, str]:
+    """``('net' | 'other' | 'unstated', the reference that decided)`` for one resource.
+
+    A reference to a Condition that is not in the input is taken as naming another
+    condition than the evaluated primary (which is in the input): 'other'. When the
+    resource names both, the evaluated primary wins."""
+    primary = primary if primary is not None else ctx.primary
+    if primary is None:
+        return "unstated", ""
+    verdicts = _own_verdicts(ctx, res, primary, depth)
+    if not verdicts and res.rtype == "Observation":
+        verdicts = _inherited(ctx, res, primary, depth)
     for wanted in ("net", "other"):
         for verdict, why in verdicts:
             if verdict == wanted:
@@ -214,9 +396,10 @@ def for_the_net(ctx: Ctx, res: Res, what: str = "") -> bool:
             res.data.get("code"),
         )
         return False
-    if verdict == "unstated" and ctx.other_primaries and ctx.primary is not None:
+    others = other_cancers(ctx) if verdict == "unstated" else []
+    if others and ctx.primary is not None:
         ctx.caveats[res.loc] = (
-            f"does not say which cancer it is about and the record has {len(ctx.other_primaries) + 1} "
+            f"does not say which cancer it is about and the record has {len(others) + 1} "
             f"primary cancers; read as about {ctx.primary.ref}"
         )
     return True
