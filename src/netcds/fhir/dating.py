@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
-from netcds.fhir.read import EFFECTIVE_KEYS, EFFECTIVE_PERIODS, Res, instant
+from netcds.fhir.read import EFFECTIVE_KEYS, EFFECTIVE_PERIODS, Res, day_span, instant, written_bounds
 
 T = TypeVar("T")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
@@ -136,3 +136,25 @@ def newest_first(items: list[T], res_of: Callable[[T], Res]) -> tuple[list[T], l
         else:
             newest.append(item)
     return newest, older
+
+
+def partial_end(res: Res, end: date | None, as_of: date | None) -> tuple[date | None, str]:
+    """``(end, as written)`` of a course whose end date is a year or a month only (``2025-03``): the last day
+    it can mean, when that is no later than ``as_of`` (or there is no ``as_of``): the course had ended by
+    then, on a day the record does not give. A full end date is returned as it is (``""``: not partial);
+    one that reaches past ``as_of`` stays None (whether it had ended then is for the caller to say)."""
+    if end is not None:
+        return end, ""
+    text = written_bounds(res)[1]
+    span = day_span(text) if text else None
+    if span is None or span[0] == span[1] or (as_of is not None and span[1] > as_of):
+        return None, ""
+    return span[1], str(text)
+
+
+def partial_end_note(written: str, end: date | None) -> str:
+    """The report's words for an end :func:`partial_end` read from a year or a month."""
+    return (
+        f"its end {written} gives no day: read as {end}, the last day it can mean (the course had ended by "
+        "then; the day it ended is not recorded)"
+    )

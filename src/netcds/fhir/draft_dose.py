@@ -6,7 +6,8 @@ mcg, read in mg; not tablets, a range or several instructions), and its product 
 the new dose. The update replaces every dose[x] of that dose (a choice element) and leaves out the
 instruction's free text, which states the old dose; it never writes into the sig. The cards that use these
 are in :mod:`netcds.fhir.dose_cards`; a draft whose dose is an amount in a unit netcds cannot read as a mass
-(mL, tablets, none) gets a card saying its dose was not compared (:func:`dose_not_compared_card`).
+(mL, tablets, none), or is given only as a range (doseRange), gets a card saying its dose was not compared
+(:func:`dose_not_compared_card`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from netcds.fhir.card_base import (
     md_text,
     summary_text,
 )
-from netcds.fhir.medication import OrderedDrug, ordered_drug, stated_strengths
+from netcds.fhir.medication import OrderedDrug, dose_range_words, ordered_drug, stated_strengths
 
 EPS = 1e-9
 
@@ -76,6 +77,18 @@ def _dose_quantities(resource: Mapping[str, Any]) -> list[tuple[Mapping[str, Any
     return out
 
 
+def _dose_ranges(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Every ``doseRange`` of the draft's dosage instructions, in order (any JSON read, as above)."""
+    instructions = resource.get("dosageInstruction")
+    rates = [
+        dr
+        for di in (instructions if isinstance(instructions, list) else [])
+        for dr in ((di.get("doseAndRate") if isinstance(di, Mapping) else None) or [])
+        if isinstance(dr, Mapping)
+    ]
+    return [dr["doseRange"] for dr in rates if isinstance(dr.get("doseRange"), Mapping)]
+
+
 def draft_dose_and_instruction(resource: Mapping[str, Any]) -> tuple[float, Mapping[str, Any]] | None:
     """The first dose stated as a quantity in a mass unit (mg, g, ug or mcg), in mg, and the dosage
     instruction stating it. A dose given as a string is no dose here: the hooks refuse it first
@@ -97,8 +110,9 @@ def draft_dose_mg(resource: Mapping[str, Any]) -> float | None:
 def dose_not_read(resource: Mapping[str, Any]) -> tuple[str, str] | None:
     """When the draft states a dose amount but in no unit netcds reads as a mass (mL, tablets, no unit at
     all), so its dose cannot be compared with a labelled mg dose: the dose as ordered ("5 mL") and why ("unit
-    mL", "no unit"), from its first such ``doseQuantity``. None when a dose is read in mg, or none is stated
-    as an amount."""
+    mL", "no unit"), from its first such ``doseQuantity``; or states its dose only as a ``doseRange`` (a range
+    is not one dose, even with equal bounds: "5-10 mg"). None when a dose is read in mg, or none is stated
+    as an amount or a range."""
     if draft_dose_and_instruction(resource) is not None:
         return None
     for q, _ in _dose_quantities(resource):
@@ -109,6 +123,8 @@ def dose_not_read(resource: Mapping[str, Any]) -> tuple[str, str] | None:
         shown = unit if unit is None or len(unit) <= 30 else unit[:29] + "…"
         amount = f"{dose_value(value)}" + (f" {shown}" if shown else "")
         return amount, f"unit {shown}" if shown else "no unit"
+    for rng in _dose_ranges(resource):
+        return dose_range_words(rng), "a dose range (doseRange), not one dose"
     return None
 
 

@@ -14,6 +14,7 @@ see netcds.api.hook_checks): a value of an unexpected type is read as absent.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,11 @@ _STRENGTH = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*mg\b(?!\s*(?:/|per\b)\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|l|m2|m²|kg)\b)",
     re.IGNORECASE,
 )
+
+# MedicationRequest.intent, FHIR R4 (required binding: hl7.org/fhir/R4/valueset-medicationrequest-intent.html)
+# the intents that order the drug given; proposal, plan and option do not
+ORDER_INTENTS = frozenset(("order", "original-order", "reflex-order", "filler-order", "instance-order"))
+NO_ORDER_INTENTS = {"proposal": "a proposal", "plan": "a plan", "option": "an option"}
 
 
 @dataclass(frozen=True)
@@ -182,3 +188,38 @@ def ordered_drug(
         "draftOrders Bundle, and has no display",
         named_by="medicationReference",
     )
+
+
+def not_an_order(resource: Mapping[str, Any]) -> str | None:
+    """Why a MedicationRequest is no order to give its drug, or None: ``doNotPerform`` true (an order NOT to
+    give it), or an ``intent`` that orders nothing (proposal, plan, option, or a code R4 does not define). A
+    request stating no intent is read by its status, as before (R4 requires one)."""
+    intent = resource.get("intent")
+    if resource.get("doNotPerform") is True:
+        return "doNotPerform true: an order not to give the drug, so no treatment given and no current drug"
+    if intent is None or intent in ORDER_INTENTS:
+        return None
+    what = NO_ORDER_INTENTS.get(str(intent))
+    if what is None:
+        return f"intent {str(intent)[:40]!r} is not a FHIR R4 MedicationRequest intent: not read as an order"
+    return f"intent {intent!r}: {what}, not an order to give the drug (planned, not given)"
+
+
+def dose_range_words(rng: Mapping[str, Any]) -> str:
+    """A ``doseRange`` as ordered, for a report line or a card ("20-30 mg", "5 mg-1 g", "?-10 mg" for a bound
+    not stated as a number); bounded in length (record text)."""
+    shown: list[str] = []
+    units: list[str] = []
+    for key in ("low", "high"):
+        found = rng.get(key)
+        q: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        value = q.get("value")
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        shown.append((str(value) if isinstance(value, int) else f"{value:.12g}") if ok else "?")
+        unit = next((q[k] for k in ("unit", "code") if isinstance(q.get(k), str) and q[k].strip()), "")
+        units.append(unit.strip())
+    if units[0] == units[1]:
+        words = f"{shown[0]}-{shown[1]} {units[1]}".strip()
+    else:
+        words = "-".join(f"{v} {u}".strip() for v, u in zip(shown, units, strict=True))
+    return words if len(words) <= 60 else words[:59] + "…"

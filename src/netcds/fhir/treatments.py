@@ -22,8 +22,9 @@ from netcds.errors import InputError
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.administrations import CourseReading, read_course
 from netcds.fhir.context import Ctx
-from netcds.fhir.dating import written_after
+from netcds.fhir.dating import partial_end, partial_end_note, written_after
 from netcds.fhir.drug_names import DISPLAY_ONLY, agents_in, generic_name, medication_concept
+from netcds.fhir.medication import dose_range_words, not_an_order
 from netcds.fhir.read import (
     Res,
     cc_text,
@@ -177,18 +178,22 @@ def _octreotide_kind(cc: Any, dose_mg: float | None, dosage: dict[str, Any]) -> 
     return "octreotide", ""
 
 
-def _ended_early(ctx: Ctx, status: str, going: bool, end: date | None, notes: list[str]) -> bool:
-    """Whether a course still 'going' by status has an explicit end before the record date."""
+def _ended_early(
+    ctx: Ctx, status: str, going: bool, end: date | None, notes: list[str], written: str = ""
+) -> bool:
+    """Whether a course still 'going' by status has an explicit end before the record date (``written``:
+    a partial end as written, ``end`` then the last day it can mean)."""
     if not going or end is None:
         return going
+    shown = written or end
     if ctx.as_of is not None and end < ctx.as_of:
         notes.append(
-            f"status {status!r} conflicts with its end date {end}, before {ctx.as_of}: read as ended {end}"
+            f"status {status!r} conflicts with its end date {shown}, before {ctx.as_of}: read as ended {end}"
         )
         return False
     if ctx.as_of is None:
         notes.append(
-            f"status {status!r} with an end date {end}; without as_of netcds cannot tell if it has passed"
+            f"status {status!r} with an end date {shown}; without as_of netcds cannot tell if it has passed"
         )
     return going
 
@@ -261,13 +266,13 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
     def skip(reason: str) -> None:
         ctx.unmapped(res, f"{reason}; drug named{named}" if named else reason, cc)
 
+    if res.rtype == "MedicationRequest" and (no_order := not_an_order(res.data)) is not None:
+        skip(f"{no_order}; not used")
+        return
     if not given:
         skip(f"status {status!r}: not a treatment that was given")
         if res.rtype == "MedicationAdministration" and status in WITHHELD_STATUS:
             _withheld(ctx, res, cc, status, named)
-        return
-    if res.rtype == "MedicationRequest" and d.get("intent") in ("proposal", "plan"):
-        skip(f"intent {d.get('intent')!r}: planned, not given")
         return
     found = agents_in(cc)
     if not found:
@@ -275,6 +280,9 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
         name = generic_name(cc)
         why = "cancer-related drug outside the netcds agent table" if cancer else "current drug"
         start, end = _episode_dates(res) if name and ctx.as_of is not None else (None, None)
+        end, written = partial_end(res, end, ctx.as_of) if name and ctx.as_of is not None else (end, "")
+        ended: list[str] = []  # an end that has passed: not current, and the report says why
+        going = _ended_early(ctx, status, going, end, ended, written)
         going = _then(ctx, res, status, going, end, None, [])[0]  # ended after the record date: current then
         if going and name and _scheduled(ctx, start, res):  # not yet taken on the record date: not current
             when = start or written_bounds(res)[0]
@@ -287,7 +295,7 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
             meds.append(name)
             ctx.mapped("medications", name, res, cc, note=why + via)
         else:
-            skip(f"{why if cancer else 'not a current drug'}; not used")
+            skip("; ".join([why if cancer else "not a current drug", *ended, "not used"]))
         return
     if not for_the_net(ctx, res, "treatment"):
         return
@@ -297,7 +305,15 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
         dose, interval = _dose(dosage.get("dose"), notes), None
     else:
         dosage = (d.get("dosageInstruction") or d.get("dosage") or [{}])[0]
-        dose = _dose(((dosage.get("doseAndRate") or [{}])[0]).get("doseQuantity"), notes)
+        rate = (dosage.get("doseAndRate") or [{}])[0]
+        dose = _dose(rate.get("doseQuantity"), notes)
+        if "doseQuantity" not in rate and isinstance(
+            rate.get("doseRange"), dict
+        ):  # not read, even if low = high
+            words = dose_range_words(rate["doseRange"])
+            notes.append(
+                f"dose given as a range, {words} (doseRange): a range is not one dose; dose_mg not read"
+            )
         interval = _interval(dosage, notes)
     start, end = _episode_dates(res)
     if _scheduled(ctx, start, res):  # e.g. the next cycle, ordered ahead: not a treatment given yet
@@ -307,13 +323,15 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
     if ctx.as_of is not None and (later := written_after(res, ctx.as_of)) is not None:
         skip(later)  # e.g. a course begun earlier but first recorded after the record date
         return
-    going = _ended_early(ctx, status, going, end, notes)
+    end, written = partial_end(res, end, ctx.as_of)
+    going = _ended_early(ctx, status, going, end, notes, written)
     reason, why, reason_note = _stop_reason(res)
     if reason_note:
         notes.append(reason_note)
     if res.rtype != "MedicationAdministration" or status != "completed" or reason or d.get("statusReason"):
         going, reason = _then(ctx, res, status, going, end, reason, notes)  # completed doses: administrations
         why = why if reason else ""
+    notes += [partial_end_note(written, end)] if written and not going else []
     for agent, how in found:
         kind_note = ""
         if agent == "octreotide":
@@ -355,10 +373,12 @@ def _procedure(ctx: Ctx, res: Res, episodes: list[Episode]) -> None:
         )
         return
     notes: list[str] = []
-    going = _ended_early(ctx, status, going, end, notes)
+    end, written = partial_end(res, end, ctx.as_of)
+    going = _ended_early(ctx, status, going, end, notes, written)
     reason, why, reason_note = _stop_reason(res)
     notes += [reason_note] if reason_note else []
     going, reason = _then(ctx, res, status, going, end, reason, notes)
+    notes += [partial_end_note(written, end)] if written and not going else []
     why = why if reason else ""
     how = "radiotherapy procedure" if agent == "radiotherapy" else "PRRT procedure naming Lu-177 dotatate"
     how += f"; stop reason {why}" if why else ""
@@ -415,6 +435,19 @@ def _administered_course(ctx: Ctx, line: list[Episode], row: int) -> tuple[Cours
         return None
     withheld = ctx.withheld.get(line[0].agent, [])
     return read_course(line[0].agent, row, doses, withheld, ctx.as_of, MERGE_GAP_DAYS), last[-1].res
+
+
+def _no_end_words(ctx: Ctx, line: list[Episode], row: int) -> str:
+    """Why the ended line ``treatments[row]`` is written with no end: none is recorded, or the one recorded is
+    partial and spans the record date (whether it had ended then is unknown)."""
+    label = f"treatments[{row}] ({line[0].agent})"
+    spans = [str(written_bounds(e.res)[1]) for e in line if e.end is None and written_bounds(e.res)[1]]
+    if spans:
+        return (
+            f"{label}: its end {spans[0]} spans the record date {ctx.as_of}, so whether it had ended then is "
+            "unknown; written with no end, which the contract reads as ongoing"
+        )
+    return f"{label} has ended but no end date is recorded; netcds reads a missing end as ongoing"
 
 
 def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> None:
@@ -475,10 +508,6 @@ def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> 
             ctx.report.skip(course[1].ref, course[0].why)
         if not going and "end" not in t:
             ctx.report.treatments_ended_without_end_date.append(i)  # rows in order: the list stays sorted
-            ctx.report.skip(
-                line[-1].res.ref,
-                f"treatments[{i}] ({t['agent']}) has ended but no end date is "
-                "recorded; netcds reads a missing end as ongoing",
-            )
+            ctx.report.skip(line[-1].res.ref, _no_end_words(ctx, line, i))
     if treatments:
         out["treatments"] = treatments
