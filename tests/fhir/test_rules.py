@@ -228,12 +228,13 @@ def test_a_course_scheduled_after_the_record_date_is_not_history_and_is_reported
 
 
 def test_a_mapped_value_failing_a_record_check_names_its_field() -> None:
-    """Mapped values that contradict each other (a male patient recorded as pregnant): the error names
-    the contract field (it had named none: the check belongs to the whole record). (A course ending after
-    the record date was the earlier example; it is now read as ongoing on that date.)"""
-    pregnant = obs("o1", "82810-3", effectiveDateTime="2025-03-01",
-                   valueCodeableConcept={"coding": [{"system": LNC, "code": "LA15173-0"}]})  # fmt: skip
+    """Mapped values that contradict each other (a G2 grade on a poorly differentiated 8246/3 NEC): the
+    error names the contract field. (A course ending after the record date, then a male patient recorded
+    as pregnant, were the earlier examples: the first is now read as ongoing on that date, the second keeps
+    the record with sex and pregnant unknown, review 34, tests/fhir/test_review34_d.py.)"""
+    g2 = obs("g1", "75620-5", effectiveDateTime="2025-03-01", meta={"profile": [MC + "mcode-histologic-grade"]},
+             valueCodeableConcept={"coding": [{"system": SCT, "code": "1663004"}]})  # fmt: skip
     with pytest.raises(InputError) as err:
-        mapped(primary("C7A.012", "8240/3"), pregnant)
-    assert err.value.field == "pregnant"
-    assert "male" in err.value.message
+        mapped(primary("C7A.012", "8246/3"), g2)
+    assert err.value.field == "tumor.grade"
+    assert "poorly differentiated" in err.value.message

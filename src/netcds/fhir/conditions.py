@@ -31,7 +31,7 @@ from netcds.fhir.scope import (
     topography,
     unconfirmed,
 )
-from netcds.fhir.wording import hits
+from netcds.fhir.wording import readings
 
 NON_NE_WORDS = (
     "non-small cell", "adenocarcinoma", "ductal", "duct carcinoma", "lobular", "leukemia", "leukaemia",
@@ -57,11 +57,13 @@ _ICDO3 = re.compile(r"(\d{4})\s*/?\s*(\d)?")
 GRADE1_WORDS: dict[str, tuple[str, ...]] = {"g1": (r"\bgrade\s*(?:1|i|one)\b", r"\bG1\b")}
 TYPICAL_WORDS: dict[str, tuple[str, ...]] = {"typical": (r"(?<!a)typical\s+carcinoid",)}
 NODAL_WORDS = ("lymph node", "lymph nodes", "nodal", "lymphatic")
+_DIFF = {"well": "well differentiated", "poor": "poorly differentiated"}
 
 
 def _explicit(text: str, terms: Mapping[str, tuple[str, ...]]) -> bool:
-    found = hits(text, terms)
-    return bool(found) and all(not negated for _, negated in found)
+    """The words name the term, neither negated nor hedged ("possibly grade 1" is not grade 1)."""
+    found = readings(text, terms)
+    return bool(found) and all(not r.negated and not r.unsure for r in found)
 
 
 # ---- histology -----------------------------------------------------------------------------------
@@ -78,6 +80,9 @@ class Histology:
     superseded: list[Res] = field(default_factory=list)  # older histology Observations
     tied: list[Res] = field(default_factory=list)  # other newest histology Observations (no date order)
     conflict: str = ""  # set when the newest histology Observations disagree: the histology is unknown
+    disagree: list[Res] = field(
+        default_factory=list
+    )  # Observations disagreeing with the Condition's morphology
 
 
 def histology_from(cc: Any, site: str | None) -> Histology | None:
@@ -193,13 +198,8 @@ def site_from_condition(res: Res) -> tuple[str | None, Any, str]:
 
 
 # ---- the primary cancer -----------------------------------------------------------------------
-def histology_of(ctx: Ctx, res: Res, site: str | None) -> Histology | None:
-    """The histology of a primary cancer: its morphology extension, else the newest usable
-    HistologicBehaviorAndType Observation about it, else its ICD-10-CM code or words."""
-    for ext in extensions(res.data, "mcode-histology-morphology-behavior"):
-        h = histology_from(ext.get("valueCodeableConcept"), site)
-        if h:
-            return h
+def _histology_observations(ctx: Ctx, res: Res, site: str | None) -> list[tuple[Res, Histology]]:
+    """The usable HistologicBehaviorAndType Observations about a primary cancer, with their histology."""
     found: list[tuple[Res, Histology]] = []
     for obs in ctx.of_type("Observation"):
         if not (
@@ -215,6 +215,44 @@ def histology_of(ctx: Ctx, res: Res, site: str | None) -> Histology | None:
         if h:
             h.source = obs
             found.append((obs, h))
+    return found
+
+
+def _disagreeing(ctx: Ctx, res: Res, ext: Histology, found: list[tuple[Res, Histology]]) -> Histology | None:
+    """A histology without differentiation when a newest histology Observation disagrees on it (well vs
+    poorly differentiated) with the Condition's own morphology extension, else None.
+
+    Neither is taken: the extension carries no date of its own, and no rule says which of a Condition's
+    morphology and a separate pathology result is the later or better reading; WD-G3 NET against NEC
+    changes the whole treatment, so it is left to the clinician (reported on both resources)."""
+    newest = newest_first(found, lambda f: f[0])[0] if found else []
+    odd = [
+        (o, h)
+        for o, h in newest
+        if ext.differentiation and h.differentiation and h.differentiation != ext.differentiation
+    ]
+    if not odd:
+        return None
+    said = "; ".join(
+        sorted(f"{ctx.source(o)} has {h.label} ({_DIFF[h.differentiation or '']})" for o, h in odd)
+    )
+    return Histology(
+        neuroendocrine=ext.neuroendocrine, label=ext.label, disagree=[o for o, _ in odd],
+        conflict=f"histology disagrees on differentiation: {res.ref} (morphology extension) has {ext.label} "
+        f"({_DIFF[ext.differentiation or '']}), {said}; neither is taken: tumor.differentiation (and the "
+        "grade or lung subtype the morphology would give) is left unknown",
+    )  # fmt: skip
+
+
+def histology_of(ctx: Ctx, res: Res, site: str | None) -> Histology | None:
+    """The histology of a primary cancer: its morphology extension (unless a newest histology
+    Observation disagrees with it on differentiation: then neither), else the newest usable
+    HistologicBehaviorAndType Observation about it, else its ICD-10-CM code or words."""
+    found = _histology_observations(ctx, res, site)
+    for ext in extensions(res.data, "mcode-histology-morphology-behavior"):
+        h = histology_from(ext.get("valueCodeableConcept"), site)
+        if h:
+            return _disagreeing(ctx, res, h, found) or h
     if found:
         newest, older = newest_first(found, lambda f: f[0])
         if len({_reading(h) for _, h in newest}) > 1:
@@ -320,6 +358,12 @@ def map_primary(ctx: Ctx, res: Res, out: dict[str, dict[str, Any]]) -> Histology
     if hist is None:
         ctx.unmapped(res, "histology not recorded: neuroendocrine type not confirmed", res.data.get("code"))
         return None
+    if hist.disagree:
+        for r in (res, *hist.disagree):
+            ctx.unmapped(
+                r, hist.conflict, res.data.get("code") if r is res else r.data.get("valueCodeableConcept")
+            )
+        return hist
     if hist.conflict:
         refs = ", ".join(sorted({o.ref for o in hist.tied}))
         for o in hist.tied:
@@ -444,17 +488,8 @@ def map_syndromes(
             )
         return
     needed: tuple[str, ...] = ()
-    if site in (
-        "stomach",
-        "duodenum",
-        "jejunum",
-        "ileum",
-        "small_bowel",
-        "appendix",
-        "cecum",
-        "colon",
-        "rectum",
-    ):
+    gep = ("stomach", "duodenum", "jejunum", "ileum", "small_bowel", "appendix", "cecum", "colon", "rectum")
+    if site in gep:
         needed = ("carcinoid_syndrome",)
     elif site == "pancreas":
         needed = ("carcinoid_syndrome", *PANCREAS_SYNDROMES)

@@ -40,8 +40,10 @@ from netcds.fhir.report import FhirMappingError, MappingReport
 from netcds.fhir.scope import (
     SKIP_OBS_STATUS,
     about,
+    in_error,
     is_primary,
     is_secondary,
+    refuted,
     syndrome_of,
     tumor_in_words_only,
 )
@@ -175,7 +177,8 @@ def _map(resources: list[Res], as_of: date | None) -> tuple[Patient, MappingRepo
     later_primaries = [
         r.ref for r in resources if r.loc in later and r.rtype == "Condition" and is_primary(r)
     ]
-    return _build(ctx, out, len(ctx.excluded - later), later_primaries), ctx.report
+    dropped = [r for r in primaries if refuted(r) or in_error(r)]
+    return _build(ctx, out, len(ctx.excluded - later), later_primaries, dropped), ctx.report
 
 
 def _set_aside_later(ctx: Ctx) -> set[str]:
@@ -244,34 +247,68 @@ def hist_fallback(ctx: Ctx, primary: Res | None, out: dict[str, Any]) -> None:
     )
 
 
-def _build(ctx: Ctx, out: dict[str, Any], other_subjects: int, later_primaries: list[str]) -> Patient:
+def _no_primary_why(ctx: Ctx, other_subjects: int, later_primaries: list[str], dropped: list[Res]) -> str:
+    """Why the Patient has no primary site, as the error names it."""
+    if ctx.primary is not None:
+        return "primary site not recorded"
+    marks = [f"{r.ref} is marked {'refuted' if refuted(r) else 'entered-in-error'}" for r in dropped]
+    if len(dropped) == 1 and not ctx.unconfirmed_primaries:
+        return f"the only primary tumor Condition ({marks[0].replace(' is marked', ') is marked', 1)}"
+    if dropped:
+        unsure = [f"{ref} is not confirmed" for ref in ctx.unconfirmed_primaries]
+        return f"no usable primary cancer condition ({'; '.join(marks + unsure)}; see the report)"
+    if ctx.unconfirmed_primaries:
+        unsure_refs = ", ".join(ctx.unconfirmed_primaries)
+        return f"no confirmed primary cancer condition ({unsure_refs} not confirmed; see the report)"
+    if later_primaries:
+        return (
+            f"no primary cancer condition dated on or before the record date {ctx.as_of} "
+            f"({', '.join(sorted(later_primaries))} dated after it; see the report)"
+        )
+    if other_subjects:  # one may be among those set aside
+        return (
+            f"no primary cancer condition about the patient mapped ({other_subjects} resource(s) "
+            "about another patient were set aside; see the mapping report)"
+        )
+    return "no primary cancer condition in the input"
+
+
+def _sex_against_pregnancy(ctx: Ctx, out: dict[str, Any]) -> None:
+    """Administrative gender male with a pregnancy status of pregnant: both left unknown, reported.
+
+    FHIR Patient.gender is administrative: it does not say whether the patient can be pregnant, and which
+    of the two is wrong is not known (the contract refuses the pair). Leaving only ``pregnant`` unknown would
+    let every pregnancy screen (``sex`` not male and pregnant) read false for a patient recorded pregnant;
+    leaving only ``sex`` unknown would state a pregnancy the record contradicts. With both unknown the
+    screens stay open and ask."""
+    if not (out.get("pregnant") is True and out.get("sex") == "male"):
+        return
+    rows = {m.field: m.from_ for m in ctx.report.mapped if m.field in ("sex", "pregnant")}
+    ctx.report.mapped = [m for m in ctx.report.mapped if m.field not in ("sex", "pregnant")]
+    del out["sex"], out["pregnant"]
+    why = (
+        f"administrative gender male ({rows.get('sex', 'Patient.gender')}) and pregnancy status pregnant "
+        f"({rows.get('pregnant', 'an Observation')}) disagree: FHIR Patient.gender is administrative and "
+        "which of the two is wrong is not known; sex and pregnant are both left unknown"
+    )
+    for source in rows.values():
+        ctx.report.skip(source.split(" ", 1)[0], why)
+
+
+def _build(
+    ctx: Ctx, out: dict[str, Any], other_subjects: int, later_primaries: list[str], dropped: list[Res]
+) -> Patient:
     if ctx.fatal is not None:
         raise FhirMappingError(ctx.fatal[0], ctx.fatal[1], ctx.report)
     if not out["tumor"].get("primary_site"):
-        why = (
-            "no primary cancer condition in the input"
-            if not any(m.field.startswith("tumor.") for m in ctx.report.mapped)
-            else "primary site not recorded"
-        )
-        if ctx.unconfirmed_primaries and why.startswith("no primary"):
-            unsure = ", ".join(ctx.unconfirmed_primaries)
-            why = f"no confirmed primary cancer condition ({unsure} not confirmed; see the report)"
-        elif later_primaries and why.startswith("no primary"):
-            why = (
-                f"no primary cancer condition dated on or before the record date {ctx.as_of} "
-                f"({', '.join(sorted(later_primaries))} dated after it; see the report)"
-            )
-        elif other_subjects and why.startswith("no primary"):  # one may be among those set aside
-            why = (
-                f"no primary cancer condition about the patient mapped ({other_subjects} resource(s) "
-                "about another patient were set aside; see the mapping report)"
-            )
+        why = _no_primary_why(ctx, other_subjects, later_primaries, dropped)
         raise FhirMappingError(
             "tumor.primary_site",
             f"{why}; netcds needs the primary site of a neuroendocrine tumor "
             "(mCODE PrimaryCancerCondition with bodySite or an ICD-10-CM site code)",
             ctx.report,
         )
+    _sex_against_pregnancy(ctx, out)
     record = {k: v for k, v in out.items() if v != {}}
     record.setdefault("tumor", out["tumor"])
     try:

@@ -2,17 +2,21 @@
 
 Free text is the last resort: coded answers always decide first. A term counts only
 within its clause (split at ``; , . ( )`` and "but"); a negation cue up to four words
-before it ("no", "not", "without", "negative for", "non-" ...) or right after it
-("not detected", "absent", "negative" ...) negates it, in the manner of NegEx
-(Chapman et al., J Biomed Inform 2001). When the words say both things, or only
-negate without saying the opposite, the answer is unknown (``None``) and the caller
-reports it.
+before it ("no", "not", "without", "negative for", "non-" ...) or after it, directly
+or after the rest of its phrase ("not detected", "absent", "negative", "... lesions:
+none" ...) negates it, in the manner of NegEx (Chapman et al., J Biomed Inform 2001).
+A clause that hedges or qualifies (:data:`UNSURE_CUES`: "possible", "cannot be
+excluded", "equivocal", "no new", "no change in" ...) is not read at all, and a
+negation is not read when the words carry an exception ("except", "but" ...: it may
+be partial). When the words say both things, hedge, or only negate without saying the
+opposite, the answer is unknown (``None``) and the caller reports why.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 _CLAUSE = re.compile(r"[;,.()\[\]\n]|\bbut\b|\bhowever\b", re.IGNORECASE)
 _PRE_CUE = re.compile(
@@ -20,16 +24,67 @@ _PRE_CUE = re.compile(
     r"ruled\s+out)\s+(?:[\w/+-]+\s+){0,4}[\w/+-]*$",
     re.IGNORECASE,
 )
+# after the term: up to three more words of its phrase ("-positive liver lesions"), no conjunction
+_PHRASE_REST = r"(?:(?!(?:and|or|with|while|whereas|then)\b)[\w/+-]+\s+){0,3}?"
 _POST_CUE = re.compile(
-    r"^\W*(?:is\s+|was\s+|are\s+|were\s+)?(?:not\s+(?:detected|identified|seen|present|found|observed)|"
+    r"^\W*" + _PHRASE_REST + r"(?:(?:is|was|are|were)\s+)?"
+    r"(?:not\s+(?:detected|identified|seen|present|found|observed|demonstrated|visuali[sz]ed)|"
     r"absent|negative|excluded|ruled\s+out)\b",
+    re.IGNORECASE,
+)
+# "SSTR-positive lesions: none" / ": nil" / ": no" - the answer after a colon ends the clause
+_POST_ANSWER = re.compile(
+    r"^[\w/+\s-]*?:\s*(?:none|nil|no|not\s+seen)(?:\s+(?:seen|identified|detected|found|present|demonstrated))?"
+    r"\W*$",
     re.IGNORECASE,
 )
 _NON_PREFIX = re.compile(r"\bnon-?\s*$", re.IGNORECASE)
 
+UNSURE_CUES: tuple[tuple[str, str], ...] = (
+    # (what the cue does, pattern): a clause holding one is not read as positive or negative
+    ("not excluded", r"\b(?:cannot|can\s*not|can't|could\s+not|unable\s+to|not\s+able\s+to|difficult\s+to)\s+"
+                     r"(?:be\s+)?(?:exclude[ds]?|rule[ds]?\s+out)\b"),
+    ("not excluded", r"\bnot\s+(?:be\s+|been\s+)?(?:excluded|ruled\s+out)\b"),
+    ("hedged", r"\b(?:possible|possibly|probable|probably|likely|unlikely|presumed|presumably|suspect(?:ed)?|"
+               r"suspicious|suggest\w*|equivocal|indeterminate|inconclusive|non-?diagnostic|questionabl[ey]|"
+               r"uncertain|unclear|borderline|query|might|could|versus|vs)\b"),
+    ("hedged", r"(?<!\d\s)\bmay\b(?!\s+\d)"),
+    ("hedged", r"\?"),
+    ("graded", r"\b(?:weak|faint|minimal|mild|heterogeneous|partial)(?:ly)?\b"),
+    ("not assessable", r"\b(?:not|cannot\s+be|could\s+not\s+be)\s+(?:assess\w*|evaluat\w*|interpret\w*|"
+                       r"determin\w*)\b"),
+    ("not definite", r"\b(?:no|not|without)\s+(?:[\w/+-]+\s+){0,2}?(?:definite\w*|convincing\w*|clear\w*|"
+                     r"obvious\w*|unequivocal\w*|certain\w*|significant\w*)"),
+    ("about a change", r"\b(?:no|not|without)\s+(?:\w+\s+)?(?:change|new|further|additional|increas\w*|"
+                       r"decreas\w*|progress\w*|longer)\b"),
+    ("not only", r"\bnot\s+(?:only|necessarily)\b"),
+)  # fmt: skip
+_UNSURE = [(what, re.compile(p, re.IGNORECASE)) for what, p in UNSURE_CUES]
+# a negation beside one of these may be partial ("no SSTR-avid disease except ...", "... but ...")
+_PARTIAL = re.compile(
+    r"\b(?:but|however|except|apart\s+from|other\s+than|aside\s+from|besides|save\s+for|although|though|"
+    r"whereas|elsewhere)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One term found: its ``label``, whether it is ``negated``, and the ``unsure`` cue of its clause."""
+
+    label: str
+    negated: bool
+    unsure: str = ""  # e.g. "hedged: 'cannot be excluded'": the clause does not state the result
+
 
 def clauses(text: str) -> list[str]:
     return [c for c in _CLAUSE.split(text or "") if c and c.strip()]
+
+
+def brief(text: str, limit: int = 80) -> str:
+    """The words as quoted in a report line: at most ``limit`` characters."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _negated(clause: str, start: int, end: int) -> bool:
@@ -38,31 +93,59 @@ def _negated(clause: str, start: int, end: int) -> bool:
         return True
     if _PRE_CUE.search(before):
         return True
-    return bool(_POST_CUE.match(after))
+    return bool(_POST_CUE.match(after) or _POST_ANSWER.match(after))
+
+
+def _unsure(clause: str) -> str:
+    for what, pattern in _UNSURE:
+        if m := pattern.search(clause):
+            return f"{what}: {m.group(0).strip()!r}"
+    return ""
+
+
+def readings(text: str, terms: Mapping[str, Iterable[str]]) -> list[Reading]:
+    """Every term (regular expression) found, clause by clause, with its negation and hedging."""
+    out: list[Reading] = []
+    for clause in clauses(text):
+        unsure = _unsure(clause)
+        for label, patterns in terms.items():
+            for pattern in patterns:
+                for m in re.finditer(pattern, clause, re.IGNORECASE):
+                    out.append(Reading(label, _negated(clause, m.start(), m.end()), unsure))
+    return out
 
 
 def hits(text: str, terms: Mapping[str, Iterable[str]]) -> list[tuple[str, bool]]:
     """``(label, negated)`` for every term (regular expression) found, clause by clause."""
-    out: list[tuple[str, bool]] = []
-    for clause in clauses(text):
-        for label, patterns in terms.items():
-            for pattern in patterns:
-                for m in re.finditer(pattern, clause, re.IGNORECASE):
-                    out.append((label, _negated(clause, m.start(), m.end())))
-    return out
+    return [(r.label, r.negated) for r in readings(text, terms)]
+
+
+def _unsure_why(text: str, found: list[Reading]) -> str:
+    cues = sorted({r.unsure for r in found if r.unsure})
+    if cues:
+        return f"the words {brief(text)!r} do not state it with certainty ({'; '.join(cues)})"
+    return ""
 
 
 def polarity_words(text: str, positive: Iterable[str], negative: Iterable[str]) -> tuple[bool | None, str]:
     """True/False from words of a two-valued result; a negated term counts as its opposite.
 
     Returns ``(value, why)``: ``why`` is empty when the value is read, else the reason it
-    stays unknown (nothing recognised, or the words contradict each other)."""
-    found = hits(text, {"pos": tuple(positive), "neg": tuple(negative)})
-    values = {(label == "pos") != negated for label, negated in found}
+    stays unknown (nothing recognised, hedged or qualified words, a negation that may be
+    partial, or words that contradict each other)."""
+    found = readings(text, {"pos": tuple(positive), "neg": tuple(negative)})
     if not found:
         return None, "no result words recognised"
+    if unsure := _unsure_why(text, found):
+        return None, unsure
+    values = {(r.label == "pos") != r.negated for r in found}
     if len(values) > 1:
-        return None, f"the words {text!r} say both (a negated phrase read as its opposite)"
+        return None, f"the words {brief(text)!r} say both (a negated phrase read as its opposite)"
+    if all(r.negated for r in found) and (m := _PARTIAL.search(text)):
+        return (
+            None,
+            f"the words {brief(text)!r} negate with an exception ({m.group(0)!r}): it may be partial",
+        )
     return values.pop(), ""
 
 
@@ -70,15 +153,17 @@ def one_of(text: str, terms: Mapping[str, Iterable[str]]) -> tuple[str | None, s
     """The single label named (not negated) by the words, else ``(None, why)``.
 
     A negated term never counts as another label: "MSI-high not detected" alone is not
-    "stable" (it could be MSI-low)."""
-    found = hits(text, terms)
-    named = {label for label, negated in found if not negated}
+    "stable" (it could be MSI-low). Hedged words ("possible MSI-H") name nothing."""
+    found = readings(text, terms)
+    if unsure := _unsure_why(text, found):
+        return None, unsure
+    named = {r.label for r in found if not r.negated}
     if len(named) == 1:
         return named.pop(), ""
     if len(named) > 1:
-        return None, f"the words {text!r} name several results ({', '.join(sorted(named))})"
+        return None, f"the words {brief(text)!r} name several results ({', '.join(sorted(named))})"
     if found:
-        return None, f"the words {text!r} only negate a result"
+        return None, f"the words {brief(text)!r} only negate a result"
     return None, "no result words recognised"
 
 
