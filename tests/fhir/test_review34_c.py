@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from netcds import evaluate
 from netcds.api.app import create_app
+from netcds.api.orders import draft_medications
 from netcds.fhir import MappingReport, bundle_to_patient
 from netcds.fhir.draft_dose import dose_not_read
 from netcds.knowledge import Knowledge
@@ -233,3 +234,23 @@ def test_a_draft_order_with_a_dose_range_says_its_dose_was_not_compared() -> Non
     assert found is not None
     ordered, why = found
     assert "5" in ordered and "10" in ordered and "mg" in ordered and "range" in why
+
+
+def test_a_dose_with_a_comparator_is_not_read_as_a_dose_and_the_report_says_so() -> None:
+    """A dose "<30 mg" is a bound: no dose_mg, and the report names it (it was dropped without a word)."""
+    b = bundle()
+    rate = {"doseQuantity": {"value": 30, "comparator": "<", "unit": "mg", "system": UCUM, "code": "mg"}}
+    resource(b, "ileum-octreotide-lar")["dosageInstruction"][0]["doseAndRate"] = [rate]
+    p, report = mapped(b)
+    [line] = p.treatments or []
+    assert line.dose_mg is None and line.agent == "octreotide_lar"
+    assert "dose recorded as <30 mg: a bound, not a value" in reason(report, OCTREOTIDE)
+
+
+def test_a_draft_order_not_to_give_a_drug_is_not_screened_as_an_order_for_it() -> None:
+    """order-sign: a draft with doNotPerform (e.g. 'do not give clarithromycin') orders nothing to screen."""
+    clarithromycin = request("no-clari", "21212", "clarithromycin", status="draft", doNotPerform=True)
+    drafts = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": clarithromycin}]}
+    assert draft_medications(drafts) == []
+    clarithromycin["doNotPerform"] = False
+    assert [d.name for d in draft_medications(drafts)] == ["clarithromycin"]

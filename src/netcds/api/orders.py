@@ -179,6 +179,8 @@ def draft_medications(
     for i, entry in enumerate(entries):
         res = entry.get("resource") if isinstance(entry, Mapping) else None
         if isinstance(res, Mapping) and res.get("resourceType") == "MedicationRequest":
+            if res.get("doNotPerform") is True:  # an order NOT to give the drug: nothing to screen
+                continue
             if medications is None and "medicationReference" in res:  # most orders name the drug inline
                 medications = bundle_medications(draft_orders, DRAFTS)
             url = entry.get("fullUrl")

@@ -27,12 +27,14 @@ from netcds.fhir.drug_names import DISPLAY_ONLY, agents_in, generic_name, medica
 from netcds.fhir.medication import dose_range_words, not_an_order
 from netcds.fhir.read import (
     Res,
+    bound,
     cc_text,
     codings,
     day_span,
     extensions,
     has_code,
     has_profile,
+    no_value_reason,
     parse_date,
     quantity,
     written_bounds,
@@ -72,6 +74,8 @@ class Episode:
 def _dose(q: Any, notes: list[str]) -> float | None:
     qq = quantity(q)
     if qq is None:
+        if bound(q) is not None:  # "<100 mg" is no dose: the report says so
+            notes.append(no_value_reason("dose", q))
         return None
     value, unit = qq
     factor = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001, "µg": 0.001}.get(unit.lower())
