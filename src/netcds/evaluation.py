@@ -62,6 +62,10 @@ class Setting(_Out):
     title: str | None = None
     row: str | None = None
     source: SourceRef | None = None
+    # where each of ``reasons`` comes from, aligned with it (the same length, in the same order): the
+    # table (and column) a finding belongs to, or the exclusion that says why no table applies. Empty
+    # only in outputs stored before it was added.
+    reason_sources: list[SourceRef] = Field(default_factory=list)
 
 
 class FootnoteRef(_Out):

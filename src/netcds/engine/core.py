@@ -6,11 +6,21 @@ from netcds import __version__
 from netcds.engine.layers import attach_layers
 from netcds.engine.options import build_options
 from netcds.engine.possible import possible_settings
-from netcds.engine.setting import select_setting
+from netcds.engine.setting import SettingResult, select_setting, table_source
 from netcds.engine.ssa_plan import setting_plan
-from netcds.evaluation import DerivedFact, Evaluation, GuidelineRef, Note, PageRef, Setting, SourceRef
+from netcds.evaluation import (
+    DerivedFact,
+    Evaluation,
+    GuidelineRef,
+    Note,
+    Option,
+    PageRef,
+    PossibleSetting,
+    Setting,
+    SourceRef,
+)
 from netcds.facts import Facts, build_facts
-from netcds.knowledge.schema import Knowledge, Table
+from netcds.knowledge.schema import Exclusion, Knowledge, Table
 from netcds.logic.evaluate import settle
 from netcds.patient import Patient
 from netcds.safety import AgentKnowledge, load_agents
@@ -56,6 +66,50 @@ def _notes(kb: Knowledge, table: Table | None, facts_eval: Facts) -> list[Note]:
     return out
 
 
+def _table_see(table: Table) -> list[str]:
+    return table.see if table.see is not None else _SEE_5_2024.get(table.id, [])
+
+
+def _not_in_source(e: Exclusion) -> PageRef:
+    """An exclusion saying the guideline handles the situation on pages the source does not contain.
+    The source does not name those pages, so no page id is claimed: the entry names the exclusion and
+    the situation in its own words (its text up to the first colon)."""
+    where = ", ".join(x for x in (e.source.page, e.source.table, e.source.section) if x)
+    return PageRef(
+        ref=f"pages not in the source ({e.id})",
+        title=e.text.split(":", 1)[0].strip(),
+        available=False,
+        note=(
+            f"The reason no table applies ({e.source.document}, {where}) says the guideline handles this on "
+            "pages the source does not contain; the source does not name them, so no page is named here "
+            "and their content is not encoded."
+        ),
+    )
+
+
+def unavailable_references(
+    kb: Knowledge, setting: SettingResult, options: list[Option], possible: list[PossibleSetting]
+) -> list[PageRef]:
+    """The pages and reference lists the output points to that the source does not contain: those of the
+    options (and of the possible settings' options), of the table(s) in question, and the pages an
+    exclusion says the situation is handled on."""
+    refs = {r.id: r for r in kb.manifest.references}
+    listed = [*options, *(o for p in possible for o in p.options)]
+    used = list(dict.fromkeys(s.ref for o in listed for s in o.see))
+    if any(o.references for o in listed):
+        used.append("NE-H-references")
+    tables = [setting.table] if setting.table is not None else []
+    tables += [c.table for c in setting.candidates]
+    for t in {t.id: t for t in tables}.values():
+        used += _table_see(t)
+    out = [
+        PageRef(ref=r, title=refs[r].title, available=refs[r].available, note=refs[r].note)
+        for r in dict.fromkeys(used)
+        if r in refs and not refs[r].available
+    ]
+    return out + [_not_in_source(e) for e in setting.excluded if e.scope == "pages_not_in_source"]
+
+
 def guideline_ref(kb: Knowledge) -> GuidelineRef:
     """The guideline version and knowledge release an output is computed with."""
     return GuidelineRef(
@@ -90,17 +144,6 @@ def evaluate(
     for o in [*options, *(o for p in possible for o in p.options)]:
         needs += o.missing + o.category_missing
     needs += plan.missing
-    refs = {r.id: r for r in kb.manifest.references}
-    used = list(dict.fromkeys(s.ref for o in options for s in o.see))
-    if options and any(o.references for o in options):
-        used.append("NE-H-references")
-    if table is not None:
-        used += table.see if table.see is not None else _SEE_5_2024.get(table.id, [])
-    unavailable = [
-        PageRef(ref=r, title=refs[r].title, available=refs[r].available, note=refs[r].note)
-        for r in dict.fromkeys(used)
-        if r in refs and not refs[r].available
-    ]
     ev = Evaluation(
         guideline=guideline_ref(kb),
         engine_version=__version__,
@@ -113,16 +156,8 @@ def evaluate(
             missing=setting.missing,
             title=table.title if table else None,
             row=column.label if column else None,
-            source=SourceRef(
-                document=table.source.document,
-                version=kb.version,
-                page=table.source.page,
-                table=table.source.table,
-                column=column.id if column else None,
-                section=table.source.section,
-            )
-            if table
-            else None,
+            source=table_source(kb, table, column) if table else None,
+            reason_sources=setting.reason_sources,
         ),
         options=options,
         possible_settings=possible,
@@ -130,7 +165,7 @@ def evaluate(
         needs_data=list(dict.fromkeys(needs)),
         notes=_notes(kb, table, facts),
         derived_facts=[DerivedFact(name=k, value=v.value, why=v.why) for k, v in facts.derived.items()],
-        unavailable_references=unavailable,
+        unavailable_references=unavailable_references(kb, setting, options, possible),
         sequencing_statement=SEQUENCING_STATEMENT,
         disclaimer=DISCLAIMER,
     )

@@ -39,6 +39,16 @@ def _course(table: Table, facts: Facts) -> tuple[bool | None, str, list[str]]:
     return out.value, why, list(out.missing)
 
 
+def _fields(first: list[str], later: list[tuple[list[str], str]]) -> list[str]:
+    return list(dict.fromkeys([*first, *(f for fields, _ in later for f in fields)]))
+
+
+def _also(later: list[tuple[list[str], str]]) -> list[str]:
+    """The later unknowns that would also decide the plan, in words (none: nothing)."""
+    said = [why for _, why in later if why]
+    return [f"Also deciding the plan: {'; '.join(said)}."] if said else []
+
+
 def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
     if table is None:
         return SsaPlan(action="not_applicable", reasons=["No table applies, so footnote a does not either."])
@@ -95,6 +105,15 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
             source=src,
             reasons=[f"Footnote {letter} concerns clinically significant progression; {why}.", current],
         )
+    # every unknown that could still change the plan is named at once (as an option's missing[]): the
+    # first one decides the wording, the later ones are said beside it
+    later: list[tuple[list[str], str]] = []
+    if functional is None:
+        later.append(
+            (list(facts.missing_for("derived.functional")), "whether the tumor is functional is not recorded")
+        )
+    if course is None:
+        later.append((course_missing, course_why))
     if significant_progression is None:
         missing = ["disease.progression_clinically_significant"] + (
             ["disease.status"] if progressive is None else []
@@ -103,10 +122,11 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
             action="needs_data",
             footnote=letter,
             source=src,
-            missing=missing,
+            missing=_fields(missing, later),
             reasons=[
                 "Whether progression is clinically significant is not recorded "
                 f"(footnote {letter} depends on it).",
+                *_also(later),
                 current,
             ],
         )
@@ -115,10 +135,11 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
             action="needs_data",
             footnote=letter,
             source=src,
-            missing=list(facts.missing_for("derived.functional")),
+            missing=_fields([], later),
             reasons=[
                 "Clinically significant progression, but whether the tumor is functional is not "
                 f"recorded (footnote {letter}: stop for non-functional, continue for functional).",
+                *_also(later[1:]),
                 current,
             ],
         )

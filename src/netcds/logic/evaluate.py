@@ -122,7 +122,7 @@ def _auto_says(c: Condition) -> str:
             return label(c.fact) if c.value else f"no {label(c.fact)}"
         return f"{label(c.fact)} {OP_WORDS[c.op]} {show(c.value)}"
     if isinstance(c, History):
-        names = " or ".join(n.replace("_", " ") for n in c.named)
+        names = " or ".join(agent_name(n) for n in c.named)
         return f"prior {names}" if c.op == "received" else f"progression on {names}"
     kind = {All: "all of", AnyOf: "any of", Not: "not"}[type(c)]
     return f"{kind} the listed criteria"
@@ -167,7 +167,7 @@ def _history(c: History, facts: Facts) -> Outcome:
     p = facts.patient
     says = says_of(c)
     if c.op == "progressed_on":
-        d = progressed_on(p, frozenset(c.agents), " or ".join(n.replace("_", " ") for n in c.named))
+        d = progressed_on(p, frozenset(c.agents), " or ".join(agent_name(n) for n in c.named))
         value, detail, missing = d.value, d.why, list(d.missing)
     elif p.treatments is None:
         value, detail, missing = None, "treatment history not recorded", ["treatments"]
@@ -342,7 +342,7 @@ def settle(c: Condition, facts: Facts) -> tuple[bool | None, list[str]]:
         return (None if value is None else not value), missing
     p = facts.patient
     if c.op == "progressed_on":
-        d = progressed_on(p, frozenset(c.agents), " or ".join(n.replace("_", " ") for n in c.named))
+        d = progressed_on(p, frozenset(c.agents), " or ".join(agent_name(n) for n in c.named))
         return d.value, (list(d.missing) if d.value is None else [])
     if p.treatments is None:
         return None, ["treatments"]

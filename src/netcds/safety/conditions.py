@@ -35,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from netcds.field_labels import agent_name
 from netcds.logic.ast import Compare, Condition, ConditionSyntaxError, History, parse_condition
 from netcds.logic.evaluate import show
 from netcds.patient import AGENT_IDS
@@ -271,7 +272,7 @@ def describe(c: SafetyCondition | None, class_labels: dict[str, str] | None = No
         wanted = [labels.get(k, k.replace("_", " ")) for k in c.classes] + list(c.names)
         return "taking " + " or ".join(wanted)
     if isinstance(c, OngoingLeaf):
-        names = " or ".join(n.replace("_", " ") for n in c.agents)
+        names = " or ".join(agent_name(n) for n in c.agents)
         recent = f" (or ended in the last {c.ended_within_days} days)" if c.ended_within_days else ""
         return f"ongoing {names}{recent}"
     if isinstance(c, DateLeaf):
@@ -285,6 +286,6 @@ def describe(c: SafetyCondition | None, class_labels: dict[str, str] | None = No
             return fact_words(inner.fact) if inner.value else f"no {fact_words(inner.fact)}"
         return f"{fact_words(inner.fact)} {OP_WORDS[inner.op]} {show(inner.value)}"
     if isinstance(inner, History):
-        names = " or ".join(n.replace("_", " ") for n in inner.named)
+        names = " or ".join(agent_name(n) for n in inner.named)
         return f"prior {names}" if inner.op == "received" else f"progression on {names}"
     return "condition"

@@ -47,14 +47,21 @@ STATEMENT_NO_PRINCIPLE = (
     "earlier treatment, comorbidities, preferences, cumulative toxicity, logistics, monitoring, access); "
     "this is a discussion aid, not a ranking, and names no single recommended therapy."
 )
+# no table applies and no setting is left open: no option is listed, so no table is said to list any
+STATEMENT_NO_TABLE = (
+    "No systemic-therapy table of the guideline (NCCN NET V.5.2024, NE-H) applies to this record (the "
+    "setting's reasons say why), so no systemic options are listed here and there is nothing to order; "
+    "netcds adds no data-driven sequence of its own and names no recommended therapy."
+)
 NO_SEQUENCE_PRINCIPLE = "no_sequence_data"
 
 
-def statement_for(kb: Knowledge, table_id: str | None) -> str:
+def statement_for(kb: Knowledge, table_id: str | None, listed: bool = True) -> str:
     """The sequencing statement, attributing 'no data guide the sequence' to the guideline only where
-    the table's page says it (its principles include ``no_sequence_data``)."""
+    the table's page says it (its principles include ``no_sequence_data``). ``listed`` False (no table
+    and no option, nor any possible setting's): a statement that no table lists options here."""
     if table_id is None:
-        return STATEMENT_NO_PRINCIPLE
+        return STATEMENT_NO_PRINCIPLE if listed else STATEMENT_NO_TABLE
     try:
         principles = kb.table(table_id).principles
     except KeyError:
@@ -147,7 +154,9 @@ def annotate(
         )
     order = order_options(options, inputs, data.statement_of())
     return SequencingResult(
-        statement=statement_for(kb, evaluation.setting.table),
+        statement=statement_for(
+            kb, evaluation.setting.table, bool(evaluation.options or evaluation.possible_settings)
+        ),
         lines_of_therapy=lines,
         history=summary,
         progression_pace=pace,

@@ -151,7 +151,7 @@ def _progressed_on_variant(
     if not others:
         return Derived(False, "this table offers no regimen as one choice with it")
     by_line = _variant_lines(regimen, given, lines, data, table)
-    words = ", ".join(o.replace("_", " ") for o in others)
+    words = ", ".join(agent_name(o) for o in others)
     return _progression(
         [(by_line[n], "") for n in sorted(by_line)], "no progression recorded on " + words, f" ({says})"
     )

@@ -216,7 +216,7 @@ def _label(regimen: str | None, agents: list[str], d: _Draft) -> str:
         return "; ".join(parts)
     if regimen in REGIMEN_LABELS and (regimen != "temozolomide_pm_capecitabine" or len(agents) == 1):
         return REGIMEN_LABELS[regimen]
-    return " + ".join(a.replace("_", " ") for a in agents) or "not specified"
+    return " + ".join(agent_name(a) for a in agents) or "not specified"
 
 
 def _durability(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from netcds.field_labels import agent_name
 from netcds.sequencing.models import LineOfTherapy
 
 RESPONSE_STYLE = {"CR": "bold green", "PR": "green", "SD": "yellow", "PD": "red"}
@@ -49,7 +50,7 @@ def render_timeline(lines: list[LineOfTherapy], title: str = "Lines of therapy")
         agents = Text(ln.label)
         if ln.backbone:
             agents.append(
-                "\nwith SSA backbone: " + ", ".join(b.replace("_", " ") for b in ln.backbone), style="dim"
+                "\nwith SSA backbone: " + ", ".join(agent_name(b) for b in ln.backbone), style="dim"
             )
         dates = f"{ln.start or '?'} -> {ln.end or 'ongoing'}"
         dur = f"{ln.duration_months:g} mo" if ln.duration_months is not None else "?"
