@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -142,14 +143,19 @@ def _depth(obj: Any, limit: int) -> int:
 
 
 def first_non_finite(data: Any, prefix: str = "") -> tuple[str, str] | None:
-    """The path of the first NaN or infinite number in parsed JSON (Python's parser accepts ``NaN``,
-    ``Infinity`` and literals too large for a float, which no JSON reader downstream can write back),
-    with how it reads; None when every number is finite."""
+    """The path of the first number in parsed JSON that is no finite float, with how it reads: NaN or an
+    infinity (Python's parser accepts ``NaN``, ``Infinity`` and decimals too large for a float, which no
+    JSON reader downstream can write back), or an integer beyond the largest float (e.g. 10**309 written
+    out: valid JSON that no float reading can compute with); None when every number is finite."""
     stack: list[tuple[str, Any]] = [(prefix, data)]
     while stack:
         path, node = stack.pop()
         if isinstance(node, float) and not math.isfinite(node):
             return path or "<json>", "NaN" if math.isnan(node) else ("Infinity" if node > 0 else "-Infinity")
+        if isinstance(node, int) and not isinstance(node, bool) and abs(node) > sys.float_info.max:
+            # counted, not printed: str() of a huge int may be refused (sys.set_int_max_str_digits)
+            digits = int(math.log10(abs(node))) + 1
+            return path or "<json>", f"an integer of {digits} digits, beyond the largest number"
         if isinstance(node, dict):
             stack += [(f"{path}.{k}" if path else str(k), v) for k, v in reversed(node.items())]
         elif isinstance(node, list):

@@ -12,9 +12,7 @@ here too.
 from __future__ import annotations
 
 import json
-import math
 import re
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -23,6 +21,7 @@ from pydantic import ValidationError
 
 from netcds.errors import InputError
 from netcds.fhir.codes import SYSTEMS
+from netcds.io import first_non_finite
 from netcds.memo import BoundedMemo
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
@@ -97,7 +96,7 @@ def validate_resource(raw: Any, loc: str) -> dict[str, Any]:
     if known is not None:
         data: dict[str, Any] = json.loads(known)  # a fresh copy: callers may change theirs
         return data
-    if (odd := _not_a_number(raw, loc)) is not None:
+    if (odd := first_non_finite(raw, loc)) is not None:  # e.g. an integer of 310 digits
         raise InputError(odd[0], f"must be a finite number (got {odd[1]})")
     cls = _model_class(rtype, loc)
     try:
@@ -109,27 +108,6 @@ def validate_resource(raw: Any, loc: str) -> dict[str, Any]:
     if key is not None:
         VALIDATED.put(key, json.dumps(data, separators=(",", ":")))
     return data
-
-
-def _not_a_number(raw: Any, loc: str) -> tuple[str, str] | None:
-    """The place and reading of the first number in a resource that is no finite float: NaN, an infinity,
-    or an integer beyond the largest float (valid JSON, e.g. a value of 10**309 written out, that FHIR
-    validation lets through as a decimal but no reader can compute with); None when every number is finite.
-    The place is named as validation errors are, e.g. ``entry[3].resource.valueQuantity.value``."""
-    stack: list[tuple[tuple[Any, ...], Any]] = [((), raw)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, float) and not math.isfinite(node):
-            return _where(loc, path), "NaN" if math.isnan(node) else ("Infinity" if node > 0 else "-Infinity")
-        if isinstance(node, int) and not isinstance(node, bool) and abs(node) > sys.float_info.max:
-            # counted, not printed: str() of a huge int may be refused (sys.set_int_max_str_digits)
-            digits = int(math.log10(abs(node))) + 1
-            return _where(loc, path), f"an integer of {digits} digits, beyond the largest number"
-        if isinstance(node, dict):
-            stack += [((*path, str(k)), v) for k, v in reversed(node.items())]
-        elif isinstance(node, list):
-            stack += [((*path, i), v) for i, v in reversed(list(enumerate(node)))]
-    return None
 
 
 def _new_res(data: dict[str, Any], loc: str, full_url: str | None) -> Res:
@@ -342,7 +320,7 @@ def quantity(q: Any) -> tuple[float, str] | None:
     free-text unit. None when it has no value, or when it has a ``comparator`` (``<``, ``<=``, ``>=``, ``>``,
     ``ad``): "<30 mL/min" is a bound, not a value, and is never read as 30 (:func:`no_value_reason` says
     why for the report). Numbers are finite: :func:`validate_resource` refuses any other."""
-    if not isinstance(q, dict) or q.get("value") is None or bound(q) is not None:
+    if not isinstance(q, dict) or q.get("value") is None or q.get("comparator"):
         return None
     unit = str(q.get("code") or q.get("unit") or "")
     return float(q["value"]), unit
