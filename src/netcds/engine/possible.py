@@ -13,8 +13,8 @@ setting is known).
 from __future__ import annotations
 
 from netcds.engine.options import build_options
-from netcds.engine.setting import Candidate, SettingResult
-from netcds.evaluation import PossibleSetting, SourceRef
+from netcds.engine.setting import Candidate, SettingResult, table_source
+from netcds.evaluation import PossibleSetting
 from netcds.facts import Facts
 from netcds.knowledge.schema import Knowledge
 
@@ -49,14 +49,7 @@ def possible_settings(kb: Knowledge, setting: SettingResult, facts: Facts) -> li
                 row=c.column.label,
                 missing=missing,
                 reasons=_reasons(c),
-                source=SourceRef(
-                    document=c.table.source.document,
-                    version=kb.version,
-                    page=c.table.source.page,
-                    table=c.table.source.table,
-                    column=c.column.id,
-                    section=c.table.source.section,
-                ),
+                source=table_source(kb, c.table, c.column),
                 options=build_options(kb, c.table, c.column, facts, missing, OPEN),
             )
         )

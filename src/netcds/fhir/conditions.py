@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from netcds.facts import GI_SITES
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.clinical import condition_on
 from netcds.fhir.context import Ctx
@@ -80,9 +81,8 @@ class Histology:
     superseded: list[Res] = field(default_factory=list)  # older histology Observations
     tied: list[Res] = field(default_factory=list)  # other newest histology Observations (no date order)
     conflict: str = ""  # set when the newest histology Observations disagree: the histology is unknown
-    disagree: list[Res] = field(
-        default_factory=list
-    )  # Observations disagreeing with the Condition's morphology
+    # Observations disagreeing with the Condition's morphology on differentiation (then it is unknown)
+    disagree: list[Res] = field(default_factory=list)
 
 
 def histology_from(cc: Any, site: str | None) -> Histology | None:
@@ -488,8 +488,7 @@ def map_syndromes(
             )
         return
     needed: tuple[str, ...] = ()
-    gep = ("stomach", "duodenum", "jejunum", "ileum", "small_bowel", "appendix", "cecum", "colon", "rectum")
-    if site in gep:
+    if site in GI_SITES:
         needed = ("carcinoid_syndrome",)
     elif site == "pancreas":
         needed = ("carcinoid_syndrome", *PANCREAS_SYNDROMES)

@@ -33,6 +33,8 @@ class Ctx:
         self.caveats: dict[str, str] = {}  # res.loc -> note added to every value it maps
         # agent -> (date, ref, status) of its administrations recorded as not given (not-done, on-hold)
         self.withheld: dict[str, list[tuple[date, str, str]]] = {}
+        # res.loc -> the Observations listing it in hasMember (scope.parents builds it on first use)
+        self.parents: dict[str, list[Res]] | None = None
 
     # -- lookup ---------------------------------------------------------------------------------
     def of_type(self, *rtypes: str) -> Iterator[Res]:

@@ -251,9 +251,13 @@ def _no_primary_why(ctx: Ctx, other_subjects: int, later_primaries: list[str], d
     """Why the Patient has no primary site, as the error names it."""
     if ctx.primary is not None:
         return "primary site not recorded"
-    marks = [f"{r.ref} is marked {'refuted' if refuted(r) else 'entered-in-error'}" for r in dropped]
+
+    def mark(r: Res) -> str:
+        return "refuted" if refuted(r) else "entered-in-error"
+
+    marks = [f"{r.ref} is marked {mark(r)}" for r in dropped]
     if len(dropped) == 1 and not ctx.unconfirmed_primaries:
-        return f"the only primary tumor Condition ({marks[0].replace(' is marked', ') is marked', 1)}"
+        return f"the only primary tumor Condition ({dropped[0].ref}) is marked {mark(dropped[0])}"
     if dropped:
         unsure = [f"{ref} is not confirmed" for ref in ctx.unconfirmed_primaries]
         return f"no usable primary cancer condition ({'; '.join(marks + unsure)}; see the report)"

@@ -24,9 +24,9 @@
 from __future__ import annotations
 
 import re
-import weakref
 from typing import Any
 
+from netcds.facts import SMALL_BOWEL_SITES
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
 from netcds.fhir.dating import condition_after
@@ -282,7 +282,7 @@ def _recorded_as_net(primary: Res) -> bool:
 
 
 def _organ(site: str) -> str:
-    if site in ("duodenum", "jejunum", "ileum", "small_bowel"):
+    if site in SMALL_BOWEL_SITES:
         return "small_bowel"
     if site in ("cecum", "appendix") or site.startswith("colon"):
         return "colon"
@@ -322,21 +322,17 @@ def _own_verdicts(ctx: Ctx, res: Res, primary: Res, depth: int) -> list[tuple[st
     return verdicts
 
 
-_PARENTS: weakref.WeakKeyDictionary[Ctx, dict[str, list[Res]]] = weakref.WeakKeyDictionary()
-
-
 def parents(ctx: Ctx, res: Res) -> list[Res]:
-    """The Observations that list ``res`` in their ``hasMember`` (e.g. the stage group of a TNM category)."""
-    index = _PARENTS.get(ctx)
-    if index is None:
-        index = {}
+    """The Observations that list ``res`` in their ``hasMember`` (e.g. the stage group of a TNM category);
+    the index is built once per mapping (``ctx.parents``)."""
+    if ctx.parents is None:
+        ctx.parents = {}
         for obs in ctx.of_type("Observation"):
             for ref in obs.data.get("hasMember") or []:
                 member = ctx.resolve(ref)
                 if member is not None and member is not obs:
-                    index.setdefault(member.loc, []).append(obs)
-        _PARENTS[ctx] = index
-    return index.get(res.loc, [])
+                    ctx.parents.setdefault(member.loc, []).append(obs)
+    return ctx.parents.get(res.loc, [])
 
 
 def _inherited(ctx: Ctx, res: Res, primary: Res, depth: int) -> list[tuple[str, str]]:

@@ -311,10 +311,9 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
         dosage = (d.get("dosageInstruction") or d.get("dosage") or [{}])[0]
         rate = (dosage.get("doseAndRate") or [{}])[0]
         dose = _dose(rate.get("doseQuantity"), notes)
-        if "doseQuantity" not in rate and isinstance(
-            rate.get("doseRange"), dict
-        ):  # not read, even if low = high
-            words = dose_range_words(rate["doseRange"])
+        # a range is not read as a dose, even if low = high
+        if "doseQuantity" not in rate and isinstance(rng := rate.get("doseRange"), dict):
+            words = dose_range_words(rng)
             notes.append(
                 f"dose given as a range, {words} (doseRange): a range is not one dose; dose_mg not read"
             )
