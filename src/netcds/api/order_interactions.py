@@ -50,7 +50,7 @@ from netcds.store.canonical import canonical_json, content_hash, sha256_hex
 T = TypeVar("T")
 SCREEN_BYTES = 64 * 1024  # size estimate of a cached agent screen (items with their sources)
 # the mapping report's rows read as ongoing only because their ended records state no end date
-# (netcds.fhir.report.MappingReport, written by netcds.fhir.treatments.build_treatments)
+# (netcds.fhir.report.MappingReport, written by netcds.fhir.treatment_lines.build_treatments)
 ENDED_UNDATED_FIELD = "treatments_ended_without_end_date"
 
 

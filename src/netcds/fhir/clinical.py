@@ -7,7 +7,7 @@ from typing import Any
 
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
-from netcds.fhir.observations import Cand, pick_latest
+from netcds.fhir.precedence import Cand, pick_latest
 from netcds.fhir.read import (
     Res,
     cc_text,

@@ -3,165 +3,25 @@
 The primary cancer is the mCODE PrimaryCancerCondition (by profile) or a Condition
 whose code names a neuroendocrine or site-coded cancer. Its site comes from
 ``bodySite`` (SNOMED CT or ICD-O-3 topography) or the ICD-10-CM code; its
-histology from the mCODE histology-morphology-behavior extension. A primary cancer
-that is positively identified as not neuroendocrine is refused (netcds covers NETs).
+histology (:mod:`netcds.fhir.histology`) from the mCODE histology-morphology-behavior
+extension. A primary cancer that is positively identified as not neuroendocrine is
+refused (netcds covers NETs).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from netcds.facts import GI_SITES
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.clinical import condition_on
 from netcds.fhir.context import Ctx
-from netcds.fhir.dating import newest_first
-from netcds.fhir.observations import not_known_then
-from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile
-from netcds.fhir.scope import (
-    NE_WORDS,
-    SKIP_OBS_STATUS,
-    about,
-    icd10,
-    icd_codes,
-    in_error,
-    refuted,
-    topography,
-    unconfirmed,
-)
-from netcds.fhir.wording import readings
+from netcds.fhir.histology import Histology, histology_from, histology_of
+from netcds.fhir.read import Res, cc_text, codings
+from netcds.fhir.scope import about, icd10, icd_codes, in_error, refuted, topography, unconfirmed
 
-NON_NE_WORDS = (
-    "non-small cell", "adenocarcinoma", "ductal", "duct carcinoma", "lobular", "leukemia", "leukaemia",
-    "lymphoma", "myeloma", "melanoma", "sarcoma", "squamous", "breast", "prostate", "glioma", "blastoma",
-)  # fmt: skip
 PANCREAS_SYNDROMES = ("insulinoma", "gastrinoma", "glucagonoma", "vipoma", "somatostatinoma")
-GOBLET_NOTE = (
-    "WHO 2019 classifies it as an adenocarcinoma of the appendix, not a neuroendocrine tumour, and the NET "
-    "guideline does not cover it"
-)
-# mixed neuroendocrine-non-neuroendocrine neoplasms (ICD-O-3 8244/3 MiNEN / mixed adenoneuroendocrine
-# carcinoma, 8154/3 mixed pancreatic endocrine-exocrine): the seed's tables do not address mixed tumours
-MIXED_MORPHOLOGY = frozenset({"8244", "8154"})
-MIXED_WORDS = ("minen", "manec", "mixed neuroendocrine", "adenoneuroendocrine", "mixed adeno-neuroendocrine",
-               "non-neuroendocrine neoplasm", "mixed endocrine and exocrine")  # fmt: skip
-MIXED_NOTE = (
-    "mixed neuroendocrine-non-neuroendocrine neoplasm (MiNEN): the guideline tables netcds encodes do not "
-    "address mixed tumours and netcds reads only the neuroendocrine component, so differentiation is not "
-    "taken from the histology (record the neuroendocrine component's); the non-neuroendocrine component is "
-    "outside netcds"
-)
-_ICDO3 = re.compile(r"(\d{4})\s*/?\s*(\d)?")
-GRADE1_WORDS: dict[str, tuple[str, ...]] = {"g1": (r"\bgrade\s*(?:1|i|one)\b", r"\bG1\b")}
-TYPICAL_WORDS: dict[str, tuple[str, ...]] = {"typical": (r"(?<!a)typical\s+carcinoid",)}
 NODAL_WORDS = ("lymph node", "lymph nodes", "nodal", "lymphatic")
-_DIFF = {"well": "well differentiated", "poor": "poorly differentiated"}
-
-
-def _explicit(text: str, terms: Mapping[str, tuple[str, ...]]) -> bool:
-    """The words name the term, neither negated nor hedged ("possibly grade 1" is not grade 1)."""
-    found = readings(text, terms)
-    return bool(found) and all(not r.negated and not r.unsure for r in found)
-
-
-# ---- histology -----------------------------------------------------------------------------------
-@dataclass
-class Histology:
-    neuroendocrine: bool | None = None
-    differentiation: str | None = None
-    lung_subtype: str | None = None
-    gep_grade_fallback: str | None = None
-    syndromes: list[str] = field(default_factory=list)
-    label: str = ""
-    source: Res | None = None  # an Observation that carried the histology, if not the Condition
-    unstated: str = ""  # why the grade / lung subtype is not taken from the morphology
-    superseded: list[Res] = field(default_factory=list)  # older histology Observations
-    tied: list[Res] = field(default_factory=list)  # other newest histology Observations (no date order)
-    conflict: str = ""  # set when the newest histology Observations disagree: the histology is unknown
-    # Observations disagreeing with the Condition's morphology on differentiation (then it is unknown)
-    disagree: list[Res] = field(default_factory=list)
-
-
-def histology_from(cc: Any, site: str | None) -> Histology | None:
-    """Histology from an ICD-O-3 morphology coding, else from the words of the concept.
-
-    ICD-O-3.2 8240/3 is "neuroendocrine tumour, NOS" and "carcinoid, NOS" as well as
-    "NET grade 1" / "typical carcinoid": the code alone gives neither a grade nor a lung
-    subtype; only its display saying grade 1 (or typical carcinoid) does."""
-    lung = site in ("lung", "thymus")
-    for system, code, display in codings(cc):
-        if system != C.ICDO3:
-            continue
-        m = _ICDO3.search(code)
-        if not m:
-            continue
-        morph = m.group(1)
-        label = f"ICD-O-3 {code} {display}".strip()
-        if morph == "8243":
-            return Histology(
-                neuroendocrine=False, label=f"{label} (goblet cell adenocarcinoma: {GOBLET_NOTE})"
-            )
-        h = Histology(neuroendocrine=morph in C.NEUROENDOCRINE_MORPHOLOGY, label=label)
-        if morph in MIXED_MORPHOLOGY:
-            h.unstated = MIXED_NOTE
-            return h
-        if morph in ("8240", "8249", "8241", "8242", "8150", "8151", "8152", "8153", "8155", "8156"):
-            h.differentiation = "well"
-        if morph in ("8246", "8041", "8013", "8042", "8043", "8044", "8045"):
-            h.differentiation = "poor"
-        words = " ".join([display, cc_text(cc)])
-        if morph == "8240" and (_explicit(words, GRADE1_WORDS) or (lung and _explicit(words, TYPICAL_WORDS))):
-            h.lung_subtype, h.gep_grade_fallback = ("typical_carcinoid", None) if lung else (None, "G1")
-        elif morph == "8240":
-            h.unstated = (
-                "ICD-O-3 8240/3 without 'grade 1' or 'typical carcinoid' in its display (8240/3 is also "
-            )
-            h.unstated += "neuroendocrine tumour NOS and carcinoid NOS): grade" + (
-                " and lung subtype" if lung else ""
-            )
-            h.unstated += " not taken from it"
-        if morph == "8249" and lung:
-            h.lung_subtype = "atypical_carcinoid"
-        syndrome = {"8151": "insulinoma", "8152": "glucagonoma", "8153": "gastrinoma", "8155": "vipoma",
-                    "8156": "somatostatinoma"}.get(morph)  # fmt: skip
-        if syndrome:
-            h.syndromes.append(syndrome)
-        return h
-    text = cc_text(cc).lower()
-    if not text:
-        return None
-    h = Histology(label=cc_text(cc))
-    ne = any(w in text for w in NE_WORDS) and "non-small cell" not in text
-    if "goblet cell" in text:
-        h.neuroendocrine, h.label = False, f"{cc_text(cc)} ({GOBLET_NOTE})"
-    elif any(
-        w in text for w in MIXED_WORDS
-    ):  # before the NE words: "adenoneuroendocrine carcinoma" is no NEC
-        h.neuroendocrine, h.unstated = True, MIXED_NOTE
-    elif ne:
-        h.neuroendocrine = True
-        if "well differentiated" in text or "well-differentiated" in text:
-            h.differentiation = "well"
-        elif "poorly differentiated" in text or "neuroendocrine carcinoma" in text or "small cell" in text:
-            h.differentiation = "poor"
-        elif "tumor" in text or "tumour" in text or "carcinoid" in text:
-            h.differentiation = "well"
-        if lung and "atypical carcinoid" in text:
-            h.lung_subtype = "atypical_carcinoid"
-        elif lung and _explicit(text, TYPICAL_WORDS):
-            h.lung_subtype = "typical_carcinoid"
-    elif any(w in text for w in NON_NE_WORDS):
-        h.neuroendocrine = False
-    return h
-
-
-def _reading(h: Histology) -> tuple[object, ...]:
-    """What a histology says for the Patient (two labels with the same reading agree)."""
-    return (h.neuroendocrine, h.differentiation, h.lung_subtype, h.gep_grade_fallback, tuple(h.syndromes),
-            h.unstated)  # fmt: skip
 
 
 # ---- site ------------------------------------------------------------------------------------------
@@ -195,85 +55,6 @@ def site_from_condition(res: Res) -> tuple[str | None, Any, str]:
             if site:
                 return site, cc, "code"
     return None, None, ""
-
-
-# ---- the primary cancer -----------------------------------------------------------------------
-def _histology_observations(ctx: Ctx, res: Res, site: str | None) -> list[tuple[Res, Histology]]:
-    """The usable HistologicBehaviorAndType Observations about a primary cancer, with their histology."""
-    found: list[tuple[Res, Histology]] = []
-    for obs in ctx.of_type("Observation"):
-        if not (
-            has_profile(obs, "mcode-histologic-behavior-and-type")
-            or any(s == C.LOINC and c == "31206-6" for s, c, _ in codings(obs.data.get("code")))
-        ):
-            continue
-        if str(obs.data.get("status", "")) in SKIP_OBS_STATUS or about(ctx, obs, res)[0] == "other":
-            continue  # map_observations reports these
-        if not_known_then(ctx, obs) is not None:
-            continue  # issued after the record date, or dated across it: map_observations reports these
-        h = histology_from(obs.data.get("valueCodeableConcept"), site)
-        if h:
-            h.source = obs
-            found.append((obs, h))
-    return found
-
-
-def _disagreeing(ctx: Ctx, res: Res, ext: Histology, found: list[tuple[Res, Histology]]) -> Histology | None:
-    """A histology without differentiation when a newest histology Observation disagrees on it (well vs
-    poorly differentiated) with the Condition's own morphology extension, else None.
-
-    Neither is taken: the extension carries no date of its own, and no rule says which of a Condition's
-    morphology and a separate pathology result is the later or better reading; WD-G3 NET against NEC
-    changes the whole treatment, so it is left to the clinician (reported on both resources)."""
-    newest = newest_first(found, lambda f: f[0])[0] if found else []
-    odd = [
-        (o, h)
-        for o, h in newest
-        if ext.differentiation and h.differentiation and h.differentiation != ext.differentiation
-    ]
-    if not odd:
-        return None
-    said = "; ".join(
-        sorted(f"{ctx.source(o)} has {h.label} ({_DIFF[h.differentiation or '']})" for o, h in odd)
-    )
-    return Histology(
-        neuroendocrine=ext.neuroendocrine, label=ext.label, disagree=[o for o, _ in odd],
-        conflict=f"histology disagrees on differentiation: {res.ref} (morphology extension) has {ext.label} "
-        f"({_DIFF[ext.differentiation or '']}), {said}; neither is taken: tumor.differentiation (and the "
-        "grade or lung subtype the morphology would give) is left unknown",
-    )  # fmt: skip
-
-
-def histology_of(ctx: Ctx, res: Res, site: str | None) -> Histology | None:
-    """The histology of a primary cancer: its morphology extension (unless a newest histology
-    Observation disagrees with it on differentiation: then neither), else the newest usable
-    HistologicBehaviorAndType Observation about it, else its ICD-10-CM code or words."""
-    found = _histology_observations(ctx, res, site)
-    for ext in extensions(res.data, "mcode-histology-morphology-behavior"):
-        h = histology_from(ext.get("valueCodeableConcept"), site)
-        if h:
-            return _disagreeing(ctx, res, h, found) or h
-    if found:
-        newest, older = newest_first(found, lambda f: f[0])
-        if len({_reading(h) for _, h in newest}) > 1:
-            listing = "; ".join(sorted(f"{h.label} in {ctx.source(o)}" for o, h in newest))
-            return Histology(
-                label="conflicting histology",
-                conflict=f"conflicting histology values and their dates do not say which is newer: {listing}",
-                tied=[o for o, _ in newest],
-                superseded=[o for o, _ in older],
-            )
-        chosen = newest[0][1]
-        chosen.tied, chosen.superseded = [o for o, _ in newest[1:]], [o for o, _ in older]
-        return chosen
-    goblet = histology_from(res.data.get("code"), site)
-    if goblet is not None and goblet.neuroendocrine is False and "goblet" in goblet.label.lower():
-        return goblet
-    if any(c.startswith("C7A.1") for c in icd_codes(res)):
-        return Histology(neuroendocrine=True, differentiation="poor", label="ICD-10-CM C7A.1")
-    if any(c.startswith(("C7A", "D3A")) for c in icd_codes(res)):
-        return Histology(neuroendocrine=True, label="ICD-10-CM carcinoid tumor code")
-    return histology_from(res.data.get("code"), site)
 
 
 def choose_primary(ctx: Ctx, candidates: list[Res]) -> Res | None:

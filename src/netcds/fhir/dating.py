@@ -68,7 +68,7 @@ def condition_after(res: Res, as_of: date) -> str | None:
 
 # The element in which FHIR R4 states when a medication record was written, and what the record is; the
 # other records netcds reads: Condition.recordedDate (condition_after), Observation.issued
-# (netcds.fhir.observations.not_known_then); MedicationAdministration and Procedure have none in R4.
+# (netcds.fhir.precedence.not_known_then); MedicationAdministration and Procedure have none in R4.
 WRITTEN = {"MedicationStatement": ("dateAsserted", "statement"), "MedicationRequest": ("authoredOn", "order")}
 
 

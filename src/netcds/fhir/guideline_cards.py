@@ -33,17 +33,11 @@ from netcds.fhir.card_base import (
     card_source,
     field_labels,
     finalize,
+    guideline_page,
     md_text,
     summary_text,
 )
-from netcds.fhir.cards import (
-    TABLE_SHORT,
-    TIER_LABEL,
-    guideline_label,
-    guideline_page,
-    ssa_plan_lines,
-    table_links,
-)
+from netcds.fhir.option_cards import TABLE_SHORT, TIER_LABEL, guideline_label, ssa_plan_lines, table_links
 from netcds.knowledge.schema import Knowledge
 
 # an order of these shows the SSA plan (footnote a is about octreotide LAR / lanreotide; short-acting

@@ -24,17 +24,12 @@ from pydantic import ValidationError
 
 from netcds.errors import InputError
 from netcds.fhir.clinical import map_comorbidities, map_patient, map_vhl_conditions, map_vitals_labs
-from netcds.fhir.conditions import (
-    Histology,
-    choose_primary,
-    histology_of,
-    map_primary,
-    map_secondary,
-    map_syndromes,
-)
+from netcds.fhir.conditions import choose_primary, map_primary, map_secondary, map_syndromes
 from netcds.fhir.context import Ctx
 from netcds.fhir.dating import condition_after, earliest_day, effective_text
-from netcds.fhir.observations import classify, map_observations
+from netcds.fhir.histology import Histology, histology_of
+from netcds.fhir.observation_kinds import classify
+from netcds.fhir.observations import map_observations
 from netcds.fhir.read import Res, patient_id, read_bundle, read_prefetch
 from netcds.fhir.report import FhirMappingError, MappingReport
 from netcds.fhir.scope import (
@@ -47,7 +42,8 @@ from netcds.fhir.scope import (
     syndrome_of,
     tumor_in_words_only,
 )
-from netcds.fhir.treatments import build_treatments, collect
+from netcds.fhir.treatment_lines import build_treatments
+from netcds.fhir.treatments import collect
 from netcds.io import input_error
 from netcds.patient import Patient
 
