@@ -105,7 +105,8 @@ def test_msi_words_respect_negation_and_codes(value: dict[str, Any], msi: str | 
 @pytest.mark.parametrize(
     ("study", "words", "field", "value"),
     [
-        ("FDG PET/CT", "Liver lesions are not FDG-avid", "fdg_avid", False),
+        # a negative limited to one site leaves the others open (session 35: unknown, not false)
+        ("FDG PET/CT", "Liver lesions are not FDG-avid", "fdg_avid", None),
         ("18F-FDG PET/CT", "No FDG avid disease", "fdg_avid", False),
         ("18F-FDG PET/CT", "Intensely FDG-avid liver lesions", "fdg_avid", True),
         (

@@ -8,8 +8,10 @@ none" ...) negates it, in the manner of NegEx (Chapman et al., J Biomed Inform 2
 A clause that hedges or qualifies (:data:`UNSURE_CUES`: "possible", "cannot be
 excluded", "equivocal", "no new", "no change in" ...) is not read at all, and a
 negation is not read when the words carry an exception ("except", "but" ...: it may
-be partial). When the words say both things, hedge, or only negate without saying the
-opposite, the answer is unknown (``None``) and the caller reports why.
+be partial). A negative two-valued result limited to one site ("no SSTR-positive disease
+in the liver", "liver lesions are SSTR-negative": :data:`SITE_CUES`) says nothing of the
+other sites and is not read either. When the words say both things, hedge, or only negate
+without saying the opposite, the answer is unknown (``None``) and the caller reports why.
 """
 
 from __future__ import annotations
@@ -64,6 +66,35 @@ _UNSURE = [(what, re.compile(p, re.IGNORECASE)) for what, p in UNSURE_CUES]
 _PARTIAL = re.compile(
     r"\b(?:but|however|except|apart\s+from|other\s+than|aside\s+from|besides|save\s+for|although|though|"
     r"whereas|elsewhere)\b",
+    re.IGNORECASE,
+)
+
+# A negative result limited to one site ("no SSTR-positive disease in the liver", "bone lesions are
+# non-avid") says nothing of the others: disease elsewhere may be positive, so the result of the whole
+# patient stays unknown. Read per sentence (split at ``; .`` and new lines, not at commas: "In the liver,
+# no SSTR-positive disease"), only in a sentence that holds a result word, and only for a negative result.
+SITE_CUES = (
+    r"(?:\b(?:in|at|of|within|involving|to)\s+(?:the\s+)?)?\b(?:"
+    r"liver|hepatic|hepato\w*|segments?\s+(?:[1-8]|i{1,3}|iv[ab]?|vi{0,3})|bones?|bony|osseous|skelet\w*|"
+    r"spine|spinal|vertebra\w*|sacr\w*|pelvi[cs]|ribs?|(?:lymph\s+)?nodes?|nodal|lungs?|pulmonary|pleura\w*|"
+    r"peritone\w*|mesenter\w*|omen\w*|pancrea\w*|primary|adrenals?|brain|cerebral|ovar\w*|breasts?|chest|"
+    r"thora\w*|mediastin\w*|abdom\w*|bowel|ileum|ileal|jejun\w*|duoden\w*|stomach|gastric|colon\w*|"
+    r"rectum|rectal|spleen|splenic|locoregional\w*)\b"
+)  # fmt: skip
+_SITE = re.compile(SITE_CUES, re.IGNORECASE)
+_SENTENCE = re.compile(r"[;.\n]")
+# an organ named as the reference of the uptake ("uptake less than liver", "below hepatic background")
+# or with physiological or normal uptake (to the end of its clause) is no site of disease
+_REFERENCE = re.compile(
+    r"\b(?:physiologic\w*|normal)\b[^,;.()\[\]]*|"
+    r"(?:\b(?:than|below|above|exceed\w*|relative\s+to|compared\s+(?:to|with)|equal\s+to|similar\s+to)|"
+    r"[<>=\u2264\u2265])\s*(?:(?:the|that\s+of|normal)\s+)*[\w-]+",
+    re.IGNORECASE,
+)
+# a specimen's staining, expression or variant result belongs to the specimen the site names
+_SPECIMEN = re.compile(
+    r"\b(?:express\w*|stain\w*|immunohisto\w*|ihc|nuclear|germline|variants?|mutations?|proteins?|mlh1|msh[26]|"
+    r"pms2|[dp]?mmr|mismatch[- ]repair|msi\w*|microsatellite|vhl)\b",
     re.IGNORECASE,
 )
 
@@ -127,13 +158,24 @@ def _unsure_why(text: str, found: list[Reading]) -> str:
     return ""
 
 
+def site_limit(text: str, terms: Mapping[str, Iterable[str]]) -> str:
+    """The site ("in the liver") a sentence holding one of ``terms`` is limited to, else ""."""
+    for sentence in _SENTENCE.split(text or ""):
+        if _SPECIMEN.search(sentence) or not readings(sentence, terms):
+            continue
+        if m := _SITE.search(_REFERENCE.sub(" ", sentence)):
+            return " ".join(m.group(0).split())
+    return ""
+
+
 def polarity_words(text: str, positive: Iterable[str], negative: Iterable[str]) -> tuple[bool | None, str]:
     """True/False from words of a two-valued result; a negated term counts as its opposite.
 
     Returns ``(value, why)``: ``why`` is empty when the value is read, else the reason it
     stays unknown (nothing recognised, hedged or qualified words, a negation that may be
-    partial, or words that contradict each other)."""
-    found = readings(text, {"pos": tuple(positive), "neg": tuple(negative)})
+    partial, a negative result limited to one site, or words that contradict each other)."""
+    terms = {"pos": tuple(positive), "neg": tuple(negative)}
+    found = readings(text, terms)
     if not found:
         return None, "no result words recognised"
     if unsure := _unsure_why(text, found):
@@ -146,7 +188,14 @@ def polarity_words(text: str, positive: Iterable[str], negative: Iterable[str]) 
             None,
             f"the words {brief(text)!r} negate with an exception ({m.group(0)!r}): it may be partial",
         )
-    return values.pop(), ""
+    value = values.pop()
+    if value is False and (site := site_limit(text, terms)):
+        return (
+            None,
+            f"the words {brief(text)!r} are negative for one site only ({site!r}): "
+            "disease at other sites may be positive",
+        )
+    return value, ""
 
 
 def one_of(text: str, terms: Mapping[str, Iterable[str]]) -> tuple[str | None, str]:
