@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -10,9 +10,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from netcds.engine.core import PAGES_NOT_IN_SOURCE
 from netcds.engine.options import failed_conditions
 from netcds.engine.possible import beyond_setting
-from netcds.evaluation import Evaluation, Option, PossibleSetting
+from netcds.evaluation import Evaluation, Option, PossibleSetting, SourceRef
 from netcds.field_labels import agent_name, applied_rule_words, pending_rule_words, situation_name
 from netcds.safety.adjusted_dose import NO_DOSE, UNVERIFIED
 from netcds.sequencing.ordering import held_back_reasons, position_words
@@ -35,6 +36,8 @@ SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold yellow", "in
 SINGLE_AGENT = frozenset(
     {"cabozantinib", "everolimus", "sunitinib", "belzutifan", "pembrolizumab", "lu177_dotatate"}
 )
+# the ``ref`` of an unavailable reference for a reason no table applies whose situation the guideline handles
+# on pages not in the source (netcds.engine.core): it names the exclusion; its ``title`` is the reason's head
 COLUMN_TITLES = {
     "favorable_advanced": "favorable biology, locally advanced/metastatic",
     "unfavorable_resectable": "unfavorable biology, locoregional resectable",
@@ -105,6 +108,39 @@ def order_line(o: Option, position: str | None) -> Text | None:
     return Text(" · ".join(bits), style="yellow" if reasons is not None else "dim")
 
 
+def cite(src: SourceRef) -> str:
+    """A source as the report cites it: "NCCN NET V.5.2024 NE-H, <table>, <section>; footnotes a, b"."""
+    doc = src.document
+    if src.version and src.version not in doc:
+        doc += f" V.{src.version}"
+    head = f"{doc} {src.page}" if src.page else doc
+    where = [head, src.table, src.section, f"footnote {src.footnote}" if src.footnote else None]
+    letters = ", ".join(src.footnotes)
+    return ", ".join(x for x in where if x) + (f"; footnotes {letters}" if letters else "")
+
+
+def pages_not_in_source(reason: str, refs: Iterable[tuple[str, str]]) -> bool:
+    """Whether a reason no table applies says the guideline handles the situation on pages the source does
+    not contain: an unavailable reference (``ref``, ``title``) of that kind titled with the reason's head."""
+    head = reason.split(":", 1)[0].strip()
+    return any(ref.startswith(f"{PAGES_NOT_IN_SOURCE} (") and title == head for ref, title in refs)
+
+
+def _setting_reasons(ev: Evaluation) -> list[RenderableType]:
+    """Each reason of the setting with where it comes from (``setting.reason_sources``, aligned with the
+    reasons; an output stored before it was added: the reasons alone)."""
+    s = ev.setting
+    out: list[RenderableType] = []
+    refs = [(u.ref, u.title) for u in ev.unavailable_references]
+    for i, r in enumerate(s.reasons):
+        out.append(Text("• " + r))
+        if i < len(s.reason_sources):
+            pages = "; handled on guideline pages not in the source (not encoded)"
+            text = "  Source: " + cite(s.reason_sources[i]) + (pages if pages_not_in_source(r, refs) else "")
+            out.append(Text(text, style="dim italic"))
+    return out
+
+
 def _option_cell(o: Option, verbose: bool = False, position: str | None = None) -> RenderableType:
     head = Text(o.label, style="bold")
     if o.intent:
@@ -159,9 +195,7 @@ def _option_cell(o: Option, verbose: bool = False, position: str | None = None) 
                 lines.append(
                     Text(f"  Dose {agent_name(d.agent)} not final until {until}: {waiting}", style="yellow")
                 )
-    letters = ", ".join(o.footnotes)
-    src = f"Source: NCCN NET V.{o.source.version} {o.source.page}, {o.source.table}"
-    lines.append(Text(src + (f"; footnotes {letters}" if letters else ""), style="dim italic"))
+    lines.append(Text("Source: " + cite(o.source), style="dim italic"))
     return Group(*lines)
 
 
@@ -218,10 +252,10 @@ def render(
     head = s.title or "No table applies"
     if s.column:
         head += f" — {COLUMN_TITLES.get(s.column, s.column)}"
-    body = [Text(head, style="bold"), Text(f"status: {s.status}", style=st)]
+    body: list[RenderableType] = [Text(head, style="bold"), Text(f"status: {s.status}", style=st)]
     if s.row:
         body.append(Text(f"row: {s.row}", style="dim"))
-    body += [Text("• " + r) for r in s.reasons]
+    body += _setting_reasons(ev)
     if s.missing:
         body.append(Text("Missing to confirm the setting: " + ", ".join(s.missing), style="yellow"))
     out.append(Panel(Group(*body), title="Setting", border_style=st))

@@ -70,13 +70,18 @@ def _table_see(table: Table) -> list[str]:
     return table.see if table.see is not None else _SEE_5_2024.get(table.id, [])
 
 
+# the head of the unavailable reference an exclusion handled on pages the source does not contain gets
+# (the reports find those references by it)
+PAGES_NOT_IN_SOURCE = "pages not in the source"
+
+
 def _not_in_source(e: Exclusion) -> PageRef:
     """An exclusion saying the guideline handles the situation on pages the source does not contain.
     The source does not name those pages, so no page id is claimed: the entry names the exclusion and
     the situation in its own words (its text up to the first colon)."""
     where = ", ".join(x for x in (e.source.page, e.source.table, e.source.section) if x)
     return PageRef(
-        ref=f"pages not in the source ({e.id})",
+        ref=f"{PAGES_NOT_IN_SOURCE} ({e.id})",
         title=e.text.split(":", 1)[0].strip(),
         available=False,
         note=(

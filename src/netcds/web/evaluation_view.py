@@ -19,6 +19,7 @@ from netcds.io import loads
 from netcds.knowledge.load import load_knowledge
 from netcds.knowledge.schema import TIER_ORDER, Knowledge
 from netcds.patient import Patient
+from netcds.report import pages_not_in_source
 from netcds.sequencing.whatif import apply_assignments
 from netcds.web.form_data import parse_number
 from netcds.web.form_schema import FieldDef, form_schema
@@ -88,12 +89,24 @@ class WhatIfField:
 
 
 @dataclass
+class SettingReason:
+    """One of ``setting.reasons`` with where it comes from: its ``setting.reason_sources`` item (aligned with
+    the reasons; None in an output stored before it was added), and whether it says the guideline handles
+    the situation on pages the source does not contain (netcds.report.pages_not_in_source)."""
+
+    text: str
+    source: dict[str, Any] | None
+    not_in_source: bool = False
+
+
+@dataclass
 class EvaluationView:
     ev: dict[str, Any]
     tiers: list[TierView]
     whatif: list[WhatIfField]
     column_label: str | None
     counts: dict[str, int]
+    setting_reasons: list[SettingReason] = field(default_factory=list)
 
 
 def knowledge_version(app_state: Any) -> str | None:
@@ -251,6 +264,22 @@ def whatif_fields(patient: dict[str, Any], needs: list[str]) -> list[WhatIfField
     return out
 
 
+def setting_reasons(ev: dict[str, Any]) -> list[SettingReason]:
+    """The setting's reasons, each with its source and whether it says its pages are not in the source."""
+    setting = ev.get("setting") or {}
+    sources = list(setting.get("reason_sources") or [])
+    refs = [
+        (str(r.get("ref") or ""), str(r.get("title") or ""))
+        for r in ev.get("unavailable_references") or []
+        if isinstance(r, dict)
+    ]
+    out: list[SettingReason] = []
+    for i, text in enumerate(setting.get("reasons") or []):
+        src = sources[i] if i < len(sources) and isinstance(sources[i], dict) else None
+        out.append(SettingReason(str(text), src, src is not None and pages_not_in_source(str(text), refs)))
+    return out
+
+
 def build_view(ev: dict[str, Any], patient: dict[str, Any]) -> EvaluationView:
     by_tier: dict[str, list[OptionView]] = {}
     for o in ev.get("options") or []:
@@ -265,6 +294,7 @@ def build_view(ev: dict[str, Any], patient: dict[str, Any]) -> EvaluationView:
         whatif=whatif_fields(patient, list(ev.get("needs_data") or [])),
         column_label=COLUMN_LABELS.get(column) if column else None,
         counts=counts,
+        setting_reasons=setting_reasons(ev),
     )
 
 

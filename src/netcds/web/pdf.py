@@ -23,6 +23,7 @@ from starlette.responses import Response
 from netcds import __version__
 from netcds.web.bidi import visible
 from netcds.web.cases import EvaluationSummary
+from netcds.web.evaluation_view import setting_reasons
 from netcds.web.labels import (
     SSA_ACTION_WORDS,
     STATUS_WORDS,
@@ -219,6 +220,26 @@ def _timeline(w: Writer, lines: list[dict[str, Any]], as_of: Any) -> None:
     p.cell(w.w, 4, latin1(axis), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
+def cite(src: Any) -> str:
+    """A source as the PDF cites it: document | page | table | section | footnote (those it names)."""
+    if not isinstance(src, dict):
+        return ""
+    where = [src.get("document"), src.get("page"), src.get("table"), src.get("section")]
+    if src.get("footnote"):
+        where.append(f"footnote {src['footnote']}")
+    return " | ".join(str(x) for x in where if x)
+
+
+def _setting_reasons(w: Writer, ev: dict[str, Any]) -> None:
+    """Each reason of the setting, with where it comes from (an output stored before reasons carried their
+    sources: the reasons alone)."""
+    for r in setting_reasons(ev):
+        w.text(f"- {r.text}", size=8.5, indent=4)
+        if r.source:
+            pages = " | handled on guideline pages not in the source (not encoded)" if r.not_in_source else ""
+            w.text("Source: " + cite(r.source) + pages, size=7.5, indent=8, rgb=MUTED)
+
+
 def _option(w: Writer, o: dict[str, Any]) -> None:
     p = w.pdf
     if p.get_y() > p.h - 45:
@@ -281,9 +302,7 @@ def _option(w: Writer, o: dict[str, Any]) -> None:
         if na:
             extra += "; not assessed for lack of: " + ", ".join(field_label(f) for f in na)
         w.text(extra, size=8, indent=4, rgb=MUTED)
-    src = o.get("source") or {}
-    where = (src.get("document"), src.get("page"), src.get("table"))
-    w.text("Source: " + " | ".join(str(x) for x in where if x), size=7.5, indent=4, rgb=MUTED)
+    w.text("Source: " + cite(o.get("source")), size=7.5, indent=4, rgb=MUTED)
 
 
 def summary_pdf(
@@ -332,7 +351,7 @@ def summary_pdf(
     if setting.get("row"):
         title += f" - {setting['row']}"
     w.text(title, size=9.5, style="B")
-    w.bullets([str(r) for r in setting.get("reasons") or []])
+    _setting_reasons(w, ev)
     w.heading("Lines of therapy")
     _timeline(w, lines, patient.get("as_of"))
     plan = ev.get("ssa_plan") or {}
