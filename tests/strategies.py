@@ -7,7 +7,7 @@ from typing import Any, get_args
 
 from hypothesis import strategies as st
 
-from netcds.patient import AGENT_IDS, ColonSegment
+from netcds.patient import AGENT_IDS, ColonSegment, DuodenalPart
 
 SITES = ["stomach", "duodenum", "jejunum", "ileum", "small_bowel", "appendix", "cecum", "colon", "rectum",
          "pancreas", "lung", "thymus", "unknown_primary"]  # fmt: skip
@@ -112,6 +112,8 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
         tumor["lung_subtype"] = draw(maybe(st.sampled_from(allowed)))
     if site == "colon":
         tumor["colon_segment"] = draw(maybe(st.sampled_from(get_args(ColonSegment))))
+    if site == "duodenum":
+        tumor["duodenal_part"] = draw(maybe(st.sampled_from(get_args(DuodenalPart))))
     return {
         "id": draw(maybe(st.text(min_size=1, max_size=8))),
         "age_years": draw(maybe(st.floats(12, 95, allow_nan=False))),

@@ -34,7 +34,7 @@ SMALL_BOWEL_SITES = frozenset({"duodenum", "jejunum", "ileum", "small_bowel"})
 SSA_AGENTS = frozenset({"octreotide_lar", "lanreotide"})
 # embryologic origin of each primary site; colon depends on the segment
 GUT_BY_SITE: dict[str, str] = {
-    "stomach": "foregut", "duodenum": "foregut", "pancreas": "foregut", "lung": "foregut",
+    "stomach": "foregut", "pancreas": "foregut", "lung": "foregut",
     "thymus": "foregut", "jejunum": "midgut", "ileum": "midgut", "small_bowel": "midgut",
     "appendix": "midgut", "cecum": "midgut", "rectum": "hindgut",
 }  # fmt: skip
@@ -44,6 +44,20 @@ GUT_BY_COLON_SEGMENT = {
     "ascending": "midgut", "transverse_proximal": "midgut", "transverse_distal": "hindgut",
     "descending": "hindgut", "sigmoid": "hindgut",
 }  # fmt: skip
+# the duodenum is foregut down to and including the major papilla (ampulla of Vater) and midgut beyond it
+# (docs/contract.md, Derived facts, cites the embryology); "second" alone does not say which side
+GUT_BY_DUODENAL_PART = {
+    "first": "foregut", "second_preampullary": "foregut", "ampullary": "foregut",
+    "second_postampullary": "midgut", "third": "midgut", "fourth": "midgut",
+}  # fmt: skip
+DUODENAL_PART_WORDS = {
+    "first": "first part of the duodenum",
+    "second_preampullary": "second part of the duodenum above the major papilla",
+    "ampullary": "ampullary duodenum",
+    "second_postampullary": "second part of the duodenum below the major papilla",
+    "third": "third part of the duodenum",
+    "fourth": "fourth part of the duodenum",
+}
 SEGMENT_WORDS = {
     "transverse_proximal": "transverse (proximal part)",
     "transverse_distal": "transverse (distal part)",
@@ -146,6 +160,24 @@ def _gut(p: Patient) -> Derived:
             )
         return Derived(
             None, "colon origin spans midgut and hindgut; segment not recorded", ("tumor.colon_segment",)
+        )
+    if site == "duodenum":
+        part = p.tumor.duodenal_part
+        if part in GUT_BY_DUODENAL_PART:
+            return Derived(
+                GUT_BY_DUODENAL_PART[part], f"{DUODENAL_PART_WORDS[part]} is {GUT_BY_DUODENAL_PART[part]}"
+            )
+        if part == "second":
+            return Derived(
+                None,
+                "the second part of the duodenum is foregut down to the major papilla and midgut below it; "
+                "which side is not recorded (duodenal part second_preampullary or second_postampullary)",
+                ("tumor.duodenal_part",),
+            )
+        return Derived(
+            None,
+            "the duodenum is foregut down to the major papilla and midgut beyond it; part not recorded",
+            ("tumor.duodenal_part",),
         )
     return Derived(None, "primary site unknown", ("tumor.primary_site",))
 

@@ -29,6 +29,7 @@ FIELD_LABELS: dict[str, str] = {
     "tumor.mitoses_per_2mm2": "Mitoses per 2 mm²",
     "tumor.necrosis": "Necrosis",
     "tumor.colon_segment": "Colon segment",
+    "tumor.duodenal_part": "Duodenal part (relative to the major papilla)",
     "tumor.proliferation_high_end": "Ki-67/mitoses at the high end of the atypical range",
     "tumor.functional": "Functional (hormone syndrome present)",
     "tumor.syndromes": "Hormone syndromes",

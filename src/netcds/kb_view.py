@@ -81,9 +81,12 @@ def render_table(kb: Knowledge, table: KbTable) -> list[RenderableType]:
     )
     for letter in letters:
         fn = kb.footnotes[letter]
+        inferred = table.footnote_section(letter) if fn.available else None
         out.append(
             Text(
-                f"{letter}  " + (fn.text or f"[unavailable] {fn.unavailable_reason}"),
+                f"{letter}  "
+                + (fn.text or f"[unavailable] {fn.unavailable_reason}")
+                + (f" [{inferred}]" if inferred else ""),
                 style="" if fn.available else "dim",
             )
         )

@@ -73,6 +73,11 @@ REGIMEN_AGENTS: dict[str, tuple[str, ...]] = {
 ColonSegment = Literal[
     "ascending", "transverse", "transverse_proximal", "transverse_distal", "descending", "sigmoid"
 ]
+# the duodenum is foregut down to the major papilla (ampulla) and midgut beyond it: "second" alone,
+# the part that holds the papilla, does not say which side (second_preampullary / second_postampullary do)
+DuodenalPart = Literal[
+    "first", "second", "second_preampullary", "ampullary", "second_postampullary", "third", "fourth"
+]
 TreatmentAgent = Literal[
     "octreotide_lar", "octreotide", "lanreotide", "everolimus", "sunitinib", "cabozantinib",
     "lu177_dotatate", "temozolomide", "capecitabine", "fluorouracil", "oxaliplatin", "irinotecan",
@@ -108,6 +113,7 @@ class Tumor(_Model):
     fdg_avid: Bool | None = None
     # extensions (docs/contract.md)
     colon_segment: ColonSegment | None = None
+    duodenal_part: DuodenalPart | None = None
     proliferation_high_end: Bool | None = None
 
     @model_validator(mode="after")
@@ -144,6 +150,8 @@ class Tumor(_Model):
             )
         if self.colon_segment is not None and self.primary_site != "colon":
             raise ValueError("colon_segment: only for a colon primary")
+        if self.duodenal_part is not None and self.primary_site != "duodenum":
+            raise ValueError("duodenal_part: only for a duodenal primary")
         return self
 
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from netcds.cohort.layout import DECISION_IDS
 from netcds.logic.sql import TREATMENT_AGENT_VALUES
-from netcds.patient import ColonSegment, Patient
+from netcds.patient import ColonSegment, DuodenalPart, Patient
 
 SITES = [
     "stomach",
@@ -188,6 +188,8 @@ def patient_record(draw: st.DrawFn) -> dict[str, Any]:
             "colon_segment",
             draw(maybe(st.sampled_from(get_args(ColonSegment)))),
         )
+    if site == "duodenum":
+        _put(tumor, "duodenal_part", draw(maybe(st.sampled_from(get_args(DuodenalPart)))))
     _put(tumor, "proliferation_high_end", draw(maybe(BOOL)))
     disease: dict[str, Any] = {}
     _put(

@@ -36,7 +36,15 @@ def test_who_grade(tumor, grade):
     ("site", "seg", "gut"),
     [
         ("stomach", None, "foregut"),
-        ("duodenum", None, "foregut"),
+        # the duodenum is foregut down to the major papilla and midgut beyond it
+        ("duodenum", None, None),
+        ("duodenum", "first", "foregut"),
+        ("duodenum", "second_preampullary", "foregut"),
+        ("duodenum", "ampullary", "foregut"),
+        ("duodenum", "second", None),
+        ("duodenum", "second_postampullary", "midgut"),
+        ("duodenum", "third", "midgut"),
+        ("duodenum", "fourth", "midgut"),
         ("pancreas", None, "foregut"),
         ("jejunum", None, "midgut"),
         ("ileum", None, "midgut"),
@@ -51,10 +59,11 @@ def test_who_grade(tumor, grade):
     ],
 )
 def test_embryologic_gut(site, seg, gut):
-    f = facts(gi(tumor={"primary_site": site, "colon_segment": seg}))
+    field = "duodenal_part" if site == "duodenum" else "colon_segment"
+    f = facts(gi(tumor={"primary_site": site, field: seg}))
     assert f.get("derived.gut") == gut
     if gut is None:
-        assert f.missing_for("derived.gut") == ("tumor.colon_segment",)
+        assert f.missing_for("derived.gut") == (f"tumor.{field}",)
 
 
 @pytest.mark.parametrize(

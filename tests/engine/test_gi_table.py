@@ -141,6 +141,13 @@ def test_lu177_requires_sstr_positive_and_progression_on_ssa(over, status, missi
         ({"tumor": {"primary_site": "colon", "colon_segment": "transverse_proximal"}}, "1", []),
         ({"tumor": {"primary_site": "colon", "colon_segment": "transverse_distal"}}, "2A", []),
         ({"disease": {"status": "stable"}}, "2A", []),
+        # the duodenum spans foregut (down to the major papilla) and midgut (beyond it): no part, no gut
+        ({"tumor": {"primary_site": "duodenum"}}, "2A", ["tumor.duodenal_part"]),
+        ({"tumor": {"primary_site": "duodenum", "duodenal_part": "first"}}, "2A", []),
+        ({"tumor": {"primary_site": "duodenum", "duodenal_part": "ampullary"}}, "2A", []),
+        ({"tumor": {"primary_site": "duodenum", "duodenal_part": "second"}}, "2A", ["tumor.duodenal_part"]),
+        ({"tumor": {"primary_site": "duodenum", "duodenal_part": "second_postampullary"}}, "1", []),
+        ({"tumor": {"primary_site": "duodenum", "duodenal_part": "third"}}, "1", []),
     ],
 )
 def test_lu177_category_1_for_progressive_midgut(over, category, pending):

@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netcds.facts import GUT_BY_COLON_SEGMENT, GUT_BY_SITE, SMALL_BOWEL_SITES, SSA_AGENTS, THORACIC_SITES
+from netcds.facts import (
+    GUT_BY_COLON_SEGMENT,
+    GUT_BY_DUODENAL_PART,
+    GUT_BY_SITE,
+    SMALL_BOWEL_SITES,
+    SSA_AGENTS,
+    THORACIC_SITES,
+)
 from netcds.logic.sql import PROGRESSION_ASSESSED, Dialect, HistoryBits, in_expr
 from netcds.vocabulary import fact_specs
 
@@ -80,10 +87,13 @@ def _differentiation() -> str:
 
 def _gut(d: Dialect) -> str:
     by_seg = sorted(GUT_BY_COLON_SEGMENT.items())
+    by_part = sorted(GUT_BY_DUODENAL_PART.items())
     by_site = sorted(GUT_BY_SITE.items())
     return (
         f"CASE WHEN tumor__primary_site = 'colon'"
         f" THEN {d.lookup('tumor__colon_segment', [s for s, _ in by_seg], [g for _, g in by_seg])}"
+        f" WHEN tumor__primary_site = 'duodenum'"
+        f" THEN {d.lookup('tumor__duodenal_part', [s for s, _ in by_part], [g for _, g in by_part])}"
         f" ELSE {d.lookup('tumor__primary_site', [s for s, _ in by_site], [g for _, g in by_site])} END"
     )
 
@@ -177,7 +187,12 @@ DERIVED_SQL: dict[str, DerivedSql] = {
             # grading.derive_lung_subtype: no subtype recorded, < 2 mitoses, necrosis and grade not recorded
             among=(_CARCINOID_UNSETTLED, ("typical_carcinoid", "atypical_carcinoid")),
         ),
-        DerivedSql("derived.gut", 1, lambda d, _: _gut(d), ("tumor__primary_site", "tumor__colon_segment")),
+        DerivedSql(
+            "derived.gut",
+            1,
+            lambda d, _: _gut(d),
+            ("tumor__primary_site", "tumor__colon_segment", "tumor__duodenal_part"),
+        ),
         DerivedSql(
             "derived.locoregional_advanced",
             1,

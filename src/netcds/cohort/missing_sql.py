@@ -216,6 +216,7 @@ class MissingSql:
         if fact == "derived.gut":
             return (
                 f"CASE WHEN tumor__primary_site = 'colon' THEN {p(['tumor.colon_segment'])}"
+                f" WHEN tumor__primary_site = 'duodenum' THEN {p(['tumor.duodenal_part'])}"
                 f" ELSE {p(['tumor.primary_site'])} END"
             )
         if fact in ("derived.locoregional_advanced", "derived.advanced"):

@@ -217,6 +217,8 @@ def synth_record(i: int, seed: int, off_guideline: float = 0.15, missing: float 
     tumor["hormonal_symptoms"] = functional and rng.random() < 0.7
     if site == "colon":
         tumor["colon_segment"] = rng.choice(["ascending", "transverse", "descending", "sigmoid"])
+    if site == "duodenum" and rng.random() < 0.6:
+        tumor["duodenal_part"] = rng.choice(["first", "second", "ampullary", "third"])
     extent = rng.choices(["distant_metastatic", "locoregional", "localized"], [0.7, 0.18, 0.12])[0]
     disease: dict[str, Any] = {
         "extent": extent,

@@ -193,6 +193,8 @@ def generate_sql(start: int, count: int, seed: int = 0, missing: float = 0.08) -
         "tumor__sstr_status": _pick("sstr", s, [("positive", 0.78), ("negative", 0.17), ("unknown", 0.05)]),
         "tumor__colon_segment": "CASE WHEN site = 'colon' THEN "
         f"{_pick('seg', s, [('ascending', 0.5), ('sigmoid', 0.5)])} END",
+        "tumor__duodenal_part": "CASE WHEN site = 'duodenum' THEN "
+        f"{_drop(_pick('dpart', s, [('first', 0.4), ('second', 0.3), ('third', 0.3)]), 'dpart', s, 0.3)} END",
         "tumor__proliferation_high_end": f"CASE WHEN {lung} THEN {_u('phe', s)} < 0.2 END",
         "disease__extent": _drop(extent, "extent", s, missing),
         "disease__resectable": f"{_u('res', s)} < 0.5",

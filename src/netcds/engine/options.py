@@ -157,7 +157,7 @@ def _static(kb: Knowledge, table: Table, column: Column, entry: Entry) -> _Stati
                 section=table.source.section,
                 see=list(entry.see),
             ),
-            footnotes=tuple(_footnote(kb, letter) for letter in letters),
+            footnotes=tuple(_footnote(kb, letter, table) for letter in letters),
             see=tuple(
                 PageRef(ref=s, title=refs[s].title, available=refs[s].available, note=refs[s].note)
                 for s in entry.see
@@ -167,7 +167,7 @@ def _static(kb: Knowledge, table: Table, column: Column, entry: Entry) -> _Stati
     return hit
 
 
-def _footnote(kb: Knowledge, letter: str) -> FootnoteRef:
+def _footnote(kb: Knowledge, letter: str, table: Table) -> FootnoteRef:
     fn = kb.footnotes[letter]
     return FootnoteRef(
         letter=letter,
@@ -179,6 +179,7 @@ def _footnote(kb: Knowledge, letter: str) -> FootnoteRef:
             page=fn.source.page,
             table=fn.source.table,
             footnote=letter,
+            section=table.footnote_section(letter),
         ),
     )
 

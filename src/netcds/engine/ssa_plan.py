@@ -71,6 +71,7 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
         page=fn.source.page,
         table=table.source.table,
         footnote=letter,
+        section=table.footnote_section(letter),
     )
     current = _current_ssa(facts)
     fwhy = facts.why("derived.functional")

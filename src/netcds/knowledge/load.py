@@ -23,7 +23,7 @@ from netcds.knowledge.schema import Exclusion, Footnote, Knowledge, Manifest, Pr
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_GUIDELINE = "nccn-net"
-DEFAULT_VERSION = "5.2024-r9"  # the newest release; "5.2024", "5.2024-r2" to "5.2024-r8": the earlier ones
+DEFAULT_VERSION = "5.2024-r10"  # the newest release; "5.2024", "5.2024-r2" to "5.2024-r9": the earlier ones
 
 
 def default_knowledge_dir() -> Path:
@@ -204,6 +204,10 @@ def _cross_check(
         for key, letters in (
             ("title_footnotes", table.title_footnotes),
             ("ssa_plan_footnote", [table.ssa_plan_footnote] if table.ssa_plan_footnote else []),
+            (
+                "inferred_footnotes.letters",
+                table.inferred_footnotes.letters if table.inferred_footnotes else [],
+            ),
         ):
             for letter in letters:
                 if letter not in footnotes:
@@ -299,9 +303,19 @@ def _check_names(kb: Knowledge, guideline: str, version: str, folder: Path) -> N
 _DEFAULTS: dict[tuple[str, str], tuple[str | None, Knowledge]] = {}
 
 
+def release_order(name: str) -> tuple[tuple[int, str], ...]:
+    """Sort key putting releases in issue order: numbers compare as numbers (5.2024-r9 before -r10)."""
+    return tuple(
+        (int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"(\d+)", name) if part
+    )
+
+
 def available_versions(guideline: str = DEFAULT_GUIDELINE, root: Path | None = None) -> list[str]:
+    """The releases installed for ``guideline``, oldest first."""
     base = (root or default_knowledge_dir()) / guideline
-    return sorted(p.name for p in base.iterdir() if (p / "manifest.yaml").is_file()) if base.is_dir() else []
+    if not base.is_dir():
+        return []
+    return sorted((p.name for p in base.iterdir() if (p / "manifest.yaml").is_file()), key=release_order)
 
 
 def release_installed(guideline: str, release: str) -> bool:

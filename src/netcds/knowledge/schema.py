@@ -95,6 +95,14 @@ class Column(_Data):
     entries: list[Entry] = Field(min_length=1)
 
 
+class InferredFootnotes(_Data):
+    """Footnote letters a table cites whose text is not on its own (missing) footnote page: shown with
+    the text the same letters carry elsewhere, and every citation of them says so (5.2024-r10)."""
+
+    letters: list[Annotated[str, Field(pattern=r"^[a-z]$")]] = Field(min_length=1)
+    section: Text  # how the text was inferred, shown in each citation
+
+
 class Table(_Data):
     id: Literal["gi_wd_g12", "lung_thymus", "pancreas_wd_g12", "wd_g3"]
     title: Text
@@ -108,7 +116,13 @@ class Table(_Data):
     principles: list[str] = Field(default_factory=list)
     # pages the table refers to beyond its entries' own ``see`` (None: the engine's list for 5.2024)
     see: list[str] | None = None
+    inferred_footnotes: InferredFootnotes | None = None
     columns: list[Column] = Field(min_length=1)
+
+    def footnote_section(self, letter: str) -> str | None:
+        """The citation's note for a footnote letter whose text is inferred on this table, else None."""
+        inferred = self.inferred_footnotes
+        return inferred.section if inferred is not None and letter in inferred.letters else None
 
 
 class Footnote(_Data):

@@ -165,6 +165,7 @@ LAYOUT: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         (
             "tumor.primary_site",
             "tumor.colon_segment",
+            "tumor.duodenal_part",
             "tumor.differentiation",
             "tumor.grade",
             "tumor.lung_subtype",
