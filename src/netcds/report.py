@@ -284,7 +284,11 @@ def render(
     plan = ev.ssa_plan
     out.append(
         Panel(
-            Group(Text(f"action: {plan.action}", style="bold"), *[Text("• " + r) for r in plan.reasons]),
+            Group(
+                Text(f"action: {plan.action}", style="bold"),
+                *[Text("• " + r) for r in plan.reasons],
+                *([Text("Source: " + cite(plan.source), style="dim italic")] if plan.source else []),
+            ),
             title=f"SSA plan (footnote {plan.footnote or '-'})",
         )
     )

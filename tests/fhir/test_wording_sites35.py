@@ -48,7 +48,7 @@ POSITIVE = [
 
 @pytest.mark.parametrize(("words", "site"), SITE_LIMITED.items())
 def test_a_negative_limited_to_one_site_is_unknown(words: str, site: str) -> None:
-    value, why = polarity_words(words, POSITIVE_WORDS, NEGATIVE_WORDS)
+    value, why = polarity_words(words, POSITIVE_WORDS, NEGATIVE_WORDS, imaging=True)
     assert value is None, words
     assert "one site only" in why and repr(site) in why, why
     assert site_limit(words, {"pos": POSITIVE_WORDS, "neg": NEGATIVE_WORDS}) == site
@@ -56,12 +56,12 @@ def test_a_negative_limited_to_one_site_is_unknown(words: str, site: str) -> Non
 
 @pytest.mark.parametrize("words", WHOLE_NEGATIVE)
 def test_a_negative_without_a_site_is_still_negative(words: str) -> None:
-    assert polarity_words(words, POSITIVE_WORDS, NEGATIVE_WORDS) == (False, ""), words
+    assert polarity_words(words, POSITIVE_WORDS, NEGATIVE_WORDS, imaging=True) == (False, ""), words
 
 
 @pytest.mark.parametrize("words", POSITIVE)
 def test_a_positive_result_at_a_site_is_still_positive(words: str) -> None:
-    assert polarity_words(words, POSITIVE_WORDS, NEGATIVE_WORDS) == (True, ""), words
+    assert polarity_words(words, POSITIVE_WORDS, NEGATIVE_WORDS, imaging=True) == (True, ""), words
 
 
 def test_no_result_word_is_no_result_with_or_without_a_site() -> None:
@@ -121,3 +121,38 @@ def test_pet_results_without_a_site_limit_are_still_read(words: str, status: str
     assert p.tumor.sstr_status == status
     [m] = [m for m in report.mapped if m.field == "tumor.sstr_status"]
     assert PET in m.from_ and not _reasons(report)
+
+
+# ---- session 35 review: realistic report phrases, and MMR, which is no imaging result ---------------------------
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Liver metastases are negative for somatostatin receptor expression",
+        "Femoral lesion is SSTR-negative",
+        "Lesion at T10 is SSTR-negative",
+    ],
+)
+def test_more_site_limited_imaging_negatives_are_unknown(words: str) -> None:
+    value, why = polarity_words(words, POSITIVE_WORDS, NEGATIVE_WORDS, imaging=True)
+    assert value is None and "one site only" in why, words
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Negative, with physiologic uptake in the liver, spleen and kidneys",
+        "No SSTR-positive primary or metastatic disease",
+        "SSTR PET/CT of the neck, chest, abdomen and pelvis: negative",
+        "Negative whole body including liver and bones",
+    ],
+)
+def test_coverage_and_physiological_uptake_are_no_site_limit(words: str) -> None:
+    assert polarity_words(words, POSITIVE_WORDS, NEGATIVE_WORDS, imaging=True) == (False, ""), words
+
+
+@pytest.mark.parametrize(
+    "words", ["Lost (liver metastasis)", "Absent in liver biopsy", "Deficient, lymph node specimen"]
+)
+def test_an_mmr_loss_in_any_specimen_is_a_loss(words: str) -> None:
+    """Loss at any site makes the tumour dMMR: the site names the specimen, it does not limit the result."""
+    assert polarity_words(words, MMR_INTACT_WORDS, MMR_LOST_WORDS) == (False, ""), words

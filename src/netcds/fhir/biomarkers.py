@@ -48,19 +48,24 @@ def coded_polarity(res: Res) -> bool | None:
 
 
 def result_polarity(
-    res: Res, positive: tuple[str, ...] = POSITIVE_WORDS, negative: tuple[str, ...] = NEGATIVE_WORDS
+    res: Res,
+    positive: tuple[str, ...] = POSITIVE_WORDS,
+    negative: tuple[str, ...] = NEGATIVE_WORDS,
+    imaging: bool = False,
 ) -> tuple[bool | None, str]:
-    """``(value, note)``: the coded answer, else the words; ``note`` says what the words did."""
+    """``(value, note)``: the coded answer, else the words; ``note`` says what the words did. ``imaging``:
+    a whole-body study, whose negative limited to one site says nothing of the others (a specimen's result
+    belongs to the specimen, wherever it was taken)."""
     coded = coded_polarity(res)
     words = result_words(res)
     if coded is not None:
-        said, _ = polarity_words(words, positive, negative) if words else (None, "")
+        said, _ = polarity_words(words, positive, negative, imaging) if words else (None, "")
         if said is not None and said != coded:
             return coded, f"the coded answer decides; the words {words!r} disagree and are not used"
         return coded, ""
     if not words:
         return None, "no coded answer and no result words"
-    value, why = polarity_words(words, positive, negative)
+    value, why = polarity_words(words, positive, negative, imaging)
     return value, (f"read from the words {words!r}" if value is not None else why)
 
 

@@ -118,7 +118,7 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
             add("tumor.mitoses_per_2mm2", res, v)
     for kind, field in (("sstr", "tumor.sstr_status"), ("fdg", "tumor.fdg_avid")):
         for res in kinds.pop(kind, []):
-            p, how = result_polarity(res)
+            p, how = result_polarity(res, imaging=True)
             if p is None:
                 ctx.unmapped(
                     res,

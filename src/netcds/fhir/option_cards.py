@@ -63,6 +63,8 @@ def ssa_plan_lines(plan: SsaPlan) -> list[str]:
     src = plan.source
     where = ", ".join(x for x in (src.document, src.page, src.table) if x) if src else ""
     cited = f"{where}, footnote {letter}" if where else f"footnote {letter}"
+    if src and src.section:  # e.g. the footnote's text is inferred from another page (5.2024-r10)
+        cited = f"{cited}; {src.section}"
     return [
         f"**SSA plan (footnote {letter}):** the guideline's footnote {letter} gives *{words}* "
         f"(octreotide LAR or lanreotide) for the recorded facts ({cited}):",

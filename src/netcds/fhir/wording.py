@@ -79,22 +79,22 @@ SITE_CUES = (
     r"spine|spinal|vertebra\w*|sacr\w*|pelvi[cs]|ribs?|(?:lymph\s+)?nodes?|nodal|lungs?|pulmonary|pleura\w*|"
     r"peritone\w*|mesenter\w*|omen\w*|pancrea\w*|primary|adrenals?|brain|cerebral|ovar\w*|breasts?|chest|"
     r"thora\w*|mediastin\w*|abdom\w*|bowel|ileum|ileal|jejun\w*|duoden\w*|stomach|gastric|colon\w*|"
-    r"rectum|rectal|spleen|splenic|locoregional\w*)\b"
+    r"rectum|rectal|spleen|splenic|locoregional\w*|femur|femoral|skull|calvari\w*|humer\w*|iliac|"
+    r"acetabul\w*|kidneys?|renal|retroperitone\w*|soft[- ]tissues?|subcutane\w*|muscles?|appendi\w*|"
+    r"cec(?:um|al)|thyroid|neck|[tlc]\d{1,2})\b"
 )  # fmt: skip
 _SITE = re.compile(SITE_CUES, re.IGNORECASE)
 _SENTENCE = re.compile(r"[;.\n]")
+_WHOLE_BODY = re.compile(
+    r"\b(?:whole|entire)[- ]body\b|\bskull\s+(?:base\s+)?to\s+(?:mid[- ])?thigh", re.IGNORECASE
+)
 # an organ named as the reference of the uptake ("uptake less than liver", "below hepatic background")
 # or with physiological or normal uptake (to the end of its clause) is no site of disease
 _REFERENCE = re.compile(
-    r"\b(?:physiologic\w*|normal)\b[^,;.()\[\]]*|"
+    r"\b(?:physiologic\w*|normal|expected|biodistribution)\b[^;.()\[\]]*|"
+    r"\bprimary\s+(?:tumou?rs?\s+)?(?:and/or|or|and)\s+metasta\w*|"
     r"(?:\b(?:than|below|above|exceed\w*|relative\s+to|compared\s+(?:to|with)|equal\s+to|similar\s+to)|"
     r"[<>=\u2264\u2265])\s*(?:(?:the|that\s+of|normal)\s+)*[\w-]+",
-    re.IGNORECASE,
-)
-# a specimen's staining, expression or variant result belongs to the specimen the site names
-_SPECIMEN = re.compile(
-    r"\b(?:express\w*|stain\w*|immunohisto\w*|ihc|nuclear|germline|variants?|mutations?|proteins?|mlh1|msh[26]|"
-    r"pms2|[dp]?mmr|mismatch[- ]repair|msi\w*|microsatellite|vhl)\b",
     re.IGNORECASE,
 )
 
@@ -161,15 +161,23 @@ def _unsure_why(text: str, found: list[Reading]) -> str:
 def site_limit(text: str, terms: Mapping[str, Iterable[str]]) -> str:
     """The site ("in the liver") a sentence holding one of ``terms`` is limited to, else ""."""
     for sentence in _SENTENCE.split(text or ""):
-        if _SPECIMEN.search(sentence) or not readings(sentence, terms):
+        if not readings(sentence, terms):
             continue
-        if m := _SITE.search(_REFERENCE.sub(" ", sentence)):
-            return " ".join(m.group(0).split())
+        if _WHOLE_BODY.search(sentence):
+            continue
+        named = list(_SITE.finditer(_REFERENCE.sub(" ", sentence)))
+        # three regions or more name the study's coverage ("neck, chest, abdomen and pelvis"), not a limit
+        if named and len({m.group(0).lower() for m in named}) < 3:
+            return " ".join(named[0].group(0).split())
     return ""
 
 
-def polarity_words(text: str, positive: Iterable[str], negative: Iterable[str]) -> tuple[bool | None, str]:
-    """True/False from words of a two-valued result; a negated term counts as its opposite.
+def polarity_words(
+    text: str, positive: Iterable[str], negative: Iterable[str], imaging: bool = False
+) -> tuple[bool | None, str]:
+    """True/False from words of a two-valued result; a negated term counts as its opposite. ``imaging``: the
+    words report a whole-body study, so a negative limited to one site (:data:`SITE_CUES`) stays unknown; a
+    specimen's result (MMR, a germline variant) is not limited by the site it was taken from.
 
     Returns ``(value, why)``: ``why`` is empty when the value is read, else the reason it
     stays unknown (nothing recognised, hedged or qualified words, a negation that may be
@@ -189,7 +197,7 @@ def polarity_words(text: str, positive: Iterable[str], negative: Iterable[str]) 
             f"the words {brief(text)!r} negate with an exception ({m.group(0)!r}): it may be partial",
         )
     value = values.pop()
-    if value is False and (site := site_limit(text, terms)):
+    if imaging and value is False and (site := site_limit(text, terms)):
         return (
             None,
             f"the words {brief(text)!r} are negative for one site only ({site!r}): "

@@ -152,7 +152,13 @@ def table_view(kb: Knowledge, table_id: str) -> TableView:
         if f is None:
             continue
         footnotes.append(
-            {"letter": letter, "available": f.available, "text": f.text, "reason": f.unavailable_reason}
+            {
+                "letter": letter,
+                "available": f.available,
+                "text": f.text,
+                "reason": f.unavailable_reason,
+                "inferred": t.footnote_section(letter) if f.available else None,
+            }
         )
     principles = [
         {"id": pid, "text": kb.principles[pid].text, "when": condition_words(kb.principles[pid].when)}

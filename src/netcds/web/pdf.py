@@ -273,7 +273,10 @@ def _option(w: Writer, o: dict[str, Any]) -> None:
         )
     for f in o.get("footnote_details") or []:
         txt = f.get("text") if f.get("available") else "footnote not in the source document"
-        w.text(f"({f.get('letter')}) {txt}", size=8, indent=4, rgb=MUTED)
+        section = (f.get("source") or {}).get("section") if f.get("available") else None
+        w.text(
+            f"({f.get('letter')}) {txt}" + (f" ({section})" if section else ""), size=8, indent=4, rgb=MUTED
+        )
     hist = o.get("history") or {}
     if hist.get("summary"):
         w.text("History: " + str(hist["summary"]), size=8.5, indent=4)
@@ -357,6 +360,8 @@ def summary_pdf(
     plan = ev.get("ssa_plan") or {}
     w.heading("SSA plan: " + SSA_ACTION_WORDS.get(str(plan.get("action")), str(plan.get("action"))))
     w.bullets([str(r) for r in plan.get("reasons") or []])
+    if plan.get("source"):
+        w.text("Source: " + cite(plan["source"]), size=8, indent=4, rgb=MUTED)
     tiers: dict[str, list[dict[str, Any]]] = {}
     for o in ev.get("options") or []:
         tiers.setdefault(str(o.get("tier")), []).append(o)
