@@ -17,18 +17,9 @@ from rich.panel import Panel
 from netcds import Patient, evaluate, load_knowledge
 from netcds.evaluation import Evaluation
 from netcds.report import cite, render
+from tests.web.test_reason_sources35 import CHECK, NEC, NED, NOT_IN_SOURCE  # the same patients as the pages
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "patients"
-BASE: dict[str, Any] = {"age_years": 60, "sex": "male", "weight_kg": 75, "as_of": "2025-06-16"}
-PROGRESSIVE = {"extent": "distant_metastatic", "resectable": False, "status": "progressive"}
-NEC = {**BASE, "id": "nec-35", "treatments": [], "disease": PROGRESSIVE,
-       "tumor": {"primary_site": "colon", "differentiation": "poor", "grade": "G3", "ki67_percent": 80}}  # fmt: skip
-NED = {**BASE, "id": "ned-35", "treatments": [],
-       "tumor": {"primary_site": "ileum", "differentiation": "well", "grade": "G2"},
-       "disease": {"extent": "distant_metastatic", "resectable": True, "status": "no_evidence_of_disease"}}  # fmt: skip
-CHECK = {**BASE, "id": "check-35", "disease": PROGRESSIVE,
-         "tumor": {"primary_site": "ileum", "differentiation": "poor", "ki67_percent": 2}}  # fmt: skip
-NOT_IN_SOURCE = "handled on guideline pages not in the source (not encoded)"
 
 
 def small_bowel() -> dict[str, Any]:
