@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -33,11 +33,10 @@ TIER_SHORT = {
 STATUS_STYLE = {"eligible": "bold green", "needs_data": "bold yellow", "not_eligible": "red"}
 STATUS_WORDS = {"eligible": "ELIGIBLE", "needs_data": "NEEDS DATA", "not_eligible": "NOT ELIGIBLE"}
 SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}
+S = TypeVar("S")
 SINGLE_AGENT = frozenset(
     {"cabozantinib", "everolimus", "sunitinib", "belzutifan", "pembrolizumab", "lu177_dotatate"}
 )
-# the ``ref`` of an unavailable reference for a reason no table applies whose situation the guideline handles
-# on pages not in the source (netcds.engine.core): it names the exclusion; its ``title`` is the reason's head
 COLUMN_TITLES = {
     "favorable_advanced": "favorable biology, locally advanced/metastatic",
     "unfavorable_resectable": "unfavorable biology, locoregional resectable",
@@ -119,6 +118,10 @@ def cite(src: SourceRef) -> str:
     return ", ".join(x for x in where if x) + (f"; footnotes {letters}" if letters else "")
 
 
+# said after the citation of a reason whose situation the guideline handles on pages the source lacks
+NOT_IN_SOURCE_WORDS = "handled on guideline pages not in the source (not encoded)"
+
+
 def pages_not_in_source(reason: str, refs: Iterable[tuple[str, str]]) -> bool:
     """Whether a reason no table applies says the guideline handles the situation on pages the source does
     not contain: an unavailable reference (``ref``, ``title``) of that kind titled with the reason's head."""
@@ -126,18 +129,29 @@ def pages_not_in_source(reason: str, refs: Iterable[tuple[str, str]]) -> bool:
     return any(ref.startswith(f"{PAGES_NOT_IN_SOURCE} (") and title == head for ref, title in refs)
 
 
+def cited_reasons(
+    reasons: Sequence[str], sources: Sequence[S], refs: Iterable[tuple[str, str]]
+) -> list[tuple[str, S | None, bool]]:
+    """Each reason of the setting with its source (``setting.reason_sources``, aligned with the reasons;
+    None in an output stored before it was added) and whether its pages are not in the source
+    (:func:`pages_not_in_source`). The report, the web page and the PDF all read them so."""
+    refs = list(refs)
+    return [
+        (r, sources[i] if i < len(sources) else None, i < len(sources) and pages_not_in_source(r, refs))
+        for i, r in enumerate(reasons)
+    ]
+
+
 def _setting_reasons(ev: Evaluation) -> list[RenderableType]:
-    """Each reason of the setting with where it comes from (``setting.reason_sources``, aligned with the
-    reasons; an output stored before it was added: the reasons alone)."""
-    s = ev.setting
+    """Each reason of the setting with where it comes from (an output stored before reasons carried their
+    sources: the reasons alone)."""
     out: list[RenderableType] = []
     refs = [(u.ref, u.title) for u in ev.unavailable_references]
-    for i, r in enumerate(s.reasons):
+    for r, src, not_in_source in cited_reasons(ev.setting.reasons, ev.setting.reason_sources, refs):
         out.append(Text("• " + r))
-        if i < len(s.reason_sources):
-            pages = "; handled on guideline pages not in the source (not encoded)"
-            text = "  Source: " + cite(s.reason_sources[i]) + (pages if pages_not_in_source(r, refs) else "")
-            out.append(Text(text, style="dim italic"))
+        if src is not None:
+            pages = f"; {NOT_IN_SOURCE_WORDS}" if not_in_source else ""
+            out.append(Text("  Source: " + cite(src) + pages, style="dim italic"))
     return out
 
 

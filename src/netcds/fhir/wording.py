@@ -89,7 +89,8 @@ _WHOLE_BODY = re.compile(
     r"\b(?:whole|entire)[- ]body\b|\bskull\s+(?:base\s+)?to\s+(?:mid[- ])?thigh", re.IGNORECASE
 )
 # an organ named as the reference of the uptake ("uptake less than liver", "below hepatic background")
-# or with physiological or normal uptake (to the end of its clause) is no site of disease
+# or with physiological, normal or expected uptake (to the end of its sentence), and "primary or metastatic"
+# disease (the whole disease), are no site limit
 _REFERENCE = re.compile(
     r"\b(?:physiologic\w*|normal|expected|biodistribution)\b[^;.()\[\]]*|"
     r"\bprimary\s+(?:tumou?rs?\s+)?(?:and/or|or|and)\s+metasta\w*|"
@@ -161,9 +162,7 @@ def _unsure_why(text: str, found: list[Reading]) -> str:
 def site_limit(text: str, terms: Mapping[str, Iterable[str]]) -> str:
     """The site ("in the liver") a sentence holding one of ``terms`` is limited to, else ""."""
     for sentence in _SENTENCE.split(text or ""):
-        if not readings(sentence, terms):
-            continue
-        if _WHOLE_BODY.search(sentence):
+        if not readings(sentence, terms) or _WHOLE_BODY.search(sentence):
             continue
         named = list(_SITE.finditer(_REFERENCE.sub(" ", sentence)))
         # three regions or more name the study's coverage ("neck, chest, abdomen and pelvis"), not a limit

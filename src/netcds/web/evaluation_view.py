@@ -19,7 +19,7 @@ from netcds.io import loads
 from netcds.knowledge.load import load_knowledge
 from netcds.knowledge.schema import TIER_ORDER, Knowledge
 from netcds.patient import Patient
-from netcds.report import pages_not_in_source
+from netcds.report import cited_reasons
 from netcds.sequencing.whatif import apply_assignments
 from netcds.web.form_data import parse_number
 from netcds.web.form_schema import FieldDef, form_schema
@@ -92,7 +92,7 @@ class WhatIfField:
 class SettingReason:
     """One of ``setting.reasons`` with where it comes from: its ``setting.reason_sources`` item (aligned with
     the reasons; None in an output stored before it was added), and whether it says the guideline handles
-    the situation on pages the source does not contain (netcds.report.pages_not_in_source)."""
+    the situation on pages the source does not contain (netcds.report.cited_reasons)."""
 
     text: str
     source: dict[str, Any] | None
@@ -267,17 +267,17 @@ def whatif_fields(patient: dict[str, Any], needs: list[str]) -> list[WhatIfField
 def setting_reasons(ev: dict[str, Any]) -> list[SettingReason]:
     """The setting's reasons, each with its source and whether it says its pages are not in the source."""
     setting = ev.get("setting") or {}
-    sources = list(setting.get("reason_sources") or [])
+    sources = [s if isinstance(s, dict) else None for s in setting.get("reason_sources") or []]
     refs = [
         (str(r.get("ref") or ""), str(r.get("title") or ""))
         for r in ev.get("unavailable_references") or []
         if isinstance(r, dict)
     ]
-    out: list[SettingReason] = []
-    for i, text in enumerate(setting.get("reasons") or []):
-        src = sources[i] if i < len(sources) and isinstance(sources[i], dict) else None
-        out.append(SettingReason(str(text), src, src is not None and pages_not_in_source(str(text), refs)))
-    return out
+    reasons = [str(r) for r in setting.get("reasons") or []]
+    return [
+        SettingReason(text, src, src is not None and not_in_source)
+        for text, src, not_in_source in cited_reasons(reasons, sources, refs)
+    ]
 
 
 def build_view(ev: dict[str, Any], patient: dict[str, Any]) -> EvaluationView:

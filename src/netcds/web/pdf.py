@@ -21,6 +21,7 @@ from fpdf.enums import XPos, YPos
 from starlette.responses import Response
 
 from netcds import __version__
+from netcds.report import NOT_IN_SOURCE_WORDS
 from netcds.web.bidi import visible
 from netcds.web.cases import EvaluationSummary
 from netcds.web.evaluation_view import setting_reasons
@@ -236,7 +237,7 @@ def _setting_reasons(w: Writer, ev: dict[str, Any]) -> None:
     for r in setting_reasons(ev):
         w.text(f"- {r.text}", size=8.5, indent=4)
         if r.source:
-            pages = " | handled on guideline pages not in the source (not encoded)" if r.not_in_source else ""
+            pages = f" | {NOT_IN_SOURCE_WORDS}" if r.not_in_source else ""
             w.text("Source: " + cite(r.source) + pages, size=7.5, indent=8, rgb=MUTED)
 
 

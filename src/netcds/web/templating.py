@@ -17,6 +17,7 @@ from netcds import __version__
 from netcds.engine.options import failed_conditions
 from netcds.engine.possible import beyond_setting
 from netcds.field_labels import applied_rule_words, pending_rule_words
+from netcds.report import NOT_IN_SOURCE_WORDS
 from netcds.web import labels
 from netcds.web.bidi import BIDI_CONTROLS, visible
 
@@ -108,6 +109,7 @@ def environment() -> Environment:
         DIRECTION_WORDS=labels.DIRECTION_WORDS,
         SETTING_STATUS_WORDS=labels.SETTING_STATUS_WORDS,
         SSA_ACTION_WORDS=labels.SSA_ACTION_WORDS,
+        NOT_IN_SOURCE_WORDS=NOT_IN_SOURCE_WORDS,
         TABLE_LABELS=labels.TABLE_LABELS,
         COLUMN_LABELS=labels.COLUMN_LABELS,
     )
