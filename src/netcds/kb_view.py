@@ -90,10 +90,14 @@ def render_table(kb: Knowledge, table: KbTable) -> list[RenderableType]:
                 style="" if fn.available else "dim",
             )
         )
-    out.append(
-        Text(
-            f"All recommendations are category {kb.manifest.default_category} unless otherwise marked.",
-            style="italic",
-        )
-    )
+    out.append(Text(category_note(kb, table), style="italic"))
     return out
+
+
+def category_note(kb: Knowledge, table: KbTable) -> str:
+    """The table's own default-category principle (the source prints the note under some tables only; the
+    GI table's says so), else the release's default in netcds' words."""
+    for pid in table.principles:
+        if pid.startswith("default_category") and pid in kb.principles:
+            return kb.principles[pid].text
+    return f"Unless an entry is marked otherwise, netcds shows it as category {kb.manifest.default_category}."

@@ -101,6 +101,20 @@ def choose_primary(ctx: Ctx, candidates: list[Res]) -> Res | None:
     return chosen
 
 
+JEJUNOILEAL = "90228003"  # SNOMED CT "Jejunum and ileum": the one small-bowel code that excludes the duodenum
+
+
+def _part_note(primary: str, site_cc: Any) -> str:
+    """What the mapping report adds when a code names the small intestine without its part: netcds reads it
+    as the contract's ``small_bowel`` (jejunum or ileum, midgut; docs/contract.md, ``derived.gut``)."""
+    if primary != "small_bowel" or any(c == JEJUNOILEAL for _, c, _ in codings(site_cc)):
+        return ""
+    return (
+        "; the code names the small intestine without its part: read as jejunum or ileum (midgut); "
+        "a duodenal tumor is recorded as the duodenum"
+    )
+
+
 def map_primary(ctx: Ctx, res: Res, out: dict[str, dict[str, Any]]) -> Histology | None:
     tumor = out["tumor"]
     site, site_cc, how = site_from_condition(res)
@@ -125,7 +139,9 @@ def map_primary(ctx: Ctx, res: Res, out: dict[str, dict[str, Any]]) -> Histology
     if site:
         primary, _, segment = site.partition("/")
         tumor["primary_site"] = primary
-        ctx.mapped("tumor.primary_site", primary, res, site_cc, note=f"from {how}")
+        ctx.mapped(
+            "tumor.primary_site", primary, res, site_cc, note=f"from {how}" + _part_note(primary, site_cc)
+        )
         if segment:
             tumor["colon_segment"] = segment
             ctx.mapped("tumor.colon_segment", segment, res, site_cc)

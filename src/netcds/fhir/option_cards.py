@@ -42,6 +42,8 @@ def guideline_label(guideline: GuidelineRef) -> str:
 
 def _option_line(o: Option) -> str:
     bits = [f"category {o.category}"]
+    if o.category_missing:  # a rule could raise the category once these are recorded (engine/options.py)
+        bits[0] += f", unsettled until recorded: {field_labels(o.category_missing)}"
     if o.intent:
         bits.append(o.intent)
     if o.footnotes:
@@ -184,6 +186,16 @@ def table_links(base_url: str, table: str | None, release: GuidelineRef) -> list
     )
 
 
+# Fields netcds does not read from a FHIR record (docs/fhir-mapping.md): a card asking for them says where
+# they can be entered instead, since recording them in the chart will not change the card.
+NOT_FROM_FHIR = {
+    "tumor.duodenal_part": (
+        "not read from the chart's FHIR data: no code for the duodenum's parts is mapped; enter it on "
+        "netcds' patient form, e.g. through the SMART app"
+    ),
+}
+
+
 def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> dict[str, Any] | None:
     if not ev.needs_data or ev.setting.status != "applies":
         return None
@@ -199,7 +211,8 @@ def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None
         "as negative):"
     ]
     for f, labels in depends.items():
-        lines.append(f"- {field_label(f)}" + (f": {', '.join(dict.fromkeys(labels))}" if labels else ""))
+        line = f"- {field_label(f)}" + (f": {', '.join(dict.fromkeys(labels))}" if labels else "")
+        lines.append(line + (f" ({NOT_FROM_FHIR[f]})" if f in NOT_FROM_FHIR else ""))
     n = len(ev.needs_data)
     return {
         "summary": summary_with_fields(
