@@ -24,6 +24,13 @@ SITE_MIX: tuple[tuple[str, float], ...] = (
     ("lung", 0.15), ("thymus", 0.02), ("stomach", 0.03), ("rectum", 0.04), ("appendix", 0.02),
     ("cecum", 0.02), ("colon", 0.03), ("unknown_primary", 0.06),
 )  # fmt: skip
+# SYNTHETIC: the part of a duodenal primary (None: not recorded). Most duodenal NETs lie in the first part
+# (the bulb) and the second; ampullary ones are a minority, the third and fourth parts rare; a second-part
+# tumor is at times recorded without its side of the papilla. synth_sql.py draws the same mix.
+DUODENAL_PART_MIX: tuple[tuple[str | None, float], ...] = (
+    ("first", 0.35), ("second", 0.12), ("second_preampullary", 0.08), ("ampullary", 0.12),
+    ("second_postampullary", 0.05), ("third", 0.05), ("fourth", 0.03), (None, 0.20),
+)  # fmt: skip
 SMALL_BOWEL = ("ileum", "jejunum", "small_bowel", "duodenum")
 GI = (*SMALL_BOWEL, "stomach", "rectum", "appendix", "cecum", "colon")
 OFF_GUIDELINE = (
@@ -217,8 +224,10 @@ def synth_record(i: int, seed: int, off_guideline: float = 0.15, missing: float 
     tumor["hormonal_symptoms"] = functional and rng.random() < 0.7
     if site == "colon":
         tumor["colon_segment"] = rng.choice(["ascending", "transverse", "descending", "sigmoid"])
-    if site == "duodenum" and rng.random() < 0.6:
-        tumor["duodenal_part"] = rng.choice(["first", "second", "ampullary", "third"])
+    if site == "duodenum":
+        part = rng.choices([p for p, _ in DUODENAL_PART_MIX], [w for _, w in DUODENAL_PART_MIX])[0]
+        if part is not None:
+            tumor["duodenal_part"] = part
     extent = rng.choices(["distant_metastatic", "locoregional", "localized"], [0.7, 0.18, 0.12])[0]
     disease: dict[str, Any] = {
         "extent": extent,

@@ -5,14 +5,18 @@ the right path for files but too slow for a hundred million rows. This one write
 rows directly with SQL, in chunks, from a hash of (seed, row, field): the same seed and
 row give the same values. The mix follows synth.py in broad strokes (site, grade, SSTR,
 functional share, prior lines, SSA lines recorded as the regimen id ``ssa`` with or without a dose
-and an interval, choices with an off-guideline share, missing values). Every
-generated row is a valid contract record by construction.
+and an interval, choices with an off-guideline share, missing values); the duodenal part by synth.py's
+very mix (``DUODENAL_PART_MIX``: every part, and none). Every generated row is a valid contract record
+by construction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from netcds.cohort.layout import canonical_columns
 from netcds.cohort.run_duckdb import column_types
+from netcds.cohort.synth import DUODENAL_PART_MIX
 
 
 def _u(field: str, seed: int) -> str:
@@ -20,12 +24,17 @@ def _u(field: str, seed: int) -> str:
     return f"((hash(i, {seed}, '{field}') % 1000003) / 1000003.0)"
 
 
-def _pick(field: str, seed: int, mix: list[tuple[str, float]]) -> str:
+def _pick(field: str, seed: int, mix: Sequence[tuple[str | None, float]]) -> str:
+    """One value of ``mix`` by its weight (None: NULL)."""
     u, acc, arms = _u(field, seed), 0.0, []
+
+    def text(value: str | None) -> str:
+        return "NULL" if value is None else f"'{value}'"
+
     for value, w in mix[:-1]:
         acc += w
-        arms.append(f"WHEN {u} < {acc:.4f} THEN '{value}'")
-    return f"(CASE {' '.join(arms)} ELSE '{mix[-1][0]}' END)"
+        arms.append(f"WHEN {u} < {acc:.4f} THEN {text(value)}")
+    return f"(CASE {' '.join(arms)} ELSE {text(mix[-1][0])} END)"
 
 
 def _drop(expr: str, field: str, seed: int, missing: float) -> str:
@@ -193,8 +202,9 @@ def generate_sql(start: int, count: int, seed: int = 0, missing: float = 0.08) -
         "tumor__sstr_status": _pick("sstr", s, [("positive", 0.78), ("negative", 0.17), ("unknown", 0.05)]),
         "tumor__colon_segment": "CASE WHEN site = 'colon' THEN "
         f"{_pick('seg', s, [('ascending', 0.5), ('sigmoid', 0.5)])} END",
-        "tumor__duodenal_part": "CASE WHEN site = 'duodenum' THEN "
-        f"{_drop(_pick('dpart', s, [('first', 0.4), ('second', 0.3), ('third', 0.3)]), 'dpart', s, 0.3)} END",
+        # every part, and none, by synth.py's mix
+        "tumor__duodenal_part": f"CASE WHEN site = 'duodenum' THEN {_pick('dpart', s, DUODENAL_PART_MIX)}"
+        " END",
         "tumor__proliferation_high_end": f"CASE WHEN {lung} THEN {_u('phe', s)} < 0.2 END",
         "disease__extent": _drop(extent, "extent", s, missing),
         "disease__resectable": f"{_u('res', s)} < 0.5",
