@@ -83,7 +83,7 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
     if (syndromes == [] and functional is True) or (syndromes and functional is False):
         functional = None
     hormonal_symptoms = draw(BOOL)
-    if functional is False and hormonal_symptoms is True:  # a contradiction (rejected): left unknown
+    if hormonal_symptoms is True and (functional is False or syndromes == []):  # rejected: left unknown
         hormonal_symptoms = None
     status = draw(maybe(st.sampled_from(["stable", "progressive", "no_evidence_of_disease"])))
     significant = draw(BOOL)
@@ -172,7 +172,9 @@ def fill_values(record: dict[str, Any], field: str) -> list[Any]:
     """The FILLABLE values of ``field`` that keep ``record`` valid (docs/contract.md, contradictions)."""
     tumor, disease = record.get("tumor") or {}, record.get("disease") or {}
     values = FILLABLE[field]
-    if field == "tumor.hormonal_symptoms" and tumor.get("functional") is False:
+    if field == "tumor.hormonal_symptoms" and (
+        tumor.get("functional") is False or tumor.get("syndromes") == []
+    ):
         return [v for v in values if v is not True]
     if field == "disease.progression_clinically_significant" and disease.get("status") in (
         "stable",

@@ -296,6 +296,8 @@ def _functional(p: Patient) -> Derived:
         return Derived(t.functional, "functional" if t.functional else "non-functional as recorded")
     if t.syndromes:
         return Derived(True, "hormone syndrome recorded: " + ", ".join(t.syndromes))
+    if t.hormonal_symptoms is True:  # hormone excess means a functional tumor (the contract's contradictions)
+        return Derived(True, "symptoms from hormone excess recorded")
     if t.syndromes == []:
         return Derived(False, "no hormone syndrome recorded (empty list)")
     return Derived(None, "functional status not recorded", ("tumor.functional",))

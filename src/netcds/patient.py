@@ -148,6 +148,14 @@ class Tumor(_Model):
                 "functional: is false but hormonal_symptoms is true (symptoms from hormone excess mean a "
                 "functional tumor; which of the two is wrong is unknown, so neither is guessed)"
             )
+        if self.syndromes == [] and self.hormonal_symptoms is True:
+            # an empty list records no hormone syndrome (a non-functional tumor, derived.functional) while
+            # the finding says hormone excess: as for functional false, neither is guessed
+            raise ValueError(
+                "syndromes: is an empty list (no hormone syndrome) but hormonal_symptoms is true (symptoms "
+                "from hormone excess mean a functional tumor; which of the two is wrong is unknown, so "
+                "neither is guessed)"
+            )
         if self.colon_segment is not None and self.primary_site != "colon":
             raise ValueError("colon_segment: only for a colon primary")
         if self.duodenal_part is not None and self.primary_site != "duodenum":

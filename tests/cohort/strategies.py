@@ -177,7 +177,7 @@ def patient_record(draw: st.DrawFn) -> dict[str, Any]:
     _put(tumor, "functional", functional)
     _put(tumor, "syndromes", syndromes)
     hormonal_symptoms = draw(maybe(BOOL))
-    if functional is False and hormonal_symptoms is True:  # a contradiction (rejected): left unknown
+    if hormonal_symptoms is True and (functional is False or syndromes == []):  # rejected: left unknown
         hormonal_symptoms = None
     _put(tumor, "hormonal_symptoms", hormonal_symptoms)
     _put(tumor, "sstr_status", draw(maybe(st.sampled_from(["positive", "positive", "negative", "unknown"]))))

@@ -188,7 +188,8 @@ def test_the_web_form_shows_the_error_at_the_field(tmp_path: Path) -> None:
 
 def _contradicts(rec: dict[str, Any]) -> bool:
     tumor, disease = rec.get("tumor") or {}, rec.get("disease") or {}
-    return (tumor.get("functional") is False and tumor.get("hormonal_symptoms") is True) or (
+    symptoms = tumor.get("hormonal_symptoms") is True
+    return (symptoms and (tumor.get("functional") is False or tumor.get("syndromes") == [])) or (
         disease.get("progression_clinically_significant") is True
         and disease.get("status") in ("stable", "no_evidence_of_disease")
     )

@@ -129,6 +129,7 @@ def _progressive() -> str:
 def _functional(d: Dialect) -> str:
     return (
         "CASE WHEN tumor__functional IS NOT NULL THEN tumor__functional"
+        " WHEN tumor__hormonal_symptoms THEN TRUE"
         " WHEN tumor__syndromes IS NULL THEN NULL"
         f" WHEN {d.list_len('tumor__syndromes')} > 0 THEN TRUE ELSE FALSE END"
     )
@@ -211,7 +212,10 @@ DERIVED_SQL: dict[str, DerivedSql] = {
             ("disease__progression_clinically_significant", "disease__status"),
         ),
         DerivedSql(
-            "derived.functional", 1, lambda d, _: _functional(d), ("tumor__functional", "tumor__syndromes")
+            "derived.functional",
+            1,
+            lambda d, _: _functional(d),
+            ("tumor__functional", "tumor__syndromes", "tumor__hormonal_symptoms"),
         ),
         DerivedSql(
             "derived.symptomatic",
