@@ -248,6 +248,10 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("belzutifan", "pregnancy", PREG, NOT_PREG),
     ("belzutifan", "breastfeeding", BF, {}),
     ("belzutifan", "age_under_18", {"age_years": 16}, {}),
+    # label items for one sex only (session 36): shown for that sex, not for the other
+    *[(a, "contraception", {}, MALE_PREG_UNKNOWN)
+      for a in ("cabozantinib", "everolimus", "ipilimumab", "nivolumab", "pembrolizumab")],
+    ("everolimus", "contraception_male", MALE_PREG_UNKNOWN, {}),
 ]  # fmt: skip
 
 

@@ -145,5 +145,6 @@ def test_belzutifan_moderate_hepatic_impairment_not_studied(akb: AgentKnowledge)
 def test_everolimus_male_contraception_interval_flagged(akb: AgentKnowledge) -> None:
     s = screen_agent("everolimus", patient(), akb)
     assert item(s.safety, "contraception").verified
+    s = screen_agent("everolimus", patient({"sex": "male", "pregnant": ...}), akb)  # the item is for males
     male = item(s.safety, "contraception_male")
     assert not male.verified and male.finding.startswith("UNVERIFIED")
