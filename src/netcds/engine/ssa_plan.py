@@ -26,6 +26,13 @@ def _current_ssa(facts: Facts) -> str:
     return f"{agent_name(last.agent)} already stopped{f' on {last.end}' if last.end else ''}"
 
 
+def _stopped(facts: Facts) -> bool:
+    """Every recorded octreotide LAR / lanreotide course has ended (so footnote a's "continue" is a
+    restart)."""
+    ssa = [t for t in facts.patient.treatments or [] if SSA_AGENTS.intersection(treatment_agents(t))]
+    return bool(ssa) and all(t.end is not None for t in ssa)
+
+
 def _course(table: Table, facts: Facts) -> tuple[bool | None, str, list[str]]:
     """Is there an SSA course the footnote speaks of? (value, why in words, fields that would decide)."""
     ts = facts.patient.treatments
@@ -168,7 +175,7 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
                 f"Clinically significant progression{on} in a functional tumor ({fwhy}): footnote "
                 f"{letter} lists continuing octreotide LAR or lanreotide for a functional tumor.",
                 "The SSA may be combined with whichever next option is chosen.",
-                current,
+                current + ("; continuing it here means taking it up again" if _stopped(facts) else ""),
             ],
         )
     return SsaPlan(
