@@ -144,6 +144,8 @@ def any3(values: list[bool | None]) -> bool | None:
 
 def _gut(p: Patient) -> Derived:
     site = p.tumor.primary_site
+    if site == "small_bowel":  # docs/contract.md, derived.gut: a decision, said wherever the gut is shown
+        return Derived("midgut", "small bowel, segment unknown: read as jejunum or ileum, so midgut")
     if site in GUT_BY_SITE:
         return Derived(GUT_BY_SITE[site], f"{site.replace('_', ' ')} is {GUT_BY_SITE[site]}")
     if site == "colon":
@@ -300,7 +302,9 @@ def _functional(p: Patient) -> Derived:
         return Derived(True, "symptoms from hormone excess recorded")
     if t.syndromes == []:
         return Derived(False, "no hormone syndrome recorded (empty list)")
-    return Derived(None, "functional status not recorded", ("tumor.functional",))
+    # hormonal symptoms would settle it (above), so an unrecorded flag is named beside the status
+    waits = ("tumor.functional",) + (("tumor.hormonal_symptoms",) if t.hormonal_symptoms is None else ())
+    return Derived(None, "functional status not recorded", waits)
 
 
 def _symptomatic(p: Patient) -> Derived:

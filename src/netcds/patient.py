@@ -154,7 +154,7 @@ class Tumor(_Model):
             raise ValueError(
                 "syndromes: is an empty list (no hormone syndrome) but hormonal_symptoms is true (symptoms "
                 "from hormone excess mean a functional tumor; which of the two is wrong is unknown, so "
-                "neither is guessed)"
+                "neither is guessed; an unnamed syndrome is listed as 'other')"
             )
         if self.colon_segment is not None and self.primary_site != "colon":
             raise ValueError("colon_segment: only for a colon primary")

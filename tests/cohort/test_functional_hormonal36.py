@@ -32,7 +32,8 @@ from .helpers import check_on_duckdb, check_on_spark
 
 MESSAGE = (
     "is an empty list (no hormone syndrome) but hormonal_symptoms is true (symptoms from hormone excess mean "
-    "a functional tumor; which of the two is wrong is unknown, so neither is guessed)"
+    "a functional tumor; which of the two is wrong is unknown, so neither is guessed; an unnamed syndrome is "
+    "listed as 'other')"
 )
 
 
@@ -147,3 +148,17 @@ def test_duckdb_agrees_with_the_engine(kb: Knowledge, tmp_path: Path) -> None:
 
 def test_spark_agrees_with_the_engine(spark_engine: Any, kb: Knowledge) -> None:
     check_on_spark(spark_engine, _rows(), kb, lambda q: None)
+
+
+def test_an_unknown_functional_status_names_the_hormonal_flag_that_would_settle_it() -> None:
+    """Review M1: recording hormonal symptoms can now move the SSA entries and footnote a's plan, so an
+    unrecorded flag is named beside ``tumor.functional`` (unknown is never silently settled)."""
+    kb = load_knowledge()
+    rec = _tumor(gi())
+    rec["tumor"].pop("hormonal_symptoms", None)
+    unrecorded = evaluate(Patient.model_validate(rec), kb)
+    ssa = next(o for o in unrecorded.options if o.regimen == "ssa")
+    assert ssa.status == "needs_data" and {"tumor.functional", "tumor.hormonal_symptoms"} <= set(ssa.missing)
+    assert {"tumor.functional", "tumor.hormonal_symptoms"} <= set(unrecorded.ssa_plan.missing)
+    no_symptoms = evaluate(Patient.model_validate(_tumor(gi(), hormonal_symptoms=False)), kb)
+    assert "tumor.hormonal_symptoms" not in next(o for o in no_symptoms.options if o.regimen == "ssa").missing

@@ -60,7 +60,10 @@ def test_cabozantinib_category_pending_when_history_unknown():
     [
         ({"functional": False}, "1", []),
         ({"functional": True}, "2A", []),
-        ({"functional": None}, "2A", ["tumor.functional"]),
+        # hormonal symptoms would settle it too (session 36), so an unrecorded flag is named as well
+        ({"functional": None}, "2A", ["tumor.functional", "tumor.hormonal_symptoms"]),
+        ({"functional": None, "hormonal_symptoms": False}, "2A", ["tumor.functional"]),
+        ({"functional": None, "hormonal_symptoms": True}, "2A", []),
         ({"functional": None, "syndromes": ["carcinoid_syndrome"]}, "2A", []),
     ],
 )
@@ -172,7 +175,7 @@ def test_ssa_listed_whatever_sstr_with_footnote_d_qualifier(sstr):
         (False, False, "eligible", []),
         # unknown significance or function stays unknown, never assumed
         (None, False, "needs_data", ["disease.progression_clinically_significant"]),
-        (True, None, "needs_data", ["tumor.functional"]),
+        (True, None, "needs_data", ["tumor.functional", "tumor.hormonal_symptoms"]),
     ],
 )
 def test_ssa_status_follows_footnote_a(significant, functional, status, missing):

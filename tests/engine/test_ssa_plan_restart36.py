@@ -37,3 +37,12 @@ def test_otherwise_no_restart_words(tumor: dict[str, Any], ended: bool, action: 
     plan = _plan(tumor, [line])
     assert plan.action == action
     assert all(RESTART not in r for r in plan.reasons)
+
+
+def test_a_restart_after_toxicity_says_so() -> None:
+    line = {**SSA_PROGRESSED[0], "stop_reason": "toxicity"}
+    plan = _plan(FUNCTIONAL, [line])
+    if plan.action == "continue":  # progression on the course is still recorded
+        assert plan.reasons[-1].endswith(f"{RESTART}, and it was stopped for toxicity")
+    else:
+        pytest.fail(f"unexpected plan {plan.action}: {plan.reasons}")

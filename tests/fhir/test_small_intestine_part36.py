@@ -26,6 +26,7 @@ def _site_note(report: object) -> str:
     [
         (coded(ICD, "C7A.019"), None),
         (coded(ICD, "C17.9"), None),
+        (coded(ICD, "C17.8"), None),
         (coded(ICD, "C7A.019"), coded(SCT, "30315005")),
     ],
 )

@@ -179,7 +179,6 @@ class MissingSql:
             "derived.differentiation": "tumor.differentiation",
             "derived.progressive": "disease.status",
             "derived.significant_progression": "disease.progression_clinically_significant",
-            "derived.functional": "tumor.functional",
             "derived.burden_significant": "disease.tumor_burden",
             "derived.small_bowel_mesenteric": "disease.small_bowel_mesenteric",
             "derived.sstr_status": "tumor.sstr_status",
@@ -213,6 +212,14 @@ class MissingSql:
                 f" ELSE {p(['tumor.lung_subtype'])} END"
             )
             return f"CASE WHEN {thoracic} THEN {by_count} ELSE 0 END"
+        if fact == "derived.functional":  # facts._functional: the hormonal flag would settle it too
+            return self.concat(
+                [
+                    p(["tumor.functional"]),
+                    "CASE WHEN tumor__hormonal_symptoms IS NULL"
+                    f" THEN {p(['tumor.hormonal_symptoms'])} ELSE 0 END",
+                ]
+            )
         if fact == "derived.gut":
             return (
                 f"CASE WHEN tumor__primary_site = 'colon' THEN {p(['tumor.colon_segment'])}"

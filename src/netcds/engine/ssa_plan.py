@@ -26,11 +26,15 @@ def _current_ssa(facts: Facts) -> str:
     return f"{agent_name(last.agent)} already stopped{f' on {last.end}' if last.end else ''}"
 
 
-def _stopped(facts: Facts) -> bool:
-    """Every recorded octreotide LAR / lanreotide course has ended (so footnote a's "continue" is a
-    restart)."""
+def _restart(facts: Facts) -> str:
+    """What footnote a's "continue" means when every recorded octreotide LAR / lanreotide course has ended:
+    taking it up again (and, when the last one was stopped for toxicity, that it was); else nothing."""
     ssa = [t for t in facts.patient.treatments or [] if SSA_AGENTS.intersection(treatment_agents(t))]
-    return bool(ssa) and all(t.end is not None for t in ssa)
+    if not ssa or any(t.end is None for t in ssa):
+        return ""
+    last = max(ssa, key=lambda t: t.end or t.start or date.min)  # as _current_ssa names it
+    toxicity = ", and it was stopped for toxicity" if last.stop_reason == "toxicity" else ""
+    return f"; continuing it here means taking it up again{toxicity}"
 
 
 def _course(table: Table, facts: Facts) -> tuple[bool | None, str, list[str]]:
@@ -175,7 +179,7 @@ def ssa_plan(kb: Knowledge, table: Table | None, facts: Facts) -> SsaPlan:
                 f"Clinically significant progression{on} in a functional tumor ({fwhy}): footnote "
                 f"{letter} lists continuing octreotide LAR or lanreotide for a functional tumor.",
                 "The SSA may be combined with whichever next option is chosen.",
-                current + ("; continuing it here means taking it up again" if _stopped(facts) else ""),
+                current + _restart(facts),
             ],
         )
     return SsaPlan(
