@@ -7,10 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from netcds.cohort.derived_sql import AMONG, SILENT_NULLS
 from netcds.cohort.layout import Decision, json_default
+from netcds.cohort.missing_sql import MissingSql
 from netcds.cohort.read import validate_record
+from netcds.cohort.stages import fact_stages
 from netcds.cohort.verdict import reference_result
 from netcds.knowledge.schema import Knowledge
+from netcds.logic.ast import Condition
+from netcds.logic.sql import ConditionCompiler, dialect
 from netcds.patient import Patient
 
 COMPARED = (
@@ -324,3 +329,22 @@ def check_on_spark(
         spark_engine.close()
     problems = mismatches(rows, reference(records, kb), records)
     assert not problems, "\n".join(problems[:5])
+
+
+def conditions_missing_sql(d: str, conditions: dict[str, Condition], *, with_values: bool = False) -> str:
+    """Per decision point (``row_id``): each condition's missing fields as ``<key>__missing`` (MissingSql,
+    over the stages the audit derives facts in), and its value as ``<key>`` when ``with_values``."""
+    cc = ConditionCompiler(dialect(d), SILENT_NULLS, AMONG)
+    values = [(k, cc.expr(c)) for k, c in conditions.items()]
+    probe = MissingSql.probe(cc)
+    for c in conditions.values():
+        probe.node(c)
+    ms = MissingSql(cc, probe)
+    bits = [(f"{k}__bits", ms.node(c)) for k, c in conditions.items()]
+    ctes, _ = fact_stages(cc, "decisions")
+    cols = ", ".join(f"{e} AS {n}" for n, e in values + bits)
+    listed = ", ".join(
+        (f"{k}, " if with_values else "") + f"{ms.settled(f'{k}__bits')} AS {k}__missing" for k in conditions
+    )
+    inner = f"SELECT row_id, {cols} FROM leaves"
+    return f"WITH {', '.join(ctes)} SELECT row_id, {listed} FROM ({inner}) ORDER BY row_id"

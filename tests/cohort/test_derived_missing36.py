@@ -16,18 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args
 
-from netcds.cohort.derived_sql import AMONG, SILENT_NULLS
-from netcds.cohort.missing_sql import MissingSql
-from netcds.cohort.stages import fact_stages
 from netcds.facts import GUT_BY_COLON_SEGMENT, GUT_BY_DUODENAL_PART, GUT_BY_SITE, build_facts
 from netcds.knowledge.schema import Knowledge
 from netcds.logic.ast import Condition, parse_condition
 from netcds.logic.evaluate import settle
-from netcds.logic.sql import ConditionCompiler, dialect
 from netcds.patient import ColonSegment, DuodenalPart, Patient, PrimarySite
 from tests.conftest import gi
 
-from .helpers import Query, check_on_duckdb, check_on_spark
+from .helpers import Query, check_on_duckdb, check_on_spark, conditions_missing_sql
 
 GUT = "derived.gut"
 GUTS = ("foregut", "midgut", "hindgut")
@@ -103,20 +99,8 @@ def test_the_engine_names_the_field_that_would_settle_the_gut() -> None:
 
 
 def missing_sql(d: str) -> str:
-    """Per decision point: each condition's value and its missing fields (MissingSql, over the stages the
-    audit derives ``derived.gut`` in)."""
-    cc = ConditionCompiler(dialect(d), SILENT_NULLS, AMONG)
-    values = [(k, cc.expr(c)) for k, c in CONDITIONS.items()]
-    probe = MissingSql.probe(cc)
-    for c in CONDITIONS.values():
-        probe.node(c)
-    ms = MissingSql(cc, probe)
-    bits = [(f"{k}__bits", ms.node(c)) for k, c in CONDITIONS.items()]
-    ctes, _ = fact_stages(cc, "decisions")
-    cols = ", ".join(f"{e} AS {n}" for n, e in values + bits)
-    listed = ", ".join(f"{k}, {ms.settled(f'{k}__bits')} AS {k}__missing" for k in CONDITIONS)
-    inner = f"SELECT row_id, {cols} FROM leaves"
-    return f"WITH {', '.join(ctes)} SELECT row_id, {listed} FROM ({inner}) ORDER BY row_id"
+    """Per decision point: each condition's value and its missing fields (``derived.gut`` included)."""
+    return conditions_missing_sql(d, CONDITIONS, with_values=True)
 
 
 def compare(rows: list[dict[str, Any]], recs: list[dict[str, Any]]) -> None:

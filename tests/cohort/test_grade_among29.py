@@ -13,19 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from netcds.cohort.derived_sql import AMONG, DERIVED_SQL, SILENT_NULLS
-from netcds.cohort.missing_sql import MissingSql
+from netcds.cohort.derived_sql import AMONG, DERIVED_SQL
 from netcds.cohort.query import conditions_sql
-from netcds.cohort.stages import fact_stages
 from netcds.cohort.verdict import decisive
 from netcds.facts import build_facts
 from netcds.knowledge.schema import Knowledge
 from netcds.logic.ast import Condition, parse_condition
 from netcds.logic.evaluate import settle
-from netcds.logic.sql import ConditionCompiler, dialect
 from netcds.patient import Patient
 
-from .helpers import Query, check_on_duckdb, check_on_spark, thoracic_grading_records
+from .helpers import Query, check_on_duckdb, check_on_spark, conditions_missing_sql, thoracic_grading_records
 from .test_among29 import lung_records
 
 G = "derived.grade"
@@ -100,18 +97,7 @@ def engine_values(recs: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
 
 def missing_sql(d: str) -> str:
     """``conditions_sql`` (values and what decided them) plus each condition's missing fields."""
-    cc = ConditionCompiler(dialect(d), SILENT_NULLS, AMONG)
-    values = [(k, cc.expr(c)) for k, c in CONDITIONS.items()]
-    probe = MissingSql.probe(cc)
-    for c in CONDITIONS.values():
-        probe.node(c)
-    ms = MissingSql(cc, probe)
-    bits = [(f"{k}__bits", ms.node(c)) for k, c in CONDITIONS.items()]
-    ctes, _ = fact_stages(cc, "decisions")
-    cols = ", ".join(f"{e} AS {n}" for n, e in values + bits)
-    listed = ", ".join(f"{ms.settled(f'{k}__bits')} AS {k}__missing" for k in CONDITIONS)
-    inner = f"SELECT row_id, {cols} FROM leaves"
-    return f"WITH {', '.join(ctes)} SELECT row_id, {listed} FROM ({inner}) ORDER BY row_id"
+    return conditions_missing_sql(d, CONDITIONS)
 
 
 def compare(values: list[dict[str, Any]], missing: list[dict[str, Any]], recs: list[dict[str, Any]]) -> None:
