@@ -62,6 +62,8 @@ SEGMENT_WORDS = {
     "transverse_proximal": "transverse (proximal part)",
     "transverse_distal": "transverse (distal part)",
 }
+# a site whose gut is a reading, not a fact (docs/contract.md, derived.gut), says so wherever it is shown
+SITE_WORDS = {"small_bowel": "small bowel, segment unknown (read as jejunum or ileum)"}
 UNKNOWN_WORDS = frozenset({"unknown"})  # enum values that mean "not known"
 
 
@@ -144,10 +146,9 @@ def any3(values: list[bool | None]) -> bool | None:
 
 def _gut(p: Patient) -> Derived:
     site = p.tumor.primary_site
-    if site == "small_bowel":  # docs/contract.md, derived.gut: a decision, said wherever the gut is shown
-        return Derived("midgut", "small bowel, segment unknown: read as jejunum or ileum, so midgut")
     if site in GUT_BY_SITE:
-        return Derived(GUT_BY_SITE[site], f"{site.replace('_', ' ')} is {GUT_BY_SITE[site]}")
+        words = SITE_WORDS.get(site, site.replace("_", " "))
+        return Derived(GUT_BY_SITE[site], f"{words} is {GUT_BY_SITE[site]}")
     if site == "colon":
         seg = p.tumor.colon_segment
         if seg in GUT_BY_COLON_SEGMENT:

@@ -97,6 +97,13 @@ class MissingSql:
             return "1"
         return self._int(sum(1 << self.bit[n] for n in set(names)))
 
+    def unrecorded(self, *names: str) -> str:
+        """Each of the field paths ``names`` while its canonical column (``tumor.grade``: ``tumor__grade``)
+        is NULL (``facts.missing_for`` of a recorded field: it names itself)."""
+        return self.concat(
+            [f"CASE WHEN {n.replace('.', '__')} IS NULL THEN {self.paths([n])} ELSE 0 END" for n in names]
+        )
+
     def concat(self, parts: Sequence[str]) -> str:
         """The paths of all ``parts`` (each 0 for none)."""
         kept = [p for p in parts if p != self.none]
@@ -195,15 +202,7 @@ class MissingSql:
             return f"CASE WHEN {thoracic} THEN {by_count} ELSE {p(_GRADE_FIELDS)} END"
         if fact == "derived.lung_subtype":  # unknown without naming a field for another primary
             m = "tumor__mitoses_per_2mm2"
-            unrecorded = self.concat(
-                [
-                    f"CASE WHEN {column} IS NULL THEN {p([path])} ELSE 0 END"
-                    for column, path in (
-                        ("tumor__grade", "tumor.grade"),
-                        ("tumor__necrosis", "tumor.necrosis"),
-                    )
-                ]
-            )
+            unrecorded = self.unrecorded("tumor.grade", "tumor.necrosis")
             # grading.derive_lung_subtype: unknown with < 2 mitoses only while necrosis is unrecorded
             no_count = f"({p(['tumor.lung_subtype', 'tumor.mitoses_per_2mm2'])} | {unrecorded})"
             by_count = (
@@ -213,13 +212,7 @@ class MissingSql:
             )
             return f"CASE WHEN {thoracic} THEN {by_count} ELSE 0 END"
         if fact == "derived.functional":  # facts._functional: the hormonal flag would settle it too
-            return self.concat(
-                [
-                    p(["tumor.functional"]),
-                    "CASE WHEN tumor__hormonal_symptoms IS NULL"
-                    f" THEN {p(['tumor.hormonal_symptoms'])} ELSE 0 END",
-                ]
-            )
+            return self.concat([p(["tumor.functional"]), self.unrecorded("tumor.hormonal_symptoms")])
         if fact == "derived.gut":
             return (
                 f"CASE WHEN tumor__primary_site = 'colon' THEN {p(['tumor.colon_segment'])}"
@@ -229,19 +222,10 @@ class MissingSql:
         if fact in ("derived.locoregional_advanced", "derived.advanced"):
             return extent
         if fact == "derived.symptomatic":
-            return self.concat(
-                [
-                    f"CASE WHEN {column} IS NULL THEN {p([path])} ELSE 0 END"
-                    for column, path in (
-                        ("disease__tumor_symptoms", "disease.tumor_symptoms"),
-                        ("tumor__hormonal_symptoms", "tumor.hormonal_symptoms"),
-                    )
-                ]
-            )
+            return self.unrecorded("disease.tumor_symptoms", "tumor.hormonal_symptoms")
         if fact == "derived.progressed_after_prior_therapy":  # every line of unrecorded progression
             lines = self._progressed_on(TREATMENT_AGENT_VALUES, None)
-            status = f"CASE WHEN disease__status IS NULL THEN {p(['disease.status'])} ELSE 0 END"
-            known = self.concat([lines, status])
+            known = self.concat([lines, self.unrecorded("disease.status")])
             return f"CASE WHEN treatments IS NULL THEN {p(['treatments'])} ELSE {known} END"
         if fact == "derived.progressed_on_ssa":
             return self._progressed_on(tuple(SSA_AGENTS), None)

@@ -10,29 +10,41 @@ from netcds.facts import SSA_AGENTS, Facts, treatment_agents
 from netcds.field_labels import agent_name
 from netcds.knowledge.schema import Knowledge, Table
 from netcds.logic.evaluate import evaluate
+from netcds.patient import Treatment
+
+
+def _ssa_courses(facts: Facts) -> list[Treatment] | None:
+    """The recorded octreotide LAR / lanreotide courses (None: the history is not recorded)."""
+    ts = facts.patient.treatments
+    return None if ts is None else [t for t in ts if SSA_AGENTS.intersection(treatment_agents(t))]
+
+
+def _last_ended(ssa: list[Treatment]) -> Treatment | None:
+    """The last of ``ssa`` when every course has ended, else None (one is ongoing, or there is none)."""
+    if not ssa or any(t.end is None for t in ssa):
+        return None
+    return max(ssa, key=lambda t: t.end or t.start or date.min)
 
 
 def _current_ssa(facts: Facts) -> str:
-    ts = facts.patient.treatments
-    if ts is None:
+    ssa = _ssa_courses(facts)
+    if ssa is None:
         return "SSA use not recorded"
-    ssa = [t for t in ts if SSA_AGENTS.intersection(treatment_agents(t))]
     if not ssa:
         return "no octreotide LAR/lanreotide in the recorded history"
-    ongoing = [t for t in ssa if t.end is None]
-    if ongoing:
+    last = _last_ended(ssa)
+    if last is None:
+        ongoing = [t for t in ssa if t.end is None]
         return f"currently on {agent_name(ongoing[-1].agent)}"
-    last = max(ssa, key=lambda t: t.end or t.start or date.min)
-    return f"{agent_name(last.agent)} already stopped{f' on {last.end}' if last.end else ''}"
+    return f"{agent_name(last.agent)} already stopped on {last.end}"
 
 
 def _restart(facts: Facts) -> str:
     """What footnote a's "continue" means when every recorded octreotide LAR / lanreotide course has ended:
     taking it up again (and, when the last one was stopped for toxicity, that it was); else nothing."""
-    ssa = [t for t in facts.patient.treatments or [] if SSA_AGENTS.intersection(treatment_agents(t))]
-    if not ssa or any(t.end is None for t in ssa):
+    last = _last_ended(_ssa_courses(facts) or [])
+    if last is None:
         return ""
-    last = max(ssa, key=lambda t: t.end or t.start or date.min)  # as _current_ssa names it
     toxicity = ", and it was stopped for toxicity" if last.stop_reason == "toxicity" else ""
     return f"; continuing it here means taking it up again{toxicity}"
 
