@@ -102,6 +102,12 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
+#: How every output (CLI, web page, PDF, CDS cards) says that an option's category waits for data
+#: (``Option.category_missing``): the shown category is the table's, and a rule could change it once the
+#: fields are recorded. One phrase, so a clinician reading two outputs reads one idea.
+CATEGORY_UNSETTLED = "unsettled until recorded"
+
+
 def field_label(path: str) -> str:
     """Visible label of a contract path; row paths ``treatments[3].end`` use the ``treatments[]`` entry."""
     generic = re.sub(r"\[\d+\]", "[]", path)

@@ -14,7 +14,13 @@ from netcds.engine.core import PAGES_NOT_IN_SOURCE
 from netcds.engine.options import failed_conditions
 from netcds.engine.possible import beyond_setting
 from netcds.evaluation import Evaluation, Option, PossibleSetting, SourceRef
-from netcds.field_labels import agent_name, applied_rule_words, pending_rule_words, situation_name
+from netcds.field_labels import (
+    CATEGORY_UNSETTLED,
+    agent_name,
+    applied_rule_words,
+    pending_rule_words,
+    situation_name,
+)
 from netcds.safety.adjusted_dose import NO_DOSE, UNVERIFIED
 from netcds.sequencing.ordering import held_back_reasons, position_words
 
@@ -170,9 +176,9 @@ def _option_cell(o: Option, verbose: bool = False, position: str | None = None) 
     if o.category_basis:
         lines.append(Text("Category: " + o.category_basis[0], style="dim"))
     if o.category_missing:  # a higher category depends on data not recorded: the shown one is not settled
+        lines.append(Text(f"Category {CATEGORY_UNSETTLED}: " + ", ".join(o.category_missing), style="yellow"))
         for more in o.category_basis[1:]:
-            lines.append(Text("Category not settled: " + more, style="yellow"))
-        lines.append(Text("Category depends on: " + ", ".join(o.category_missing), style="yellow"))
+            lines.append(Text("Category rule waiting: " + more, style="yellow"))
     if o.missing:
         lines.append(Text("Missing: " + ", ".join(o.missing), style="yellow"))
     if o.history is not None and o.history.received:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from netcds import Patient, evaluate, load_knowledge
-from netcds.fhir.option_cards import NOT_FROM_FHIR, missing_data_card, options_card
+from netcds.fhir.not_carried import WHERE, not_from_fhir
+from netcds.fhir.option_cards import missing_data_card, options_card
 from tests.conftest import gi
 
 BASE = "http://cds.example.test"
@@ -52,6 +53,8 @@ def test_missing_data_card_says_the_part_is_not_read_from_fhir() -> None:
     assert card is not None
     rows = [ln for ln in card["detail"].splitlines() if "uodenal part" in ln]
     assert len(rows) == 1
-    assert NOT_FROM_FHIR["tumor.duodenal_part"] in rows[0]
-    others = [ln for ln in card["detail"].splitlines() if ln.startswith("- ") and ln not in rows]
-    assert all("FHIR" not in ln for ln in others)  # only the field FHIR cannot supply says so
+    note = not_from_fhir("tumor.duodenal_part")
+    assert note is not None and note in rows[0] and "duodenum's parts" in note
+    # the other fields, and since session 37 every field FHIR never carries: tests/fhir/test_not_carried37.py
+    assert [ln for ln in card["detail"].splitlines() if ln.startswith("- ")] == rows
+    assert card["detail"].splitlines()[-1] == WHERE  # where to enter it, said once

@@ -55,11 +55,13 @@ def test_text_report_says_when_a_higher_category_waits_on_missing_data(tmp_path)
     path.write_text(json.dumps(record), encoding="utf-8")
     res = runner.invoke(app, ["evaluate", str(path)], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
-    unsettled = [ln for ln in res.stdout.splitlines() if "Category not settled: would be category 1" in ln]
-    depends = [ln for ln in res.stdout.splitlines() if "Category depends on: disease.status" in ln]
+    unsettled = [ln for ln in res.stdout.splitlines() if "Category rule waiting: would be category 1" in ln]
+    depends = [
+        ln for ln in res.stdout.splitlines() if "Category unsettled until recorded: disease.status" in ln
+    ]
     assert len(unsettled) == len(depends) == 2  # everolimus and sunitinib, not the other options
     settled = runner.invoke(app, ["evaluate", "-"], input=json.dumps(pancreas()), env={"COLUMNS": "200"})
-    assert "Category not settled" not in settled.stdout
+    assert "unsettled" not in settled.stdout and "rule waiting" not in settled.stdout
 
 
 def test_text_report_says_when_a_dose_waits_on_unrecorded_data(tmp_path):

@@ -38,6 +38,7 @@ from netcds.fhir.card_base import (
     summary_text,
 )
 from netcds.fhir.option_cards import TABLE_SHORT, TIER_LABEL, guideline_label, ssa_plan_lines, table_links
+from netcds.field_labels import CATEGORY_UNSETTLED
 from netcds.knowledge.schema import Knowledge
 
 # an order of these shows the SSA plan (footnote a is about octreotide LAR / lanreotide; short-acting
@@ -138,8 +139,15 @@ def status_text(o: OptionFacts, *, short: bool = False, bare: bool = False) -> s
     return f"not eligible (not met: {md_text(_head(why) if short else why, emphasis=False)})"
 
 
+def category_text(o: OptionFacts, *, short: bool = False) -> str:
+    """ "category 2A", or "category 2A (unsettled)" while a rule could change it once data are recorded (the
+    detail names the fields: ``CATEGORY_UNSETTLED``); ``short``: "cat 2A"."""
+    text = f"{'cat' if short else 'category'} {o.category}"
+    return text + " (unsettled)" if o.category_missing else text
+
+
 def _option_lines(o: OptionFacts) -> list[str]:
-    head = f"- **{o.label}:** {TIER_LABEL.get(o.tier, o.tier)}, category {o.category}, {status_text(o)}"
+    head = f"- **{o.label}:** {TIER_LABEL.get(o.tier, o.tier)}, {category_text(o)}, {status_text(o)}"
     if o.footnotes:
         head += f" (footnotes {', '.join(o.footnotes)})"
     lines = [head]
@@ -147,7 +155,7 @@ def _option_lines(o: OptionFacts) -> list[str]:
     if o.guideline_dose:  # the table that applies states the dose (its own citation: this card's source)
         lines.append(f"  - dose stated in this table: {o.guideline_dose}")
     if o.category_missing:
-        lines.append(f"  - category could change once recorded: {field_labels(o.category_missing)}")
+        lines.append(f"  - category {CATEGORY_UNSETTLED}: {field_labels(o.category_missing)}")
     return lines
 
 
@@ -170,10 +178,10 @@ def _listed_summary(name: str, where: str, found: list[OptionFacts], confirmed: 
         full, brief = status_text(o), status_text(o, short=True)
         return _first_fitting(
             [
-                f"{lead} ({where}): {label}{tier}, category {o.category}, {full}",
-                f"{lead} ({where}): {label}{tier}, category {o.category}, {brief}",
-                f"{lead}: {label}{tier}, category {o.category}, {brief}",
-                f"{lead}: {tier}, category {o.category}, {brief}",
+                f"{lead} ({where}): {label}{tier}, {category_text(o)}, {full}",
+                f"{lead} ({where}): {label}{tier}, {category_text(o)}, {brief}",
+                f"{lead}: {label}{tier}, {category_text(o)}, {brief}",
+                f"{lead}: {tier}, {category_text(o)}, {brief}",
             ]
         )
 
@@ -181,7 +189,8 @@ def _listed_summary(name: str, where: str, found: list[OptionFacts], confirmed: 
         out = []
         for o in found:
             text = (
-                f"{TIER_LABEL.get(o.tier, o.tier)}, cat {o.category}, {status_text(o, short=True, bare=bare)}"
+                f"{TIER_LABEL.get(o.tier, o.tier)}, {category_text(o, short=True)}, "
+                f"{status_text(o, short=True, bare=bare)}"
             )
             out.append(f"{o.label} ({text})" if labels else text)
         return "; ".join(out)

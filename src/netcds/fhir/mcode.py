@@ -28,6 +28,7 @@ from netcds.fhir.conditions import choose_primary, map_primary, map_secondary, m
 from netcds.fhir.context import Ctx
 from netcds.fhir.dating import condition_after, earliest_day, effective_text
 from netcds.fhir.histology import Histology, histology_of
+from netcds.fhir.not_carried import NOT_CARRIED as NOT_CARRIED
 from netcds.fhir.observation_kinds import classify
 from netcds.fhir.observations import map_observations
 from netcds.fhir.read import Res, patient_id, read_bundle, read_prefetch
@@ -47,11 +48,6 @@ from netcds.fhir.treatments import collect
 from netcds.io import input_error
 from netcds.patient import Patient
 
-NOT_CARRIED = (
-    "disease.tumor_burden", "disease.resectable", "disease.tumor_symptoms", "tumor.hormonal_symptoms",
-    "disease.biology", "disease.progression_clinically_significant", "context.no_other_options_feasible",
-    "context.no_satisfactory_alternative", "preferences",
-)  # fmt: skip
 NOT_USED_TYPES = ("Practitioner", "PractitionerRole", "Organization", "Location", "Encounter", "Specimen",
                   "ServiceRequest", "Group", "CareTeam", "Provenance", "Coverage", "BodyStructure",
                   "DocumentReference", "FamilyMemberHistory", "DiagnosticReport", "ImagingStudy",

@@ -19,6 +19,8 @@ from netcds.fhir.card_base import (
 )
 from netcds.fhir.card_base import card_links as _links
 from netcds.fhir.card_base import card_source as _source
+from netcds.fhir.not_carried import WHERE, not_from_fhir
+from netcds.field_labels import CATEGORY_UNSETTLED
 
 TIER_ORDER = ("preferred", "other_recommended", "useful_in_certain_circumstances", "listed")
 TIER_LABEL = {
@@ -43,7 +45,7 @@ def guideline_label(guideline: GuidelineRef) -> str:
 def _option_line(o: Option) -> str:
     bits = [f"category {o.category}"]
     if o.category_missing:  # a rule could raise the category once these are recorded (engine/options.py)
-        bits[0] += f", unsettled until recorded: {field_labels(o.category_missing)}"
+        bits[0] += f", {CATEGORY_UNSETTLED}: {field_labels(o.category_missing)}"
     if o.intent:
         bits.append(o.intent)
     if o.footnotes:
@@ -186,16 +188,6 @@ def table_links(base_url: str, table: str | None, release: GuidelineRef) -> list
     )
 
 
-# Fields netcds does not read from a FHIR record (docs/fhir-mapping.md): a card asking for them says where
-# they can be entered instead, since recording them in the chart will not change the card.
-NOT_FROM_FHIR = {
-    "tumor.duodenal_part": (
-        "not read from the chart's FHIR data: no code for the duodenum's parts is mapped; enter it on "
-        "netcds' patient form, e.g. through the SMART app"
-    ),
-}
-
-
 def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> dict[str, Any] | None:
     if not ev.needs_data or ev.setting.status != "applies":
         return None
@@ -212,7 +204,10 @@ def missing_data_card(ev: Evaluation, base_url: str, explanation_url: str | None
     ]
     for f, labels in depends.items():
         line = f"- {field_label(f)}" + (f": {', '.join(dict.fromkeys(labels))}" if labels else "")
-        lines.append(line + (f" ({NOT_FROM_FHIR[f]})" if f in NOT_FROM_FHIR else ""))
+        mark = not_from_fhir(f)
+        lines.append(line + (f" ({mark})" if mark else ""))
+    if any(not_from_fhir(f) for f in depends):
+        lines.append(WHERE)
     n = len(ev.needs_data)
     return {
         "summary": summary_with_fields(

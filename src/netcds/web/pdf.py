@@ -21,6 +21,7 @@ from fpdf.enums import XPos, YPos
 from starlette.responses import Response
 
 from netcds import __version__
+from netcds.field_labels import CATEGORY_UNSETTLED
 from netcds.report import NOT_IN_SOURCE_WORDS
 from netcds.web.bidi import visible
 from netcds.web.cases import EvaluationSummary
@@ -264,14 +265,17 @@ def _option(w: Writer, o: dict[str, Any]) -> None:
         new_y=YPos.NEXT,
     )
     w.bullets([str(r) for r in o.get("reasons") or []])
-    missing = list(o.get("missing") or []) + list(o.get("category_missing") or [])
-    if missing:
-        w.text(
-            "Not assessed: " + ", ".join(field_label(m) for m in dict.fromkeys(missing)),
-            size=8.5,
-            indent=4,
-            rgb=STATUS_RGB["needs_data"],
-        )
+    for lead, fields in (
+        ("Not assessed", o.get("missing") or []),
+        (f"Category {CATEGORY_UNSETTLED}", o.get("category_missing") or []),
+    ):
+        if fields:
+            w.text(
+                f"{lead}: " + ", ".join(field_label(m) for m in dict.fromkeys(fields)),
+                size=8.5,
+                indent=4,
+                rgb=STATUS_RGB["needs_data"],
+            )
     for f in o.get("footnote_details") or []:
         txt = f.get("text") if f.get("available") else "footnote not in the source document"
         section = (f.get("source") or {}).get("section") if f.get("available") else None
