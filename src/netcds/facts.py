@@ -85,6 +85,11 @@ class Facts:
         d = self.derived.get(path)
         return d.missing if d is not None else (path,)
 
+    def fields_of(self, path: str) -> tuple[str, ...]:
+        """The fields a finding on the known fact ``path`` reports: a derived fact's ``basis``, else it."""
+        d = self.derived.get(path)
+        return d.basis if d is not None and d.basis else (path,)
+
     def why(self, path: str) -> str | None:
         d = self.derived.get(path)
         return d.why if d is not None else None
@@ -340,6 +345,19 @@ def _mesenteric(p: Patient) -> Derived:
     return Derived(v, "mesenteric small-bowel disease" if v else "no mesenteric small-bowel disease")
 
 
+def _reproductive(p: Patient, state: str, words: str) -> Derived:
+    """``pregnant`` / ``breastfeeding`` as recorded; unrecorded, false for a male patient (the contract
+    refuses a male recorded pregnant) and unknown otherwise, naming the sex too while it is unrecorded.
+    The safety items read this, so a recorded pregnancy counts whatever the recorded sex (session 37: a
+    condition "sex is not male and pregnant" left a recorded pregnancy unassessed while sex was not)."""
+    value = getattr(p, state)
+    if value is not None:
+        return Derived(value, f"{words}: {'yes' if value else 'no'} (recorded)", basis=(state,))
+    if p.sex == "male":
+        return Derived(False, f"male: not {words}", basis=("sex",))
+    return Derived(None, f"{words} not recorded", (("sex",) if p.sex in (None, "unknown") else ()) + (state,))
+
+
 def _sstr(p: Patient) -> Derived:
     s = p.tumor.sstr_status
     if s in (None, "unknown"):
@@ -372,6 +390,8 @@ def build_facts(p: Patient) -> Facts:
             p, SSA_AGENTS, "standard-dose octreotide LAR/lanreotide", level="standard"
         ),
         "derived.progressed_after_prior_therapy": _progressed_after_prior(p),
+        "derived.pregnant": _reproductive(p, "pregnant", "pregnant"),
+        "derived.breastfeeding": _reproductive(p, "breastfeeding", "breastfeeding"),
     }
     facts.derived = derived
     for name, d in derived.items():

@@ -135,6 +135,10 @@ def _functional(d: Dialect) -> str:
     )
 
 
+def _reproductive(column: str) -> str:
+    return f"(CASE WHEN {column} IS NOT NULL THEN {column} WHEN sex = 'male' THEN FALSE END)"
+
+
 def _mesenteric() -> str:
     return (
         f"CASE WHEN {in_expr('tumor__primary_site', SMALL_BOWEL_SITES, negate=True)} THEN FALSE"
@@ -244,6 +248,11 @@ DERIVED_SQL: dict[str, DerivedSql] = {
             _T,
         ),
         DerivedSql("derived.progressed_after_prior_therapy", 1, lambda _, h: h.progressed_after_prior(), _T),
+        # facts._reproductive: as recorded; unrecorded, false for a male patient
+        DerivedSql("derived.pregnant", 1, lambda _, __: _reproductive("pregnant"), ("pregnant", "sex")),
+        DerivedSql(
+            "derived.breastfeeding", 1, lambda _, __: _reproductive("breastfeeding"), ("breastfeeding", "sex")
+        ),
         DerivedSql(
             "derived.differentiation",
             2,

@@ -221,6 +221,8 @@ class MissingSql:
             )
         if fact in ("derived.locoregional_advanced", "derived.advanced"):
             return extent
+        if fact in ("derived.pregnant", "derived.breastfeeding"):  # facts._reproductive: the sex too
+            return self.concat([self.unrecorded("sex"), p([fact.removeprefix("derived.")])])
         if fact == "derived.symptomatic":
             return self.unrecorded("disease.tumor_symptoms", "tumor.hormonal_symptoms")
         if fact == "derived.progressed_after_prior_therapy":  # every line of unrecorded progression
