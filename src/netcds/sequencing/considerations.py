@@ -19,7 +19,7 @@ from netcds.patient import Patient
 from netcds.sequencing.comorbidity import FACT as COMORBIDITY_FACT
 from netcds.sequencing.comorbidity import comorbidity_fact, item_sources
 from netcds.sequencing.data import PLACEHOLDER, SequencingData, lookups
-from netcds.sequencing.lines import PROGRESSING_NOW, months
+from netcds.sequencing.lines import PROGRESSING_NOW, line_stopped_before_progression, months
 from netcds.sequencing.models import (
     Consideration,
     HistorySummary,
@@ -72,7 +72,8 @@ def _progression_words(ln: LineOfTherapy, how: str) -> str:
 def _progression(given: list[tuple[LineOfTherapy, str]], none: str, then: str = "") -> Derived:
     """Whether the disease progressed on any of these lines, three-valued (unknown when one has no
     progression recorded either way and none progressed, naming its fields), the lines in words."""
-    hits = [_progression_words(ln, how) for ln, how in given if ln.progressed]
+    after = [ln for ln, _ in given if ln.progressed and line_stopped_before_progression(ln)]
+    hits = [_progression_words(ln, how) for ln, how in given if ln.progressed and ln not in after]
     if hits:
         return Derived(True, "; ".join(hits) + then)
     unknown = [ln for ln, _ in given if ln.progressed is None]
@@ -83,7 +84,19 @@ def _progression(given: list[tuple[LineOfTherapy, str]], none: str, then: str = 
         return Derived(
             None, "progression not recorded for " + "; ".join(_line_named(ln) for ln in unknown), missing
         )
+    if after:  # progression after a line stopped for another reason is not progression on it
+        return Derived(False, none + "; " + "; ".join(_stopped_first_words(ln) for ln in after))
     return Derived(False, none)
+
+
+def _stopped_first_words(ln: LineOfTherapy) -> str:
+    gap = months(ln.end, ln.progression_date) if ln.end and ln.progression_date else None
+    stop = (ln.stop_reason or "another reason").replace("_", " ")
+    return (
+        f"{_line_named(ln)}: stopped for {stop} on {ln.end}, progression on {ln.progression_date}"
+        + (f" ({gap:g} months later)" if gap is not None else "")
+        + ", after it, not on it"
+    )
 
 
 def _months_off_treatment(ln: LineOfTherapy) -> float | None:
@@ -410,9 +423,15 @@ def option_facts(
     stated = {
         ln.line
         for ln, _ in given
-        if ln.progressed and not _after_durable_course(ln, c.durable_control_months)
+        if ln.progressed
+        and not _after_durable_course(ln, c.durable_control_months)
+        and not line_stopped_before_progression(ln)
     }
-    stated |= {n for n, ln in _variant_lines(reg, given, lines, data, table).items() if ln.progressed}
+    stated |= {
+        n
+        for n, ln in _variant_lines(reg, given, lines, data, table).items()
+        if ln.progressed and not line_stopped_before_progression(ln)
+    }
 
     def short_fact(cands: list[LineOfTherapy], none: str) -> Derived:
         hits = [ln for ln in cands if short(ln) and ln.line not in stated]

@@ -18,6 +18,7 @@ Decisions (documented in docs/sequencing.md):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -219,15 +220,53 @@ def _label(regimen: str | None, agents: list[str], d: _Draft) -> str:
     return " + ".join(agent_name(a) for a in agents) or "not specified"
 
 
+#: Stop reasons that end a line before (and apart from) any progression. ``completed`` is not among them: a
+#: finished course (a PRRT course) is judged by how long after its end the disease progressed.
+STOPPED_BEFORE_PROGRESSION = ("toxicity", "patient_choice", "other")
+
+
+def stopped_before_progression(
+    end: date | None, prog_date: date | None, stops: Sequence[str], best: str | None
+) -> bool:
+    """The line was stopped for toxicity, the patient's choice or another reason (each of its recorded stop
+    reasons one of these), best response not PD, and the disease progressed only after it had ended: the
+    progression came after the line, off treatment, not on it (as ``history.progressed_after_course`` reads
+    it for the tables' "progression on"). Clinical QA, session 37: such a line had been held against its
+    regimen as progression on it, its durability measured to the later progression."""
+    return (
+        end is not None
+        and prog_date is not None
+        and prog_date > end
+        and bool(stops)
+        and all(s in STOPPED_BEFORE_PROGRESSION for s in stops)
+        and best != "PD"
+    )
+
+
+def line_stopped_before_progression(ln: LineOfTherapy) -> bool:
+    return stopped_before_progression(ln.end, ln.progression_date, ln.stop_reasons, ln.best_response)
+
+
 def _durability(
     start: date | None,
     end: date | None,
     ongoing_to: date | None,
     progressed: bool | None,
     prog_date: date | None,
+    stopped_first: str | None = None,
 ) -> Durability:
     if start is None:
         return Durability(months=None, to_progression=progressed, basis="start date not recorded")
+    if stopped_first and end and prog_date:  # the time on it, without progression on it
+        return Durability(
+            months=months(start, end),
+            to_progression=False,
+            basis=(
+                f"start to end of line, stopped for {stopped_first.replace('_', ' ')} before progression "
+                f"(progression {months(end, prog_date):g} months after it ended, off treatment; at least "
+                "this long)"
+            ),
+        )
     if progressed and prog_date:
         return Durability(months=months(start, prog_date), to_progression=True, basis="start to progression")
     if progressed and end:
@@ -351,7 +390,14 @@ def _finish(n: int, d: _Draft, p: Patient, data: SequencingData, window: int, la
         progressed=progressed,
         progression_date=prog_date,
         progression_type=prog_type,
-        durability=_durability(start, end, p.as_of if ongoing else None, progressed, prog_date),
+        durability=_durability(
+            start,
+            end,
+            p.as_of if ongoing else None,
+            progressed,
+            prog_date,
+            stop if stopped_before_progression(end, prog_date, stops, best) else None,
+        ),
         ssa_dose_level=level,
         myelosuppressive=any(data.classes[c].myelosuppressive for c in classes),
         tki=any(data.classes[c].tki for c in classes),
