@@ -118,7 +118,13 @@ def field_label(path: str) -> str:
 
 
 # agents whose id does not read as their name ("octreotide_lar" is not "octreotide lar")
-AGENT_NAMES = {"octreotide_lar": "octreotide LAR", "lu177_dotatate": "Lu-177 dotatate"}
+AGENT_NAMES = {
+    "octreotide_lar": "octreotide LAR",
+    "lu177_dotatate": "Lu-177 dotatate",
+    # the regimen ids a line may be recorded with when the record does not say which SSA
+    "ssa": "octreotide LAR or lanreotide",
+    "ssa_above_label": "octreotide LAR or lanreotide at an above-label dose",
+}
 
 
 def agent_name(agent: str) -> str:

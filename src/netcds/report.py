@@ -19,10 +19,9 @@ from netcds.field_labels import (
     agent_name,
     applied_rule_words,
     pending_rule_words,
-    situation_name,
 )
 from netcds.safety.adjusted_dose import NO_DOSE, UNVERIFIED
-from netcds.sequencing.ordering import held_back_reasons, position_words
+from netcds.sequencing.ordering import held_back_reasons, held_back_words, position_words
 
 TIER_TITLES = {
     "preferred": "Preferred",
@@ -56,17 +55,6 @@ def badge(category: str) -> Text:
     return Text(f" cat {category} ", style=style)
 
 
-def _top_level(text: str, sep: str = "; ") -> list[str]:
-    """``text`` split at ``sep`` outside parentheses."""
-    out, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if depth == 0 and text.startswith(sep, i):
-            out.append(text[start:i])
-            start = i + len(sep)
-    return [*out, text[start:]]
-
-
 def positions(ev: Evaluation) -> dict[str, str]:
     """Per ranked option, its discussion position in words ('2 of 4', or '1-3 of 4' when options of
     equal standing share it), from ``discussion_rank`` (tied options carry the same number)."""
@@ -78,19 +66,6 @@ def positions(ev: Evaluation) -> dict[str, str]:
                 last = o.discussion_rank + ranks.count(o.discussion_rank) - 1
                 out[o.entry_id] = position_words(o.discussion_rank, last, len(ranks))
     return out
-
-
-def held_back_words(reasons: str) -> str:
-    """The held-back reasons, each heading once with the situations of its findings ("critical safety
-    finding for cabozantinib: Recent hemorrhage; Uncontrolled hypertension")."""
-    heads: dict[str, list[str]] = {}
-    for r in _top_level(reasons):
-        head, _, rest = r.partition(": ")
-        what = situation_name(rest) if rest else ""
-        heads.setdefault(head, [])
-        if what and what not in heads[head]:
-            heads[head].append(what)
-    return "; ".join(f"{h}: {', '.join(w)}" if w else h for h, w in heads.items())
 
 
 def order_line(o: Option, position: str | None) -> Text | None:

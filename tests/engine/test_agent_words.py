@@ -15,7 +15,8 @@ from netcds.field_labels import AGENT_NAMES
 from tests.strategies import patients
 
 KB = load_knowledge()
-ID = re.compile("|".join(rf"\b{a}\b" for a in AGENT_NAMES))
+# an id as a word, not inside a dotted data path a citation names ("sequencing data: regimens.ssa.x")
+ID = re.compile("|".join(rf"(?<![\w.]){a}(?!\w|\.\w)" for a in AGENT_NAMES))
 
 
 def words(node: Any) -> list[str]:

@@ -21,6 +21,7 @@ from netcds.fhir.card_base import card_links as _links
 from netcds.fhir.card_base import card_source as _source
 from netcds.fhir.not_carried import WHERE, not_from_fhir
 from netcds.field_labels import CATEGORY_UNSETTLED
+from netcds.sequencing.ordering import held_back_reasons, held_back_words
 
 TIER_ORDER = ("preferred", "other_recommended", "useful_in_certain_circumstances", "listed")
 TIER_LABEL = {
@@ -42,6 +43,13 @@ def guideline_label(guideline: GuidelineRef) -> str:
     return f"NCCN NET V.{guideline.version}, systemic therapy tables (encoded by netcds)"
 
 
+# what this card shows of the considerations the statement speaks of (the rest: the full evaluation)
+CARD_SHOWS = (
+    " This card names, per eligible option, only the considerations that hold it back; netcds' full "
+    "evaluation (its web page or the REST API) shows all of them."
+)
+
+
 def _option_line(o: Option) -> str:
     bits = [f"category {o.category}"]
     if o.category_missing:  # a rule could raise the category once these are recorded (engine/options.py)
@@ -50,6 +58,9 @@ def _option_line(o: Option) -> str:
         bits.append(o.intent)
     if o.footnotes:
         bits.append("footnotes " + ",".join(o.footnotes))
+    held = held_back_reasons(o.order_explanation or "")
+    if held is not None:  # as the CLI's order line says it: the status stays the guideline's
+        bits.append("held back: " + held_back_words(held))
     return f"{o.label} ({'; '.join(bits)})"
 
 
@@ -139,7 +150,7 @@ def options_card(ev: Evaluation, base_url: str, explanation_url: str | None) -> 
         lines += ["", *plan]
         with_plan = f"{summary}; footnote {ev.ssa_plan.footnote or 'a'}: {SSA_ACTIONS[ev.ssa_plan.action]}"
         summary = with_plan if len(with_plan) <= MAX_SUMMARY else summary
-    lines += ["", ev.sequencing_statement, "", f"*{ev.disclaimer}*"]
+    lines += ["", ev.sequencing_statement + CARD_SHOWS, "", f"*{ev.disclaimer}*"]
     return {
         "summary": summary_text(summary),
         "indicator": indicator,

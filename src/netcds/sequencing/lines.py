@@ -213,7 +213,8 @@ def _label(regimen: str | None, agents: list[str], d: _Draft) -> str:
                 "above_label": "above-label dose",
                 "below_standard": "below the standard dose",
             }.get(level or "", "dose level unknown")
-            parts.append(f"{t.agent.replace('_lar', ' LAR').replace('_', ' ')}{dose}{every} ({word})")
+            name = agent_name("ssa" if t.agent == "ssa_above_label" else t.agent)  # the level says the rest
+            parts.append(f"{name}{dose}{every} ({word})")
         return "; ".join(parts)
     if regimen in REGIMEN_LABELS and (regimen != "temozolomide_pm_capecitabine" or len(agents) == 1):
         return REGIMEN_LABELS[regimen]

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from netcds.field_labels import situation_name
 from netcds.knowledge.schema import TIER_ORDER
 from netcds.sequencing.models import OptionSequencing, OrderFactor, TierOrder
 
@@ -221,3 +222,39 @@ def _explain(
             "bear on this option, so they are left to the discussion."
         )
     return text
+
+
+def _top_level(text: str, sep: str = "; ") -> list[str]:
+    """``text`` split at ``sep`` outside parentheses."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and text.startswith(sep, i):
+            out.append(text[start:i])
+            start = i + len(sep)
+    return [*out, text[start:]]
+
+
+def _situation(finding: str) -> str:
+    """The words before the finding's first colon outside parentheses (a safety finding's situation,
+    ``field_labels.situation_name``); the whole finding when every colon is inside parentheses (a
+    history reason "yes (line 2 ... (dates): progression on ...)" stays balanced)."""
+    depth = 0
+    for i, ch in enumerate(finding):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == ":" and depth == 0:
+            return situation_name(finding[:i])
+    return finding.strip()
+
+
+def held_back_words(reasons: str) -> str:
+    """The held-back reasons, each heading once with the situations of its findings ("critical safety
+    finding for cabozantinib: Recent hemorrhage; Uncontrolled hypertension")."""
+    heads: dict[str, list[str]] = {}
+    for r in _top_level(reasons):
+        head, _, rest = r.partition(": ")
+        what = _situation(rest) if rest else ""
+        heads.setdefault(head, [])
+        if what and what not in heads[head]:
+            heads[head].append(what)
+    return "; ".join(f"{h}: {', '.join(w)}" if w else h for h, w in heads.items())
