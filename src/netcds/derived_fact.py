@@ -19,6 +19,6 @@ class Derived:
     why: str
     missing: tuple[str, ...] = ()
     among: tuple[Any, ...] = ()  # when unknown: the values it is known to lie among (empty: any)
-    # when known: the recorded fields that decided it, reported as a finding's fields in place of the
-    # fact's own name (empty: the name); e.g. ``pregnant`` for a recorded pregnancy (facts._reproductive)
+    # when known: the recorded fields that decided it, which a safety item names in place of the fact's own
+    # name (empty: the name; safety/condition_eval.py); e.g. ``pregnant`` for a recorded pregnancy
     basis: tuple[str, ...] = ()

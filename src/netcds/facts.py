@@ -86,7 +86,7 @@ class Facts:
         return d.missing if d is not None else (path,)
 
     def fields_of(self, path: str) -> tuple[str, ...]:
-        """The fields a finding on the known fact ``path`` reports: a derived fact's ``basis``, else it."""
+        """The fields a safety item on the known fact ``path`` names: a derived fact's ``basis``, else it."""
         d = self.derived.get(path)
         return d.basis if d is not None and d.basis else (path,)
 

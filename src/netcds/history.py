@@ -12,6 +12,7 @@ both agents would be, and where the two readings differ the level is unknown.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from netcds.field_labels import agent_name
@@ -103,19 +104,36 @@ def progressed_value(t: Treatment) -> bool | None:
     return None
 
 
+#: Every recorded stop reason but progression.
+NOT_PROGRESSION = ("toxicity", "completed", "patient_choice", "other")
+
+
+def ended_before_progression(
+    end: date | None,
+    progression_date: date | None,
+    stops: Sequence[str | None],
+    best_response: str | None,
+    reasons: Sequence[str] = NOT_PROGRESSION,
+) -> bool:
+    """Whether a course ended, for recorded reasons all among ``reasons``, before a progression dated after
+    its end, its best response not PD: progression after it, not on it. An unrecorded stop reason leaves the
+    recorded progression as it is. One course (:func:`progressed_after_course`) or a sequencing line of
+    several (sequencing/lines.py, which leaves ``completed`` out)."""
+    return (
+        end is not None
+        and progression_date is not None
+        and progression_date > end
+        and bool(stops)
+        and all(s in reasons for s in stops)
+        and best_response != "PD"
+    )
+
+
 def progressed_after_course(t: Treatment) -> bool:
     """Whether the record dates the line's progression after the course ended for another recorded reason
-    (a stop reason other than progression, best response not PD): progression after it, not on it, which
-    "progression on" an agent (facts.progressed_on) does not count. An unrecorded stop reason leaves the
-    recorded progression as it is."""
-    return (
-        t.end is not None
-        and t.progression_date is not None
-        and t.progression_date > t.end
-        and t.stop_reason is not None
-        and t.stop_reason != "progression"
-        and t.best_response != "PD"
-    )
+    (a stop reason other than progression, best response not PD), which "progression on" an agent
+    (facts.progressed_on) does not count."""
+    return ended_before_progression(t.end, t.progression_date, [t.stop_reason], t.best_response)
 
 
 def progression_assessed_on(p: Patient) -> date | None:

@@ -159,7 +159,7 @@ def _compare(c: Compare, facts: Facts) -> Outcome:
         f = Finding(says, None, why, tuple(missing), fact=c.fact)
         return Outcome(None, unknowns=[f], missing=missing)
     result = compare_value(c, v)
-    f = Finding(says, result, why, facts.fields_of(c.fact), fact=c.fact, raw=v)
+    f = Finding(says, result, why, (c.fact,), fact=c.fact, raw=v)
     return Outcome(True, positives=[f]) if result else Outcome(False, negatives=[f])
 
 

@@ -85,8 +85,14 @@ def evaluate(c: SafetyCondition, ctx: Context) -> Result:
         if hit is None:
             out = evaluate_leaf(c.cond, ctx.facts)
             found = {True: out.positives, False: out.negatives, None: out.unknowns}[out.value]
+            # a known derived fact is named by the recorded fields that decided it (Derived.basis)
             hits = [
-                Hit(_detail(c.cond, ctx.facts) or f.detail or f.says, f.value, tuple(f.fields)) for f in found
+                Hit(
+                    _detail(c.cond, ctx.facts) or f.detail or f.says,
+                    f.value,
+                    tuple(x for name in f.fields for x in ctx.facts.fields_of(name)),
+                )
+                for f in found
             ]
             hit = Result(out.value, hits, list(out.missing) if out.value is None else [])
             ctx.leaf_memo[c.cond] = hit

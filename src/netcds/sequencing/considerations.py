@@ -73,7 +73,7 @@ def _progression(given: list[tuple[LineOfTherapy, str]], none: str, then: str = 
     """Whether the disease progressed on any of these lines, three-valued (unknown when one has no
     progression recorded either way and none progressed, naming its fields), the lines in words."""
     after = [ln for ln, _ in given if ln.progressed and line_stopped_before_progression(ln)]
-    hits = [_progression_words(ln, how) for ln, how in given if ln.progressed and ln not in after]
+    hits = [_progression_words(ln, how) for ln, how in given if _progressed_on(ln)]
     if hits:
         return Derived(True, "; ".join(hits) + then)
     unknown = [ln for ln, _ in given if ln.progressed is None]
@@ -89,13 +89,15 @@ def _progression(given: list[tuple[LineOfTherapy, str]], none: str, then: str = 
     return Derived(False, none)
 
 
+def _progressed_on(ln: LineOfTherapy) -> bool:
+    """Progression recorded on the line, not only after it was stopped for another reason."""
+    return bool(ln.progressed) and not line_stopped_before_progression(ln)
+
+
 def _stopped_first_words(ln: LineOfTherapy) -> str:
-    gap = months(ln.end, ln.progression_date) if ln.end and ln.progression_date else None
-    stop = (ln.stop_reason or "another reason").replace("_", " ")
     return (
-        f"{_line_named(ln)}: stopped for {stop} on {ln.end}, progression on {ln.progression_date}"
-        + (f" ({gap:g} months later)" if gap is not None else "")
-        + ", after it, not on it"
+        f"{_line_named(ln)}: stopped for {str(ln.stop_reason).replace('_', ' ')} on {ln.end}, progression on "
+        f"{ln.progression_date} ({_months_off_treatment(ln):g} months later), after it, not on it"
     )
 
 
@@ -126,7 +128,7 @@ def _without_durable_control(
     and false exactly as ``opt.progressed_on``)."""
     if progressed.value is not True:
         return progressed
-    hits = [(ln, how) for ln, how in given if ln.progressed]
+    hits = [(ln, how) for ln, how in given if _progressed_on(ln)]
     against = [_progression_words(ln, how) for ln, how in hits if not _after_durable_course(ln, limit)]
     if against:
         return Derived(True, "; ".join(against))
@@ -423,15 +425,9 @@ def option_facts(
     stated = {
         ln.line
         for ln, _ in given
-        if ln.progressed
-        and not _after_durable_course(ln, c.durable_control_months)
-        and not line_stopped_before_progression(ln)
+        if _progressed_on(ln) and not _after_durable_course(ln, c.durable_control_months)
     }
-    stated |= {
-        n
-        for n, ln in _variant_lines(reg, given, lines, data, table).items()
-        if ln.progressed and not line_stopped_before_progression(ln)
-    }
+    stated |= {n for n, ln in _variant_lines(reg, given, lines, data, table).items() if _progressed_on(ln)}
 
     def short_fact(cands: list[LineOfTherapy], none: str) -> Derived:
         hits = [ln for ln in cands if short(ln) and ln.line not in stated]

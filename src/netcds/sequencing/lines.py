@@ -18,13 +18,17 @@ Decisions (documented in docs/sequencing.md):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from netcds.facts import treatment_agents
 from netcds.field_labels import agent_name
-from netcds.history import progressed_value, progression_assessed_after, ssa_dose_level
+from netcds.history import (
+    ended_before_progression,
+    progressed_value,
+    progression_assessed_after,
+    ssa_dose_level,
+)
 from netcds.patient import AGENT_IDS, REGIMEN_AGENTS, Patient, Treatment
 from netcds.sequencing.data import SequencingData
 from netcds.sequencing.models import Durability, LineMember, LineOfTherapy, Response
@@ -226,26 +230,14 @@ def _label(regimen: str | None, agents: list[str], d: _Draft) -> str:
 STOPPED_BEFORE_PROGRESSION = ("toxicity", "patient_choice", "other")
 
 
-def stopped_before_progression(
-    end: date | None, prog_date: date | None, stops: Sequence[str], best: str | None
-) -> bool:
-    """The line was stopped for toxicity, the patient's choice or another reason (each of its recorded stop
-    reasons one of these), best response not PD, and the disease progressed only after it had ended: the
-    progression came after the line, off treatment, not on it (as ``history.progressed_after_course`` reads
-    it for the tables' "progression on"). Clinical QA, session 37: such a line had been held against its
-    regimen as progression on it, its durability measured to the later progression."""
-    return (
-        end is not None
-        and prog_date is not None
-        and prog_date > end
-        and bool(stops)
-        and all(s in STOPPED_BEFORE_PROGRESSION for s in stops)
-        and best != "PD"
-    )
-
-
 def line_stopped_before_progression(ln: LineOfTherapy) -> bool:
-    return stopped_before_progression(ln.end, ln.progression_date, ln.stop_reasons, ln.best_response)
+    """The line was stopped for toxicity, the patient's choice or another reason, before a progression dated
+    after its end (``history.ended_before_progression``, as the tables read "progression on"): that
+    progression came after it, off treatment, not on it. Clinical QA, session 37: such a line had been held
+    against its regimen as progression on it, its durability measured to the later progression."""
+    return ended_before_progression(
+        ln.end, ln.progression_date, ln.stop_reasons, ln.best_response, STOPPED_BEFORE_PROGRESSION
+    )
 
 
 def _durability(
@@ -397,7 +389,9 @@ def _finish(n: int, d: _Draft, p: Patient, data: SequencingData, window: int, la
             p.as_of if ongoing else None,
             progressed,
             prog_date,
-            stop if stopped_before_progression(end, prog_date, stops, best) else None,
+            stop
+            if ended_before_progression(end, prog_date, stops, best, STOPPED_BEFORE_PROGRESSION)
+            else None,
         ),
         ssa_dose_level=level,
         myelosuppressive=any(data.classes[c].myelosuppressive for c in classes),

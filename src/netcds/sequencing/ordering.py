@@ -32,7 +32,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from netcds.field_labels import situation_name
 from netcds.knowledge.schema import TIER_ORDER
 from netcds.sequencing.models import OptionSequencing, OrderFactor, TierOrder
 
@@ -236,15 +235,10 @@ def _top_level(text: str, sep: str = "; ") -> list[str]:
 
 
 def _situation(finding: str) -> str:
-    """The words before the finding's first colon outside parentheses (a safety finding's situation,
-    ``field_labels.situation_name``); the whole finding when every colon is inside parentheses (a
+    """The words before the finding's first colon outside parentheses (a safety finding's situation, as
+    ``field_labels.situation_name`` reads it); the whole finding when every colon is inside parentheses (a
     history reason "yes (line 2 ... (dates): progression on ...)" stays balanced)."""
-    depth = 0
-    for i, ch in enumerate(finding):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == ":" and depth == 0:
-            return situation_name(finding[:i])
-    return finding.strip()
+    return _top_level(finding, ":")[0].strip() or finding
 
 
 def held_back_words(reasons: str) -> str:

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse
 from netcds import __version__
 from netcds.engine.options import failed_conditions
 from netcds.engine.possible import beyond_setting
-from netcds.field_labels import applied_rule_words, pending_rule_words
+from netcds.field_labels import CATEGORY_UNSETTLED, applied_rule_words, pending_rule_words
 from netcds.report import NOT_IN_SOURCE_WORDS
 from netcds.web import labels
 from netcds.web.bidi import BIDI_CONTROLS, visible
@@ -94,6 +94,7 @@ def environment() -> Environment:
         finalize=_finalize,
     )
     env.globals.update(
+        category_unsettled=CATEGORY_UNSETTLED,
         prefix=PREFIX,
         signed=MappingProxyType({}),  # a page opened by a signed link: the queries signing its links
         version=__version__,
