@@ -53,6 +53,43 @@ def _check(t: Tumor, subtype: str | None, *more: str | None) -> str:
     return _checked([f"{conflict} by the WHO thoracic criteria" if conflict else None, *more])
 
 
+_CARCINOIDS = ("typical_carcinoid", "atypical_carcinoid")
+
+
+def _carcinoid_of(grade: str | None) -> str | None:
+    return {"G1": "typical_carcinoid", "G2": "atypical_carcinoid"}.get(grade or "")
+
+
+def _morphology_fields(t: Tumor) -> tuple[str, ...]:
+    """The recorded morphology a disagreement with a recorded subtype or grade rests on."""
+    kept = (("tumor.mitoses_per_2mm2", t.mitoses_per_2mm2), ("tumor.necrosis", t.necrosis))
+    return tuple(f for f, v in kept if v is not None)
+
+
+def thoracic_disagreement(t: Tumor, carcinoid: str | None, field: str) -> Derived | None:
+    """A lung/thymus carcinoid subtype recorded (or read from a recorded G1/G2 in ``field``) that the
+    recorded mitoses and necrosis contradict by the WHO thoracic criteria (``_subtype_conflict``), as an
+    unknown subtype (session 38; it had decided, with a remark). The subtype decides the lung/thymus row
+    and a count above 10 leaves the carcinoid range (the table), so neither reading is chosen silently:
+    typical against atypical is unknown but a carcinoid either way (``among``); beyond the carcinoid
+    range is unknown outright. It names the recorded field and the morphology. None without a conflict."""
+    conflict = _subtype_conflict(t, carcinoid) if carcinoid in _CARCINOIDS else None
+    if conflict is None or carcinoid is None:
+        return None
+    beyond = t.mitoses_per_2mm2 is not None and t.mitoses_per_2mm2 > 10
+    said = carcinoid.replace("_", " ") + (
+        " as recorded" if field == "tumor.lung_subtype" else f" (grade {t.grade} as recorded)"
+    )
+    return Derived(
+        None,
+        f"{said}, but {conflict} by the WHO thoracic criteria: the record disagrees with itself"
+        + ("" if beyond else ", a carcinoid either way")
+        + f" {CHECK_THE_RECORD} which specimen and date each value comes from)",
+        (field, *_morphology_fields(t)),
+        () if beyond else _CARCINOIDS,
+    )
+
+
 # Ki-67 above this is high for a lung/thymus carcinoid (typical or atypical); it never grades one
 THORACIC_KI67_CARCINOID_MAX = 20.0
 _KI67_NOT_THORACIC = "the WHO thoracic criteria grade by mitoses and necrosis, not by Ki-67"
@@ -88,11 +125,38 @@ def _thoracic_ki67_conflict(t: Tumor, grade: str) -> str | None:
     return None
 
 
+def _thoracic_grade_disagreement(t: Tumor) -> Derived | None:
+    """The grade of a lung/thymus primary when the recorded grade (or, without one, the recorded subtype)
+    and the recorded morphology disagree across a line the tables draw (session 38): G1 against G2 as
+    typical against atypical (unknown, G1 or G2 either way), a carcinoid against more than 10 mitoses
+    (beyond the carcinoid range), or G3 recorded beside a count of at most 10 (a carcinoid's). Unknown,
+    naming the recorded field and the morphology; None when they agree."""
+    m = t.mitoses_per_2mm2
+    if t.grade == "G3" and m is not None and m <= 10:
+        return Derived(
+            None,
+            f"grade G3 as recorded, but {m:g} mitoses/2 mm² is in the carcinoid range (at most 10) by the"
+            f" WHO thoracic criteria: the record disagrees with itself {CHECK_THE_RECORD} which specimen and"
+            " date each value comes from)",
+            ("tumor.grade", *_morphology_fields(t)),
+        )
+    field = "tumor.grade" if t.grade is not None else "tumor.lung_subtype"
+    carcinoid = _carcinoid_of(t.grade) if t.grade is not None else t.lung_subtype
+    sub = thoracic_disagreement(t, carcinoid, field)
+    if sub is None:
+        return None
+    among = CARCINOID_GRADES if sub.among else ()
+    grades = " or ".join(among)
+    return Derived(None, sub.why + (f"; grade {grades}" if grades else ""), sub.missing, among)
+
+
 def _thoracic_grade(t: Tumor) -> Derived:
     """The grade of a lung or thymus primary: the recorded grade, else the recorded carcinoid subtype,
     else the mitotic count by the thoracic cut-points. Ki-67 never sets it (nor, through it, the
     differentiation); a Ki-67 that disagrees with the morphology is pointed out for checking."""
     m, k = t.mitoses_per_2mm2, t.ki67_percent
+    if (unsettled := _thoracic_grade_disagreement(t)) is not None:
+        return unsettled
     if t.grade is not None:
         recorded = t.grade
         by_m = _mitotic_grade(m, True) if m is not None else recorded
@@ -171,20 +235,48 @@ def _typical_or_atypical_grade(t: Tumor, m: float) -> Derived:
     )
 
 
+def _crossing(recorded: str, by: list[tuple[str, str, str]]) -> Derived | None:
+    """A recorded grade of a digestive (or other non-thoracic) primary whose measures ``by`` (grade, words,
+    field) put the tumor on the other side of the G1/2 | G3 line by the WHO rule (the higher of Ki-67 and
+    the mitotic count decides): G1 or G2 recorded with a measure at G3, or G3 recorded with both measures
+    recorded and neither at G3. The two readings select different tables (G1/2 or WD G3), so the grade is
+    unknown, naming the recorded grade and the measures that disagree, and both settings are shown:
+    neither is chosen silently. A G3 recorded beside one measure below G3 is not crossing (the unrecorded
+    measure may be the one at G3), nor is G1 against G2 (the same table): those keep the recorded grade
+    with a "check the record" remark. None when not crossing."""
+    high = [(g, txt, field) for g, txt, field in by if g == "G3"]
+    if recorded in ("G1", "G2") and high:
+        off = high
+    elif recorded == "G3" and len(by) == 2 and not high:
+        off = by
+    else:
+        return None
+    said = " and ".join(f"{txt} is {g}" for g, txt, _ in off)
+    return Derived(
+        None,
+        f"grade {recorded} as recorded, but {said} by the WHO cut-points (the higher of Ki-67 and the"
+        " mitotic count decides): the record disagrees with itself across the G1/2 and G3 tables, so the"
+        f" grade is unknown {CHECK_THE_RECORD} which specimen and date each value comes from)",
+        ("tumor.grade", *(field for _, _, field in off)),
+    )
+
+
 def derive_grade(p: Patient) -> Derived:
     t = p.tumor
     if t.primary_site in THORACIC_SITES:
         return _thoracic_grade(t)
     # digestive and other primaries: Ki-67 and mitoses by the WHO digestive cut-points
-    by: list[tuple[str, str]] = []
+    by: list[tuple[str, str, str]] = []  # (grade, words, field) per recorded measure
     if t.ki67_percent is not None:
         k = t.ki67_percent
-        by.append(("G1" if k < 3 else "G2" if k <= 20 else "G3", f"Ki-67 {k:g}%"))
+        by.append(("G1" if k < 3 else "G2" if k <= 20 else "G3", f"Ki-67 {k:g}%", "tumor.ki67_percent"))
     if t.mitoses_per_2mm2 is not None:
         m = t.mitoses_per_2mm2
-        by.append((_mitotic_grade(m, False), f"{m:g} mitoses/2 mm²"))
+        by.append((_mitotic_grade(m, False), f"{m:g} mitoses/2 mm²", "tumor.mitoses_per_2mm2"))
     if t.grade is not None:
-        off = [f"{txt} is {g}" for g, txt in by if g != t.grade]
+        if (crossing := _crossing(t.grade, by)) is not None:
+            return crossing
+        off = [f"{txt} is {g}" for g, txt, _ in by if g != t.grade]
         if off:  # the recorded grade decides; the disagreement is shown wherever the grade is cited
             return Derived(
                 t.grade,
@@ -197,8 +289,8 @@ def derive_grade(p: Patient) -> Derived:
             "grade not recorded and no Ki-67 or mitotic count",
             ("tumor.grade", "tumor.ki67_percent", "tumor.mitoses_per_2mm2"),
         )
-    grade, _ = max(by, key=lambda b: GRADE_RANK[b[0]])
-    basis = " and ".join(f"{txt} -> {g}" for g, txt in by)
+    grade, _, _ = max(by, key=lambda b: GRADE_RANK[b[0]])
+    basis = " and ".join(f"{txt} -> {g}" for g, txt, _ in by)
     rule = "the higher of the two decides" if len(by) == 2 else "single measure available"
     return Derived(grade, f"WHO grade {grade} derived ({basis}; {rule})")
 
@@ -208,11 +300,15 @@ def derive_lung_subtype(p: Patient) -> Derived:
     if t.primary_site not in THORACIC_SITES:
         return Derived(None, "not a lung/thymus primary")
     if t.lung_subtype is not None:
+        if (unsettled := thoracic_disagreement(t, t.lung_subtype, "tumor.lung_subtype")) is not None:
+            return unsettled
         return Derived(
             t.lung_subtype, f"{t.lung_subtype.replace('_', ' ')} as recorded{_check(t, t.lung_subtype)}"
         )
     if t.grade in ("G1", "G2"):
         sub = "typical_carcinoid" if t.grade == "G1" else "atypical_carcinoid"
+        if (unsettled := thoracic_disagreement(t, sub, "tumor.grade")) is not None:
+            return unsettled
         return Derived(
             sub, f"grade {t.grade} read as {sub.replace('_', ' ')} (low/intermediate grade){_check(t, sub)}"
         )
@@ -268,7 +364,9 @@ def derive_differentiation(p: Patient, grade: Derived) -> Derived:
         check = _checked([note])
         words = "poorly differentiated" if t.differentiation == "poor" else "well-differentiated"
         return Derived(t.differentiation, f"{words} as recorded{check}")
-    if t.lung_subtype is not None:
+    m = t.mitoses_per_2mm2
+    beyond = t.primary_site in THORACIC_SITES and m is not None and m > 10
+    if t.lung_subtype is not None and not beyond:  # a recorded carcinoid beyond its range: not read as well
         return Derived("well", "carcinoid tumors are well-differentiated")
     if grade.value in ("G1", "G2"):
         return Derived("well", f"grade {grade.value} implies a well-differentiated tumor")
@@ -277,7 +375,6 @@ def derive_differentiation(p: Patient, grade: Derived) -> Derived:
             "well",
             f"grade {grade_words(grade)} (not known which) implies a well-differentiated tumor either way",
         )
-    m = t.mitoses_per_2mm2
     if t.primary_site in THORACIC_SITES and m is not None and m > 10:
         return Derived(
             None,

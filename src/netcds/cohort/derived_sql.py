@@ -39,6 +39,42 @@ _CARCINOID_UNSETTLED = (
 )
 
 
+_M, _N = "tumor__mitoses_per_2mm2", "tumor__necrosis"
+_THORACIC = "COALESCE(tumor__primary_site IN ('lung', 'thymus'), FALSE)"
+_BEYOND = f"COALESCE({_M} > 10.0, FALSE)"  # above the carcinoid range by the WHO thoracic criteria
+
+
+def _subtype_off(sub: str) -> str:
+    # grading._subtype_conflict: the carcinoid subtype ``sub`` (SQL) against the recorded morphology
+    return (
+        f"(({sub} = 'typical_carcinoid' AND (COALESCE({_M} >= 2.0, FALSE) OR COALESCE({_N}, FALSE)))"
+        f" OR ({sub} = 'atypical_carcinoid' AND ({_BEYOND}"
+        f" OR (COALESCE({_M} < 2.0, FALSE) AND COALESCE(NOT {_N}, FALSE)))))"
+    )
+
+
+# grading.derive_lung_subtype / thoracic_disagreement: the subtype recorded, else read from a recorded G1/G2
+_RECORDED_SUBTYPE = (
+    "COALESCE(tumor__lung_subtype, CASE WHEN tumor__grade = 'G1' THEN 'typical_carcinoid'"
+    " WHEN tumor__grade = 'G2' THEN 'atypical_carcinoid' END)"
+)
+# grading._thoracic_grade_disagreement: the recorded grade's carcinoid, else (no grade) the recorded subtype
+_GRADE_SUBTYPE = (
+    "CASE WHEN tumor__grade = 'G1' THEN 'typical_carcinoid'"
+    " WHEN tumor__grade = 'G2' THEN 'atypical_carcinoid'"
+    " WHEN tumor__grade IS NULL THEN tumor__lung_subtype END"
+)
+# a lung/thymus subtype or grade the record contradicts (session 38): unknown; typical against atypical is
+# a carcinoid either way (the ``among`` below), beyond the carcinoid range is not
+SUBTYPE_OFF = f"({_THORACIC} AND COALESCE({_subtype_off(_RECORDED_SUBTYPE)}, FALSE))"
+GRADE_OFF = (
+    f"({_THORACIC} AND (COALESCE({_subtype_off(_GRADE_SUBTYPE)}, FALSE)"
+    f" OR (tumor__grade = 'G3' AND COALESCE({_M} <= 10.0, FALSE))))"
+)
+_SUBTYPE_AMONG = f"({SUBTYPE_OFF} AND NOT {_BEYOND})"
+_GRADE_AMONG = f"({_THORACIC} AND COALESCE({_subtype_off(_GRADE_SUBTYPE)}, FALSE) AND NOT {_BEYOND})"
+
+
 def _grade(d: Dialect) -> str:
     # grading.derive_grade: a lung or thymus primary (grading._thoracic_grade) is graded by the recorded
     # grade, else the recorded carcinoid subtype, else the mitotic count by the thoracic cut-points (2-10);
@@ -51,22 +87,43 @@ def _grade(d: Dialect) -> str:
     # alone when the other is unknown (greatest skips NULLs in DuckDB and Spark)
     rk = _rank("tumor__ki67_percent", 3.0, 20.0)
     return (
-        "CASE WHEN tumor__grade IS NOT NULL THEN tumor__grade"
-        f" WHEN {thoracic} AND tumor__lung_subtype IS NOT NULL"
+        f"CASE WHEN {thoracic} THEN {_thoracic_grade(d)}"
+        f" WHEN {_CROSSING} THEN NULL"
+        " WHEN tumor__grade IS NOT NULL THEN tumor__grade"
+        f" ELSE {d.lookup(f'greatest({rk}, {_rank(m, 2.0, 20.0)})', *grades)} END"
+    )
+
+
+def _thoracic_grade(d: Dialect) -> str:
+    # grading._thoracic_grade
+    m = "tumor__mitoses_per_2mm2"
+    grades = [1, 2, 3], ["G1", "G2", "G3"]
+    return (
+        f"(CASE WHEN {GRADE_OFF} THEN NULL WHEN tumor__grade IS NOT NULL THEN tumor__grade"
+        " WHEN tumor__lung_subtype IS NOT NULL"
         " THEN (CASE WHEN tumor__lung_subtype = 'typical_carcinoid' THEN 'G1' ELSE 'G2' END)"
         # necrosis with fewer than 2 mitoses (or no count) makes a carcinoid atypical: G2
-        f" WHEN {thoracic} THEN (CASE WHEN tumor__necrosis AND ({m} IS NULL OR {m} < 2.0) THEN 'G2'"
+        f" WHEN tumor__necrosis AND ({m} IS NULL OR {m} < 2.0) THEN 'G2'"
         # < 2 mitoses with necrosis unrecorded: G1 or G2, NULL (no ELSE)
         f" WHEN NOT (tumor__necrosis IS NULL AND {m} < 2.0)"
         f" THEN {d.lookup(_rank(m, 2.0, 10.0), *grades)} END)"
-        f" ELSE {d.lookup(f'greatest({rk}, {_rank(m, 2.0, 20.0)})', *grades)} END"
     )
+
+
+# grading._crossing (a digestive or other non-thoracic primary; the thoracic test comes first): G1 or G2
+# recorded with Ki-67 > 20 % or > 20 mitoses/2 mm², or G3 recorded with both measures recorded at G1/G2;
+# the grade is then unknown (NULL where a measure is NULL: the comparison is not TRUE)
+_CROSSING = (
+    "(tumor__grade IN ('G1', 'G2') AND (tumor__ki67_percent > 20.0 OR tumor__mitoses_per_2mm2 > 20.0))"
+    " OR (tumor__grade = 'G3' AND tumor__ki67_percent <= 20.0 AND tumor__mitoses_per_2mm2 <= 20.0)"
+)
 
 
 def _lung_subtype() -> str:
     m, n = "tumor__mitoses_per_2mm2", "tumor__necrosis"
     return (
         "CASE WHEN tumor__primary_site NOT IN ('lung', 'thymus') THEN NULL"
+        f" WHEN {SUBTYPE_OFF} THEN NULL"
         " WHEN tumor__lung_subtype IS NOT NULL THEN tumor__lung_subtype"
         " WHEN tumor__grade = 'G1' THEN 'typical_carcinoid'"
         " WHEN tumor__grade = 'G2' THEN 'atypical_carcinoid'"
@@ -80,8 +137,8 @@ def _differentiation() -> str:
     # a grade unknown but G1 or G2 implies well-differentiated either way (grading.derive_differentiation)
     return (
         "CASE WHEN tumor__differentiation IS NOT NULL THEN tumor__differentiation"
-        " WHEN tumor__lung_subtype IS NOT NULL THEN 'well'"
-        f" WHEN derived__grade IN ('G1', 'G2') OR ({_CARCINOID_UNSETTLED}) THEN 'well' END"
+        f" WHEN tumor__lung_subtype IS NOT NULL AND NOT ({_THORACIC} AND {_BEYOND}) THEN 'well'"
+        f" WHEN derived__grade IN ('G1', 'G2') OR ({_CARCINOID_UNSETTLED}) OR {_GRADE_AMONG} THEN 'well' END"
     )
 
 
@@ -175,7 +232,7 @@ DERIVED_SQL: dict[str, DerivedSql] = {
                 "tumor__necrosis",
             ),
             # grading._typical_or_atypical_grade: no grade or subtype recorded, < 2 mitoses, no necrosis
-            among=(_CARCINOID_UNSETTLED, ("G1", "G2")),
+            among=(f"({_CARCINOID_UNSETTLED}) OR {_GRADE_AMONG}", ("G1", "G2")),
         ),
         DerivedSql(
             "derived.lung_subtype",
@@ -190,7 +247,10 @@ DERIVED_SQL: dict[str, DerivedSql] = {
             ),
             silent_null="tumor__primary_site NOT IN ('lung', 'thymus')",
             # grading.derive_lung_subtype: no subtype recorded, < 2 mitoses, necrosis and grade not recorded
-            among=(_CARCINOID_UNSETTLED, ("typical_carcinoid", "atypical_carcinoid")),
+            among=(
+                f"({_CARCINOID_UNSETTLED}) OR {_SUBTYPE_AMONG}",
+                ("typical_carcinoid", "atypical_carcinoid"),
+            ),
         ),
         DerivedSql(
             "derived.gut",

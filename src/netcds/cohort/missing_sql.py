@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from netcds.cohort.derived_sql import GRADE_OFF, SUBTYPE_OFF
 from netcds.cohort.layout import DECISION_IDS, NON_SYSTEMIC, NON_SYSTEMIC_BASIS, VERDICTS, scope_exclusions
 from netcds.cohort.setting_sql import Candidate
 from netcds.cohort.sqltext import case, in_ints
@@ -195,18 +196,42 @@ class MissingSql:
         if fact == "derived.grade":
             # grading._thoracic_grade: a count below 2 with the grade unknown leaves only the necrosis
             # unrecorded (grading._typical_or_atypical_grade: G1 or G2)
+            # grading._thoracic_grade_disagreement: the recorded grade (else subtype) and the morphology
+            recorded = (
+                f"CASE WHEN tumor__grade IS NOT NULL THEN {p(['tumor.grade'])}"
+                f" ELSE {p(['tumor.lung_subtype'])} END"
+            )
             by_count = (
-                f"CASE WHEN tumor__mitoses_per_2mm2 < 2.0 THEN {p(THORACIC_AMONG_FIELDS)}"
+                f"CASE WHEN {GRADE_OFF} THEN ({recorded} | {self._morphology()})"
+                f" WHEN tumor__mitoses_per_2mm2 < 2.0 THEN {p(THORACIC_AMONG_FIELDS)}"
                 f" ELSE {p(THORACIC_GRADE_FIELDS)} END"
             )
-            return f"CASE WHEN {thoracic} THEN {by_count} ELSE {p(_GRADE_FIELDS)} END"
+            # grading._crossing: a recorded grade across the G1/2 | G3 line from its measures names itself
+            # and the measures that disagree (G1/G2: those above 20; G3: both)
+            high = self.concat(
+                [
+                    f"CASE WHEN {f.replace('.', '__')} > 20.0 THEN {p([f])} ELSE 0 END"
+                    for f in _GRADE_FIELDS[1:]
+                ]
+            )
+            crossing = (
+                f"CASE WHEN tumor__grade IS NULL OR tumor__grade = 'G3' THEN {p(_GRADE_FIELDS)}"
+                f" ELSE ({p(['tumor.grade'])} | {high}) END"
+            )
+            return f"CASE WHEN {thoracic} THEN {by_count} ELSE {crossing} END"
         if fact == "derived.lung_subtype":  # unknown without naming a field for another primary
             m = "tumor__mitoses_per_2mm2"
             unrecorded = self.unrecorded("tumor.grade", "tumor.necrosis")
             # grading.derive_lung_subtype: unknown with < 2 mitoses only while necrosis is unrecorded
             no_count = f"({p(['tumor.lung_subtype', 'tumor.mitoses_per_2mm2'])} | {unrecorded})"
+            # grading.thoracic_disagreement: the recorded subtype (else grade) and the morphology
+            recorded = (
+                f"CASE WHEN tumor__lung_subtype IS NOT NULL THEN {p(['tumor.lung_subtype'])}"
+                f" ELSE {p(['tumor.grade'])} END"
+            )
             by_count = (
-                f"CASE WHEN {m} IS NULL THEN {no_count}"
+                f"CASE WHEN {SUBTYPE_OFF} THEN ({recorded} | {self._morphology()})"
+                f" WHEN {m} IS NULL THEN {no_count}"
                 f" WHEN {m} < 2.0 THEN {p(['tumor.lung_subtype', 'tumor.necrosis'])}"
                 f" ELSE {p(['tumor.lung_subtype'])} END"
             )
@@ -234,6 +259,16 @@ class MissingSql:
         if fact == "derived.progressed_on_standard_ssa":
             return self._progressed_on(tuple(SSA_AGENTS), "standard")
         raise SqlCompileError(f"no missing-field mirror for {fact} (cohort/missing_sql.py)")
+
+    def _morphology(self) -> str:
+        """grading._morphology_fields: the recorded mitotic count and necrosis."""
+        p = self.paths
+        return self.concat(
+            [
+                f"CASE WHEN {n.replace('.', '__')} IS NOT NULL THEN {p([n])} ELSE 0 END"
+                for n in ("tumor.mitoses_per_2mm2", "tumor.necrosis")
+            ]
+        )
 
     def _progressed_on(self, agents: Sequence[str], level: str | None) -> str:
         """facts.progressed_on's missing fields where it is unknown: ``treatments`` without a history, else
