@@ -100,7 +100,10 @@ def test_pannet_bundle_maps_vhl_and_history() -> None:
     assert p.biomarkers.germline_vhl is True
     assert p.biomarkers.msi is None and p.biomarkers.mmr is None
     assert p.disease.status == "progressive"
-    assert p.pregnant is False
+    # the "not pregnant" result is 47 days before as_of: too old to stand for the record date (a negative
+    # status stands 30 days, session 38), so unknown and reported
+    assert p.pregnant is None
+    assert any("too old" in u.reason for u in report.unmapped), report.unmapped
     assert p.comorbidities.diabetes is True
     assert p.medications == ["metformin"]
     assert p.treatments is not None

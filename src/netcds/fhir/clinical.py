@@ -2,101 +2,48 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
 from typing import Any
 
 from netcds.fhir import codes as C  # noqa: N812
+from netcds.fhir.condition_state import age_on, condition_on
 from netcds.fhir.context import Ctx
 from netcds.fhir.precedence import Cand, pick_latest
 from netcds.fhir.read import (
     Res,
     cc_text,
     codings,
-    day_span,
     extensions,
     no_value_reason,
     parse_date,
     quantity,
 )
-from netcds.fhir.scope import active, icd10, in_error, refuted, status_code, unconfirmed
+from netcds.fhir.reference_range import upper_limit
+from netcds.fhir.reproductive import is_pregnancy, map_reproductive
+from netcds.fhir.scope import icd10, in_error, refuted, unconfirmed
 
 HYPERTENSION_EXCLUDE = ("pulmonary", "portal", "intracranial", "ocular", "gestational")
+# Whether hypertension is controlled, from the Condition's words: only a clear phrase decides. "controlled"
+# alone is read only when no negation, hedge or past-tense word stands anywhere else in the words
+# ("Hypertension, not controlled" is uncontrolled, never "controlled"; "partially controlled", "controlled?",
+# "previously uncontrolled", or both phrases together leave it unknown, reported).
+HTN_UNCONTROLLED = re.compile(
+    r"\b(?:un-?controlled|not (?:well |adequately |fully |properly |sufficiently )?controlled|"
+    r"(?:poorly|inadequately|insufficiently|badly|sub-?optimally) controlled|out of control)\b"
+)
+HTN_CONTROLLED = re.compile(r"\b(?:well[- ]|adequately )?controlled\b")
+HTN_HEDGE = re.compile(
+    r"\?|\b(?:not|no|never|without|partial\w*|partly|borderline|poor\w*|inadequat\w*|insufficient\w*|"
+    r"sub-?optimal\w*|possibl\w*|probabl\w*|maybe|unclear|unknown|uncertain|question\w*|labile|"
+    r"difficult|hard|resistant|refractory|previous\w*|former\w*|prior|past|history|was|until|earlier|"
+    r"before|then|now)\b"
+)
 # plausible ranges, as in the Patient model; values outside are reported, never clamped
 RANGES: dict[str, tuple[float, float]] = {
     "hemoglobin_g_dl": (0, 30), "platelets_per_ul": (0, 5_000_000), "neutrophils_per_ul": (0, 500_000),
     "alt_x_uln": (0, 1000), "ast_x_uln": (0, 1000), "bilirubin_x_uln": (0, 1000),
     "creatinine_clearance_ml_min": (0, 300), "lvef_percent": (0, 100), "weight_kg": (0.001, 500),
 }  # fmt: skip
-
-
-NOT_A_DATE = {"abatementAge": "an age", "abatementRange": "an age range", "abatementString": "words"}
-
-
-def _abatement(res: Res) -> tuple[date | None, date | None, str]:
-    """(first day it may have abated, last day by which it had abated, the date as written) from
-    ``abatementDateTime`` or ``abatementPeriod``; a partial date gives its first and last day."""
-    d = res.data
-    if d.get("abatementDateTime"):
-        text = str(d["abatementDateTime"])
-        lo, hi = day_span(text) or (None, None)
-        return lo, hi, text
-    p = d.get("abatementPeriod")
-    if isinstance(p, dict) and (p.get("start") or p.get("end")):
-        lo = (day_span(p.get("start")) or (None, None))[0]
-        hi = (day_span(p.get("end")) or (None, None))[1]
-        return lo, hi, f"{p.get('start') or '?'} to {p.get('end') or '?'}"
-    return None, None, ""
-
-
-def condition_on(ctx: Ctx, res: Res) -> tuple[str, str]:
-    """Whether a Condition was present on the record date: ``("present" | "not_active" | "unknown", why)``.
-
-    ``clinicalStatus`` is the Condition's status now. Without ``as_of`` it is read as it stands (no clock
-    is read). With ``as_of``, one now inactive, resolved or in remission was still present on that day when
-    it abated after it (its abatement date, all of a partial one, after ``as_of``), and had abated when its
-    abatement was over on or before that day; when the abatement date is missing, partial across that day,
-    or an age, range or words, whether it was present then cannot be told: unknown (never the later state).
-    An active status with an abatement over by ``as_of`` contradicts itself: unknown. A ``present`` reading
-    that rests on a later abatement adds a caveat to every value the Condition maps (``ctx.caveats``)."""
-    as_of = ctx.as_of
-    if as_of is None:
-        return (
-            ("present", "") if active(res) else ("not_active", "not active (resolved, inactive or remission)")
-        )
-    status = status_code(res, "clinicalStatus")
-    lo, hi, text = _abatement(res)
-    other = next((k for k in NOT_A_DATE if k in res.data), None)
-    if active(res) and (status is not None or not (text or other)):  # active, recurrence, relapse, unstated
-        if hi is not None and hi <= as_of:
-            return "unknown", (
-                f"clinical status {status!r} conflicts with its abatement {text}, on or before the record "
-                f"date {as_of}: whether it was present then is unknown; not used"
-            )
-        return "present", ""
-    said = repr(status) if status else "not stated (an abatement is recorded)"
-    if lo is not None and lo > as_of:
-        note = (
-            f"clinical status {said} now, but it abated {text}, after the record date {as_of}: present then"
-        )
-        old = ctx.caveats.get(res.loc)
-        ctx.caveats[res.loc] = f"{old}; {note}" if old else note
-        return "present", note
-    if hi is not None and hi <= as_of:
-        return "not_active", f"not active on the record date {as_of} ({status or 'abated'}, abated {text})"
-    if text:
-        why = f"its abatement date {text} does not say whether it had abated by the record date {as_of}"
-    elif other is not None:
-        why = f"its abatement is given as {NOT_A_DATE[other]}, not a date"
-    else:
-        why = f"no abatement date says whether it had abated by the record date {as_of}"
-    return "unknown", (
-        f"clinical status {said} is the record's status now and {why}: whether it was present on {as_of} "
-        "is unknown; not used"
-    )
-
-
-def age_on(birth: date, as_of: date) -> int:
-    return as_of.year - birth.year - ((as_of.month, as_of.day) < (birth.month, birth.day))
 
 
 def map_patient(ctx: Ctx, out: dict[str, Any]) -> None:
@@ -160,7 +107,7 @@ def _in_range(ctx: Ctx, res: Res, field: str, value: float) -> bool:
     return False
 
 
-def _lab_value(ctx: Ctx, res: Res, field: str) -> float | None:
+def _lab_value(ctx: Ctx, res: Res, field: str, sex: str | None = None) -> float | None:
     q = quantity(res.data.get("valueQuantity"))
     cc = res.data.get("code")
     if q is None:
@@ -168,9 +115,10 @@ def _lab_value(ctx: Ctx, res: Res, field: str) -> float | None:
         return None
     value, unit = q
     if field.endswith("_x_uln"):
-        highs = [quantity(r.get("high")) for r in res.data.get("referenceRange", []) or []]
-        high = next((h for h in highs if h is not None), None)
-        if high is None or high[0] <= 0:
+        high = upper_limit(ctx, res, field, sex)
+        if high is None:
+            return None
+        if high[0] <= 0:
             ctx.unmapped(res, f"{field}: no reference range upper limit, so x ULN cannot be computed", cc)
             return None
         if high[1] and unit and high[1] != unit:
@@ -206,24 +154,12 @@ def map_vitals_labs(ctx: Ctx, kinds: dict[str, list[Res]], out: dict[str, Any]) 
             weights.append(Cand(res, kg, res.data.get("code"), note=f"{q[0]:g} {q[1]}"))
     if (kg_value := pick_latest(ctx, "weight_kg", weights)) is not None:
         out["weight_kg"] = kg_value
-    preg: list[Cand] = []
-    for res in kinds.pop("pregnancy", []):
-        value: bool | None = None
-        for system, code, _ in codings(res.data.get("valueCodeableConcept")):
-            row = C.lookup(C.ANSWERS, system, code)
-            if row and "pregnant = " in row.target:
-                value = row.target.endswith("true")
-        if value is None:
-            ctx.unmapped(res, "pregnancy status unknown or not coded", res.data.get("valueCodeableConcept"))
-        else:
-            preg.append(Cand(res, value, res.data.get("valueCodeableConcept")))
-    if (pregnant := pick_latest(ctx, "pregnant", preg)) is not None:
-        out["pregnant"] = pregnant
+    map_reproductive(ctx, kinds, out)
     labs: dict[str, list[Cand]] = {}
     for res in kinds.pop("lab", []):
         loinc = next(c for s, c, _ in codings(res.data.get("code")) if s == C.LOINC and c in C.LAB_FIELD)
         field = C.LAB_FIELD[loinc]
-        v = _lab_value(ctx, res, field)
+        v = _lab_value(ctx, res, field, out.get("sex"))
         if v is not None:
             labs.setdefault(field, []).append(Cand(res, v, res.data.get("code")))
     for field, cands in sorted(labs.items()):
@@ -253,24 +189,36 @@ def comorbidity_of(cc: Any) -> str | None:
     return None
 
 
+def hypertension_control(words: str) -> tuple[str | None, str]:
+    """``("controlled" | "uncontrolled", "")`` when the words say so clearly (:data:`HTN_UNCONTROLLED`,
+    :data:`HTN_CONTROLLED`), else ``(None, why)``."""
+    text = " ".join(words.lower().split())
+    if "control" not in text:
+        return None, "whether it is controlled is not recorded"
+    unclear = f"whether it is controlled is unclear from the words {words.strip()!r}"
+    rest = HTN_UNCONTROLLED.sub(" ", text)
+    if rest != text:
+        found = "uncontrolled"
+    else:
+        rest = HTN_CONTROLLED.sub(" ", text)
+        found = "controlled"
+    if "control" in rest or HTN_HEDGE.search(rest):
+        return None, unclear
+    return found, ""
+
+
 def _set_present(ctx: Ctx, res: Res, kind: str, cc: Any, com: dict[str, Any]) -> None:
     if kind in ("diabetes", "heart_failure", "interstitial_lung_disease"):
         com[kind] = True
         ctx.mapped(f"comorbidities.{kind}", True, res, cc)
     elif kind == "hypertension":
-        text = cc_text(cc).lower()
-        if "uncontrolled" in text or "poorly controlled" in text:
-            com["hypertension"] = "uncontrolled"
-            ctx.mapped("comorbidities.hypertension", "uncontrolled", res, cc)
-        elif "controlled" in text:
-            com["hypertension"] = "controlled"
-            ctx.mapped("comorbidities.hypertension", "controlled", res, cc)
+        control, why = hypertension_control(cc_text(cc))
+        if control is not None:
+            com["hypertension"] = control
+            ctx.mapped("comorbidities.hypertension", control, res, cc)
         else:
             ctx.unmapped(
-                res,
-                "hypertension present, but whether it is controlled is not recorded "
-                "(comorbidities.hypertension stays unknown)",
-                cc,
+                res, f"hypertension present, but {why} (comorbidities.hypertension stays unknown)", cc
             )
     elif kind == "hepatic_impairment":
         ctx.unmapped(
@@ -307,6 +255,8 @@ def map_comorbidities(
     absent_later: list[tuple[Res, Any]] = []
     for res in conditions:
         cc = res.data.get("code")
+        if is_pregnancy(cc):  # read for ``pregnant`` (map_reproductive), not a comorbidity
+            continue
         if in_error(res):
             ctx.unmapped(res, "entered in error", cc)
             continue

@@ -342,6 +342,9 @@ OBSERVATION = _rows("Observation code", LOINC, "loinc", [
     ("29463-7", "Body weight", "weight_kg"),
     ("3141-9", "Body weight Measured", "weight_kg"),
     ("82810-3", "Pregnancy status", "pregnant"),
+    ("63895-7", "Breastfeeding status", "breastfeeding (fhir/reproductive.py)"),
+    ("LA29252-6", "Currently breastfeeding (answer of 63895-7)", "breastfeeding = true"),
+    ("LA29253-4", "Not currently breastfeeding (answer of 63895-7)", "breastfeeding = false"),
     ("718-7", "Hemoglobin [Mass/volume] in Blood", "comorbidities.hemoglobin_g_dl"),
     ("777-3", "Platelets [#/volume] in Blood by Automated count", "comorbidities.platelets_per_ul"),
     ("26515-7", "Platelets [#/volume] in Blood", "comorbidities.platelets_per_ul"),
@@ -402,6 +405,8 @@ ANSWERS = _rows("Observation answer", LOINC, "gx", [
 ]) + _rows("Observation answer", SNOMED, "snomed", [
     ("77386006", "Pregnant", "pregnant = true"),
     ("60001007", "Not pregnant", "pregnant = false"),
+    ("169750002", "Mother currently breast-feeding", "breastfeeding = true"),
+    ("169746009", "Breastfeeding stopped", "breastfeeding = false"),
 ]) + _rows("Observation answer", V3, "v3", [
     ("POS", "Positive", "positive"),
     ("NEG", "Negative", "negative"),

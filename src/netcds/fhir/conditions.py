@@ -14,7 +14,7 @@ from typing import Any
 
 from netcds.facts import GI_SITES
 from netcds.fhir import codes as C  # noqa: N812
-from netcds.fhir.clinical import condition_on
+from netcds.fhir.condition_state import condition_on
 from netcds.fhir.context import Ctx
 from netcds.fhir.histology import Histology, histology_from, histology_of
 from netcds.fhir.read import Res, cc_text, codings
