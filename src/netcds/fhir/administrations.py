@@ -27,7 +27,7 @@ from itertools import pairwise
 from statistics import median
 
 from netcds.errors import KnowledgeError
-from netcds.fhir.dose_cards import schedule_intervals
+from netcds.fhir.dose_schedule import schedule_intervals
 
 # The next dose is read as missed, and the course as ended, once the record date is more than the dosing
 # interval plus half an interval after the last administration (a 4-weekly injection: 6 weeks). A netcds

@@ -43,8 +43,8 @@ def episode_dates(res: Res) -> tuple[date | None, date | None]:
         bounds = ((dosage.get("timing") or {}).get("repeat") or {}).get("boundsPeriod")
         start, end = (None, None)
         if bounds:
-            tmp = Res(res.loc + ".dosageInstruction[0].timing.repeat", res.rtype, {"b": bounds}, res.ref)
-            start, end = _period(tmp, "b")
+            where = res.loc + ".dosageInstruction[0].timing.repeat"
+            start, end = _period(Res(where, res.rtype, {"boundsPeriod": bounds}, res.ref), "boundsPeriod")
         if start is None:
             start = parse_date(d.get("authoredOn"), f"{res.loc}.authoredOn")
         if end is None and d.get("dispenseRequest", {}).get("validityPeriod"):

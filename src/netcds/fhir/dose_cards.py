@@ -51,12 +51,21 @@ from netcds.fhir.card_base import (
     field_labels,
     summary_text,
 )
+from netcds.fhir.dose_schedule import (
+    Labelled,
+    ScheduleCheck,
+    days_of,
+    ordered_words,
+    schedule_check,
+    schedule_interval,
+    schedule_not_compared_line,
+)
 from netcds.fhir.draft_dose import (
     EPS,
     dose_not_compared_card,
     dose_value,
-    draft_dose_and_instruction,
     draft_dose_mg,
+    interval_words,
     no_update_line,
     no_update_reason,
     update_suggestion,
@@ -66,9 +75,6 @@ from netcds.field_labels import applied_rule_words, pending_rule_words
 
 ABOVE = "above the labelled dose"
 ABOVE_MAX = "above the highest labelled dose"
-_DAYS = {"h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}  # FHIR Timing units of a dosing period
-_PER_DAY = {"once daily": 1.0, "twice daily": 1 / 2, "three times daily": 1 / 3, "four times daily": 1 / 4}
-_EVERY = re.compile(r"every (\d+(?:\.\d+)?) (day|week)s?")
 _ALTERNATIVE = re.compile(r"(\d+(?:\.\d+)?) ?mg every (\d+(?:\.\d+)?) (day|week)s?")
 
 
@@ -113,7 +119,21 @@ def dose_suggestion(
     assert d is not None
     assert d.adjusted_mg is not None
     assert draft is not None
+    if _timing_reason(d, draft):
+        return None
     return dose_update(screen.agent, draft, d.adjusted_mg, drug)[0]
+
+
+def _timing_reason(d: DoseAdvice, draft: Mapping[str, Any]) -> str | None:
+    """Why no ``update`` to the adjusted dose is offered for the draft's timing: another interval than the
+    label's (the update keeps the timing, so its total per day would not be the labelled one)."""
+    check = schedule_check(d, draft)
+    if check is None or check.total_mg is None:
+        return None
+    return (
+        "the draft's timing differs from the labelled schedule, so setting the amount with its timing kept "
+        "would not give the labelled dose"
+    )
 
 
 def adjustment_applies(d: DoseAdvice | None) -> bool:
@@ -218,20 +238,26 @@ def dose_lines(
     if d.pending and not (d.adjusted or "").removeprefix(UNVERIFIED).startswith(AVOID):
         # (with a rule that says to avoid, no fact still to record would give a dose)
         lines.append("**Dose not final, data missing:** " + pending_text(d))
-    if current is None:
+    # with another timing than the label's, the draft's total per the labelled interval is compared too
+    check = schedule_check(d, draft) if current is not None else None
+    total = check.total_mg if check else None
+    amount = max(current, total) if current is not None and total is not None else current
+    if current is None or amount is None:
         lines.append(f"**Draft {name} dose:** not stated as a mg quantity")
     elif d.adjusted_mg is None:
-        above = d.maximum_mg is not None and current > d.maximum_mg + EPS
+        above = d.maximum_mg is not None and amount > d.maximum_mg + EPS
         lines.append(
-            f"**Draft {name} dose:** {current:g} mg"
+            f"**Draft {name} dose:** {ordered_words(current, check)}"
             + (f", {ABOVE_MAX} ({dose_value(d.maximum_mg or 0)} mg)" if above else "")
         )
-    elif abs(current - float(d.adjusted_mg)) < EPS:
+    elif abs(current - float(d.adjusted_mg)) < EPS and total is None:
         lines.append(f"**Draft {name} dose:** {current:g} mg, already the adjusted dose")
-    elif current > d.adjusted_mg + EPS:
-        lines.append(f"**Draft {name} dose:** {current:g} mg, {ABOVE} for this patient")
+    elif amount > d.adjusted_mg + EPS:
+        lines.append(f"**Draft {name} dose:** {ordered_words(current, check)}, {ABOVE} for this patient")
     else:
-        lines.append(f"**Draft {name} dose:** {current:g} mg")
+        lines.append(f"**Draft {name} dose:** {ordered_words(current, check)}")
+    if (unread := schedule_not_compared_line(check)) is not None:
+        lines.append(unread)
     if dose_open(d):
         lines.append(
             "**No dose change suggested:** which labelled dose applies to this patient depends on the facts "
@@ -242,6 +268,8 @@ def dose_lines(
             "**No dose change suggested:** the label-based dose for this patient is no single mg amount, "
             "so netcds has no dose to offer."
         )
+    elif draft is not None and (timing := _timing_reason(d, draft)):
+        lines.append(no_update_line(timing))  # the update keeps the timing: it would not be the label's
     elif _differs(draft, d):
         assert draft is not None
         why = no_update_reason(draft, d.adjusted_mg, drug)
@@ -296,7 +324,9 @@ def dose_card(
         return card
     value = dose_value(d.adjusted_mg)
     current = draft_dose_mg(draft) if draft is not None else None
-    matches = current is not None and abs(current - float(d.adjusted_mg)) < EPS
+    check = schedule_check(d, draft)
+    same_timing = check is None or (check.total_mg is None and check.not_compared is None)
+    matches = current is not None and abs(current - float(d.adjusted_mg)) < EPS and same_timing
     card = _card(
         screen,
         source,
@@ -314,48 +344,6 @@ def dose_card(
 
 
 # --- over-label dose ------------------------------------------------------------------------------------
-Labelled = tuple[float, float | None]  # a labelled dose in mg and the days between doses (None: not read)
-
-
-def _days(amount: str, unit: str) -> float:
-    return float(amount) * (7.0 if unit == "week" else 1.0)
-
-
-def schedule_intervals(text: str) -> list[float]:
-    """Days between doses of every schedule a monograph's words state, in the order stated ("every 3 weeks
-    (or 400 mg every 6 weeks)": [21.0, 42.0])."""
-    low = text.lower()
-    found = [(low.index(k), days) for k, days in _PER_DAY.items() if k in low]
-    found += [(m.start(), _days(m.group(1), m.group(2))) for m in _EVERY.finditer(low)]
-    return [days for _, days in sorted(found)]
-
-
-def schedule_interval(text: str) -> float | None:
-    """Days between doses of the first schedule a monograph's words state ("orally once daily",
-    "intravenously every 3 weeks (or ...)"); None when none is stated."""
-    found = schedule_intervals(text)
-    return found[0] if found else None
-
-
-def draft_interval(resource: Mapping[str, Any]) -> float | None:
-    """Days between doses of the draft order's mg dose (its instruction's ``timing.repeat``), if stated."""
-    found = draft_dose_and_instruction(resource)
-    timing = found[1].get("timing") if found else None
-    repeat = timing.get("repeat") if isinstance(timing, Mapping) else None
-    if not isinstance(repeat, Mapping):
-        return None
-    period, frequency = _positive(repeat.get("period")), _positive(repeat.get("frequency", 1))
-    unit = repeat.get("periodUnit")
-    if period is None or frequency is None or not isinstance(unit, str) or unit not in _DAYS:
-        return None
-    return period * _DAYS[unit] / frequency
-
-
-def _positive(value: Any) -> float | None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-    return float(value) if ok else None
-
-
 def patient_dose_mg(d: DoseAdvice) -> float | None:
     """The monograph's dose for this patient in mg: the adjusted dose when an adjustment applies, its flat
     standard dose when none does; None when it is no flat mg amount (avoid, a percentage, not determined)."""
@@ -368,44 +356,67 @@ def _labelled(d: DoseAdvice, mine: float) -> list[Labelled]:
     schedule = d.schedule or ""
     out: list[Labelled] = [(mine, schedule_interval(schedule))]
     if d.adjusted is None:  # the label's other schedules stand beside its standard dose, not an adjusted one
-        out += [(float(m[1]), _days(m[2], m[3])) for m in _ALTERNATIVE.finditer(schedule.lower())]
+        out += [(float(m[1]), days_of(m[2], m[3])) for m in _ALTERNATIVE.finditer(schedule.lower())]
     return out
 
 
 @dataclass(frozen=True)
 class OverLabel:
     """A draft dose above the monograph's dose for this patient (``basis`` "patient"), or, when that dose
-    is not determined, above the highest labelled amount ("maximum")."""
+    is not determined, above the highest labelled amount ("maximum"): each dose above it, or (``by_total``)
+    each dose within it but its total per the labelled interval above it, the draft's timing being another
+    than the label's (10 mg twice daily against 10 mg once daily)."""
 
     ordered_mg: float
     limit_mg: float
     basis: Literal["patient", "maximum"]
     suggest_mg: float | None  # the labelled dose to set, when which one applies is unambiguous
     why_no_suggestion: str | None = None
+    schedule: ScheduleCheck | None = None
+    by_total: bool = False
+
+
+OTHER_TIMING = "the draft's timing differs from the labelled schedule"
+
+
+def _above_total(check: ScheduleCheck | None, options: list[Labelled]) -> bool:
+    """Whether the draft's dose per day is above that of every labelled schedule with a read interval
+    (its total per the labelled interval above the labelled dose)."""
+    if check is None or check.total_mg is None or check.draft_days is None:
+        return False
+    rate = float(f"{check.total_mg / (check.label_days or 1):.12g}")  # the draft's mg per day
+    known = [(mg, days) for mg, days in options if days]
+    return bool(known) and all(rate > float(f"{mg / days:.12g}") + EPS for mg, days in known)
 
 
 def over_label(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> OverLabel | None:
-    """Whether the draft order's mg dose is above what the monograph gives this patient."""
+    """Whether the draft order's mg dose is above what the monograph gives this patient: each dose, or, with
+    another timing than the label's, its total per the labelled interval (:func:`schedule_check`)."""
     d = screen.dose
     if d is None or draft is None or draft.get("resourceType") != "MedicationRequest":
         return None
     ordered = draft_dose_mg(draft)
     if ordered is None:
         return None
+    check = schedule_check(d, draft)
     mine = patient_dose_mg(d)
     if mine is None:
-        if d.maximum_mg is not None and ordered > d.maximum_mg + EPS:
-            unknown = "no single labelled dose is determined for this patient"
-            return OverLabel(ordered, d.maximum_mg, "maximum", None, unknown)
+        if d.maximum_mg is None:
+            return None
+        unknown = "no single labelled dose is determined for this patient"
+        if ordered > d.maximum_mg + EPS:
+            return OverLabel(ordered, d.maximum_mg, "maximum", None, unknown, check)
+        if _above_total(check, [(d.maximum_mg, check.label_days if check else None)]):
+            return OverLabel(ordered, d.maximum_mg, "maximum", None, unknown, check, by_total=True)
         return None
     options = _labelled(d, mine)
-    interval = draft_interval(draft)
+    interval = check.draft_days if check else None
     same = [
         mg for mg, days in options if interval is not None and days and abs(days - interval) <= 1e-6 * days
     ]
     limit: float = mine
     suggest: float | None = None
-    why: str | None = "the draft's timing differs from the labelled schedule"
+    why: str | None = OTHER_TIMING
     if same:
         limit, suggest, why = same[0], same[0], None
     elif len(options) > 1:
@@ -416,9 +427,12 @@ def over_label(screen: AgentScreenView, draft: Mapping[str, Any] | None) -> Over
         )
     elif interval is None or options[0][1] is None:
         suggest, why = mine, None  # one labelled dose: setting the amount is unambiguous
-    if ordered <= limit + EPS:
-        return None
-    return OverLabel(ordered, limit, "patient", suggest, why)
+    if ordered > limit + EPS:
+        return OverLabel(ordered, limit, "patient", suggest, why, check)
+    if not same and _above_total(check, options):
+        # setting the amount, timing kept, would not give the labelled schedule: no suggestion
+        return OverLabel(ordered, mine, "patient", None, OTHER_TIMING, check, by_total=True)
+    return None
 
 
 def over_label_card(
@@ -436,22 +450,28 @@ def over_label_card(
     label, name = agent_label(screen.agent), agent_name(screen.agent)
     src_label, _ = cite(d.source)
     ordered, limit = dose_value(found.ordered_mg), dose_value(found.limit_mg)
+    check = found.schedule
+    words = ordered_words(found.ordered_mg, check)
+    per = f" per {interval_words(check.label_days)}" if found.by_total and check and check.label_days else ""
+    shown = words if found.by_total else f"{ordered} mg"
     if found.basis == "patient":
-        summary = f"{label}: ordered {ordered} mg is {ABOVE} for this patient ({limit} mg)"
-        lines = [f"**Draft {name} dose:** {ordered} mg, {ABOVE} for this patient"]
+        summary = f"{label}: ordered {shown} is {ABOVE} for this patient ({limit} mg{per})"
+        lines = [f"**Draft {name} dose:** {words}, {ABOVE} for this patient"]
         lines.append(
             f"**Labelled dose for this patient:** {limit} mg"
             + (f" (label schedule: {d.schedule})" if d.schedule else "")
         )
     else:
-        summary = f"{label}: ordered {ordered} mg is {ABOVE_MAX} ({limit} mg)"
-        lines = [f"**Draft {name} dose:** {ordered} mg, {ABOVE_MAX} ({limit} mg)"]
+        summary = f"{label}: ordered {shown} is {ABOVE_MAX} ({limit} mg{per})"
+        lines = [f"**Draft {name} dose:** {words}, {ABOVE_MAX} ({limit} mg{per})"]
         if d.adjusted:
             lines.append(f"**Label-based dose for this patient:** {dose_words(d.adjusted)}")
     if d.standard:
         lines.append(f"**Label dose:** {d.standard}")
     if d.pending:
         lines.append("**Dose not final, data missing:** " + pending_text(d))
+    if (unread := schedule_not_compared_line(check)) is not None:
+        lines.append(unread)
     suggestion: dict[str, Any] | None = None
     if found.suggest_mg is None:
         lines.append(
@@ -487,4 +507,29 @@ def not_compared_card(
         line += "determined for this patient)"
     else:
         return None
-    return dose_not_compared_card(screen.agent, draft, line, dose.source, base_url)
+    return dose_not_compared_card(
+        screen.agent, draft, line, dose.source, base_url
+    ) or schedule_not_compared_card(screen, draft, line, base_url)
+
+
+def schedule_not_compared_card(
+    screen: AgentScreenView, draft: Mapping[str, Any], labelled: str, base_url: str
+) -> dict[str, Any] | None:
+    """An info card saying the draft's schedule was not compared with the label's (its timing not read: none,
+    only a code such as BID, a range, a unit or form netcds does not read), so its total per day is not
+    checked, instead of passing over it; None when the schedule was compared or the draft has no mg dose.
+    ``labelled``: the card line of the labelled dose (as :func:`not_compared_card` gives it)."""
+    d = screen.dose
+    assert d is not None
+    check = schedule_check(d, draft)
+    line = schedule_not_compared_line(check)
+    ordered = draft_dose_mg(draft)
+    if line is None or check is None or ordered is None:
+        return None
+    label, name = agent_label(screen.agent), agent_name(screen.agent)
+    src_label, _ = cite(d.source)
+    lines = [f"**Draft {name} dose:** {dose_value(ordered)} mg per dose", labelled, line]
+    lines.append(f"**Dose source:** {src_label}")
+    why = check.not_compared or ""
+    summary = f"{label}: ordered schedule not compared with the labelled schedule: {why}"
+    return _card(screen, d.source, summary, "info", lines, None, base_url)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from netcds.fhir.card_base import (
@@ -99,6 +100,97 @@ def draft_dose_and_instruction(resource: Mapping[str, Any]) -> tuple[float, Mapp
             # 0.06 g is 60 mg, not 60.00000000000001 mg: twelve significant digits are more than a dose has
             return float(f"{value * factor:.12g}"), di
     return None
+
+
+# FHIR Timing units of a dosing period, in days (s and min are no dosing period of a drug netcds tables)
+PERIOD_DAYS = {"h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}
+
+
+@dataclass(frozen=True)
+class DraftSchedule:
+    """The days between the doses of a draft's mg dose, read from its instruction's ``timing.repeat``
+    (``frequency`` times per ``period`` ``periodUnit``), or why they were not read (``why``: said on a card,
+    never passed over)."""
+
+    days: float | None
+    why: str | None = None
+
+
+def _timing_not_read(di: Mapping[str, Any]) -> str | None:
+    """Why the dosage instruction's timing gives no interval netcds can read (None: it gives one)."""
+    timing = di.get("timing")
+    if not isinstance(timing, Mapping) or not timing:
+        return "the draft states no timing"
+    repeat = timing.get("repeat")
+    if not isinstance(repeat, Mapping) or not repeat:
+        code = timing.get("code")
+        words = _code_words(code) if isinstance(code, Mapping) else ""
+        if words:
+            return f"its timing is given only as a code ({words}), which netcds does not read"
+        return "its timing states no repeat (frequency and period)"
+    for key in ("frequencyMax", "periodMax"):
+        if key in repeat:
+            return f"its timing gives a range ({key}), not one frequency and period"
+    frequency, period = repeat.get("frequency", 1), repeat.get("period")
+    unit = repeat.get("periodUnit")
+    if period is None:
+        return "its timing states no period"
+    if _positive(period) is None or _positive(frequency) is None:
+        return "its timing's frequency or period is not a positive number"
+    if not isinstance(unit, str) or unit not in PERIOD_DAYS:
+        shown = md_text(str(unit)[:20]) if unit is not None else "none"
+        return f"its timing's period unit ({shown}) is not one netcds reads (h, d, wk, mo, a)"
+    times = [repeat.get(k) for k in ("timeOfDay", "when")]
+    for listed in times:
+        if isinstance(listed, list) and len(listed) > 1 and len(listed) != frequency:
+            return "its timing lists times of day (timeOfDay / when) that its frequency does not count"
+    days = repeat.get("dayOfWeek")
+    if days is not None and not (
+        isinstance(days, list) and unit == "wk" and period == 1 and len(days) == frequency
+    ):
+        return "its timing names days of the week (dayOfWeek), which netcds does not count"
+    return None
+
+
+def _code_words(code: Mapping[str, Any]) -> str:
+    """A timing code as a card shows it (its text, else its first coding's code), escaped and bounded."""
+    text = code.get("text")
+    codings = code.get("coding")
+    first = codings[0] if isinstance(codings, list) and codings and isinstance(codings[0], Mapping) else {}
+    words = text if isinstance(text, str) and text.strip() else first.get("code")
+    return md_text(" ".join(words.split())[:40]) if isinstance(words, str) and words.strip() else ""
+
+
+def _positive(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    return float(value) if ok else None
+
+
+def draft_schedule(resource: Mapping[str, Any]) -> DraftSchedule | None:
+    """The interval between the doses of the draft's mg dose (:func:`draft_dose_and_instruction`), in days,
+    or why it is not read: no timing, a timing given only as a code (BID), a range, a unit or form netcds
+    does not read, or doses in several instructions (their total per day is not one instruction's). None
+    when the draft states no mg dose."""
+    found = draft_dose_and_instruction(resource)
+    if found is None:
+        return None
+    if len(_dose_quantities(resource)) > 1 or len(_dose_ranges(resource)) > 0:
+        return DraftSchedule(None, "it states doses in several dosage instructions or doseAndRate entries")
+    why = _timing_not_read(found[1])
+    if why is not None:
+        return DraftSchedule(None, why)
+    repeat = found[1]["timing"]["repeat"]
+    period, frequency = float(repeat["period"]), float(repeat.get("frequency", 1))
+    return DraftSchedule(period * PERIOD_DAYS[str(repeat["periodUnit"])] / frequency)
+
+
+def interval_words(days: float) -> str:
+    """Days between doses in words: "day", "12 hours", "3 weeks" (a card's "per ..." / "every ...")."""
+    for unit_days, one, many in ((7.0, "week", "weeks"), (1.0, "day", "days"), (1 / 24, "hour", "hours")):
+        n = days / unit_days
+        if abs(n - round(n)) < 1e-6 and round(n) >= 1:
+            return one if round(n) == 1 else f"{round(n)} {many}"
+    return f"{float(f'{days:.3g}'):g} days"
 
 
 def draft_dose_mg(resource: Mapping[str, Any]) -> float | None:

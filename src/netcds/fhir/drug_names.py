@@ -12,6 +12,7 @@ from typing import Any
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
 from netcds.fhir.read import Res, cc_text, codings
+from netcds.fhir.wording import brief, clauses, readings
 
 FORM_WORDS = frozenset((
     "oral", "tablet", "tablets", "capsule", "capsules", "injection", "injectable", "solution", "suspension",
@@ -66,8 +67,60 @@ def _by_display(ref: Any, why: str) -> tuple[Any, str]:
     return {"text": ref["display"].strip()}, DISPLAY_ONLY + (f" ({why})" if why else "")
 
 
+# Words that name a device, not a drug given to the patient ("everolimus-eluting coronary stent")
+_DEVICE = re.compile(r"\belut(?:ing|es?)\b|\bstents?\b|\bscaffolds?\b|\bballoons?\b", re.IGNORECASE)
+# Words that say the drug is not taken, beyond the negation cues of netcds.fhir.wording: before the name in
+# its clause ("declined everolimus", "allergic to sunitinib") or right after it ("everolimus: declined")
+_NOT_TAKEN = r"(?:declined|declines|refused|refuses|contraindicated|allerg\w*\s+to|intoleran\w*\s+(?:of|to))"
+_NOT_TAKEN_BEFORE = re.compile(rf"\b{_NOT_TAKEN}\b", re.IGNORECASE)
+_NOT_TAKEN_AFTER = re.compile(
+    rf"^\W*(?:(?:is|was|were)\s+)?(?:{_NOT_TAKEN}|not\s+tolerated)\b", re.IGNORECASE
+)
+# the hedges a drug name is read with (the wider hedge list of netcds.fhir.wording holds words such as
+# "partial", "mild" or "may" that a drug's own wording can carry)
+_DRUG_HEDGE = re.compile(
+    r"\?|\b(?:possible|possibly|probable|probably|suspected|presumed|query)\b", re.IGNORECASE
+)
+# a negation in a drug's name as read (not "without": "lidocaine without epinephrine" is a drug)
+_NEGATED_NAME = re.compile(r"\b(?:no|not|never|denies|nil)\b(?!\.?\s*\d)", re.IGNORECASE)
+
+
+def _name_not_given(words: str, pattern: str) -> bool:
+    """The drug name (``pattern``) is negated ("not on everolimus") or hedged ("?everolimus") in a clause
+    that holds it, or said not to be taken ("declined everolimus", "everolimus contraindicated")."""
+    if any(r.negated for r in readings(words, {"name": (pattern,)})):
+        return True
+    for clause in clauses(words):
+        for m in re.finditer(pattern, clause):
+            before, after = clause[: m.start()], clause[m.end() :]
+            if (
+                _NOT_TAKEN_BEFORE.search(before)
+                or _NOT_TAKEN_AFTER.match(after)
+                or _DRUG_HEDGE.search(clause)
+            ):
+                return True
+    return False
+
+
+def words_not_a_drug(words: str) -> str:
+    """Why words naming a drug do not say it is given ("" when they may): a device ("-eluting stent"), or a
+    negated or hedged name ("not on everolimus", "possible everolimus")."""
+    if m := _DEVICE.search(words):
+        return f"the words {brief(words)!r} name a device ({m.group(0)!r}), not a drug given"
+    for clause in clauses(words):
+        if m := (
+            _NOT_TAKEN_BEFORE.search(clause) or _DRUG_HEDGE.search(clause) or _NEGATED_NAME.search(clause)
+        ):
+            return f"the words {brief(words)!r} negate or hedge the drug ({m.group(0).strip()!r})"
+    return ""
+
+
 def agents_in(cc: Any) -> list[tuple[str, str]]:
-    """Tabled agents named by a medication concept: [(agent, how)] (RxNorm CUI first, then names)."""
+    """Tabled agents named by a medication concept: [(agent, how)] (RxNorm CUI first, then names).
+
+    A name counts only when the words use it as a drug given: not beside a device ("everolimus-eluting
+    stent": then no name in the words counts) and neither negated nor hedged in its clause ("not on
+    everolimus", "no sunitinib", "declined everolimus", "?lanreotide"). A coded RxNorm ingredient decides."""
     found: dict[str, str] = {}
     for system, code, _ in codings(cc):
         if system == C.RXNORM:
@@ -75,18 +128,28 @@ def agents_in(cc: Any) -> list[tuple[str, str]]:
                 if a.rxcui == code:
                     found.setdefault(a.agent, f"RxNorm {code}")
     words = " ".join([cc_text(cc), *(d for _, _, d in codings(cc))]).lower()
+    if _DEVICE.search(words):
+        return list(found.items())
     for a in C.AGENTS:
         for name in a.names:
-            if re.search(rf"(?<![a-z]){re.escape(name)}(?![a-z])", words):
-                found.setdefault(a.agent, f"name {name!r}")
-                break
+            pattern = rf"(?<![a-z]){re.escape(name)}(?![a-z])"
+            if not re.search(pattern, words):
+                continue
+            if _name_not_given(words, pattern):
+                continue  # negated or hedged here; another name of the agent may still be given
+            found.setdefault(a.agent, f"name {name!r}")
+            break
     return list(found.items())
 
 
 def generic_name(cc: Any) -> str | None:
-    """Lower-case generic name(s) from a drug concept: 'lisinopril 10 MG Oral Tablet' -> 'lisinopril'."""
+    """Lower-case generic name(s) from a drug concept: 'lisinopril 10 MG Oral Tablet' -> 'lisinopril'; None
+    when the words name a device or negate or hedge the drug ('not on warfarin': :func:`words_not_a_drug`)."""
     rx = [d for s, _, d in codings(cc) if s == C.RXNORM and d]
-    return name_of_text(rx[0] if rx else cc_text(cc))
+    if rx:
+        return name_of_text(rx[0])
+    name = name_of_text(cc_text(cc))
+    return None if name and words_not_a_drug(name) else name
 
 
 def name_of_text(text: str) -> str | None:

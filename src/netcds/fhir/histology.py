@@ -15,7 +15,7 @@ from netcds.fhir.dating import newest_first
 from netcds.fhir.precedence import not_known_then
 from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile
 from netcds.fhir.scope import NE_WORDS, SKIP_OBS_STATUS, about, icd_codes
-from netcds.fhir.wording import readings
+from netcds.fhir.wording import brief, readings
 
 NON_NE_WORDS = (
     "non-small cell", "adenocarcinoma", "ductal", "duct carcinoma", "lobular", "leukemia", "leukaemia",
@@ -40,12 +40,47 @@ _ICDO3 = re.compile(r"(\d{4})\s*/?\s*(\d)?")
 GRADE1_WORDS: dict[str, tuple[str, ...]] = {"g1": (r"\bgrade\s*(?:1|i|one)\b", r"\bG1\b")}
 TYPICAL_WORDS: dict[str, tuple[str, ...]] = {"typical": (r"(?<!a)typical\s+carcinoid",)}
 _DIFF = {"well": "well differentiated", "poor": "poorly differentiated"}
+# differentiation in words, by tier: the explicit words first, then a tumour type that is poorly
+# differentiated by definition, then "tumour"/"carcinoid" (a NET, well differentiated). The first tier the
+# words hold decides; a negated or hedged term there ("not well differentiated", "possibly poorly
+# differentiated"), or both values in it, leaves differentiation unknown (no fall through to a later tier).
+DIFF_TIERS: tuple[dict[str, tuple[str, ...]], ...] = (
+    {
+        # "well to poorly differentiated": both named
+        "well": (
+            r"\bwell[-\s]*differentiated\b",
+            r"\bwell(?=\s*(?:-|/|to|or|and)\s*(?:moderately|poorly)\b)",
+        ),
+        "poor": (r"\bpoorly[-\s]*differentiated\b",),
+    },
+    {"poor": (r"\bneuroendocrine\s+carcinomas?\b", r"\bsmall[-\s]*cell\b")},
+    {"well": (r"\btumou?rs?\b", r"\bcarcinoids?\b")},
+)
 
 
 def _explicit(text: str, terms: Mapping[str, tuple[str, ...]]) -> bool:
     """The words name the term, neither negated nor hedged ("possibly grade 1" is not grade 1)."""
     found = readings(text, terms)
     return bool(found) and all(not r.negated and not r.unsure for r in found)
+
+
+def differentiation_words(text: str) -> tuple[str | None, str]:
+    """Differentiation from the words of a neuroendocrine histology (:data:`DIFF_TIERS`) and, when the
+    words name it but cannot be read, why it stays unknown."""
+    for terms in DIFF_TIERS:
+        found = readings(text, terms)
+        if not found:
+            continue
+        said = f"differentiation not taken from the histology words {brief(text)!r}"
+        if unsure := sorted({r.unsure for r in found if r.unsure}):
+            return None, f"{said}: they do not state it with certainty ({'; '.join(unsure)})"
+        if any(r.negated for r in found):
+            return None, f"{said}: they negate it (the opposite is not stated)"
+        named = sorted({r.label for r in found})
+        if len(named) > 1:
+            return None, f"{said}: they name both ({', '.join(_DIFF[n] for n in named)})"
+        return named[0], ""
+    return None, ""
 
 
 @dataclass
@@ -57,7 +92,7 @@ class Histology:
     syndromes: list[str] = field(default_factory=list)
     label: str = ""
     source: Res | None = None  # an Observation that carried the histology, if not the Condition
-    unstated: str = ""  # why the grade / lung subtype is not taken from the morphology
+    unstated: str = ""  # why the grade / lung subtype (or differentiation, from words) is not taken from it
     superseded: list[Res] = field(default_factory=list)  # older histology Observations
     tied: list[Res] = field(default_factory=list)  # other newest histology Observations (no date order)
     conflict: str = ""  # set when the newest histology Observations disagree: the histology is unknown
@@ -123,12 +158,9 @@ def histology_from(cc: Any, site: str | None) -> Histology | None:
         h.neuroendocrine, h.unstated = True, MIXED_NOTE
     elif ne:
         h.neuroendocrine = True
-        if "well differentiated" in text or "well-differentiated" in text:
-            h.differentiation = "well"
-        elif "poorly differentiated" in text or "neuroendocrine carcinoma" in text or "small cell" in text:
-            h.differentiation = "poor"
-        elif "tumor" in text or "tumour" in text or "carcinoid" in text:
-            h.differentiation = "well"
+        h.differentiation, why = differentiation_words(cc_text(cc))
+        if why:
+            h.unstated = why
         if lung and "atypical carcinoid" in text:
             h.lung_subtype = "atypical_carcinoid"
         elif lung and _explicit(text, TYPICAL_WORDS):

@@ -21,19 +21,41 @@ from netcds.fhir.precedence import Cand, latest_cand, not_known_then
 from netcds.fhir.read import Res, cc_text, codings, no_value_reason, quantity
 from netcds.fhir.scope import SKIP_OBS_STATUS, for_the_net
 from netcds.fhir.tnm import map_extent_from_tnm
+from netcds.fhir.wording import brief, readings
 
-_GRADE_TEXT = re.compile(r"\b(?:G|grade\s*)([123])\b", re.IGNORECASE)
+# a grade in words: only one grade, named neither in a range ("G2-G3", "grade 1-2"), negated ("not G3") nor
+# hedged ("possible G3", "?G3", "r/o G3"): anything else leaves the grade unknown (netcds.fhir.wording)
+_GRADE_NUM = {"G1": r"(?:1|I|one)", "G2": r"(?:2|II|two)", "G3": r"(?:3|III|three)"}
+_GRADE_WORDS = {g: (rf"\bG{g[1]}\b", rf"\bgrade\s*:?\s*{n}\b") for g, n in _GRADE_NUM.items()}
+_GRADE_RANGE = re.compile(
+    r"(?:\bG|\bgrade\s*:?\s*)(?:[1-3]|I{1,3}|one|two|three)\s*(?:[-\u2010-\u2014/&+]|\bto\b|\bor\b|\band\b)\s*"
+    r"(?:G|grade\s*)?(?:[1-3]|I{1,3}|one|two|three)\b",
+    re.IGNORECASE,
+)
 
 
 # ---- handlers --------------------------------------------------------------------------------------
-def _grade(res: Res) -> str | None:
+def _grade(res: Res) -> tuple[str | None, str]:
+    """The grade (G1-G3) and, when it stays unknown, why: a code of the table decides, else the words name
+    exactly one grade, with no range, negation or hedge."""
     cc = res.data.get("valueCodeableConcept")
     for system, code, _ in codings(cc):
         row = C.lookup(C.GRADE, system, code)
         if row:
-            return row.target.rsplit(" ", 1)[-1]
-    m = _GRADE_TEXT.search(cc_text(cc) + " " + str(res.data.get("valueString", "")))
-    return f"G{m.group(1)}" if m else None
+            return row.target.rsplit(" ", 1)[-1], ""
+    text = " ".join(t for t in (cc_text(cc), str(res.data.get("valueString") or "")) if t.strip())
+    found = readings(text, _GRADE_WORDS)
+    if not found:
+        return None, "histologic grade value not recognised"
+    said = f"histologic grade not used: the words {brief(text)!r}"
+    named = sorted({r.label for r in found})
+    if len(named) > 1 or _GRADE_RANGE.search(text):
+        return None, f"{said} name more than one grade or a range ({', '.join(named)}); grade left unknown"
+    if unsure := sorted({r.unsure for r in found if r.unsure}):
+        return None, f"{said} do not state it with certainty ({'; '.join(unsure)}); grade left unknown"
+    if any(r.negated for r in found):
+        return None, f"{said} negate the grade; grade left unknown"
+    return named[0], ""
 
 
 def _mitoses(ctx: Ctx, res: Res) -> float | None:
@@ -100,9 +122,9 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
         value = row.target.split("= ")[1].split(" ")[0]
         add("disease.status", res, value, cc, note=row.target.split("= ", 1)[1])
     for res in kinds.pop("grade", []):
-        g = _grade(res)
+        g, why = _grade(res)
         if g is None:
-            ctx.unmapped(res, "histologic grade value not recognised", res.data.get("valueCodeableConcept"))
+            ctx.unmapped(res, why, res.data.get("valueCodeableConcept"))
         else:
             add("tumor.grade", res, g, res.data.get("valueCodeableConcept"))
     for res in kinds.pop("ki67", []):

@@ -9,30 +9,86 @@ from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
 from netcds.fhir.precedence import newest_value
 from netcds.fhir.read import Res, cc_text, codings
+from netcds.fhir.wording import brief, readings
 
 _TNM = re.compile(r"(?<![A-Za-z])(?:[cpyra]{0,3})([TNM])(is|[0-4]|X|x)")
+# "T1-2", "cM0/1", "N0 or N1": a range names no single category
+_TNM_RANGE = re.compile(
+    r"(?<![A-Za-z])[cpyra]{0,3}[TNM](?:is|[0-4]|X)[a-d]?\s*(?:[-\u2010-\u2014/]|\bto\b|\bor\b)\s*"
+    r"[cpyra]{0,3}[TNM]?(?:is|[0-4]|X)\b"
+)
+# AJCC M category values coded in SNOMED CT (mCODE 4.0.0 TNMDistantMetastasesCategoryVS: descendants of
+# 1222587001 "AJCC clinical M category allowable value"; the IG lists no expansion). Read before any words,
+# so a coding without a display is read. Sources: 1229901006 cM0 as in the mCODE 4.0.0 package examples
+# (npm hl7.fhir.us.mcode@4.0.0: Observation-tnm-clinical-distant-metastases-category-cM0.json and
+# -jenny-m.json, display "American Joint Committee on Cancer cM0 (qualifier value)"); 1229903009 cM1,
+# 1229904003 cM1a, 1229907005 cM1b, 1229910003 cM1c ("American Joint Committee on Cancer cM1 (qualifier
+# value)" ...) as listed in the AJCC 8th edition clinical M value sets of public FHIR IGs (e.g. the MII/BIH
+# senology "VS Senologie Metastasierung", a Tiro.health lung cancer "ClinicalMStageLungCancer" value set);
+# SNOMED CT International, https://browser.ihtsdotools.org/. An M1 subcategory counts as M1, as "cM1b" in
+# words does.
+TNM_VALUE_CODES: dict[str, tuple[str, str]] = {
+    "1229901006": ("M", "0"),  # AJCC cM0
+    "1229903009": ("M", "1"),  # AJCC cM1
+    "1229904003": ("M", "1"),  # AJCC cM1a
+    "1229907005": ("M", "1"),  # AJCC cM1b
+    "1229910003": ("M", "1"),  # AJCC cM1c
+}
 
 
-def _tnm_value(res: Res) -> tuple[str, str] | None:
+def _tnm_words(text: str, letter: str | None) -> tuple[tuple[str, str] | None, str]:
+    """The category in words ("cM1b" -> M, 1), preferring the ``letter`` of the Observation's code; None and
+    why when the words give a range, several values, or negate or hedge it ("No M1", "M1 not present")."""
+    found = list(_TNM.finditer(text or ""))
+    if not found:
+        return None, ""
+    same = [m for m in found if m.group(1).upper() == letter] or found[:1]
+    values = sorted({f"{m.group(1).upper()}{m.group(2).lower()}" for m in same})
+    said = f"the words {brief(text)!r}"
+    if len(values) > 1 or _TNM_RANGE.search(text):
+        return None, f"{said} name more than one category or a range ({', '.join(values)})"
+    terms = {"tnm": tuple(rf"(?<![A-Za-z]){re.escape(m.group(0))}(?![0-9])" for m in same)}
+    read = readings(text, terms)
+    if unsure := sorted({r.unsure for r in read if r.unsure}):
+        return None, f"{said} do not state it with certainty ({'; '.join(unsure)})"
+    if any(r.negated for r in read):
+        return None, f"{said} negate it (the category is not stated)"
+    return (same[0].group(1).upper(), same[0].group(2).lower()), ""
+
+
+def _tnm_value(res: Res, letter: str | None = None) -> tuple[tuple[str, str] | None, str]:
+    """The category and value (a SNOMED CT AJCC value code first, then the words of the displays and text),
+    else None and why the words were not read ("" when they name no category)."""
     cc = res.data.get("valueCodeableConcept")
+    for system, code, _ in codings(cc):
+        if system == C.SNOMED and code in TNM_VALUE_CODES:
+            return TNM_VALUE_CODES[code], ""
+    got: set[tuple[str, str]] = set()
     for text in [d for _, _, d in codings(cc)] + [cc_text(cc)]:
-        m = _TNM.search(text or "")
-        if m:
-            return m.group(1).upper(), m.group(2).lower()
-    return None
+        v, why = _tnm_words(text, letter)
+        if why:
+            return None, why
+        if v is not None:
+            got.add(v)
+    if len(got) > 1:
+        listed = ", ".join(sorted(a + b for a, b in got))
+        return None, f"the display and text of the value disagree ({listed})"
+    return (got.pop(), "") if got else (None, "")
 
 
 def map_extent_from_tnm(ctx: Ctx, rows: list[Res], out: dict[str, dict[str, Any]]) -> None:
     """Extent from the newest T, N and M categories (M1 distant; N+ or T4 locoregional; else localized)."""
     by_letter: dict[str, list[tuple[Res, str]]] = {}
+    expected = {r.code: r.target for r in C.TNM_CATEGORY}
     for res in rows:
-        v = _tnm_value(res)
+        coded = next((expected[c] for _, c, _ in codings(res.data.get("code")) if c in expected), None)
+        v, why = _tnm_value(res, coded)
         if v is None:
-            ctx.unmapped(res, "TNM category value not readable (e.g. not applicable)", res.data.get("code"))
+            detail = f": {why}" if why else " (e.g. not applicable)"
+            ctx.unmapped(res, f"TNM category value not readable{detail}", res.data.get("code"))
             continue
         letter, val = v
-        expected = {r.code: r.target for r in C.TNM_CATEGORY}
-        category = next((expected[c] for s_, c, _ in codings(res.data.get("code")) if c in expected), letter)
+        category = coded or letter
         if category != letter:
             ctx.unmapped(
                 res,

@@ -11,6 +11,7 @@ names).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -31,8 +32,9 @@ from netcds.fhir.dating import partial_end, partial_end_note, written_after
 from netcds.fhir.dosage import dose_in_mg, dose_interval, octreotide_kind
 from netcds.fhir.drug_names import DISPLAY_ONLY, agents_in, generic_name, medication_concept
 from netcds.fhir.medication import dose_range_words, not_an_order
-from netcds.fhir.read import Res, cc_text, has_profile, written_bounds
+from netcds.fhir.read import Res, cc_text, codings, has_profile, written_bounds
 from netcds.fhir.scope import for_the_net
+from netcds.fhir.wording import brief, readings
 
 
 @dataclass
@@ -76,6 +78,23 @@ def _withheld(ctx: Ctx, res: Res, cc: Any, status: str, named: str = "") -> None
         ctx.withheld.setdefault(agent, []).append((day, ref, status))
 
 
+def _code_words(cc: Any) -> str:
+    """A drug concept's codes as the report names them ("RxNorm code 21212")."""
+    codes = [
+        f"{'RxNorm' if system == C.RXNORM else brief(system.rsplit('/', 1)[-1], 40) or 'no system'} code "
+        f"{brief(code, 40)}"
+        for system, code, _ in codings(cc)
+        if code
+    ]
+    return ", ".join(codes[:3]) + (", ..." if len(codes) > 3 else "") if codes else "no code"
+
+
+def _not_identified(cc: Any) -> str:
+    """Why a medication concept of codes only, none a tabled agent's, names no drug: the codes are none
+    netcds knows and no words (text, display) name the drug."""
+    return f"drug not identified: {_code_words(cc)}, a code netcds does not know, with no drug name"
+
+
 def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) -> None:
     d = res.data
     status = str(d.get("status", ""))
@@ -104,6 +123,12 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
         cancer = any(has_profile(res, p) for p in CANCER_MED_PROFILES)
         name = generic_name(cc)
         why = "cancer-related drug outside the netcds agent table" if cancer else "current drug"
+        # a concept of codes only, none known (no words to name the drug): the drug is not identified
+        unknown = _not_identified(cc) if not name and not cc_text(cc).strip() and codings(cc) else ""
+        note = why
+        if unknown:  # a current drug netcds cannot name is kept, so the safety screen says it is not screened
+            name = f"unidentified drug ({_code_words(cc)})"[:200]
+            note = f"{unknown}; kept so that the drug-safety screen reports it as not screened"
         start, end = episode_dates(res) if name and ctx.as_of is not None else (None, None)
         end, written = partial_end(res, end, ctx.as_of) if name and ctx.as_of is not None else (end, "")
         ended: list[str] = []  # an end that has passed: not current, and the report says why
@@ -119,9 +144,10 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
             return
         if going and name:
             meds.append(name)
-            ctx.mapped("medications", name, res, cc, note=why + via)
+            ctx.mapped("medications", name, res, cc, note=note + via)
         else:
-            skip("; ".join([why if cancer else "not a current drug", *ended, "not used"]))
+            kind = why if cancer else "not a current drug"
+            skip("; ".join([*([unknown] if unknown else []), kind, *ended, "not used"]))
         return
     if not for_the_net(ctx, res, "treatment"):
         return
@@ -168,6 +194,39 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
         )
 
 
+# a procedure that prepares or assesses radiotherapy (planning CT, simulation, a consultation) gives no dose
+RT_PREPARATION = re.compile(
+    r"\b(?:planning|plan|simulation|simulator|sim|dosimetry|contouring|consult\w*|referral|referred|"
+    r"assessment|evaluation|work-?up|mask|mould|mold|immobili[sz]\w*|marking|tattoos?)\b",
+    re.IGNORECASE,
+)
+# words saying the procedure was not done, whatever it names ("Not given", "None")
+NOT_DONE = re.compile(
+    r"\b(?:not|never)\s+(?:\w+\s+)?(?:given|done|performed|started|delivered|administered|received|"
+    r"indicated|offered)\b|^\W*(?:no|none|nil)\b|\b(?:declined|refused|deferred|cancel+ed|omitted)\b",
+    re.IGNORECASE,
+)
+
+
+def _no_course(cc: Any, rule: tuple[str, ...]) -> str:
+    """Why a radiotherapy Procedure's words say it is no course given ("" when they do not): radiotherapy
+    named only negated ("No radiotherapy given", in the manner of :mod:`netcds.fhir.wording`), words saying
+    it was not done, or a procedure that prepares or assesses it (planning CT, simulation, a consultation).
+    The text and every coding's display are read: a negation is never read past."""
+    texts = [
+        t for t in (cc.get("text") if isinstance(cc, dict) else None, *(d for _, _, d in codings(cc))) if t
+    ]
+    for text in texts:
+        said = brief(str(text))
+        found = readings(str(text), {"radiotherapy": [re.escape(w) for w in rule]})
+        if (found and all(r.negated for r in found)) or NOT_DONE.search(str(text)):
+            return f"the procedure's words {said!r} say radiotherapy was not given"
+        if prep := RT_PREPARATION.search(str(text)):
+            what = prep.group(0)
+            return f"the procedure's words {said!r} name a preparation or assessment ({what!r}), no dose"
+    return ""
+
+
 def _procedure(ctx: Ctx, res: Res, episodes: list[Episode]) -> None:
     """Radiotherapy courses, and PRRT when the procedure names Lu-177 dotatate."""
     cc = res.data.get("code")
@@ -182,6 +241,9 @@ def _procedure(ctx: Ctx, res: Res, episodes: list[Episode]) -> None:
         has_profile(res, "mcode-radiotherapy-course-summary") or any(w in words for w in rule)
     ):
         ctx.unmapped(res, "procedure (surgery, biopsy, imaging ...) not used by netcds", cc)
+        return
+    if agent is None and (not_given := _no_course(cc, rule)):
+        ctx.unmapped(res, f"{not_given}: not a radiotherapy course, not used", cc)
         return
     agent = agent or "radiotherapy"
     status = str(res.data.get("status", ""))

@@ -6,7 +6,7 @@ before it ("no", "not", "without", "negative for", "non-" ...) or after it, dire
 or after the rest of its phrase ("not detected", "absent", "negative", "... lesions:
 none" ...) negates it, in the manner of NegEx (Chapman et al., J Biomed Inform 2001).
 A clause that hedges or qualifies (:data:`UNSURE_CUES`: "possible", "cannot be
-excluded", "equivocal", "no new", "no change in" ...) is not read at all, and a
+excluded", "rule out", "r/o", "equivocal", "no new", "no change in" ...) is not read at all, and a
 negation is not read when the words carry an exception ("except", "but" ...: it may
 be partial). A negative two-valued result limited to one site ("no SSTR-positive disease
 in the liver", "liver lesions are SSTR-negative": :data:`SITE_CUES`) says nothing of the
@@ -51,6 +51,8 @@ UNSURE_CUES: tuple[tuple[str, str], ...] = (
                r"suspicious|suggest\w*|equivocal|indeterminate|inconclusive|non-?diagnostic|questionabl[ey]|"
                r"uncertain|unclear|borderline|query|might|could|versus|vs)\b"),
     ("hedged", r"(?<!\d\s)\bmay\b(?!\s+\d)"),
+    # "rule out X" / "r/o X" asks whether X is there ("ruled out" is a negation, read above)
+    ("hedged", r"\b(?:to\s+)?rule\s+out\b|(?<![\w/])r/o\b"),
     ("hedged", r"\?"),
     ("graded", r"\b(?:weak|faint|minimal|mild|heterogeneous|partial)(?:ly)?\b"),
     ("not assessable", r"\b(?:not|cannot\s+be|could\s+not\s+be)\s+(?:assess\w*|evaluat\w*|interpret\w*|"
