@@ -273,7 +273,8 @@ def test_thoracic_mitotic_cut_points(site, mitoses, grade, differentiation):
          "derived.lung_subtype", "necrosis point to an atypical carcinoid"),
         ({"lung_subtype": None, "grade": "G1", "mitoses_per_2mm2": 5}, "derived.lung_subtype",
          "5 mitoses/2 mm² point to an atypical carcinoid"),
-        ({"lung_subtype": None, "grade": "G1", "mitoses_per_2mm2": 5}, "derived.grade", "5 mitoses/2 mm² is G2"),
+        ({"lung_subtype": None, "grade": "G1", "mitoses_per_2mm2": 5}, "derived.grade",
+         "5 mitoses/2 mm² point to an atypical carcinoid"),
         ({"lung_subtype": None, "differentiation": "well", "grade": None, "mitoses_per_2mm2": 12},
          "derived.differentiation", "12 mitoses/2 mm² is beyond the carcinoid range"),
         ({"lung_subtype": "atypical_carcinoid", "mitoses_per_2mm2": 6}, "derived.lung_subtype", None),
@@ -282,11 +283,13 @@ def test_thoracic_mitotic_cut_points(site, mitoses, grade, differentiation):
     ],
 )  # fmt: skip
 def test_recorded_thoracic_histology_decides_and_a_disagreeing_count_is_flagged(tumor, fact, flag):
+    """A recorded subtype decides when the morphology agrees; one the mitoses or necrosis contradict is
+    unknown since session 38 (test_grade_crossing38), its reason still saying what disagrees."""
     record = lung(tumor={**_NOTHING, **tumor})
     f = facts(record)
     recorded = tumor.get("lung_subtype") or tumor.get("differentiation")
     if fact == "derived.lung_subtype" and tumor.get("lung_subtype"):
-        assert f.get(fact) == recorded  # the record decides
+        assert f.get(fact) == (recorded if flag is None else None)  # the record decides unless contradicted
     why = f.why(fact)
     if flag is None:
         assert "check the record" not in why
