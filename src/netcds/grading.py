@@ -48,11 +48,6 @@ def _checked(notes: list[str | None]) -> str:
     return f" {CHECK_THE_RECORD} {'; '.join(said)})" if said else ""
 
 
-def _check(t: Tumor, subtype: str | None, *more: str | None) -> str:
-    conflict = _subtype_conflict(t, subtype)
-    return _checked([f"{conflict} by the WHO thoracic criteria" if conflict else None, *more])
-
-
 _CARCINOIDS = ("typical_carcinoid", "atypical_carcinoid")
 
 
@@ -73,8 +68,7 @@ def thoracic_disagreement(t: Tumor, carcinoid: str | None, field: str) -> Derive
     and a count above 10 leaves the carcinoid range (the table), so neither reading is chosen silently:
     typical against atypical is unknown but a carcinoid either way (``among``); beyond the carcinoid
     range is unknown outright. It names the recorded field and the morphology. None without a conflict."""
-    conflict = _subtype_conflict(t, carcinoid) if carcinoid in _CARCINOIDS else None
-    if conflict is None or carcinoid is None:
+    if carcinoid is None or (conflict := _subtype_conflict(t, carcinoid)) is None:
         return None
     beyond = t.mitoses_per_2mm2 is not None and t.mitoses_per_2mm2 > 10
     said = carcinoid.replace("_", " ") + (
@@ -171,7 +165,8 @@ def _thoracic_grade(t: Tumor) -> Derived:
     if t.lung_subtype is not None:
         g = "G1" if t.lung_subtype == "typical_carcinoid" else "G2"
         word = "low" if g == "G1" else "intermediate"
-        check = _check(t, t.lung_subtype, _thoracic_ki67_conflict(t, g))
+        # (a subtype the morphology contradicts is settled above: _thoracic_grade_disagreement)
+        check = _checked([_thoracic_ki67_conflict(t, g)])
         return Derived(g, f"{t.lung_subtype.replace('_', ' ')} is {word} grade{check}")
     if m is None and t.necrosis is True:  # as in derive_lung_subtype: necrosis makes a carcinoid atypical
         check = _checked([_thoracic_ki67_conflict(t, "G2")])
@@ -300,18 +295,14 @@ def derive_lung_subtype(p: Patient) -> Derived:
     if t.primary_site not in THORACIC_SITES:
         return Derived(None, "not a lung/thymus primary")
     if t.lung_subtype is not None:
+        # a subtype the morphology contradicts is unknown; one it does not contradict decides, unremarked
         if (unsettled := thoracic_disagreement(t, t.lung_subtype, "tumor.lung_subtype")) is not None:
             return unsettled
-        return Derived(
-            t.lung_subtype, f"{t.lung_subtype.replace('_', ' ')} as recorded{_check(t, t.lung_subtype)}"
-        )
-    if t.grade in ("G1", "G2"):
-        sub = "typical_carcinoid" if t.grade == "G1" else "atypical_carcinoid"
+        return Derived(t.lung_subtype, f"{t.lung_subtype.replace('_', ' ')} as recorded")
+    if (sub := _carcinoid_of(t.grade)) is not None:
         if (unsettled := thoracic_disagreement(t, sub, "tumor.grade")) is not None:
             return unsettled
-        return Derived(
-            sub, f"grade {t.grade} read as {sub.replace('_', ' ')} (low/intermediate grade){_check(t, sub)}"
-        )
+        return Derived(sub, f"grade {t.grade} read as {sub.replace('_', ' ')} (low/intermediate grade)")
     m, n = t.mitoses_per_2mm2, t.necrosis
     if m is not None and m >= 2 and m <= 10:
         return Derived("atypical_carcinoid", f"{m:g} mitoses/2 mm² (2-10) -> atypical carcinoid")
@@ -320,7 +311,7 @@ def derive_lung_subtype(p: Patient) -> Derived:
     if m is not None and m < 2 and n is False:
         return Derived("typical_carcinoid", f"{m:g} mitoses/2 mm² and no necrosis -> typical carcinoid")
     if m is not None and m < 2:  # necrosis not recorded: it alone tells typical from atypical
-        among = ("typical_carcinoid", "atypical_carcinoid") if t.grade is None else ()
+        among = _CARCINOIDS if t.grade is None else ()
         either = "; typical or atypical carcinoid either way" if among else ""
         return Derived(
             None,

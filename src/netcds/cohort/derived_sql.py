@@ -40,7 +40,7 @@ _CARCINOID_UNSETTLED = (
 
 
 _M, _N = "tumor__mitoses_per_2mm2", "tumor__necrosis"
-_THORACIC = "COALESCE(tumor__primary_site IN ('lung', 'thymus'), FALSE)"
+_THORACIC = f"COALESCE({in_expr('tumor__primary_site', THORACIC_SITES)}, FALSE)"
 _BEYOND = f"COALESCE({_M} > 10.0, FALSE)"  # above the carcinoid range by the WHO thoracic criteria
 
 
@@ -67,12 +67,12 @@ _GRADE_SUBTYPE = (
 # a lung/thymus subtype or grade the record contradicts (session 38): unknown; typical against atypical is
 # a carcinoid either way (the ``among`` below), beyond the carcinoid range is not
 SUBTYPE_OFF = f"({_THORACIC} AND COALESCE({_subtype_off(_RECORDED_SUBTYPE)}, FALSE))"
+_GRADE_SUBTYPE_OFF = f"({_THORACIC} AND COALESCE({_subtype_off(_GRADE_SUBTYPE)}, FALSE))"
 GRADE_OFF = (
-    f"({_THORACIC} AND (COALESCE({_subtype_off(_GRADE_SUBTYPE)}, FALSE)"
-    f" OR (tumor__grade = 'G3' AND COALESCE({_M} <= 10.0, FALSE))))"
+    f"({_GRADE_SUBTYPE_OFF} OR ({_THORACIC} AND tumor__grade = 'G3' AND COALESCE({_M} <= 10.0, FALSE)))"
 )
 _SUBTYPE_AMONG = f"({SUBTYPE_OFF} AND NOT {_BEYOND})"
-_GRADE_AMONG = f"({_THORACIC} AND COALESCE({_subtype_off(_GRADE_SUBTYPE)}, FALSE) AND NOT {_BEYOND})"
+_GRADE_AMONG = f"({_GRADE_SUBTYPE_OFF} AND NOT {_BEYOND})"
 
 
 def _grade(d: Dialect) -> str:
@@ -96,7 +96,7 @@ def _grade(d: Dialect) -> str:
 
 def _thoracic_grade(d: Dialect) -> str:
     # grading._thoracic_grade
-    m = "tumor__mitoses_per_2mm2"
+    m = _M
     grades = [1, 2, 3], ["G1", "G2", "G3"]
     return (
         f"(CASE WHEN {GRADE_OFF} THEN NULL WHEN tumor__grade IS NOT NULL THEN tumor__grade"

@@ -4,6 +4,7 @@ injection or short-acting / oral octreotide)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from netcds.fhir import codes as C  # noqa: N812
@@ -32,12 +33,18 @@ def dose_in_mg(q: Any, notes: list[str]) -> float | None:
     return mg
 
 
+def repeat_days(rep: Mapping[str, Any]) -> float:
+    """The days between doses a ``timing.repeat`` gives (``period`` in a unit of :data:`PERIOD_DAYS`, over
+    ``frequency``, 1 when absent); the caller has checked the period and its unit."""
+    return float(rep["period"]) * PERIOD_DAYS[str(rep["periodUnit"])] / float(rep.get("frequency") or 1)
+
+
 def dose_interval(dosage: dict[str, Any], notes: list[str]) -> float | None:
     """The days between doses of a Dosage's timing.repeat, or None."""
     rep = (dosage.get("timing") or {}).get("repeat") or {}
     if rep.get("period") is None or rep.get("periodUnit") not in PERIOD_DAYS:
         return None
-    days = float(rep["period"]) * PERIOD_DAYS[str(rep["periodUnit"])] / float(rep.get("frequency") or 1)
+    days = repeat_days(rep)
     if not 0 < days <= 365:
         notes.append(f"dosing interval {days:g} days outside 0-365")
         return None

@@ -119,15 +119,15 @@ def dose_suggestion(
     assert d is not None
     assert d.adjusted_mg is not None
     assert draft is not None
-    if _timing_reason(d, draft):
+    if _timing_reason(schedule_check(d, draft)):
         return None
     return dose_update(screen.agent, draft, d.adjusted_mg, drug)[0]
 
 
-def _timing_reason(d: DoseAdvice, draft: Mapping[str, Any]) -> str | None:
-    """Why no ``update`` to the adjusted dose is offered for the draft's timing: another interval than the
-    label's (the update keeps the timing, so its total per day would not be the labelled one)."""
-    check = schedule_check(d, draft)
+def _timing_reason(check: ScheduleCheck | None) -> str | None:
+    """Why no ``update`` to the adjusted dose is offered for the draft's timing (its :func:`schedule_check`):
+    another interval than the label's (the update keeps the timing, so its total per day would not be the
+    labelled one)."""
     if check is None or check.total_mg is None:
         return None
     return (
@@ -268,7 +268,7 @@ def dose_lines(
             "**No dose change suggested:** the label-based dose for this patient is no single mg amount, "
             "so netcds has no dose to offer."
         )
-    elif draft is not None and (timing := _timing_reason(d, draft)):
+    elif timing := _timing_reason(check):
         lines.append(no_update_line(timing))  # the update keeps the timing: it would not be the label's
     elif _differs(draft, d):
         assert draft is not None

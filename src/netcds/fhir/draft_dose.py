@@ -29,6 +29,7 @@ from netcds.fhir.card_base import (
     md_text,
     summary_text,
 )
+from netcds.fhir.dosage import repeat_days
 from netcds.fhir.medication import OrderedDrug, dose_range_words, ordered_drug, stated_strengths
 
 EPS = 1e-9
@@ -102,8 +103,9 @@ def draft_dose_and_instruction(resource: Mapping[str, Any]) -> tuple[float, Mapp
     return None
 
 
-# FHIR Timing units of a dosing period, in days (s and min are no dosing period of a drug netcds tables)
-PERIOD_DAYS = {"h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}
+# FHIR Timing units of a draft's dosing period (dosage.PERIOD_DAYS without s and min: no dosing period of a
+# drug netcds tables)
+DRAFT_PERIOD_UNITS = ("h", "d", "wk", "mo", "a")
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def _timing_not_read(di: Mapping[str, Any]) -> str | None:
         return "its timing states no period"
     if _positive(period) is None or _positive(frequency) is None:
         return "its timing's frequency or period is not a positive number"
-    if not isinstance(unit, str) or unit not in PERIOD_DAYS:
+    if not isinstance(unit, str) or unit not in DRAFT_PERIOD_UNITS:
         shown = md_text(str(unit)[:20]) if unit is not None else "none"
         return f"its timing's period unit ({shown}) is not one netcds reads (h, d, wk, mo, a)"
     times = [repeat.get(k) for k in ("timeOfDay", "when")]
@@ -179,9 +181,7 @@ def draft_schedule(resource: Mapping[str, Any]) -> DraftSchedule | None:
     why = _timing_not_read(found[1])
     if why is not None:
         return DraftSchedule(None, why)
-    repeat = found[1]["timing"]["repeat"]
-    period, frequency = float(repeat["period"]), float(repeat.get("frequency", 1))
-    return DraftSchedule(period * PERIOD_DAYS[str(repeat["periodUnit"])] / frequency)
+    return DraftSchedule(repeat_days(found[1]["timing"]["repeat"]))
 
 
 def interval_words(days: float) -> str:

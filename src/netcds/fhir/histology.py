@@ -15,7 +15,7 @@ from netcds.fhir.dating import newest_first
 from netcds.fhir.precedence import not_known_then
 from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile
 from netcds.fhir.scope import NE_WORDS, SKIP_OBS_STATUS, about, icd_codes
-from netcds.fhir.wording import brief, readings
+from netcds.fhir.wording import brief, not_plain, readings
 
 NON_NE_WORDS = (
     "non-small cell", "adenocarcinoma", "ductal", "duct carcinoma", "lobular", "leukemia", "leukaemia",
@@ -72,10 +72,8 @@ def differentiation_words(text: str) -> tuple[str | None, str]:
         if not found:
             continue
         said = f"differentiation not taken from the histology words {brief(text)!r}"
-        if unsure := sorted({r.unsure for r in found if r.unsure}):
-            return None, f"{said}: they do not state it with certainty ({'; '.join(unsure)})"
-        if any(r.negated for r in found):
-            return None, f"{said}: they negate it (the opposite is not stated)"
+        if why := not_plain(found):
+            return None, f"{said}: they {why}"
         named = sorted({r.label for r in found})
         if len(named) > 1:
             return None, f"{said}: they name both ({', '.join(_DIFF[n] for n in named)})"

@@ -21,7 +21,7 @@ from netcds.fhir.precedence import Cand, latest_cand, not_known_then
 from netcds.fhir.read import Res, cc_text, codings, no_value_reason, quantity
 from netcds.fhir.scope import SKIP_OBS_STATUS, for_the_net
 from netcds.fhir.tnm import map_extent_from_tnm
-from netcds.fhir.wording import brief, readings
+from netcds.fhir.wording import brief, not_plain, readings
 
 # a grade in words: only one grade, named neither in a range ("G2-G3", "grade 1-2"), negated ("not G3") nor
 # hedged ("possible G3", "?G3", "r/o G3"): anything else leaves the grade unknown (netcds.fhir.wording)
@@ -51,10 +51,8 @@ def _grade(res: Res) -> tuple[str | None, str]:
     named = sorted({r.label for r in found})
     if len(named) > 1 or _GRADE_RANGE.search(text):
         return None, f"{said} name more than one grade or a range ({', '.join(named)}); grade left unknown"
-    if unsure := sorted({r.unsure for r in found if r.unsure}):
-        return None, f"{said} do not state it with certainty ({'; '.join(unsure)}); grade left unknown"
-    if any(r.negated for r in found):
-        return None, f"{said} negate the grade; grade left unknown"
+    if why := not_plain(found):
+        return None, f"{said} {why}; grade left unknown"
     return named[0], ""
 
 

@@ -9,7 +9,7 @@ from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
 from netcds.fhir.precedence import newest_value
 from netcds.fhir.read import Res, cc_text, codings
-from netcds.fhir.wording import brief, readings
+from netcds.fhir.wording import brief, not_plain, readings
 
 _TNM = re.compile(r"(?<![A-Za-z])(?:[cpyra]{0,3})([TNM])(is|[0-4]|X|x)")
 # "T1-2", "cM0/1", "N0 or N1": a range names no single category
@@ -49,10 +49,8 @@ def _tnm_words(text: str, letter: str | None) -> tuple[tuple[str, str] | None, s
         return None, f"{said} name more than one category or a range ({', '.join(values)})"
     terms = {"tnm": tuple(rf"(?<![A-Za-z]){re.escape(m.group(0))}(?![0-9])" for m in same)}
     read = readings(text, terms)
-    if unsure := sorted({r.unsure for r in read if r.unsure}):
-        return None, f"{said} do not state it with certainty ({'; '.join(unsure)})"
-    if any(r.negated for r in read):
-        return None, f"{said} negate it (the category is not stated)"
+    if why := not_plain(read):
+        return None, f"{said} {why}"
     return (same[0].group(1).upper(), same[0].group(2).lower()), ""
 
 

@@ -154,10 +154,23 @@ def hits(text: str, terms: Mapping[str, Iterable[str]]) -> list[tuple[str, bool]
     return [(r.label, r.negated) for r in readings(text, terms)]
 
 
+def unsure_cues(found: list[Reading]) -> str:
+    """The hedging cues of the clauses ``found`` in, "; "-joined ("" when none hedges)."""
+    return "; ".join(sorted({r.unsure for r in found if r.unsure}))
+
+
+def not_plain(found: list[Reading]) -> str:
+    """Why the terms ``found`` do not state a value plainly: "do not state it with certainty (<cues>)" when a
+    clause hedges, "negate it" when one is negated, else ""."""
+    if cues := unsure_cues(found):
+        return f"do not state it with certainty ({cues})"
+    return "negate it" if any(r.negated for r in found) else ""
+
+
 def _unsure_why(text: str, found: list[Reading]) -> str:
-    cues = sorted({r.unsure for r in found if r.unsure})
+    cues = unsure_cues(found)
     if cues:
-        return f"the words {brief(text)!r} do not state it with certainty ({'; '.join(cues)})"
+        return f"the words {brief(text)!r} do not state it with certainty ({cues})"
     return ""
 
 
