@@ -30,7 +30,8 @@ def _subtype_conflict(t: Tumor, subtype: str | None) -> str | None:
     m, n = t.mitoses_per_2mm2, t.necrosis
     if subtype == "typical_carcinoid":
         bits = ([f"{m:g} mitoses/2 mm²"] if m is not None and m >= 2 else []) + (["necrosis"] if n else [])
-        return " and ".join(bits) + " point to an atypical carcinoid or higher" if bits else None
+        verb = " point" if len(bits) > 1 else " points"
+        return " and ".join(bits) + verb + " to an atypical carcinoid or higher" if bits else None
     if subtype == "atypical_carcinoid":
         if m is not None and m > 10:
             return f"{m:g} mitoses/2 mm² is above the atypical carcinoid range (2-10)"
@@ -302,7 +303,8 @@ def derive_lung_subtype(p: Patient) -> Derived:
     if (sub := _carcinoid_of(t.grade)) is not None:
         if (unsettled := thoracic_disagreement(t, sub, "tumor.grade")) is not None:
             return unsettled
-        return Derived(sub, f"grade {t.grade} read as {sub.replace('_', ' ')} (low/intermediate grade)")
+        level = "low" if t.grade == "G1" else "intermediate"
+        return Derived(sub, f"grade {t.grade} read as {sub.replace('_', ' ')} ({level} grade)")
     m, n = t.mitoses_per_2mm2, t.necrosis
     if m is not None and m >= 2 and m <= 10:
         return Derived("atypical_carcinoid", f"{m:g} mitoses/2 mm² (2-10) -> atypical carcinoid")

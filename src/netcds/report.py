@@ -140,6 +140,8 @@ def _option_cell(o: Option, verbose: bool = False, position: str | None = None) 
     head = Text(o.label, style="bold")
     if o.intent:
         head.append(f"  [{o.intent}]", style="magenta")
+    if o.group:  # the guideline's heading over the entry, e.g. neoadjuvant chemotherapy "case by case"
+        head.append(f"  ({o.group})", style="magenta")
     lines: list[RenderableType] = [head]
     if (order := order_line(o, position)) is not None:
         lines.append(order)

@@ -253,6 +253,8 @@ def _option(w: Writer, o: dict[str, Any]) -> None:
     head = f"{o.get('label') or o.get('regimen')}  |  category {o.get('category')}"
     if o.get("intent"):
         head += f"  |  {o['intent']}"
+    if o.get("group"):  # the guideline's heading over the entry (e.g. neoadjuvant chemotherapy, case by case)
+        head += f"  |  {o['group']}"
     p.multi_cell(w.w - 38, 5.2, latin1(head), new_x=XPos.RIGHT, new_y=YPos.TOP)
     p.set_font("Helvetica", "B", 9)
     p.set_text_color(*STATUS_RGB.get(status, MUTED))
