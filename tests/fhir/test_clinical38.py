@@ -118,7 +118,9 @@ def test_a_current_not_pregnant_result_still_maps() -> None:
 
 
 def test_a_current_lab_value_with_one_range_still_maps() -> None:
-    p, _ = mapped(bundle())
+    b = bundle()
+    res(b, "ileum-alt")["effectiveDateTime"] = "2025-05-15"  # within the 30 days a liver test stands
+    p, _ = mapped(b)
     assert p.comorbidities.alt_x_uln is not None
 
 
@@ -126,7 +128,7 @@ def test_a_current_lab_value_with_one_range_still_maps() -> None:
 def alt(*ranges: dict[str, Any], value: float = 80) -> dict[str, Any]:
     return {
         "resourceType": "Observation", "id": "alt2", "status": "final", "subject": SUBJECT,
-        "code": {"coding": [{"system": LNC, "code": "1742-6"}]}, "effectiveDateTime": "2025-05-01",
+        "code": {"coding": [{"system": LNC, "code": "1742-6"}]}, "effectiveDateTime": "2025-05-15",
         "valueQuantity": {"value": value, "unit": "U/L", "code": "U/L"}, "referenceRange": list(ranges),
     }  # fmt: skip
 

@@ -8,6 +8,7 @@ Anyperson's official resources are combined with a NET primary to give a Patient
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from typing import Any
 
@@ -20,9 +21,9 @@ from tests.fhir.conftest import wrap
 AS_OF = date(2025, 6, 1)
 
 
-def report_of(bundle: dict[str, Any]) -> tuple[Any, MappingReport, InputError | None]:
+def report_of(bundle: dict[str, Any], as_of: date = AS_OF) -> tuple[Any, MappingReport, InputError | None]:
     try:
-        p, report = bundle_to_patient(bundle, as_of=AS_OF)
+        p, report = bundle_to_patient(bundle, as_of=as_of)
     except FhirMappingError as err:
         report = err.report if err.report is not None else MappingReport()
         return None, report, err
@@ -54,7 +55,13 @@ def test_every_official_example_maps_or_names_the_missing_field(
 
 
 def test_jenny_m_bundle(mcode_examples: dict[str, dict[str, Any]]) -> None:
-    p, report, err = report_of(mcode_examples["Bundle-mcode-patient-bundle-jenny-m.json"])
+    bundle = copy.deepcopy(mcode_examples["Bundle-mcode-patient-bundle-jenny-m.json"])
+    [weight] = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["id"] == "bodyweight-jenny-m-2018-03-16"
+    ]
+    # was 2018-03-06: a weight stands 30 days before the record date (netcds.fhir.recency.FRESH_DAYS)
+    weight["effectiveDateTime"] = "2025-05-15"
+    p, report, err = report_of(bundle)
     assert p is None and err is not None
     assert "not a neuroendocrine neoplasm" in err.message and "duct carcinoma" in err.message
     f = report.fields()
@@ -86,6 +93,14 @@ def test_genomics_bundle_tmb(mcode_examples: dict[str, dict[str, Any]]) -> None:
     )
 
 
+# a weight or a lab value stands only within 30 days of the record date (netcds.fhir.recency.FRESH_DAYS):
+# these official examples are read on the day they were measured
+ON = {
+    "Observation-bodyweight-jenny-m-2018-04-22.json": date(2018, 4, 22),
+    "Observation-hemoglobin-brian-l.json": date(2024, 1, 4),
+}
+
+
 @pytest.mark.parametrize(
     ("example", "field", "value"),
     [
@@ -101,7 +116,7 @@ def test_genomics_bundle_tmb(mcode_examples: dict[str, dict[str, Any]]) -> None:
 )
 def test_single_official_resources(mcode_examples: dict[str, dict[str, Any]], example: str, field: str | None,
                                    value: Any) -> None:  # fmt: skip
-    _, report, err = report_of(wrap(mcode_examples[example]))
+    _, report, err = report_of(wrap(mcode_examples[example]), as_of=ON.get(example, AS_OF))
     assert err is not None and err.field == "tumor.primary_site"
     if field is None:  # M0 alone does not settle the extent
         assert not report.mapped

@@ -56,7 +56,7 @@ def qty(value: Any, unit: str, comparator: str | None = None) -> dict[str, Any]:
 def lab(rid: str, loinc: str, q: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"resourceType": "Observation", "id": rid, "status": "final",
             "code": {"coding": [{"system": LNC, "code": loinc}]}, "subject": {"reference": "Patient/net-ileum-1"},
-            "effectiveDateTime": "2025-03-01", "valueQuantity": q, **extra}  # fmt: skip
+            "effectiveDateTime": "2025-05-15", "valueQuantity": q, **extra}  # fmt: skip
 
 
 def mapped(bundle: dict[str, Any]) -> tuple[Patient, MappingReport]:
@@ -205,6 +205,7 @@ def test_lab_bound_is_unknown_with_the_bound_reported(
 def test_weight_bilirubin_and_lvef_bounds_are_unknown() -> None:
     bundle = ileal()
     res(bundle, "ileum-weight")["valueQuantity"] = qty(150, "kg", ">")
+    res(bundle, "ileum-weight")["effectiveDateTime"] = "2025-05-15"  # recent: only the bound makes it unknown
     uln = [{"high": qty(1.2, "mg/dL")}]
     add(bundle, lab("bili", "1975-2", qty(3.0, "mg/dL", ">"), referenceRange=uln))
     add(bundle, lab("lvef", "10230-1", qty(40, "%", "<")))
@@ -217,6 +218,7 @@ def test_weight_bilirubin_and_lvef_bounds_are_unknown() -> None:
     assert "recorded as <40 %: a bound" in reasons(report, "Observation/lvef")
     # the measured values still map
     exact = ileal()
+    res(exact, "ileum-weight")["effectiveDateTime"] = "2025-05-15"  # within the 30 days a weight stands
     add(exact, lab("bili", "1975-2", qty(3.0, "mg/dL"), referenceRange=uln))
     add(exact, lab("lvef", "10230-1", qty(40, "%")))
     p, _ = mapped(exact)

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from netcds.errors import InputError
 from netcds.fhir import bundle_to_patient
 from tests.fhir.conftest import wrap
 
@@ -167,10 +166,17 @@ def test_active_carcinoid_syndrome_makes_functional() -> None:
 
 
 def test_lab_units_and_reference_ranges() -> None:
-    plt = obs("plt", "777-3", valueQuantity={"value": 95, "unit": "10^9/L", "code": "10*9/L"})
-    hb = obs("hb", "718-7", valueQuantity={"value": 101, "unit": "g/L", "code": "g/L"})
-    ast = obs("ast", "1920-8", valueQuantity={"value": 120, "unit": "U/L", "code": "U/L"})
-    crcl = obs("crcl", "2164-2", valueQuantity={"value": 1.2, "unit": "mL/s", "code": "mL/s"})
+    day = "2025-05-15"  # a lab value stands only while recent (netcds.fhir.recency.FRESH_DAYS)
+    plt = obs(
+        "plt", "777-3", effectiveDateTime=day, valueQuantity={"value": 95, "unit": "10^9/L", "code": "10*9/L"}
+    )
+    hb = obs("hb", "718-7", effectiveDateTime=day, valueQuantity={"value": 101, "unit": "g/L", "code": "g/L"})
+    ast = obs(
+        "ast", "1920-8", effectiveDateTime=day, valueQuantity={"value": 120, "unit": "U/L", "code": "U/L"}
+    )
+    crcl = obs(
+        "crcl", "2164-2", effectiveDateTime=day, valueQuantity={"value": 1.2, "unit": "mL/s", "code": "mL/s"}
+    )
     p, report = mapped(primary("C7A.012"), plt, hb, ast, crcl)
     c = p.comorbidities
     assert c.platelets_per_ul == 95_000
@@ -229,12 +235,17 @@ def test_a_course_scheduled_after_the_record_date_is_not_history_and_is_reported
 
 def test_a_mapped_value_failing_a_record_check_names_its_field() -> None:
     """Mapped values that contradict each other (a G2 grade on a poorly differentiated 8246/3 NEC): the
-    error names the contract field. (A course ending after the record date, then a male patient recorded
-    as pregnant, were the earlier examples: the first is now read as ongoing on that date, the second keeps
-    the record with sex and pregnant unknown, review 34, tests/fhir/test_review34_d.py.)"""
+    chart is no longer refused (session 39, tests/fhir/test_tumor_disagreement_39.py); both facts are left
+    unknown and the report names the contract fields on both resources. (A course ending after the record
+    date, then a male patient recorded as pregnant, were the earlier examples: the first is now read as
+    ongoing on that date, the second keeps the record with sex and pregnant unknown, review 34,
+    tests/fhir/test_review34_d.py.)"""
     g2 = obs("g1", "75620-5", effectiveDateTime="2025-03-01", meta={"profile": [MC + "mcode-histologic-grade"]},
              valueCodeableConcept={"coding": [{"system": SCT, "code": "1663004"}]})  # fmt: skip
-    with pytest.raises(InputError) as err:
-        mapped(primary("C7A.012", "8246/3"), g2)
-    assert err.value.field == "tumor.grade"
-    assert "poorly differentiated" in err.value.message
+    p, report = mapped(primary("C7A.012", "8246/3"), g2)
+    assert (p.tumor.grade, p.tumor.differentiation) == (None, None)
+    assert not {"tumor.grade", "tumor.differentiation"} & set(report.fields())
+    for ref in ("Condition/c1", "Observation/g1"):
+        why = " | ".join(u.reason for u in report.unmapped if u.resource == ref)
+        assert "tumor.differentiation and tumor.grade are left unknown" in why, ref
+        assert "poorly differentiated" in why, ref

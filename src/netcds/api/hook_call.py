@@ -22,6 +22,7 @@ from netcds.api.hook_checks import check_context_patient, check_finite
 from netcds.api.hook_models import OPTIONAL_PREFETCH, SERVICES, HookRequest
 from netcds.api.prefetch import Budget, resolve, with_referenced_medications
 from netcds.errors import InputError
+from netcds.fhir.paging import incomplete_keys, unknown_lists
 from netcds.store.canonical import canonical_json, sha256_hex
 
 T = TypeVar("T")
@@ -141,6 +142,9 @@ def mapped_patient(call: HookCall, fetch: bool = True) -> MappedPatient:
         return prefetch, canonical_json(prefetch), as_of
 
     prefetch, text, as_of = once(call.scratch, "prefetch", prefetched)
+    # a key still holding part of its search result (not fetched whole, netcds.api.prefetch): the list facts
+    # it feeds are not taken as complete (netcds.fhir.paging.unknown_lists)
+    parts = incomplete_keys(prefetch, SERVICES[call.service_id].prefetch)
     key = (sha256_hex(text), str(as_of))
     if isinstance(failed := ctx.eval_cache.get(("unmapped", *key)), InputError):
         raise InputError(failed.field, failed.message)  # not mapped again on every call (e.g. no NET)
@@ -150,7 +154,11 @@ def mapped_patient(call: HookCall, fetch: bool = True) -> MappedPatient:
         patient = ctx.eval_cache.memo(
             ("mapping", *key),
             MappedPatient,
-            call.fresh(lambda: MappedPatient.of(optional.prefetch_to_patient(prefetch, as_of)[0])),
+            call.fresh(
+                lambda: MappedPatient.of(
+                    unknown_lists(optional.prefetch_to_patient(prefetch, as_of)[0], parts)
+                )
+            ),
             lambda m: len(m.text) * (1 + OBJECT_FACTOR),
         )
     except InputError as exc:

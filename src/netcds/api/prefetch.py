@@ -15,7 +15,11 @@ ones, where fetching is allowed; otherwise, or when its fetch fails or finds
 nothing, it is left out: never a 412. Where fetching is allowed, a Medication the
 record names by a reference with no display, and does not hold, is read by id
 (``with_referenced_medications``); one not read leaves the drug reported as not
-identifiable, never a 412.
+identifiable, never a 412. A key the client sent as part of its search result (a Bundle with a ``next``
+link, or a ``total`` above its matches: netcds.fhir.paging) is fetched whole the same way where fetching is
+allowed; otherwise, or when that fails, the part sent is kept when it feeds the list facts only (medication
+resources: the mapping leaves the history unknown and the medication list incomplete), and any other such
+key answers 412 as a missing one.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import httpx
 from netcds.api.problems import ApiProblem
 from netcds.errors import InputError
 from netcds.fhir.medication_refs import prefetch_resources, referenced_medications
+from netcds.fhir.paging import incomplete, part_only
 from netcds.fhir.read import validate_resource
 from netcds.io import first_non_finite, parse_json
 
@@ -266,32 +271,38 @@ def resolve(
     out: dict[str, Any] = {}
     missing: list[str] = []
     absent: list[str] = []  # optional keys the client did not satisfy
+    paged: list[str] = []  # keys sent as part of their search result (netcds.fhir.paging)
     for key in templates:
         if key in given and _usable(given[key]):
             out[key] = given[key]
+            if part_only(given[key]) is not None:
+                paged.append(key)
         else:
             (absent if key in optional else missing).append(key)
-    if not missing and not absent:
+    if not missing and not absent and not paged:
         return out
     access = _fetch_access(fetch_enabled, request)
     if isinstance(access, str):
         if missing:
             raise PrefetchMissing(missing, access)
+        _check_paged(out, templates, paged, access)
         return out
     server, token = access
     budget = budget or Budget(budget_s, timeout_s)
+    too_long = (
+        f"fetching from the FHIR server took longer than the {budget_s:g} s this service allows for one hook "
+        "call (hooks.fhir_fetch_budget_s)"
+    )
     with httpx.Client(timeout=timeout_s, transport=transport, follow_redirects=False) as client:
         for n, key in enumerate(missing):
             try:
                 out[key] = _fetch_key(client, server, templates[key], context, token, budget)
             except BudgetExceeded:
-                why = (
-                    f"fetching from the FHIR server took longer than the {budget_s:g} s this service allows "
-                    "for one hook call (hooks.fhir_fetch_budget_s)"
-                )
-                raise PrefetchMissing(missing[n:], why) from None
+                raise PrefetchMissing(missing[n:], too_long) from None
             except FetchStopped as exc:
                 raise PrefetchMissing([key], exc.reason) from None
+        unfetched = _fetch_paged(client, server, templates, context, token, budget, out, paged, too_long)
+        _check_paged(out, templates, paged, unfetched)
         for key in absent:
             try:
                 found = _fetch_key(client, server, templates[key], context, token, budget)
@@ -304,6 +315,61 @@ def resolve(
             if found is not None and _usable(found):  # nothing found, or an OperationOutcome: left out
                 out[key] = found
     return out
+
+
+def _fetch_paged(
+    client: httpx.Client,
+    server: str,
+    templates: Mapping[str, str],
+    context: Mapping[str, Any],
+    token: str,
+    budget: Budget,
+    out: dict[str, Any],
+    paged: list[str],
+    too_long: str,
+) -> str:
+    """Each key the client sent as part of its search result (``paged``) fetched whole from fhirServer, as a
+    key it did not send is (the template's search, every page, within the call's budget), and put in ``out``
+    in its place. A key whose fetch fails keeps the part sent (:func:`_check_paged` decides what it may
+    feed). Returns why a fetch failed ("" when none did)."""
+    failed = ""
+    for key in paged:
+        try:
+            found = _fetch_key(client, server, templates[key], context, token, budget)
+        except BudgetExceeded:
+            return too_long
+        except FetchStopped as exc:
+            log.warning("prefetch key %s sent in part: fetching it whole failed", key)
+            failed = failed or f"fetching it whole from fhirServer failed: {exc.reason}"
+            continue
+        if found is not None and _usable(found) and part_only(found) is None:
+            out[key] = found
+        else:
+            failed = failed or "fetching it whole from fhirServer gave no complete search result"
+    return failed
+
+
+def _check_paged(
+    out: Mapping[str, Any], templates: Mapping[str, str], paged: list[str], why_not: str
+) -> None:
+    """A key still holding part of its search result may feed the list facts only (treatments, medications:
+    the mapping leaves them unknown, netcds.fhir.paging.unknown_lists); one that feeds other facts
+    (Conditions, Observations) is not satisfied: 412 naming it, as a missing key (``why_not``: why it was not
+    fetched whole)."""
+    refused: list[str] = []
+    reasons: list[str] = []
+    for key in paged:
+        part = incomplete(key, out.get(key), templates.get(key))
+        if part is not None and (part.feeds_other_facts or not part.fields):
+            refused.append(key)
+            reasons.append(part.why)
+    if refused:
+        raise PrefetchMissing(
+            refused,
+            f"the client sent only part of its search result ({reasons[0]}), and "
+            f"{why_not or 'it was not fetched whole'}: facts read from part of a search could be "
+            "contradicted by the rest",
+        )
 
 
 def with_referenced_medications(

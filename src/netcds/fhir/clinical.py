@@ -18,7 +18,8 @@ from netcds.fhir.read import (
     parse_date,
     quantity,
 )
-from netcds.fhir.reference_range import upper_limit
+from netcds.fhir.recency import recent_only
+from netcds.fhir.reference_range import same_scale, upper_limit
 from netcds.fhir.reproductive import is_pregnancy, map_reproductive
 from netcds.fhir.scope import icd10, in_error, refuted, unconfirmed
 
@@ -85,9 +86,11 @@ def _unit_factor(field: str, unit: str) -> float | None:
         return {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237, "lb": 0.45359237, "lbs": 0.45359237}.get(u)
     if field == "hemoglobin_g_dl":
         return {"g/dl": 1.0, "g/l": 0.1}.get(u)
-    if field in ("platelets_per_ul", "neutrophils_per_ul"):
+    if field in ("platelets_per_ul", "neutrophils_per_ul"):  # a cubic millimetre is a microlitre
         return {"10*3/ul": 1000.0, "10^3/ul": 1000.0, "k/ul": 1000.0, "10*9/l": 1000.0, "10^9/l": 1000.0,
-                "/ul": 1.0, "{cells}/ul": 1.0, "cells/ul": 1.0}.get(u)  # fmt: skip
+                "/ul": 1.0, "{cells}/ul": 1.0, "cells/ul": 1.0, "/mm3": 1.0, "/mm[3]": 1.0, "/mm^3": 1.0,
+                "{cells}/mm3": 1.0, "cells/mm3": 1.0, "10*3/mm3": 1000.0, "10^3/mm3": 1000.0,
+                "k/mm3": 1000.0}.get(u)  # fmt: skip
     if field == "creatinine_clearance_ml_min":
         return {"ml/min": 1.0}.get(u)
     if field == "lvef_percent":
@@ -121,12 +124,13 @@ def _lab_value(ctx: Ctx, res: Res, field: str, sex: str | None = None) -> float 
         if high[0] <= 0:
             ctx.unmapped(res, f"{field}: no reference range upper limit, so x ULN cannot be computed", cc)
             return None
-        if high[1] and unit and high[1] != unit:
+        scale = same_scale(field, unit, high[1])  # the value's unit in the range's (U/L and ukat/L ...)
+        if scale is None:
             ctx.unmapped(
                 res, f"{field}: value unit {unit!r} differs from reference range unit {high[1]!r}", cc
             )
             return None
-        value = round(value / high[0], 3)
+        value = round(value * scale / high[0], 3)
     else:
         factor = _unit_factor(field, unit)
         if factor is None:
@@ -152,7 +156,8 @@ def map_vitals_labs(ctx: Ctx, kinds: dict[str, list[Res]], out: dict[str, Any]) 
         kg = round(q[0] * factor, 2)
         if _in_range(ctx, res, "weight_kg", kg):
             weights.append(Cand(res, kg, res.data.get("code"), note=f"{q[0]:g} {q[1]}"))
-    if (kg_value := pick_latest(ctx, "weight_kg", weights)) is not None:
+    # the newest weight and labs recent enough for the record date (netcds.fhir.recency.FRESH_DAYS)
+    if (kg_value := pick_latest(ctx, "weight_kg", recent_only(ctx, "weight_kg", weights))) is not None:
         out["weight_kg"] = kg_value
     map_reproductive(ctx, kinds, out)
     labs: dict[str, list[Cand]] = {}
@@ -163,7 +168,8 @@ def map_vitals_labs(ctx: Ctx, kinds: dict[str, list[Res]], out: dict[str, Any]) 
         if v is not None:
             labs.setdefault(field, []).append(Cand(res, v, res.data.get("code")))
     for field, cands in sorted(labs.items()):
-        if (lab := pick_latest(ctx, f"comorbidities.{field}", cands)) is not None:
+        label = f"comorbidities.{field}"
+        if (lab := pick_latest(ctx, label, recent_only(ctx, field, cands, label))) is not None:
             out["comorbidities"][field] = lab
 
 

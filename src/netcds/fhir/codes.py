@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from netcds.fhir import tumor_codes as T  # noqa: N812
 from netcds.fhir.agent_codes import AGENTS as AGENTS  # re-exported: part of the code tables
 from netcds.fhir.agent_codes import OCTREOTIDE_LAR_MIN_MG as OCTREOTIDE_LAR_MIN_MG
 from netcds.fhir.agent_codes import OCTREOTIDE_LAR_WORDS as OCTREOTIDE_LAR_WORDS
@@ -47,6 +48,10 @@ SOURCES: dict[str, str] = {
                "modul-mtb/ValueSet/mii-vs-mtb-immunohistochemistry-specific-codes)",
     "loinc": "LOINC (https://loinc.org/<code>/)",
     "snomed": "SNOMED CT International (https://browser.ihtsdotools.org/)",
+    "snomed-net": "SNOMED CT International morphologic abnormality concepts (https://browser.ihtsdotools.org/)"
+                  ", as named in public FHIR value sets of WHO 5th-edition tumour types (HL7 Lithuania WHO "
+                  "breast tumour classification, neuroendocrine tumours; UZ Leuven lung cancer diagnosis); "
+                  "the ICD-O-3 code each is read as is netcds's equivalence by name",
     "icd10cm": "ICD-10-CM, CMS/NCHS (https://www.cms.gov/medicare/coding-billing/icd-10-codes)",
     "icdo3": "ICD-O-3.2, IACR/WHO (https://www.iacr.com.fr/index.php?option=com_content&view=article&id=149)",
     "rxnav": "RxNorm ingredient (https://mor.nlm.nih.gov/RxNav/search?searchBy=RXCUI&searchTerm=<code>); "
@@ -85,114 +90,35 @@ def _rows(table: str, system: str, source: str, items: list[tuple[str, str, str]
     return [Row(table, system, c, m, t, source) for c, m, t in items]
 
 
-# ---- primary site ------------------------------------------------------------------------------
-# SNOMED body structures (Condition.bodySite); all appear in the mCODE 4.0.0 package
-# (radiotherapy treatment location value set / TG263 concept map).
-SITE_SNOMED = _rows("Primary site (bodySite)", SNOMED, "mcode", [
-    ("69695003", "Stomach structure", "stomach"),
-    ("38848004", "Duodenal structure", "duodenum"),
-    ("21306003", "Jejunal structure", "jejunum"),
-    ("34516001", "Ileal structure", "ileum"),
-    ("30315005", "Structure of small intestine", "small_bowel"),
-    ("90228003", "Jejunum and ileum (combined site)", "small_bowel"),
-    ("66754008", "Appendix structure", "appendix"),
-    ("32713005", "Cecum structure", "cecum"),
-    ("71854001", "Colon structure", "colon"),
-    ("9040008", "Ascending colon structure", "colon/ascending"),
-    ("485005", "Transverse colon structure", "colon/transverse"),
-    ("32622004", "Descending colon structure", "colon/descending"),
-    ("60184004", "Sigmoid colon structure", "colon/sigmoid"),
-    ("34402009", "Rectum structure", "rectum"),
-    ("15776009", "Pancreatic structure", "pancreas"),
-    ("64163001", "Structure of head of pancreas", "pancreas"),
-    ("73239005", "Structure of tail of pancreas", "pancreas"),
-    ("39607008", "Lung structure", "lung"),
-    ("955009", "Bronchial structure", "lung"),
-    ("102297006", "Main bronchus structure", "lung"),
-    # lobes: 31094006 and 41224006 are in the mCODE 4.0.0 package; 45653009, 72481006 and 90572001 are
-    # DICOM PS3.16 CID 6170 "Lobe of Lung"
-    ("31094006", "Structure of lobe of lung", "lung"),
-    ("45653009", "Upper lobe of lung", "lung"),
-    ("72481006", "Middle lobe of right lung", "lung"),
-    ("90572001", "Lower lobe of lung", "lung"),
-    ("41224006", "Structure of lower lobe of left lung", "lung"),
-    ("9875009", "Thymus gland structure", "thymus"),
-])  # fmt: skip
+# ---- primary site (the data: netcds.fhir.tumor_codes) ---------------------------------------------
+SITE_SNOMED = _rows("Primary site (bodySite)", SNOMED, "mcode", T.SITE_SNOMED)
 # ICD-O-3 topography (bodySite) and ICD-10-CM site codes (Condition.code): matched on the code prefix,
 # longest prefix first. "colon/<segment>" also sets tumor.colon_segment.
-SITE_TOPOGRAPHY = _rows("Primary site (ICD-O-3 topography / ICD-10-CM)", f"{ICDO3} / {ICD10}", "icdo3", [
-    ("C16", "Stomach", "stomach"),
-    ("C17", "Small intestine (other subsite)", "small_bowel"),
-    ("C17.0", "Duodenum", "duodenum"),
-    ("C17.1", "Jejunum", "jejunum"),
-    ("C17.2", "Ileum", "ileum"),
-    ("C17.8", "Small intestine, overlapping", "small_bowel"),
-    ("C17.9", "Small intestine, NOS", "small_bowel"),
-    ("C18.0", "Cecum", "cecum"),
-    ("C18.1", "Appendix", "appendix"),
-    ("C18.2", "Ascending colon", "colon/ascending"),
-    ("C18.4", "Transverse colon", "colon/transverse"),
-    ("C18.6", "Descending colon", "colon/descending"),
-    ("C18.7", "Sigmoid colon", "colon/sigmoid"),
-    ("C18", "Colon (other subsite)", "colon"),
-    ("C20", "Rectum", "rectum"),
-    ("C25", "Pancreas", "pancreas"),
-    ("C34", "Bronchus and lung", "lung"),
-    ("C37", "Thymus", "thymus"),
-    ("C80", "Unknown primary site", "unknown_primary"),
-])  # fmt: skip
-SITE_C7A = _rows("Primary site (ICD-10-CM carcinoid codes)", ICD10, "icd10cm", [
-    ("C7A.010", "Malignant carcinoid tumor of the duodenum", "duodenum"),
-    ("C7A.011", "Malignant carcinoid tumor of the jejunum", "jejunum"),
-    ("C7A.012", "Malignant carcinoid tumor of the ileum", "ileum"),
-    ("C7A.019", "Malignant carcinoid tumor of small intestine, unspecified portion", "small_bowel"),
-    ("C7A.020", "Malignant carcinoid tumor of the appendix", "appendix"),
-    ("C7A.021", "Malignant carcinoid tumor of the cecum", "cecum"),
-    ("C7A.022", "Malignant carcinoid tumor of the ascending colon", "colon/ascending"),
-    ("C7A.023", "Malignant carcinoid tumor of the transverse colon", "colon/transverse"),
-    ("C7A.024", "Malignant carcinoid tumor of the descending colon", "colon/descending"),
-    ("C7A.025", "Malignant carcinoid tumor of the sigmoid colon", "colon/sigmoid"),
-    ("C7A.026", "Malignant carcinoid tumor of the rectum", "rectum"),
-    ("C7A.090", "Malignant carcinoid tumor of the bronchus and lung", "lung"),
-    ("C7A.091", "Malignant carcinoid tumor of the thymus", "thymus"),
-    ("C7A.092", "Malignant carcinoid tumor of the stomach", "stomach"),
-    ("C25.4", "Malignant neoplasm of endocrine pancreas", "pancreas"),
-])  # fmt: skip
+SITE_TOPOGRAPHY = _rows("Primary site (ICD-O-3 topography / ICD-10-CM)", f"{ICDO3} / {ICD10}", "icdo3",
+                        T.SITE_TOPOGRAPHY)  # fmt: skip
+SITE_C7A = _rows("Primary site (ICD-10-CM carcinoid codes)", ICD10, "icd10cm", T.SITE_C7A)
 # benign carcinoid tumours (D3A.0xx) use the same site digits as C7A.0xx
 C7A_FAMILY = ("C7A.0", "D3A.0")
 
-# ---- morphology (ICD-O-3, in the mCODE histology-morphology-behavior extension) ----------------
-MORPHOLOGY = _rows("Histology (ICD-O-3 morphology)", ICDO3, "icdo3", [
-    ("8240", "Neuroendocrine tumor NOS / grade 1; carcinoid NOS / typical",
-     "differentiation=well; grade G1 (GEP) or typical_carcinoid (lung) only if the display says grade 1 "
-     "(lung: or typical) and no grade/Ki-67/mitoses observation exists"),
-    ("8249", "NET G2-G3 / atypical carcinoid", "differentiation=well; lung: atypical_carcinoid"),
-    ("8241", "Enterochromaffin-cell (serotonin-producing) NET", "differentiation=well"),
-    ("8242", "Enterochromaffin-like-cell NET", "differentiation=well"),
-    ("8150", "Pancreatic neuroendocrine tumor", "differentiation=well"),
-    ("8151", "Insulinoma", "differentiation=well; functional; syndromes+=insulinoma"),
-    ("8152", "Glucagonoma", "differentiation=well; functional; syndromes+=glucagonoma"),
-    ("8153", "Gastrinoma", "differentiation=well; functional; syndromes+=gastrinoma"),
-    ("8155", "VIPoma", "differentiation=well; functional; syndromes+=vipoma"),
-    ("8156", "Somatostatinoma", "differentiation=well; functional; syndromes+=somatostatinoma"),
-    ("8246", "Neuroendocrine carcinoma", "differentiation=poor"),
-    ("8041", "Small cell carcinoma", "differentiation=poor"),
-    ("8013", "Large cell neuroendocrine carcinoma", "differentiation=poor"),
-    ("8244", "Mixed neuroendocrine-non-neuroendocrine neoplasm (MiNEN; mixed adenoneuroendocrine carcinoma)",
-     "neuroendocrine; differentiation not taken from it (mixed tumour, not addressed by the seed's tables: "
-     "reported)"),
-    ("8154", "Mixed pancreatic endocrine and exocrine tumour (mixed ductal/acinar-neuroendocrine carcinoma)",
-     "neuroendocrine; differentiation not taken from it (mixed tumour, not addressed by the seed's tables: "
-     "reported)"),
-]) + _rows("Histology (ICD-O-3 morphology)", ICDO3, "who-gca", [
-    ("8243", "Goblet cell adenocarcinoma (goblet cell carcinoid)", "not a neuroendocrine tumour: refused"),
-])  # fmt: skip
+# ---- morphology (mCODE histology-morphology-behavior extension; data: netcds.fhir.tumor_codes) ------
+MORPHOLOGY = _rows("Histology (ICD-O-3 morphology)", ICDO3, "icdo3", T.MORPHOLOGY_ICDO3) + _rows(
+    "Histology (ICD-O-3 morphology)", ICDO3, "who-gca", [T.GOBLET_CELL]
+)
+_SNOMED_MORPHOLOGY = [("snomed-net", T.MORPHOLOGY_SNOMED_NET), ("mcode", T.MORPHOLOGY_SNOMED_MCODE)]
+MORPHOLOGY_SNOMED = [
+    Row("Histology (SNOMED CT morphology)", SNOMED, code, meaning, f"as ICD-O-3 {icdo3}: {sets}", source)
+    for source, items in _SNOMED_MORPHOLOGY
+    for code, meaning, icdo3, sets in items
+]
+# SNOMED CT morphology code -> the ICD-O-3 morphology (code/behaviour) it is read as
+SNOMED_MORPHOLOGY_ICDO3: dict[str, str] = {c: i for _, items in _SNOMED_MORPHOLOGY for c, _, i, _ in items}
 # ICD-O-3 morphology ranges that are neuroendocrine at all (others, e.g. 8140 adenocarcinoma, are not)
 NEUROENDOCRINE_MORPHOLOGY = (
     frozenset({"8013", "8041", "8042", "8043", "8044", "8045"})
     | frozenset(str(c) for c in range(8150, 8159))
     | frozenset(str(c) for c in range(8240, 8250))
 )
+MERKEL_MORPHOLOGY = "8247"  # Merkel cell carcinoma: neuroendocrine, but outside the NET tables (refused)
 
 # ---- histologic grade (mCODE HistologicGrade value set + AJCC G-grade findings) -----------------
 GRADE = _rows("Histologic grade", SNOMED, "mcode", [
@@ -227,6 +153,11 @@ TNM_CATEGORY = _rows("TNM category (value parsed: T0-4, N0-3, M0/M1)", SNOMED, "
     ("399534004", "cN category", "N"), ("371494008", "pN category", "N"),
     ("399387003", "cM category", "M"), ("371497001", "pM category", "M"),
 ])  # fmt: skip
+# SNOMED CT AJCC category values read by code (the sources: netcds.fhir.tumor_codes)
+_TNM_VALUE = "TNM category value (SNOMED CT AJCC value code)"
+TNM_VALUE = _rows(_TNM_VALUE, SNOMED, "mcode", T.TNM_VALUE_MCODE) + _rows(
+    _TNM_VALUE, SNOMED, "snomed", T.TNM_VALUE_AJCC
+)
 
 # ---- treatment termination reason (statusReason or the mCODE extension) ------------------------
 # FHIR MedicationRequest.statusReason: intolerance and allergy are toxicity; the others (holds, surgery,
@@ -452,9 +383,9 @@ def agent_rows() -> list[Row]:
 @cache
 def all_rows() -> tuple[Row, ...]:
     return tuple(
-        SITE_SNOMED + SITE_TOPOGRAPHY + SITE_C7A + MORPHOLOGY + GRADE + DISEASE_STATUS + TNM_CATEGORY
-        + TERMINATION + MR_STATUS_REASON + SYNDROME + SECONDARY + VHL_CONDITION + COMORBIDITY + OBSERVATION
-        + ANSWERS + agent_rows()
+        SITE_SNOMED + SITE_TOPOGRAPHY + SITE_C7A + MORPHOLOGY + MORPHOLOGY_SNOMED + GRADE + DISEASE_STATUS
+        + TNM_CATEGORY + TNM_VALUE + TERMINATION + MR_STATUS_REASON + SYNDROME + SECONDARY + VHL_CONDITION
+        + COMORBIDITY + OBSERVATION + ANSWERS + agent_rows()
     )  # fmt: skip
 
 

@@ -106,7 +106,13 @@ JEJUNOILEAL = "90228003"  # SNOMED CT "Jejunum and ileum": the one small-bowel c
 
 def _part_note(primary: str, site_cc: Any) -> str:
     """What the mapping report adds when a code names the small intestine without its part: netcds reads it
-    as the contract's ``small_bowel`` (jejunum or ileum, midgut; docs/contract.md, ``derived.gut``)."""
+    as the contract's ``small_bowel`` (jejunum or ileum, midgut; docs/contract.md, ``derived.gut``); or the
+    large intestine without its portion (ICD-10-CM C7A.029, D3A.029): the colon, its segment unknown."""
+    if primary == "colon" and any(s == C.ICD10 and icd10(c)[4:] == "029" for s, c, _ in codings(site_cc)):
+        return (
+            "; the code names the large intestine without its portion (ICD-10-CM: colon NOS): read as the "
+            "colon, its segment unknown (colon_segment not set)"
+        )
     if primary != "small_bowel" or any(c == JEJUNOILEAL for _, c, _ in codings(site_cc)):
         return ""
     return (
@@ -119,7 +125,7 @@ def map_primary(ctx: Ctx, res: Res, out: dict[str, dict[str, Any]]) -> Histology
     tumor = out["tumor"]
     site, site_cc, how = site_from_condition(res)
     hist = histology_of(ctx, res, site)
-    by_code = histology_from(res.data.get("code"), site)
+    by_code = histology_from(res.data.get("code"), site, morphology=False)
     not_ne = hist if hist and hist.neuroendocrine is False else None
     if (
         not_ne is None
@@ -128,6 +134,14 @@ def map_primary(ctx: Ctx, res: Res, out: dict[str, dict[str, Any]]) -> Histology
         and by_code.neuroendocrine is False
     ):
         not_ne = by_code
+    if not_ne is not None and not_ne.outside:
+        ctx.fatal = (
+            "tumor.primary_site",
+            f"{res.ref} is a tumour netcds does not cover ({not_ne.label}: {not_ne.outside}); netcds covers "
+            "the neuroendocrine tumors of its guideline tables only",
+        )
+        ctx.unmapped(res, f"outside netcds's scope ({not_ne.label}: {not_ne.outside})", res.data.get("code"))
+        return None
     if not_ne is not None:
         ctx.fatal = (
             "tumor.primary_site",
@@ -155,6 +169,8 @@ def map_primary(ctx: Ctx, res: Res, out: dict[str, dict[str, Any]]) -> Histology
     if hist is None:
         ctx.unmapped(res, "histology not recorded: neuroendocrine type not confirmed", res.data.get("code"))
         return None
+    if hist.unread_note:
+        ctx.unmapped(res, hist.unread_note, res.data.get("code"))
     if hist.disagree:
         for r in (res, *hist.disagree):
             ctx.unmapped(

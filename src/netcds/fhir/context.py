@@ -20,9 +20,17 @@ class Ctx:
         self.report = MappingReport()
         self.used: set[str] = set()  # res.loc of every resource accounted for (mapped or reported)
         self.index: dict[str, Res] = {}
+        # a reference (``Medication/<id>``, a fullUrl) that names several different Medications of the input:
+        # which one is meant cannot be told, so it resolves to none (never the first; netcds.fhir.treatments
+        # reports the resources naming it)
+        self.clashes: dict[str, list[Res]] = {}
         for r in resources:
             for alias in r.aliases:
-                self.index.setdefault(alias, r)
+                known = self.index.setdefault(alias, r)
+                if known is not r and _different_medications(known, r):
+                    clash = self.clashes.setdefault(alias, [known])
+                    if all(_different_medications(c, r) for c in clash):
+                        clash.append(r)
         self.patient: Res | None = None
         self.excluded: set[str] = set()  # loc of resources about another subject
         self.fatal: tuple[str, str] | None = None  # (field, message) raised after the report is complete
@@ -48,6 +56,8 @@ class Ctx:
         target = str(ref["reference"])
         if target.startswith("#"):
             return None
+        if self.clash(ref):
+            return None
         if target in self.index:
             return self.index[target]
         parts = target.rstrip("/").split("/")
@@ -59,6 +69,21 @@ class Ctx:
                 return None  # the same Type/id on another server is another resource
             return found
         return None
+
+    def clash(self, ref: Any) -> list[Res]:
+        """The different Medications a reference could name (:attr:`clashes`), or [] when it names at most
+        one: by the reference as written, or by the ``Medication/<id>`` an absolute URL ends in."""
+        if not isinstance(ref, dict) or not ref.get("reference") or not self.clashes:
+            return []
+        target = str(ref["reference"])
+        if target in self.clashes:
+            return self.clashes[target]
+        parts = target.rstrip("/").split("/")
+        if len(parts) >= 4 and parts[-2] == "_history":
+            parts = parts[:-2]
+        if len(parts) >= 2 and target not in self.index:
+            return self.clashes.get(f"{parts[-2]}/{parts[-1]}", [])
+        return []
 
     # -- report ---------------------------------------------------------------------------------
     def source(self, res: Res, cc: Any = None, extra: str = "") -> str:
@@ -90,3 +115,14 @@ def _elsewhere(full_url: str | None, reference: str) -> bool:
     """Whether a resource kept under the absolute ``full_url`` is not the one the absolute ``reference``
     names (another server's base); a resource with no absolute fullUrl may be any server's."""
     return full_url is not None and "://" in full_url and full_url.rstrip("/") != reference.rstrip("/")
+
+
+def _different_medications(one: Res, other: Res) -> bool:
+    """Two Medication resources that say different things (their metadata and narrative aside): the same
+    Medication sent twice (e.g. included by two searches) is one."""
+    if one.rtype != "Medication" or other.rtype != "Medication":
+        return False
+    keep = ("meta", "text")
+    return {k: v for k, v in one.data.items() if k not in keep} != {
+        k: v for k, v in other.data.items() if k not in keep
+    }

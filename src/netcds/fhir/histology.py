@@ -12,9 +12,10 @@ from typing import Any
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
 from netcds.fhir.dating import newest_first
+from netcds.fhir.observations import UNREAD_OBS_STATUS
 from netcds.fhir.precedence import not_known_then
 from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile
-from netcds.fhir.scope import NE_WORDS, SKIP_OBS_STATUS, about, icd_codes
+from netcds.fhir.scope import NE_WORDS, about, icd_codes
 from netcds.fhir.wording import brief, not_plain, readings
 
 NON_NE_WORDS = (
@@ -39,6 +40,14 @@ MIXED_NOTE = (
 _ICDO3 = re.compile(r"(\d{4})\s*/?\s*(\d)?")
 GRADE1_WORDS: dict[str, tuple[str, ...]] = {"g1": (r"\bgrade\s*(?:1|i|one)\b", r"\bG1\b")}
 TYPICAL_WORDS: dict[str, tuple[str, ...]] = {"typical": (r"(?<!a)typical\s+carcinoid",)}
+ATYPICAL_WORDS: dict[str, tuple[str, ...]] = {"atypical": (r"\batypical\s+carcinoid",)}
+# the words that name a neuroendocrine neoplasm (scope.NE_WORDS), read with negation and hedging: "not
+# neuroendocrine" or "possible carcinoid" does not make the tumour neuroendocrine
+NE_TERMS: dict[str, tuple[str, ...]] = {"ne": tuple(rf"\b{re.escape(w)}" for w in NE_WORDS)}
+MERKEL_NOTE = (
+    "Merkel cell carcinoma (ICD-O-3 8247/3), a primary neuroendocrine carcinoma of the skin, which the NET "
+    "guideline tables netcds encodes do not cover"
+)
 _DIFF = {"well": "well differentiated", "poor": "poorly differentiated"}
 # differentiation in words, by tier: the explicit words first, then a tumour type that is poorly
 # differentiated by definition, then "tumour"/"carcinoid" (a NET, well differentiated). The first tier the
@@ -94,72 +103,131 @@ class Histology:
     superseded: list[Res] = field(default_factory=list)  # older histology Observations
     tied: list[Res] = field(default_factory=list)  # other newest histology Observations (no date order)
     conflict: str = ""  # set when the newest histology Observations disagree: the histology is unknown
+    outside: str = ""  # why a neuroendocrine tumour type is outside what netcds covers (Merkel cell)
+    unread: bool = False  # only codes netcds does not know and no words: nothing read (``unstated``: why)
+    unread_note: str = ""  # why the Condition's morphology extension was not read (reported on the Condition)
     # Observations disagreeing with the Condition's morphology on differentiation (then it is unknown)
     disagree: list[Res] = field(default_factory=list)
 
 
-def histology_from(cc: Any, site: str | None) -> Histology | None:
-    """Histology from an ICD-O-3 morphology coding, else from the words of the concept.
+def _from_icdo3(
+    morph: str, behaviour: str | None, label: str, words: str, lung: bool, named: str
+) -> Histology:
+    """Histology from an ICD-O-3 morphology (``8240``) and behaviour (``3``; None when not written).
+    ``words`` are those that may say grade 1 or typical carcinoid; ``named`` how the code is named in the
+    report ("ICD-O-3 8240/3", or the SNOMED CT concept read as it)."""
+    if morph == "8243":
+        return Histology(neuroendocrine=False, label=f"{label} (goblet cell adenocarcinoma: {GOBLET_NOTE})")
+    if morph == C.MERKEL_MORPHOLOGY:
+        return Histology(neuroendocrine=False, label=label, outside=MERKEL_NOTE)
+    h = Histology(neuroendocrine=morph in C.NEUROENDOCRINE_MORPHOLOGY, label=label)
+    if morph in MIXED_MORPHOLOGY:
+        h.unstated = MIXED_NOTE
+        return h
+    if morph in ("8240", "8249", "8241", "8242", "8150", "8151", "8152", "8153", "8155", "8156"):
+        h.differentiation = "well"
+    if morph in ("8246", "8041", "8013", "8042", "8043", "8044", "8045"):
+        h.differentiation = "poor"
+    not_taken = "grade" + (" and lung subtype" if lung else "") + " not taken from it"
+    if morph == "8240" and behaviour == "1":
+        h.unstated = (
+            f"{named} is a carcinoid tumour of uncertain malignant potential (behaviour /1: the code does "
+            f"not say it is malignant): read as well differentiated (a carcinoid); {not_taken}"
+        )
+    elif morph == "8240" and (_explicit(words, GRADE1_WORDS) or (lung and _explicit(words, TYPICAL_WORDS))):
+        h.lung_subtype, h.gep_grade_fallback = ("typical_carcinoid", None) if lung else (None, "G1")
+    elif morph == "8240":
+        h.unstated = (
+            f"{named} without 'grade 1' or 'typical carcinoid' in its display (ICD-O-3 8240/3 is also "
+            f"neuroendocrine tumour NOS and carcinoid NOS): {not_taken}"
+        )
+    if morph == "8249" and lung:
+        h.lung_subtype = "atypical_carcinoid"
+    syndrome = {"8151": "insulinoma", "8152": "glucagonoma", "8153": "gastrinoma", "8155": "vipoma",
+                "8156": "somatostatinoma"}.get(morph)  # fmt: skip
+    if syndrome:
+        h.syndromes.append(syndrome)
+    return h
+
+
+def _coded(cc: Any, lung: bool, morphology: bool) -> tuple[Histology | None, list[str]]:
+    """Histology from a morphology code of the table: an ICD-O-3 coding first, then a SNOMED CT concept read
+    as the ICD-O-3 morphology it names (:data:`netcds.fhir.codes.SNOMED_MORPHOLOGY_ICDO3`), by its code alone
+    (no display needed). Also the codes of the concept that are in neither table ("SNOMED 12345")."""
+    unknown: list[str] = []
+    for system, code, display in codings(cc):
+        if system != C.ICDO3:
+            continue
+        m = _ICDO3.search(code)
+        if m:
+            label, words = f"ICD-O-3 {code} {display}".strip(), " ".join([display, cc_text(cc)])
+            return _from_icdo3(m.group(1), m.group(2), label, words, lung, f"ICD-O-3 {code}"), []
+        unknown.append(f"ICD-O-3 {code}")
+    for system, code, display in codings(cc) if morphology else []:  # a Condition's code is no morphology
+        equiv = C.SNOMED_MORPHOLOGY_ICDO3.get(code) if system == C.SNOMED else None
+        if equiv is None:
+            if code and system != C.ICDO3:
+                unknown.append(f"{system.rsplit('/', 1)[-1]} {code}")
+            continue
+        row = C.lookup(C.MORPHOLOGY_SNOMED, C.SNOMED, code)
+        meaning = row.meaning if row else ""
+        named = f"SNOMED CT {code} {display or meaning} (read as ICD-O-3 {equiv})"
+        morph, _, behaviour = equiv.partition("/")
+        return _from_icdo3(morph, behaviour or None, named, meaning, lung, named), []
+    return None, unknown
+
+
+def histology_from(cc: Any, site: str | None, morphology: bool = True) -> Histology | None:
+    """Histology from a morphology code of the table (ICD-O-3, or a SNOMED CT concept by code), else from the
+    words of the concept (negated or hedged words are not read). In a ``morphology`` concept (the mCODE
+    morphology extension, a histology Observation's value; not a Condition's code) a code in neither table is
+    reported.
 
     ICD-O-3.2 8240/3 is "neuroendocrine tumour, NOS" and "carcinoid, NOS" as well as
     "NET grade 1" / "typical carcinoid": the code alone gives neither a grade nor a lung
     subtype; only its display saying grade 1 (or typical carcinoid) does."""
     lung = site in ("lung", "thymus")
-    for system, code, display in codings(cc):
-        if system != C.ICDO3:
-            continue
-        m = _ICDO3.search(code)
-        if not m:
-            continue
-        morph = m.group(1)
-        label = f"ICD-O-3 {code} {display}".strip()
-        if morph == "8243":
-            return Histology(
-                neuroendocrine=False, label=f"{label} (goblet cell adenocarcinoma: {GOBLET_NOTE})"
-            )
-        h = Histology(neuroendocrine=morph in C.NEUROENDOCRINE_MORPHOLOGY, label=label)
-        if morph in MIXED_MORPHOLOGY:
-            h.unstated = MIXED_NOTE
-            return h
-        if morph in ("8240", "8249", "8241", "8242", "8150", "8151", "8152", "8153", "8155", "8156"):
-            h.differentiation = "well"
-        if morph in ("8246", "8041", "8013", "8042", "8043", "8044", "8045"):
-            h.differentiation = "poor"
-        words = " ".join([display, cc_text(cc)])
-        if morph == "8240" and (_explicit(words, GRADE1_WORDS) or (lung and _explicit(words, TYPICAL_WORDS))):
-            h.lung_subtype, h.gep_grade_fallback = ("typical_carcinoid", None) if lung else (None, "G1")
-        elif morph == "8240":
-            h.unstated = (
-                "ICD-O-3 8240/3 without 'grade 1' or 'typical carcinoid' in its display (8240/3 is also "
-            )
-            h.unstated += "neuroendocrine tumour NOS and carcinoid NOS): grade" + (
-                " and lung subtype" if lung else ""
-            )
-            h.unstated += " not taken from it"
-        if morph == "8249" and lung:
-            h.lung_subtype = "atypical_carcinoid"
-        syndrome = {"8151": "insulinoma", "8152": "glucagonoma", "8153": "gastrinoma", "8155": "vipoma",
-                    "8156": "somatostatinoma"}.get(morph)  # fmt: skip
-        if syndrome:
-            h.syndromes.append(syndrome)
+    coded, unknown = _coded(cc, lung, morphology)
+    if coded is not None:
+        return coded
+    h = _from_words(cc_text(cc), lung)
+    if not unknown or not morphology:
         return h
-    text = cc_text(cc).lower()
+    said = f"morphology code {', '.join(unknown)} is not in netcds's code table"
+    if h is None:
+        return Histology(label=", ".join(unknown), unstated=f"{said} and no words name it", unread=True)
+    h.unstated = "; ".join(x for x in (f"{said}: read from its words {brief(h.label)!r}", h.unstated) if x)
+    return h
+
+
+def _from_words(words: str, lung: bool) -> Histology | None:
+    """Histology from the words of a concept: neuroendocrine only when the words say so plainly."""
+    text = words.lower()
     if not text:
         return None
-    h = Histology(label=cc_text(cc))
-    ne = any(w in text for w in NE_WORDS) and "non-small cell" not in text
+    h = Histology(label=words)
     if "goblet cell" in text:
-        h.neuroendocrine, h.label = False, f"{cc_text(cc)} ({GOBLET_NOTE})"
-    elif any(
-        w in text for w in MIXED_WORDS
-    ):  # before the NE words: "adenoneuroendocrine carcinoma" is no NEC
+        h.neuroendocrine, h.label = False, f"{words} ({GOBLET_NOTE})"
+        return h
+    if any(w in text for w in MIXED_WORDS):  # before the NE words: "adenoneuroendocrine carcinoma" is no NEC
         h.neuroendocrine, h.unstated = True, MIXED_NOTE
-    elif ne:
+        return h
+    said = f"the histology words {brief(words)!r}"
+    if merkel := readings(words, {"merkel": (r"\bmerkel\b",)}):
+        if why := not_plain(merkel):
+            h.unstated = f"{said} {why} (Merkel cell carcinoma): neuroendocrine type not confirmed"
+        else:
+            h.neuroendocrine, h.outside = False, MERKEL_NOTE
+        return h
+    found = readings(words, NE_TERMS) if "non-small cell" not in text else []
+    if found and (why := not_plain(found)):
+        h.unstated = f"neuroendocrine type not taken from {said}: they {why}"
+    elif found:
         h.neuroendocrine = True
-        h.differentiation, why = differentiation_words(cc_text(cc))
+        h.differentiation, why = differentiation_words(words)
         if why:
             h.unstated = why
-        if lung and "atypical carcinoid" in text:
+        if lung and _explicit(text, ATYPICAL_WORDS):
             h.lung_subtype = "atypical_carcinoid"
         elif lung and _explicit(text, TYPICAL_WORDS):
             h.lung_subtype = "typical_carcinoid"
@@ -183,12 +251,12 @@ def _histology_observations(ctx: Ctx, res: Res, site: str | None) -> list[tuple[
             or any(s == C.LOINC and c == "31206-6" for s, c, _ in codings(obs.data.get("code")))
         ):
             continue
-        if str(obs.data.get("status", "")) in SKIP_OBS_STATUS or about(ctx, obs, res)[0] == "other":
+        if str(obs.data.get("status", "")) in UNREAD_OBS_STATUS or about(ctx, obs, res)[0] == "other":
             continue  # map_observations reports these
         if not_known_then(ctx, obs) is not None:
             continue  # issued after the record date, or dated across it: map_observations reports these
         h = histology_from(obs.data.get("valueCodeableConcept"), site)
-        if h:
+        if h and not h.unread:  # an unread one is reported by map_observations
             h.source = obs
             found.append((obs, h))
     return found
@@ -223,12 +291,25 @@ def _disagreeing(ctx: Ctx, res: Res, ext: Histology, found: list[tuple[Res, Hist
 def histology_of(ctx: Ctx, res: Res, site: str | None) -> Histology | None:
     """The histology of a primary cancer: its morphology extension (unless a newest histology
     Observation disagrees with it on differentiation: then neither), else the newest usable
-    HistologicBehaviorAndType Observation about it, else its ICD-10-CM code or words."""
-    found = _histology_observations(ctx, res, site)
+    HistologicBehaviorAndType Observation about it, else its ICD-10-CM code or words. A morphology
+    extension that holds only codes netcds does not know is reported with whatever is read instead."""
+    unread: list[str] = []
     for ext in extensions(res.data, "mcode-histology-morphology-behavior"):
         h = histology_from(ext.get("valueCodeableConcept"), site)
-        if h:
-            return _disagreeing(ctx, res, h, found) or h
+        if h and h.unread:
+            unread.append(h.unstated)
+        elif h:
+            return _disagreeing(ctx, res, h, _histology_observations(ctx, res, site)) or h
+    h = _histology_otherwise(ctx, res, site)
+    if unread:
+        h = h or Histology(label="unknown morphology code")
+        h.unread_note = f"morphology extension not read: {'; '.join(unread)}"
+    return h
+
+
+def _histology_otherwise(ctx: Ctx, res: Res, site: str | None) -> Histology | None:
+    """The histology of a primary cancer without a readable morphology extension (:func:`histology_of`)."""
+    found = _histology_observations(ctx, res, site)
     if found:
         newest, older = newest_first(found, lambda f: f[0])
         if len({_reading(h) for _, h in newest}) > 1:
@@ -242,11 +323,11 @@ def histology_of(ctx: Ctx, res: Res, site: str | None) -> Histology | None:
         chosen = newest[0][1]
         chosen.tied, chosen.superseded = [o for o, _ in newest[1:]], [o for o, _ in older]
         return chosen
-    goblet = histology_from(res.data.get("code"), site)
+    goblet = histology_from(res.data.get("code"), site, morphology=False)
     if goblet is not None and goblet.neuroendocrine is False and "goblet" in goblet.label.lower():
         return goblet
     if any(c.startswith("C7A.1") for c in icd_codes(res)):
         return Histology(neuroendocrine=True, differentiation="poor", label="ICD-10-CM C7A.1")
     if any(c.startswith(("C7A", "D3A")) for c in icd_codes(res)):
         return Histology(neuroendocrine=True, label="ICD-10-CM carcinoid tumor code")
-    return histology_from(res.data.get("code"), site)
+    return histology_from(res.data.get("code"), site, morphology=False)

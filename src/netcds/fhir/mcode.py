@@ -32,7 +32,7 @@ from netcds.fhir.not_carried import NOT_CARRIED as NOT_CARRIED
 from netcds.fhir.observation_kinds import classify
 from netcds.fhir.observations import map_observations
 from netcds.fhir.read import Res, patient_id, read_bundle, read_prefetch
-from netcds.fhir.report import FhirMappingError, MappingReport
+from netcds.fhir.report import FhirMappingError, MappedItem, MappingReport
 from netcds.fhir.scope import (
     SKIP_OBS_STATUS,
     about,
@@ -108,6 +108,9 @@ def _single_subject(resources: list[Res]) -> None:
 
 def _map(resources: list[Res], as_of: date | None) -> tuple[Patient, MappingReport]:
     ctx = Ctx(resources, as_of)
+    for res in resources:  # a period ending before it starts, taken out when read (netcds.fhir.read)
+        for why in res.unreadable:
+            ctx.report.skip(res.ref, why)
     out: dict[str, Any] = {"tumor": {}, "disease": {}, "biomarkers": {}, "comorbidities": {}}
     if as_of is not None:
         out["as_of"] = as_of.isoformat()
@@ -291,6 +294,92 @@ def _sex_against_pregnancy(ctx: Ctx, out: dict[str, Any]) -> None:
         ctx.report.skip(source.split(" ", 1)[0], why)
 
 
+# what each lung/thymus carcinoid subtype means for the grade (patient.Tumor._consistent)
+_SUBTYPE_GRADE = {"typical_carcinoid": "G1", "atypical_carcinoid": "G2"}
+_SAID = {"differentiation": "differentiation", "grade": "grade", "lung_subtype": "lung subtype",
+         "functional": "functional", "syndromes": "syndromes", "colon_segment": "colon segment",
+         "duodenal_part": "duodenal part"}  # fmt: skip
+
+
+def tumor_disagreements(tumor: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """Each pair of tumour facts mapped from FHIR that the contract refuses together (the checks of
+    :meth:`netcds.patient.Tumor._consistent`): the facts to leave unknown and why they cannot both hold."""
+    diff, grade, sub, site = (
+        tumor.get(k) for k in ("differentiation", "grade", "lung_subtype", "primary_site")
+    )
+    found: list[tuple[tuple[str, ...], str]] = []
+    if diff == "poor" and sub is not None:
+        found.append((("differentiation", "lung_subtype"), "a carcinoid is well differentiated"))
+    if diff == "poor" and grade in ("G1", "G2"):
+        found.append((("differentiation", "grade"), "a poorly differentiated carcinoma is high grade"))
+    if sub is not None and grade is not None and _SUBTYPE_GRADE[sub] != grade:
+        why = "a typical carcinoid is low grade (G1), an atypical one intermediate grade (G2)"
+        if grade == "G3" and diff == "well":  # beyond the carcinoid range: its differentiation too
+            beyond = (
+                "a high grade is beyond the carcinoid range: the carcinoid's well differentiation goes too"
+            )
+            found.append((("lung_subtype", "grade", "differentiation"), f"{why}; {beyond}"))
+        else:
+            found.append((("lung_subtype", "grade"), why))
+    if sub is not None and site not in ("lung", "thymus"):
+        found.append((("lung_subtype",), f"a lung subtype is only for a lung or thymus primary, not {site}"))
+    syndromes = tumor.get("syndromes")
+    if (tumor.get("functional") is False and syndromes) or (
+        tumor.get("functional") is True and syndromes == []
+    ):
+        found.append((("functional", "syndromes"), "a functional tumour is one with a hormone syndrome"))
+    for field, own in (("colon_segment", "colon"), ("duodenal_part", "duodenum")):
+        if tumor.get(field) is not None and site != own:
+            found.append(((field,), f"a {_SAID[field]} is only for a {own} primary, not {site}"))
+    return found
+
+
+def _settle_tumor(ctx: Ctx, out: dict[str, Any]) -> None:
+    """Tumour facts that disagree with each other (:func:`tumor_disagreements`) are left unknown, never
+    one of them picked and never the whole record refused: which is wrong is not known (a morphology of
+    neuroendocrine carcinoma beside a G1 grade, a typical carcinoid beside a G2 grade). Each resource that
+    gave one of them is reported with both values and their sources."""
+    tumor = out["tumor"]
+    found = tumor_disagreements(tumor)
+    if not found:
+        return
+    rows: dict[str, list[MappedItem]] = {}
+    for m in ctx.report.mapped:
+        if m.field.startswith("tumor."):
+            rows.setdefault(m.field.removeprefix("tumor."), []).append(m)
+    gone: set[str] = set()
+    for fields, why in found:
+        named = [f for f in fields if f in tumor and f not in gone]
+        if not named:
+            continue
+        said = " and ".join(f"{_SAID[f]} {_value(tumor[f])} ({_sources(rows.get(f, []))})" for f in named)
+        left = " and ".join(f"tumor.{f}" for f in named)
+        reason = (
+            f"the record disagrees with itself: {said} cannot both hold ({why}); which is wrong is not "
+            f"known, so {left} {'is' if len(named) == 1 else 'are'} left unknown"
+        )
+        refs = sorted({r.from_.split(" ", 1)[0] for f in named for r in rows.get(f, [])})
+        if not refs and ctx.primary is not None:
+            refs = [ctx.primary.ref]
+        for ref in refs:
+            ctx.report.skip(ref, reason)
+        gone.update(named)
+    ctx.report.mapped = [m for m in ctx.report.mapped if m.field.removeprefix("tumor.") not in gone
+                         or not m.field.startswith("tumor.")]  # fmt: skip
+    for f in gone:
+        del tumor[f]
+
+
+def _value(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _sources(rows: list[MappedItem]) -> str:
+    """Where the mapped rows of one fact came from: each resource, with the code or words that gave it."""
+    said = sorted({f"{r.from_.split(' ', 1)[0]}{': ' + r.note if r.note else ''}" for r in rows})
+    return "; ".join(said) or "source not recorded"
+
+
 def _build(
     ctx: Ctx, out: dict[str, Any], other_subjects: int, later_primaries: list[str], dropped: list[Res]
 ) -> Patient:
@@ -305,6 +394,7 @@ def _build(
             ctx.report,
         )
     _sex_against_pregnancy(ctx, out)
+    _settle_tumor(ctx, out)
     record = {k: v for k, v in out.items() if v != {}}
     record.setdefault("tumor", out["tumor"])
     try:

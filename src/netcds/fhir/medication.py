@@ -6,7 +6,8 @@ came in (CDS Hooks ``context.draftOrders``: by the entry's ``fullUrl``, or by ``
 otherwise only its ``display`` is read. What is read: the drug's words (the concept's ``text`` and its
 codings' ``display``), its RxNorm codes, and the strengths in mg the product states (in its words, e.g.
 "cabozantinib 60 MG Oral Tablet", or a Medication's ``ingredient.strength``). When nothing names the drug,
-``unread`` says why, so the order is reported as not checked rather than passed over in silence.
+``unread`` says why, so the order is reported as not checked rather than passed over in silence; so it is
+when the reference names two different Medications of the Bundle (one id or fullUrl twice): never the first.
 
 Reading never fails on malformed input (the order checks validate a draft before they build its cards,
 see netcds.api.hook_checks): a value of an unexpected type is read as absent.
@@ -40,6 +41,9 @@ class BundleMedication:
 
     loc: str
     resource: Mapping[str, Any]
+    # where the other, different Medications the same reference names are (two entries with one id or
+    # fullUrl): which one an order means cannot be told, so none is read for it
+    clash: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,10 +122,25 @@ def bundle_medications(bundle: Any, prefix: str) -> dict[str, BundleMedication]:
             continue
         found = BundleMedication(f"{prefix}entry[{i}].resource", res)
         if isinstance(entry.get("fullUrl"), str) and entry["fullUrl"]:
-            out.setdefault(entry["fullUrl"], found)
+            _keep(out, entry["fullUrl"], found)
         if isinstance(res.get("id"), str) and res["id"]:
-            out.setdefault(f"Medication/{res['id']}", found)
+            _keep(out, f"Medication/{res['id']}", found)
     return out
+
+
+def _keep(out: dict[str, BundleMedication], key: str, found: BundleMedication) -> None:
+    """``found`` under ``key``; when another, different Medication is there already, the key is marked as
+    naming several (``clash``), never left to the first (the same Medication twice is one)."""
+    known = out.get(key)
+    if known is None:
+        out[key] = found
+    elif _content(known.resource) != _content(found.resource) and found.loc not in known.clash:
+        out[key] = BundleMedication(known.loc, known.resource, (*known.clash, found.loc))
+
+
+def _content(medication: Mapping[str, Any]) -> dict[str, Any]:
+    """What a Medication says, its metadata and narrative aside."""
+    return {k: v for k, v in medication.items() if k not in ("meta", "text")}
 
 
 def _contained(resource: Mapping[str, Any], local_id: str) -> Mapping[str, Any] | None:
@@ -173,6 +192,15 @@ def ordered_drug(
         medication = _contained(resource, target[1:])
     elif target:
         bundled = _in_bundle(target, medications or {})
+        if bundled is not None and bundled.clash:  # several different Medications: none is read
+            # the order's Bundle contradicts itself on the drug: the order is reported not checked (a card
+            # saying why), even when the reference has a display
+            where = ", ".join((bundled.loc, *bundled.clash))
+            why = (
+                f"its medicationReference ({target}) names {len(bundled.clash) + 1} different Medications of "
+                f"the draftOrders Bundle ({where}), so which drug it orders cannot be told from them"
+            )
+            return OrderedDrug(unread=why, named_by="medicationReference")  # its display is not enough here
         medication = bundled.resource if bundled else None
     if medication is not None:
         drug = _from_medication(medication, display, bundled)

@@ -23,6 +23,12 @@ from netcds.fhir.scope import SKIP_OBS_STATUS, for_the_net
 from netcds.fhir.tnm import map_extent_from_tnm
 from netcds.fhir.wording import brief, not_plain, readings
 
+# Observation statuses never read as a result: netcds.fhir.scope.SKIP_OBS_STATUS and ``unknown`` (FHIR R4:
+# the source does not know which status applies, so the result may be preliminary or entered in error)
+UNREAD_OBS_STATUS = (*SKIP_OBS_STATUS, "unknown")
+UNKNOWN_STATUS_NOTE = (
+    ": the source does not know whether the result is final, preliminary or entered in error"
+)
 # a grade in words: only one grade, named neither in a range ("G2-G3", "grade 1-2"), negated ("not G3") nor
 # hedged ("possible G3", "?G3", "r/o G3"): anything else leaves the grade unknown (netcds.fhir.wording)
 _GRADE_NUM = {"G1": r"(?:1|I|one)", "G2": r"(?:2|II|two)", "G3": r"(?:3|III|three)"}
@@ -85,8 +91,9 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
         if res.loc in ctx.used:
             continue
         status = str(res.data.get("status", ""))
-        if status in SKIP_OBS_STATUS:
-            ctx.unmapped(res, f"observation status {status!r}: no usable result", res.data.get("code"))
+        if status in UNREAD_OBS_STATUS:
+            said = UNKNOWN_STATUS_NOTE if status == "unknown" else ""
+            ctx.unmapped(res, f"observation status {status!r}{said}: no usable result", res.data.get("code"))
             continue
         if (why := not_known_then(ctx, res)) is not None:
             ctx.unmapped(res, why, res.data.get("code"))
@@ -185,12 +192,15 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
             "stage group not used (netcds reads the T, N and M categories)",
             res.data.get("valueCodeableConcept"),
         )
+    from netcds.fhir.histology import histology_from  # histology imports this module
+
     for res in kinds.pop("histology", []):
-        ctx.unmapped(
-            res,
-            "histology observation not used (the primary's own morphology or a newer histology decides)",
-            res.data.get("valueCodeableConcept"),
-        )
+        concept = res.data.get("valueCodeableConcept")
+        read_as = histology_from(concept, None)
+        reason = "the primary's own morphology or a newer histology decides"
+        if read_as is not None and read_as.unread:
+            reason = read_as.unstated
+        ctx.unmapped(res, f"histology observation not used ({reason})", concept)
     for key, cands in lists.items():
         section, name = key.split(".")
         if (chosen := latest_cand(ctx, key, cands)) is not None:

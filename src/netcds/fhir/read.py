@@ -47,6 +47,8 @@ class Res:
     ref: str
     full_url: str | None = None
     aliases: set[str] = field(default_factory=set)
+    # why a date of it is not read (a period ending before it starts), for the mapping report
+    unreadable: list[str] = field(default_factory=list)
 
 
 def _model_class(rtype: str, loc: str) -> Any:
@@ -116,7 +118,51 @@ def _new_res(data: dict[str, Any], loc: str, full_url: str | None) -> Res:
     ref = f"{rtype}/{rid}" if rid else loc
     res = Res(loc=loc, rtype=rtype, data=data, ref=ref, full_url=full_url)
     res.aliases = {ref} | ({full_url} if full_url else set())
+    res.unreadable = _drop_reversed_periods(res)
     return res
+
+
+# The periods of the records netcds reads as dated facts: one that ends before it starts says no date
+# (FHIR R4 Period: the start is not after the end; fhir.resources does not check it)
+READ_PERIODS = {"Observation": ("effectivePeriod",), "Condition": ("onsetPeriod", "abatementPeriod")}
+
+
+def ends_before_start(period: Any) -> bool:
+    """Whether a FHIR Period surely ends before it starts: the last day its end can mean is before the first
+    day its start can mean, or both are times and the end's instant is before the start's. Partial dates
+    that overlap (``2024`` to ``2024-03``) and a time on the start's day without one are not reversed."""
+    if not isinstance(period, dict) or not period.get("start") or not period.get("end"):
+        return False
+    start, end = day_span(period["start"]), day_span(period["end"])
+    if start is None or end is None:
+        return False
+    if end[1] < start[0]:
+        return True
+    if "T" in str(period["start"]) and "T" in str(period["end"]):
+        try:
+            begins, ends = parse_instant(period["start"], ""), parse_instant(period["end"], "")
+        except InputError:
+            return False
+        return begins is not None and ends is not None and ends < begins
+    return False
+
+
+def _drop_reversed_periods(res: Res) -> list[str]:
+    """Take out of an Observation or Condition a period that ends before it starts, so that no reader takes
+    a date from it (effective and onset dates, abatement): that date is unknown. Returns the report's
+    sentence for each one taken out."""
+    notes: list[str] = []
+    for key in READ_PERIODS.get(res.rtype, ()):
+        period = res.data.get(key)
+        if period is None or not ends_before_start(period):
+            continue
+        del res.data[key]
+        what = "whether and when it abated" if key == "abatementPeriod" else "its date"
+        notes.append(
+            f"{key} ends before it starts ({period['start']} to {period['end']}): not readable, so {what} is "
+            "left unknown (read as not recorded)"
+        )
+    return notes
 
 
 def _read_bundle(bundle: dict[str, Any], loc: str, out: list[Res]) -> None:
@@ -279,7 +325,7 @@ def _effective_raw(res: Res) -> tuple[str, Any] | None:
         if key in d:
             return key, d[key]
     for key in EFFECTIVE_PERIODS:
-        if key in d:
+        if key in d and not ends_before_start(d[key]):  # a period ending before it starts gives no date
             p = d[key]
             return key, p.get("end") or p.get("start")
     return None

@@ -21,6 +21,33 @@ AGE_UNITS = {
 }  # fmt: skip
 
 
+# Units of a result and of its reference range that measure the same thing on another scale, each as its
+# factor to one unit of the kind (``same_scale``). Enzyme activity (ALT, AST): the unit U (= IU, 1 umol/min)
+# and the SI katal, 1 ukat/L = 60 U/L (1 kat = 1 mol/s; IFCC/UCUM). Total bilirubin: mg/dL, mg/L and umol/L,
+# 1 mg/dL = 17.1 umol/L (molar mass of bilirubin 584.66 g/mol). Units are compared without spaces, in lower
+# case; "u" stands for the micro sign as well.
+SCALES: dict[str, dict[str, float]] = {
+    "enzyme": {"u/l": 1.0, "iu/l": 1.0, "[iu]/l": 1.0, "ukat/l": 60.0, "nkat/l": 0.06, "kat/l": 6e7},
+    "bilirubin": {"mg/dl": 1.0, "mg/l": 0.1, "umol/l": 1 / 17.1, "mmol/l": 1000 / 17.1},
+}
+SCALE_OF_FIELD = {"alt_x_uln": "enzyme", "ast_x_uln": "enzyme", "bilirubin_x_uln": "bilirubin"}
+
+
+def _unit_key(unit: str) -> str:
+    return unit.replace(" ", "").replace("\u00b5", "u").replace("\u03bc", "u").lower()
+
+
+def same_scale(field: str, unit: str, range_unit: str) -> float | None:
+    """The factor bringing a value in ``unit`` to the scale of its reference range's ``range_unit`` for
+    ``field``: 1 when they are the same unit (or either is not stated: read as the same, as before), the
+    ratio of their :data:`SCALES` when both are units of the field's kind, else None (not comparable)."""
+    if not unit or not range_unit or _unit_key(unit) == _unit_key(range_unit):
+        return 1.0
+    scales = SCALES.get(SCALE_OF_FIELD.get(field, ""), {})
+    mine, theirs = scales.get(_unit_key(unit)), scales.get(_unit_key(range_unit))
+    return None if mine is None or theirs is None else mine / theirs
+
+
 def _range_sex(cc: Any) -> str | None:
     """``female``/``male`` when an ``appliesTo`` concept names that sex, else None."""
     for system, code, display in codings(cc):

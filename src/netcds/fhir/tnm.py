@@ -17,23 +17,10 @@ _TNM_RANGE = re.compile(
     r"(?<![A-Za-z])[cpyra]{0,3}[TNM](?:is|[0-4]|X)[a-d]?\s*(?:[-\u2010-\u2014/]|\bto\b|\bor\b)\s*"
     r"[cpyra]{0,3}[TNM]?(?:is|[0-4]|X)\b"
 )
-# AJCC M category values coded in SNOMED CT (mCODE 4.0.0 TNMDistantMetastasesCategoryVS: descendants of
-# 1222587001 "AJCC clinical M category allowable value"; the IG lists no expansion). Read before any words,
-# so a coding without a display is read. Sources: 1229901006 cM0 as in the mCODE 4.0.0 package examples
-# (npm hl7.fhir.us.mcode@4.0.0: Observation-tnm-clinical-distant-metastases-category-cM0.json and
-# -jenny-m.json, display "American Joint Committee on Cancer cM0 (qualifier value)"); 1229903009 cM1,
-# 1229904003 cM1a, 1229907005 cM1b, 1229910003 cM1c ("American Joint Committee on Cancer cM1 (qualifier
-# value)" ...) as listed in the AJCC 8th edition clinical M value sets of public FHIR IGs (e.g. the MII/BIH
-# senology "VS Senologie Metastasierung", a Tiro.health lung cancer "ClinicalMStageLungCancer" value set);
-# SNOMED CT International, https://browser.ihtsdotools.org/. An M1 subcategory counts as M1, as "cM1b" in
-# words does.
-TNM_VALUE_CODES: dict[str, tuple[str, str]] = {
-    "1229901006": ("M", "0"),  # AJCC cM0
-    "1229903009": ("M", "1"),  # AJCC cM1
-    "1229904003": ("M", "1"),  # AJCC cM1a
-    "1229907005": ("M", "1"),  # AJCC cM1b
-    "1229910003": ("M", "1"),  # AJCC cM1c
-}
+# AJCC category values coded in SNOMED CT (cM0, cM1, cM1a-c): rows of the code table (codes.TNM_VALUE, the
+# sources in netcds.fhir.tumor_codes), read before any words so a coding without a display is read. An M1
+# subcategory counts as M1, as "cM1b" in words does.
+TNM_VALUE_CODES: dict[str, tuple[str, str]] = {r.code: (r.target[0], r.target[1:]) for r in C.TNM_VALUE}
 
 
 def _tnm_words(text: str, letter: str | None) -> tuple[tuple[str, str] | None, str]:

@@ -72,6 +72,42 @@ def _no_end_words(ctx: Ctx, line: list[Episode], row: int) -> str:
     return f"{label} has ended but no end date is recorded; netcds reads a missing end as ongoing"
 
 
+def _line_stop(line: list[Episode], going: bool, row: int) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The stop fields of the line ``treatments[row]`` from every record of it that states why it stopped,
+    and the report's sentences (resource, words). Records of one course (overlapping, or no more than
+    MERGE_GAP_DAYS apart) that agree give that ``stop_reason``; records that disagree leave it unknown (none
+    is picked, by date or input order), and a line still going has none. In both cases a record saying it
+    stopped for progression still says the disease progressed on it: ``progressed`` is true."""
+    said = [(e, e.stop_reason) for e in line if e.stop_reason]
+    if not said:
+        return {}, []
+    reasons = sorted({r for _, r in said})
+    if not going and len(reasons) == 1:
+        return {"stop_reason": reasons[0]}, []
+    label = f"treatments[{row}] ({line[0].agent})"
+    listing = "; ".join(f"{e.res.ref}: {r}" for e, r in said)
+    fields: dict[str, Any] = {"progressed": True} if "progression" in reasons else {}
+    progressed = (
+        "; a record says it stopped for progression, so progression on it is kept (progressed = true)"
+        if fields
+        else ""
+    )
+    if going:
+        still = sorted({e.res.ref for e in line if e.ongoing})
+        by = f" ({', '.join(still)} still going)" if still else ""
+        why = (
+            f"{label}: records of this course say it stopped ({listing}), but the course is read as "
+            f"ongoing on the record date{by}: a course still going has no stop reason, so none is written"
+            f"{progressed}; whether it is still given is worth checking"
+        )
+    else:
+        why = (
+            f"{label}: the records of this course disagree on why it stopped ({listing}): stop_reason is "
+            f"left unknown rather than one of them picked{progressed}"
+        )
+    return fields, [(e.res.ref, why) for e, _ in said]
+
+
 def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> None:
     by_agent: dict[str, list[Episode]] = {}
     for e in episodes:
@@ -108,9 +144,8 @@ def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> 
             val = val if val is not None else next((getattr(e, key) for e in line if getattr(e, key)), None)
             if val is not None:
                 t[key] = val
-        reasons = [e for e in line if e.stop_reason]
-        if reasons and not going:
-            t["stop_reason"] = reasons[-1].stop_reason
+        stop, stop_notes = _line_stop(line, going, i)
+        t.update(stop)
         try:
             Treatment.model_validate(t)
         except ValidationError as exc:
@@ -126,6 +161,8 @@ def build_treatments(ctx: Ctx, episodes: list[Episode], out: dict[str, Any]) -> 
             ctx.mapped(f"treatments[{i}]", t, e.res, note=e.how)
             for n in e.notes:
                 ctx.report.skip(e.res.ref, n)
+        for ref, sentence in stop_notes:
+            ctx.report.skip(ref, sentence)
         if course is not None:
             ctx.report.skip(course[1].ref, course[0].why)
         if not going and "end" not in t:

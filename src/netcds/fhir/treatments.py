@@ -95,14 +95,44 @@ def _not_identified(cc: Any) -> str:
     return f"drug not identified: {_code_words(cc)}, a code netcds does not know, with no drug name"
 
 
+def _clash_words(ctx: Ctx, res: Res) -> str:
+    """Why the Medication a resource's ``medicationReference`` names cannot be told ("" when it can): the
+    reference names several different Medications of the input (``Ctx.clashes``)."""
+    ref = res.data.get("medicationReference")
+    clash = [] if res.data.get("medicationCodeableConcept") else ctx.clash(ref)
+    if not clash or not isinstance(ref, dict):
+        return ""
+    where = ", ".join(c.loc for c in clash)
+    return (
+        f"{ref.get('reference')} names {len(clash)} different Medications in the input ({where}), so which "
+        "drug it is cannot be told from them"
+    )
+
+
+def _concept(ctx: Ctx, res: Res) -> tuple[Any, str, str]:
+    """:func:`medication_concept`, except for a reference naming several different Medications: then only
+    the reference's display names the drug (said so), or nothing does; and why (``""`` otherwise)."""
+    clash = _clash_words(ctx, res)
+    if not clash:
+        return (*medication_concept(ctx, res), "")
+    ref = res.data.get("medicationReference")
+    display = ref.get("display") if isinstance(ref, dict) else None
+    if isinstance(display, str) and display.strip():
+        return {"text": display.strip()}, f"{DISPLAY_ONLY} ({clash})", clash
+    return None, "", clash
+
+
 def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) -> None:
     d = res.data
     status = str(d.get("status", ""))
-    cc, via = medication_concept(ctx, res)
+    cc, via, clash = _concept(ctx, res)
     given, going = status_table(res).get(status, (False, False))
     if cc is None:
         ctx.unmapped(
-            res, "medication not identifiable (no drug code, and no Medication or display naming one)"
+            res,
+            f"medication not identifiable: {clash}, and the reference has no display"
+            if clash
+            else "medication not identifiable (no drug code, and no Medication or display naming one)",
         )
         return
     named = via if via.startswith(DISPLAY_ONLY) else ""  # said wherever the resource is reported
@@ -276,6 +306,15 @@ def _procedure(ctx: Ctx, res: Res, episodes: list[Episode]) -> None:
 def collect(ctx: Ctx, out: dict[str, Any]) -> list[Episode]:
     episodes: list[Episode] = []
     meds: list[str] = []
+    for alias, clash in sorted(ctx.clashes.items()):  # never the first of them: each is reported
+        where = ", ".join(c.loc for c in clash)
+        for med in clash:
+            ctx.unmapped(
+                med,
+                f"{len(clash)} different Medications in the input are named {alias} ({where}): a "
+                "medicationReference to it cannot tell which is meant, so none of them is read for it",
+                med.data.get("code"),
+            )
     for res in ctx.of_type("MedicationRequest", "MedicationStatement", "MedicationAdministration"):
         _medication(ctx, res, meds, episodes)
     for res in ctx.of_type("Procedure"):
