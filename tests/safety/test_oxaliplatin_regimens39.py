@@ -39,3 +39,31 @@ def test_protocol_regimens_in_severe_renal_impairment_have_no_labelled_dose(
 def test_folfox_keeps_the_label_reduction(akb: AgentKnowledge) -> None:
     assert _oxaliplatin("folfox", 25, akb).adjusted == "65 mg/m2 intravenously every 2 weeks (FOLFOX)"
     assert _oxaliplatin("folfox", 30, akb).adjusted is None  # the label's line is under 30 mL/min
+
+
+# ---- QA session 39, LOW: two monograph items ---------------------------------------------------------------
+
+
+def test_everolimus_carcinoid_syndrome_item_is_settled_for_a_non_functional_tumor() -> None:
+    """A tumor recorded non-functional has no hormone syndrome (the contract refuses one listed beside it): the
+    footnote-b item is neither shown nor "not assessed" for the unrecorded list; a recorded syndrome shows it."""
+    from tests.conftest import gi, run
+
+    def items(tumor: dict[str, object]) -> list[tuple[str, str]]:
+        ev = run(gi(tumor=tumor))
+        (o,) = [o for o in ev.options if o.regimen == "everolimus"]
+        return [(s.id, s.kind) for s in o.safety if s.id == "carcinoid_syndrome"]
+
+    assert items({"functional": False}) == []
+    assert items({"functional": True, "syndromes": ["carcinoid_syndrome"]}) == [
+        ("carcinoid_syndrome", "warning")
+    ]
+    assert items({"functional": ..., "syndromes": ...}) == [("carcinoid_syndrome", "not_assessed")]
+
+
+def test_lanreotide_breastfeeding_is_a_warning_like_the_other_agents(akb: AgentKnowledge) -> None:
+    from netcds.safety import screen_agent
+
+    p = patient({"sex": "female", "breastfeeding": True})
+    (it,) = [s for s in screen_agent("lanreotide", p, akb).safety if s.id == "breastfeeding"]
+    assert it.severity == "warning"
