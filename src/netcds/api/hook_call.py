@@ -142,9 +142,13 @@ def mapped_patient(call: HookCall, fetch: bool = True) -> MappedPatient:
         return prefetch, canonical_json(prefetch), as_of
 
     prefetch, text, as_of = once(call.scratch, "prefetch", prefetched)
-    # a key still holding part of its search result (not fetched whole, netcds.api.prefetch): the list facts
-    # it feeds are not taken as complete (netcds.fhir.paging.unknown_lists)
-    parts = incomplete_keys(prefetch, SERVICES[call.service_id].prefetch)
+
+    def mapped() -> MappedPatient:
+        # a key still holding part of its search result (not fetched whole, netcds.api.prefetch): the list
+        # facts it feeds are not taken as complete (netcds.fhir.paging.unknown_lists); read only when mapping
+        parts = incomplete_keys(prefetch, SERVICES[call.service_id].prefetch)
+        return MappedPatient.of(unknown_lists(optional.prefetch_to_patient(prefetch, as_of)[0], parts))
+
     key = (sha256_hex(text), str(as_of))
     if isinstance(failed := ctx.eval_cache.get(("unmapped", *key)), InputError):
         raise InputError(failed.field, failed.message)  # not mapped again on every call (e.g. no NET)
@@ -154,11 +158,7 @@ def mapped_patient(call: HookCall, fetch: bool = True) -> MappedPatient:
         patient = ctx.eval_cache.memo(
             ("mapping", *key),
             MappedPatient,
-            call.fresh(
-                lambda: MappedPatient.of(
-                    unknown_lists(optional.prefetch_to_patient(prefetch, as_of)[0], parts)
-                )
-            ),
+            call.fresh(mapped),
             lambda m: len(m.text) * (1 + OBJECT_FACTOR),
         )
     except InputError as exc:

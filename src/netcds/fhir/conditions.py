@@ -134,21 +134,15 @@ def map_primary(ctx: Ctx, res: Res, out: dict[str, dict[str, Any]]) -> Histology
         and by_code.neuroendocrine is False
     ):
         not_ne = by_code
-    if not_ne is not None and not_ne.outside:
-        ctx.fatal = (
-            "tumor.primary_site",
-            f"{res.ref} is a tumour netcds does not cover ({not_ne.label}: {not_ne.outside}); netcds covers "
-            "the neuroendocrine tumors of its guideline tables only",
-        )
-        ctx.unmapped(res, f"outside netcds's scope ({not_ne.label}: {not_ne.outside})", res.data.get("code"))
-        return None
-    if not_ne is not None:
-        ctx.fatal = (
-            "tumor.primary_site",
-            f"{res.ref} is not a neuroendocrine neoplasm ({not_ne.label}); "
-            "netcds covers neuroendocrine tumors only",
-        )
-        ctx.unmapped(res, f"not a neuroendocrine neoplasm ({not_ne.label})", res.data.get("code"))
+    if not_ne is not None:  # refused: a tumour outside the tables (Merkel cell), or not neuroendocrine
+        said, covers = (
+            (f"outside netcds's scope ({not_ne.label}: {not_ne.outside})", "the neuroendocrine tumors of its "
+             "guideline tables only")
+            if not_ne.outside
+            else (f"not a neuroendocrine neoplasm ({not_ne.label})", "neuroendocrine tumors only")
+        )  # fmt: skip
+        ctx.fatal = ("tumor.primary_site", f"{res.ref} is {said}; netcds covers {covers}")
+        ctx.unmapped(res, said, res.data.get("code"))
         return None
     if site:
         primary, _, segment = site.partition("/")

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from netcds.errors import InputError
+from netcds.fhir.medication import medication_content
 from netcds.fhir.read import Res, code_label, effective
 from netcds.fhir.report import MappingReport
 
@@ -60,10 +61,8 @@ class Ctx:
             return None
         if target in self.index:
             return self.index[target]
-        parts = target.rstrip("/").split("/")
+        parts = _parts(target)
         if len(parts) >= 2:  # absolute URL ending in Type/id (or Type/id/_history/n)
-            if len(parts) >= 4 and parts[-2] == "_history":
-                parts = parts[:-2]
             found = self.index.get(f"{parts[-2]}/{parts[-1]}")
             if found is not None and "://" in target and _elsewhere(found.full_url, "/".join(parts)):
                 return None  # the same Type/id on another server is another resource
@@ -78,9 +77,7 @@ class Ctx:
         target = str(ref["reference"])
         if target in self.clashes:
             return self.clashes[target]
-        parts = target.rstrip("/").split("/")
-        if len(parts) >= 4 and parts[-2] == "_history":
-            parts = parts[:-2]
+        parts = _parts(target)
         if len(parts) >= 2 and target not in self.index:
             return self.clashes.get(f"{parts[-2]}/{parts[-1]}", [])
         return []
@@ -111,6 +108,12 @@ class Ctx:
         self.used.add(res.loc)
 
 
+def _parts(target: str) -> list[str]:
+    """The path segments of a reference, a version (``Type/id/_history/n``) read as the resource itself."""
+    parts = target.rstrip("/").split("/")
+    return parts[:-2] if len(parts) >= 4 and parts[-2] == "_history" else parts
+
+
 def _elsewhere(full_url: str | None, reference: str) -> bool:
     """Whether a resource kept under the absolute ``full_url`` is not the one the absolute ``reference``
     names (another server's base); a resource with no absolute fullUrl may be any server's."""
@@ -118,11 +121,7 @@ def _elsewhere(full_url: str | None, reference: str) -> bool:
 
 
 def _different_medications(one: Res, other: Res) -> bool:
-    """Two Medication resources that say different things (their metadata and narrative aside): the same
-    Medication sent twice (e.g. included by two searches) is one."""
+    """Two Medication resources that say different things (:func:`medication_content`)."""
     if one.rtype != "Medication" or other.rtype != "Medication":
         return False
-    keep = ("meta", "text")
-    return {k: v for k, v in one.data.items() if k not in keep} != {
-        k: v for k, v in other.data.items() if k not in keep
-    }
+    return medication_content(one.data) != medication_content(other.data)

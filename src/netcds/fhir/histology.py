@@ -12,10 +12,9 @@ from typing import Any
 from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.context import Ctx
 from netcds.fhir.dating import newest_first
-from netcds.fhir.observations import UNREAD_OBS_STATUS
 from netcds.fhir.precedence import not_known_then
 from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile
-from netcds.fhir.scope import NE_WORDS, about, icd_codes
+from netcds.fhir.scope import NE_WORDS, UNREAD_OBS_STATUS, about, icd_codes
 from netcds.fhir.wording import brief, not_plain, readings
 
 NON_NE_WORDS = (

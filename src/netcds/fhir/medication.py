@@ -134,12 +134,15 @@ def _keep(out: dict[str, BundleMedication], key: str, found: BundleMedication) -
     known = out.get(key)
     if known is None:
         out[key] = found
-    elif _content(known.resource) != _content(found.resource) and found.loc not in known.clash:
+    elif found.loc not in known.clash and medication_content(known.resource) != medication_content(
+        found.resource
+    ):
         out[key] = BundleMedication(known.loc, known.resource, (*known.clash, found.loc))
 
 
-def _content(medication: Mapping[str, Any]) -> dict[str, Any]:
-    """What a Medication says, its metadata and narrative aside."""
+def medication_content(medication: Mapping[str, Any]) -> dict[str, Any]:
+    """What a Medication says, its metadata and narrative aside: the same Medication sent twice (e.g. included
+    by two searches) says the same."""
     return {k: v for k, v in medication.items() if k not in ("meta", "text")}
 
 

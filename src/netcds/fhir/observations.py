@@ -15,17 +15,15 @@ from netcds.fhir import codes as C  # noqa: N812
 from netcds.fhir.biomarkers import map_mmr, msi_of, result_polarity, tmb_of, variant_of
 from netcds.fhir.context import Ctx
 from netcds.fhir.dating import earliest_day
+from netcds.fhir.histology import histology_from
 from netcds.fhir.ki67 import ki67_components, percent_of
 from netcds.fhir.observation_kinds import REPORTED_ONLY, TUMOR_KINDS, classify, code_words
 from netcds.fhir.precedence import Cand, latest_cand, not_known_then
 from netcds.fhir.read import Res, cc_text, codings, no_value_reason, quantity
-from netcds.fhir.scope import SKIP_OBS_STATUS, for_the_net
+from netcds.fhir.scope import UNREAD_OBS_STATUS, for_the_net
 from netcds.fhir.tnm import map_extent_from_tnm
 from netcds.fhir.wording import brief, not_plain, readings
 
-# Observation statuses never read as a result: netcds.fhir.scope.SKIP_OBS_STATUS and ``unknown`` (FHIR R4:
-# the source does not know which status applies, so the result may be preliminary or entered in error)
-UNREAD_OBS_STATUS = (*SKIP_OBS_STATUS, "unknown")
 UNKNOWN_STATUS_NOTE = (
     ": the source does not know whether the result is final, preliminary or entered in error"
 )
@@ -192,8 +190,6 @@ def map_observations(ctx: Ctx, out: dict[str, dict[str, Any]]) -> dict[str, list
             "stage group not used (netcds reads the T, N and M categories)",
             res.data.get("valueCodeableConcept"),
         )
-    from netcds.fhir.histology import histology_from  # histology imports this module
-
     for res in kinds.pop("histology", []):
         concept = res.data.get("valueCodeableConcept")
         read_as = histology_from(concept, None)

@@ -35,6 +35,10 @@ from netcds.fhir.wording import metastasis_words
 
 UNCONFIRMED = ("unconfirmed", "provisional", "differential")
 SKIP_OBS_STATUS = ("entered-in-error", "cancelled", "registered")  # Observations never read
+# Observation statuses never read as a result: SKIP_OBS_STATUS and ``unknown`` (FHIR R4: the source does not
+# know which status applies, so the result may be preliminary or entered in error). Such an Observation still
+# counts as recorded where that matters (mcode._grading_recorded: a grade recorded but not usable).
+UNREAD_OBS_STATUS = (*SKIP_OBS_STATUS, "unknown")
 RELATED_EXTENSIONS = (
     "condition-related",
     "mcode-related-primary-cancer-condition",
