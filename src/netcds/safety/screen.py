@@ -213,6 +213,10 @@ class _Screen:
         if stops:
             texts = [a.effect.text for a in applied if a.effect.avoid] + [str(w.no_dose) for w, _ in stops]
             adjusted, value, notes, no_dose = NO_DOSE[0] + "; ".join(texts), None, [], True
+        # a "no dose" warning not yet decidable waits like an adjustment: its facts could still stop the dose
+        # (unless there is no dose already: recording them would not give one)
+        waits = [] if no_dose else [(w, r) for w, r in zip(self.mono.warnings, self.warnings, strict=True)
+                                    if r.value is None and w.no_dose]  # fmt: skip
         unverified += [f"{k}: {v}" for k, v in doubts.items()]
         if adjusted is not None and doubts:
             adjusted = UNVERIFIED + adjusted
@@ -235,12 +239,13 @@ class _Screen:
             ]
             + [f"{w.id}{UNVERIFIED_RULE if w.id in doubts else ''}: {w.no_dose}" for w, _ in stops]
             + notes,
-            pending=[f"{a.id}: needs {', '.join(r.missing or _fields(r))}" for a, r in pending],
+            pending=[f"{a.id}: needs {', '.join(r.missing or _fields(r))}" for a, r in pending]
+            + [f"{w.id}: needs {', '.join(r.missing or _fields(r))}" for w, r in waits],
             source=self.src(cite),
             net_label=d.net_label,
             unverified=unverified,
             rule_names={a.id: situation_name(a.finding) for a in [*applied, *(a for a, _ in pending)]}
-            | {w.id: situation_name(w.finding) for w, _ in stops},
+            | {w.id: situation_name(w.finding) for w, _ in [*stops, *waits]},
         )
 
 
