@@ -78,13 +78,17 @@ def test_unverified_rule_with_unknown_fact_is_marked_in_not_assessed(akb: AgentK
 
 
 def test_unverified_class_membership_is_reported(akb: AgentKnowledge) -> None:
-    # posaconazole's strong-inhibitor membership rests only on FDA's table, which could not be read
-    s = screen_agent("everolimus", patient(meds("posaconazole")), akb)
+    # conivaptan's strong-inhibitor membership is disputed: the stored copy of FDA's current table
+    # lists it as moderate, the erlotinib label's examples as strong
+    s = screen_agent("everolimus", patient(meds("conivaptan")), akb)
     it = item(s.safety, "strong_cyp3a4_inhibitor")
     assert not it.verified and "class membership UNVERIFIED" in it.finding
     assert s.dose.adjusted is not None and s.dose.adjusted.startswith("UNVERIFIED — avoid")
     keto = screen_agent("everolimus", patient(meds("ketoconazole")), akb)
     assert item(keto.safety, "strong_cyp3a4_inhibitor").verified  # an AFINITOR label example
+    # posaconazole: corroborated (2026-11) by the stored copy of FDA's table and the erlotinib label
+    posa = screen_agent("everolimus", patient(meds("posaconazole")), akb)
+    assert item(posa.safety, "strong_cyp3a4_inhibitor").verified
 
 
 def test_unverified_membership_is_per_class(akb: AgentKnowledge) -> None:
@@ -95,7 +99,8 @@ def test_unverified_membership_is_per_class(akb: AgentKnowledge) -> None:
 
 
 def test_screened_drug_with_unverified_membership_says_so(akb: AgentKnowledge) -> None:
-    s = screen_agent("lanreotide", patient(meds("amiodarone")), akb)
+    # fluvoxamine: FDA's current table (stored copy) has it as a weak CYP3A inhibitor, not moderate
+    s = screen_agent("lanreotide", patient(meds("fluvoxamine")), akb)
     it = item(s.safety, "medication_00_screened")
     assert "UNVERIFIED" in it.finding and not it.verified
 
@@ -119,10 +124,11 @@ def test_phenobarbital_and_rifabutin_are_strong_inducers(akb: AgentKnowledge) ->
         assert s.dose.adjusted_mg == 20, name
 
 
-def test_primidone_strength_is_flagged(akb: AgentKnowledge) -> None:
+def test_primidone_is_a_moderate_inducer_per_fda_table(akb: AgentKnowledge) -> None:
+    # was flagged UNVERIFIED until the stored copy of FDA's table (2026-11) confirmed "moderate"
     s = screen_agent("cabozantinib", patient(meds("primidone")), akb)
     it = item(s.safety, "cyp3a4_inducer")
-    assert not it.verified and s.dose.adjusted_mg == 80
+    assert it.verified and s.dose.adjusted_mg == 80
 
 
 def test_sunitinib_pnet_has_one_reduction_to_25mg(akb: AgentKnowledge) -> None:
