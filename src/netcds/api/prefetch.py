@@ -19,7 +19,8 @@ identifiable, never a 412. A key the client sent as part of its search result (a
 link, or a ``total`` above its matches: netcds.fhir.paging) is fetched whole the same way where fetching is
 allowed; otherwise, or when that fails, the part sent is kept when it feeds the list facts only (medication
 resources: the mapping leaves the history unknown and the medication list incomplete), and any other such
-key answers 412 as a missing one.
+key answers 412 as a missing one. A missing key fetched, every page read, whose ``total`` still says more
+match than fhirServer gave is read the same way as a key sent in part.
 """
 
 from __future__ import annotations
@@ -170,12 +171,22 @@ def _next_link(page: Mapping[str, Any]) -> str | None:
     return None
 
 
-def fetch_one(client: httpx.Client, server: str, query: str, token: str, budget: Budget) -> Any:
+def page_next(url: str) -> dict[str, str]:
+    """The ``next`` link a search result read in part keeps (netcds.fhir.paging reads it as part)."""
+    return {"relation": "next", "url": url}
+
+
+def fetch_one(
+    client: httpx.Client, server: str, query: str, token: str, budget: Budget, keep_part: bool = False
+) -> Any:
     """GET one prefetch query from the FHIR server, following searchset ``next`` links (at most MAX_PAGES
     pages, all on the fhirServer's origin). The FHIR token goes only to fhirServer's origin (scheme, host
     and port): a ``next`` link elsewhere is not followed. A result that is not read whole (a ``next`` link
     to another origin, more than MAX_PAGES pages, a page that is no Bundle) raises FetchStopped: cards read
-    from part of a record could say something the whole record contradicts."""
+    from part of a record could say something the whole record contradicts. ``keep_part`` (a search whose
+    part the mapping can read as part, netcds.fhir.paging): a ``next`` link not followed (another origin,
+    beyond MAX_PAGES) ends the reading instead, the pages read returned with that link, so the result says
+    it is part of its search."""
     headers = _headers(token)
     url = f"{server.rstrip('/')}/{query.lstrip('/')}"
     first = _get(client, url, headers, budget)
@@ -191,6 +202,12 @@ def fetch_one(client: httpx.Client, server: str, query: str, token: str, budget:
         nxt = _next_link(page)
         if not nxt:
             break
+        if keep_part and (n == MAX_PAGES - 1 or url_origin(urljoin(url, nxt)) != home):
+            return {
+                **{k: v for k, v in first.items() if k != "link"},
+                "entry": entries,
+                "link": [page_next(nxt)],
+            }
         if n == MAX_PAGES - 1:
             raise FetchStopped(
                 f"its search result has more than {MAX_PAGES} pages, more than this service follows; "
@@ -214,7 +231,7 @@ def fetch_one(client: httpx.Client, server: str, query: str, token: str, budget:
         page = got
     out = {k: v for k, v in first.items() if k != "link"}
     out["entry"] = entries
-    if not entries:
+    if not entries and part_only(out) is None:  # nothing found (one whose total says more: read as part)
         return None
     return out
 
@@ -301,6 +318,9 @@ def resolve(
                 raise PrefetchMissing(missing[n:], too_long) from None
             except FetchStopped as exc:
                 raise PrefetchMissing([key], exc.reason) from None
+        # every page read, but its total says more match than fhirServer gave: read as a key sent in part
+        short = [key for key in missing if part_only(out[key]) is not None]
+        _check_paged(out, templates, short, "it cannot be fetched whole", by="fhirServer answered")
         unfetched = _fetch_paged(client, server, templates, context, token, budget, out, paged, too_long)
         _check_paged(out, templates, paged, unfetched)
         for key in absent:
@@ -350,7 +370,11 @@ def _fetch_paged(
 
 
 def _check_paged(
-    out: Mapping[str, Any], templates: Mapping[str, str], paged: list[str], why_not: str
+    out: Mapping[str, Any],
+    templates: Mapping[str, str],
+    paged: list[str],
+    why_not: str,
+    by: str = "the client sent",
 ) -> None:
     """A key still holding part of its search result may feed the list facts only (treatments, medications:
     the mapping leaves them unknown, netcds.fhir.paging.unknown_lists); one that feeds other facts
@@ -366,7 +390,7 @@ def _check_paged(
     if refused:
         raise PrefetchMissing(
             refused,
-            f"the client sent only part of its search result ({reasons[0]}), and "
+            f"{by} only part of its search result ({reasons[0]}), and "
             f"{why_not or 'it was not fetched whole'}: facts read from part of a search could be "
             "contradicted by the rest",
         )

@@ -14,7 +14,7 @@ from netcds.fhir.context import Ctx
 from netcds.fhir.dating import newest_first
 from netcds.fhir.precedence import not_known_then
 from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile
-from netcds.fhir.scope import NE_WORDS, UNREAD_OBS_STATUS, about, icd_codes
+from netcds.fhir.scope import NE_TERMS, UNREAD_OBS_STATUS, about, icd_codes
 from netcds.fhir.wording import brief, not_plain, readings
 
 NON_NE_WORDS = (
@@ -40,9 +40,6 @@ _ICDO3 = re.compile(r"(\d{4})\s*/?\s*(\d)?")
 GRADE1_WORDS: dict[str, tuple[str, ...]] = {"g1": (r"\bgrade\s*(?:1|i|one)\b", r"\bG1\b")}
 TYPICAL_WORDS: dict[str, tuple[str, ...]] = {"typical": (r"(?<!a)typical\s+carcinoid",)}
 ATYPICAL_WORDS: dict[str, tuple[str, ...]] = {"atypical": (r"\batypical\s+carcinoid",)}
-# the words that name a neuroendocrine neoplasm (scope.NE_WORDS), read with negation and hedging: "not
-# neuroendocrine" or "possible carcinoid" does not make the tumour neuroendocrine
-NE_TERMS: dict[str, tuple[str, ...]] = {"ne": tuple(rf"\b{re.escape(w)}" for w in NE_WORDS)}
 MERKEL_NOTE = (
     "Merkel cell carcinoma (ICD-O-3 8247/3), a primary neuroendocrine carcinoma of the skin, which the NET "
     "guideline tables netcds encodes do not cover"

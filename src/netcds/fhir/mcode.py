@@ -31,6 +31,7 @@ from netcds.fhir.histology import Histology, histology_of
 from netcds.fhir.not_carried import NOT_CARRIED as NOT_CARRIED
 from netcds.fhir.observation_kinds import classify
 from netcds.fhir.observations import map_observations
+from netcds.fhir.paging import paged_parts, prefetch_parts, unknown_lists
 from netcds.fhir.read import Res, patient_id, read_bundle, read_prefetch
 from netcds.fhir.report import FhirMappingError, MappedItem, MappingReport
 from netcds.fhir.scope import (
@@ -41,7 +42,7 @@ from netcds.fhir.scope import (
     is_secondary,
     refuted,
     syndrome_of,
-    tumor_in_words_only,
+    tumor_named_only,
 )
 from netcds.fhir.treatment_lines import build_treatments
 from netcds.fhir.treatments import collect
@@ -55,13 +56,22 @@ NOT_USED_TYPES = ("Practitioner", "PractitionerRole", "Organization", "Location"
 
 
 def bundle_to_patient(bundle: dict[str, Any], as_of: date | None = None) -> tuple[Patient, MappingReport]:
-    """Map a FHIR R4 Bundle (mCODE or plain US Core) for one patient to a netcds Patient."""
-    return _map(read_bundle(bundle), as_of)
+    """Map a FHIR R4 Bundle (mCODE or plain US Core) for one patient to a netcds Patient. A search result
+    sent in part (itself or a Bundle nested in it: netcds.fhir.paging.paged_parts) leaves the lists it feeds
+    unknown, or is refused (InputError) when it feeds other facts."""
+    resources = read_bundle(bundle)
+    parts = paged_parts(bundle)
+    patient, report = _map(resources, as_of)
+    return unknown_lists(patient, parts, report), report
 
 
 def prefetch_to_patient(prefetch: dict[str, Any], as_of: date | None = None) -> tuple[Patient, MappingReport]:
-    """Map a CDS Hooks prefetch (values: resources or searchset Bundles) to a netcds Patient."""
-    return _map(read_prefetch(prefetch), as_of)
+    """Map a CDS Hooks prefetch (values: resources or searchset Bundles) to a netcds Patient; a key sent in
+    part is read as netcds.fhir.paging.prefetch_parts says."""
+    resources = read_prefetch(prefetch)
+    parts = prefetch_parts(prefetch)
+    patient, report = _map(resources, as_of)
+    return unknown_lists(patient, parts, report), report
 
 
 def _identifiers(value: Any) -> set[tuple[str, str]]:
@@ -137,10 +147,10 @@ def _map(resources: list[Res], as_of: date | None) -> tuple[Patient, MappingRepo
             map_secondary(ctx, res, out)
         elif (syndrome := syndrome_of(res)) is not None:
             syndrome_rows.append((res, syndrome))
-        elif tumor_in_words_only(res):
+        elif (named := tumor_named_only(res)) is not None:
             ctx.unmapped(
                 res,
-                "names a neuroendocrine tumour in words only (no mCODE PrimaryCancerCondition profile or "
+                f"names a neuroendocrine tumour {named} only (no mCODE PrimaryCancerCondition profile or "
                 "cancer code): not used as the primary cancer",
                 res.data.get("code"),
             )

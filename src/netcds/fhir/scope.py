@@ -28,10 +28,11 @@ from typing import Any
 
 from netcds.facts import SMALL_BOWEL_SITES
 from netcds.fhir import codes as C  # noqa: N812
+from netcds.fhir import tumor_codes as T  # noqa: N812
 from netcds.fhir.context import Ctx
 from netcds.fhir.dating import condition_after
 from netcds.fhir.read import Res, cc_text, code_label, codings, extensions, has_profile
-from netcds.fhir.wording import metastasis_words
+from netcds.fhir.wording import metastasis_words, not_plain, readings
 
 UNCONFIRMED = ("unconfirmed", "provisional", "differential")
 SKIP_OBS_STATUS = ("entered-in-error", "cancelled", "registered")  # Observations never read
@@ -51,6 +52,23 @@ SECONDARY_ICD = ("C77", "C78", "C79", "C7B")
 NET_ICD = ("C7A", "D3A")  # + C25.4 (malignant neoplasm of the endocrine pancreas)
 NE_WORDS = ("neuroendocrine", "carcinoid", "islet cell", "insulinoma", "gastrinoma", "glucagonoma", "vipoma",
             "somatostatinoma", "small cell carcinoma", "paraganglioma")  # fmt: skip
+# NE_WORDS as words (a plural too), read with the negation and hedging of netcds.fhir.wording: "non-
+# neuroendocrine", "no evidence of carcinoid tumour" negate them, and "noncarcinoid" or "pseudocarcinoid"
+# do not hold them at all
+NE_TERMS: dict[str, tuple[str, ...]] = {"ne": tuple(rf"\b{re.escape(w)}s?\b" for w in NE_WORDS)}
+_TUMOR_WORD = re.compile(
+    r"\b(?:tumou?rs?|neoplasms?|carcinomas?|cancers?|carcinoids?|nets?)\b", re.IGNORECASE
+)
+# a Condition naming these beside a neuroendocrine word is about a syndrome, the heart, the past, a relative
+_NOT_THE_TUMOR = re.compile(
+    r"\b(?:syndromes?|heart|valves?|valvular|crisis|crises|history\s+of|family)\b", re.IGNORECASE
+)
+# SNOMED CT morphology codes read as a neuroendocrine ICD-O-3 morphology (the table: netcds.fhir.tumor_codes)
+NE_SNOMED_MORPHOLOGY = frozenset(
+    code
+    for code, _, icdo3, _ in (*T.MORPHOLOGY_SNOMED_NET, *T.MORPHOLOGY_SNOMED_MCODE)
+    if icdo3.split("/")[0] in C.NEUROENDOCRINE_MORPHOLOGY
+)
 
 
 # ---- verification and clinical status -----------------------------------------------------------
@@ -185,14 +203,41 @@ def is_primary(res: Res) -> bool:
     return _primary_by_code(res)
 
 
+def ne_morphology_code(cc: Any) -> str | None:
+    """The first coding of ``cc`` that is a neuroendocrine morphology (ICD-O-3, or SNOMED CT as
+    netcds.fhir.tumor_codes reads it), as "SNOMED CT morphology code 1286767006", else None."""
+    for system, code, _ in codings(cc):
+        if system == C.SNOMED and code in NE_SNOMED_MORPHOLOGY:
+            return f"SNOMED CT morphology code {code}"
+        if system == C.ICDO3 and code.split("/")[0].strip() in C.NEUROENDOCRINE_MORPHOLOGY:
+            return f"ICD-O-3 morphology code {code}"
+    return None
+
+
+def ne_words(text: str) -> list[bool]:
+    """For each neuroendocrine word (:data:`NE_TERMS`) in ``text``: whether it is negated."""
+    if "non-small cell" in text.lower():  # a non-small cell carcinoma is no neuroendocrine one
+        return []
+    return [r.negated for r in readings(text, NE_TERMS)]
+
+
+def tumor_named_only(res: Res) -> str | None:
+    """How a Condition with no cancer profile or code names a neuroendocrine tumour: "in words" (an unnegated
+    neuroendocrine word beside a tumour word, not about a syndrome, the heart or a history) or "by its
+    <morphology code>" (a morphology is no diagnosis of a cancer with a site); None when it names none."""
+    cc = res.data.get("code")
+    if code := ne_morphology_code(cc):
+        return f"by its {code}"
+    text = cc_text(cc)
+    if not any(not negated for negated in ne_words(text)) or _NOT_THE_TUMOR.search(text):
+        return None
+    return "in words" if _TUMOR_WORD.search(text) else None
+
+
 def tumor_in_words_only(res: Res) -> bool:
-    """A Condition that names a neuroendocrine tumour in words but has no cancer profile or code."""
-    text = cc_text(res.data.get("code")).lower()
-    if not any(w in text for w in NE_WORDS) or "non-small cell" in text:
-        return False
-    if any(w in text for w in ("syndrome", "heart", "valve", "valvular", "crisis", "history of", "family")):
-        return False
-    return any(w in text for w in ("tumor", "tumour", "neoplasm", "carcinoma", "cancer", "carcinoid", " net"))
+    """A Condition that names a neuroendocrine tumour in words or by a morphology code, with no cancer
+    profile or code (:func:`tumor_named_only`)."""
+    return tumor_named_only(res) is not None
 
 
 # ---- which cancer a resource is about -----------------------------------------------------------------
@@ -262,7 +307,7 @@ def _site_about(ctx: Ctx, code: str, primary: Res) -> str | None:
 
     site, own = topography(code), site_from_condition(primary)[0]
     if site is None:
-        return "other" if own is not None or _recorded_as_net(primary) else None
+        return "other" if own is not None or recorded_as_net(primary) else None
     if own is None or "unknown_primary" in (site, own):
         return None
     if _organ(site) != _organ(own):
@@ -272,17 +317,17 @@ def _site_about(ctx: Ctx, code: str, primary: Res) -> str | None:
     return "net"
 
 
-def _recorded_as_net(primary: Res) -> bool:
-    """The primary's code or morphology says neuroendocrine (ICD-10-CM NET code, ICD-O-3 NE morphology,
-    neuroendocrine words)."""
-    if any(net_icd(c) for c in icd_codes(primary)):
+def recorded_as_net(primary: Res) -> bool:
+    """The primary's code or morphology says neuroendocrine (ICD-10-CM NET code, ICD-O-3 or SNOMED CT NE
+    morphology, neuroendocrine words stated plainly: not negated, not hedged)."""
+    if any(net_icd(c) for c in icd_codes(primary)) or ne_morphology_code(primary.data.get("code")):
         return True
     for ext in extensions(primary.data, "mcode-histology-morphology-behavior"):
-        for system, code, _ in codings(ext.get("valueCodeableConcept")):
-            if system == C.ICDO3 and code.split("/")[0].strip() in C.NEUROENDOCRINE_MORPHOLOGY:
-                return True
-    text = cc_text(primary.data.get("code")).lower()
-    return "non-small cell" not in text and any(w in text for w in NE_WORDS)
+        if ne_morphology_code(ext.get("valueCodeableConcept")):
+            return True
+    text = cc_text(primary.data.get("code"))
+    found = readings(text, NE_TERMS) if ne_words(text) else []
+    return bool(found) and not not_plain(found)
 
 
 def _organ(site: str) -> str:

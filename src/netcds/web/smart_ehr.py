@@ -4,7 +4,11 @@ patient's record read from the FHIR server with the access token.
 Every failure is an :class:`EhrError` whose message says, in the clinician's words, what the EHR answered
 or lacked (the web page shows it with 502); no httpx error leaves this module. The access token is sent to
 the issuer's origin only (``netcds.api.prefetch.fetch_one``: its ``next`` links are followed on that
-origin, at most ``MAX_PAGES`` pages, and a result not read whole is refused), never stored, logged or shown.
+origin, at most ``MAX_PAGES`` pages), never stored, logged or shown. A search not read whole (a ``next`` link
+to another origin or beyond ``MAX_PAGES`` pages, a ``total`` above the matches read) is refused, except a
+medication or Procedure search: the part read is kept in the record as a nested searchset Bundle saying so
+(its ``next`` link, its ``total``), and the mapping leaves the treatment history unknown and the medication
+list incomplete (netcds.fhir.paging), as for a CDS Hooks prefetch sent in part.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from netcds.api.prefetch import Budget, BudgetExceeded, FetchStopped, fetch_one,
 from netcds.errors import InputError
 from netcds.fhir.ids import is_fhir_id
 from netcds.fhir.medication_refs import referenced_medications
+from netcds.fhir.paging import FEEDS, part_only
 from netcds.io import parse_json, printable
 from netcds.settings_smart import SmartSettings, https_or_loopback
 
@@ -218,8 +223,8 @@ def _fetch(
     without): also None when the token may not read it (401, 403) or it is gone (410), and OutOfTimeError when
     the budget runs out."""
     what = f"the EHR's FHIR server, reading {_type_of(query)}"
-    try:
-        return fetch_one(client, iss, query, token, budget)
+    try:  # a search the mapping can read in part (medications, Procedures) is kept in part
+        return fetch_one(client, iss, query, token, budget, keep_part=_type_of(query) in FEEDS)
     except BudgetExceeded:
         if optional:
             raise OutOfTimeError from None
@@ -267,22 +272,49 @@ def _entries(result: Any, query: str) -> list[dict[str, Any]]:
         kept: dict[str, Any] = {"resource": resource}
         if isinstance(entry.get("fullUrl"), str):
             kept["fullUrl"] = entry["fullUrl"]
+        if isinstance(entry.get("search"), dict):  # an included entry is no match (paging counts matches)
+            kept["search"] = entry["search"]
         out.append(kept)
     return out
+
+
+def _in_part(result: Any, iss: str, query: str) -> dict[str, Any] | None:
+    """The shell of a nested searchset Bundle for a search read in part (its self link, its ``next`` link,
+    its ``total``), or None when it was read whole. A search that is not of medications or Procedures read in
+    part is refused: its Conditions or Observations could contradict what the part says."""
+    why = part_only(result)
+    if why is None:
+        return None
+    if _type_of(query) not in FEEDS:
+        raise EhrError(
+            f"the EHR's FHIR server, reading {_type_of(query)}: {why}; the rest could not be read, so "
+            "nothing is shown"
+        )
+    shell: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+    nxt = [x for x in result.get("link") or [] if isinstance(x, dict) and x.get("relation") == "next"]
+    shell["link"] = [{"relation": "self", "url": f"{iss}/{query}"}, *nxt]
+    if isinstance(result.get("total"), int) and not isinstance(result.get("total"), bool):
+        shell["total"] = result["total"]
+    return shell
 
 
 def read_record(
     client: httpx.Client, iss: str, grant: TokenGrant, smart: SmartSettings, budget: Budget
 ) -> dict[str, Any]:
     """The patient's record as one collection Bundle: the Patient and every result of RECORD_QUERIES, each
-    read whole from ``iss`` within the budget."""
+    read whole from ``iss`` within the budget; a medication or Procedure search read in part as a nested
+    searchset Bundle saying so (:func:`_in_part`)."""
     context = {"patientId": grant.patient}
     entries: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
+    parts: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []  # searches read in part: shell, entries
     for template in RECORD_QUERIES.values():
         query = render_template(template, context)
         assert query is not None  # the patient id is a non-empty string
         result = _fetch(client, iss, query, grant.access_token, budget, smart)
+        shell = _in_part(result, iss, query) if _type_of(query) != "Patient" else None
+        if shell is not None:
+            parts.append((shell, []))
         if _type_of(query) == "Patient":
             if not isinstance(result, dict) or result.get("resourceType") != "Patient":
                 raise EhrError(f"the EHR's FHIR server has no Patient/{grant.patient}")
@@ -297,12 +329,15 @@ def read_record(
             if res.get("id") is not None and key in seen:
                 continue
             seen.add(key)
-            entries.append(entry)
-    for mid in referenced_medications((e["resource"] for e in entries), iss)[:MAX_MEDICATIONS]:
+            (parts[-1][1] if shell is not None else entries).append(entry)
+    in_part = [e for _, found in parts for e in found]
+    for mid in referenced_medications((e["resource"] for e in entries + in_part), iss)[:MAX_MEDICATIONS]:
         try:
             entries += _medication(client, iss, mid, grant.access_token, budget, smart)
         except OutOfTimeError:  # the record is read whole; the drugs not read yet are named by their displays
             break
+    entries = [{k: v for k, v in e.items() if k != "search"} for e in entries]  # a collection: no search
+    entries += [{"resource": {**shell, "entry": found}} for shell, found in parts]
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
