@@ -279,6 +279,36 @@ def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | No
     return Derived(False, f"no progression on {what} in the recorded history")
 
 
+def ssa_courses(p: Patient) -> list[Treatment] | None:
+    """The recorded octreotide LAR / lanreotide courses (a regimen id standing for them, ``ssa`` or
+    ``ssa_above_label``, included); None when the treatment history is not recorded. The SSA plan of
+    footnote a (engine/ssa_plan.py) and ``derived.on_ssa`` read the same courses."""
+    ts = p.treatments
+    return None if ts is None else [t for t in ts if SSA_AGENTS.intersection(treatment_agents(t))]
+
+
+def _on_ssa(p: Patient) -> Derived:
+    """An octreotide LAR / lanreotide course is ongoing: a recorded course with no end (the contract's
+    ``end`` null = ongoing, as the SSA plan reads it) and no stop reason (a course recorded as stopped has
+    ended, though its end date is missing); false when the history is recorded and every such
+    course has ended or there is none; unknown, naming ``treatments``, when the history is not recorded."""
+    ssa = ssa_courses(p)
+    if ssa is None:
+        return Derived(None, "treatment history not recorded", ("treatments",))
+    ongoing = [
+        t for t in ssa if t.end is None and t.stop_reason is None
+    ]  # a stop reason ends it, dated or not
+    if ongoing:
+        said = "; ".join(
+            f"{agent_name(t.agent)} " + (f"since {t.start}" if t.start else "(start not recorded)")
+            for t in ongoing
+        )
+        return Derived(True, f"octreotide LAR/lanreotide course ongoing, no end recorded: {said}")
+    if ssa:
+        return Derived(False, "every recorded octreotide LAR/lanreotide course has ended or was stopped")
+    return Derived(False, "no octreotide LAR/lanreotide in the recorded history")
+
+
 def _progressed_after_prior(p: Patient) -> Derived:
     if p.treatments is None:
         return Derived(None, "treatment history not recorded", ("treatments",))
@@ -390,6 +420,7 @@ def build_facts(p: Patient) -> Facts:
             p, SSA_AGENTS, "standard-dose octreotide LAR/lanreotide", level="standard"
         ),
         "derived.progressed_after_prior_therapy": _progressed_after_prior(p),
+        "derived.on_ssa": _on_ssa(p),
         "derived.pregnant": _reproductive(p, "pregnant", "pregnant"),
         "derived.breastfeeding": _reproductive(p, "breastfeeding", "breastfeeding"),
     }

@@ -48,6 +48,7 @@ DERIVED: dict[str, FactSpec] = {
         FactSpec("derived.progressed_on_ssa", "bool", (), "progression on octreotide LAR/lanreotide"),
         FactSpec("derived.progressed_on_standard_ssa", "bool", (), "progression on standard-dose SSA"),
         FactSpec("derived.progressed_after_prior_therapy", "bool", (), "progression after prior treatment"),
+        FactSpec("derived.on_ssa", "bool", (), "an octreotide LAR/lanreotide course ongoing"),
         FactSpec("derived.pregnant", "bool", (), "pregnant (a male patient is not)"),
         FactSpec("derived.breastfeeding", "bool", (), "breastfeeding (a male patient is not)"),
     )

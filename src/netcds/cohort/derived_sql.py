@@ -20,7 +20,13 @@ from netcds.facts import (
     SSA_AGENTS,
     THORACIC_SITES,
 )
-from netcds.logic.sql import PROGRESSION_ASSESSED, Dialect, HistoryBits, in_expr
+from netcds.logic.sql import (
+    PROGRESSION_ASSESSED,
+    Dialect,
+    HistoryBits,
+    in_expr,
+    matching_treatment_agents,
+)
 from netcds.vocabulary import fact_specs
 
 _NOT_PROGRESSIVE = ("stable", "no_evidence_of_disease")  # facts._progressive: False
@@ -192,6 +198,17 @@ def _functional(d: Dialect) -> str:
     )
 
 
+def _on_ssa(d: Dialect) -> str:
+    # facts._on_ssa: a recorded octreotide LAR / lanreotide line (the regimen ids standing for them too)
+    # with no end and no stop reason; FALSE for a recorded history without one (an empty list included),
+    # NULL without a history.
+    # A pass of its own over the lines, not a HistoryBits flag (whose line features do not hold the end):
+    # only the 5.2024-r12 SSA entries read it, so only their audits pay for it
+    ssa = in_expr("t.agent", matching_treatment_agents(SSA_AGENTS))
+    going = f"({ssa} AND t.end_date IS NULL AND t.stop_reason IS NULL)"
+    return f"({d.contains(d.transform('treatments', ('t',), going), 'TRUE')})"
+
+
 def _reproductive(column: str) -> str:
     return f"(CASE WHEN {column} IS NOT NULL THEN {column} WHEN sex = 'male' THEN FALSE END)"
 
@@ -308,6 +325,7 @@ DERIVED_SQL: dict[str, DerivedSql] = {
             _T,
         ),
         DerivedSql("derived.progressed_after_prior_therapy", 1, lambda _, h: h.progressed_after_prior(), _T),
+        DerivedSql("derived.on_ssa", 1, lambda d, _: _on_ssa(d), ("treatments",)),
         # facts._reproductive: as recorded; unrecorded, false for a male patient
         DerivedSql("derived.pregnant", 1, lambda _, __: _reproductive("pregnant"), ("pregnant", "sex")),
         DerivedSql(

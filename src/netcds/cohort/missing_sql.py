@@ -254,6 +254,8 @@ class MissingSql:
             lines = self._progressed_on(TREATMENT_AGENT_VALUES, None)
             known = self.concat([lines, self.unrecorded("disease.status")])
             return f"CASE WHEN treatments IS NULL THEN {p(['treatments'])} ELSE {known} END"
+        if fact == "derived.on_ssa":  # facts._on_ssa: unknown only without a treatment history
+            return p(["treatments"])
         if fact == "derived.progressed_on_ssa":
             return self._progressed_on(tuple(SSA_AGENTS), None)
         if fact == "derived.progressed_on_standard_ssa":

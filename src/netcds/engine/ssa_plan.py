@@ -6,7 +6,7 @@ from datetime import date
 
 from netcds.engine.setting import SettingResult
 from netcds.evaluation import SourceRef, SsaPlan
-from netcds.facts import SSA_AGENTS, Facts, treatment_agents
+from netcds.facts import SSA_AGENTS, Facts, ssa_courses, treatment_agents
 from netcds.field_labels import agent_name
 from netcds.knowledge.schema import Knowledge, Table
 from netcds.logic.evaluate import evaluate
@@ -14,9 +14,9 @@ from netcds.patient import Treatment
 
 
 def _ssa_courses(facts: Facts) -> list[Treatment] | None:
-    """The recorded octreotide LAR / lanreotide courses (None: the history is not recorded)."""
-    ts = facts.patient.treatments
-    return None if ts is None else [t for t in ts if SSA_AGENTS.intersection(treatment_agents(t))]
+    """The recorded octreotide LAR / lanreotide courses (None: the history is not recorded), as
+    ``derived.on_ssa`` reads them (facts.ssa_courses)."""
+    return ssa_courses(facts.patient)
 
 
 def _last_ended(ssa: list[Treatment]) -> Treatment | None:
@@ -34,8 +34,12 @@ def _current_ssa(facts: Facts) -> str:
         return "no octreotide LAR/lanreotide in the recorded history"
     last = _last_ended(ssa)
     if last is None:
-        ongoing = [t for t in ssa if t.end is None]
-        return f"currently on {agent_name(ongoing[-1].agent)}"
+        running = [t for t in ssa if t.end is None and t.stop_reason is None]  # as derived.on_ssa reads it
+        if running:
+            return f"currently on {agent_name(running[-1].agent)}"
+        stopped = [t for t in ssa if t.end is None][-1]
+        why = str(stopped.stop_reason).replace("_", " ")
+        return f"{agent_name(stopped.agent)} stopped ({why}), no end date recorded"
     return f"{agent_name(last.agent)} already stopped on {last.end}"
 
 
