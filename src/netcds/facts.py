@@ -279,6 +279,12 @@ def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | No
     return Derived(False, f"no progression on {what} in the recorded history")
 
 
+def course_running(t: Treatment) -> bool:
+    """A course still being given: no end (the contract's ``end`` null = ongoing) and no stop reason (a
+    course recorded as stopped has ended, its end date missing or not)."""
+    return t.end is None and t.stop_reason is None
+
+
 def ssa_courses(p: Patient) -> list[Treatment] | None:
     """The recorded octreotide LAR / lanreotide courses (a regimen id standing for them, ``ssa`` or
     ``ssa_above_label``, included); None when the treatment history is not recorded. The SSA plan of
@@ -295,9 +301,7 @@ def _on_ssa(p: Patient) -> Derived:
     ssa = ssa_courses(p)
     if ssa is None:
         return Derived(None, "treatment history not recorded", ("treatments",))
-    ongoing = [
-        t for t in ssa if t.end is None and t.stop_reason is None
-    ]  # a stop reason ends it, dated or not
+    ongoing = [t for t in ssa if course_running(t)]
     if ongoing:
         said = "; ".join(
             f"{agent_name(t.agent)} " + (f"since {t.start}" if t.start else "(start not recorded)")

@@ -232,8 +232,10 @@ def judged(monkeypatch: pytest.MonkeyPatch, *, functional: bool) -> None:
     progression was clinically significant nor (here) whether the tumor is functional."""
     real: Callable[..., Any] = optional.prefetch_to_patient
 
-    def mapped(pf: dict[str, Any], as_of: date | None) -> tuple[Patient, dict[str, Any]]:
-        patient, report = real(pf, as_of)
+    def mapped(
+        pf: dict[str, Any], as_of: date | None, templates: Any = None
+    ) -> tuple[Patient, dict[str, Any]]:
+        patient, report = real(pf, as_of, templates)
         data = patient.model_dump(exclude_none=True)
         data["tumor"]["functional"] = functional
         data["disease"]["progression_clinically_significant"] = True

@@ -22,7 +22,6 @@ from netcds.api.hook_checks import check_context_patient, check_finite
 from netcds.api.hook_models import OPTIONAL_PREFETCH, SERVICES, HookRequest
 from netcds.api.prefetch import Budget, resolve, with_referenced_medications
 from netcds.errors import InputError
-from netcds.fhir.paging import incomplete_keys, unknown_lists
 from netcds.store.canonical import canonical_json, sha256_hex
 
 T = TypeVar("T")
@@ -144,10 +143,10 @@ def mapped_patient(call: HookCall, fetch: bool = True) -> MappedPatient:
     prefetch, text, as_of = once(call.scratch, "prefetch", prefetched)
 
     def mapped() -> MappedPatient:
-        # a key still holding part of its search result (not fetched whole, netcds.api.prefetch): the list
-        # facts it feeds are not taken as complete (netcds.fhir.paging.unknown_lists); read only when mapping
-        parts = incomplete_keys(prefetch, SERVICES[call.service_id].prefetch)
-        return MappedPatient.of(unknown_lists(optional.prefetch_to_patient(prefetch, as_of)[0], parts))
+        # a key still holding part of its search result (not fetched whole, netcds.api.prefetch): the mapping
+        # does not take the list facts it feeds as complete (netcds.fhir.paging.prefetch_parts)
+        templates = SERVICES[call.service_id].prefetch
+        return MappedPatient.of(optional.prefetch_to_patient(prefetch, as_of, templates)[0])
 
     key = (sha256_hex(text), str(as_of))
     if isinstance(failed := ctx.eval_cache.get(("unmapped", *key)), InputError):

@@ -59,8 +59,10 @@ def bundle_to_patient(bundle: dict[str, Any], as_of: date | None) -> tuple[Patie
     return patient, plain(report)
 
 
-def prefetch_to_patient(prefetch: dict[str, Any], as_of: date | None) -> tuple[Patient, dict[str, Any]]:
-    patient, report = _mcode().prefetch_to_patient(prefetch, as_of)
+def prefetch_to_patient(
+    prefetch: dict[str, Any], as_of: date | None, templates: Mapping[str, str] | None = None
+) -> tuple[Patient, dict[str, Any]]:
+    patient, report = _mcode().prefetch_to_patient(prefetch, as_of, templates)
     return patient, plain(report)
 
 

@@ -6,17 +6,11 @@ from datetime import date
 
 from netcds.engine.setting import SettingResult
 from netcds.evaluation import SourceRef, SsaPlan
-from netcds.facts import SSA_AGENTS, Facts, ssa_courses, treatment_agents
+from netcds.facts import SSA_AGENTS, Facts, course_running, ssa_courses, treatment_agents
 from netcds.field_labels import agent_name
 from netcds.knowledge.schema import Knowledge, Table
 from netcds.logic.evaluate import evaluate
 from netcds.patient import Treatment
-
-
-def _ssa_courses(facts: Facts) -> list[Treatment] | None:
-    """The recorded octreotide LAR / lanreotide courses (None: the history is not recorded), as
-    ``derived.on_ssa`` reads them (facts.ssa_courses)."""
-    return ssa_courses(facts.patient)
 
 
 def _last_ended(ssa: list[Treatment]) -> Treatment | None:
@@ -27,14 +21,14 @@ def _last_ended(ssa: list[Treatment]) -> Treatment | None:
 
 
 def _current_ssa(facts: Facts) -> str:
-    ssa = _ssa_courses(facts)
+    ssa = ssa_courses(facts.patient)
     if ssa is None:
         return "SSA use not recorded"
     if not ssa:
         return "no octreotide LAR/lanreotide in the recorded history"
     last = _last_ended(ssa)
     if last is None:
-        running = [t for t in ssa if t.end is None and t.stop_reason is None]  # as derived.on_ssa reads it
+        running = [t for t in ssa if course_running(t)]  # as derived.on_ssa reads it
         if running:
             return f"currently on {agent_name(running[-1].agent)}"
         stopped = [t for t in ssa if t.end is None][-1]
@@ -46,7 +40,7 @@ def _current_ssa(facts: Facts) -> str:
 def _restart(facts: Facts) -> str:
     """What footnote a's "continue" means when every recorded octreotide LAR / lanreotide course has ended:
     taking it up again (and, when the last one was stopped for toxicity, that it was); else nothing."""
-    last = _last_ended(_ssa_courses(facts) or [])
+    last = _last_ended(ssa_courses(facts.patient) or [])
     if last is None:
         return ""
     toxicity = ", and it was stopped for toxicity" if last.stop_reason == "toxicity" else ""

@@ -14,7 +14,7 @@ from netcds.fhir.context import Ctx
 from netcds.fhir.dating import newest_first
 from netcds.fhir.precedence import not_known_then
 from netcds.fhir.read import Res, cc_text, codings, extensions, has_profile
-from netcds.fhir.scope import NE_TERMS, UNREAD_OBS_STATUS, about, icd_codes
+from netcds.fhir.scope import UNREAD_OBS_STATUS, about, icd_codes, ne_readings
 from netcds.fhir.wording import brief, not_plain, readings
 
 NON_NE_WORDS = (
@@ -215,7 +215,7 @@ def _from_words(words: str, lung: bool) -> Histology | None:
         else:
             h.neuroendocrine, h.outside = False, MERKEL_NOTE
         return h
-    found = readings(words, NE_TERMS) if "non-small cell" not in text else []
+    found = ne_readings(words)
     if found and (why := not_plain(found)):
         h.unstated = f"neuroendocrine type not taken from {said}: they {why}"
     elif found:

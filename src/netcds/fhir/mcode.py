@@ -3,7 +3,7 @@
 Public functions::
 
     bundle_to_patient(bundle, as_of=None) -> (Patient, MappingReport)
-    prefetch_to_patient(prefetch, as_of=None) -> (Patient, MappingReport)
+    prefetch_to_patient(prefetch, as_of=None, templates=None) -> (Patient, MappingReport)
 
 Malformed input raises :class:`netcds.errors.InputError` naming the place
 (``entry[3].resource.code``); input that validates but cannot give a Patient (no
@@ -17,6 +17,7 @@ stay unknown and the engine asks for them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -65,11 +66,14 @@ def bundle_to_patient(bundle: dict[str, Any], as_of: date | None = None) -> tupl
     return unknown_lists(patient, parts, report), report
 
 
-def prefetch_to_patient(prefetch: dict[str, Any], as_of: date | None = None) -> tuple[Patient, MappingReport]:
+def prefetch_to_patient(
+    prefetch: dict[str, Any], as_of: date | None = None, templates: Mapping[str, str] | None = None
+) -> tuple[Patient, MappingReport]:
     """Map a CDS Hooks prefetch (values: resources or searchset Bundles) to a netcds Patient; a key sent in
-    part is read as netcds.fhir.paging.prefetch_parts says."""
+    part is read as netcds.fhir.paging.prefetch_parts says (with the service's prefetch ``templates``, the
+    types they search)."""
     resources = read_prefetch(prefetch)
-    parts = prefetch_parts(prefetch)
+    parts = prefetch_parts(prefetch, templates)
     patient, report = _map(resources, as_of)
     return unknown_lists(patient, parts, report), report
 

@@ -221,11 +221,13 @@ def paged_parts(bundle: Mapping[str, Any]) -> list[Incomplete]:
     return out
 
 
-def prefetch_parts(prefetch: Mapping[str, Any]) -> list[Incomplete]:
-    """:func:`incomplete_keys` of a CDS Hooks prefetch read without its templates (the CDS Hooks service has
-    refused before mapping a key its template says feeds other facts); one that holds resources feeding other
-    facts is refused (:func:`refuse_other_facts`)."""
-    parts = incomplete_keys(prefetch)
+def prefetch_parts(
+    prefetch: Mapping[str, Any], templates: Mapping[str, str] | None = None
+) -> list[Incomplete]:
+    """:func:`incomplete_keys` of a CDS Hooks prefetch, with the service's templates where the caller has them
+    (the CDS Hooks service has refused before mapping a key its template says feeds other facts); one that
+    holds resources feeding other facts is refused (:func:`refuse_other_facts`)."""
+    parts = incomplete_keys(prefetch, templates)
     out = [Incomplete(p.key, p.why, p.types, field=f"prefetch.{p.key}.{p.field}") for p in parts]
     refuse_other_facts(out)
     return out

@@ -32,7 +32,7 @@ from netcds.fhir import tumor_codes as T  # noqa: N812
 from netcds.fhir.context import Ctx
 from netcds.fhir.dating import condition_after
 from netcds.fhir.read import Res, cc_text, code_label, codings, extensions, has_profile
-from netcds.fhir.wording import metastasis_words, not_plain, readings
+from netcds.fhir.wording import Reading, metastasis_words, not_plain, readings
 
 UNCONFIRMED = ("unconfirmed", "provisional", "differential")
 SKIP_OBS_STATUS = ("entered-in-error", "cancelled", "registered")  # Observations never read
@@ -214,11 +214,10 @@ def ne_morphology_code(cc: Any) -> str | None:
     return None
 
 
-def ne_words(text: str) -> list[bool]:
-    """For each neuroendocrine word (:data:`NE_TERMS`) in ``text``: whether it is negated."""
-    if "non-small cell" in text.lower():  # a non-small cell carcinoma is no neuroendocrine one
-        return []
-    return [r.negated for r in readings(text, NE_TERMS)]
+def ne_readings(text: str) -> list[Reading]:
+    """Each neuroendocrine word (:data:`NE_TERMS`) in ``text`` as netcds.fhir.wording reads it (negated,
+    hedged); none in a non-small cell carcinoma, which is no neuroendocrine one."""
+    return [] if "non-small cell" in text.lower() else readings(text, NE_TERMS)
 
 
 def tumor_named_only(res: Res) -> str | None:
@@ -229,15 +228,9 @@ def tumor_named_only(res: Res) -> str | None:
     if code := ne_morphology_code(cc):
         return f"by its {code}"
     text = cc_text(cc)
-    if not any(not negated for negated in ne_words(text)) or _NOT_THE_TUMOR.search(text):
+    if all(r.negated for r in ne_readings(text)) or _NOT_THE_TUMOR.search(text):
         return None
     return "in words" if _TUMOR_WORD.search(text) else None
-
-
-def tumor_in_words_only(res: Res) -> bool:
-    """A Condition that names a neuroendocrine tumour in words or by a morphology code, with no cancer
-    profile or code (:func:`tumor_named_only`)."""
-    return tumor_named_only(res) is not None
 
 
 # ---- which cancer a resource is about -----------------------------------------------------------------
@@ -326,7 +319,7 @@ def recorded_as_net(primary: Res) -> bool:
         if ne_morphology_code(ext.get("valueCodeableConcept")):
             return True
     text = cc_text(primary.data.get("code"))
-    found = readings(text, NE_TERMS) if ne_words(text) else []
+    found = ne_readings(text)
     return bool(found) and not not_plain(found)
 
 

@@ -205,8 +205,10 @@ class _Screen:
                 self.not_assessed(a.id, a.finding, r, a.source, a.severity, _doubt(a))
         adjusted, value, notes, no_dose = combine(self.mono, applied, amount, self.weight_kg)
         # a critical warning saying not to give the agent as things stand leaves no dose, like an avoid rule
-        stops = [(w, r) for w, r in zip(self.mono.warnings, self.warnings, strict=True)
-                 if r.value is True and w.no_dose]  # fmt: skip
+        no_dose_warnings = [
+            (w, r) for w, r in zip(self.mono.warnings, self.warnings, strict=True) if w.no_dose
+        ]
+        stops = [(w, r) for w, r in no_dose_warnings if r.value is True]
         for w, r in stops:
             if doubt := _doubt(w, r):
                 doubts[w.id] = doubt
@@ -215,8 +217,7 @@ class _Screen:
             adjusted, value, notes, no_dose = NO_DOSE[0] + "; ".join(texts), None, [], True
         # a "no dose" warning not yet decidable waits like an adjustment: its facts could still stop the dose
         # (unless there is no dose already: recording them would not give one)
-        waits = [] if no_dose else [(w, r) for w, r in zip(self.mono.warnings, self.warnings, strict=True)
-                                    if r.value is None and w.no_dose]  # fmt: skip
+        waits = [] if no_dose else [(w, r) for w, r in no_dose_warnings if r.value is None]
         unverified += [f"{k}: {v}" for k, v in doubts.items()]
         if adjusted is not None and doubts:
             adjusted = UNVERIFIED + adjusted
