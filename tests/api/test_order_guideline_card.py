@@ -233,9 +233,9 @@ def judged(monkeypatch: pytest.MonkeyPatch, *, functional: bool) -> None:
     real: Callable[..., Any] = optional.prefetch_to_patient
 
     def mapped(
-        pf: dict[str, Any], as_of: date | None, templates: Any = None
+        pf: dict[str, Any], as_of: date | None, templates: Any = None, **kw: Any
     ) -> tuple[Patient, dict[str, Any]]:
-        patient, report = real(pf, as_of, templates)
+        patient, report = real(pf, as_of, templates, **kw)
         data = patient.model_dump(exclude_none=True)
         data["tumor"]["functional"] = functional
         data["disease"]["progression_clinically_significant"] = True

@@ -513,7 +513,7 @@ def test_an_order_of_another_drug_fetches_nothing_and_maps_a_record_once(
 
     maps: list[int] = []
     real = optional.prefetch_to_patient
-    monkeypatch.setattr(optional, "prefetch_to_patient", lambda *a: maps.append(1) or real(*a))
+    monkeypatch.setattr(optional, "prefetch_to_patient", lambda *a, **k: maps.append(1) or real(*a, **k))
     settings = make_settings(tmp_path, keys, fhir_fetch=True)
     with TestClient(create_app(settings, fhir_transport=httpx.MockTransport(fhir))) as c:
         body = hook_request(

@@ -146,7 +146,9 @@ def mapped_patient(call: HookCall, fetch: bool = True) -> MappedPatient:
         # a key still holding part of its search result (not fetched whole, netcds.api.prefetch): the mapping
         # does not take the list facts it feeds as complete (netcds.fhir.paging.prefetch_parts)
         templates = SERVICES[call.service_id].prefetch
-        return MappedPatient.of(optional.prefetch_to_patient(prefetch, as_of, templates)[0])
+        # every chart comes to the hooks: a cancer nothing calls neuroendocrine gets no cards
+        found = optional.prefetch_to_patient(prefetch, as_of, templates, require_neuroendocrine=True)
+        return MappedPatient.of(found[0])
 
     key = (sha256_hex(text), str(as_of))
     if isinstance(failed := ctx.eval_cache.get(("unmapped", *key)), InputError):

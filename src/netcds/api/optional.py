@@ -60,9 +60,15 @@ def bundle_to_patient(bundle: dict[str, Any], as_of: date | None) -> tuple[Patie
 
 
 def prefetch_to_patient(
-    prefetch: dict[str, Any], as_of: date | None, templates: Mapping[str, str] | None = None
+    prefetch: dict[str, Any],
+    as_of: date | None,
+    templates: Mapping[str, str] | None = None,
+    *,
+    require_neuroendocrine: bool = False,
 ) -> tuple[Patient, dict[str, Any]]:
-    patient, report = _mcode().prefetch_to_patient(prefetch, as_of, templates)
+    patient, report = _mcode().prefetch_to_patient(
+        prefetch, as_of, templates, require_neuroendocrine=require_neuroendocrine
+    )
     return patient, plain(report)
 
 

@@ -41,6 +41,7 @@ from netcds.fhir.scope import (
     in_error,
     is_primary,
     is_secondary,
+    recorded_as_net,
     refuted,
     syndrome_of,
     tumor_named_only,
@@ -67,14 +68,27 @@ def bundle_to_patient(bundle: dict[str, Any], as_of: date | None = None) -> tupl
 
 
 def prefetch_to_patient(
-    prefetch: dict[str, Any], as_of: date | None = None, templates: Mapping[str, str] | None = None
+    prefetch: dict[str, Any],
+    as_of: date | None = None,
+    templates: Mapping[str, str] | None = None,
+    *,
+    require_neuroendocrine: bool = False,
 ) -> tuple[Patient, MappingReport]:
     """Map a CDS Hooks prefetch (values: resources or searchset Bundles) to a netcds Patient; a key sent in
     part is read as netcds.fhir.paging.prefetch_parts says (with the service's prefetch ``templates``, the
-    types they search)."""
+    types they search). With ``require_neuroendocrine`` (the CDS Hooks services, which see every chart), a
+    primary cancer nothing in the record calls neuroendocrine (a lung or colon cancer code alone) is no
+    tumor of netcds's: FhirMappingError on ``tumor``."""
     resources = read_prefetch(prefetch)
     parts = prefetch_parts(prefetch, templates)
     patient, report = _map(resources, as_of)
+    if require_neuroendocrine and not report.neuroendocrine_evidence:
+        raise FhirMappingError(
+            "tumor",
+            "the primary cancer is not recorded as neuroendocrine (no NET code, neuroendocrine morphology "
+            "or histology, or hormone syndrome): not a record netcds's hook services answer for",
+            report,
+        )
     return unknown_lists(patient, parts, report), report
 
 
@@ -140,8 +154,7 @@ def _map(resources: list[Res], as_of: date | None) -> tuple[Patient, MappingRepo
     conditions = list(ctx.of_type("Condition"))
     primaries = [r for r in conditions if is_primary(r)]
     primary = choose_primary(ctx, primaries)
-    if primary is not None:
-        map_primary(ctx, primary, out)
+    hist = map_primary(ctx, primary, out) if primary is not None else None
     syndrome_rows: list[tuple[Res, str]] = []
     comorbidity_conditions: list[Res] = []
     for res in conditions:
@@ -165,6 +178,8 @@ def _map(resources: list[Res], as_of: date | None) -> tuple[Patient, MappingRepo
     hist_fallback(ctx, primary, out)
     map_vhl_conditions(ctx, comorbidity_conditions, out)
     map_syndromes(ctx, syndrome_rows, {}, out)
+    if primary is not None:
+        ctx.report.neuroendocrine_evidence = _ne_evidence(primary, hist, ctx.report)
     map_vitals_labs(ctx, kinds, out)
     map_comorbidities(ctx, comorbidity_conditions, kinds.pop("comorbidities", []), out)
     for res in kinds.pop("other", []):
@@ -188,6 +203,15 @@ def _map(resources: list[Res], as_of: date | None) -> tuple[Patient, MappingRepo
     ]
     dropped = [r for r in primaries if refuted(r) or in_error(r)]
     return _build(ctx, out, len(ctx.excluded - later), later_primaries, dropped), ctx.report
+
+
+def _ne_evidence(primary: Res, hist: Histology | None, report: MappingReport) -> list[str]:
+    """What says the primary is neuroendocrine (MappingReport.neuroendocrine_evidence)."""
+    said = [f"{primary.ref}: recorded as a neuroendocrine tumor"] if recorded_as_net(primary) else []
+    if hist is not None and hist.neuroendocrine:
+        said.append(f"{(hist.source or primary).ref}: histology {hist.label}")
+    said += [f"{m.from_.split(' ', 1)[0]}: {m.value}" for m in report.mapped if m.field == "tumor.syndromes"]
+    return list(dict.fromkeys(said))
 
 
 def _set_aside_later(ctx: Ctx) -> set[str]:

@@ -55,6 +55,15 @@ class MappingReport(BaseModel):
         ),
     )
 
+    neuroendocrine_evidence: list[str] = Field(
+        default_factory=list,
+        description=(
+            "what in the record says the primary cancer is neuroendocrine: a NET code, a neuroendocrine "
+            "morphology or histology, neuroendocrine words in its name, a hormone syndrome; empty when the "
+            "primary is only a site-coded cancer (the CDS Hooks services then answer no cards)"
+        ),
+    )
+
     def add(self, field: str, value: Any, source: str, note: str | None = None) -> None:
         self.mapped.append(MappedItem(field=field, value=value, from_=source, note=note))
 
