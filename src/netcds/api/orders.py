@@ -20,55 +20,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from netcds.fhir.agent_codes import AGENTS
+from netcds.fhir.dosage import dose_in_mg, octreotide_kind
 from netcds.fhir.drug_names import name_of_text
 from netcds.fhir.medication import BundleMedication, OrderedDrug, bundle_medications, ordered_drug
 from netcds.patient import AGENT_IDS
 
 DRAFTS = "context.draftOrders."  # where the draft orders are in a hook request
 
-# generic and brand names (US labels) -> agent id; brands from the products' labels
+_WORDS = re.compile(r"[a-z0-9]+(?:[ -][a-z0-9]+)*")
+# generic and brand names -> agent id: the FHIR mapping's one list (netcds.fhir.agent_codes), read the way an
+# order's words are (lower case, punctuation but hyphens dropped), less the products whose label is not
+# the monograph's (liposomal irinotecan), plus the long-acting octreotide brand
+ORDER_NOT_NAMES = frozenset({"onivyde"})
 _NAMES: dict[str, str] = {
-    "octreotide": "octreotide",
-    "sandostatin": "octreotide",
-    "mycapssa": "octreotide",
-    "sandostatin lar": "octreotide_lar",
-    "octreotide lar": "octreotide_lar",
-    "lanreotide": "lanreotide",
-    "somatuline": "lanreotide",
-    "everolimus": "everolimus",
-    "afinitor": "everolimus",
-    "sunitinib": "sunitinib",
-    "sutent": "sunitinib",
-    "cabozantinib": "cabozantinib",
-    "cabometyx": "cabozantinib",
-    "cometriq": "cabozantinib",
-    "lutetium lu 177 dotatate": "lu177_dotatate",
-    "lutetium dotatate": "lu177_dotatate",
-    "lutathera": "lu177_dotatate",
-    "temozolomide": "temozolomide",
-    "temodar": "temozolomide",
-    "capecitabine": "capecitabine",
-    "xeloda": "capecitabine",
-    "fluorouracil": "fluorouracil",
-    "oxaliplatin": "oxaliplatin",
-    "irinotecan": "irinotecan",
-    "leucovorin": "leucovorin",
-    "cisplatin": "cisplatin",
-    "carboplatin": "carboplatin",
-    "etoposide": "etoposide",
-    "dacarbazine": "dacarbazine",
-    "pembrolizumab": "pembrolizumab",
-    "keytruda": "pembrolizumab",
-    "nivolumab": "nivolumab",
-    "opdivo": "nivolumab",
-    "ipilimumab": "ipilimumab",
-    "yervoy": "ipilimumab",
-    "belzutifan": "belzutifan",
-    "welireg": "belzutifan",
-}
+    " ".join(_WORDS.findall(name)): a.agent for a in AGENTS for name in a.names if name not in ORDER_NOT_NAMES
+} | {"sandostatin lar": "octreotide_lar", "octreotide lar": "octreotide_lar"}
 _VERSION = re.compile(r"/_history/[^/]+$")  # a version-specific reference's version part
 _LONGEST_FIRST = sorted(_NAMES, key=len, reverse=True)
-_WORDS = re.compile(r"[a-z0-9]+(?:[ -][a-z0-9]+)*")
 assert set(_NAMES.values()) <= set(AGENT_IDS)
 DRUG_AGENTS = frozenset(_NAMES.values())  # the agents that are drugs (every agent id but radiotherapy)
 
@@ -143,6 +112,8 @@ def identify(
     agent = next((rxnorm_codes[c] for c in drug.codes if rxnorm_codes and c in rxnorm_codes), None)
     if agent is None:
         agent = next((a for a in map(agent_from_text, drug.texts) if a), None)
+    if agent == "octreotide":  # the long-acting injection as the FHIR mapping tells it (words, dose)
+        agent = _octreotide_kind(resource, drug)
     # the first text that names a drug (a local order text may hold only a code or a sig: the coding's
     # display, tried next, names it)
     name = agent or next((n for n in map(name_of_text, drug.texts) if n), None)
@@ -162,6 +133,17 @@ def identify(
         unread=unread,
         full_url=full_url or None,
     )
+
+
+def _octreotide_kind(resource: Mapping[str, Any], drug: OrderedDrug) -> str:
+    """octreotide_lar when the order's words say long-acting (LAR, depot, suspension) or its dose is at least
+    the smallest LAR dose (netcds.fhir.dosage.octreotide_kind), else octreotide."""
+    dosages = resource.get("dosageInstruction")
+    dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else {}
+    rates = dosage.get("doseAndRate")
+    first = rates[0] if isinstance(rates, list) and rates and isinstance(rates[0], dict) else {}
+    mg = dose_in_mg(first.get("doseQuantity"), []) if isinstance(first.get("doseQuantity"), dict) else None
+    return octreotide_kind({"text": " ".join(drug.texts)}, mg, dosage)[0]
 
 
 def draft_medications(
