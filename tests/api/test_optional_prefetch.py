@@ -53,7 +53,7 @@ KEY = "medicationAdministrations"
 SERVER = "https://ehr.example.test/fhir"
 AUTH = {"access_token": "fhir-token", "token_type": "Bearer", "expires_in": 300, "scope": "s", "subject": "s"}
 # the templates as they were before the key was asked for
-BEFORE = {k: v for k, v in PREFETCH.items() if k != KEY}
+BEFORE = {k: v for k, v in PREFETCH.items() if k not in OPTIONAL_PREFETCH}
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
@@ -198,7 +198,11 @@ def test_the_key_not_sent_is_fetched_where_fetching_is_allowed(
     assert viewed != cards(today, keys, hook_request("patient-view", prefetch_data=record([])))  # read
     for c in _app(tmp_path, keys, "fetching", fhir):
         assert cards(c, keys, _fetching(hook_request("patient-view", prefetch_data=record([])))) == viewed
-        assert [str(r.url) for r in seen] == [f"{SERVER}/MedicationAdministration?patient=p1"]
+        # (and the other optional key, procedures: tests/api/test_procedures_prefetch41.py)
+        assert [str(r.url) for r in seen] == [
+            f"{SERVER}/MedicationAdministration?patient=p1",
+            f"{SERVER}/Procedure?patient=p1",
+        ]
         assert seen[0].headers["authorization"] == "Bearer fhir-token"
 
         seen.clear()
@@ -206,7 +210,7 @@ def test_the_key_not_sent_is_fetched_where_fetching_is_allowed(
         ordered = cards(
             c, keys, _fetching(hook_request("order-sign", prefetch_data=record([]), drafts=drafts))
         )
-        assert [r.url.path for r in seen] == ["/fhir/MedicationAdministration"]
+        assert [r.url.path for r in seen] == ["/fhir/MedicationAdministration", "/fhir/Procedure"]
         assert [x for x in ordered if x["summary"].startswith("Metoprolol order with current lanreotide:")]
 
         seen.clear()
@@ -222,7 +226,7 @@ def test_a_failed_fetch_leaves_the_optional_key_out_but_a_required_key_is_still_
         for body in requests_without_the_key():
             got = call(c, keys, _fetching(body))
             assert got.content == call(today, keys, body).content  # answered without the key
-        assert seen and {r.url.path for r in seen} == {"/fhir/MedicationAdministration"}
+        assert seen and {r.url.path for r in seen} == {"/fhir/MedicationAdministration", "/fhir/Procedure"}
 
     for c in _app(tmp_path, keys, "failing-required", _fhir_server({}, fail="Observation")):
         pf = record([])
