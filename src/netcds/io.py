@@ -72,6 +72,8 @@ def _message(err: dict[str, Any]) -> tuple[str, str]:
             if allowed.count(",") < 8
             else " (see docs/contract.md for the allowed ids)"
         )
+    elif typ == "model_type":  # "a valid dictionary or instance of HookRequest": no Python class names
+        msg = f"wrong type: expected a JSON object (got {json_kind(err.get('input'))})"
     elif "input" in err and typ not in ("model_type", "dict_type"):
         shown = json.dumps(err["input"], default=str)
         if len(shown) <= 40:

@@ -66,3 +66,17 @@ def test_the_hooks_answer_with_and_without_the_key(open_client: TestClient) -> N
     assert signed.status_code == 200
     text = " ".join(c["summary"] + " " + (c.get("detail") or "") for c in signed.json()["cards"]).lower()
     assert "lu-177" in text or "lutetium" in text
+
+
+def test_a_failed_fetch_names_the_search_and_the_servers_status(tmp_path: Any, keys: Any) -> None:
+    """QA session 41, LOW: the 412 said only "HTTPStatusError"; it names the search (as its template, no
+    patient id) and the HTTP status the FHIR server answered."""
+    from tests.api.test_optional_prefetch import _app, _fetching, _fhir_server, call, record
+
+    for c in _app(tmp_path, keys, "failing-required", _fhir_server({}, fail="Observation")):
+        pf = record([])
+        del pf["observations"]
+        r = call(c, keys, _fetching(hook_request("patient-view", prefetch_data=pf)), 412)
+        detail = r.json()["detail"]
+        assert "GET Observation?patient={{context.patientId}}" in detail and "HTTP 500" in detail
+        assert "p1" not in detail.replace("http", "")

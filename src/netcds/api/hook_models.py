@@ -31,8 +31,8 @@ PREFETCH: dict[str, str] = {
 # Keys a client may leave out (CDS Hooks 2.0 lets it satisfy some of the templates only): the record is read
 # without them, as it was before they were asked for, instead of a 412 (netcds.api.prefetch.resolve). Clinic-
 # given courses recorded only as MedicationAdministrations (depot SSA injections, Lu-177 dotatate cycles)
-# are read as current only when they come (netcds.fhir.administrations); PRRT and radiotherapy recorded only as
-# Procedures are in the treatment history only when they come (QA session 41).
+# are read as current only when they come (netcds.fhir.administrations); PRRT and radiotherapy recorded
+# only as Procedures are in the treatment history only when they come (QA session 41).
 OPTIONAL_PREFETCH: frozenset[str] = frozenset({"medicationAdministrations", "procedures"})
 
 

@@ -246,8 +246,12 @@ def _fetch_key(
         raise FetchStopped("the hook context lacks a value its template needs")
     try:
         return fetch_one(client, server, query, token, budget)
+    except httpx.HTTPStatusError as exc:  # the server's answer: its status and the search it answered
+        raise FetchStopped(
+            f"fetching it failed (GET {template}: the FHIR server answered HTTP {exc.response.status_code})"
+        ) from None
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # InvalidURL: an unsendable next link
-        raise FetchStopped(f"fetching it failed ({type(exc).__name__})") from None
+        raise FetchStopped(f"fetching it failed (GET {template}: {type(exc).__name__})") from None
     except InputError as exc:  # the server's JSON: broken, not UTF-8, a key twice
         raise FetchStopped(f"fetching it failed ({exc.field}: {exc.message})") from None
 
