@@ -58,7 +58,7 @@ def test_options_card_lists_every_eligible_option_by_tier() -> None:
     assert "not a ranking" in main["detail"]
     assert ev.disclaimer in main["detail"]
     # the applicable table's web page as the release the card was computed with encodes it (never JSON)
-    assert main["source"]["url"] == f"{BASE}/ui/guideline/nccn-net/5.2024-r12/gi_wd_g12"
+    assert main["source"]["url"] == f"{BASE}/ui/guideline/nccn-net/5.2024-r13/gi_wd_g12"
     assert main["source"]["topic"]["code"] == "therapy-options"
     assert "best" not in main["summary"].lower()
 

@@ -89,8 +89,8 @@ def one_guideline_card(cards: list[dict[str, Any]]) -> dict[str, Any]:
     assert card["indicator"] == "info"  # decision support: never a warning about a listed or unlisted agent
     assert "suggestions" not in card
     # pages to read, not JSON: of the knowledge release the card was computed with
-    assert card["source"]["url"].startswith(f"{BASE}/ui/guideline/nccn-net/5.2024-r12")
-    assert card["links"][0]["url"].startswith(f"{BASE}/ui/guideline/nccn-net/5.2024-r12")
+    assert card["source"]["url"].startswith(f"{BASE}/ui/guideline/nccn-net/5.2024-r13")
+    assert card["links"][0]["url"].startswith(f"{BASE}/ui/guideline/nccn-net/5.2024-r13")
     return card
 
 

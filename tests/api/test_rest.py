@@ -171,9 +171,10 @@ def test_guidelines_as_data(client: TestClient) -> None:
         "5.2024-r9": ("5.2024", "5.2024-r8", False),
         "5.2024-r10": ("5.2024", "5.2024-r9", False),
         "5.2024-r11": ("5.2024", "5.2024-r10", False),
-        "5.2024-r12": ("5.2024", "5.2024-r11", True),
+        "5.2024-r12": ("5.2024", "5.2024-r11", False),
+        "5.2024-r13": ("5.2024", "5.2024-r12", True),
     }
-    assert next(g for g in listed if g["default"])["url"].endswith("/api/v1/guidelines/nccn-net/5.2024-r12")
+    assert next(g for g in listed if g["default"])["url"].endswith("/api/v1/guidelines/nccn-net/5.2024-r13")
     r2 = client.get("/api/v1/guidelines/nccn-net/5.2024-r2").json()
     assert (r2["version"], r2["release"]) == ("5.2024", "5.2024-r2")
     kb = client.get("/api/v1/guidelines/nccn-net/5.2024").json()
@@ -239,7 +240,7 @@ def test_case_round_trip(client: TestClient) -> None:
 
     evs = client.get(f"/api/v1/cases/{case_id}/evaluations").json()
     assert [e["case_version"] for e in evs] == [1, 2]
-    assert all(e["guideline_version"] == "5.2024-r12" and e["engine_version"] for e in evs)
+    assert all(e["guideline_version"] == "5.2024-r13" and e["engine_version"] for e in evs)
     assert evs[0]["input_hash"] == created["patient_hash"]
 
     stored = client.get(f"/api/v1/evaluations/{created['evaluation_id']}").json()

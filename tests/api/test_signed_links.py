@@ -202,7 +202,7 @@ def test_card_links_point_at_web_pages_not_json(locked: TestClient, keys: Keys) 
     for card in (options, missing):
         assert [k["url"].split("?")[0] for k in card["links"]] == [
             f"{BASE}/ui/evaluations/{evaluation_id_of(explanation(cards))}",
-            f"{BASE}/ui/guideline/nccn-net/5.2024-r12/gi_wd_g12",
+            f"{BASE}/ui/guideline/nccn-net/5.2024-r13/gi_wd_g12",
         ]
     # the guideline table's page opens in a browser without a token: plain, unsigned
     page = follow(locked, options["links"][1]["url"])

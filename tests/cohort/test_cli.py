@@ -214,7 +214,7 @@ def test_summary_csv_holds_the_run_and_the_concordance_share_and_counts_duplicat
     with (out / "summary.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     meta = {r["group"]: r["n"] for r in rows if r["section"] == "meta"}
-    assert meta["guideline_release"] == summary["guideline"]["release"] == "5.2024-r12"
+    assert meta["guideline_release"] == summary["guideline"]["release"] == "5.2024-r13"
     assert (meta["rows_in"], meta["results"], meta["rejects"]) == ("46", "45", "1")
     assert (meta["duplicate_groups"], meta["duplicate_rows"], meta["duplicate_repeats"]) == ("2", "5", "3")
     conc = {(r["group"], r["verdict"]): r["n"] for r in rows if r["section"] == "concordance"}

@@ -1,4 +1,4 @@
-"""Knowledge releases: 5.2024-r12 (the default) and 5.2024-r2 to r11 re-encode NCCN NET V.5.2024; the
+"""Knowledge releases: 5.2024-r13 (the default) and 5.2024-r2 to r12 re-encode NCCN NET V.5.2024; the
 earlier releases stay loadable as released.
 
 Each change of a release (its manifest's ``changes``) is tested here against the release it replaces,
@@ -20,7 +20,7 @@ R1, R2, R3 = load_knowledge("5.2024"), load_knowledge("5.2024-r2"), load_knowled
 R4, R5, R6 = load_knowledge("5.2024-r4"), load_knowledge("5.2024-r5"), load_knowledge("5.2024-r6")
 R7, R8, R9 = load_knowledge("5.2024-r7"), load_knowledge("5.2024-r8"), load_knowledge("5.2024-r9")
 R10, R11 = load_knowledge("5.2024-r10"), load_knowledge("5.2024-r11")
-R12 = load_knowledge("5.2024-r12")
+R12, R13 = load_knowledge("5.2024-r12"), load_knowledge("5.2024-r13")
 SCOPE_MARKED = {
     "poorly_differentiated",
     "resectable_g12",
@@ -31,7 +31,7 @@ SCOPE_MARKED = {
 
 
 def test_default_is_the_newest_release_of_the_same_guideline_version():
-    assert DEFAULT_VERSION == "5.2024-r12" and load_knowledge() is R12
+    assert DEFAULT_VERSION == "5.2024-r13" and load_knowledge() is R13
     assert (R1.version, R1.release, R1.manifest.replaces) == ("5.2024", "5.2024", None)
     assert (R2.version, R2.release, R2.manifest.replaces) == ("5.2024", "5.2024-r2", "5.2024")
     assert (R3.version, R3.release, R3.manifest.replaces) == ("5.2024", "5.2024-r3", "5.2024-r2")
@@ -44,7 +44,8 @@ def test_default_is_the_newest_release_of_the_same_guideline_version():
     assert (R10.version, R10.release, R10.manifest.replaces) == ("5.2024", "5.2024-r10", "5.2024-r9")
     assert (R11.version, R11.release, R11.manifest.replaces) == ("5.2024", "5.2024-r11", "5.2024-r10")
     assert (R12.version, R12.release, R12.manifest.replaces) == ("5.2024", "5.2024-r12", "5.2024-r11")
-    assert [len(kb.manifest.changes) for kb in (R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12)] == [
+    assert (R13.version, R13.release, R13.manifest.replaces) == ("5.2024", "5.2024-r13", "5.2024-r12")
+    assert [len(kb.manifest.changes) for kb in (R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13)] == [
         5,
         2,
         3,
@@ -56,6 +57,7 @@ def test_default_is_the_newest_release_of_the_same_guideline_version():
         1,
         1,
         1,
+        2,
     ]
 
 
@@ -73,6 +75,7 @@ def test_the_first_release_is_unchanged():
     assert R10.digest == "216251f02d7fbefa"
     assert R11.digest == "02da99baac12c1c0"
     assert R12.digest == "0e75c9175ff7075a"
+    assert R13.digest == "42799c11cdf0e35f"
 
 
 @pytest.mark.parametrize("folder", available_versions())
@@ -85,8 +88,8 @@ def test_evaluation_names_version_and_release():
     ev = run(gi())
     assert (ev.guideline.version, ev.guideline.release, ev.guideline.digest) == (
         "5.2024",
-        "5.2024-r12",
-        R12.digest,
+        "5.2024-r13",
+        R13.digest,
     )
     old = run(gi(), R1)
     assert (old.guideline.version, old.guideline.release) == ("5.2024", "5.2024")
@@ -212,6 +215,7 @@ def test_bundled_folders_are_the_twelve_releases_in_issue_order():
         "5.2024-r10",
         "5.2024-r11",
         "5.2024-r12",
+        "5.2024-r13",
     ]
     assert all((Path(default_knowledge_dir()) / "nccn-net" / v).is_dir() for v in available_versions())
 

@@ -75,7 +75,7 @@ def test_evaluation_persisted_with_its_versions(db_url: str) -> None:
     )
     stored = store.get_evaluation(info.evaluation_id)
     assert stored.guideline_id == "nccn-net"
-    assert stored.guideline_version == "5.2024-r12"
+    assert stored.guideline_version == "5.2024-r13"
     assert stored.knowledge_digest == kb.digest
     assert stored.engine_version == __version__
     assert stored.input_hash == digest == sha256_hex(canonical_json(p))
@@ -112,7 +112,7 @@ def test_replay_identical(db_url: str) -> None:
     assert result.identical
     assert result.differences == []
     assert result.stored_output_hash == result.replay_output_hash
-    assert result.guideline_version == "5.2024-r12"
+    assert result.guideline_version == "5.2024-r13"
     store.close()
 
 

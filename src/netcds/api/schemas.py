@@ -51,7 +51,7 @@ class Health(_Out):
 class GuidelineSummary(_Out):
     id: str
     version: str = Field(description="the guideline version the data encodes, e.g. 5.2024")
-    release: str = Field(description="the knowledge release: selects exactly this data, e.g. 5.2024-r12")
+    release: str = Field(description="the knowledge release: selects exactly this data, e.g. 5.2024-r13")
     replaces: str | None = Field(default=None, description="the release this one supersedes")
     default: bool = Field(default=False, description="whether this service evaluates with it by default")
     title: str

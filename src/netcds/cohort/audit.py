@@ -67,8 +67,11 @@ def validate_to_files(
     rejects: Path,
     fmt: str | None = None,
     advance: Callable[[int], None] | None = None,
+    first: list[dict[str, Any]] | None = None,
+    keep: int = 20,
 ) -> tuple[int, int]:
-    """Validate every row; valid ones to ``canonical`` NDJSON, the others to ``rejects``. Neither may be
+    """Validate every row; valid ones to ``canonical`` NDJSON, the others to ``rejects`` (the first ``keep``
+    also appended to ``first``, so a caller never reads ``rejects`` back: it may be a pipe). Neither may be
     a part file of ``cohort`` (a ValueError before anything is opened for writing)."""
     for target in (canonical, rejects):
         if is_part(cohort, target):
@@ -81,6 +84,8 @@ def validate_to_files(
                 ok += 1
             else:
                 bad_fh.write(dump_json_line(rej))
+                if first is not None and bad < keep:
+                    first.append(rej)
                 bad += 1
             if advance is not None:
                 advance(1)

@@ -14,11 +14,9 @@ given; rows in = compared + rejects, or the diff fails loudly.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +103,10 @@ def diff_versions(
     engine = DuckDBEngine()
     rejects = rejects_file if rejects_file is not None else work / "rejects.ndjson"
     try:
-        ok, bad = validate_to_files(cohort, work / "canonical.ndjson", rejects, fmt)
-        with rejects.open(encoding="utf-8") as fh:
-            first_rejects = [json.loads(line) for line in islice(fh, keep)]
+        first_rejects: list[dict[str, Any]] = []  # kept while written: the rejects file may be a pipe
+        ok, bad = validate_to_files(
+            cohort, work / "canonical.ndjson", rejects, fmt, first=first_rejects, keep=keep
+        )
         engine.load_canonical(work / "canonical.ndjson")
         engine.audit(kb_from, into="before")
         engine.audit(kb_to, into="after")

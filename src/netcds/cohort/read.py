@@ -404,10 +404,13 @@ def validate_typed_columns(
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """A Parquet row of typed values (DuckDB's or Spark's) -> (canonical row, None) or (None, reject), never
     an exception: a DECIMAL is a number (an int when integral, as exports from JDBC, Spark or SAS write
-    numbers), a UUID its text; a binary value, an interval or any other type the contract has no form for
-    rejects the row naming the column and the type."""
+    numbers), a UUID its text, an integer ``id`` its digits; a binary value, an interval or any other type
+    the contract has no form for rejects the row naming the column and the type."""
     problems: list[dict[str, str]] = []
     values = _plain(rec, "", problems)
+    ident = values.get("id") if isinstance(values, dict) else None
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        values["id"] = str(ident)  # a numeric record number (a BIGINT MRN), as a CSV's id text reads it
     raw = json.loads(json.dumps(values, default=json_default))
     if problems:
         return None, reject(row, problems, raw)

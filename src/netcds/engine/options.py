@@ -71,7 +71,9 @@ def build_option(
         out = (
             evaluate(entry.when, facts)
             if entry.when is not None
-            else Outcome(True, positives=[UNCONDITIONAL])
+            else Outcome(
+                True, positives=[Finding(entry.when_says, True, "") if entry.when_says else UNCONDITIONAL]
+            )
         )
         value = out.value
         reasons = _reasons(value, out)

@@ -23,7 +23,7 @@ from netcds.knowledge.schema import Exclusion, Footnote, Knowledge, Manifest, Pr
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_GUIDELINE = "nccn-net"
-DEFAULT_VERSION = "5.2024-r12"  # the newest release; "5.2024", "5.2024-r2" to "5.2024-r11": the earlier ones
+DEFAULT_VERSION = "5.2024-r13"  # the newest release; "5.2024", "5.2024-r2" to "5.2024-r12": the earlier ones
 
 
 def default_knowledge_dir() -> Path:
