@@ -72,7 +72,9 @@ def test_the_same_chart_with_a_net_morphology_gets_its_cards(open_client: TestCl
     assert found and any("pancrea" in c["summary"].lower() or "table" in c["summary"].lower() for c in found)
 
 
-def test_a_hormone_syndrome_beside_a_site_coded_cancer_counts_as_neuroendocrine(open_client: TestClient) -> None:
+def test_a_hormone_syndrome_beside_a_site_coded_cancer_counts_as_neuroendocrine(
+    open_client: TestClient,
+) -> None:
     pf = with_condition(site_coded("C17.2", "Malignant neoplasm of ileum"), "E34.0", "Carcinoid syndrome")
     assert cards(open_client, PV, pf)
 

@@ -84,7 +84,7 @@ def validate_to_files(
                 ok += 1
             else:
                 bad_fh.write(dump_json_line(rej))
-                if first is not None and bad < keep:
+                if first is not None and rej is not None and bad < keep:
                     first.append(rej)
                 bad += 1
             if advance is not None:
