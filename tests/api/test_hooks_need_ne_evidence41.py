@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 
 from netcds.fhir.mcode import bundle_to_patient, prefetch_to_patient
 from netcds.fhir.report import FhirMappingError
-from tests.api.conftest import ICD10, OS, PV, draft_cabozantinib, hook_request, prefetch
+from tests.api.conftest import ICD10, OS, PV, draft_cabozantinib, prefetch
+from tests.api.test_order_guideline_card import call as cards
 
 pytestmark = pytest.mark.skipif(find_spec("netcds.fhir.mcode") is None, reason="FHIR mapping absent")
 ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
@@ -42,14 +43,6 @@ def with_condition(pf: dict[str, Any], code: str, display: str) -> dict[str, Any
     extra.pop("bodySite", None)
     out["conditions"]["entry"].append({"resource": extra})
     return out
-
-
-def cards(client: TestClient, path: str, pf: dict[str, Any], *drafts: dict[str, Any]) -> list[dict[str, Any]]:
-    hook = "order-sign" if path == OS else "patient-view"
-    r = client.post(path, json=hook_request(hook, prefetch_data=pf, drafts=list(drafts)))
-    assert r.status_code == 200, r.text
-    found: list[dict[str, Any]] = r.json()["cards"]
-    return found
 
 
 @pytest.mark.parametrize(
