@@ -62,6 +62,7 @@ def test_discovery(client: TestClient, keys: Keys) -> None:
         "medicationRequests",
         "medicationStatements",
         "medicationAdministrations",  # optional (tests/api/test_optional_prefetch.py)
+        "procedures",  # optional (tests/api/test_procedures_prefetch41.py)
     }
     administrations = "MedicationAdministration?patient={{context.patientId}}"  # clinic-given doses
     assert all(s["prefetch"]["medicationAdministrations"] == administrations for s in services.values())
@@ -182,6 +183,7 @@ def test_missing_prefetch_fetched_from_fhir_server_when_enabled(tmp_path: Path, 
             "MedicationRequest": "medicationRequests",
             "MedicationStatement": "medicationStatements",
             "MedicationAdministration": "medicationAdministrations",
+            "Procedure": "procedures",
         }[path]
         value = data.get(key)
         if value is None:
@@ -210,6 +212,7 @@ def test_missing_prefetch_fetched_from_fhir_server_when_enabled(tmp_path: Path, 
         "https://ehr.example.test/fhir/Condition?patient=p1",
         "https://ehr.example.test/fhir/MedicationAdministration?patient=p1",  # the optional key, not sent
         "https://ehr.example.test/fhir/Observation?patient=p1",
+        "https://ehr.example.test/fhir/Procedure?patient=p1",  # the other optional key
     ]
     assert all(q.headers["authorization"] == "Bearer fhir-token" for q in seen)
     assert "GI WD G1/2" in r.json()["cards"][0]["summary"]

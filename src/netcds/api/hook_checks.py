@@ -11,7 +11,6 @@ from typing import Any
 from netcds.api.orders import DraftMedication, names_order
 from netcds.api.problems import ApiProblem
 from netcds.errors import InputError
-from netcds.fhir.draft_dose import MG_PER_UNIT
 from netcds.fhir.ids import FHIR_ID
 from netcds.fhir.read import patient_id as patient_id_of
 from netcds.fhir.read import validate_resource
@@ -200,23 +199,13 @@ def check_dose_numbers(resource: Mapping[str, Any], loc: str) -> None:
                 _check_dose_amount(f"{at}.value", quantity)
 
 
-MAX_DOSE_MG = 100_000.0  # as the FHIR mapping reads a recorded dose (netcds.fhir.dosage.dose_in_mg)
-
-
 def _check_dose_amount(field: str, quantity: Mapping[str, Any]) -> None:
-    """A dose (or a dose range's bound) of zero or less, or above 100 g in a mass unit, is no dose a card
-    could compare or show: refused, 422 naming it (QA session 41: a 0 or -60 mg draft was passed over)."""
+    """A dose (or a dose range's bound) of zero or less is no dose a card could compare: refused, 422 naming
+    it (QA session 41: a 0 or -60 mg draft was passed over). A large dose is a dose: the card warns that it
+    is above the labelled one (600 g is compared as 600000 mg)."""
     value = quantity.get("value")
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return
-    if value <= 0:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
         raise invalid_hook(field, f"a dose must be above 0 (got {value:g})")
-    units = [str(quantity.get(k) or "").strip().lower() for k in ("code", "unit")]
-    factor = next((MG_PER_UNIT[u] for u in units if u in MG_PER_UNIT), None)  # as the dose cards read it
-    if factor is not None and value * factor > MAX_DOSE_MG:
-        raise invalid_hook(
-            field, f"a dose above {MAX_DOSE_MG:g} mg is not a dose netcds can check (got {value:g})"
-        )
 
 
 def _string_number(field: str, value: str) -> ApiProblem:
