@@ -73,8 +73,8 @@ def _message(err: dict[str, Any]) -> tuple[str, str]:
             else " (see docs/contract.md for the allowed ids)"
         )
     elif typ == "model_type":  # "a valid dictionary or instance of HookRequest": no Python class names
-        msg = f"wrong type: expected a JSON object (got {json_kind(err.get('input'))})"
-    elif "input" in err and typ not in ("model_type", "dict_type"):
+        msg = object_expected(err.get("input"))
+    elif "input" in err and typ != "dict_type":
         shown = json.dumps(err["input"], default=str)
         if len(shown) <= 40:
             msg = f"{msg} (got {shown})"
@@ -92,6 +92,11 @@ def json_kind(value: Any) -> str:
     if isinstance(value, str):
         return "a string"
     return "an array" if isinstance(value, list) else "an object"
+
+
+def object_expected(value: Any) -> str:
+    """The message for a value where a JSON object belongs, in JSON's words (never a model's class name)."""
+    return f"wrong type: expected a JSON object (got {json_kind(value)})"
 
 
 def and_more(count: int) -> str:

@@ -18,17 +18,7 @@ from netcds.fhir import bundle_to_patient, prefetch_to_patient
 from netcds.fhir.paging import NOT_ALL_READ
 from tests.fhir.conftest import load, wrap
 from tests.fhir.test_mcode_examples import AS_OF, JOHN, NET_PRIMARY
-
-NEXT = {"relation": "next", "url": "https://ehr.example.test/fhir/MedicationRequest?patient=p&_page=2"}
-
-
-def searchset(*resources: dict[str, Any], **shell: Any) -> dict[str, Any]:
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "entry": [{"resource": r} for r in resources],
-        **shell,
-    }
+from tests.fhir.test_paging_39 import NEXT, searchset
 
 
 def ileal() -> dict[str, Any]:

@@ -195,7 +195,9 @@ def check_dose_numbers(resource: Mapping[str, Any], loc: str) -> None:
         for at, quantity in places:
             if isinstance(quantity, Mapping) and isinstance(quantity.get("value"), str):
                 raise _string_number(f"{at}.value", quantity["value"])
-            if at.endswith((".doseQuantity", ".low", ".high")) and isinstance(quantity, Mapping):
+            if at.endswith((".doseQuantity", ".doseRange.low", ".doseRange.high")) and isinstance(
+                quantity, Mapping
+            ):
                 _check_dose_amount(f"{at}.value", quantity)
 
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netcds.fhir.agent_codes import AGENTS
-from netcds.fhir.dosage import dose_in_mg, octreotide_kind
+from netcds.fhir.dosage import octreotide_kind
+from netcds.fhir.draft_dose import draft_dose_and_instruction
 from netcds.fhir.drug_names import name_of_text
 from netcds.fhir.medication import BundleMedication, OrderedDrug, bundle_medications, ordered_drug
 from netcds.patient import AGENT_IDS
@@ -136,14 +137,12 @@ def identify(
 
 
 def _octreotide_kind(resource: Mapping[str, Any], drug: OrderedDrug) -> str:
-    """octreotide_lar when the order's words say long-acting (LAR, depot, suspension) or its dose is at least
-    the smallest LAR dose (netcds.fhir.dosage.octreotide_kind), else octreotide."""
-    dosages = resource.get("dosageInstruction")
-    dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else {}
-    rates = dosage.get("doseAndRate")
-    first = rates[0] if isinstance(rates, list) and rates and isinstance(rates[0], dict) else {}
-    mg = dose_in_mg(first.get("doseQuantity"), []) if isinstance(first.get("doseQuantity"), dict) else None
-    return octreotide_kind({"text": " ".join(drug.texts)}, mg, dosage)[0]
+    """octreotide_lar when the order's words say long-acting (LAR, depot, suspension) or its dose (as the dose
+    cards read it) is at least the smallest LAR dose (netcds.fhir.dosage.octreotide_kind), else octreotide."""
+    instructions = resource.get("dosageInstruction")
+    first = instructions[0] if isinstance(instructions, list) and instructions else None
+    mg, dosage = draft_dose_and_instruction(resource) or (None, first if isinstance(first, Mapping) else {})
+    return octreotide_kind({"text": " ".join(drug.texts)}, mg, dict(dosage))[0]
 
 
 def draft_medications(

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from netcds.errors import InputError
-from netcds.io import MAX_DEPTH, all_errors, field_path, first_problem, json_kind, printable
+from netcds.io import MAX_DEPTH, all_errors, field_path, first_problem, object_expected, printable
 
 log = logging.getLogger("netcds.api")
 PROBLEM_JSON = "application/problem+json"
@@ -146,7 +146,7 @@ def model_errors(exc: ValidationError) -> list[tuple[str, str]]:
         elif err.get("type") == "extra_forbidden":
             msg = "unknown member (not in the CDS Hooks 2.0 object)"
         elif err.get("type") == "model_type":  # no Python class names ("instance of HookRequest")
-            msg = f"wrong type: expected a JSON object (got {json_kind(err.get('input'))})"
+            msg = object_expected(err.get("input"))
         out.append((path or "<json>", msg.replace("Input should be", "must be")))
     return out
 

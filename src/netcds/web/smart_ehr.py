@@ -35,7 +35,7 @@ from netcds.settings_smart import SmartSettings, https_or_loopback
 MAX_ANSWER_BYTES = 1024 * 1024  # a SMART configuration or token response is a few KB
 # the patient-view hook's prefetch queries (the record a CDS Hooks call reads, with its optional Procedures,
 # which the mapping reads PRRT and radiotherapy from)
-RECORD_QUERIES: dict[str, str] = dict(PREFETCH)
+RECORD_QUERIES: Mapping[str, str] = PREFETCH
 MAX_MEDICATIONS = 100  # Medications read by id after the searches; any more are named by their display
 # RFC 6750 section 2.1, b64token: what a Bearer token may hold (it is sent in an Authorization header)
 _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
