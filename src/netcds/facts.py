@@ -371,12 +371,20 @@ def _burden_significant(p: Patient) -> Derived:
 
 
 def _mesenteric(p: Patient) -> Derived:
-    if p.tumor.primary_site not in SMALL_BOWEL_SITES:
-        return Derived(False, "not a small-bowel primary")
+    """As recorded; unrecorded, false for a primary outside the small bowel (session 42: a record that
+    says small-bowel mesenteric disease beside a cecal or other primary keeps what it says, so the RT
+    entry that excludes such disease is not offered on the site alone)."""
     v = p.disease.small_bowel_mesenteric
+    site = p.tumor.primary_site
     if v is None:
+        if site not in SMALL_BOWEL_SITES:
+            return Derived(False, "not a small-bowel primary")
         return Derived(None, "mesenteric involvement not recorded", ("disease.small_bowel_mesenteric",))
-    return Derived(v, "mesenteric small-bowel disease" if v else "no mesenteric small-bowel disease")
+    words = "mesenteric small-bowel disease" if v else "no mesenteric small-bowel disease"
+    if v and site not in SMALL_BOWEL_SITES:
+        where = "not recorded" if site is None else site.replace("_", " ")
+        words += f" (as recorded; primary site {where})"
+    return Derived(v, words)
 
 
 def _reproductive(p: Patient, state: str, words: str) -> Derived:

@@ -94,6 +94,19 @@ CASES: list[tuple[str, dict[str, Any], str, str | None, str | None]] = [
         "not small-bowel mesenteric disease",
     ),
     (
+        "RT in mesenteric small-bowel disease recorded beside a cecal primary (session 42)",
+        _case(
+            gi(
+                tumor={"primary_site": "cecum"},
+                disease={"extent": "locoregional", "resectable": False, "small_bowel_mesenteric": True},
+            ),
+            "radiotherapy",
+        ),
+        "listed_not_eligible",
+        "gi.rt_fluoropyrimidine",
+        "not small-bowel mesenteric disease",
+    ),
+    (
         "observation, stable disease with mild burden",
         _case(gi(disease={"status": "stable", "tumor_burden": "mild"}), "observation"),
         "no_systemic_indicated",

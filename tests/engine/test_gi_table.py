@@ -343,6 +343,20 @@ def test_progression_below_the_standard_ssa_dose_is_not_progression_on_standard_
             [],
         ),
         ({}, "not_eligible", []),  # distant metastatic
+        # session 42: a record that says small-bowel mesenteric disease keeps it beside a cecal primary
+        (
+            {
+                "tumor": {"primary_site": "cecum"},
+                "disease": {"extent": "locoregional", "resectable": False, "small_bowel_mesenteric": True},
+            },
+            "not_eligible",
+            [],
+        ),
+        (
+            {"tumor": {"primary_site": "cecum"}, "disease": {"extent": "locoregional", "resectable": False}},
+            "eligible",
+            [],
+        ),
     ],
 )
 def test_rt_for_locally_advanced_unresectable_excluding_small_bowel_mesenteric(over, status, missing):
@@ -367,3 +381,11 @@ def test_cytotoxic_chemotherapy_category_3_if_no_other_options_and_progressive(
         "gi.cytotoxic_chemotherapy",
     )
     assert (o.status, o.missing, o.category) == (status, missing, "3")
+
+
+def test_mesenteric_disease_recorded_beside_a_primary_outside_the_small_bowel_is_named():
+    """The failing fact says what the record holds and where the primary is, so the clinician sees why."""
+    over = {"extent": "locoregional", "resectable": False, "small_bowel_mesenteric": True}
+    o = opt(run(gi(tumor={"primary_site": "cecum"}, disease=over)), "gi.rt_fluoropyrimidine")
+    assert o.status == "not_eligible"
+    assert any("as recorded; primary site cecum" in r for r in o.reasons), o.reasons

@@ -214,9 +214,10 @@ def _reproductive(column: str) -> str:
 
 
 def _mesenteric() -> str:
+    # as recorded; unrecorded, false outside the small bowel (facts._mesenteric)
     return (
-        f"CASE WHEN {in_expr('tumor__primary_site', SMALL_BOWEL_SITES, negate=True)} THEN FALSE"
-        " ELSE disease__small_bowel_mesenteric END"
+        "CASE WHEN disease__small_bowel_mesenteric IS NOT NULL THEN disease__small_bowel_mesenteric"
+        f" WHEN {in_expr('tumor__primary_site', SMALL_BOWEL_SITES, negate=True)} THEN FALSE END"
     )
 
 
