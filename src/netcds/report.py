@@ -37,6 +37,7 @@ TIER_SHORT = {
 }
 STATUS_STYLE = {"eligible": "bold green", "needs_data": "bold yellow", "not_eligible": "red"}
 STATUS_WORDS = {"eligible": "ELIGIBLE", "needs_data": "NEEDS DATA", "not_eligible": "NOT ELIGIBLE"}
+INFO_SHOWN = frozenset({"not_screened", "warning", "scope"})  # info items the default text view shows
 SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}
 S = TypeVar("S")
 SINGLE_AGENT = frozenset(
@@ -164,10 +165,10 @@ def _option_cell(o: Option, verbose: bool = False, position: str | None = None) 
         arrow = {"for": "+", "against": "-", "neutral": "·"}[c.direction]
         lines.append(Text(f"  {arrow} [{c.factor}] {c.text}", style="blue"))
     for item in o.safety:
-        # what was not screened is always shown (an unknown is named); other info items: only what was not
-        # assessed, with --verbose
-        unassessed = verbose and item.finding.startswith("not assessed")
-        if item.severity == "info" and item.kind != "not_screened" and not unassessed:
+        # shown always: what was not screened (an unknown is named) and a rule's finding about this patient
+        # or regimen even at info level (e.g. cabozantinib's indication before any systemic therapy, mild
+        # renal impairment before Lu-177); monitoring, not-assessed and screened items with --verbose
+        if item.severity == "info" and item.kind not in INFO_SHOWN and not verbose:
             continue
         lines.append(
             Text(
@@ -275,7 +276,9 @@ def render(
         counts = ", ".join(f"{n} {k}" for k, n in ev.safety_summary.items())
         out.append(
             Text(
-                f"Safety findings across the options: {counts} (info items shown with --verbose)", style="dim"
+                f"Safety findings across the options: {counts} (monitoring, not-assessed and screened info"
+                " items shown with --verbose)",
+                style="dim",
             )
         )
     plan = ev.ssa_plan

@@ -295,14 +295,16 @@ def _option(w: Writer, o: dict[str, Any]) -> None:
         if d.get("adjusted"):
             line += f"  ->  adjusted: {d['adjusted']}"
         w.text(line, size=8, indent=4, rgb=MUTED)
-    alerts = [s for s in o.get("safety") or [] if s.get("severity") in ("critical", "warning")]
+    # a rule's finding about this patient is printed even at info level (as the text report shows it)
+    shown = ("warning", "scope", "not_screened")
+    alerts = [s for s in o.get("safety") or [] if s.get("severity") != "info" or s.get("kind") in shown]
     for s in alerts:
         w.text(
             f"{str(s.get('severity')).upper()} ({value_label(s.get('agent'))}): {s.get('finding')} "
             f"Action: {s.get('action')}",
             size=8.5,
             indent=4,
-            rgb=(180, 35, 24) if s.get("severity") == "critical" else (154, 103, 0),
+            rgb={"critical": (180, 35, 24), "warning": (154, 103, 0)}.get(str(s.get("severity")), MUTED),
         )
     info = [s for s in o.get("safety") or [] if s.get("severity") == "info"]
     if info:
