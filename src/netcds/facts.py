@@ -19,6 +19,7 @@ from netcds.grading import THORACIC_GRADE_FIELDS as THORACIC_GRADE_FIELDS
 from netcds.grading import THORACIC_SITES as THORACIC_SITES
 from netcds.grading import derive_differentiation, derive_grade, derive_lung_subtype
 from netcds.history import (
+    LEVEL_WORDS,
     progressed_after_course,
     progressed_value,
     progressing_on_ongoing,
@@ -247,13 +248,16 @@ def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | No
     found: list[bool | None] = []
     missing: list[str] = []
     hits: list[str] = []
+    elsewhere: list[str] = []  # progression on these agents at another dose level (named when false)
     for i, t in enumerate(p.treatments):
         if not agents.intersection(treatment_agents(t)):
             continue
         lv: str | None = None
         if level is not None:
-            lv, _ = ssa_dose_level(t)
+            lv, why = ssa_dose_level(t)
             if lv is not None and lv != level:
+                if progressed_value(t) and not progressed_after_course(t):
+                    elsewhere.append(f"{agent_name(t.agent)} from {t.start or 'unknown date'} ({why})")
                 continue
         prog = False if progressed_after_course(t) else progressed_value(t)
         if prog is None and progressing_on_ongoing(p, t):
@@ -275,6 +279,13 @@ def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | No
             None,
             f"{what} received but progression on it (or its dose) not recorded",
             tuple(dict.fromkeys(missing)),
+        )
+    if elsewhere:
+        lv_words = LEVEL_WORDS.get(level, level)
+        return Derived(
+            False,
+            f"no progression on {what} in the recorded history; progression recorded at a dose level other"
+            f" than {lv_words}: " + "; ".join(elsewhere),
         )
     return Derived(False, f"no progression on {what} in the recorded history")
 
