@@ -6,7 +6,8 @@ input but could not (or may not) be used, with the reason. Nothing is dropped
 silently; anything absent simply stays unknown (``None``) in the Patient.
 ``treatments_ended_without_end_date`` names, for programs, the treatment rows
 the contract reads as ongoing only because their records ended without an end
-date (each also has its sentence in ``unmapped``).
+date (each also has its sentence in ``unmapped``). ``medications_not_identified`` names the current
+medication records whose drug could not be identified (an order check cannot screen them).
 """
 
 from __future__ import annotations
@@ -61,6 +62,16 @@ class MappingReport(BaseModel):
             "what in the record says the primary cancer is neuroendocrine: a NET code, a neuroendocrine "
             "morphology or histology, neuroendocrine words in its name, a hormone syndrome; empty when the "
             "primary is only a site-coded cancer (the CDS Hooks services then answer no cards)"
+        ),
+    )
+
+    medications_not_identified: list[str] = Field(
+        default_factory=list,
+        description=(
+            "the current medication records (active, on hold or in progress) whose drug netcds could not "
+            "identify, each as '<resource>: <what could not be read>' (a medicationReference with no "
+            "display naming no Medication the record holds, a code netcds does not know with no drug name, "
+            "words naming no drug): nothing screens them against another drug, so an order check says so"
         ),
     )
 
