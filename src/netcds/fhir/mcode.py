@@ -29,6 +29,7 @@ from netcds.fhir.conditions import choose_primary, map_primary, map_secondary, m
 from netcds.fhir.context import Ctx
 from netcds.fhir.dating import condition_after, earliest_day, effective_text
 from netcds.fhir.histology import Histology, histology_of
+from netcds.fhir.no_primary import NET_ONLY, chosen_primary_why, no_primary_why
 from netcds.fhir.not_carried import NOT_CARRIED as NOT_CARRIED
 from netcds.fhir.observation_kinds import classify
 from netcds.fhir.observations import map_observations
@@ -283,7 +284,7 @@ def hist_fallback(ctx: Ctx, primary: Res | None, out: dict[str, Any]) -> None:
 def _no_primary_why(ctx: Ctx, other_subjects: int, later_primaries: list[str], dropped: list[Res]) -> str:
     """Why the Patient has no primary site, as the error names it."""
     if ctx.primary is not None:
-        return "primary site not recorded"
+        return chosen_primary_why(ctx.primary)
 
     def mark(r: Res) -> str:
         return "refuted" if refuted(r) else "entered-in-error"
@@ -307,7 +308,7 @@ def _no_primary_why(ctx: Ctx, other_subjects: int, later_primaries: list[str], d
             f"no primary cancer condition about the patient mapped ({other_subjects} resource(s) "
             "about another patient were set aside; see the mapping report)"
         )
-    return "no primary cancer condition in the input"
+    return no_primary_why(ctx) or "no primary cancer condition in the input"
 
 
 def _sex_against_pregnancy(ctx: Ctx, out: dict[str, Any]) -> None:
@@ -425,12 +426,12 @@ def _build(
         raise FhirMappingError(ctx.fatal[0], ctx.fatal[1], ctx.report)
     if not out["tumor"].get("primary_site"):
         why = _no_primary_why(ctx, other_subjects, later_primaries, dropped)
-        raise FhirMappingError(
-            "tumor.primary_site",
-            f"{why}; netcds needs the primary site of a neuroendocrine tumor "
-            "(mCODE PrimaryCancerCondition with bodySite or an ICD-10-CM site code)",
-            ctx.report,
+        need = (
+            "netcds needs the primary site of a neuroendocrine tumor (mCODE PrimaryCancerCondition with "
+            "bodySite or an ICD-10-CM site code)"
         )
+        # a record of another cancer only: the message names it, not a missing site
+        raise FhirMappingError("tumor.primary_site", why if NET_ONLY in why else f"{why}; {need}", ctx.report)
     _sex_against_pregnancy(ctx, out)
     _settle_tumor(ctx, out)
     record = {k: v for k, v in out.items() if v != {}}
