@@ -79,7 +79,8 @@ def prefetch_to_patient(
     part is read as netcds.fhir.paging.prefetch_parts says (with the service's prefetch ``templates``, the
     types they search). With ``require_neuroendocrine`` (the CDS Hooks services, which see every chart), a
     primary cancer nothing in the record calls neuroendocrine (a lung or colon cancer code alone) is no
-    tumor of netcds's: FhirMappingError on ``tumor``."""
+    tumor of netcds's: FhirMappingError on ``tumor``; so is a small cell or large cell neuroendocrine
+    carcinoma of the lung (another guideline's: MappingReport.other_guideline, :func:`other_guideline`)."""
     resources = read_prefetch(prefetch)
     parts = prefetch_parts(prefetch, templates)
     patient, report = _map(resources, as_of)
@@ -89,6 +90,10 @@ def prefetch_to_patient(
             "the primary cancer is not recorded as neuroendocrine (no NET code, neuroendocrine morphology "
             "or histology, or hormone syndrome): not a record netcds's hook services answer for",
             report,
+        )
+    if require_neuroendocrine and report.other_guideline:
+        raise FhirMappingError(
+            "tumor", f"{report.other_guideline}: not a record netcds's hook services answer for", report
         )
     return unknown_lists(patient, parts, report), report
 
@@ -181,6 +186,7 @@ def _map(resources: list[Res], as_of: date | None) -> tuple[Patient, MappingRepo
     map_syndromes(ctx, syndrome_rows, {}, out)
     if primary is not None:
         ctx.report.neuroendocrine_evidence = _ne_evidence(primary, hist, ctx.report)
+        ctx.report.other_guideline = other_guideline(primary, hist, out["tumor"].get("primary_site"))
     map_vitals_labs(ctx, kinds, out)
     map_comorbidities(ctx, comorbidity_conditions, kinds.pop("comorbidities", []), out)
     for res in kinds.pop("other", []):
@@ -213,6 +219,21 @@ def _ne_evidence(primary: Res, hist: Histology | None, report: MappingReport) ->
         said.append(f"{(hist.source or primary).ref}: histology {hist.label}")
     said += [f"{m.from_.split(' ', 1)[0]}: {m.value}" for m in report.mapped if m.field == "tumor.syndromes"]
     return list(dict.fromkeys(said))
+
+
+def other_guideline(primary: Res, hist: Histology | None, site: str | None) -> str | None:
+    """Why the primary is managed under another guideline than the NET guideline netcds encodes
+    (MappingReport.other_guideline), or None: a small cell or large cell neuroendocrine carcinoma of the
+    lung (ICD-O-3 8041-8045 or 8013, or those names in plain words) is treated as small cell lung cancer. It
+    is still mapped (a poorly differentiated lung carcinoma, which the engine leaves outside the NET tables
+    with its reason); the CDS Hooks services answer no cards for it. The same carcinoma outside the lung
+    (extrapulmonary neuroendocrine carcinoma) is the NET guideline's and unchanged."""
+    if site != "lung" or hist is None or not hist.carcinoma_type:
+        return None
+    return (
+        f"{(hist.source or primary).ref}: {hist.carcinoma_type} of the lung ({hist.label}), managed under "
+        "the small cell lung cancer guideline, not the neuroendocrine tumor guideline netcds encodes"
+    )
 
 
 def _set_aside_later(ctx: Ctx) -> set[str]:

@@ -7,7 +7,8 @@ silently; anything absent simply stays unknown (``None``) in the Patient.
 ``treatments_ended_without_end_date`` names, for programs, the treatment rows
 the contract reads as ongoing only because their records ended without an end
 date (each also has its sentence in ``unmapped``). ``medications_not_identified`` names the current
-medication records whose drug could not be identified (an order check cannot screen them).
+medication records whose drug could not be identified (an order check cannot screen them), and
+``other_guideline`` why the primary is managed under another guideline than the NET one.
 """
 
 from __future__ import annotations
@@ -72,6 +73,15 @@ class MappingReport(BaseModel):
             "identify, each as '<resource>: <what could not be read>' (a medicationReference with no "
             "display naming no Medication the record holds, a code netcds does not know with no drug name, "
             "words naming no drug): nothing screens them against another drug, so an order check says so"
+        ),
+    )
+
+    other_guideline: str | None = Field(
+        default=None,
+        description=(
+            "why the primary cancer is managed under another guideline than the neuroendocrine tumor "
+            "guideline netcds encodes (small cell or large cell neuroendocrine carcinoma of the lung); "
+            "the record is still mapped and evaluated, the CDS Hooks services answer no cards for it"
         ),
     )
 
