@@ -93,3 +93,15 @@ def test_the_mapping_report_lists_them() -> None:
         "Medication in the record states the drug",
         "MedicationStatement/ms-code: RxNorm code 99999999, a code netcds does not know, no drug name",
     ]
+
+
+def test_an_ordered_agent_leaves_a_code_only_drug_to_its_own_screen(open_client: TestClient) -> None:
+    """A drug kept as "unidentified drug (RxNorm code ...)" is reported by the ordered agent's own safety
+    screen as not screened (tests/api/test_draft_daily_dose38.py): not named twice."""
+    cards = call(open_client, OS, record([BY_UNKNOWN_CODE]), draft_cabozantinib())
+    assert unidentified(cards) == []
+    assert any("unidentified drug (RxNorm code 99999999)" in c["detail"] for c in cards)
+    (card,) = unidentified(
+        call(open_client, OS, record([BY_REFERENCE, BY_UNKNOWN_CODE]), draft_cabozantinib())
+    )
+    assert "MedicationRequest/m-ref" in card["detail"] and "ms-code" not in card["detail"]

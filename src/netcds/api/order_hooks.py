@@ -32,6 +32,7 @@ from netcds.fhir.card_base import agent_name
 from netcds.fhir.cards import order_cards, unread_order_card, unscreened_card
 from netcds.fhir.concomitant_cards import unidentified_current_card
 from netcds.fhir.guideline_cards import with_guideline_card
+from netcds.fhir.report import UNKNOWN_CODE
 from netcds.patient import Patient
 from netcds.store.canonical import canonical_json, sha256_hex
 
@@ -112,7 +113,7 @@ def order_check(call: HookCall) -> Response:
                 ctx.eval_cache.put_json(key, built)
         cards += built
     more, faults, current = concomitant_cards(call, patient, digest, ordered, targets)
-    unidentified = _unidentified_cards(call, mapped, [*targets, *ordered])
+    unidentified = _unidentified_cards(call, mapped, targets, ordered)
     cards = each_once(cards + more + unidentified + not_checked)
     failed += faults
     record_issued(call.later, ctx.store, service_id, cards)
@@ -156,16 +157,21 @@ def _unread_cards(call: HookCall, unread: list[DraftMedication]) -> list[dict[st
 
 
 def _unidentified_cards(
-    call: HookCall, mapped: MappedPatient, screened: list[DraftMedication]
+    call: HookCall, mapped: MappedPatient, targets: list[DraftMedication], ordered: list[DraftMedication]
 ) -> list[dict[str, Any]]:
     """The info card naming the record's current medications whose drug could not be identified, which the
-    ``screened`` drafts were therefore not screened against (none when every current drug was read)."""
-    items = record_account(call).unidentified if screened else ()
-    if not items:
+    drafts were therefore not screened against (none when every current drug was read). An ordered agent's
+    own safety screen already reports a drug kept as "unidentified drug (<codes>)" as not screened: for it
+    alone, only the others are named here; a drug ordered beside a current agent is screened against none."""
+    items = record_account(call).unidentified if targets or ordered else ()
+    unscreened = [i for i in items if not i.endswith(UNKNOWN_CODE)]  # not in any agent's screen
+    listed = list(items) if ordered else unscreened
+    if not listed:
         return []
-    names = [agent_name(d.agent) if d.agent else d.name for d in screened]
+    drafts = [*(targets if unscreened else []), *ordered]
+    names = [agent_name(d.agent) if d.agent else d.name for d in drafts]
     seed = f"{call.service_id}|{mapped.digest}|unidentified"
-    return [unidentified_current_card(items, names, seed=seed)]
+    return [unidentified_current_card(listed, names, seed=seed)]
 
 
 def _unread_detail(unread: list[DraftMedication], cards: list[dict[str, Any]]) -> dict[str, Any]:

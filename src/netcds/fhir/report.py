@@ -19,6 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from netcds.errors import InputError
 
+# how a medications_not_identified entry ends when the drug is kept in ``medications`` as an "unidentified
+# drug (<its codes>)": a tabled agent's safety screen already reports it as not screened
+UNKNOWN_CODE = "a code netcds does not know, no drug name"
+
 
 class MappedItem(BaseModel):
     """One Patient field set from FHIR: ``field`` (dotted path), ``value`` and ``from`` (source)."""

@@ -33,6 +33,7 @@ from netcds.fhir.dosage import dose_in_mg, dose_interval, octreotide_kind
 from netcds.fhir.drug_names import DISPLAY_ONLY, agents_in, generic_name, medication_concept, words_not_a_drug
 from netcds.fhir.medication import dose_range_words, not_an_order
 from netcds.fhir.read import Res, cc_text, codings, has_profile, written_bounds
+from netcds.fhir.report import UNKNOWN_CODE
 from netcds.fhir.scope import for_the_net
 from netcds.fhir.wording import brief, readings
 
@@ -197,9 +198,7 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
             meds.append(name)
             ctx.mapped("medications", name, res, cc, note=note + via)
             if unknown:
-                _not_identified_current(
-                    ctx, res, f"{_code_words(cc)}, a code netcds does not know, no drug name"
-                )
+                _not_identified_current(ctx, res, f"{_code_words(cc)}, {UNKNOWN_CODE}")
         else:
             if going and not name and (text := cc_text(cc).strip()) and not words_not_a_drug(text):
                 _not_identified_current(ctx, res, f"its words {brief(text)!r} name no drug netcds can read")
