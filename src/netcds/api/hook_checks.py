@@ -4,6 +4,7 @@ must be about the context patient, and a draft order netcds reads must be valid 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from netcds.api.orders import DraftMedication, names_order
 from netcds.api.problems import ApiProblem
 from netcds.errors import InputError
+from netcds.fhir.draft_dose import mg_factor
 from netcds.fhir.ids import FHIR_ID
 from netcds.fhir.read import patient_id as patient_id_of
 from netcds.fhir.read import validate_resource
@@ -204,10 +206,18 @@ def check_dose_numbers(resource: Mapping[str, Any], loc: str) -> None:
 def _check_dose_amount(field: str, quantity: Mapping[str, Any]) -> None:
     """A dose (or a dose range's bound) of zero or less is no dose a card could compare: refused, 422 naming
     it (QA session 41: a 0 or -60 mg draft was passed over). A large dose is a dose: the card warns that it
-    is above the labelled one (600 g is compared as 600000 mg)."""
+    is above the labelled one (600 g is compared as 600000 mg), unless in mg it is beyond any finite number
+    (1e306 g): no amount a card could state or compare, refused as well."""
     value = quantity.get("value")
-    if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return
+    if value <= 0:
         raise invalid_hook(field, f"a dose must be above 0 (got {value:g})")
+    factor = mg_factor(quantity)
+    if factor is not None and not math.isfinite(value * factor):
+        raise invalid_hook(
+            field, f"a dose must be a finite amount in mg ({value:g} times {factor:g} mg is not)"
+        )
 
 
 def _string_number(field: str, value: str) -> ApiProblem:

@@ -79,16 +79,15 @@ class ServiceMiddleware:
             await send(message)
 
         async def reply(status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+            # a 204 (the allowed CORS preflight) has no content: no content type, no Content-Length (RFC 9110
+            # 8.6), no body
+            entity = (
+                []
+                if status == 204
+                else [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+            )
             await send_wrapped(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [
-                        (b"content-type", PROBLEM_JSON.encode()),
-                        (b"content-length", str(len(body)).encode()),
-                        *(extra or []),
-                    ],
-                }
+                {"type": "http.response.start", "status": status, "headers": [*entity, *(extra or [])]}
             )
             await send_wrapped({"type": "http.response.body", "body": body})
 

@@ -21,14 +21,18 @@ from netcds.api.order_interactions import (
     agent_screen,
     concomitant_cards,
     concomitant_orders,
+    record_account,
     record_or_reason,
     with_drafts,
 )
 from netcds.api.orders import DraftMedication, draft_medications
 from netcds.api.problems import input_problem
 from netcds.errors import InputError
+from netcds.fhir.card_base import agent_name
 from netcds.fhir.cards import order_cards, unread_order_card, unscreened_card
+from netcds.fhir.concomitant_cards import unidentified_current_card
 from netcds.fhir.guideline_cards import with_guideline_card
+from netcds.fhir.report import UNKNOWN_CODE
 from netcds.patient import Patient
 from netcds.store.canonical import canonical_json, sha256_hex
 
@@ -48,7 +52,9 @@ def order_check(call: HookCall) -> Response:
     ordered = concomitant_orders(chosen)  # other drugs: checked against current agents
     # the record as sent (never fetched for an order of other drugs only: every order of every chart comes)
     found, why = (
-        record_or_reason(partial(mapped_patient, call, False)) if ordered and not targets else (None, "")
+        record_or_reason(partial(mapped_patient, call, False), lambda: record_account(call).unidentified)
+        if ordered and not targets
+        else (None, "")
     )
     if found is None and not targets:  # no tabled agent ordered, no record needed or readable for the others
         cards = each_once(not_checked)
@@ -107,7 +113,8 @@ def order_check(call: HookCall) -> Response:
                 ctx.eval_cache.put_json(key, built)
         cards += built
     more, faults, current = concomitant_cards(call, patient, digest, ordered, targets)
-    cards = each_once(cards + more + not_checked)
+    unidentified = _unidentified_cards(call, mapped, targets, ordered)
+    cards = each_once(cards + more + unidentified + not_checked)
     failed += faults
     record_issued(call.later, ctx.store, service_id, cards)
     call.audit(
@@ -147,6 +154,24 @@ def _unread_cards(call: HookCall, unread: list[DraftMedication]) -> list[dict[st
         seed = f"{call.service_id}|{call.req.context.get('patientId')}|unread|{where}"
         out.append(unread_order_card(where, d.unread or "", seed))
     return out
+
+
+def _unidentified_cards(
+    call: HookCall, mapped: MappedPatient, targets: list[DraftMedication], ordered: list[DraftMedication]
+) -> list[dict[str, Any]]:
+    """The info card naming the record's current medications whose drug could not be identified, which the
+    drafts were therefore not screened against (none when every current drug was read). An ordered agent's
+    own safety screen already reports a drug kept as "unidentified drug (<codes>)" as not screened: for it
+    alone, only the others are named here; a drug ordered beside a current agent is screened against none."""
+    items = record_account(call).unidentified if targets or ordered else ()
+    unscreened = [i for i in items if not i.endswith(UNKNOWN_CODE)]  # not in any agent's screen
+    listed = list(items) if ordered else unscreened
+    if not listed:
+        return []
+    drafts = [*(targets if unscreened else []), *ordered]
+    names = [agent_name(d.agent) if d.agent else d.name for d in drafts]
+    seed = f"{call.service_id}|{mapped.digest}|unidentified"
+    return [unidentified_current_card(listed, names, seed=seed)]
 
 
 def _unread_detail(unread: list[DraftMedication], cards: list[dict[str, Any]]) -> dict[str, Any]:

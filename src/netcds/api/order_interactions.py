@@ -15,6 +15,11 @@ an ordered drug triggers (the finding's fields name its row in that list) become
 (netcds.fhir.concomitant_cards); the agent's other findings are not caused by the order and are left out.
 Nothing is computed unless a draft names a drug that is not an agent and the record holds a current agent.
 
+A current medication whose drug the mapping could not identify (the report's ``medications_not_identified``:
+a medicationReference with no display naming no Medication of the record, an unknown code with no drug
+name) may be any drug, an agent among them: nothing screens it, and one info card says so, naming it and the
+ordered drugs (netcds.fhir.concomitant_cards.unidentified_current_card).
+
 Not screened here: a current agent that is also ordered in the same call (its own order's cards already
 screen the drafts beside it), radiotherapy (no drug), and records the hook cannot read (see
 :func:`record_or_reason`).
@@ -23,6 +28,7 @@ screen the drafts beside it), radiotherapy (no drug), and records the hook canno
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
@@ -52,6 +58,8 @@ SCREEN_BYTES = 64 * 1024  # size estimate of a cached agent screen (items with t
 # the mapping report's rows read as ongoing only because their ended records state no end date
 # (netcds.fhir.report.MappingReport, written by netcds.fhir.treatment_lines.build_treatments)
 ENDED_UNDATED_FIELD = "treatments_ended_without_end_date"
+# its current medications whose drug could not be identified (netcds.fhir.treatments): not screened
+UNIDENTIFIED_FIELD = "medications_not_identified"
 
 
 class OrderCall(Protocol):
@@ -85,14 +93,18 @@ def with_drafts(mapped: MappedPatient, drafts: Sequence[DraftMedication]) -> tup
     return patient, content_hash(patient)
 
 
-def record_or_reason(read: Callable[[], MappedPatient]) -> tuple[MappedPatient | None, str]:
+def record_or_reason(
+    read: Callable[[], MappedPatient], unidentified: Callable[[], Sequence[str]] = tuple
+) -> tuple[MappedPatient | None, str]:
     """The record for an order of non-agent drugs only, when it holds an agent with no end date, or why there
     is nothing to screen against. Such an order never needed the record before, so a record that is missing
     (412), invalid (422) or holds no neuroendocrine tumor leaves the answer what it was without this check;
     the audit entry says why. Without a tumor the mapping reads no treatment line as the NET's
     (netcds.fhir.scope.for_the_net): a cabozantinib line of a renal cancer is outside netcds's scope, and an
     "unscreened" card on every order of every chart netcds cannot read would be noise, so no card is made.
-    A record without an ongoing agent line is answered at once (the drafts are not added to it). ``read``
+    A record without an ongoing agent line is answered at once (the drafts are not added to it), unless it
+    holds current medications whose drug could not be identified (``unidentified``: any may be an agent, so
+    the order hooks say they were not screened). ``read``
     fetches nothing: a prefetch key the EHR did not send makes the record not available (every order of
     every chart comes here, so no FHIR fetch is made for it)."""
     try:
@@ -103,7 +115,7 @@ def record_or_reason(read: Callable[[], MappedPatient]) -> tuple[MappedPatient |
         field = exc.field.removeprefix("<patient>.")
         no_tumor = field in ("tumor", "tumor.primary_site")
         return None, "no neuroendocrine tumor in the record" if no_tumor else f"record not readable ({field})"
-    if not current_lines(found.patient, set()):
+    if not current_lines(found.patient, set()) and not unidentified():
         return None, "no current agent in the record"
     return found, ""
 
@@ -185,22 +197,45 @@ def agent_screen(call: OrderCall, agent: str, patient: Patient, digest: str) -> 
     )
 
 
-def ended_undated(call: OrderCall) -> frozenset[int]:
-    """The treatment rows the FHIR mapping read as ongoing only because their records ended without stating
-    an end date (its report's ``treatments_ended_without_end_date``: the prefetch is mapped again, once per
-    prefetch and as-of date, kept with the other per-record entries; none when the call has no prefetch)."""
+@dataclass(frozen=True)
+class RecordAccount:
+    """What an order check reads of the FHIR mapping's report beside the record: the treatment rows read as
+    ongoing only because their records ended without stating an end date
+    (``treatments_ended_without_end_date``) and the current medications whose drug could not be identified
+    (``medications_not_identified``)."""
+
+    ended: frozenset[int] = frozenset()
+    unidentified: tuple[str, ...] = ()
+
+
+def record_account(call: OrderCall) -> RecordAccount:
+    """The mapping report's account of the call's record (:class:`RecordAccount`): the prefetch is mapped
+    again, once per prefetch and as-of date, kept with the other per-record entries; empty when the call has
+    no prefetch."""
     found = call.scratch.get("prefetch")
     if found is None:
-        return frozenset()
+        return RecordAccount()
     prefetch, text, as_of = found
 
-    def rows() -> frozenset[int]:
+    def read() -> RecordAccount:
         report = optional.prefetch_to_patient(prefetch, as_of)[1]
-        return frozenset(int(i) for i in report.get(ENDED_UNDATED_FIELD) or [])
+        return RecordAccount(
+            frozenset(int(i) for i in report.get(ENDED_UNDATED_FIELD) or []),
+            tuple(str(m) for m in report.get(UNIDENTIFIED_FIELD) or []),
+        )
+
+    def size(v: RecordAccount) -> int:
+        return 256 + 32 * len(v.ended) + sum(64 + len(m) for m in v.unidentified)
 
     key = ("ended", sha256_hex(text), str(as_of))
-    kept = call.ctx.eval_cache.memo(key, frozenset, call.fresh(rows), lambda v: 256 + 32 * len(v))
-    return kept if kept is not None else frozenset()
+    kept = call.ctx.eval_cache.memo(key, RecordAccount, call.fresh(read), size)
+    return kept if kept is not None else RecordAccount()
+
+
+def ended_undated(call: OrderCall) -> frozenset[int]:
+    """The treatment rows the FHIR mapping read as ongoing only because their records ended without stating
+    an end date (its report's ``treatments_ended_without_end_date``, :func:`record_account`)."""
+    return record_account(call).ended
 
 
 def _agent_cards(

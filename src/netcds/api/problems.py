@@ -47,6 +47,13 @@ class Problem(BaseModel):
     instance: str | None = None
     errors: list[FieldError] | None = None
     request_id: str | None = None
+    mapping: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "when a FHIR record could not be mapped to a Patient (POST /api/v1/evaluate/fhir): the mapping "
+            "report as far as it got (`mapped`, `unmapped` with the reasons, ...), as a 200 answer carries it"
+        ),
+    )
 
 
 class ApiProblem(Exception):  # noqa: N818 - an RFC 9457 "problem"
@@ -222,7 +229,13 @@ async def _api_problem(request: Request, exc: Exception) -> JSONResponse:
 
 async def _input_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InputError)
-    return from_problem(request, input_problem(exc))
+    problem = input_problem(exc)
+    # a FHIR mapping that failed (netcds.fhir.report.FhirMappingError) carries its report so far: what was
+    # read, what was left out and why, so the client sees why no neuroendocrine primary was found
+    report = getattr(exc, "report", None)
+    if isinstance(report, BaseModel):
+        problem.extensions["mapping"] = report.model_dump(mode="json", exclude_none=True, by_alias=True)
+    return from_problem(request, problem)
 
 
 async def _too_large(request: Request, exc: Exception) -> JSONResponse:

@@ -74,7 +74,9 @@ class FhirEvaluation(_Out):
         description=(
             "the mapping report: what was mapped (`mapped`), skipped or unknown (`unmapped`), and the rows "
             "of `patient.treatments` read as ongoing only because their ended records state no end date "
-            "(`treatments_ended_without_end_date`)"
+            "(`treatments_ended_without_end_date`), the current medication records whose drug could not be "
+            "identified (`medications_not_identified`) and, when present, why the primary is managed under "
+            "another guideline than the NET one (`other_guideline`)"
         )
     )
     evaluation: Evaluation

@@ -9,7 +9,8 @@ finding is a dose adjustment, the treatment line that makes the agent current, a
 source exactly as the safety cards of an ordered agent do (:func:`netcds.fhir.card_base.cite`). The draft is
 the other drug, so no ``update`` suggestion is made: netcds does not rewrite the agent's own order from
 another drug's order. A current agent that could not be screened gets an info card saying so (never an
-all-clear).
+all-clear), and so do current medications whose drug could not be identified
+(:func:`unidentified_current_card`).
 """
 
 from __future__ import annotations
@@ -146,6 +147,44 @@ def concomitant_unscreened_card(
             "detail": f"The ordered {md_text(drug)} was not screened against {agent_name(agent)}, which the "
             f"record shows as current ({md_text(current)}), because {reason}. This is not an all-clear.",
             "source": card_source("netcds", agent_page(base_url, agent), "drug-safety", "Drug safety"),
+        },
+        seed,
+    )
+
+
+MAX_LISTED = 10  # current medications listed by name on one card; the rest are counted
+
+
+def unidentified_current_card(items: Sequence[str], ordered: Sequence[str], *, seed: str) -> dict[str, Any]:
+    """An info card saying the record's current medications ``items`` (each "<resource>: <what could not be
+    read>", as the mapping report's ``medications_not_identified`` has them) could not be identified, so the
+    ordered drugs ``ordered`` were not screened against them: any of them may be a drug that interacts, a NET
+    agent among them. Never an all-clear; record text is escaped."""
+    drugs = _names(list(dict.fromkeys(ordered))) or "ordered drug"
+    n = len(items)
+    what = "Current medication" if n == 1 else f"{n} current medications"
+    listed = [f"- {md_text(item)}" for item in items[:MAX_LISTED]]
+    if n > MAX_LISTED:
+        listed.append(f"- and {n - MAX_LISTED} more (see the mapping report)")
+    one = n == 1
+    which = (
+        "this current medication of the record is" if one else "these current medications of the record are"
+    )
+    detail = (
+        f"netcds could not tell which drug {which}, so {'it was' if one else 'they were'} not screened for "
+        f"interactions with the ordered {md_text(drugs)}:\n\n" + "\n".join(listed) + "\n\n"
+        f"{'It may be any drug' if one else 'They may be any drugs'}, one that interacts with the order or a "
+        f"NET agent among them. Check {'it' if one else 'them'} by hand, or record the drug (a code, the "
+        "Medication the reference names, or a display). This is not an all-clear."
+    )
+    return finalize(
+        {
+            "summary": summary_text(
+                md_text(f"{what} not identified: not screened against the ordered {drugs}", emphasis=False)
+            ),
+            "indicator": "info",
+            "detail": detail,
+            "source": card_source("netcds order check", None, "drug-safety", "Drug safety"),
         },
         seed,
     )

@@ -51,7 +51,7 @@ def _unit_of(q: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _mg_factor(q: Mapping[str, Any]) -> float | None:
+def mg_factor(q: Mapping[str, Any]) -> float | None:
     """mg per unit of a dose quantity, by its code, else its unit words (None: no mass unit netcds reads)."""
     for key in ("code", "unit"):
         value = q.get(key)
@@ -96,8 +96,8 @@ def draft_dose_and_instruction(resource: Mapping[str, Any]) -> tuple[float, Mapp
     instruction stating it. A dose given as a string is no dose here: the hooks refuse it first
     (netcds.api.hook_checks.check_dose_numbers)."""
     for q, di in _dose_quantities(resource):
-        value, factor = _number(q.get("value")), _mg_factor(q)
-        if value is not None and factor is not None:
+        value, factor = _number(q.get("value")), mg_factor(q)
+        if value is not None and factor is not None and math.isfinite(value * factor):
             # 0.06 g is 60 mg, not 60.00000000000001 mg: twelve significant digits are more than a dose has
             return float(f"{value * factor:.12g}"), di
     return None
@@ -300,8 +300,15 @@ def with_dose(resource: Mapping[str, Any], mg: float) -> dict[str, Any]:
     return out
 
 
+# from here on an integral dose is printed as Python prints a float ("1e+16"): written out in full, a dose of
+# 1e308 mg filled a card with 309 digits; tiny doses print so already ("1e-300")
+COMPACT_FROM = 1e16
+
+
 def dose_value(mg: float) -> int | float:
-    return int(mg) if float(mg).is_integer() else mg
+    """A dose as card text prints it: a whole number without ".0" (60, 600000), else the float ("37.5");
+    a huge one compactly ("1e+308"), as a tiny one is ("1e-300")."""
+    return int(mg) if float(mg).is_integer() and abs(mg) < COMPACT_FROM else float(mg)
 
 
 def update_suggestion(agent: str, draft: Mapping[str, Any], mg: float) -> dict[str, Any]:

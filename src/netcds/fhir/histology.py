@@ -45,6 +45,16 @@ MERKEL_NOTE = (
     "guideline tables netcds encodes do not cover"
 )
 _DIFF = {"well": "well differentiated", "poor": "poorly differentiated"}
+# the lung carcinomas managed under the small cell lung cancer guideline, not the NET one (the CDS Hooks
+# services answer none of them): by ICD-O-3 morphology, and by their names in words
+SMALL_CELL = "small cell carcinoma"
+LARGE_CELL_NE = "large cell neuroendocrine carcinoma"
+LUNG_CARCINOMA_MORPHOLOGY = {"8041": SMALL_CELL, "8042": SMALL_CELL, "8043": SMALL_CELL, "8044": SMALL_CELL,
+                             "8045": SMALL_CELL, "8013": LARGE_CELL_NE}  # fmt: skip
+LUNG_CARCINOMA_WORDS: dict[str, tuple[str, ...]] = {
+    SMALL_CELL: (r"(?<!non-)(?<!non )\bsmall[-\s]*cell\b", r"\bsclc\b"),
+    LARGE_CELL_NE: (r"\blarge[-\s]*cell\s+neuroendocrine\b", r"\blcnec\b"),
+}
 # differentiation in words, by tier: the explicit words first, then a tumour type that is poorly
 # differentiated by definition, then "tumour"/"carcinoid" (a NET, well differentiated). The first tier the
 # words hold decides; a negated or hedged term there ("not well differentiated", "possibly poorly
@@ -104,6 +114,9 @@ class Histology:
     unread_note: str = ""  # why the Condition's morphology extension was not read (reported on the Condition)
     # Observations disagreeing with the Condition's morphology on differentiation (then it is unknown)
     disagree: list[Res] = field(default_factory=list)
+    # a small cell or large cell neuroendocrine carcinoma (by morphology or plain words): of the lung, it is
+    # managed under another guideline than the NET one (netcds.fhir.mcode, MappingReport.other_guideline)
+    carcinoma_type: str = ""
 
 
 def _from_icdo3(
@@ -124,6 +137,7 @@ def _from_icdo3(
         h.differentiation = "well"
     if morph in ("8246", "8041", "8013", "8042", "8043", "8044", "8045"):
         h.differentiation = "poor"
+    h.carcinoma_type = LUNG_CARCINOMA_MORPHOLOGY.get(morph, "")
     not_taken = "grade" + (" and lung subtype" if lung else "") + " not taken from it"
     if morph == "8240" and behaviour == "1":
         h.unstated = (
@@ -221,6 +235,9 @@ def _from_words(words: str, lung: bool) -> Histology | None:
     elif found:
         h.neuroendocrine = True
         h.differentiation, why = differentiation_words(words)
+        h.carcinoma_type = next(
+            (k for k in LUNG_CARCINOMA_WORDS if _explicit(text, {k: LUNG_CARCINOMA_WORDS[k]})), ""
+        )
         if why:
             h.unstated = why
         if lung and _explicit(text, ATYPICAL_WORDS):

@@ -29,6 +29,7 @@ from netcds.fhir.conditions import choose_primary, map_primary, map_secondary, m
 from netcds.fhir.context import Ctx
 from netcds.fhir.dating import condition_after, earliest_day, effective_text
 from netcds.fhir.histology import Histology, histology_of
+from netcds.fhir.no_primary import NET_ONLY, chosen_primary_why, no_primary_why
 from netcds.fhir.not_carried import NOT_CARRIED as NOT_CARRIED
 from netcds.fhir.observation_kinds import classify
 from netcds.fhir.observations import map_observations
@@ -78,7 +79,8 @@ def prefetch_to_patient(
     part is read as netcds.fhir.paging.prefetch_parts says (with the service's prefetch ``templates``, the
     types they search). With ``require_neuroendocrine`` (the CDS Hooks services, which see every chart), a
     primary cancer nothing in the record calls neuroendocrine (a lung or colon cancer code alone) is no
-    tumor of netcds's: FhirMappingError on ``tumor``."""
+    tumor of netcds's: FhirMappingError on ``tumor``; so is a small cell or large cell neuroendocrine
+    carcinoma of the lung (another guideline's: MappingReport.other_guideline, :func:`other_guideline`)."""
     resources = read_prefetch(prefetch)
     parts = prefetch_parts(prefetch, templates)
     patient, report = _map(resources, as_of)
@@ -88,6 +90,10 @@ def prefetch_to_patient(
             "the primary cancer is not recorded as neuroendocrine (no NET code, neuroendocrine morphology "
             "or histology, or hormone syndrome): not a record netcds's hook services answer for",
             report,
+        )
+    if require_neuroendocrine and report.other_guideline:
+        raise FhirMappingError(
+            "tumor", f"{report.other_guideline}: not a record netcds's hook services answer for", report
         )
     return unknown_lists(patient, parts, report), report
 
@@ -180,6 +186,7 @@ def _map(resources: list[Res], as_of: date | None) -> tuple[Patient, MappingRepo
     map_syndromes(ctx, syndrome_rows, {}, out)
     if primary is not None:
         ctx.report.neuroendocrine_evidence = _ne_evidence(primary, hist, ctx.report)
+        ctx.report.other_guideline = other_guideline(primary, hist, out["tumor"].get("primary_site"))
     map_vitals_labs(ctx, kinds, out)
     map_comorbidities(ctx, comorbidity_conditions, kinds.pop("comorbidities", []), out)
     for res in kinds.pop("other", []):
@@ -212,6 +219,21 @@ def _ne_evidence(primary: Res, hist: Histology | None, report: MappingReport) ->
         said.append(f"{(hist.source or primary).ref}: histology {hist.label}")
     said += [f"{m.from_.split(' ', 1)[0]}: {m.value}" for m in report.mapped if m.field == "tumor.syndromes"]
     return list(dict.fromkeys(said))
+
+
+def other_guideline(primary: Res, hist: Histology | None, site: str | None) -> str | None:
+    """Why the primary is managed under another guideline than the NET guideline netcds encodes
+    (MappingReport.other_guideline), or None: a small cell or large cell neuroendocrine carcinoma of the
+    lung (ICD-O-3 8041-8045 or 8013, or those names in plain words) is treated as small cell lung cancer. It
+    is still mapped (a poorly differentiated lung carcinoma, which the engine leaves outside the NET tables
+    with its reason); the CDS Hooks services answer no cards for it. The same carcinoma outside the lung
+    (extrapulmonary neuroendocrine carcinoma) is the NET guideline's and unchanged."""
+    if site != "lung" or hist is None or not hist.carcinoma_type:
+        return None
+    return (
+        f"{(hist.source or primary).ref}: {hist.carcinoma_type} of the lung ({hist.label}), managed under "
+        "the small cell lung cancer guideline, not the neuroendocrine tumor guideline netcds encodes"
+    )
 
 
 def _set_aside_later(ctx: Ctx) -> set[str]:
@@ -283,7 +305,7 @@ def hist_fallback(ctx: Ctx, primary: Res | None, out: dict[str, Any]) -> None:
 def _no_primary_why(ctx: Ctx, other_subjects: int, later_primaries: list[str], dropped: list[Res]) -> str:
     """Why the Patient has no primary site, as the error names it."""
     if ctx.primary is not None:
-        return "primary site not recorded"
+        return chosen_primary_why(ctx.primary)
 
     def mark(r: Res) -> str:
         return "refuted" if refuted(r) else "entered-in-error"
@@ -307,7 +329,7 @@ def _no_primary_why(ctx: Ctx, other_subjects: int, later_primaries: list[str], d
             f"no primary cancer condition about the patient mapped ({other_subjects} resource(s) "
             "about another patient were set aside; see the mapping report)"
         )
-    return "no primary cancer condition in the input"
+    return no_primary_why(ctx) or "no primary cancer condition in the input"
 
 
 def _sex_against_pregnancy(ctx: Ctx, out: dict[str, Any]) -> None:
@@ -425,12 +447,12 @@ def _build(
         raise FhirMappingError(ctx.fatal[0], ctx.fatal[1], ctx.report)
     if not out["tumor"].get("primary_site"):
         why = _no_primary_why(ctx, other_subjects, later_primaries, dropped)
-        raise FhirMappingError(
-            "tumor.primary_site",
-            f"{why}; netcds needs the primary site of a neuroendocrine tumor "
-            "(mCODE PrimaryCancerCondition with bodySite or an ICD-10-CM site code)",
-            ctx.report,
+        need = (
+            "netcds needs the primary site of a neuroendocrine tumor (mCODE PrimaryCancerCondition with "
+            "bodySite or an ICD-10-CM site code)"
         )
+        # a record of another cancer only: the message names it, not a missing site
+        raise FhirMappingError("tumor.primary_site", why if NET_ONLY in why else f"{why}; {need}", ctx.report)
     _sex_against_pregnancy(ctx, out)
     _settle_tumor(ctx, out)
     record = {k: v for k, v in out.items() if v != {}}

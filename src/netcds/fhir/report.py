@@ -6,7 +6,9 @@ input but could not (or may not) be used, with the reason. Nothing is dropped
 silently; anything absent simply stays unknown (``None``) in the Patient.
 ``treatments_ended_without_end_date`` names, for programs, the treatment rows
 the contract reads as ongoing only because their records ended without an end
-date (each also has its sentence in ``unmapped``).
+date (each also has its sentence in ``unmapped``). ``medications_not_identified`` names the current
+medication records whose drug could not be identified (an order check cannot screen them), and
+``other_guideline`` why the primary is managed under another guideline than the NET one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from netcds.errors import InputError
+
+# how a medications_not_identified entry ends when the drug is kept in ``medications`` as an "unidentified
+# drug (<its codes>)": a tabled agent's safety screen already reports it as not screened
+UNKNOWN_CODE = "a code netcds does not know, no drug name"
 
 
 class MappedItem(BaseModel):
@@ -61,6 +67,25 @@ class MappingReport(BaseModel):
             "what in the record says the primary cancer is neuroendocrine: a NET code, a neuroendocrine "
             "morphology or histology, neuroendocrine words in its name, a hormone syndrome; empty when the "
             "primary is only a site-coded cancer (the CDS Hooks services then answer no cards)"
+        ),
+    )
+
+    medications_not_identified: list[str] = Field(
+        default_factory=list,
+        description=(
+            "the current medication records (active, on hold or in progress) whose drug netcds could not "
+            "identify, each as '<resource>: <what could not be read>' (a medicationReference with no "
+            "display naming no Medication the record holds, a code netcds does not know with no drug name, "
+            "words naming no drug): nothing screens them against another drug, so an order check says so"
+        ),
+    )
+
+    other_guideline: str | None = Field(
+        default=None,
+        description=(
+            "why the primary cancer is managed under another guideline than the neuroendocrine tumor "
+            "guideline netcds encodes (small cell or large cell neuroendocrine carcinoma of the lung); "
+            "the record is still mapped and evaluated, the CDS Hooks services answer no cards for it"
         ),
     )
 

@@ -30,9 +30,10 @@ from netcds.fhir.course_status import (
 )
 from netcds.fhir.dating import partial_end, partial_end_note, written_after
 from netcds.fhir.dosage import dose_in_mg, dose_interval, octreotide_kind
-from netcds.fhir.drug_names import DISPLAY_ONLY, agents_in, generic_name, medication_concept
+from netcds.fhir.drug_names import DISPLAY_ONLY, agents_in, generic_name, medication_concept, words_not_a_drug
 from netcds.fhir.medication import dose_range_words, not_an_order
 from netcds.fhir.read import Res, cc_text, codings, has_profile, written_bounds
+from netcds.fhir.report import UNKNOWN_CODE
 from netcds.fhir.scope import for_the_net
 from netcds.fhir.wording import brief, readings
 
@@ -95,6 +96,25 @@ def _not_identified(cc: Any) -> str:
     return f"drug not identified: {_code_words(cc)}, a code netcds does not know, with no drug name"
 
 
+def _reference_words(d: dict[str, Any]) -> str:
+    """What a medicationReference that names no drug says ("its medicationReference (Medication/m9) has no
+    display, and no Medication in the record states the drug")."""
+    ref = d.get("medicationReference")
+    target = ref.get("reference") if isinstance(ref, dict) else None
+    said = f" ({brief(target, 80)})" if isinstance(target, str) and target else ""
+    if not isinstance(ref, dict):
+        return "it names no drug (no medicationCodeableConcept or medicationReference)"
+    return f"its medicationReference{said} has no display, and no Medication in the record states the drug"
+
+
+def _not_identified_current(ctx: Ctx, res: Res, what: str) -> None:
+    """A current medication record whose drug could not be identified, for programs (an order check says it
+    was not screened): MappingReport.medications_not_identified."""
+    if ctx.as_of is not None and written_after(res, ctx.as_of) is not None:
+        return  # not in the record on the record date
+    ctx.report.medications_not_identified.append(f"{res.ref}: {what}")
+
+
 def _clash_words(ctx: Ctx, res: Res) -> str:
     """Why the Medication a resource's ``medicationReference`` names cannot be told ("" when it can): the
     reference names several different Medications of the input (``Ctx.clashes``)."""
@@ -134,6 +154,8 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
             if clash
             else "medication not identifiable (no drug code, and no Medication or display naming one)",
         )
+        if going and not (res.rtype == "MedicationRequest" and not_an_order(d)):
+            _not_identified_current(ctx, res, clash or _reference_words(d))
         return
     named = via if via.startswith(DISPLAY_ONLY) else ""  # said wherever the resource is reported
 
@@ -175,7 +197,11 @@ def _medication(ctx: Ctx, res: Res, meds: list[str], episodes: list[Episode]) ->
         if going and name:
             meds.append(name)
             ctx.mapped("medications", name, res, cc, note=note + via)
+            if unknown:
+                _not_identified_current(ctx, res, f"{_code_words(cc)}, {UNKNOWN_CODE}")
         else:
+            if going and not name and (text := cc_text(cc).strip()) and not words_not_a_drug(text):
+                _not_identified_current(ctx, res, f"its words {brief(text)!r} name no drug netcds can read")
             kind = why if cancer else "not a current drug"
             skip("; ".join([*([unknown] if unknown else []), kind, *ended, "not used"]))
         return
