@@ -21,6 +21,7 @@ from netcds.api.eval_cache import OBJECT_FACTOR, MappedPatient
 from netcds.api.hook_checks import check_context_patient, check_finite
 from netcds.api.hook_models import OPTIONAL_PREFETCH, SERVICES, HookRequest
 from netcds.api.prefetch import Budget, resolve, with_referenced_medications
+from netcds.api.record_account import RecordAccount, account_key
 from netcds.errors import InputError
 from netcds.store.canonical import canonical_json, sha256_hex
 
@@ -148,6 +149,8 @@ def mapped_patient(call: HookCall, fetch: bool = True) -> MappedPatient:
         templates = SERVICES[call.service_id].prefetch
         # every chart comes to the hooks: a cancer nothing calls neuroendocrine gets no cards
         found = optional.prefetch_to_patient(prefetch, as_of, templates, require_neuroendocrine=True)
+        account = RecordAccount.of(found[1])  # kept now: an order check reads it without mapping again
+        ctx.eval_cache.put(account_key(text, as_of), account, account.size())
         return MappedPatient.of(found[0])
 
     key = (sha256_hex(text), str(as_of))

@@ -28,7 +28,6 @@ screen the drafts beside it), radiotherapy (no drug), and records the hook canno
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
@@ -41,6 +40,7 @@ from netcds.api.eval_cache import MappedPatient
 from netcds.api.order_guideline import logged_fault
 from netcds.api.orders import DRUG_AGENTS, DraftMedication, concomitant_names
 from netcds.api.problems import ApiProblem
+from netcds.api.record_account import RecordAccount, account_key
 from netcds.errors import InputError
 from netcds.facts import treatment_agents
 from netcds.fhir.card_base import AgentScreenView
@@ -55,11 +55,6 @@ from netcds.store.canonical import canonical_json, content_hash, sha256_hex
 
 T = TypeVar("T")
 SCREEN_BYTES = 64 * 1024  # size estimate of a cached agent screen (items with their sources)
-# the mapping report's rows read as ongoing only because their ended records state no end date
-# (netcds.fhir.report.MappingReport, written by netcds.fhir.treatment_lines.build_treatments)
-ENDED_UNDATED_FIELD = "treatments_ended_without_end_date"
-# its current medications whose drug could not be identified (netcds.fhir.treatments): not screened
-UNIDENTIFIED_FIELD = "medications_not_identified"
 
 
 class OrderCall(Protocol):
@@ -197,38 +192,21 @@ def agent_screen(call: OrderCall, agent: str, patient: Patient, digest: str) -> 
     )
 
 
-@dataclass(frozen=True)
-class RecordAccount:
-    """What an order check reads of the FHIR mapping's report beside the record: the treatment rows read as
-    ongoing only because their records ended without stating an end date
-    (``treatments_ended_without_end_date``) and the current medications whose drug could not be identified
-    (``medications_not_identified``)."""
-
-    ended: frozenset[int] = frozenset()
-    unidentified: tuple[str, ...] = ()
-
-
 def record_account(call: OrderCall) -> RecordAccount:
-    """The mapping report's account of the call's record (:class:`RecordAccount`): the prefetch is mapped
-    again, once per prefetch and as-of date, kept with the other per-record entries; empty when the call has
-    no prefetch."""
+    """The mapping report's account of the call's record (:class:`RecordAccount`): kept when the hook call
+    mapped the prefetch, else the prefetch mapped again, once per prefetch and as-of date; empty when the
+    call has no prefetch."""
     found = call.scratch.get("prefetch")
     if found is None:
         return RecordAccount()
     prefetch, text, as_of = found
 
     def read() -> RecordAccount:
-        report = optional.prefetch_to_patient(prefetch, as_of)[1]
-        return RecordAccount(
-            frozenset(int(i) for i in report.get(ENDED_UNDATED_FIELD) or []),
-            tuple(str(m) for m in report.get(UNIDENTIFIED_FIELD) or []),
-        )
+        return RecordAccount.of(optional.prefetch_to_patient(prefetch, as_of)[1])
 
-    def size(v: RecordAccount) -> int:
-        return 256 + 32 * len(v.ended) + sum(64 + len(m) for m in v.unidentified)
-
-    key = ("ended", sha256_hex(text), str(as_of))
-    kept = call.ctx.eval_cache.memo(key, RecordAccount, call.fresh(read), size)
+    kept = call.ctx.eval_cache.memo(
+        account_key(text, as_of), RecordAccount, call.fresh(read), RecordAccount.size
+    )
     return kept if kept is not None else RecordAccount()
 
 
