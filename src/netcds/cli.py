@@ -84,7 +84,8 @@ def fail_knowledge(e: KnowledgeError) -> typer.Exit:
         option = f"{_option_of(e)}: " if isinstance(e, ReleaseIdError) else ""
         sys.stderr.write(f"error: {option}{printable(unknown_version(e), 600)}\n")
         return typer.Exit(2)
-    sys.stderr.write(f"knowledge error ({len(e.problems)}):\n")
+    where = f" in {printable(e.where, 300)}" if e.where else ""
+    sys.stderr.write(f"knowledge error{where} ({len(e.problems)}):\n")
     for path, msg in e.problems:
         sys.stderr.write(f"  {path}: {msg}\n")
     return typer.Exit(1)

@@ -22,8 +22,9 @@ class KnowledgeError(NetcdsError):
     """A knowledge-base file is invalid; ``problems`` lists ``(path, message)`` pairs, each once (the same
     problem found twice at the same place, e.g. by two checks of one footnote letter, is kept once)."""
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
+    def __init__(self, problems: list[tuple[str, str]], where: str | None = None) -> None:
         self.problems = list(dict.fromkeys((path, msg) for path, msg in problems))
+        self.where = where  # the knowledge folder, where known (the CLI names it; the API does not)
         lines = [f"{path}: {msg}" for path, msg in self.problems]
         super().__init__(f"{len(self.problems)} knowledge error(s):\n" + "\n".join(lines))
 

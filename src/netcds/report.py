@@ -241,7 +241,9 @@ def render(
     g = ev.guideline
     out.append(
         Text(
-            f"netcds {ev.engine_version} · {g.id} {g.version} · patient {ev.patient_id or '(no id)'}",
+            f"netcds {ev.engine_version} · {g.id} {g.version}"
+            + (f" (knowledge release {g.release}, digest {g.digest})" if g.release and g.digest else "")
+            + f" · patient {ev.patient_id or '(no id)'}",
             style="bold",
         )
     )
@@ -274,13 +276,8 @@ def render(
     out.extend(extra or [])
     if ev.safety_summary:
         counts = ", ".join(f"{n} {k}" for k, n in ev.safety_summary.items())
-        out.append(
-            Text(
-                f"Safety findings across the options: {counts} (monitoring, not-assessed and screened info"
-                " items shown with --verbose)",
-                style="dim",
-            )
-        )
+        hint = "" if verbose else " (monitoring, not-assessed and screened info items shown with --verbose)"
+        out.append(Text(f"Safety findings across the options: {counts}{hint}", style="dim"))
     plan = ev.ssa_plan
     out.append(
         Panel(

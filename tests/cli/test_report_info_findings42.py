@@ -54,3 +54,18 @@ def test_the_pdf_prints_the_info_finding() -> None:
     pdf = summary_pdf(ev.model_dump(mode="json"), NAIVE, [], None)
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(BytesIO(pdf)).pages).split())
     assert INDICATION in text
+
+
+def test_the_text_report_and_the_pdf_name_the_knowledge_release() -> None:
+    """A printed summary is traced to the knowledge release (and digest) that produced it."""
+    ev = run(NAIVE)
+    g = ev.guideline
+    assert g.release and g.digest
+    assert f"knowledge release {g.release}, digest {g.digest}" in _text()
+    pdf = summary_pdf(ev.model_dump(mode="json"), NAIVE, [], None)
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(BytesIO(pdf)).pages).split())
+    assert f"Knowledge release {g.release}" in text and f"knowledge release {g.release})" in text
+
+
+def test_the_verbose_report_does_not_point_to_verbose() -> None:
+    assert "shown with --verbose" not in _text(verbose=True)

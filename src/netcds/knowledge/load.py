@@ -101,6 +101,8 @@ def validation_problems(exc: ValidationError, rel: str) -> list[tuple[str, str]]
 
 
 def validate_model(cls: type[M], data: Any, rel: str, problems: list[tuple[str, str]]) -> M | None:
+    if data is None and any(path == rel for path, _ in problems):
+        return None  # the file could not be read: its problem is said already, not a schema error after it
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
@@ -280,7 +282,11 @@ def load_knowledge(
     folder = (root or default_knowledge_dir()) / guideline / version
     if not folder.is_dir():
         raise UnknownVersionError([(str(folder), f"no knowledge for {guideline} {version}")])
-    kb = _load_cached(str(folder.resolve()))
+    try:
+        kb = _load_cached(str(folder.resolve()))
+    except KnowledgeError as exc:
+        exc.where = exc.where or str(folder)
+        raise
     if root is None:
         # an installed release is named by its folder in URLs, stored records and card links: the
         # manifest must name the same release and guideline, or a link would open other knowledge

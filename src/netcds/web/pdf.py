@@ -328,7 +328,10 @@ def summary_pdf(
     w = Writer()
     p = w.pdf
     guideline = f"{g.get('title') or g.get('id')} V.{g.get('version')}"
-    p.footer_text = f"netcds {ev.get('engine_version', __version__)} - {guideline} - decision support only"
+    release = f" (knowledge release {g['release']})" if g.get("release") else ""
+    p.footer_text = (
+        f"netcds {ev.get('engine_version', __version__)} - {guideline}{release} - decision support only"
+    )
     record_id = patient.get("id")
     p.set_title(f"Tumor-board summary {''.join(id_text(record_id))}" if record_id else "Tumor-board summary")
     p.set_creator("netcds")
@@ -352,6 +355,7 @@ def summary_pdf(
         [
             ("Guideline", f"{g.get('id')} {g.get('version')} ({g.get('version_date') or 'date n/a'})"),
             ("Evaluation", when),
+            ("Knowledge release", str(g.get("release") or "n/a")),
             ("Knowledge digest", str(g.get("digest") or "n/a")),
         ]
     )
