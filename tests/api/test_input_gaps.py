@@ -146,14 +146,20 @@ def test_a_compressed_body_is_415_not_unreadable_json(client: TestClient) -> Non
 def test_as_of_takes_only_real_yyyy_mm_dd_dates(text: str) -> None:
     with pytest.raises(ApiProblem) as caught:
         _iso_date(text)
-    assert caught.value.status == 422 and caught.value.errors == [
-        ("query.as_of", "must be a calendar date YYYY-MM-DD")
-    ]
+    said = f"must be a calendar date written YYYY-MM-DD (got {text!r})"
+    assert caught.value.status == 422 and caught.value.errors == [("query.as_of", said)]
 
 
 def test_as_of_refused_through_the_api(client: TestClient) -> None:
-    for text in ("20261101", "2026-W45-1", "2026-02-30"):
-        refused(client.post(f"/api/v1/evaluate/fhir?as_of={text}", json=BUNDLE), 422, "query.as_of")
+    """One message for every refused text, the same in detail and errors (session 42: a text the pattern
+    refused got the framework's wording, a non-date another message than its errors entry)."""
+    for text in ("20261101", "2026-W45-1", "2026-02-30", "0"):
+        r = client.post(f"/api/v1/evaluate/fhir?as_of={text}", json=BUNDLE)
+        refused(r, 422, "query.as_of")
+        said = f"must be a calendar date written YYYY-MM-DD (got {text!r})"
+        body = r.json()
+        assert body["detail"] == f"query.as_of: {said}"
+        assert body["errors"] == [{"field": "query.as_of", "message": said}]
     assert str(_iso_date("2024-02-29")) == "2024-02-29"
 
 

@@ -46,7 +46,7 @@ from netcds.api.schemas import (
 )
 from netcds.errors import InputError, KnowledgeError
 from netcds.evaluation import Evaluation
-from netcds.io import first_non_finite, json_kind
+from netcds.io import first_non_finite, json_kind, printable
 from netcds.knowledge.load import (
     available_versions,
     default_knowledge_dir,
@@ -214,8 +214,8 @@ async def evaluate_fhir(
         str | None,
         Query(
             description="date the record is read at (YYYY-MM-DD)",
-            pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-            json_schema_extra={"format": "date"},
+            # documented, checked by _iso_date (one message for every refused text, not the framework's)
+            json_schema_extra={"format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
         ),
     ] = None,
     guideline_version: GuidelineVersion = None,
@@ -267,12 +267,10 @@ def _iso_date(text: str | None) -> date | None:
     try:
         day = iso_date(text)
     except ValueError:
+        said = f"must be a calendar date written YYYY-MM-DD (got {printable(text, 40)!r})"
+        where = "query.as_of"
         raise ApiProblem(
-            422,
-            f"query.as_of: not a calendar date: {text}",
-            kind="validation",
-            title="Invalid request",
-            errors=[("query.as_of", "must be a calendar date YYYY-MM-DD")],
+            422, f"{where}: {said}", kind="validation", title="Invalid request", errors=[(where, said)]
         ) from None
     assert isinstance(day, date)
     return day
