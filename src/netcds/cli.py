@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console, RenderableType
+from rich.console import RenderableType
 
 from netcds import __version__
 from netcds.cli_options import refuse_repeated_options
+from netcds.console import console
 from netcds.engine import evaluate as run_evaluate
 from netcds.errors import InputError, KnowledgeError, UnknownVersionError
 from netcds.evaluation import Evaluation
@@ -45,7 +46,7 @@ app = typer.Typer(
 kb_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 
-out = Console(soft_wrap=False)
+out = console()
 
 
 class Format(StrEnum):

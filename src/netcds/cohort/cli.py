@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
 from netcds.cohort.synth import MAX_ROWS
+from netcds.console import console
 from netcds.errors import KnowledgeError, UnknownVersionError
 from netcds.io import first_problem, printable
 from netcds.knowledge.load import DEFAULT_GUIDELINE, DEFAULT_VERSION, default_knowledge_dir, load_knowledge
@@ -27,8 +27,8 @@ from netcds.knowledge.schema import Knowledge
 if TYPE_CHECKING:
     from netcds.cohort.audit import AuditRun
 
-err = Console(stderr=True)
-out = Console()
+err = console(stderr=True)
+out = console()
 
 
 MAX_LIMIT = 1_000_000  # ``cohort diff --limit``: rows shown in a terminal

@@ -14,11 +14,11 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from netcds.console import console as make_console
 from netcds.errors import InputError, KnowledgeError
 from netcds.io import other_problem_lines, printable
 from netcds.patient import REGIMEN_AGENTS, Patient
@@ -28,7 +28,7 @@ from netcds.safety.models import AgentScreen, DoseResult, RegimenScreen, SafetyI
 from netcds.safety.schema import Checked, Cite, Monograph
 from netcds.safety.screen import scope_item, screen_agent, screen_regimen
 
-console = Console(soft_wrap=False)
+console = make_console()
 STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
