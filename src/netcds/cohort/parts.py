@@ -111,6 +111,18 @@ def repeated_column(f: Path, header: list[str]) -> None:
         seen.setdefault(name, i)
 
 
+def header_not_text(f: Path, header: list[str]) -> None:
+    """A ValueError naming the first column of a CSV header that is not UTF-8 text (U+FFFD,
+    :func:`open_text`): the header is no row to reject, and a column so named would make every row
+    a reject."""
+    for i, name in enumerate(header, start=1):
+        if "\ufffd" in name:
+            raise ValueError(
+                f"{f}: the CSV header is not UTF-8 text (column {i}, {printable(name, 60)!r}, holds U+FFFD, "
+                "what bytes that are not UTF-8 are read as): save the file as UTF-8"
+            )
+
+
 def column_clash(names: list[str] | tuple[str, ...]) -> tuple[tuple[int, str], tuple[int, str]] | None:
     """The first two columns (1-based position, name) that give one field in two places: a column named
     like the dotted path of another's enclosing object (``tumor``, a nested or JSON column, beside
@@ -160,6 +172,7 @@ def _one_header(cohort: Path, files: list[Path]) -> None:
         if header is None:
             continue
         if first is None:
+            header_not_text(f, header)
             repeated_column(f, header)
             clashing_columns(f, header, "the CSV header")
             first = (f, header)
@@ -235,12 +248,15 @@ def part_name(cohort: Path, f: Path) -> str:
 
 def open_text(f: Path) -> Any:
     """A CSV cohort file as text for the csv module (gzip by name; newlines as written, as csv needs
-    them, whatever the file is named); a UTF-8 byte-order mark, as spreadsheets write, is skipped."""
+    them, whatever the file is named); a UTF-8 byte-order mark, as spreadsheets write, is skipped. Bytes
+    that are not UTF-8 become U+FFFD, as Spark's CSV reader decodes them: the row holding them is a reject
+    naming the column (``read.validate_csv_cells``), a header holding them stops the run
+    (:func:`header_not_text`), never an error at a position in some block of the file."""
     if f.name.endswith(".gz"):
         import gzip
 
-        return gzip.open(f, "rt", encoding="utf-8-sig", newline="")
-    return f.open(encoding="utf-8-sig", newline="")
+        return gzip.open(f, "rt", encoding="utf-8-sig", errors="replace", newline="")
+    return f.open(encoding="utf-8-sig", errors="replace", newline="")
 
 
 def open_bytes(f: Path) -> Any:

@@ -45,6 +45,7 @@ from netcds.cohort.parts import (
     clashing_columns,
     column_clash,
     detect_format,
+    header_not_text,
     open_bytes,
     open_text,
     part_files,
@@ -52,7 +53,7 @@ from netcds.cohort.parts import (
     readable,
     repeated_column,
 )
-from netcds.cohort.textcells import csv_reader, lone_surrogate, next_cells
+from netcds.cohort.textcells import csv_reader, damaged, damaged_cells, lone_surrogate, next_cells
 from netcds.errors import InputError
 from netcds.io import first_line, loads, printable
 from netcds.patient import Patient
@@ -193,7 +194,6 @@ def after_decision(patient: Patient, decision: Decision) -> list[tuple[str, str]
     return out
 
 
-REPLACEMENT = "\ufffd"
 # what a blank NDJSON line may hold: JSON's whitespace (RFC 8259), not all that str.strip() removes (a form
 # feed, U+00A0, U+2028 make a line that is not JSON: a reject)
 JSON_SPACE = " \t\r\n"
@@ -203,9 +203,8 @@ def parse_ndjson_line(row: int, line: str) -> tuple[dict[str, Any] | None, dict[
     """One NDJSON line -> (canonical row, None) or (None, reject). A line holding U+FFFD is rejected: it
     is what bytes that are not UTF-8 become when decoded with replacement (as Spark's text reader
     does), so both backends reject the same lines with the same words."""
-    if REPLACEMENT in line:
-        at = line.index(REPLACEMENT) + 1
-        why = f"not UTF-8 text, or text damaged by an earlier decoding (U+FFFD at character {at})"
+    why = damaged(line)
+    if why is not None:
         return None, reject(row, [{"field": "<row>", "message": why}], line)
     try:
         record = loads(line)
@@ -240,13 +239,18 @@ def validate_csv_cells(
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """A CSV data row's cells under ``header`` -> (canonical row, None) or (None, reject). A row with more
     or fewer cells than the header names is rejected (field ``<row>``): which value belongs to which column
-    is unknown, and a short row's missing cells are not unknowns anyone recorded. Both backends use it
-    (Spark hands over the text of the rows its CSV reader finds malformed)."""
+    is unknown, and a short row's missing cells are not unknowns anyone recorded. A cell that is not UTF-8
+    text (the file's bytes decoded with replacement, U+FFFD) rejects the row naming its column. Both
+    backends use it (Spark hands over the rows its CSV reader finds malformed or not UTF-8)."""
     named: dict[str, Any] = {}
     for column, cell in zip(header, cells, strict=False):
         if column in named and not cell:
             continue  # only unnamed columns repeat (parts.repeated_column): keep a cell under one
         named[column] = cell
+    not_text = damaged_cells(header, cells)
+    if not_text:
+        raw = {**named, "<extra cells>": cells[len(header) :]} if len(cells) > len(header) else named
+        return None, reject(row, not_text, raw)
     if len(cells) != len(header):
         n = len(cells) - len(header)
         message = f"{abs(n)} {'more' if n > 0 else 'fewer'} cell(s) than the header"
@@ -351,7 +355,8 @@ def iter_rows(
                 header = next_cells(reader, name, 0, row)
                 if header is None:
                     continue
-                repeated_column(f, header)  # detect_format refused it already; a reader stands alone
+                header_not_text(f, header)  # detect_format refused it already; a reader stands alone
+                repeated_column(f, header)
                 clashing_columns(f, header, "the CSV header")
                 n_rec = 0
                 while (cells := next_cells(reader, name, n_rec + 1, row + 1)) is not None:
