@@ -11,7 +11,8 @@ Row shapes (docs/cohort.md):
 - **CSV** flattened: one column per dotted path (``tumor.primary_site``, ``decision.regimen``);
   ``treatments``, ``assessments`` and string lists (``tumor.syndromes``, ``medications``,
   ``comorbidities.other``) hold JSON text; numbers are plain decimals (``-1.5``, ``2e-3``: anything else
-  rejects the row naming the column); bools are ``true``/``false``; an empty cell is unknown.
+  rejects the row naming the column); bools are ``true``/``false`` in any letter case; an empty cell (or
+  one of only spaces) is unknown; spaces around any other cell's value reject the row naming the column.
   The row number counts data rows (the header is row 0). A row with more or fewer cells than the
   header is rejected; a header naming a column twice, or one field in two columns (``tumor`` and
   ``tumor.ki67_percent``), stops the run (which cell is meant is unknown).
@@ -53,7 +54,7 @@ from netcds.cohort.parts import (
     readable,
     repeated_column,
 )
-from netcds.cohort.textcells import csv_reader, damaged, damaged_cells, lone_surrogate, next_cells
+from netcds.cohort.textcells import csv_reader, damaged, damaged_cells, lone_surrogate, next_cells, spaced
 from netcds.errors import InputError
 from netcds.io import first_line, loads, printable
 from netcds.patient import Patient
@@ -69,6 +70,13 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
 class NotPlainNumber(str):
     """A text cell under a number column that is not a plain decimal: left as text, which the contract
     model refuses (numbers are strict), and worded by :func:`_errors`."""
+
+    __slots__ = ()
+
+
+class NotBool(str):
+    """A text cell under a bool column that is not ``true``/``false`` (any letter case): left as text, which
+    the contract model refuses (bools are strict), and worded by :func:`_errors`."""
 
     __slots__ = ()
 
@@ -100,6 +108,9 @@ def _errors(exc: ValidationError, prefix: str) -> list[dict[str, str]]:
                 f"not a plain decimal number ({printable(str(err['input']), 40)!r}): ASCII digits with an"
                 " optional sign, decimal point and exponent (-1.5, .5, 2e-3)"
             )
+        elif isinstance(err.get("input"), NotBool):
+            msg = f"not true or false ({printable(str(err['input']), 40)!r}): a bool cell holds true or false"
+            msg += " (any letter case: TRUE, True)"
         elif err["type"] == "missing":
             msg = "required field is missing"
         out.append({"field": prefix + path if path else prefix.rstrip(".") or "<row>", "message": msg})
@@ -268,10 +279,12 @@ def _drop_nulls(value: Any) -> Any:
 
 
 def _convert(path: str, value: Any) -> Any:
-    """A flattened cell -> the contract's JSON value (CSV cells are text)."""
+    """A flattened cell -> the contract's JSON value (CSV cells are text, read as written: a bool is
+    ``true``/``false`` in any letter case, a number a plain decimal, a cell of a known field with spaces
+    around its value a reject naming the column; an unknown column is the model's to name)."""
     if not isinstance(value, str):
         return value
-    spec = fact_specs().get(path)
+    spec = fact_specs().get(path) if not path.startswith("decision.") else None
     if path in JSON_COLUMNS or (spec is not None and spec.kind == "list"):
         try:
             parsed = loads(
@@ -282,14 +295,14 @@ def _convert(path: str, value: Any) -> Any:
         if "\\u" in value and (lone := lone_surrogate(parsed)) is not None:
             raise InputError(path, lone)
         return parsed
-    if spec is None:
-        return value
-    if spec.kind == "number":
+    if spec is not None and spec.kind == "number":
         if _NUMBER.fullmatch(value):
             return float(value)  # 1e999 is inf: the model says it must be finite
-        return NotPlainNumber(value)
-    if spec.kind == "bool" and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
+        return NotPlainNumber(value)  # " 12" too: not a plain decimal
+    if (spec is not None or path.startswith("decision.")) and value != value.strip():
+        raise InputError(path, spaced(value))
+    if spec is not None and spec.kind == "bool":
+        return value.lower() == "true" if value.lower() in ("true", "false") else NotBool(value)
     return value
 
 
@@ -318,7 +331,7 @@ def flat_to_nested(flat: dict[str, Any]) -> dict[str, Any]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):  # an unnamed column holding a value, beside ".x"
                 raise InputError(key, clash_message(part, key))
-        node[leaf] = value if key.startswith("decision.") else _convert(key, value)
+        node[leaf] = _convert(key, value)
     return out
 
 

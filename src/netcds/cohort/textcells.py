@@ -67,6 +67,14 @@ def damaged_cells(header: list[str], cells: list[str]) -> list[dict[str, str]]:
     return out
 
 
+def spaced(value: str) -> str:
+    """Why a text cell of a known field is refused: spaces (any whitespace) before or after its value. A
+    cell is read as written, never trimmed (``" ileum"`` is not ``ileum``, ``"p1 "`` not the id ``p1``); a
+    cell of only spaces is empty: unknown."""
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    return f"leading or trailing whitespace ({shown!r}): a cell is read as written, never trimmed; remove it"
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
