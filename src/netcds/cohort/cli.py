@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from netcds.cohort.synth import MAX_ROWS
 from netcds.console import console
@@ -32,6 +33,16 @@ out = console()
 
 
 MAX_LIMIT = 1_000_000  # ``cohort diff --limit``: rows shown in a terminal
+# ``cohort audit|diff --fail-on-rejects``: the command finished, every output written, and some rows were
+# rejected (docs/cohort.md, exit codes); not 2 (a wrong invocation or input, nothing done) nor 1
+EXIT_REJECTS = 3
+FailOnRejects = Annotated[
+    bool,
+    typer.Option(
+        "--fail-on-rejects",
+        help=f"exit {EXIT_REJECTS} (after writing every output) when any row was rejected; default: exit 0",
+    ),
+]
 
 
 class Engine(StrEnum):
@@ -197,6 +208,7 @@ def audit(
     results_uri: Annotated[
         str | None, typer.Option("--results-uri", help="Spark: where executors write decisions.parquet")
     ] = None,
+    fail_on_rejects: FailOnRejects = False,
 ) -> None:
     """Audit a cohort of decision points: per-decision results, summary and an HTML report."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
@@ -230,6 +242,25 @@ def audit(
         except KeyboardInterrupt:
             raise _interrupted(got, f"the outputs in {out_dir} are complete") from None
     _warn_rows(cohort, run.rows_in, run.rejects, f"{out_dir}/rejects.ndjson")
+    _rejected(fail_on_rejects, run.rejects, run.rows_in, f"{out_dir}/rejects.ndjson")
+
+
+def _rejects_line(count: int, where: str | None, done: str = "audited") -> str:
+    """The closing line every run prints: how many rows were rejected and where their reasons are."""
+    if not count:
+        return "rejects: none (every row read was valid)"
+    if where is None:
+        return f"rejects: {count} rows not {done} (--rejects FILE writes each with its reasons)"
+    return f"rejects: {count} rows not {done}, each with its row, file, line and reason in {where}"
+
+
+def _rejected(fail: bool, count: int, rows_in: int, where: str | None) -> None:
+    """``--fail-on-rejects``: after every output is written, exit :data:`EXIT_REJECTS` with one line on
+    stderr when any row was rejected."""
+    if fail and count:
+        line = f"error: {count} of {rows_in} rows rejected (--fail-on-rejects); see {where or 'above'}"
+        sys.stderr.write(printable(line, 800) + "\n")
+        raise typer.Exit(EXIT_REJECTS)
 
 
 def _bars() -> Any:
@@ -267,6 +298,7 @@ def _print_run(run: AuditRun, out_dir: Path, kb: Knowledge) -> None:
         f" earlier row: {dup['rows']} rows in {dup['groups']} groups; each audited and counted)"
     )
     out.print(f"wrote {out_dir}/decisions.parquet, rejects.ndjson, summary.json, summary.csv, report.html")
+    out.print(Text(_rejects_line(run.rejects, f"{out_dir}/rejects.ndjson")))
 
 
 def _warn_rows(cohort: str, rows_in: int, rejects: int, where: str | None, done: str = "audited") -> None:
@@ -329,6 +361,7 @@ def diff(
     fmt: Annotated[
         str | None, typer.Option("--input-format", help="ndjson | parquet | csv (default: by name)")
     ] = None,
+    fail_on_rejects: FailOnRejects = False,
 ) -> None:
     """List the decision points whose options change between two knowledge versions."""
     from netcds.cohort.diff import diff_versions
@@ -368,15 +401,16 @@ def diff(
         except OSError as e:  # e.g. a full disk (/dev/full): the file named, exit 1
             raise _fail(e, out_file) from None
     where = str(rejects_file) if rejects_file else None
+    if not result.rejects:  # else _print_rejects said how many and where
+        out.print(Text(_rejects_line(0, where, "compared")))
     _warn_rows(str(cohort), result.rows_in, result.rejects, where, "compared")
+    _rejected(fail_on_rejects, result.rejects, result.rows_in, where)
 
 
 def _print_rejects(count: int, first: list[dict[str, Any]], rejects_file: Path | None) -> None:
     """A diff's rejects in the terminal: the first ones, and where all of them are (or how to get them)."""
     if not count:
         return
-    from rich.text import Text
-
     t = RichTable("row", "file", "line", "field", "message")
     for r in first:
         cells = (r["row"], r.get("file", ""), r.get("line", ""), r["field"], r["message"])

@@ -47,7 +47,8 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     directory's part files are checked to be readable as that format: CSV part files share one header
     (the reader takes each file's first line as its header; Spark applies one file's to all), Parquet part
     files start as Parquet files do. A CSV header (a file's or a directory's) naming a column twice is
-    refused. Both backends read the same checked file or directory."""
+    refused, and so is an NDJSON file that is a JSON array (:func:`_not_json_array`). Both backends read the
+    same checked file or directory."""
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"--input-format: unknown cohort format '{fmt}' (one of {', '.join(FORMATS)})")
     if not path.is_dir():
@@ -61,6 +62,8 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
             _parquet_columns([path])
         elif found == "csv" and path.is_file():
             _one_header(path, [path])
+        elif found == "ndjson" and path.is_file():
+            _not_json_array([path])
         return found
     files = part_files(path)
     if not files:
@@ -71,6 +74,8 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     elif found == "parquet":
         _parquet_magic(files)
         _parquet_columns(files)
+    else:
+        _not_json_array(files)
     return found
 
 
@@ -109,6 +114,18 @@ def repeated_column(f: Path, header: list[str]) -> None:
                 f" and {i}): which of the two cells is meant is unknown"
             )
         seen.setdefault(name, i)
+
+
+def header_not_text(f: Path, header: list[str]) -> None:
+    """A ValueError naming the first column of a CSV header that is not UTF-8 text (U+FFFD,
+    :func:`open_text`): the header is no row to reject, and a column so named would make every row
+    a reject."""
+    for i, name in enumerate(header, start=1):
+        if "\ufffd" in name:
+            raise ValueError(
+                f"{f}: the CSV header is not UTF-8 text (column {i}, {printable(name, 60)!r}, holds U+FFFD, "
+                "what bytes that are not UTF-8 are read as): save the file as UTF-8"
+            )
 
 
 def column_clash(names: list[str] | tuple[str, ...]) -> tuple[tuple[int, str], tuple[int, str]] | None:
@@ -160,6 +177,7 @@ def _one_header(cohort: Path, files: list[Path]) -> None:
         if header is None:
             continue
         if first is None:
+            header_not_text(f, header)
             repeated_column(f, header)
             clashing_columns(f, header, "the CSV header")
             first = (f, header)
@@ -174,6 +192,28 @@ def _one_header(cohort: Path, files: list[Path]) -> None:
             raise ValueError(
                 f"{cohort}: the CSV header of {part_name(cohort, f)} differs from that of "
                 f"{part_name(cohort, first[0])} ({where}): the part files of a CSV cohort share one header"
+            )
+
+
+_JSON_SPACE = b" \t\r\n"
+
+
+def _not_json_array(files: list[Path]) -> None:
+    """A ValueError naming the first file whose text starts with ``[`` (after a byte-order mark and JSON
+    whitespace): a JSON array (``[{...}, {...}]``, as ``.json`` exports often are), not NDJSON. Read line by
+    line, each of its lines would be a reject; read as one array, one malformed element would make the rest
+    of the file unreadable, not one row's reject, so rows in = results + rejects could not hold. Refused
+    before any row, naming the format and how to convert it."""
+    for f in files:
+        with readable(f), open_bytes(f) as fh:
+            head = fh.read(1 << 16).removeprefix(b"\xef\xbb\xbf")
+            while head and not head.lstrip(_JSON_SPACE):
+                head = fh.read(1 << 16)
+        if head.lstrip(_JSON_SPACE).startswith(b"["):
+            raise ValueError(
+                f"{f}: a JSON array (the file starts with '['), not NDJSON: a cohort's .ndjson, .jsonl or"
+                " .json file holds one JSON object per line; write one decision point per line (e.g. jq -c"
+                f" '.[]' {printable(f.name, 80)} > cohort.ndjson)"
             )
 
 
@@ -235,12 +275,15 @@ def part_name(cohort: Path, f: Path) -> str:
 
 def open_text(f: Path) -> Any:
     """A CSV cohort file as text for the csv module (gzip by name; newlines as written, as csv needs
-    them, whatever the file is named); a UTF-8 byte-order mark, as spreadsheets write, is skipped."""
+    them, whatever the file is named); a UTF-8 byte-order mark, as spreadsheets write, is skipped. Bytes
+    that are not UTF-8 become U+FFFD, as Spark's CSV reader decodes them: the row holding them is a reject
+    naming the column (``read.validate_csv_cells``), a header holding them stops the run
+    (:func:`header_not_text`), never an error at a position in some block of the file."""
     if f.name.endswith(".gz"):
         import gzip
 
-        return gzip.open(f, "rt", encoding="utf-8-sig", newline="")
-    return f.open(encoding="utf-8-sig", newline="")
+        return gzip.open(f, "rt", encoding="utf-8-sig", errors="replace", newline="")
+    return f.open(encoding="utf-8-sig", errors="replace", newline="")
 
 
 def open_bytes(f: Path) -> Any:

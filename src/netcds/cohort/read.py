@@ -11,7 +11,8 @@ Row shapes (docs/cohort.md):
 - **CSV** flattened: one column per dotted path (``tumor.primary_site``, ``decision.regimen``);
   ``treatments``, ``assessments`` and string lists (``tumor.syndromes``, ``medications``,
   ``comorbidities.other``) hold JSON text; numbers are plain decimals (``-1.5``, ``2e-3``: anything else
-  rejects the row naming the column); bools are ``true``/``false``; an empty cell is unknown.
+  rejects the row naming the column); bools are ``true``/``false`` in any letter case; an empty cell (or
+  one of only spaces) is unknown; spaces around any other cell's value reject the row naming the column.
   The row number counts data rows (the header is row 0). A row with more or fewer cells than the
   header is rejected; a header naming a column twice, or one field in two columns (``tumor`` and
   ``tumor.ki67_percent``), stops the run (which cell is meant is unknown).
@@ -45,6 +46,7 @@ from netcds.cohort.parts import (
     clashing_columns,
     column_clash,
     detect_format,
+    header_not_text,
     open_bytes,
     open_text,
     part_files,
@@ -52,7 +54,7 @@ from netcds.cohort.parts import (
     readable,
     repeated_column,
 )
-from netcds.cohort.textcells import csv_reader, lone_surrogate, next_cells
+from netcds.cohort.textcells import csv_reader, damaged, damaged_cells, lone_surrogate, next_cells, spaced
 from netcds.errors import InputError
 from netcds.io import first_line, loads, printable
 from netcds.patient import Patient
@@ -68,6 +70,13 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
 class NotPlainNumber(str):
     """A text cell under a number column that is not a plain decimal: left as text, which the contract
     model refuses (numbers are strict), and worded by :func:`_errors`."""
+
+    __slots__ = ()
+
+
+class NotBool(str):
+    """A text cell under a bool column that is not ``true``/``false`` (any letter case): left as text, which
+    the contract model refuses (bools are strict), and worded by :func:`_errors`."""
 
     __slots__ = ()
 
@@ -99,6 +108,9 @@ def _errors(exc: ValidationError, prefix: str) -> list[dict[str, str]]:
                 f"not a plain decimal number ({printable(str(err['input']), 40)!r}): ASCII digits with an"
                 " optional sign, decimal point and exponent (-1.5, .5, 2e-3)"
             )
+        elif isinstance(err.get("input"), NotBool):
+            msg = f"not true or false ({printable(str(err['input']), 40)!r}): a bool cell holds true or false"
+            msg += " (any letter case: TRUE, True)"
         elif err["type"] == "missing":
             msg = "required field is missing"
         out.append({"field": prefix + path if path else prefix.rstrip(".") or "<row>", "message": msg})
@@ -193,7 +205,6 @@ def after_decision(patient: Patient, decision: Decision) -> list[tuple[str, str]
     return out
 
 
-REPLACEMENT = "\ufffd"
 # what a blank NDJSON line may hold: JSON's whitespace (RFC 8259), not all that str.strip() removes (a form
 # feed, U+00A0, U+2028 make a line that is not JSON: a reject)
 JSON_SPACE = " \t\r\n"
@@ -203,9 +214,8 @@ def parse_ndjson_line(row: int, line: str) -> tuple[dict[str, Any] | None, dict[
     """One NDJSON line -> (canonical row, None) or (None, reject). A line holding U+FFFD is rejected: it
     is what bytes that are not UTF-8 become when decoded with replacement (as Spark's text reader
     does), so both backends reject the same lines with the same words."""
-    if REPLACEMENT in line:
-        at = line.index(REPLACEMENT) + 1
-        why = f"not UTF-8 text, or text damaged by an earlier decoding (U+FFFD at character {at})"
+    why = damaged(line)
+    if why is not None:
         return None, reject(row, [{"field": "<row>", "message": why}], line)
     try:
         record = loads(line)
@@ -240,13 +250,18 @@ def validate_csv_cells(
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """A CSV data row's cells under ``header`` -> (canonical row, None) or (None, reject). A row with more
     or fewer cells than the header names is rejected (field ``<row>``): which value belongs to which column
-    is unknown, and a short row's missing cells are not unknowns anyone recorded. Both backends use it
-    (Spark hands over the text of the rows its CSV reader finds malformed)."""
+    is unknown, and a short row's missing cells are not unknowns anyone recorded. A cell that is not UTF-8
+    text (the file's bytes decoded with replacement, U+FFFD) rejects the row naming its column. Both
+    backends use it (Spark hands over the rows its CSV reader finds malformed or not UTF-8)."""
     named: dict[str, Any] = {}
     for column, cell in zip(header, cells, strict=False):
         if column in named and not cell:
             continue  # only unnamed columns repeat (parts.repeated_column): keep a cell under one
         named[column] = cell
+    not_text = damaged_cells(header, cells)
+    if not_text:
+        raw = {**named, "<extra cells>": cells[len(header) :]} if len(cells) > len(header) else named
+        return None, reject(row, not_text, raw)
     if len(cells) != len(header):
         n = len(cells) - len(header)
         message = f"{abs(n)} {'more' if n > 0 else 'fewer'} cell(s) than the header"
@@ -264,10 +279,12 @@ def _drop_nulls(value: Any) -> Any:
 
 
 def _convert(path: str, value: Any) -> Any:
-    """A flattened cell -> the contract's JSON value (CSV cells are text)."""
+    """A flattened cell -> the contract's JSON value (CSV cells are text, read as written: a bool is
+    ``true``/``false`` in any letter case, a number a plain decimal, a cell of a known field with spaces
+    around its value a reject naming the column; an unknown column is the model's to name)."""
     if not isinstance(value, str):
         return value
-    spec = fact_specs().get(path)
+    spec = fact_specs().get(path) if not path.startswith("decision.") else None
     if path in JSON_COLUMNS or (spec is not None and spec.kind == "list"):
         try:
             parsed = loads(
@@ -278,14 +295,14 @@ def _convert(path: str, value: Any) -> Any:
         if "\\u" in value and (lone := lone_surrogate(parsed)) is not None:
             raise InputError(path, lone)
         return parsed
-    if spec is None:
-        return value
-    if spec.kind == "number":
+    if spec is not None and spec.kind == "number":
         if _NUMBER.fullmatch(value):
             return float(value)  # 1e999 is inf: the model says it must be finite
-        return NotPlainNumber(value)
-    if spec.kind == "bool" and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
+        return NotPlainNumber(value)  # " 12" too: not a plain decimal
+    if (spec is not None or path.startswith("decision.")) and value != value.strip():
+        raise InputError(path, spaced(value))
+    if spec is not None and spec.kind == "bool":
+        return value.lower() == "true" if value.lower() in ("true", "false") else NotBool(value)
     return value
 
 
@@ -314,7 +331,7 @@ def flat_to_nested(flat: dict[str, Any]) -> dict[str, Any]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):  # an unnamed column holding a value, beside ".x"
                 raise InputError(key, clash_message(part, key))
-        node[leaf] = value if key.startswith("decision.") else _convert(key, value)
+        node[leaf] = _convert(key, value)
     return out
 
 
@@ -351,7 +368,8 @@ def iter_rows(
                 header = next_cells(reader, name, 0, row)
                 if header is None:
                     continue
-                repeated_column(f, header)  # detect_format refused it already; a reader stands alone
+                header_not_text(f, header)  # detect_format refused it already; a reader stands alone
+                repeated_column(f, header)
                 clashing_columns(f, header, "the CSV header")
                 n_rec = 0
                 while (cells := next_cells(reader, name, n_rec + 1, row + 1)) is not None:

@@ -12,11 +12,20 @@ import html
 import io
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from netcds.cohort.layout import VERDICTS
+from netcds.knowledge.schema import Category, Tier
+
+# the order the report lists tiers and categories in: the guideline's (preferred, other recommended, useful
+# in certain circumstances, listed; 1, 2A, 2B, 3), never the alphabet's or the counts'
+TIER_ORDER: tuple[str, ...] = get_args(Tier)
+CATEGORY_ORDER: tuple[str, ...] = get_args(Category)
+REASONS_KEPT = 25  # summary ``reasons``: the most frequent reason groups
+REASONS_PLOTTED = 15  # of which the report's plot shows these
+WHAT_REASONS = "discordance reasons"
 
 VERDICT_COLORS = {
     "concordant": "#2e7d32", "listed_not_eligible": "#c62828", "needs_data": "#f9a825",
@@ -56,7 +65,7 @@ SUMMARY_QUERIES: dict[str, str] = {
         " AS setting_column, decision_regimen, COALESCE(verdict_entry_id, '-') AS entry_id,"
         f" COALESCE(failing_condition, '-') AS reason, {_N}"
         " WHERE verdict IN ('listed_not_eligible', 'not_listed')"
-        " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY n DESC, 1, 2, 3, 4, 5, 6 LIMIT 25"
+        f" GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY n DESC, 1, 2, 3, 4, 5, 6 LIMIT {REASONS_KEPT}"
     ),
     "by_year": f"SELECT year(decision_date) AS year, verdict, {_N} GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2",
     "by_site": f"SELECT primary_site, verdict, {_N} GROUP BY 1, 2 ORDER BY 1, 2",
@@ -66,6 +75,14 @@ SUMMARY_QUERIES: dict[str, str] = {
         " GROUP BY 1, 2 ORDER BY n DESC, 1"
     ),
 }
+
+
+# how many reason groups there are (``reasons`` keeps the REASONS_KEPT most frequent): "top N of M"
+REASON_GROUPS_QUERY = (
+    "SELECT count(*) AS n FROM (SELECT verdict FROM results WHERE verdict IN ('listed_not_eligible',"
+    " 'not_listed') GROUP BY verdict, setting_table, setting_column, decision_regimen, verdict_entry_id,"
+    " failing_condition) g"
+)
 
 
 # Decision points with the same patient id, decision date and regimen as another (both recorded): each is
@@ -95,6 +112,8 @@ def summarize(query: Callable[[str], list[dict[str, Any]]], meta: dict[str, Any]
             {k: (int(v) if k in ("n", "year") and v is not None else v) for k, v in r.items()}
             for r in query(sql)
         ]
+    (groups_row,) = query(REASON_GROUPS_QUERY)
+    out["reason_groups"] = int(groups_row["n"])
     (dup,) = query(DUPLICATES_QUERY)
     groups, rows = int(dup["groups"]), int(dup["rows_in_groups"])
     out["duplicates"] = {"key": list(DUPLICATE_KEY), "groups": groups, "rows": rows, "repeats": rows - groups}
@@ -138,6 +157,7 @@ def summary_rows(summary: dict[str, Any]) -> list[list[str]]:
         "duplicate_groups": dup["groups"],
         "duplicate_rows": dup["rows"],
         "duplicate_repeats": dup["repeats"],
+        "reason_groups": summary["reason_groups"],
     }
     rows = [["meta", k, "", _cell(v)] for k, v in meta.items()]
     rows += [
@@ -222,6 +242,12 @@ def _setting_label(r: dict[str, Any]) -> str:
     return f"{r['setting_table']}{col}" + (" (needs data)" if r["setting_status"] == "needs_data" else "")
 
 
+def clinical_order(labels: Iterable[str], order: tuple[str, ...]) -> list[str]:
+    """``labels`` in the guideline's ``order`` (tiers: preferred first; categories: 1 first), any other
+    label (an unrecorded one) after them, alphabetically."""
+    return sorted(labels, key=lambda x: (order.index(x) if x in order else len(order), x))
+
+
 def _chosen_plot(rows: list[dict[str, Any]]) -> str:
     import matplotlib.pyplot as plt
 
@@ -231,7 +257,7 @@ def _chosen_plot(rows: list[dict[str, Any]]) -> str:
         (axes[1], "chosen_category", "Category of the chosen entry (for this patient)"),
     ):
         groups = _group(rows, lambda r, k=key: str(r[k]))  # type: ignore[misc]
-        labels = sorted(groups)
+        labels = clinical_order(groups, TIER_ORDER if key == "chosen_tier" else CATEGORY_ORDER)
         base = [0] * len(labels)
         for v in ("concordant", "needs_data", "listed_not_eligible"):
             vals = [groups[g].get(v, 0) for g in labels]
@@ -244,10 +270,19 @@ def _chosen_plot(rows: list[dict[str, Any]]) -> str:
     return _svg(fig)
 
 
-def _reasons_plot(rows: list[dict[str, Any]]) -> str:
+def reasons_caption(shown: int, kept: int, total: int, what: str) -> str:
+    """What a reasons plot or table shows of all the reason groups: "the top N of M" when it leaves some
+    out."""
+    n = min(shown, kept)
+    if n < total:
+        return f"the top {n} of {total} {what}, most frequent first"
+    return f"all {total} {what}, most frequent first"
+
+
+def _reasons_plot(rows: list[dict[str, Any]], total: int) -> str:
     import matplotlib.pyplot as plt
 
-    top = rows[:15]
+    top = rows[:REASONS_PLOTTED]
     labels = []
     for r in top:
         if r["verdict"] == "listed_not_eligible":
@@ -261,7 +296,7 @@ def _reasons_plot(rows: list[dict[str, Any]]) -> str:
     ax.invert_yaxis()
     ax.tick_params(axis="y", labelsize=8)
     ax.set_xlabel("decision points")
-    ax.set_title("Top discordance reasons")
+    ax.set_title("Discordance reasons: " + reasons_caption(len(top), len(rows), total, "reasons"))
     return _svg(fig)
 
 
@@ -319,6 +354,8 @@ def write_html(summary: dict[str, Any], out_dir: Path) -> Path:
     matplotlib.use("Agg")
     matplotlib.rcParams["svg.hashsalt"] = "netcds-cohort"
     total = summary["results"]
+    reasons = summary["reasons"]
+    groups = int(summary.get("reason_groups", len(reasons)))
     by_setting = _group(summary["by_setting"], _setting_label)
     by_year = _group(summary["by_year"], lambda r: str(r["year"] or "no date"))
     by_site = _group(summary["by_site"], lambda r: str(r["primary_site"]))
@@ -341,7 +378,11 @@ def write_html(summary: dict[str, Any], out_dir: Path) -> Path:
         ),
         (
             "Top discordance reasons",
-            _reasons_plot(summary["reasons"]) if summary["reasons"] else "<p><em>none</em></p>",
+            f"<p>The plot shows {reasons_caption(REASONS_PLOTTED, len(reasons), groups, WHAT_REASONS)}"
+            " (a reason: a verdict, table / column, chosen regimen, entry and failing condition).</p>"
+            + _reasons_plot(reasons, groups)
+            if reasons
+            else "<p><em>none</em></p>",
         ),
         (
             "Verdicts by year of decision",
@@ -407,7 +448,8 @@ def write_html(summary: dict[str, Any], out_dir: Path) -> Path:
         parts += [f"<h2>{html.escape(title)}</h2>", svg]
     parts += [
         "<h2>Top discordance reasons (table)</h2>",
-        f"<p>For <code>listed_not_eligible</code> the last column is the condition of the chosen entry that"
+        f"<p>The table lists {reasons_caption(REASONS_KEPT, len(reasons), groups, WHAT_REASONS)}."
+        f" For <code>listed_not_eligible</code> the last column is the condition of the chosen entry that"
         f" was not met (<code>failing_condition</code>), shown as <em>{FAILED_LABEL}</em>.</p>",
         _table(_reasons_rows(summary["reasons"])),
         "</body></html>",

@@ -140,12 +140,14 @@ def _validate_csv_rows(
     header: list[str], part: Iterable[tuple[int, str, int, dict[str, Any]]]
 ) -> Iterator[Tagged]:
     """CSV rows: a row Spark's reader found malformed (its text in MALFORMED) is read again as the DuckDB
-    reader reads it, so a row with more or fewer cells than the header is the same reject there."""
+    reader reads it, so a row with more or fewer cells than the header is the same reject there. Spark
+    decodes bytes that are not UTF-8 as U+FFFD, as the DuckDB reader does: such a row goes to the same
+    ``validate_csv_cells``, the same reject (row, file, line, column, message, cells)."""
     import csv
     import io
 
     from netcds.cohort.read import validate_csv_cells
-    from netcds.cohort.textcells import MAX_CELL, csv_reader, long_cell
+    from netcds.cohort.textcells import MAX_CELL, REPLACEMENT, csv_reader, long_cell
 
     for row, name, line, rec in part:
         text = rec.pop(MALFORMED, None)
@@ -157,6 +159,11 @@ def _validate_csv_rows(
             yield ("stop", (row, long_cell(name, line, row)))
         elif cells is not None and len(cells) != len(header):
             yield _tag(*located(validate_csv_cells(row, header, cells), name, line))
+        elif any(REPLACEMENT in v for v in rec.values() if isinstance(v, str)):
+            # the cells in header order (rec holds the header's columns, MALFORMED popped); an empty cell,
+            # null on Spark, is the empty text the DuckDB reader reads
+            text_cells = ["" if v is None else str(v) for v in rec.values()]
+            yield _tag(*located(validate_csv_cells(row, header, text_cells), name, line))
         else:
             yield from _validate_rows([(row, name, line, rec)])
 

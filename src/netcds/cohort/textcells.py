@@ -1,4 +1,5 @@
-"""Text as hostile files give it: CSV cells of any length, JSON strings that are not text.
+"""Text as hostile files give it: CSV cells of any length, bytes that are not UTF-8, JSON strings that are
+not text.
 
 Both cohort readers (DuckDB's ``read.py``, Spark's ``run_spark.py``) read with these, so a file ends as
 the same rows, rejects or stop on both.
@@ -38,6 +39,40 @@ def next_cells(reader: Iterator[list[str]], name: str, line: int, row: int) -> l
         return next(reader, None)
     except csv.Error:  # the only error of a non-strict reader: a cell over the limit
         raise ValueError(long_cell(name, line, row)) from None
+
+
+# what bytes that are not UTF-8 become once decoded with replacement (the DuckDB reader decodes a file so,
+# as Spark's readers do): a row holding it is rejected, on both backends, never the whole cohort stopped
+REPLACEMENT = "\ufffd"
+
+
+def damaged(text: str, where: str = "") -> str | None:
+    """Why ``text`` is no row: it holds U+FFFD (with the 1-based character position of the first, ``where``
+    saying of what), or None."""
+    if REPLACEMENT not in text:
+        return None
+    at = text.index(REPLACEMENT) + 1
+    return f"not UTF-8 text, or text damaged by an earlier decoding (U+FFFD at character {at}{where})"
+
+
+def damaged_cells(header: list[str], cells: list[str]) -> list[dict[str, str]]:
+    """The CSV cells that are not UTF-8 text (:func:`damaged`), each ``{field, message}`` under its column
+    (an unnamed column, or a cell beyond the header: ``<row>``)."""
+    out = []
+    for i, cell in enumerate(cells):
+        named = i < len(header) and header[i]
+        why = damaged(cell, " of the cell" if named else f" of cell {i + 1}, which the header does not name")
+        if why is not None:
+            out.append({"field": header[i] if named else "<row>", "message": why})
+    return out
+
+
+def spaced(value: str) -> str:
+    """Why a text cell of a known field is refused: spaces (any whitespace) before or after its value. A
+    cell is read as written, never trimmed (``" ileum"`` is not ``ileum``, ``"p1 "`` not the id ``p1``); a
+    cell of only spaces is empty: unknown."""
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    return f"leading or trailing whitespace ({shown!r}): a cell is read as written, never trimmed; remove it"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
