@@ -252,14 +252,14 @@ def progressed_on(p: Patient, agents: frozenset[str], what: str, level: str | No
     for i, t in enumerate(p.treatments):
         if not agents.intersection(treatment_agents(t)):
             continue
+        prog = False if progressed_after_course(t) else progressed_value(t)
         lv: str | None = None
         if level is not None:
             lv, why = ssa_dose_level(t)
             if lv is not None and lv != level:
-                if progressed_value(t) and not progressed_after_course(t):
+                if prog:
                     elsewhere.append(f"{agent_name(t.agent)} from {t.start or 'unknown date'} ({why})")
                 continue
-        prog = False if progressed_after_course(t) else progressed_value(t)
         if prog is None and progressing_on_ongoing(p, t):
             prog = True  # progressing now: a progression assessed after this ongoing line began
         if prog is True and level is not None and lv is None:

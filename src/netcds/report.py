@@ -21,6 +21,7 @@ from netcds.field_labels import (
     pending_rule_words,
 )
 from netcds.safety.adjusted_dose import NO_DOSE, UNVERIFIED
+from netcds.safety.models import SHOWN_INFO_KINDS
 from netcds.sequencing.ordering import held_back_reasons, held_back_words, position_words
 
 TIER_TITLES = {
@@ -37,7 +38,6 @@ TIER_SHORT = {
 }
 STATUS_STYLE = {"eligible": "bold green", "needs_data": "bold yellow", "not_eligible": "red"}
 STATUS_WORDS = {"eligible": "ELIGIBLE", "needs_data": "NEEDS DATA", "not_eligible": "NOT ELIGIBLE"}
-INFO_SHOWN = frozenset({"not_screened", "warning", "scope"})  # info items the default text view shows
 SEVERITY_STYLE = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}
 S = TypeVar("S")
 SINGLE_AGENT = frozenset(
@@ -168,7 +168,7 @@ def _option_cell(o: Option, verbose: bool = False, position: str | None = None) 
         # shown always: what was not screened (an unknown is named) and a rule's finding about this patient
         # or regimen even at info level (e.g. cabozantinib's indication before any systemic therapy, mild
         # renal impairment before Lu-177); monitoring, not-assessed and screened items with --verbose
-        if item.severity == "info" and item.kind not in INFO_SHOWN and not verbose:
+        if item.severity == "info" and item.kind not in SHOWN_INFO_KINDS and not verbose:
             continue
         lines.append(
             Text(

@@ -348,3 +348,18 @@ def conditions_missing_sql(d: str, conditions: dict[str, Condition], *, with_val
     )
     inner = f"SELECT row_id, {cols} FROM leaves"
     return f"WITH {', '.join(ctes)} SELECT row_id, {listed} FROM ({inner}) ORDER BY row_id"
+
+
+def engine_agreement(
+    d: str,
+    conditions: dict[str, Condition],
+    compare: Callable[[list[dict[str, Any]], list[dict[str, Any]]], None],
+    recs: list[dict[str, Any]],
+) -> Callable[[Query], None]:
+    """A check for :func:`check_on_duckdb` / :func:`check_on_spark`: ``conditions`` compiled for dialect
+    ``d`` (values and missing fields) over ``recs``, the rows given to ``compare`` against the engine."""
+
+    def check(query: Query) -> None:
+        compare(query(conditions_missing_sql(d, conditions, with_values=True)), recs)
+
+    return check

@@ -9,7 +9,6 @@ value and the fields it names when unknown.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from netcds.logic.evaluate import settle
 from netcds.patient import Patient
 from tests.conftest import gi
 
-from .helpers import Query, check_on_duckdb, check_on_spark, conditions_missing_sql
+from .helpers import check_on_duckdb, check_on_spark, engine_agreement
 
 CONDITIONS: dict[str, Condition] = {
     k: parse_condition(c)
@@ -81,18 +80,11 @@ def compare(rows: list[dict[str, Any]], recs: list[dict[str, Any]]) -> None:
     assert {("mes_yes", True), ("mes_yes", False), ("mes_yes", None)} <= values  # not vacuous
 
 
-def _agrees(d: str, recs: list[dict[str, Any]]) -> Callable[[Query], None]:
-    def check(query: Query) -> None:
-        compare(query(conditions_missing_sql(d, CONDITIONS, with_values=True)), recs)
-
-    return check
-
-
 def test_duckdb_agrees_with_the_engine(kb: Knowledge, tmp_path: Path) -> None:
     recs = records()
-    check_on_duckdb(recs, kb, tmp_path, _agrees("duckdb", recs))
+    check_on_duckdb(recs, kb, tmp_path, engine_agreement("duckdb", CONDITIONS, compare, recs))
 
 
 def test_spark_agrees_with_the_engine(spark_engine: Any, kb: Knowledge) -> None:
     recs = records()
-    check_on_spark(spark_engine, recs, kb, _agrees("spark", recs))
+    check_on_spark(spark_engine, recs, kb, engine_agreement("spark", CONDITIONS, compare, recs))

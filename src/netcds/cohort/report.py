@@ -49,6 +49,13 @@ CONCORDANCE_DENOMINATOR: tuple[str, ...] = ("concordant", "listed_not_eligible",
 NOT_JUDGED = "out_of_scope"
 FAILED_LABEL = "condition not met"  # how the report shows ``failing_condition`` (the condition that failed)
 _N = "count(*) AS n FROM results"
+# a discordance reason: verdict, table / column, chosen regimen, entry and failing condition, with its count
+REASON_GROUPS = (
+    "SELECT verdict, COALESCE(setting_table, '-') AS setting_table, COALESCE(setting_column, '-')"
+    " AS setting_column, decision_regimen, COALESCE(verdict_entry_id, '-') AS entry_id,"
+    f" COALESCE(failing_condition, '-') AS reason, {_N}"
+    " WHERE verdict IN ('listed_not_eligible', 'not_listed') GROUP BY 1, 2, 3, 4, 5, 6"
+)
 SUMMARY_QUERIES: dict[str, str] = {
     "verdicts": f"SELECT verdict, {_N} GROUP BY verdict ORDER BY verdict",
     "by_setting": (
@@ -60,13 +67,7 @@ SUMMARY_QUERIES: dict[str, str] = {
         f"SELECT chosen_tier, chosen_category, verdict, {_N} WHERE verdict_entry_id IS NOT NULL"
         " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     ),
-    "reasons": (
-        "SELECT verdict, COALESCE(setting_table, '-') AS setting_table, COALESCE(setting_column, '-')"
-        " AS setting_column, decision_regimen, COALESCE(verdict_entry_id, '-') AS entry_id,"
-        f" COALESCE(failing_condition, '-') AS reason, {_N}"
-        " WHERE verdict IN ('listed_not_eligible', 'not_listed')"
-        f" GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY n DESC, 1, 2, 3, 4, 5, 6 LIMIT {REASONS_KEPT}"
-    ),
+    "reasons": f"{REASON_GROUPS} ORDER BY n DESC, 1, 2, 3, 4, 5, 6 LIMIT {REASONS_KEPT}",
     "by_year": f"SELECT year(decision_date) AS year, verdict, {_N} GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2",
     "by_site": f"SELECT primary_site, verdict, {_N} GROUP BY 1, 2 ORDER BY 1, 2",
     "by_regimen": f"SELECT decision_regimen, verdict, {_N} GROUP BY 1, 2 ORDER BY 1, 2",
@@ -78,11 +79,7 @@ SUMMARY_QUERIES: dict[str, str] = {
 
 
 # how many reason groups there are (``reasons`` keeps the REASONS_KEPT most frequent): "top N of M"
-REASON_GROUPS_QUERY = (
-    "SELECT count(*) AS n FROM (SELECT verdict FROM results WHERE verdict IN ('listed_not_eligible',"
-    " 'not_listed') GROUP BY verdict, setting_table, setting_column, decision_regimen, verdict_entry_id,"
-    " failing_condition) g"
-)
+REASON_GROUPS_QUERY = f"SELECT count(*) AS n FROM ({REASON_GROUPS}) g"  # noqa: S608 - constants only
 
 
 # Decision points with the same patient id, decision date and regimen as another (both recorded): each is

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from netcds.io import MAX_RECORD_BYTES
+from netcds.io import MAX_RECORD_BYTES, printable
 
 # the longest CSV cell read (characters): the longest record the tool takes; Python's csv module stops at
 # 131,072, Spark's reader has no limit
@@ -71,7 +71,7 @@ def spaced(value: str) -> str:
     """Why a text cell of a known field is refused: spaces (any whitespace) before or after its value. A
     cell is read as written, never trimmed (``" ileum"`` is not ``ileum``, ``"p1 "`` not the id ``p1``); a
     cell of only spaces is empty: unknown."""
-    shown = value if len(value) <= 40 else value[:37] + "..."
+    shown = printable(value, 40)
     return f"leading or trailing whitespace ({shown!r}): a cell is read as written, never trimmed; remove it"
 
 

@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 Kind = Literal[
     "warning", "adjustment", "monitoring", "not_assessed", "not_screened", "screened", "scope",
 ]  # fmt: skip
+# info items the text report and the PDF show without asking: a rule's finding about this patient or regimen
+# ("warning", "scope") and what was not screened; monitoring, not-assessed and screened items wait
+SHOWN_INFO_KINDS: frozenset[str] = frozenset({"warning", "scope", "not_screened"})
 
 
 class _Out(BaseModel):

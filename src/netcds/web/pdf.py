@@ -23,6 +23,7 @@ from starlette.responses import Response
 from netcds import __version__
 from netcds.field_labels import CATEGORY_UNSETTLED
 from netcds.report import NOT_IN_SOURCE_WORDS
+from netcds.safety.models import SHOWN_INFO_KINDS
 from netcds.web.bidi import visible
 from netcds.web.cases import EvaluationSummary
 from netcds.web.evaluation_view import setting_reasons
@@ -296,8 +297,9 @@ def _option(w: Writer, o: dict[str, Any]) -> None:
             line += f"  ->  adjusted: {d['adjusted']}"
         w.text(line, size=8, indent=4, rgb=MUTED)
     # a rule's finding about this patient is printed even at info level (as the text report shows it)
-    shown = ("warning", "scope", "not_screened")
-    alerts = [s for s in o.get("safety") or [] if s.get("severity") != "info" or s.get("kind") in shown]
+    alerts = [
+        s for s in o.get("safety") or [] if s.get("severity") != "info" or s.get("kind") in SHOWN_INFO_KINDS
+    ]
     for s in alerts:
         w.text(
             f"{str(s.get('severity')).upper()} ({value_label(s.get('agent'))}): {s.get('finding')} "
